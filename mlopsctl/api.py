@@ -1,0 +1,168 @@
+"""The library API: each function is one command, the CLI only parses flags and prints.
+
+    load → resolve (per target) → validate → check → build → plan → render / apply
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mlopsctl.apply import ApplyTarget, Outcome, Release
+from mlopsctl.build import build_graph
+from mlopsctl.config.checks import CheckContext, run_checks
+from mlopsctl.config.load import Document, load_file
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
+from mlopsctl.config.validate import validate_model, validate_target
+from mlopsctl.diagnostics import Diagnostic, did_you_mean, has_errors, normalize
+from mlopsctl.graph import Graph, Target
+from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
+from mlopsctl.plan.render_json import render_json
+from mlopsctl.source import ConfigSource
+from mlopsctl.state import State, canonical_json, dump_state
+from mlopsctl.yamlio import dump_json
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which environments and regions a command covers; empty means all."""
+
+    envs: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    def covers(self, target: Target) -> bool:
+        return (not self.envs or target.env in self.envs) and (not self.regions or target.region in self.regions)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """A validated configuration for one target, and a hash of its resolved document."""
+
+    target: Target
+    config: MLOpsConfig
+    config_hash: str
+
+
+@dataclass
+class Validation:
+    source: ConfigSource
+    document: Document | None
+    targets: dict[Target, TargetConfig] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and not has_errors(self.diagnostics)
+
+    @property
+    def project(self) -> str:
+        return next(iter(self.targets.values())).config.project.name if self.targets else ""
+
+
+def validate(source: ConfigSource, selection: Selection = Selection()) -> Validation:
+    """Load, resolve, validate and check every selected target of the config."""
+    document, diagnostics = load_file(source.path, source.display)
+    result = Validation(source, document)
+    if document is None or has_errors(diagnostics):
+        result.diagnostics = normalize(diagnostics)
+        return result
+    all_targets = targets_of(document)
+    if not all_targets:
+        _, schema_errors = validate_model(document.data, document.sources)
+        diagnostics += schema_errors
+    diagnostics += _check_selection(selection, all_targets)
+    for target in all_targets:
+        if selection.covers(target):
+            diagnostics += _validate_target(result, document, target)
+    result.diagnostics = normalize(diagnostics)
+    return result
+
+
+def _validate_target(result: Validation, document: Document, target: Target) -> list[Diagnostic]:
+    resolved, diagnostics = resolve(document, target)
+    config, schema_errors = validate_target(resolved)
+    diagnostics += schema_errors
+    if config is not None:
+        diagnostics += run_checks(CheckContext(config, target, document.base_dir))
+        result.targets[target] = TargetConfig(target, config, _hash(resolved))
+    return [d.located(resolved.sources) for d in diagnostics]
+
+
+def _hash(resolved: ResolvedTarget) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(resolved.data).encode()).hexdigest()
+
+
+def _check_selection(selection: Selection, targets: list[Target]) -> list[Diagnostic]:
+    envs = {t.env for t in targets}
+    regions = {t.region for t in targets}
+    found = []
+    for option, wanted, known in (("--env", selection.envs, envs), ("--region", selection.regions, regions)):
+        for name in wanted:
+            if name not in known:
+                found.append(Diagnostic(
+                    "E307", f"{option} {name}: no such {'environment' if option == '--env' else 'region'} in the config",
+                    hint=did_you_mean(name, known) or f"declared: {', '.join(sorted(known)) or 'none'}"))
+    if not found and not any(selection.covers(t) for t in targets) and targets:
+        found.append(Diagnostic("E307", "the --env and --region options select no environment/region",
+                                hint="check which regions each environment declares"))
+    return found
+
+
+def compile_graphs(validation: Validation) -> dict[Target, Graph]:
+    """The resource graph of every validated target, in declaration order."""
+    if not validation.ok or validation.document is None:
+        raise ValueError("cannot compile a configuration with errors")
+    base_dir = validation.document.base_dir
+    return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+
+
+
+
+class ProtectedResourceError(Exception):
+    """The plan would destroy or replace protected resources and no allowance was given."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        super().__init__(
+            "the plan destroys or replaces protected resources:\n"
+            + "\n".join(f"  - {a}" for a in addresses)
+            + "\nre-run with --allow-destroy if that is intended (data in them will be lost)"
+        )
+
+
+def make_plan(validation: Validation, graphs: Mapping[Target, Graph], applied: Mapping[Target, State],
+              selection: Selection = Selection()) -> tuple[Plan, tuple[Target, ...]]:
+    """The plan from ``applied`` to ``graphs``, and the selected targets that left the config."""
+    relevant = {t: s for t, s in applied.items() if selection.covers(t)}
+    removed = tuple(sorted((t for t in relevant if t not in graphs), key=lambda t: (t.env, t.region)))
+    return diff_plan(validation.project, graphs, relevant), removed
+
+
+def apply(validation: Validation, graphs: Mapping[Target, Graph], target: ApplyTarget,
+          selection: Selection = Selection(), *, allow_destroy: bool = False) -> tuple[Plan, Outcome]:
+    """Plan against what ``target`` has applied, refuse unallowed destroys, then apply."""
+    plan, removed = make_plan(validation, graphs, target.applied(validation.project), selection)
+    blocked = blocked_by_protection(plan)
+    if blocked and not allow_destroy:
+        raise ProtectedResourceError([c.address for c in blocked])
+    release = Release(
+        project=validation.project,
+        graphs=graphs,
+        config_hashes={t: tc.config_hash for t, tc in validation.targets.items()},
+        source_commit=validation.source.commit,
+    )
+    return plan, target.apply(plan, release, removed)
+
+
+def saved_plan(plan: Plan, validation: Validation, applied: Mapping[Target, State]) -> str:
+    """A plan file that records what it was computed from, so a stale one can be refused."""
+    return dump_json({
+        "format_version": "1.0",
+        "source_commit": validation.source.commit,
+        "config_hashes": {str(t): tc.config_hash for t, tc in validation.targets.items()},
+        "state_hashes": {str(t): "sha256:" + hashlib.sha256(dump_state(s).encode()).hexdigest()
+                         for t, s in sorted(applied.items(), key=lambda i: str(i[0]))},
+        "plan": json.loads(render_json(plan)),
+    })

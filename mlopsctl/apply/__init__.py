@@ -1,0 +1,41 @@
+"""Apply targets: where a plan is carried out. Each keeps the state the next plan diffs against."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from mlopsctl.graph import Graph, Target
+from mlopsctl.plan import Plan
+from mlopsctl.state import State
+
+
+@dataclass(frozen=True)
+class Release:
+    """What is being applied: the graphs, and where they came from."""
+
+    project: str
+    graphs: Mapping[Target, Graph]
+    config_hashes: Mapping[Target, str]
+    source_commit: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    changed: bool
+    detail: str
+    """A line for the user: the commit made, or why nothing was done."""
+
+
+class ApplyTarget(Protocol):
+    def applied(self, project: str) -> dict[Target, State]:
+        """The state of every target this apply target knows for ``project``."""
+        ...
+
+    def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
+        ...
+
+
+class ApplyError(Exception):
+    """The apply target cannot be used (not configured, not reachable); the message says what to do."""

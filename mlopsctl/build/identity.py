@@ -1,0 +1,61 @@
+"""The namespace, and one identity per workload: a Kubernetes service account bound to a
+Google service account through Workload Identity. Roles are granted on what each workload
+references (not on the project) by the steps that create those references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.build.context import BuildContext
+from mlopsctl.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
+from mlopsctl.sourcemap import Path
+
+GSA = "gcp:serviceaccount/account:Account"
+GSA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
+    """Every identity the config implies: (kind, name, source path)."""
+    cfg = ctx.config
+    for name in cfg.security.service_accounts:
+        yield "account", name, ("security", "serviceAccounts", name)
+    for name, pipeline in cfg.pipelines.items():
+        if pipeline.service_account is None:
+            yield "pipeline", name, ("pipelines", name)
+    for name, endpoint in cfg.endpoints.items():
+        if endpoint.service_account is None:
+            yield "endpoint", name, ("endpoints", name)
+    for name in cfg.batch_jobs:
+        yield "batch", name, ("batchJobs", name)
+    for name in cfg.monitors:
+        yield "monitor", name, ("monitors", name)
+
+
+def build(ctx: BuildContext) -> None:
+    ns_name = namespace(ctx.config)
+    ns = ctx.add_manifest(
+        "namespace", source=("project",), name=ns_name,
+        labels={**ctx.k8s_labels(), "istio-injection": "enabled",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted"},
+    )
+    for kind, name, source in workloads(ctx):
+        account_id = gsa_account_id(kind, name, ctx.target)
+        email = gsa_email(kind, name, ctx.target, ctx.gcp_project)
+        gsa = ctx.add(GSA, f"{kind}-{name}", {
+            "accountId": account_id,
+            "project": ctx.gcp_project,
+            "displayName": f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
+            "description": f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
+        }, source=source)
+        ksa = ctx.add_manifest(
+            "serviceaccount", source=source, depends_on=(ns.address,),
+            name=workload_account(kind, name), namespace=ns_name,
+            labels=ctx.k8s_labels(kind), gcp_service_account=email,
+        )
+        ctx.add(GSA_IAM_MEMBER, f"{kind}-{name}-workload-identity", {
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
+            "role": "roles/iam.workloadIdentityUser",
+            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{workload_account(kind, name)}]",
+        }, source=source, depends_on=(gsa.address, ksa.address))

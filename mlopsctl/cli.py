@@ -1,0 +1,275 @@
+"""The mlopsctl command line: parse flags, call one library function, print, exit.
+
+Exit codes: 0 success (or no changes), 1 any error, 2 changes present (only
+with ``plan --detailed-exitcode``). Usage errors exit 1, never 2, because CI
+reads 2 as "changes". Heavy modules are imported inside the commands so that
+``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import pathlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from mlopsctl.api import Selection, Validation
+    from mlopsctl.graph import Graph, Target
+    from mlopsctl.apply import ApplyTarget
+
+
+class _ChangesPresent(Exception):
+    """Raised by ``plan --detailed-exitcode`` to exit 2."""
+
+
+class _Group(TyperGroup):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except _ChangesPresent:
+            raise SystemExit(2) from None
+        except SystemExit as exc:
+            if exc.code == 2:  # a usage error: CI must not read it as "changes"
+                raise SystemExit(1) from None
+            raise
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="mlopsctl",
+    help="Compile mlops.yaml into Google Cloud infrastructure and Kubernetes manifests; plan and apply it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class DiagnosticFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+class PlanFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class TargetKind(enum.StrEnum):
+    gitops = "gitops"
+
+
+FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True)]
+EnvOpt = Annotated[list[str] | None, typer.Option("--env", "-e", help="Only this environment (repeatable).")]
+RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Only this region (repeatable).")]
+RefOpt = Annotated[str | None, typer.Option("--ref", help="Read the config as of this Git commit, branch or tag.")]
+DEFAULT_FILE = pathlib.Path("mlops.yaml")
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    _err(f"error: {message}")
+    raise typer.Exit(1)
+
+
+def _selection(env: list[str] | None, region: list[str] | None) -> Selection:
+    from mlopsctl.api import Selection
+
+    return Selection(tuple(env or ()), tuple(region or ()))
+
+
+@contextlib.contextmanager
+def _validated(file: pathlib.Path, selection: Selection, ref: str | None = None,
+               fmt: DiagnosticFormat = DiagnosticFormat.text) -> Iterator[Validation]:
+    """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs)."""
+    from mlopsctl import api
+    from mlopsctl.diagnostics import render_json
+    from mlopsctl.gitutil import GitError
+    from mlopsctl.source import open_source
+
+    try:
+        with open_source(file, ref) as source:
+            validation = api.validate(source, selection)
+            if fmt is DiagnosticFormat.json:
+                typer.echo(render_json(validation.diagnostics))
+            else:
+                for diagnostic in validation.diagnostics:
+                    _err(diagnostic.to_text())
+            if not validation.ok:
+                errors = sum(d.is_error for d in validation.diagnostics)
+                if fmt is DiagnosticFormat.text:
+                    _err(f"{validation.source.display}: {errors} error{'s' * (errors != 1)}; nothing was changed")
+                raise typer.Exit(1)
+            yield validation
+    except GitError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def validate(
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    fmt: Annotated[DiagnosticFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnosticFormat.text,
+    ref: RefOpt = None,
+) -> None:
+    """Check the config: syntax, schema, references and cloud limits. Exit 1 on any error."""
+    with _validated(file, _selection(env, region), ref, fmt) as validation:
+        if fmt is DiagnosticFormat.text:
+            targets = ", ".join(str(t) for t in validation.targets)
+            typer.echo(f"{validation.source.display} is valid ({targets}).")
+
+
+def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTarget | None:
+    if kind is None:
+        if repo is not None:
+            _fail("--repo goes with --target gitops")
+        return None
+    if repo is None:
+        _fail(f"--target {kind.value} needs --repo DIR (the deploy repository)")
+    from mlopsctl.apply.gitops import GitopsTarget
+
+    return GitopsTarget(repo)
+
+
+TargetOpt = Annotated[TargetKind | None, typer.Option("--target", help="Diff against what this target applied.")]
+RepoOpt = Annotated[pathlib.Path | None, typer.Option("--repo", help="The deploy repository (gitops target).")]
+
+
+@app.command()
+def plan(
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.text,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    out: Annotated[pathlib.Path | None, typer.Option("--out", help="Save the plan to this file.")] = None,
+    target: TargetOpt = None,
+    repo: RepoOpt = None,
+    ref: RefOpt = None,
+) -> None:
+    """Show what applying the config would change. Without --target, against empty state."""
+    from mlopsctl import api
+    from mlopsctl.apply import ApplyError
+    from mlopsctl.plan.render_json import render_json
+    from mlopsctl.plan.render_markdown import render_markdown
+    from mlopsctl.plan.render_text import render_text
+
+    applier = _apply_target(target, repo)
+    selection = _selection(env, region)
+    with _validated(file, selection, ref) as validation:
+        graphs = _compile(validation)
+        try:
+            applied = applier.applied(validation.project) if applier else {}
+        except ApplyError as exc:
+            _fail(str(exc))
+        the_plan, _ = api.make_plan(validation, graphs, applied, selection)
+        renderer = {PlanFormat.text: render_text, PlanFormat.json: render_json, PlanFormat.markdown: render_markdown}
+        typer.echo(renderer[fmt](the_plan), nl=False)
+        if out is not None:
+            out.write_text(api.saved_plan(the_plan, validation, applied), encoding="utf-8")
+            _err(f"Saved the plan to {out}.")
+    if detailed_exitcode and the_plan.has_changes:
+        raise _ChangesPresent
+
+
+def _compile(validation: Validation) -> dict[Target, Graph]:
+    from mlopsctl import api
+    from mlopsctl.manifests import TemplateError
+
+    try:
+        return api.compile_graphs(validation)
+    except TemplateError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def render(
+    out: Annotated[pathlib.Path, typer.Option("--out", "-o", help="Folder to write <env>/<region>/ into.")],
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    ref: RefOpt = None,
+) -> None:
+    """Write manifests, the resource graph and a kustomization for each environment/region."""
+    from mlopsctl.render import render_target, write_targets
+
+    with _validated(file, _selection(env, region), ref) as validation:
+        graphs = _compile(validation)
+        rendered = {t: render_target(g, validation.project) for t, g in graphs.items()}
+        write_targets(out, rendered)
+        for t, files in rendered.items():
+            typer.echo(f"{out / t.env / t.region}: {len(files)} files")
+
+
+@app.command()
+def apply(
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    target: Annotated[TargetKind, typer.Option("--target", help="Where to apply.")] = TargetKind.gitops,
+    repo: RepoOpt = None,
+    ref: RefOpt = None,
+    allow_destroy: Annotated[bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")] = False,
+) -> None:
+    """Apply the config: render into the deploy repository and commit (gitops)."""
+    from mlopsctl import api
+    from mlopsctl.apply import ApplyError
+    from mlopsctl.plan.render_text import render_text
+
+    applier = _apply_target(target, repo)
+    assert applier is not None
+    selection = _selection(env, region)
+    with _validated(file, selection, ref) as validation:
+        graphs = _compile(validation)
+        try:
+            the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
+        except (ApplyError, api.ProtectedResourceError) as exc:
+            _fail(str(exc))
+        if the_plan.has_changes:
+            typer.echo(render_text(the_plan), nl=False)
+        typer.echo(outcome.detail)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of mlops.yaml."""
+    from mlopsctl.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)
+
+
+@app.command()
+def codes() -> None:
+    """Print the table of diagnostic codes (Markdown)."""
+    from mlopsctl.diagnostics import codes_markdown
+
+    typer.echo(codes_markdown(), nl=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mlopsctl import __version__
+
+        typer.echo(f"mlopsctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    pass
+
+
+def main() -> None:
+    app()

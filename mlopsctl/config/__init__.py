@@ -1,0 +1,1 @@
+"""Reading mlops.yaml: load, resolve overlays, validate, check."""

@@ -1,0 +1,50 @@
+"""Semantic checks over one resolved, schema-valid configuration.
+
+Each check is a small function registered with :func:`check`; it receives a
+:class:`CheckContext` and yields diagnostics whose ``path`` points into the
+resolved document (positions are attached later from the source map).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.graph import Target
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    config: MLOpsConfig
+    target: Target
+    base_dir: pathlib.Path
+    """Folder of mlops.yaml, for files it names (schema files, template folders)."""
+
+
+Check = Callable[[CheckContext], Iterable[Diagnostic]]
+_CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    """Register a semantic check."""
+    _CHECKS.append(fn)
+    return fn
+
+
+def run_checks(ctx: CheckContext) -> list[Diagnostic]:
+    _load_builtin_checks()
+    return [d for fn in _CHECKS for d in fn(ctx)]
+
+
+def _load_builtin_checks() -> None:
+    # Imported for their @check registrations.
+    from mlopsctl.config.checks import (  # noqa: F401
+        accelerators,
+        dag,
+        names,
+        references,
+        rollout,
+    )

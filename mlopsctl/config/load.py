@@ -1,0 +1,220 @@
+"""Load mlops.yaml into plain data plus a source map, refusing unsafe or ambiguous YAML.
+
+The YAML is composed into a node graph with ruamel.yaml and turned into data
+here, so that every duplicate key, non-string key and oversized alias
+expansion is reported with its position (not just the first), and every
+key and value keeps the line and column it was written at.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.sourcemap import Path, Position, SourceMap
+
+MAX_BYTES = 1024 * 1024
+"""Largest file accepted."""
+ALIAS_EXPANSION_FACTOR = 10
+"""Aliases may expand the document to at most this many times its distinct nodes (plus a floor)."""
+ALIAS_EXPANSION_FLOOR = 10_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded mlops.yaml: its data, where each part was written, and the folder it lives in."""
+
+    file: str
+    data: dict[str, Any]
+    sources: SourceMap
+    base_dir: pathlib.Path
+
+
+class _Abort(Exception):
+    """Stops building after a diagnostic that makes the rest meaningless."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def load_file(path: pathlib.Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load ``path``; ``display`` is the name used in diagnostics (default: the path)."""
+    name = display or str(path)
+    try:
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        if path.stat().st_size > MAX_BYTES:
+            return None, [_file_error("E102", name, f"{name} is larger than {MAX_BYTES // 1024} KiB",
+                                      "split large lists out or shorten the file")]
+        raw = path.read_bytes()
+    except OSError:
+        return None, [_file_error("E101", name, f"cannot read {name}: no such file",
+                                  "pass the path of your mlops.yaml, or run in its folder")]
+    return load_bytes(raw, name, path.resolve().parent)
+
+
+def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document | None, list[Diagnostic]]:
+    """Load YAML text given as bytes (from a file or from a Git object)."""
+    if len(raw) > MAX_BYTES:
+        return None, [_file_error("E102", file, f"{file} is larger than {MAX_BYTES // 1024} KiB",
+                                  "split large lists out or shorten the file")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Diagnostic("E103", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+                                 hint="save the file as UTF-8", position=Position(file, line, column))]
+    tabs = _tab_indentation(text, file)
+    if tabs:
+        return None, tabs
+    try:
+        return _compose(text, file, base_dir)
+    except _Abort as abort:
+        return None, [abort.diagnostic]
+
+
+def _file_error(code: str, file: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(code, message, hint=hint, position=Position(file, 1, 1))
+
+
+def _tab_indentation(text: str, file: str) -> list[Diagnostic]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            found.append(Diagnostic("E105", "tab character in indentation", hint="indent with spaces only",
+                                    position=Position(file, number, indent.index("\t") + 1)))
+    return found
+
+
+def _compose(text: str, file: str, base_dir: pathlib.Path) -> tuple[Document | None, list[Diagnostic]]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        nodes = list(yaml.compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [Diagnostic("E104", f"YAML syntax error: {problem}",
+                                 hint="check indentation, quoting and ':' separators near this position",
+                                 position=position)]
+    except YAMLError as exc:
+        return None, [_file_error("E104", file, f"YAML syntax error: {exc}", "check the YAML syntax")]
+    nodes = [n for n in nodes if n is not None]
+    if len(nodes) > 1:
+        second = nodes[1].start_mark
+        return None, [Diagnostic("E110", "the file holds more than one YAML document",
+                                 hint="keep a single document: remove the '---' separator and what follows",
+                                 position=Position(file, second.line + 1, second.column + 1))]
+    if not nodes or _tag(nodes[0]) != "tag:yaml.org,2002:map":
+        where = Position(file, nodes[0].start_mark.line + 1, nodes[0].start_mark.column + 1) if nodes else None
+        return None, [Diagnostic("E109", "the document must be a mapping of keys to values",
+                                 hint="start from 'apiVersion: mlopsctl.dev/v1alpha1'",
+                                 position=where or Position(file, 1, 1))]
+    builder = _Builder(file, yaml.constructor, limit=_expansion_limit(nodes[0]))
+    data = builder.build(nodes[0], ())
+    return Document(file, data, builder.sources, base_dir), builder.diagnostics
+
+
+def _tag(node: Any) -> str:
+    return str(getattr(node.tag, "value", node.tag))
+
+
+def _expansion_limit(root: Any) -> int:
+    """A bound on built nodes from the number of distinct nodes, so aliases cannot blow up."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node.value, list):
+            for item in node.value:
+                stack.extend(item if isinstance(item, tuple) else (item,))
+    return ALIAS_EXPANSION_FACTOR * len(seen) + ALIAS_EXPANSION_FLOOR
+
+
+class _Builder:
+    def __init__(self, file: str, constructor: Any, limit: int) -> None:
+        self.file = file
+        self.constructor = constructor
+        self.limit = limit
+        self.built = 0
+        self.active: set[int] = set()
+        self.sources = SourceMap()
+        self.diagnostics: list[Diagnostic] = []
+
+    def position(self, node: Any) -> Position:
+        return Position(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: Any, path: Path) -> Any:
+        self.built += 1
+        if self.built > self.limit:
+            raise _Abort(Diagnostic("E107", "YAML aliases expand to too many nodes",
+                                    hint="avoid nesting aliases of aliases; write the values out",
+                                    position=self.position(node)))
+        if id(node) in self.active:
+            raise _Abort(Diagnostic("E107", "a YAML alias refers to itself",
+                                    hint="remove the recursive alias", position=self.position(node)))
+        self.sources.values[path] = self.position(node)
+        self.active.add(id(node))
+        try:
+            if _tag(node) == "tag:yaml.org,2002:map":
+                return self.mapping(node, path)
+            if _tag(node) == "tag:yaml.org,2002:seq":
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self.scalar(node)
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: Any) -> Any:
+        value = self.constructor.construct_object(node, deep=True)
+        return node.value if isinstance(value, date) else value
+
+    def mapping(self, node: Any, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        explicit: dict[str, Position] = {}
+        pairs = [(k, v) for k, v in node.value if _tag(k) != _MERGE_TAG]
+        for _, source in [(k, v) for k, v in node.value if _tag(k) == _MERGE_TAG]:
+            self.merge(source, path, result)
+        for key_node, value_node in pairs:
+            key = self.scalar(key_node) if isinstance(key_node.value, str) else None
+            position = self.position(key_node)
+            if not isinstance(key, str):
+                scalar = isinstance(key_node.value, str)
+                self.diagnostics.append(Diagnostic(
+                    "E108", f"mapping key {key_node.value!r} is not a string" if scalar else "a mapping key is a collection",
+                    hint=f"quote the key: '{key_node.value}'" if scalar else "use a plain string as the key",
+                    position=position))
+                continue
+            if key in explicit:
+                first = explicit[key]
+                self.diagnostics.append(Diagnostic(
+                    "E106", f"duplicate key '{key}' (first defined at line {first.line})",
+                    hint="remove one of the two, or merge their contents", position=position))
+                continue
+            explicit[key] = position
+            self.sources.keys[(*path, key)] = position
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def merge(self, source: Any, path: Path, into: dict[str, Any]) -> None:
+        """Apply a YAML merge key (``<<: *base``): earlier sources win, explicit keys win over all."""
+        sources = source.value if _tag(source) == "tag:yaml.org,2002:seq" else [source]
+        for item in sources:
+            merged = self.build(item, path)
+            if not isinstance(merged, dict):
+                self.diagnostics.append(Diagnostic("E109", "a merge key ('<<') must refer to a mapping",
+                                                   hint="merge only mappings", position=self.position(item)))
+                continue
+            for key, value in merged.items():
+                into.setdefault(key, value)

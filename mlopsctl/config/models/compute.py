@@ -1,0 +1,75 @@
+"""Accelerators: GKE node pools with GPUs, TPUs or CPUs only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from mlopsctl.config.models.types import Labels, Spec, ZoneName
+
+GpuType = Literal[
+    "nvidia-tesla-t4",
+    "nvidia-tesla-v100",
+    "nvidia-tesla-p4",
+    "nvidia-tesla-a100",
+    "nvidia-a100-80gb",
+    "nvidia-l4",
+    "nvidia-h100-80gb",
+    "nvidia-h100-mega-80gb",
+    "nvidia-h200-141gb",
+]
+TpuVersion = Literal["v4", "v5e", "v5p", "v6e"]
+MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")]
+
+
+class Autoscaling(Spec):
+    min_nodes: int = Field(default=0, ge=0, le=1000)
+    """Per zone; 0 lets the pool scale to nothing when idle."""
+    max_nodes: int = Field(default=3, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        return self
+
+
+class TimeSharing(Spec):
+    max_shared_clients_per_gpu: int = Field(default=2, ge=2, le=48)
+
+
+class PoolBase(Spec):
+    spot: bool = False
+    autoscaling: Autoscaling = Autoscaling()
+    zones: list[ZoneName] = []
+    """Zones of the region to place nodes in; default: every zone of the region that offers the hardware."""
+    disk_size_gb: int = Field(default=100, ge=10, le=65536)
+    labels: Labels = {}
+
+
+class GpuPool(PoolBase):
+    type: Literal["gpu"]
+    accelerator: GpuType
+    count: int = Field(default=1, ge=1, le=16)
+    """GPUs per node."""
+    machine_type: MachineType | None = None
+    """Default: the smallest machine type that carries `count` GPUs of this type."""
+    time_sharing: TimeSharing | None = None
+
+
+class TpuPool(PoolBase):
+    type: Literal["tpu"]
+    version: TpuVersion
+    topology: Annotated[str, StringConstraints(pattern=r"^[0-9]+x[0-9]+(x[0-9]+)?$")]
+    """Chip topology of the slice, e.g. 2x4 (v5e/v6e) or 2x2x2 (v4/v5p)."""
+    machine_type: MachineType | None = None
+    """Default: derived from version and topology."""
+
+
+class CpuPool(PoolBase):
+    type: Literal["cpu"]
+    machine_type: MachineType = "e2-standard-4"
+
+
+NodePool = Annotated[GpuPool | TpuPool | CpuPool, Field(discriminator="type")]

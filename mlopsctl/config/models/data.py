@@ -1,0 +1,99 @@
+"""Data sources: GCS buckets, BigQuery datasets and tables, external URIs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from mlopsctl.config.models.types import Duration, Labels, Name, Spec
+
+ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")]
+TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]
+
+
+class Lifecycle(Spec):
+    """Object lifecycle rules; ages in days since creation."""
+
+    delete_after_days: int | None = Field(default=None, ge=1)
+    nearline_after_days: int | None = Field(default=None, ge=1)
+    coldline_after_days: int | None = Field(default=None, ge=1)
+    archive_after_days: int | None = Field(default=None, ge=1)
+    keep_versions: int | None = Field(default=None, ge=1)
+    """Delete noncurrent versions beyond this many newer ones (needs versioning)."""
+
+
+class Bucket(Spec):
+    name: str | None = None
+    """Globally unique bucket name; may use ${project}, ${env} and ${region}.
+    Default: <project>-<env>-<region>-<key>."""
+    location: str | None = None
+    """Bucket location; default: the region being compiled."""
+    storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
+    versioning: bool = True
+    lifecycle: Lifecycle = Lifecycle()
+    retention: Duration | None = None
+    """Retention policy: objects cannot be deleted or replaced before this age."""
+    kms_key: Name | None = None
+    """A key declared under security.kms; default: security.defaultKmsKey."""
+    labels: Labels = {}
+
+
+class Column(Spec):
+    name: ColumnName
+    type: Literal[
+        "STRING", "BYTES", "INTEGER", "INT64", "FLOAT", "FLOAT64", "NUMERIC", "BIGNUMERIC",
+        "BOOLEAN", "BOOL", "TIMESTAMP", "DATE", "TIME", "DATETIME", "GEOGRAPHY", "JSON", "RECORD", "STRUCT",
+    ]
+    mode: Literal["NULLABLE", "REQUIRED", "REPEATED"] = "NULLABLE"
+    description: str = ""
+    fields: list[Column] = []
+    """Nested columns of a RECORD/STRUCT column."""
+
+
+class Partitioning(Spec):
+    type: Literal["HOUR", "DAY", "MONTH", "YEAR"] = "DAY"
+    field: ColumnName | None = None
+    """Partition column (TIMESTAMP or DATE); default: ingestion time."""
+    expiration: Duration | None = None
+
+
+class Table(Spec):
+    description: str = ""
+    table_schema: list[Column] | None = Field(default=None, alias="schema")
+    """Columns, inline."""
+    schema_file: str | None = None
+    """Path, relative to mlops.yaml, of a BigQuery JSON schema file."""
+    partitioning: Partitioning | None = None
+    clustering: list[ColumnName] = Field(default=[], max_length=4)
+    labels: Labels = {}
+
+    @model_validator(mode="after")
+    def _one_schema(self) -> Table:
+        if self.table_schema is not None and self.schema_file is not None:
+            raise ValueError("give either 'schema' or 'schemaFile', not both")
+        return self
+
+
+class Dataset(Spec):
+    dataset_id: str | None = None
+    """BigQuery dataset id; may use ${env} and ${region}. Default: <key>_<env> with '-' as '_'."""
+    location: str | None = None
+    """Dataset location; default: the region being compiled."""
+    description: str = ""
+    default_table_expiration: Duration | None = None
+    kms_key: Name | None = None
+    labels: Labels = {}
+    tables: dict[TableName, Table] = {}
+
+
+class ExternalSource(Spec):
+    uri: Annotated[str, StringConstraints(pattern=r"^(gs|bq|https)://.+")]
+    format: Literal["CSV", "PARQUET", "AVRO", "JSON", "TFRECORD", "BIGQUERY"] = "PARQUET"
+    description: str = ""
+
+
+class Data(Spec):
+    buckets: dict[Name, Bucket] = {}
+    datasets: dict[Name, Dataset] = {}
+    external: dict[Name, ExternalSource] = {}

@@ -1,0 +1,84 @@
+"""Monitors: drift and skew, SLOs, alert channels and the actions alerts take."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mlopsctl.config.models.pipelines import Schedule
+from mlopsctl.config.models.serving import TableRef
+from mlopsctl.config.models.types import Duration, Fraction, Name, Percent, SecretRef, Spec
+
+
+class Actions(Spec):
+    notify: list[Name] = []
+    """Alert channels under `alertChannels`."""
+    retrain: Name | None = None
+    """A pipeline to run when the monitor fires."""
+
+
+class Feature(Spec):
+    kind: Literal["numeric", "categorical"]
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    """Default: the monitor's threshold for this kind."""
+
+
+class DefaultThresholds(Spec):
+    numeric: float = Field(default=0.1, gt=0, le=1)
+    """Jensen-Shannon divergence above which a numeric feature has drifted."""
+    categorical: float = Field(default=0.1, gt=0, le=1)
+    """L-infinity distance above which a categorical feature has drifted."""
+
+
+class DataMonitor(Spec):
+    """Feature drift (serving vs recent serving) or training-serving skew (serving vs training data)."""
+
+    type: Literal["drift", "skew"]
+    endpoint: Name
+    baseline: TableRef
+    """The dataset the serving data is compared with (training data for skew)."""
+    features: dict[str, Feature] = Field(min_length=1)
+    thresholds: DefaultThresholds = DefaultThresholds()
+    sampling_rate: Fraction = 1.0
+    window: Duration = "24h"
+    schedule: Schedule
+    actions: Actions = Actions()
+
+
+class SloMonitor(Spec):
+    type: Literal["latency", "error-rate", "availability"]
+    endpoint: Name
+    objective: float = Field(gt=0)
+    """latency: milliseconds at `percentile`; error-rate: max percent; availability: min percent."""
+    percentile: Percent = 99.0
+    window: Duration = "5m"
+    """How long the objective must be violated before the alert fires."""
+    actions: Actions = Actions()
+
+    @model_validator(mode="after")
+    def _range(self) -> SloMonitor:
+        if self.type != "latency" and self.objective > 100:
+            raise ValueError(f"a {self.type} objective is a percentage (0-100), got {self.objective}")
+        return self
+
+
+Monitor = Annotated[DataMonitor | SloMonitor, Field(discriminator="type")]
+
+
+class AlertChannel(Spec):
+    type: Literal["email", "slack", "pagerduty"]
+    address: str | None = None
+    """email: the address to notify."""
+    secret: SecretRef | None = None
+    """slack/pagerduty: Secret Manager secret holding the webhook URL or service key."""
+    channel: str | None = None
+    """slack: the channel name."""
+
+    @model_validator(mode="after")
+    def _fields(self) -> AlertChannel:
+        if self.type == "email" and not self.address:
+            raise ValueError("an email channel needs 'address'")
+        if self.type != "email" and not self.secret:
+            raise ValueError(f"a {self.type} channel needs 'secret' (a Secret Manager reference)")
+        return self

@@ -1,0 +1,89 @@
+"""The whole mlops.yaml document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mlopsctl.config.models.compute import NodePool
+from mlopsctl.config.models.data import Data
+from mlopsctl.config.models.monitoring import AlertChannel, Monitor
+from mlopsctl.config.models.pipelines import Pipeline
+from mlopsctl.config.models.registry import RegisteredModel
+from mlopsctl.config.models.security import Security
+from mlopsctl.config.models.serving import BatchJob, Endpoint
+from mlopsctl.config.models.types import (
+    Duration,
+    EnvName,
+    GcpProjectId,
+    Labels,
+    Name,
+    RegionName,
+    Spec,
+)
+
+API_VERSION = "mlopsctl.dev/v1alpha1"
+KIND = "MLOpsProject"
+
+class ProjectMeta(Spec):
+    name: Name
+    description: str = ""
+    owner: str = ""
+    namespace: Name | None = None
+    """Kubernetes namespace of every workload; default: the project name."""
+    labels: Labels = {}
+    templates: str | None = None
+    """Folder, relative to mlops.yaml, whose templates replace the built-in ones of the same name."""
+
+
+class Promotion(Spec):
+    from_env: EnvName | None = Field(default=None, alias="from")
+    """The environment releases are promoted from."""
+    soak: Duration = "0s"
+    """How long each region runs a release before the next region (or environment) gets it."""
+    approval: bool = False
+    """Require a reviewed commit to promote into this environment."""
+
+
+class Overlay(Spec):
+    """A partial spec merged over the base: maps merge deeply, lists replace, null removes."""
+
+    project: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    accelerators: dict[str, Any] | None = None
+    pipelines: dict[str, Any] | None = None
+    models: dict[str, Any] | None = None
+    endpoints: dict[str, Any] | None = None
+    batch_jobs: dict[str, Any] | None = None
+    monitors: dict[str, Any] | None = None
+    alert_channels: dict[str, Any] | None = None
+    security: dict[str, Any] | None = None
+
+
+class Environment(Spec):
+    gcp_project: GcpProjectId
+    regions: list[RegionName] = Field(min_length=1)
+    """Regions to deploy to, in the order a release rolls through them."""
+    labels: Labels = {}
+    promotion: Promotion = Promotion()
+    overrides: Overlay = Overlay()
+    region_overrides: dict[RegionName, Overlay] = {}
+
+
+class MLOpsConfig(Spec):
+    """An MLOps project: its data, pipelines, models, endpoints and monitors, per environment and region."""
+
+    api_version: Literal["mlopsctl.dev/v1alpha1"]
+    kind: Literal["MLOpsProject"]
+    project: ProjectMeta
+    environments: dict[EnvName, Environment] = Field(min_length=1)
+    data: Data = Data()
+    accelerators: dict[Name, NodePool] = {}
+    pipelines: dict[Name, Pipeline] = {}
+    models: dict[Name, RegisteredModel] = {}
+    endpoints: dict[Name, Endpoint] = {}
+    batch_jobs: dict[Name, BatchJob] = {}
+    monitors: dict[Name, Monitor] = {}
+    alert_channels: dict[Name, AlertChannel] = {}
+    security: Security = Security()

@@ -1,0 +1,48 @@
+"""Security: service accounts, CMEK keys, cluster network and mesh mTLS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from mlopsctl.config.models.types import Duration, Name, Spec
+
+Cidr = Annotated[str, StringConstraints(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")]
+Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
+
+
+class ServiceAccount(Spec):
+    description: str = ""
+    roles: list[Role] = []
+    """Extra project roles beyond what the account's references imply; keep empty where possible."""
+
+
+class KmsKey(Spec):
+    key: Annotated[
+        str, StringConstraints(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+    ] | None = None
+    """An existing key to use; default: a key mlopsctl creates."""
+    location: str | None = None
+    """Default: the region being compiled."""
+    rotation: Duration = "90d"
+
+
+class AuthorizedNetwork(Spec):
+    name: Name
+    cidr: Cidr
+
+
+class Network(Spec):
+    private_cluster: bool = True
+    master_cidr: Cidr = "172.16.0.0/28"
+    authorized_networks: list[AuthorizedNetwork] = []
+
+
+class Security(Spec):
+    service_accounts: dict[Name, ServiceAccount] = {}
+    kms: dict[Name, KmsKey] = {}
+    default_kms_key: Name | None = None
+    """Protect every bucket and dataset with this key unless it names another."""
+    network: Network = Network()
+    mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"

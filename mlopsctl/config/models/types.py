@@ -1,0 +1,87 @@
+"""Constrained scalar types shared by the models.
+
+Custom error types (``duration``, ``cron``, ``timezone``) are mapped to their
+own diagnostic codes by :mod:`mlopsctl.config.validate`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from mlopsctl.durations import parse_duration
+
+
+class Spec(BaseModel):
+    """Base of every mlops.yaml model: immutable, camelCase keys, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        protected_namespaces=(),
+        use_attribute_docstrings=True,
+    )
+
+
+def _duration(value: str) -> str:
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", str(exc)) from None
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter
+
+    if not croniter.is_valid(value) or len(value.split()) != 5:
+        raise PydanticCustomError(
+            "cron", "invalid cron expression '{value}': use five fields, e.g. '0 3 * * *'", {"value": value}
+        )
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import available_timezones
+
+    if value not in available_timezones():
+        raise PydanticCustomError(
+            "timezone", "unknown time zone '{value}': use an IANA name such as 'Europe/Berlin'", {"value": value}
+        )
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=40),
+    Field(description="A lowercase name: letters, digits and '-', starting with a letter."),
+]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,11}$")]
+RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+ZoneName = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")]
+GcpProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
+Duration = Annotated[str, AfterValidator(_duration), Field(examples=["30s", "15m", "1h30m", "7d"])]
+Cron = Annotated[str, AfterValidator(_cron), Field(examples=["0 3 * * *"])]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")]
+GcsUri = Annotated[str, StringConstraints(pattern=r"^gs://[a-z0-9${}][-_.a-z0-9${}]*[a-z0-9}](/.*)?$")]
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z][-_a-z0-9]{0,62}$")]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^[-_a-z0-9]{0,63}$")]
+Labels = dict[LabelKey, LabelValue]
+SecretRef = Annotated[
+    str,
+    StringConstraints(pattern=r"^(projects/[-a-z0-9]+/secrets/)?[A-Za-z0-9_-]{1,255}(/versions/(latest|[0-9]+))?$"),
+    Field(description="A Secret Manager secret: a short name, or projects/P/secrets/S[/versions/V]. Never a value."),
+]
+TemplateString = Annotated[str, StringConstraints(min_length=1)]
+
+IMAGE_PATTERN = re.compile(r"^[a-z0-9${}][-a-z0-9._/:@${}]*$")
+Image = Annotated[str, StringConstraints(pattern=IMAGE_PATTERN.pattern)]

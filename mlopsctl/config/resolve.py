@@ -1,0 +1,115 @@
+"""Resolve environment and region overlays into one document per target.
+
+For each environment and each of its regions, the base document is merged
+with ``environments.<env>.overrides`` and then with
+``environments.<env>.regionOverrides.<region>``:
+
+- mappings merge key by key, recursively;
+- any other value (lists included) replaces what was there;
+- ``null`` removes the key.
+
+Afterwards ``${project}``, ``${env}``, ``${region}`` and ``${gcpProject}`` are
+expanded in every string (``$${`` is a literal ``${``). Positions follow the
+values: a value taken from an overlay points at the overlay's line.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mlopsctl.config.load import Document
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.graph import Target
+from mlopsctl.sourcemap import Path, SourceMap
+
+_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+VARIABLES = ("project", "env", "region", "gcpProject")
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """The document as it applies to one environment in one region."""
+
+    target: Target
+    data: dict[str, Any]
+    sources: SourceMap
+
+
+def targets_of(doc: Document) -> list[Target]:
+    """Every (environment, region) the document declares, in declaration order."""
+    environments = doc.data.get("environments")
+    if not isinstance(environments, dict):
+        return []
+    found = []
+    for env, spec in environments.items():
+        regions = spec.get("regions") if isinstance(spec, dict) else None
+        if isinstance(regions, list):
+            found += [Target(env, r) for r in dict.fromkeys(regions) if isinstance(r, str)]
+    return found
+
+
+def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnostic]]:
+    """The document for ``target``: overlays merged, variables expanded."""
+    data = copy.deepcopy(doc.data)
+    sources = doc.sources.copy()
+    env_spec = data["environments"][target.env]
+    for overlay_path in (
+        ("environments", target.env, "overrides"),
+        ("environments", target.env, "regionOverrides", target.region),
+    ):
+        overlay = _get(doc.data, overlay_path)
+        if isinstance(overlay, dict):
+            _merge(data, overlay, (), overlay_path, sources, doc.sources)
+    project = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
+    values = {"project": project, "env": target.env, "region": target.region,
+              "gcpProject": env_spec.get("gcpProject")}
+    diagnostics: list[Diagnostic] = []
+    data = _expand(data, (), {k: v for k, v in values.items() if isinstance(v, str)}, diagnostics)
+    return ResolvedTarget(target, data, sources), diagnostics
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _merge(dst: dict[str, Any], src: dict[str, Any], dst_path: Path, src_path: Path,
+           sources: SourceMap, origin: SourceMap) -> None:
+    for key, value in src.items():
+        here, there = (*dst_path, key), (*src_path, key)
+        if value is None:
+            dst.pop(key, None)
+            sources.drop(here)
+        elif isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge(dst[key], value, here, there, sources, origin)
+        else:
+            dst[key] = copy.deepcopy(value)
+            sources.graft(origin, there, here)
+
+
+def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Diagnostic]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, (*path, k), values, diagnostics) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*path, i), values, diagnostics) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
+        if name not in values:
+            diagnostics.append(Diagnostic(
+                "E204", f"unknown variable '${{{name}}}'",
+                path=path, hint=f"use one of {', '.join('${' + v + '}' for v in VARIABLES)}, or write $${{ for a literal"))
+            return match.group(0)
+        return values[name]
+
+    return _VARIABLE.sub(substitute, value)

@@ -1,0 +1,183 @@
+"""Schema validation: pydantic errors turned into positioned diagnostics with suggestions."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.resolve import ResolvedTarget
+from mlopsctl.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.sourcemap import Path, SourceMap, format_path
+
+_TYPE_ERRORS = {
+    "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping",
+    "list_type": "a list", "model_type": "a mapping", "model_attributes_type": "a mapping",
+}
+_CUSTOM_CODES = {"duration": "E306", "cron": "E305", "timezone": "E305"}
+
+
+def validate_model(
+    data: dict[str, Any], sources: SourceMap
+) -> tuple[MLOpsConfig | None, list[Diagnostic]]:
+    """Validate one document against the models; diagnostics carry positions."""
+    try:
+        return MLOpsConfig.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_diagnostic(err, data, sources) for err in exc.errors(include_url=False)]
+
+
+def validate_target(resolved: ResolvedTarget) -> tuple[MLOpsConfig | None, list[Diagnostic]]:
+    return validate_model(resolved.data, resolved.sources)
+
+
+def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> Diagnostic:
+    loc = tuple(err["loc"])
+    path, on_key = _data_path(loc, data)
+    kind = err["type"]
+    if kind == "union_tag_invalid":
+        path = (*path, str(err.get("ctx", {}).get("discriminator", "type")).strip("'"))
+    where = format_path(path)
+    value = err.get("input")
+    if on_key:
+        code, message, hint = "E205", f"invalid name '{path[-1]}' in {format_path(path[:-1])}: {_lower(err['msg'])}", \
+            "names are lowercase letters, digits and '-', starting with a letter"
+    elif kind == "missing":
+        code, message, hint = "E201", f"missing required field '{path[-1]}' in {format_path(path[:-1])}", \
+            f"add '{path[-1]}: ...'"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        code, message = "E203", f"unknown key '{path[-1]}' in {format_path(path[:-1])}"
+        hint = did_you_mean(str(path[-1]), allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None)
+    elif kind == "literal_error" and path in (("apiVersion",), ("kind",)):
+        code, message = "E206", f"unsupported {where} '{value}'"
+        hint = f"use {where}: {'mlopsctl.dev/v1alpha1' if path == ('apiVersion',) else 'MLOpsProject'}"
+    elif kind in ("literal_error", "enum", "union_tag_invalid"):
+        choices = _choices(err, loc)
+        code, message = "E204", f"invalid value {_show(_tag_value(err, value))} for {where}"
+        hint = did_you_mean(str(_tag_value(err, value)), choices) or f"use one of: {', '.join(choices)}"
+    elif kind == "union_tag_not_found":
+        field = str(err.get("ctx", {}).get("discriminator", "type")).strip("'")
+        code, message, hint = "E201", f"missing required field '{field}' in {where}", f"add '{field}: ...'"
+    elif kind in _TYPE_ERRORS:
+        code, message, hint = "E202", f"{where} must be {_TYPE_ERRORS[kind]}, not {_show(value)}", None
+    elif kind in _CUSTOM_CODES:
+        code, message, hint = _CUSTOM_CODES[kind], f"{where}: {err['msg']}", None
+    else:
+        code, message, hint = "E205", f"invalid {where}: {_lower(err['msg'])}", None
+    return Diagnostic(code, message, path=path, hint=hint).located(sources, key=on_key or kind == "extra_forbidden")
+
+
+def _lower(text: str) -> str:
+    text = text.removeprefix("Value error, ")
+    return text[:1].lower() + text[1:]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _tag_value(err: ErrorDetails, value: Any) -> Any:
+    ctx = err.get("ctx") or {}
+    return ctx.get("tag", value)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
+    """The path in the document that a pydantic ``loc`` points at, skipping union tags.
+
+    Returns the path and whether the error is about a mapping key rather than a value.
+    """
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if part == "[key]":
+            return tuple(path), True
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif last or (i + 1 < len(loc) and loc[i + 1] == "[key]"):
+            path.append(part)
+            node = None
+    return tuple(path), False
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional wrappers."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+def _field_type(model: type[BaseModel], key: Any) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (field.alias, name):
+            return field.annotation
+    return None
+
+
+def _type_at(loc: tuple[Any, ...]) -> Any:
+    """The annotation a ``loc`` leads to in the models (union tags select the member)."""
+    tp: Any = MLOpsConfig
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            tp = _field_type(tp, part)
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        elif origin is list:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            tp = next((m for m in typing.get_args(tp) if _is_tagged(m, part)), None)
+        else:
+            return None
+        if tp is None:
+            return None
+    return _unwrap(tp)
+
+
+def _is_tagged(member: Any, tag: Any) -> bool:
+    member = _unwrap(member)
+    if not (isinstance(member, type) and issubclass(member, BaseModel)):
+        return False
+    return any(typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation)
+               for f in member.model_fields.values())
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model = _type_at(loc)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or n for n, f in model.model_fields.items()]
+    return []
+
+
+def _choices(err: ErrorDetails, loc: tuple[Any, ...]) -> list[str]:
+    ctx = err.get("ctx") or {}
+    if "expected_tags" in ctx:
+        return [t.strip().strip("'") for t in str(ctx["expected_tags"]).split(",")]
+    tp = _type_at(loc)
+    if typing.get_origin(tp) is Literal:
+        return [str(a) for a in typing.get_args(tp)]
+    return [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",") if c.strip()]

@@ -1,0 +1,153 @@
+"""Diagnostics: findings about a user's file, as values rather than exceptions.
+
+Every stage returns its result together with a list of diagnostics. A diagnostic
+carries the document path it is about; the position in the file is attached
+late, from the source map, so that even a check on the resolved config points
+at the line the user wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from mlopsctl.sourcemap import Path, Position, SourceMap, format_path
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Every code mlopsctl can emit: code -> (title, explanation). Ranges: E1xx file and
+# syntax, E2xx schema, E3xx references and semantics, E4xx cloud limits, W warnings.
+CODES: dict[str, tuple[str, str]] = {
+    "E101": ("file not readable", "The file does not exist, is not a regular file, or cannot be read."),
+    "E102": ("file too large", "The file is larger than the loader accepts (1 MiB)."),
+    "E103": ("invalid encoding", "The file is not valid UTF-8."),
+    "E104": ("YAML syntax error", "The file is not well-formed YAML."),
+    "E105": ("tab indentation", "A tab character is used for indentation; YAML requires spaces."),
+    "E106": ("duplicate key", "A mapping defines the same key twice; the second would silently win."),
+    "E107": ("alias expansion too large", "YAML aliases expand past the allowed number of nodes."),
+    "E108": ("non-string key", "A mapping key is not a string (e.g. a number, boolean or null)."),
+    "E109": ("not a mapping", "The document (or an overlay) must be a mapping."),
+    "E110": ("multiple documents", "The file holds more than one YAML document."),
+    "E201": ("missing field", "A required field is absent."),
+    "E202": ("wrong type", "A value has the wrong type (for example a string where a number is expected)."),
+    "E203": ("unknown key", "A key is not part of the schema at this place."),
+    "E204": ("invalid value", "A value is not one of the allowed values."),
+    "E205": ("constraint violated", "A value is outside its allowed range, length or pattern."),
+    "E206": ("unsupported apiVersion", "The apiVersion or kind is not one this version of mlopsctl reads."),
+    "E301": ("unresolved reference", "A name refers to something that is not declared."),
+    "E302": ("dependency cycle", "Pipeline steps depend on each other in a cycle."),
+    "E303": ("traffic weights", "Traffic weights do not add up to 100, or a rollout step is out of order."),
+    "E304": ("invalid name", "A name is not valid for the resource it becomes after prefixes are applied."),
+    "E305": ("invalid schedule", "A cron expression or time zone does not parse."),
+    "E306": ("invalid duration", "A duration does not parse (use forms such as 30s, 15m, 1h30m, 7d)."),
+    "E307": ("unknown environment or region", "An overlay or option names an environment or region not declared."),
+    "E308": ("invalid promotion order", "Promotion order refers to unknown environments or forms a cycle."),
+    "E309": ("invalid step wiring", "A step input does not name an output of a step it can see."),
+    "E310": ("conflicting names", "Two resources would get the same name after prefixes are applied."),
+    "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
+    "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
+    "E403": ("invalid TPU topology", "The TPU topology is not valid for the TPU version."),
+    "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
+    "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
+    "W101": ("deprecated or unusual YAML", "YAML features that are legal but likely a mistake."),
+    "W301": ("unused declaration", "Something is declared but never referenced."),
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    path: Path = ()
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    position: Position | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def located(self, sources: SourceMap, *, key: bool = False) -> Diagnostic:
+        """This diagnostic with its position taken from ``sources`` (if it has none yet)."""
+        if self.position is not None:
+            return self
+        return replace(self, position=sources.lookup(self.path, key=key))
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        pos = self.position
+        return (pos.file, pos.line, pos.column, self.code, self.message) if pos else ("", 0, 0, self.code, self.message)
+
+    def to_text(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        text = f"{where}{self.severity.value} {self.code}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        pos = self.position
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": format_path(self.path),
+            "hint": self.hint,
+            "file": pos.file if pos else None,
+            "line": pos.line if pos else None,
+            "column": pos.column if pos else None,
+        }
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def normalize(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by position, duplicates removed (the same mistake seen from several environments)."""
+    unique: dict[tuple[object, ...], Diagnostic] = {}
+    for d in diagnostics:
+        unique.setdefault((d.code, d.position, d.message), d)
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``word``, phrased as a suggestion, or None."""
+    options = sorted(set(choices))
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not match:
+        lowered = {o.lower(): o for o in options}
+        match = [lowered[word.lower()]] if word.lower() in lowered else []
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def render_text(diagnostics: Sequence[Diagnostic]) -> str:
+    return "\n".join(d.to_text() for d in diagnostics)
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps({"diagnostics": [d.to_dict() for d in diagnostics]}, indent=2, sort_keys=True)
+
+
+def codes_markdown() -> str:
+    """The table of diagnostic codes, as kept in docs/diagnostics.md."""
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Generated from `mlopsctl.diagnostics.CODES` by `mlopsctl codes`; do not edit by hand.",
+        "",
+        "| code | title | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {code} | {title} | {text} |" for code, (title, text) in sorted(CODES.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""The resource graph: what one environment/region compiles to.
+
+After the build stage the configuration model is no longer used; everything
+downstream (render, plan, apply) reads only these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlopsctl.sourcemap import Path
+
+JSON = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One environment in one region: the unit of compilation, state and apply."""
+
+    env: str
+    region: str
+
+    def __str__(self) -> str:
+        return f"{self.env}/{self.region}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource with a stable, human-readable address.
+
+    ``type`` is a Pulumi type token (``gcp:storage/bucket:Bucket``,
+    ``kubernetes:core/v1:Namespace``); ``inputs`` use the provider's property
+    names; ``source`` is the path in mlops.yaml the resource came from.
+    """
+
+    target: Target
+    type: str
+    name: str
+    inputs: Mapping[str, JSON]
+    depends_on: tuple[str, ...] = ()
+    protect: bool = False
+    source: Path = ()
+
+    @property
+    def address(self) -> str:
+        return address_of(self.target, self.type, self.name)
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return self.type.startswith("kubernetes:")
+
+
+def address_of(target: Target, type_token: str, name: str) -> str:
+    return f"{target.env}/{target.region}/{type_token}/{name}"
+
+
+@dataclass
+class Graph:
+    """The resources of one target, keyed by address, in insertion order."""
+
+    target: Target
+    gcp_project: str
+    resources: dict[str, Resource] = field(default_factory=dict)
+
+    def add(self, resource: Resource) -> Resource:
+        if resource.target != self.target:
+            raise ValueError(f"{resource.address} does not belong to {self.target}")
+        if resource.address in self.resources:
+            raise ValueError(f"duplicate resource address {resource.address}")
+        self.resources[resource.address] = resource
+        return resource
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources.values())
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def ordered(self) -> list[Resource]:
+        """Resources in dependency order, ties broken by address (deterministic)."""
+        remaining = {r.address: set(r.depends_on) & self.resources.keys() for r in self}
+        out: list[Resource] = []
+        while remaining:
+            ready = sorted(a for a, deps in remaining.items() if not deps)
+            if not ready:
+                raise ValueError(f"dependency cycle among {sorted(remaining)}")
+            for address in ready:
+                out.append(self.resources[address])
+                del remaining[address]
+            for deps in remaining.values():
+                deps.difference_update(ready)
+        return out
+
+    def validate_references(self) -> None:
+        """Every dependency names a resource of this graph (a build bug otherwise)."""
+        for r in self:
+            missing = [d for d in r.depends_on if d not in self.resources]
+            if missing:
+                raise ValueError(f"{r.address} depends on unknown {missing}")

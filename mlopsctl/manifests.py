@@ -1,0 +1,76 @@
+"""Kubernetes objects from Jinja2 templates, rendered safely.
+
+Templates live in ``templates/kubernetes/`` (a project may shadow any of them
+from the folder named by ``project.templates``). Rendering uses
+StrictUndefined, and every ``{{ expression }}`` must go through ``tojson``:
+a value that is not escaped is refused, so a user string can never change a
+manifest's structure. The output is parsed back as YAML and checked before
+it enters the resource graph.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+from typing import Any
+
+from mlopsctl.graph import JSON
+
+BUILTIN_TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "templates"
+
+
+class TemplateError(Exception):
+    """A template is missing, broken, or produced something that is not a Kubernetes object."""
+
+
+@functools.cache
+def _environment(override_dir: pathlib.Path | None) -> Any:
+    import jinja2
+    from markupsafe import Markup
+
+    def require_escaped(value: object) -> object:
+        if not isinstance(value, Markup):
+            raise TemplateError(f"template value {value!r} is not escaped: pipe it through '| tojson'")
+        return value
+
+    search = [str(override_dir)] if override_dir else []
+    search.append(str(BUILTIN_TEMPLATES))
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        undefined=jinja2.StrictUndefined,
+        finalize=require_escaped,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render_object(template: str, override_dir: pathlib.Path | None = None, **values: JSON) -> dict[str, JSON]:
+    """Render ``kubernetes/<template>.yaml.j2`` with ``values`` and return the parsed object."""
+    import jinja2
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    name = f"kubernetes/{template}.yaml.j2"
+    try:
+        text = _environment(override_dir).get_template(name).render(**values)
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"template {name} not found") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"template {name}: {exc}") from None
+    try:
+        obj = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise TemplateError(f"template {name} rendered invalid YAML: {exc}") from None
+    _check_object(name, obj)
+    return obj  # type: ignore[no-any-return]
+
+
+def _check_object(name: str, obj: Any) -> None:
+    if not isinstance(obj, dict):
+        raise TemplateError(f"template {name} must render one mapping, got {type(obj).__name__}")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(obj.get(key), str):
+            raise TemplateError(f"template {name} rendered an object without '{key}'")
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise TemplateError(f"template {name} rendered an object without metadata.name")

@@ -1,0 +1,70 @@
+"""Names that resources get in Google Cloud and Kubernetes, derived from what the user wrote.
+
+Names the user sees and may want to find (buckets, datasets, namespaces) are
+never shortened: a name that is too long is a validation error. Names that
+are an implementation detail (service account ids) are shortened with a
+short hash so they stay unique and stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.data import Bucket, Dataset
+from mlopsctl.graph import Target
+
+Workload = Literal["pipeline", "endpoint", "monitor", "batch", "account"]
+"""What a service account is for; ``account`` is one declared under security.serviceAccounts."""
+_WORKLOAD_PREFIX: dict[Workload, str] = {
+    "pipeline": "pl", "endpoint": "ep", "monitor": "mon", "batch": "bj", "account": "sa",
+}
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][-_.a-z0-9]*[a-z0-9]$")
+DATASET_ID = re.compile(r"^[A-Za-z0-9_]+$")
+GSA_ACCOUNT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+
+
+def shorten(name: str, limit: int) -> str:
+    """``name`` if it fits in ``limit``; otherwise a prefix plus a 6-character hash of the whole."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[: limit - 7].rstrip('-')}-{digest}"
+
+
+def region_short(region: str) -> str:
+    """``us-central1`` → ``usc1``, ``europe-west4`` → ``euw4``."""
+    area, _, rest = region.partition("-")
+    direction = rest.rstrip("0123456789")
+    number = rest[len(direction):]
+    return f"{area[:2]}{direction[:1]}{number}"
+
+
+def namespace(config: MLOpsConfig) -> str:
+    return config.project.namespace or config.project.name
+
+
+def bucket_name(config: MLOpsConfig, target: Target, key: str, bucket: Bucket) -> str:
+    return bucket.name or f"{config.project.name}-{target.env}-{target.region}-{key}"
+
+
+def dataset_id(target: Target, key: str, dataset: Dataset) -> str:
+    return dataset.dataset_id or f"{key}_{target.env}".replace("-", "_")
+
+
+def workload_account(kind: Workload, name: str) -> str:
+    """The Kubernetes service account of a workload, e.g. ``endpoint-fraud``."""
+    return shorten(f"{kind}-{name}", 63)
+
+
+def gsa_account_id(kind: Workload, name: str, target: Target) -> str:
+    """The Google service account id of a workload, unique per region within a GCP project."""
+    return shorten(f"{_WORKLOAD_PREFIX[kind]}-{name}-{region_short(target.region)}", 30)
+
+
+def gsa_email(kind: Workload, name: str, target: Target, gcp_project: str) -> str:
+    return f"{gsa_account_id(kind, name, target)}@{gcp_project}.iam.gserviceaccount.com"

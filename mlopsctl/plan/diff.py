@@ -1,0 +1,172 @@
+"""The plan: a pure diff of the desired graph against the applied state, per target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mlopsctl.graph import JSON, Graph, Resource, Target
+from mlopsctl.resource_types import replace_paths
+from mlopsctl.sourcemap import Path
+from mlopsctl.state import AppliedResource, State, canonical_json, json_value
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NO_OP = "no-op"
+
+
+CREATE: tuple[Action, ...] = (Action.CREATE,)
+UPDATE: tuple[Action, ...] = (Action.UPDATE,)
+DELETE: tuple[Action, ...] = (Action.DELETE,)
+REPLACE: tuple[Action, ...] = (Action.DELETE, Action.CREATE)
+NO_OP: tuple[Action, ...] = (Action.NO_OP,)
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource's change; ``before``/``after`` are its inputs (None when absent)."""
+
+    address: str
+    type: str
+    name: str
+    target: Target
+    actions: tuple[Action, ...]
+    before: dict[str, JSON] | None
+    after: dict[str, JSON] | None
+    replace_paths: tuple[str, ...] = ()
+    protect: bool = False
+    source: Path = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+
+    @classmethod
+    def of(cls, changes: Sequence[ResourceChange]) -> Summary:
+        """A replacement counts in ``add`` and in ``destroy``."""
+        return cls(
+            add=sum(Action.CREATE in c.actions for c in changes),
+            change=sum(c.actions == UPDATE for c in changes),
+            destroy=sum(Action.DELETE in c.actions for c in changes),
+        )
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """Changes to one target: creates, updates and replacements in dependency
+    order, then deletions in reverse dependency order. No-ops are only counted."""
+
+    target: Target
+    changes: tuple[ResourceChange, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.changes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    targets: tuple[TargetPlan, ...] = ()
+
+    @property
+    def changes(self) -> list[ResourceChange]:
+        return [c for t in self.targets for c in t.changes]
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+
+def diff_target(target: Target, desired: Graph | None, applied: State | None) -> TargetPlan:
+    """What it takes to move ``target`` from ``applied`` to ``desired``.
+
+    ``desired`` None: the target left the configuration, everything is destroyed.
+    ``applied`` None: nothing was applied yet, everything is created.
+    """
+    for found in (desired, applied):
+        if found is not None and found.target != target:
+            raise ValueError(f"expected {target}, got a graph or state of {found.target}")
+    desired_order = desired.ordered() if desired else []
+    old = applied.resources if applied else {}
+    changes = [_change(r, old.get(r.address)) for r in desired_order]
+    kept = {r.address for r in desired_order}
+    deleted = [_deletion(target, old[r.address]) for r in _applied_order(applied) if r.address not in kept]
+    return TargetPlan(
+        target=target,
+        changes=tuple(c for c in changes if c.actions != NO_OP) + tuple(reversed(deleted)),
+        unchanged=sum(c.actions == NO_OP for c in changes),
+    )
+
+
+def diff_plan(project: str, desired: Mapping[Target, Graph], applied: Mapping[Target, State]) -> Plan:
+    """The plan over every target: those of ``desired`` in its order, then removed ones sorted."""
+    removed = sorted(applied.keys() - desired.keys(), key=lambda t: (t.env, t.region))
+    return Plan(
+        project=project,
+        targets=tuple(diff_target(t, desired.get(t), applied.get(t)) for t in [*desired, *removed]),
+    )
+
+
+def destructive_changes(plan: Plan) -> list[ResourceChange]:
+    """Every change that deletes something, replacements included."""
+    return [c for c in plan.changes if Action.DELETE in c.actions]
+
+
+def blocked_by_protection(plan: Plan) -> list[ResourceChange]:
+    """Destructive changes to protected resources: they need an explicit allowance."""
+    return [c for c in destructive_changes(plan) if c.protect]
+
+
+def _applied_order(applied: State | None) -> list[Resource]:
+    return applied.to_graph().ordered() if applied else []
+
+
+def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChange:
+    after: dict[str, JSON] = json_value(resource.inputs)
+    before: dict[str, JSON] | None = json_value(applied.inputs) if applied else None
+    forcing: tuple[str, ...] = ()
+    if before is None:
+        actions = CREATE
+    elif canonical_json(before) == canonical_json(after):
+        actions = NO_OP
+    else:
+        forcing = replace_paths(resource.type, before, after)
+        actions = REPLACE if forcing else UPDATE
+    return ResourceChange(
+        address=resource.address,
+        type=resource.type,
+        name=resource.name,
+        target=resource.target,
+        actions=actions,
+        before=before,
+        after=after,
+        replace_paths=forcing,
+        protect=resource.protect or (applied is not None and applied.protect),
+        source=resource.source,
+    )
+
+
+def _deletion(target: Target, applied: AppliedResource) -> ResourceChange:
+    return ResourceChange(
+        address=applied.address,
+        type=applied.type,
+        name=applied.name,
+        target=target,
+        actions=DELETE,
+        before=json_value(applied.inputs),
+        after=None,
+        protect=applied.protect,
+    )

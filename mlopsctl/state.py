@@ -1,0 +1,203 @@
+"""What was applied to one target, as a deterministic JSON document.
+
+The state holds exactly what the plan compares against: per resource its
+address, type, name, inputs, dependencies and protection. No timestamps, so
+applying the same graph twice writes identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+from typing import Any
+
+from mlopsctl.graph import JSON, Graph, Resource, Target, address_of
+
+FORMAT_VERSION = 1
+
+StrPath = str | os.PathLike[str]
+
+
+class StateError(ValueError):
+    """A state document that cannot be read: malformed, inconsistent or of an unsupported format."""
+
+
+@dataclass(frozen=True)
+class AppliedResource:
+    address: str
+    type: str
+    name: str
+    inputs: Mapping[str, JSON]
+    depends_on: tuple[str, ...] = ()
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class State:
+    project: str
+    target: Target
+    gcp_project: str
+    source_commit: str | None
+    config_hash: str
+    resources: Mapping[str, AppliedResource]
+
+    def __post_init__(self) -> None:
+        for key, r in self.resources.items():
+            expected = address_of(self.target, r.type, r.name)
+            if key != r.address or r.address != expected:
+                raise StateError(f"resource {key!r} does not match its address {expected!r}")
+
+    def to_graph(self) -> Graph:
+        """The applied resources as a graph (without source paths), e.g. to order deletions."""
+        graph = Graph(self.target, self.gcp_project)
+        for r in self.resources.values():
+            graph.add(Resource(self.target, r.type, r.name, r.inputs, r.depends_on, r.protect))
+        return graph
+
+
+def json_value(value: Any) -> JSON:
+    """A plain JSON value: mappings become dicts, sequences lists; anything else non-JSON is an error."""
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"JSON object keys must be strings: {list(value)!r}")
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+def canonical_json(value: JSON) -> str:
+    """One text per JSON value: equal texts mean equal values (``true`` differs from ``1``)."""
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def state_from_graph(graph: Graph, *, project: str, source_commit: str | None, config_hash: str) -> State:
+    """The state recorded after ``graph`` has been applied."""
+    resources = {
+        r.address: AppliedResource(
+            r.address, r.type, r.name, json_value(r.inputs), tuple(r.depends_on), r.protect
+        )
+        for r in sorted(graph, key=lambda r: r.address)
+    }
+    return State(project, graph.target, graph.gcp_project, source_commit, config_hash, resources)
+
+
+def dump_state(state: State) -> str:
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "project": state.project,
+        "target": {"env": state.target.env, "region": state.target.region},
+        "gcp_project": state.gcp_project,
+        "source_commit": state.source_commit,
+        "config_hash": state.config_hash,
+        "resources": [
+            {
+                "address": r.address,
+                "type": r.type,
+                "name": r.name,
+                "inputs": json_value(r.inputs),
+                "depends_on": list(r.depends_on),
+                "protect": r.protect,
+            }
+            for r in sorted(state.resources.values(), key=lambda r: r.address)
+        ],
+    }
+    return json.dumps(doc, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def parse_state(text: str) -> State:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise StateError(f"not valid JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise StateError("the state must be a JSON object")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise StateError(f"unsupported format_version {version!r} (this version reads {FORMAT_VERSION})")
+    target = _field(doc, "target", dict, "state")
+    raw_resources = _field(doc, "resources", list, "state")
+    resources = [_parse_resource(r, f"resources[{i}]") for i, r in enumerate(raw_resources)]
+    by_address = {r.address: r for r in resources}
+    if len(by_address) != len(resources):
+        raise StateError("the state lists a resource address more than once")
+    return State(
+        project=_field(doc, "project", str, "state"),
+        target=Target(_field(target, "env", str, "target"), _field(target, "region", str, "target")),
+        gcp_project=_field(doc, "gcp_project", str, "state"),
+        source_commit=_field(doc, "source_commit", str | None, "state"),
+        config_hash=_field(doc, "config_hash", str, "state"),
+        resources=by_address,
+    )
+
+
+def _parse_resource(raw: object, where: str) -> AppliedResource:
+    if not isinstance(raw, dict):
+        raise StateError(f"{where} must be a JSON object")
+    depends_on = _field(raw, "depends_on", list, where)
+    if not all(isinstance(d, str) for d in depends_on):
+        raise StateError(f"{where}.depends_on must list addresses (strings)")
+    return AppliedResource(
+        address=_field(raw, "address", str, where),
+        type=_field(raw, "type", str, where),
+        name=_field(raw, "name", str, where),
+        inputs=_field(raw, "inputs", dict, where),
+        depends_on=tuple(depends_on),
+        protect=_field(raw, "protect", bool, where),
+    )
+
+
+def _field(obj: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
+    """``obj[key]``, checked to be an instance of ``kind``."""
+    if key not in obj:
+        raise StateError(f"{where}: missing {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise StateError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def read_state(path: StrPath) -> State | None:
+    """The state stored at ``path``, or None when there is none yet."""
+    try:
+        text = FilePath(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return parse_state(text)
+    except StateError as e:
+        raise StateError(f"{os.fspath(path)}: {e}") from None
+
+
+def write_state(path: StrPath, state: State) -> None:
+    """Write ``state`` to ``path`` atomically: readers see the old file or the new one, never a mix."""
+    target = FilePath(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(dump_state(state))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        FilePath(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: FilePath) -> None:
+    """Make the rename itself durable (POSIX only; other systems have no directory handles)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,57 @@
+"""Deterministic YAML and JSON output.
+
+Mappings are written with ``apiVersion``, ``kind`` and ``metadata`` first and
+every other key sorted; strings that a YAML 1.1 reader (such as Kubernetes'
+Go YAML) would take for a boolean, null or number are quoted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+_FIRST = ("apiVersion", "kind", "metadata")
+_AMBIGUOUS = re.compile(
+    r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL"
+    r"|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|0[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+"
+    r"|[-+]?([0-9][0-9_]*)?\.?[0-9_]+([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"
+)
+
+
+def canonical(value: Any) -> Any:
+    """A copy with mapping keys in output order (``apiVersion``/``kind``/``metadata`` first)."""
+    if isinstance(value, dict):
+        keys = [k for k in _FIRST if k in value] + sorted(k for k in value if k not in _FIRST)
+        return {k: canonical(value[k]) for k in keys}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value
+
+
+def dump_yaml(value: Any) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import SafeRepresenter
+
+    class Representer(SafeRepresenter):  # type: ignore[misc]
+        sort_base_mapping_type_on_output = False
+
+        def represent_str(self, data: str) -> Any:
+            style = "'" if _AMBIGUOUS.match(data) else None
+            if "\n" in data:
+                style = "|" if not data.endswith(" ") and "\t" not in data else '"'
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    Representer.add_representer(str, Representer.represent_str)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = Representer
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(canonical(value), out)
+    return out.getvalue()
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.state import (
+    AppliedResource,
+    State,
+    StateError,
+    dump_state,
+    parse_state,
+    read_state,
+    state_from_graph,
+    write_state,
+)
+
+PROD = Target("prod", "us-central1")
+BUCKET = "gcp:storage/bucket:Bucket"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+def sample_state(location: str = "US") -> State:
+    g = Graph(PROD, "acme-prod")
+    ns = g.add(Resource(PROD, NAMESPACE, "serving", {"metadata": {"name": "serving"}}, protect=True))
+    g.add(
+        Resource(
+            PROD,
+            BUCKET,
+            "raw",
+            {"name": "acme-raw", "location": location, "lifecycle": ({"age": 30},), "versioning": None},
+            depends_on=(ns.address,),
+            source=("data", "buckets", "raw"),
+        )
+    )
+    return state_from_graph(g, project="acme", source_commit="0123abc", config_hash="sha256:f00")
+
+
+def test_state_from_graph_records_inputs_as_json() -> None:
+    state = sample_state()
+    bucket = state.resources[f"prod/us-central1/{BUCKET}/raw"]
+    assert bucket == AppliedResource(
+        address=f"prod/us-central1/{BUCKET}/raw",
+        type=BUCKET,
+        name="raw",
+        inputs={"name": "acme-raw", "location": "US", "lifecycle": [{"age": 30}], "versioning": None},
+        depends_on=(f"prod/us-central1/{NAMESPACE}/serving",),
+        protect=False,
+    )
+    assert (state.project, state.target, state.gcp_project) == ("acme", PROD, "acme-prod")
+    assert (state.source_commit, state.config_hash) == ("0123abc", "sha256:f00")
+
+
+def test_round_trip() -> None:
+    state = sample_state()
+    assert parse_state(dump_state(state)) == state
+
+
+def test_round_trip_without_commit_or_resources() -> None:
+    state = state_from_graph(Graph(PROD, "p"), project="acme", source_commit=None, config_hash="h")
+    assert parse_state(dump_state(state)) == state
+
+
+def test_dump_is_deterministic_json() -> None:
+    text = dump_state(sample_state())
+    doc = json.loads(text)
+    assert text.endswith("}\n")
+    assert text == json.dumps(doc, sort_keys=True, indent=2) + "\n"
+    assert doc["format_version"] == 1
+    assert doc["target"] == {"env": "prod", "region": "us-central1"}
+    assert [r["name"] for r in doc["resources"]] == ["raw", "serving"]  # sorted by address
+    assert dump_state(sample_state()) == text
+
+
+def test_to_graph_orders_by_dependencies() -> None:
+    graph = sample_state().to_graph()
+    assert [r.name for r in graph.ordered()] == ["serving", "raw"]
+    assert graph.resources[f"prod/us-central1/{NAMESPACE}/serving"].protect
+
+
+def _doc(**changes: object) -> str:
+    doc = json.loads(dump_state(sample_state()))
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+def _resource_doc(**changes: object) -> str:
+    doc = json.loads(dump_state(sample_state()))
+    doc["resources"][0].update(changes)
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not valid JSON"),
+        ("[]", "must be a JSON object"),
+        (_doc(format_version=None), "unsupported format_version None"),
+        (_doc(format_version=2), "unsupported format_version 2"),
+        (_doc(format_version="1"), "unsupported format_version '1'"),
+        (_doc(project=7), "'project' has the wrong type"),
+        (_doc(source_commit=1), "'source_commit' has the wrong type"),
+        (_doc(target={"env": "prod"}), "target: missing 'region'"),
+        (_doc(resources={}), "'resources' has the wrong type"),
+        (_doc(resources=["x"]), r"resources\[0\] must be a JSON object"),
+        (_resource_doc(protect="yes"), r"resources\[0\]: 'protect' has the wrong type"),
+        (_resource_doc(inputs=[]), r"resources\[0\]: 'inputs' has the wrong type"),
+        (_resource_doc(depends_on=[1]), r"resources\[0\].depends_on must list addresses"),
+        (_resource_doc(name="other"), "does not match its address"),
+        (_doc(resources=[json.loads(_doc())["resources"][0]] * 2), "more than once"),
+    ],
+)
+def test_parse_rejects_malformed_state(text: str, message: str) -> None:
+    with pytest.raises(StateError, match=message):
+        parse_state(text)
+
+
+def test_state_rejects_inconsistent_addresses() -> None:
+    wrong = AppliedResource("prod/us-central1/x:y/z", BUCKET, "raw", {})
+    with pytest.raises(StateError, match="does not match"):
+        State("acme", PROD, "p", None, "h", {wrong.address: wrong})
+
+
+def test_read_missing_state_is_none(tmp_path: Path) -> None:
+    assert read_state(tmp_path / "absent.json") is None
+
+
+def test_read_malformed_state_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("{}")
+    with pytest.raises(StateError, match=f"{path}: unsupported format_version"):
+        read_state(path)
+
+
+def test_write_then_read(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "prod" / "us-central1.json"
+    write_state(path, sample_state())
+    assert read_state(path) == sample_state()
+    assert path.read_text() == dump_state(sample_state())
+    assert os.listdir(path.parent) == ["us-central1.json"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.json"
+    write_state(path, sample_state("US"))
+    old = path.read_text()
+
+    def fail(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_state(path, sample_state("EU"))
+    assert path.read_text() == old
+    assert os.listdir(tmp_path) == ["state.json"]  # no temporary file left behind
