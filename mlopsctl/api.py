@@ -1,6 +1,6 @@
 """The library API: each function is one command, the CLI only parses flags and prints.
 
-    load → resolve (per target) → validate → check → build → plan → render / apply
+load → resolve (per target) → validate → check → build → plan → render / apply
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ class Selection:
     regions: tuple[str, ...] = ()
 
     def covers(self, target: Target) -> bool:
-        return (not self.envs or target.env in self.envs) and (not self.regions or target.region in self.regions)
+        return (not self.envs or target.env in self.envs) and (
+            not self.regions or target.region in self.regions
+        )
+
+
+ALL = Selection()
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Validation:
         return next(iter(self.targets.values())).config.project.name if self.targets else ""
 
 
-def validate(source: ConfigSource, selection: Selection = Selection()) -> Validation:
+def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
     """Load, resolve, validate and check every selected target of the config."""
     document, diagnostics = load_file(source.path, source.display)
     result = Validation(source, document)
@@ -99,15 +104,27 @@ def _check_selection(selection: Selection, targets: list[Target]) -> list[Diagno
     envs = {t.env for t in targets}
     regions = {t.region for t in targets}
     found = []
-    for option, wanted, known in (("--env", selection.envs, envs), ("--region", selection.regions, regions)):
+    for option, noun, wanted, known in (
+        ("--env", "environment", selection.envs, envs),
+        ("--region", "region", selection.regions, regions),
+    ):
         for name in wanted:
             if name not in known:
-                found.append(Diagnostic(
-                    "E307", f"{option} {name}: no such {'environment' if option == '--env' else 'region'} in the config",
-                    hint=did_you_mean(name, known) or f"declared: {', '.join(sorted(known)) or 'none'}"))
+                found.append(
+                    Diagnostic(
+                        "E307",
+                        f"{option} {name}: no such {noun} in the config",
+                        hint=did_you_mean(name, known) or f"declared: {', '.join(sorted(known)) or 'none'}",
+                    )
+                )
     if not found and not any(selection.covers(t) for t in targets) and targets:
-        found.append(Diagnostic("E307", "the --env and --region options select no environment/region",
-                                hint="check which regions each environment declares"))
+        found.append(
+            Diagnostic(
+                "E307",
+                "the --env and --region options select no environment/region",
+                hint="check which regions each environment declares",
+            )
+        )
     return found
 
 
@@ -117,8 +134,6 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
         raise ValueError("cannot compile a configuration with errors")
     base_dir = validation.document.base_dir
     return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
-
-
 
 
 class ProtectedResourceError(Exception):
@@ -132,16 +147,26 @@ class ProtectedResourceError(Exception):
         )
 
 
-def make_plan(validation: Validation, graphs: Mapping[Target, Graph], applied: Mapping[Target, State],
-              selection: Selection = Selection()) -> tuple[Plan, tuple[Target, ...]]:
+def make_plan(
+    validation: Validation,
+    graphs: Mapping[Target, Graph],
+    applied: Mapping[Target, State],
+    selection: Selection = ALL,
+) -> tuple[Plan, tuple[Target, ...]]:
     """The plan from ``applied`` to ``graphs``, and the selected targets that left the config."""
     relevant = {t: s for t, s in applied.items() if selection.covers(t)}
     removed = tuple(sorted((t for t in relevant if t not in graphs), key=lambda t: (t.env, t.region)))
     return diff_plan(validation.project, graphs, relevant), removed
 
 
-def apply(validation: Validation, graphs: Mapping[Target, Graph], target: ApplyTarget,
-          selection: Selection = Selection(), *, allow_destroy: bool = False) -> tuple[Plan, Outcome]:
+def apply(
+    validation: Validation,
+    graphs: Mapping[Target, Graph],
+    target: ApplyTarget,
+    selection: Selection = ALL,
+    *,
+    allow_destroy: bool = False,
+) -> tuple[Plan, Outcome]:
     """Plan against what ``target`` has applied, refuse unallowed destroys, then apply."""
     plan, removed = make_plan(validation, graphs, target.applied(validation.project), selection)
     blocked = blocked_by_protection(plan)
@@ -158,11 +183,15 @@ def apply(validation: Validation, graphs: Mapping[Target, Graph], target: ApplyT
 
 def saved_plan(plan: Plan, validation: Validation, applied: Mapping[Target, State]) -> str:
     """A plan file that records what it was computed from, so a stale one can be refused."""
-    return dump_json({
-        "format_version": "1.0",
-        "source_commit": validation.source.commit,
-        "config_hashes": {str(t): tc.config_hash for t, tc in validation.targets.items()},
-        "state_hashes": {str(t): "sha256:" + hashlib.sha256(dump_state(s).encode()).hexdigest()
-                         for t, s in sorted(applied.items(), key=lambda i: str(i[0]))},
-        "plan": json.loads(render_json(plan)),
-    })
+    return dump_json(
+        {
+            "format_version": "1.0",
+            "source_commit": validation.source.commit,
+            "config_hashes": {str(t): tc.config_hash for t, tc in validation.targets.items()},
+            "state_hashes": {
+                str(t): "sha256:" + hashlib.sha256(dump_state(s).encode()).hexdigest()
+                for t, s in sorted(applied.items(), key=lambda i: str(i[0]))
+            },
+            "plan": json.loads(render_json(plan)),
+        }
+    )

@@ -19,8 +19,8 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
-    from mlopsctl.graph import Graph, Target
     from mlopsctl.apply import ApplyTarget
+    from mlopsctl.graph import Graph, Target
 
 
 class _ChangesPresent(Exception):
@@ -68,7 +68,9 @@ class TargetKind(enum.StrEnum):
 FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True)]
 EnvOpt = Annotated[list[str] | None, typer.Option("--env", "-e", help="Only this environment (repeatable).")]
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Only this region (repeatable).")]
-RefOpt = Annotated[str | None, typer.Option("--ref", help="Read the config as of this Git commit, branch or tag.")]
+RefOpt = Annotated[
+    str | None, typer.Option("--ref", help="Read the config as of this Git commit, branch or tag.")
+]
 DEFAULT_FILE = pathlib.Path("mlops.yaml")
 
 
@@ -88,8 +90,12 @@ def _selection(env: list[str] | None, region: list[str] | None) -> Selection:
 
 
 @contextlib.contextmanager
-def _validated(file: pathlib.Path, selection: Selection, ref: str | None = None,
-               fmt: DiagnosticFormat = DiagnosticFormat.text) -> Iterator[Validation]:
+def _validated(
+    file: pathlib.Path,
+    selection: Selection,
+    ref: str | None = None,
+    fmt: DiagnosticFormat = DiagnosticFormat.text,
+) -> Iterator[Validation]:
     """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs)."""
     from mlopsctl import api
     from mlopsctl.diagnostics import render_json
@@ -107,7 +113,8 @@ def _validated(file: pathlib.Path, selection: Selection, ref: str | None = None,
             if not validation.ok:
                 errors = sum(d.is_error for d in validation.diagnostics)
                 if fmt is DiagnosticFormat.text:
-                    _err(f"{validation.source.display}: {errors} error{'s' * (errors != 1)}; nothing was changed")
+                    plural = "s" * (errors != 1)
+                    _err(f"{validation.source.display}: {errors} error{plural}; nothing was changed")
                 raise typer.Exit(1)
             yield validation
     except GitError as exc:
@@ -119,7 +126,9 @@ def validate(
     file: FileArg = DEFAULT_FILE,
     env: EnvOpt = None,
     region: RegionOpt = None,
-    fmt: Annotated[DiagnosticFormat, typer.Option("--format", "-f", help="Output format.")] = DiagnosticFormat.text,
+    fmt: Annotated[
+        DiagnosticFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DiagnosticFormat.text,
     ref: RefOpt = None,
 ) -> None:
     """Check the config: syntax, schema, references and cloud limits. Exit 1 on any error."""
@@ -141,8 +150,12 @@ def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTa
     return GitopsTarget(repo)
 
 
-TargetOpt = Annotated[TargetKind | None, typer.Option("--target", help="Diff against what this target applied.")]
-RepoOpt = Annotated[pathlib.Path | None, typer.Option("--repo", help="The deploy repository (gitops target).")]
+TargetOpt = Annotated[
+    TargetKind | None, typer.Option("--target", help="Diff against what this target applied.")
+]
+RepoOpt = Annotated[
+    pathlib.Path | None, typer.Option("--repo", help="The deploy repository (gitops target).")
+]
 
 
 @app.command()
@@ -151,7 +164,9 @@ def plan(
     env: EnvOpt = None,
     region: RegionOpt = None,
     fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.text,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
     out: Annotated[pathlib.Path | None, typer.Option("--out", help="Save the plan to this file.")] = None,
     target: TargetOpt = None,
     repo: RepoOpt = None,
@@ -173,7 +188,11 @@ def plan(
         except ApplyError as exc:
             _fail(str(exc))
         the_plan, _ = api.make_plan(validation, graphs, applied, selection)
-        renderer = {PlanFormat.text: render_text, PlanFormat.json: render_json, PlanFormat.markdown: render_markdown}
+        renderer = {
+            PlanFormat.text: render_text,
+            PlanFormat.json: render_json,
+            PlanFormat.markdown: render_markdown,
+        }
         typer.echo(renderer[fmt](the_plan), nl=False)
         if out is not None:
             out.write_text(api.saved_plan(the_plan, validation, applied), encoding="utf-8")
@@ -219,7 +238,9 @@ def apply(
     target: Annotated[TargetKind, typer.Option("--target", help="Where to apply.")] = TargetKind.gitops,
     repo: RepoOpt = None,
     ref: RefOpt = None,
-    allow_destroy: Annotated[bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")] = False,
+    allow_destroy: Annotated[
+        bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
+    ] = False,
 ) -> None:
     """Apply the config: render into the deploy repository and commit (gitops)."""
     from mlopsctl import api
@@ -266,7 +287,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     pass
 

@@ -47,7 +47,10 @@ CODES: dict[str, tuple[str, str]] = {
     "E304": ("invalid name", "A name is not valid for the resource it becomes after prefixes are applied."),
     "E305": ("invalid schedule", "A cron expression or time zone does not parse."),
     "E306": ("invalid duration", "A duration does not parse (use forms such as 30s, 15m, 1h30m, 7d)."),
-    "E307": ("unknown environment or region", "An overlay or option names an environment or region not declared."),
+    "E307": (
+        "unknown environment or region",
+        "An overlay or option names an environment or region not declared.",
+    ),
     "E308": ("invalid promotion order", "Promotion order refers to unknown environments or forms a cycle."),
     "E309": ("invalid step wiring", "A step input does not name an output of a step it can see."),
     "E310": ("conflicting names", "Two resources would get the same name after prefixes are applied."),
@@ -86,7 +89,11 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         pos = self.position
-        return (pos.file, pos.line, pos.column, self.code, self.message) if pos else ("", 0, 0, self.code, self.message)
+        return (
+            (pos.file, pos.line, pos.column, self.code, self.message)
+            if pos
+            else ("", 0, 0, self.code, self.message)
+        )
 
     def to_text(self) -> str:
         where = f"{self.position}: " if self.position else ""

@@ -17,7 +17,9 @@ def git(args: list[str], cwd: pathlib.Path, *, input_bytes: bytes | None = None)
     proc = subprocess.run(["git", *args], cwd=cwd, input=input_bytes, capture_output=True, check=False)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(f"git {' '.join(args)} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+        raise GitError(
+            f"git {' '.join(args)} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}"
+        )
     return proc.stdout
 
 

@@ -11,6 +11,7 @@ it enters the resource graph.
 from __future__ import annotations
 
 import functools
+import json
 import pathlib
 from typing import Any
 
@@ -33,15 +34,22 @@ def _environment(override_dir: pathlib.Path | None) -> Any:
             raise TemplateError(f"template value {value!r} is not escaped: pipe it through '| tojson'")
         return value
 
+    def tojson(value: object) -> Markup:
+        if isinstance(value, jinja2.Undefined):
+            value._fail_with_undefined_error()
+        return jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, sort_keys=True)
+
     search = [str(override_dir)] if override_dir else []
     search.append(str(BUILTIN_TEMPLATES))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         finalize=require_escaped,
         autoescape=False,
         keep_trailing_newline=True,
     )
+    env.filters["tojson"] = tojson
+    return env
 
 
 def render_object(template: str, override_dir: pathlib.Path | None = None, **values: JSON) -> dict[str, JSON]:

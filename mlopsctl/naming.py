@@ -19,7 +19,11 @@ from mlopsctl.graph import Target
 Workload = Literal["pipeline", "endpoint", "monitor", "batch", "account"]
 """What a service account is for; ``account`` is one declared under security.serviceAccounts."""
 _WORKLOAD_PREFIX: dict[Workload, str] = {
-    "pipeline": "pl", "endpoint": "ep", "monitor": "mon", "batch": "bj", "account": "sa",
+    "pipeline": "pl",
+    "endpoint": "ep",
+    "monitor": "mon",
+    "batch": "bj",
+    "account": "sa",
 }
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -40,7 +44,7 @@ def region_short(region: str) -> str:
     """``us-central1`` → ``usc1``, ``europe-west4`` → ``euw4``."""
     area, _, rest = region.partition("-")
     direction = rest.rstrip("0123456789")
-    number = rest[len(direction):]
+    number = rest[len(direction) :]
     return f"{area[:2]}{direction[:1]}{number}"
 
 

@@ -37,18 +37,22 @@ def render_target(graph: Graph, project: str) -> Files:
                 raise ValueError(f"two objects render to {path}")
             files[path] = dump_yaml(dict(resource.inputs))
             manifests.append(path)
-    files[KUSTOMIZATION] = dump_yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": manifests,
-    })
-    files[GRAPH_FILE] = dump_json({
-        "project": project,
-        "env": graph.target.env,
-        "region": graph.target.region,
-        "gcpProject": graph.gcp_project,
-        "resources": [graph_entry(r) for r in graph.ordered()],
-    })
+    files[KUSTOMIZATION] = dump_yaml(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": manifests,
+        }
+    )
+    files[GRAPH_FILE] = dump_json(
+        {
+            "project": project,
+            "env": graph.target.env,
+            "region": graph.target.region,
+            "gcpProject": graph.gcp_project,
+            "resources": [graph_entry(r) for r in graph.ordered()],
+        }
+    )
     return files
 
 
@@ -63,7 +67,9 @@ def graph_entry(resource: Resource) -> dict[str, object]:
     }
 
 
-def write_targets(out: pathlib.Path, rendered: Mapping[Target, Files], removed: tuple[Target, ...] = ()) -> None:
+def write_targets(
+    out: pathlib.Path, rendered: Mapping[Target, Files], removed: tuple[Target, ...] = ()
+) -> None:
     """Replace each target's folder under ``out`` with its rendered files; delete removed targets' folders.
 
     Each folder is built beside the old one and swapped in with renames, so a

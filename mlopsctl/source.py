@@ -37,5 +37,7 @@ def open_source(path: pathlib.Path, ref: str | None = None) -> Iterator[ConfigSo
     commit = gitutil.resolve_ref(top, ref)
     relative = path.resolve().relative_to(top)
     with tempfile.TemporaryDirectory(prefix="mlopsctl-ref-") as tmp:
-        gitutil.export_tree(top, commit, relative.parent.as_posix() if relative.parent.parts else "", pathlib.Path(tmp))
+        gitutil.export_tree(
+            top, commit, relative.parent.as_posix() if relative.parent.parts else "", pathlib.Path(tmp)
+        )
         yield ConfigSource(pathlib.Path(tmp) / relative, f"{display}@{ref}", commit)

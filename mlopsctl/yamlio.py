@@ -34,7 +34,7 @@ def dump_yaml(value: Any) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.representer import SafeRepresenter
 
-    class Representer(SafeRepresenter):  # type: ignore[misc]
+    class Representer(SafeRepresenter):
         sort_base_mapping_type_on_output = False
 
         def represent_str(self, data: str) -> Any:

@@ -33,8 +33,7 @@ class ApplyTarget(Protocol):
         """The state of every target this apply target knows for ``project``."""
         ...
 
-    def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
-        ...
+    def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome: ...
 
 
 class ApplyError(Exception):

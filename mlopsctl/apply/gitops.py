@@ -29,7 +29,9 @@ class GitopsTarget:
 
     def _check_repo(self) -> None:
         if not self.repo.is_dir() or gitutil.toplevel(self.repo) != self.repo.resolve():
-            raise ApplyError(f"{self.repo} is not the root of a Git repository: create it with 'git init {self.repo}'")
+            raise ApplyError(
+                f"{self.repo} is not the root of a Git repository: create it with 'git init {self.repo}'"
+            )
 
     def state_path(self, target: Target) -> pathlib.Path:
         return self.repo / STATE_DIR / target.env / f"{target.region}.json"
@@ -48,9 +50,15 @@ class GitopsTarget:
         rendered = {t: render_target(g, release.project) for t, g in release.graphs.items()}
         write_targets(self.repo, rendered, removed)
         for target, graph in release.graphs.items():
-            write_state(self.state_path(target), state_from_graph(
-                graph, project=release.project, source_commit=release.source_commit,
-                config_hash=release.config_hashes[target]))
+            write_state(
+                self.state_path(target),
+                state_from_graph(
+                    graph,
+                    project=release.project,
+                    source_commit=release.source_commit,
+                    config_hash=release.config_hashes[target],
+                ),
+            )
         for target in removed:
             self.state_path(target).unlink(missing_ok=True)
         paths = [str(target_dir(t)) for t in (*release.graphs, *removed)] + [str(STATE_DIR)]
@@ -59,7 +67,9 @@ class GitopsTarget:
             return Outcome(False, "No changes. The deploy repository already holds this configuration.")
         identity = [] if _has_identity(self.repo) else _FALLBACK_IDENTITY
         message = commit_message(plan, release, removed)
-        gitutil.git([*identity, "commit", "-q", "-F", "-", "--", *paths], self.repo, input_bytes=message.encode())
+        gitutil.git(
+            [*identity, "commit", "-q", "-F", "-", "--", *paths], self.repo, input_bytes=message.encode()
+        )
         commit = gitutil.head_commit(self.repo) or "?"
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
 

@@ -37,8 +37,16 @@ def build(ctx: BuildContext) -> None:
             _table(ctx, key, ds_id, table_key, table, dataset, ds.address, key_id)
 
 
-def _table(ctx: BuildContext, dataset_key: str, ds_id: str, name: str, table: Table, dataset: Dataset,
-           dataset_address: str, key_id: str | None) -> None:
+def _table(
+    ctx: BuildContext,
+    dataset_key: str,
+    ds_id: str,
+    name: str,
+    table: Table,
+    dataset: Dataset,
+    dataset_address: str,
+    key_id: str | None,
+) -> None:
     inputs: dict[str, JSON] = {
         "datasetId": ds_id,
         "tableId": name,
@@ -61,8 +69,14 @@ def _table(ctx: BuildContext, dataset_key: str, ds_id: str, name: str, table: Ta
         inputs["clusterings"] = list(table.clustering)
     if key_id:
         inputs["encryptionConfiguration"] = {"kmsKeyName": key_id}
-    ctx.add(TABLE, f"{dataset_key}.{name}", inputs, source=("data", "datasets", dataset_key, "tables", name),
-            depends_on=(dataset_address,), protect=True)
+    ctx.add(
+        TABLE,
+        f"{dataset_key}.{name}",
+        inputs,
+        source=("data", "datasets", dataset_key, "tables", name),
+        depends_on=(dataset_address,),
+        protect=True,
+    )
 
 
 def table_schema(ctx: BuildContext, table: Table) -> list[JSON] | None:

@@ -63,13 +63,23 @@ class BuildContext:
             labels["app.kubernetes.io/component"] = component
         return labels
 
-    def add(self, type_token: str, name: str, inputs: dict[str, JSON], *, source: Path,
-            depends_on: tuple[str, ...] = (), protect: bool = False) -> Resource:
-        return self.graph.add(Resource(self.target, type_token, name, inputs, tuple(sorted(depends_on)),
-                                       protect, source))
+    def add(
+        self,
+        type_token: str,
+        name: str,
+        inputs: dict[str, JSON],
+        *,
+        source: Path,
+        depends_on: tuple[str, ...] = (),
+        protect: bool = False,
+    ) -> Resource:
+        return self.graph.add(
+            Resource(self.target, type_token, name, inputs, tuple(sorted(depends_on)), protect, source)
+        )
 
-    def add_manifest(self, template: str, *, source: Path, depends_on: tuple[str, ...] = (),
-                     **values: JSON) -> Resource:
+    def add_manifest(
+        self, template: str, *, source: Path, depends_on: tuple[str, ...] = (), **values: JSON
+    ) -> Resource:
         """Render a Kubernetes object from a template and add it to the graph."""
         obj = render_object(template, self.templates_dir, **values)
         token = kubernetes_type(obj["apiVersion"], obj["kind"])

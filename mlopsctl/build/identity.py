@@ -35,27 +35,48 @@ def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
 def build(ctx: BuildContext) -> None:
     ns_name = namespace(ctx.config)
     ns = ctx.add_manifest(
-        "namespace", source=("project",), name=ns_name,
-        labels={**ctx.k8s_labels(), "istio-injection": "enabled",
-                "pod-security.kubernetes.io/audit": "restricted",
-                "pod-security.kubernetes.io/warn": "restricted"},
+        "namespace",
+        source=("project",),
+        name=ns_name,
+        labels={
+            **ctx.k8s_labels(),
+            "istio-injection": "enabled",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+        },
     )
     for kind, name, source in workloads(ctx):
         account_id = gsa_account_id(kind, name, ctx.target)
+        ksa_name = workload_account(kind, name)
         email = gsa_email(kind, name, ctx.target, ctx.gcp_project)
-        gsa = ctx.add(GSA, f"{kind}-{name}", {
-            "accountId": account_id,
-            "project": ctx.gcp_project,
-            "displayName": f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
-            "description": f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
-        }, source=source)
-        ksa = ctx.add_manifest(
-            "serviceaccount", source=source, depends_on=(ns.address,),
-            name=workload_account(kind, name), namespace=ns_name,
-            labels=ctx.k8s_labels(kind), gcp_service_account=email,
+        gsa = ctx.add(
+            GSA,
+            f"{kind}-{name}",
+            {
+                "accountId": account_id,
+                "project": ctx.gcp_project,
+                "displayName": f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
+                "description": f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
+            },
+            source=source,
         )
-        ctx.add(GSA_IAM_MEMBER, f"{kind}-{name}-workload-identity", {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
-            "role": "roles/iam.workloadIdentityUser",
-            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{workload_account(kind, name)}]",
-        }, source=source, depends_on=(gsa.address, ksa.address))
+        ksa = ctx.add_manifest(
+            "serviceaccount",
+            source=source,
+            depends_on=(ns.address,),
+            name=ksa_name,
+            namespace=ns_name,
+            labels=ctx.k8s_labels(kind),
+            gcp_service_account=email,
+        )
+        ctx.add(
+            GSA_IAM_MEMBER,
+            f"{kind}-{name}-workload-identity",
+            {
+                "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
+                "role": "roles/iam.workloadIdentityUser",
+                "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{ksa_name}]",
+            },
+            source=source,
+            depends_on=(gsa.address, ksa.address),
+        )

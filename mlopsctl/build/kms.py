@@ -22,8 +22,9 @@ def key_reference(ctx: BuildContext, key: str | None) -> tuple[str | None, tuple
     if spec.key:
         return spec.key, ()
     location = spec.location or ctx.target.region
-    key_id = (f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}"
-              f"/cryptoKeys/{name}")
+    key_id = (
+        f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}/cryptoKeys/{name}"
+    )
     return key_id, (ctx.address(CRYPTO_KEY, name),)
 
 
@@ -35,13 +36,28 @@ def build(ctx: BuildContext) -> None:
         location = spec.location or ctx.target.region
         ring = ctx.address(KEY_RING, location)
         if ring not in ctx.graph.resources:
-            ctx.add(KEY_RING, location, {
-                "name": key_ring_name(ctx), "location": location, "project": ctx.gcp_project,
-            }, source=("security", "kms", name), protect=True)
-        ctx.add(CRYPTO_KEY, name, {
-            "name": name,
-            "keyRing": f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}",
-            "purpose": "ENCRYPT_DECRYPT",
-            "rotationPeriod": f"{parse_duration(spec.rotation)}s",
-            "labels": ctx.gcp_labels(),
-        }, source=("security", "kms", name), depends_on=(ring,), protect=True)
+            ctx.add(
+                KEY_RING,
+                location,
+                {
+                    "name": key_ring_name(ctx),
+                    "location": location,
+                    "project": ctx.gcp_project,
+                },
+                source=("security", "kms", name),
+                protect=True,
+            )
+        ctx.add(
+            CRYPTO_KEY,
+            name,
+            {
+                "name": name,
+                "keyRing": f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}",
+                "purpose": "ENCRYPT_DECRYPT",
+                "rotationPeriod": f"{parse_duration(spec.rotation)}s",
+                "labels": ctx.gcp_labels(),
+            },
+            source=("security", "kms", name),
+            depends_on=(ring,),
+            protect=True,
+        )

@@ -38,15 +38,25 @@ def build(ctx: BuildContext) -> None:
 
 def lifecycle_rules(lifecycle: Lifecycle) -> list[JSON]:
     rules: list[JSON] = []
-    for storage_class, age in (("NEARLINE", lifecycle.nearline_after_days),
-                               ("COLDLINE", lifecycle.coldline_after_days),
-                               ("ARCHIVE", lifecycle.archive_after_days)):
+    for storage_class, age in (
+        ("NEARLINE", lifecycle.nearline_after_days),
+        ("COLDLINE", lifecycle.coldline_after_days),
+        ("ARCHIVE", lifecycle.archive_after_days),
+    ):
         if age:
-            rules.append({"action": {"type": "SetStorageClass", "storageClass": storage_class},
-                          "condition": {"age": age}})
+            rules.append(
+                {
+                    "action": {"type": "SetStorageClass", "storageClass": storage_class},
+                    "condition": {"age": age},
+                }
+            )
     if lifecycle.delete_after_days:
         rules.append({"action": {"type": "Delete"}, "condition": {"age": lifecycle.delete_after_days}})
     if lifecycle.keep_versions:
-        rules.append({"action": {"type": "Delete"},
-                      "condition": {"numNewerVersions": lifecycle.keep_versions, "withState": "ARCHIVED"}})
+        rules.append(
+            {
+                "action": {"type": "Delete"},
+                "condition": {"numNewerVersions": lifecycle.keep_versions, "withState": "ARCHIVED"},
+            }
+        )
     return rules

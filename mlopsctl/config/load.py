@@ -48,27 +48,51 @@ def load_file(path: pathlib.Path, display: str | None = None) -> tuple[Document 
         if not path.is_file():
             raise FileNotFoundError(path)
         if path.stat().st_size > MAX_BYTES:
-            return None, [_file_error("E102", name, f"{name} is larger than {MAX_BYTES // 1024} KiB",
-                                      "split large lists out or shorten the file")]
+            return None, [
+                _file_error(
+                    "E102",
+                    name,
+                    f"{name} is larger than {MAX_BYTES // 1024} KiB",
+                    "split large lists out or shorten the file",
+                )
+            ]
         raw = path.read_bytes()
     except OSError:
-        return None, [_file_error("E101", name, f"cannot read {name}: no such file",
-                                  "pass the path of your mlops.yaml, or run in its folder")]
+        return None, [
+            _file_error(
+                "E101",
+                name,
+                f"cannot read {name}: no such file",
+                "pass the path of your mlops.yaml, or run in its folder",
+            )
+        ]
     return load_bytes(raw, name, path.resolve().parent)
 
 
 def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document | None, list[Diagnostic]]:
     """Load YAML text given as bytes (from a file or from a Git object)."""
     if len(raw) > MAX_BYTES:
-        return None, [_file_error("E102", file, f"{file} is larger than {MAX_BYTES // 1024} KiB",
-                                  "split large lists out or shorten the file")]
+        return None, [
+            _file_error(
+                "E102",
+                file,
+                f"{file} is larger than {MAX_BYTES // 1024} KiB",
+                "split large lists out or shorten the file",
+            )
+        ]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [Diagnostic("E103", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
-                                 hint="save the file as UTF-8", position=Position(file, line, column))]
+        return None, [
+            Diagnostic(
+                "E103",
+                f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+                hint="save the file as UTF-8",
+                position=Position(file, line, column),
+            )
+        ]
     tabs = _tab_indentation(text, file)
     if tabs:
         return None, tabs
@@ -87,8 +111,14 @@ def _tab_indentation(text: str, file: str) -> list[Diagnostic]:
     for number, line in enumerate(text.splitlines(), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
-            found.append(Diagnostic("E105", "tab character in indentation", hint="indent with spaces only",
-                                    position=Position(file, number, indent.index("\t") + 1)))
+            found.append(
+                Diagnostic(
+                    "E105",
+                    "tab character in indentation",
+                    hint="indent with spaces only",
+                    position=Position(file, number, indent.index("\t") + 1),
+                )
+            )
     return found
 
 
@@ -103,22 +133,39 @@ def _compose(text: str, file: str, base_dir: pathlib.Path) -> tuple[Document | N
         mark = exc.problem_mark or exc.context_mark
         position = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        return None, [Diagnostic("E104", f"YAML syntax error: {problem}",
-                                 hint="check indentation, quoting and ':' separators near this position",
-                                 position=position)]
+        return None, [
+            Diagnostic(
+                "E104",
+                f"YAML syntax error: {problem}",
+                hint="check indentation, quoting and ':' separators near this position",
+                position=position,
+            )
+        ]
     except YAMLError as exc:
         return None, [_file_error("E104", file, f"YAML syntax error: {exc}", "check the YAML syntax")]
     nodes = [n for n in nodes if n is not None]
     if len(nodes) > 1:
         second = nodes[1].start_mark
-        return None, [Diagnostic("E110", "the file holds more than one YAML document",
-                                 hint="keep a single document: remove the '---' separator and what follows",
-                                 position=Position(file, second.line + 1, second.column + 1))]
+        return None, [
+            Diagnostic(
+                "E110",
+                "the file holds more than one YAML document",
+                hint="keep a single document: remove the '---' separator and what follows",
+                position=Position(file, second.line + 1, second.column + 1),
+            )
+        ]
     if not nodes or _tag(nodes[0]) != "tag:yaml.org,2002:map":
-        where = Position(file, nodes[0].start_mark.line + 1, nodes[0].start_mark.column + 1) if nodes else None
-        return None, [Diagnostic("E109", "the document must be a mapping of keys to values",
-                                 hint="start from 'apiVersion: mlopsctl.dev/v1alpha1'",
-                                 position=where or Position(file, 1, 1))]
+        where = (
+            Position(file, nodes[0].start_mark.line + 1, nodes[0].start_mark.column + 1) if nodes else None
+        )
+        return None, [
+            Diagnostic(
+                "E109",
+                "the document must be a mapping of keys to values",
+                hint="start from 'apiVersion: mlopsctl.dev/v1alpha1'",
+                position=where or Position(file, 1, 1),
+            )
+        ]
     builder = _Builder(file, yaml.constructor, limit=_expansion_limit(nodes[0]))
     data = builder.build(nodes[0], ())
     return Document(file, data, builder.sources, base_dir), builder.diagnostics
@@ -159,12 +206,23 @@ class _Builder:
     def build(self, node: Any, path: Path) -> Any:
         self.built += 1
         if self.built > self.limit:
-            raise _Abort(Diagnostic("E107", "YAML aliases expand to too many nodes",
-                                    hint="avoid nesting aliases of aliases; write the values out",
-                                    position=self.position(node)))
+            raise _Abort(
+                Diagnostic(
+                    "E107",
+                    "YAML aliases expand to too many nodes",
+                    hint="avoid nesting aliases of aliases; write the values out",
+                    position=self.position(node),
+                )
+            )
         if id(node) in self.active:
-            raise _Abort(Diagnostic("E107", "a YAML alias refers to itself",
-                                    hint="remove the recursive alias", position=self.position(node)))
+            raise _Abort(
+                Diagnostic(
+                    "E107",
+                    "a YAML alias refers to itself",
+                    hint="remove the recursive alias",
+                    position=self.position(node),
+                )
+            )
         self.sources.values[path] = self.position(node)
         self.active.add(id(node))
         try:
@@ -191,16 +249,29 @@ class _Builder:
             position = self.position(key_node)
             if not isinstance(key, str):
                 scalar = isinstance(key_node.value, str)
-                self.diagnostics.append(Diagnostic(
-                    "E108", f"mapping key {key_node.value!r} is not a string" if scalar else "a mapping key is a collection",
-                    hint=f"quote the key: '{key_node.value}'" if scalar else "use a plain string as the key",
-                    position=position))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E108",
+                        f"mapping key {key_node.value!r} is not a string"
+                        if scalar
+                        else "a mapping key is a collection",
+                        hint=f"quote the key: '{key_node.value}'"
+                        if scalar
+                        else "use a plain string as the key",
+                        position=position,
+                    )
+                )
                 continue
             if key in explicit:
                 first = explicit[key]
-                self.diagnostics.append(Diagnostic(
-                    "E106", f"duplicate key '{key}' (first defined at line {first.line})",
-                    hint="remove one of the two, or merge their contents", position=position))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E106",
+                        f"duplicate key '{key}' (first defined at line {first.line})",
+                        hint="remove one of the two, or merge their contents",
+                        position=position,
+                    )
+                )
                 continue
             explicit[key] = position
             self.sources.keys[(*path, key)] = position
@@ -213,8 +284,14 @@ class _Builder:
         for item in sources:
             merged = self.build(item, path)
             if not isinstance(merged, dict):
-                self.diagnostics.append(Diagnostic("E109", "a merge key ('<<') must refer to a mapping",
-                                                   hint="merge only mappings", position=self.position(item)))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E109",
+                        "a merge key ('<<') must refer to a mapping",
+                        hint="merge only mappings",
+                        position=self.position(item),
+                    )
+                )
                 continue
             for key, value in merged.items():
                 into.setdefault(key, value)

@@ -27,6 +27,7 @@ from mlopsctl.sourcemap import Path, SourceMap
 
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 VARIABLES = ("project", "env", "region", "gcpProject")
+KNOWN = ", ".join("${" + v + "}" for v in VARIABLES)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,12 @@ def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnos
         if isinstance(overlay, dict):
             _merge(data, overlay, (), overlay_path, sources, doc.sources)
     project = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
-    values = {"project": project, "env": target.env, "region": target.region,
-              "gcpProject": env_spec.get("gcpProject")}
+    values = {
+        "project": project,
+        "env": target.env,
+        "region": target.region,
+        "gcpProject": env_spec.get("gcpProject"),
+    }
     diagnostics: list[Diagnostic] = []
     data = _expand(data, (), {k: v for k, v in values.items() if isinstance(v, str)}, diagnostics)
     return ResolvedTarget(target, data, sources), diagnostics
@@ -79,8 +84,14 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
-def _merge(dst: dict[str, Any], src: dict[str, Any], dst_path: Path, src_path: Path,
-           sources: SourceMap, origin: SourceMap) -> None:
+def _merge(
+    dst: dict[str, Any],
+    src: dict[str, Any],
+    dst_path: Path,
+    src_path: Path,
+    sources: SourceMap,
+    origin: SourceMap,
+) -> None:
     for key, value in src.items():
         here, there = (*dst_path, key), (*src_path, key)
         if value is None:
@@ -106,9 +117,14 @@ def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Di
         if escaped:
             return "${" + name + "}"
         if name not in values:
-            diagnostics.append(Diagnostic(
-                "E204", f"unknown variable '${{{name}}}'",
-                path=path, hint=f"use one of {', '.join('${' + v + '}' for v in VARIABLES)}, or write $${{ for a literal"))
+            diagnostics.append(
+                Diagnostic(
+                    "E204",
+                    f"unknown variable '${{{name}}}'",
+                    path=path,
+                    hint=f"use one of {KNOWN}, or write $${{ for a literal",
+                )
+            )
             return match.group(0)
         return values[name]
 

@@ -15,17 +15,23 @@ from mlopsctl.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.sourcemap import Path, SourceMap, format_path
 
 _TYPE_ERRORS = {
-    "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
-    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping",
-    "list_type": "a list", "model_type": "a mapping", "model_attributes_type": "a mapping",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
 }
 _CUSTOM_CODES = {"duration": "E306", "cron": "E305", "timezone": "E305"}
 
 
-def validate_model(
-    data: dict[str, Any], sources: SourceMap
-) -> tuple[MLOpsConfig | None, list[Diagnostic]]:
+def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfig | None, list[Diagnostic]]:
     """Validate one document against the models; diagnostics carry positions."""
     try:
         return MLOpsConfig.model_validate(data), []
@@ -44,17 +50,26 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
     if kind == "union_tag_invalid":
         path = (*path, str(err.get("ctx", {}).get("discriminator", "type")).strip("'"))
     where = format_path(path)
+    hint: str | None
     value = err.get("input")
     if on_key:
-        code, message, hint = "E205", f"invalid name '{path[-1]}' in {format_path(path[:-1])}: {_lower(err['msg'])}", \
-            "names are lowercase letters, digits and '-', starting with a letter"
+        code, message, hint = (
+            "E205",
+            f"invalid name '{path[-1]}' in {format_path(path[:-1])}: {_lower(err['msg'])}",
+            "names are lowercase letters, digits and '-', starting with a letter",
+        )
     elif kind == "missing":
-        code, message, hint = "E201", f"missing required field '{path[-1]}' in {format_path(path[:-1])}", \
-            f"add '{path[-1]}: ...'"
+        code, message, hint = (
+            "E201",
+            f"missing required field '{path[-1]}' in {format_path(path[:-1])}",
+            f"add '{path[-1]}: ...'",
+        )
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         code, message = "E203", f"unknown key '{path[-1]}' in {format_path(path[:-1])}"
-        hint = did_you_mean(str(path[-1]), allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None)
+        hint = did_you_mean(str(path[-1]), allowed) or (
+            f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None
+        )
     elif kind == "literal_error" and path in (("apiVersion",), ("kind",)):
         code, message = "E206", f"unsupported {where} '{value}'"
         hint = f"use {where}: {'mlopsctl.dev/v1alpha1' if path == ('apiVersion',) else 'MLOpsProject'}"
@@ -71,7 +86,9 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
         code, message, hint = _CUSTOM_CODES[kind], f"{where}: {err['msg']}", None
     else:
         code, message, hint = "E205", f"invalid {where}: {_lower(err['msg'])}", None
-    return Diagnostic(code, message, path=path, hint=hint).located(sources, key=on_key or kind == "extra_forbidden")
+    return Diagnostic(code, message, path=path, hint=hint).located(
+        sources, key=on_key or kind == "extra_forbidden"
+    )
 
 
 def _lower(text: str) -> str:
@@ -84,7 +101,13 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    return (
+        repr(value)
+        if isinstance(value, str)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
 
 
 def _tag_value(err: ErrorDetails, value: Any) -> Any:
@@ -103,10 +126,8 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
         last = i == len(loc) - 1
         if part == "[key]":
             return tuple(path), True
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
             path.append(part)
         elif last or (i + 1 < len(loc) and loc[i + 1] == "[key]"):
@@ -162,8 +183,10 @@ def _is_tagged(member: Any, tag: Any) -> bool:
     member = _unwrap(member)
     if not (isinstance(member, type) and issubclass(member, BaseModel)):
         return False
-    return any(typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation)
-               for f in member.model_fields.values())
+    return any(
+        typing.get_origin(f.annotation) is Literal and tag in typing.get_args(f.annotation)
+        for f in member.model_fields.values()
+    )
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -180,4 +203,8 @@ def _choices(err: ErrorDetails, loc: tuple[Any, ...]) -> list[str]:
     tp = _type_at(loc)
     if typing.get_origin(tp) is Literal:
         return [str(a) for a in typing.get_args(tp)]
-    return [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",") if c.strip()]
+    return [
+        c.strip().strip("'")
+        for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
+        if c.strip()
+    ]

@@ -25,7 +25,16 @@ OutputRef = Annotated[
 IoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Scalar = str | int | float | bool
 StepKind = Literal[
-    "container", "ingest", "statistics", "schema", "validate", "transform", "train", "tune", "evaluate", "push"
+    "container",
+    "ingest",
+    "statistics",
+    "schema",
+    "validate",
+    "transform",
+    "train",
+    "tune",
+    "evaluate",
+    "push",
 ]
 OutputType = Literal["dataset", "model", "metrics", "artifact", "string", "integer", "float", "boolean"]
 
@@ -167,8 +176,13 @@ class Step(Spec):
     @model_validator(mode="after")
     def _kind_sections(self) -> Step:
         required = {"ingest": "source", "tune": "tuning", "push": "model"}
-        allowed = {"source": {"ingest"}, "tuning": {"tune"}, "distributed": {"train"},
-                   "thresholds": {"evaluate"}, "model": {"push"}}
+        allowed = {
+            "source": {"ingest"},
+            "tuning": {"tune"},
+            "distributed": {"train"},
+            "thresholds": {"evaluate"},
+            "model": {"push"},
+        }
         if self.kind in required and getattr(self, required[self.kind]) is None:
             raise ValueError(f"a '{self.kind}' step needs '{required[self.kind]}'")
         for section, kinds in allowed.items():

@@ -26,6 +26,7 @@ from mlopsctl.config.models.types import (
 API_VERSION = "mlopsctl.dev/v1alpha1"
 KIND = "MLOpsProject"
 
+
 class ProjectMeta(Spec):
     name: Name
     description: str = ""

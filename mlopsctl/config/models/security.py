@@ -19,9 +19,13 @@ class ServiceAccount(Spec):
 
 
 class KmsKey(Spec):
-    key: Annotated[
-        str, StringConstraints(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
-    ] | None = None
+    key: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"),
+        ]
+        | None
+    ) = None
     """An existing key to use; default: a key mlopsctl creates."""
     location: str | None = None
     """Default: the region being compiled."""

@@ -36,7 +36,9 @@ class Variant(Spec):
     @model_validator(mode="after")
     def _replicas(self) -> Variant:
         if self.min_replicas > self.max_replicas:
-            raise ValueError(f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})")
+            raise ValueError(
+                f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})"
+            )
         return self
 
 
@@ -149,7 +151,12 @@ class Endpoint(Spec):
     logging: RequestLogging | None = None
     host: str | None = None
     """Public host name on the Istio gateway; default: <endpoint>.<namespace>.example.internal."""
-    callers: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$")]] = []
+    callers: list[
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"),
+        ]
+    ] = []
     """Namespaces (or namespace/serviceaccount) allowed to call the endpoint."""
     service_account: Name | None = None
 

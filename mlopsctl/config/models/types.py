@@ -52,7 +52,9 @@ def _timezone(value: str) -> str:
 
     if value not in available_timezones():
         raise PydanticCustomError(
-            "timezone", "unknown time zone '{value}': use an IANA name such as 'Europe/Berlin'", {"value": value}
+            "timezone",
+            "unknown time zone '{value}': use an IANA name such as 'Europe/Berlin'",
+            {"value": value},
         )
     return value
 
@@ -78,8 +80,10 @@ LabelValue = Annotated[str, StringConstraints(pattern=r"^[-_a-z0-9]{0,63}$")]
 Labels = dict[LabelKey, LabelValue]
 SecretRef = Annotated[
     str,
-    StringConstraints(pattern=r"^(projects/[-a-z0-9]+/secrets/)?[A-Za-z0-9_-]{1,255}(/versions/(latest|[0-9]+))?$"),
-    Field(description="A Secret Manager secret: a short name, or projects/P/secrets/S[/versions/V]. Never a value."),
+    StringConstraints(
+        pattern=r"^(projects/[-a-z0-9]+/secrets/)?[A-Za-z0-9_-]{1,255}(/versions/(latest|[0-9]+))?$"
+    ),
+    Field(description="A Secret Manager secret (name or projects/P/secrets/S[/versions/V]); never a value."),
 ]
 TemplateString = Annotated[str, StringConstraints(min_length=1)]
 

@@ -1,0 +1,224 @@
+"""Cloud limits: regions, zones and the accelerators they offer, machine types, TPU topologies,
+and CMEK key locations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from mlopsctl import catalog
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.references import PoolUse, pool_uses
+from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
+from mlopsctl.config.models.security import KmsKey
+from mlopsctl.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.sourcemap import Path
+
+_KEY_LOCATION = re.compile(r"^projects/[^/]+/locations/([^/]+)/")
+
+
+def _listed(items: Sequence[object]) -> str:
+    return ", ".join(str(i) for i in items) or "none"
+
+
+def _gpus(counts: Sequence[int], gpu_type: str) -> str:
+    """``1 nvidia-l4 GPU``, ``1, 2, 4 nvidia-tesla-t4 GPUs``."""
+    return f"{_listed(counts)} {gpu_type} GPU{'' if list(counts) == [1] else 's'}"
+
+
+@check
+def region_known(ctx: CheckContext) -> Iterator[Diagnostic]:
+    env = ctx.config.environments.get(ctx.target.env)
+    region = ctx.target.region
+    if env is None or region not in env.regions or region in catalog.regions():
+        return
+    yield Diagnostic(
+        "E401",
+        f"region '{region}' is not one mlopsctl knows accelerators and zones for",
+        path=("environments", ctx.target.env, "regions", env.regions.index(region)),
+        hint=did_you_mean(region, catalog.regions()) or f"known regions: {_listed(catalog.regions())}",
+    )
+
+
+def _zones(
+    name: str, zones: Sequence[str], region: str, what: str, offered: Sequence[str]
+) -> Iterator[Diagnostic]:
+    """Each listed zone is in ``region`` and offers ``what`` (one of the ``offered`` zones)."""
+    region_zones = catalog.zones(region)
+    for i, zone in enumerate(zones):
+        path = ("accelerators", name, "zones", i)
+        if zone not in region_zones:
+            yield Diagnostic(
+                "E401",
+                f"zone '{zone}' of node pool '{name}' is not in region '{region}'",
+                path=path,
+                hint=did_you_mean(zone, region_zones) or f"zones of {region}: {_listed(region_zones)}",
+            )
+        elif offered and zone not in offered:
+            yield Diagnostic(
+                "E401",
+                f"{what} is not offered in zone '{zone}' (node pool '{name}')",
+                path=path,
+                hint=f"zones of {region} that offer it: {_listed(offered)}",
+            )
+
+
+def _offered(name: str, pool: GpuPool | TpuPool, region: str) -> Iterator[Diagnostic]:
+    if isinstance(pool, GpuPool):
+        what, field = str(pool.accelerator), "accelerator"
+        offered, elsewhere = catalog.gpu_zones(region, what), catalog.gpu_regions(what)
+    else:
+        what, field = f"TPU {pool.version}", "version"
+        offered, elsewhere = catalog.tpu_zones(region, pool.version), catalog.tpu_regions(pool.version)
+    if not offered:
+        yield Diagnostic(
+            "E401",
+            f"{what} (node pool '{name}') is not offered in region '{region}'",
+            path=("accelerators", name, field),
+            hint=f"regions that offer it: {_listed(elsewhere)}",
+        )
+    yield from _zones(name, pool.zones, region, what, offered)
+
+
+def _gpu_machine(name: str, pool: GpuPool) -> Iterator[Diagnostic]:
+    allowed = catalog.gpu_machine_types(pool.accelerator)
+    wanted = _gpus([pool.count], pool.accelerator)
+    fitting = [m for m, counts in allowed.items() if pool.count in counts]
+    machine, base = pool.machine_type, ("accelerators", name)
+    if machine is not None and machine not in allowed:
+        yield Diagnostic(
+            "E402",
+            f"machine type '{machine}' cannot carry {pool.accelerator} GPUs",
+            path=(*base, "machineType"),
+            hint=f"machine types for {wanted}: {_listed(fitting or list(allowed))}",
+        )
+    elif machine is not None and pool.count not in allowed[machine]:
+        yield Diagnostic(
+            "E402",
+            f"machine type '{machine}' carries {_gpus(allowed[machine], pool.accelerator)}, not {pool.count}",
+            path=(*base, "count"),
+            hint=f"machine types for {wanted}: {_listed(fitting)}"
+            if fitting
+            else f"allowed counts: {_listed(catalog.gpu_counts(pool.accelerator))}",
+        )
+    elif machine is None and catalog.default_gpu_machine_type(pool.accelerator, pool.count) is None:
+        yield Diagnostic(
+            "E402",
+            f"no machine type carries {wanted}",
+            path=(*base, "count"),
+            hint=f"allowed counts: {_listed(catalog.gpu_counts(pool.accelerator))}",
+        )
+
+
+def _tpu_slice(name: str, pool: TpuPool) -> Iterator[Diagnostic]:
+    topologies = catalog.tpu_topologies(pool.version)
+    base: Path = ("accelerators", name)
+    if pool.topology not in topologies:
+        yield Diagnostic(
+            "E403",
+            f"topology '{pool.topology}' is not valid for TPU {pool.version}",
+            path=(*base, "topology"),
+            hint=f"topologies of {pool.version}: {_listed(topologies)}",
+        )
+    elif catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type) is None:
+        allowed = catalog.tpu_machine_types(pool.version, pool.topology)
+        yield Diagnostic(
+            "E402",
+            f"machine type '{pool.machine_type}' cannot form a {pool.topology} TPU {pool.version} slice",
+            path=(*base, "machineType"),
+            hint=f"machine types for this slice: {_listed(allowed)}",
+        )
+
+
+@check
+def node_pools(ctx: CheckContext) -> Iterator[Diagnostic]:
+    region = ctx.target.region
+    known = region in catalog.regions()
+    for name, pool in ctx.config.accelerators.items():
+        if isinstance(pool, GpuPool):
+            yield from _gpu_machine(name, pool)
+        elif isinstance(pool, TpuPool):
+            yield from _tpu_slice(name, pool)
+        if not known:
+            continue
+        if isinstance(pool, CpuPool):
+            yield from _zones(name, pool.zones, region, "", [])
+        else:
+            yield from _offered(name, pool, region)
+
+
+def _per_node(use: PoolUse, pool: GpuPool | TpuPool | CpuPool | None) -> Iterator[Diagnostic]:
+    """A workload requests no more accelerators than one node of its pool has."""
+    wanted, path = use.accelerators, use.accelerators_path
+    accelerators = f"{wanted} accelerator{'' if wanted == 1 else 's'}"
+    if pool is None:
+        yield Diagnostic(
+            "E402",
+            f"{use.owner} requests {accelerators} but names no node pool",
+            path=path,
+            hint="set nodePool to a GPU or TPU pool under accelerators",
+        )
+    elif isinstance(pool, CpuPool):
+        yield Diagnostic(
+            "E402",
+            f"{use.owner} requests {accelerators}, but node pool '{use.pool}' is a CPU pool",
+            path=path,
+            hint="set nodePool to a GPU or TPU pool, or request no accelerators",
+        )
+    elif isinstance(pool, GpuPool) and wanted > pool.count:
+        yield Diagnostic(
+            "E402",
+            f"{use.owner} requests {wanted} GPUs, but nodes of pool '{use.pool}' have {pool.count}",
+            path=path,
+            hint=f"request at most {pool.count}, or raise count of node pool '{use.pool}'",
+        )
+    elif isinstance(pool, TpuPool):
+        tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
+        if tpu_slice is not None and wanted > tpu_slice.chips_per_host:
+            yield Diagnostic(
+                "E402",
+                f"{use.owner} requests {wanted} TPU chips, but nodes of pool '{use.pool}' "
+                f"({tpu_slice.machine_type}) have {tpu_slice.chips_per_host}",
+                path=path,
+                hint=f"request at most {tpu_slice.chips_per_host} chips per pod",
+            )
+
+
+@check
+def workload_accelerators(ctx: CheckContext) -> Iterator[Diagnostic]:
+    pools = ctx.config.accelerators
+    for use in pool_uses(ctx.config):
+        if use.accelerators and (use.pool is None or use.pool in pools):
+            yield from _per_node(use, pools[use.pool] if use.pool else None)
+
+
+def key_location(key: KmsKey) -> str | None:
+    """Where a CMEK key lives: its ``location``, or the location in the path of an existing key."""
+    if key.location:
+        return key.location
+    match = _KEY_LOCATION.match(key.key or "")
+    return match[1] if match else None
+
+
+@check
+def cmek_locations(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A CMEK key must be in the location of every bucket and dataset it protects."""
+    security, data = ctx.config.security, ctx.config.data
+    stores = [
+        *(("bucket", "buckets", n, b.location, b.kms_key) for n, b in data.buckets.items()),
+        *(("dataset", "datasets", n, d.location, d.kms_key) for n, d in data.datasets.items()),
+    ]
+    for kind, section, name, location, explicit_key in stores:
+        key_name = explicit_key or security.default_kms_key
+        key = security.kms.get(key_name) if key_name else None
+        where = key_location(key) if key else None
+        here = location or ctx.target.region
+        if where is None or where.lower() == here.lower():
+            continue
+        path: Path = ("data", section, name, "kmsKey") if explicit_key else ("data", section, name)
+        yield Diagnostic(
+            "E405",
+            f"{kind} '{name}' is in {here}, but its KMS key '{key_name}' is in {where}",
+            path=path,
+            hint=f"CMEK keys must be in the same location as the data they protect: use a key in {here}",
+        )

@@ -1,0 +1,174 @@
+"""Names are valid for what they become in Google Cloud and Kubernetes, after prefixes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mlopsctl import naming
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.references import endpoint_members
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.sourcemap import Path
+
+_IP_ADDRESS = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
+KSERVE_NAME_LIMIT = 45
+"""KServe and Knative add suffixes such as '-predictor-00001-private' to an InferenceService name."""
+TRAINING_JOB_NAME_LIMIT = 52
+"""The training operator names a Service per replica '<job>-worker-<index>' (up to 11 more characters)."""
+PROJECT_ID_RESTRICTED = ("google", "ssl")
+
+
+def bucket_name_problem(name: str) -> tuple[str, str] | None:
+    """(code, reason) why ``name`` cannot be a Cloud Storage bucket name, or None."""
+    parts = name.split(".")
+    if len(name) > (222 if len(parts) > 1 else 63) or any(len(p) > 63 for p in parts):
+        return "E404", "is longer than Cloud Storage allows (63 characters; 222 with dots, 63 between them)"
+    if len(name) < 3:
+        return "E304", "is shorter than 3 characters"
+    if not naming.BUCKET_NAME.match(name) or ".." in name or ".-" in name or "-." in name:
+        return "E304", (
+            "may only use lowercase letters, digits, '-', '_' and '.', "
+            "and must start and end with a letter or digit"
+        )
+    if name.startswith("goog") or "google" in name:
+        return "E304", "must not start with 'goog' or contain 'google'"
+    if _IP_ADDRESS.match(name):
+        return "E304", "must not look like an IP address"
+    return None
+
+
+def dns_label_problem(name: str, limit: int = 63) -> tuple[str, str] | None:
+    """(code, reason) why ``name`` cannot be a Kubernetes (DNS-1123 label) name, or None."""
+    if len(name) > limit:
+        return "E404", f"is {len(name)} characters long; the limit is {limit}"
+    if not naming.DNS_LABEL.match(name):
+        return "E304", "is not a DNS-1123 label (lowercase letters, digits and '-', alphanumeric ends)"
+    return None
+
+
+@check
+def buckets(ctx: CheckContext) -> Iterator[Diagnostic]:
+    seen: dict[str, str] = {}
+    for key, bucket in ctx.config.data.buckets.items():
+        name = naming.bucket_name(ctx.config, ctx.target, key, bucket)
+        path: Path = ("data", "buckets", key, "name") if bucket.name else ("data", "buckets", key)
+        problem = bucket_name_problem(name)
+        if problem:
+            code, reason = problem
+            hint = (
+                "choose another name"
+                if bucket.name
+                else "the default name is <project>-<env>-<region>-<key>; set 'name' to choose another"
+            )
+            yield Diagnostic(
+                code, f"bucket name '{name}' of data.buckets.{key} {reason}", path=path, hint=hint
+            )
+        if name in seen:
+            yield Diagnostic(
+                "E310",
+                f"buckets '{seen[name]}' and '{key}' would both be named '{name}'",
+                path=path,
+                hint="bucket names are global; give each bucket its own name",
+            )
+        seen.setdefault(name, key)
+
+
+@check
+def datasets(ctx: CheckContext) -> Iterator[Diagnostic]:
+    seen: dict[str, str] = {}
+    for key, dataset in ctx.config.data.datasets.items():
+        dataset_id = naming.dataset_id(ctx.target, key, dataset)
+        path: Path = ("data", "datasets", key)
+        if dataset.dataset_id:
+            path = (*path, "datasetId")
+        if len(dataset_id) > 1024:
+            yield Diagnostic(
+                "E404",
+                f"dataset id of data.datasets.{key} is longer than 1024 characters",
+                path=path,
+                hint="choose a shorter datasetId",
+            )
+        elif not naming.DATASET_ID.match(dataset_id):
+            yield Diagnostic(
+                "E304",
+                f"dataset id '{dataset_id}' of data.datasets.{key} may only use letters, digits and '_'",
+                path=path,
+                hint="BigQuery dataset ids cannot contain '-', '.' or spaces; use '_' instead",
+            )
+        if dataset_id in seen:
+            yield Diagnostic(
+                "E310",
+                f"datasets '{seen[dataset_id]}' and '{key}' would both have the id '{dataset_id}'",
+                path=path,
+                hint="give each dataset its own datasetId",
+            )
+        seen.setdefault(dataset_id, key)
+
+
+@check
+def namespace(ctx: CheckContext) -> Iterator[Diagnostic]:
+    name = naming.namespace(ctx.config)
+    problem = dns_label_problem(name)
+    if problem:
+        code, reason = problem
+        path: Path = ("project", "namespace") if ctx.config.project.namespace else ("project", "name")
+        yield Diagnostic(
+            code,
+            f"namespace '{name}' {reason}",
+            path=path,
+            hint="set project.namespace to a valid Kubernetes namespace name",
+        )
+
+
+@check
+def serving_names(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Each variant (or graph step) becomes an InferenceService named ``<endpoint>-<variant>``."""
+    for e, endpoint in ctx.config.endpoints.items():
+        for label, member_name, _, path in endpoint_members(e, endpoint):
+            name = f"{e}-{member_name}"
+            problem = dns_label_problem(name, KSERVE_NAME_LIMIT)
+            if problem:
+                code, reason = problem
+                yield Diagnostic(
+                    code,
+                    f"InferenceService name '{name}' of {label} '{member_name}' {reason}",
+                    path=path,
+                    hint=f"shorten the endpoint or {label} name: KServe appends suffixes such as "
+                    f"'-predictor-00001-private' and the result must fit Kubernetes' 63-character limit",
+                )
+
+
+@check
+def training_job_names(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A distributed training step becomes a training job named ``<pipeline>-<step>``."""
+    for p, pipeline in ctx.config.pipelines.items():
+        for s, step in pipeline.steps.items():
+            if step.distributed is None:
+                continue
+            name = f"{p}-{s}"
+            problem = dns_label_problem(name, TRAINING_JOB_NAME_LIMIT)
+            if problem:
+                code, reason = problem
+                yield Diagnostic(
+                    code,
+                    f"training job name '{name}' of step '{s}' {reason}",
+                    path=("pipelines", p, "steps", s),
+                    hint="shorten the pipeline or step name: the training operator names a Service per "
+                    "worker '<job>-worker-<index>', which must fit Kubernetes' 63-character limit",
+                )
+
+
+@check
+def gcp_project(ctx: CheckContext) -> Iterator[Diagnostic]:
+    env = ctx.config.environments.get(ctx.target.env)
+    if env is None:
+        return
+    found = [word for word in PROJECT_ID_RESTRICTED if word in env.gcp_project]
+    if found:
+        yield Diagnostic(
+            "E304",
+            f"GCP project id '{env.gcp_project}' contains the restricted word '{found[0]}'",
+            path=("environments", ctx.target.env, "gcpProject"),
+            hint="Google Cloud project ids cannot contain 'google' or 'ssl'; use an existing project's id",
+        )

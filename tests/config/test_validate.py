@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import MINIMAL, WITH_DATA, write
+
+from mlopsctl.api import ALL, Selection, validate
+from mlopsctl.source import ConfigSource
+
+GPU_POOL = """\
+accelerators:
+  gpu:
+    type: gpu
+    accelerator: nvidia-l4
+    zones: [us-central1-a]
+"""
+
+
+def _diagnostics(tmp_path: pathlib.Path, text: str, selection: Selection = ALL) -> list[tuple[str, int, str]]:
+    path = write(tmp_path, text)
+    result = validate(ConfigSource(path, "mlops.yaml", None), selection)
+    return [(d.code, d.position.line if d.position else 0, d.to_text()) for d in result.diagnostics]
+
+
+def test_minimal_config_is_valid(tmp_path: pathlib.Path) -> None:
+    assert _diagnostics(tmp_path, MINIMAL) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "line", "fragment"),
+    [
+        ("data:\n  buckets:\n    raw: {versionning: true}\n", "E203", 3, "did you mean 'versioning'?"),
+        ("unknownSection: {}\n", "E203", 1, "unknown key 'unknownSection'"),
+        (GPU_POOL.replace("nvidia-l4", "nvidia-l5"), "E204", 4, "did you mean 'nvidia-l4'?"),
+        (GPU_POOL.replace("type: gpu", "type: gpus"), "E204", 3, "did you mean 'gpu'?"),
+        (GPU_POOL.replace("    type: gpu\n", ""), "E201", 3, "missing required field 'type'"),
+        (GPU_POOL + "    count: lots\n", "E202", 6, "must be an integer"),
+        (GPU_POOL + "    count: 99\n", "E205", 6, "less than or equal to 16"),
+        (GPU_POOL + "    autoscaling: {minNodes: 5, maxNodes: 2}\n", "E205", 6, "greater than maxNodes"),
+        (
+            "pipelines:\n  p:\n    steps: {s: {image: x}}\n    schedule: {cron: '61 * * * *'}\n",
+            "E305",
+            4,
+            "invalid cron expression",
+        ),
+        (
+            "pipelines:\n  p:\n    steps: {s: {image: x}}\n"
+            "    schedule: {cron: '0 3 * * *', timeZone: Mars/Base}\n",
+            "E305",
+            4,
+            "unknown time zone",
+        ),
+        ("pipelines:\n  p:\n    steps: {s: {image: x, timeout: 5 minutes}}\n", "E306", 3, "invalid duration"),
+        ("endpoints:\n  Fraud_Model: {variants: {}}\n", "E205", 2, "invalid name 'Fraud_Model'"),
+    ],
+)
+def test_schema_errors_have_code_line_and_hint(
+    tmp_path: pathlib.Path, extra: str, code: str, line: int, fragment: str
+) -> None:
+    """``line`` counts from the first line of ``extra``."""
+    found = _diagnostics(tmp_path, MINIMAL + extra)
+    line += MINIMAL.count("\n")
+    assert any(c == code and ln == line and fragment in text for c, ln, text in found), found
+
+
+def test_wrong_api_version(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL.replace("mlopsctl.dev/v1alpha1", "mlopsctl.dev/v2"))
+    assert [(c, ln) for c, ln, _ in found] == [("E206", 1)]
+
+
+def test_error_in_overlay_points_at_overlay_line(tmp_path: pathlib.Path) -> None:
+    text = WITH_DATA.replace(
+        "    regions: [us-central1, europe-west4]\n",
+        "    regions: [us-central1, europe-west4]\n    overrides:\n      data:\n        buckets:\n"
+        "          raw: {storageClass: COLD}\n",
+    )
+    found = _diagnostics(tmp_path, text)
+    assert [(c, ln) for c, ln, _ in found] == [("E204", 15)]
+    assert "did you mean 'COLDLINE'?" in found[0][2]
+
+
+def test_same_mistake_in_every_target_is_reported_once(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + "data:\n  buckets:\n    raw: {versionning: true}\n")
+    assert len(found) == 1
+
+
+def test_all_errors_are_reported_sorted(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + "models:\n  m: {framework: tf}\nendpoints:\n  e: {runtime: x}\n")
+    lines = [ln for _, ln, _ in found]
+    assert lines == sorted(lines) and len(found) >= 3
+
+
+def test_unknown_environment_selection(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL, Selection(envs=("prd",)))
+    assert [c for c, _, _ in found] == ["E307"]
+    assert "did you mean 'prod'?" in found[0][2]
+
+
+def test_broken_environments_still_report_other_errors(tmp_path: pathlib.Path) -> None:
+    text = (
+        WITH_DATA.replace("    regions: [us-central1]\n", "").replace(
+            "    regions: [us-central1, europe-west4]\n", ""
+        )
+        + "models:\n  m: {framework: tf}\n"
+    )
+    codes = {c for c, _, _ in _diagnostics(tmp_path, text)}
+    assert {"E201", "E204"} <= codes

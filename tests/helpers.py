@@ -1,0 +1,47 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import pathlib
+import textwrap
+
+from typer.testing import CliRunner
+
+from mlopsctl.cli import app
+
+MINIMAL = """\
+apiVersion: mlopsctl.dev/v1alpha1
+kind: MLOpsProject
+project:
+  name: demo
+environments:
+  dev:
+    gcpProject: acme-demo-dev
+    regions: [us-central1]
+  prod:
+    gcpProject: acme-demo-prod
+    regions: [us-central1, europe-west4]
+"""
+WITH_DATA = (
+    MINIMAL
+    + """\
+data:
+  buckets:
+    raw: {}
+  datasets:
+    features: {}
+"""
+)
+
+
+def write(folder: pathlib.Path, text: str, name: str = "mlops.yaml") -> pathlib.Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run(*args: str | pathlib.Path) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES
+from helpers import MINIMAL, WITH_DATA, run, write
+
+BAD = MINIMAL + "data:\n  buckets:\n    raw: {versionning: true}\n"
+
+
+def test_validate_reports_file_line_column_and_hint(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, BAD)
+    code, out, err = run("validate", path)
+    assert code == 1
+    assert f"{path}:14:11: error E203: unknown key 'versionning' in data.buckets.raw" in err
+    assert "hint: did you mean 'versioning'?" in err
+    assert "Traceback" not in err + out
+
+
+def test_validate_json_format(tmp_path: pathlib.Path) -> None:
+    code, out, _ = run("validate", write(tmp_path, BAD), "--format", "json")
+    assert code == 1
+    [diagnostic] = json.loads(out)["diagnostics"]
+    assert (diagnostic["code"], diagnostic["line"], diagnostic["column"]) == ("E203", 14, 11)
+    assert diagnostic["hint"] == "did you mean 'versioning'?"
+
+
+def test_validate_default_file_is_mlops_yaml(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("validate")
+    assert code == 1 and "cannot read mlops.yaml" in err
+    write(tmp_path, WITH_DATA)
+    assert run("validate")[0] == 0
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_examples_validate_without_any_diagnostic(example: pathlib.Path) -> None:
+    code, out, err = run("validate", example)
+    assert (code, err) == (0, "")
+    assert "is valid" in out
+
+
+def test_usage_errors_exit_1_not_2(tmp_path: pathlib.Path) -> None:
+    assert run("validate", "--no-such-flag")[0] == 1
+    assert run("plan", write(tmp_path, WITH_DATA), "--format", "yaml")[0] == 1
+    assert run("apply", write(tmp_path, WITH_DATA))[0] == 1  # --repo is required
+
+
+def test_plan_against_empty_state(tmp_path: pathlib.Path) -> None:
+    code, out, _ = run("plan", write(tmp_path, WITH_DATA), "--env", "dev")
+    assert code == 0
+    assert "# dev/us-central1/gcp:storage/bucket:Bucket/raw will be created" in out
+    assert out.rstrip().endswith("Plan: 3 to add, 0 to change, 0 to destroy.")
+
+
+def test_plan_detailed_exitcode(tmp_path: pathlib.Path) -> None:
+    assert run("plan", write(tmp_path, WITH_DATA), "--detailed-exitcode")[0] == 2
+
+
+def test_plan_json_is_one_document(tmp_path: pathlib.Path) -> None:
+    code, out, _ = run("plan", write(tmp_path, WITH_DATA), "--format", "json", "--region", "europe-west4")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["format_version"] == "1.0" and plan["project"] == "demo"
+    assert {c["region"] for c in plan["resource_changes"]} == {"europe-west4"}
+    assert all(c["change"]["actions"] == ["create"] for c in plan["resource_changes"])
+    assert plan["summary"] == {"add": 3, "change": 0, "destroy": 0}
+
+
+def test_plan_out_records_what_it_was_computed_from(tmp_path: pathlib.Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert run("plan", write(tmp_path, WITH_DATA), "--out", saved)[0] == 0
+    content = json.loads(saved.read_text())
+    assert set(content["config_hashes"]) == {"dev/us-central1", "prod/us-central1", "prod/europe-west4"}
+    assert content["plan"]["summary"]["add"] == 9
+
+
+def test_unknown_env_option_is_an_error_with_suggestion(tmp_path: pathlib.Path) -> None:
+    code, _, err = run("plan", write(tmp_path, WITH_DATA), "--env", "prd")
+    assert code == 1
+    assert "error E307: --env prd" in err and "did you mean 'prod'?" in err
+
+
+@pytest.mark.parametrize("command", ["render", "apply"])
+def test_invalid_input_writes_nothing(tmp_path: pathlib.Path, command: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run(["git", "init", "-q", str(out)], check=True)
+    before = sorted(out.rglob("*"))
+    args = ["--out", out] if command == "render" else ["--repo", out]
+    code, _, err = run(command, write(tmp_path, BAD), *args)
+    assert code == 1 and "E203" in err
+    assert sorted(out.rglob("*")) == before
+
+
+def test_render_writes_each_target_folder(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "out"
+    assert run("render", write(tmp_path, WITH_DATA), "--out", out)[0] == 0
+    for target in ("dev/us-central1", "prod/us-central1", "prod/europe-west4"):
+        folder = out / target
+        assert (folder / "kustomization.yaml").is_file() and (folder / "graph.json").is_file()
+        assert (folder / "manifests" / "namespace-demo.yaml").is_file()
+
+
+def test_render_replaces_stale_files(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "out"
+    (out / "dev" / "us-central1" / "manifests").mkdir(parents=True)
+    stale = out / "dev" / "us-central1" / "manifests" / "old.yaml"
+    stale.write_text("x: 1\n")
+    assert run("render", write(tmp_path, WITH_DATA), "--out", out, "--env", "dev")[0] == 0
+    assert not stale.exists()
+
+
+def test_schema_command_prints_the_committed_schema() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    root = pathlib.Path(__file__).resolve().parent.parent
+    assert out == (root / "schemas" / "mlops.schema.json").read_text(encoding="utf-8")
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    probe = (
+        "import sys; from mlopsctl.cli import app; "
+        "heavy = [m for m in ('pydantic', 'kfp', 'pulumi', 'pulumi_gcp', 'kubernetes', 'jinja2')"
+        " if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("mlopsctl ")

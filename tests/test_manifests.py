@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import WITH_DATA, run, write
+
+from mlopsctl.manifests import TemplateError, render_object
+
+HOSTILE = [
+    "quote\" and 'single'",
+    "new\nline: injected\nkind: Secret",
+    "{{ 7 * 7 }} {% if true %}x{% endif %}",
+    "key: value\n- list\n---\napiVersion: v1",
+    "&anchor *alias !!python/object:os.system",
+    "\u2028unicode\u0085separators",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_user_strings_cannot_change_a_manifests_structure(value: str) -> None:
+    obj = render_object("namespace", name=value, labels={"a": value, value: "b"})
+    assert obj == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": value, "labels": {"a": value, value: "b"}},
+    }
+
+
+def _override(folder: pathlib.Path, body: str) -> pathlib.Path:
+    path = folder / "kubernetes" / "namespace.yaml.j2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    return folder
+
+
+def test_unescaped_values_are_refused(tmp_path: pathlib.Path) -> None:
+    folder = _override(tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n")
+    with pytest.raises(TemplateError, match="not escaped"):
+        render_object("namespace", folder, name="x", labels={})
+
+
+def test_undefined_values_are_refused(tmp_path: pathlib.Path) -> None:
+    folder = _override(tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ nope | tojson }}\n")
+    with pytest.raises(TemplateError, match="undefined"):
+        render_object("namespace", folder, name="x", labels={})
+
+
+def test_output_must_be_a_kubernetes_object(tmp_path: pathlib.Path) -> None:
+    folder = _override(tmp_path, "just: {{ name | tojson }}\n")
+    with pytest.raises(TemplateError, match="without 'apiVersion'"):
+        render_object("namespace", folder, name="x", labels={})
+
+
+def test_project_templates_override_the_builtin_ones(tmp_path: pathlib.Path) -> None:
+    _override(
+        tmp_path / "overrides",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name | tojson }}\n"
+        "  labels: {{ labels | tojson }}\n  annotations: {team: platform}\n",
+    )
+    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+    out = tmp_path / "out"
+    code, _, err = run("render", write(tmp_path, config), "--out", out, "--env", "dev")
+    assert code == 0, err
+    assert "team: platform" in (out / "dev" / "us-central1" / "manifests" / "namespace-demo.yaml").read_text()
+
+
+def test_a_broken_override_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    _override(tmp_path / "overrides", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n")
+    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+    code, _, err = run("plan", write(tmp_path, config))
+    assert code == 1 and "not escaped" in err and "Traceback" not in err
