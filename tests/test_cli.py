@@ -85,15 +85,66 @@ def test_unknown_env_option_is_an_error_with_suggestion(tmp_path: pathlib.Path) 
     assert "error E307: --env prd" in err and "did you mean 'prod'?" in err
 
 
-@pytest.mark.parametrize("command", ["render", "apply"])
-def test_invalid_input_writes_nothing(tmp_path: pathlib.Path, command: str) -> None:
+MODEL = "models:\n  m:\n    framework: onnx\n    versions: {v1: {artifactUri: gs://bkt/m}}\n"
+AB = "    rollout: {strategy: ab, weights: {a: 60, b: 30}}\n"
+# (config after MINIMAL, expected code, line counted from the first line after MINIMAL)
+BAD_INPUTS = {
+    "yaml-syntax": ("data: [\n", "E104", 2),
+    "duplicate-key": ("data: {}\ndata: {}\n", "E106", 2),
+    "unknown-key": ("data:\n  buckets:\n    raw: {versionning: true}\n", "E203", 3),
+    "unresolved-reference": (
+        MODEL + "endpoints:\n  api:\n    variants:\n      main: {model: mm, version: v1}\n",
+        "E301",
+        8,
+    ),
+    "dependency-cycle": (
+        "pipelines:\n  p:\n    steps:\n      a: {image: x, dependsOn: [b]}\n"
+        "      b: {image: x, dependsOn: [a]}\n",
+        "E302",
+        4,
+    ),
+    "weights": (
+        MODEL + "endpoints:\n  api:\n    variants:\n      a: {model: m, version: v1}\n"
+        "      b: {model: m, version: v1}\n" + AB,
+        "E303",
+        10,
+    ),
+    "cron": ("pipelines:\n  p:\n    steps: {s: {image: x}}\n    schedule: {cron: 'every day'}\n", "E305", 4),
+    "gpu-not-offered": (
+        "accelerators:\n  gpu:\n    type: gpu\n    accelerator: nvidia-h100-80gb\n"
+        "    zones: [us-central1-f]\n",
+        "E401",
+        5,
+    ),
+    "tpu-topology": (
+        "accelerators:\n  tpu:\n    type: tpu\n    version: v5e\n    topology: 3x3\n",
+        "E403",
+        5,
+    ),
+    "name-too-long": (
+        "data:\n  buckets:\n    raw: {name: '${project}-${env}-${region}-" + "x" * 50 + "'}\n",
+        "E404",
+        3,
+    ),
+}
+
+
+@pytest.mark.parametrize(("extra", "code", "line"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+@pytest.mark.parametrize("command", ["validate", "render", "apply"])
+def test_bad_input_reports_code_and_line_and_writes_nothing(
+    tmp_path: pathlib.Path, command: str, extra: str, code: str, line: int
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     subprocess.run(["git", "init", "-q", str(out)], check=True)
     before = sorted(out.rglob("*"))
-    args = ["--out", out] if command == "render" else ["--repo", out]
-    code, _, err = run(command, write(tmp_path, BAD), *args)
-    assert code == 1 and "E203" in err
+    path = write(tmp_path, MINIMAL + extra)
+    args = {"validate": [], "render": ["--out", out], "apply": ["--repo", out]}[command]
+    exit_code, stdout, stderr = run(command, path, *args)
+    assert exit_code == 1
+    expected_line = MINIMAL.count("\n") + line
+    assert f"{path}:{expected_line}:" in stderr and f"error {code}:" in stderr, stderr
+    assert "Traceback" not in stdout + stderr
     assert sorted(out.rglob("*")) == before
 
 

@@ -106,3 +106,41 @@ def test_broken_environments_still_report_other_errors(tmp_path: pathlib.Path) -
     )
     codes = {c for c, _, _ in _diagnostics(tmp_path, text)}
     assert {"E201", "E204"} <= codes
+
+
+SCHEMA_TABLE = """\
+data:
+  datasets:
+    events:
+      tables:
+        log: {schemaFile: schemas/log.json}
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "not found"),
+        ("{not json", "is not valid JSON"),
+        ('{"name": "x"}', "non-empty JSON list"),
+        ('[{"name": "x"}]', "needs a 'name' and a 'type'"),
+        ('[{"name": "x", "type": "STRING", "nullable": true}]', "unknown column field 'nullable'"),
+    ],
+)
+def test_schema_file_problems(tmp_path: pathlib.Path, content: str | None, fragment: str) -> None:
+    if content is not None:
+        write(tmp_path, content, "schemas/log.json")
+    found = _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE)
+    line = MINIMAL.count("\n") + 5
+    assert [(c, ln) for c, ln, _ in found] == [("E311", line)]
+    assert fragment in found[0][2]
+
+
+def test_valid_schema_file(tmp_path: pathlib.Path) -> None:
+    write(tmp_path, '[{"name": "ts", "type": "TIMESTAMP", "mode": "REQUIRED"}]', "schemas/log.json")
+    assert _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE) == []
+
+
+def test_missing_template_folder(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL.replace("  name: demo\n", "  name: demo\n  templates: nowhere\n"))
+    assert [(c, ln) for c, ln, _ in found] == [("E311", 5)]

@@ -44,6 +44,7 @@ def _load_builtin_checks() -> None:
     from mlopsctl.config.checks import (  # noqa: F401
         accelerators,
         dag,
+        files,
         names,
         references,
         rollout,
