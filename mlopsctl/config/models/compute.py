@@ -1,8 +1,6 @@
 """Accelerators: GKE node pools with GPUs, TPUs or CPUs only."""
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -24,12 +22,13 @@ MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*-[a-z0-9
 
 
 class Autoscaling(Spec):
-    min_nodes: int = Field(default=0, ge=0, le=1000)
-    """Per zone; 0 lets the pool scale to nothing when idle."""
+    min_nodes: int = Field(
+        default=0, ge=0, le=1000, description="Per zone; 0 lets the pool scale to nothing when idle."
+    )
     max_nodes: int = Field(default=3, ge=1, le=1000)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Autoscaling:
+    def _ordered(self) -> Self:
         if self.min_nodes > self.max_nodes:
             raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
         return self
@@ -42,8 +41,13 @@ class TimeSharing(Spec):
 class PoolBase(Spec):
     spot: bool = False
     autoscaling: Autoscaling = Autoscaling()
-    zones: list[ZoneName] = []
-    """Zones of the region to place nodes in; default: every zone of the region that offers the hardware."""
+    zones: list[ZoneName] = Field(
+        default=[],
+        description=(
+            "Zones of the region to place nodes in; default: every "
+            "zone of the region that offers the hardware."
+        ),
+    )
     disk_size_gb: int = Field(default=100, ge=10, le=65536)
     labels: Labels = {}
 
@@ -51,20 +55,22 @@ class PoolBase(Spec):
 class GpuPool(PoolBase):
     type: Literal["gpu"]
     accelerator: GpuType
-    count: int = Field(default=1, ge=1, le=16)
-    """GPUs per node."""
-    machine_type: MachineType | None = None
-    """Default: the smallest machine type that carries `count` GPUs of this type."""
+    count: int = Field(default=1, ge=1, le=16, description="GPUs per node.")
+    machine_type: MachineType | None = Field(
+        default=None, description="Default: the smallest machine type that carries `count` GPUs of this type."
+    )
     time_sharing: TimeSharing | None = None
 
 
 class TpuPool(PoolBase):
     type: Literal["tpu"]
     version: TpuVersion
-    topology: Annotated[str, StringConstraints(pattern=r"^[0-9]+x[0-9]+(x[0-9]+)?$")]
-    """Chip topology of the slice, e.g. 2x4 (v5e/v6e) or 2x2x2 (v4/v5p)."""
-    machine_type: MachineType | None = None
-    """Default: derived from version and topology."""
+    topology: Annotated[str, StringConstraints(pattern=r"^[0-9]+x[0-9]+(x[0-9]+)?$")] = Field(
+        description="Chip topology of the slice, e.g. 2x4 (v5e/v6e) or 2x2x2 (v4/v5p)."
+    )
+    machine_type: MachineType | None = Field(
+        default=None, description="Default: derived from version and topology."
+    )
 
 
 class CpuPool(PoolBase):

@@ -1,8 +1,6 @@
 """Data sources: GCS buckets, BigQuery datasets and tables, external URIs."""
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -19,23 +17,33 @@ class Lifecycle(Spec):
     nearline_after_days: int | None = Field(default=None, ge=1)
     coldline_after_days: int | None = Field(default=None, ge=1)
     archive_after_days: int | None = Field(default=None, ge=1)
-    keep_versions: int | None = Field(default=None, ge=1)
-    """Delete noncurrent versions beyond this many newer ones (needs versioning)."""
+    keep_versions: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete noncurrent versions beyond this many newer ones (needs versioning).",
+    )
 
 
 class Bucket(Spec):
-    name: str | None = None
-    """Globally unique bucket name; may use ${project}, ${env} and ${region}.
-    Default: <project>-<env>-<region>-<key>."""
-    location: str | None = None
-    """Bucket location; default: the region being compiled."""
+    name: str | None = Field(
+        default=None,
+        description=(
+            "Globally unique bucket name; may use ${project}, ${env} "
+            "and ${region}. Default: <project>-<env>-<region>-<key>."
+        ),
+    )
+    location: str | None = Field(
+        default=None, description="Bucket location; default: the region being compiled."
+    )
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
     versioning: bool = True
     lifecycle: Lifecycle = Lifecycle()
-    retention: Duration | None = None
-    """Retention policy: objects cannot be deleted or replaced before this age."""
-    kms_key: Name | None = None
-    """A key declared under security.kms; default: security.defaultKmsKey."""
+    retention: Duration | None = Field(
+        default=None, description="Retention policy: objects cannot be deleted or replaced before this age."
+    )
+    kms_key: Name | None = Field(
+        default=None, description="A key declared under security.kms; default: security.defaultKmsKey."
+    )
     labels: Labels = {}
 
 
@@ -63,39 +71,44 @@ class Column(Spec):
     ]
     mode: Literal["NULLABLE", "REQUIRED", "REPEATED"] = "NULLABLE"
     description: str = ""
-    fields: list[Column] = []
-    """Nested columns of a RECORD/STRUCT column."""
+    fields: list["Column"] = Field(default=[], description="Nested columns of a RECORD/STRUCT column.")
 
 
 class Partitioning(Spec):
     type: Literal["HOUR", "DAY", "MONTH", "YEAR"] = "DAY"
-    field: ColumnName | None = None
-    """Partition column (TIMESTAMP or DATE); default: ingestion time."""
+    field: ColumnName | None = Field(
+        default=None, description="Partition column (TIMESTAMP or DATE); default: ingestion time."
+    )
     expiration: Duration | None = None
 
 
 class Table(Spec):
     description: str = ""
-    table_schema: list[Column] | None = Field(default=None, alias="schema")
-    """Columns, inline."""
-    schema_file: str | None = None
-    """Path, relative to mlops.yaml, of a BigQuery JSON schema file."""
+    table_schema: list[Column] | None = Field(default=None, alias="schema", description="Columns, inline.")
+    schema_file: str | None = Field(
+        default=None, description="Path, relative to mlops.yaml, of a BigQuery JSON schema file."
+    )
     partitioning: Partitioning | None = None
     clustering: list[ColumnName] = Field(default=[], max_length=4)
     labels: Labels = {}
 
     @model_validator(mode="after")
-    def _one_schema(self) -> Table:
+    def _one_schema(self) -> Self:
         if self.table_schema is not None and self.schema_file is not None:
             raise ValueError("give either 'schema' or 'schemaFile', not both")
         return self
 
 
 class Dataset(Spec):
-    dataset_id: str | None = None
-    """BigQuery dataset id; may use ${env} and ${region}. Default: <key>_<env> with '-' as '_'."""
-    location: str | None = None
-    """Dataset location; default: the region being compiled."""
+    dataset_id: str | None = Field(
+        default=None,
+        description=(
+            "BigQuery dataset id; may use ${env} and ${region}. Default: <key>_<env> with '-' as '_'."
+        ),
+    )
+    location: str | None = Field(
+        default=None, description="Dataset location; default: the region being compiled."
+    )
     description: str = ""
     default_table_expiration: Duration | None = None
     kms_key: Name | None = None

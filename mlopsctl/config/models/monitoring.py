@@ -1,8 +1,6 @@
 """Monitors: drift and skew, SLOs, alert channels and the actions alerts take."""
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -12,23 +10,30 @@ from mlopsctl.config.models.types import Duration, Fraction, Name, Percent, Secr
 
 
 class Actions(Spec):
-    notify: list[Name] = []
-    """Alert channels under `alertChannels`."""
-    retrain: Name | None = None
-    """A pipeline to run when the monitor fires."""
+    notify: list[Name] = Field(default=[], description="Alert channels under `alertChannels`.")
+    retrain: Name | None = Field(default=None, description="A pipeline to run when the monitor fires.")
 
 
 class Feature(Spec):
     kind: Literal["numeric", "categorical"]
-    threshold: float | None = Field(default=None, gt=0, le=1)
-    """Default: the monitor's threshold for this kind."""
+    threshold: float | None = Field(
+        default=None, gt=0, le=1, description="Default: the monitor's threshold for this kind."
+    )
 
 
 class DefaultThresholds(Spec):
-    numeric: float = Field(default=0.1, gt=0, le=1)
-    """Jensen-Shannon divergence above which a numeric feature has drifted."""
-    categorical: float = Field(default=0.1, gt=0, le=1)
-    """L-infinity distance above which a categorical feature has drifted."""
+    numeric: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Jensen-Shannon divergence above which a numeric feature has drifted.",
+    )
+    categorical: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="L-infinity distance above which a categorical feature has drifted.",
+    )
 
 
 class DataMonitor(Spec):
@@ -36,8 +41,9 @@ class DataMonitor(Spec):
 
     type: Literal["drift", "skew"]
     endpoint: Name
-    baseline: TableRef
-    """The dataset the serving data is compared with (training data for skew)."""
+    baseline: TableRef = Field(
+        description="The dataset the serving data is compared with (training data for skew)."
+    )
     features: dict[str, Feature] = Field(min_length=1)
     thresholds: DefaultThresholds = DefaultThresholds()
     sampling_rate: Fraction = 1.0
@@ -49,15 +55,20 @@ class DataMonitor(Spec):
 class SloMonitor(Spec):
     type: Literal["latency", "error-rate", "availability"]
     endpoint: Name
-    objective: float = Field(gt=0)
-    """latency: milliseconds at `percentile`; error-rate: max percent; availability: min percent."""
+    objective: float = Field(
+        gt=0,
+        description=(
+            "latency: milliseconds at `percentile`; error-rate: max percent; availability: min percent."
+        ),
+    )
     percentile: Percent = 99.0
-    window: Duration = "5m"
-    """How long the objective must be violated before the alert fires."""
+    window: Duration = Field(
+        default="5m", description="How long the objective must be violated before the alert fires."
+    )
     actions: Actions = Actions()
 
     @model_validator(mode="after")
-    def _range(self) -> SloMonitor:
+    def _range(self) -> Self:
         if self.type != "latency" and self.objective > 100:
             raise ValueError(f"a {self.type} objective is a percentage (0-100), got {self.objective}")
         return self
@@ -68,15 +79,15 @@ Monitor = Annotated[DataMonitor | SloMonitor, Field(discriminator="type")]
 
 class AlertChannel(Spec):
     type: Literal["email", "slack", "pagerduty"]
-    address: str | None = None
-    """email: the address to notify."""
-    secret: SecretRef | None = None
-    """slack/pagerduty: Secret Manager secret holding the webhook URL or service key."""
-    channel: str | None = None
-    """slack: the channel name."""
+    address: str | None = Field(default=None, description="email: the address to notify.")
+    secret: SecretRef | None = Field(
+        default=None,
+        description="slack/pagerduty: Secret Manager secret holding the webhook URL or service key.",
+    )
+    channel: str | None = Field(default=None, description="slack: the channel name.")
 
     @model_validator(mode="after")
-    def _fields(self) -> AlertChannel:
+    def _fields(self) -> Self:
         if self.type == "email" and not self.address:
             raise ValueError("an email channel needs 'address'")
         if self.type != "email" and not self.secret:

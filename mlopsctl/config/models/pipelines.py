@@ -1,8 +1,6 @@
 """Pipelines: named DAGs of TFX-style steps, their schedules and triggers."""
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -42,10 +40,12 @@ OutputType = Literal["dataset", "model", "metrics", "artifact", "string", "integ
 class Resources(Spec):
     cpu: Quantity | None = None
     memory: Quantity | None = None
-    accelerators: int = Field(default=0, ge=0, le=16)
-    """GPUs (or TPU chips) the step requests from its node pool."""
-    node_pool: Name | None = None
-    """A pool under `accelerators`; default: the pipeline's nodePool."""
+    accelerators: int = Field(
+        default=0, ge=0, le=16, description="GPUs (or TPU chips) the step requests from its node pool."
+    )
+    node_pool: Name | None = Field(
+        default=None, description="A pool under `accelerators`; default: the pipeline's nodePool."
+    )
 
 
 class Condition(Spec):
@@ -64,7 +64,7 @@ class ParallelFor(Spec):
     parallelism: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _one_source(self) -> ParallelFor:
+    def _one_source(self) -> Self:
         if (self.items is None) == (self.from_output is None):
             raise ValueError("give exactly one of 'items' or 'fromOutput'")
         return self
@@ -78,12 +78,13 @@ class BigQuerySource(Spec):
 
 class IngestSource(Spec):
     bigquery: BigQuerySource | None = None
-    gcs: str | None = None
-    """A bucket under data.buckets, optionally with a path: raw/incoming/."""
+    gcs: str | None = Field(
+        default=None, description="A bucket under data.buckets, optionally with a path: raw/incoming/."
+    )
     external: Name | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> IngestSource:
+    def _one_source(self) -> Self:
         if sum(x is not None for x in (self.bigquery, self.gcs, self.external)) != 1:
             raise ValueError("give exactly one of 'bigquery', 'gcs' or 'external'")
         return self
@@ -97,7 +98,7 @@ class SearchParameter(Spec):
     scale: Literal["linear", "log"] = "linear"
 
     @model_validator(mode="after")
-    def _bounds(self) -> SearchParameter:
+    def _bounds(self) -> Self:
         if self.type in ("double", "int"):
             if self.min is None or self.max is None:
                 raise ValueError(f"a {self.type} parameter needs 'min' and 'max'")
@@ -111,8 +112,7 @@ class SearchParameter(Spec):
 class Objective(Spec):
     metric: IoName
     goal: Literal["maximize", "minimize"] = "maximize"
-    target: float | None = None
-    """Stop early when a trial reaches this value."""
+    target: float | None = Field(default=None, description="Stop early when a trial reaches this value.")
 
 
 class Tuning(Spec):
@@ -136,7 +136,7 @@ class Threshold(Spec):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _some(self) -> Threshold:
+    def _some(self) -> Self:
         if self.min is None and self.max is None:
             raise ValueError("give 'min', 'max' or both")
         return self
@@ -144,15 +144,18 @@ class Threshold(Spec):
 
 class Step(Spec):
     kind: StepKind = "container"
-    image: Image | None = None
-    """Container image; the built-in stage kinds have a default."""
+    image: Image | None = Field(
+        default=None, description="Container image; the built-in stage kinds have a default."
+    )
     command: list[str] = []
     args: list[str] = []
-    inputs: dict[IoName, OutputRef | Scalar] = {}
-    """Input name to an earlier step's output (<step>.<output>) or a literal value."""
+    inputs: dict[IoName, OutputRef | Scalar] = Field(
+        default={}, description="Input name to an earlier step's output (<step>.<output>) or a literal value."
+    )
     outputs: dict[IoName, OutputType] = {}
-    depends_on: list[Name] = []
-    """Steps to wait for besides those whose outputs are inputs here."""
+    depends_on: list[Name] = Field(
+        default=[], description="Steps to wait for besides those whose outputs are inputs here."
+    )
     resources: Resources = Resources()
     retries: int = Field(default=0, ge=0, le=10)
     caching: bool = True
@@ -160,21 +163,23 @@ class Step(Spec):
     when: Condition | None = None
     parallel_for: ParallelFor | None = None
     env: dict[IoName, str] = {}
-    secrets: dict[IoName, SecretRef] = {}
-    """Environment variable name to a Secret Manager reference."""
-    source: IngestSource | None = None
-    """ingest: where the data comes from."""
-    tuning: Tuning | None = None
-    """tune: search space, objective and trial budget."""
-    distributed: Distributed | None = None
-    """train: run as a distributed training job."""
-    thresholds: dict[IoName, Threshold] = {}
-    """evaluate: metric thresholds that must hold for the push to run."""
-    model: Name | None = None
-    """push: the registry entry under `models` to publish to."""
+    secrets: dict[IoName, SecretRef] = Field(
+        default={}, description="Environment variable name to a Secret Manager reference."
+    )
+    source: IngestSource | None = Field(default=None, description="ingest: where the data comes from.")
+    tuning: Tuning | None = Field(default=None, description="tune: search space, objective and trial budget.")
+    distributed: Distributed | None = Field(
+        default=None, description="train: run as a distributed training job."
+    )
+    thresholds: dict[IoName, Threshold] = Field(
+        default={}, description="evaluate: metric thresholds that must hold for the push to run."
+    )
+    model: Name | None = Field(
+        default=None, description="push: the registry entry under `models` to publish to."
+    )
 
     @model_validator(mode="after")
-    def _kind_sections(self) -> Step:
+    def _kind_sections(self) -> Self:
         required = {"ingest": "source", "tune": "tuning", "push": "model"}
         allowed = {
             "source": {"ingest"},
@@ -208,7 +213,7 @@ class NewData(Spec):
     table: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> NewData:
+    def _one_source(self) -> Self:
         if (self.bucket is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'bucket' or 'dataset'")
         return self
@@ -221,7 +226,7 @@ class Trigger(Spec):
     monitor: Name | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Trigger:
+    def _one_kind(self) -> Self:
         if (self.new_data is None) == (self.monitor is None):
             raise ValueError("give exactly one of 'newData' or 'monitor'")
         return self
@@ -231,9 +236,10 @@ class Pipeline(Spec):
     description: str = ""
     parameters: dict[IoName, Scalar] = {}
     steps: dict[Name, Step] = Field(min_length=1)
-    node_pool: Name | None = None
-    """Default node pool for steps that name none."""
+    node_pool: Name | None = Field(default=None, description="Default node pool for steps that name none.")
     schedule: Schedule | None = None
     triggers: list[Trigger] = []
-    service_account: Name | None = None
-    """A service account under security.serviceAccounts; default: one of the pipeline's own."""
+    service_account: Name | None = Field(
+        default=None,
+        description="A service account under security.serviceAccounts; default: one of the pipeline's own.",
+    )

@@ -1,7 +1,5 @@
 """Model registry entries and their versions."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints

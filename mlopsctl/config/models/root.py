@@ -1,7 +1,5 @@
 """The whole mlops.yaml document."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field
@@ -31,20 +29,29 @@ class ProjectMeta(Spec):
     name: Name
     description: str = ""
     owner: str = ""
-    namespace: Name | None = None
-    """Kubernetes namespace of every workload; default: the project name."""
+    namespace: Name | None = Field(
+        default=None, description="Kubernetes namespace of every workload; default: the project name."
+    )
     labels: Labels = {}
-    templates: str | None = None
-    """Folder, relative to mlops.yaml, whose templates replace the built-in ones of the same name."""
+    templates: str | None = Field(
+        default=None,
+        description=(
+            "Folder, relative to mlops.yaml, whose templates replace the built-in ones of the same name."
+        ),
+    )
 
 
 class Promotion(Spec):
-    from_env: EnvName | None = Field(default=None, alias="from")
-    """The environment releases are promoted from."""
-    soak: Duration = "0s"
-    """How long each region runs a release before the next region (or environment) gets it."""
-    approval: bool = False
-    """Require a reviewed commit to promote into this environment."""
+    from_env: EnvName | None = Field(
+        default=None, alias="from", description="The environment releases are promoted from."
+    )
+    soak: Duration = Field(
+        default="0s",
+        description="How long each region runs a release before the next region (or environment) gets it.",
+    )
+    approval: bool = Field(
+        default=False, description="Require a reviewed commit to promote into this environment."
+    )
 
 
 class Overlay(Spec):
@@ -64,8 +71,9 @@ class Overlay(Spec):
 
 class Environment(Spec):
     gcp_project: GcpProjectId
-    regions: list[RegionName] = Field(min_length=1)
-    """Regions to deploy to, in the order a release rolls through them."""
+    regions: list[RegionName] = Field(
+        min_length=1, description="Regions to deploy to, in the order a release rolls through them."
+    )
     labels: Labels = {}
     promotion: Promotion = Promotion()
     overrides: Overlay = Overlay()

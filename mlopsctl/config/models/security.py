@@ -1,10 +1,8 @@
 """Security: service accounts, CMEK keys, cluster network and mesh mTLS."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from mlopsctl.config.models.types import Duration, Name, Spec
 
@@ -14,21 +12,24 @@ Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
 
 class ServiceAccount(Spec):
     description: str = ""
-    roles: list[Role] = []
-    """Extra project roles beyond what the account's references imply; keep empty where possible."""
+    roles: list[Role] = Field(
+        default=[],
+        description=(
+            "Extra project roles beyond what the account's references imply; keep empty where possible."
+        ),
+    )
+
+
+KeyId = Annotated[
+    str, StringConstraints(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+]
 
 
 class KmsKey(Spec):
-    key: (
-        Annotated[
-            str,
-            StringConstraints(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"),
-        ]
-        | None
-    ) = None
-    """An existing key to use; default: a key mlopsctl creates."""
-    location: str | None = None
-    """Default: the region being compiled."""
+    key: KeyId | None = Field(
+        default=None, description="An existing key to use; default: a key mlopsctl creates."
+    )
+    location: str | None = Field(default=None, description="Default: the region being compiled.")
     rotation: Duration = "90d"
 
 
@@ -46,7 +47,8 @@ class Network(Spec):
 class Security(Spec):
     service_accounts: dict[Name, ServiceAccount] = {}
     kms: dict[Name, KmsKey] = {}
-    default_kms_key: Name | None = None
-    """Protect every bucket and dataset with this key unless it names another."""
+    default_kms_key: Name | None = Field(
+        default=None, description=("Protect every bucket and dataset with this key unless it names another.")
+    )
     network: Network = Network()
     mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"

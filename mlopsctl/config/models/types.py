@@ -4,8 +4,6 @@ Custom error types (``duration``, ``cron``, ``timezone``) are mapped to their
 own diagnostic codes by :mod:`mlopsctl.config.validate`.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated
 
@@ -25,7 +23,6 @@ class Spec(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         protected_namespaces=(),
-        use_attribute_docstrings=True,
     )
 
 
