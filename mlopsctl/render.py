@@ -1,8 +1,10 @@
 """What a target's deploy folder holds, and writing it without leaving half a folder behind.
 
 ``<out>/<env>/<region>/`` gets: ``kustomization.yaml``; ``manifests/*.yaml``, one
-Kubernetes object per file; ``graph.json``, the whole resource graph (addresses,
-type tokens, inputs, dependencies) that the Pulumi program reads.
+Kubernetes object per file; ``pipelines/<name>.yaml``, each compiled pipeline as
+Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
+KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
+inputs, dependencies) that the Pulumi program reads.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ def render_target(graph: Graph, project: str) -> Files:
                 raise ValueError(f"two objects render to {path}")
             files[path] = dump_yaml(dict(resource.inputs))
             manifests.append(path)
+            if resource.inputs["kind"] == "PipelineVersion":
+                spec = resource.inputs["spec"]
+                documents = [spec["pipelineSpec"], spec.get("platformSpec")]
+                files[f"pipelines/{spec['pipelineName']}.yaml"] = "---\n".join(
+                    dump_yaml(d) for d in documents if d
+                )
     files[KUSTOMIZATION] = dump_yaml(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",

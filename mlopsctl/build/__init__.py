@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 
-from mlopsctl.build import bigquery, identity, kms, storage
+from mlopsctl.build import bigquery, identity, kms, pipelines, storage
 from mlopsctl.build.context import BuildContext
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.graph import Graph, Target
@@ -16,6 +16,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("storage", storage.build),
     ("bigquery", bigquery.build),
     ("identity", identity.build),
+    ("pipelines", pipelines.build),
 )
 
 

@@ -24,7 +24,7 @@ def base_config() -> Doc:
     return {
         "apiVersion": "mlopsctl.dev/v1alpha1",
         "kind": "MLOpsProject",
-        "project": {"name": "fraud"},
+        "project": {"name": "fraud", "stageImage": "us-docker.pkg.dev/acme/fraud/stages:1.0"},
         "environments": {
             "dev": {"gcpProject": "fraud-dev-1234", "regions": ["us-central1"]},
             "prod": {
@@ -318,7 +318,10 @@ CASES: dict[str, Case] = {
     ),
     "parallelFor output": (
         put(((*STEPS, "train", "parallelFor"), {"fromOutput": "ingest.shards"})),
-        [("E309", (*STEPS, "train", "parallelFor", "fromOutput"))],
+        [
+            ("E309", (*STEPS, "push", "inputs", "model")),
+            ("E309", (*STEPS, "train", "parallelFor", "fromOutput")),
+        ],
     ),
     # rollouts
     "ab weights sum": (

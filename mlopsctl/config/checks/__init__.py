@@ -46,6 +46,7 @@ def _load_builtin_checks() -> None:
         dag,
         files,
         names,
+        pipelines,
         references,
         rollout,
     )

@@ -145,7 +145,7 @@ class Threshold(Spec):
 class Step(Spec):
     kind: StepKind = "container"
     image: Image | None = Field(
-        default=None, description="Container image; the built-in stage kinds have a default."
+        default=None, description="Container image; default for built-in stage kinds: project.stageImage."
     )
     command: list[str] = []
     args: list[str] = []

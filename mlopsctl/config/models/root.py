@@ -15,6 +15,7 @@ from mlopsctl.config.models.types import (
     Duration,
     EnvName,
     GcpProjectId,
+    Image,
     Labels,
     Name,
     RegionName,
@@ -33,6 +34,13 @@ class ProjectMeta(Spec):
         default=None, description="Kubernetes namespace of every workload; default: the project name."
     )
     labels: Labels = {}
+    stage_image: Image | None = Field(
+        default=None,
+        description=(
+            "Image of the built-in pipeline stages (ingest, statistics, ..., push), for steps "
+            "that name no image; it receives '--stage KIND --config JSON'."
+        ),
+    )
     templates: str | None = Field(
         default=None,
         description=(

@@ -1,0 +1,105 @@
+"""Pipelines as Kubeflow Pipelines objects: a Pipeline and its current PipelineVersion.
+
+A PipelineVersion is immutable in Kubeflow, so its name carries a hash of the
+compiled spec: a changed pipeline becomes a new version (and the old one is
+removed), never an edit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.identity import NAMESPACE
+from mlopsctl.build.kfp_dag import StepSettings, compile_pipeline
+from mlopsctl.config.models.pipelines import IngestSource, Step
+from mlopsctl.graph import JSON
+from mlopsctl.naming import bucket_name, dataset_id, namespace
+from mlopsctl.state import canonical_json
+
+STAGE_KINDS = ("ingest", "statistics", "schema", "validate", "transform", "train", "tune", "evaluate", "push")
+
+
+def build(ctx: BuildContext) -> None:
+    ns = namespace(ctx.config)
+    ns_address = ctx.address(NAMESPACE, ns)
+    for name, pipeline in ctx.config.pipelines.items():
+        compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, name))
+        spec = compiled.version["spec"]
+        digest = hashlib.sha256(canonical_json([spec["pipelineSpec"], spec.get("platformSpec")]).encode())
+        labels = ctx.k8s_labels("pipeline")
+        pipeline_object = _labelled(compiled.pipeline, labels)
+        version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
+        version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
+        source = ("pipelines", name)
+        parent = ctx.add(
+            _token(pipeline_object), name, pipeline_object, source=source, depends_on=(ns_address,)
+        )
+        ctx.add(
+            _token(version_object),
+            version_object["metadata"]["name"],
+            version_object,
+            source=source,
+            depends_on=(parent.address,),
+        )
+
+
+def _token(obj: dict[str, JSON]) -> str:
+    from mlopsctl.build.context import kubernetes_type
+
+    return kubernetes_type(obj["apiVersion"], obj["kind"])
+
+
+def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
+    return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
+
+
+def _settings(ctx: BuildContext, pipeline: str, step_name: str, step: Step) -> StepSettings:
+    pool_name = step.resources.node_pool or ctx.config.pipelines[pipeline].node_pool
+    image = step.image or ctx.config.project.stage_image
+    assert image is not None, "checked by config.checks.pipelines"
+    return StepSettings(
+        image=image,
+        stage_config=_stage_config(ctx, step) if step.kind in STAGE_KINDS else None,
+        pool_name=pool_name,
+        pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
+    )
+
+
+def _stage_config(ctx: BuildContext, step: Step) -> dict[str, JSON]:
+    """The parameters a built-in stage receives as ``--config``, with names resolved for the target."""
+    if step.kind == "ingest" and step.source is not None:
+        return {"source": _source(ctx, step.source)}
+    if step.kind == "tune" and step.tuning is not None:
+        return step.tuning.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if step.kind == "train" and step.distributed is not None:
+        return {"distributed": step.distributed.model_dump(mode="json", by_alias=True)}
+    if step.kind == "evaluate":
+        return {
+            "thresholds": {
+                k: t.model_dump(mode="json", exclude_none=True) for k, t in step.thresholds.items()
+            }
+        }
+    if step.kind == "push" and step.model is not None:
+        return {"model": step.model, "framework": ctx.config.models[step.model].framework}
+    return {}
+
+
+def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
+    if source.bigquery is not None:
+        bq = source.bigquery
+        dataset = dataset_id(ctx.target, bq.dataset, ctx.config.data.datasets[bq.dataset])
+        found: dict[str, JSON] = {"dataset": f"{ctx.gcp_project}.{dataset}"}
+        if bq.table:
+            found["table"] = f"{ctx.gcp_project}.{dataset}.{bq.table}"
+        if bq.query:
+            found["query"] = bq.query
+        return {"bigquery": found}
+    if source.gcs is not None:
+        key, _, path = source.gcs.partition("/")
+        bucket = bucket_name(ctx.config, ctx.target, key, ctx.config.data.buckets[key])
+        return {"gcs": f"gs://{bucket}/{path}"}
+    assert source.external is not None
+    external = ctx.config.data.external[source.external]
+    return {"uri": external.uri, "format": external.format}
