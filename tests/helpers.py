@@ -8,6 +8,11 @@ import textwrap
 from typer.testing import CliRunner
 
 from mlopsctl.cli import app
+from mlopsctl.graph import JSON, Target
+from mlopsctl.plan import Action, ResourceChange
+
+PROD = Target("prod", "us-central1")
+BUCKET = "gcp:storage/bucket:Bucket"
 
 MINIMAL = """\
 apiVersion: mlopsctl.dev/v1alpha1
@@ -45,3 +50,28 @@ def run(*args: str | pathlib.Path) -> tuple[int, str, str]:
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def make_change(
+    actions: tuple[Action, ...],
+    before: dict[str, JSON] | None,
+    after: dict[str, JSON] | None,
+    *,
+    name: str = "raw",
+    type_: str = BUCKET,
+    target: Target = PROD,
+    replace_paths: tuple[str, ...] = (),
+    protect: bool = False,
+) -> ResourceChange:
+    """A hand-made change, for renderer tests."""
+    return ResourceChange(
+        address=f"{target}/{type_}/{name}",
+        type=type_,
+        name=name,
+        target=target,
+        actions=actions,
+        before=before,
+        after=after,
+        replace_paths=replace_paths,
+        protect=protect,
+    )

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from helpers import PROD, make_change
 
 from mlopsctl.graph import JSON, Target
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.plan.render_markdown import render_markdown
 
-PROD = Target("prod", "us-central1")
 DEV = Target("dev", "us-central1")
 STAGING = Target("staging", "us-central1")
-BUCKET = "gcp:storage/bucket:Bucket"
 
 
 def change(
@@ -17,22 +18,9 @@ def change(
     actions: tuple[Action, ...],
     before: dict[str, JSON] | None,
     after: dict[str, JSON] | None,
-    *,
-    target: Target = PROD,
-    replace_paths: tuple[str, ...] = (),
-    protect: bool = False,
+    **options: Any,
 ) -> ResourceChange:
-    return ResourceChange(
-        address=f"{target}/{BUCKET}/{name}",
-        type=BUCKET,
-        name=name,
-        target=target,
-        actions=actions,
-        before=before,
-        after=after,
-        replace_paths=replace_paths,
-        protect=protect,
-    )
+    return make_change(actions, before, after, name=name, **options)
 
 
 def test_full_comment() -> None:

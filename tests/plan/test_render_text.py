@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from helpers import PROD, make_change
 
-from mlopsctl.graph import JSON, Target
+from mlopsctl.graph import Target
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.plan.render_text import render_change, render_text
 
-PROD = Target("prod", "us-central1")
 DEV = Target("dev", "us-central1")
-BUCKET = "gcp:storage/bucket:Bucket"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 
 CREATE = (Action.CREATE,)
@@ -17,27 +16,7 @@ DELETE = (Action.DELETE,)
 REPLACE = (Action.DELETE, Action.CREATE)
 
 
-def change(
-    actions: tuple[Action, ...],
-    before: dict[str, JSON] | None,
-    after: dict[str, JSON] | None,
-    *,
-    type_: str = BUCKET,
-    name: str = "raw",
-    replace_paths: tuple[str, ...] = (),
-    protect: bool = False,
-) -> ResourceChange:
-    return ResourceChange(
-        address=f"prod/us-central1/{type_}/{name}",
-        type=type_,
-        name=name,
-        target=PROD,
-        actions=actions,
-        before=before,
-        after=after,
-        replace_paths=replace_paths,
-        protect=protect,
-    )
+change = make_change
 
 
 CASES = {
