@@ -168,7 +168,8 @@ def build(endpoints: int, pipelines: int, regions: int) -> Doc:
         "apiVersion": "mlopsctl.dev/v1alpha1",
         "kind": "MLOpsProject",
         "project": {"name": "bench", "description": f"{endpoints} endpoints, {pipelines} pipelines",
-                    "owner": "platform@acme.example"},
+                    "owner": "platform@acme.example",
+                    "stageImage": "us-docker.pkg.dev/acme-bench/stages/stages:1.0.0"},
         "environments": {
             "dev": {"gcpProject": "acme-bench-dev", "regions": [REGIONS[0]]},
             "prod": {
