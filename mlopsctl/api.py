@@ -22,7 +22,7 @@ from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.render_json import render_json
 from mlopsctl.source import ConfigSource
-from mlopsctl.state import State, canonical_json, dump_state
+from mlopsctl.state import State, dump_state
 from mlopsctl.yamlio import dump_json
 
 
@@ -71,7 +71,7 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
     """Load, resolve, validate and check every selected target of the config."""
     document, diagnostics = load_file(source.path, source.display)
     result = Validation(source, document)
-    if document is None or has_errors(diagnostics):
+    if document is None:
         result.diagnostics = normalize(diagnostics)
         return result
     all_targets = targets_of(document)
@@ -97,7 +97,8 @@ def _validate_target(result: Validation, document: Document, target: Target) -> 
 
 
 def _hash(resolved: ResolvedTarget) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(resolved.data).encode()).hexdigest()
+    text = json.dumps(resolved.data, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_selection(selection: Selection, targets: list[Target]) -> list[Diagnostic]:

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import subprocess
+from collections.abc import Mapping
 
 
 class GitError(Exception):
     """A git command failed; the message says which and why."""
 
 
-def git(args: list[str], cwd: pathlib.Path, *, input_bytes: bytes | None = None) -> bytes:
+def git(
+    args: list[str],
+    cwd: pathlib.Path,
+    *,
+    input_bytes: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
     if shutil.which("git") is None:
         raise GitError("git is not installed: install git to use Git sources or the gitops target")
-    proc = subprocess.run(["git", *args], cwd=cwd, input=input_bytes, capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input_bytes,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **env} if env else None,
+    )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(
-            f"git {' '.join(args)} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}"
-        )
+        reason = detail[-1].removeprefix("fatal: ") if detail else f"exit {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {reason}")
     return proc.stdout
 
 
@@ -39,7 +53,15 @@ def head_commit(repo: pathlib.Path) -> str | None:
 
 
 def resolve_ref(repo: pathlib.Path, ref: str) -> str:
-    return git(["rev-parse", "--verify", f"{ref}^{{commit}}"], repo).decode().strip()
+    try:
+        return git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo).decode().strip()
+    except GitError:
+        raise GitError(f"'{ref}' is not a commit, branch or tag of the repository at {repo}") from None
+
+
+def is_dirty(repo: pathlib.Path, path: pathlib.Path) -> bool:
+    """Whether ``path`` has changes (staged, unstaged or untracked) not in HEAD."""
+    return bool(git(["status", "--porcelain", "--", str(path)], repo).strip())
 
 
 def export_tree(repo: pathlib.Path, commit: str, subdir: str, dest: pathlib.Path) -> None:
@@ -48,5 +70,55 @@ def export_tree(repo: pathlib.Path, commit: str, subdir: str, dest: pathlib.Path
     import tarfile
 
     archive = git(["archive", "--format=tar", commit, "--", subdir or "."], repo)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(dest, filter="data")
+    except tarfile.TarError as exc:
+        raise GitError(f"cannot export {subdir or '.'} at {commit[:12]}: {exc}") from None
+
+
+def files_at(repo: pathlib.Path, commit: str, folder: str) -> dict[str, bytes]:
+    """Every file under ``folder`` as of ``commit``: path → content."""
+    names = git(["ls-tree", "-r", "-z", "--name-only", commit, "--", folder], repo).split(b"\0")
+    return {n.decode(): git(["cat-file", "blob", f"{commit}:{n.decode()}"], repo) for n in names if n}
+
+
+def commit_files(
+    repo: pathlib.Path,
+    *,
+    replace: list[str],
+    files: Mapping[str, bytes],
+    message: str,
+    identity: Mapping[str, str],
+) -> str | None:
+    """Commit ``files`` on top of HEAD, after removing everything under the ``replace`` paths.
+
+    The tree is built in a private index, and the branch moves only if HEAD is still
+    where it was (compare-and-swap), so a failure or a concurrent commit leaves the
+    repository untouched. Returns the new commit, or None when the tree is unchanged.
+    """
+    import tempfile
+
+    head = head_commit(repo)
+    with tempfile.TemporaryDirectory(prefix="mlopsctl-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(pathlib.Path(tmp) / "index")}
+        if head:
+            git(["read-tree", head], repo, env=env)
+        git(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *replace], repo, env=env)
+        staged = pathlib.Path(tmp) / "files"
+        paths = sorted(files)
+        for number, path in enumerate(paths):
+            (staged / str(number)).parent.mkdir(exist_ok=True)
+            (staged / str(number)).write_bytes(files[path])
+        listing = "".join(f"{staged / str(n)}\n" for n in range(len(paths))).encode()
+        blobs = git(["hash-object", "-w", "--stdin-paths"], repo, input_bytes=listing).decode().split()
+        entries = [f"100644 {blob}\t{path}\n" for blob, path in zip(blobs, paths, strict=True)]
+        git(["update-index", "--add", "--index-info"], repo, input_bytes="".join(entries).encode(), env=env)
+        tree = git(["write-tree"], repo, env=env).decode().strip()
+    if head and tree == git(["rev-parse", f"{head}^{{tree}}"], repo).decode().strip():
+        return None
+    parents = ["-p", head] if head else []
+    commit = git(["commit-tree", tree, *parents, "-F", "-"], repo, input_bytes=message.encode(), env=identity)
+    new = commit.decode().strip()
+    git(["update-ref", "-m", "mlopsctl apply", "HEAD", new, head or "0" * 40], repo)
+    return new

@@ -40,12 +40,25 @@ def shorten(name: str, limit: int) -> str:
     return f"{name[: limit - 7].rstrip('-')}-{digest}"
 
 
+_DIRECTIONS = {
+    "central": "c",
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
 def region_short(region: str) -> str:
-    """``us-central1`` → ``usc1``, ``europe-west4`` → ``euw4``."""
+    """``us-central1`` → ``usc1``, ``asia-southeast1`` → ``asse1``: distinct for distinct regions."""
     area, _, rest = region.partition("-")
     direction = rest.rstrip("0123456789")
     number = rest[len(direction) :]
-    return f"{area[:2]}{direction[:1]}{number}"
+    return f"{area[:2]}{_DIRECTIONS.get(direction, direction)}{number}"
 
 
 def namespace(config: MLOpsConfig) -> str:
@@ -57,7 +70,8 @@ def bucket_name(config: MLOpsConfig, target: Target, key: str, bucket: Bucket) -
 
 
 def dataset_id(target: Target, key: str, dataset: Dataset) -> str:
-    return dataset.dataset_id or f"{key}_{target.env}".replace("-", "_")
+    """Dataset ids are unique per GCP project, which an environment's regions share."""
+    return dataset.dataset_id or f"{key}_{target.env}_{target.region}".replace("-", "_")
 
 
 def workload_account(kind: Workload, name: str) -> str:
@@ -66,8 +80,8 @@ def workload_account(kind: Workload, name: str) -> str:
 
 
 def gsa_account_id(kind: Workload, name: str, target: Target) -> str:
-    """The Google service account id of a workload, unique per region within a GCP project."""
-    return shorten(f"{_WORKLOAD_PREFIX[kind]}-{name}-{region_short(target.region)}", 30)
+    """The Google service account id of a workload: unique per environment and region in a project."""
+    return shorten(f"{_WORKLOAD_PREFIX[kind]}-{name}-{target.env}-{region_short(target.region)}", 30)
 
 
 def gsa_email(kind: Workload, name: str, target: Target, gcp_project: str) -> str:

@@ -2,7 +2,13 @@
 
 Only the facts the plan needs: which input paths cannot be changed in place,
 so that changing them replaces the resource (delete, then create). Paths are
-dotted paths into the inputs (``metadata.name``). A new type is one entry.
+dotted paths into the inputs (``metadata.name``); a path names a whole value,
+so any change under it counts. A new type is one entry.
+
+The GCP entries follow the provider schemas behind pulumi-gcp (the inputs
+marked ForceNew / immutable there). Replacements decided by comparing values
+at plan time (a BigQuery schema losing a column, unlocking a retention policy)
+are not modelled.
 """
 
 from __future__ import annotations
@@ -12,19 +18,85 @@ from collections.abc import Mapping
 from mlopsctl.graph import JSON
 from mlopsctl.state import canonical_json
 
+# A Kubernetes object is identified by its name and namespace.
+_KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
+
+# The parts of a GKE node configuration that only a new node pool can change.
+_NODE_CONFIG_FORCES = tuple(
+    f"nodeConfig.{key}"
+    for key in (
+        "bootDiskKmsKey",
+        "guestAccelerators",
+        "localSsdCount",
+        "metadata",
+        "minCpuPlatform",
+        "oauthScopes",
+        "preemptible",
+        "reservationAffinity",
+        "serviceAccount",
+        "shieldedInstanceConfig",
+        "spot",
+    )
+)
+
 # Exact type token -> input paths whose change forces replacement.
 REPLACE_ON: Mapping[str, tuple[str, ...]] = {
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
-    "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project"),
-    "gcp:bigquery/table:Table": ("datasetId", "tableId", "project"),
+    "gcp:storage/bucket:Bucket": (
+        "name",
+        "location",
+        "project",
+        "customPlacementConfig.dataLocations",
+        "enableObjectRetention",
+        "hierarchicalNamespace",
+    ),
+    "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project", "externalDatasetReference"),
+    "gcp:bigquery/table:Table": (
+        "datasetId",
+        "tableId",
+        "project",
+        "encryptionConfiguration",
+        "timePartitioning.field",
+        "rangePartitioning.field",
+    ),
     "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    "gcp:container/cluster:Cluster": ("name", "location", "project"),
-    "gcp:container/nodePool:NodePool": ("name", "cluster", "location", "nodeConfig"),
+    # A binding has no update: any change is a new member.
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    # skipInitialVersionCreation only matters at creation and is no longer ForceNew.
+    "gcp:kms/cryptoKey:CryptoKey": (
+        "name",
+        "keyRing",
+        "purpose",
+        "importOnly",
+        "destroyScheduledDuration",
+        "cryptoKeyBackend",
+        "versionTemplate.protectionLevel",
+    ),
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "network",
+        "subnetwork",
+        "enableAutopilot",
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "name",
+        "namePrefix",
+        "cluster",
+        "location",
+        "project",
+        "initialNodeCount",
+        "maxPodsPerNode",
+        *_NODE_CONFIG_FORCES,
+    ),
+    # Kubeflow rejects any change to a PipelineVersion's spec.
+    "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
 }
 
 # Type token prefix -> the rule for every token under it without an exact entry.
 REPLACE_ON_PREFIX: Mapping[str, tuple[str, ...]] = {
-    "kubernetes:": ("metadata.name", "metadata.namespace"),
+    "kubernetes:": _KUBERNETES_IDENTITY,
 }
 
 

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
+from typing import Any
 
 import pytest
 from helpers import WITH_DATA, run, write
+
+from mlopsctl import gitutil
+from mlopsctl.apply import gitops
 
 
 def git(repo: pathlib.Path, *args: str) -> str:
@@ -125,9 +129,102 @@ def test_ref_reads_the_config_as_of_a_commit(source: pathlib.Path, deploy: pathl
 
 def test_unknown_ref_is_a_clear_error(source: pathlib.Path) -> None:
     code, _, err = run("validate", source, "--ref", "no-such-branch")
-    assert code == 1 and err.startswith("error: git rev-parse") and "Traceback" not in err
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("error: 'no-such-branch' is not a commit, branch or tag of the repository at")
 
 
 def test_repo_that_is_not_a_git_repository(tmp_path: pathlib.Path, source: pathlib.Path) -> None:
     code, _, err = run("apply", source, "--repo", tmp_path / "nowhere")
     assert code == 1 and "git init" in err
+
+
+def test_state_is_read_from_the_commit_not_the_working_tree(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    (deploy / ".mlopsctl" / "state" / "dev" / "us-central1.json").write_text("garbage")
+    code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--env", "dev")
+    assert code == 0 and "No changes." in out
+
+
+def test_a_repository_of_another_project_is_refused(source: pathlib.Path, deploy: pathlib.Path) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    other = write(source.parent / "other", WITH_DATA.replace("name: demo", "name: other"))
+    code, _, err = run("apply", other, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "holds project 'demo'" in err and "one deploy repository per project" in err
+    assert commits(deploy) == 1
+
+
+def test_corrupt_committed_state_is_a_clear_error(source: pathlib.Path, deploy: pathlib.Path) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    (deploy / ".mlopsctl" / "state" / "dev" / "us-central1.json").write_text('{"format_version": 1')
+    git_init_and_commit(deploy, "break the state")
+    code, _, err = run("plan", source, "--target", "gitops", "--repo", deploy)
+    assert code == 1 and "cannot read .mlopsctl/state/dev/us-central1.json" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("failing", ["hash-object", "write-tree", "commit-tree", "update-ref"])
+def test_an_apply_that_fails_changes_nothing_and_a_rerun_completes(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    before = (git(deploy, "rev-parse", "HEAD"), _worktree(deploy))
+    real = gitutil.git
+
+    def broken(args: list[str], *rest: Any, **options: Any) -> bytes:
+        if args[0] == failing:
+            raise gitutil.GitError(f"git {failing} failed: simulated")
+        return real(args, *rest, **options)
+
+    monkeypatch.setattr(gitutil, "git", broken)
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "nothing was committed" in err
+    assert (git(deploy, "rev-parse", "HEAD"), _worktree(deploy)) == before
+    monkeypatch.setattr(gitutil, "git", real)
+    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 0 and "1 to change" in out
+    assert git(deploy, "status", "--porcelain") == ""
+
+
+def test_an_apply_interrupted_after_its_commit_is_completed_by_a_rerun(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
+    assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130  # interrupted (Ctrl-C)
+    assert commits(deploy) == 1
+    monkeypatch.undo()
+    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 0 and out.startswith("No changes")
+    assert commits(deploy) == 1 and git(deploy, "status", "--porcelain") == ""
+    assert (deploy / "dev" / "us-central1" / "kustomization.yaml").is_file()
+
+
+def test_a_concurrent_commit_is_not_overwritten(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    real = gitutil.git
+
+    def racing(args: list[str], *rest: Any, **options: Any) -> bytes:
+        if args[0] == "commit-tree":
+            (deploy / "README.md").write_text("someone else\n")
+            git_init_and_commit(deploy, "concurrent change")
+        return real(args, *rest, **options)
+
+    monkeypatch.setattr(gitutil, "git", racing)
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "nothing was committed" in err
+    assert git(deploy, "log", "-1", "--format=%s").strip() == "concurrent change"
+
+
+def _worktree(repo: pathlib.Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(repo).parts
+    }

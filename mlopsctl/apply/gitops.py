@@ -1,9 +1,14 @@
 """The gitops target: render into a deploy repository and commit.
 
-Layout of the deploy repository::
+Layout of the deploy repository (one project per repository)::
 
     <env>/<region>/...                    what Argo CD or Flux syncs (see mlopsctl.render)
     .mlopsctl/state/<env>/<region>.json   what was applied, for the next plan
+
+The committed tree is the source of truth: state is read from HEAD, the new
+tree is committed before the working tree is touched, and the branch moves
+only if nobody committed in between. An apply that fails or is interrupted
+leaves HEAD as it was (or fully applied), and a rerun completes it.
 """
 
 from __future__ import annotations
@@ -16,11 +21,20 @@ from mlopsctl.apply import ApplyError, Outcome, Release
 from mlopsctl.graph import Target
 from mlopsctl.plan import Plan
 from mlopsctl.plan.render_text import summary_line
-from mlopsctl.render import render_target, target_dir, write_targets
-from mlopsctl.state import State, read_state, state_from_graph, write_state
+from mlopsctl.render import Files, render_target, target_dir, write_targets
+from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
 
 STATE_DIR = pathlib.PurePosixPath(".mlopsctl", "state")
-_FALLBACK_IDENTITY = ["-c", "user.name=mlopsctl", "-c", "user.email=mlopsctl@localhost"]
+_FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlopsctl",
+    "GIT_AUTHOR_EMAIL": "mlopsctl@localhost",
+    "GIT_COMMITTER_NAME": "mlopsctl",
+    "GIT_COMMITTER_EMAIL": "mlopsctl@localhost",
+}
+
+
+def state_path(target: Target) -> str:
+    return str(STATE_DIR / target.env / f"{target.region}.json")
 
 
 class GitopsTarget:
@@ -33,55 +47,89 @@ class GitopsTarget:
                 f"{self.repo} is not the root of a Git repository: create it with 'git init {self.repo}'"
             )
 
-    def state_path(self, target: Target) -> pathlib.Path:
-        return self.repo / STATE_DIR / target.env / f"{target.region}.json"
-
     def applied(self, project: str) -> dict[Target, State]:
+        """The committed state of every target; refuses a repository that holds another project."""
         self._check_repo()
+        head = gitutil.head_commit(self.repo)
+        if head is None:
+            return {}
         states: dict[Target, State] = {}
-        for path in sorted((self.repo / STATE_DIR).glob("*/*.json")):
-            state = read_state(path)
-            if state is not None and state.project == project:
-                states[state.target] = state
+        for path, content in gitutil.files_at(self.repo, head, str(STATE_DIR)).items():
+            try:
+                state = parse_state(content.decode("utf-8"))
+            except (StateError, UnicodeDecodeError) as exc:
+                raise ApplyError(f"cannot read {path} in {self.repo}: {exc}") from None
+            if path != state_path(state.target):
+                raise ApplyError(f"{path} in {self.repo} holds the state of {state.target}; move it back")
+            if state.project != project:
+                raise ApplyError(
+                    f"{self.repo} holds project '{state.project}' ({state.target}), not '{project}': "
+                    "use one deploy repository per project"
+                )
+            states[state.target] = state
         return states
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
         self._check_repo()
         rendered = {t: render_target(g, release.project) for t, g in release.graphs.items()}
-        write_targets(self.repo, rendered, removed)
-        for target, graph in release.graphs.items():
-            write_state(
-                self.state_path(target),
-                state_from_graph(
-                    graph,
-                    project=release.project,
-                    source_commit=release.source_commit,
-                    config_hash=release.config_hashes[target],
-                ),
+        files: dict[str, bytes] = {}
+        for target, target_files in rendered.items():
+            files.update(_under(target, target_files))
+            state = state_from_graph(
+                release.graphs[target],
+                project=release.project,
+                source_commit=release.source_commit,
+                config_hash=release.config_hashes[target],
             )
-        for target in removed:
-            self.state_path(target).unlink(missing_ok=True)
-        paths = [str(target_dir(t)) for t in (*release.graphs, *removed)] + [str(STATE_DIR)]
-        gitutil.git(["add", "-A", "--", *paths], self.repo)
-        if not gitutil.git(["status", "--porcelain", "--", *paths], self.repo).strip():
+            files[state_path(target)] = dump_state(state).encode()
+        touched = [*rendered, *removed]
+        replace = [str(target_dir(t)) for t in touched] + [state_path(t) for t in touched]
+        identity = {} if _has_identity(self.repo) else _FALLBACK_IDENTITY
+        try:
+            commit = gitutil.commit_files(
+                self.repo,
+                replace=replace,
+                files=files,
+                message=commit_message(plan, release),
+                identity=identity,
+            )
+        except gitutil.GitError as exc:
+            raise ApplyError(f"nothing was committed to {self.repo}: {exc}") from None
+        self._sync_worktree(rendered, removed, replace)
+        if commit is None:
             return Outcome(False, "No changes. The deploy repository already holds this configuration.")
-        identity = [] if _has_identity(self.repo) else _FALLBACK_IDENTITY
-        message = commit_message(plan, release, removed)
-        gitutil.git(
-            [*identity, "commit", "-q", "-F", "-", "--", *paths], self.repo, input_bytes=message.encode()
-        )
-        commit = gitutil.head_commit(self.repo) or "?"
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
 
+    def _sync_worktree(
+        self, rendered: dict[Target, Files], removed: tuple[Target, ...], paths: list[str]
+    ) -> None:
+        """Make the working tree and index match the commit for the paths mlopsctl owns."""
+        write_targets(self.repo, rendered, removed)
+        head = gitutil.head_commit(self.repo)
+        assert head is not None
+        states = gitutil.files_at(self.repo, head, str(STATE_DIR))
+        for target in (*rendered, *removed):
+            path = self.repo / state_path(target)
+            content = states.get(state_path(target))
+            if content is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        gitutil.git(["reset", "-q", "--", *paths], self.repo)
 
-def commit_message(plan: Plan, release: Release, removed: tuple[Target, ...]) -> str:
+
+def _under(target: Target, files: Files) -> dict[str, bytes]:
+    return {f"{target_dir(target)}/{rel}": content.encode() for rel, content in files.items()}
+
+
+def commit_message(plan: Plan, release: Release) -> str:
     lines = [f"mlopsctl apply {release.project}: {summary_line(plan)}", ""]
     lines.append(f"Source commit: {release.source_commit or 'none (not read from a Git checkout)'}")
     lines.append("Targets:")
     for target_plan in plan.targets:
         s = target_plan.summary
         lines.append(f"  {target_plan.target}: +{s.add} ~{s.change} -{s.destroy}")
-    lines += [f"  {t}: removed" for t in removed if t not in {p.target for p in plan.targets}]
     return "\n".join(lines) + "\n"
 
 

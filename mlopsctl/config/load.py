@@ -8,6 +8,7 @@ key and value keeps the line and column it was written at.
 
 from __future__ import annotations
 
+import codecs
 import pathlib
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,10 @@ MAX_BYTES = 1024 * 1024
 ALIAS_EXPANSION_FACTOR = 10
 """Aliases may expand the document to at most this many times its distinct nodes (plus a floor)."""
 ALIAS_EXPANSION_FLOOR = 10_000
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists accepted."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists accepted."""
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -44,47 +49,31 @@ class _Abort(Exception):
 def load_file(path: pathlib.Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Read and load ``path``; ``display`` is the name used in diagnostics (default: the path)."""
     name = display or str(path)
+    hint = "pass the path of your mlops.yaml, or run in its folder"
+    if not path.exists():
+        return None, [_file_error("E101", name, f"cannot read {name}: no such file", hint)]
+    if not path.is_file():
+        return None, [_file_error("E101", name, f"cannot read {name}: not a regular file", hint)]
     try:
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        if path.stat().st_size > MAX_BYTES:
-            return None, [
-                _file_error(
-                    "E102",
-                    name,
-                    f"{name} is larger than {MAX_BYTES // 1024} KiB",
-                    "split large lists out or shorten the file",
-                )
-            ]
-        raw = path.read_bytes()
-    except OSError:
-        return None, [
-            _file_error(
-                "E101",
-                name,
-                f"cannot read {name}: no such file",
-                "pass the path of your mlops.yaml, or run in its folder",
-            )
-        ]
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return None, [_file_error("E101", name, f"cannot read {name}: {exc.strerror or exc}", hint)]
     return load_bytes(raw, name, path.resolve().parent)
 
 
 def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document | None, list[Diagnostic]]:
     """Load YAML text given as bytes (from a file or from a Git object)."""
     if len(raw) > MAX_BYTES:
-        return None, [
-            _file_error(
-                "E102",
-                file,
-                f"{file} is larger than {MAX_BYTES // 1024} KiB",
-                "split large lists out or shorten the file",
-            )
-        ]
+        message = f"{file} is larger than {MAX_BYTES // 1024} KiB"
+        return None, [_file_error("E102", file, message, "split the project or shorten the file")]
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         return None, [
             Diagnostic(
                 "E103",
@@ -129,6 +118,9 @@ def _compose(text: str, file: str, base_dir: pathlib.Path) -> tuple[Document | N
     yaml = YAML(typ="safe", pure=True)
     try:
         nodes = list(yaml.compose_all(text))
+    except RecursionError:
+        message = f"the document nests deeper than {MAX_DEPTH} levels"
+        return None, [_file_error("E107", file, message, "flatten the structure")]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
@@ -211,6 +203,15 @@ class _Builder:
                     "E107",
                     "YAML aliases expand to too many nodes",
                     hint="avoid nesting aliases of aliases; write the values out",
+                    position=self.position(node),
+                )
+            )
+        if len(path) > MAX_DEPTH:
+            raise _Abort(
+                Diagnostic(
+                    "E107",
+                    f"the document nests deeper than {MAX_DEPTH} levels",
+                    hint="flatten the structure",
                     position=self.position(node),
                 )
             )

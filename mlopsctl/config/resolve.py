@@ -48,7 +48,7 @@ def targets_of(doc: Document) -> list[Target]:
     for env, spec in environments.items():
         regions = spec.get("regions") if isinstance(spec, dict) else None
         if isinstance(regions, list):
-            found += [Target(env, r) for r in dict.fromkeys(regions) if isinstance(r, str)]
+            found += [Target(env, r) for r in dict.fromkeys(r for r in regions if isinstance(r, str))]
     return found
 
 
@@ -57,12 +57,14 @@ def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnos
     data = copy.deepcopy(doc.data)
     sources = doc.sources.copy()
     env_spec = data["environments"][target.env]
+    diagnostics: list[Diagnostic] = []
     for overlay_path in (
         ("environments", target.env, "overrides"),
         ("environments", target.env, "regionOverrides", target.region),
     ):
         overlay = _get(doc.data, overlay_path)
         if isinstance(overlay, dict):
+            overlay = _without_project_name(overlay, overlay_path, diagnostics)
             _merge(data, overlay, (), overlay_path, sources, doc.sources)
     project = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
     values = {
@@ -71,9 +73,26 @@ def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnos
         "region": target.region,
         "gcpProject": env_spec.get("gcpProject"),
     }
-    diagnostics: list[Diagnostic] = []
     data = _expand(data, (), {k: v for k, v in values.items() if isinstance(v, str)}, diagnostics)
     return ResolvedTarget(target, data, sources), diagnostics
+
+
+def _without_project_name(
+    overlay: dict[str, Any], path: Path, diagnostics: list[Diagnostic]
+) -> dict[str, Any]:
+    """The project's name is its identity in state and in every generated name: not per target."""
+    project = overlay.get("project")
+    if not isinstance(project, dict) or "name" not in project:
+        return overlay
+    diagnostics.append(
+        Diagnostic(
+            "E205",
+            "project.name cannot be overridden per environment or region",
+            path=(*path, "project", "name"),
+            hint="remove it from the overlay; use project.namespace or labels to tell environments apart",
+        )
+    )
+    return {**overlay, "project": {k: v for k, v in project.items() if k != "name"}}
 
 
 def _get(data: Any, path: Path) -> Any:

@@ -2,6 +2,9 @@
 
 Destructive changes are flagged first, then a summary table of the targets
 that change, then each resource's text rendering in a collapsible block.
+GitHub refuses comments over 65,536 characters, so the collapsible blocks
+that do not fit a size limit are left out whole, never cut (a cut fence or
+tag would break the rendering of everything after it).
 """
 
 from __future__ import annotations
@@ -16,18 +19,55 @@ from mlopsctl.plan.render_text import describe, render_change, summary_line
 _LEADING_SIGN = re.compile(r"^( +)([+-]) ", re.MULTILINE)
 
 
-def render_markdown(plan: Plan) -> str:
+DEFAULT_LIMIT = 60_000
+
+
+def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
+    """The comment, within ``limit`` characters unless its fixed parts alone exceed it.
+
+    The title, warning, summary table, unchanged targets and the last line always
+    stay; resource blocks are kept in order while they fit, and each target whose
+    blocks were left out says how many.
+    """
     changed = [t for t in plan.targets if t.changes]
     unchanged = [t for t in plan.targets if not t.changes]
-    parts = [f"## Plan for {_html(plan.project)}"]
-    parts += _warning(destructive_changes(plan))
+    head = [f"## Plan for {_html(plan.project)}", *_warning(destructive_changes(plan))]
     if changed:
-        parts.append(_table(changed))
+        head.append(_table(changed))
     if unchanged:
-        parts.append("No changes: " + ", ".join(_html(str(t.target)) for t in unchanged))
-    parts += [_target_section(t) for t in changed]
-    parts.append(f"**{summary_line(plan)}**")
-    return "\n\n".join(parts) + "\n"
+        head.append("No changes: " + ", ".join(_html(str(t.target)) for t in unchanged))
+    foot = f"**{summary_line(plan)}**"
+    blocks = [[_details(c) for c in t.changes] for t in changed]
+
+    def parts(kept: int) -> list[str]:
+        return [*head, *_target_sections(changed, blocks, kept), foot]
+
+    kept = sum(map(len, blocks))
+    if _length(parts(kept)) > limit:
+        kept = 0
+        while _length(parts(kept + 1)) <= limit:
+            kept += 1
+    return "\n\n".join(parts(kept)) + "\n"
+
+
+def _length(parts: list[str]) -> int:
+    """The length of ``parts`` joined by blank lines, with the final newline."""
+    return sum(map(len, parts)) + 2 * (len(parts) - 1) + 1
+
+
+def _target_sections(targets: list[TargetPlan], blocks: list[list[str]], kept: int) -> list[str]:
+    """One section per target, holding the first ``kept`` blocks over all targets in order."""
+    sections = []
+    for target, own in zip(targets, blocks, strict=True):
+        shown, kept = own[:kept], max(0, kept - len(own))
+        left_out = [_left_out(len(own) - len(shown))] if len(shown) < len(own) else []
+        sections.append("\n\n".join([f"### {_html(str(target.target))}", *shown, *left_out]))
+    return sections
+
+
+def _left_out(count: int) -> str:
+    details = f"{count} resource detail{'s' if count > 1 else ''}"
+    return f"_{details} left out to keep this comment short: the full plan is in the text output (`mlopsctl plan`)._"
 
 
 def _warning(changes: list[ResourceChange]) -> list[str]:
@@ -46,10 +86,6 @@ def _table(targets: list[TargetPlan]) -> str:
         cells = [_cell(t.target.env), _cell(t.target.region), *map(str, astuple(t.summary))]
         rows.append(f"| {' | '.join(cells)} |")
     return "\n".join(rows)
-
-
-def _target_section(plan: TargetPlan) -> str:
-    return "\n\n".join([f"### {_html(str(plan.target))}", *(_details(c) for c in plan.changes)])
 
 
 def _details(change: ResourceChange) -> str:

@@ -58,7 +58,7 @@ data:
     graph = _graphs(tmp_path, text)[DEV]
     dataset = _get(graph, "gcp:bigquery/dataset:Dataset", "sensor-data")
     table = _get(graph, "gcp:bigquery/table:Table", "sensor-data.readings")
-    assert dataset.inputs["datasetId"] == "sensor_data_dev"
+    assert dataset.inputs["datasetId"] == "sensor_data_dev_us_central1"
     assert table.depends_on == (dataset.address,)
     assert table.inputs["timePartitioning"] == {
         "type": "DAY",

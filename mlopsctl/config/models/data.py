@@ -103,7 +103,7 @@ class Dataset(Spec):
     dataset_id: str | None = Field(
         default=None,
         description=(
-            "BigQuery dataset id; may use ${env} and ${region}. Default: <key>_<env> with '-' as '_'."
+            "BigQuery dataset id; may use ${env} and ${region}. Default: <key>_<env>_<region>, '-' as '_'."
         ),
     )
     location: str | None = Field(

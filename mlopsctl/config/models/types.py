@@ -23,6 +23,7 @@ class Spec(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         protected_namespaces=(),
+        allow_inf_nan=False,
     )
 
 

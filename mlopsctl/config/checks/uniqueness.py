@@ -1,0 +1,132 @@
+"""Names that must be unique across targets: what two environments or regions create must not
+collide in Google Cloud.
+
+The per-target checks see one environment/region at a time; this check runs once over every
+target. Each generated name has a scope in which Google Cloud requires it to be unique (bucket
+names are global, dataset and service account ids are per project, key rings per project and
+location); two different targets producing the same name in the same scope would fight over
+one resource.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from mlopsctl import naming
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.identity import workloads
+from mlopsctl.build.kms import key_ring_name
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.graph import Target
+from mlopsctl.sourcemap import Path, format_path
+
+
+@dataclass(frozen=True)
+class GeneratedName:
+    """A name one target creates in Google Cloud, with the scope it must be unique in."""
+
+    what: str
+    """What the name names, as a message says it: ``bucket name``, ``dataset id``."""
+    name: str
+    scope: tuple[str, ...]
+    """Empty for global names; otherwise the GCP project, then the location if it matters."""
+    declaration: Path
+    field: str | None
+    """The key under the declaration that sets the name, if the user wrote it."""
+    hint: str
+
+    @property
+    def path(self) -> Path:
+        return (*self.declaration, self.field) if self.field else self.declaration
+
+    @property
+    def where(self) -> str:
+        """`` in project P`` or `` in project P, location L``; empty for a global name."""
+        if not self.scope:
+            return ""
+        location = f", location {self.scope[1]}" if len(self.scope) > 1 else ""
+        return f" in project {self.scope[0]}{location}"
+
+
+_BUCKET_HINT = (
+    "bucket names are global: put ${env} and ${region} in 'name', "
+    "or leave it out to get <project>-<env>-<region>-<key>"
+)
+_DATASET_HINT = (
+    "dataset ids are unique per GCP project: put ${region} (and ${env} if environments share "
+    "the project) in 'datasetId', or leave it out to get <key>_<env>_<region>"
+)
+_ACCOUNT_HINT = "service account ids are unique per GCP project: rename one of the workloads"
+_KEY_RING_HINT = (
+    "a key ring belongs to one environment and region: leave out 'location' so each region gets "
+    "its own key, or create the key once and name it with 'key' elsewhere"
+)
+
+
+def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedName]:
+    """Every name ``target`` creates that another target could also create."""
+    project = config.environments[target.env].gcp_project
+    for key, bucket in config.data.buckets.items():
+        yield GeneratedName(
+            "bucket name",
+            naming.bucket_name(config, target, key, bucket),
+            (),
+            ("data", "buckets", key),
+            "name" if bucket.name else None,
+            _BUCKET_HINT,
+        )
+    for key, dataset in config.data.datasets.items():
+        yield GeneratedName(
+            "dataset id",
+            naming.dataset_id(target, key, dataset),
+            (project,),
+            ("data", "datasets", key),
+            "datasetId" if dataset.dataset_id else None,
+            _DATASET_HINT,
+        )
+    # Both helpers read only the config and the target; the folder of mlops.yaml is not used.
+    ctx = BuildContext(config, target, pathlib.Path())
+    for kind, name, source in workloads(ctx):
+        account_id = naming.gsa_account_id(kind, name, target)
+        yield GeneratedName("service account id", account_id, (project,), source, None, _ACCOUNT_HINT)
+    for key, spec in config.security.kms.items():
+        if spec.key is None:
+            yield GeneratedName(
+                "key ring",
+                key_ring_name(ctx),
+                (project, spec.location or target.region),
+                ("security", "kms", key),
+                "location" if spec.location else None,
+                _KEY_RING_HINT,
+            )
+
+
+def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[Diagnostic]:
+    """E310 for each name that two targets would both create in the same scope.
+
+    Reported once per name, at the declaration in the later of the two targets (in the
+    order of ``configs``); a name repeated within one target is the per-target checks' concern.
+    """
+    owners: dict[tuple[str, tuple[str, ...], str], Target] = {}
+    reported: set[tuple[str, tuple[str, ...], str]] = set()
+    found: list[Diagnostic] = []
+    for target, config in configs.items():
+        for generated in generated_names(config, target):
+            key = (generated.what, generated.scope, generated.name)
+            owner = owners.setdefault(key, target)
+            if owner == target or key in reported:
+                continue
+            reported.add(key)
+            found.append(
+                Diagnostic(
+                    "E310",
+                    f"{generated.what} '{generated.name}' is used by {owner} and {target}"
+                    f"{generated.where} ({format_path(generated.declaration)})",
+                    path=generated.path,
+                    hint=generated.hint,
+                )
+            )
+    return found

@@ -1,0 +1,146 @@
+"""Names that two targets would both create: one project, several environments and regions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mlopsctl import naming
+from mlopsctl.config.checks.uniqueness import unique_names
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.graph import Target
+
+Doc = dict[str, Any]
+Value = Callable[[Target], object]
+"""A value per target: what the resolver makes of a string with ${env} or ${region}."""
+
+DEV = Target("dev", "us-central1")
+PROD_US = Target("prod", "us-central1")
+PROD_EU = Target("prod", "europe-west4")
+
+
+def base_config() -> Doc:
+    """Two environments in their own projects; prod in two regions; nothing collides."""
+    return {
+        "apiVersion": "mlopsctl.dev/v1alpha1",
+        "kind": "MLOpsProject",
+        "project": {"name": "fraud"},
+        "environments": {
+            "dev": {"gcpProject": "fraud-dev-1234", "regions": ["us-central1"]},
+            "prod": {"gcpProject": "fraud-prod-1234", "regions": ["us-central1", "europe-west4"]},
+        },
+        "data": {"buckets": {"raw": {}}, "datasets": {"features": {}}},
+        "pipelines": {"train": {"steps": {"fit": {"image": "trainer:1"}}}},
+        "endpoints": {"scoring": {"variants": {"blue": {"model": "fraud", "version": "v1"}}}},
+        "security": {"serviceAccounts": {"trainer": {}}, "kms": {"main": {}}},
+    }
+
+
+def configs(changes: dict[tuple[str, ...], Value]) -> dict[Target, MLOpsConfig]:
+    """The validated config of each target, with ``changes`` applied per target."""
+    out = {}
+    for target in (DEV, PROD_US, PROD_EU):
+        doc = base_config()
+        for path, value in changes.items():
+            parent = doc
+            for key in path[:-1]:
+                parent = parent.setdefault(key, {})
+            parent[path[-1]] = copy.deepcopy(value(target))
+        out[target] = MLOpsConfig.model_validate(doc)
+    return out
+
+
+def same(value: object) -> Value:
+    return lambda _: value
+
+
+SHARED_PROJECT = {("environments", "dev", "gcpProject"): same("fraud-prod-1234")}
+RAW_NAME = ("data", "buckets", "raw", "name")
+DATASET_ID = ("data", "datasets", "features", "datasetId")
+KMS = ("security", "kms", "main")
+
+Expected = list[tuple[tuple[object, ...], Target, Target]]
+"""(path, first target, second target) of each E310."""
+
+CASES: dict[str, tuple[dict[tuple[str, ...], Value], Expected]] = {
+    "defaults": ({}, []),
+    "defaults, environments sharing a project": (SHARED_PROJECT, []),
+    "bucket name without region or env": ({RAW_NAME: same("fraud-raw")}, [(RAW_NAME, DEV, PROD_US)]),
+    "bucket name with region only": (
+        {RAW_NAME: lambda t: f"fraud-raw-{t.region}"},
+        [(RAW_NAME, DEV, PROD_US)],
+    ),
+    "bucket name with env and region": ({RAW_NAME: lambda t: f"fraud-{t.env}-raw-{t.region}"}, []),
+    "dataset id without region": ({DATASET_ID: same("features")}, [(DATASET_ID, PROD_US, PROD_EU)]),
+    "dataset id with region": ({DATASET_ID: lambda t: f"features_{t.region.replace('-', '_')}"}, []),
+    "dataset id with region, environments sharing a project": (
+        {**SHARED_PROJECT, DATASET_ID: lambda t: f"features_{t.region.replace('-', '_')}"},
+        [(DATASET_ID, DEV, PROD_US)],
+    ),
+    "kms key with a location": (
+        {(*KMS, "location"): same("us-central1")},
+        [((*KMS, "location"), PROD_US, PROD_EU)],
+    ),
+    "kms key with a location, environments sharing a project": (
+        {**SHARED_PROJECT, (*KMS, "location"): same("us-central1")},
+        [((*KMS, "location"), PROD_US, PROD_EU)],
+    ),
+    "existing kms key": (
+        {(*KMS, "key"): same("projects/p/locations/us/keyRings/r/cryptoKeys/k")},
+        [],
+    ),
+}
+
+
+def located(diagnostics: list[Diagnostic]) -> Expected:
+    """(path, first target, second target) of each diagnostic, read back from its message."""
+    out: Expected = []
+    for d in diagnostics:
+        assert d.code == "E310" and d.hint
+        named = [t for t in (DEV, PROD_US, PROD_EU) if str(t) in d.message]
+        assert len(named) == 2, d.message
+        first, second = sorted(named, key=lambda t: d.message.index(str(t)))
+        out.append((d.path, first, second))
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_names_shared_by_targets(name: str) -> None:
+    changes, expected = CASES[name]
+    assert located(unique_names(configs(changes))) == expected
+
+
+def test_message_names_the_targets_the_scope_and_the_declaration() -> None:
+    [diag] = unique_names(configs({DATASET_ID: same("features")}))
+    assert diag.message == (
+        "dataset id 'features' is used by prod/us-central1 and prod/europe-west4 "
+        "in project fraud-prod-1234 (data.datasets.features)"
+    )
+
+
+def test_a_key_ring_shared_by_keys_of_one_target_is_not_reported() -> None:
+    changes = {
+        (*KMS, "location"): same("us-central1"),
+        ("security", "kms", "other"): same({"location": "us-central1"}),
+    }
+    [diag] = unique_names({t: c for t, c in configs(changes).items() if t != PROD_EU})
+    assert "in project" not in diag.message or "fraud-dev-1234" not in diag.message
+    assert unique_names({PROD_US: configs(changes)[PROD_US]}) == []
+
+
+@pytest.mark.parametrize(
+    ("project", "expected"),
+    [("fraud-prod-1234", ["security.serviceAccounts.trainer", "pipelines.train", "endpoints.scoring"]),
+     ("fraud-dev-1234", [])],
+)
+def test_service_account_ids_are_unique_per_project(
+    monkeypatch: pytest.MonkeyPatch, project: str, expected: list[str]
+) -> None:
+    """With an account id that ignores the environment, two environments in one project collide."""
+    monkeypatch.setattr(naming, "gsa_account_id", lambda kind, name, target: f"{kind}-{name}")
+    found = unique_names(configs({("environments", "dev", "gcpProject"): same(project)}))
+    assert [d.message.rsplit("(", 1)[1].rstrip(")") for d in found] == expected
