@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlopsctl.apply import ApplyTarget, Outcome, Release
 from mlopsctl.build import build_graph
@@ -16,7 +16,7 @@ from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
-from mlopsctl.config.validate import validate_model, validate_target
+from mlopsctl.config.validate import validate_model
 from mlopsctl.diagnostics import Diagnostic, did_you_mean, has_errors, normalize
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
@@ -79,16 +79,29 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
         _, schema_errors = validate_model(document.data, document.sources)
         diagnostics += schema_errors
     diagnostics += _check_selection(selection, all_targets)
-    for target in all_targets:
-        if selection.covers(target):
-            diagnostics += _validate_target(result, document, target)
+    per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
+    diagnostics += _with_targets(per_target)
     result.diagnostics = normalize(diagnostics)
     return result
 
 
+def _with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
+    """Each target's findings, naming the targets when not all of them share a finding."""
+    seen: dict[tuple[object, ...], tuple[Diagnostic, list[Target]]] = {}
+    for target, found in per_target.items():
+        for d in found:
+            seen.setdefault((d.code, d.position, d.message), (d, []))[1].append(target)
+    return [
+        d
+        if len(targets) == len(per_target)
+        else replace(d, message=f"{d.message} (in {', '.join(map(str, targets))})")
+        for d, targets in seen.values()
+    ]
+
+
 def _validate_target(result: Validation, document: Document, target: Target) -> list[Diagnostic]:
     resolved, diagnostics = resolve(document, target)
-    config, schema_errors = validate_target(resolved)
+    config, schema_errors = validate_model(resolved.data, resolved.sources)
     diagnostics += schema_errors
     if config is not None:
         diagnostics += run_checks(CheckContext(config, target, document.base_dir))
@@ -155,9 +168,8 @@ def make_plan(
     selection: Selection = ALL,
 ) -> tuple[Plan, tuple[Target, ...]]:
     """The plan from ``applied`` to ``graphs``, and the selected targets that left the config."""
-    relevant = {t: s for t, s in applied.items() if selection.covers(t)}
-    removed = tuple(sorted((t for t in relevant if t not in graphs), key=lambda t: (t.env, t.region)))
-    return diff_plan(validation.project, graphs, relevant), removed
+    plan = diff_plan(validation.project, graphs, {t: s for t, s in applied.items() if selection.covers(t)})
+    return plan, tuple(p.target for p in plan.targets if p.target not in graphs)
 
 
 def apply(

@@ -20,7 +20,6 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
     from mlopsctl.apply import ApplyTarget
-    from mlopsctl.graph import Graph, Target
 
 
 class _ChangesPresent(Exception):
@@ -96,10 +95,16 @@ def _validated(
     ref: str | None = None,
     fmt: DiagnosticFormat = DiagnosticFormat.text,
 ) -> Iterator[Validation]:
-    """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs)."""
+    """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
+
+    Failures of the command's body that are the user's to fix (a path that cannot
+    be written, a Git or template problem, a refused apply) end it with a message.
+    """
     from mlopsctl import api
+    from mlopsctl.apply import ApplyError
     from mlopsctl.diagnostics import render_json
     from mlopsctl.gitutil import GitError
+    from mlopsctl.manifests import TemplateError
     from mlopsctl.source import open_source
 
     try:
@@ -117,8 +122,10 @@ def _validated(
                     _err(f"{validation.source.display}: {errors} error{plural}; nothing was changed")
                 raise typer.Exit(1)
             yield validation
-    except GitError as exc:
+    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or file}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -144,7 +151,7 @@ def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTa
             _fail("--repo goes with --target gitops")
         return None
     if repo is None:
-        _fail(f"--target {kind.value} needs --repo DIR (the deploy repository)")
+        _fail("--repo DIR is required: the deploy repository to apply to (or to plan against)")
     from mlopsctl.apply.gitops import GitopsTarget
 
     return GitopsTarget(repo)
@@ -174,7 +181,7 @@ def plan(
 ) -> None:
     """Show what applying the config would change. Without --target, against empty state."""
     from mlopsctl import api
-    from mlopsctl.apply import ApplyError
+    from mlopsctl.fileio import write_atomic
     from mlopsctl.plan.render_json import render_json
     from mlopsctl.plan.render_markdown import render_markdown
     from mlopsctl.plan.render_text import render_text
@@ -182,11 +189,8 @@ def plan(
     applier = _apply_target(target, repo)
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
-        graphs = _compile(validation)
-        try:
-            applied = applier.applied(validation.project) if applier else {}
-        except ApplyError as exc:
-            _fail(str(exc))
+        graphs = api.compile_graphs(validation)
+        applied = applier.applied(validation.project) if applier else {}
         the_plan, _ = api.make_plan(validation, graphs, applied, selection)
         renderer = {
             PlanFormat.text: render_text,
@@ -195,20 +199,10 @@ def plan(
         }
         typer.echo(renderer[fmt](the_plan), nl=False)
         if out is not None:
-            out.write_text(api.saved_plan(the_plan, validation, applied), encoding="utf-8")
+            write_atomic(out, api.saved_plan(the_plan, validation, applied))
             _err(f"Saved the plan to {out}.")
     if detailed_exitcode and the_plan.has_changes:
         raise _ChangesPresent
-
-
-def _compile(validation: Validation) -> dict[Target, Graph]:
-    from mlopsctl import api
-    from mlopsctl.manifests import TemplateError
-
-    try:
-        return api.compile_graphs(validation)
-    except TemplateError as exc:
-        _fail(str(exc))
 
 
 @app.command()
@@ -220,10 +214,11 @@ def render(
     ref: RefOpt = None,
 ) -> None:
     """Write manifests, the resource graph and a kustomization for each environment/region."""
+    from mlopsctl import api
     from mlopsctl.render import render_target, write_targets
 
     with _validated(file, _selection(env, region), ref) as validation:
-        graphs = _compile(validation)
+        graphs = api.compile_graphs(validation)
         rendered = {t: render_target(g, validation.project) for t, g in graphs.items()}
         write_targets(out, rendered)
         for t, files in rendered.items():
@@ -244,18 +239,14 @@ def apply(
 ) -> None:
     """Apply the config: render into the deploy repository and commit (gitops)."""
     from mlopsctl import api
-    from mlopsctl.apply import ApplyError
     from mlopsctl.plan.render_text import render_text
 
     applier = _apply_target(target, repo)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
-        graphs = _compile(validation)
-        try:
-            the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
-        except (ApplyError, api.ProtectedResourceError) as exc:
-            _fail(str(exc))
+        graphs = api.compile_graphs(validation)
+        the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
         if the_plan.has_changes:
             typer.echo(render_text(the_plan), nl=False)
         typer.echo(outcome.detail)

@@ -62,6 +62,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
     "W101": ("deprecated or unusual YAML", "YAML features that are legal but likely a mistake."),
     "W301": ("unused declaration", "Something is declared but never referenced."),
+    "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
 }
 
 

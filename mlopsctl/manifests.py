@@ -29,15 +29,18 @@ def _environment(override_dir: pathlib.Path | None) -> Any:
     import jinja2
     from markupsafe import Markup
 
+    class Escaped(Markup):
+        """Output of our ``tojson`` only: other safe strings (``| e``, ``| safe``) do not count."""
+
     def require_escaped(value: object) -> object:
-        if not isinstance(value, Markup):
+        if type(value) is not Escaped:
             raise TemplateError(f"template value {value!r} is not escaped: pipe it through '| tojson'")
         return value
 
-    def tojson(value: object) -> Markup:
+    def tojson(value: object) -> Escaped:
         if isinstance(value, jinja2.Undefined):
             value._fail_with_undefined_error()
-        return jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, sort_keys=True)
+        return Escaped(jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, sort_keys=True))
 
     search = [str(override_dir)] if override_dir else []
     search.append(str(BUILTIN_TEMPLATES))

@@ -88,14 +88,19 @@ def write_targets(
         final = out / target_dir(target)
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.region}.new-", dir=final.parent))
-        staging.chmod(0o755)
-        for rel, content in sorted(files.items()):
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, encoding="utf-8")
-        _swap(staging, final)
+        try:
+            staging.chmod(0o755)
+            for rel, content in sorted(files.items()):
+                path = staging / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content, encoding="utf-8")
+            _swap(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     for target in removed:
-        shutil.rmtree(out / target_dir(target), ignore_errors=True)
+        if (out / target_dir(target)).exists():
+            shutil.rmtree(out / target_dir(target))
 
 
 def _swap(staging: pathlib.Path, final: pathlib.Path) -> None:

@@ -30,7 +30,10 @@ def open_source(path: pathlib.Path, ref: str | None = None) -> Iterator[ConfigSo
     display = str(path)
     top = gitutil.toplevel(path.resolve().parent) if path.resolve().parent.exists() else None
     if ref is None:
-        yield ConfigSource(path, display, gitutil.head_commit(top) if top else None)
+        commit = gitutil.head_commit(top) if top else None
+        if top and commit and gitutil.is_dirty(top, path.resolve().parent):
+            commit += "-dirty"
+        yield ConfigSource(path, display, commit)
         return
     if top is None:
         raise gitutil.GitError(f"--ref needs {display} to be inside a Git repository")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path as FilePath
 from typing import Any
 
 from mlopsctl.graph import JSON, Graph, Resource, Target, address_of
@@ -161,43 +159,3 @@ def _field(obj: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
     if not isinstance(value, kind):
         raise StateError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
     return value
-
-
-def read_state(path: StrPath) -> State | None:
-    """The state stored at ``path``, or None when there is none yet."""
-    try:
-        text = FilePath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    try:
-        return parse_state(text)
-    except StateError as e:
-        raise StateError(f"{os.fspath(path)}: {e}") from None
-
-
-def write_state(path: StrPath, state: State) -> None:
-    """Write ``state`` to ``path`` atomically: readers see the old file or the new one, never a mix."""
-    target = FilePath(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dump_state(state))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        FilePath(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: FilePath) -> None:
-    """Make the rename itself durable (POSIX only; other systems have no directory handles)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -187,3 +187,17 @@ def test_help_does_not_import_heavy_modules() -> None:
 def test_version() -> None:
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("mlopsctl ")
+
+
+def test_unwritable_outputs_are_clear_errors(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, WITH_DATA)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for args in (
+        ["render", config, "--out", a_file],
+        ["plan", config, "--out", tmp_path],
+        ["apply", config, "--repo", a_file],
+    ):
+        code, out, err = run(*args)
+        assert code == 1 and err.startswith("error: ") and "Traceback" not in out + err, args
+    assert a_file.read_text() == "x"

@@ -228,3 +228,10 @@ def _worktree(repo: pathlib.Path) -> dict[str, bytes]:
         for p in sorted(repo.rglob("*"))
         if p.is_file() and ".git" not in p.relative_to(repo).parts
     }
+
+
+def test_uncommitted_config_is_marked_dirty(source: pathlib.Path, deploy: pathlib.Path) -> None:
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    head = git(source.parent, "rev-parse", "HEAD").strip()
+    assert f"Source commit: {head}-dirty" in git(deploy, "log", "-1", "--format=%B")

@@ -34,10 +34,12 @@ def _override(folder: pathlib.Path, body: str) -> pathlib.Path:
     return folder
 
 
-def test_unescaped_values_are_refused(tmp_path: pathlib.Path) -> None:
-    folder = _override(tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n")
+@pytest.mark.parametrize("expression", ["name", "name | e", "name | safe", "name | tojson ~ name"])
+def test_unescaped_values_are_refused(tmp_path: pathlib.Path, expression: str) -> None:
+    body = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ " + expression + " }}\n"
+    folder = _override(tmp_path / str(len(expression)), body)
     with pytest.raises(TemplateError, match="not escaped"):
-        render_object("namespace", folder, name="x", labels={})
+        render_object("namespace", folder, name="x\n  annotations: {evil: '1'}", labels={})
 
 
 def test_undefined_values_are_refused(tmp_path: pathlib.Path) -> None:

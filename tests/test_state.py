@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +11,7 @@ from mlopsctl.state import (
     StateError,
     dump_state,
     parse_state,
-    read_state,
     state_from_graph,
-    write_state,
 )
 
 PROD = Target("prod", "us-central1")
@@ -122,37 +118,3 @@ def test_state_rejects_inconsistent_addresses() -> None:
     wrong = AppliedResource("prod/us-central1/x:y/z", BUCKET, "raw", {})
     with pytest.raises(StateError, match="does not match"):
         State("acme", PROD, "p", None, "h", {wrong.address: wrong})
-
-
-def test_read_missing_state_is_none(tmp_path: Path) -> None:
-    assert read_state(tmp_path / "absent.json") is None
-
-
-def test_read_malformed_state_names_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    path.write_text("{}")
-    with pytest.raises(StateError, match=f"{path}: unsupported format_version"):
-        read_state(path)
-
-
-def test_write_then_read(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "prod" / "us-central1.json"
-    write_state(path, sample_state())
-    assert read_state(path) == sample_state()
-    assert path.read_text() == dump_state(sample_state())
-    assert os.listdir(path.parent) == ["us-central1.json"]
-
-
-def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "state.json"
-    write_state(path, sample_state("US"))
-    old = path.read_text()
-
-    def fail(src: str, dst: str) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk full"):
-        write_state(path, sample_state("EU"))
-    assert path.read_text() == old
-    assert os.listdir(tmp_path) == ["state.json"]  # no temporary file left behind

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.resolve import ResolvedTarget
 from mlopsctl.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.sourcemap import Path, SourceMap, format_path
 
@@ -39,10 +38,6 @@ def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfi
         return None, [_diagnostic(err, data, sources) for err in exc.errors(include_url=False)]
 
 
-def validate_target(resolved: ResolvedTarget) -> tuple[MLOpsConfig | None, list[Diagnostic]]:
-    return validate_model(resolved.data, resolved.sources)
-
-
 def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> Diagnostic:
     loc = tuple(err["loc"])
     path, on_key = _data_path(loc, data)
@@ -55,8 +50,8 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
     if on_key:
         code, message, hint = (
             "E205",
-            f"invalid name '{path[-1]}' in {format_path(path[:-1])}: {_lower(err['msg'])}",
-            "names are lowercase letters, digits and '-', starting with a letter",
+            f"invalid name '{path[-1]}' in {format_path(path[:-1])}",
+            _key_rule(path[:-1]),
         )
     elif kind == "missing":
         code, message, hint = (
@@ -96,7 +91,19 @@ def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _key_rule(parent: Path) -> str:
+    """What a mapping key at ``parent`` must look like, in words."""
+    if parent == ("environments",):
+        return "environment names are lowercase letters and digits, starting with a letter, at most 12 long"
+    if parent and parent[-1] in ("labels", "regionOverrides"):
+        what = "label keys" if parent[-1] == "labels" else "region names"
+        return f"{what} are lowercase letters, digits, '-' (and '_' for labels), starting with a letter"
+    return "names are lowercase letters, digits and '-', starting with a letter, at most 40 long"
+
+
 def _show(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -17,17 +17,16 @@ from mlopsctl.plan.diff import Plan, ResourceChange, TargetPlan, destructive_cha
 from mlopsctl.plan.render_text import describe, render_change, summary_line
 
 _LEADING_SIGN = re.compile(r"^( +)([+-]) ", re.MULTILINE)
-
-
-DEFAULT_LIMIT = 60_000
+DEFAULT_LIMIT = 60_000  # characters; GitHub refuses comments over 65,536
+_FULL_PLAN = "the full plan is in the text output (`mlopsctl plan`)"
 
 
 def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
-    """The comment, within ``limit`` characters unless its fixed parts alone exceed it.
+    """The comment, within ``limit`` characters unless what always stays is longer.
 
-    The title, warning, summary table, unchanged targets and the last line always
-    stay; resource blocks are kept in order while they fit, and each target whose
-    blocks were left out says how many.
+    The title, warning, summary table, unchanged targets, target headings and the
+    last line always stay; resource blocks are kept in order while they fit, and
+    each target whose blocks were left out says how many.
     """
     changed = [t for t in plan.targets if t.changes]
     unchanged = [t for t in plan.targets if not t.changes]
@@ -42,10 +41,11 @@ def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     def parts(kept: int) -> list[str]:
         return [*head, *_target_sections(changed, blocks, kept), foot]
 
-    kept = sum(map(len, blocks))
-    if _length(parts(kept)) > limit:
+    total = sum(map(len, blocks))
+    kept = total
+    if _length(parts(total)) > limit:
         kept = 0
-        while _length(parts(kept + 1)) <= limit:
+        while kept < total and _length(parts(kept + 1)) <= limit:
             kept += 1
     return "\n\n".join(parts(kept)) + "\n"
 
@@ -67,7 +67,7 @@ def _target_sections(targets: list[TargetPlan], blocks: list[list[str]], kept: i
 
 def _left_out(count: int) -> str:
     details = f"{count} resource detail{'s' if count > 1 else ''}"
-    return f"_{details} left out to keep this comment short: the full plan is in the text output (`mlopsctl plan`)._"
+    return f"_{details} left out to keep this comment short; {_FULL_PLAN}._"
 
 
 def _warning(changes: list[ResourceChange]) -> list[str]:

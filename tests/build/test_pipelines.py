@@ -153,6 +153,27 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
             "E309",
             "output of a parallelFor step",
         ),
+        *(
+            (
+                "pipelines:\n  p:\n    steps:\n"
+                f"      a: {{image: x, outputs: {{o: {output_type}}}}}\n"
+                f"      b: {{image: x, when: {{output: a.o, operator: '{operator}', value: {value}}}}}\n",
+                "E309",
+                fragment,
+            )
+            for output_type, operator, value, fragment in [
+                ("boolean", "==", 1.5, "compares boolean output 'a.o' with 1.5"),
+                ("boolean", "==", 1, "compares boolean output 'a.o' with 1"),
+                ("integer", "==", "true", "compares integer output 'a.o' with true"),
+                ("integer", ">", 0.5, "compares integer output 'a.o' with 0.5"),
+                ("float", "<", "high", "compares float output 'a.o' with \"high\""),
+                ("string", "!=", 3, "compares string output 'a.o' with 3"),
+                ("string", ">=", "b", "orders string output 'a.o' with '>='"),
+                ("boolean", "<", "false", "orders boolean output 'a.o' with '<'"),
+                ("dataset", "==", "x", "a dataset artifact, which cannot be compared"),
+                ("metrics", ">", 0.9, "a metrics artifact, which cannot be compared"),
+            ]
+        ),
     ],
 )
 def test_pipelines_the_compiler_cannot_place(

@@ -367,8 +367,11 @@ CASES: dict[str, Case] = {
         [("E304", ("data", "datasets", "features", "datasetId"))],
     ),
     "dataset id clash": (
-        put((("data", "datasets", "features", "datasetId"), "requests_prod")),
-        [("E310", ("data", "datasets", "requests"))],
+        put(
+            (("data", "datasets", "features", "datasetId"), "events"),
+            (("data", "datasets", "requests", "datasetId"), "events"),
+        ),
+        [("E310", ("data", "datasets", "requests", "datasetId"))],
     ),
     "inference service name": (
         put(
@@ -481,12 +484,57 @@ def test_mistake_is_reported(name: str) -> None:
     assert found(doc) == sorted(expected)
 
 
-def test_unknown_region_suggests_a_known_one() -> None:
+@pytest.mark.parametrize(
+    ("region", "pools", "code", "hint"),
+    [
+        ("us-centrl1", True, "E401", "did you mean 'us-central1'?"),
+        ("us-centrall1", False, "W401", "did you mean 'us-central1'?"),
+        ("eurpoe-west4", False, "W401", "did you mean 'europe-west4'?"),
+        ("europe-west2", True, "E401", "regions in the catalog: asia-east1, "),
+        ("europe-west2", False, "W401", "if the region is intended, nothing needs to change"),
+        ("asia-south1", False, "W401", "if the region is intended, nothing needs to change"),
+        ("me-west1", False, "W401", "if the region is intended, nothing needs to change"),
+        ("us-east5", True, "E401", "regions in the catalog: "),
+    ],
+)
+def test_region_outside_the_catalog(region: str, pools: bool, code: str, hint: str) -> None:
+    """An error only where node pools need the catalog; a suggestion only for a likely typo."""
     doc = base_config()
-    doc["environments"]["prod"]["regions"] = ["us-central1", "europe-west4", "us-centrl1"]
-    (diag,) = diagnose(doc, "prod", "us-centrl1")
-    assert (diag.code, diag.path) == ("E401", ("environments", "prod", "regions", 2))
-    assert diag.hint == "did you mean 'us-central1'?"
+    doc["environments"]["prod"]["regions"] = ["us-central1", "europe-west4", region]
+    if not pools:
+        for section in ("accelerators", "batchJobs"):
+            del doc[section]
+        for step in doc["pipelines"]["train"]["steps"].values():
+            step.pop("resources", None)
+        del doc["pipelines"]["train"]["nodePool"]
+    (diag,) = diagnose(doc, "prod", region)
+    assert (diag.code, diag.path) == (code, ("environments", "prod", "regions", 2))
+    assert diag.severity is (Severity.ERROR if pools else Severity.WARNING)
+    assert diag.hint is not None and diag.hint.startswith(hint)
+    assert ("not known" in diag.message) is pools
+
+
+@pytest.mark.parametrize(
+    ("output_type", "operator", "value"),
+    [
+        ("float", ">=", 1),
+        ("float", "<", 0.5),
+        ("integer", "!=", 0),
+        ("boolean", "==", True),
+        ("string", "==", "ok"),
+    ],
+)
+def test_condition_matching_the_output_type_is_accepted(
+    output_type: str, operator: str, value: object
+) -> None:
+    doc = base_config()
+    doc["pipelines"]["train"]["steps"]["train"]["outputs"]["auc"] = output_type
+    doc["pipelines"]["train"]["steps"]["push"]["when"] = {
+        "output": "train.auc",
+        "operator": operator,
+        "value": value,
+    }
+    assert diagnose(doc) == []
 
 
 def test_gpu_missing_from_region_lists_regions_that_offer_it() -> None:

@@ -144,3 +144,51 @@ def test_valid_schema_file(tmp_path: pathlib.Path) -> None:
 def test_missing_template_folder(tmp_path: pathlib.Path) -> None:
     found = _diagnostics(tmp_path, MINIMAL.replace("  name: demo\n", "  name: demo\n  templates: nowhere\n"))
     assert [(c, ln) for c, ln, _ in found] == [("E311", 5)]
+
+
+def test_a_mistake_in_some_targets_names_them(tmp_path: pathlib.Path) -> None:
+    text = WITH_DATA.replace(
+        "    regions: [us-central1, europe-west4]\n",
+        "    regions: [us-central1, europe-west4]\n    regionOverrides:\n      europe-west4:\n"
+        "        data: {buckets: {raw: {storageClass: COLD}}}\n",
+    )
+    [(code, _, text_)] = _diagnostics(tmp_path, text)
+    assert code == "E204" and "(in prod/europe-west4)" in text_
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (MINIMAL + "x: .nan\n", "unknown key 'x'"),
+        (
+            MINIMAL + "accelerators:\n  g: {type: gpu, accelerator: nvidia-l4, count: .inf}\n",
+            "accelerators.g.count",
+        ),
+        (
+            MINIMAL.replace("regions: [us-central1]", "regions: [[us-central1]]"),
+            "environments.dev.regions[0]",
+        ),
+        (
+            MINIMAL.replace("  name: demo\n", "  name: demo\n").replace(
+                "    regions: [us-central1]\n",
+                "    regions: [us-central1]\n    overrides: {project: {name: other}}\n",
+            ),
+            "project.name cannot be overridden",
+        ),
+        (MINIMAL.replace("  dev:", "  Dev:"), "environment names are lowercase"),
+        (MINIMAL + "data: null\n", "must be a mapping, not null"),
+    ],
+)
+def test_odd_values_are_diagnostics_not_crashes(tmp_path: pathlib.Path, text: str, fragment: str) -> None:
+    found = _diagnostics(tmp_path, text)
+    assert any(fragment in t for _, _, t in found), found
+
+
+def test_deep_nesting_is_refused(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + "x: " + "[" * 500 + "]" * 500 + "\n")
+    assert [c for c, _, _ in found] == ["E107"]
+
+
+def test_duplicate_keys_do_not_hide_schema_errors(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + "data:\n  buckets: {raw: {versionning: true}}\n  buckets: {}\n")
+    assert sorted(c for c, _, _ in found) == ["E106", "E203"]

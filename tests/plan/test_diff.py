@@ -16,7 +16,6 @@ from mlopsctl.plan import (
     diff_plan,
     diff_target,
 )
-from mlopsctl.resource_types import replace_on, replace_paths
 from mlopsctl.sourcemap import Path
 from mlopsctl.state import State, state_from_graph
 
@@ -24,7 +23,6 @@ PROD = Target("prod", "us-central1")
 DEV = Target("dev", "us-central1")
 BUCKET = "gcp:storage/bucket:Bucket"
 DATASET = "gcp:bigquery/dataset:Dataset"
-NODE_POOL = "gcp:container/nodePool:NodePool"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
@@ -57,50 +55,6 @@ def applied(*resources: Resource, target: Target = PROD) -> State:
 RAW = res(BUCKET, "raw", {"name": "acme-raw", "location": "US", "labels": {"team": "ml"}})
 FEATURES = res(DATASET, "features", {"datasetId": "features", "location": "US"}, depends_on=(RAW.address,))
 NS = res(NAMESPACE, "serving", {"metadata": {"name": "serving"}}, protect=True)
-
-
-@pytest.mark.parametrize(
-    ("type_", "expected"),
-    [
-        (BUCKET, ("name", "location", "project")),
-        ("gcp:bigquery/table:Table", ("datasetId", "tableId", "project")),
-        (NAMESPACE, ("metadata.name", "metadata.namespace")),
-        ("kubernetes:networking.istio.io/v1:VirtualService", ("metadata.name", "metadata.namespace")),
-        ("gcp:pubsub/topic:Topic", ()),
-    ],
-)
-def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:
-    assert replace_on(type_) == expected
-
-
-@pytest.mark.parametrize(
-    ("type_", "before", "after", "expected"),
-    [
-        (BUCKET, {"name": "a", "location": "US"}, {"name": "a", "location": "EU"}, ("location",)),
-        (BUCKET, {"name": "a", "labels": {"x": "1"}}, {"name": "a", "labels": {"x": "2"}}, ()),
-        (BUCKET, {"name": "a", "location": "US"}, {"name": "b", "location": "EU"}, ("location", "name")),
-        (BUCKET, {"name": "a"}, {"name": "a", "project": None}, ("project",)),
-        (NAMESPACE, {"metadata": {"name": "a"}}, {"metadata": {"name": "a", "labels": {"x": "y"}}}, ()),
-        (
-            NAMESPACE,
-            {"metadata": {"name": "a"}},
-            {"metadata": {"name": "a", "namespace": "b"}},
-            ("metadata.namespace",),
-        ),
-        (
-            NODE_POOL,
-            {"nodeConfig": {"machineType": "a"}},
-            {"nodeConfig": {"machineType": "b"}},
-            ("nodeConfig",),
-        ),
-        (NODE_POOL, {"nodeCount": 1}, {"nodeCount": 2}, ()),
-        ("gcp:pubsub/topic:Topic", {"name": "a"}, {"name": "b"}, ()),
-    ],
-)
-def test_replace_paths(
-    type_: str, before: dict[str, JSON], after: dict[str, JSON], expected: tuple[str, ...]
-) -> None:
-    assert replace_paths(type_, before, after) == expected
 
 
 def test_empty_state_creates_everything_in_dependency_order() -> None:
@@ -254,3 +208,40 @@ def test_diff_plan_keeps_desired_order_then_removed_targets() -> None:
 def test_action_values() -> None:
     assert [a.value for a in Action] == ["create", "update", "delete", "no-op"]
     assert Action("no-op") is Action.NO_OP
+
+
+@pytest.mark.parametrize(
+    ("type_", "old", "new", "actions", "forcing"),
+    [
+        (
+            "gcp:serviceaccount/iAMMember:IAMMember",
+            {"role": "roles/a", "member": "m"},
+            {"role": "roles/b", "member": "m"},
+            (Action.DELETE, Action.CREATE),
+            ("role",),
+        ),
+        (
+            "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion",
+            {"metadata": {"name": "p"}, "spec": {"pipelineSpec": 1}},
+            {"metadata": {"name": "p"}, "spec": {"pipelineSpec": 2}},
+            (Action.DELETE, Action.CREATE),
+            ("spec",),
+        ),
+        (
+            "gcp:kms/cryptoKey:CryptoKey",
+            {"name": "k", "rotationPeriod": "1s"},
+            {"name": "k", "rotationPeriod": "2s"},
+            (Action.UPDATE,),
+            (),
+        ),
+    ],
+)
+def test_the_resource_type_decides_between_update_and_replacement(
+    type_: str,
+    old: dict[str, JSON],
+    new: dict[str, JSON],
+    actions: tuple[Action, ...],
+    forcing: tuple[str, ...],
+) -> None:
+    (change,) = diff_target(PROD, graph(res(type_, "x", new)), applied(res(type_, "x", old))).changes
+    assert (change.actions, change.replace_paths) == (actions, forcing)

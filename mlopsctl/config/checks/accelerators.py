@@ -11,10 +11,12 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import PoolUse, pool_uses
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.models.security import KmsKey
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.sourcemap import Path
 
 _KEY_LOCATION = re.compile(r"^projects/[^/]+/locations/([^/]+)/")
+# The shape of a RegionName in mlopsctl.config.models.types: <area>-<direction><number>.
+_REGION = re.compile(r"^(?P<area>[a-z]+)-(?P<direction>[a-z]+)(?P<number>[0-9]+)$")
 
 
 def _listed(items: Sequence[object]) -> str:
@@ -26,18 +28,54 @@ def _gpus(counts: Sequence[int], gpu_type: str) -> str:
     return f"{_listed(counts)} {gpu_type} GPU{'' if list(counts) == [1] else 's'}"
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions turning ``a`` into ``b``."""
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        previous = current
+    return previous[-1]
+
+
+def _likely_typo(region: str, known: str) -> bool:
+    """``region`` is ``known`` mistyped: at most two edits, the same number, and each word still
+    recognisable. ``us-centrall1`` is a typo of ``us-central1``; ``europe-west2`` and ``me-west1``
+    are other regions, not typos of ``europe-west4`` or ``us-west1``."""
+    mine, theirs = _REGION.match(region), _REGION.match(known)
+    if mine is None or theirs is None or mine["number"] != theirs["number"]:
+        return False
+    edits = {word: _edits(mine[word], theirs[word]) for word in ("area", "direction")}
+    return sum(edits.values()) <= 2 and all(n < len(theirs[word]) for word, n in edits.items())
+
+
 @check
 def region_known(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A region outside the catalog is an error only where node pools need what the catalog knows."""
     env = ctx.config.environments.get(ctx.target.env)
-    region = ctx.target.region
-    if env is None or region not in env.regions or region in catalog.regions():
+    region, known = ctx.target.region, catalog.regions()
+    if env is None or region not in env.regions or region in known:
         return
-    yield Diagnostic(
-        "E401",
-        f"region '{region}' is not one mlopsctl knows accelerators and zones for",
-        path=("environments", ctx.target.env, "regions", env.regions.index(region)),
-        hint=did_you_mean(region, catalog.regions()) or f"known regions: {_listed(catalog.regions())}",
-    )
+    suggestion = did_you_mean(region, [r for r in known if _likely_typo(region, r)])
+    path: Path = ("environments", ctx.target.env, "regions", env.regions.index(region))
+    pools = list(ctx.config.accelerators)
+    if pools:
+        yield Diagnostic(
+            "E401",
+            f"region '{region}' is not in the catalog: the accelerators and zones it offers are "
+            f"not known (node pools: {_listed(pools)})",
+            path=path,
+            hint=suggestion or f"regions in the catalog: {_listed(known)}",
+        )
+    else:
+        yield Diagnostic(
+            "W401",
+            f"region '{region}' is not in the catalog; node pools there could not be checked",
+            path=path,
+            hint=suggestion or "if the region is intended, nothing needs to change",
+            severity=Severity.WARNING,
+        )
 
 
 def _zones(

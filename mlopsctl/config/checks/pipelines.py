@@ -1,12 +1,25 @@
-"""Pipeline steps that the compiler can place: images, condition groups, loop outputs."""
+"""Pipeline steps that the compiler can place: images, condition groups, conditions, loop outputs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from mlopsctl.build.kfp_dag import condition_chains, topological_order, upstream
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.models.pipelines import Condition, OutputType, Pipeline
 from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.sourcemap import Path
+
+_COMPARABLE: dict[OutputType, tuple[type, ...]] = {
+    "integer": (int,),
+    "float": (int, float),
+    "boolean": (bool,),
+    "string": (str,),
+}
+"""Output types a condition can compare, and the YAML value types each can be compared with."""
+_ORDERING = {"<", "<=", ">", ">="}
+_NUMBERS = {"integer", "float"}
 
 
 @check
@@ -64,3 +77,49 @@ def loop_outputs(ctx: CheckContext) -> Iterator[Diagnostic]:
                         path=("pipelines", name, "steps", step_name, "inputs", key),
                         hint="a parallelFor step has one output per item; wait for it with 'dependsOn'",
                     )
+
+
+def _condition(when: Condition, output_type: OutputType, path: Path) -> Iterator[Diagnostic]:
+    """The condition compares a parameter output with a value of its type, ordering only numbers."""
+    allowed = _COMPARABLE.get(output_type)
+    if allowed is None:
+        yield Diagnostic(
+            "E309",
+            f"condition compares '{when.output}', a {output_type} artifact, which cannot be compared",
+            path=(*path, "output"),
+            hint="compare an integer, float, boolean or string output, e.g. a metric the step also writes",
+        )
+        return
+    value = json.dumps(when.value)
+    if type(when.value) not in allowed:  # exact types: a YAML true is not the integer 1
+        yield Diagnostic(
+            "E309",
+            f"condition compares {output_type} output '{when.output}' with {value}",
+            path=(*path, "value"),
+            hint=f"compare a {output_type} output with a {output_type} value",
+        )
+    if when.operator in _ORDERING and output_type not in _NUMBERS:
+        yield Diagnostic(
+            "E309",
+            f"condition orders {output_type} output '{when.output}' with '{when.operator}'",
+            path=(*path, "operator"),
+            hint="'<', '<=', '>' and '>=' compare numbers; use '==' or '!='",
+        )
+
+
+def _conditions(name: str, pipeline: Pipeline) -> Iterator[Diagnostic]:
+    steps = pipeline.steps
+    for step_name, step in steps.items():
+        if step.when is None:
+            continue
+        producer, _, output = step.when.output.partition(".")
+        output_type = steps[producer].outputs.get(output) if producer in steps else None
+        if output_type is not None:  # otherwise reported by the wiring check
+            yield from _condition(step.when, output_type, ("pipelines", name, "steps", step_name, "when"))
+
+
+@check
+def condition_values(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A condition compares a step output with a value the output's type can equal or order."""
+    for name, pipeline in ctx.config.pipelines.items():
+        yield from _conditions(name, pipeline)
