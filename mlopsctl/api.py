@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from mlopsctl.apply import ApplyTarget, Outcome, Release
 from mlopsctl.build import build_graph
 from mlopsctl.config.checks import CheckContext, run_checks
+from mlopsctl.config.checks.uniqueness import unique_names
 from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
@@ -22,6 +23,7 @@ from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.render_json import render_json
 from mlopsctl.source import ConfigSource
+from mlopsctl.sourcemap import SourceMap
 from mlopsctl.state import State, dump_state
 from mlopsctl.yamlio import dump_json
 
@@ -49,6 +51,8 @@ class TargetConfig:
     target: Target
     config: MLOpsConfig
     config_hash: str
+    sources: SourceMap
+    """Where each value of the resolved document was written."""
 
 
 @dataclass
@@ -81,6 +85,8 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
     diagnostics += _check_selection(selection, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
     diagnostics += _with_targets(per_target)
+    configs = {t: tc.config for t, tc in result.targets.items()}
+    diagnostics += [d.located(result.targets[t].sources) for t, d in unique_names(configs)]
     result.diagnostics = normalize(diagnostics)
     return result
 
@@ -105,7 +111,7 @@ def _validate_target(result: Validation, document: Document, target: Target) -> 
     diagnostics += schema_errors
     if config is not None:
         diagnostics += run_checks(CheckContext(config, target, document.base_dir))
-        result.targets[target] = TargetConfig(target, config, _hash(resolved))
+        result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
     return [d.located(resolved.sources) for d in diagnostics]
 
 

@@ -60,7 +60,6 @@ CODES: dict[str, tuple[str, str]] = {
     "E403": ("invalid TPU topology", "The TPU topology is not valid for the TPU version."),
     "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
-    "W101": ("deprecated or unusual YAML", "YAML features that are legal but likely a mistake."),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
 }

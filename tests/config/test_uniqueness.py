@@ -97,14 +97,15 @@ CASES: dict[str, tuple[Changes, Expected]] = {
 }
 
 
-def located(diagnostics: list[Diagnostic]) -> Expected:
+def located(found: list[tuple[Target, Diagnostic]]) -> Expected:
     """(path, first target, second target) of each diagnostic, read back from its message."""
     out: Expected = []
-    for d in diagnostics:
+    for target, d in found:
         assert d.code == "E310" and d.hint
         named = [t for t in (DEV, PROD_US, PROD_EU) if str(t) in d.message]
         assert len(named) == 2, d.message
         first, second = sorted(named, key=lambda t: d.message.index(str(t)))
+        assert target == second
         out.append((d.path, first, second))
     return out
 
@@ -116,7 +117,7 @@ def test_names_shared_by_targets(name: str) -> None:
 
 
 def test_message_names_the_targets_the_scope_and_the_declaration() -> None:
-    [diag] = unique_names(configs({DATASET_ID: same("features")}))
+    [(_, diag)] = unique_names(configs({DATASET_ID: same("features")}))
     assert diag.message == (
         "dataset id 'features' is used by prod/us-central1 and prod/europe-west4 "
         "in project fraud-prod-1234 (data.datasets.features)"
@@ -146,4 +147,4 @@ def test_service_account_ids_are_unique_per_project(
     """Were the account id to leave out the environment, environments sharing a project would collide."""
     monkeypatch.setattr(naming, "gsa_account_id", lambda kind, name, target: f"{kind}-{name}-{target.region}")
     found = unique_names(configs({("environments", "dev", "gcpProject"): same(project)}))
-    assert [d.message.rsplit("(", 1)[1].rstrip(")") for d in found] == expected
+    assert [d.message.rsplit("(", 1)[1].rstrip(")") for _, d in found] == expected

@@ -192,3 +192,10 @@ def test_deep_nesting_is_refused(tmp_path: pathlib.Path) -> None:
 def test_duplicate_keys_do_not_hide_schema_errors(tmp_path: pathlib.Path) -> None:
     found = _diagnostics(tmp_path, MINIMAL + "data:\n  buckets: {raw: {versionning: true}}\n  buckets: {}\n")
     assert sorted(c for c, _, _ in found) == ["E106", "E203"]
+
+
+def test_names_shared_by_targets_are_located_in_the_file(tmp_path: pathlib.Path) -> None:
+    text = WITH_DATA.replace("    raw: {}\n", "    raw: {name: 'acme-raw-${env}'}\n")
+    found = _diagnostics(tmp_path, text)
+    assert [(c, ln) for c, ln, _ in found] == [("E310", 14)]
+    assert "used by prod/us-central1 and prod/europe-west4" in found[0][2]

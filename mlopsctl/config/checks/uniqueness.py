@@ -104,15 +104,16 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
             )
 
 
-def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[Diagnostic]:
+def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[tuple[Target, Diagnostic]]:
     """E310 for each name that two targets would both create in the same scope.
 
-    Reported once per name, at the declaration in the later of the two targets (in the
-    order of ``configs``); a name repeated within one target is the per-target checks' concern.
+    Reported once per name, with the later of the two targets (in the order of ``configs``)
+    whose declaration it points at; a name repeated within one target is the per-target
+    checks' concern.
     """
     owners: dict[tuple[str, tuple[str, ...], str], Target] = {}
     reported: set[tuple[str, tuple[str, ...], str]] = set()
-    found: list[Diagnostic] = []
+    found: list[tuple[Target, Diagnostic]] = []
     for target, config in configs.items():
         for generated in generated_names(config, target):
             key = (generated.what, generated.scope, generated.name)
@@ -121,12 +122,15 @@ def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[Diagnostic]:
                 continue
             reported.add(key)
             found.append(
-                Diagnostic(
-                    "E310",
-                    f"{generated.what} '{generated.name}' is used by {owner} and {target}"
-                    f"{generated.where} ({format_path(generated.declaration)})",
-                    path=generated.path,
-                    hint=generated.hint,
+                (
+                    target,
+                    Diagnostic(
+                        "E310",
+                        f"{generated.what} '{generated.name}' is used by {owner} and {target}"
+                        f"{generated.where} ({format_path(generated.declaration)})",
+                        path=generated.path,
+                        hint=generated.hint,
+                    ),
                 )
             )
     return found
