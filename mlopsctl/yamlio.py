@@ -7,7 +7,6 @@ Go YAML) would take for a boolean, null or number are quoted.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from typing import Any
@@ -31,26 +30,29 @@ def canonical(value: Any) -> Any:
 
 
 def dump_yaml(value: Any) -> str:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.representer import SafeRepresenter
+    import yaml
 
-    class Representer(SafeRepresenter):
-        sort_base_mapping_type_on_output = False
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-        def represent_str(self, data: str) -> Any:
-            style = "'" if _AMBIGUOUS.match(data) else None
-            if "\n" in data:
-                style = "|" if not data.endswith(" ") and "\t" not in data else '"'
-            return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    class Dumper(base):  # type: ignore[valid-type,misc]
+        pass
 
-    Representer.add_representer(str, Representer.represent_str)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.Representer = Representer
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    out = io.StringIO()
-    yaml.dump(canonical(value), out)
-    return out.getvalue()
+    def represent_str(dumper: Any, data: str) -> Any:
+        style = "'" if _AMBIGUOUS.match(data) else None
+        if "\n" in data:
+            style = "|" if not data.endswith(" ") and "\t" not in data else '"'
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    text: str = yaml.dump(
+        canonical(value),
+        Dumper=Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=4096,
+        allow_unicode=True,
+    )
+    return text
 
 
 def dump_json(value: Any) -> str:
