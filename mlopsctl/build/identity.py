@@ -1,6 +1,5 @@
 """The namespace, and one identity per workload: a Kubernetes service account bound to a
-Google service account through Workload Identity. Roles are granted on what each workload
-references (not on the project) by the steps that create those references."""
+Google service account through Workload Identity. The Google account starts with no roles."""
 
 from __future__ import annotations
 
