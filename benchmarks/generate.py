@@ -76,8 +76,13 @@ def _endpoint(i: int) -> Doc:
     shape = i % 3
     if shape == 1:
         endpoint["variants"]["next"] = _variant(i, "v2")
-        endpoint["rollout"] = {"strategy": "canary", "baseline": "stable", "candidate": "next",
-                               "steps": [10, 50, 100], "currentStep": 0}
+        endpoint["rollout"] = {
+            "strategy": "canary",
+            "baseline": "stable",
+            "candidate": "next",
+            "steps": [10, 50, 100],
+            "currentStep": 0,
+        }
     elif shape == 2:
         endpoint["variants"]["next"] = _variant(i, "v2")
         endpoint["rollout"] = {"strategy": "ab", "weights": {"stable": 80, "next": 20}}
@@ -154,8 +159,12 @@ def _data(pipelines: int) -> Doc:
 
 def _monitors(endpoints: int) -> Doc:
     return {
-        f"{endpoint_name(i)}-latency": {"type": "latency", "endpoint": endpoint_name(i), "objective": 200,
-                                        "actions": {"notify": ["oncall"]}}
+        f"{endpoint_name(i)}-latency": {
+            "type": "latency",
+            "endpoint": endpoint_name(i),
+            "objective": 200,
+            "actions": {"notify": ["oncall"]},
+        }
         for i in range(0, endpoints, MONITOR_EVERY)
     }
 
@@ -167,25 +176,40 @@ def build(endpoints: int, pipelines: int, regions: int) -> Doc:
     return {
         "apiVersion": "mlopsctl.dev/v1alpha1",
         "kind": "MLOpsProject",
-        "project": {"name": "bench", "description": f"{endpoints} endpoints, {pipelines} pipelines",
-                    "owner": "platform@acme.example",
-                    "stageImage": "us-docker.pkg.dev/acme-bench/stages/stages:1.0.0"},
+        "project": {
+            "name": "bench",
+            "description": f"{endpoints} endpoints, {pipelines} pipelines",
+            "owner": "platform@acme.example",
+            "stageImage": "us-docker.pkg.dev/acme-bench/stages/stages:1.0.0",
+        },
         "environments": {
             "dev": {"gcpProject": "acme-bench-dev", "regions": [REGIONS[0]]},
             "prod": {
                 "gcpProject": "acme-bench-prod",
                 "regions": list(REGIONS[:regions]),
                 "promotion": {"from": "dev", "soak": "24h"},
-                "overrides": {"accelerators": {"cpu": {"autoscaling": {"minNodes": 2, "maxNodes": 50}},
-                                               "gpu-t4": {"spot": False}}},
+                "overrides": {
+                    "accelerators": {
+                        "cpu": {"autoscaling": {"minNodes": 2, "maxNodes": 50}},
+                        "gpu-t4": {"spot": False},
+                    }
+                },
             },
         },
         "data": _data(pipelines),
         "accelerators": {
-            "cpu": {"type": "cpu", "machineType": "n2-standard-8",
-                    "autoscaling": {"minNodes": 1, "maxNodes": 10}},
-            "gpu-t4": {"type": "gpu", "accelerator": "nvidia-tesla-t4", "count": 1, "spot": True,
-                       "autoscaling": {"minNodes": 0, "maxNodes": 10}},
+            "cpu": {
+                "type": "cpu",
+                "machineType": "n2-standard-8",
+                "autoscaling": {"minNodes": 1, "maxNodes": 10},
+            },
+            "gpu-t4": {
+                "type": "gpu",
+                "accelerator": "nvidia-tesla-t4",
+                "count": 1,
+                "spot": True,
+                "autoscaling": {"minNodes": 0, "maxNodes": 10},
+            },
         },
         "pipelines": {pipeline_name(j): _pipeline(j, endpoints) for j in range(pipelines)},
         "models": {model_name(i): _model(i) for i in range(endpoints)},

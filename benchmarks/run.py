@@ -99,8 +99,11 @@ def startup_table(repeat: int) -> tuple[list[str], bool]:
     baseline = measure([sys.executable, "-c", "pass"], repeat)
     rows = [
         ("`mlopsctl --help`", measure(mlopsctl("--help"), repeat), HELP_TARGET),
-        ("`mlopsctl validate` (digits)", measure(mlopsctl("validate", str(EXAMPLE)), repeat),
-         VALIDATE_TARGET),
+        (
+            "`mlopsctl validate` (digits)",
+            measure(mlopsctl("validate", str(EXAMPLE)), repeat),
+            VALIDATE_TARGET,
+        ),
     ]
     lines = [
         "| command | time (ms) | ratio to `python -c pass` | target | met |",
@@ -173,8 +176,23 @@ def main(argv: list[str] | None = None) -> int:
     startup, startup_ok = startup_table(args.repeat)
     results = measure_sizes(sizes, args.regions, args.repeat)
     print(f"Python {sys.version.split()[0]} on {sys.platform}, best of {args.repeat} runs\n")
-    print("\n".join(["## Start-up", "", *startup, "", "## Size", "", *size_table(results, args.regions), "",
-                     "## Scaling", "", *scaling_table(results, sizes)]))
+    print(
+        "\n".join(
+            [
+                "## Start-up",
+                "",
+                *startup,
+                "",
+                "## Size",
+                "",
+                *size_table(results, args.regions),
+                "",
+                "## Scaling",
+                "",
+                *scaling_table(results, sizes),
+            ]
+        )
+    )
     return 0 if startup_ok and not any(m.failure for m in results.values()) else 1
 
 

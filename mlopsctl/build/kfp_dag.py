@@ -75,7 +75,7 @@ def compile_pipeline(
         compiler.Compiler().compile(
             component, out.name, kubernetes_manifest_format=True, kubernetes_manifest_options=options
         )
-        documents = list(yaml.safe_load_all(out.read()))
+        documents = list(yaml.load_all(out.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     by_kind = {d["kind"]: d for d in documents}
     return CompiledPipeline(by_kind["Pipeline"], by_kind["PipelineVersion"])
 
@@ -218,7 +218,6 @@ class _Emitter:
 
 
 def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline, *, with_item: bool) -> Any:
-    import yaml
     from kfp import components
 
     inputs: list[dict[str, Any]] = []
@@ -241,7 +240,7 @@ def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline
     if step.command:
         container["command"] = list(step.command)
     spec = {"name": name, "inputs": inputs, "outputs": outputs, "implementation": {"container": container}}
-    return components.load_component_from_text(yaml.safe_dump(spec, sort_keys=True))
+    return components.load_component_from_text(json.dumps(spec, sort_keys=True))
 
 
 def _input_type(value: Any, pipeline: Pipeline) -> str:
