@@ -201,3 +201,32 @@ def test_unwritable_outputs_are_clear_errors(tmp_path: pathlib.Path) -> None:
         code, out, err = run(*args)
         assert code == 1 and err.startswith("error: ") and "Traceback" not in out + err, args
     assert a_file.read_text() == "x"
+
+
+BILLION_LAUGHS = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n".encode() for p, n in zip("abcdef", "bcdefg", strict=True)
+)
+UNSAFE_FILES = {
+    "tab": (MINIMAL.encode() + b"data:\n\tbuckets: {}\n", "E105", 13),
+    "invalid-utf8": (MINIMAL.encode() + b"# caf\xe9\n", "E103", 12),
+    "non-string-key": (MINIMAL.encode() + b"data:\n  buckets:\n    1: {}\n", "E108", 14),
+    "alias-expansion": (MINIMAL.encode() + BILLION_LAUGHS, "E107", None),
+    "too-large": (MINIMAL.encode() + b"#" * (1024 * 1024), "E102", 1),
+}
+
+
+@pytest.mark.parametrize(("raw", "code", "line"), UNSAFE_FILES.values(), ids=UNSAFE_FILES.keys())
+@pytest.mark.parametrize("command", ["render", "apply"])
+def test_unsafe_files_are_refused_and_nothing_is_written(
+    tmp_path: pathlib.Path, command: str, raw: bytes, code: str, line: int | None
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run(["git", "init", "-q", str(out)], check=True)
+    path = tmp_path / "mlops.yaml"
+    path.write_bytes(raw)
+    exit_code, _, stderr = run(command, path, "--out" if command == "render" else "--repo", out)
+    assert exit_code == 1 and f"error {code}:" in stderr and "Traceback" not in stderr
+    if line is not None:
+        assert f"{path}:{line}:" in stderr
+    assert sorted(p.name for p in out.iterdir()) == [".git"]
