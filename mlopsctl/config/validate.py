@@ -81,9 +81,30 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
         code, message, hint = _CUSTOM_CODES[kind], f"{where}: {err['msg']}", None
     else:
         code, message, hint = "E205", f"invalid {where}: {_lower(err['msg'])}", None
+        if kind == "value_error":
+            path = _named_field(path, err["msg"], data)
     return Diagnostic(code, message, path=path, hint=hint).located(
         sources, key=on_key or kind == "extra_forbidden"
     )
+
+
+def _named_field(path: Path, message: str, data: Any) -> Path:
+    """A whole-object check's error, pointed at the first field its message names (if written).
+
+    ``minReplicas (9) is greater than maxReplicas (8)`` then points at the minReplicas the user
+    wrote, which may come from an overlay, rather than at the object's first line.
+    """
+    node = data
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part]
+    if not isinstance(node, dict):
+        return path
+    named = [(message.find(f"'{k}'") if f"'{k}'" in message else message.find(f"{k} "), k) for k in node]
+    found = sorted((i, k) for i, k in named if i >= 0)
+    return (*path, found[0][1]) if found else path
 
 
 def _lower(text: str) -> str:

@@ -199,3 +199,16 @@ def test_names_shared_by_targets_are_located_in_the_file(tmp_path: pathlib.Path)
     found = _diagnostics(tmp_path, text)
     assert [(c, ln) for c, ln, _ in found] == [("E310", 14)]
     assert "used by prod/us-central1 and prod/europe-west4" in found[0][2]
+
+
+def test_whole_object_errors_point_at_the_field_they_name(tmp_path: pathlib.Path) -> None:
+    text = (
+        MINIMAL.replace(
+            "    regions: [us-central1, europe-west4]\n",
+            "    regions: [us-central1, europe-west4]\n    overrides:\n      accelerators:\n"
+            "        cpu: {autoscaling: {minNodes: 9}}\n",
+        )
+        + "accelerators:\n  cpu:\n    type: cpu\n    autoscaling: {minNodes: 1, maxNodes: 4}\n"
+    )
+    [(code, line, text_)] = _diagnostics(tmp_path, text)
+    assert (code, line) == ("E205", 14) and "minNodes (9) is greater than maxNodes (4)" in text_
