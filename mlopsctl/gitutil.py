@@ -13,6 +13,10 @@ class GitError(Exception):
     """A git command failed; the message says which and why."""
 
 
+# Set by git for hooks; inherited, they would point every command at another repository.
+_REPOSITORY_VARIABLES = frozenset({"GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX"})
+
+
 def git(
     args: list[str],
     cwd: pathlib.Path,
@@ -22,13 +26,14 @@ def git(
 ) -> bytes:
     if shutil.which("git") is None:
         raise GitError("git is not installed: install git to use Git sources or the gitops target")
+    inherited = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
     proc = subprocess.run(
         ["git", *args],
         cwd=cwd,
         input=input_bytes,
         capture_output=True,
         check=False,
-        env={**os.environ, **env} if env else None,
+        env={**inherited, **(env or {})},
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -59,9 +64,10 @@ def resolve_ref(repo: pathlib.Path, ref: str) -> str:
         raise GitError(f"'{ref}' is not a commit, branch or tag of the repository at {repo}") from None
 
 
-def is_dirty(repo: pathlib.Path, path: pathlib.Path) -> bool:
-    """Whether ``path`` has changes (staged, unstaged or untracked) not in HEAD."""
-    return bool(git(["status", "--porcelain", "--", str(path)], repo).strip())
+def is_dirty(repo: pathlib.Path, config: pathlib.Path) -> bool:
+    """Whether the config, or a tracked file beside it, differs from HEAD (or is not committed at all)."""
+    tracked = git(["status", "--porcelain", "--untracked-files=no", "--", str(config.parent)], repo)
+    return bool(tracked.strip() or git(["status", "--porcelain", "--", str(config)], repo).strip())
 
 
 def export_tree(repo: pathlib.Path, commit: str, subdir: str, dest: pathlib.Path) -> None:
@@ -86,20 +92,22 @@ def files_at(repo: pathlib.Path, commit: str, folder: str) -> dict[str, bytes]:
 def commit_files(
     repo: pathlib.Path,
     *,
+    base: str | None,
     replace: list[str],
     files: Mapping[str, bytes],
     message: str,
     identity: Mapping[str, str],
 ) -> str | None:
-    """Commit ``files`` on top of HEAD, after removing everything under the ``replace`` paths.
+    """Commit ``files`` on top of ``base``, after removing everything under the ``replace`` paths.
 
-    The tree is built in a private index, and the branch moves only if HEAD is still
-    where it was (compare-and-swap), so a failure or a concurrent commit leaves the
+    ``base`` is the HEAD the caller read its state from (None for a repository without
+    commits). The tree is built in a private index, and the branch moves only if HEAD is
+    still ``base`` (compare-and-swap), so a failure or a concurrent commit leaves the
     repository untouched. Returns the new commit, or None when the tree is unchanged.
     """
     import tempfile
 
-    head = head_commit(repo)
+    head = base
     with tempfile.TemporaryDirectory(prefix="mlopsctl-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(pathlib.Path(tmp) / "index")}
         if head:

@@ -31,7 +31,7 @@ def open_source(path: pathlib.Path, ref: str | None = None) -> Iterator[ConfigSo
     top = gitutil.toplevel(path.resolve().parent) if path.resolve().parent.exists() else None
     if ref is None:
         commit = gitutil.head_commit(top) if top else None
-        if top and commit and gitutil.is_dirty(top, path.resolve().parent):
+        if top and commit and gitutil.is_dirty(top, path.resolve()):
             commit += "-dirty"
         yield ConfigSource(path, display, commit)
         return

@@ -235,3 +235,53 @@ def test_uncommitted_config_is_marked_dirty(source: pathlib.Path, deploy: pathli
     run("apply", source, "--repo", deploy, "--env", "dev")
     head = git(source.parent, "rev-parse", "HEAD").strip()
     assert f"Source commit: {head}-dirty" in git(deploy, "log", "-1", "--format=%B")
+
+
+def test_a_commit_between_plan_and_apply_is_not_overwritten(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    read_state = gitops.GitopsTarget.applied
+
+    def then_someone_commits(self: gitops.GitopsTarget, project: str) -> Any:
+        states = read_state(self, project)
+        (deploy / "README.md").write_text("someone else\n")
+        git_init_and_commit(deploy, "concurrent change")
+        return states
+
+    monkeypatch.setattr(gitops.GitopsTarget, "applied", then_someone_commits)
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "nothing was committed" in err
+    assert git(deploy, "log", "-1", "--format=%s").strip() == "concurrent change"
+
+
+def test_a_new_source_commit_alone_makes_no_deploy_commit(source: pathlib.Path, deploy: pathlib.Path) -> None:
+    run("apply", source, "--repo", deploy)
+    (source.parent / "NOTES.md").write_text("unrelated\n")
+    git_init_and_commit(source.parent, "notes")
+    code, out, _ = run("apply", source, "--repo", deploy)
+    assert code == 0 and out.startswith("No changes")
+    assert commits(deploy) == 1
+
+
+def test_untracked_files_beside_the_config_do_not_make_it_dirty(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    (source.parent / "plan.txt").write_text("scratch\n")
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    assert "-dirty" not in git(deploy, "log", "-1", "--format=%B")
+
+
+def test_a_failed_working_tree_update_says_the_commit_was_made(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gitops, "write_targets", broken)
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "error: committed " in err and "rerun" in err
+    monkeypatch.undo()
+    assert run("apply", source, "--repo", deploy, "--env", "dev")[1].startswith("No changes")
+    assert git(deploy, "status", "--porcelain") == ""

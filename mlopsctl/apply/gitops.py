@@ -40,6 +40,8 @@ def state_path(target: Target) -> str:
 class GitopsTarget:
     def __init__(self, repo: pathlib.Path) -> None:
         self.repo = repo
+        self._snapshot: tuple[str | None, dict[Target, State]] | None = None
+        """The HEAD that ``applied`` read, and the states in it: the plan's base."""
 
     def _check_repo(self) -> None:
         if not self.repo.is_dir() or gitutil.toplevel(self.repo) != self.repo.resolve():
@@ -51,9 +53,10 @@ class GitopsTarget:
         """The committed state of every target; refuses a repository that holds another project."""
         self._check_repo()
         head = gitutil.head_commit(self.repo)
+        states: dict[Target, State] = {}
+        self._snapshot = (head, states)
         if head is None:
             return {}
-        states: dict[Target, State] = {}
         for path, content in gitutil.files_at(self.repo, head, str(STATE_DIR)).items():
             try:
                 state = parse_state(content.decode("utf-8"))
@@ -67,10 +70,14 @@ class GitopsTarget:
                     "use one deploy repository per project"
                 )
             states[state.target] = state
-        return states
+        return dict(states)
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
-        self._check_repo()
+        """Commit the release on top of the HEAD that ``applied`` read (the plan's base)."""
+        if self._snapshot is None:
+            self.applied(release.project)
+        assert self._snapshot is not None
+        base, previous = self._snapshot
         rendered = {t: render_target(g, release.project) for t, g in release.graphs.items()}
         files: dict[str, bytes] = {}
         for target, target_files in rendered.items():
@@ -81,6 +88,9 @@ class GitopsTarget:
                 source_commit=release.source_commit,
                 config_hash=release.config_hashes[target],
             )
+            old = previous.get(target)
+            if old is not None and _same_resources(old, state):
+                state = old  # only the provenance would change: keep the record, make no commit
             files[state_path(target)] = dump_state(state).encode()
         touched = [*rendered, *removed]
         replace = [str(target_dir(t)) for t in touched] + [state_path(t) for t in touched]
@@ -88,6 +98,7 @@ class GitopsTarget:
         try:
             commit = gitutil.commit_files(
                 self.repo,
+                base=base,
                 replace=replace,
                 files=files,
                 message=commit_message(plan, release),
@@ -95,7 +106,13 @@ class GitopsTarget:
             )
         except gitutil.GitError as exc:
             raise ApplyError(f"nothing was committed to {self.repo}: {exc}") from None
-        self._sync_worktree(rendered, removed, replace)
+        try:
+            self._sync_worktree(rendered, removed, replace)
+        except (gitutil.GitError, OSError) as exc:
+            done = f"committed {commit[:12]}" if commit else "nothing needed committing"
+            raise ApplyError(
+                f"{done}, but the working tree of {self.repo} was not updated ({exc}): rerun"
+            ) from None
         if commit is None:
             return Outcome(False, "No changes. The deploy repository already holds this configuration.")
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
@@ -117,6 +134,10 @@ class GitopsTarget:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
         gitutil.git(["reset", "-q", "--", *paths], self.repo)
+
+
+def _same_resources(old: State, new: State) -> bool:
+    return (old.gcp_project, dict(old.resources)) == (new.gcp_project, dict(new.resources))
 
 
 def _under(target: Target, files: Files) -> dict[str, bytes]:
