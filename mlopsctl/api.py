@@ -85,18 +85,38 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
     diagnostics += _check_selection(selection, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
     diagnostics += _with_targets(per_target)
-    configs = {t: tc.config for t, tc in result.targets.items()}
-    diagnostics += [d.located(result.targets[t].sources) for t, d in unique_names(configs)]
+    diagnostics += _collisions(document, all_targets, result.targets, selection)
     result.diagnostics = normalize(diagnostics)
     return result
 
 
+def _collisions(
+    document: Document, targets: list[Target], selected: dict[Target, TargetConfig], selection: Selection
+) -> list[Diagnostic]:
+    """Names that several targets would create; unselected targets count too, as they share the cloud."""
+    valid: dict[Target, tuple[MLOpsConfig, SourceMap]] = {}
+    for target in targets:
+        if target in selected:
+            valid[target] = (selected[target].config, selected[target].sources)
+            continue
+        resolved, _ = resolve(document, target)
+        config, _ = validate_model(resolved.data, resolved.sources)
+        if config is not None:
+            valid[target] = (config, resolved.sources)
+    found = unique_names({t: config for t, (config, _) in valid.items()})
+    return [
+        c.diagnostic.located(valid[c.targets[-1]][1])
+        for c in found
+        if any(selection.covers(t) for t in c.targets)
+    ]
+
+
 def _with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
     """Each target's findings, naming the targets when not all of them share a finding."""
-    seen: dict[tuple[object, ...], tuple[Diagnostic, list[Target]]] = {}
+    seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
     for target, found in per_target.items():
         for d in found:
-            seen.setdefault((d.code, d.position, d.message), (d, []))[1].append(target)
+            seen.setdefault((d.code, d.position, d.message), (d, {}))[1][target] = None
     return [
         d
         if len(targets) == len(per_target)

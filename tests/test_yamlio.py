@@ -6,7 +6,31 @@ import yaml
 from mlopsctl.yamlio import dump_yaml
 
 # Strings that a YAML 1.1 reader (Go's yaml.v2, used by kubectl and kustomize) would not read as strings.
-AMBIGUOUS = ["y", "n", "yes", "No", "on", "OFF", "true", "null", "~", "1.0", "12:30", "0755", "0x1F", "1e3"]
+AMBIGUOUS = [
+    "y",
+    "n",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "null",
+    "~",
+    "1.0",
+    "12:30",
+    "0755",
+    "0x1F",
+    "1e3",
+    "0o17",
+    "0O17",
+    "-0o17",
+    "0X1F",
+    "0B11",
+    "1.e3",
+    "+1",
+    "-.5",
+    "1_000",
+]
 
 
 @pytest.mark.parametrize("value", [*AMBIGUOUS, "plain", "a: b", "{{ x }}", "line\nbreak\n", "it's", "- item"])

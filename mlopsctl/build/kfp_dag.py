@@ -11,19 +11,27 @@ as its ``item`` input. Node pools become node selectors and tolerations
 """
 
 import contextlib
+import hashlib
 import json
+import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
-from mlopsctl.config.models.pipelines import Pipeline, Step
+from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON
 
 ARTIFACT_TYPES = {"dataset": "Dataset", "model": "Model", "metrics": "Metrics", "artifact": "Artifact"}
-PARAMETER_TYPES = {"string": "String", "integer": "Integer", "float": "Float", "boolean": "Boolean"}
+PARAMETER_TYPES = {
+    "string": "String",
+    "integer": "Integer",
+    "float": "Float",
+    "boolean": "Boolean",
+    "list": "JsonArray",
+}
 _SCALAR_TYPES = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}
 NodePool = GpuPool | TpuPool | CpuPool
 
@@ -82,14 +90,7 @@ def compile_pipeline(
 
 def upstream(step: Step) -> set[str]:
     """Names of the steps ``step`` waits for."""
-    found = set(step.depends_on)
-    refs = [v for v in step.inputs.values() if isinstance(v, str) and "." in v]
-    if step.when:
-        refs.append(step.when.output)
-    if step.parallel_for and step.parallel_for.from_output:
-        refs.append(step.parallel_for.from_output)
-    found.update(r.split(".", 1)[0] for r in refs)
-    return found
+    return set(step.depends_on) | {producer for producer, _, _ in step.references()}
 
 
 def topological_order(pipeline: Pipeline) -> list[str]:
@@ -200,17 +201,14 @@ class _Emitter:
 
     def task(self, name: str, step: Step, settings: StepSettings, item: Any) -> Any:
         component = _component(name, step, settings, self.pipeline, with_item=item is not None)
-        arguments: dict[str, Any] = {}
-        for key, value in step.inputs.items():
-            if isinstance(value, str) and "." in value and value.split(".", 1)[0] in self.pipeline.steps:
-                producer, output = value.split(".", 1)
-                arguments[key] = self.tasks[producer].outputs[output]
-            else:
-                arguments[key] = value
+        arguments: dict[str, Any] = dict(step.inputs)
+        for producer, output, (section, *key) in step.references():
+            if section == "inputs":
+                arguments[key[0]] = self.tasks[producer].outputs[output]
         if item is not None:
             arguments["item"] = item
         task = component(**arguments).set_display_name(name)
-        wired = {v.split(".", 1)[0] for v in step.inputs.values() if isinstance(v, str) and "." in v}
+        wired = {producer for producer, _, (section, *_) in step.references() if section == "inputs"}
         for dependency in sorted(set(step.depends_on) - wired):
             task.after(self.tasks[dependency])
         _configure(task, step, settings)
@@ -225,7 +223,7 @@ def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline
     if settings.stage_config is not None:
         args += ["--stage", step.kind, "--config", json.dumps(settings.stage_config, sort_keys=True)]
     for key, value in step.inputs.items():
-        kind = _input_type(value, pipeline)
+        kind = _input_type(value, pipeline.steps)
         inputs.append({"name": key, "type": kind})
         placeholder = "inputPath" if kind in ARTIFACT_TYPES.values() else "inputValue"
         args += [f"--{key}", {placeholder: key}]
@@ -234,7 +232,7 @@ def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline
         args += ["--item", {"inputValue": "item"}]
     outputs = []
     for key, kind in step.outputs.items():
-        outputs.append({"name": key, "type": ARTIFACT_TYPES.get(kind) or PARAMETER_TYPES[kind]})
+        outputs.append({"name": key, "type": kfp_type(kind)})
         args += [f"--{key}", {"outputPath": key}]
     container: dict[str, Any] = {"image": settings.image, "args": args}
     if step.command:
@@ -243,13 +241,15 @@ def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline
     return components.load_component_from_text(json.dumps(spec, sort_keys=True))
 
 
-def _input_type(value: Any, pipeline: Pipeline) -> str:
-    if isinstance(value, str) and "." in value:
-        producer, output = value.split(".", 1)
-        if producer in pipeline.steps:
-            kind = pipeline.steps[producer].outputs[output]
-            return ARTIFACT_TYPES.get(kind) or PARAMETER_TYPES[kind]
+def _input_type(value: Any, steps: Mapping[str, Step]) -> str:
+    if isinstance(value, str) and (match := OUTPUT_REF.match(value)):
+        return kfp_type(steps[match[1]].outputs[match[2]])
     return _SCALAR_TYPES[type(value)]
+
+
+def kfp_type(kind: str) -> str:
+    """The kfp component type of a declared output type."""
+    return ARTIFACT_TYPES.get(kind) or PARAMETER_TYPES[kind]
 
 
 def _item_type(step: Step) -> str:
@@ -280,9 +280,15 @@ def _configure(task: Any, step: Step, settings: StepSettings) -> None:
 
 
 def secret_object_name(reference: str) -> str:
-    """The Kubernetes Secret a Secret Manager reference is synced into: its secret id, DNS-safe."""
+    """The Kubernetes Secret a Secret Manager reference is synced into.
+
+    Its secret id made DNS-safe, plus a short hash of the whole reference, so that
+    references differing in project, version or case never share a Secret.
+    """
     secret_id = reference.split("/secrets/", 1)[-1].split("/", 1)[0]
-    return secret_id.lower().replace("_", "-")
+    safe = re.sub(r"[^a-z0-9]+", "-", secret_id.lower()).strip("-") or "secret"
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:6]
+    return f"{safe[:50].rstrip('-')}-{digest}"
 
 
 def _place(task: Any, step: Step, settings: StepSettings) -> None:

@@ -27,7 +27,10 @@ def build(ctx: BuildContext) -> None:
     for name, pipeline in ctx.config.pipelines.items():
         compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, name))
         spec = compiled.version["spec"]
-        digest = hashlib.sha256(canonical_json([spec["pipelineSpec"], spec.get("platformSpec")]).encode())
+        content = {
+            k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"
+        }  # same across kfp releases
+        digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
         labels = ctx.k8s_labels("pipeline")
         pipeline_object = _labelled(compiled.pipeline, labels)
         version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})

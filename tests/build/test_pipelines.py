@@ -153,6 +153,13 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
             "E309",
             "output of a parallelFor step",
         ),
+        (
+            "pipelines:\n  p:\n    steps:\n"
+            "      a: {image: x, outputs: {n: integer}}\n"
+            "      b: {image: x, parallelFor: {fromOutput: a.n}}\n",
+            "E309",
+            "loops over 'a.n', whose type is integer, not list",
+        ),
         *(
             (
                 "pipelines:\n  p:\n    steps:\n"
@@ -170,8 +177,10 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
                 ("string", "!=", 3, "compares string output 'a.o' with 3"),
                 ("string", ">=", "b", "orders string output 'a.o' with '>='"),
                 ("boolean", "<", "false", "orders boolean output 'a.o' with '<'"),
-                ("dataset", "==", "x", "a dataset artifact, which cannot be compared"),
-                ("metrics", ">", 0.9, "a metrics artifact, which cannot be compared"),
+                ("dataset", "==", "x", "a dataset output, which cannot be compared"),
+                ("metrics", ">", 0.9, "a metrics output, which cannot be compared"),
+                ("list", "==", "x", "a list output, which cannot be compared"),
+                ("string", "==", '"it\'s"', "contains a quote or backslash"),
             ]
         ),
     ],
@@ -181,3 +190,29 @@ def test_pipelines_the_compiler_cannot_place(
 ) -> None:
     validation = validate(ConfigSource(write(tmp_path, MINIMAL + extra), "mlops.yaml", None))
     assert [(d.code, fragment in d.message) for d in validation.diagnostics] == [(code, True)]
+
+
+def test_parallel_for_over_a_list_output(tmp_path: pathlib.Path) -> None:
+    text = MINIMAL + (
+        "pipelines:\n  p:\n    steps:\n"
+        "      a: {image: x, outputs: {shards: list}}\n"
+        "      b: {image: x, parallelFor: {fromOutput: a.shards}}\n"
+    )
+    spec = _version(_graph(tmp_path, text))["spec"]["pipelineSpec"]
+    [loop] = [t for t in spec["root"]["dag"]["tasks"].values() if "parameterIterator" in t]
+    assert loop["parameterIterator"]["items"] == {"inputParameter": "pipelinechannel--a-shards"}
+
+
+def test_literal_inputs_with_dots_are_values(tmp_path: pathlib.Path) -> None:
+    text = MINIMAL + (
+        "pipelines:\n  p:\n    steps:\n"
+        "      a: {image: x, outputs: {n: integer}}\n"
+        "      b: {image: x, inputs: {uri: 'gs://bkt/y.csv', version: 'v1.2', host: a.example.com}}\n"
+    )
+    spec = _version(_graph(tmp_path, text))["spec"]["pipelineSpec"]
+    constants = spec["root"]["dag"]["tasks"]["b"]["inputs"]["parameters"]
+    assert {k: v["runtimeValue"]["constant"] for k, v in constants.items()} == {
+        "uri": "gs://bkt/y.csv",
+        "version": "v1.2",
+        "host": "a.example.com",
+    }

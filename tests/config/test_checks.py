@@ -320,6 +320,7 @@ CASES: dict[str, Case] = {
         put(((*STEPS, "train", "parallelFor"), {"fromOutput": "ingest.shards"})),
         [
             ("E309", (*STEPS, "push", "inputs", "model")),
+            ("E309", (*STEPS, "push", "when", "output")),
             ("E309", (*STEPS, "train", "parallelFor", "fromOutput")),
         ],
     ),

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from mlopsctl import naming
-from mlopsctl.config.checks.uniqueness import unique_names
+from mlopsctl.config.checks.uniqueness import Collision, unique_names
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.graph import Target
 
 Doc = dict[str, Any]
@@ -64,13 +63,13 @@ RAW_NAME = ("data", "buckets", "raw", "name")
 DATASET_ID = ("data", "datasets", "features", "datasetId")
 KMS = ("security", "kms", "main")
 
-Expected = list[tuple[tuple[object, ...], Target, Target]]
+Expected = list[tuple[object, ...]]
 """(path, first target, second target) of each E310."""
 
 CASES: dict[str, tuple[Changes, Expected]] = {
     "defaults": ({}, []),
     "defaults, environments sharing a project": (SHARED_PROJECT, []),
-    "bucket name without region or env": ({RAW_NAME: same("fraud-raw")}, [(RAW_NAME, DEV, PROD_US)]),
+    "bucket name without region or env": ({RAW_NAME: same("fraud-raw")}, [(RAW_NAME, DEV, PROD_US, PROD_EU)]),
     "bucket name with region only": (
         {RAW_NAME: lambda t: f"fraud-raw-{t.region}"},
         [(RAW_NAME, DEV, PROD_US)],
@@ -97,16 +96,15 @@ CASES: dict[str, tuple[Changes, Expected]] = {
 }
 
 
-def located(found: list[tuple[Target, Diagnostic]]) -> Expected:
-    """(path, first target, second target) of each diagnostic, read back from its message."""
+def located(found: list[Collision]) -> Expected:
+    """(path, targets...) of each collision; the message names every target, in order."""
     out: Expected = []
-    for target, d in found:
+    for collision in found:
+        d = collision.diagnostic
         assert d.code == "E310" and d.hint
         named = [t for t in (DEV, PROD_US, PROD_EU) if str(t) in d.message]
-        assert len(named) == 2, d.message
-        first, second = sorted(named, key=lambda t: d.message.index(str(t)))
-        assert target == second
-        out.append((d.path, first, second))
+        assert tuple(sorted(named, key=lambda t: d.message.index(str(t)))) == collision.targets, d.message
+        out.append((d.path, *collision.targets))
     return out
 
 
@@ -117,7 +115,8 @@ def test_names_shared_by_targets(name: str) -> None:
 
 
 def test_message_names_the_targets_the_scope_and_the_declaration() -> None:
-    [(_, diag)] = unique_names(configs({DATASET_ID: same("features")}))
+    [collision] = unique_names(configs({DATASET_ID: same("features")}))
+    diag = collision.diagnostic
     assert diag.message == (
         "dataset id 'features' is used by prod/us-central1 and prod/europe-west4 "
         "in project fraud-prod-1234 (data.datasets.features)"
@@ -147,4 +146,4 @@ def test_service_account_ids_are_unique_per_project(
     """Were the account id to leave out the environment, environments sharing a project would collide."""
     monkeypatch.setattr(naming, "gsa_account_id", lambda kind, name, target: f"{kind}-{name}-{target.region}")
     found = unique_names(configs({("environments", "dev", "gcpProject"): same(project)}))
-    assert [d.message.rsplit("(", 1)[1].rstrip(")") for _, d in found] == expected
+    assert [c.diagnostic.message.rsplit("(", 1)[1].rstrip(")") for c in found] == expected

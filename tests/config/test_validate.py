@@ -212,3 +212,10 @@ def test_whole_object_errors_point_at_the_field_they_name(tmp_path: pathlib.Path
     )
     [(code, line, text_)] = _diagnostics(tmp_path, text)
     assert (code, line) == ("E205", 14) and "minNodes (9) is greater than maxNodes (4)" in text_
+
+
+def test_a_collision_with_an_unselected_target_is_still_reported(tmp_path: pathlib.Path) -> None:
+    text = WITH_DATA.replace("    raw: {}\n", "    raw: {name: 'acme-raw-${region}'}\n")
+    found = _diagnostics(tmp_path, text, Selection(envs=("dev",)))
+    assert [(c, ln) for c, ln, _ in found] == [("E310", 14)]
+    assert "used by dev/us-central1 and prod/us-central1" in found[0][2]

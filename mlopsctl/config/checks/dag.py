@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from mlopsctl.config.checks import CheckContext, check
@@ -10,22 +9,8 @@ from mlopsctl.config.models.pipelines import Pipeline, Step
 from mlopsctl.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.sourcemap import Path
 
+
 # The shape of an OutputRef in mlopsctl.config.models.pipelines: <step>.<output>.
-_OUTPUT_REF = re.compile(r"^([a-z](?:[-a-z0-9]*[a-z0-9])?)\.([A-Za-z_][A-Za-z0-9_]*)$")
-
-
-def output_refs(step: Step) -> Iterator[tuple[str, str, Path]]:
-    """Every ``<step>.<output>`` the step reads: (step, output, path relative to the step)."""
-    for name, value in step.inputs.items():
-        if isinstance(value, str) and (m := _OUTPUT_REF.match(value)):
-            yield m[1], m[2], ("inputs", name)
-    if step.when is not None and (m := _OUTPUT_REF.match(step.when.output)):
-        yield m[1], m[2], ("when", "output")
-    loop = step.parallel_for.from_output if step.parallel_for is not None else None
-    if loop is not None and (m := _OUTPUT_REF.match(loop)):
-        yield m[1], m[2], ("parallelFor", "fromOutput")
-
-
 def find_cycles(order: Sequence[str], edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """One cycle per group of nodes that reach each other, each as a closed walk ``[a, b, a]``.
 
@@ -65,14 +50,14 @@ def _upstream(name: str, step: Step) -> set[str]:
 
     A step reading its own output is reported by the wiring check, not as a cycle.
     """
-    return set(step.depends_on) | {ref for ref, _, _ in output_refs(step) if ref != name}
+    return set(step.depends_on) | {ref for ref, _, _ in step.references() if ref != name}
 
 
 def _wiring(name: str, pipeline: Pipeline) -> Iterator[Diagnostic]:
     steps = pipeline.steps
     for step_name, step in steps.items():
         base = _steps_path(name, step_name)
-        for ref, output, rel in output_refs(step):
+        for ref, output, rel in step.references():
             if ref == step_name:
                 yield Diagnostic(
                     "E309",

@@ -68,13 +68,12 @@ def loop_outputs(ctx: CheckContext) -> Iterator[Diagnostic]:
     for name, pipeline in ctx.config.pipelines.items():
         looped = {s for s, step in pipeline.steps.items() if step.parallel_for}
         for step_name, step in pipeline.steps.items():
-            for key, value in step.inputs.items():
-                if isinstance(value, str) and value.split(".", 1)[0] in looped:
+            for producer, output, rel in step.references():
+                if producer in looped:
                     yield Diagnostic(
                         "E309",
-                        f"input '{key}' of step '{step_name}' reads '{value}', "
-                        "an output of a parallelFor step",
-                        path=("pipelines", name, "steps", step_name, "inputs", key),
+                        f"step '{step_name}' reads '{producer}.{output}', an output of a parallelFor step",
+                        path=("pipelines", name, "steps", step_name, *rel),
                         hint="a parallelFor step has one output per item; wait for it with 'dependsOn'",
                     )
 
@@ -85,7 +84,7 @@ def _condition(when: Condition, output_type: OutputType, path: Path) -> Iterator
     if allowed is None:
         yield Diagnostic(
             "E309",
-            f"condition compares '{when.output}', a {output_type} artifact, which cannot be compared",
+            f"condition compares '{when.output}', a {output_type} output, which cannot be compared",
             path=(*path, "output"),
             hint="compare an integer, float, boolean or string output, e.g. a metric the step also writes",
         )
@@ -97,6 +96,13 @@ def _condition(when: Condition, output_type: OutputType, path: Path) -> Iterator
             f"condition compares {output_type} output '{when.output}' with {value}",
             path=(*path, "value"),
             hint=f"compare a {output_type} output with a {output_type} value",
+        )
+    if isinstance(when.value, str) and any(c in when.value for c in "'\"\\"):
+        yield Diagnostic(
+            "E309",
+            f"condition value {value} contains a quote or backslash",
+            path=(*path, "value"),
+            hint="compare with a value without quotes or backslashes",
         )
     if when.operator in _ORDERING and output_type not in _NUMBERS:
         yield Diagnostic(
@@ -123,3 +129,20 @@ def condition_values(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A condition compares a step output with a value the output's type can equal or order."""
     for name, pipeline in ctx.config.pipelines.items():
         yield from _conditions(name, pipeline)
+
+
+@check
+def loop_sources(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """``parallelFor.fromOutput`` iterates over a list output."""
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            source = step.parallel_for.from_output if step.parallel_for else None
+            producer, _, output = (source or "").partition(".")
+            kind = pipeline.steps[producer].outputs.get(output) if producer in pipeline.steps else None
+            if kind is not None and kind != "list":
+                yield Diagnostic(
+                    "E309",
+                    f"step '{step_name}' loops over '{source}', whose type is {kind}, not list",
+                    path=("pipelines", name, "steps", step_name, "parallelFor", "fromOutput"),
+                    hint=f"declare '{output}: list' on step '{producer}' (a JSON array of items)",
+                )

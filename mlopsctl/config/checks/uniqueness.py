@@ -104,33 +104,39 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
             )
 
 
-def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[tuple[Target, Diagnostic]]:
-    """E310 for each name that two targets would both create in the same scope.
+@dataclass(frozen=True)
+class Collision:
+    """Several targets generate the same name in one scope."""
 
-    Reported once per name, with the later of the two targets (in the order of ``configs``)
-    whose declaration it points at; a name repeated within one target is the per-target
-    checks' concern.
+    targets: tuple[Target, ...]
+    """Every target that uses the name, in the order of the configs."""
+    diagnostic: Diagnostic
+    """Pointing at the declaration in the last of ``targets``."""
+
+
+def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[Collision]:
+    """An E310 for each name that two or more targets would create in the same scope.
+
+    A name repeated within one target is the per-target checks' concern.
     """
-    owners: dict[tuple[str, tuple[str, ...], str], Target] = {}
-    reported: set[tuple[str, tuple[str, ...], str]] = set()
-    found: list[tuple[Target, Diagnostic]] = []
+    users: dict[tuple[str, tuple[str, ...], str], dict[Target, GeneratedName]] = {}
     for target, config in configs.items():
         for generated in generated_names(config, target):
-            key = (generated.what, generated.scope, generated.name)
-            owner = owners.setdefault(key, target)
-            if owner == target or key in reported:
-                continue
-            reported.add(key)
-            found.append(
-                (
-                    target,
-                    Diagnostic(
-                        "E310",
-                        f"{generated.what} '{generated.name}' is used by {owner} and {target}"
-                        f"{generated.where} ({format_path(generated.declaration)})",
-                        path=generated.path,
-                        hint=generated.hint,
-                    ),
-                )
+            users.setdefault((generated.what, generated.scope, generated.name), {}).setdefault(
+                target, generated
             )
+    found = []
+    for by_target in users.values():
+        if len(by_target) < 2:
+            continue
+        targets = tuple(by_target)
+        generated = by_target[targets[-1]]
+        named = ", ".join(str(t) for t in targets[:-1]) + f" and {targets[-1]}"
+        message = (
+            f"{generated.what} '{generated.name}' is used by {named}"
+            f"{generated.where} ({format_path(generated.declaration)})"
+        )
+        found.append(
+            Collision(targets, Diagnostic("E310", message, path=generated.path, hint=generated.hint))
+        )
     return found

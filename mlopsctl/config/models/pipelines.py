@@ -1,5 +1,7 @@
 """Pipelines: named DAGs of TFX-style steps, their schedules and triggers."""
 
+import re
+from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -15,9 +17,11 @@ from mlopsctl.config.models.types import (
     TimeZone,
 )
 
+OUTPUT_REF = re.compile(r"^([a-z](?:[-a-z0-9]*[a-z0-9])?)\.([A-Za-z_][A-Za-z0-9_]*)$")
+"""``<step>.<output>``: a string of this form among a step's inputs is a reference, never a literal."""
 OutputRef = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?\.[A-Za-z_][A-Za-z0-9_]*$"),
+    StringConstraints(pattern=OUTPUT_REF.pattern),
     Field(description="An output of an earlier step: <step>.<output>."),
 ]
 IoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -34,7 +38,9 @@ StepKind = Literal[
     "evaluate",
     "push",
 ]
-OutputType = Literal["dataset", "model", "metrics", "artifact", "string", "integer", "float", "boolean"]
+OutputType = Literal[
+    "dataset", "model", "metrics", "artifact", "string", "integer", "float", "boolean", "list"
+]
 
 
 class Resources(Spec):
@@ -177,6 +183,17 @@ class Step(Spec):
     model: Name | None = Field(
         default=None, description="push: the registry entry under `models` to publish to."
     )
+
+    def references(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """Every ``<step>.<output>`` this step reads: (step, output, path relative to the step)."""
+        for name, value in self.inputs.items():
+            if isinstance(value, str) and (m := OUTPUT_REF.match(value)):
+                yield m[1], m[2], ("inputs", name)
+        if self.when is not None and (m := OUTPUT_REF.match(self.when.output)):
+            yield m[1], m[2], ("when", "output")
+        loop = self.parallel_for.from_output if self.parallel_for is not None else None
+        if loop is not None and (m := OUTPUT_REF.match(loop)):
+            yield m[1], m[2], ("parallelFor", "fromOutput")
 
     @model_validator(mode="after")
     def _kind_sections(self) -> Self:
