@@ -154,7 +154,15 @@ def _check_selection(selection: Selection, targets: list[Target]) -> list[Diagno
                     Diagnostic(
                         "E307",
                         f"{option} {name}: no such {noun} in the config",
-                        hint=did_you_mean(name, known) or f"declared: {', '.join(sorted(known)) or 'none'}",
+                        hint="; ".join(
+                            filter(
+                                None,
+                                [
+                                    did_you_mean(name, known),
+                                    f"declared: {', '.join(sorted(known)) or 'none'}",
+                                ],
+                            )
+                        ),
                     )
                 )
     if not found and not any(selection.covers(t) for t in targets) and targets:

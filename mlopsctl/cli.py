@@ -64,11 +64,16 @@ class TargetKind(enum.StrEnum):
     gitops = "gitops"
 
 
-FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True)]
-EnvOpt = Annotated[list[str] | None, typer.Option("--env", "-e", help="Only this environment (repeatable).")]
-RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Only this region (repeatable).")]
+FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True, metavar="FILE")]
+EnvOpt = Annotated[
+    list[str] | None, typer.Option("--env", "-e", metavar="ENV", help="Only this environment (repeatable).")
+]
+RegionOpt = Annotated[
+    list[str] | None, typer.Option("--region", "-r", metavar="REGION", help="Only this region (repeatable).")
+]
 RefOpt = Annotated[
-    str | None, typer.Option("--ref", help="Read the config as of this Git commit, branch or tag.")
+    str | None,
+    typer.Option("--ref", metavar="REF", help="Read the config as of this Git commit, branch or tag."),
 ]
 DEFAULT_FILE = pathlib.Path("mlops.yaml")
 
@@ -94,6 +99,8 @@ def _validated(
     selection: Selection,
     ref: str | None = None,
     fmt: DiagnosticFormat = DiagnosticFormat.text,
+    *,
+    writes: bool = False,
 ) -> Iterator[Validation]:
     """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
 
@@ -119,7 +126,8 @@ def _validated(
                 errors = sum(d.is_error for d in validation.diagnostics)
                 if fmt is DiagnosticFormat.text:
                     plural = "s" * (errors != 1)
-                    _err(f"{validation.source.display}: {errors} error{plural}; nothing was changed")
+                    tail = "; nothing was written" if writes else ""
+                    _err(f"{validation.source.display}: {errors} error{plural}{tail}")
                 raise typer.Exit(1)
             yield validation
     except (GitError, TemplateError, ApplyError, api.ProtectedResourceError) as exc:
@@ -146,9 +154,7 @@ def validate(
 
 
 def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTarget | None:
-    if kind is None:
-        if repo is not None:
-            _fail("--repo goes with --target gitops")
+    if kind is None and repo is None:
         return None
     if repo is None:
         _fail("--repo DIR is required: the deploy repository to apply to (or to plan against)")
@@ -158,10 +164,12 @@ def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTa
 
 
 TargetOpt = Annotated[
-    TargetKind | None, typer.Option("--target", help="Diff against what this target applied.")
+    TargetKind | None,
+    typer.Option("--target", help="Diff against what this target applied (implied by --repo)."),
 ]
 RepoOpt = Annotated[
-    pathlib.Path | None, typer.Option("--repo", help="The deploy repository (gitops target).")
+    pathlib.Path | None,
+    typer.Option("--repo", metavar="DIR", help="The deploy repository (gitops target): plan against it."),
 ]
 
 
@@ -174,12 +182,19 @@ def plan(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
-    out: Annotated[pathlib.Path | None, typer.Option("--out", help="Save the plan to this file.")] = None,
+    out: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Also save the plan as JSON, with the source commit and the hashes of the config and state.",
+        ),
+    ] = None,
     target: TargetOpt = None,
     repo: RepoOpt = None,
     ref: RefOpt = None,
 ) -> None:
-    """Show what applying the config would change. Without --target, against empty state."""
+    """Show what applying the config would change. Without --repo, against empty state."""
     from mlopsctl import api
     from mlopsctl.fileio import write_atomic
     from mlopsctl.plan.render_json import render_json
@@ -207,7 +222,12 @@ def plan(
 
 @app.command()
 def render(
-    out: Annotated[pathlib.Path, typer.Option("--out", "-o", help="Folder to write <env>/<region>/ into.")],
+    out: Annotated[
+        pathlib.Path,
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Folder to write <env>/<region>/ into (replacing them)."
+        ),
+    ],
     file: FileArg = DEFAULT_FILE,
     env: EnvOpt = None,
     region: RegionOpt = None,
@@ -217,7 +237,7 @@ def render(
     from mlopsctl import api
     from mlopsctl.render import render_target, write_targets
 
-    with _validated(file, _selection(env, region), ref) as validation:
+    with _validated(file, _selection(env, region), ref, writes=True) as validation:
         graphs = api.compile_graphs(validation)
         rendered = {t: render_target(g, validation.project) for t, g in graphs.items()}
         write_targets(out, rendered)
@@ -231,7 +251,10 @@ def apply(
     env: EnvOpt = None,
     region: RegionOpt = None,
     target: Annotated[TargetKind, typer.Option("--target", help="Where to apply.")] = TargetKind.gitops,
-    repo: RepoOpt = None,
+    repo: Annotated[
+        pathlib.Path | None,
+        typer.Option("--repo", metavar="DIR", help="The deploy repository to commit to (required)."),
+    ] = None,
     ref: RefOpt = None,
     allow_destroy: Annotated[
         bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
@@ -244,7 +267,7 @@ def apply(
     applier = _apply_target(target, repo)
     assert applier is not None
     selection = _selection(env, region)
-    with _validated(file, selection, ref) as validation:
+    with _validated(file, selection, ref, writes=True) as validation:
         graphs = api.compile_graphs(validation)
         the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
         if the_plan.has_changes:

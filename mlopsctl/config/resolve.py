@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsctl.config.load import Document
+from mlopsctl.config.models.root import Overlay
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.graph import Target
 from mlopsctl.sourcemap import Path, SourceMap
 
+OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items())
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 VARIABLES = ("project", "env", "region", "gcpProject")
 KNOWN = ", ".join("${" + v + "}" for v in VARIABLES)
@@ -65,7 +67,8 @@ def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnos
         overlay = _get(doc.data, overlay_path)
         if isinstance(overlay, dict):
             overlay = _without_project_name(overlay, overlay_path, diagnostics)
-            _merge(data, overlay, (), overlay_path, sources, doc.sources)
+            sections = {k: v for k, v in overlay.items() if k in OVERLAY_SECTIONS}  # others: schema errors
+            _merge(data, sections, (), overlay_path, sources, doc.sources)
     project = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
     values = {
         "project": project,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from typing import Any, Literal
@@ -50,21 +51,18 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
     if on_key:
         code, message, hint = (
             "E205",
-            f"invalid name '{path[-1]}' in {format_path(path[:-1])}",
+            f"invalid name '{path[-1]}' {_within(path[:-1])}",
             _key_rule(path[:-1]),
         )
     elif kind == "missing":
         code, message, hint = (
             "E201",
-            f"missing required field '{path[-1]}' in {format_path(path[:-1])}",
+            f"missing required field '{path[-1]}' {_within(path[:-1])}",
             f"add '{path[-1]}: ...'",
         )
     elif kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        code, message = "E203", f"unknown key '{path[-1]}' in {format_path(path[:-1])}"
-        hint = did_you_mean(str(path[-1]), allowed) or (
-            f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None
-        )
+        code, message = "E203", f"unknown key '{path[-1]}' {_within(path[:-1])}"
+        hint = _misplaced(path) or _suggest_key(str(path[-1]), _allowed_keys(loc[:-1]))
     elif kind == "literal_error" and path in (("apiVersion",), ("kind",)):
         code, message = "E206", f"unsupported {where} '{value}'"
         hint = f"use {where}: {'mlopsctl.dev/v1alpha1' if path == ('apiVersion',) else 'MLOpsProject'}"
@@ -77,6 +75,9 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
         code, message, hint = "E201", f"missing required field '{field}' in {where}", f"add '{field}: ...'"
     elif kind in _TYPE_ERRORS:
         code, message, hint = "E202", f"{where} must be {_TYPE_ERRORS[kind]}, not {_show(value)}", None
+    elif kind == "string_pattern_mismatch" and str((err.get("ctx") or {}).get("pattern")) in _pattern_help():
+        form = _pattern_help()[str((err.get("ctx") or {}).get("pattern"))]
+        code, message, hint = "E205", f"invalid {where}: {_show(value)} is not {form}", None
     elif kind in _CUSTOM_CODES:
         code, message, hint = _CUSTOM_CODES[kind], f"{where}: {err['msg']}", None
     else:
@@ -110,6 +111,73 @@ def _named_field(path: Path, message: str, data: Any) -> Path:
 def _lower(text: str) -> str:
     text = text.removeprefix("Value error, ")
     return text[:1].lower() + text[1:]
+
+
+@functools.cache
+def _pattern_help() -> dict[str, str]:
+    """What the string types of the language look like, in words, keyed by their pattern."""
+    from mlopsctl.config.models import types
+    from mlopsctl.config.models.compute import MachineType
+    from mlopsctl.config.models.data import ColumnName, TableName
+    from mlopsctl.config.models.pipelines import IoName, OutputRef
+    from mlopsctl.config.models.registry import VersionName
+    from mlopsctl.config.models.security import Cidr, KeyId, Role
+
+    described = {
+        types.Name: "a name: lowercase letters, digits and '-', starting with a letter",
+        types.EnvName: "an environment name: lowercase letters and digits, starting with a letter",
+        types.RegionName: "a region name such as 'us-central1'",
+        types.ZoneName: "a zone name such as 'us-central1-a'",
+        types.GcpProjectId: "a GCP project id: 6-30 lowercase letters, digits and '-'",
+        types.Quantity: "a quantity such as '500m', '2' or '4Gi'",
+        types.GcsUri: "a gs://bucket/path URI",
+        types.LabelKey: "a label key: lowercase letters, digits, '-' and '_', starting with a letter",
+        types.LabelValue: "a label value: at most 63 lowercase letters, digits, '-' and '_'",
+        types.SecretRef: "a Secret Manager reference: a secret id or projects/P/secrets/S[/versions/V]",
+        types.Image: "a container image reference such as 'us-docker.pkg.dev/p/repo/image:1.0'",
+        OutputRef: "a reference to a step output: <step>.<output>",
+        IoName: "an identifier: letters, digits and '_', not starting with a digit",
+        MachineType: "a machine type such as 'g2-standard-8'",
+        VersionName: "a version: letters, digits, '-', '_' and '.'",
+        Cidr: "an IPv4 CIDR block such as '10.0.0.0/8'",
+        Role: "an IAM role such as 'roles/storage.objectViewer'",
+        KeyId: "a KMS key id: projects/P/locations/L/keyRings/R/cryptoKeys/K",
+        ColumnName: "a column name: letters, digits and '_', not starting with a digit",
+        TableName: "a table name: letters, digits and '_'",
+    }
+    return {_pattern(tp): text for tp, text in described.items()}
+
+
+def _pattern(annotated: Any) -> str:
+    for meta in typing.get_args(annotated)[1:]:
+        pattern = getattr(meta, "pattern", None)
+        if pattern is not None:
+            return str(pattern)
+    raise ValueError(f"{annotated} has no pattern")
+
+
+def _within(path: Path) -> str:
+    return f"in {format_path(path)}" if path else "at the top level"
+
+
+def _suggest_key(key: str, allowed: list[str]) -> str | None:
+    return did_you_mean(key, allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None)
+
+
+_ENVIRONMENT_KEYS = frozenset(
+    {"gcpProject", "regions", "labels", "promotion", "overrides", "regionOverrides"}
+)
+
+
+def _misplaced(path: Path) -> str | None:
+    """A hint for keys that belong to an environment but were written elsewhere."""
+    key = path[-1]
+    if len(path) == 1 and key in ("overrides", "regionOverrides"):
+        return f"'{key}' belongs to an environment: move it under environments.<env>"
+    overlay = len(path) >= 4 and path[0] == "environments" and path[2] in ("overrides", "regionOverrides")
+    if overlay and key in _ENVIRONMENT_KEYS:
+        return f"'{key}' is a setting of the environment itself: move it up to environments.{path[1]}"
+    return None
 
 
 def _key_rule(parent: Path) -> str:

@@ -35,24 +35,49 @@ def _duration(value: str) -> str:
     return value
 
 
+_CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31"),
+    ("month", "1-12"),
+    ("day of week", "0-7"),
+)
+
+
 def _cron(value: str) -> str:
     from croniter import croniter
 
-    if not croniter.is_valid(value) or len(value.split()) != 5:
+    fields = value.split()
+    if len(fields) != len(_CRON_FIELDS):
         raise PydanticCustomError(
-            "cron", "invalid cron expression '{value}': use five fields, e.g. '0 3 * * *'", {"value": value}
+            "cron",
+            "invalid cron expression '{value}': it needs five fields, e.g. '0 3 * * *'",
+            {"value": value},
         )
+    for i, (name, allowed) in enumerate(_CRON_FIELDS):
+        alone = " ".join(field if j == i else "*" for j, field in enumerate(fields))
+        if not croniter.is_valid(alone):
+            raise PydanticCustomError(
+                "cron",
+                "invalid cron expression '{value}': the {name} field '{field}' is not valid ({allowed})",
+                {"value": value, "name": name, "field": fields[i], "allowed": allowed},
+            )
+    if not croniter.is_valid(value):
+        raise PydanticCustomError("cron", "invalid cron expression '{value}'", {"value": value})
     return value
 
 
 def _timezone(value: str) -> str:
     from zoneinfo import available_timezones
 
+    from mlopsctl.diagnostics import did_you_mean
+
     if value not in available_timezones():
+        suggestion = did_you_mean(value, available_timezones()) or "use an IANA name such as 'Europe/Berlin'"
         raise PydanticCustomError(
             "timezone",
-            "unknown time zone '{value}': use an IANA name such as 'Europe/Berlin'",
-            {"value": value},
+            "unknown time zone '{value}': {suggestion}",
+            {"value": value, "suggestion": suggestion},
         )
     return value
 
