@@ -74,9 +74,14 @@ def dataset_id(target: Target, key: str, dataset: Dataset) -> str:
     return dataset.dataset_id or f"{key}_{target.env}_{target.region}".replace("-", "_")
 
 
-def workload_account(kind: Workload, name: str) -> str:
-    """The Kubernetes service account of a workload, e.g. ``endpoint-fraud``."""
-    return shorten(f"{kind}-{name}", 63)
+def workload_account(kind: Workload, name: str, target: Target) -> str:
+    """The Kubernetes service account of a workload, e.g. ``endpoint-fraud-prod-usc1``.
+
+    Clusters in one GCP project share its Workload Identity pool, where a Kubernetes
+    account is known only by namespace and name: the target in the name keeps each
+    region's workload from acting as another region's (or environment's) Google account.
+    """
+    return shorten(f"{kind}-{name}-{target.env}-{region_short(target.region)}", 63)
 
 
 def gsa_account_id(kind: Workload, name: str, target: Target) -> str:

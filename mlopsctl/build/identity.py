@@ -46,7 +46,7 @@ def build(ctx: BuildContext) -> None:
     )
     for kind, name, source in workloads(ctx):
         account_id = gsa_account_id(kind, name, ctx.target)
-        ksa_name = workload_account(kind, name)
+        ksa_name = workload_account(kind, name, ctx.target)
         email = gsa_email(kind, name, ctx.target, ctx.gcp_project)
         gsa = ctx.add(
             GSA,

@@ -24,8 +24,6 @@ ALIAS_EXPANSION_FACTOR = 10
 ALIAS_EXPANSION_FLOOR = 10_000
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted."""
-MAX_DEPTH = 64
-"""Deepest nesting of mappings and lists accepted."""
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 

@@ -6,6 +6,7 @@ import json
 
 from mlopsctl.graph import JSON
 from mlopsctl.plan.diff import Plan, ResourceChange
+from mlopsctl.sourcemap import format_path
 
 FORMAT_VERSION = "1.0"
 
@@ -36,4 +37,5 @@ def _change(change: ResourceChange) -> dict[str, JSON]:
             "replace_paths": list(change.replace_paths),
         },
         "protect": change.protect,
+        "source": format_path(change.source) if change.source else None,
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mlopsctl.graph import JSON
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
+from mlopsctl.sourcemap import format_path
 from mlopsctl.state import canonical_json
 
 NO_CHANGES = "No changes. Your infrastructure matches the configuration."
@@ -55,6 +56,8 @@ def render_change(change: ResourceChange) -> str:
     """One resource's header, resource line and inputs (no trailing newline)."""
     sign, verb = _KINDS[change.actions]
     lines = [f"  # {change.address} {verb}"]
+    if change.source:
+        lines.append(f"  # (from {format_path(change.source)} in mlops.yaml)")
     if change.protect and Action.DELETE in change.actions:
         lines.append(f"  {PROTECTED_NOTE}")
     lines.append(f"{sign:>3} resource {json.dumps(change.type)} {json.dumps(change.name)} {{")

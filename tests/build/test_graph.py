@@ -81,11 +81,13 @@ pipelines:
     )
     graph = _graphs(tmp_path, text)[DEV]
     gsa = _get(graph, "gcp:serviceaccount/account:Account", "pipeline-train")
-    ksa = _get(graph, "kubernetes:core/v1:ServiceAccount", "pipeline-train")
+    ksa = _get(graph, "kubernetes:core/v1:ServiceAccount", "pipeline-train-dev-usc1")
     binding = _get(graph, "gcp:serviceaccount/iAMMember:IAMMember", "pipeline-train-workload-identity")
     email = f"{gsa.inputs['accountId']}@acme-demo-dev.iam.gserviceaccount.com"
     assert ksa.inputs["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": email}
-    assert binding.inputs["member"] == "serviceAccount:acme-demo-dev.svc.id.goog[demo/pipeline-train]"
+    assert (
+        binding.inputs["member"] == "serviceAccount:acme-demo-dev.svc.id.goog[demo/pipeline-train-dev-usc1]"
+    )
     assert binding.inputs["role"] == "roles/iam.workloadIdentityUser"
     assert set(binding.depends_on) == {gsa.address, ksa.address}
 
@@ -116,3 +118,15 @@ def test_graph_orders_dependencies_first() -> None:
     assert [r.name for r in graph.ordered()] == ["parent", "child"]
     with pytest.raises(ValueError, match="duplicate"):
         graph.add(Resource(DEV, "t:a/b:C", "parent", {}))
+
+
+def test_regions_of_one_project_do_not_share_workload_identities(tmp_path: pathlib.Path) -> None:
+    text = MINIMAL + "pipelines:\n  train:\n    steps: {fit: {image: trainer}}\n"
+    graphs = _graphs(tmp_path, text)
+    members = {
+        r.inputs["member"]: r.inputs["serviceAccountId"]
+        for target in (Target("prod", "us-central1"), Target("prod", "europe-west4"))
+        for r in graphs[target]
+        if r.type == "gcp:serviceaccount/iAMMember:IAMMember"
+    }
+    assert len(members) == 2 and len(set(members.values())) == 2

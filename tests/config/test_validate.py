@@ -219,3 +219,40 @@ def test_a_collision_with_an_unselected_target_is_still_reported(tmp_path: pathl
     found = _diagnostics(tmp_path, text, Selection(envs=("dev",)))
     assert [(c, ln) for c, ln, _ in found] == [("E310", 14)]
     assert "used by dev/us-central1 and prod/us-central1" in found[0][2]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ("data:\n  buckets:\n    raw: {versioning: 'true'}\n", "must be true or false, not 'true'"),
+        ("data:\n  buckets:\n    raw: {versioning: yes}\n", "must be true or false, not 'yes'"),
+        (
+            "accelerators:\n  g: {type: gpu, accelerator: nvidia-l4, count: '2'}\n",
+            "must be an integer, not '2'",
+        ),
+    ],
+)
+def test_values_are_not_coerced(tmp_path: pathlib.Path, extra: str, fragment: str) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + extra)
+    assert [c for c, _, _ in found] == ["E202"] and fragment in found[0][2]
+
+
+SCHEDULE = "pipelines:\n  p:\n    steps: {s: {image: x}}\n    schedule: "
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (MINIMAL + SCHEDULE + "{cron: '0 25 * * 1'}\n", "the hour field '25' is not valid (0-23)"),
+        (MINIMAL + SCHEDULE + "{cron: '0 3 * *'}\n", "it needs five fields"),
+        (
+            MINIMAL + SCHEDULE + "{cron: '0 3 * * *', timeZone: Europe/Berln}\n",
+            "did you mean 'Europe/Berlin'?",
+        ),
+        (MINIMAL + "overrides: {}\n", "move it under environments.<env>"),
+        (MINIMAL.replace("[us-central1]", "[us-central]"), "is not a region name such as"),
+    ],
+)
+def test_messages_say_how_to_fix_it(tmp_path: pathlib.Path, text: str, fragment: str) -> None:
+    found = _diagnostics(tmp_path, text)
+    assert any(fragment in t for _, _, t in found), found

@@ -50,6 +50,7 @@ def test_document() -> None:
                     "replace_paths": [],
                 },
                 "protect": False,
+                "source": None,
             },
             {
                 "address": f"prod/us-central1/{BUCKET}/raw",
@@ -64,6 +65,7 @@ def test_document() -> None:
                     "replace_paths": ["location"],
                 },
                 "protect": True,
+                "source": None,
             },
             {
                 "address": f"prod/us-central1/{BUCKET}/old",
@@ -78,6 +80,7 @@ def test_document() -> None:
                     "replace_paths": [],
                 },
                 "protect": False,
+                "source": None,
             },
         ],
         "summary": {"add": 2, "change": 0, "destroy": 2},

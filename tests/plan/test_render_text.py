@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from helpers import PROD, make_change
 
@@ -212,3 +214,8 @@ NO_CHANGES = "No changes. Your infrastructure matches the configuration.\n"
 )
 def test_render_no_changes(plan: Plan, expected: str) -> None:
     assert render_text(plan) == expected
+
+
+def test_the_source_path_is_shown_under_the_header() -> None:
+    sourced = dataclasses.replace(make_change(CREATE, None, {"name": "r"}), source=("data", "buckets", "raw"))
+    assert render_change(sourced).splitlines()[1] == "  # (from data.buckets.raw in mlops.yaml)"

@@ -24,6 +24,7 @@ class Spec(BaseModel):
         populate_by_name=True,
         protected_namespaces=(),
         allow_inf_nan=False,
+        strict=True,
     )
 
 
