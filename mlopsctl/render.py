@@ -101,6 +101,12 @@ def write_targets(
     for target in removed:
         if (out / target_dir(target)).exists():
             shutil.rmtree(out / target_dir(target))
+        remove_if_empty(out / target.env)
+
+
+def remove_if_empty(folder: pathlib.Path) -> None:
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _swap(staging: pathlib.Path, final: pathlib.Path) -> None:

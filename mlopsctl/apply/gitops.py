@@ -21,7 +21,7 @@ from mlopsctl.apply import ApplyError, Outcome, Release
 from mlopsctl.graph import Target
 from mlopsctl.plan import Plan
 from mlopsctl.plan.render_text import summary_line
-from mlopsctl.render import Files, render_target, target_dir, write_targets
+from mlopsctl.render import Files, remove_if_empty, render_target, target_dir, write_targets
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
 
 STATE_DIR = pathlib.PurePosixPath(".mlopsctl", "state")
@@ -130,6 +130,7 @@ class GitopsTarget:
             content = states.get(state_path(target))
             if content is None:
                 path.unlink(missing_ok=True)
+                remove_if_empty(path.parent)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
