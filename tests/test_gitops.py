@@ -112,9 +112,8 @@ def test_removed_environment_is_destroyed(source: pathlib.Path, deploy: pathlib.
     assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
     assert not (deploy / "prod" / "europe-west4").exists()
     assert not (deploy / ".mlopsctl" / "state" / "prod" / "europe-west4.json").exists()
-    source.write_text(
-        WITH_DATA.replace("  prod:\n    gcpProject: acme-demo-prod\n    regions: [us-central1, europe-west4]\n", "")
-    )
+    prod = "  prod:\n    gcpProject: acme-demo-prod\n    regions: [us-central1, europe-west4]\n"
+    source.write_text(WITH_DATA.replace(prod, ""))
     assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
     assert sorted(p.name for p in deploy.iterdir()) == [".git", ".mlopsctl", "dev"]
     assert sorted(p.name for p in (deploy / ".mlopsctl" / "state").iterdir()) == ["dev"]
