@@ -244,7 +244,7 @@ CASES: dict[str, Case] = {
     ),
     "default kms key": (
         put((("security", "defaultKmsKey"), "mian")),
-        [("E301", ("security", "defaultKmsKey"))],
+        [("E301", ("security", "defaultKmsKey")), ("W301", ("security", "kms", "main"))],
     ),
     "canary candidate": (put(((*ROLLOUT, "candidate"), "greeen")), [("E301", (*ROLLOUT, "candidate"))]),
     "ab weights variant": (

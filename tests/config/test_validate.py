@@ -256,3 +256,9 @@ SCHEDULE = "pipelines:\n  p:\n    steps: {s: {image: x}}\n    schedule: "
 def test_messages_say_how_to_fix_it(tmp_path: pathlib.Path, text: str, fragment: str) -> None:
     found = _diagnostics(tmp_path, text)
     assert any(fragment in t for _, _, t in found), found
+
+
+def test_an_unused_kms_key_is_a_warning(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, WITH_DATA + "security:\n  kms:\n    spare: {}\n")
+    assert [(c, ln) for c, ln, _ in found] == [("W301", 19)]
+    assert "KMS key 'spare' is declared but never used" in found[0][2]

@@ -325,7 +325,7 @@ def _unused(kind: str, section: str, declared: Sequence[str], used: set[str]) ->
             yield Diagnostic(
                 "W301",
                 f"{kind} '{name}' is declared but never used",
-                path=(section, name),
+                path=(*section.split("."), name),
                 hint="remove it, or refer to it by name",
                 severity=Severity.WARNING,
             )
@@ -333,7 +333,7 @@ def _unused(kind: str, section: str, declared: Sequence[str], used: set[str]) ->
 
 @check
 def unused(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """Models, accelerator pools and alert channels that nothing refers to.
+    """Models, accelerator pools, alert channels and KMS keys that nothing refers to.
 
     CPU pools are exempt: workloads that name no pool run on them.
     """
@@ -343,3 +343,7 @@ def unused(ctx: CheckContext) -> Iterator[Diagnostic]:
     yield from _unused("node pool", "accelerators", special, {u.pool for u in pool_uses(config) if u.pool})
     notified = {c for m in config.monitors.values() for c in m.actions.notify}
     yield from _unused("alert channel", "alertChannels", list(config.alert_channels), notified)
+    keys = {config.security.default_kms_key}
+    keys |= {b.kms_key for b in config.data.buckets.values()}
+    keys |= {d.kms_key for d in config.data.datasets.values()}
+    yield from _unused("KMS key", "security.kms", list(config.security.kms), {k for k in keys if k})
