@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,18 @@ def upstream(step: Step) -> set[str]:
     return set(step.depends_on) | {producer for producer, _, _ in step.references()}
 
 
+def ancestors(pipeline: Pipeline, names: Iterable[str]) -> set[str]:
+    """Every step that the steps ``names`` wait for, directly or not."""
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        for parent in upstream(pipeline.steps[stack.pop()]):
+            if parent in pipeline.steps and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
 def topological_order(pipeline: Pipeline) -> list[str]:
     """Steps with their dependencies first; ties in declaration order (the checks reject cycles)."""
     remaining = {name: upstream(step) for name, step in pipeline.steps.items()}
@@ -155,14 +167,8 @@ class _Emitter:
             self.emit_level(chain)
 
     def ancestors(self, names: list[str]) -> list[str]:
-        seen: set[str] = set()
-        stack = list(names)
-        while stack:
-            for parent in upstream(self.pipeline.steps[stack.pop()]):
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        return [n for n in self.order if n in seen]
+        found = ancestors(self.pipeline, names)
+        return [n for n in self.order if n in found]
 
     @contextlib.contextmanager
     def condition(self, name: str) -> Iterator[None]:

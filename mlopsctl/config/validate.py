@@ -119,7 +119,7 @@ def _pattern_help() -> dict[str, str]:
     from mlopsctl.config.models import types
     from mlopsctl.config.models.compute import MachineType
     from mlopsctl.config.models.data import ColumnName, TableName
-    from mlopsctl.config.models.pipelines import IoName, OutputRef
+    from mlopsctl.config.models.pipelines import EnvVar, IoName, OutputRef
     from mlopsctl.config.models.registry import VersionName
     from mlopsctl.config.models.security import Cidr, KeyId, Role
 
@@ -136,7 +136,8 @@ def _pattern_help() -> dict[str, str]:
         types.SecretRef: "a Secret Manager reference: a secret id or projects/P/secrets/S[/versions/V]",
         types.Image: "a container image reference such as 'us-docker.pkg.dev/p/repo/image:1.0'",
         OutputRef: "a reference to a step output: <step>.<output>",
-        IoName: "an identifier: letters, digits and '_', not starting with a digit",
+        IoName: "a name: lowercase letters, digits and '_', starting with a letter",
+        EnvVar: "an environment variable name: letters, digits and '_', not starting with a digit",
         MachineType: "a machine type such as 'g2-standard-8'",
         VersionName: "a version: letters, digits, '-', '_' and '.'",
         Cidr: "an IPv4 CIDR block such as '10.0.0.0/8'",
@@ -184,6 +185,10 @@ def _key_rule(parent: Path) -> str:
     """What a mapping key at ``parent`` must look like, in words."""
     if parent == ("environments",):
         return "environment names are lowercase letters and digits, starting with a letter, at most 12 long"
+    if parent and parent[-1] in ("inputs", "outputs", "parameters", "thresholds", "searchSpace"):
+        return "these names are lowercase letters, digits and '_', starting with a letter"
+    if parent and parent[-1] in ("env", "secrets"):
+        return "environment variable names are letters, digits and '_', not starting with a digit"
     if parent and parent[-1] in ("labels", "regionOverrides"):
         what = "label keys" if parent[-1] == "labels" else "region names"
         return f"{what} are lowercase letters, digits, '-' (and '_' for labels), starting with a letter"

@@ -61,10 +61,16 @@ def base_config() -> Doc:
                         "outputs": {"model": "model", "auc": "float"},
                         "resources": {"nodePool": "gpu-l4", "accelerators": 1},
                     },
+                    "evaluate": {
+                        "kind": "evaluate",
+                        "inputs": {"model": "train.model"},
+                        "thresholds": {"auc": {"min": 0.9}},
+                    },
                     "push": {
                         "kind": "push",
                         "model": "fraud",
                         "inputs": {"model": "train.model"},
+                        "dependsOn": ["evaluate"],
                         "when": {"output": "train.auc", "operator": ">=", "value": 0.9},
                     },
                 },
@@ -307,11 +313,14 @@ CASES: dict[str, Case] = {
         [("E309", (*STEPS, "train", "inputs", "examples"))],
     ),
     "depends on": (
-        put(((*STEPS, "push", "dependsOn"), ["evaluate"])),
-        [("E301", (*STEPS, "push", "dependsOn", 0))],
+        put(((*STEPS, "push", "dependsOn"), ["evaluat"])),
+        [("E301", (*STEPS, "push", "dependsOn", 0)), ("E309", (*STEPS, "push"))],
     ),
     "cycle": (put(((*STEPS, "ingest", "dependsOn"), ["push"])), [("E302", (*STEPS, "ingest"))]),
-    "depends on itself": (put(((*STEPS, "push", "dependsOn"), ["push"])), [("E302", (*STEPS, "push"))]),
+    "depends on itself": (
+        put(((*STEPS, "push", "dependsOn"), ["push"])),
+        [("E302", (*STEPS, "push")), ("E309", (*STEPS, "push"))],
+    ),
     "when on own output": (
         put(((*STEPS, "train", "when"), {"output": "train.auc", "value": 1})),
         [("E309", (*STEPS, "train", "when", "output"))],
@@ -319,6 +328,7 @@ CASES: dict[str, Case] = {
     "parallelFor output": (
         put(((*STEPS, "train", "parallelFor"), {"fromOutput": "ingest.shards"})),
         [
+            ("E309", (*STEPS, "evaluate", "inputs", "model")),
             ("E309", (*STEPS, "push", "inputs", "model")),
             ("E309", (*STEPS, "push", "when", "output")),
             ("E309", (*STEPS, "train", "parallelFor", "fromOutput")),

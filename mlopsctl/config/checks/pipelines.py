@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from mlopsctl.build.kfp_dag import condition_chains, topological_order, upstream
+from mlopsctl.build.kfp_dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.config.models.pipelines import Condition, OutputType, Pipeline
+from mlopsctl.config.models.pipelines import Condition, OutputType, Pipeline, Step
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.sourcemap import Path
 
@@ -146,3 +146,52 @@ def loop_sources(ctx: CheckContext) -> Iterator[Diagnostic]:
                     path=("pipelines", name, "steps", step_name, "parallelFor", "fromOutput"),
                     hint=f"declare '{output}: list' on step '{producer}' (a JSON array of items)",
                 )
+
+
+@check
+def loop_item(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A parallelFor step receives the loop item as its input ``item``: it cannot declare another."""
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            if step.parallel_for and "item" in step.inputs:
+                yield Diagnostic(
+                    "E310",
+                    f"step '{step_name}' declares an input 'item', which its parallelFor loop provides",
+                    path=("pipelines", name, "steps", step_name, "inputs", "item"),
+                    hint="rename the input",
+                )
+
+
+@check
+def environment_names(ctx: CheckContext) -> Iterator[Diagnostic]:
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            for key in sorted(step.env.keys() & step.secrets.keys()):
+                yield Diagnostic(
+                    "E310",
+                    f"step '{step_name}' sets the environment variable '{key}' in both 'env' and 'secrets'",
+                    path=("pipelines", name, "steps", step_name, "secrets", key),
+                    hint="keep one of the two",
+                )
+
+
+@check
+def gated_pushes(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A push publishes a model only after an evaluate step with thresholds has passed."""
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            if step.kind != "push":
+                continue
+            gates = [a for a in ancestors(pipeline, [step_name]) if _is_gate(pipeline.steps[a])]
+            if not gates:
+                yield Diagnostic(
+                    "E309",
+                    f"push step '{step_name}' does not wait for an evaluate step with thresholds",
+                    path=("pipelines", name, "steps", step_name),
+                    hint="add an evaluate step with 'thresholds' and make the push depend on it "
+                    "(dependsOn, or a 'when' on its verdict)",
+                )
+
+
+def _is_gate(step: Step) -> bool:
+    return step.kind == "evaluate" and bool(step.thresholds)

@@ -17,14 +17,16 @@ from mlopsctl.config.models.types import (
     TimeZone,
 )
 
-OUTPUT_REF = re.compile(r"^([a-z](?:[-a-z0-9]*[a-z0-9])?)\.([A-Za-z_][A-Za-z0-9_]*)$")
+OUTPUT_REF = re.compile(r"^([a-z](?:[-a-z0-9]*[a-z0-9])?)\.([a-z][a-z0-9_]*)$")
 """``<step>.<output>``: a string of this form among a step's inputs is a reference, never a literal."""
 OutputRef = Annotated[
     str,
     StringConstraints(pattern=OUTPUT_REF.pattern),
     Field(description="An output of an earlier step: <step>.<output>."),
 ]
-IoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+IoName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+"""Names of step inputs, outputs and parameters, as Kubeflow Pipelines accepts them."""
+EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Scalar = str | int | float | bool
 StepKind = Literal[
     "container",
@@ -168,8 +170,8 @@ class Step(Spec):
     timeout: Duration | None = None
     when: Condition | None = None
     parallel_for: ParallelFor | None = None
-    env: dict[IoName, str] = {}
-    secrets: dict[IoName, SecretRef] = Field(
+    env: dict[EnvVar, str] = {}
+    secrets: dict[EnvVar, SecretRef] = Field(
         default={}, description="Environment variable name to a Secret Manager reference."
     )
     source: IngestSource | None = Field(default=None, description="ingest: where the data comes from.")
