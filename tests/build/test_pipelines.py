@@ -154,19 +154,21 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
             "output of a parallelFor step",
         ),
         (
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, parallelFor: {items: [1]}, inputs: {item: 2}}\n",
+            "pipelines:\n  p:\n    steps:\n"
+            "      a: {image: x, parallelFor: {items: [1]}, inputs: {item: 2}}\n",
             "E310",
             "declares an input 'item'",
         ),
         (
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, env: {TOKEN: t}, secrets: {TOKEN: api-token}}\n",
+            "pipelines:\n  p:\n    steps:\n"
+            "      a: {image: x, env: {TOKEN: t}, secrets: {TOKEN: api-token}}\n",
             "E310",
             "in both 'env' and 'secrets'",
         ),
         (
             "pipelines:\n  p:\n    steps:\n      a: {image: x, inputs: {myInput: 1}}\n",
             "E205",
-            "lowercase letters",
+            "invalid name 'myInput'",
         ),
         (
             "models:\n  m: {framework: onnx, versions: {v1: {artifactUri: gs://bkt/m}}}\n"
