@@ -17,7 +17,8 @@ from typing import Any
 
 from mlopsctl.graph import JSON
 
-BUILTIN_TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
+"""The top-level ``templates/`` folder, linked into the package so that wheels carry it."""
 
 
 class TemplateError(Exception):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import pathlib
+import tomllib
 
 import pytest
+from conftest import ROOT
 from helpers import WITH_DATA, run, write
 
-from mlopsctl.manifests import TemplateError, render_object
+from mlopsctl.manifests import BUILTIN_TEMPLATES, TemplateError, render_object
 
 HOSTILE = [
     "quote\" and 'single'",
@@ -72,3 +74,11 @@ def test_a_broken_override_is_a_clear_error(tmp_path: pathlib.Path) -> None:
     config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
     code, _, err = run("plan", write(tmp_path, config))
     assert code == 1 and "not escaped" in err and "Traceback" not in err
+
+
+def test_builtin_templates_ship_with_the_package() -> None:
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {p for pattern in package_data["mlopsctl"] for p in (ROOT / "mlopsctl").glob(pattern)}
+    templates = set(BUILTIN_TEMPLATES.rglob("*.j2"))
+    assert templates and {p.resolve() for p in templates} <= {p.resolve() for p in shipped}
+    assert {p.name for p in templates} == {p.name for p in (ROOT / "templates").rglob("*.j2")}
