@@ -126,6 +126,30 @@ BAD_INPUTS = {
         "E404",
         3,
     ),
+    "enum-value": ("data:\n  buckets:\n    raw: {storageClass: COLD}\n", "E204", 3),
+    "duration": ("data:\n  buckets:\n    raw: {retention: 1 week}\n", "E306", 3),
+    "gpu-count": (
+        "accelerators:\n  gpu:\n    type: gpu\n    accelerator: nvidia-l4\n    count: 3\n",
+        "E402",
+        5,
+    ),
+    "machine-type": (
+        "accelerators:\n  gpu:\n    type: gpu\n    accelerator: nvidia-l4\n    machineType: n1-standard-8\n",
+        "E402",
+        5,
+    ),
+    "bucket-rule": ("data:\n  buckets:\n    raw: {name: 'goog-${env}-${region}-raw'}\n", "E304", 3),
+    "kubernetes-name": (
+        MODEL + "endpoints:\n  a-very-long-endpoint-name-for-kserve:\n    variants:\n"
+        "      an-even-longer-variant-name: {model: m, version: v1}\n",
+        "E404",
+        8,
+    ),
+    "step-pool": (
+        "pipelines:\n  p:\n    steps:\n      s: {image: x, resources: {nodePool: gpu}}\n",
+        "E301",
+        4,
+    ),
 }
 
 
@@ -210,7 +234,7 @@ UNSAFE_FILES = {
     "tab": (MINIMAL.encode() + b"data:\n\tbuckets: {}\n", "E105", 13),
     "invalid-utf8": (MINIMAL.encode() + b"# caf\xe9\n", "E103", 12),
     "non-string-key": (MINIMAL.encode() + b"data:\n  buckets:\n    1: {}\n", "E108", 14),
-    "alias-expansion": (MINIMAL.encode() + BILLION_LAUGHS, "E107", None),
+    "alias-expansion": (MINIMAL.encode() + BILLION_LAUGHS, "E107", 12),
     "too-large": (MINIMAL.encode() + b"#" * (1024 * 1024), "E102", 1),
 }
 
