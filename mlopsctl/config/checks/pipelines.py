@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from mlopsctl.build.kfp_dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.checks import CheckContext, check
@@ -22,19 +23,35 @@ _ORDERING = {"<", "<=", ">", ">="}
 _NUMBERS = {"integer", "float"}
 
 
+@dataclass(frozen=True)
+class _StepAt:
+    pipeline_name: str
+    pipeline: Pipeline
+    name: str
+    step: Step
+
+    def path(self, *rest: str) -> Path:
+        return ("pipelines", self.pipeline_name, "steps", self.name, *rest)
+
+
+def _steps(ctx: CheckContext) -> Iterator[_StepAt]:
+    for pipeline_name, pipeline in ctx.config.pipelines.items():
+        for name, step in pipeline.steps.items():
+            yield _StepAt(pipeline_name, pipeline, name, step)
+
+
 @check
 def step_images(ctx: CheckContext) -> Iterator[Diagnostic]:
     if ctx.config.project.stage_image:
         return
-    for name, pipeline in ctx.config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            if step.image is None:
-                yield Diagnostic(
-                    "E201",
-                    f"step '{step_name}' of pipeline '{name}' has no image",
-                    path=("pipelines", name, "steps", step_name),
-                    hint=f"set 'image' on the step, or project.stageImage for built-in '{step.kind}' stages",
-                )
+    for at in _steps(ctx):
+        if at.step.image is None:
+            yield Diagnostic(
+                "E201",
+                f"step '{at.name}' of pipeline '{at.pipeline_name}' has no image",
+                path=at.path(),
+                hint=f"set 'image' on the step, or project.stageImage for built-in '{at.step.kind}' stages",
+            )
 
 
 @check
@@ -134,63 +151,59 @@ def condition_values(ctx: CheckContext) -> Iterator[Diagnostic]:
 @check
 def loop_sources(ctx: CheckContext) -> Iterator[Diagnostic]:
     """``parallelFor.fromOutput`` iterates over a list output."""
-    for name, pipeline in ctx.config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            source = step.parallel_for.from_output if step.parallel_for else None
-            producer, _, output = (source or "").partition(".")
-            kind = pipeline.steps[producer].outputs.get(output) if producer in pipeline.steps else None
-            if kind is not None and kind != "list":
-                yield Diagnostic(
-                    "E309",
-                    f"step '{step_name}' loops over '{source}', whose type is {kind}, not list",
-                    path=("pipelines", name, "steps", step_name, "parallelFor", "fromOutput"),
-                    hint=f"declare '{output}: list' on step '{producer}' (a JSON array of items)",
-                )
+    for at in _steps(ctx):
+        source = at.step.parallel_for.from_output if at.step.parallel_for else None
+        producer, _, output = (source or "").partition(".")
+        steps = at.pipeline.steps
+        kind = steps[producer].outputs.get(output) if producer in steps else None
+        if kind is not None and kind != "list":
+            yield Diagnostic(
+                "E309",
+                f"step '{at.name}' loops over '{source}', whose type is {kind}, not list",
+                path=at.path("parallelFor", "fromOutput"),
+                hint=f"declare '{output}: list' on step '{producer}' (a JSON array of items)",
+            )
 
 
 @check
 def loop_item(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A parallelFor step receives the loop item as its input ``item``: it cannot declare another."""
-    for name, pipeline in ctx.config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            if step.parallel_for and "item" in step.inputs:
-                yield Diagnostic(
-                    "E310",
-                    f"step '{step_name}' declares an input 'item', which its parallelFor loop provides",
-                    path=("pipelines", name, "steps", step_name, "inputs", "item"),
-                    hint="rename the input",
-                )
+    for at in _steps(ctx):
+        if at.step.parallel_for and "item" in at.step.inputs:
+            yield Diagnostic(
+                "E310",
+                f"step '{at.name}' declares an input 'item', which its parallelFor loop provides",
+                path=at.path("inputs", "item"),
+                hint="rename the input",
+            )
 
 
 @check
 def environment_names(ctx: CheckContext) -> Iterator[Diagnostic]:
-    for name, pipeline in ctx.config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            for key in sorted(step.env.keys() & step.secrets.keys()):
-                yield Diagnostic(
-                    "E310",
-                    f"step '{step_name}' sets the environment variable '{key}' in both 'env' and 'secrets'",
-                    path=("pipelines", name, "steps", step_name, "secrets", key),
-                    hint="keep one of the two",
-                )
+    for at in _steps(ctx):
+        for key in sorted(at.step.env.keys() & at.step.secrets.keys()):
+            yield Diagnostic(
+                "E310",
+                f"step '{at.name}' sets the environment variable '{key}' in both 'env' and 'secrets'",
+                path=at.path("secrets", key),
+                hint="keep one of the two",
+            )
 
 
 @check
 def gated_pushes(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A push publishes a model only after an evaluate step with thresholds has passed."""
-    for name, pipeline in ctx.config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            if step.kind != "push":
-                continue
-            gates = [a for a in ancestors(pipeline, [step_name]) if _is_gate(pipeline.steps[a])]
-            if not gates:
-                yield Diagnostic(
-                    "E309",
-                    f"push step '{step_name}' does not wait for an evaluate step with thresholds",
-                    path=("pipelines", name, "steps", step_name),
-                    hint="add an evaluate step with 'thresholds' and make the push depend on it "
-                    "(dependsOn, or a 'when' on its verdict)",
-                )
+    for at in _steps(ctx):
+        if at.step.kind == "push" and not any(
+            _is_gate(at.pipeline.steps[a]) for a in ancestors(at.pipeline, [at.name])
+        ):
+            yield Diagnostic(
+                "E309",
+                f"push step '{at.name}' does not wait for an evaluate step with thresholds",
+                path=at.path(),
+                hint="add an evaluate step with 'thresholds' and make the push depend on it "
+                "(dependsOn, or a 'when' on its verdict)",
+            )
 
 
 def _is_gate(step: Step) -> bool:
