@@ -52,6 +52,8 @@ app = typer.Typer(
 class DiagnosticFormat(enum.StrEnum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 class PlanFormat(enum.StrEnum):
@@ -107,9 +109,9 @@ def _validated(
     Failures of the command's body that are the user's to fix (a path that cannot
     be written, a Git or template problem, a refused apply) end it with a message.
     """
-    from mlopsctl import api
+    from mlopsctl import __version__, api
     from mlopsctl.apply import ApplyError
-    from mlopsctl.diagnostics import render_json
+    from mlopsctl.diagnostics import render_github, render_json, render_sarif
     from mlopsctl.gitutil import GitError
     from mlopsctl.manifests import TemplateError
     from mlopsctl.source import open_source
@@ -119,6 +121,11 @@ def _validated(
             validation = api.validate(source, selection)
             if fmt is DiagnosticFormat.json:
                 typer.echo(render_json(validation.diagnostics))
+            elif fmt is DiagnosticFormat.sarif:
+                typer.echo(render_sarif(validation.diagnostics, __version__))
+            elif fmt is DiagnosticFormat.github:
+                if validation.diagnostics:
+                    typer.echo(render_github(validation.diagnostics))
             else:
                 for diagnostic in validation.diagnostics:
                     _err(diagnostic.to_text())

@@ -147,6 +147,53 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     return json.dumps({"diagnostics": [d.to_dict() for d in diagnostics]}, indent=2, sort_keys=True)
 
 
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: each diagnostic becomes an annotation on its line."""
+
+    def escape(text: str, *, in_property: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
+
+    lines = []
+    for d in diagnostics:
+        where = " "
+        if d.position:
+            file = escape(d.position.file, in_property=True)
+            where = f" file={file},line={d.position.line},col={d.position.column},"
+        message = d.message + (f" ({d.hint})" if d.hint else "")
+        lines.append(f"::{d.severity.value}{where}title={d.code}::{escape(message)}")
+    return "\n".join(lines)
+
+
+def render_sarif(diagnostics: Sequence[Diagnostic], version: str) -> str:
+    """A SARIF 2.1.0 log, for code-scanning tools."""
+    results = []
+    for d in diagnostics:
+        result: dict[str, object] = {
+            "ruleId": d.code,
+            "level": d.severity.value,
+            "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+        }
+        if d.position:
+            region = {"startLine": d.position.line, "startColumn": d.position.column}
+            result["locations"] = [
+                {"physicalLocation": {"artifactLocation": {"uri": d.position.file}, "region": region}}
+            ]
+        results.append(result)
+    rules = [
+        {"id": code, "name": title, "shortDescription": {"text": title}, "fullDescription": {"text": text}}
+        for code, (title, text) in sorted(CODES.items())
+    ]
+    log = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {"tool": {"driver": {"name": "mlopsctl", "version": version, "rules": rules}}, "results": results}
+        ],
+    }
+    return json.dumps(log, indent=2, sort_keys=True)
+
+
 def codes_markdown() -> str:
     """The table of diagnostic codes, as kept in docs/diagnostics.md."""
     lines = [

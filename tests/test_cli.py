@@ -254,3 +254,25 @@ def test_unsafe_files_are_refused_and_nothing_is_written(
     if line is not None:
         assert f"{path}:{line}:" in stderr
     assert sorted(p.name for p in out.iterdir()) == [".git"]
+
+
+def test_validate_github_annotations(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, BAD)
+    code, out, _ = run("validate", path, "--format", "github")
+    assert code == 1
+    assert out.strip() == (
+        f"::error file={path},line=14,col=11,title=E203::unknown key 'versionning' in data.buckets.raw "
+        "(did you mean 'versioning'?)"
+    )
+
+
+def test_validate_sarif(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, BAD)
+    code, out, _ = run("validate", path, "--format", "sarif")
+    log = json.loads(out)
+    assert code == 1 and log["version"] == "2.1.0"
+    [run_] = log["runs"]
+    [result] = run_["results"]
+    assert result["ruleId"] == "E203" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 14, "startColumn": 11}
+    assert "E203" in {rule["id"] for rule in run_["tool"]["driver"]["rules"]}
