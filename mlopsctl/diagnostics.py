@@ -35,6 +35,10 @@ CODES: dict[str, tuple[str, str]] = {
     "E108": ("non-string key", "A mapping key is not a string (e.g. a number, boolean or null)."),
     "E109": ("not a mapping", "The document (or an overlay) must be a mapping."),
     "E110": ("multiple documents", "The file holds more than one YAML document."),
+    "E111": (
+        "unsupported YAML tag",
+        "A value carries a YAML tag outside the core schema, or does not fit the core tag it carries.",
+    ),
     "E201": ("missing field", "A required field is absent."),
     "E202": ("wrong type", "A value has the wrong type (for example a string where a number is expected)."),
     "E203": ("unknown key", "A key is not part of the schema at this place."),

@@ -259,9 +259,9 @@ def kfp_type(kind: str) -> str:
 
 
 def _item_type(step: Step) -> str:
+    """The type of the loop item: that of the items (all of one type), or String from an output."""
     items = step.parallel_for.items if step.parallel_for else None
-    kinds = {_SCALAR_TYPES[type(i)] for i in items or []}
-    return kinds.pop() if len(kinds) == 1 else "String"
+    return _SCALAR_TYPES[type(items[0])] if items else "String"
 
 
 def _configure(task: Any, step: Step, settings: StepSettings) -> None:

@@ -25,6 +25,14 @@ ALIAS_EXPANSION_FLOOR = 10_000
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted."""
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_CORE_TAGS = {
+    "map": {"tag:yaml.org,2002:map"},
+    "seq": {"tag:yaml.org,2002:seq"},
+    "scalar": {
+        f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "merge")
+    },
+}
+"""Tags a node of each kind may carry (implicitly resolved, or written as ``!!str`` and the like)."""
 
 
 @dataclass(frozen=True)
@@ -225,16 +233,50 @@ class _Builder:
         self.sources.values[path] = self.position(node)
         self.active.add(id(node))
         try:
-            if _tag(node) == "tag:yaml.org,2002:map":
+            kind = self.check_tag(node)
+            if kind == "map":
                 return self.mapping(node, path)
-            if _tag(node) == "tag:yaml.org,2002:seq":
+            if kind == "seq":
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             return self.scalar(node)
         finally:
             self.active.discard(id(node))
 
+    def check_tag(self, node: Any) -> str:
+        """The node's kind (map, seq or scalar), after refusing tags outside the YAML core schema."""
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        kind = (
+            "map" if isinstance(node, MappingNode) else "seq" if isinstance(node, SequenceNode) else "scalar"
+        )
+        tag = _tag(node)
+        if tag not in _CORE_TAGS[kind]:
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Abort(
+                Diagnostic(
+                    "E111",
+                    f"unsupported YAML tag '{shown}' on a {'mapping' if kind == 'map' else kind}",
+                    hint="remove the tag: plain scalars, lists and mappings are all mlops.yaml needs",
+                    position=self.position(node),
+                )
+            )
+        return kind
+
     def scalar(self, node: Any) -> Any:
-        value = self.constructor.construct_object(node, deep=True)
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, KeyError, TypeError, YAMLError) as exc:
+            shown = _tag(node).replace("tag:yaml.org,2002:", "!!")
+            raise _Abort(
+                Diagnostic(
+                    "E111",
+                    f"{node.value!r} is not a valid {shown} value",
+                    hint="remove the tag, or write a value of that type",
+                    position=self.position(node),
+                )
+            ) from exc
         return node.value if isinstance(value, date) else value
 
     def mapping(self, node: Any, path: Path) -> dict[str, Any]:
@@ -244,7 +286,7 @@ class _Builder:
         for _, source in [(k, v) for k, v in node.value if _tag(k) == _MERGE_TAG]:
             self.merge(source, path, result)
         for key_node, value_node in pairs:
-            key = self.scalar(key_node) if isinstance(key_node.value, str) else None
+            key = self.scalar(key_node) if self.check_tag(key_node) == "scalar" else None
             position = self.position(key_node)
             if not isinstance(key, str):
                 scalar = isinstance(key_node.value, str)
@@ -279,7 +321,7 @@ class _Builder:
 
     def merge(self, source: Any, path: Path, into: dict[str, Any]) -> None:
         """Apply a YAML merge key (``<<: *base``): earlier sources win, explicit keys win over all."""
-        sources = source.value if _tag(source) == "tag:yaml.org,2002:seq" else [source]
+        sources = source.value if self.check_tag(source) == "seq" else [source]
         for item in sources:
             merged = self.build(item, path)
             if not isinstance(merged, dict):

@@ -131,8 +131,8 @@ def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Di
         return {k: _expand(v, (*path, k), values, diagnostics) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand(v, (*path, i), values, diagnostics) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
+    if not isinstance(value, str) or "${" not in value or path == ("project", "name"):
+        return value  # the project's name is its identity in every target: never per-target
 
     def substitute(match: re.Match[str]) -> str:
         escaped, name = match.groups()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -36,7 +37,28 @@ def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfi
     try:
         return MLOpsConfig.model_validate(data), []
     except ValidationError as exc:
-        return None, [_diagnostic(err, data, sources) for err in exc.errors(include_url=False)]
+        return None, _merge_type_errors(
+            [_diagnostic(err, data, sources) for err in exc.errors(include_url=False)]
+        )
+
+
+def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One E202 per value: a value that fits none of a union's types is one mistake, not one per type."""
+    wanted: dict[Path, dict[str, None]] = {}
+    firsts: dict[Path, Diagnostic] = {}
+    others = []
+    for d in diagnostics:
+        if d.code != "E202":
+            others.append(d)
+            continue
+        kind, _, shown = d.message.removeprefix(f"{format_path(d.path)} must be ").rpartition(", not ")
+        wanted.setdefault(d.path, {})[kind] = None
+        firsts.setdefault(d.path, replace(d, message=shown))
+    for path, first in firsts.items():
+        kinds = list(wanted[path])
+        one_of = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+        others.append(replace(first, message=f"{format_path(path)} must be {one_of}, not {first.message}"))
+    return others
 
 
 def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> Diagnostic:
@@ -119,7 +141,7 @@ def _pattern_help() -> dict[str, str]:
     from mlopsctl.config.models import types
     from mlopsctl.config.models.compute import MachineType
     from mlopsctl.config.models.data import ColumnName, TableName
-    from mlopsctl.config.models.pipelines import EnvVar, IoName, OutputRef
+    from mlopsctl.config.models.pipelines import CpuQuantity, EnvVar, IoName, MemoryQuantity, OutputRef
     from mlopsctl.config.models.registry import VersionName
     from mlopsctl.config.models.security import Cidr, KeyId, Role
 
@@ -136,6 +158,8 @@ def _pattern_help() -> dict[str, str]:
         types.SecretRef: "a Secret Manager reference: a secret id or projects/P/secrets/S[/versions/V]",
         types.Image: "a container image reference such as 'us-docker.pkg.dev/p/repo/image:1.0'",
         OutputRef: "a reference to a step output: <step>.<output>",
+        CpuQuantity: "a CPU amount such as '2', '0.5' or '500m'",
+        MemoryQuantity: "a memory amount in whole units such as '512Mi', '4Gi' or '1000M'",
         IoName: "a name: lowercase letters, digits and '_', starting with a letter",
         EnvVar: "an environment variable name: letters, digits and '_', not starting with a digit",
         MachineType: "a machine type such as 'g2-standard-8'",
@@ -231,8 +255,8 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
         if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
             path.append(part)
-        elif last or (i + 1 < len(loc) and loc[i + 1] == "[key]"):
-            path.append(part)
+        elif isinstance(node, dict) and (last or (i + 1 < len(loc) and loc[i + 1] == "[key]")):
+            path.append(part)  # a key that is missing (or whose name is wrong)
             node = None
     return tuple(path), False
 

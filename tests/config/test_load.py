@@ -80,3 +80,29 @@ def test_missing_and_oversized_files(tmp_path: pathlib.Path) -> None:
     big.write_bytes(b"a: " + b"x" * MAX_BYTES + b"\n")
     _, too_big = load_file(big)
     assert [d.code for d in too_big] == ["E102"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"a: !custom demo\n", "unsupported YAML tag '!custom' on a scalar"),
+        (b"a: !!python/object:os.system x\n", "unsupported YAML tag '!!python/object:os.system'"),
+        (b"a: !!map demo\n", "unsupported YAML tag '!!map' on a scalar"),
+        (b"a: !!seq {b: 1}\n", "unsupported YAML tag '!!seq' on a mapping"),
+        (b"!custom k: 1\n", "unsupported YAML tag '!custom'"),
+        (b"a: {<<: !custom {b: 1}}\n", "unsupported YAML tag '!custom' on a mapping"),
+        (b"a: !!int abc\n", "'abc' is not a valid !!int value"),
+        (b"a: !!bool maybe\n", "'maybe' is not a valid !!bool value"),
+        (b"a: !!float x\n", "'x' is not a valid !!float value"),
+    ],
+)
+def test_tags_outside_the_core_schema_are_refused(raw: bytes, fragment: str) -> None:
+    doc, diagnostics = load_bytes(raw, "mlops.yaml", pathlib.Path("."))
+    assert doc is None and [d.code for d in diagnostics] == ["E111"]
+    assert fragment in diagnostics[0].message and diagnostics[0].position is not None
+
+
+def test_core_tags_are_read() -> None:
+    doc, diagnostics = load_bytes(b"a: !!str 5\nb: !!int '7'\nc: !!float 1\n", "f.yaml", pathlib.Path("."))
+    assert doc is not None and not diagnostics
+    assert doc.data == {"a": "5", "b": 7, "c": 1.0}

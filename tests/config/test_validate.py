@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -262,3 +263,65 @@ def test_an_unused_kms_key_is_a_warning(tmp_path: pathlib.Path) -> None:
     found = _diagnostics(tmp_path, WITH_DATA + "security:\n  kms:\n    spare: {}\n")
     assert [(c, ln) for c, ln, _ in found] == [("W301", 19)]
     assert "KMS key 'spare' is declared but never used" in found[0][2]
+
+
+STEP = "pipelines:\n  p:\n    steps:\n      a: "
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "fragment"),
+    [
+        (MINIMAL + STEP + "{image: x, resources: {cpu: 1Gi}}\n", "E205", "is not a CPU amount"),
+        (MINIMAL + STEP + "{image: x, resources: {memory: 1.5Gi}}\n", "E205", "is not a memory amount"),
+        (MINIMAL + STEP + "{image: x, parallelFor: {items: []}}\n", "E205", "at least 1 item"),
+        (
+            MINIMAL + STEP + "{image: x, parallelFor: {items: [1, 2.5]}}\n",
+            "E205",
+            "mixes float and int values",
+        ),
+        (
+            MINIMAL + STEP + "{image: x, parallelFor: {items: [1], parallelism: 3000000000}}\n",
+            "E205",
+            "10000",
+        ),
+        (
+            MINIMAL + STEP + "{image: x, inputs: {x: [1]}}\n",
+            "E202",
+            "must be a string, an integer, a number or",
+        ),
+        (MINIMAL.replace("name: demo", "name: '${env}'"), "E205", "'${env}' is not a name"),
+        (
+            MINIMAL.replace("name: demo", "{name: demo, templates: '" + "a" * 300 + "'}"),
+            "E311",
+            "cannot be read",
+        ),
+        (MINIMAL.replace("name: demo", "{name: demo, templates: /etc}"), "E311", "not a folder inside"),
+    ],
+)
+def test_inputs_found_by_fuzzing_are_diagnostics(
+    tmp_path: pathlib.Path, text: str, code: str, fragment: str
+) -> None:
+    found = _diagnostics(tmp_path, text)
+    assert [c for c, _, _ in found] == [code] and fragment in found[0][2], found
+
+
+def test_schema_files_that_nest_too_deeply(tmp_path: pathlib.Path) -> None:
+    deep = {"name": "x", "type": "RECORD", "fields": []}
+    node = deep
+    for _ in range(20):
+        child = {"name": "x", "type": "RECORD", "fields": []}
+        node["fields"] = [child]  # type: ignore[assignment]
+        node = child
+    write(tmp_path, json.dumps([deep]), "schemas/log.json")
+    [(code, _, text)] = _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE)
+    assert code == "E311" and "deeper than 15 levels" in text
+
+
+def test_a_broken_override_template_is_found_by_validate(tmp_path: pathlib.Path) -> None:
+    write(
+        tmp_path,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: {{ name | tojson }\n",
+        "t/kubernetes/namespace.yaml.j2",
+    )
+    found = _diagnostics(tmp_path, MINIMAL.replace("name: demo", "{name: demo, templates: t}"))
+    assert [c for c, _, _ in found] == ["E311"] and "kubernetes/namespace.yaml.j2" in found[0][2]

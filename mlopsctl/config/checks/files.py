@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import pathlib
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.diagnostics import Diagnostic
 
+MAX_RECORD_DEPTH = 15
 _COLUMN_KEYS = {
     "name",
     "type",
@@ -42,19 +44,32 @@ def schema_files(ctx: CheckContext) -> Iterator[Diagnostic]:
                 )
 
 
+def _inside(ctx: CheckContext, relative: str) -> pathlib.Path | None:
+    """``relative`` resolved against the folder of mlops.yaml, or None if it leaves it or is no path."""
+    try:
+        path = (ctx.base_dir / relative).resolve()
+    except (OSError, ValueError):
+        return None
+    return path if path.is_relative_to(ctx.base_dir.resolve()) else None
+
+
 def _schema_problem(ctx: CheckContext, relative: str) -> str | None:
-    file = (ctx.base_dir / relative).resolve()
-    if not file.is_relative_to(ctx.base_dir.resolve()):
-        return "is outside the folder of mlops.yaml"
+    file = _inside(ctx, relative)
+    if file is None:
+        return "is not a path inside the folder of mlops.yaml"
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError:
         return "not found"
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"is not valid JSON ({exc})"
+    except RecursionError:
+        return "nests too deeply"
     if not isinstance(data, list) or not data:
         return "must hold a non-empty JSON list of columns"
-    for column in _columns(data):
+    for column, depth in _columns(data):
+        if depth > MAX_RECORD_DEPTH:
+            return f"nests RECORD fields deeper than {MAX_RECORD_DEPTH} levels, BigQuery's limit"
         if not isinstance(column, dict) or not isinstance(column.get("name"), str) or "type" not in column:
             return "every column needs a 'name' and a 'type'"
         unknown = set(column) - _COLUMN_KEYS
@@ -63,20 +78,55 @@ def _schema_problem(ctx: CheckContext, relative: str) -> str | None:
     return None
 
 
-def _columns(columns: list[object]) -> Iterator[object]:
-    for column in columns:
-        yield column
+def _columns(columns: list[object]) -> Iterator[tuple[object, int]]:
+    """Every column, nested RECORD fields included, with its nesting depth (1 at the top)."""
+    stack = [(column, 1) for column in reversed(columns)]
+    while stack:
+        column, depth = stack.pop()
+        yield column, depth
         if isinstance(column, dict) and isinstance(column.get("fields"), list):
-            yield from _columns(column["fields"])
+            stack.extend((field, depth + 1) for field in reversed(column["fields"]))
 
 
 @check
 def template_folder(ctx: CheckContext) -> Iterator[Diagnostic]:
     folder = ctx.config.project.templates
-    if folder and not (ctx.base_dir / folder).is_dir():
+    if not folder:
+        return
+    path = _inside(ctx, folder)
+    try:
+        problem = (
+            None if path is not None and path.is_dir() else "is not a folder inside the folder of mlops.yaml"
+        )
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror})"
+    if problem:
         yield Diagnostic(
             "E311",
-            f"template folder '{folder}' does not exist",
+            f"template folder '{folder}' {problem}",
             path=("project", "templates"),
-            hint="create it (with kubernetes/<name>.yaml.j2 files) or remove 'templates'",
+            hint="create it beside mlops.yaml (with kubernetes/<name>.yaml.j2 files) or remove 'templates'",
         )
+        return
+    assert path is not None
+    for template in sorted(path.rglob("*.j2")):
+        broken = _template_problem(template)
+        if broken:
+            yield Diagnostic(
+                "E311",
+                f"template '{template.relative_to(path)}' in '{folder}': {broken}",
+                path=("project", "templates"),
+                hint="fix the template, or remove it to use the built-in one",
+            )
+
+
+def _template_problem(template: pathlib.Path) -> str | None:
+    import jinja2
+
+    try:
+        jinja2.Environment().parse(template.read_text(encoding="utf-8"))
+    except jinja2.TemplateSyntaxError as exc:
+        return f"line {exc.lineno}: {exc.message}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read ({exc})"
+    return None

@@ -11,7 +11,6 @@ from mlopsctl.config.models.types import (
     Duration,
     Image,
     Name,
-    Quantity,
     SecretRef,
     Spec,
     TimeZone,
@@ -24,6 +23,8 @@ OutputRef = Annotated[
     StringConstraints(pattern=OUTPUT_REF.pattern),
     Field(description="An output of an earlier step: <step>.<output>."),
 ]
+CpuQuantity = Annotated[str, StringConstraints(pattern=r"^([0-9]*\.)?[0-9]+m?$")]
+MemoryQuantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")]
 IoName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 """Names of step inputs, outputs and parameters, as Kubeflow Pipelines accepts them."""
 EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -46,8 +47,8 @@ OutputType = Literal[
 
 
 class Resources(Spec):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: CpuQuantity | None = None
+    memory: MemoryQuantity | None = None
     accelerators: int = Field(
         default=0, ge=0, le=16, description="GPUs (or TPU chips) the step requests from its node pool."
     )
@@ -67,14 +68,19 @@ class Condition(Spec):
 class ParallelFor(Spec):
     """Run the step once per item; the item is available as the input `item`."""
 
-    items: list[Scalar] | None = None
+    items: list[Scalar] | None = Field(default=None, min_length=1)
     from_output: OutputRef | None = None
-    parallelism: int | None = Field(default=None, ge=1)
+    parallelism: int | None = Field(default=None, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         if (self.items is None) == (self.from_output is None):
             raise ValueError("give exactly one of 'items' or 'fromOutput'")
+        kinds = {type(i).__name__ for i in self.items or []}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"'items' mixes {' and '.join(sorted(kinds))} values; give items of one type (1.0, not 1)"
+            )
         return self
 
 
