@@ -107,7 +107,7 @@ class GitopsTarget:
         except gitutil.GitError as exc:
             raise ApplyError(f"nothing was committed to {self.repo}: {exc}") from None
         try:
-            self._sync_worktree(rendered, removed, replace)
+            self._sync_worktree(rendered, removed, files, replace)
         except (gitutil.GitError, OSError) as exc:
             done = f"committed {commit[:12]}" if commit else "nothing needed committing"
             raise ApplyError(
@@ -118,16 +118,17 @@ class GitopsTarget:
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
 
     def _sync_worktree(
-        self, rendered: dict[Target, Files], removed: tuple[Target, ...], paths: list[str]
+        self,
+        rendered: dict[Target, Files],
+        removed: tuple[Target, ...],
+        committed: dict[str, bytes],
+        paths: list[str],
     ) -> None:
         """Make the working tree and index match the commit for the paths mlopsctl owns."""
         write_targets(self.repo, rendered, removed)
-        head = gitutil.head_commit(self.repo)
-        assert head is not None
-        states = gitutil.files_at(self.repo, head, str(STATE_DIR))
         for target in (*rendered, *removed):
             path = self.repo / state_path(target)
-            content = states.get(state_path(target))
+            content = committed.get(state_path(target))
             if content is None:
                 path.unlink(missing_ok=True)
                 remove_if_empty(path.parent)
