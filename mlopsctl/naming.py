@@ -91,3 +91,37 @@ def gsa_account_id(kind: Workload, name: str, target: Target) -> str:
 
 def gsa_email(kind: Workload, name: str, target: Target, gcp_project: str) -> str:
     return f"{gsa_account_id(kind, name, target)}@{gcp_project}.iam.gserviceaccount.com"
+
+
+def cluster_name(config: MLOpsConfig, target: Target) -> str:
+    """The GKE cluster of a target (GKE allows 40 characters)."""
+    return shorten(f"{config.project.name}-{target.env}-{region_short(target.region)}", 40)
+
+
+def inference_service(endpoint: str, variant: str) -> str:
+    """The KServe InferenceService of one endpoint variant.
+
+    KServe derives ``<name>-predictor`` (the Deployment and Service of a raw deployment)
+    from it, so it is kept short enough for those to stay DNS labels.
+    """
+    return shorten(f"{endpoint}-{variant}", 45)
+
+
+def predictor_services(config: MLOpsConfig, endpoint: str) -> list[str]:
+    """The Kubernetes Services that answer an endpoint's requests: one per variant
+    (KServe's ``<isvc>-predictor``), or the InferenceGraph's own for a graph endpoint."""
+    spec = config.endpoints[endpoint]
+    if spec.graph is not None:
+        return [endpoint]
+    return [f"{inference_service(endpoint, variant)}-predictor" for variant in spec.variants]
+
+
+def request_log_table(endpoint: str, table: str | None) -> str:
+    """The BigQuery table an endpoint's requests and responses are logged to."""
+    return table or f"{endpoint}_requests".replace("-", "_")
+
+
+def monitor_table(monitor: str, kind: Literal["statistics", "alerts"]) -> str:
+    """A table a drift/skew monitor writes (in its baseline's dataset): feature statistics
+    of each run, or the features that crossed their thresholds."""
+    return f"{monitor}_{kind}".replace("-", "_")

@@ -5,7 +5,22 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 
-from mlopsctl.build import bigquery, identity, kms, pipelines, storage
+from mlopsctl.build import (
+    alerting,
+    bigquery,
+    cluster,
+    iam,
+    identity,
+    kms,
+    mesh,
+    monitoring,
+    pipelines,
+    registry,
+    schedules,
+    serving,
+    storage,
+    training,
+)
 from mlopsctl.build.context import BuildContext
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.graph import Graph, Target
@@ -15,8 +30,17 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("kms", kms.build),
     ("storage", storage.build),
     ("bigquery", bigquery.build),
+    ("registry", registry.build),
+    ("cluster", cluster.build),
     ("identity", identity.build),
+    ("iam", iam.build),
+    ("alerting", alerting.build),
+    ("training", training.build),
     ("pipelines", pipelines.build),
+    ("schedules", schedules.build),
+    ("serving", serving.build),
+    ("mesh", mesh.build),
+    ("monitoring", monitoring.build),
 )
 
 

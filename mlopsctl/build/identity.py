@@ -4,6 +4,7 @@ Google service account through Workload Identity. The Google account starts with
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from mlopsctl.build.context import BuildContext
 from mlopsctl.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
@@ -12,6 +13,26 @@ from mlopsctl.sourcemap import Path
 GSA = "gcp:serviceaccount/account:Account"
 GSA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a workload runs as: its Kubernetes account and the Google account bound to it."""
+
+    ksa: str
+    gsa_email: str
+    gsa_address: str
+
+
+def identity_of(ctx: BuildContext, kind: Workload, name: str, declared: str | None = None) -> Identity:
+    """The identity of a workload: its own, or ``declared`` (a name under security.serviceAccounts)."""
+    if declared is not None:
+        kind, name = "account", declared
+    return Identity(
+        ksa=workload_account(kind, name, ctx.target),
+        gsa_email=gsa_email(kind, name, ctx.target, ctx.gcp_project),
+        gsa_address=ctx.address(GSA, f"{kind}-{name}"),
+    )
 
 
 def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
@@ -45,14 +66,12 @@ def build(ctx: BuildContext) -> None:
         },
     )
     for kind, name, source in workloads(ctx):
-        account_id = gsa_account_id(kind, name, ctx.target)
-        ksa_name = workload_account(kind, name, ctx.target)
-        email = gsa_email(kind, name, ctx.target, ctx.gcp_project)
+        who = identity_of(ctx, kind, name)
         gsa = ctx.add(
             GSA,
             f"{kind}-{name}",
             {
-                "accountId": account_id,
+                "accountId": gsa_account_id(kind, name, ctx.target),
                 "project": ctx.gcp_project,
                 "displayName": f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
                 "description": f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
@@ -63,18 +82,18 @@ def build(ctx: BuildContext) -> None:
             "serviceaccount",
             source=source,
             depends_on=(ns.address,),
-            name=ksa_name,
+            name=who.ksa,
             namespace=ns_name,
             labels=ctx.k8s_labels(kind),
-            gcp_service_account=email,
+            gcp_service_account=who.gsa_email,
         )
         ctx.add(
             GSA_IAM_MEMBER,
             f"{kind}-{name}-workload-identity",
             {
-                "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
+                "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{who.gsa_email}",
                 "role": "roles/iam.workloadIdentityUser",
-                "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{ksa_name}]",
+                "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{who.ksa}]",
             },
             source=source,
             depends_on=(gsa.address, ksa.address),
