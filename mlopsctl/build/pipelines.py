@@ -14,10 +14,11 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
 from mlopsctl.build.kfp_dag import StepSettings, compile_pipeline
 from mlopsctl.config.models.pipelines import IngestSource, Step
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, Resource
 from mlopsctl.naming import bucket_name, dataset_id, namespace
 from mlopsctl.state import canonical_json
 
+PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 STAGE_KINDS = ("ingest", "statistics", "schema", "validate", "transform", "train", "tune", "evaluate", "push")
 
 
@@ -46,6 +47,17 @@ def build(ctx: BuildContext) -> None:
             source=source,
             depends_on=(parent.address,),
         )
+
+
+def published_version(ctx: BuildContext, pipeline: str) -> Resource:
+    """The PipelineVersion that runs of ``pipeline`` start from (built by this step)."""
+    for resource in ctx.graph:
+        if (
+            resource.type == PIPELINE_VERSION
+            and resource.inputs["metadata"]["labels"].get("pipelines.kubeflow.org/pipeline") == pipeline
+        ):
+            return resource
+    raise KeyError(f"pipeline {pipeline!r} has no published version in {ctx.target}")
 
 
 def _token(obj: dict[str, JSON]) -> str:
