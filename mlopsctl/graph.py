@@ -52,6 +52,14 @@ class Resource:
         return self.type.startswith("kubernetes:")
 
 
+def is_deferred(value: JSON) -> bool:
+    """A value known only when applied: ``{"fn::invoke" | "fn::join" | "fn::output": ...}``.
+
+    The graph writes such values the way Pulumi YAML does; the Pulumi program resolves them.
+    """
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("fn::")
+
+
 def address_of(target: Target, type_token: str, name: str) -> str:
     return f"{target.env}/{target.region}/{type_token}/{name}"
 

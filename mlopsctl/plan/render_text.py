@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.sourcemap import format_path
 from mlopsctl.state import canonical_json
@@ -87,7 +87,12 @@ def _key(key: str) -> str:
 
 
 def _scalar(value: JSON) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return "(known after apply)" if is_deferred(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _expand(value: JSON) -> bool:
+    """Maps and lists are shown entry by entry; a deferred value is shown as one."""
+    return isinstance(value, dict | list) and not is_deferred(value)
 
 
 def _differ(a: JSON, b: JSON) -> bool:
@@ -134,13 +139,13 @@ class _Renderer:
     def changed(self, label: str, old: JSON, new: JSON, depth: int, path: KeyPath | None) -> list[str]:
         """A value present before and after, with a different content."""
         mark = self.mark(path)
-        if isinstance(old, dict) and isinstance(new, dict):
+        if isinstance(old, dict) and isinstance(new, dict) and _expand(old) and _expand(new):
             body = self.object_entries(old, new, depth + 1, path)
             return [_signed(depth, "~", f"{label} = {{{mark}"), *body, _indent(depth) + "}"]
         if isinstance(old, list) and isinstance(new, list):
             body = self.list_entries(old, new, depth + 1)
             return [_signed(depth, "~", f"{label} = [{mark}"), *body, _indent(depth) + "]"]
-        if isinstance(old, dict | list) or isinstance(new, dict | list):
+        if _expand(old) or _expand(new):
             return [*self.value("-", label, old, depth, path), *self.value("+", label, new, depth, None)]
         return [_signed(depth, "~", f"{label} = {_scalar(old)} -> {_scalar(new)}{mark}")]
 
@@ -169,7 +174,7 @@ class _Renderer:
         """A whole value (a map or list expanded), every line with the same sign."""
         head = "" if label is None else f"{label} = "
         mark = self.mark(path)
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict) and value and _expand(value):
             width = max(len(_key(k)) for k in value)
             body = [
                 line

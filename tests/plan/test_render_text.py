@@ -165,6 +165,34 @@ CASES = {
         # (1 unchanged attribute hidden)
     }""",
     ),
+    "values known only after apply": (
+        change(
+            UPDATE,
+            {
+                "notificationChannels": [{"fn::output": {"resource": "a", "property": "name"}}],
+                "enabled": True,
+            },
+            {
+                "notificationChannels": [
+                    {"fn::output": {"resource": "a", "property": "name"}},
+                    {"fn::output": {"resource": "b", "property": "name"}},
+                ],
+                "enabled": True,
+                "member": {"fn::join": ["", ["serviceAccount:", {"fn::invoke": {"function": "f"}}]]},
+            },
+            type_="gcp:monitoring/alertPolicy:AlertPolicy",
+        ),
+        """\
+  # prod/us-central1/gcp:monitoring/alertPolicy:AlertPolicy/raw will be updated in-place
+  ~ resource "gcp:monitoring/alertPolicy:AlertPolicy" "raw" {
+      + member               = (known after apply)
+      ~ notificationChannels = [
+            # (1 unchanged element hidden)
+          + (known after apply),
+        ]
+        # (1 unchanged attribute hidden)
+    }""",
+    ),
 }
 
 
