@@ -66,6 +66,9 @@ class RunStarter:
 
 
 def build(ctx: BuildContext) -> None:
+    for name, job in ctx.config.batch_jobs.items():
+        batch = _batch_pipeline(ctx, name, job)
+        publish(ctx, batch_pipeline(name), batch, source=("batchJobs", name), component="batch")
     starters = [*_pipeline_starters(ctx), *_batch_starters(ctx)]
     bindings: dict[str, Resource] = {}
     for starter in starters:
@@ -184,14 +187,10 @@ def _watched(ctx: BuildContext, new_data: NewData) -> dict[str, JSON]:
 
 def _batch_starters(ctx: BuildContext) -> Iterator[RunStarter]:
     for name, job in ctx.config.batch_jobs.items():
-        pipeline_name = batch_pipeline(name)
-        publish(
-            ctx, pipeline_name, _batch_pipeline(ctx, name, job), source=("batchJobs", name), component="batch"
-        )
         if job.schedule is not None:
             yield RunStarter(
-                name=_cronjob_name(pipeline_name, "schedule"),
-                pipeline=pipeline_name,
+                name=_cronjob_name(batch_pipeline(name), "schedule"),
+                pipeline=batch_pipeline(name),
                 who=identity_of(ctx, "batch", name),
                 schedule=job.schedule,
                 parameters=dict(job.schedule.parameters),
