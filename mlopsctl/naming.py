@@ -74,6 +74,11 @@ def dataset_id(target: Target, key: str, dataset: Dataset) -> str:
     return dataset.dataset_id or f"{key}_{target.env}_{target.region}".replace("-", "_")
 
 
+def batch_pipeline(job: str) -> str:
+    """The Kubeflow pipeline a batch prediction job runs as."""
+    return f"batch-{job}"
+
+
 def workload_account(kind: Workload, name: str, target: Target) -> str:
     """The Kubernetes service account of a workload, e.g. ``endpoint-fraud-prod-usc1``.
 

@@ -111,6 +111,10 @@ def test_replace_paths(
         (NAMESPACE, ("metadata.name", "metadata.namespace")),
         ("kubernetes:networking.istio.io/v1:VirtualService", ("metadata.name", "metadata.namespace")),
         (PIPELINE_VERSION, ("metadata.name", "metadata.namespace", "spec")),
+        (
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            ("metadata.name", "metadata.namespace", "roleRef"),
+        ),
         (TOPIC, ()),
     ],
 )

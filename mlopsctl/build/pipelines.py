@@ -13,9 +13,10 @@ import hashlib
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
 from mlopsctl.build.kfp_dag import StepSettings, compile_pipeline
-from mlopsctl.config.models.pipelines import IngestSource, Step
+from mlopsctl.config.models.pipelines import IngestSource, Pipeline, Step
 from mlopsctl.graph import JSON, Resource
 from mlopsctl.naming import bucket_name, dataset_id, namespace
+from mlopsctl.sourcemap import Path
 from mlopsctl.state import canonical_json
 
 PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
@@ -23,30 +24,38 @@ STAGE_KINDS = ("ingest", "statistics", "schema", "validate", "transform", "train
 
 
 def build(ctx: BuildContext) -> None:
-    ns = namespace(ctx.config)
-    ns_address = ctx.address(NAMESPACE, ns)
     for name, pipeline in ctx.config.pipelines.items():
-        compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, name))
-        spec = compiled.version["spec"]
-        content = {
-            k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"
-        }  # same across kfp releases
-        digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
-        labels = ctx.k8s_labels("pipeline")
-        pipeline_object = _labelled(compiled.pipeline, labels)
-        version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
-        version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
-        source = ("pipelines", name)
-        parent = ctx.add(
-            _token(pipeline_object), name, pipeline_object, source=source, depends_on=(ns_address,)
-        )
-        ctx.add(
-            _token(version_object),
-            version_object["metadata"]["name"],
-            version_object,
-            source=source,
-            depends_on=(parent.address,),
-        )
+        publish(ctx, name, pipeline, source=("pipelines", name), component="pipeline")
+
+
+def publish(ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, component: str) -> Resource:
+    """Compile ``pipeline`` with kfp and add its Pipeline and current PipelineVersion (returned).
+
+    The version is named ``<name>-<hash of the compiled spec>``.
+    """
+    ns = namespace(ctx.config)
+    compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, pipeline))
+    spec = compiled.version["spec"]
+    content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
+    digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
+    labels = ctx.k8s_labels(component)
+    pipeline_object = _labelled(compiled.pipeline, labels)
+    version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
+    version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
+    parent = ctx.add(
+        _token(pipeline_object),
+        name,
+        pipeline_object,
+        source=source,
+        depends_on=(ctx.address(NAMESPACE, ns),),
+    )
+    return ctx.add(
+        _token(version_object),
+        version_object["metadata"]["name"],
+        version_object,
+        source=source,
+        depends_on=(parent.address,),
+    )
 
 
 def published_version(ctx: BuildContext, pipeline: str) -> Resource:
@@ -70,8 +79,8 @@ def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
     return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
 
 
-def _settings(ctx: BuildContext, pipeline: str, step_name: str, step: Step) -> StepSettings:
-    pool_name = step.resources.node_pool or ctx.config.pipelines[pipeline].node_pool
+def _settings(ctx: BuildContext, pipeline: Pipeline, step_name: str, step: Step) -> StepSettings:
+    pool_name = step.resources.node_pool or pipeline.node_pool
     image = step.image or ctx.config.project.stage_image
     assert image is not None, "checked by config.checks.pipelines"
     return StepSettings(
@@ -104,17 +113,26 @@ def _stage_config(ctx: BuildContext, step: Step) -> dict[str, JSON]:
 def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
     if source.bigquery is not None:
         bq = source.bigquery
-        dataset = dataset_id(ctx.target, bq.dataset, ctx.config.data.datasets[bq.dataset])
-        found: dict[str, JSON] = {"dataset": f"{ctx.gcp_project}.{dataset}"}
+        found: dict[str, JSON] = {"dataset": bigquery_name(ctx, bq.dataset)}
         if bq.table:
-            found["table"] = f"{ctx.gcp_project}.{dataset}.{bq.table}"
+            found["table"] = bigquery_name(ctx, bq.dataset, bq.table)
         if bq.query:
             found["query"] = bq.query
         return {"bigquery": found}
     if source.gcs is not None:
-        key, _, path = source.gcs.partition("/")
-        bucket = bucket_name(ctx.config, ctx.target, key, ctx.config.data.buckets[key])
-        return {"gcs": f"gs://{bucket}/{path}"}
+        return {"gcs": gcs_uri(ctx, source.gcs)}
     assert source.external is not None
     external = ctx.config.data.external[source.external]
     return {"uri": external.uri, "format": external.format}
+
+
+def bigquery_name(ctx: BuildContext, dataset: str, table: str | None = None) -> str:
+    """``project.dataset`` (or ``project.dataset.table``) of a dataset key under data.datasets."""
+    found = f"{ctx.gcp_project}.{dataset_id(ctx.target, dataset, ctx.config.data.datasets[dataset])}"
+    return f"{found}.{table}" if table else found
+
+
+def gcs_uri(ctx: BuildContext, location: str) -> str:
+    """``gs://`` URI of ``bucket-key/optional/path`` (a bucket under data.buckets)."""
+    key, _, path = location.partition("/")
+    return f"gs://{bucket_name(ctx.config, ctx.target, key, ctx.config.data.buckets[key])}/{path}"

@@ -132,7 +132,12 @@ def test_every_feature_validates_and_compiles(tmp_path: pathlib.Path) -> None:
     validation = validate(ConfigSource(write(tmp_path, EVERYTHING), "mlops.yaml", None))
     assert [d.to_text() for d in validation.diagnostics] == []
     graph = compile_graphs(validation)[Target("dev", "us-central1")]
-    [version] = [r for r in graph if r.type.endswith(":PipelineVersion")]
+    [version] = [
+        r
+        for r in graph
+        if r.type.endswith(":PipelineVersion")
+        and r.inputs["metadata"]["labels"]["app.kubernetes.io/component"] == "pipeline"
+    ]
     executors = version.inputs["spec"]["pipelineSpec"]["deploymentSpec"]["executors"]
     assert executors["exec-shard"]["container"]["command"] == ["python", "-m", "shard"]
     ingest_args = executors["exec-ingest"]["container"]["args"]

@@ -1,0 +1,51 @@
+"""Runs that mlopsctl starts (schedules, new-data triggers, batch jobs) can be compiled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.naming import batch_pipeline
+from mlopsctl.sourcemap import Path
+
+
+def _stage_image_users(config: MLOpsConfig) -> Iterator[tuple[str, Path]]:
+    """What runs the built-in ``start-run`` or ``batch-predict`` stage: (description, path)."""
+    for name, pipeline in config.pipelines.items():
+        if pipeline.schedule is not None:
+            yield f"the schedule of pipeline '{name}'", ("pipelines", name, "schedule")
+        for i, trigger in enumerate(pipeline.triggers):
+            if trigger.new_data is not None:
+                yield f"a newData trigger of pipeline '{name}'", ("pipelines", name, "triggers", i, "newData")
+    for name in config.batch_jobs:
+        yield f"batch job '{name}'", ("batchJobs", name)
+
+
+@check
+def run_images(ctx: CheckContext) -> Iterator[Diagnostic]:
+    if ctx.config.project.stage_image:
+        return
+    for what, path in _stage_image_users(ctx.config):
+        yield Diagnostic(
+            "E201",
+            f"{what} needs project.stageImage, which is not set",
+            path=path,
+            hint="set project.stageImage: the image of the built-in stages, which starts runs "
+            "('start-run') and scores batch jobs ('batch-predict')",
+        )
+
+
+@check
+def batch_pipeline_names(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A batch job is published as the pipeline ``batch-<job>``."""
+    for name in ctx.config.batch_jobs:
+        pipeline = batch_pipeline(name)
+        if pipeline in ctx.config.pipelines:
+            yield Diagnostic(
+                "E310",
+                f"batch job '{name}' runs as pipeline '{pipeline}', which is also declared under pipelines",
+                path=("pipelines", pipeline),
+                hint="rename the pipeline or the batch job",
+            )
