@@ -90,6 +90,12 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "maxPodsPerNode",
         *_NODE_CONFIG_FORCES,
     ),
+    # A Deployment's selector is immutable.
+    "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
+    "kubernetes:core/v1:Service": _KUBERNETES_IDENTITY,
+    "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph": _KUBERNETES_IDENTITY,
+    # KServe refuses to change an InferenceService's deployment mode in place.
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": (*_KUBERNETES_IDENTITY, "metadata.annotations"),
     # Kubeflow rejects any change to a PipelineVersion's spec.
     "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
 }

@@ -49,4 +49,5 @@ def _load_builtin_checks() -> None:
         pipelines,
         references,
         rollout,
+        serving,
     )
