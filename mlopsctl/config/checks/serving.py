@@ -27,22 +27,23 @@ def request_logger_image(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def runtime_formats(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """The runtime (chosen or default) serves the framework of every model of the endpoint."""
+    """The endpoint's runtime serves the framework of each of its models."""
     for name, endpoint in ctx.config.endpoints.items():
-        for label, member, spec, _ in endpoint_members(name, endpoint):
-            model = ctx.config.models.get(spec.model)
-            if model is None:
-                continue  # reported by the reference checks
-            key = runtime_key(endpoint, model.framework)
-            if model.framework not in RUNTIMES[key].formats:
-                able = sorted(k for k, r in RUNTIMES.items() if model.framework in r.formats)
-                yield Diagnostic(
-                    "E204",
-                    f"runtime '{key}' of endpoint '{name}' cannot serve {label} '{member}': "
-                    f"model '{spec.model}' is a {model.framework} model",
-                    path=("endpoints", name, "runtime"),
-                    hint=f"use runtime {' or '.join(able)}, or leave 'runtime' out to default to one",
-                )
+        if endpoint.runtime is None:
+            continue  # the default runtime of a framework serves it
+        runtime = RUNTIMES[endpoint.runtime]
+        for model_name in sorted({spec.model for _, _, spec, _ in endpoint_members(name, endpoint)}):
+            model = ctx.config.models.get(model_name)
+            if model is None or model.framework in runtime.formats:
+                continue  # an unknown model is reported by the reference checks
+            able = sorted(k for k, r in RUNTIMES.items() if model.framework in r.formats)
+            yield Diagnostic(
+                "E204",
+                f"runtime '{endpoint.runtime}' of endpoint '{name}' cannot serve model "
+                f"'{model_name}': it is a {model.framework} model",
+                path=("endpoints", name, "runtime"),
+                hint=f"use runtime {' or '.join(able)}, or leave 'runtime' out to default to one",
+            )
 
 
 @check
