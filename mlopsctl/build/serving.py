@@ -10,7 +10,9 @@ other one keeps its number. HTTP is listed first, so an endpoint serving both
 answers HTTP on port 80 and gRPC on the runtime's gRPC port (9000 for Triton).
 The ports are named ``http`` and ``grpc``: the Service inherits the names, and
 Istio chooses the protocol by port name (``h2c``, which Knative needs in
-Serverless mode, means nothing to Istio).
+Serverless mode, means nothing to Istio). ``protocolVersion`` is that of the main
+transport (HTTP when served, else gRPC, as ``grpc-v2``); a runtime's gRPC server
+speaks its own version (v2 for KServe's Python servers and TorchServe).
 
 Autoscaling: ``cpu`` and ``memory`` become a HorizontalPodAutoscaler on average
 utilisation (KServe's default autoscaler class). ``rps``, ``concurrency`` and
@@ -28,11 +30,14 @@ port (gRPC bypasses its agent) as CloudEvents to the endpoint's request logger.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
-from mlopsctl.build.placement import placement
+from mlopsctl.build.placement import Placement, placement
 from mlopsctl.build.request_logger import add_request_logger
-from mlopsctl.build.runtimes import RUNTIMES, protocol_version, runtime_key
+from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, runtime_key
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.serving import Autoscale, Endpoint, Variant
 from mlopsctl.graph import JSON
 from mlopsctl.naming import inference_service, namespace
@@ -58,6 +63,17 @@ RESTRICTED_CONTAINER: dict[str, JSON] = {
 }
 
 
+@dataclass(frozen=True)
+class _Serving:
+    """One endpoint as its InferenceServices see it."""
+
+    name: str
+    spec: Endpoint
+    who: Identity
+    depends_on: tuple[str, ...]
+    logger_url: str | None
+
+
 def build(ctx: BuildContext) -> None:
     ns_address = ctx.address(NAMESPACE, namespace(ctx.config))
     for name, endpoint in ctx.config.endpoints.items():
@@ -66,12 +82,13 @@ def build(ctx: BuildContext) -> None:
         logger_url = (
             add_request_logger(ctx, name, endpoint.logging, who, depends_on) if endpoint.logging else None
         )
+        at = _Serving(name, endpoint, who, depends_on, logger_url)
         services = {
-            member: _inference_service(ctx, name, member, variant, source, who, depends_on, logger_url)
+            member: _inference_service(ctx, at, member, variant, source)
             for member, variant, source in members(name, endpoint)
         }
         if endpoint.graph is not None:
-            _inference_graph(ctx, name, services, who, depends_on)
+            _inference_graph(ctx, at, services)
 
 
 def members(name: str, endpoint: Endpoint) -> list[tuple[str, Variant, Path]]:
@@ -93,31 +110,36 @@ def members(name: str, endpoint: Endpoint) -> list[tuple[str, Variant, Path]]:
     ]
 
 
-def _inference_service(
-    ctx: BuildContext,
-    endpoint_name: str,
-    member: str,
-    variant: Variant,
-    source: Path,
-    who: Identity,
-    depends_on: tuple[str, ...],
-    logger_url: str | None,
-) -> str:
+def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Variant, source: Path) -> str:
     """Adds the InferenceService of one variant or graph step; returns its name."""
-    isvc = inference_service(endpoint_name, member)
-    predictor = _predictor(ctx, ctx.config.endpoints[endpoint_name], isvc, variant, who)
-    if logger_url:
-        predictor["logger"] = {"mode": "all", "url": logger_url}
+    isvc = inference_service(at.name, member)
+    where = placement(
+        variant.node_pool, ctx.config.accelerators.get(variant.node_pool or ""), variant.accelerators
+    )
+    predictor: dict[str, JSON] = {
+        "model": _model(ctx, at.spec, variant, where),
+        "minReplicas": variant.min_replicas,
+        "maxReplicas": variant.max_replicas,
+        "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
+        "serviceAccountName": at.who.ksa,
+        "securityContext": RESTRICTED_POD,
+    }
+    if where.node_selector:
+        predictor["nodeSelector"] = dict(where.node_selector)
+    if where.tolerations:
+        predictor["tolerations"] = list(where.tolerations)
+    if at.logger_url:
+        predictor["logger"] = {"mode": "all", "url": at.logger_url}
     annotations = dict(DEPLOYMENT_MODE)
     if variant.autoscaling.metric not in ("cpu", "memory"):
         annotations["serving.kserve.io/autoscalerClass"] = "keda"
     ctx.add_manifest(
         "inferenceservice",
         source=source,
-        depends_on=depends_on,
+        depends_on=at.depends_on,
         name=isvc,
         namespace=namespace(ctx.config),
-        labels=_labels(ctx, endpoint_name, member),
+        labels=_labels(ctx, at.name, member),
         annotations=annotations,
         predictor=predictor,
     )
@@ -129,44 +151,43 @@ def _labels(ctx: BuildContext, endpoint_name: str, member: str | None = None) ->
     return {**labels, "mlopsctl.dev/variant": member} if member else labels
 
 
-def _predictor(
-    ctx: BuildContext, endpoint: Endpoint, isvc: str, variant: Variant, who: Identity
-) -> dict[str, JSON]:
+def _model(ctx: BuildContext, endpoint: Endpoint, variant: Variant, where: Placement) -> dict[str, JSON]:
+    """The predictor's ``model``: format, runtime, protocol, artifact, ports and resources."""
     model = ctx.config.models[variant.model]
     key = runtime_key(endpoint, model.framework)
     runtime = RUNTIMES[key]
     version = protocol_version(endpoint, key)
-    ports: list[JSON] = [
-        {"name": protocol, "containerPort": runtime.http_port if protocol == "http" else runtime.grpc_port}
-        for protocol in sorted(set(endpoint.protocols), key=("http", "grpc").index)
-    ]
-    where = placement(
-        variant.node_pool, ctx.config.accelerators.get(variant.node_pool or ""), variant.accelerators
-    )
     amounts: dict[str, JSON] = {"cpu": variant.cpu, "memory": variant.memory}
     if where.accelerator:
         amounts[where.accelerator] = str(where.accelerators)
-    predictor: dict[str, JSON] = {
-        "model": {
-            "modelFormat": {"name": model.framework},
-            "runtime": runtime.name,
-            "protocolVersion": version if "http" in endpoint.protocols else f"grpc-{version}",
-            "storageUri": model.versions[variant.version].artifact_uri,
-            "ports": ports,
-            "resources": {"requests": amounts, "limits": amounts},
-            "securityContext": RESTRICTED_CONTAINER,
-        },
-        "minReplicas": variant.min_replicas,
-        "maxReplicas": variant.max_replicas,
-        "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
-        "serviceAccountName": who.ksa,
-        "securityContext": RESTRICTED_POD,
+    ports: list[JSON] = [
+        {"name": protocol, "containerPort": port}
+        for protocol, port in container_ports(endpoint, runtime).items()
+    ]
+    return {
+        "modelFormat": {"name": model.framework},
+        "runtime": runtime.name,
+        "protocolVersion": version if "http" in endpoint.protocols else f"grpc-{version}",
+        "storageUri": model.versions[variant.version].artifact_uri,
+        "ports": ports,
+        "resources": {"requests": amounts, "limits": amounts},
+        "securityContext": RESTRICTED_CONTAINER,
     }
-    if where.node_selector:
-        predictor["nodeSelector"] = dict(where.node_selector)
-    if where.tolerations:
-        predictor["tolerations"] = list(where.tolerations)
-    return predictor
+
+
+def container_ports(endpoint: Endpoint, runtime: ServingRuntime) -> dict[str, int]:
+    """The predictor's ports by protocol, in the order KServe reads them: HTTP first."""
+    ports = {"http": runtime.http_port, "grpc": runtime.grpc_port}
+    return {protocol: ports[protocol] for protocol in ("http", "grpc") if protocol in endpoint.protocols}
+
+
+def predictor_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, int]:
+    """The ports of a variant's predictor Service (``naming.predictor_services``) by protocol:
+    KServe maps the first container port to 80 and keeps the number of the others."""
+    spec = config.endpoints[endpoint]
+    runtime = RUNTIMES[runtime_key(spec, config.models[spec.variants[variant].model].framework)]
+    ports = container_ports(spec, runtime)
+    return {protocol: 80 if i == 0 else port for i, (protocol, port) in enumerate(ports.items())}
 
 
 def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
@@ -202,9 +223,7 @@ def _query(ns: str, service: str, metric: str) -> str:
     return f"sum(rate(istio_request_duration_milliseconds_sum{selector}[1m])) / 1000"
 
 
-def _inference_graph(
-    ctx: BuildContext, name: str, services: dict[str, str], who: Identity, depends_on: tuple[str, ...]
-) -> None:
+def _inference_graph(ctx: BuildContext, at: _Serving, services: dict[str, str]) -> None:
     """A Sequence router: each step gets the previous step's response."""
     steps: list[JSON] = [
         {"name": step, "serviceName": isvc, **({"data": "$response"} if i else {})}
@@ -212,12 +231,12 @@ def _inference_graph(
     ]
     ctx.add_manifest(
         "inferencegraph",
-        source=("endpoints", name, "graph"),
-        depends_on=(*depends_on, *(ctx.address(INFERENCE_SERVICE, isvc) for isvc in services.values())),
-        name=name,
+        source=("endpoints", at.name, "graph"),
+        depends_on=(*at.depends_on, *(ctx.address(INFERENCE_SERVICE, isvc) for isvc in services.values())),
+        name=at.name,
         namespace=namespace(ctx.config),
-        labels=_labels(ctx, name),
+        labels=_labels(ctx, at.name),
         annotations=DEPLOYMENT_MODE,
         nodes={"root": {"routerType": "Sequence", "steps": steps}},
-        service_account=who.ksa,
+        service_account=at.who.ksa,
     )

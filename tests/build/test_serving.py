@@ -11,7 +11,7 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build.placement import placement
-from mlopsctl.build.serving import PROMETHEUS_URL
+from mlopsctl.build.serving import PROMETHEUS_URL, predictor_ports
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.naming import predictor_services
@@ -455,3 +455,23 @@ def test_every_serving_object_is_valid_upstream(
         assert upstream_schemas.validate(dict(resource.inputs)) == [], resource.address
         assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "mlopsctl"
         assert resource.inputs["metadata"]["namespace"] == "demo"
+
+
+@pytest.mark.parametrize(
+    ("model", "protocols", "expected"),
+    [
+        ("trt", "[http, grpc]", {"http": 80, "grpc": 9000}),
+        ("sk", "[grpc]", {"grpc": 80}),
+        ("torch", "[grpc, http]", {"http": 80, "grpc": 9000}),
+        ("xgb", "[http]", {"http": 80}),
+    ],
+)
+def test_predictor_ports(
+    tmp_path: pathlib.Path, model: str, protocols: str, expected: dict[str, int]
+) -> None:
+    version = "    protocolVersion: v2\n" if protocols == "[grpc]" else ""
+    main = f"    variants:\n      main: {{model: {model}, version: v1}}\n"
+    text = MINIMAL + MODELS + f"endpoints:\n  api:\n    protocols: {protocols}\n{version}{main}"
+    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    assert predictor_ports(validation.targets[DEV].config, "api", "main") == expected
