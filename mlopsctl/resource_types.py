@@ -93,11 +93,11 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     # A Deployment's selector is immutable.
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:core/v1:Service": _KUBERNETES_IDENTITY,
+    # Kubeflow rejects any change to a PipelineVersion's spec.
+    "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
     "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph": _KUBERNETES_IDENTITY,
     # KServe refuses to change an InferenceService's deployment mode in place.
     "kubernetes:serving.kserve.io/v1beta1:InferenceService": (*_KUBERNETES_IDENTITY, "metadata.annotations"),
-    # Kubeflow rejects any change to a PipelineVersion's spec.
-    "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
 }
 
 # Type token prefix -> the rule for every token under it without an exact entry.
