@@ -90,12 +90,18 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "maxPodsPerNode",
         *_NODE_CONFIG_FORCES,
     ),
+    # A Deployment's selector is immutable.
+    "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,
+    "kubernetes:core/v1:Service": _KUBERNETES_IDENTITY,
     # Kubeflow rejects any change to a PipelineVersion's spec.
     "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
     "kubernetes:rbac.authorization.k8s.io/v1:Role": _KUBERNETES_IDENTITY,
     # The API server refuses to change the role a binding refers to.
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (*_KUBERNETES_IDENTITY, "roleRef"),
+    "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph": _KUBERNETES_IDENTITY,
+    # KServe refuses to change an InferenceService's deployment mode in place.
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": (*_KUBERNETES_IDENTITY, "metadata.annotations"),
 }
 
 # Type token prefix -> the rule for every token under it without an exact entry.

@@ -43,6 +43,8 @@ FORCING = [
     *[(PIPELINE_VERSION, p) for p in ("spec", "metadata.name", "metadata.namespace")],
     (NAMESPACE, "metadata.name"),
     (DEPLOYMENT, "metadata.namespace"),
+    (DEPLOYMENT, "spec.selector"),
+    (kubernetes_type("serving.kserve.io/v1beta1", "InferenceService"), "metadata.annotations"),
 ]
 
 # (type, input path): the provider changes the input in place.

@@ -1,9 +1,242 @@
-"""KServe: an InferenceService per endpoint variant, an InferenceGraph per serial endpoint."""
+"""KServe: an InferenceService per endpoint variant, an InferenceGraph per serial endpoint.
+
+Every InferenceService runs in RawDeployment mode: KServe makes a Deployment and
+a Service named ``<isvc>-predictor`` of it, and Istio (the mesh step) splits
+traffic between the Services of an endpoint's variants; KServe's own canary
+split is not used.
+
+Ports: the predictor's first container port becomes Service port 80 and every
+other one keeps its number. HTTP is listed first, so an endpoint serving both
+answers HTTP on port 80 and gRPC on the runtime's gRPC port (9000 for Triton).
+The ports are named ``http`` and ``grpc``: the Service inherits the names, and
+Istio chooses the protocol by port name (``h2c``, which Knative needs in
+Serverless mode, means nothing to Istio). ``protocolVersion`` is that of the main
+transport (HTTP when served, else gRPC, as ``grpc-v2``); a runtime's gRPC server
+speaks its own version (v2 for KServe's Python servers and TorchServe).
+
+Autoscaling: ``cpu`` and ``memory`` become a HorizontalPodAutoscaler on average
+utilisation (KServe's default autoscaler class). ``rps``, ``concurrency`` and
+``gpu-duty-cycle`` have no HPA source in RawDeployment mode, so they become a
+KEDA ScaledObject (autoscaler class ``keda``) on a PromQL query over Managed
+Service for Prometheus, with the per-replica target as threshold: requests per
+second and in-flight requests (Little's law: summed request time per second)
+from Istio's metrics, and the GKE accelerator duty cycle summed over the pods.
+An HPA cannot scale to zero, so KServe raises ``minReplicas: 0`` to 1 for
+``cpu`` and ``memory``; percent targets are rounded to whole percents.
+
+Request logging: KServe's logger sends every request and response of the HTTP
+port (gRPC bypasses its agent) as CloudEvents to the endpoint's request logger.
+"""
 
 from __future__ import annotations
 
-from mlopsctl.build.context import BuildContext
+from dataclasses import dataclass
+
+from mlopsctl.build.context import BuildContext, kubernetes_type
+from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
+from mlopsctl.build.placement import Placement, placement
+from mlopsctl.build.request_logger import add_request_logger
+from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, runtime_key
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.serving import Autoscale, Endpoint, Variant
+from mlopsctl.graph import JSON
+from mlopsctl.naming import inference_service, namespace
+from mlopsctl.sourcemap import Path
+
+INFERENCE_SERVICE = kubernetes_type("serving.kserve.io/v1beta1", "InferenceService")
+INFERENCE_GRAPH = kubernetes_type("serving.kserve.io/v1alpha1", "InferenceGraph")
+SERVICE_ACCOUNT = kubernetes_type("v1", "ServiceAccount")
+DEPLOYMENT_MODE = {"serving.kserve.io/deploymentMode": "RawDeployment"}
+PROMETHEUS_URL = "http://frontend.gmp-public.svc.cluster.local:9090"
+"""The Prometheus HTTP API of Managed Service for Prometheus inside the cluster (its
+query frontend, which authenticates to Cloud Monitoring as its own workload)."""
+RESTRICTED_POD: dict[str, JSON] = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod security of the restricted standard; uid 1000 is the non-root user of KServe's runtime images."""
+RESTRICTED_CONTAINER: dict[str, JSON] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+}
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """One endpoint as its InferenceServices see it."""
+
+    name: str
+    spec: Endpoint
+    who: Identity
+    depends_on: tuple[str, ...]
+    logger_url: str | None
 
 
 def build(ctx: BuildContext) -> None:
-    """Adds nothing yet."""
+    ns_address = ctx.address(NAMESPACE, namespace(ctx.config))
+    for name, endpoint in ctx.config.endpoints.items():
+        who = identity_of(ctx, "endpoint", name, endpoint.service_account)
+        depends_on = (ns_address, ctx.address(SERVICE_ACCOUNT, who.ksa))
+        logger_url = (
+            add_request_logger(ctx, name, endpoint.logging, who, depends_on) if endpoint.logging else None
+        )
+        at = _Serving(name, endpoint, who, depends_on, logger_url)
+        services = {
+            member: _inference_service(ctx, at, member, variant, source)
+            for member, variant, source in members(name, endpoint)
+        }
+        if endpoint.graph is not None:
+            _inference_graph(ctx, at, services)
+
+
+def members(name: str, endpoint: Endpoint) -> list[tuple[str, Variant, Path]]:
+    """What becomes an InferenceService: each variant, or each graph step (with a variant's defaults)."""
+    if endpoint.graph is None:
+        return [(v, variant, ("endpoints", name, "variants", v)) for v, variant in endpoint.variants.items()]
+    return [
+        (
+            s,
+            Variant(
+                model=step.model,
+                version=step.version,
+                accelerators=step.accelerators,
+                node_pool=step.node_pool,
+            ),
+            ("endpoints", name, "graph", "steps", s),
+        )
+        for s, step in endpoint.graph.steps.items()
+    ]
+
+
+def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Variant, source: Path) -> str:
+    """Adds the InferenceService of one variant or graph step; returns its name."""
+    isvc = inference_service(at.name, member)
+    where = placement(
+        variant.node_pool, ctx.config.accelerators.get(variant.node_pool or ""), variant.accelerators
+    )
+    predictor: dict[str, JSON] = {
+        "model": _model(ctx, at.spec, variant, where),
+        "minReplicas": variant.min_replicas,
+        "maxReplicas": variant.max_replicas,
+        "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
+        "serviceAccountName": at.who.ksa,
+        "securityContext": RESTRICTED_POD,
+    }
+    if where.node_selector:
+        predictor["nodeSelector"] = dict(where.node_selector)
+    if where.tolerations:
+        predictor["tolerations"] = list(where.tolerations)
+    if at.logger_url:
+        predictor["logger"] = {"mode": "all", "url": at.logger_url}
+    annotations = dict(DEPLOYMENT_MODE)
+    if variant.autoscaling.metric not in ("cpu", "memory"):
+        annotations["serving.kserve.io/autoscalerClass"] = "keda"
+    ctx.add_manifest(
+        "inferenceservice",
+        source=source,
+        depends_on=at.depends_on,
+        name=isvc,
+        namespace=namespace(ctx.config),
+        labels=_labels(ctx, at.name, member),
+        annotations=annotations,
+        predictor=predictor,
+    )
+    return isvc
+
+
+def _labels(ctx: BuildContext, endpoint_name: str, member: str | None = None) -> dict[str, str]:
+    labels = {**ctx.k8s_labels("endpoint"), "mlopsctl.dev/endpoint": endpoint_name}
+    return {**labels, "mlopsctl.dev/variant": member} if member else labels
+
+
+def _model(ctx: BuildContext, endpoint: Endpoint, variant: Variant, where: Placement) -> dict[str, JSON]:
+    """The predictor's ``model``: format, runtime, protocol, artifact, ports and resources."""
+    model = ctx.config.models[variant.model]
+    key = runtime_key(endpoint, model.framework)
+    runtime = RUNTIMES[key]
+    version = protocol_version(endpoint, key)
+    amounts: dict[str, JSON] = {"cpu": variant.cpu, "memory": variant.memory}
+    if where.accelerator:
+        amounts[where.accelerator] = str(where.accelerators)
+    ports: list[JSON] = [
+        {"name": protocol, "containerPort": port}
+        for protocol, port in container_ports(endpoint, runtime).items()
+    ]
+    return {
+        "modelFormat": {"name": model.framework},
+        "runtime": runtime.name,
+        "protocolVersion": version if "http" in endpoint.protocols else f"grpc-{version}",
+        "storageUri": model.versions[variant.version].artifact_uri,
+        "ports": ports,
+        "resources": {"requests": amounts, "limits": amounts},
+        "securityContext": RESTRICTED_CONTAINER,
+    }
+
+
+def container_ports(endpoint: Endpoint, runtime: ServingRuntime) -> dict[str, int]:
+    """The predictor's ports by protocol, in the order KServe reads them: HTTP first."""
+    ports = {"http": runtime.http_port, "grpc": runtime.grpc_port}
+    return {protocol: ports[protocol] for protocol in ("http", "grpc") if protocol in endpoint.protocols}
+
+
+def predictor_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, int]:
+    """The ports of a variant's predictor Service (``naming.predictor_services``) by protocol:
+    KServe maps the first container port to 80 and keeps the number of the others."""
+    spec = config.endpoints[endpoint]
+    runtime = RUNTIMES[runtime_key(spec, config.models[spec.variants[variant].model].framework)]
+    ports = container_ports(spec, runtime)
+    return {protocol: 80 if i == 0 else port for i, (protocol, port) in enumerate(ports.items())}
+
+
+def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
+    """One entry of the predictor's ``autoScaling.metrics`` (see the module docstring)."""
+    if autoscale.metric in ("cpu", "memory"):
+        percent = max(1, round(autoscale.target))
+        target = {"type": "Utilization", "averageUtilization": percent}
+        return {"type": "Resource", "resource": {"name": autoscale.metric, "target": target}}
+    query = _query(namespace(ctx.config), f"{isvc}-predictor", autoscale.metric)
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"backend": "prometheus", "serverAddress": PROMETHEUS_URL, "query": query},
+            "target": {"type": "Value", "value": f"{autoscale.target:g}"},
+        },
+    }
+
+
+def _query(ns: str, service: str, metric: str) -> str:
+    """The PromQL whose value, divided by the per-replica target, is the replicas needed."""
+    if metric == "gpu-duty-cycle":
+        duty = (
+            f'kubernetes_io:container_accelerator_duty_cycle{{monitored_resource="k8s_container",'
+            f'namespace_name="{ns}",pod_name=~"{service}-.*"}}'
+        )
+        return f"sum(avg by (pod_name) ({duty}))"
+    selector = (
+        f'{{reporter="destination",destination_service_namespace="{ns}",'
+        f'destination_service_name="{service}"}}'
+    )
+    if metric == "rps":
+        return f"sum(rate(istio_requests_total{selector}[1m]))"
+    return f"sum(rate(istio_request_duration_milliseconds_sum{selector}[1m])) / 1000"
+
+
+def _inference_graph(ctx: BuildContext, at: _Serving, services: dict[str, str]) -> None:
+    """A Sequence router: each step gets the previous step's response."""
+    steps: list[JSON] = [
+        {"name": step, "serviceName": isvc, **({"data": "$response"} if i else {})}
+        for i, (step, isvc) in enumerate(services.items())
+    ]
+    ctx.add_manifest(
+        "inferencegraph",
+        source=("endpoints", at.name, "graph"),
+        depends_on=(*at.depends_on, *(ctx.address(INFERENCE_SERVICE, isvc) for isvc in services.values())),
+        name=at.name,
+        namespace=namespace(ctx.config),
+        labels=_labels(ctx, at.name),
+        annotations=DEPLOYMENT_MODE,
+        nodes={"root": {"routerType": "Sequence", "steps": steps}},
+        service_account=at.who.ksa,
+    )

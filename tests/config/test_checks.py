@@ -477,6 +477,34 @@ CASES: dict[str, Case] = {
             ("E405", ("data", "datasets", "requests")),
         ],
     ),
+    # serving
+    "request logger without stage image": (
+        put((("project", "stageImage"), DELETE), ((*STEPS, "train", "image"), "trainer:1")),
+        [
+            ("E201", (*STEPS, "evaluate")),
+            ("E201", (*STEPS, "ingest")),
+            ("E201", (*STEPS, "push")),
+            ("E201", (*SCORING, "logging")),
+            ("E201", ("batchJobs", "nightly")),
+            ("E201", ("pipelines", "train", "schedule")),
+        ],
+    ),
+    "runtime without the model's format": (
+        put(((*SCORING, "runtime"), "triton")),
+        [("E204", (*SCORING, "runtime"))],
+    ),
+    "protocol the runtime does not serve": (
+        put(
+            ((*SCORING, "runtime"), "triton"),
+            (("models", "fraud", "framework"), "onnx"),
+            ((*SCORING, "protocolVersion"), "v1"),
+        ),
+        [("E204", (*SCORING, "protocolVersion"))],
+    ),
+    "grpc only in a version its grpc does not serve": (
+        put(((*SCORING, "protocols"), ["grpc"])),
+        [("E204", (*SCORING, "protocols"))],
+    ),
 }
 
 
@@ -584,6 +612,17 @@ def test_unknown_name_hint_suggests_the_closest() -> None:
     (diag,) = diagnose(doc)
     assert diag.message == "service account 'traner' is not declared under security.serviceAccounts"
     assert diag.hint == "did you mean 'trainer'?"
+
+
+def test_runtime_hint_names_runtimes_that_serve_the_format() -> None:
+    doc = base_config()
+    put(((*SCORING, "runtime"), "sklearn"))(doc)
+    [diagnostic] = diagnose(doc)
+    assert (
+        diagnostic.message
+        == "runtime 'sklearn' of endpoint 'scoring' cannot serve model 'fraud': it is a xgboost model"
+    )
+    assert diagnostic.hint == "use runtime xgboost, or leave 'runtime' out to default to one"
 
 
 def test_unused_declarations_are_warnings() -> None:

@@ -50,4 +50,5 @@ def _load_builtin_checks() -> None:
         references,
         rollout,
         schedules,
+        serving,
     )

@@ -38,7 +38,8 @@ class ProjectMeta(Spec):
         default=None,
         description=(
             "Image of the built-in pipeline stages (ingest, statistics, ..., push), for steps "
-            "that name no image; it receives '--stage KIND --config JSON'."
+            "that name no image, and of the request logger of endpoints; it receives "
+            "'--stage KIND --config JSON'."
         ),
     )
     templates: str | None = Field(

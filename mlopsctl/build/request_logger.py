@@ -1,0 +1,84 @@
+"""The request logger of an endpoint: a small Deployment and Service that receive
+KServe's logger CloudEvents and write them to BigQuery.
+
+It runs the built-in stage image (``project.stageImage``) as its endpoint's
+identity, with ``--stage request-logger --config JSON``, where the config holds:
+
+- ``table``: ``<gcp project>.<dataset id>.<table>``, the table to append to;
+- ``samplingRate``: the fraction of requests to keep (KServe's logger sends all);
+- ``endpoint``: the endpoint's name.
+
+The stage listens for CloudEvents (HTTP binary mode) on port 8080 and pairs each
+request with its response by the ``ce-id`` they share; the InferenceService that
+served it is the ``ce-inferenceservicename`` extension.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.identity import Identity
+from mlopsctl.config.models.serving import RequestLogging
+from mlopsctl.graph import JSON
+from mlopsctl.naming import dataset_id, namespace, request_log_table, shorten
+
+PORT = 8080
+RESOURCES = {"cpu": "100m", "memory": "256Mi"}
+
+
+def add_request_logger(
+    ctx: BuildContext, endpoint: str, logging: RequestLogging, who: Identity, depends_on: tuple[str, ...]
+) -> str:
+    """Adds the logger's Deployment and Service; returns the URL KServe's logger posts to."""
+    name = shorten(f"{endpoint}-request-logger", 63)
+    ns = namespace(ctx.config)
+    source = ("endpoints", endpoint, "logging")
+    labels = {**ctx.k8s_labels("request-logger"), "mlopsctl.dev/endpoint": endpoint}
+    selector = {"app.kubernetes.io/name": name}
+    image = ctx.config.project.stage_image
+    assert image is not None, "checked by config.checks.serving"
+    dataset = dataset_id(ctx.target, logging.dataset, ctx.config.data.datasets[logging.dataset])
+    config = {
+        "table": f"{ctx.gcp_project}.{dataset}.{request_log_table(endpoint, logging.table)}",
+        "samplingRate": logging.sampling_rate,
+        "endpoint": endpoint,
+    }
+    container: dict[str, JSON] = {
+        "name": "request-logger",
+        "image": image,
+        "args": ["--stage", "request-logger", "--config", json.dumps(config, sort_keys=True)],
+        "ports": [{"name": "http", "containerPort": PORT}],
+        "resources": {"requests": RESOURCES, "limits": RESOURCES},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+        },
+    }
+    deployment = ctx.add_manifest(
+        "deployment",
+        source=source,
+        depends_on=depends_on,
+        name=name,
+        namespace=ns,
+        labels=labels,
+        selector=selector,
+        pod_labels={**labels, **selector},
+        pod_spec={
+            "serviceAccountName": who.ksa,
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [container],
+        },
+    )
+    ctx.add_manifest(
+        "service",
+        source=source,
+        depends_on=(*depends_on, deployment.address),
+        name=name,
+        namespace=ns,
+        labels=labels,
+        selector=selector,
+        ports=[{"name": "http", "port": 80, "targetPort": "http"}],
+    )
+    return f"http://{name}.{ns}.svc.cluster.local"

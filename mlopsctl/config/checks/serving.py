@@ -1,0 +1,66 @@
+"""Endpoints the compiler can serve: a runtime for each model's format and the protocols
+asked for, and an image for the request logger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.build.runtimes import RUNTIMES, protocol_version, runtime_key
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.references import endpoint_members
+from mlopsctl.diagnostics import Diagnostic
+
+
+@check
+def request_logger_image(ctx: CheckContext) -> Iterator[Diagnostic]:
+    if ctx.config.project.stage_image:
+        return
+    for name, endpoint in ctx.config.endpoints.items():
+        if endpoint.logging is not None:
+            yield Diagnostic(
+                "E201",
+                f"endpoint '{name}' logs requests, but project.stageImage is not set",
+                path=("endpoints", name, "logging"),
+                hint="set project.stageImage: requests are written to BigQuery by its 'request-logger' stage",
+            )
+
+
+@check
+def runtime_formats(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """The endpoint's runtime serves the framework of each of its models."""
+    for name, endpoint in ctx.config.endpoints.items():
+        if endpoint.runtime is None:
+            continue  # the default runtime of a framework serves it
+        runtime = RUNTIMES[endpoint.runtime]
+        for model_name in sorted({spec.model for _, _, spec, _ in endpoint_members(name, endpoint)}):
+            model = ctx.config.models.get(model_name)
+            if model is None or model.framework in runtime.formats:
+                continue  # an unknown model is reported by the reference checks
+            able = sorted(k for k, r in RUNTIMES.items() if model.framework in r.formats)
+            yield Diagnostic(
+                "E204",
+                f"runtime '{endpoint.runtime}' of endpoint '{name}' cannot serve model "
+                f"'{model_name}': it is a {model.framework} model",
+                path=("endpoints", name, "runtime"),
+                hint=f"use runtime {' or '.join(able)}, or leave 'runtime' out to default to one",
+            )
+
+
+@check
+def runtime_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """The runtime speaks the protocol version over the endpoint's main transport: HTTP when
+    it is served (gRPC then speaks what the runtime's gRPC server speaks), else gRPC."""
+    for name, endpoint in ctx.config.endpoints.items():
+        models = (ctx.config.models.get(spec.model) for _, _, spec, _ in endpoint_members(name, endpoint))
+        transport = "http" if "http" in endpoint.protocols else "grpc"
+        for key in sorted({runtime_key(endpoint, m.framework) for m in models if m is not None}):
+            version = protocol_version(endpoint, key)
+            runtime = RUNTIMES[key]
+            served = runtime.http if transport == "http" else runtime.grpc
+            if version not in served:
+                yield Diagnostic(
+                    "E204",
+                    f"runtime '{key}' of endpoint '{name}' does not serve {version} over {transport}",
+                    path=("endpoints", name, "protocolVersion" if endpoint.protocol_version else "protocols"),
+                    hint=f"over {transport} it serves {' and '.join(sorted(served))}",
+                )
