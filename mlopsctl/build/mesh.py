@@ -8,13 +8,12 @@ then owns the routing (see docs/rollouts.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from mlopsctl.build import flagger
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
+from mlopsctl.build.istio import MESH, RETRIES, TIMEOUT, Site, service_port, traffic_policy
 from mlopsctl.build.routes import Route, routes
-from mlopsctl.config.models.serving import ABTest, Analysis, Canary, Endpoint
-from mlopsctl.durations import parse_duration
+from mlopsctl.config.models.serving import Canary, Endpoint
 from mlopsctl.graph import JSON
 from mlopsctl.naming import (
     PredictorPort,
@@ -22,62 +21,16 @@ from mlopsctl.naming import (
     inference_service,
     namespace,
     predictor_ports,
-    predictor_service,
     predictor_services,
     service_host,
     tls_secret,
 )
-from mlopsctl.sourcemap import Path
 
 INGRESS_SELECTOR = {"istio": "ingressgateway"}
 INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
-MESH = "mesh"
-"""The reserved gateway name for sidecars: routes apply to callers inside the mesh too."""
 GRPC = {"content-type": {"prefix": "application/grpc"}}
-TIMEOUT = "60s"
-RETRIES: dict[str, JSON] = {
-    "attempts": 2,
-    "perTryTimeout": "30s",
-    "retryOn": "connect-failure,refused-stream,unavailable,reset,503",
-}
-CONNECTION_POOL: dict[str, JSON] = {
-    "tcp": {"maxConnections": 1000, "connectTimeout": "5s"},
-    "http": {"http1MaxPendingRequests": 1000, "http2MaxRequests": 1000, "idleTimeout": "300s"},
-}
-OUTLIER_DETECTION: dict[str, JSON] = {
-    "consecutive5xxErrors": 5,
-    "interval": "30s",
-    "baseEjectionTime": "60s",
-    "maxEjectionPercent": 50,
-}
 KSERVE_ISVC_LABEL = "serving.kserve.io/inferenceservice"
 KSERVE_GRAPH_LABEL = "serving.kserve.io/inferencegraph"
-
-
-@dataclass(frozen=True)
-class Site:
-    """What every object of one endpoint shares."""
-
-    name: str
-    namespace: str
-    labels: dict[str, str]
-    source: Path
-    depends_on: tuple[str, ...]
-
-    def add(
-        self, ctx: BuildContext, template: str, name: str, after: tuple[str, ...] = (), **values: JSON
-    ) -> str:
-        """Add one object of this endpoint (also depending on ``after``); returns its address."""
-        resource = ctx.add_manifest(
-            template,
-            source=self.source,
-            depends_on=(*self.depends_on, *after),
-            name=name,
-            namespace=self.namespace,
-            labels=self.labels,
-            **values,
-        )
-        return resource.address
 
 
 def build(ctx: BuildContext) -> None:
@@ -100,12 +53,6 @@ def build(ctx: BuildContext) -> None:
         _endpoint(ctx, site, endpoint)
 
 
-def analysed(endpoint: Endpoint) -> Analysis | None:
-    """The metric gates of a canary that Flagger promotes; None when routing is mlopsctl's."""
-    rollout = endpoint.rollout
-    return rollout.analysis if isinstance(rollout, Canary) else None
-
-
 def _endpoint(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     host = endpoint_host(ctx.config, site.name)
     ports = predictor_ports(list(endpoint.protocols))
@@ -115,13 +62,13 @@ def _endpoint(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     _authorization(ctx, site, endpoint)
     rollout = endpoint.rollout
     if isinstance(rollout, Canary) and rollout.analysis is not None:
-        _flagger(ctx, site, endpoint, rollout, rollout.analysis, host=host, gateway=gateway)
+        flagger.build_canary(ctx, site, endpoint, rollout, rollout.analysis, host=host, gateway=gateway)
         return
     after: tuple[str, ...] = (gateway,)
     if endpoint.graph is None:
         # Callers' DNS needs the in-mesh name to exist; without a selector it has no endpoints
         # of its own, and sidecars send its traffic where the VirtualService says.
-        spec: JSON = {"ports": [_port(p, target=False) for p in ports.values()]}
+        spec: JSON = {"ports": [service_port(p, target=False) for p in ports.values()]}
         after += (site.add(ctx, "service", site.name, spec=spec),)
     site.add(
         ctx,
@@ -151,13 +98,6 @@ def _servers(ctx: BuildContext, site: Site, host: str) -> list[JSON]:
             "tls": {"httpsRedirect": True},
         },
     ]
-
-
-def _port(port: PredictorPort, *, target: bool) -> dict[str, JSON]:
-    spec: dict[str, JSON] = {"name": port.name, "port": port.number, "protocol": "TCP"}
-    if target:
-        spec["targetPort"] = port.container
-    return spec
 
 
 def _http(table: list[Route], ports: dict[str, PredictorPort], ns: str) -> list[JSON]:
@@ -193,29 +133,6 @@ def _headers(match: dict[str, JSON]) -> dict[str, JSON]:
     return dict(headers) if isinstance(headers, dict) else {}
 
 
-def traffic_policy(endpoint: Endpoint) -> dict[str, JSON]:
-    """mTLS between sidecars, bounded connections, ejection of failing replicas, A/B stickiness."""
-    policy: dict[str, JSON] = {
-        "tls": {"mode": "ISTIO_MUTUAL"},
-        "connectionPool": CONNECTION_POOL,
-        "outlierDetection": OUTLIER_DETECTION,
-    }
-    sticky = endpoint.rollout.sticky if isinstance(endpoint.rollout, ABTest) else None
-    if sticky is not None:
-        key: dict[str, JSON] = (
-            {"httpCookie": {"name": sticky.cookie, "ttl": _seconds(sticky.ttl)}}
-            if sticky.cookie is not None
-            else {"httpHeaderName": (sticky.header or "").lower()}
-        )
-        policy["loadBalancer"] = {"consistentHash": key}
-    return policy
-
-
-def _seconds(duration: str) -> str:
-    """A duration as Istio and Flagger read it (protobuf and Go accept ``<n>s``)."""
-    return f"{parse_duration(duration)}s"
-
-
 def _authorization(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     """ALLOW the ingress gateway and the declared callers on the workloads that answer the
     endpoint; an inference graph's steps only from its own namespace (the graph's router)."""
@@ -247,83 +164,3 @@ def caller_rules(callers: list[str]) -> list[JSON]:
     if namespaces:
         sources.append({"source": {"namespaces": namespaces}})
     return [{"from": sources}]
-
-
-def _flagger(
-    ctx: BuildContext,
-    site: Site,
-    endpoint: Endpoint,
-    rollout: Canary,
-    analysis: Analysis,
-    *,
-    host: str,
-    gateway: str,
-) -> None:
-    """A Flagger Canary whose target is a Service selecting the candidate's predictor pods.
-
-    Flagger copies the target into ``<endpoint>-primary`` (kept at what it last promoted) and
-    ``<endpoint>-canary``, and writes the VirtualService and DestinationRules itself. Its
-    built-in Istio metrics select pods by the target's name, which names no workload here,
-    so the same gates are written as queries on the canary Service.
-    """
-    (port,) = predictor_ports(list(endpoint.protocols)).values()
-    candidate = predictor_service(site.name, rollout.candidate)
-    target = site.add(
-        ctx,
-        "service",
-        site.name,
-        spec={"selector": {"app": f"isvc.{candidate}"}, "ports": [_port(port, target=True)]},
-    )
-    interval = _seconds(analysis.interval)
-    site.add(
-        ctx,
-        "canary",
-        site.name,
-        (gateway, target),
-        target=site.name,
-        service={
-            "port": port.number,
-            "portName": port.name,
-            "targetPort": port.container,
-            "hosts": [host],
-            "gateways": [site.name, MESH],
-            "timeout": TIMEOUT,
-            "retries": RETRIES,
-            "trafficPolicy": traffic_policy(endpoint),
-        },
-        analysis={
-            "interval": interval,
-            "threshold": analysis.max_failed_checks,
-            "stepWeights": list(rollout.steps),
-            "metrics": canary_metrics(site, analysis, interval),
-        },
-    )
-
-
-def canary_metrics(site: Site, analysis: Analysis, interval: str) -> list[JSON]:
-    """Success rate (percent) and p99 latency (ms) of requests sent to the canary Service,
-    as the clients' sidecars and the ingress gateway report them."""
-    where = (
-        f'reporter="source",destination_service_namespace="{site.namespace}",'
-        f'destination_service_name="{site.name}-canary"'
-    )
-    requests = f"sum(rate(istio_requests_total{{{where}}}[{interval}]))"
-    succeeded = f'sum(rate(istio_requests_total{{{where},response_code!~"5.*"}}[{interval}]))'
-    latency = (
-        f"histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{{where}}}"
-        f"[{interval}])) by (le))"
-    )
-    return [
-        {
-            "name": "canary-success-rate",
-            "interval": interval,
-            "thresholdRange": {"min": analysis.min_success_rate},
-            "query": f"{succeeded} / {requests} * 100",
-        },
-        {
-            "name": "canary-latency-p99",
-            "interval": interval,
-            "thresholdRange": {"max": analysis.max_latency_ms},
-            "query": latency,
-        },
-    ]
