@@ -59,6 +59,10 @@ CODES: dict[str, tuple[str, str]] = {
     "E309": ("invalid step wiring", "A step input does not name an output of a step it can see."),
     "E310": ("conflicting names", "Two resources would get the same name after prefixes are applied."),
     "E311": ("referenced file", "A file or folder named in the config is missing, unreadable or malformed."),
+    "E312": (
+        "cannot be routed",
+        "A match value or rollout setting that Istio or Flagger would refuse or cannot carry out.",
+    ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
     "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
     "E403": ("invalid TPU topology", "The TPU topology is not valid for the TPU version."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from mlopsctl.config.models import MLOpsConfig
@@ -118,7 +119,12 @@ def predictor_services(config: MLOpsConfig, endpoint: str) -> list[str]:
     spec = config.endpoints[endpoint]
     if spec.graph is not None:
         return [endpoint]
-    return [f"{inference_service(endpoint, variant)}-predictor" for variant in spec.variants]
+    return [predictor_service(endpoint, variant) for variant in spec.variants]
+
+
+def predictor_service(endpoint: str, variant: str) -> str:
+    """The Service (and Deployment) KServe names for a variant's predictor in raw deployment mode."""
+    return f"{inference_service(endpoint, variant)}-predictor"
 
 
 def request_log_table(endpoint: str, table: str | None) -> str:
@@ -130,3 +136,45 @@ def monitor_table(monitor: str, kind: Literal["statistics", "alerts"]) -> str:
     """A table a drift/skew monitor writes (in its baseline's dataset): feature statistics
     of each run, or the features that crossed their thresholds."""
     return f"{monitor}_{kind}".replace("-", "_")
+
+
+def endpoint_host(config: MLOpsConfig, endpoint: str) -> str:
+    """The public host name of an endpoint on the Istio ingress gateway."""
+    return config.endpoints[endpoint].host or f"{endpoint}.{namespace(config)}.example.internal"
+
+
+def service_host(service: str, ns: str) -> str:
+    """The in-cluster DNS name of a Kubernetes Service."""
+    return f"{service}.{ns}.svc.cluster.local"
+
+
+def tls_secret(config: MLOpsConfig, endpoint: str) -> str:
+    """The TLS Secret (``tls.crt``/``tls.key``) the ingress gateway serves an endpoint's host with.
+
+    It lives in the ingress gateway's namespace, shared by every project, hence the namespace prefix.
+    """
+    return f"{namespace(config)}-{endpoint}-tls"
+
+
+@dataclass(frozen=True)
+class PredictorPort:
+    """A port of a predictor Service: its name (Istio picks the protocol by the prefix), the
+    Service port, and the container port behind it."""
+
+    name: str
+    number: int
+    container: int
+
+
+def predictor_ports(protocols: list[str]) -> dict[str, PredictorPort]:
+    """The ports of an endpoint's predictor Services, by protocol.
+
+    KServe (raw deployment) exposes a predictor's first container port as Service port 80,
+    named after the container port, and every further one under its own number; a name
+    holding ``grpc`` or ``h2c`` gets the ``kubernetes.io/h2c`` app protocol. Predictors list
+    HTTP (8080) before gRPC (8081): with both, gRPC stays on 8081; gRPC alone takes port 80.
+    """
+    ports = {"http": PredictorPort("http", 80, 8080), "grpc": PredictorPort("grpc", 8081, 8081)}
+    if protocols == ["grpc"]:
+        return {"grpc": PredictorPort("grpc", 80, 8081)}
+    return {p: ports[p] for p in ("grpc", "http") if p in protocols}

@@ -78,7 +78,6 @@ def add_request_logger(
         name=name,
         namespace=ns,
         labels=labels,
-        selector=selector,
-        ports=[{"name": "http", "port": 80, "targetPort": "http"}],
+        spec={"selector": selector, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
     )
     return f"http://{name}.{ns}.svc.cluster.local"

@@ -40,7 +40,7 @@ from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.serving import Autoscale, Endpoint, Variant
 from mlopsctl.graph import JSON
-from mlopsctl.naming import inference_service, namespace
+from mlopsctl.naming import inference_service, namespace, predictor_service
 from mlopsctl.sourcemap import Path
 
 INFERENCE_SERVICE = kubernetes_type("serving.kserve.io/v1beta1", "InferenceService")
@@ -181,13 +181,27 @@ def container_ports(endpoint: Endpoint, runtime: ServingRuntime) -> dict[str, in
     return {protocol: ports[protocol] for protocol in ("http", "grpc") if protocol in endpoint.protocols}
 
 
+def variant_container_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, int]:
+    """The ports a variant's predictor container listens on, by protocol (its runtime's)."""
+    spec = config.endpoints[endpoint]
+    runtime = RUNTIMES[runtime_key(spec, config.models[spec.variants[variant].model].framework)]
+    return container_ports(spec, runtime)
+
+
 def predictor_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, int]:
     """The ports of a variant's predictor Service (``naming.predictor_services``) by protocol:
     KServe maps the first container port to 80 and keeps the number of the others."""
-    spec = config.endpoints[endpoint]
-    runtime = RUNTIMES[runtime_key(spec, config.models[spec.variants[variant].model].framework)]
-    ports = container_ports(spec, runtime)
+    ports = variant_container_ports(config, endpoint, variant)
     return {protocol: 80 if i == 0 else port for i, (protocol, port) in enumerate(ports.items())}
+
+
+def destination_ports(config: MLOpsConfig, endpoint: str) -> dict[str, dict[str, int]]:
+    """The Services that answer ``endpoint`` (``naming.predictor_services``) and their ports by
+    protocol: a predictor per variant, or the inference graph's router (HTTP on 80)."""
+    spec = config.endpoints[endpoint]
+    if spec.graph is not None:
+        return {endpoint: {"http": 80}}
+    return {predictor_service(endpoint, v): predictor_ports(config, endpoint, v) for v in spec.variants}
 
 
 def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:

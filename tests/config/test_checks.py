@@ -489,6 +489,23 @@ CASES: dict[str, Case] = {
             ("E201", ("pipelines", "train", "schedule")),
         ],
     ),
+    "inference graph over gRPC": (
+        put(
+            (
+                ("endpoints", "triage"),
+                {
+                    "protocols": ["http", "grpc"],
+                    "graph": {
+                        "steps": {
+                            "first": {"model": "fraud", "version": "v1"},
+                            "second": {"model": "fraud", "version": "v1"},
+                        }
+                    },
+                },
+            )
+        ),
+        [("E204", ("endpoints", "triage", "protocols"))],
+    ),
     "runtime without the model's format": (
         put(((*SCORING, "runtime"), "triton")),
         [("E204", (*SCORING, "runtime"))],

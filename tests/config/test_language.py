@@ -76,7 +76,6 @@ models:
   scorer: {framework: sklearn, versions: {v1: {artifactUri: gs://acme-models/sk/1}}}
 endpoints:
   chat:
-    protocols: [http, grpc]
     graph:
       steps:
         embed: {model: hf-model, version: v1, nodePool: gpu, accelerators: 1}

@@ -64,3 +64,16 @@ def runtime_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
                     path=("endpoints", name, "protocolVersion" if endpoint.protocol_version else "protocols"),
                     hint=f"over {transport} it serves {' and '.join(sorted(served))}",
                 )
+
+
+@check
+def graph_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """KServe's inference graph router answers HTTP only."""
+    for name, endpoint in ctx.config.endpoints.items():
+        if endpoint.graph is not None and "grpc" in endpoint.protocols:
+            yield Diagnostic(
+                "E204",
+                f"endpoint '{name}' is an inference graph, which serves HTTP only, not gRPC",
+                path=("endpoints", name, "protocols"),
+                hint="use 'protocols: [http]', or serve the steps as endpoints of their own for gRPC",
+            )
