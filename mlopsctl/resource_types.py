@@ -90,8 +90,13 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "maxPodsPerNode",
         *_NODE_CONFIG_FORCES,
     ),
+    "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _KUBERNETES_IDENTITY,
     # Kubeflow rejects any change to a PipelineVersion's spec.
     "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": _KUBERNETES_IDENTITY,
+    # The API server refuses to change the role a binding grants.
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (*_KUBERNETES_IDENTITY, "roleRef"),
 }
 
 # Type token prefix -> the rule for every token under it without an exact entry.

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
+from mlopsctl.build.pods import NodePool, placement
 from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON
@@ -33,7 +33,6 @@ PARAMETER_TYPES = {
     "list": "JsonArray",
 }
 _SCALAR_TYPES = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}
-NodePool = GpuPool | TpuPool | CpuPool
 
 
 @dataclass(frozen=True)
@@ -301,20 +300,16 @@ def _place(task: Any, step: Step, settings: StepSettings) -> None:
     """Node selection for the step's pool, and the accelerators it asks for."""
     from kfp import kubernetes
 
-    if settings.pool is None or settings.pool_name is None:
-        return
-    kubernetes.add_node_selector(task, "cloud.google.com/gke-nodepool", settings.pool_name)
-    pool = settings.pool
-    count = step.resources.accelerators
-    if isinstance(pool, GpuPool):
-        kubernetes.add_toleration(task, key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
-        if count:
-            task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(count)
-    elif isinstance(pool, TpuPool):
-        kubernetes.add_toleration(task, key="google.com/tpu", operator="Exists", effect="NoSchedule")
-        if count:
-            task.set_accelerator_type("google.com/tpu").set_accelerator_limit(count)
-    if pool.spot:
+    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
+    for key, value in where.node_selector.items():
+        kubernetes.add_node_selector(task, key, value)
+    for toleration in where.tolerations:
         kubernetes.add_toleration(
-            task, key="cloud.google.com/gke-spot", operator="Equal", value="true", effect="NoSchedule"
+            task,
+            key=toleration.key,
+            operator=toleration.operator,
+            value=toleration.value,
+            effect=toleration.effect,
         )
+    if where.accelerator is not None:
+        task.set_accelerator_type(where.accelerator).set_accelerator_limit(where.count)
