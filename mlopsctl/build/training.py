@@ -128,7 +128,7 @@ def experiment(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
             for name, p in sorted(tuning.search_space.items())
         ],
         backoff_limit=at.step.retries,
-        pod=_pod(ctx, at, TRIAL_CONTAINER, [*at.step.args, *trial_args], "Never"),
+        pod=_pod(ctx, at, "tuning", TRIAL_CONTAINER, [*at.step.args, *trial_args], "Never"),
     )
 
 
@@ -188,7 +188,7 @@ def training_job(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
     distributed = at.step.distributed
     assert distributed is not None
     framework = FRAMEWORKS[distributed.framework]
-    pod = _pod(ctx, at, framework.container, list(at.step.args), "OnFailure")
+    pod = _pod(ctx, at, "training", framework.container, list(at.step.args), "OnFailure")
     replicas: dict[str, JSON] = {
         framework.leader: {"replicas": 1, "restartPolicy": "OnFailure", "template": pod}
     }
@@ -223,7 +223,7 @@ def _labels(ctx: BuildContext, at: StepAt, component: str) -> dict[str, str]:
 
 
 def _pod(
-    ctx: BuildContext, at: StepAt, container_name: str, args: list[str], restart: str
+    ctx: BuildContext, at: StepAt, component: str, container_name: str, args: list[str], restart: str
 ) -> dict[str, JSON]:
     """A pod template running the step's image as the pipeline, on the step's pool."""
     step = at.step
@@ -238,7 +238,7 @@ def _pod(
     if resources:
         container["resources"] = resources
     account = identity_of(ctx, "pipeline", at.pipeline, ctx.config.pipelines[at.pipeline].service_account)
-    return run_to_completion_pod(_labels(ctx, at, "training"), account.ksa, container, restart, where)
+    return run_to_completion_pod(_labels(ctx, at, component), account.ksa, container, restart, where)
 
 
 def _env(step: Step) -> list[JSON]:
