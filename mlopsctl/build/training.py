@@ -10,8 +10,10 @@ distributed ``train``); it is thereby part of the PipelineVersion, shown by
 ``render`` and ``plan``, and versioned with the pipeline. The stage's contract:
 
 - it creates the object in its namespace under a name unique to the run:
-  ``metadata.name`` cut to 43 characters, ``-`` and the first 8 characters of
-  the run id; it sets nothing else but its own inputs and outputs, which it
+  ``metadata.name``, ``-`` and the first 8 characters of the run id (names are
+  compiled short enough for that suffix and for the names Katib and the
+  training operator derive from them); it changes nothing else but its own
+  inputs and outputs, which it
   appends to the args of the trial container (``training``) or of every replica
   container, as ``--NAME=URI``;
 - it waits for the object to finish and fails when it fails;
@@ -34,15 +36,20 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import identity_of
 from mlopsctl.build.kfp_dag import StepSettings, secret_object_name
 from mlopsctl.build.pods import container_resources, placement, run_to_completion_pod
+from mlopsctl.config.checks.names import TRAINING_JOB_NAME_LIMIT
 from mlopsctl.config.models.pipelines import HYPERBAND_ETA, SearchParameter, Step, Tuning
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON
 from mlopsctl.manifests import render_object
-from mlopsctl.naming import namespace
+from mlopsctl.naming import namespace, shorten
 
 TRIAL_CONTAINER = "training"
 JOB_SUCCEEDED = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 JOB_FAILED = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+RUN_SUFFIX = "-12345678"
+"""What the stage appends to a name: ``-`` and 8 characters of the run id."""
+SUGGESTION_NAME_LIMIT = 62
+"""Katib serves suggestions as a Service ``<experiment>-<algorithm>`` (63 characters at most)."""
 FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
 
@@ -71,9 +78,9 @@ class StepAt:
     step: Step
     settings: StepSettings
 
-    def job_name(self) -> str:
-        """The name the stage makes unique per run (checked: at most 52 characters)."""
-        return f"{self.pipeline}-{self.name}"
+    def job_name(self, limit: int) -> str:
+        """``<pipeline>-<step>``, short enough that the run suffix keeps it within ``limit``."""
+        return shorten(f"{self.pipeline}-{self.name}", limit - len(RUN_SUFFIX))
 
 
 def build(ctx: BuildContext) -> None:
@@ -111,7 +118,7 @@ def experiment(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
     return render_object(
         "katib-experiment",
         ctx.templates_dir,
-        name=at.job_name(),
+        name=at.job_name(SUGGESTION_NAME_LIMIT - len(tuning.algorithm)),
         namespace=namespace(ctx.config),
         labels=_labels(ctx, at, "tuning"),
         objective=_objective(tuning),
@@ -209,7 +216,7 @@ def training_job(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
         "training-job",
         ctx.templates_dir,
         kind=framework.kind,
-        name=at.job_name(),
+        name=at.job_name(TRAINING_JOB_NAME_LIMIT),
         namespace=namespace(ctx.config),
         labels=_labels(ctx, at, "training"),
         run_policy=run_policy,

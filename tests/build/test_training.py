@@ -613,3 +613,28 @@ def test_the_katib_checks_catch_what_katib_refuses(
         node = node[key]
     node[path[-1]] = value
     assert katib_problems(experiment, upstream_schemas) != []
+
+
+LONG_TRAIN = (
+    "train-distributed-xla:\n        kind: train\n        image: t:1\n"
+    "        distributed: {framework: pytorch, workers: 2}"
+)
+LONG_TUNE = (
+    "tune-hyperparameters:\n        kind: tune\n        image: t:1\n        tuning:\n"
+    "          algorithm: bayesianoptimization\n          objective: {metric: auc}\n"
+    "          searchSpace: {lr: {type: double, min: 0.1, max: 0.5}}"
+)
+
+
+@pytest.mark.parametrize(
+    ("step", "limit"), [(LONG_TRAIN, 52 - 9), (LONG_TUNE, 62 - len("bayesianoptimization") - 9)]
+)
+def test_long_names_leave_room_for_the_run_suffix(tmp_path: pathlib.Path, step: str, limit: int) -> None:
+    pipeline = "fraud-detection-nightly"
+    text = f"pipelines:\n  {pipeline}:\n    steps:\n      {step}\n"
+    name = step.split(":")[0]
+    config = stage_config(_inline(tmp_path, text), pipeline, name)
+    [compiled] = config.values()
+    assert len(f"{pipeline}-{name}") > limit
+    assert len(compiled["metadata"]["name"]) == limit
+    assert compiled["metadata"]["name"].startswith(f"{pipeline}-{name}"[: limit - 7])
