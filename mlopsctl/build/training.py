@@ -46,7 +46,7 @@ from mlopsctl.naming import namespace, shorten
 TRIAL_CONTAINER = "training"
 JOB_SUCCEEDED = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 JOB_FAILED = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
-RUN_SUFFIX = "-12345678"
+RUN_SUFFIX_LENGTH = 9
 """What the stage appends to a name: ``-`` and 8 characters of the run id."""
 SUGGESTION_NAME_LIMIT = 62
 """Katib serves suggestions as a Service ``<experiment>-<algorithm>`` (63 characters at most)."""
@@ -80,7 +80,7 @@ class StepAt:
 
     def job_name(self, limit: int) -> str:
         """``<pipeline>-<step>``, short enough that the run suffix keeps it within ``limit``."""
-        return shorten(f"{self.pipeline}-{self.name}", limit - len(RUN_SUFFIX))
+        return shorten(f"{self.pipeline}-{self.name}", limit - RUN_SUFFIX_LENGTH)
 
 
 def build(ctx: BuildContext) -> None:
