@@ -94,6 +94,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,
     "kubernetes:core/v1:Service": _KUBERNETES_IDENTITY,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _KUBERNETES_IDENTITY,
     # Kubeflow rejects any change to a PipelineVersion's spec.
     "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),
     "kubernetes:rbac.authorization.k8s.io/v1:Role": _KUBERNETES_IDENTITY,

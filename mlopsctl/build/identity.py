@@ -52,6 +52,12 @@ def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
         yield "monitor", name, ("monitors", name)
 
 
+def _katib_labels(ctx: BuildContext) -> dict[str, str]:
+    """Katib collects trial metrics only in namespaces that ask for it."""
+    tunes = any(s.kind == "tune" for p in ctx.config.pipelines.values() for s in p.steps.values())
+    return {"katib.kubeflow.org/metrics-collector-injection": "enabled"} if tunes else {}
+
+
 def build(ctx: BuildContext) -> None:
     ns_name = namespace(ctx.config)
     ns = ctx.add_manifest(
@@ -63,6 +69,7 @@ def build(ctx: BuildContext) -> None:
             "istio-injection": "enabled",
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/warn": "restricted",
+            **_katib_labels(ctx),
         },
     )
     for kind, name, source in workloads(ctx):

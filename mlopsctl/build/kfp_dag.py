@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.build.placement import NodePool, placement
+from mlopsctl.build.pods import NodePool, placement
 from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON
@@ -304,6 +304,12 @@ def _place(task: Any, step: Step, settings: StepSettings) -> None:
     for key, value in where.node_selector.items():
         kubernetes.add_node_selector(task, key, value)
     for toleration in where.tolerations:
-        kubernetes.add_toleration(task, **toleration)
-    if where.accelerator:
-        task.set_accelerator_type(where.accelerator).set_accelerator_limit(where.accelerators)
+        kubernetes.add_toleration(
+            task,
+            key=toleration.key,
+            operator=toleration.operator,
+            value=toleration.value,
+            effect=toleration.effect,
+        )
+    if where.accelerator is not None:
+        task.set_accelerator_type(where.accelerator).set_accelerator_limit(where.count)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import replace
 
+from mlopsctl.build import training
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
 from mlopsctl.build.kfp_dag import StepSettings, compile_pipeline
@@ -34,7 +36,7 @@ def publish(ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, c
     The version is named ``<name>-<hash of the compiled spec>``.
     """
     ns = namespace(ctx.config)
-    compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, pipeline))
+    compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, name, pipeline))
     spec = compiled.version["spec"]
     content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
     digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
@@ -79,26 +81,32 @@ def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
     return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
 
 
-def _settings(ctx: BuildContext, pipeline: Pipeline, step_name: str, step: Step) -> StepSettings:
+def _settings(ctx: BuildContext, name: str, pipeline: Pipeline, step_name: str, step: Step) -> StepSettings:
     pool_name = step.resources.node_pool or pipeline.node_pool
     image = step.image or ctx.config.project.stage_image
     assert image is not None, "checked by config.checks.pipelines"
-    return StepSettings(
+    settings = StepSettings(
         image=image,
-        stage_config=_stage_config(ctx, step) if step.kind in STAGE_KINDS else None,
+        stage_config=None,
         pool_name=pool_name,
         pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
     )
+    if step.kind not in STAGE_KINDS:
+        return settings
+    return replace(
+        settings, stage_config=_stage_config(ctx, training.StepAt(name, step_name, step, settings))
+    )
 
 
-def _stage_config(ctx: BuildContext, step: Step) -> dict[str, JSON]:
+def _stage_config(ctx: BuildContext, at: training.StepAt) -> dict[str, JSON]:
     """The parameters a built-in stage receives as ``--config``, with names resolved for the target."""
+    step = at.step
     if step.kind == "ingest" and step.source is not None:
         return {"source": _source(ctx, step.source)}
     if step.kind == "tune" and step.tuning is not None:
-        return step.tuning.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return {"experiment": training.experiment(ctx, at)}
     if step.kind == "train" and step.distributed is not None:
-        return {"distributed": step.distributed.model_dump(mode="json", by_alias=True)}
+        return {"job": training.training_job(ctx, at)}
     if step.kind == "evaluate":
         return {
             "thresholds": {

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
-from mlopsctl.build.placement import Placement, placement
+from mlopsctl.build.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement, placement, pod_placement
 from mlopsctl.build.request_logger import add_request_logger
 from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, runtime_key
 from mlopsctl.config.models import MLOpsConfig
@@ -50,17 +50,8 @@ DEPLOYMENT_MODE = {"serving.kserve.io/deploymentMode": "RawDeployment"}
 PROMETHEUS_URL = "http://frontend.gmp-public.svc.cluster.local:9090"
 """The Prometheus HTTP API of Managed Service for Prometheus inside the cluster (its
 query frontend, which authenticates to Cloud Monitoring as its own workload)."""
-RESTRICTED_POD: dict[str, JSON] = {
-    "runAsNonRoot": True,
-    "runAsUser": 1000,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-"""Pod security of the restricted standard; uid 1000 is the non-root user of KServe's runtime images."""
-RESTRICTED_CONTAINER: dict[str, JSON] = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "runAsNonRoot": True,
-}
+SERVING_POD: dict[str, JSON] = {**RESTRICTED_POD, "runAsUser": 1000}
+"""The restricted standard; uid 1000 is the non-root user of KServe's runtime images."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +113,9 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
         "maxReplicas": variant.max_replicas,
         "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
         "serviceAccountName": at.who.ksa,
-        "securityContext": RESTRICTED_POD,
+        "securityContext": SERVING_POD,
+        **pod_placement(where),
     }
-    if where.node_selector:
-        predictor["nodeSelector"] = dict(where.node_selector)
-    if where.tolerations:
-        predictor["tolerations"] = list(where.tolerations)
     if at.logger_url:
         predictor["logger"] = {"mode": "all", "url": at.logger_url}
     annotations = dict(DEPLOYMENT_MODE)
@@ -159,7 +147,7 @@ def _model(ctx: BuildContext, endpoint: Endpoint, variant: Variant, where: Place
     version = protocol_version(endpoint, key)
     amounts: dict[str, JSON] = {"cpu": variant.cpu, "memory": variant.memory}
     if where.accelerator:
-        amounts[where.accelerator] = str(where.accelerators)
+        amounts[where.accelerator] = str(where.count)
     ports: list[JSON] = [
         {"name": protocol, "containerPort": port}
         for protocol, port in container_ports(endpoint, runtime).items()

@@ -65,7 +65,12 @@ def _example(name: str) -> dict[Target, Graph]:
 
 
 def _cronjobs(graph: Graph) -> dict[str, Resource]:
-    return {r.name: r for r in graph if r.type == CRONJOB}
+    """The CronJobs that start pipeline runs (monitors have CronJobs of their own)."""
+    return {
+        r.name: r
+        for r in graph
+        if r.type == CRONJOB and r.inputs["metadata"]["labels"]["app.kubernetes.io/component"] != "monitoring"
+    }
 
 
 def _pod(cronjob: Resource) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from helpers import MINIMAL, WITH_DATA, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.build.placement import placement
+from mlopsctl.build.pods import placement
 from mlopsctl.build.serving import PROMETHEUS_URL, predictor_ports
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.graph import Graph, Resource, Target
@@ -83,6 +83,7 @@ def test_digits_variant_is_triton_v2_on_l4_with_http_grpc_and_gpu_autoscaling() 
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
             "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
     # The prod overlay turns spot off for the serving pool, and raises the replicas.
@@ -302,8 +303,8 @@ def test_placement(
     accelerator: tuple[str, int] | None,
 ) -> None:
     where = placement("p" if pool else None, pool, count)
-    assert (where.node_selector, where.tolerations) == (selector, tolerations)
-    assert ((where.accelerator, where.accelerators) if where.accelerator else None) == accelerator
+    assert (where.node_selector, [t.to_json() for t in where.tolerations]) == (selector, tolerations)
+    assert ((where.accelerator, where.count) if where.accelerator else None) == accelerator
 
 
 def test_tpu_variant_requests_tpu_chips(tmp_path: pathlib.Path) -> None:

@@ -486,6 +486,7 @@ CASES: dict[str, Case] = {
             ("E201", (*STEPS, "push")),
             ("E201", (*SCORING, "logging")),
             ("E201", ("batchJobs", "nightly")),
+            ("E201", ("monitors", "drift")),
             ("E201", ("pipelines", "train", "schedule")),
         ],
     ),

@@ -210,6 +210,8 @@ def monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
         base: Path = ("monitors", m)
         if monitor.endpoint not in config.endpoints:
             yield unresolved("endpoint", monitor.endpoint, "endpoints", config.endpoints, (*base, "endpoint"))
+        elif isinstance(monitor, DataMonitor):
+            yield from _data_monitor_inputs(config, m, monitor)
         for i, channel in enumerate(monitor.actions.notify):
             if channel not in config.alert_channels:
                 yield unresolved(
@@ -234,6 +236,25 @@ def monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
                     config.monitors,
                     ("pipelines", p, "triggers", i, "monitor"),
                 )
+
+
+def _data_monitor_inputs(config: MLOpsConfig, name: str, monitor: DataMonitor) -> Iterator[Diagnostic]:
+    """A drift or skew job reads the endpoint's request log and runs the project's stage image."""
+    if config.endpoints[monitor.endpoint].logging is None:
+        yield Diagnostic(
+            "E301",
+            f"{monitor.type} monitor '{name}' reads the request log of endpoint '{monitor.endpoint}', "
+            "which logs no requests",
+            path=("monitors", name, "endpoint"),
+            hint=f"log the requests of endpoint '{monitor.endpoint}': 'logging: {{dataset: <dataset>}}'",
+        )
+    if config.project.stage_image is None:
+        yield Diagnostic(
+            "E201",
+            f"{monitor.type} monitor '{name}' has no image to run",
+            path=("monitors", name),
+            hint="set project.stageImage: drift and skew jobs run its 'drift' and 'skew' stages",
+        )
 
 
 @check

@@ -1,0 +1,42 @@
+"""Kubernetes permissions of a workload in the project's namespace: a Role and its RoleBinding."""
+
+from __future__ import annotations
+
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.identity import NAMESPACE
+from mlopsctl.graph import JSON, Resource
+from mlopsctl.naming import namespace, shorten
+from mlopsctl.sourcemap import Path
+
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+
+
+def rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, JSON]:
+    return {"apiGroups": [group], "resources": sorted(resources), "verbs": sorted(verbs)}
+
+
+def grant(
+    ctx: BuildContext, name: str, ksa: str, rules: list[dict[str, JSON]], *, component: str, source: Path
+) -> Resource:
+    """Let the Kubernetes account ``ksa`` do what ``rules`` allow; returns the RoleBinding."""
+    ns = namespace(ctx.config)
+    role_name = shorten(name, 63)
+    role = ctx.add_manifest(
+        "role",
+        source=source,
+        depends_on=(ctx.address(NAMESPACE, ns),),
+        name=role_name,
+        namespace=ns,
+        labels=ctx.k8s_labels(component),
+        rules=rules,
+    )
+    return ctx.add_manifest(
+        "rolebinding",
+        source=source,
+        depends_on=(role.address, ctx.address(SERVICE_ACCOUNT, ksa)),
+        name=role_name,
+        namespace=ns,
+        labels=ctx.k8s_labels(component),
+        role=role_name,
+        service_account=ksa,
+    )
