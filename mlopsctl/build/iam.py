@@ -189,27 +189,25 @@ def _implied_by_write(grant: Grant, grants: dict[Grant, Path]) -> bool:
 
 def _add(ctx: BuildContext, grant: Grant, source: Path) -> None:
     account = ctx.graph.resources[grant.who.gsa_address]
-    common: dict[str, JSON] = {"role": grant.role, "member": f"serviceAccount:{grant.who.gsa_email}"}
-    depends_on: tuple[str, ...] = (account.address,)
-    if grant.type == BUCKET_IAM_MEMBER and grant.on is not None:
-        bucket = ctx.config.data.buckets[grant.on]
-        inputs = {"bucket": bucket_name(ctx.config, ctx.target, grant.on, bucket), **common}
-        depends_on += (ctx.address(BUCKET, grant.on),)
-    elif grant.type == DATASET_IAM_MEMBER and grant.on is not None:
-        dataset = ctx.config.data.datasets[grant.on]
-        inputs = {
-            "datasetId": dataset_id(ctx.target, grant.on, dataset),
-            "project": ctx.gcp_project,
-            **common,
-        }
-        depends_on += (ctx.address(DATASET, grant.on),)
-    elif grant.type == SECRET_IAM_MEMBER and grant.on is not None:
-        project, secret, _ = secret_parts(ctx, grant.on)
-        inputs = {"secretId": secret, "project": project, **common}
-    else:
-        inputs = {"project": ctx.gcp_project, **common}
+    scope, granted_on = _scope(ctx, grant)
+    inputs = {**scope, "role": grant.role, "member": f"serviceAccount:{grant.who.gsa_email}"}
     name = "-".join(part for part in (account.name, _role_name(grant), _on_name(ctx, grant)) if part)
-    ctx.add(grant.type, name, inputs, source=source, depends_on=depends_on)
+    ctx.add(grant.type, name, inputs, source=source, depends_on=(account.address, *granted_on))
+
+
+def _scope(ctx: BuildContext, grant: Grant) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """The inputs naming what ``grant`` is on, and that resource's address if it is in the graph."""
+    on = grant.on
+    if on is None:
+        return {"project": ctx.gcp_project}, ()
+    if grant.type == BUCKET_IAM_MEMBER:
+        bucket = bucket_name(ctx.config, ctx.target, on, ctx.config.data.buckets[on])
+        return {"bucket": bucket}, (ctx.address(BUCKET, on),)
+    if grant.type == DATASET_IAM_MEMBER:
+        dataset = dataset_id(ctx.target, on, ctx.config.data.datasets[on])
+        return {"datasetId": dataset, "project": ctx.gcp_project}, (ctx.address(DATASET, on),)
+    project, secret, _ = secret_parts(ctx, on)
+    return {"secretId": secret, "project": project}, ()
 
 
 def _role_name(grant: Grant) -> str:
