@@ -107,3 +107,21 @@ class Graph:
             missing = [d for d in r.depends_on if d not in self.resources]
             if missing:
                 raise ValueError(f"{r.address} depends on unknown {missing}")
+
+
+# Values the Pulumi program resolves when it applies, in Pulumi YAML's notation; only for
+# what cannot be known at compile time (project numbers, server-assigned ids, secret payloads).
+
+
+def fn_invoke(function: str, arguments: Mapping[str, JSON], returns: str) -> JSON:
+    """The ``returns`` property of what the provider function ``function`` answers."""
+    return {"fn::invoke": {"function": function, "arguments": dict(arguments), "return": returns}}
+
+
+def fn_join(delimiter: str, values: list[JSON]) -> JSON:
+    return {"fn::join": [delimiter, values]}
+
+
+def fn_output(resource: str, property_name: str) -> JSON:
+    """An output of the resource at address ``resource``, which must be a dependency."""
+    return {"fn::output": {"resource": resource, "property": property_name}}

@@ -49,7 +49,10 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "enableObjectRetention",
         "hierarchicalNamespace",
     ),
+    # An IAM member (of a bucket, dataset, key, secret or project) has no update: any change is a new member.
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
     "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project", "externalDatasetReference"),
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": ("datasetId", "project", "role", "member", "condition"),
     "gcp:bigquery/table:Table": (
         "datasetId",
         "tableId",
@@ -71,6 +74,17 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "destroyScheduledDuration",
         "cryptoKeyBackend",
         "versionTemplate.protectionLevel",
+    ),
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", "role", "member", "condition"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": ("project",),
+    "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
+    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": (
+        "secretId",
+        "project",
+        "role",
+        "member",
+        "condition",
     ),
     "gcp:container/cluster:Cluster": (
         "name",

@@ -8,7 +8,7 @@ import textwrap
 from typer.testing import CliRunner
 
 from mlopsctl.cli import app
-from mlopsctl.graph import JSON, Target
+from mlopsctl.graph import JSON, Graph, Target
 from mlopsctl.plan import Action, ResourceChange
 
 PROD = Target("prod", "us-central1")
@@ -38,12 +38,27 @@ data:
 """
 )
 
+STAGE_IMAGE = "  name: demo\n  stageImage: registry.example/stages:1\n"
+STAGED = MINIMAL.replace("  name: demo\n", STAGE_IMAGE, 1)
+"""MINIMAL with project.stageImage, which built-in stages, request loggers and monitors need."""
+STAGED_DATA = WITH_DATA.replace("  name: demo\n", STAGE_IMAGE, 1)
+
 
 def write(folder: pathlib.Path, text: str, name: str = "mlops.yaml") -> pathlib.Path:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+def compile_text(folder: pathlib.Path, text: str) -> dict[Target, Graph]:
+    """The graphs of an mlops.yaml written into ``folder``, which must validate cleanly."""
+    from mlopsctl.api import compile_graphs, validate
+    from mlopsctl.source import ConfigSource
+
+    validation = validate(ConfigSource(write(folder, text), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return compile_graphs(validation)
 
 
 def run(*args: str | pathlib.Path) -> tuple[int, str, str]:

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from mlopsctl.build.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
 from mlopsctl.build.bigquery import DATASET, TABLE
 from mlopsctl.build.context import kubernetes_type
+from mlopsctl.build.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, PROJECT_IAM_MEMBER, SECRET_IAM_MEMBER
 from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
-from mlopsctl.build.kms import CRYPTO_KEY, KEY_RING
+from mlopsctl.build.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER, KEY_RING
 from mlopsctl.build.storage import BUCKET
 from mlopsctl.graph import JSON
 from mlopsctl.resource_types import REPLACE_ON, replace_on, replace_paths
@@ -37,6 +39,13 @@ FORCING = [
     *[(KEY_RING, p) for p in ("name", "location", "project")],
     *[(CRYPTO_KEY, p) for p in ("name", "keyRing", "purpose", "importOnly", "destroyScheduledDuration")],
     (CRYPTO_KEY, "versionTemplate.protectionLevel"),
+    *[(BUCKET_IAM_MEMBER, p) for p in ("bucket", "role", "member", "condition")],
+    *[(DATASET_IAM_MEMBER, p) for p in ("datasetId", "project", "role", "member", "condition")],
+    *[(SECRET_IAM_MEMBER, p) for p in ("secretId", "project", "role", "member", "condition")],
+    *[(PROJECT_IAM_MEMBER, p) for p in ("project", "role", "member", "condition")],
+    *[(CRYPTO_KEY_IAM_MEMBER, p) for p in ("cryptoKeyId", "role", "member", "condition")],
+    (NOTIFICATION_CHANNEL, "project"),
+    (ALERT_POLICY, "project"),
     *[(CLUSTER, p) for p in ("name", "location", "project", "network", "subnetwork", "enableAutopilot")],
     *[(NODE_POOL, p) for p in ("name", "cluster", "location", "initialNodeCount", "maxPodsPerNode")],
     *[(NODE_POOL, f"nodeConfig.{p}") for p in ("guestAccelerators", "spot", "serviceAccount", "oauthScopes")],
@@ -60,6 +69,8 @@ IN_PLACE = [
     (GSA, "description"),
     *[(CRYPTO_KEY, p) for p in ("rotationPeriod", "labels", "skipInitialVersionCreation")],
     (CRYPTO_KEY, "versionTemplate.algorithm"),
+    *[(NOTIFICATION_CHANNEL, p) for p in ("type", "labels", "sensitiveLabels", "displayName", "enabled")],
+    *[(ALERT_POLICY, p) for p in ("conditions", "notificationChannels", "severity", "documentation")],
     (CLUSTER, "resourceLabels"),
     *[(NODE_POOL, p) for p in ("nodeCount", "autoscaling", "nodeConfig.machineType", "nodeConfig.labels")],
     (NODE_POOL, "nodeConfig.taints"),
@@ -124,7 +135,14 @@ def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:
     assert replace_on(type_) == expected
 
 
-@pytest.mark.parametrize("type_", [BUCKET, DATASET, TABLE, GSA, GSA_IAM_MEMBER, KEY_RING, CRYPTO_KEY])
+@pytest.mark.parametrize(
+    "type_",
+    [
+        *(BUCKET, DATASET, TABLE, GSA, GSA_IAM_MEMBER, KEY_RING, CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER),
+        *(BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER),
+        *(NOTIFICATION_CHANNEL, ALERT_POLICY),
+    ],
+)
 def test_every_cloud_type_the_build_emits_has_rules(type_: str) -> None:
     assert type_ in REPLACE_ON
 

@@ -26,16 +26,21 @@ RATE_WINDOW = "5m"
 expression must hold before the alert fires (a PrometheusRule's ``for``)."""
 
 
-def promql(config: MLOpsConfig, monitor: SloMonitor) -> str:
-    """An expression that is non-empty exactly while the objective is violated."""
+def promql(config: MLOpsConfig, monitor: SloMonitor, cluster: str | None = None) -> str:
+    """An expression that is non-empty exactly while the objective is violated.
+
+    ``cluster`` keeps to one cluster's series, where (as in Managed Service for
+    Prometheus) the regions of a project share one metrics store.
+    """
     window = RATE_WINDOW
+    scope = f',cluster="{cluster}"' if cluster else ""
     if monitor.type == "latency":
-        buckets = f"istio_request_duration_milliseconds_bucket{_selector(config, monitor)}"
+        buckets = f"istio_request_duration_milliseconds_bucket{_selector(config, monitor, scope)}"
         quantile = monitor.percentile / 100
         quantile_expr = f"histogram_quantile({quantile:g}, sum by (le) (rate({buckets}[{window}])))"
         return f"{quantile_expr} > {monitor.objective:g}"
-    server_errors = _selector(config, monitor, ',response_code=~"5.."')
-    total = f"sum(rate(istio_requests_total{_selector(config, monitor)}[{window}]))"
+    server_errors = _selector(config, monitor, f'{scope},response_code=~"5.."')
+    total = f"sum(rate(istio_requests_total{_selector(config, monitor, scope)}[{window}]))"
     errors = f"sum(rate(istio_requests_total{server_errors}[{window}]))"
     if monitor.type == "error-rate":
         return f"100 * {errors} / {total} > {monitor.objective:g}"

@@ -14,7 +14,7 @@ BUCKET = "gcp:storage/bucket:Bucket"
 
 def build(ctx: BuildContext) -> None:
     for key, bucket in ctx.config.data.buckets.items():
-        key_id, key_deps = kms.key_reference(ctx, bucket.kms_key)
+        key_id, key_deps = kms.key_reference(ctx, bucket.kms_key, "storage")
         inputs: dict[str, JSON] = {
             "name": bucket_name(ctx.config, ctx.target, key, bucket),
             "project": ctx.gcp_project,

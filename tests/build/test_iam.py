@@ -1,0 +1,429 @@
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from conftest import EXAMPLES
+from helpers import STAGED, STAGED_DATA, compile_text, write
+
+from mlopsctl.api import compile_graphs, validate
+from mlopsctl.build import kms
+from mlopsctl.build.bigquery import DATASET
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.iam import (
+    BUCKET_IAM_MEMBER,
+    DATASET_IAM_MEMBER,
+    PROJECT_IAM_MEMBER,
+    SECRET_IAM_MEMBER,
+)
+from mlopsctl.build.identity import GSA
+from mlopsctl.build.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER
+from mlopsctl.build.storage import BUCKET
+from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.source import ConfigSource
+
+DEV = Target("dev", "us-central1")
+GRANTS = (BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER)
+ON = {BUCKET_IAM_MEMBER: "bucket", DATASET_IAM_MEMBER: "datasetId", SECRET_IAM_MEMBER: "secretId"}
+VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
+READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
+JOBS, SECRET = "roles/bigquery.jobUser", "roles/secretmanager.secretAccessor"
+
+
+def _example(name: str) -> dict[Target, Graph]:
+    [path] = [p for p in EXAMPLES if p.parent.name == name]
+    return compile_graphs(validate(ConfigSource(path, "mlops.yaml", None)))
+
+
+def _grants(graph: Graph) -> set[tuple[str, str, str, str]]:
+    """(type, name, role, what it is granted on: bucket, dataset id, secret or project)."""
+    return {
+        (r.type, r.name, r.inputs["role"], r.inputs[ON.get(r.type, "project")])
+        for r in graph
+        if r.type in GRANTS
+    }
+
+
+def _member(graph: Graph, name: str) -> Resource:
+    [found] = [r for r in graph if r.type in GRANTS and r.name == name]
+    return found
+
+
+EXAMPLE_GRANTS = [
+    (
+        "digits",
+        DEV,
+        {
+            (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-images", VIEW, "digits-dev-us-central1-images"),
+            (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "digits-dev-us-central1-models"),
+            (SECRET_IAM_MEMBER, "pipeline-train-secret-accessor-wandb-api-key", SECRET, "wandb-api-key"),
+            (
+                BUCKET_IAM_MEMBER,
+                "endpoint-digits-object-viewer-models",
+                VIEW,
+                "digits-dev-us-central1-models",
+            ),
+            (DATASET_IAM_MEMBER, "endpoint-digits-data-editor-serving", EDIT, "serving_dev_us_central1"),
+        },
+    ),
+    (
+        "sensor-anomaly",
+        Target("dev", "europe-west1"),
+        {
+            (
+                DATASET_IAM_MEMBER,
+                "pipeline-anomaly-data-viewer-telemetry",
+                READ,
+                "telemetry_dev_europe_west1",
+            ),
+            (PROJECT_IAM_MEMBER, "pipeline-anomaly-bigquery-job-user", JOBS, "acme-sensors-dev"),
+            (
+                BUCKET_IAM_MEMBER,
+                "pipeline-anomaly-object-user-models",
+                USE,
+                "sensors-dev-europe-west1-models",
+            ),
+            (
+                BUCKET_IAM_MEMBER,
+                "endpoint-detector-object-viewer-models",
+                VIEW,
+                "sensors-dev-europe-west1-models",
+            ),
+            (
+                BUCKET_IAM_MEMBER,
+                "endpoint-triage-object-viewer-models",
+                VIEW,
+                "sensors-dev-europe-west1-models",
+            ),
+            (DATASET_IAM_MEMBER, "endpoint-detector-data-editor-serving", EDIT, "serving_dev_europe_west1"),
+            (
+                BUCKET_IAM_MEMBER,
+                "batch-daily-scores-object-viewer-models",
+                VIEW,
+                "sensors-dev-europe-west1-models",
+            ),
+            (
+                DATASET_IAM_MEMBER,
+                "batch-daily-scores-data-viewer-features",
+                READ,
+                "features_dev_europe_west1",
+            ),
+            (PROJECT_IAM_MEMBER, "batch-daily-scores-bigquery-job-user", JOBS, "acme-sensors-dev"),
+            (
+                BUCKET_IAM_MEMBER,
+                "batch-daily-scores-object-user-scores",
+                USE,
+                "sensors-dev-europe-west1-scores",
+            ),
+            *[
+                grant
+                for monitor, baseline in (("readings-drift", "features"), ("readings-skew", "telemetry"))
+                for grant in (
+                    (
+                        DATASET_IAM_MEMBER,
+                        f"monitor-{monitor}-data-viewer-serving",
+                        READ,
+                        "serving_dev_europe_west1",
+                    ),
+                    (PROJECT_IAM_MEMBER, f"monitor-{monitor}-bigquery-job-user", JOBS, "acme-sensors-dev"),
+                    (
+                        DATASET_IAM_MEMBER,
+                        f"monitor-{monitor}-data-editor-{baseline}",
+                        EDIT,
+                        f"{baseline}_dev_europe_west1",
+                    ),
+                    (
+                        SECRET_IAM_MEMBER,
+                        f"monitor-{monitor}-secret-accessor-slack-plant-ml-webhook",
+                        SECRET,
+                        "slack-plant-ml-webhook",
+                    ),
+                )
+            ],
+        },
+    ),
+    (
+        "fraud-tpu",
+        Target("prod", "europe-west4"),
+        {
+            (DATASET_IAM_MEMBER, "pipeline-train-data-viewer-features", READ, "features_prod_europe_west4"),
+            (PROJECT_IAM_MEMBER, "pipeline-train-bigquery-job-user", JOBS, "acme-fraud-prod"),
+            (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "fraud-prod-europe-west4-models"),
+            (
+                BUCKET_IAM_MEMBER,
+                "endpoint-scorer-object-viewer-models",
+                VIEW,
+                "fraud-prod-europe-west4-models",
+            ),
+            (DATASET_IAM_MEMBER, "endpoint-scorer-data-editor-serving", EDIT, "serving_prod_europe_west4"),
+            (
+                DATASET_IAM_MEMBER,
+                "monitor-scorer-drift-data-viewer-serving",
+                READ,
+                "serving_prod_europe_west4",
+            ),
+            (PROJECT_IAM_MEMBER, "monitor-scorer-drift-bigquery-job-user", JOBS, "acme-fraud-prod"),
+            (
+                DATASET_IAM_MEMBER,
+                "monitor-scorer-drift-data-editor-features",
+                EDIT,
+                "features_prod_europe_west4",
+            ),
+            (
+                SECRET_IAM_MEMBER,
+                "monitor-scorer-drift-secret-accessor-pagerduty-risk-ml-key",
+                SECRET,
+                "pagerduty-risk-ml-key",
+            ),
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("example", "target", "expected"), EXAMPLE_GRANTS)
+def test_examples_grant_exactly_what_their_references_need(
+    example: str, target: Target, expected: set[tuple[str, str, str, str]]
+) -> None:
+    assert _grants(_example(example)[target]) == expected
+
+
+@pytest.mark.parametrize("example", ["digits", "sensor-anomaly", "fraud-tpu"])
+def test_every_grant_depends_on_its_account_and_resource(example: str) -> None:
+    for graph in _example(example).values():
+        for grant in (r for r in graph if r.type in GRANTS):
+            account = next(a for a in graph if a.type == GSA and a.address in grant.depends_on)
+            email = f"{account.inputs['accountId']}@{graph.gcp_project}.iam.gserviceaccount.com"
+            assert grant.inputs["member"] == f"serviceAccount:{email}"
+            kinds = {graph.resources[d].type for d in grant.depends_on}
+            granted_on = {BUCKET_IAM_MEMBER: {BUCKET}, DATASET_IAM_MEMBER: {DATASET}}.get(grant.type, set())
+            assert kinds == {GSA} | granted_on, grant.address
+
+
+@pytest.mark.parametrize("example", ["digits", "sensor-anomaly", "fraud-tpu"])
+def test_project_roles_are_only_bigquery_job_user(example: str) -> None:
+    roles = {r.inputs["role"] for g in _example(example).values() for r in g if r.type == PROJECT_IAM_MEMBER}
+    assert roles <= {JOBS}
+
+
+PIPELINE = """\
+data:
+  buckets:
+    raw: {}
+    unrelated: {}
+    models: {}
+  datasets:
+    logs: {}
+    other: {}
+models:
+  clf:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: "gs://${project}-${env}-${region}-models/clf/v1"}
+      v0: {artifactUri: "gs://somebody-elses-bucket/clf/v0"}
+pipelines:
+  train:
+    steps:
+      ingest: {kind: ingest, image: ingest:1, source: {gcs: raw/incoming/}}
+      check: {kind: evaluate, image: eval:1, thresholds: {auc: {min: 0.9}}, dependsOn: [ingest]}
+      push: {kind: push, image: push:1, model: clf, dependsOn: [check]}
+endpoints:
+  api:
+    variants:
+      main: {model: clf, version: v1}
+    logging: {dataset: logs}
+"""
+
+
+def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(tmp_path, STAGED + PIPELINE)[DEV]
+    pipeline = {g for g in _grants(graph) if g[1].startswith("pipeline-train-")}
+    assert pipeline == {
+        (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
+        (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "demo-dev-us-central1-models"),
+    }
+
+
+def test_endpoint_reads_its_model_bucket_and_edits_its_log_dataset(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(tmp_path, STAGED + PIPELINE)[DEV]
+    endpoint = {g for g in _grants(graph) if g[1].startswith("endpoint-api-")}
+    assert endpoint == {
+        (BUCKET_IAM_MEMBER, "endpoint-api-object-viewer-models", VIEW, "demo-dev-us-central1-models"),
+        (DATASET_IAM_MEMBER, "endpoint-api-data-editor-logs", EDIT, "logs_dev_us_central1"),
+    }
+    editor = _member(graph, "endpoint-api-data-editor-logs")
+    assert editor.inputs["project"] == "acme-demo-dev"
+    assert editor.source == ("endpoints", "api", "logging", "dataset")
+
+
+SHARED = """\
+data:
+  buckets:
+    raw: {}
+security:
+  serviceAccounts:
+    shared:
+      roles: [roles/aiplatform.user, roles/monitoring.metricWriter]
+pipelines:
+  a:
+    serviceAccount: shared
+    steps:
+      ingest: {kind: ingest, image: ingest:1, source: {gcs: raw/a/}, secrets: {TOKEN: api-token}}
+  b:
+    serviceAccount: shared
+    steps:
+      ingest:
+        kind: ingest
+        image: ingest:1
+        source: {gcs: raw/b/}
+        secrets: {TOKEN: api-token/versions/3, OTHER: projects/vault-prj/secrets/api-token}
+"""
+
+
+def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(tmp_path, STAGED + SHARED)[DEV]
+    assert _grants(graph) == {
+        (BUCKET_IAM_MEMBER, "account-shared-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
+        (SECRET_IAM_MEMBER, "account-shared-secret-accessor-api-token", SECRET, "api-token"),
+        (SECRET_IAM_MEMBER, "account-shared-secret-accessor-vault-prj-api-token", SECRET, "api-token"),
+        (PROJECT_IAM_MEMBER, "account-shared-aiplatform-user", "roles/aiplatform.user", "acme-demo-dev"),
+        (
+            PROJECT_IAM_MEMBER,
+            "account-shared-monitoring-metric-writer",
+            "roles/monitoring.metricWriter",
+            "acme-demo-dev",
+        ),
+    }
+    assert (
+        _member(graph, "account-shared-secret-accessor-vault-prj-api-token").inputs["project"] == "vault-prj"
+    )
+    assert _member(graph, "account-shared-secret-accessor-api-token").inputs["project"] == "acme-demo-dev"
+    assert _member(graph, "account-shared-aiplatform-user").source == (
+        "security",
+        "serviceAccounts",
+        "shared",
+        "roles",
+    )
+
+
+BATCH = """\
+data:
+  buckets:
+    scores: {}
+  datasets:
+    features: {}
+models:
+  clf:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: "gs://${project}-${env}-${region}-scores/model"}
+batchJobs:
+  score:
+    model: clf
+    version: v1
+    input: {bigquery: {dataset: features, table: daily}}
+    output: {gcs: scores/out/}
+"""
+
+
+def test_writing_a_bucket_makes_reading_it_redundant(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(tmp_path, STAGED + BATCH)[DEV]
+    assert _grants(graph) == {
+        (BUCKET_IAM_MEMBER, "batch-score-object-user-scores", USE, "demo-dev-us-central1-scores"),
+        (DATASET_IAM_MEMBER, "batch-score-data-viewer-features", READ, "features_dev_us_central1"),
+        (PROJECT_IAM_MEMBER, "batch-score-bigquery-job-user", JOBS, "acme-demo-dev"),
+    }
+
+
+CMEK = STAGED_DATA + "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
+KEY_ID = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
+
+
+@pytest.mark.parametrize(
+    ("agent", "encrypted", "member"),
+    [
+        (
+            "storage",
+            (BUCKET, "raw"),
+            {
+                "fn::join": [
+                    "",
+                    [
+                        "serviceAccount:",
+                        {
+                            "fn::invoke": {
+                                "function": "gcp:storage/getProjectServiceAccount:getProjectServiceAccount",
+                                "arguments": {"project": "acme-demo-dev"},
+                                "return": "emailAddress",
+                            }
+                        },
+                    ],
+                ]
+            },
+        ),
+        (
+            "bigquery",
+            (DATASET, "features"),
+            {
+                "fn::join": [
+                    "",
+                    [
+                        "serviceAccount:",
+                        {
+                            "fn::invoke": {
+                                "function": "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount",
+                                "arguments": {"project": "acme-demo-dev"},
+                                "return": "email",
+                            }
+                        },
+                    ],
+                ]
+            },
+        ),
+    ],
+)
+def test_service_agents_may_use_the_keys_mlopsctl_creates(
+    tmp_path: pathlib.Path, agent: str, encrypted: tuple[str, str], member: object
+) -> None:
+    graph = compile_text(tmp_path, CMEK)[DEV]
+    grant = graph.resources[f"dev/us-central1/{CRYPTO_KEY_IAM_MEMBER}/{agent}-agent-data"]
+    assert dict(grant.inputs) == {
+        "cryptoKeyId": KEY_ID,
+        "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "member": member,
+    }
+    assert grant.depends_on == (f"dev/us-central1/{CRYPTO_KEY}/data",)
+    assert grant.source == ("security", "kms", "data")
+    assert grant.address in graph.resources[f"dev/us-central1/{encrypted[0]}/{encrypted[1]}"].depends_on
+
+
+def test_existing_keys_are_their_owners_to_grant(tmp_path: pathlib.Path) -> None:
+    existing = "projects/keys-prj/locations/us-central1/keyRings/ring/cryptoKeys/k"
+    dev_only = STAGED_DATA.replace("regions: [us-central1, europe-west4]", "regions: [us-central1]")
+    text = dev_only + f"security:\n  kms:\n    data: {{key: {existing}}}\n  defaultKmsKey: data\n"
+    graph = compile_text(tmp_path, text)[DEV]
+    assert not [r for r in graph if r.type == CRYPTO_KEY_IAM_MEMBER]
+    assert graph.resources["dev/us-central1/gcp:storage/bucket:Bucket/raw"].depends_on == ()
+
+
+def test_the_artifact_registry_agent_is_named_from_the_project_number(tmp_path: pathlib.Path) -> None:
+    validation = validate(ConfigSource(write(tmp_path, CMEK), "mlops.yaml", None))
+    ctx = BuildContext(validation.targets[DEV].config, DEV, tmp_path)
+    key_id, depends_on = kms.key_reference(ctx, None, "artifactregistry")
+    grant = ctx.graph.resources[f"dev/us-central1/{CRYPTO_KEY_IAM_MEMBER}/artifactregistry-agent-data"]
+    assert key_id == KEY_ID
+    assert depends_on == (f"dev/us-central1/{CRYPTO_KEY}/data", grant.address)
+    number = {
+        "fn::invoke": {
+            "function": "gcp:organizations/getProject:getProject",
+            "arguments": {"projectId": "acme-demo-dev"},
+            "return": "number",
+        }
+    }
+    assert grant.inputs["member"] == {
+        "fn::join": [
+            "",
+            ["serviceAccount:service-", number, "@gcp-sa-artifactregistry.iam.gserviceaccount.com"],
+        ]
+    }
+    # A second use of the key by the same agent reuses the grant.
+    assert kms.key_reference(ctx, "data", "artifactregistry") == (key_id, depends_on)
