@@ -41,13 +41,23 @@ _NODE_CONFIG_FORCES = tuple(
 
 # Exact type token -> input paths whose change forces replacement.
 REPLACE_ON: Mapping[str, tuple[str, ...]] = {
-    "gcp:storage/bucket:Bucket": (
-        "name",
+    # Only the tag-immutability and cleanup settings of a repository can change in place.
+    "gcp:artifactregistry/repository:Repository": (
+        "repositoryId",
         "location",
         "project",
-        "customPlacementConfig.dataLocations",
-        "enableObjectRetention",
-        "hierarchicalNamespace",
+        "format",
+        "mode",
+        "kmsKeyName",
+    ),
+    # A binding has no update: any change is a new member.
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (
+        "repository",
+        "location",
+        "project",
+        "role",
+        "member",
+        "condition",
     ),
     "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project", "externalDatasetReference"),
     "gcp:bigquery/table:Table": (
@@ -58,10 +68,32 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "timePartitioning.field",
         "rangePartitioning.field",
     ),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    # A binding has no update: any change is a new member.
-    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    # The default node pool's configuration is fixed at creation, even after its removal.
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "network",
+        "subnetwork",
+        "enableAutopilot",
+        "initialNodeCount",
+        "networkingMode",
+        "ipAllocationPolicy",
+        "datapathProvider",
+        "privateClusterConfig.masterIpv4CidrBlock",
+        *_NODE_CONFIG_FORCES,
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "name",
+        "namePrefix",
+        "cluster",
+        "location",
+        "project",
+        "initialNodeCount",
+        "maxPodsPerNode",
+        "placementPolicy",
+        *_NODE_CONFIG_FORCES,
+    ),
     # skipInitialVersionCreation only matters at creation and is no longer ForceNew.
     "gcp:kms/cryptoKey:CryptoKey": (
         "name",
@@ -72,23 +104,17 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "cryptoKeyBackend",
         "versionTemplate.protectionLevel",
     ),
-    "gcp:container/cluster:Cluster": (
+    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    "gcp:storage/bucket:Bucket": (
         "name",
         "location",
         "project",
-        "network",
-        "subnetwork",
-        "enableAutopilot",
-    ),
-    "gcp:container/nodePool:NodePool": (
-        "name",
-        "namePrefix",
-        "cluster",
-        "location",
-        "project",
-        "initialNodeCount",
-        "maxPodsPerNode",
-        *_NODE_CONFIG_FORCES,
+        "customPlacementConfig.dataLocations",
+        "enableObjectRetention",
+        "hierarchicalNamespace",
     ),
     # Kubeflow rejects any change to a PipelineVersion's spec.
     "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion": (*_KUBERNETES_IDENTITY, "spec"),

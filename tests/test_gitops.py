@@ -5,10 +5,11 @@ import subprocess
 from typing import Any
 
 import pytest
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, graph_sizes, run, write
 
 from mlopsctl import gitutil
 from mlopsctl.apply import gitops
+from mlopsctl.graph import Target
 
 
 def git(repo: pathlib.Path, *args: str) -> str:
@@ -44,7 +45,7 @@ def commits(repo: pathlib.Path) -> int:
 
 def test_plan_apply_plan_shows_no_changes(source: pathlib.Path, deploy: pathlib.Path) -> None:
     code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
-    assert code == 2 and "Plan: 9 to add" in out
+    assert code == 2 and f"Plan: {sum(graph_sizes(source).values())} to add" in out
     code, out, _ = run("apply", source, "--repo", deploy)
     assert code == 0 and "Committed" in out
     code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
@@ -66,9 +67,11 @@ def test_commit_message_has_plan_summary_and_source_commit(
     run("apply", source, "--repo", deploy)
     message = git(deploy, "log", "-1", "--format=%B")
     head = git(source.parent, "rev-parse", "HEAD").strip()
-    assert message.startswith("mlopsctl apply demo: Plan: 9 to add, 0 to change, 0 to destroy.")
+    sizes = graph_sizes(source)
+    summary = f"Plan: {sum(sizes.values())} to add, 0 to change, 0 to destroy."
+    assert message.startswith(f"mlopsctl apply demo: {summary}")
     assert f"Source commit: {head}" in message
-    assert "prod/europe-west4: +3 ~0 -0" in message
+    assert f"prod/europe-west4: +{sizes[Target('prod', 'europe-west4')]} ~0 -0" in message
 
 
 def test_state_is_recorded_per_target(source: pathlib.Path, deploy: pathlib.Path) -> None:
@@ -103,12 +106,13 @@ def test_destroying_protected_resources_needs_allow_destroy(
 
 def test_removed_environment_is_destroyed(source: pathlib.Path, deploy: pathlib.Path) -> None:
     run("apply", source, "--repo", deploy)
+    removed = graph_sizes(source)[Target("prod", "europe-west4")]
     source.write_text(
         WITH_DATA.replace("    regions: [us-central1, europe-west4]", "    regions: [us-central1]")
     )
     _, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy)
     assert "prod/europe-west4/gcp:storage/bucket:Bucket/raw will be destroyed" in out
-    assert "Plan: 0 to add, 0 to change, 3 to destroy." in out
+    assert f"Plan: 0 to add, 0 to change, {removed} to destroy." in out
     assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
     assert not (deploy / "prod" / "europe-west4").exists()
     assert not (deploy / ".mlopsctl" / "state" / "prod" / "europe-west4.json").exists()

@@ -3,17 +3,17 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl.build.bigquery import DATASET, TABLE
+from mlopsctl.build.cluster import CLUSTER, NODE_POOL, PROJECT_IAM_MEMBER
 from mlopsctl.build.context import kubernetes_type
 from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
 from mlopsctl.build.kms import CRYPTO_KEY, KEY_RING
+from mlopsctl.build.registry import REPOSITORY, REPOSITORY_IAM_MEMBER
 from mlopsctl.build.storage import BUCKET
 from mlopsctl.graph import JSON
 from mlopsctl.resource_types import REPLACE_ON, replace_on, replace_paths
 
 PIPELINE_VERSION = kubernetes_type("pipelines.kubeflow.org/v2beta1", "PipelineVersion")
 DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")
-CLUSTER = "gcp:container/cluster:Cluster"
-NODE_POOL = "gcp:container/nodePool:NodePool"
 TOPIC = "gcp:pubsub/topic:Topic"
 
 
@@ -40,6 +40,13 @@ FORCING = [
     *[(CLUSTER, p) for p in ("name", "location", "project", "network", "subnetwork", "enableAutopilot")],
     *[(NODE_POOL, p) for p in ("name", "cluster", "location", "initialNodeCount", "maxPodsPerNode")],
     *[(NODE_POOL, f"nodeConfig.{p}") for p in ("guestAccelerators", "spot", "serviceAccount", "oauthScopes")],
+    *[(CLUSTER, p) for p in ("initialNodeCount", "networkingMode", "ipAllocationPolicy", "datapathProvider")],
+    (CLUSTER, "privateClusterConfig.masterIpv4CidrBlock"),
+    (CLUSTER, "nodeConfig.serviceAccount"),
+    (NODE_POOL, "placementPolicy"),
+    *[(REPOSITORY, p) for p in ("repositoryId", "location", "project", "format", "mode", "kmsKeyName")],
+    *[(REPOSITORY_IAM_MEMBER, p) for p in ("repository", "location", "project", "role", "member")],
+    *[(PROJECT_IAM_MEMBER, p) for p in ("project", "role", "member", "condition")],
     *[(PIPELINE_VERSION, p) for p in ("spec", "metadata.name", "metadata.namespace")],
     (NAMESPACE, "metadata.name"),
     (DEPLOYMENT, "metadata.namespace"),
@@ -58,7 +65,10 @@ IN_PLACE = [
     (GSA, "description"),
     *[(CRYPTO_KEY, p) for p in ("rotationPeriod", "labels", "skipInitialVersionCreation")],
     (CRYPTO_KEY, "versionTemplate.algorithm"),
-    (CLUSTER, "resourceLabels"),
+    *[(CLUSTER, p) for p in ("resourceLabels", "releaseChannel", "maintenancePolicy", "deletionProtection")],
+    *[(CLUSTER, p) for p in ("masterAuthorizedNetworksConfig", "secretManagerConfig")],
+    *[(NODE_POOL, p) for p in ("nodeLocations", "upgradeSettings", "management")],
+    *[(REPOSITORY, p) for p in ("labels", "description", "cleanupPolicies", "dockerConfig.immutableTags")],
     *[(NODE_POOL, p) for p in ("nodeCount", "autoscaling", "nodeConfig.machineType", "nodeConfig.labels")],
     (NODE_POOL, "nodeConfig.taints"),
     (PIPELINE_VERSION, "metadata.labels"),
@@ -118,9 +128,29 @@ def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:
     assert replace_on(type_) == expected
 
 
-@pytest.mark.parametrize("type_", [BUCKET, DATASET, TABLE, GSA, GSA_IAM_MEMBER, KEY_RING, CRYPTO_KEY])
+@pytest.mark.parametrize(
+    "type_",
+    [
+        BUCKET,
+        DATASET,
+        TABLE,
+        GSA,
+        GSA_IAM_MEMBER,
+        KEY_RING,
+        CRYPTO_KEY,
+        CLUSTER,
+        NODE_POOL,
+        PROJECT_IAM_MEMBER,
+        REPOSITORY,
+        REPOSITORY_IAM_MEMBER,
+    ],
+)
 def test_every_cloud_type_the_build_emits_has_rules(type_: str) -> None:
     assert type_ in REPLACE_ON
+
+
+def test_rules_are_sorted_by_type() -> None:
+    assert list(REPLACE_ON) == sorted(REPLACE_ON)
 
 
 def test_rules_name_each_path_once() -> None:
