@@ -428,3 +428,19 @@ def test_inputs_are_pulumi_gcp_properties(name: str) -> None:
             if resource.type in classes:
                 module, args = classes[resource.type]
                 assert _unknown_inputs(module, args, dict(resource.inputs), "") == [], resource.address
+
+
+@pytest.mark.parametrize(
+    ("target", "channel", "recurring"),
+    [
+        (DEV, "REGULAR", ("2025-01-06T03:00:00Z", "2025-01-06T11:00:00Z")),
+        (Target("prod", "europe-west4"), "STABLE", ("2025-01-06T02:00:00Z", "2025-01-06T08:00:00Z")),
+    ],
+)
+def test_fraud_tpu_prod_cluster_follows_its_overrides(
+    target: Target, channel: str, recurring: tuple[str, str]
+) -> None:
+    [cluster] = of_type(example("fraud-tpu", target), CLUSTER).values()
+    assert cluster.inputs["releaseChannel"] == {"channel": channel}
+    window = cluster.inputs["maintenancePolicy"]["recurringWindow"]
+    assert (window["startTime"], window["endTime"]) == recurring
