@@ -99,9 +99,24 @@ def gsa_email(kind: Workload, name: str, target: Target, gcp_project: str) -> st
     return f"{gsa_account_id(kind, name, target)}@{gcp_project}.iam.gserviceaccount.com"
 
 
+CLUSTER_NAME_LIMIT = 40
+"""GKE cluster names have at most 40 characters."""
+
+
 def cluster_name(config: MLOpsConfig, target: Target) -> str:
-    """The GKE cluster of a target (GKE allows 40 characters)."""
-    return shorten(f"{config.project.name}-{target.env}-{region_short(target.region)}", 40)
+    """The GKE cluster of a target; a name over the limit is a validation error, never shortened
+    (it is what ``gcloud container clusters get-credentials`` and consoles show)."""
+    return f"{config.project.name}-{target.env}-{region_short(target.region)}"
+
+
+def node_account_id(target: Target) -> str:
+    """The Google service account every node of a target's cluster runs as."""
+    return shorten(f"gke-nodes-{target.env}-{region_short(target.region)}", 30)
+
+
+def repository_id(config: MLOpsConfig) -> str:
+    """The Artifact Registry repository of a project (one per region of each GCP project)."""
+    return config.project.name
 
 
 def inference_service(endpoint: str, variant: str) -> str:

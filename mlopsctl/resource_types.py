@@ -41,16 +41,24 @@ _NODE_CONFIG_FORCES = tuple(
 
 # Exact type token -> input paths whose change forces replacement.
 REPLACE_ON: Mapping[str, tuple[str, ...]] = {
-    "gcp:storage/bucket:Bucket": (
-        "name",
+    # Only the tag-immutability and cleanup settings of a repository can change in place.
+    "gcp:artifactregistry/repository:Repository": (
+        "repositoryId",
         "location",
         "project",
-        "customPlacementConfig.dataLocations",
-        "enableObjectRetention",
-        "hierarchicalNamespace",
+        "format",
+        "mode",
+        "kmsKeyName",
     ),
-    # An IAM member (of a bucket, dataset, key, secret or project) has no update: any change is a new member.
-    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
+    # A binding has no update: any change is a new member.
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": (
+        "repository",
+        "location",
+        "project",
+        "role",
+        "member",
+        "condition",
+    ),
     "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project", "externalDatasetReference"),
     "gcp:bigquery/datasetIamMember:DatasetIamMember": ("datasetId", "project", "role", "member", "condition"),
     "gcp:bigquery/table:Table": (
@@ -61,10 +69,32 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "timePartitioning.field",
         "rangePartitioning.field",
     ),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    # A binding has no update: any change is a new member.
-    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    # The default node pool's configuration is fixed at creation, even after its removal.
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "network",
+        "subnetwork",
+        "enableAutopilot",
+        "initialNodeCount",
+        "networkingMode",
+        "ipAllocationPolicy",
+        "datapathProvider",
+        "privateClusterConfig.masterIpv4CidrBlock",
+        *_NODE_CONFIG_FORCES,
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "name",
+        "namePrefix",
+        "cluster",
+        "location",
+        "project",
+        "initialNodeCount",
+        "maxPodsPerNode",
+        "placementPolicy",
+        *_NODE_CONFIG_FORCES,
+    ),
     # skipInitialVersionCreation only matters at creation and is no longer ForceNew.
     "gcp:kms/cryptoKey:CryptoKey": (
         "name",
@@ -76,6 +106,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "versionTemplate.protectionLevel",
     ),
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", "role", "member", "condition"),
+    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
     "gcp:monitoring/alertPolicy:AlertPolicy": ("project",),
     "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
@@ -86,24 +117,18 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "member",
         "condition",
     ),
-    "gcp:container/cluster:Cluster": (
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    "gcp:storage/bucket:Bucket": (
         "name",
         "location",
         "project",
-        "network",
-        "subnetwork",
-        "enableAutopilot",
+        "customPlacementConfig.dataLocations",
+        "enableObjectRetention",
+        "hierarchicalNamespace",
     ),
-    "gcp:container/nodePool:NodePool": (
-        "name",
-        "namePrefix",
-        "cluster",
-        "location",
-        "project",
-        "initialNodeCount",
-        "maxPodsPerNode",
-        *_NODE_CONFIG_FORCES,
-    ),
+    # An IAM member (of a bucket, dataset, key, secret or project) has no update: any change is a new member.
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
     # A Deployment's selector is immutable.
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,

@@ -90,3 +90,12 @@ def make_change(
         replace_paths=replace_paths,
         protect=protect,
     )
+
+
+def graph_sizes(path: pathlib.Path) -> dict[Target, int]:
+    """How many resources each target of the config at ``path`` compiles to."""
+    from mlopsctl.api import compile_graphs, validate
+    from mlopsctl.source import ConfigSource
+
+    validation = validate(ConfigSource(path, path.name, None))
+    return {target: len(graph) for target, graph in compile_graphs(validation).items()}

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 from conftest import EXAMPLES
-from helpers import MINIMAL, WITH_DATA, run, write
+from helpers import MINIMAL, WITH_DATA, graph_sizes, run, write
+
+from mlopsctl.graph import Target
 
 BAD = MINIMAL + "data:\n  buckets:\n    raw: {versionning: true}\n"
 
@@ -51,10 +53,12 @@ def test_usage_errors_exit_1_not_2(tmp_path: pathlib.Path) -> None:
 
 
 def test_plan_against_empty_state(tmp_path: pathlib.Path) -> None:
-    code, out, _ = run("plan", write(tmp_path, WITH_DATA), "--env", "dev")
+    path = write(tmp_path, WITH_DATA)
+    code, out, _ = run("plan", path, "--env", "dev")
     assert code == 0
     assert "# dev/us-central1/gcp:storage/bucket:Bucket/raw will be created" in out
-    assert out.rstrip().endswith("Plan: 3 to add, 0 to change, 0 to destroy.")
+    added = graph_sizes(path)[Target("dev", "us-central1")]
+    assert out.rstrip().endswith(f"Plan: {added} to add, 0 to change, 0 to destroy.")
 
 
 def test_plan_detailed_exitcode(tmp_path: pathlib.Path) -> None:
@@ -62,21 +66,24 @@ def test_plan_detailed_exitcode(tmp_path: pathlib.Path) -> None:
 
 
 def test_plan_json_is_one_document(tmp_path: pathlib.Path) -> None:
-    code, out, _ = run("plan", write(tmp_path, WITH_DATA), "--format", "json", "--region", "europe-west4")
+    path = write(tmp_path, WITH_DATA)
+    code, out, _ = run("plan", path, "--format", "json", "--region", "europe-west4")
     assert code == 0
     plan = json.loads(out)
     assert plan["format_version"] == "1.0" and plan["project"] == "demo"
     assert {c["region"] for c in plan["resource_changes"]} == {"europe-west4"}
     assert all(c["change"]["actions"] == ["create"] for c in plan["resource_changes"])
-    assert plan["summary"] == {"add": 3, "change": 0, "destroy": 0}
+    added = graph_sizes(path)[Target("prod", "europe-west4")]
+    assert plan["summary"] == {"add": added, "change": 0, "destroy": 0}
 
 
 def test_plan_out_records_what_it_was_computed_from(tmp_path: pathlib.Path) -> None:
     saved = tmp_path / "plan.json"
-    assert run("plan", write(tmp_path, WITH_DATA), "--out", saved)[0] == 0
+    path = write(tmp_path, WITH_DATA)
+    assert run("plan", path, "--out", saved)[0] == 0
     content = json.loads(saved.read_text())
     assert set(content["config_hashes"]) == {"dev/us-central1", "prod/us-central1", "prod/europe-west4"}
-    assert content["plan"]["summary"]["add"] == 9
+    assert content["plan"]["summary"]["add"] == sum(graph_sizes(path).values())
 
 
 def test_unknown_env_option_is_an_error_with_suggestion(tmp_path: pathlib.Path) -> None:

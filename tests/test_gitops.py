@@ -5,10 +5,11 @@ import subprocess
 from typing import Any
 
 import pytest
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, graph_sizes, run, write
 
 from mlopsctl import gitutil
 from mlopsctl.apply import gitops
+from mlopsctl.graph import Target
 
 
 def git(repo: pathlib.Path, *args: str) -> str:
@@ -44,7 +45,7 @@ def commits(repo: pathlib.Path) -> int:
 
 def test_plan_apply_plan_shows_no_changes(source: pathlib.Path, deploy: pathlib.Path) -> None:
     code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
-    assert code == 2 and "Plan: 9 to add" in out
+    assert code == 2 and f"Plan: {sum(graph_sizes(source).values())} to add" in out
     code, out, _ = run("apply", source, "--repo", deploy)
     assert code == 0 and "Committed" in out
     code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
@@ -66,9 +67,11 @@ def test_commit_message_has_plan_summary_and_source_commit(
     run("apply", source, "--repo", deploy)
     message = git(deploy, "log", "-1", "--format=%B")
     head = git(source.parent, "rev-parse", "HEAD").strip()
-    assert message.startswith("mlopsctl apply demo: Plan: 9 to add, 0 to change, 0 to destroy.")
+    sizes = graph_sizes(source)
+    summary = f"Plan: {sum(sizes.values())} to add, 0 to change, 0 to destroy."
+    assert message.startswith(f"mlopsctl apply demo: {summary}")
     assert f"Source commit: {head}" in message
-    assert "prod/europe-west4: +3 ~0 -0" in message
+    assert f"prod/europe-west4: +{sizes[Target('prod', 'europe-west4')]} ~0 -0" in message
 
 
 def test_state_is_recorded_per_target(source: pathlib.Path, deploy: pathlib.Path) -> None:
@@ -101,14 +104,80 @@ def test_destroying_protected_resources_needs_allow_destroy(
     assert commits(deploy) == 2
 
 
+DEV_CLUSTER = "dev/us-central1/gcp:container/cluster:Cluster/demo-dev-usc1"
+DEV_BUCKET = "dev/us-central1/gcp:storage/bucket:Bucket/raw"
+DEV_DATASET = "dev/us-central1/gcp:bigquery/dataset:Dataset/features"
+DEV_ONLY = WITH_DATA.replace("    regions: [us-central1, europe-west4]\n", "    regions: [us-central1]\n")
+NO_DEV = DEV_ONLY.replace("  dev:\n    gcpProject: acme-demo-dev\n    regions: [us-central1]\n", "")
+POOL = "accelerators:\n  batch: {type: cpu, spot: %s}\n"
+
+
+@pytest.mark.parametrize(
+    ("initial", "changed", "blocked", "replaced", "destroyed"),
+    [
+        pytest.param(
+            DEV_ONLY, DEV_ONLY.replace("raw: {}", "other: {}"), [DEV_BUCKET], False, 2, id="bucket destroyed"
+        ),
+        pytest.param(
+            DEV_ONLY,
+            DEV_ONLY.replace("raw: {}", "raw: {location: EU}"),
+            [DEV_BUCKET],
+            True,
+            2,
+            id="bucket replaced",
+        ),
+        pytest.param(
+            DEV_ONLY,
+            DEV_ONLY + "security:\n  network: {masterCidr: 172.16.8.0/28}\n",
+            [DEV_CLUSTER],
+            True,
+            2,
+            id="cluster replaced",
+        ),
+        pytest.param(
+            DEV_ONLY, NO_DEV, [DEV_CLUSTER, DEV_BUCKET, DEV_DATASET], False, None, id="environment removed"
+        ),
+        # A node pool holds no data: replacing it needs no allowance.
+        pytest.param(
+            DEV_ONLY + POOL % "false", DEV_ONLY + POOL % "true", [], True, 2, id="node pool replaced"
+        ),
+    ],
+)
+def test_protected_resources_are_neither_destroyed_nor_replaced_without_allow_destroy(
+    tmp_path: pathlib.Path,
+    initial: str,
+    changed: str,
+    blocked: list[str],
+    replaced: bool,
+    destroyed: int | None,
+) -> None:
+    """Each change is made in dev and prod alike (``destroyed`` counts both); None: all of dev."""
+    source, deploy = write(tmp_path / "src", initial), tmp_path / "deploy"
+    subprocess.run(["git", "init", "-q", str(deploy)], check=True)
+    assert run("apply", source, "--repo", deploy)[0] == 0
+    applied = graph_sizes(source)[Target("dev", "us-central1")]
+    source.write_text(changed)
+    _, plan, _ = run("plan", source, "--target", "gitops", "--repo", deploy)
+    assert ("must be replaced" in plan) is replaced, plan
+    assert all(f"# {a} " in plan for a in blocked)  # the plan still renders them
+    code, out, err = run("apply", source, "--repo", deploy)
+    if blocked:
+        assert code == 1 and all(f"  - {a}\n" in err for a in blocked), err
+        assert "--allow-destroy" in err and commits(deploy) == 1
+        code, out, _ = run("apply", source, "--repo", deploy, "--allow-destroy")
+    assert code == 0 and commits(deploy) == 2
+    assert f"{applied if destroyed is None else destroyed} to destroy" in out
+
+
 def test_removed_environment_is_destroyed(source: pathlib.Path, deploy: pathlib.Path) -> None:
     run("apply", source, "--repo", deploy)
+    removed = graph_sizes(source)[Target("prod", "europe-west4")]
     source.write_text(
         WITH_DATA.replace("    regions: [us-central1, europe-west4]", "    regions: [us-central1]")
     )
     _, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy)
     assert "prod/europe-west4/gcp:storage/bucket:Bucket/raw will be destroyed" in out
-    assert "Plan: 0 to add, 0 to change, 3 to destroy." in out
+    assert f"Plan: 0 to add, 0 to change, {removed} to destroy." in out
     assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
     assert not (deploy / "prod" / "europe-west4").exists()
     assert not (deploy / ".mlopsctl" / "state" / "prod" / "europe-west4.json").exists()

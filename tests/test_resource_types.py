@@ -4,18 +4,18 @@ import pytest
 
 from mlopsctl.build.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
 from mlopsctl.build.bigquery import DATASET, TABLE
+from mlopsctl.build.cluster import CLUSTER, NODE_POOL
 from mlopsctl.build.context import kubernetes_type
 from mlopsctl.build.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, PROJECT_IAM_MEMBER, SECRET_IAM_MEMBER
 from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
 from mlopsctl.build.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER, KEY_RING
+from mlopsctl.build.registry import REPOSITORY, REPOSITORY_IAM_MEMBER
 from mlopsctl.build.storage import BUCKET
 from mlopsctl.graph import JSON
 from mlopsctl.resource_types import REPLACE_ON, replace_on, replace_paths
 
 PIPELINE_VERSION = kubernetes_type("pipelines.kubeflow.org/v2beta1", "PipelineVersion")
 DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")
-CLUSTER = "gcp:container/cluster:Cluster"
-NODE_POOL = "gcp:container/nodePool:NodePool"
 TOPIC = "gcp:pubsub/topic:Topic"
 
 
@@ -49,6 +49,13 @@ FORCING = [
     *[(CLUSTER, p) for p in ("name", "location", "project", "network", "subnetwork", "enableAutopilot")],
     *[(NODE_POOL, p) for p in ("name", "cluster", "location", "initialNodeCount", "maxPodsPerNode")],
     *[(NODE_POOL, f"nodeConfig.{p}") for p in ("guestAccelerators", "spot", "serviceAccount", "oauthScopes")],
+    *[(CLUSTER, p) for p in ("initialNodeCount", "networkingMode", "ipAllocationPolicy", "datapathProvider")],
+    (CLUSTER, "privateClusterConfig.masterIpv4CidrBlock"),
+    (CLUSTER, "nodeConfig.serviceAccount"),
+    (NODE_POOL, "placementPolicy"),
+    *[(REPOSITORY, p) for p in ("repositoryId", "location", "project", "format", "mode", "kmsKeyName")],
+    *[(REPOSITORY_IAM_MEMBER, p) for p in ("repository", "location", "project", "role", "member")],
+    *[(PROJECT_IAM_MEMBER, p) for p in ("project", "role", "member", "condition")],
     *[(PIPELINE_VERSION, p) for p in ("spec", "metadata.name", "metadata.namespace")],
     (NAMESPACE, "metadata.name"),
     (DEPLOYMENT, "metadata.namespace"),
@@ -71,7 +78,10 @@ IN_PLACE = [
     (CRYPTO_KEY, "versionTemplate.algorithm"),
     *[(NOTIFICATION_CHANNEL, p) for p in ("type", "labels", "sensitiveLabels", "displayName", "enabled")],
     *[(ALERT_POLICY, p) for p in ("conditions", "notificationChannels", "severity", "documentation")],
-    (CLUSTER, "resourceLabels"),
+    *[(CLUSTER, p) for p in ("resourceLabels", "releaseChannel", "maintenancePolicy", "deletionProtection")],
+    *[(CLUSTER, p) for p in ("masterAuthorizedNetworksConfig", "secretManagerConfig")],
+    *[(NODE_POOL, p) for p in ("nodeLocations", "upgradeSettings", "management")],
+    *[(REPOSITORY, p) for p in ("labels", "description", "cleanupPolicies", "dockerConfig.immutableTags")],
     *[(NODE_POOL, p) for p in ("nodeCount", "autoscaling", "nodeConfig.machineType", "nodeConfig.labels")],
     (NODE_POOL, "nodeConfig.taints"),
     (PIPELINE_VERSION, "metadata.labels"),
@@ -140,11 +150,15 @@ def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:
     [
         *(BUCKET, DATASET, TABLE, GSA, GSA_IAM_MEMBER, KEY_RING, CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER),
         *(BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER),
-        *(NOTIFICATION_CHANNEL, ALERT_POLICY),
+        *(NOTIFICATION_CHANNEL, ALERT_POLICY, CLUSTER, NODE_POOL, REPOSITORY, REPOSITORY_IAM_MEMBER),
     ],
 )
 def test_every_cloud_type_the_build_emits_has_rules(type_: str) -> None:
     assert type_ in REPLACE_ON
+
+
+def test_rules_are_sorted_by_type() -> None:
+    assert list(REPLACE_ON) == sorted(REPLACE_ON)
 
 
 def test_rules_name_each_path_once() -> None:

@@ -1,9 +1,301 @@
-"""GKE: the target's regional cluster and its node pools."""
+"""GKE: the target's regional cluster, the service account its nodes run as, and its node pools.
+
+The cluster is private, Workload Identity enabled, on Dataplane V2 (which enforces network
+policy) and on a release channel with a maintenance window. Its default node pool is removed:
+every node belongs to a pool declared under ``accelerators`` (or the ``system`` pool added
+when none of them can host the cluster's own workloads) and runs as a dedicated account
+with only the roles GKE documents for nodes.
+"""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass, field
+
+from mlopsctl import catalog
+from mlopsctl.build import registry
 from mlopsctl.build.context import BuildContext
+from mlopsctl.build.iam import PROJECT_IAM_MEMBER
+from mlopsctl.build.identity import GSA
+from mlopsctl.config.models.cluster import MaintenanceWindow
+from mlopsctl.config.models.compute import (
+    SYSTEM_POOL,
+    Autoscaling,
+    CpuPool,
+    GpuPool,
+    PoolBase,
+    TpuPool,
+    needs_system_pool,
+)
+from mlopsctl.graph import JSON
+from mlopsctl.naming import cluster_name, node_account_id
+from mlopsctl.sourcemap import Path
+
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+NODE_ACCOUNT = "gke-nodes"
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+)
+"""Project roles of the node account; it reads images through its role on the repository."""
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+ACCELERATOR_LABEL = "mlopsctl.dev/accelerator"
+GPU_TAINT = ("nvidia.com/gpu", "present")
+TPU_TAINT = ("google.com/tpu", "present")
+SPOT_TAINT = ("cloud.google.com/gke-spot", "true")
+SYSTEM_POOL_SPEC = CpuPool(type="cpu", autoscaling=Autoscaling(min_nodes=1, max_nodes=3))
+_WINDOW_ANCHOR = datetime.datetime(2025, 1, 6, tzinfo=datetime.UTC)
+"""A Monday: recurring windows are written as a first occurrence plus a weekly recurrence."""
 
 
 def build(ctx: BuildContext) -> None:
-    """Adds nothing yet."""
+    account = _node_account(ctx)
+    cluster = ctx.add(
+        CLUSTER,
+        cluster_name(ctx.config, ctx.target),
+        _cluster_inputs(ctx, account),
+        source=("cluster",),
+        depends_on=(ctx.address(GSA, NODE_ACCOUNT),),
+        protect=True,
+    )
+    pools: list[tuple[str, GpuPool | TpuPool | CpuPool, Path]] = [
+        (key, pool, ("accelerators", key)) for key, pool in ctx.config.accelerators.items()
+    ]
+    if needs_system_pool(ctx.config.accelerators):
+        pools.append((SYSTEM_POOL, SYSTEM_POOL_SPEC, ("cluster",)))
+    for key, pool, source in pools:
+        ctx.add(
+            NODE_POOL,
+            key,
+            _pool_inputs(ctx, key, pool, account),
+            source=source,
+            depends_on=(cluster.address, ctx.address(GSA, NODE_ACCOUNT)),
+        )
+
+
+def node_account_email(ctx: BuildContext) -> str:
+    return f"{node_account_id(ctx.target)}@{ctx.gcp_project}.iam.gserviceaccount.com"
+
+
+def _node_account(ctx: BuildContext) -> str:
+    """The nodes' Google service account, its project roles and its read access to the repository."""
+    email = node_account_email(ctx)
+    gsa = ctx.add(
+        GSA,
+        NODE_ACCOUNT,
+        {
+            "accountId": node_account_id(ctx.target),
+            "project": ctx.gcp_project,
+            "displayName": f"mlopsctl GKE nodes ({ctx.target.env}/{ctx.target.region})",
+            "description": f"Nodes of the GKE cluster of {ctx.config.project.name}.",
+        },
+        source=("cluster",),
+    )
+    member = f"serviceAccount:{email}"
+    for role in NODE_ROLES:
+        ctx.add(
+            PROJECT_IAM_MEMBER,
+            f"{NODE_ACCOUNT}-{role.removeprefix('roles/')}",
+            {"project": ctx.gcp_project, "role": role, "member": member},
+            source=("cluster",),
+            depends_on=(gsa.address,),
+        )
+    repository = ctx.graph.resources[registry.repository_address(ctx)]
+    ctx.add(
+        registry.REPOSITORY_IAM_MEMBER,
+        f"{NODE_ACCOUNT}-reader",
+        {
+            "project": ctx.gcp_project,
+            "location": repository.inputs["location"],
+            "repository": repository.inputs["repositoryId"],
+            "role": "roles/artifactregistry.reader",
+            "member": member,
+        },
+        source=("cluster",),
+        depends_on=(gsa.address, repository.address),
+    )
+    return email
+
+
+def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
+    spec, network = ctx.config.cluster, ctx.config.security.network
+    inputs: dict[str, JSON] = {
+        "name": cluster_name(ctx.config, ctx.target),
+        "project": ctx.gcp_project,
+        "location": ctx.target.region,
+        "description": f"{ctx.config.project.name} ({ctx.target.env}), managed by mlopsctl.",
+        "removeDefaultNodePool": True,
+        "initialNodeCount": 1,
+        # The default pool exists briefly while the cluster is created: not as the default account.
+        "nodeConfig": _secure_node_config(account),
+        "networkingMode": "VPC_NATIVE",
+        "ipAllocationPolicy": {"stackType": "IPV4"},
+        "datapathProvider": "ADVANCED_DATAPATH",
+        "workloadIdentityConfig": {"workloadPool": f"{ctx.gcp_project}.svc.id.goog"},
+        "releaseChannel": {"channel": spec.release_channel},
+        "maintenancePolicy": {"recurringWindow": maintenance_window(spec.maintenance_window)},
+        "enableShieldedNodes": True,
+        "secretManagerConfig": {"enabled": True},
+        "masterAuthorizedNetworksConfig": {
+            "cidrBlocks": [{"cidrBlock": n.cidr, "displayName": n.name} for n in network.authorized_networks],
+            "gcpPublicCidrsAccessEnabled": False,
+        },
+        "resourceLabels": ctx.gcp_labels(),
+        "deletionProtection": True,
+    }
+    if network.private_cluster:
+        inputs["privateClusterConfig"] = {
+            "enablePrivateNodes": True,
+            "enablePrivateEndpoint": False,
+            "masterIpv4CidrBlock": network.master_cidr,
+        }
+    return inputs
+
+
+def maintenance_window(window: MaintenanceWindow) -> dict[str, JSON]:
+    """A weekly recurring window, as RFC 3339 start and end of its first occurrence and an RRULE."""
+    hours, minutes = (int(part) for part in window.start.split(":"))
+    start = _WINDOW_ANCHOR + datetime.timedelta(hours=hours, minutes=minutes)
+    end = start + datetime.timedelta(hours=window.hours)
+    return {
+        "startTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "endTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recurrence": f"FREQ=WEEKLY;BYDAY={','.join(window.days)}",
+    }
+
+
+def _secure_node_config(account: str) -> dict[str, JSON]:
+    return {
+        "serviceAccount": account,
+        "oauthScopes": [CLOUD_PLATFORM],
+        "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+        "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
+    }
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What a pool's kind decides: machine, accelerators, taints, zones and slice shape."""
+
+    machine_type: str
+    label: str | None = None
+    taints: tuple[tuple[str, str], ...] = ()
+    zones: tuple[str, ...] = ()
+    guest_accelerators: list[JSON] = field(default_factory=list)
+    placement: dict[str, JSON] | None = None
+    hosts: int | None = None
+    """Nodes of a multi-host TPU slice: GKE creates and removes them together."""
+
+
+def _hardware(region: str, pool: GpuPool | TpuPool | CpuPool) -> Hardware:
+    if isinstance(pool, GpuPool):
+        return _gpu(region, pool)
+    if isinstance(pool, TpuPool):
+        return _tpu(region, pool)
+    return Hardware(pool.machine_type, zones=tuple(pool.zones))
+
+
+def _gpu(region: str, pool: GpuPool) -> Hardware:
+    accelerator: dict[str, JSON] = {
+        "type": pool.accelerator,
+        "count": pool.count,
+        "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"},
+    }
+    if pool.time_sharing:
+        accelerator["gpuSharingConfig"] = {
+            "gpuSharingStrategy": "TIME_SHARING",
+            "maxSharedClientsPerGpu": pool.time_sharing.max_shared_clients_per_gpu,
+        }
+    machine = pool.machine_type or catalog.default_gpu_machine_type(pool.accelerator, pool.count)
+    if machine is None:
+        raise ValueError(f"no machine type carries {pool.count} {pool.accelerator} (validation missed it)")
+    return Hardware(
+        machine,
+        label=pool.accelerator,
+        taints=(GPU_TAINT,),
+        zones=tuple(pool.zones or catalog.gpu_zones(region, pool.accelerator)),
+        guest_accelerators=[accelerator],
+    )
+
+
+def _tpu(region: str, pool: TpuPool) -> Hardware:
+    tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
+    if tpu_slice is None:
+        raise ValueError(f"TPU {pool.version} {pool.topology} has no machine type (validation missed it)")
+    zones = tuple(pool.zones or catalog.tpu_zones(region, pool.version))
+    multi_host = tpu_slice.multi_host
+    return Hardware(
+        tpu_slice.machine_type,
+        label=catalog.tpu_gke_accelerator(pool.version),
+        taints=(TPU_TAINT,),
+        # A multi-host slice sits in one zone, its hosts placed together.
+        zones=zones[:1] if multi_host else zones,
+        placement={"type": "COMPACT", "tpuTopology": pool.topology} if multi_host else None,
+        hosts=tpu_slice.hosts if multi_host else None,
+    )
+
+
+def _pool_inputs(
+    ctx: BuildContext, key: str, pool: GpuPool | TpuPool | CpuPool, account: str
+) -> dict[str, JSON]:
+    hw = _hardware(ctx.target.region, pool)
+    inputs: dict[str, JSON] = {
+        "name": key,
+        "cluster": cluster_name(ctx.config, ctx.target),
+        "location": ctx.target.region,
+        "project": ctx.gcp_project,
+        "management": {"autoRepair": True, "autoUpgrade": True},
+        "upgradeSettings": _upgrade_settings(pool),
+        "nodeConfig": _node_config(ctx, pool, hw, account),
+        **_scaling(pool, hw),
+    }
+    if hw.zones:
+        inputs["nodeLocations"] = list(hw.zones)
+    if hw.placement:
+        inputs["placementPolicy"] = hw.placement
+    return inputs
+
+
+def _scaling(pool: PoolBase, hw: Hardware) -> dict[str, JSON]:
+    """Per-zone autoscaling; a multi-host slice scales between none and all of its hosts, or
+    keeps all of them when its minimum is above zero."""
+    if hw.hosts is None:
+        return {
+            "autoscaling": {
+                "minNodeCount": pool.autoscaling.min_nodes,
+                "maxNodeCount": pool.autoscaling.max_nodes,
+                "locationPolicy": "ANY" if pool.spot else "BALANCED",
+            }
+        }
+    if pool.autoscaling.min_nodes == 0:
+        return {"autoscaling": {"minNodeCount": 0, "maxNodeCount": hw.hosts}}
+    return {"nodeCount": hw.hosts}
+
+
+def _upgrade_settings(pool: GpuPool | TpuPool | CpuPool) -> dict[str, JSON]:
+    """Surge one node for CPU pools; accelerators are scarce, so those replace nodes in place."""
+    surge = 1 if isinstance(pool, CpuPool) else 0
+    return {"strategy": "SURGE", "maxSurge": surge, "maxUnavailable": 1 - surge}
+
+
+def _node_config(
+    ctx: BuildContext, pool: GpuPool | TpuPool | CpuPool, hw: Hardware, account: str
+) -> dict[str, JSON]:
+    taints = [*hw.taints, *([SPOT_TAINT] if pool.spot else [])]
+    labels = {**pool.labels, **({ACCELERATOR_LABEL: hw.label} if hw.label else {})}
+    config: dict[str, JSON] = {
+        "machineType": hw.machine_type,
+        "diskSizeGb": pool.disk_size_gb,
+        "spot": pool.spot,
+        "resourceLabels": ctx.gcp_labels(pool.labels),
+        **_secure_node_config(account),
+    }
+    optional: dict[str, JSON] = {
+        "labels": labels,
+        "taints": [{"key": k, "value": v, "effect": "NO_SCHEDULE"} for k, v in taints],
+        "guestAccelerators": hw.guest_accelerators,
+    }
+    return config | {k: v for k, v in optional.items() if v}

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import write
 
+from mlopsctl.api import validate
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.names import bucket_name_problem, dns_label_problem
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.diagnostics import Diagnostic, Severity
 from mlopsctl.graph import Target
+from mlopsctl.source import ConfigSource
 
 Doc = dict[str, Any]
 DELETE = object()
@@ -451,6 +454,35 @@ CASES: dict[str, Case] = {
         put((("batchJobs", "nightly", "accelerators"), 8)),
         [("E402", ("batchJobs", "nightly", "accelerators"))],
     ),
+    "gpu machine type of another family": (
+        put(((*GPU, "machineType"), "a2-highgpu-1g")),
+        [("E402", (*GPU, "machineType"))],
+    ),
+    "multi-host tpu slice in two zones": (
+        put(
+            ((*TPU, "topology"), "2x4"),
+            ((*TPU, "machineType"), "ct5lp-hightpu-4t"),
+            ((*TPU, "zones"), ["us-central1-a", "us-central1-a"]),
+        ),
+        [("E403", (*TPU, "zones"))],
+    ),
+    "cluster name": (
+        put((("project", "name"), "fraud-detection-for-card-payments-ab")),
+        [("E404", ("project", "name"))],
+    ),
+    "pool named like the system pool": (
+        put((("accelerators", "system"), {"type": "cpu", "spot": True})),
+        [("E310", ("accelerators", "system"))],
+    ),
+    "cmek registry key location": (
+        put((("security", "kms", "main", "location"), "europe-west4")),
+        [
+            ("E405", ("data", "buckets", "raw")),
+            ("E405", ("data", "datasets", "features")),
+            ("E405", ("data", "datasets", "requests")),
+            ("E405", ("security", "defaultKmsKey")),
+        ],
+    ),
     "cmek key location": (
         put(
             (("data", "buckets", "raw", "kmsKey"), "eu"),
@@ -467,6 +499,7 @@ CASES: dict[str, Case] = {
             ("E405", ("data", "datasets", "features")),
             ("E405", ("data", "datasets", "requests")),
             ("E405", ("data", "buckets", "raw")),
+            ("E405", ("security", "defaultKmsKey")),
         ],
     ),
     "cmek existing key": (
@@ -475,6 +508,7 @@ CASES: dict[str, Case] = {
             ("E405", ("data", "buckets", "raw")),
             ("E405", ("data", "datasets", "features")),
             ("E405", ("data", "datasets", "requests")),
+            ("E405", ("security", "defaultKmsKey")),
         ],
     ),
     # serving
@@ -687,3 +721,69 @@ def test_bucket_name_rules(name: str, code: str | None) -> None:
 def test_dns_label_rules(name: str, limit: int, code: str | None) -> None:
     problem = dns_label_problem(name, limit)
     assert (problem[0] if problem else None) == code
+
+
+POOLS = """\
+apiVersion: mlopsctl.dev/v1alpha1
+kind: MLOpsProject
+project:
+  name: vision
+environments:
+  prod:
+    gcpProject: acme-vision-prod
+    regions: [us-central1]
+accelerators:
+  l4:
+    type: gpu
+    accelerator: nvidia-l4
+    count: 1
+    machineType: g2-standard-8
+  v5e:
+    type: tpu
+    version: v5e
+    topology: 2x4
+    machineType: ct5lp-hightpu-4t
+    zones: [us-central1-a]
+security:
+  kms:
+    main: {}
+  defaultKmsKey: main
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # A GPU machine type of another family: n1 cannot carry L4s.
+        ("machineType: g2-standard-8", "machineType: n1-standard-8", "mlops.yaml:14:18: error E402"),
+        ("count: 1", "count: 3", "mlops.yaml:13:12: error E402"),
+        # A GPU pool in a zone that does not offer its GPU.
+        (
+            "machineType: g2-standard-8\n",
+            "machineType: g2-standard-8\n    zones: [us-central1-f]\n",
+            "mlops.yaml:15:13: error E401",
+        ),
+        ("topology: 2x4", "topology: 3x3", "mlops.yaml:18:15: error E403"),
+        # A TPU pool in a zone that does not offer it.
+        ("[us-central1-a]", "[us-central1-c]", "mlops.yaml:20:13: error E401"),
+        # A multi-host slice across zones.
+        ("[us-central1-a]", "[us-central1-a, us-central1-a]", "mlops.yaml:20:12: error E403"),
+        # The cluster name: vision-of-a-very-large-retail-chain-prod-usc1 is 45 characters.
+        ("name: vision", "name: vision-of-a-very-large-retail-chain", "mlops.yaml:4:9: error E404"),
+        ("main: {}", "main: {location: us-east1}", "mlops.yaml:24:18: error E405"),
+        ("  l4:\n", "  system:\n", "mlops.yaml:11:5: error E310"),
+    ],
+)
+def test_pool_mistakes_point_at_their_line_and_column(
+    tmp_path: pathlib.Path, old: str, new: str, expected: str
+) -> None:
+    assert old in POOLS
+    path = write(tmp_path, POOLS.replace(old, new))
+    diagnostics = validate(ConfigSource(path, "mlops.yaml", None)).diagnostics
+    errors = [d.to_text() for d in diagnostics if d.severity is Severity.ERROR]
+    assert [e.split(":", 4)[:4] for e in errors] == [expected.split(":")], errors
+
+
+def test_pools_for_the_positioned_mistakes_are_valid(tmp_path: pathlib.Path) -> None:
+    diagnostics = validate(ConfigSource(write(tmp_path, POOLS), "mlops.yaml", None)).diagnostics
+    assert [d.code for d in diagnostics] == ["W301", "W301"]  # the pools are not used

@@ -158,13 +158,23 @@ def _tpu_slice(name: str, pool: TpuPool) -> Iterator[Diagnostic]:
             path=(*base, "topology"),
             hint=f"topologies of {pool.version}: {_listed(topologies)}",
         )
-    elif catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type) is None:
+        return
+    tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
+    if tpu_slice is None:
         allowed = catalog.tpu_machine_types(pool.version, pool.topology)
         yield Diagnostic(
             "E402",
             f"machine type '{pool.machine_type}' cannot form a {pool.topology} TPU {pool.version} slice",
             path=(*base, "machineType"),
             hint=f"machine types for this slice: {_listed(allowed)}",
+        )
+    elif tpu_slice.multi_host and len(pool.zones) > 1:
+        yield Diagnostic(
+            "E403",
+            f"a {pool.topology} TPU {pool.version} slice on {tpu_slice.machine_type} spans "
+            f"{tpu_slice.hosts} hosts, which must be in one zone; node pool '{name}' lists {len(pool.zones)}",
+            path=(*base, "zones"),
+            hint="list one zone (without zones, the first zone of the region that offers it is used)",
         )
 
 
@@ -240,12 +250,22 @@ def key_location(key: KmsKey) -> str | None:
 
 @check
 def cmek_locations(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """A CMEK key must be in the location of every bucket and dataset it protects."""
+    """A CMEK key must be in the location of every bucket, dataset and repository it protects."""
     security, data = ctx.config.security, ctx.config.data
     stores = [
         *(("bucket", "buckets", n, b.location, b.kms_key) for n, b in data.buckets.items()),
         *(("dataset", "datasets", n, d.location, d.kms_key) for n, d in data.datasets.items()),
     ]
+    default = security.kms.get(security.default_kms_key) if security.default_kms_key else None
+    where = key_location(default) if default else None
+    if where is not None and where.lower() != ctx.target.region:
+        yield Diagnostic(
+            "E405",
+            f"the Artifact Registry repository is in {ctx.target.region}, but the default KMS key "
+            f"'{security.default_kms_key}' is in {where}",
+            path=("security", "defaultKmsKey"),
+            hint=f"CMEK keys must be in the location of what they protect: use a key in {ctx.target.region}",
+        )
     for kind, section, name, location, explicit_key in stores:
         key_name = explicit_key or security.default_kms_key
         key = security.kms.get(key_name) if key_name else None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from mlopsctl import naming
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
+from mlopsctl.config.models.compute import SYSTEM_POOL, hosts_system_workloads, needs_system_pool
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.sourcemap import Path
 
@@ -171,4 +172,33 @@ def gcp_project(ctx: CheckContext) -> Iterator[Diagnostic]:
             f"GCP project id '{env.gcp_project}' contains the restricted word '{found[0]}'",
             path=("environments", ctx.target.env, "gcpProject"),
             hint="Google Cloud project ids cannot contain 'google' or 'ssl'; use an existing project's id",
+        )
+
+
+@check
+def cluster_name(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """The cluster is named ``<project>-<env>-<region>`` (region shortened, e.g. usc1)."""
+    name = naming.cluster_name(ctx.config, ctx.target)
+    if len(name) > naming.CLUSTER_NAME_LIMIT:
+        yield Diagnostic(
+            "E404",
+            f"GKE cluster name '{name}' is {len(name)} characters long; the limit is "
+            f"{naming.CLUSTER_NAME_LIMIT}",
+            path=("project", "name"),
+            hint=f"the cluster is named <project>-<env>-<region>: shorten the project name "
+            f"or environment '{ctx.target.env}' by {len(name) - naming.CLUSTER_NAME_LIMIT} characters",
+        )
+
+
+@check
+def system_pool(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """mlopsctl adds a pool named ``system`` when no declared pool can host system workloads."""
+    pools = ctx.config.accelerators
+    if SYSTEM_POOL in pools and needs_system_pool(pools) and not hosts_system_workloads(pools[SYSTEM_POOL]):
+        yield Diagnostic(
+            "E310",
+            f"node pool '{SYSTEM_POOL}' would share its name with the pool mlopsctl adds for "
+            "system workloads (no declared pool is an on-demand CPU pool with minNodes of 1 or more)",
+            path=("accelerators", SYSTEM_POOL),
+            hint=f"rename the pool, or make '{SYSTEM_POOL}' a CPU pool with spot: false and minNodes >= 1",
         )

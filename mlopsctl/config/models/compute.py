@@ -1,5 +1,6 @@
 """Accelerators: GKE node pools with GPUs, TPUs or CPUs only."""
 
+from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -79,3 +80,16 @@ class CpuPool(PoolBase):
 
 
 NodePool = Annotated[GpuPool | TpuPool | CpuPool, Field(discriminator="type")]
+
+
+SYSTEM_POOL = "system"
+"""The CPU pool mlopsctl adds when no declared pool can host the cluster's own workloads."""
+
+
+def hosts_system_workloads(pool: GpuPool | TpuPool | CpuPool) -> bool:
+    """A pool that can run DNS, the mesh and controllers: untainted, on-demand, never empty."""
+    return isinstance(pool, CpuPool) and not pool.spot and pool.autoscaling.min_nodes >= 1
+
+
+def needs_system_pool(accelerators: Mapping[str, GpuPool | TpuPool | CpuPool]) -> bool:
+    return not any(hosts_system_workloads(p) for p in accelerators.values())

@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from mlopsctl.config.models.cluster import Cluster
 from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.data import Data
 from mlopsctl.config.models.monitoring import AlertChannel, Monitor
@@ -76,6 +77,7 @@ class Overlay(Spec):
     monitors: dict[str, Any] | None = None
     alert_channels: dict[str, Any] | None = None
     security: dict[str, Any] | None = None
+    cluster: dict[str, Any] | None = None
 
 
 class Environment(Spec):
@@ -105,3 +107,4 @@ class MLOpsConfig(Spec):
     monitors: dict[Name, Monitor] = {}
     alert_channels: dict[Name, AlertChannel] = {}
     security: Security = Security()
+    cluster: Cluster = Cluster()
