@@ -32,7 +32,10 @@ def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
             "clusters": [
                 {
                     "name": name,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
+                    "cluster": {
+                        "server": f"https://{endpoint}",
+                        "certificate-authority-data": ca_certificate,
+                    },
                 }
             ],
             "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
@@ -56,7 +59,7 @@ def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
 
 
 def provider(cluster: tuple[Any, Any, Any] | None, opts: Any) -> Any:
-    """The provider for the cluster's (name, endpoint, CA certificate) Outputs, else the ambient kubeconfig."""
+    """The provider for a cluster's (name, endpoint, CA certificate) Outputs, else the ambient kubeconfig."""
     import pulumi
     import pulumi_kubernetes
 

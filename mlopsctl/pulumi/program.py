@@ -98,9 +98,7 @@ class _Program:
 
     def add(self, resource: Resource) -> None:
         package = split_token(resource.type)[0]
-        opts = self._options(
-            resource.depends_on, protect=resource.protect, provider=self.provider(package)
-        )
+        opts = self._options(resource.depends_on, protect=resource.protect, provider=self.provider(package))
         if resource.is_kubernetes:
             created = create_object(resource.type, resource.name, resource.inputs, self.resolver, opts)
         else:

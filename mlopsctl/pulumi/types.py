@@ -64,7 +64,8 @@ def resource_class(token: str) -> type | None:
 def args_class(cls: type) -> type:
     """The input type of resource class ``cls``: that of the ``args`` of its constructor's overloads."""
     namespace = vars(importlib.import_module(cls.__module__))
-    for overload in typing.get_overloads(getattr(cls, "__init__")):
+    constructor: Any = vars(cls)["__init__"]
+    for overload in typing.get_overloads(constructor):
         parameter = inspect.signature(overload).parameters.get("args")
         hint = getattr(parameter, "annotation", None)
         if isinstance(hint, str):

@@ -8,6 +8,7 @@ resource created earlier (``name`` may go deeper with dots: ``masterAuth.cluster
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,7 +45,7 @@ class Resolver:
         head, *rest = path.split(".")
         result: pulumi.Output[Any] = getattr(resource, python_name(type(resource), head))
         for name in rest:
-            result = result.apply(lambda value, name=name: field(value, name))
+            result = result.apply(functools.partial(field, name=name))
         return result
 
     def _output(self, spec: Mapping[str, Any]) -> Any:
@@ -76,7 +77,8 @@ class Resolver:
 
 def field(value: Any, name: str) -> Any:
     """Property ``name`` (provider spelling) of a resolved output object or map."""
-    if isinstance(value, Mapping):
+    from pulumi._types import is_output_type
+
+    if isinstance(value, Mapping) and not is_output_type(type(value)):
         return value[name]
     return getattr(value, python_name(type(value), name))
-
