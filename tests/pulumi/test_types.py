@@ -23,7 +23,8 @@ def _planned_changes() -> list[dict[str, Any]]:
     for path in EXAMPLES:
         validation = api.validate(ConfigSource(path, path.name, None))
         plan, _ = api.make_plan(validation, api.compile_graphs(validation), {})
-        changes += json.loads(render_json(plan))["resource_changes"]
+        rendered = json.loads(render_json(plan))
+        changes += [{**c, "project": rendered["project"]} for c in rendered["resource_changes"]]
     return changes
 
 
@@ -51,7 +52,7 @@ def test_the_examples_plan_google_cloud_resources() -> None:
     }
 
 
-@pytest.mark.parametrize("change", PLANNED, ids=[c["address"] for c in PLANNED])
+@pytest.mark.parametrize("change", PLANNED, ids=[f"{c['project']}/{c['address']}" for c in PLANNED])
 def test_planned_inputs_become_args_and_back_unchanged(change: dict[str, Any]) -> None:
     cls = resource_class(change["type"])
     assert cls is not None
@@ -66,13 +67,17 @@ def test_the_real_classes_send_every_planned_input() -> None:
             cls = resource_class(change["type"])
             assert cls is not None
             args = to_args(args_class(cls), change["change"]["after"], change["address"], _unresolve)
-            created[change["address"]] = cls(change["address"].replace("/", "-"), args)
+            created[_name(change)] = cls(_name(change), args)
         return created
 
     recorder = Recorder()
     run(program, recorder)
     got = {r.name: r.inputs for r in recorder.resources if not r.type.startswith("pulumi:providers:")}
-    assert got == {c["address"].replace("/", "-"): c["change"]["after"] for c in PLANNED}
+    assert got == {_name(c): c["change"]["after"] for c in PLANNED}
+
+
+def _name(change: dict[str, Any]) -> str:
+    return f"{change['project']}-{change['address']}".replace("/", "-")
 
 
 @pytest.mark.parametrize(
