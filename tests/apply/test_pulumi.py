@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pathlib
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from helpers import WITH_DATA, run, write
@@ -10,7 +12,7 @@ from helpers import WITH_DATA, run, write
 from mlopsctl.apply import ApplyError
 from mlopsctl.apply import pulumi as target
 from mlopsctl.graph import Target
-from mlopsctl.state import State, dump_state
+from mlopsctl.state import AppliedResource, State, dump_state
 
 VARIABLES = (
     "PULUMI_CONFIG_PASSPHRASE",
@@ -181,3 +183,99 @@ def test_the_exported_state_must_be_the_stacks_own() -> None:
         target._state(_exported("fraud", PROD), "prod-us-central1", "digits")
     with pytest.raises(ApplyError, match="cannot be read"):
         target._state("{", "prod-us-central1", "digits")
+
+
+class _FakeStack:
+    def __init__(self, name: str, log: list[tuple[str, ...]], deployment: dict[str, Any]) -> None:
+        self.name, self.log, self.deployment = name, log, deployment
+
+    def export_stack(self) -> Any:
+        from pulumi import automation as auto
+
+        return auto.Deployment(version=3, deployment=self.deployment)
+
+    def import_stack(self, state: Any) -> None:
+        unprotected = [r["urn"] for r in state.deployment["resources"] if not r["protect"]]
+        self.log.append(("import", self.name, *unprotected))
+
+    def up(self, on_output: Any) -> Any:
+        self.log.append(("up", self.name))
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes={"create": 1, "same": 2}))
+
+    def destroy(self, on_output: Any) -> None:
+        self.log.append(("destroy", self.name))
+
+
+def _protected(project: str, where: Target, *names: str) -> State:
+    resources = {
+        f"{where}/{BUCKET}/{n}": AppliedResource(f"{where}/{BUCKET}/{n}", BUCKET, n, {"name": n}, (), True)
+        for n in names
+    }
+    return State(project, where, "acme", None, "sha256:0", resources)
+
+
+@pytest.fixture
+def fake_pulumi(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Stacks that log what is done to them; the first apply found a protected bucket in two stacks."""
+    from pulumi import automation as auto
+
+    log: list[tuple[str, ...]] = []
+    urn = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
+    workspace = SimpleNamespace(program=None, remove_stack=lambda name: log.append(("remove", name)))
+
+    def select(name: str, ws: Any) -> _FakeStack:
+        assert ws is workspace
+        log.append(("program", name, "set" if callable(ws.program) else "none"))
+        ws.program = None
+        resources = [{"urn": urn.format(name), "type": BUCKET, "protect": True}]
+        return _FakeStack(name, log, {"resources": resources})
+
+    applied = {
+        DEV: _protected("demo", DEV, "old"),
+        Target("staging", "us-central1"): _protected("demo", Target("staging", "us-central1"), "old"),
+    }
+    monkeypatch.setattr(target.PulumiTarget, "_check", lambda self: None)
+    monkeypatch.setattr(target.PulumiTarget, "_workspace", lambda self, project: workspace)
+    monkeypatch.setattr(target.PulumiTarget, "applied", lambda self, project: applied)
+    monkeypatch.setattr(auto.Stack, "create_or_select", select)
+    return log
+
+
+DEV = Target("dev", "us-central1")
+BUCKET = "gcp:storage/bucket:Bucket"
+
+
+def test_protected_destroys_need_allow_destroy(tmp_path: pathlib.Path, fake_pulumi: list[Any]) -> None:
+    code, _, err = run("apply", "--target", "pulumi", "--env", "dev", write(tmp_path, WITH_DATA))
+    assert code == 1
+    assert "error: the plan destroys or replaces protected resources:" in err
+    assert fake_pulumi == []
+
+
+def test_allow_destroy_unprotects_what_the_plan_destroys_then_updates_and_destroys_stacks(
+    tmp_path: pathlib.Path, fake_pulumi: list[Any]
+) -> None:
+    config = write(tmp_path, WITH_DATA)
+    code, out, _ = run("apply", "--target", "pulumi", "--allow-destroy", config)
+    assert code == 0, out
+    old = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
+    assert fake_pulumi == [
+        ("program", "dev-us-central1", "set"),
+        ("import", "dev-us-central1", old.format("dev-us-central1")),
+        ("up", "dev-us-central1"),
+        ("program", "prod-us-central1", "set"),
+        ("up", "prod-us-central1"),
+        ("program", "prod-europe-west4", "set"),
+        ("up", "prod-europe-west4"),
+        ("program", "staging-us-central1", "none"),
+        ("import", "staging-us-central1", old.format("staging-us-central1")),
+        ("destroy", "staging-us-central1"),
+        ("remove", "staging-us-central1"),
+    ]
+    assert out.endswith(
+        "Applied with Pulumi:\n"
+        "dev/us-central1: 1 to create, 2 unchanged\n"
+        "prod/us-central1: 1 to create, 2 unchanged\n"
+        "prod/europe-west4: 1 to create, 2 unchanged\n"
+        "staging/us-central1: destroyed\n"
+    )
