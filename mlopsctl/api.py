@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from mlopsctl.apply import ApplyTarget, Outcome, Release
+from mlopsctl.apply import ApplyTarget, Outcome, Previewing, Release
 from mlopsctl.build import build_graph
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
@@ -219,13 +219,23 @@ def apply(
     blocked = blocked_by_protection(plan)
     if blocked and not allow_destroy:
         raise ProtectedResourceError([c.address for c in blocked])
-    release = Release(
+    return plan, target.apply(plan, release_of(validation, graphs), removed)
+
+
+def release_of(validation: Validation, graphs: Mapping[Target, Graph]) -> Release:
+    return Release(
         project=validation.project,
         graphs=graphs,
         config_hashes={t: tc.config_hash for t, tc in validation.targets.items()},
         source_commit=validation.source.commit,
     )
-    return plan, target.apply(plan, release, removed)
+
+
+def preview(validation: Validation, graphs: Mapping[Target, Graph], target: ApplyTarget) -> Outcome | None:
+    """What the apply target itself expects to change (a Pulumi preview), if it can tell."""
+    if not isinstance(target, Previewing):
+        return None
+    return target.preview(release_of(validation, graphs))
 
 
 def saved_plan(plan: Plan, validation: Validation, applied: Mapping[Target, State]) -> str:

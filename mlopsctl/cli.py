@@ -64,6 +64,7 @@ class PlanFormat(enum.StrEnum):
 
 class TargetKind(enum.StrEnum):
     gitops = "gitops"
+    pulumi = "pulumi"
 
 
 FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True, metavar="FILE")]
@@ -160,7 +161,17 @@ def validate(
             typer.echo(f"{validation.source.display} is valid ({targets}).")
 
 
-def _apply_target(kind: TargetKind | None, repo: pathlib.Path | None) -> ApplyTarget | None:
+def _apply_target(
+    kind: TargetKind | None, repo: pathlib.Path | None, file: pathlib.Path, backend: str | None
+) -> ApplyTarget | None:
+    if kind is TargetKind.pulumi:
+        if repo is not None:
+            _fail("--repo is for the gitops target; the pulumi target keeps its state in --backend")
+        from mlopsctl.apply.pulumi import PulumiTarget
+
+        return PulumiTarget(file, backend)
+    if backend is not None:
+        _fail("--backend is for --target pulumi")
     if kind is None and repo is None:
         return None
     if repo is None:
@@ -177,6 +188,15 @@ TargetOpt = Annotated[
 RepoOpt = Annotated[
     pathlib.Path | None,
     typer.Option("--repo", metavar="DIR", help="The deploy repository (gitops target): plan against it."),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        metavar="URL",
+        help="Pulumi state backend (pulumi target); default $PULUMI_BACKEND_URL, else .mlopsctl/pulumi "
+        "beside the config.",
+    ),
 ]
 
 
@@ -199,16 +219,20 @@ def plan(
     ] = None,
     target: TargetOpt = None,
     repo: RepoOpt = None,
+    backend: BackendOpt = None,
     ref: RefOpt = None,
 ) -> None:
-    """Show what applying the config would change. Without --repo, against empty state."""
+    """Show what applying the config would change. Without --repo or --target, against empty state.
+
+    With --target pulumi, against what the Pulumi stacks applied, followed by a Pulumi preview.
+    """
     from mlopsctl import api
     from mlopsctl.fileio import write_atomic
     from mlopsctl.plan.render_json import render_json
     from mlopsctl.plan.render_markdown import render_markdown
     from mlopsctl.plan.render_text import render_text
 
-    applier = _apply_target(target, repo)
+    applier = _apply_target(target, repo, file, backend)
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
         graphs = api.compile_graphs(validation)
@@ -223,6 +247,9 @@ def plan(
         if out is not None:
             write_atomic(out, api.saved_plan(the_plan, validation, applied))
             _err(f"Saved the plan to {out}.")
+        preview = api.preview(validation, graphs, applier) if applier else None
+        if preview is not None:
+            _err(preview.detail)
     if detailed_exitcode and the_plan.has_changes:
         raise _ChangesPresent
 
@@ -260,18 +287,19 @@ def apply(
     target: Annotated[TargetKind, typer.Option("--target", help="Where to apply.")] = TargetKind.gitops,
     repo: Annotated[
         pathlib.Path | None,
-        typer.Option("--repo", metavar="DIR", help="The deploy repository to commit to (required)."),
+        typer.Option("--repo", metavar="DIR", help="The deploy repository to commit to (gitops, required)."),
     ] = None,
+    backend: BackendOpt = None,
     ref: RefOpt = None,
     allow_destroy: Annotated[
         bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
     ] = False,
 ) -> None:
-    """Apply the config: render into the deploy repository and commit (gitops)."""
+    """Apply the config: commit it to the deploy repository (gitops), or run the Pulumi program (pulumi)."""
     from mlopsctl import api
     from mlopsctl.plan.render_text import render_text
 
-    applier = _apply_target(target, repo)
+    applier = _apply_target(target, repo, file, backend)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref, writes=True) as validation:

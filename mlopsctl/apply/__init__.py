@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan
@@ -34,6 +34,13 @@ class ApplyTarget(Protocol):
         ...
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome: ...
+
+
+@runtime_checkable
+class Previewing(Protocol):
+    """An apply target that can also say what its own engine would change (without changing it)."""
+
+    def preview(self, release: Release) -> Outcome: ...
 
 
 class ApplyError(Exception):

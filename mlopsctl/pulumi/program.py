@@ -1,0 +1,110 @@
+"""The Pulumi program: one Pulumi resource per resource of a compiled graph.
+
+It knows no particular resource: each type token is looked up in the provider
+SDK's own registry (``mlopsctl.pulumi.types``), its camelCase inputs become the
+SDK's ``*Args``, and deferred values resolve to Outputs (``mlopsctl.pulumi.values``).
+Resources are created in dependency order; a resource's Pulumi name is its graph
+name, which with its type token (part of the URN) and the stack (one per
+environment/region) identifies it as its address does.
+
+Google Cloud resources use one explicit ``gcp`` provider for the target's project
+and region. Kubernetes objects use one ``kubernetes`` provider: for the cluster the
+graph creates (and they wait for it and its node pools), or the ambient kubeconfig.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from mlopsctl.graph import Graph, Resource
+from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
+from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args
+from mlopsctl.pulumi.values import Resolver
+
+STATE_OUTPUT = "mlopsctlState"
+"""The stack output holding the mlopsctl state document of what the stack applied."""
+
+
+def create(graph: Graph, state: str | None = None) -> dict[str, Any]:
+    """Register every resource of ``graph``; export ``state`` (see ``STATE_OUTPUT``). Address → resource."""
+    import pulumi
+
+    program = _Program(graph)
+    for resource in _ordered(graph):
+        program.add(resource)
+    if state is not None:
+        pulumi.export(STATE_OUTPUT, state)
+    return program.resolver.created
+
+
+def program_of(graph: Graph, state: str | None = None) -> Callable[[], None]:
+    """``create`` as an Automation API inline program."""
+
+    def run() -> None:
+        create(graph, state)
+
+    return run
+
+
+def _ordered(graph: Graph) -> list[Resource]:
+    """Dependency order, with every Kubernetes object after the clusters and node pools."""
+    infrastructure = tuple(r.address for r in graph if r.type in (CLUSTER, NODE_POOL))
+    ordering = Graph(graph.target, graph.gcp_project)
+    for r in graph:
+        extra = infrastructure if r.is_kubernetes else ()
+        ordering.add(dataclasses.replace(r, depends_on=(*r.depends_on, *extra)))
+    return ordering.ordered()
+
+
+class _Program:
+    def __init__(self, graph: Graph) -> None:
+        import pulumi_gcp
+
+        self.graph = graph
+        self.resolver = Resolver(self.provider)
+        self.gcp = pulumi_gcp.Provider("gcp", project=graph.gcp_project, region=graph.target.region)
+        self._kubernetes: Any = None
+        clusters = [r.address for r in graph if r.type == CLUSTER]
+        if len(clusters) > 1:
+            raise InputError(f"one cluster per environment/region expected, found {clusters}")
+        self.cluster = clusters[0] if clusters else None
+
+    def provider(self, package: str) -> Any:
+        if package == "gcp":
+            return self.gcp
+        if package != "kubernetes":
+            raise InputError(f"no provider for package {package!r}")
+        if self._kubernetes is None:
+            self._kubernetes = provider(self._cluster_outputs(), self._options(()))
+        return self._kubernetes
+
+    def _cluster_outputs(self) -> tuple[Any, Any, Any] | None:
+        if self.cluster is None:
+            return None
+        out = self.resolver.output
+        return (
+            out(self.cluster, "name"),
+            out(self.cluster, "endpoint"),
+            out(self.cluster, "masterAuth.clusterCaCertificate"),
+        )
+
+    def _options(self, depends_on: tuple[str, ...], **extra: Any) -> Any:
+        import pulumi
+
+        created = self.resolver.created
+        return pulumi.ResourceOptions(depends_on=[created[d] for d in depends_on], **extra)
+
+    def add(self, resource: Resource) -> None:
+        package = split_token(resource.type)[0]
+        opts = self._options(resource.depends_on, protect=resource.protect, provider=self.provider(package))
+        if resource.is_kubernetes:
+            created = create_object(resource.type, resource.name, resource.inputs, self.resolver, opts)
+        else:
+            cls = resource_class(resource.type)
+            if cls is None:
+                raise InputError(f"{resource.address}: {package} has no resource type {resource.type}")
+            args = to_args(args_class(cls), resource.inputs, resource.address, self.resolver)
+            created = cls(resource.name, args, opts=opts)
+        self.resolver.created[resource.address] = created

@@ -1,0 +1,5 @@
+"""Create the resource graph of this stack's environment/region (see README.md)."""
+
+from mlopsctl.pulumi.stack import main
+
+main()
