@@ -21,12 +21,29 @@ class Registration:
     provider: str
 
 
+SERVER_OUTPUTS: Mapping[str, dict[str, Any]] = {
+    "gcp:container/cluster:Cluster": {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Q0E="}},
+}
+"""What the provider reports of a resource beyond its inputs, where the program reads it."""
+FUNCTION_RESULTS: Mapping[str, dict[str, Any]] = {
+    "gcp:organizations/getProject:getProject": {"number": "123456789012"},
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
+        "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+    },
+    "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": {
+        "email": "bq-123456789012@bigquery-encryption.iam.gserviceaccount.com"
+    },
+    "gcp:secretmanager/getSecretVersion:getSecretVersion": {"secretData": "not-a-real-secret"},
+}
+"""What the provider functions the graphs call answer."""
+
+
 @dataclass
 class Recorder(pulumi.runtime.Mocks):
     """Answers every registration with its inputs as its state (plus ``outputs`` by type) and records it."""
 
-    outputs: Mapping[str, dict[str, Any]] = field(default_factory=dict)
-    results: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: Mapping[str, dict[str, Any]] = field(default_factory=lambda: dict(SERVER_OUTPUTS))
+    results: Mapping[str, dict[str, Any]] = field(default_factory=lambda: dict(FUNCTION_RESULTS))
     """Mocked results of provider functions, by token."""
     resources: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
