@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
     from mlopsctl.apply import ApplyTarget
+    from mlopsctl.plan.saved import SavedPlan
 
 
 class _ChangesPresent(Exception):
@@ -114,6 +115,7 @@ def _validated(
     from mlopsctl.diagnostics import render_github, render_json, render_sarif
     from mlopsctl.gitutil import GitError
     from mlopsctl.manifests import TemplateError
+    from mlopsctl.plan.saved import SavedPlanError
     from mlopsctl.source import open_source
 
     try:
@@ -137,7 +139,7 @@ def _validated(
                     _err(f"{validation.source.display}: {errors} error{plural}{tail}")
                 raise typer.Exit(1)
             yield validation
-    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError) as exc:
+    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError, SavedPlanError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or file}: {exc.strerror or exc}")
@@ -221,8 +223,18 @@ def plan(
         }
         typer.echo(renderer[fmt](the_plan), nl=False)
         if out is not None:
-            write_atomic(out, api.saved_plan(the_plan, validation, applied))
-            _err(f"Saved the plan to {out}.")
+            from mlopsctl.plan.saved import Invocation, dump_saved_plan
+
+            invocation = Invocation(
+                config=str(file),
+                ref=ref,
+                envs=selection.envs,
+                regions=selection.regions,
+                target=TargetKind.gitops.value if applier else None,
+                options={"repo": str(repo)} if repo else {},
+            )
+            write_atomic(out, dump_saved_plan(invocation, api.basis(validation, applied), the_plan))
+            _err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
     if detailed_exitcode and the_plan.has_changes:
         raise _ChangesPresent
 
@@ -266,20 +278,53 @@ def apply(
     allow_destroy: Annotated[
         bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
     ] = False,
+    plan_file: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--plan",
+            metavar="PLANFILE",
+            help="Apply exactly this saved plan (from 'plan --out'); refused if stale.",
+        ),
+    ] = None,
 ) -> None:
     """Apply the config: render into the deploy repository and commit (gitops)."""
     from mlopsctl import api
     from mlopsctl.plan.render_text import render_text
 
+    saved = None
+    if plan_file is not None:
+        if env or region or repo or ref:
+            _fail("--plan repeats the saved plan's own config, environments, regions, --ref and --repo")
+        saved = _read_saved_plan(plan_file)
+        inv = saved.invocation
+        file, env, region, ref = pathlib.Path(inv.config), list(inv.envs), list(inv.regions), inv.ref
+        if inv.target is None or "repo" not in inv.options:
+            _fail(f"{plan_file} was planned without --repo; plan against the deploy repository to apply it")
+        repo = pathlib.Path(inv.options["repo"])
     applier = _apply_target(target, repo)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref, writes=True) as validation:
         graphs = api.compile_graphs(validation)
-        the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
+        the_plan, outcome = api.apply(
+            validation, graphs, applier, selection, allow_destroy=allow_destroy, saved=saved
+        )
         if the_plan.has_changes:
             typer.echo(render_text(the_plan), nl=False)
         typer.echo(outcome.detail)
+
+
+def _read_saved_plan(path: pathlib.Path) -> SavedPlan:
+    from mlopsctl.plan.saved import SavedPlanError, parse_saved_plan
+
+    try:
+        return parse_saved_plan(path.read_text(encoding="utf-8"), str(path))
+    except SavedPlanError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{path} is not a plan saved by 'mlopsctl plan --out': not UTF-8 text")
 
 
 @app.command()
