@@ -24,7 +24,7 @@ from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
 from mlopsctl.source import ConfigSource
 from mlopsctl.sourcemap import SourceMap
-from mlopsctl.state import State
+from mlopsctl.state import State, state_from_graph
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,31 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
         raise ValueError("cannot compile a configuration with errors")
     base_dir = validation.document.base_dir
     return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+
+
+class BaseConfigError(Exception):
+    """The config at the review's base cannot be compiled."""
+
+
+def applied_as_of(base: Validation) -> dict[Target, State]:
+    """The base config's graphs as if they had been applied: what a review diffs against.
+
+    A base without the config file (a new project) is empty state.
+    """
+    if not base.source.path.exists():
+        return {}
+    if not base.ok:
+        errors = sum(d.is_error for d in base.diagnostics)
+        raise BaseConfigError(
+            f"{base.source.display} has {errors} error{'s' * (errors != 1)}; "
+            f"see 'mlopsctl validate' at that commit, or review against another base"
+        )
+    return {
+        t: state_from_graph(g, project=base.project, source_commit=base.source.commit, config_hash=h)
+        for (t, g), h in zip(
+            compile_graphs(base).items(), (tc.config_hash for tc in base.targets.values()), strict=True
+        )
+    }
 
 
 class ProtectedResourceError(Exception):

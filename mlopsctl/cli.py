@@ -20,7 +20,9 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
     from mlopsctl.apply import ApplyTarget
+    from mlopsctl.graph import Target
     from mlopsctl.plan.saved import SavedPlan
+    from mlopsctl.state import State
 
 
 class _ChangesPresent(Exception):
@@ -202,19 +204,37 @@ def plan(
     target: TargetOpt = None,
     repo: RepoOpt = None,
     ref: RefOpt = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Review: show what changes from the config as of this Git ref (e.g. origin/main).",
+        ),
+    ] = None,
 ) -> None:
-    """Show what applying the config would change. Without --repo, against empty state."""
+    """Show what applying the config would change.
+
+    Against what the target applied (--repo), the config at another commit (--base),
+    or else empty state.
+    """
     from mlopsctl import api
     from mlopsctl.fileio import write_atomic
     from mlopsctl.plan.render_json import render_json
     from mlopsctl.plan.render_markdown import render_markdown
     from mlopsctl.plan.render_text import render_text
 
+    if base is not None and (target or repo or out):
+        _fail(
+            "--base compares two commits of the config; it cannot be combined with --target, --repo or --out"
+        )
     applier = _apply_target(target, repo)
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
         graphs = api.compile_graphs(validation)
         applied = applier.applied(validation.project) if applier else {}
+        if base is not None:
+            applied = _applied_as_of(file, base)
         the_plan, _ = api.make_plan(validation, graphs, applied, selection)
         renderer = {
             PlanFormat.text: render_text,
@@ -237,6 +257,17 @@ def plan(
             _err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
     if detailed_exitcode and the_plan.has_changes:
         raise _ChangesPresent
+
+
+def _applied_as_of(file: pathlib.Path, ref: str) -> dict[Target, State]:
+    from mlopsctl import api
+    from mlopsctl.source import open_source
+
+    with open_source(file, ref) as source:
+        try:
+            return api.applied_as_of(api.validate(source))
+        except api.BaseConfigError as exc:
+            _fail(str(exc))
 
 
 @app.command()

@@ -13,12 +13,14 @@ import html
 import re
 from dataclasses import astuple
 
-from mlopsctl.plan.diff import Plan, ResourceChange, TargetPlan, destructive_changes
+from mlopsctl.plan.diff import Action, Plan, ResourceChange, TargetPlan, destructive_changes
+from mlopsctl.plan.render_mermaid import pipeline_flowchart
 from mlopsctl.plan.render_text import describe, render_change, summary_line
 
 _LEADING_SIGN = re.compile(r"^( +)([+-]) ", re.MULTILINE)
 DEFAULT_LIMIT = 60_000  # characters; GitHub refuses comments over 65,536
 _FULL_PLAN = "the full plan is in the text output (`mlopsctl plan`)"
+PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 
 
 def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
@@ -33,6 +35,7 @@ def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     head = [f"## Plan for {_html(plan.project)}", *_warning(destructive_changes(plan))]
     if changed:
         head.append(_table(changed))
+        head += _pipelines(changed)
     if unchanged:
         head.append("No changes: " + ", ".join(_html(str(t.target)) for t in unchanged))
     foot = f"**{summary_line(plan)}**"
@@ -86,6 +89,22 @@ def _table(targets: list[TargetPlan]) -> str:
         cells = [_cell(t.target.env), _cell(t.target.region), *map(str, astuple(t.summary))]
         rows.append(f"| {' | '.join(cells)} |")
     return "\n".join(rows)
+
+
+def _pipelines(targets: list[TargetPlan]) -> list[str]:
+    """The DAG of each new pipeline version, once for all targets where it is the same."""
+    charts: dict[tuple[str, str], list[str]] = {}
+    for t in targets:
+        for c in t.changes:
+            if c.type == PIPELINE_VERSION and c.after is not None and Action.CREATE in c.actions:
+                spec = c.after["spec"]
+                key = (spec["pipelineName"], pipeline_flowchart(spec["pipelineSpec"]))
+                charts.setdefault(key, []).append(str(t.target))
+    return [
+        f"#### Pipeline <code>{_html(name)}</code>, new version in {_html(', '.join(where))}\n\n"
+        f"```mermaid\n{chart}\n```"
+        for (name, chart), where in sorted(charts.items())
+    ]
 
 
 def _details(change: ResourceChange) -> str:
