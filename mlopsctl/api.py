@@ -21,11 +21,10 @@ from mlopsctl.config.validate import validate_model
 from mlopsctl.diagnostics import Diagnostic, did_you_mean, has_errors, normalize
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
-from mlopsctl.plan.render_json import render_json
+from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
 from mlopsctl.source import ConfigSource
 from mlopsctl.sourcemap import SourceMap
-from mlopsctl.state import State, dump_state
-from mlopsctl.yamlio import dump_json
+from mlopsctl.state import State, state_from_graph
 
 
 @dataclass(frozen=True)
@@ -184,6 +183,31 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
     return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
 
 
+class BaseConfigError(Exception):
+    """The config at the review's base cannot be compiled."""
+
+
+def applied_as_of(base: Validation) -> dict[Target, State]:
+    """The base config's graphs as if they had been applied: what a review diffs against.
+
+    A base without the config file (a new project) is empty state.
+    """
+    if not base.source.path.exists():
+        return {}
+    if not base.ok:
+        errors = sum(d.is_error for d in base.diagnostics)
+        raise BaseConfigError(
+            f"{base.source.display} has {errors} error{'s' * (errors != 1)}; "
+            f"see 'mlopsctl validate' at that commit, or review against another base"
+        )
+    return {
+        t: state_from_graph(g, project=base.project, source_commit=base.source.commit, config_hash=h)
+        for (t, g), h in zip(
+            compile_graphs(base).items(), (tc.config_hash for tc in base.targets.values()), strict=True
+        )
+    }
+
+
 class ProtectedResourceError(Exception):
     """The plan would destroy or replace protected resources and no allowance was given."""
 
@@ -213,9 +237,17 @@ def apply(
     selection: Selection = ALL,
     *,
     allow_destroy: bool = False,
+    saved: SavedPlan | None = None,
 ) -> tuple[Plan, Outcome]:
-    """Plan against what ``target`` has applied, refuse unallowed destroys, then apply."""
-    plan, removed = make_plan(validation, graphs, target.applied(validation.project), selection)
+    """Plan against what ``target`` has applied, refuse unallowed destroys, then apply.
+
+    With ``saved``, apply only if the plan is exactly the saved one, computed from
+    the same source commit, config and state.
+    """
+    applied = target.applied(validation.project)
+    plan, removed = make_plan(validation, graphs, applied, selection)
+    if saved is not None:
+        check_current(saved, basis(validation, applied), plan)
     blocked = blocked_by_protection(plan)
     if blocked and not allow_destroy:
         raise ProtectedResourceError([c.address for c in blocked])
@@ -238,17 +270,7 @@ def preview(validation: Validation, graphs: Mapping[Target, Graph], target: Appl
     return target.preview(release_of(validation, graphs))
 
 
-def saved_plan(plan: Plan, validation: Validation, applied: Mapping[Target, State]) -> str:
-    """A plan file that records what it was computed from, so a stale one can be refused."""
-    return dump_json(
-        {
-            "format_version": "1.0",
-            "source_commit": validation.source.commit,
-            "config_hashes": {str(t): tc.config_hash for t, tc in validation.targets.items()},
-            "state_hashes": {
-                str(t): "sha256:" + hashlib.sha256(dump_state(s).encode()).hexdigest()
-                for t, s in sorted(applied.items(), key=lambda i: str(i[0]))
-            },
-            "plan": json.loads(render_json(plan)),
-        }
-    )
+def basis(validation: Validation, applied: Mapping[Target, State]) -> Basis:
+    """What a plan of ``validation`` against ``applied`` is computed from."""
+    hashes = {t: tc.config_hash for t, tc in validation.targets.items()}
+    return basis_of(validation.source.commit, hashes, applied)

@@ -20,6 +20,9 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
     from mlopsctl.apply import ApplyTarget
+    from mlopsctl.graph import Target
+    from mlopsctl.plan.saved import SavedPlan
+    from mlopsctl.state import State
 
 
 class _ChangesPresent(Exception):
@@ -115,6 +118,7 @@ def _validated(
     from mlopsctl.diagnostics import render_github, render_json, render_sarif
     from mlopsctl.gitutil import GitError
     from mlopsctl.manifests import TemplateError
+    from mlopsctl.plan.saved import SavedPlanError
     from mlopsctl.source import open_source
 
     try:
@@ -138,7 +142,7 @@ def _validated(
                     _err(f"{validation.source.display}: {errors} error{plural}{tail}")
                 raise typer.Exit(1)
             yield validation
-    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError) as exc:
+    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError, SavedPlanError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or file}: {exc.strerror or exc}")
@@ -221,10 +225,19 @@ def plan(
     repo: RepoOpt = None,
     backend: BackendOpt = None,
     ref: RefOpt = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Review: show what changes from the config as of this Git ref (e.g. origin/main).",
+        ),
+    ] = None,
 ) -> None:
-    """Show what applying the config would change. Without --repo or --target, against empty state.
+    """Show what applying the config would change.
 
-    With --target pulumi, against what the Pulumi stacks applied, followed by a Pulumi preview.
+    Against what the target applied (--repo, or --target pulumi followed by a Pulumi
+    preview), against the config at another commit (--base), or else against empty state.
     """
     from mlopsctl import api
     from mlopsctl.fileio import write_atomic
@@ -232,11 +245,15 @@ def plan(
     from mlopsctl.plan.render_markdown import render_markdown
     from mlopsctl.plan.render_text import render_text
 
+    if base is not None and (target or repo or backend or out):
+        _fail("--base compares two commits of the config: it takes no --target, --repo, --backend or --out")
     applier = _apply_target(target, repo, file, backend)
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
         graphs = api.compile_graphs(validation)
         applied = applier.applied(validation.project) if applier else {}
+        if base is not None:
+            applied = _applied_as_of(file, base)
         the_plan, _ = api.make_plan(validation, graphs, applied, selection)
         renderer = {
             PlanFormat.text: render_text,
@@ -245,13 +262,35 @@ def plan(
         }
         typer.echo(renderer[fmt](the_plan), nl=False)
         if out is not None:
-            write_atomic(out, api.saved_plan(the_plan, validation, applied))
-            _err(f"Saved the plan to {out}.")
+            from mlopsctl.plan.saved import Invocation, dump_saved_plan
+
+            kind = target or (TargetKind.gitops if repo else None)
+            invocation = Invocation(
+                config=str(file),
+                ref=ref,
+                envs=selection.envs,
+                regions=selection.regions,
+                target=kind.value if kind else None,
+                options={k: str(v) for k, v in (("repo", repo), ("backend", backend)) if v is not None},
+            )
+            write_atomic(out, dump_saved_plan(invocation, api.basis(validation, applied), the_plan))
+            _err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
         preview = api.preview(validation, graphs, applier) if applier else None
         if preview is not None:
             _err(preview.detail)
     if detailed_exitcode and the_plan.has_changes:
         raise _ChangesPresent
+
+
+def _applied_as_of(file: pathlib.Path, ref: str) -> dict[Target, State]:
+    from mlopsctl import api
+    from mlopsctl.source import open_source
+
+    with open_source(file, ref) as source:
+        try:
+            return api.applied_as_of(api.validate(source))
+        except api.BaseConfigError as exc:
+            _fail(str(exc))
 
 
 @app.command()
@@ -294,20 +333,57 @@ def apply(
     allow_destroy: Annotated[
         bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
     ] = False,
+    plan_file: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--plan",
+            metavar="PLANFILE",
+            help="Apply exactly this saved plan (from 'plan --out'); refused if stale.",
+        ),
+    ] = None,
 ) -> None:
     """Apply the config: commit it to the deploy repository (gitops), or run the Pulumi program (pulumi)."""
     from mlopsctl import api
     from mlopsctl.plan.render_text import render_text
 
+    saved = None
+    if plan_file is not None:
+        if env or region or repo or ref or backend:
+            _fail(
+                "--plan repeats the saved plan's config, environments, regions, --ref, --repo and --backend"
+            )
+        saved = _read_saved_plan(plan_file)
+        inv = saved.invocation
+        if inv.target is None:
+            _fail(f"{plan_file} was planned against no target; plan with --repo or --target to apply it")
+        file, env, region, ref = pathlib.Path(inv.config), list(inv.envs), list(inv.regions), inv.ref
+        target = TargetKind(inv.target)
+        repo = pathlib.Path(inv.options["repo"]) if "repo" in inv.options else None
+        backend = inv.options.get("backend")
     applier = _apply_target(target, repo, file, backend)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref, writes=True) as validation:
         graphs = api.compile_graphs(validation)
-        the_plan, outcome = api.apply(validation, graphs, applier, selection, allow_destroy=allow_destroy)
+        the_plan, outcome = api.apply(
+            validation, graphs, applier, selection, allow_destroy=allow_destroy, saved=saved
+        )
         if the_plan.has_changes:
             typer.echo(render_text(the_plan), nl=False)
         typer.echo(outcome.detail)
+
+
+def _read_saved_plan(path: pathlib.Path) -> SavedPlan:
+    from mlopsctl.plan.saved import SavedPlanError, parse_saved_plan
+
+    try:
+        return parse_saved_plan(path.read_text(encoding="utf-8"), str(path))
+    except SavedPlanError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{path} is not a plan saved by 'mlopsctl plan --out': not UTF-8 text")
 
 
 @app.command()

@@ -5,42 +5,12 @@ import subprocess
 from typing import Any
 
 import pytest
+from gitrepos import commits, git, git_init_and_commit
 from helpers import WITH_DATA, graph_sizes, run, write
 
 from mlopsctl import gitutil
 from mlopsctl.apply import gitops
 from mlopsctl.graph import Target
-
-
-def git(repo: pathlib.Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def deploy(tmp_path: pathlib.Path) -> pathlib.Path:
-    repo = tmp_path / "deploy"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    return repo
-
-
-@pytest.fixture
-def source(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A config repository with one commit."""
-    repo = tmp_path / "src"
-    path = write(repo, WITH_DATA)
-    git_init_and_commit(repo, "initial")
-    return path
-
-
-def git_init_and_commit(repo: pathlib.Path, message: str) -> None:
-    if not (repo / ".git").exists():
-        subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message)
-
-
-def commits(repo: pathlib.Path) -> int:
-    return int(git(repo, "rev-list", "--count", "HEAD").strip() or 0)
 
 
 def test_plan_apply_plan_shows_no_changes(source: pathlib.Path, deploy: pathlib.Path) -> None:

@@ -13,12 +13,15 @@ import html
 import re
 from dataclasses import astuple
 
-from mlopsctl.plan.diff import Plan, ResourceChange, TargetPlan, destructive_changes
+from mlopsctl.plan.cost import Range, TargetCost, plan_costs, prices
+from mlopsctl.plan.diff import Action, Plan, ResourceChange, TargetPlan, destructive_changes
+from mlopsctl.plan.render_mermaid import pipeline_flowchart
 from mlopsctl.plan.render_text import describe, render_change, summary_line
 
 _LEADING_SIGN = re.compile(r"^( +)([+-]) ", re.MULTILINE)
 DEFAULT_LIMIT = 60_000  # characters; GitHub refuses comments over 65,536
 _FULL_PLAN = "the full plan is in the text output (`mlopsctl plan`)"
+PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 
 
 def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
@@ -33,6 +36,8 @@ def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     head = [f"## Plan for {_html(plan.project)}", *_warning(destructive_changes(plan))]
     if changed:
         head.append(_table(changed))
+        head += _costs(plan_costs(plan))
+        head += _pipelines(changed)
     if unchanged:
         head.append("No changes: " + ", ".join(_html(str(t.target)) for t in unchanged))
     foot = f"**{summary_line(plan)}**"
@@ -86,6 +91,53 @@ def _table(targets: list[TargetPlan]) -> str:
         cells = [_cell(t.target.env), _cell(t.target.region), *map(str, astuple(t.summary))]
         rows.append(f"| {' | '.join(cells)} |")
     return "\n".join(rows)
+
+
+def _costs(costs: list[TargetCost]) -> list[str]:
+    if not costs:
+        return []
+    table = prices()
+    rows = [
+        "**Estimated monthly cost of the changed node pools** (smallest to largest size; "
+        f"on-demand list prices of {table['date']} in us-central1, Spot at {table['spotFactor']:.0%}; "
+        "see `mlopsctl/data/prices.json`)",
+        "",
+        "| Environment | Region | Before | After | Change |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for c in costs:
+        cells = [_cell(c.target.env), _cell(c.target.region), _money(c.before), _money(c.after)]
+        rows.append(f"| {' | '.join(cells)} | {_money(c.after - c.before, signed=True)} |")
+    unpriced = sorted({m for c in costs for m in c.unpriced})
+    if unpriced:
+        rows += ["", f"_Not in the price table, left out: {_html(', '.join(unpriced))}._"]
+    return ["\n".join(rows)]
+
+
+def _money(cost: Range, *, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+
+    def one(x: float) -> str:
+        return f"{'-' if x < 0 else sign}${abs(x):,.0f}"
+
+    low, high = one(cost.low), one(cost.high)
+    return low if low == high else f"{low} to {high}"
+
+
+def _pipelines(targets: list[TargetPlan]) -> list[str]:
+    """The DAG of each new pipeline version, once for all targets where it is the same."""
+    charts: dict[tuple[str, str], list[str]] = {}
+    for t in targets:
+        for c in t.changes:
+            if c.type == PIPELINE_VERSION and c.after is not None and Action.CREATE in c.actions:
+                spec = c.after["spec"]
+                key = (spec["pipelineName"], pipeline_flowchart(spec["pipelineSpec"]))
+                charts.setdefault(key, []).append(str(t.target))
+    return [
+        f"#### Pipeline <code>{_html(name)}</code>, new version in {_html(', '.join(where))}\n\n"
+        f"```mermaid\n{chart}\n```"
+        for (name, chart), where in sorted(charts.items())
+    ]
 
 
 def _details(change: ResourceChange) -> str:
