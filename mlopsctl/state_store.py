@@ -1,0 +1,64 @@
+"""Where targets without a state of their own (the kubernetes target) keep what they applied.
+
+One state document per environment/region (see :mod:`mlopsctl.state`), written
+atomically, and a lock per environment/region that serializes applies and says
+who holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from mlopsctl.graph import Target
+from mlopsctl.state import State
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a lock: shown when another apply finds it held, and by force-unlock."""
+
+    id: str
+    who: str
+    """``user@host`` of the holder."""
+    operation: str
+    """What the holder is doing, e.g. ``mlopsctl apply``."""
+    created: str
+    """When the lock was taken (ISO 8601, UTC)."""
+
+
+class LockHeldError(Exception):
+    """Another apply holds the lock of a target."""
+
+    def __init__(self, target: Target, holder: LockInfo) -> None:
+        super().__init__(
+            f"the state of {target} is locked by {holder.who} ({holder.operation}, since {holder.created}, "
+            f"lock id {holder.id}); wait for it to finish, or if it died, run "
+            f"'mlopsctl force-unlock {holder.id} --env {target.env} --region {target.region}'"
+        )
+        self.target = target
+        self.holder = holder
+
+
+class StateStore(Protocol):
+    def targets(self, project: str) -> Iterator[Target]:
+        """Every target with a state of ``project`` in the store."""
+        ...
+
+    def read(self, project: str, target: Target) -> State | None: ...
+
+    def lock(self, project: str, target: Target, operation: str) -> AbstractContextManager[LockInfo]:
+        """Hold the target's lock for the ``with`` block; raise :class:`LockHeldError` if taken."""
+        ...
+
+    def write(self, state: State) -> None:
+        """Replace the target's state atomically (a reader sees the old or the new one, whole)."""
+        ...
+
+    def delete(self, project: str, target: Target) -> None: ...
+
+    def force_unlock(self, project: str, target: Target, lock_id: str) -> LockInfo:
+        """Release a lock left by a dead apply; ``lock_id`` must match (as Terraform's force-unlock)."""
+        ...
