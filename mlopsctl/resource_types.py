@@ -69,6 +69,8 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "timePartitioning.field",
         "rangePartitioning.field",
     ),
+    "gcp:compute/router:Router": ("name", "network", "region", "project"),
+    "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),
     # The default node pool's configuration is fixed at creation, even after its removal.
     "gcp:container/cluster:Cluster": (
         "name",

@@ -66,7 +66,8 @@ def _table(
         "tableId": name,
         "project": ctx.gcp_project,
         "description": table.description,
-        "deletionProtection": True,
+        # Protected as a Pulumi resource option instead (see build/cluster.py).
+        "deletionProtection": False,
         "labels": ctx.gcp_labels({**dataset.labels, **table.labels}),
     }
     schema = table_schema(ctx, table)

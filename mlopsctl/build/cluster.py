@@ -51,6 +51,13 @@ _WINDOW_ANCHOR = datetime.datetime(2025, 1, 6, tzinfo=datetime.UTC)
 """A Monday: recurring windows are written as a first occurrence plus a weekly recurrence."""
 
 
+ROUTER = "gcp:compute/router:Router"
+ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
+NAT_NAME = "nat"
+NETWORK = "default"
+"""The VPC network the cluster is created in (the project's default network)."""
+
+
 def build(ctx: BuildContext) -> None:
     account = _node_account(ctx)
     cluster = ctx.add(
@@ -64,6 +71,8 @@ def build(ctx: BuildContext) -> None:
     pools: list[tuple[str, GpuPool | TpuPool | CpuPool, Path]] = [
         (key, pool, ("accelerators", key)) for key, pool in ctx.config.accelerators.items()
     ]
+    if ctx.config.security.network.private_cluster:
+        _egress(ctx)
     if needs_system_pool(ctx.config.accelerators):
         pools.append((SYSTEM_POOL, SYSTEM_POOL_SPEC, ("cluster",)))
     for key, pool, source in pools:
@@ -74,6 +83,37 @@ def build(ctx: BuildContext) -> None:
             source=source,
             depends_on=(cluster.address, ctx.address(GSA, NODE_ACCOUNT)),
         )
+
+
+def _egress(ctx: BuildContext) -> None:
+    """Cloud NAT for the region: private nodes have no external addresses, yet pull images
+    from registries outside Google (nvcr.io for Triton, Docker Hub) and reach public APIs."""
+    router = ctx.add(
+        ROUTER,
+        NAT_NAME,
+        {
+            "name": f"{cluster_name(ctx.config, ctx.target)}-{NAT_NAME}",
+            "project": ctx.gcp_project,
+            "region": ctx.target.region,
+            "network": NETWORK,
+        },
+        source=("security", "network"),
+    )
+    ctx.add(
+        ROUTER_NAT,
+        NAT_NAME,
+        {
+            "name": f"{cluster_name(ctx.config, ctx.target)}-{NAT_NAME}",
+            "project": ctx.gcp_project,
+            "region": ctx.target.region,
+            "router": router.inputs["name"],
+            "natIpAllocateOption": "AUTO_ONLY",
+            "sourceSubnetworkIpRangesToNat": "ALL_SUBNETWORKS_ALL_IP_RANGES",
+            "logConfig": {"enable": True, "filter": "ERRORS_ONLY"},
+        },
+        source=("security", "network"),
+        depends_on=(router.address,),
+    )
 
 
 def node_account_email(ctx: BuildContext) -> str:
@@ -144,7 +184,9 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
             "gcpPublicCidrsAccessEnabled": False,
         },
         "resourceLabels": ctx.gcp_labels(),
-        "deletionProtection": True,
+        # Protection is Pulumi's resource option (lifted only by --allow-destroy); the provider's
+        # own flag would make an allowed destroy fail halfway.
+        "deletionProtection": False,
     }
     if network.private_cluster:
         inputs["privateClusterConfig"] = {

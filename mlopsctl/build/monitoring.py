@@ -95,7 +95,7 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
     }
     schedule = monitor.schedule
     ctx.add_manifest(
-        "monitor-cronjob",
+        "job-cronjob",
         source=source,
         depends_on=tuple(depends),
         name=shorten(name, CRONJOB_NAME_LIMIT),

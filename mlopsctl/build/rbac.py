@@ -11,8 +11,14 @@ from mlopsctl.sourcemap import Path
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 
 
-def rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, JSON]:
-    return {"apiGroups": [group], "resources": sorted(resources), "verbs": sorted(verbs)}
+def rule(
+    group: str, resources: list[str], verbs: list[str], names: list[str] | None = None
+) -> dict[str, JSON]:
+    """A Role rule; with ``names``, only on the objects of those names."""
+    found: dict[str, JSON] = {"apiGroups": [group], "resources": sorted(resources), "verbs": sorted(verbs)}
+    if names:
+        found["resourceNames"] = sorted(names)
+    return found
 
 
 def grant(

@@ -132,7 +132,7 @@ def test_implied_tables_are_protected_like_declared_ones(tmp_path: pathlib.Path,
     table = _table(graph, name)
     dataset = name.split(".")[0]
     assert table.protect
-    assert table.inputs["deletionProtection"] is True
+    assert table.inputs["deletionProtection"] is False  # protected by the Pulumi resource option
     assert table.inputs["encryptionConfiguration"] == {"kmsKeyName": KEY_ID}
     assert table.depends_on == (f"dev/us-central1/{DATASET}/{dataset}",)
     assert table.inputs["labels"]["managed-by"] == "mlopsctl"

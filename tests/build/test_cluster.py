@@ -10,7 +10,7 @@ from conftest import ROOT
 from helpers import MINIMAL, write
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.build.cluster import CLUSTER, NODE_POOL
+from mlopsctl.build.cluster import CLUSTER, NODE_POOL, ROUTER, ROUTER_NAT
 from mlopsctl.build.iam import PROJECT_IAM_MEMBER
 from mlopsctl.build.identity import GSA
 from mlopsctl.build.registry import REPOSITORY_IAM_MEMBER
@@ -296,13 +296,34 @@ def test_cluster() -> None:
         "secretManagerConfig": {"enabled": True},
         "masterAuthorizedNetworksConfig": {"cidrBlocks": [], "gcpPublicCidrsAccessEnabled": False},
         "resourceLabels": DIGITS_LABELS,
-        "deletionProtection": True,
+        "deletionProtection": False,
         "privateClusterConfig": {
             "enablePrivateNodes": True,
             "enablePrivateEndpoint": False,
             "masterIpv4CidrBlock": "172.16.0.0/28",
         },
     }
+
+
+def test_private_nodes_reach_outside_registries_through_cloud_nat() -> None:
+    graph = example("digits")
+    [router] = of_type(graph, ROUTER).values()
+    [nat] = of_type(graph, ROUTER_NAT).values()
+    assert router.inputs == {
+        "name": "digits-dev-usc1-nat",
+        "project": "acme-digits-dev",
+        "region": "us-central1",
+        "network": "default",
+    }
+    assert nat.inputs["router"] == "digits-dev-usc1-nat"
+    assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    assert nat.depends_on == (router.address,)
+
+
+def test_public_nodes_need_no_nat(tmp_path: pathlib.Path) -> None:
+    text = MINIMAL + "security:\n  network:\n    privateCluster: false\n"
+    graph = compile_graphs(validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None)))[DEV]
+    assert not [r for r in graph if r.type in (ROUTER, ROUTER_NAT)]
 
 
 CLUSTER_SETTINGS = """\
@@ -415,9 +436,11 @@ def _unknown_inputs(module: Any, args: str, value: JSON, where: str) -> list[str
 
 @pytest.mark.parametrize("name", ["digits", "fraud-tpu", "sensor-anomaly"])
 def test_inputs_are_pulumi_gcp_properties(name: str) -> None:
-    from pulumi_gcp import artifactregistry, container, projects
+    from pulumi_gcp import artifactregistry, compute, container, projects
 
     classes = {
+        ROUTER: (compute, "RouterArgs"),
+        ROUTER_NAT: (compute, "RouterNatArgs"),
         CLUSTER: (container, "ClusterArgs"),
         NODE_POOL: (container, "NodePoolArgs"),
         PROJECT_IAM_MEMBER: (projects, "IAMMemberArgs"),

@@ -67,7 +67,7 @@ data:
     }
     assert table.inputs["clusterings"] == ["value"]
     assert '"name":"ts"' in table.inputs["schema"]
-    assert table.inputs["deletionProtection"] is True
+    assert table.inputs["deletionProtection"] is False  # protected by the Pulumi resource option
 
 
 def test_workload_identity_binds_kubernetes_and_google_accounts(tmp_path: pathlib.Path) -> None:

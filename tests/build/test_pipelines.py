@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 from google.protobuf import json_format
-from helpers import MINIMAL, write
+from helpers import MINIMAL, STAGED, write
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from mlopsctl.api import compile_graphs, validate
@@ -212,7 +212,8 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
 def test_pipelines_the_compiler_cannot_place(
     tmp_path: pathlib.Path, extra: str, code: str, fragment: str
 ) -> None:
-    validation = validate(ConfigSource(write(tmp_path, MINIMAL + extra), "mlops.yaml", None))
+    base = STAGED if "secrets:" in extra else MINIMAL  # secrets are copied by a built-in stage
+    validation = validate(ConfigSource(write(tmp_path, base + extra), "mlops.yaml", None))
     assert [(d.code, fragment in d.message) for d in validation.diagnostics] == [(code, True)]
 
 

@@ -1,4 +1,5 @@
-"""Runs that mlopsctl starts (schedules, new-data triggers, batch jobs) can be compiled."""
+"""Jobs that run the built-in stages besides pipeline steps (schedules, new-data triggers,
+batch jobs, secret syncing) can be compiled."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from mlopsctl.sourcemap import Path
 
 
 def _stage_image_users(config: MLOpsConfig) -> Iterator[tuple[str, Path]]:
-    """What runs the built-in ``start-run`` or ``batch-predict`` stage: (description, path)."""
+    """What runs the built-in stages ``start-run``, ``batch-predict`` or ``sync-secrets``:
+    (description, path)."""
     for name, pipeline in config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            if step.secrets:
+                where = ("pipelines", name, "steps", step_name, "secrets")
+                yield f"the secrets of step '{step_name}' of pipeline '{name}'", where
         if pipeline.schedule is not None:
             yield f"the schedule of pipeline '{name}'", ("pipelines", name, "schedule")
         for i, trigger in enumerate(pipeline.triggers):
@@ -33,7 +39,7 @@ def run_images(ctx: CheckContext) -> Iterator[Diagnostic]:
             f"{what} needs project.stageImage, which is not set",
             path=path,
             hint="set project.stageImage: the image of the built-in stages, which starts runs "
-            "('start-run') and scores batch jobs ('batch-predict')",
+            "('start-run'), scores batch jobs ('batch-predict') and copies secrets ('sync-secrets')",
         )
 
 
