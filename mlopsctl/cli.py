@@ -150,7 +150,10 @@ def _validated(
 
 @app.command()
 def validate(
-    file: FileArg = DEFAULT_FILE,
+    files: Annotated[
+        list[pathlib.Path] | None,
+        typer.Argument(help="The config files (default: mlops.yaml).", metavar="[FILE]..."),
+    ] = None,
     env: EnvOpt = None,
     region: RegionOpt = None,
     fmt: Annotated[
@@ -158,11 +161,21 @@ def validate(
     ] = DiagnosticFormat.text,
     ref: RefOpt = None,
 ) -> None:
-    """Check the config: syntax, schema, references and cloud limits. Exit 1 on any error."""
-    with _validated(file, _selection(env, region), ref, fmt) as validation:
-        if fmt is DiagnosticFormat.text:
-            targets = ", ".join(str(t) for t in validation.targets)
-            typer.echo(f"{validation.source.display} is valid ({targets}).")
+    """Check configs: syntax, schema, references and cloud limits. Exit 1 on any error."""
+    paths = files or [DEFAULT_FILE]
+    if len(paths) > 1 and fmt in (DiagnosticFormat.json, DiagnosticFormat.sarif):
+        _fail(f"--format {fmt.value} reports on one FILE; run once per file")
+    failed = 0
+    for file in paths:
+        try:
+            with _validated(file, _selection(env, region), ref, fmt) as validation:
+                if fmt is DiagnosticFormat.text:
+                    targets = ", ".join(str(t) for t in validation.targets)
+                    typer.echo(f"{validation.source.display} is valid ({targets}).")
+        except typer.Exit as exc:
+            failed += exc.exit_code != 0
+    if failed:
+        raise typer.Exit(1)
 
 
 def _apply_target(

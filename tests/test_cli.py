@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES
+import yaml
+from conftest import EXAMPLES, ROOT
 from helpers import MINIMAL, WITH_DATA, graph_sizes, run, write
 
 from mlopsctl.graph import Target
@@ -37,6 +39,31 @@ def test_validate_default_file_is_mlops_yaml(tmp_path: pathlib.Path, monkeypatch
     assert code == 1 and "cannot read mlops.yaml" in err
     write(tmp_path, WITH_DATA)
     assert run("validate")[0] == 0
+
+
+def test_validate_checks_every_file_it_is_given(tmp_path: pathlib.Path) -> None:
+    good, bad = write(tmp_path / "a", WITH_DATA), write(tmp_path / "b", BAD)
+    code, out, err = run("validate", good, bad)
+    assert code == 1
+    assert f"{good} is valid" in out
+    assert f"{bad}:14:11: error E203" in err
+    assert run("validate", good, good)[0] == 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_machine_formats_take_one_file(tmp_path: pathlib.Path, fmt: str) -> None:
+    good = write(tmp_path, WITH_DATA)
+    code, _, err = run("validate", good, good, "--format", fmt)
+    assert code == 1 and f"--format {fmt} reports on one FILE" in err
+
+
+def test_the_pre_commit_hook_runs_validate_on_mlops_yaml_files() -> None:
+
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["entry"] == "mlopsctl validate" and hook["pass_filenames"] is True
+    pattern = re.compile(hook["files"])
+    assert pattern.search("ml/mlops.yaml") and pattern.search("mlops.yaml")
+    assert not pattern.search("ml/mlops.yaml.bak") and not pattern.search("notmlops.yaml")
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
