@@ -209,7 +209,7 @@ class KubernetesTarget:
                 source_commit=release.source_commit,
                 config_hash=release.config_hashes[target],
             )
-            if previous is None or dict(previous.resources) != dict(state.resources):
+            if previous is None or not _same_resources(previous, state):
                 self.store.write(state)
         lines = [
             f"Applied {len(objects)} objects of {target} to {connection.context} "
@@ -217,6 +217,11 @@ class KubernetesTarget:
             *(f"  - deleted {d}" for d in deleted),
         ]
         return Outcome(plan.has_changes or bool(deleted), "\n".join(lines))
+
+
+def _same_resources(old: State, new: State) -> bool:
+    """Only the provenance would change: the record is kept as it is."""
+    return (old.gcp_project, dict(old.resources)) == (new.gcp_project, dict(new.resources))
 
 
 def _objects(graph: Graph) -> list[Resource]:

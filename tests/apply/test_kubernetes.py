@@ -12,7 +12,7 @@ from helpers import run
 from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, served_kinds, write_kubeconfig
 
 from mlopsctl import api, state_store
-from mlopsctl.apply import ApplyError
+from mlopsctl.apply import ApplyError, Release
 from mlopsctl.apply.kubernetes import (
     KubernetesTarget,
     api_version_kind,
@@ -20,7 +20,7 @@ from mlopsctl.apply.kubernetes import (
     kubernetes_part,
     prunable,
 )
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.graph import Graph, Resource, Target, fn_output
 from mlopsctl.source import ConfigSource
 from mlopsctl.state import State, state_from_graph
 from mlopsctl.state_store import LockHeldError, LockInfo
@@ -112,6 +112,8 @@ class MemoryStore:
         self.states: dict[tuple[str, Target], State] = {}
         self.locks: dict[tuple[str, Target], LockInfo] = {}
         self.writes = 0
+        self.opened: list[tuple[str, str | None]] = []
+        """(config, --state) of every opening through ``store_for``."""
 
     def targets(self, project: str) -> Iterator[Target]:
         return iter(sorted((t for p, t in self.states if p == project), key=str))
@@ -468,7 +470,11 @@ def test_the_kubernetes_part_drops_google_cloud_resources_and_dependencies_on_th
 
 @pytest.fixture
 def cli_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
-    monkeypatch.setattr(state_store, "store_for", lambda config, url: store, raising=False)
+    def store_for(config: pathlib.Path, url: str | None) -> MemoryStore:
+        store.opened.append((str(config), url))
+        return store
+
+    monkeypatch.setattr(state_store, "store_for", store_for, raising=False)
     return store
 
 
@@ -482,6 +488,7 @@ def test_apply_through_the_cli(
     assert "Plan: 24 to add, 0 to change, 0 to destroy." in out
     assert out.endswith(f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0.\n")
     assert server.requests == FIRST_APPLY
+    assert cli_store.opened == [(str(DIGITS), None)]
 
 
 def test_plan_through_the_cli_fails_when_the_dry_run_is_rejected(
@@ -578,3 +585,50 @@ def test_without_state_stores_the_error_says_so(
 def test_kubernetes_options_belong_to_its_target(args: list[str], expected: str) -> None:
     code, _, err = run("plan", DIGITS, *args)
     assert (code, err.splitlines()) == (1, [f"error: {expected}"])
+
+
+def test_a_saved_plan_applies_with_the_options_it_was_made_with(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    args = ["--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig, "--state", "mem://x"]
+    assert run("plan", DIGITS, *args, "--out", saved)[0] == 0
+    server.clear()
+    code, out, err = run("apply", "--plan", saved)
+    assert (code, err) == (0, "")
+    assert out.endswith("(server-side apply as mlopsctl); pruned 0.\n")
+    assert server.requests == FIRST_APPLY
+    assert ("digits", PROD) in cli_store.states
+    assert cli_store.opened == [(str(DIGITS), "mem://x")] * 2
+
+
+def test_values_only_pulumi_can_resolve_are_refused(store: MemoryStore, kubeconfig: pathlib.Path) -> None:
+    graph = Graph(PROD, "acme-digits-prod")
+    account = _object("ServiceAccount", "sa", "digits")
+    email = fn_output("prod/us-central1/gcp:serviceaccount/account:Account/a", "email")
+    metadata = {**account.inputs["metadata"], "annotations": {"iam.gke.io/gcp-service-account": email}}
+    graph.add(Resource(PROD, account.type, "sa", {**account.inputs, "metadata": metadata}))
+    release = Release("digits", {PROD: graph}, {PROD: "h"}, None)
+    with pytest.raises(ApplyError) as caught:
+        target_for(store, kubeconfig).preview(release)
+    assert str(caught.value) == (
+        "prod/us-central1/kubernetes:core/v1:ServiceAccount/sa holds a value known only when Pulumi "
+        "applies it (at metadata.annotations.iam.gke.io/gcp-service-account): apply it with --target pulumi"
+    )
+
+
+def test_a_state_changed_since_the_plan_stops_the_apply(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    validation = validation_of()
+    target = target_for(store, kubeconfig)
+    graphs = api.graphs_for(validation, target)
+    plan, removed = api.make_plan(validation, graphs, target.applied("digits"), ONLY_PROD)
+    apply(store, kubeconfig)  # another apply in between
+    server.clear()
+    with pytest.raises(ApplyError) as caught:
+        target.apply(plan, api.release_of(validation, graphs), removed)
+    assert (
+        str(caught.value) == "the state of prod/us-central1 changed since it was read: plan and apply again"
+    )
+    assert server.requests == []
