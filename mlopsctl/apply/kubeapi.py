@@ -84,13 +84,19 @@ class Connection:
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         prefix = "apis" if "/" in api_version else "api"
+        not_served = NotServed(f"the cluster does not serve {kind} of {api_version}")
         try:
             found = self._call(
                 lambda: self.dynamic.resources.get(prefix=prefix, api_version=api_version, kind=kind)
             )
-            return found
-        except (ResourceNotFoundError, RequestError):
-            raise NotServed(f"the cluster does not serve {kind} of {api_version}") from None
+        except ResourceNotFoundError:
+            raise not_served from None
+        except RequestError as exc:
+            if exc.status == 404:
+                raise not_served from None
+            problem = f"cannot discover {kind} of {api_version} in {self.context}: {exc.message}"
+            raise ApplyError(problem) from None
+        return found
 
     def apply(self, obj: Mapping[str, JSON], *, dry_run: bool = False) -> None:
         """Server-side apply ``obj`` as mlopsctl, taking over fields other managers set (force)."""
