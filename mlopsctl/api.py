@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from mlopsctl.apply import ApplyTarget, Outcome, Previewing, Release
+from mlopsctl.apply import ApplyTarget, Outcome, Previewing, Release, Scoped
 from mlopsctl.build import build_graph
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
@@ -181,6 +181,14 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
         raise ValueError("cannot compile a configuration with errors")
     base_dir = validation.document.base_dir
     return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+
+
+def graphs_for(validation: Validation, target: ApplyTarget | None) -> dict[Target, Graph]:
+    """The graphs of ``validation``, limited to the part ``target`` applies (see ``Scoped``)."""
+    graphs = compile_graphs(validation)
+    if isinstance(target, Scoped):
+        return {t: target.scope(g) for t, g in graphs.items()}
+    return graphs
 
 
 class BaseConfigError(Exception):

@@ -68,6 +68,7 @@ class PlanFormat(enum.StrEnum):
 class TargetKind(enum.StrEnum):
     gitops = "gitops"
     pulumi = "pulumi"
+    kubernetes = "kubernetes"
 
 
 FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True, metavar="FILE")]
@@ -179,8 +180,24 @@ def validate(
 
 
 def _apply_target(
-    kind: TargetKind | None, repo: pathlib.Path | None, file: pathlib.Path, backend: str | None
+    kind: TargetKind | None,
+    repo: pathlib.Path | None,
+    file: pathlib.Path,
+    backend: str | None,
+    kube: dict[str, str] | None = None,
 ) -> ApplyTarget | None:
+    kube = kube or {}
+    if kind is TargetKind.kubernetes:
+        if repo is not None or backend is not None:
+            _fail("--repo and --backend are not for the kubernetes target; it keeps its state in --state")
+        import functools
+
+        from mlopsctl.apply.kubernetes import KubernetesTarget, open_store
+
+        store = functools.partial(open_store, file, kube.get("state"))
+        return KubernetesTarget(store, kubeconfig=kube.get("kubeconfig"), context=kube.get("context"))
+    if kube:
+        _fail(f"--{min(kube)} is for --target kubernetes")
     if kind is TargetKind.pulumi:
         if repo is not None:
             _fail("--repo is for the gitops target; the pulumi target keeps its state in --backend")
@@ -206,6 +223,34 @@ RepoOpt = Annotated[
     pathlib.Path | None,
     typer.Option("--repo", metavar="DIR", help="The deploy repository (gitops target): plan against it."),
 ]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option("--context", metavar="NAME", help="Kube context (kubernetes target); default: the current."),
+]
+KubeconfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig",
+        metavar="PATH",
+        help="Kubeconfig (kubernetes target); default $KUBECONFIG, else ~/.kube/config.",
+    ),
+]
+StateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--state",
+        metavar="URL",
+        help="Where the kubernetes target keeps what it applied; default .mlopsctl/state beside the config.",
+    ),
+]
+
+
+def _kube_options(context: str | None, kubeconfig: str | None, state: str | None) -> dict[str, str]:
+    """The kubernetes target's options that were given, by name."""
+    given = {"context": context, "kubeconfig": kubeconfig, "state": state}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 BackendOpt = Annotated[
     str | None,
     typer.Option(
@@ -237,6 +282,9 @@ def plan(
     target: TargetOpt = None,
     repo: RepoOpt = None,
     backend: BackendOpt = None,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    state: StateOpt = None,
     ref: RefOpt = None,
     base: Annotated[
         str | None,
@@ -249,8 +297,9 @@ def plan(
 ) -> None:
     """Show what applying the config would change.
 
-    Against what the target applied (--repo, or --target pulumi followed by a Pulumi
-    preview), against the config at another commit (--base), or else against empty state.
+    Against what the target applied (--repo, --target pulumi followed by a Pulumi
+    preview, or --target kubernetes followed by a server-side dry run), against the config
+    at another commit (--base), or else against empty state.
     """
     from mlopsctl import api
     from mlopsctl.fileio import write_atomic
@@ -258,12 +307,13 @@ def plan(
     from mlopsctl.plan.render_markdown import render_markdown
     from mlopsctl.plan.render_text import render_text
 
-    if base is not None and (target or repo or backend or out):
+    kube = _kube_options(context, kubeconfig, state)
+    if base is not None and (target or repo or backend or out or kube):
         _fail("--base compares two commits of the config: it takes no --target, --repo, --backend or --out")
-    applier = _apply_target(target, repo, file, backend)
+    applier = _apply_target(target, repo, file, backend, kube)
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
-        graphs = api.compile_graphs(validation)
+        graphs = api.graphs_for(validation, applier)
         applied = applier.applied(validation.project) if applier else {}
         if base is not None:
             applied = _applied_as_of(file, base)
@@ -284,7 +334,10 @@ def plan(
                 envs=selection.envs,
                 regions=selection.regions,
                 target=kind.value if kind else None,
-                options={k: str(v) for k, v in (("repo", repo), ("backend", backend)) if v is not None},
+                options={
+                    **{k: str(v) for k, v in (("repo", repo), ("backend", backend)) if v is not None},
+                    **kube,
+                },
             )
             write_atomic(out, dump_saved_plan(invocation, api.basis(validation, applied), the_plan))
             _err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
@@ -342,6 +395,9 @@ def apply(
         typer.Option("--repo", metavar="DIR", help="The deploy repository to commit to (gitops, required)."),
     ] = None,
     backend: BackendOpt = None,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    state: StateOpt = None,
     ref: RefOpt = None,
     allow_destroy: Annotated[
         bool, typer.Option("--allow-destroy", help="Allow destroying or replacing protected resources.")
@@ -355,15 +411,18 @@ def apply(
         ),
     ] = None,
 ) -> None:
-    """Apply the config: commit it to the deploy repository (gitops), or run the Pulumi program (pulumi)."""
+    """Apply the config: commit it to the deploy repository (gitops), run the Pulumi program (pulumi),
+    or server-side apply its Kubernetes objects to the cluster and prune (kubernetes)."""
     from mlopsctl import api
     from mlopsctl.plan.render_text import render_text
 
     saved = None
+    kube = _kube_options(context, kubeconfig, state)
     if plan_file is not None:
-        if env or region or repo or ref or backend:
+        if env or region or repo or ref or backend or kube:
             _fail(
-                "--plan repeats the saved plan's config, environments, regions, --ref, --repo and --backend"
+                "--plan repeats the saved plan's config, environments, regions, --ref, --repo, --backend "
+                "and the kubernetes target's options"
             )
         saved = _read_saved_plan(plan_file)
         inv = saved.invocation
@@ -373,11 +432,12 @@ def apply(
         target = TargetKind(inv.target)
         repo = pathlib.Path(inv.options["repo"]) if "repo" in inv.options else None
         backend = inv.options.get("backend")
-    applier = _apply_target(target, repo, file, backend)
+        kube = {k: v for k, v in inv.options.items() if k in ("context", "kubeconfig", "state")}
+    applier = _apply_target(target, repo, file, backend, kube)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref, writes=True) as validation:
-        graphs = api.compile_graphs(validation)
+        graphs = api.graphs_for(validation, applier)
         the_plan, outcome = api.apply(
             validation, graphs, applier, selection, allow_destroy=allow_destroy, saved=saved
         )

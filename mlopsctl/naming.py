@@ -106,7 +106,12 @@ CLUSTER_NAME_LIMIT = 40
 def cluster_name(config: MLOpsConfig, target: Target) -> str:
     """The GKE cluster of a target; a name over the limit is a validation error, never shortened
     (it is what ``gcloud container clusters get-credentials`` and consoles show)."""
-    return f"{config.project.name}-{target.env}-{region_short(target.region)}"
+    return project_cluster_name(config.project.name, target)
+
+
+def project_cluster_name(project: str, target: Target) -> str:
+    """:func:`cluster_name` from the project's name, for what no longer has the config (apply targets)."""
+    return f"{project}-{target.env}-{region_short(target.region)}"
 
 
 def node_account_id(target: Target) -> str:

@@ -43,5 +43,12 @@ class Previewing(Protocol):
     def preview(self, release: Release) -> Outcome: ...
 
 
+@runtime_checkable
+class Scoped(Protocol):
+    """An apply target that applies only part of each graph: plans made for it cover only that part."""
+
+    def scope(self, graph: Graph) -> Graph: ...
+
+
 class ApplyError(Exception):
     """The apply target cannot be used (not configured, not reachable); the message says what to do."""

@@ -19,6 +19,16 @@ def kubernetes_type(api_version: str, kind: str) -> str:
     return f"kubernetes:{group_version}:{kind}"
 
 
+def ownership_labels(project: str, target: Target) -> dict[str, str]:
+    """The labels that make an object mlopsctl's, of one project and target (what pruning selects by)."""
+    return {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": project,
+        "mlopsctl.dev/env": target.env,
+        "mlopsctl.dev/region": target.region,
+    }
+
+
 @dataclass
 class BuildContext:
     config: MLOpsConfig
@@ -52,13 +62,8 @@ class BuildContext:
         }
 
     def k8s_labels(self, component: str | None = None) -> dict[str, str]:
-        """Labels on every Kubernetes object (the prune selector uses managed-by and part-of)."""
-        labels = {
-            "app.kubernetes.io/managed-by": MANAGED_BY,
-            "app.kubernetes.io/part-of": self.config.project.name,
-            "mlopsctl.dev/env": self.target.env,
-            "mlopsctl.dev/region": self.target.region,
-        }
+        """Labels on every Kubernetes object: :func:`ownership_labels` and the component."""
+        labels = ownership_labels(self.config.project.name, self.target)
         if component:
             labels["app.kubernetes.io/component"] = component
         return labels

@@ -1,0 +1,634 @@
+"""The kubernetes target against a fake API server: the exact requests, pruning rules, dry run, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helpers import run
+from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, served_kinds, write_kubeconfig
+
+from mlopsctl import api, state_store
+from mlopsctl.apply import ApplyError, Release
+from mlopsctl.apply.kubernetes import (
+    KubernetesTarget,
+    api_version_kind,
+    apply_order,
+    kubernetes_part,
+    prunable,
+)
+from mlopsctl.graph import Graph, Resource, Target, fn_output
+from mlopsctl.source import ConfigSource
+from mlopsctl.state import State, state_from_graph
+from mlopsctl.state_store import LockHeldError, LockInfo
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "examples" / "projects" / "digits" / "mlops.yaml"
+PROD = Target("prod", "us-central1")
+ONLY_PROD = api.Selection(("prod",), ("us-central1",))
+SSA = "?fieldManager=mlopsctl&force=true"
+DRY_SSA = "?dryRun=All&fieldManager=mlopsctl&force=true"
+SELECTOR = (
+    "app.kubernetes.io/managed-by=mlopsctl,app.kubernetes.io/part-of=digits,"
+    "mlopsctl.dev/env=prod,mlopsctl.dev/region=us-central1"
+)
+LABELS = {
+    "app.kubernetes.io/managed-by": "mlopsctl",
+    "app.kubernetes.io/part-of": "digits",
+    "mlopsctl.dev/env": "prod",
+    "mlopsctl.dev/region": "us-central1",
+}
+GET_CREDENTIALS = (
+    "run 'gcloud container clusters get-credentials digits-prod-usc1 --region us-central1 "
+    "--project acme-digits-prod'"
+)
+
+RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/digits"
+POLICIES = "/apis/security.istio.io/v1/namespaces/digits/authorizationpolicies"
+
+FIRST_APPLY = [
+    "GET /version",
+    "GET /apis",
+    "GET /api/v1",
+    f"PATCH /api/v1/namespaces/digits{SSA}",
+    f"PATCH /api/v1/namespaces/digits/services/digits{SSA}",
+    f"PATCH /api/v1/namespaces/digits/serviceaccounts/endpoint-digits-prod-usc1{SSA}",
+    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-errors-prod-usc1{SSA}",
+    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-latency-prod-usc1{SSA}",
+    f"PATCH /api/v1/namespaces/digits/serviceaccounts/pipeline-train-prod-usc1{SSA}",
+    "GET /apis/monitoring.coreos.com/v1",
+    f"PATCH /apis/monitoring.coreos.com/v1/namespaces/digits/prometheusrules/digits-errors{SSA}",
+    f"PATCH /apis/monitoring.coreos.com/v1/namespaces/digits/prometheusrules/digits-latency{SSA}",
+    "GET /apis/networking.istio.io/v1",
+    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/destinationrules/digits-baseline-predictor{SSA}",
+    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/destinationrules/digits-candidate-predictor{SSA}",
+    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/gateways/digits{SSA}",
+    "GET /apis/pipelines.kubeflow.org/v2beta1",
+    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelines/train{SSA}",
+    "GET /apis/rbac.authorization.k8s.io/v1",
+    f"PATCH {RBAC}/roles/pipeline-train-prod-usc1-runs{SSA}",
+    "GET /apis/security.istio.io/v1",
+    f"PATCH {POLICIES}/digits-baseline-predictor{SSA}",
+    f"PATCH {POLICIES}/digits-candidate-predictor{SSA}",
+    f"PATCH /apis/security.istio.io/v1/namespaces/digits/peerauthentications/default{SSA}",
+    "GET /apis/apps/v1",
+    f"PATCH /apis/apps/v1/namespaces/digits/deployments/digits-request-logger{SSA}",
+    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/virtualservices/digits{SSA}",
+    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelineversions/train-5404c757f0{SSA}",
+    f"PATCH {RBAC}/rolebindings/pipeline-train-prod-usc1-runs{SSA}",
+    "GET /apis/serving.kserve.io/v1beta1",
+    f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-baseline{SSA}",
+    f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-candidate{SSA}",
+    "GET /apis/batch/v1",
+    f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/train-schedule{SSA}",
+    f"PATCH /api/v1/namespaces/digits/services/digits-request-logger{SSA}",
+    f"GET /apis/apps/v1/deployments?labelSelector={SELECTOR}",
+    f"GET /apis/batch/v1/cronjobs?labelSelector={SELECTOR}",
+    f"GET /apis/monitoring.coreos.com/v1/prometheusrules?labelSelector={SELECTOR}",
+    f"GET /apis/networking.istio.io/v1/destinationrules?labelSelector={SELECTOR}",
+    f"GET /apis/networking.istio.io/v1/gateways?labelSelector={SELECTOR}",
+    f"GET /apis/networking.istio.io/v1/virtualservices?labelSelector={SELECTOR}",
+    f"GET /apis/pipelines.kubeflow.org/v2beta1/pipelines?labelSelector={SELECTOR}",
+    f"GET /apis/pipelines.kubeflow.org/v2beta1/pipelineversions?labelSelector={SELECTOR}",
+    f"GET /apis/rbac.authorization.k8s.io/v1/roles?labelSelector={SELECTOR}",
+    f"GET /apis/rbac.authorization.k8s.io/v1/rolebindings?labelSelector={SELECTOR}",
+    f"GET /apis/security.istio.io/v1/authorizationpolicies?labelSelector={SELECTOR}",
+    f"GET /apis/security.istio.io/v1/peerauthentications?labelSelector={SELECTOR}",
+    f"GET /apis/serving.kserve.io/v1beta1/inferenceservices?labelSelector={SELECTOR}",
+    f"GET /api/v1/namespaces?labelSelector={SELECTOR}",
+    f"GET /api/v1/services?labelSelector={SELECTOR}",
+    f"GET /api/v1/serviceaccounts?labelSelector={SELECTOR}",
+]
+"""Discovery, then every object in dependency order, then one prune list per kind (nothing to delete)."""
+
+
+class MemoryStore:
+    """A state store in memory (the real ones keep files or GCS objects)."""
+
+    def __init__(self) -> None:
+        self.states: dict[tuple[str, Target], State] = {}
+        self.locks: dict[tuple[str, Target], LockInfo] = {}
+        self.writes = 0
+        self.opened: list[tuple[str, str | None]] = []
+        """(config, --state) of every opening through ``store_for``."""
+
+    def targets(self, project: str) -> Iterator[Target]:
+        return iter(sorted((t for p, t in self.states if p == project), key=str))
+
+    def read(self, project: str, target: Target) -> State | None:
+        return self.states.get((project, target))
+
+    @contextlib.contextmanager
+    def lock(self, project: str, target: Target, operation: str) -> Iterator[LockInfo]:
+        held = self.locks.get((project, target))
+        if held is not None:
+            raise LockHeldError(target, held)
+        self.locks[(project, target)] = LockInfo("lock-1", "me@here", operation, "2026-01-01T00:00:00Z")
+        try:
+            yield self.locks[(project, target)]
+        finally:
+            del self.locks[(project, target)]
+
+    def write(self, state: State) -> None:
+        self.writes += 1
+        self.states[(state.project, state.target)] = state
+
+    def delete(self, project: str, target: Target) -> None:
+        self.states.pop((project, target), None)
+
+    def force_unlock(self, project: str, target: Target, lock_id: str) -> LockInfo:
+        return self.locks.pop((project, target))
+
+
+def validation_of(path: pathlib.Path = DIGITS) -> api.Validation:
+    validation = api.validate(ConfigSource(path, "mlops.yaml", None), ONLY_PROD)
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return validation
+
+
+def without_schedule(folder: pathlib.Path) -> pathlib.Path:
+    """The digits config without the training schedule (whose CronJob goes away)."""
+    text = DIGITS.read_text(encoding="utf-8")
+    schedule = '    schedule:\n      cron: "0 4 * * 1"\n      timeZone: America/Chicago\n'
+    assert schedule in text
+    path = folder / "mlops.yaml"
+    path.write_text(text.replace(schedule, ""), encoding="utf-8")
+    return path
+
+
+def prod_graph(validation: api.Validation) -> Graph:
+    return kubernetes_part(api.compile_graphs(validation)[PROD])
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> FakeApiServer:
+    fake = FakeApiServer(served_kinds(r.type for r in prod_graph(validation_of())))
+    install(monkeypatch, fake)
+    return fake
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: pathlib.Path) -> pathlib.Path:
+    return write_kubeconfig(tmp_path)
+
+
+def target_for(store: MemoryStore, kubeconfig: pathlib.Path, context: str | None = None) -> KubernetesTarget:
+    return KubernetesTarget(lambda: store, kubeconfig=str(kubeconfig), context=context)
+
+
+def apply(store: MemoryStore, kubeconfig: pathlib.Path, path: pathlib.Path = DIGITS) -> api.Outcome:
+    validation = validation_of(path)
+    target = target_for(store, kubeconfig)
+    _, outcome = api.apply(validation, api.graphs_for(validation, target), target, ONLY_PROD)
+    return outcome
+
+
+def preview(store: MemoryStore, kubeconfig: pathlib.Path) -> str:
+    validation = validation_of()
+    target = target_for(store, kubeconfig)
+    return target.preview(api.release_of(validation, api.graphs_for(validation, target))).detail
+
+
+def test_apply_discovers_then_applies_server_side_in_dependency_order_then_lists_to_prune(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    outcome = apply(store, kubeconfig)
+    assert server.requests == FIRST_APPLY
+    assert set(server.content_types) == {"application/apply-patch+yaml"}
+    graph = prod_graph(validation_of())
+    assert sorted(map(str, server.objects.values()), key=str) == sorted(str(dict(r.inputs)) for r in graph)
+    recorded = store.states[("digits", PROD)]
+    assert dict(recorded.resources) == dict(
+        state_from_graph(graph, project="digits", source_commit=None, config_hash="").resources
+    )
+    assert outcome.detail == (
+        f"Applied 24 objects of prod/us-central1 to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); "
+        "pruned 0."
+    )
+
+
+def test_a_second_apply_of_the_same_graph_prunes_nothing_and_keeps_the_state(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    apply(store, kubeconfig)
+    server.clear()
+    outcome = apply(store, kubeconfig)
+    assert server.requests == FIRST_APPLY
+    assert (store.writes, outcome.changed) == (1, False)
+
+
+def test_objects_removed_from_the_config_are_deleted_in_reverse_dependency_order(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    apply(store, kubeconfig)
+    server.clear()
+    outcome = apply(store, kubeconfig, without_schedule(tmp_path))
+    cronjob = "/apis/batch/v1/namespaces/digits/cronjobs/train-schedule"
+    deletes = [
+        f"DELETE {cronjob}?propagationPolicy=Background",
+        f"DELETE {RBAC}/rolebindings/pipeline-train-prod-usc1-runs?propagationPolicy=Background",
+        f"DELETE {RBAC}/roles/pipeline-train-prod-usc1-runs?propagationPolicy=Background",
+    ]
+    assert server.requests[-3:] == deletes
+    assert [r for r in server.requests if r.startswith("DELETE")] == deletes
+    assert f"PATCH {cronjob}{SSA}" not in server.requests
+    assert ("batch/v1", "cronjobs", "digits", "train-schedule") not in server.objects
+    assert outcome.detail.splitlines()[1:] == [
+        "  - deleted CronJob digits/train-schedule",
+        "  - deleted RoleBinding digits/pipeline-train-prod-usc1-runs",
+        "  - deleted Role digits/pipeline-train-prod-usc1-runs",
+    ]
+    recorded = store.states[("digits", PROD)].resources
+    assert "prod/us-central1/kubernetes:batch/v1:CronJob/train-schedule" not in recorded
+    assert len(recorded) == 21
+
+
+def _service(name: str, labels: dict[str, str], owners: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": "digits", "labels": labels}
+    if owners:
+        metadata["ownerReferences"] = owners
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": {}}
+
+
+FLAGGER_OWNER = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "name": "digits",
+    "uid": "0b5c4c2e-1",
+    "controller": True,
+}
+
+
+@pytest.mark.parametrize("server_filters", [True, False], ids=["server-filters", "server-ignores-selector"])
+def test_pruning_deletes_only_unowned_objects_with_all_of_its_labels(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, server_filters: bool
+) -> None:
+    apply(store, kubeconfig)
+    without_region = {k: v for k, v in LABELS.items() if k != "mlopsctl.dev/region"}
+    server.put("v1", "Service", _service("digits-primary", LABELS, [FLAGGER_OWNER]))
+    server.put("v1", "Service", _service("digits-canary", LABELS, [FLAGGER_OWNER]))
+    server.put("v1", "Service", _service("partial", without_region))
+    server.put("v1", "Service", _service("other-env", {**LABELS, "mlopsctl.dev/env": "dev"}))
+    server.put("v1", "Service", _service("other-project", {**LABELS, "app.kubernetes.io/part-of": "fraud"}))
+    server.put("v1", "Service", _service("stray", LABELS))
+    server.honor_selectors = server_filters
+    server.clear()
+    outcome = apply(store, kubeconfig)
+    deletes = [r for r in server.requests if r.startswith("DELETE")]
+    assert deletes == ["DELETE /api/v1/namespaces/digits/services/stray?propagationPolicy=Background"]
+    left = {name for (_, res, _, name) in server.objects if res == "services"}
+    assert left == {
+        "digits",
+        "digits-request-logger",
+        "digits-primary",
+        "digits-canary",
+        "partial",
+        "other-env",
+        "other-project",
+    }
+    assert outcome.changed
+
+
+def test_the_dry_run_sends_dry_run_all_and_reports_the_servers_rejection(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
+    candidate = "/apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-candidate"
+    message = (
+        'InferenceService.serving.kserve.io "digits-candidate" is invalid: '
+        "spec.predictor.minReplicas: Invalid value: -1: must be at least 0"
+    )
+    server.rejections[candidate] = message
+    before = dict(server.objects)
+    with pytest.raises(ApplyError) as caught:
+        preview(store, kubeconfig)
+    assert str(caught.value) == (
+        f"the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of 24 objects of prod/us-central1 in a "
+        "server-side dry run:\n"
+        "  - prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/digits-candidate: "
+        + message
+    )
+    patches = [r for r in server.requests if r.startswith("PATCH")]
+    assert len(patches) == 24
+    assert all(p.endswith(DRY_SSA) for p in patches)
+    assert f"PATCH {candidate}{DRY_SSA}" in patches
+    assert server.objects == before
+    assert store.writes == 0
+
+
+def test_a_dry_run_in_an_empty_cluster_does_not_check_what_waits_for_its_namespace(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    assert preview(store, kubeconfig) == (
+        f"prod/us-central1: server-side dry run in {DIGITS_PROD_CONTEXT}: 1 accepted, 23 not checked "
+        "(their namespace or kind is created by this apply)"
+    )
+    assert server.objects == {}
+
+
+def test_a_kind_the_cluster_does_not_serve_fails_the_dry_run(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    server.served = [k for k in server.served if k[1] != "InferenceService"]
+    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
+    with pytest.raises(ApplyError) as caught:
+        preview(store, kubeconfig)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("rejects 2 of 24 objects of prod/us-central1 in a server-side dry run:")
+    assert lines[1] == (
+        "  - prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/digits-baseline: "
+        "the cluster does not serve InferenceService of serving.kserve.io/v1beta1"
+    )
+
+
+def test_a_rejected_object_stops_the_apply_before_pruning_and_records_nothing(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    gateway = "/apis/networking.istio.io/v1/namespaces/digits/gateways/digits"
+    server.rejections[gateway] = (
+        'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value'
+    )
+    with pytest.raises(ApplyError) as caught:
+        apply(store, kubeconfig)
+    assert str(caught.value) == (
+        "cannot apply prod/us-central1/kubernetes:networking.istio.io/v1:Gateway/digits: "
+        'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value; 10 of 24 objects '
+        "were applied before it, nothing was pruned and the state was not recorded: fix it and apply again"
+    )
+    assert server.requests[-1] == f"PATCH {gateway}{SSA}"
+    assert (store.states, store.locks) == ({}, {})
+
+
+def test_a_held_lock_refuses_the_apply(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    store.locks[("digits", PROD)] = LockInfo(
+        "abc123", "ci@runner-7", "mlopsctl apply", "2026-03-01T10:00:00Z"
+    )
+    with pytest.raises(ApplyError) as caught:
+        apply(store, kubeconfig)
+    assert str(caught.value).startswith(
+        "the state of prod/us-central1 is locked by ci@runner-7 (mlopsctl apply"
+    )
+    assert server.requests == []
+
+
+def test_the_apply_takes_the_lock_of_its_target(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    operations = []
+    original = store.lock
+
+    @contextlib.contextmanager
+    def spy(project: str, target: Target, operation: str) -> Iterator[LockInfo]:
+        with original(project, target, operation) as info:
+            operations.append((project, str(target), operation, len(server.requests)))
+            yield info
+
+    store.lock = spy  # type: ignore[method-assign]
+    apply(store, kubeconfig)
+    assert operations == [("digits", "prod/us-central1", "mlopsctl apply --target kubernetes", 0)]
+
+
+def test_a_gke_context_of_another_cluster_is_refused(
+    store: MemoryStore, server: FakeApiServer, tmp_path: pathlib.Path
+) -> None:
+    dev = "gke_acme-digits-dev_us-central1_digits-dev-usc1"
+    with pytest.raises(ApplyError) as caught:
+        apply(store, write_kubeconfig(tmp_path, context=dev))
+    assert str(caught.value) == (
+        f"the context {dev} is the GKE cluster digits-dev-usc1 (us-central1, acme-digits-dev), but the "
+        f"objects of prod/us-central1 belong in digits-prod-usc1: pass --context {DIGITS_PROD_CONTEXT} or "
+        f"{GET_CREDENTIALS}"
+    )
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("kubernetes:core/v1:Namespace", ("v1", "Namespace")),
+        ("kubernetes:apps/v1:Deployment", ("apps/v1", "Deployment")),
+        (
+            "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+            ("serving.kserve.io/v1beta1", "InferenceService"),
+        ),
+    ],
+)
+def test_api_version_kind(token: str, expected: tuple[str, str]) -> None:
+    assert api_version_kind(token) == expected
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"labels": LABELS}, True),
+        ({"labels": {**LABELS, "app.kubernetes.io/component": "serving"}}, True),
+        ({"labels": {**LABELS, "mlopsctl.dev/region": "europe-west4"}}, False),
+        ({"labels": {k: v for k, v in LABELS.items() if k != "app.kubernetes.io/part-of"}}, False),
+        ({}, False),
+        ({"labels": LABELS, "ownerReferences": [FLAGGER_OWNER]}, False),
+    ],
+)
+def test_prunable(metadata: dict[str, Any], expected: bool) -> None:
+    assert prunable(metadata, LABELS) is expected
+
+
+def _object(kind: str, name: str, namespace: str | None = None) -> Resource:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    token = f"kubernetes:core/v1:{kind}"
+    return Resource(PROD, token, name, {"apiVersion": "v1", "kind": kind, "metadata": metadata})
+
+
+def test_objects_are_applied_after_their_namespace_even_without_a_declared_dependency() -> None:
+    graph = Graph(PROD, "p")
+    graph.add(_object("ConfigMap", "a", "zz"))
+    graph.add(_object("Namespace", "zz"))
+    assert [r.name for r in apply_order(graph)] == ["zz", "a"]
+
+
+def test_the_kubernetes_part_drops_google_cloud_resources_and_dependencies_on_them() -> None:
+    graph = Graph(PROD, "p")
+    graph.add(Resource(PROD, "gcp:storage/bucket:Bucket", "raw", {}))
+    namespace = graph.add(_object("Namespace", "ns"))
+    bucket = "prod/us-central1/gcp:storage/bucket:Bucket/raw"
+    graph.add(Resource(PROD, "kubernetes:core/v1:ServiceAccount", "sa", {}, (bucket, namespace.address)))
+    part = kubernetes_part(graph)
+    assert [(r.name, r.depends_on) for r in part] == [("ns", ()), ("sa", (namespace.address,))]
+
+
+# Through the command line
+
+
+@pytest.fixture
+def cli_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
+    def store_for(config: pathlib.Path, url: str | None) -> MemoryStore:
+        store.opened.append((str(config), url))
+        return store
+
+    monkeypatch.setattr(state_store, "store_for", store_for, raising=False)
+    return store
+
+
+def test_apply_through_the_cli(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    code, out, err = run(
+        "apply", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
+    )
+    assert (code, err) == (0, "")
+    assert "Plan: 24 to add, 0 to change, 0 to destroy." in out
+    assert out.endswith(f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0.\n")
+    assert server.requests == FIRST_APPLY
+    assert cli_store.opened == [(str(DIGITS), None)]
+
+
+def test_plan_through_the_cli_fails_when_the_dry_run_is_rejected(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
+    server.rejections["/api/v1/namespaces/digits/services/digits"] = 'Service "digits" is invalid: spec.ports'
+    code, out, err = run(
+        "plan", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
+    )
+    assert code == 1
+    assert "Plan: 24 to add" in out
+    assert err.splitlines() == [
+        f"error: the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of 24 objects of prod/us-central1 in a "
+        "server-side dry run:",
+        '  - prod/us-central1/kubernetes:core/v1:Service/digits: Service "digits" is invalid: spec.ports',
+    ]
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_an_unreachable_api_server_is_one_error_line(
+    cli_store: MemoryStore, tmp_path: pathlib.Path, command: str
+) -> None:
+    kubeconfig = write_kubeconfig(tmp_path, server="https://127.0.0.1:1")
+    code, _, err = run(command, DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith(
+        f"error: cannot reach the Kubernetes API at https://127.0.0.1:1 (context {DIGITS_PROD_CONTEXT}: "
+    )
+    assert line.endswith(f"): check that the cluster is up and reachable from here, or {GET_CREDENTIALS}")
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_without_a_kubeconfig_the_error_says_how_to_get_one(
+    cli_store: MemoryStore, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    missing = tmp_path / "missing"
+    monkeypatch.setenv("KUBECONFIG", str(missing))
+    code, _, err = run(command, DIGITS, "--target", "kubernetes", "--env", "prod")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: no kubeconfig with a context at {missing}: {GET_CREDENTIALS}, or pass --kubeconfig"
+    ]
+
+
+def test_refused_credentials_are_one_error_line(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    server.unauthorized = True
+    code, _, err = run("apply", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
+    assert code == 1
+    assert err.splitlines() == [
+        "error: the Kubernetes API at https://k8s.test refused the credentials of context "
+        f"{DIGITS_PROD_CONTEXT} (401 Unauthorized): {GET_CREDENTIALS}"
+    ]
+
+
+def test_one_cluster_at_a_time(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    code, _, err = run("apply", DIGITS, "--target", "kubernetes", "--kubeconfig", kubeconfig)
+    assert code == 1
+    assert err.splitlines() == [
+        "error: the kubernetes target applies to one cluster at a time, and the selection holds "
+        "dev/us-central1, prod/us-central1: choose one with --env and --region"
+    ]
+    assert server.requests == []
+
+
+def test_without_state_stores_the_error_says_so(
+    monkeypatch: pytest.MonkeyPatch, kubeconfig: pathlib.Path
+) -> None:
+    monkeypatch.delattr(state_store, "store_for", raising=False)
+    code, _, err = run("plan", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
+    assert code == 1
+    assert err.splitlines() == [
+        "error: this mlopsctl has no state stores (mlopsctl.state_store.store_for is missing), so the "
+        "kubernetes target cannot keep what it applies: install a release that has them"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--context", "x"], "--context is for --target kubernetes"),
+        (["--target", "pulumi", "--kubeconfig", "k"], "--kubeconfig is for --target kubernetes"),
+        (
+            ["--target", "kubernetes", "--backend", "file:///b"],
+            "--repo and --backend are not for the kubernetes target; it keeps its state in --state",
+        ),
+    ],
+)
+def test_kubernetes_options_belong_to_its_target(args: list[str], expected: str) -> None:
+    code, _, err = run("plan", DIGITS, *args)
+    assert (code, err.splitlines()) == (1, [f"error: {expected}"])
+
+
+def test_a_saved_plan_applies_with_the_options_it_was_made_with(
+    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    args = ["--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig, "--state", "mem://x"]
+    assert run("plan", DIGITS, *args, "--out", saved)[0] == 0
+    server.clear()
+    code, out, err = run("apply", "--plan", saved)
+    assert (code, err) == (0, "")
+    assert out.endswith("(server-side apply as mlopsctl); pruned 0.\n")
+    assert server.requests == FIRST_APPLY
+    assert ("digits", PROD) in cli_store.states
+    assert cli_store.opened == [(str(DIGITS), "mem://x")] * 2
+
+
+def test_values_only_pulumi_can_resolve_are_refused(store: MemoryStore, kubeconfig: pathlib.Path) -> None:
+    graph = Graph(PROD, "acme-digits-prod")
+    account = _object("ServiceAccount", "sa", "digits")
+    email = fn_output("prod/us-central1/gcp:serviceaccount/account:Account/a", "email")
+    metadata = {**account.inputs["metadata"], "annotations": {"iam.gke.io/gcp-service-account": email}}
+    graph.add(Resource(PROD, account.type, "sa", {**account.inputs, "metadata": metadata}))
+    release = Release("digits", {PROD: graph}, {PROD: "h"}, None)
+    with pytest.raises(ApplyError) as caught:
+        target_for(store, kubeconfig).preview(release)
+    assert str(caught.value) == (
+        "prod/us-central1/kubernetes:core/v1:ServiceAccount/sa holds a value known only when Pulumi "
+        "applies it (at metadata.annotations.iam.gke.io/gcp-service-account): apply it with --target pulumi"
+    )
+
+
+def test_a_state_changed_since_the_plan_stops_the_apply(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    validation = validation_of()
+    target = target_for(store, kubeconfig)
+    graphs = api.graphs_for(validation, target)
+    plan, removed = api.make_plan(validation, graphs, target.applied("digits"), ONLY_PROD)
+    apply(store, kubeconfig)  # another apply in between
+    server.clear()
+    with pytest.raises(ApplyError) as caught:
+        target.apply(plan, api.release_of(validation, graphs), removed)
+    assert (
+        str(caught.value) == "the state of prod/us-central1 changed since it was read: plan and apply again"
+    )
+    assert server.requests == []

@@ -1,0 +1,218 @@
+"""A fake Kubernetes API server behind the official client's HTTP layer.
+
+It replaces the urllib3 pool manager the client sends through, so every request
+goes through the real ``kubernetes`` client (dynamic client, ApiClient, REST
+client) and is recorded as ``METHOD /path?query``. It answers discovery for the
+kinds it serves, server-side apply (``dryRun=All`` stores nothing), label-selected
+lists and deletes, and refuses what a real server refuses in the cases tested:
+an object in a missing namespace (404), and rejections set up by a test.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+HOST = "https://k8s.test"
+CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"})
+DIGITS_PROD_CONTEXT = "gke_acme-digits-prod_us-central1_digits-prod-usc1"
+
+
+def plural(kind: str) -> str:
+    lower = kind.lower()
+    consonant_y = lower.endswith("y") and lower[-2:-1] not in "aeiou"
+    return lower[:-1] + "ies" if consonant_y else lower + "s"
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    reason: str = "OK"
+
+    @property
+    def data(self) -> bytes:
+        return json.dumps(self.body).encode()
+
+    def getheaders(self) -> dict[str, str]:
+        return {"Content-Type": "application/json"}
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self.getheaders().get(name, default)
+
+
+def status(code: int, reason: str, message: str, details: dict[str, str] | None = None) -> Response:
+    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "code": code}
+    return Response(code, {**body, "details": details or {}}, reason)
+
+
+@dataclass
+class FakeApiServer:
+    served: list[tuple[str, str]]
+    """(apiVersion, kind) of every kind served."""
+    objects: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """(group/version, plural, namespace, name) → object."""
+    requests: list[str] = field(default_factory=list)
+    content_types: list[str] = field(default_factory=list)
+    rejections: dict[str, str] = field(default_factory=dict)
+    """Path of an object → the message of the 422 a write to it gets."""
+    honor_selectors: bool = True
+    unauthorized: bool = False
+
+    # the urllib3.PoolManager interface the REST client uses
+    def request(
+        self,
+        method: str,
+        url: str,
+        fields: Any = None,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+        **_: Any,
+    ) -> Response:
+        parts = urlsplit(url)
+        query = list(fields or []) + parse_qsl(parts.query)
+        line = f"{method} {parts.path}" + (f"?{urlencode(query, safe='/,=')}" if query else "")
+        self.requests.append(line)
+        if method != "GET":
+            self.content_types.append((headers or {}).get("Content-Type", ""))
+        if self.unauthorized:
+            return status(401, "Unauthorized", "Unauthorized")
+        return self._answer(method, parts.path, dict(query), json.loads(body) if body else None)
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.content_types.clear()
+
+    def _answer(self, method: str, path: str, query: dict[str, str], body: Any) -> Response:
+        if path == "/version":
+            return Response(200, {"major": "1", "minor": "30", "gitVersion": "v1.30.5"})
+        if path == "/apis":
+            return Response(200, self._groups())
+        segments = path.strip("/").split("/")
+        prefix_len = 2 if segments[0] == "api" else 3
+        group_version = "/".join(segments[1:prefix_len])
+        rest = segments[prefix_len:]
+        if not rest:
+            return self._resources(group_version)
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, resource, name = rest[1], rest[2], rest[3] if len(rest) > 3 else ""
+        else:
+            namespace, resource, name = "", rest[0], rest[1] if len(rest) > 1 else ""
+        key = (group_version, resource, namespace, name)
+        if not name:
+            return self._list(group_version, resource, query.get("labelSelector", ""))
+        if method == "PATCH":
+            return self._apply(path, key, query, body)
+        if method == "DELETE":
+            gone = self.objects.pop(key, None)
+            return Response(200, gone) if gone else status(404, "Not Found", f'{resource} "{name}" not found')
+        return Response(200, self.objects[key])
+
+    def _groups(self) -> dict[str, Any]:
+        versions: dict[str, list[str]] = {}
+        for api_version, _ in sorted(self.served):
+            group, _, version = api_version.rpartition("/")
+            if group and version not in versions.setdefault(group, []):
+                versions[group].append(version)
+        groups = [
+            {
+                "name": group,
+                "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in vs],
+                "preferredVersion": {"groupVersion": f"{group}/{vs[0]}", "version": vs[0]},
+            }
+            for group, vs in sorted(versions.items())
+        ]
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    def _resources(self, group_version: str) -> Response:
+        resources = [
+            {
+                "name": plural(kind),
+                "singularName": kind.lower(),
+                "namespaced": kind not in CLUSTER_SCOPED,
+                "kind": kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            }
+            for api_version, kind in sorted(self.served)
+            if api_version == group_version
+        ]
+        if not resources:
+            return status(404, "Not Found", "the server could not find the requested resource")
+        listing = {"kind": "APIResourceList", "groupVersion": group_version, "resources": resources}
+        return Response(200, listing)
+
+    def _apply(self, path: str, key: tuple[str, str, str, str], query: dict[str, str], body: Any) -> Response:
+        namespace = key[2]
+        if namespace and ("v1", "namespaces", "", namespace) not in self.objects:
+            details = {"name": namespace, "kind": "namespaces"}
+            return status(404, "Not Found", f'namespaces "{namespace}" not found', details)
+        if path in self.rejections:
+            return status(422, "Unprocessable Entity", self.rejections[path])
+        if query.get("dryRun") != "All":
+            self.objects[key] = body
+        return Response(200, body)
+
+    def _list(self, group_version: str, resource: str, selector: str) -> Response:
+        wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
+        items = [
+            obj
+            for (gv, res, _, _), obj in sorted(self.objects.items())
+            if (gv, res) == (group_version, resource)
+            and (
+                not self.honor_selectors
+                or all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
+            )
+        ]
+        return Response(200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items})
+
+    def put(self, api_version: str, kind: str, obj: dict[str, Any]) -> None:
+        """Create an object directly (as another client or a controller would)."""
+        meta = obj["metadata"]
+        self.objects[(api_version, plural(kind), meta.get("namespace", ""), meta["name"])] = obj
+
+
+def install(monkeypatch: pytest.MonkeyPatch, server: FakeApiServer) -> None:
+    """Route the kubernetes client's HTTP requests to ``server``."""
+    monkeypatch.setattr("kubernetes.client.rest.urllib3.PoolManager", lambda *a, **kw: server)
+
+
+def served_kinds(types: Iterable[str]) -> list[tuple[str, str]]:
+    """(apiVersion, kind) of the graph type tokens ``types``."""
+    found = set()
+    for token in types:
+        _, group_version, kind = token.split(":")
+        found.add((group_version.removeprefix("core/"), kind))
+    return sorted(found)
+
+
+def write_kubeconfig(
+    folder: pathlib.Path, server: str = HOST, context: str = DIGITS_PROD_CONTEXT
+) -> pathlib.Path:
+    path = folder / "kubeconfig"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: c
+              cluster: {{server: "{server}", insecure-skip-tls-verify: true}}
+            users:
+            - name: u
+              user: {{token: test-token}}
+            contexts:
+            - name: {context}
+              context: {{cluster: c, user: u}}
+            current-context: {context}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return path
