@@ -47,7 +47,9 @@ def test_unsupported_urls(url: str, message: str) -> None:
 
 def test_project_of_reads_only_the_project_name(tmp_path: pathlib.Path) -> None:
     assert project_of(write(tmp_path, MINIMAL + "unknownKey: 1\n")) == "demo"
-    with pytest.raises(StateStoreError, match="cannot read the project name from .*: it has no project.name"):
+    with pytest.raises(
+        StateStoreError, match=r"cannot read the project name from .*: it has no project\.name"
+    ):
         project_of(write(tmp_path, "project: {}\n"))
     with pytest.raises(StateStoreError, match="no such file"):
         project_of(tmp_path / "missing.yaml")
