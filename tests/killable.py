@@ -61,6 +61,7 @@ class Child:
         assert self.proc.returncode == -signal.SIGKILL
 
     def finish(self) -> tuple[int, str, str]:
+        """Close the child's input (a paused child goes on) and wait for it to exit."""
         out, err = self.proc.communicate(timeout=30)
         return self.proc.returncode, out, err
 
