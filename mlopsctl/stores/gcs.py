@@ -114,7 +114,7 @@ class GcsStateStore:
         if found is None:
             raise StateStoreError(f"the state of {target} in {self} is not locked; nothing to unlock")
         holder, generation = found
-        check_id(holder, lock_id, f"the state of {target}")
+        check_id(holder, lock_id, f"the state of {target} in {self}")
         with self._errors():
             try:
                 self._bucket().blob(name).delete(if_generation_match=generation)

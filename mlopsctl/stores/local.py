@@ -69,4 +69,4 @@ class LocalStateStore:
             sync_dir(path.parent)
 
     def force_unlock(self, project: str, target: Target, lock_id: str) -> LockInfo:
-        return force_release(self.lock_path(project, target), lock_id, f"the state of {target}")
+        return force_release(self.lock_path(project, target), lock_id, f"the state of {target} in {self}")
