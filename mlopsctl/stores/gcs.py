@@ -19,7 +19,7 @@ from mlopsctl.state_store import LockHeldError, LockInfo, StateStoreError
 from mlopsctl.stores.locks import check_id, dump_lock, new_lock, parse_lock
 
 _ATTEMPTS = 3
-"""Tries to take a lock that is released in between."""
+"""Tries to take a lock that is released in between, or to read an object that is replaced."""
 NO_CREDENTIALS = (
     "no Google Cloud credentials for the state bucket: set GOOGLE_APPLICATION_CREDENTIALS to a "
     "service account key file, or run 'gcloud auth application-default login' "
@@ -158,18 +158,20 @@ class GcsStateStore:
         """The text and generation of an object, or None if it does not exist."""
         from google.api_core.exceptions import NotFound, PreconditionFailed
 
-        with self._errors():
-            blob = self._bucket().get_blob(name)
-            if blob is None:
-                return None
+        for _ in range(_ATTEMPTS):
+            with self._errors():
+                blob = self._bucket().get_blob(name)
+                if blob is None:
+                    return None
+                try:
+                    data = blob.download_as_bytes(if_generation_match=blob.generation)
+                except (NotFound, PreconditionFailed):  # replaced or deleted since found: again
+                    continue
             try:
-                data = blob.download_as_bytes(if_generation_match=blob.generation)
-            except (NotFound, PreconditionFailed):  # replaced or deleted since listed: read it again
-                return self._download(name)
-        try:
-            return data.decode("utf-8"), int(blob.generation)
-        except UnicodeDecodeError:
-            raise StateStoreError(f"{self}/{name} is not UTF-8 text") from None
+                return data.decode("utf-8"), int(blob.generation)
+            except UnicodeDecodeError:
+                raise StateStoreError(f"{self}/{name} is not UTF-8 text") from None
+        raise StateStoreError(f"{self}/{name} changes too often to be read; try again")
 
     def _generation(self, name: str) -> int:
         if name not in self._generations:

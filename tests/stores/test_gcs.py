@@ -179,3 +179,18 @@ def test_the_fake_enforces_generations() -> None:
     blob.delete()
     with pytest.raises(NotFound):
         blob.delete()
+
+
+def test_a_state_replaced_while_it_is_read_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, mine, theirs = two_stores()
+    theirs.write(state_of(DEV, "raw"))
+    real_download = FakeBlob.download_as_bytes
+
+    def replaced_first(blob: FakeBlob, if_generation_match: int | None = None) -> bytes:
+        monkeypatch.setattr(FakeBlob, "download_as_bytes", real_download)
+        theirs.write(state_of(DEV, "raw", "newer"))
+        return real_download(blob, if_generation_match=if_generation_match)
+
+    monkeypatch.setattr(FakeBlob, "download_as_bytes", replaced_first)
+    assert mine.read("demo", DEV) == state_of(DEV, "raw", "newer")
+    mine.write(state_of(DEV, "mine"))  # conditional on the generation it read: allowed
