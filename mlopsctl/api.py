@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
-from mlopsctl.apply import ApplyTarget, Outcome, Previewing, Release, Scoped
+from mlopsctl.apply import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
 from mlopsctl.build import build_graph
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
@@ -41,6 +42,8 @@ class Selection:
 
 
 ALL = Selection()
+APPLY_OPERATION = "mlopsctl apply"
+"""What a lock taken by an apply says its holder is doing."""
 
 
 @dataclass(frozen=True)
@@ -250,16 +253,23 @@ def apply(
     """Plan against what ``target`` has applied, refuse unallowed destroys, then apply.
 
     With ``saved``, apply only if the plan is exactly the saved one, computed from
-    the same source commit, config and state.
+    the same source commit, config and state. A :class:`Locking` target is locked
+    from reading its state to recording the new one.
     """
-    applied = target.applied(validation.project)
-    plan, removed = make_plan(validation, graphs, applied, selection)
-    if saved is not None:
-        check_current(saved, basis(validation, applied), plan)
-    blocked = blocked_by_protection(plan)
-    if blocked and not allow_destroy:
-        raise ProtectedResourceError([c.address for c in blocked])
-    return plan, target.apply(plan, release_of(validation, graphs), removed)
+    lock: AbstractContextManager[object] = (
+        target.locked(validation.project, tuple(graphs), selection.covers, APPLY_OPERATION)
+        if isinstance(target, Locking)
+        else nullcontext()
+    )
+    with lock:
+        applied = target.applied(validation.project)
+        plan, removed = make_plan(validation, graphs, applied, selection)
+        if saved is not None:
+            check_current(saved, basis(validation, applied), plan)
+        blocked = blocked_by_protection(plan)
+        if blocked and not allow_destroy:
+            raise ProtectedResourceError([c.address for c in blocked])
+        return plan, target.apply(plan, release_of(validation, graphs), removed)
 
 
 def release_of(validation: Validation, graphs: Mapping[Target, Graph]) -> Release:

@@ -121,6 +121,7 @@ def _validated(
     from mlopsctl.manifests import TemplateError
     from mlopsctl.plan.saved import SavedPlanError
     from mlopsctl.source import open_source
+    from mlopsctl.state_store import StateStoreError
 
     try:
         with open_source(file, ref) as source:
@@ -143,7 +144,14 @@ def _validated(
                     _err(f"{validation.source.display}: {errors} error{plural}{tail}")
                 raise typer.Exit(1)
             yield validation
-    except (GitError, TemplateError, ApplyError, api.ProtectedResourceError, SavedPlanError) as exc:
+    except (
+        GitError,
+        TemplateError,
+        ApplyError,
+        api.ProtectedResourceError,
+        SavedPlanError,
+        StateStoreError,
+    ) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or file}: {exc.strerror or exc}")
@@ -457,6 +465,59 @@ def _read_saved_plan(path: pathlib.Path) -> SavedPlan:
         _fail(f"{path}: {exc.strerror or exc}")
     except UnicodeDecodeError:
         _fail(f"{path} is not a plan saved by 'mlopsctl plan --out': not UTF-8 text")
+
+
+@app.command("force-unlock")
+def force_unlock(
+    lock_id: Annotated[str, typer.Argument(metavar="LOCK_ID", help="The lock id the refused apply printed.")],
+    file: FileArg = DEFAULT_FILE,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", metavar="ENV", help="The locked environment.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", metavar="REGION", help="The locked region.")
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="URL",
+            help="The state store: gs://BUCKET/PREFIX, file:///PATH or a folder; default .mlopsctl/state "
+            "beside the config.",
+        ),
+    ] = None,
+    repo: Annotated[
+        pathlib.Path | None,
+        typer.Option("--repo", metavar="DIR", help="Unlock this deploy repository (gitops target) instead."),
+    ] = None,
+) -> None:
+    """Release the lock left by an apply that died. Only the lock with LOCK_ID is released."""
+    from mlopsctl.apply import ApplyError
+    from mlopsctl.gitutil import GitError
+    from mlopsctl.graph import Target
+    from mlopsctl.state_store import StateStoreError
+
+    try:
+        if repo is not None:
+            if env or region or state:
+                _fail(
+                    "--repo has one lock for all environments and regions: drop --env, --region and --state"
+                )
+            from mlopsctl.apply.gitops import GitopsTarget
+
+            what, holder = f"the deploy repository {repo}", GitopsTarget(repo).force_unlock(lock_id)
+        else:
+            if env is None or region is None:
+                _fail("--env and --region name the locked state (or --repo DIR for a deploy repository)")
+            from mlopsctl.stores import project_of, store_from_url
+
+            store = store_from_url(state, file.parent)
+            target = Target(env, region)
+            holder = store.force_unlock(project_of(file), target, lock_id)
+            what = f"the state of {target} in {store}"
+    except (StateStoreError, ApplyError, GitError) as exc:
+        _fail(str(exc))
+    typer.echo(f"Released the lock of {what}, held by {holder.describe()}.")
 
 
 @app.command()

@@ -8,7 +8,11 @@ import tempfile
 
 
 def write_atomic(path: pathlib.Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file and then its folder are synced, so that after a crash of the machine the
+    path holds the old content or the new one (the rename itself is durable).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -19,3 +23,15 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
         raise
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: pathlib.Path) -> None:
+    """Make the creations, renames and deletions of entries of ``folder`` durable (POSIX)."""
+    if os.name != "posix":
+        return  # Windows has no handle on a folder to sync; NTFS journals renames itself
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

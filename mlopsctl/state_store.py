@@ -28,14 +28,21 @@ class LockInfo:
     created: str
     """When the lock was taken (ISO 8601, UTC)."""
 
+    def describe(self) -> str:
+        return f"{self.who} ({self.operation}, since {self.created}, lock id {self.id})"
 
-class LockHeldError(Exception):
+
+class StateStoreError(Exception):
+    """A store that cannot be used (no credentials, unreadable state, wrong lock id); says what to do."""
+
+
+class LockHeldError(StateStoreError):
     """Another apply holds the lock of a target."""
 
     def __init__(self, target: Target, holder: LockInfo) -> None:
         super().__init__(
-            f"the state of {target} is locked by {holder.who} ({holder.operation}, since {holder.created}, "
-            f"lock id {holder.id}); wait for it to finish, or if it died, run "
+            f"the state of {target} is locked by {holder.describe()}; wait for it to finish, "
+            f"or if it died, run "
             f"'mlopsctl force-unlock {holder.id} --env {target.env} --region {target.region}'"
         )
         self.target = target

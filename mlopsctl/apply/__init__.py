@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -48,6 +49,18 @@ class Scoped(Protocol):
     """An apply target that applies only part of each graph: plans made for it cover only that part."""
 
     def scope(self, graph: Graph) -> Graph: ...
+
+
+@runtime_checkable
+class Locking(Protocol):
+    """An apply target that serializes applies with a lock held from reading state to recording it."""
+
+    def locked(
+        self, project: str, targets: tuple[Target, ...], covers: Callable[[Target], bool], operation: str
+    ) -> AbstractContextManager[object]:
+        """Hold the lock(s) of ``targets`` (the config's selected targets) and of the selected
+        targets (``covers``) that only the state still knows; raise if another apply holds one."""
+        ...
 
 
 class ApplyError(Exception):

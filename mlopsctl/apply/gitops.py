@@ -9,12 +9,19 @@ The committed tree is the source of truth: state is read from HEAD, the new
 tree is committed before the working tree is touched, and the branch moves
 only if nobody committed in between. An apply that fails or is interrupted
 leaves HEAD as it was (or fully applied), and a rerun completes it.
+
+Applies from this machine also take a lock file in the repository's Git folder
+(never committed), so that a second apply is refused at once, naming the first,
+rather than failing at its commit. The lock outlives an apply that dies; it is
+then released with ``mlopsctl force-unlock ID --repo DIR``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+from collections.abc import Callable, Iterator
 
 from mlopsctl import gitutil
 from mlopsctl.apply import ApplyError, Outcome, Release
@@ -23,8 +30,12 @@ from mlopsctl.plan import Plan
 from mlopsctl.plan.render_text import summary_line
 from mlopsctl.render import Files, remove_if_empty, render_target, target_dir, write_targets
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
+from mlopsctl.state_store import LockInfo
+from mlopsctl.stores.lockfile import force_release, hold_lock_file
 
 STATE_DIR = pathlib.PurePosixPath(".mlopsctl", "state")
+LOCK_FILE = "mlopsctl.lock"
+"""In the repository's Git folder: one lock for all targets, as one branch holds them all."""
 _FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "mlopsctl",
     "GIT_AUTHOR_EMAIL": "mlopsctl@localhost",
@@ -48,6 +59,28 @@ class GitopsTarget:
             raise ApplyError(
                 f"{self.repo} is not the root of a Git repository: create it with 'git init {self.repo}'"
             )
+
+    def lock_path(self) -> pathlib.Path:
+        self._check_repo()
+        git_dir = gitutil.git(["rev-parse", "--absolute-git-dir"], self.repo).decode().strip()
+        return pathlib.Path(git_dir) / LOCK_FILE
+
+    @contextlib.contextmanager
+    def locked(
+        self, project: str, targets: tuple[Target, ...], covers: Callable[[Target], bool], operation: str
+    ) -> Iterator[LockInfo]:
+        """Hold the repository's lock (all targets share it); the compare-and-swap still guards the commit."""
+        with hold_lock_file(self.lock_path(), operation, self._held) as info:
+            yield info
+
+    def _held(self, holder: LockInfo) -> ApplyError:
+        return ApplyError(
+            f"the deploy repository {self.repo} is locked by {holder.describe()}; wait for it to finish, "
+            f"or if it died, run 'mlopsctl force-unlock {holder.id} --repo {self.repo}'"
+        )
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        return force_release(self.lock_path(), lock_id, f"the deploy repository {self.repo}")
 
     def applied(self, project: str) -> dict[Target, State]:
         """The committed state of every target; refuses a repository that holds another project."""

@@ -25,7 +25,6 @@ another cluster is refused.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import pathlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -49,14 +48,9 @@ ObjectKey = tuple[str, str, str, str]
 
 def open_store(config: pathlib.Path, url: str | None) -> StateStore:
     """The state store at ``url`` (default: ``.mlopsctl/state`` beside the config)."""
-    module = importlib.import_module("mlopsctl.state_store")
-    store_for: Callable[[pathlib.Path, str | None], StateStore] | None = getattr(module, "store_for", None)
-    if store_for is None:
-        raise ApplyError(
-            "this mlopsctl has no state stores (mlopsctl.state_store.store_for is missing), "
-            "so the kubernetes target cannot keep what it applies: install a release that has them"
-        )
-    return store_for(config, url)
+    from mlopsctl import stores
+
+    return stores.store_from_url(url, config.parent)
 
 
 def kubernetes_part(graph: Graph) -> Graph:

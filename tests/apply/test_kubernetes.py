@@ -11,7 +11,7 @@ import pytest
 from helpers import run
 from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, served_kinds, write_kubeconfig
 
-from mlopsctl import api, state_store
+from mlopsctl import api, stores
 from mlopsctl.apply import ApplyError, Release
 from mlopsctl.apply.kubernetes import (
     KubernetesTarget,
@@ -116,7 +116,7 @@ class MemoryStore:
         self.locks: dict[tuple[str, Target], LockInfo] = {}
         self.writes = 0
         self.opened: list[tuple[str, str | None]] = []
-        """(config, --state) of every opening through ``store_for``."""
+        """(config, --state) of every opening of a store."""
 
     def targets(self, project: str) -> Iterator[Target]:
         return iter(sorted((t for p, t in self.states if p == project), key=str))
@@ -473,11 +473,11 @@ def test_the_kubernetes_part_drops_google_cloud_resources_and_dependencies_on_th
 
 @pytest.fixture
 def cli_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
-    def store_for(config: pathlib.Path, url: str | None) -> MemoryStore:
-        store.opened.append((str(config), url))
+    def store_from_url(url: str | None, config_dir: pathlib.Path) -> MemoryStore:
+        store.opened.append((str(config_dir / "mlops.yaml"), url))
         return store
 
-    monkeypatch.setattr(state_store, "store_for", store_for, raising=False)
+    monkeypatch.setattr(stores, "store_from_url", store_from_url)
     return store
 
 
@@ -562,16 +562,21 @@ def test_one_cluster_at_a_time(
     assert server.requests == []
 
 
-def test_without_state_stores_the_error_says_so(
-    monkeypatch: pytest.MonkeyPatch, kubeconfig: pathlib.Path
-) -> None:
-    monkeypatch.delattr(state_store, "store_for", raising=False)
-    code, _, err = run("plan", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
+def test_a_state_url_that_names_no_store_is_a_clear_error(kubeconfig: pathlib.Path) -> None:
+    code, _, err = run(
+        "plan",
+        DIGITS,
+        "--target",
+        "kubernetes",
+        "--env",
+        "prod",
+        "--kubeconfig",
+        kubeconfig,
+        "--state",
+        "gs://",
+    )
     assert code == 1
-    assert err.splitlines() == [
-        "error: this mlopsctl has no state stores (mlopsctl.state_store.store_for is missing), so the "
-        "kubernetes target cannot keep what it applies: install a release that has them"
-    ]
+    assert err.splitlines() == ["error: gs://: name the bucket, as gs://BUCKET/PREFIX"]
 
 
 @pytest.mark.parametrize(
