@@ -83,7 +83,7 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
         diagnostics += schema_errors
     diagnostics += _check_selection(selection, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
-    diagnostics += _with_targets(per_target)
+    diagnostics += with_targets(per_target)
     diagnostics += _collisions(document, all_targets, result.targets, selection)
     result.diagnostics = normalize(diagnostics)
     return result
@@ -110,12 +110,12 @@ def _collisions(
     ]
 
 
-def _with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
+def with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
     """Each target's findings, naming the targets when not all of them share a finding."""
     seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
     for target, found in per_target.items():
         for d in found:
-            seen.setdefault((d.code, d.position, d.message), (d, {}))[1][target] = None
+            seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
     return [
         d
         if len(targets) == len(per_target)
