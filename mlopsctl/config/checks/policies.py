@@ -34,8 +34,10 @@ def policy_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def policy_environments(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Environments named in the policies section exist (the default ``prod`` may be absent)."""
     settings, known = ctx.config.policies, sorted(ctx.config.environments)
-    for i, env in enumerate(settings.production):
+    written = settings.production if "production" in settings.model_fields_set else []
+    for i, env in enumerate(written):
         if env not in known:
             yield _unknown("E307", "environment", env, known, ("policies", "production", i))
     for env in settings.limits:
