@@ -69,7 +69,7 @@ def evaluate(
             continue
         for d in _run(ctx, p, Severity(level)):
             if not any(_waives(w, d) for w in waivers):
-                found.append(d.located(sources))
+                found.append(d.located(sources, key=True))
     found += [
         Diagnostic(
             FRAMEWORK,
@@ -78,7 +78,7 @@ def evaluate(
             path=("policies", "waivers", i, "expires"),
             hint="renew it with a new date and reason, or fix what it waived",
             severity=Severity.WARNING,
-        ).located(sources)
+        ).located(sources, key=True)
         for i, w in enumerate(settings.waivers)
         if w not in waivers and settings.levels.get(FRAMEWORK) != "off"
     ]
