@@ -95,7 +95,7 @@ def _run(ctx: PolicyContext, policy: Policy, severity: Severity) -> list[Diagnos
         return [
             Diagnostic(
                 policy.id,
-                f"policy {policy.id} ({policy.origin}) failed in {ctx.target}: {type(exc).__name__}: {exc}",
+                f"policy {policy.id} ({policy.origin}) failed: {type(exc).__name__}: {exc}",
                 hint="fix the policy, or set its level to off under policies.levels",
             )
         ]
