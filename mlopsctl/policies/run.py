@@ -11,7 +11,7 @@ from mlopsctl.config.models.policies import Waiver
 from mlopsctl.diagnostics import Diagnostic, Severity, normalize
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, TargetPlan
-from mlopsctl.policies import FRAMEWORK, Finding, Policy, PolicyContext, builtin_policies
+from mlopsctl.policies import BUILTINS, FRAMEWORK, Finding, Policy, PolicyContext, builtin_policies
 from mlopsctl.policies.plugins import custom_policies
 from mlopsctl.policies.protection import protected_resources
 from mlopsctl.sourcemap import SourceMap, format_path
@@ -22,8 +22,8 @@ def all_policies() -> list[Policy]:
 
 
 def rules(policies: list[Policy]) -> dict[str, tuple[str, str]]:
-    """SARIF rules of the policies: id -> (title, explanation)."""
-    return {p.id: (p.title, p.description) for p in policies}
+    """SARIF rules of the built-in and the given policies: id -> (title, explanation)."""
+    return {**BUILTINS, **{p.id: (p.title, p.description) for p in policies}}
 
 
 def check(
