@@ -111,14 +111,15 @@ def _collisions(
 
 
 def with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
-    """Each target's findings, naming the targets when not all of them share a finding."""
+    """Each target's findings, naming the targets when not all of them share a finding
+    (unless its resource address names the target already)."""
     seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
     for target, found in per_target.items():
         for d in found:
             seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
     return [
         d
-        if len(targets) == len(per_target)
+        if len(targets) == len(per_target) or d.address
         else replace(d, message=f"{d.message} (in {', '.join(map(str, targets))})")
         for d, targets in seen.values()
     ]

@@ -44,7 +44,7 @@ def test_text_names_id_position_resource_and_hint(here: pathlib.Path) -> None:
     assert code == 1
     assert err == (
         f"{where(ONE_REPLICA, 'minReplicas: 1')}: error MLP001: endpoint 'score' (main) keeps 1 replica(s) "
-        "in prod; production needs at least 2 (in prod/us-central1)\n"
+        "in prod; production needs at least 2\n"
         f"  resource: {ISVC}\n"
         "  hint: set minReplicas: 2 (e.g. in environments.prod.overrides)\n"
     )

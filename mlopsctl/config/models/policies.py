@@ -6,11 +6,12 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from mlopsctl.config.models.types import EnvName, Percent, Spec
+from mlopsctl.diagnostics import POLICY_ID
 
 Level = Literal["error", "warning", "off"]
 PolicyId = Annotated[
     str,
-    StringConstraints(pattern=r"^([A-Z]{3}[0-9]{3}|[a-z][a-z0-9]*([-.][a-z0-9]+)*)$"),
+    StringConstraints(pattern=POLICY_ID.pattern),
     Field(description="A built-in policy id (MLP001...) or the entry-point name of a custom policy."),
 ]
 
