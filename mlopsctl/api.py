@@ -86,7 +86,7 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
         diagnostics += schema_errors
     diagnostics += _check_selection(selection, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
-    diagnostics += _with_targets(per_target)
+    diagnostics += with_targets(per_target)
     diagnostics += _collisions(document, all_targets, result.targets, selection)
     result.diagnostics = normalize(diagnostics)
     return result
@@ -113,15 +113,16 @@ def _collisions(
     ]
 
 
-def _with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
-    """Each target's findings, naming the targets when not all of them share a finding."""
+def with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
+    """Each target's findings, naming the targets when not all of them share a finding
+    (unless its resource address names the target already)."""
     seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
     for target, found in per_target.items():
         for d in found:
-            seen.setdefault((d.code, d.position, d.message), (d, {}))[1][target] = None
+            seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
     return [
         d
-        if len(targets) == len(per_target)
+        if len(targets) == len(per_target) or d.address
         else replace(d, message=f"{d.message} (in {', '.join(map(str, targets))})")
         for d, targets in seen.values()
     ]

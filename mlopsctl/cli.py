@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
     from mlopsctl.apply import ApplyTarget
+    from mlopsctl.diagnostics import Diagnostic
     from mlopsctl.graph import Target
     from mlopsctl.plan.saved import SavedPlan
     from mlopsctl.state import State
@@ -108,15 +109,17 @@ def _validated(
     fmt: DiagnosticFormat = DiagnosticFormat.text,
     *,
     writes: bool = False,
+    report_valid: bool = True,
 ) -> Iterator[Validation]:
     """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
+
+    With ``report_valid`` false, the diagnostics of a valid config are left to the command.
 
     Failures of the command's body that are the user's to fix (a path that cannot
     be written, a Git or template problem, a refused apply) end it with a message.
     """
-    from mlopsctl import __version__, api
+    from mlopsctl import api
     from mlopsctl.apply import ApplyError
-    from mlopsctl.diagnostics import render_github, render_json, render_sarif
     from mlopsctl.gitutil import GitError
     from mlopsctl.manifests import TemplateError
     from mlopsctl.plan.saved import SavedPlanError
@@ -126,16 +129,8 @@ def _validated(
     try:
         with open_source(file, ref) as source:
             validation = api.validate(source, selection)
-            if fmt is DiagnosticFormat.json:
-                typer.echo(render_json(validation.diagnostics))
-            elif fmt is DiagnosticFormat.sarif:
-                typer.echo(render_sarif(validation.diagnostics, __version__))
-            elif fmt is DiagnosticFormat.github:
-                if validation.diagnostics:
-                    typer.echo(render_github(validation.diagnostics))
-            else:
-                for diagnostic in validation.diagnostics:
-                    _err(diagnostic.to_text())
+            if report_valid or not validation.ok:
+                _print_diagnostics(validation.diagnostics, fmt)
             if not validation.ok:
                 errors = sum(d.is_error for d in validation.diagnostics)
                 if fmt is DiagnosticFormat.text:
@@ -155,6 +150,25 @@ def _validated(
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or file}: {exc.strerror or exc}")
+
+
+def _print_diagnostics(
+    diagnostics: list[Diagnostic], fmt: DiagnosticFormat, rules: dict[str, tuple[str, str]] | None = None
+) -> None:
+    """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout."""
+    from mlopsctl import __version__
+    from mlopsctl.diagnostics import render_github, render_json, render_sarif
+
+    if fmt is DiagnosticFormat.json:
+        typer.echo(render_json(diagnostics))
+    elif fmt is DiagnosticFormat.sarif:
+        typer.echo(render_sarif(diagnostics, __version__, rules))
+    elif fmt is DiagnosticFormat.github:
+        if diagnostics:
+            typer.echo(render_github(diagnostics))
+    else:
+        for diagnostic in diagnostics:
+            _err(diagnostic.to_text())
 
 
 @app.command()
@@ -365,6 +379,54 @@ def _applied_as_of(file: pathlib.Path, ref: str) -> dict[Target, State]:
             return api.applied_as_of(api.validate(source))
         except api.BaseConfigError as exc:
             _fail(str(exc))
+
+
+@app.command()
+def check(
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    fmt: Annotated[
+        DiagnosticFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DiagnosticFormat.text,
+    repo: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--repo", metavar="DIR", help="Also check what applying to this deploy repository would destroy."
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Also check what changes from the config as of this Git ref destroy.",
+        ),
+    ] = None,
+) -> None:
+    """Enforce the policies (docs/policies.md) over the compiled graphs. Exit 1 on any error finding."""
+    from mlopsctl import api
+    from mlopsctl.policies.run import all_policies, check, rules
+
+    if repo is not None and base is not None:
+        _fail("give --repo or --base, not both")
+    applier = _apply_target(None, repo, file, None)
+    selection = _selection(env, region)
+    with _validated(file, selection, None, fmt, report_valid=False) as validation:
+        graphs = api.compile_graphs(validation)
+        plan = None
+        if base is not None:
+            plan, _ = api.make_plan(validation, graphs, _applied_as_of(file, base), selection)
+        elif applier is not None:
+            plan, _ = api.make_plan(validation, graphs, applier.applied(validation.project), selection)
+        policies = all_policies()
+        found = validation.diagnostics + check(validation, graphs, policies, plan)
+        _print_diagnostics(found, fmt, rules(policies))
+        errors = sum(d.is_error for d in found)
+        if fmt is DiagnosticFormat.text:
+            typer.echo(f"{validation.source.display}: {errors} error(s), {len(found) - errors} warning(s).")
+    if errors:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -73,6 +74,11 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 
+POLICY_ID = re.compile(r"^([A-Z]{3}[0-9]{3}|[a-z][a-z0-9]*([-.][a-z0-9]+)*)$")
+"""Findings of ``mlopsctl check`` carry the id of their policy as code (docs/policies.md):
+three capitals and three digits, or a lowercase slug such as ``acme.owner-label``."""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
@@ -81,9 +87,11 @@ class Diagnostic:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     position: Position | None = None
+    address: str | None = None
+    """The resource the diagnostic is about (policy findings), if any."""
 
     def __post_init__(self) -> None:
-        if self.code not in CODES:
+        if self.code not in CODES and not POLICY_ID.match(self.code):
             raise ValueError(f"unregistered diagnostic code {self.code}")
 
     @property
@@ -107,13 +115,16 @@ class Diagnostic:
     def to_text(self) -> str:
         where = f"{self.position}: " if self.position else ""
         text = f"{where}{self.severity.value} {self.code}: {self.message}"
+        if self.address:
+            text += f"\n  resource: {self.address}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
 
     def to_dict(self) -> dict[str, object]:
         pos = self.position
-        return {
+        address = {"address": self.address} if self.address else {}
+        return address | {
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
@@ -133,7 +144,7 @@ def normalize(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Sorted by position, duplicates removed (the same mistake seen from several environments)."""
     unique: dict[tuple[object, ...], Diagnostic] = {}
     for d in diagnostics:
-        unique.setdefault((d.code, d.position, d.message), d)
+        unique.setdefault((d.code, d.position, d.message, d.address), d)
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
@@ -173,8 +184,11 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
-def render_sarif(diagnostics: Sequence[Diagnostic], version: str) -> str:
-    """A SARIF 2.1.0 log, for code-scanning tools."""
+def render_sarif(
+    diagnostics: Sequence[Diagnostic], version: str, rules: Mapping[str, tuple[str, str]] | None = None
+) -> str:
+    """A SARIF 2.1.0 log, for code-scanning tools; ``rules`` adds (title, explanation) of codes
+    beyond the diagnostic codes (policy ids)."""
     results = []
     for d in diagnostics:
         result: dict[str, object] = {
@@ -182,21 +196,28 @@ def render_sarif(diagnostics: Sequence[Diagnostic], version: str) -> str:
             "level": d.severity.value,
             "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
         }
+        location: dict[str, object] = {}
         if d.position:
             region = {"startLine": d.position.line, "startColumn": d.position.column}
-            result["locations"] = [
-                {"physicalLocation": {"artifactLocation": {"uri": d.position.file}, "region": region}}
-            ]
+            location["physicalLocation"] = {"artifactLocation": {"uri": d.position.file}, "region": region}
+        if d.address:
+            location["logicalLocations"] = [{"fullyQualifiedName": d.address, "kind": "resource"}]
+        if location:
+            result["locations"] = [location]
         results.append(result)
-    rules = [
+    table = {**CODES, **(rules or {})}
+    sarif_rules = [
         {"id": code, "name": title, "shortDescription": {"text": title}, "fullDescription": {"text": text}}
-        for code, (title, text) in sorted(CODES.items())
+        for code, (title, text) in sorted(table.items())
     ]
     log = {
         "version": "2.1.0",
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "runs": [
-            {"tool": {"driver": {"name": "mlopsctl", "version": version, "rules": rules}}, "results": results}
+            {
+                "tool": {"driver": {"name": "mlopsctl", "version": version, "rules": sarif_rules}},
+                "results": results,
+            }
         ],
     }
     return json.dumps(log, indent=2, sort_keys=True)

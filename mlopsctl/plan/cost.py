@@ -85,12 +85,12 @@ def pool_cost(inputs: Mapping[str, JSON]) -> Range | None:
     table = prices()
     if config.get("spot") or config.get("preemptible"):
         hourly *= table["spotFactor"]
-    low, high = _node_counts(inputs)
+    low, high = node_counts(inputs)
     month = hourly * table["hoursPerMonth"]
     return Range(low * month, high * month)
 
 
-def _node_counts(inputs: Mapping[str, JSON]) -> tuple[int, int]:
+def node_counts(inputs: Mapping[str, JSON]) -> tuple[int, int]:
     zones = max(1, len(inputs.get("nodeLocations", [])))
     scaling = inputs.get("autoscaling")
     if scaling:

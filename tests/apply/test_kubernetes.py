@@ -46,6 +46,8 @@ GET_CREDENTIALS = (
     "--project acme-digits-prod'"
 )
 
+OBJECTS = 31
+"""The Kubernetes objects of the digits example in prod/us-central1."""
 RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/digits"
 POLICIES = "/apis/security.istio.io/v1/namespaces/digits/authorizationpolicies"
 
@@ -56,6 +58,7 @@ FIRST_APPLY = [
     f"PATCH /api/v1/namespaces/digits{SSA}",
     f"PATCH /api/v1/namespaces/digits/services/digits{SSA}",
     f"PATCH /api/v1/namespaces/digits/serviceaccounts/endpoint-digits-prod-usc1{SSA}",
+    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-drift-prod-usc1{SSA}",
     f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-errors-prod-usc1{SSA}",
     f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-latency-prod-usc1{SSA}",
     f"PATCH /api/v1/namespaces/digits/serviceaccounts/pipeline-train-prod-usc1{SSA}",
@@ -69,6 +72,7 @@ FIRST_APPLY = [
     "GET /apis/pipelines.kubeflow.org/v2beta1",
     f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelines/train{SSA}",
     "GET /apis/rbac.authorization.k8s.io/v1",
+    f"PATCH {RBAC}/roles/monitor-digits-drift-runs{SSA}",
     f"PATCH {RBAC}/roles/pipeline-train-prod-usc1-runs{SSA}",
     f"PATCH {RBAC}/roles/pipeline-train-secret-sync{SSA}",
     "GET /apis/security.istio.io/v1",
@@ -79,12 +83,14 @@ FIRST_APPLY = [
     f"PATCH /apis/apps/v1/namespaces/digits/deployments/digits-request-logger{SSA}",
     f"PATCH /apis/networking.istio.io/v1/namespaces/digits/virtualservices/digits{SSA}",
     f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelineversions/train-5404c757f0{SSA}",
+    f"PATCH {RBAC}/rolebindings/monitor-digits-drift-runs{SSA}",
     f"PATCH {RBAC}/rolebindings/pipeline-train-prod-usc1-runs{SSA}",
     f"PATCH {RBAC}/rolebindings/pipeline-train-secret-sync{SSA}",
     "GET /apis/serving.kserve.io/v1beta1",
     f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-baseline{SSA}",
     f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-candidate{SSA}",
     "GET /apis/batch/v1",
+    f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/digits-drift{SSA}",
     f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/train-schedule{SSA}",
     f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/train-secret-sync{SSA}",
     f"PATCH /api/v1/namespaces/digits/services/digits-request-logger{SSA}",
@@ -213,8 +219,8 @@ def test_apply_discovers_then_applies_server_side_in_dependency_order_then_lists
         state_from_graph(graph, project="digits", source_commit=None, config_hash="").resources
     )
     assert outcome.detail == (
-        f"Applied 27 objects of prod/us-central1 to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); "
-        "pruned 0."
+        f"Applied {OBJECTS} objects of prod/us-central1 to {DIGITS_PROD_CONTEXT} "
+        "(server-side apply as mlopsctl); pruned 0."
     )
 
 
@@ -251,7 +257,7 @@ def test_objects_removed_from_the_config_are_deleted_in_reverse_dependency_order
     ]
     recorded = store.states[("digits", PROD)].resources
     assert "prod/us-central1/kubernetes:batch/v1:CronJob/train-schedule" not in recorded
-    assert len(recorded) == 24
+    assert len(recorded) == OBJECTS - 3
 
 
 def _service(name: str, labels: dict[str, str], owners: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -314,13 +320,13 @@ def test_the_dry_run_sends_dry_run_all_and_reports_the_servers_rejection(
     with pytest.raises(ApplyError) as caught:
         preview(store, kubeconfig)
     assert str(caught.value) == (
-        f"the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of 27 objects of prod/us-central1 in a "
+        f"the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of {OBJECTS} objects of prod/us-central1 in a "
         "server-side dry run:\n"
         "  - prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/digits-candidate: "
         + message
     )
     patches = [r for r in server.requests if r.startswith("PATCH")]
-    assert len(patches) == 27
+    assert len(patches) == OBJECTS
     assert all(p.endswith(DRY_SSA) for p in patches)
     assert f"PATCH {candidate}{DRY_SSA}" in patches
     assert server.objects == before
@@ -331,8 +337,8 @@ def test_a_dry_run_in_an_empty_cluster_does_not_check_what_waits_for_its_namespa
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     assert preview(store, kubeconfig) == (
-        f"prod/us-central1: server-side dry run in {DIGITS_PROD_CONTEXT}: 1 accepted, 26 not checked "
-        "(their namespace or kind is created by this apply)"
+        f"prod/us-central1: server-side dry run in {DIGITS_PROD_CONTEXT}: 1 accepted, "
+        f"{OBJECTS - 1} not checked (their namespace or kind is created by this apply)"
     )
     assert server.objects == {}
 
@@ -345,7 +351,7 @@ def test_a_kind_the_cluster_does_not_serve_fails_the_dry_run(
     with pytest.raises(ApplyError) as caught:
         preview(store, kubeconfig)
     lines = str(caught.value).splitlines()
-    assert lines[0].endswith("rejects 2 of 27 objects of prod/us-central1 in a server-side dry run:")
+    assert lines[0].endswith(f"rejects 2 of {OBJECTS} objects of prod/us-central1 in a server-side dry run:")
     assert lines[1] == (
         "  - prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/digits-baseline: "
         "the cluster does not serve InferenceService of serving.kserve.io/v1beta1"
@@ -363,8 +369,9 @@ def test_a_rejected_object_stops_the_apply_before_pruning_and_records_nothing(
         apply(store, kubeconfig)
     assert str(caught.value) == (
         "cannot apply prod/us-central1/kubernetes:networking.istio.io/v1:Gateway/digits: "
-        'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value; 10 of 27 objects '
-        "were applied before it, nothing was pruned and the state was not recorded: fix it and apply again"
+        'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value; '
+        f"11 of {OBJECTS} objects were applied before it, nothing was pruned and the state was not "
+        "recorded: fix it and apply again"
     )
     assert server.requests[-1] == f"PATCH {gateway}{SSA}"
     assert (store.states, store.locks) == ({}, {})
@@ -488,7 +495,7 @@ def test_apply_through_the_cli(
         "apply", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
     )
     assert (code, err) == (0, "")
-    assert "Plan: 27 to add, 0 to change, 0 to destroy." in out
+    assert f"Plan: {OBJECTS} to add, 0 to change, 0 to destroy." in out
     assert out.endswith(f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0.\n")
     assert server.requests == FIRST_APPLY
     assert cli_store.opened == [(str(DIGITS), None)]
@@ -503,10 +510,10 @@ def test_plan_through_the_cli_fails_when_the_dry_run_is_rejected(
         "plan", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
     )
     assert code == 1
-    assert "Plan: 27 to add" in out
+    assert f"Plan: {OBJECTS} to add" in out
     assert err.splitlines() == [
-        f"error: the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of 27 objects of prod/us-central1 in a "
-        "server-side dry run:",
+        f"error: the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of {OBJECTS} objects of prod/us-central1 "
+        "in a server-side dry run:",
         '  - prod/us-central1/kubernetes:core/v1:Service/digits: Service "digits" is invalid: spec.ports',
     ]
 

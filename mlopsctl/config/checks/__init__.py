@@ -47,6 +47,7 @@ def _load_builtin_checks() -> None:
         files,
         names,
         pipelines,
+        policies,
         references,
         rollout,
         schedules,

@@ -9,6 +9,7 @@ from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.data import Data
 from mlopsctl.config.models.monitoring import AlertChannel, Monitor
 from mlopsctl.config.models.pipelines import Pipeline
+from mlopsctl.config.models.policies import Policies
 from mlopsctl.config.models.registry import RegisteredModel
 from mlopsctl.config.models.security import Security
 from mlopsctl.config.models.serving import BatchJob, Endpoint
@@ -78,6 +79,7 @@ class Overlay(Spec):
     alert_channels: dict[str, Any] | None = None
     security: dict[str, Any] | None = None
     cluster: dict[str, Any] | None = None
+    policies: dict[str, Any] | None = None
 
 
 class Environment(Spec):
@@ -108,3 +110,4 @@ class MLOpsConfig(Spec):
     alert_channels: dict[Name, AlertChannel] = {}
     security: Security = Security()
     cluster: Cluster = Cluster()
+    policies: Policies = Policies()

@@ -1,0 +1,45 @@
+"""The policies section names policies and environments that exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.sourcemap import Path
+
+
+def _unknown(code: str, noun: str, name: str, known: list[str], path: Path) -> Diagnostic:
+    hint = did_you_mean(name, known) or f"known: {', '.join(known) or 'none'}"
+    return Diagnostic(
+        code, f"unknown {noun} '{name}' in {'.'.join(map(str, path[:2]))}", path=path, hint=hint
+    )
+
+
+@check
+def policy_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Levels and waivers name built-in policies or installed custom ones (entry points)."""
+    from mlopsctl.policies import BUILTINS, FRAMEWORK
+    from mlopsctl.policies.plugins import entry_point_names
+
+    settings = ctx.config.policies
+    known = sorted({*BUILTINS, *entry_point_names()} - {FRAMEWORK})
+    for policy_id in settings.levels:
+        if policy_id not in known and policy_id != FRAMEWORK:
+            yield _unknown("E301", "policy", policy_id, known, ("policies", "levels", policy_id))
+    for i, waiver in enumerate(settings.waivers):
+        if waiver.policy not in known:
+            yield _unknown("E301", "policy", waiver.policy, known, ("policies", "waivers", i, "policy"))
+
+
+@check
+def policy_environments(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Environments named in the policies section exist (the default ``prod`` may be absent)."""
+    settings, known = ctx.config.policies, sorted(ctx.config.environments)
+    written = settings.production if "production" in settings.model_fields_set else []
+    for i, env in enumerate(written):
+        if env not in known:
+            yield _unknown("E307", "environment", env, known, ("policies", "production", i))
+    for env in settings.limits:
+        if env not in known:
+            yield _unknown("E307", "environment", env, known, ("policies", "limits", env))

@@ -1,0 +1,99 @@
+"""Where data lives and who can read it: public access, customer-managed keys, residency."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mlopsctl.build.bigquery import DATASET
+from mlopsctl.build.registry import REPOSITORY
+from mlopsctl.build.storage import BUCKET
+from mlopsctl.graph import JSON, Resource
+from mlopsctl.policies import Finding, PolicyContext, policy
+
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+ENCRYPTION_KEY: dict[str, tuple[str, ...]] = {
+    BUCKET: ("encryption", "defaultKmsKeyName"),
+    DATASET: ("defaultEncryptionConfiguration", "kmsKeyName"),
+    REPOSITORY: ("kmsKeyName",),
+}
+"""Where each type's customer-managed key is set in its inputs."""
+_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+[0-9]+)-[a-z]$")
+
+
+@policy("MLP004")
+def public_access(ctx: PolicyContext) -> Iterator[Finding]:
+    for bucket in ctx.of_type(BUCKET):
+        if bucket.inputs.get("publicAccessPrevention") != "enforced":
+            yield Finding(
+                f"bucket '{bucket.inputs['name']}' does not enforce public access prevention",
+                hint="buckets must set publicAccessPrevention: enforced",
+                address=bucket.address,
+            )
+    for resource in ctx.graph:
+        if not resource.type.startswith("gcp:"):
+            continue
+        members = [resource.inputs.get("member"), *resource.inputs.get("members", [])]
+        for member in sorted({m for m in members if m in PUBLIC_MEMBERS}):
+            yield Finding(
+                f"{resource.type} '{resource.name}' grants "
+                f"{resource.inputs.get('role', 'a role')} to {member}",
+                hint="grant roles to service accounts or groups, never to everyone",
+                address=resource.address,
+            )
+
+
+@policy("MLP005")
+def customer_managed_keys(ctx: PolicyContext) -> Iterator[Finding]:
+    if not ctx.production:
+        return
+    for resource in ctx.of_type(*ENCRYPTION_KEY):
+        if _get(resource.inputs, ENCRYPTION_KEY[resource.type]) is None:
+            kind = resource.type.rsplit(":", 1)[-1].lower()
+            yield Finding(
+                f"{kind} '{resource.name}' is not encrypted with a customer-managed key in {ctx.target.env}",
+                hint=f"declare a key under security.kms and set security.defaultKmsKey "
+                f"(e.g. in environments.{ctx.target.env}.overrides)",
+                address=resource.address,
+            )
+
+
+def _get(inputs: JSON, path: tuple[str, ...]) -> JSON:
+    for part in path:
+        if not isinstance(inputs, dict):
+            return None
+        inputs = inputs.get(part)
+    return inputs
+
+
+@policy("MLP006")
+def data_residency(ctx: PolicyContext) -> Iterator[Finding]:
+    regions = ctx.config.environments[ctx.target.env].regions
+    multi = {m.lower() for m in ctx.settings.allowed_multi_regions}
+    for resource in ctx.graph:
+        for location in sorted(set(locations(resource))):
+            if _REGION.match(location.lower()):
+                allowed = location.lower() in regions
+            else:
+                allowed = location.lower() in multi
+            if not allowed:
+                yield Finding(
+                    f"{resource.type.rsplit(':', 1)[-1]} '{resource.name}' is located in {location}, "
+                    f"outside the regions of {ctx.target.env} ({', '.join(regions)})",
+                    hint="keep data in the environment's regions; allow a multi-region with "
+                    "policies.allowedMultiRegions",
+                    address=resource.address,
+                )
+
+
+def locations(resource: Resource) -> Iterator[str]:
+    """The regions, multi-regions and zones' regions a Google Cloud resource is placed in."""
+    if not resource.type.startswith("gcp:"):
+        return
+    location = resource.inputs.get("location")
+    if isinstance(location, str):
+        yield location
+    for zone in resource.inputs.get("nodeLocations", []):
+        found = _ZONE.match(zone)
+        yield found["region"] if found else zone

@@ -1,0 +1,126 @@
+"""Run the policies over each target's graph; apply levels and waivers; place findings in mlops.yaml."""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+from collections.abc import Mapping
+
+from mlopsctl.api import Validation, with_targets
+from mlopsctl.config.models.policies import Waiver
+from mlopsctl.diagnostics import Diagnostic, Severity, normalize
+from mlopsctl.graph import Graph, Target
+from mlopsctl.plan import Plan, TargetPlan
+from mlopsctl.policies import BUILTINS, FRAMEWORK, Finding, Policy, PolicyContext, builtin_policies
+from mlopsctl.policies.plugins import custom_policies
+from mlopsctl.policies.protection import protected_resources
+from mlopsctl.sourcemap import SourceMap, format_path
+
+
+def all_policies() -> list[Policy]:
+    return [*builtin_policies(), *custom_policies()]
+
+
+def rules(policies: list[Policy]) -> dict[str, tuple[str, str]]:
+    """SARIF rules of the built-in and the given policies: id -> (title, explanation)."""
+    return {**BUILTINS, **{p.id: (p.title, p.description) for p in policies}}
+
+
+def check(
+    validation: Validation,
+    graphs: Mapping[Target, Graph],
+    policies: list[Policy],
+    plan: Plan | None = None,
+    today: datetime.date | None = None,
+) -> list[Diagnostic]:
+    """The findings of ``policies`` over every compiled target, after levels and waivers.
+
+    With ``plan``, targets that left the config are checked for protected resources only,
+    under the settings of the first target that remains.
+    """
+    today = today or datetime.date.today()
+    changes = {tp.target: tp for tp in plan.targets} if plan else {}
+    per_target: dict[Target, list[Diagnostic]] = {}
+    for target, graph in graphs.items():
+        tc = validation.targets[target]
+        ctx = PolicyContext(
+            target, graph, tc.config, changes.get(target, TargetPlan(target)) if plan else None
+        )
+        per_target[target] = evaluate(ctx, policies, tc.sources, today)
+    remaining = next(iter(validation.targets.values()))
+    gone = [p for p in policies if p.check is protected_resources]
+    for target, target_plan in changes.items():
+        if target not in graphs:
+            ctx = PolicyContext(target, Graph(target, ""), remaining.config, target_plan)
+            per_target[target] = evaluate(ctx, gone, remaining.sources, today)
+    return normalize(with_targets(per_target))
+
+
+def evaluate(
+    ctx: PolicyContext, policies: list[Policy], sources: SourceMap, today: datetime.date
+) -> list[Diagnostic]:
+    """One target's findings: each policy at its level, waived ones dropped, expired waivers warned of."""
+    settings = ctx.settings
+    waivers = [w for w in settings.waivers if w.expires is None or w.expires >= today]
+    found: list[Diagnostic] = []
+    for p in policies:
+        level = settings.levels.get(p.id, "error")
+        if level == "off":
+            continue
+        for d in _run(ctx, p, Severity(level)):
+            if not any(_waives(w, d) for w in waivers):
+                found.append(d.located(sources, key=True))
+    found += [
+        Diagnostic(
+            FRAMEWORK,
+            f"the waiver of {w.policy} for {w.resource or w.path} expired on {w.expires}: "
+            "it no longer applies",
+            path=("policies", "waivers", i, "expires"),
+            hint="renew it with a new date and reason, or fix what it waived",
+            severity=Severity.WARNING,
+        ).located(sources, key=True)
+        for i, w in enumerate(settings.waivers)
+        if w not in waivers and settings.levels.get(FRAMEWORK) != "off"
+    ]
+    return found
+
+
+def _run(ctx: PolicyContext, policy: Policy, severity: Severity) -> list[Diagnostic]:
+    """The policy's findings as diagnostics; a policy that fails is one error naming where it comes from."""
+    try:
+        findings = list(policy.check(ctx))
+        if not all(isinstance(f, Finding) for f in findings):
+            raise TypeError("it yielded something other than mlopsctl.policies.Finding")
+    except Exception as exc:  # a custom policy's bug must not stop the other gates
+        return [
+            Diagnostic(
+                policy.id,
+                f"policy {policy.id} ({policy.origin}) failed: {type(exc).__name__}: {exc}",
+                hint="fix the policy, or set its level to off under policies.levels",
+            )
+        ]
+    return [
+        Diagnostic(
+            policy.id,
+            f.message,
+            path=f.path or _source(ctx, f.address),
+            hint=f.hint,
+            severity=severity,
+            address=f.address,
+        )
+        for f in findings
+    ]
+
+
+def _source(ctx: PolicyContext, address: str | None) -> tuple[str | int, ...]:
+    resource = ctx.graph.resources.get(address or "")
+    return resource.source if resource else ()
+
+
+def _waives(waiver: Waiver, d: Diagnostic) -> bool:
+    if waiver.policy != d.code:
+        return False
+    if waiver.resource is not None:
+        return d.address is not None and fnmatch.fnmatchcase(d.address, waiver.resource)
+    path, prefix = format_path(d.path), waiver.path or ""
+    return path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))

@@ -1,0 +1,88 @@
+"""Endpoints in production: replicas, gradual rollouts, canary steps and drift monitors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.build.serving import INFERENCE_SERVICE
+from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.config.models.serving import BlueGreen, Canary, Shadow
+from mlopsctl.policies import Finding, PolicyContext, policy
+
+ENDPOINT_LABEL = "mlopsctl.dev/endpoint"
+VARIANT_LABEL = "mlopsctl.dev/variant"
+
+
+@policy("MLP001")
+def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
+    if not ctx.production:
+        return
+    wanted = ctx.settings.min_replicas
+    for isvc in ctx.of_type(INFERENCE_SERVICE):
+        labels = isvc.inputs["metadata"]["labels"]
+        endpoint, member = labels[ENDPOINT_LABEL], labels[VARIANT_LABEL]
+        rollout = ctx.config.endpoints[endpoint].rollout
+        if isinstance(rollout, Shadow) and rollout.shadow == member:
+            continue
+        replicas = isvc.inputs["spec"]["predictor"]["minReplicas"]
+        if replicas < wanted:
+            yield Finding(
+                f"endpoint '{endpoint}' ({member}) keeps {replicas} replica(s) in {ctx.target.env}; "
+                f"production needs at least {wanted}",
+                hint=f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)",
+                address=isvc.address,
+                path=(*isvc.source, "minReplicas"),
+            )
+
+
+@policy("MLP002")
+def gradual_rollout(ctx: PolicyContext) -> Iterator[Finding]:
+    if not ctx.production:
+        return
+    for name, endpoint in ctx.config.endpoints.items():
+        rollout, path = endpoint.rollout, ("endpoints", name, "rollout")
+        if isinstance(rollout, BlueGreen):
+            yield Finding(
+                f"endpoint '{name}' switches all traffic at once (blue-green) in {ctx.target.env}",
+                hint="roll out gradually in production: a canary with several steps, an A/B split "
+                "or a shadow",
+                path=(*path, "strategy"),
+            )
+        elif isinstance(rollout, Canary) and rollout.steps[0] == 100:
+            yield Finding(
+                f"the canary of endpoint '{name}' sends all traffic to the candidate in one step "
+                f"in {ctx.target.env}",
+                hint="give the canary several steps, e.g. steps: [5, 25, 50, 100]",
+                path=(*path, "steps"),
+            )
+
+
+@policy("MLP003")
+def canary_first_step(ctx: PolicyContext) -> Iterator[Finding]:
+    most = ctx.settings.canary_max_first_step
+    for name, endpoint in ctx.config.endpoints.items():
+        rollout = endpoint.rollout
+        if isinstance(rollout, Canary) and rollout.steps[0] > most:
+            yield Finding(
+                f"the canary of endpoint '{name}' starts at {rollout.steps[0]}% of traffic; "
+                f"the first step may send at most {most:g}%",
+                hint="start with a smaller step, or raise policies.canaryMaxFirstStep",
+                path=("endpoints", name, "rollout", "steps", 0),
+            )
+
+
+@policy("MLP009")
+def drift_monitor(ctx: PolicyContext) -> Iterator[Finding]:
+    if not ctx.production:
+        return
+    watched = {
+        m.endpoint for m in ctx.config.monitors.values() if isinstance(m, DataMonitor) and m.type == "drift"
+    }
+    for name in ctx.config.endpoints:
+        if name not in watched:
+            yield Finding(
+                f"production endpoint '{name}' has no drift monitor in {ctx.target.env}",
+                hint=f"add a monitor with type: drift and endpoint: {name} "
+                "(it reads the endpoint's request log)",
+                path=("endpoints", name),
+            )

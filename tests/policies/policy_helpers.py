@@ -1,0 +1,81 @@
+"""Inline configs that pass every built-in policy, and how to check variations of them."""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+
+from helpers import write
+
+from mlopsctl.api import compile_graphs, validate
+from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.plan import Plan
+from mlopsctl.policies import builtin_policies
+from mlopsctl.policies.run import check
+from mlopsctl.source import ConfigSource
+
+TODAY = datetime.date(2026, 6, 1)
+PASSING = """\
+apiVersion: mlopsctl.dev/v1alpha1
+kind: MLOpsProject
+project:
+  name: demo
+  stageImage: registry.example/stages:1
+environments:
+  dev:
+    gcpProject: acme-demo-dev
+    regions: [us-central1]
+  prod:
+    gcpProject: acme-demo-prod
+    regions: [us-central1]
+security:
+  kms:
+    data: {}
+  defaultKmsKey: data
+data:
+  buckets:
+    raw: {}
+  datasets:
+    serving: {}
+models:
+  m:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: gs://elsewhere/m/v1}
+      v2: {artifactUri: gs://elsewhere/m/v2}
+endpoints:
+  score:
+    logging: {dataset: serving}
+    variants:
+      main: {model: m, version: v1, minReplicas: 2}
+monitors:
+  score-drift:
+    type: drift
+    endpoint: score
+    baseline: {dataset: serving, table: baseline}
+    features: {x: {kind: numeric}}
+    schedule: {cron: "0 * * * *"}
+"""
+"""A dev and a prod environment, each with an endpoint, CMEK and a drift monitor."""
+
+
+def where(text: str, marker: str, offset: int = 0) -> str:
+    """``mlops.yaml:line:col`` of the unique ``marker`` in ``text`` (plus ``offset`` columns)."""
+    assert text.count(marker) == 1, f"{marker!r} is not unique"
+    before = text[: text.index(marker)]
+    line = before.count("\n") + 1
+    return f"mlops.yaml:{line}:{len(before) - before.rfind(chr(10)) + offset}"
+
+
+def findings(
+    folder: pathlib.Path, text: str, plan: Plan | None = None, today: datetime.date = TODAY
+) -> list[Diagnostic]:
+    """What the built-in policies find in the config ``text`` (which must be valid)."""
+    validation = validate(ConfigSource(write(folder, text), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return check(validation, compile_graphs(validation), builtin_policies(), plan, today)
+
+
+def summary(found: list[Diagnostic]) -> list[tuple[str, str, str]]:
+    """(id, severity, file:line:col) of each finding."""
+    return [(d.code, d.severity.value, str(d.position)) for d in found]

@@ -1,0 +1,138 @@
+"""``mlopsctl check`` end to end: formats, exit codes, state to compare with, the examples."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+from conftest import EXAMPLES
+from gitrepos import git_init_and_commit
+from helpers import WITH_DATA, run, write
+from policy_helpers import PASSING, where
+
+ONE_REPLICA = PASSING.replace("minReplicas: 2}", "minReplicas: 1}")
+ISVC = "prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/score-main"
+
+
+@pytest.fixture
+def here(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "tail"),
+    [
+        (PASSING, 0, "mlops.yaml: 0 error(s), 0 warning(s).\n"),
+        (ONE_REPLICA, 1, "mlops.yaml: 1 error(s), 0 warning(s).\n"),
+        (
+            ONE_REPLICA + "policies: {levels: {MLP001: warning}}\n",
+            0,
+            "mlops.yaml: 0 error(s), 1 warning(s).\n",
+        ),
+    ],
+)
+def test_exit_codes(here: pathlib.Path, text: str, code: int, tail: str) -> None:
+    write(here, text)
+    assert run("check")[:2] == (code, tail)
+
+
+def test_text_names_id_position_resource_and_hint(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA)
+    code, _, err = run("check", "mlops.yaml")
+    assert code == 1
+    assert err == (
+        f"{where(ONE_REPLICA, 'minReplicas: 1')}: error MLP001: endpoint 'score' (main) keeps 1 replica(s) "
+        "in prod; production needs at least 2\n"
+        f"  resource: {ISVC}\n"
+        "  hint: set minReplicas: 2 (e.g. in environments.prod.overrides)\n"
+    )
+
+
+def test_invalid_config_reports_validation_only(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA.replace("minReplicas: 1}", "minReplicas: 1, replicas: 2}"))
+    code, out, _ = run("check", "--format", "json")
+    assert code == 1
+    assert [d["code"] for d in json.loads(out)["diagnostics"]] == ["E203"]
+
+
+def test_json(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA)
+    code, out, _ = run("check", "--format", "json")
+    [found] = json.loads(out)["diagnostics"]
+    assert code == 1
+    assert found["code"] == "MLP001" and found["severity"] == "error" and found["address"] == ISVC
+    assert f"mlops.yaml:{found['line']}:{found['column']}" == where(ONE_REPLICA, "minReplicas: 1")
+    assert found["path"] == "endpoints.score.variants.main.minReplicas"
+
+
+def test_sarif(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA + "policies: {levels: {MLP001: warning}}\n")
+    code, out, _ = run("check", "--format", "sarif")
+    log = json.loads(out)
+    assert code == 0 and log["version"] == "2.1.0"
+    [sarif_run] = log["runs"]
+    rules = {r["id"]: r for r in sarif_run["tool"]["driver"]["rules"]}
+    assert {f"MLP{n:03}" for n in range(11)} | {"E203", "W301"} <= rules.keys()
+    assert rules["MLP001"]["name"] == "production replicas"
+    [result] = sarif_run["results"]
+    assert result["ruleId"] in rules and result["level"] == "warning"
+    [location] = result["locations"]
+    region = location["physicalLocation"]["region"]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "mlops.yaml"
+    assert f"mlops.yaml:{region['startLine']}:{region['startColumn']}" == where(ONE_REPLICA, "minReplicas: 1")
+    assert location["logicalLocations"] == [{"fullyQualifiedName": ISVC, "kind": "resource"}]
+
+
+def test_github(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA)
+    code, out, _ = run("check", "--format", "github")
+    _, line, col = where(ONE_REPLICA, "minReplicas: 1").split(":")
+    assert code == 1
+    assert out.startswith(
+        f"::error file=mlops.yaml,line={line},col={col},title=MLP001::endpoint 'score' (main)"
+    )
+
+
+def test_base_reports_destroyed_protected_resources(source: pathlib.Path) -> None:
+    source.write_text(WITH_DATA.replace("    raw: {}\n", "    raw: {location: US}\n"), encoding="utf-8")
+    git_init_and_commit(source.parent, "move the bucket")
+    code, _, err = run("check", source, "--env", "dev", "--base", "HEAD~1")
+    assert code == 1
+    assert "error MLP010: the plan replaces protected Bucket 'raw' (changed: location)" in err
+    assert "error MLP006: Bucket 'raw' is located in US" in err
+    waived = (
+        "policies:\n  levels: {MLP006: 'off'}\n"
+        "  waivers: [{policy: MLP010, path: data.buckets.raw, reason: the bucket is empty}]\n"
+    )
+    source.write_text(source.read_text(encoding="utf-8") + waived, encoding="utf-8")
+    assert run("check", source, "--env", "dev", "--base", "HEAD~1")[0] == 0
+
+
+def test_repo_reports_protected_resources_of_a_removed_region(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    assert run("apply", source, "--repo", deploy)[0] == 0
+    assert run("check", source, "--env", "dev", "--repo", deploy)[0] == 0
+    regions = "    regions: [us-central1, europe-west4]"
+    source.write_text(
+        WITH_DATA.replace(regions, "    regions: [us-central1]") + "policies: {levels: {MLP005: 'off'}}\n"
+    )
+    code, out, _ = run("check", source, "--env", "prod", "--repo", deploy, "--format", "json")
+    found = json.loads(out)["diagnostics"]
+    assert code == 1 and {d["code"] for d in found} == {"MLP010"}
+    assert "prod/europe-west4/gcp:storage/bucket:Bucket/raw" in {d["address"] for d in found}
+    assert all(d["address"].startswith("prod/europe-west4/") for d in found)
+
+
+def test_repo_and_base_exclude_each_other(here: pathlib.Path) -> None:
+    write(here, PASSING)
+    code, _, err = run("check", "--repo", here, "--base", "HEAD")
+    assert code == 1 and "give --repo or --base, not both" in err
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_examples_pass_check(example: pathlib.Path) -> None:
+    code, out, err = run("check", example, "--format", "json")
+    assert (code, json.loads(out), err) == (0, {"diagnostics": []}, "")

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import pytest
+from helpers import write
+from policy_helpers import PASSING, TODAY, findings, summary, where
+
+from mlopsctl.api import compile_graphs, validate
+from mlopsctl.build.iam import BUCKET_IAM_MEMBER
+from mlopsctl.build.storage import BUCKET
+from mlopsctl.graph import Resource, Target
+from mlopsctl.policies import PolicyContext, builtin_policies
+from mlopsctl.policies.run import evaluate
+from mlopsctl.source import ConfigSource
+
+NO_KMS = ("security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n", "")
+TWO_PROD_REGIONS = (
+    "    regions: [us-central1]\nsecurity",
+    "    regions: [us-central1, europe-west4]\nsecurity",
+)
+
+# (name, [(old, new) replacements of PASSING], [(id, marker the finding points at)]); severity is error.
+CASES = [
+    (
+        "no customer-managed key",
+        [NO_KMS],
+        [("MLP005", "project:"), ("MLP005", "raw: {}"), ("MLP005", "serving: {}")],
+    ),
+    (
+        "a key in production only",
+        [
+            NO_KMS,
+            (
+                "    regions: [us-central1]\ndata",
+                "    regions: [us-central1]\n    overrides:\n      security:\n"
+                "        kms: {data: {}}\n        defaultKmsKey: data\ndata",
+            ),
+        ],
+        [],
+    ),
+    ("a multi-region bucket", [("raw: {}", "raw: {location: EU}")], [("MLP006", "raw:")] * 2),
+    (
+        "an allowed multi-region",
+        [
+            ("raw: {}", "raw: {location: EU}"),
+            ("monitors:", "policies: {allowedMultiRegions: [eu]}\nmonitors:"),
+        ],
+        [],
+    ),
+    (
+        "a dataset in another region of production",
+        [("serving: {}", "serving: {location: europe-west4}"), TWO_PROD_REGIONS],
+        [("MLP006", "serving: {")],
+    ),
+    (
+        "a key ring elsewhere",
+        [("    data: {}\n", "    data: {}\n    archive: {location: europe-west1}\n")],
+        [("MLP006", "archive:")] * 2,
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_data_policies(
+    tmp_path: pathlib.Path, changes: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    text = PASSING
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]
+
+
+def test_residency_names_the_resource_and_the_regions(tmp_path: pathlib.Path) -> None:
+    text = PASSING.replace("raw: {}", "raw: {location: EU}")
+    dev, prod = findings(tmp_path, text)
+    assert dev.address == "dev/us-central1/gcp:storage/bucket:Bucket/raw"
+    assert dev.message == "Bucket 'raw' is located in EU, outside the regions of dev (us-central1)"
+    assert prod.address == "prod/us-central1/gcp:storage/bucket:Bucket/raw"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"publicAccessPrevention": "inherited"},
+            "bucket 'demo-dev-us-central1-raw' does not enforce public access prevention",
+        ),
+        (
+            {"member": "allUsers"},
+            "gcp:storage/bucketIAMMember:BucketIAMMember 'public' grants roles/storage.objectViewer "
+            "to allUsers",
+        ),
+        (
+            {"members": ["group:a@example.com", "allAuthenticatedUsers"]},
+            "gcp:storage/bucketIAMMember:BucketIAMMember 'public' grants roles/storage.objectViewer "
+            "to allAuthenticatedUsers",
+        ),
+    ],
+)
+def test_public_access(tmp_path: pathlib.Path, change: dict[str, object], message: str) -> None:
+    """Nothing mlops.yaml can say makes data public: the graph is altered as a template could."""
+    validation = validate(ConfigSource(write(tmp_path, PASSING), "mlops.yaml", None))
+    target = Target("dev", "us-central1")
+    graph = compile_graphs(validation)[target]
+    bucket = next(r for r in graph if r.type == BUCKET)
+    if "publicAccessPrevention" in change:
+        graph.resources[bucket.address] = dataclasses.replace(bucket, inputs={**bucket.inputs, **change})
+        address = bucket.address
+    else:
+        inputs = {"bucket": bucket.inputs["name"], "role": "roles/storage.objectViewer", **change}
+        address = graph.add(
+            Resource(target, BUCKET_IAM_MEMBER, "public", inputs, source=bucket.source)
+        ).address
+    ctx = PolicyContext(target, graph, validation.targets[target].config)
+    [found] = evaluate(ctx, builtin_policies(), validation.targets[target].sources, TODAY)
+    assert (found.code, found.message, found.address) == ("MLP004", message, address)
+    assert str(found.position) == where(PASSING, "raw: {}")
