@@ -406,6 +406,7 @@ def check(
 ) -> None:
     """Enforce the policies (docs/policies.md) over the compiled graphs. Exit 1 on any error finding."""
     from mlopsctl import api
+    from mlopsctl.diagnostics import plural
     from mlopsctl.policies.run import all_policies, check, rules
 
     if repo is not None and base is not None:
@@ -424,7 +425,8 @@ def check(
         _print_diagnostics(found, fmt, rules(policies))
         errors = sum(d.is_error for d in found)
         if fmt is DiagnosticFormat.text:
-            typer.echo(f"{validation.source.display}: {errors} error(s), {len(found) - errors} warning(s).")
+            counts = f"{plural(errors, 'error')}, {plural(len(found) - errors, 'warning')}"
+            typer.echo(f"{validation.source.display}: {counts}.")
     if errors:
         raise typer.Exit(1)
 

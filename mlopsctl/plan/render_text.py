@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mlopsctl.diagnostics import plural
 from mlopsctl.graph import JSON, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.sourcemap import format_path
@@ -99,10 +100,6 @@ def _differ(a: JSON, b: JSON) -> bool:
     return canonical_json(a) != canonical_json(b)
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 @dataclass(frozen=True)
 class _Renderer:
     """Renders values and their differences; marks the lines of replacement-forcing paths."""
@@ -133,7 +130,7 @@ class _Renderer:
                 lines += self.changed(label, old[k], new[k], depth, sub)
         hidden = len(keys) - len(shown)
         if hidden:
-            lines.append(f"{_indent(depth)}# ({_plural(hidden, 'unchanged attribute')} hidden)")
+            lines.append(f"{_indent(depth)}# ({plural(hidden, 'unchanged attribute')} hidden)")
         return lines
 
     def changed(self, label: str, old: JSON, new: JSON, depth: int, path: KeyPath | None) -> list[str]:
@@ -157,7 +154,7 @@ class _Renderer:
         lines: list[str] = []
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
-                lines.append(f"{_indent(depth)}# ({_plural(i2 - i1, 'unchanged element')} hidden)")
+                lines.append(f"{_indent(depth)}# ({plural(i2 - i1, 'unchanged element')} hidden)")
                 continue
             for v in old[i1:i2]:
                 lines += self.element("-", v, depth)

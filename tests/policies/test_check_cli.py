@@ -24,12 +24,12 @@ def here(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Pat
 @pytest.mark.parametrize(
     ("text", "code", "tail"),
     [
-        (PASSING, 0, "mlops.yaml: 0 error(s), 0 warning(s).\n"),
-        (ONE_REPLICA, 1, "mlops.yaml: 1 error(s), 0 warning(s).\n"),
+        (PASSING, 0, "mlops.yaml: 0 errors, 0 warnings.\n"),
+        (ONE_REPLICA, 1, "mlops.yaml: 1 error, 0 warnings.\n"),
         (
             ONE_REPLICA + "policies: {levels: {MLP001: warning}}\n",
             0,
-            "mlops.yaml: 0 error(s), 1 warning(s).\n",
+            "mlops.yaml: 0 errors, 1 warning.\n",
         ),
     ],
 )
