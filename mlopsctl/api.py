@@ -155,7 +155,8 @@ def _validate_target(result: Validation, document: Document, target: Target) -> 
     if config is not None:
         diagnostics += run_checks(CheckContext(config, target, document.base_dir))
         result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
-    return [d.located(resolved.sources) for d in diagnostics]
+    stale = {d.path for d in diagnostics if d.code == "E313"}  # a stale lock pin says it best
+    return [d.located(resolved.sources) for d in diagnostics if d.code == "E313" or d.path not in stale]
 
 
 def _hash(resolved: ResolvedTarget) -> str:

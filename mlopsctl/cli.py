@@ -411,6 +411,10 @@ def promote(
     rollback: Annotated[
         bool, typer.Option("--rollback", help="Restore each region's previous entry of mlops.lock.")
     ] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option("--adopt", help="Pin what each region of ENV without a lock entry compiles to now."),
+    ] = False,
 ) -> None:
     """Copy the source environment's release into the target's regions, in order; write mlops.lock.
 
@@ -425,13 +429,17 @@ def promote(
     from mlopsctl.promote.lock import dump_lock, lock_path
     from mlopsctl.promote.render import render_promotion
 
-    if rollback and from_env is not None:
-        _fail("--rollback restores a region's previous release: it takes no --from")
+    if (rollback or adopt) and from_env is not None:
+        _fail("--rollback and --adopt pin releases of the target itself: they take no --from")
+    if rollback and adopt:
+        _fail("give --rollback or --adopt, not both")
     with _validated(file, _selection(None, None), writes=not dry_run) as validation:
         p = commands.promoter(validation, repo, datetime.now(UTC))
         try:
             if rollback:
                 proposal = commands.rollback(p, to, region or ())
+            elif adopt:
+                proposal = commands.adopt(p, to, region or ())
             else:
                 proposal = commands.promote(p, to, from_env, region or ())
         except PromotionError as exc:

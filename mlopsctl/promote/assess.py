@@ -23,7 +23,7 @@ from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import Target
 from mlopsctl.promote.history import ConfigRepo, applied_since
-from mlopsctl.promote.lock import Lock, LockEntry, Pin
+from mlopsctl.promote.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
 from mlopsctl.promote.pins import release_pins
 from mlopsctl.state import canonical_json
 
@@ -45,7 +45,8 @@ class Release:
     def summary(self) -> str:
         versions = [f"{_short(p)} {v}" for p, v in sorted(self.pins.items()) if p.endswith(".version")]
         images = sum(not p.endswith(".version") for p in self.pins)
-        return ", ".join([*versions, f"{images} image{'s' * (images != 1)}"])
+        shown = [*versions, f"{images} image{'s' * (images != 1)}"] if images else versions
+        return ", ".join(shown) or "nothing pinned"
 
     def fits(self, other: Release) -> bool:
         """Whether ``other`` pins the same values where both pin a place."""
@@ -164,7 +165,7 @@ def gated(promoter: Promoter, standings: list[Standing], changes: Mapping[Target
     """Run the gates on the lock with ``changes``; regions that fail them are blocked instead."""
     if not changes:
         return Proposal(standings, promoter.validation.lock, {})
-    lock = promoter.validation.lock.with_entries(changes)
+    lock = _as_written(promoter.validation.lock.with_entries(changes))
     proposed = validate(promoter.validation.source, ALL, lock)
     errors = [d for d in proposed.diagnostics if d.is_error]
     gate = "validate"
@@ -180,6 +181,11 @@ def gated(promoter: Promoter, standings: list[Standing], changes: Mapping[Target
     versions = _pipeline_versions(proposed, tuple(changes))
     moved = {t: LockEntry(e.pins, versions[t]) for t, e in changes.items()}
     return Proposal(standings, lock.with_entries(moved), moved, (note,) if note else ())
+
+
+def _as_written(lock: Lock) -> Lock:
+    """``lock`` read back from the text it is written as, so that its pins have their lines."""
+    return parse_lock(dump_lock(lock).encode(), lock.file)[0]
 
 
 def _replace_stand(standing: Standing, stand: Stand, reason: str) -> Standing:

@@ -21,7 +21,7 @@ from mlopsctl.promote.assess import (
     gated,
 )
 from mlopsctl.promote.history import ConfigRepo
-from mlopsctl.promote.lock import LockEntry
+from mlopsctl.promote.lock import LockEntry, Pin
 
 
 def promoter(validation: Validation, deploy: pathlib.Path | None, now: datetime) -> Promoter:
@@ -54,7 +54,8 @@ def rollback(p: Promoter, to: str, regions: Sequence[str]) -> Proposal:
         display = p.validation.source.display
         raise PromotionError(f"--rollback reads the history of mlops.lock: {display} is not in Git")
     lock = p.validation.lock
-    selected = [t for t in lock.entries if t.env == to and (not regions or t.region in regions)]
+    targets = [Target(to, region) for region in regions or p.environments[to].regions]
+    selected = [t for t in targets if t in lock.entries]
     if not selected:
         raise PromotionError(f"no region of {to} has an entry in {lock.file}: nothing to roll back")
     changes = {t: _previous(p.repo, t, lock.entries[t]) for t in selected}
@@ -70,6 +71,24 @@ def rollback(p: Promoter, to: str, regions: Sequence[str]) -> Proposal:
         for s in p.assess(to)
     ]
     return gated(p, standings, changes)
+
+
+def adopt(p: Promoter, to: str, regions: Sequence[str]) -> Proposal:
+    """Pin what each region of ``to`` without a lock entry compiles to now: start locking it."""
+    _source(p, to, regions)
+    standings = p.assess(to)
+    changes = {
+        s.target: LockEntry({path: Pin(v) for path, v in s.runs.pins.items()})
+        for s in standings
+        if s.target not in p.validation.lock.entries and (not regions or s.target.region in regions)
+    }
+    adopted = [
+        replace(s, wants=s.runs, stand=Stand.ELIGIBLE, reason=f"pins release {s.runs.id} as it runs now")
+        if s.target in changes
+        else s
+        for s in standings
+    ]
+    return gated(p, adopted, changes)
 
 
 def _previous(repo: ConfigRepo, target: Target, current: LockEntry) -> LockEntry:

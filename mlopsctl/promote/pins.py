@@ -54,7 +54,8 @@ def apply_pins(data: dict[str, Any], sources: SourceMap, entry: LockEntry) -> li
     """Set each pinned value in ``data`` (positions point at the lock), refusing stale pins.
 
     A pin whose place is gone from the config (a removed variant or step) is ignored
-    with a warning; a pinned model version the config no longer declares is an error.
+    with a warning; a pinned model version the config no longer declares is an error
+    (E313, which stands for the reference checks' finding about the same value).
     """
     slots = {".".join(path): model for path, _, model in _slots(data)}
     models = _dict(data.get("models"))
@@ -67,7 +68,6 @@ def apply_pins(data: dict[str, Any], sources: SourceMap, entry: LockEntry) -> li
         if model is not None and pin.value not in _dict(_dict(models.get(model)).get("versions")):
             message = f"{dotted} is pinned to version '{pin.value}' of model '{model}', which is not declared"
             found.append(_stale("E313", message, pin, dotted))
-            continue
         parts = tuple(dotted.split("."))
         _set(data, parts, pin.value)
         if pin.position is not None:

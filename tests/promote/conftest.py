@@ -1,0 +1,3 @@
+from releases import releases
+
+__all__ = ["releases"]
