@@ -1,3 +1,0 @@
-from releases import releases
-
-__all__ = ["releases"]
