@@ -13,7 +13,7 @@ import hashlib
 import importlib
 import pathlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mlopsctl.api import ALL, Validation, validate
@@ -189,8 +189,6 @@ def _as_written(lock: Lock) -> Lock:
 
 
 def _replace_stand(standing: Standing, stand: Stand, reason: str) -> Standing:
-    from dataclasses import replace
-
     return replace(standing, stand=stand, reason=reason, until=None)
 
 

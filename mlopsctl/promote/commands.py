@@ -44,7 +44,11 @@ def promote(p: Promoter, to: str, from_env: str | None, regions: Sequence[str]) 
         for s in standings
         if s.stand is Stand.ELIGIBLE and (not regions or s.target.region in regions)
     }
-    return gated(p, standings, changes)
+    proposal = gated(p, standings, changes)
+    if proposal.moved and p.environments[to].promotion.approval:
+        approval = f"{to} requires approval: have the commit of mlops.lock reviewed before applying it"
+        return replace(proposal, notes=(*proposal.notes, approval))
+    return proposal
 
 
 def rollback(p: Promoter, to: str, regions: Sequence[str]) -> Proposal:

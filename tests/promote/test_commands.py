@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import sys
 import types
 
 import pytest
 from gitrepos import git
-from helpers import run
-from releases import Releases, at
+from helpers import run, write
+from releases import CHAIN, Releases, at
 
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.promote.assess import Release
@@ -153,3 +154,28 @@ def test_status_json(releases: Releases) -> None:
         "reason": "cannot tell when dev/us-central1 applied it: pass --repo DEPLOY_REPO",
         "until": None,
     }
+
+
+def test_adopt_pins_what_regions_run_now(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, CHAIN)
+    code, out, _ = run("promote", "--to", "prod", "--adopt", config)
+    assert code == 0 and out.splitlines()[:2] == [
+        f"prod/us-central1: pins release {V1} as it runs now",
+        f"prod/europe-west4: pins release {V1} as it runs now",
+    ]
+    lock = (tmp_path / "mlops.lock").read_text()
+    assert lock.count("endpoints.score.variants.main.version: v1") == 2 and "staging" not in lock
+    code, out, _ = run("promote", "--to", "prod", "--adopt", config)
+    assert out.splitlines()[-1] == "Nothing to promote now."
+
+
+def test_promoting_into_an_environment_with_approval_says_so(releases: Releases) -> None:
+    r = releases
+    r.config.write_text(r.config.read_text().replace("soak: 72h}", "soak: 72h, approval: true}"))
+    run("promote", "--to", "staging", "--repo", r.deploy, r.config)
+    r.commit(at(2, 12), "promote staging")
+    r.apply("staging", at(2, 13))
+    code, out, _ = run("promote", "--to", "prod", "--repo", r.deploy, "--dry-run", r.config)
+    assert code == 0 and out.splitlines()[-2] == (
+        "note: prod requires approval: have the commit of mlops.lock reviewed before applying it"
+    )
