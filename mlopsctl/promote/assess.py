@@ -178,7 +178,7 @@ def gated(promoter: Promoter, standings: list[Standing], changes: Mapping[Target
             reason += f" (and {len(errors) - 1} more)"
         blocked = [_replace_stand(s, Stand.BLOCKED, reason) if s.target in changes else s for s in standings]
         return Proposal(blocked, promoter.validation.lock, {}, (note,) if note else ())
-    versions = _pipeline_versions(proposed, tuple(changes))
+    versions = pipeline_versions(proposed, tuple(changes))
     moved = {t: LockEntry(e.pins, versions[t]) for t, e in changes.items()}
     return Proposal(standings, lock.with_entries(moved), moved, (note,) if note else ())
 
@@ -204,7 +204,7 @@ def _policy_errors(validation: Validation) -> tuple[list[Diagnostic], str | None
     return [d for d in check(validation) if isinstance(d, Diagnostic) and d.is_error], None
 
 
-def _pipeline_versions(validation: Validation, targets: tuple[Target, ...]) -> dict[Target, dict[str, str]]:
+def pipeline_versions(validation: Validation, targets: tuple[Target, ...]) -> dict[Target, dict[str, str]]:
     """The PipelineVersion each pipeline of each target compiles to."""
     from mlopsctl.build import build_graph
     from mlopsctl.build.pipelines import PIPELINE_VERSION

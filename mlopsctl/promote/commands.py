@@ -19,6 +19,7 @@ from mlopsctl.promote.assess import (
     Standing,
     entry_for,
     gated,
+    pipeline_versions,
 )
 from mlopsctl.promote.history import ConfigRepo
 from mlopsctl.promote.lock import LockEntry, Pin
@@ -133,4 +134,18 @@ def status(p: Promoter) -> Proposal:
         result = gated(p, found, {s.target: entry_for(s) for s in found if s.stand is Stand.ELIGIBLE})
         standings += result.standings
         notes.update(result.notes)
+    notes.update(_pipeline_drift(p))
     return Proposal(standings, p.validation.lock, {}, tuple(sorted(notes)))
+
+
+def _pipeline_drift(p: Promoter) -> list[str]:
+    """Pipelines that compile to another version than the lock records: changed since promotion."""
+    entries = {t: e for t, e in p.validation.lock.entries.items() if t in p.validation.targets}
+    compiled = pipeline_versions(p.validation, tuple(entries))
+    return [
+        f"{target}: pipeline {name} compiles to {compiled[target].get(name, '(none)')}, "
+        f"mlops.lock records {recorded}: mlops.yaml changed it since the last promotion"
+        for target, entry in entries.items()
+        for name, recorded in sorted(entry.pipeline_versions.items())
+        if compiled[target].get(name) != recorded
+    ]

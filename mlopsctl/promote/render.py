@@ -43,7 +43,7 @@ def _moves(s: Standing) -> list[tuple[str, str, str]]:
 def render_status_text(proposal: Proposal) -> str:
     lines = []
     for s in proposal.standings:
-        where = "mlops.lock" if s.target in proposal.lock.entries else "mlops.yaml"
+        where = "mlops.lock" if s.locked else "mlops.yaml"
         lines.append(f"{s.target}: release {s.runs.id} from {where} ({s.runs.summary()})")
         if s.follows is None:
             lines.append(f"  {s.reason}")
@@ -69,7 +69,7 @@ def render_status_json(proposal: Proposal) -> str:
             "region": s.target.region,
             "release": {
                 "id": s.runs.id,
-                "locked": s.target in proposal.lock.entries,
+                "locked": s.locked,
                 "pins": dict(s.runs.pins),
             },
             "follows": str(s.follows) if s.follows else None,
