@@ -19,10 +19,11 @@ from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
 from mlopsctl.config.validate import validate_model
-from mlopsctl.diagnostics import Diagnostic, did_you_mean, has_errors, normalize
+from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
+from mlopsctl.promote.lock import Lock, load_lock
 from mlopsctl.source import ConfigSource
 from mlopsctl.sourcemap import SourceMap
 from mlopsctl.state import State, state_from_graph
@@ -61,6 +62,8 @@ class TargetConfig:
 class Validation:
     source: ConfigSource
     document: Document | None
+    lock: Lock
+    """The pins of mlops.lock that compilation applied (empty without a lock file)."""
     targets: dict[Target, TargetConfig] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -73,10 +76,16 @@ class Validation:
         return next(iter(self.targets.values())).config.project.name if self.targets else ""
 
 
-def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
-    """Load, resolve, validate and check every selected target of the config."""
+def validate(source: ConfigSource, selection: Selection = ALL, lock: Lock | None = None) -> Validation:
+    """Load, resolve, validate and check every selected target of the config.
+
+    Each target's pins in mlops.lock (beside the config) apply last; ``lock`` replaces that file.
+    """
     document, diagnostics = load_file(source.path, source.display)
-    result = Validation(source, document)
+    if lock is None:
+        lock, lock_errors = load_lock(source.path, source.display)
+        diagnostics += lock_errors
+    result = Validation(source, document, lock)
     if document is None:
         result.diagnostics = normalize(diagnostics)
         return result
@@ -85,6 +94,7 @@ def validate(source: ConfigSource, selection: Selection = ALL) -> Validation:
         _, schema_errors = validate_model(document.data, document.sources)
         diagnostics += schema_errors
     diagnostics += _check_selection(selection, all_targets)
+    diagnostics += _unknown_lock_targets(lock, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
     diagnostics += with_targets(per_target)
     diagnostics += _collisions(document, all_targets, result.targets, selection)
@@ -128,14 +138,29 @@ def with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]
     ]
 
 
+def _unknown_lock_targets(lock: Lock, targets: list[Target]) -> list[Diagnostic]:
+    return [
+        Diagnostic(
+            "W302",
+            f"{lock.file} has an entry for {t}, which the config does not declare: ignored",
+            hint="remove the entry, or declare the region",
+            severity=Severity.WARNING,
+            position=next(iter(entry.pins.values())).position if entry.pins else None,
+        )
+        for t, entry in lock.entries.items()
+        if t not in targets
+    ]
+
+
 def _validate_target(result: Validation, document: Document, target: Target) -> list[Diagnostic]:
-    resolved, diagnostics = resolve(document, target)
+    resolved, diagnostics = resolve(document, target, result.lock.entries.get(target))
     config, schema_errors = validate_model(resolved.data, resolved.sources)
     diagnostics += schema_errors
     if config is not None:
         diagnostics += run_checks(CheckContext(config, target, document.base_dir))
         result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
-    return [d.located(resolved.sources) for d in diagnostics]
+    stale = {d.path for d in diagnostics if d.code == "E313"}  # a stale lock pin says it best
+    return [d.located(resolved.sources) for d in diagnostics if d.code == "E313" or d.path not in stale]
 
 
 def _hash(resolved: ResolvedTarget) -> str:

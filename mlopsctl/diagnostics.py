@@ -46,6 +46,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E204": ("invalid value", "A value is not one of the allowed values."),
     "E205": ("constraint violated", "A value is outside its allowed range, length or pattern."),
     "E206": ("unsupported apiVersion", "The apiVersion or kind is not one this version of mlopsctl reads."),
+    "E207": ("malformed lock file", "mlops.lock does not have the layout mlopsctl promote writes."),
     "E301": ("unresolved reference", "A name refers to something that is not declared."),
     "E302": ("dependency cycle", "Pipeline steps depend on each other in a cycle."),
     "E303": ("traffic weights", "Traffic weights do not add up to 100, or a rollout step is out of order."),
@@ -64,12 +65,17 @@ CODES: dict[str, tuple[str, str]] = {
         "cannot be routed",
         "A match value or rollout setting that Istio or Flagger would refuse or cannot carry out.",
     ),
+    "E313": (
+        "stale lock pin",
+        "mlops.lock pins a model version the config no longer declares: the region still runs it.",
+    ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
     "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
     "E403": ("invalid TPU topology", "The TPU topology is not valid for the TPU version."),
     "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
     "W301": ("unused declaration", "Something is declared but never referenced."),
+    "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
 }
 

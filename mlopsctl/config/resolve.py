@@ -8,6 +8,9 @@ with ``environments.<env>.overrides`` and then with
 - any other value (lists included) replaces what was there;
 - ``null`` removes the key.
 
+Then the pins of the target's entry in ``mlops.lock`` (if any) replace the values
+they name (see ``mlopsctl.promote.pins``): the lock is the last overlay.
+
 Afterwards ``${project}``, ``${env}``, ``${region}`` and ``${gcpProject}`` are
 expanded in every string (``$${`` is a literal ``${``). Positions follow the
 values: a value taken from an overlay points at the overlay's line.
@@ -24,6 +27,8 @@ from mlopsctl.config.load import Document
 from mlopsctl.config.models.root import Overlay
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.graph import Target
+from mlopsctl.promote.lock import LockEntry
+from mlopsctl.promote.pins import apply_pins
 from mlopsctl.sourcemap import Path, SourceMap
 
 OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items())
@@ -54,11 +59,12 @@ def targets_of(doc: Document) -> list[Target]:
     return found
 
 
-def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnostic]]:
-    """The document for ``target``: overlays merged, variables expanded."""
+def overlaid(
+    doc: Document, target: Target, pins: LockEntry | None = None
+) -> tuple[dict[str, Any], SourceMap, list[Diagnostic]]:
+    """The document for ``target`` with overlays and lock pins applied, variables not yet expanded."""
     data = copy.deepcopy(doc.data)
     sources = doc.sources.copy()
-    env_spec = data["environments"][target.env]
     diagnostics: list[Diagnostic] = []
     for overlay_path in (
         ("environments", target.env, "overrides"),
@@ -69,6 +75,17 @@ def resolve(doc: Document, target: Target) -> tuple[ResolvedTarget, list[Diagnos
             overlay = _without_project_name(overlay, overlay_path, diagnostics)
             sections = {k: v for k, v in overlay.items() if k in OVERLAY_SECTIONS}  # others: schema errors
             _merge(data, sections, (), overlay_path, sources, doc.sources)
+    if pins is not None:
+        diagnostics += apply_pins(data, sources, pins)
+    return data, sources, diagnostics
+
+
+def resolve(
+    doc: Document, target: Target, pins: LockEntry | None = None
+) -> tuple[ResolvedTarget, list[Diagnostic]]:
+    """The document for ``target``: overlays and pins merged, variables expanded."""
+    data, sources, diagnostics = overlaid(doc, target, pins)
+    env_spec = data["environments"][target.env]
     project = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
     values = {
         "project": project,

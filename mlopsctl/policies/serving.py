@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from mlopsctl.build.serving import INFERENCE_SERVICE
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import BlueGreen, Canary, Shadow
+from mlopsctl.diagnostics import plural
 from mlopsctl.policies import Finding, PolicyContext, policy
 
 ENDPOINT_LABEL = "mlopsctl.dev/endpoint"
@@ -27,7 +28,7 @@ def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
         replicas = isvc.inputs["spec"]["predictor"]["minReplicas"]
         if replicas < wanted:
             yield Finding(
-                f"endpoint '{endpoint}' ({member}) keeps {replicas} replica(s) in {ctx.target.env}; "
+                f"endpoint '{endpoint}' ({member}) keeps {plural(replicas, 'replica')} in {ctx.target.env}; "
                 f"production needs at least {wanted}",
                 hint=f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)",
                 address=isvc.address,

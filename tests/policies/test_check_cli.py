@@ -43,7 +43,7 @@ def test_text_names_id_position_resource_and_hint(here: pathlib.Path) -> None:
     code, _, err = run("check", "mlops.yaml")
     assert code == 1
     assert err == (
-        f"{where(ONE_REPLICA, 'minReplicas: 1')}: error MLP001: endpoint 'score' (main) keeps 1 replica(s) "
+        f"{where(ONE_REPLICA, 'minReplicas: 1')}: error MLP001: endpoint 'score' (main) keeps 1 replica "
         "in prod; production needs at least 2\n"
         f"  resource: {ISVC}\n"
         "  hint: set minReplicas: 2 (e.g. in environments.prod.overrides)\n"

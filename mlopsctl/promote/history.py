@@ -1,0 +1,98 @@
+"""When a release was applied, read from Git history.
+
+Rule: a region has applied a release since the committer time of the oldest commit,
+in the unbroken run of deploy-repository commits (newest first) that changed the
+region's state file, whose state came from a config commit (its ``source_commit``)
+at which the config and mlops.lock give the region that release. A state from a
+dirty or unknown source commit breaks the run.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from mlopsctl import gitutil
+from mlopsctl.apply.gitops import state_path
+from mlopsctl.config.load import Document, load_bytes
+from mlopsctl.config.resolve import overlaid
+from mlopsctl.graph import Target
+from mlopsctl.promote.lock import LOCK_NAME, Lock, LockEntry, parse_lock
+from mlopsctl.promote.pins import release_pins
+from mlopsctl.state import StateError, parse_state
+
+
+@dataclass
+class ConfigRepo:
+    """The Git repository holding mlops.yaml (at ``config``, relative to ``top``)."""
+
+    top: pathlib.Path
+    config: pathlib.PurePosixPath
+    _documents: dict[str, tuple[Document | None, Lock]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config: pathlib.Path) -> ConfigRepo | None:
+        top = gitutil.toplevel(config.resolve().parent)
+        if top is None:
+            return None
+        return cls(top, pathlib.PurePosixPath(config.resolve().relative_to(top.resolve()).as_posix()))
+
+    @property
+    def lock(self) -> str:
+        return str(self.config.parent / LOCK_NAME)
+
+    def _show(self, commit: str, path: str) -> bytes | None:
+        try:
+            return gitutil.git(["show", f"{commit}:{path}"], self.top)
+        except gitutil.GitError:
+            return None
+
+    def lock_at(self, commit: str) -> Lock:
+        raw = self._show(commit, self.lock)
+        return parse_lock(raw, self.lock)[0] if raw is not None else Lock(self.lock)
+
+    def _at(self, commit: str) -> tuple[Document | None, Lock]:
+        if commit not in self._documents:
+            raw = self._show(commit, str(self.config))
+            document = load_bytes(raw, str(self.config), self.top)[0] if raw is not None else None
+            self._documents[commit] = (document, self.lock_at(commit))
+        return self._documents[commit]
+
+    def release_at(self, commit: str, target: Target) -> dict[str, str] | None:
+        """The pins ``target`` ran at config ``commit`` (None if the config did not declare it)."""
+        document, lock = self._at(commit)
+        environments = document.data.get("environments") if document else None
+        if document is None or not isinstance(environments, dict) or target.env not in environments:
+            return None
+        return release_pins(overlaid(document, target, lock.entries.get(target))[0])
+
+    def lock_history(self, target: Target) -> list[LockEntry | None]:
+        """The region's entry in every commit that changed mlops.lock, newest first."""
+        out = gitutil.git(["log", "--format=%H", "--", self.lock], self.top).decode().split()
+        return [self.lock_at(commit).entries.get(target) for commit in out]
+
+
+def _log(deploy: pathlib.Path, path: str) -> list[tuple[str, int]]:
+    if gitutil.head_commit(deploy) is None:
+        return []
+    out = gitutil.git(["log", "--format=%H %ct", "--", path], deploy).decode().split("\n")
+    return [(c, int(t)) for c, t in (line.split() for line in out if line)]
+
+
+def applied_since(
+    deploy: pathlib.Path, target: Target, release: dict[str, str], config: ConfigRepo
+) -> datetime | None:
+    """Since when the deploy repository has held ``release`` for ``target`` (None: it does not)."""
+    path = state_path(target)
+    since = None
+    for commit, time in _log(deploy.resolve(), path):
+        try:
+            state = parse_state(gitutil.git(["show", f"{commit}:{path}"], deploy).decode())
+        except (gitutil.GitError, StateError, UnicodeDecodeError):
+            break
+        source = state.source_commit
+        if not source or source.endswith("-dirty") or config.release_at(source, target) != release:
+            break
+        since = datetime.fromtimestamp(time, UTC)
+    return since
