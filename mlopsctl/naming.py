@@ -198,3 +198,16 @@ def predictor_ports(protocols: list[str]) -> dict[str, PredictorPort]:
     if protocols == ["grpc"]:
         return {"grpc": PredictorPort("grpc", 80, 8081)}
     return {p: ports[p] for p in ("grpc", "http") if p in protocols}
+
+
+def master_cidr(config: MLOpsConfig, target: Target) -> str:
+    """The control plane range of the target's private cluster.
+
+    Clusters of one project share its network, where each needs a /28 of its own; by
+    default one of the 4096 blocks of 172.16.0.0/16 is picked by a hash of the environment
+    and region (names that collide anyway are found by the uniqueness check).
+    """
+    if config.security.network.master_cidr:
+        return config.security.network.master_cidr
+    block = int(hashlib.sha256(f"{target.env}/{target.region}".encode()).hexdigest(), 16) % 4096
+    return f"172.16.{block // 16}.{(block % 16) * 16}/28"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl import naming
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.graph import Target
 
 REGIONS = [
@@ -46,3 +47,19 @@ def test_google_service_account_ids_are_valid_and_per_target(kind: naming.Worklo
     assert all(naming.GSA_ACCOUNT_ID.match(i) for i in ids), ids
     accounts = {naming.workload_account(kind, name, Target("prod", r)) for r in REGIONS}
     assert len(accounts) == len(REGIONS) and all(naming.DNS_LABEL.match(a) for a in accounts)
+
+
+def test_control_plane_ranges_differ_by_environment_and_region_unless_given() -> None:
+    doc = {
+        "apiVersion": "mlopsctl.dev/v1alpha1",
+        "kind": "MLOpsProject",
+        "project": {"name": "demo"},
+        "environments": {
+            "prod": {"gcpProject": "acme-demo-prod", "regions": ["us-central1", "europe-west4"]}
+        },
+    }
+    config = MLOpsConfig.model_validate(doc)
+    ranges = {naming.master_cidr(config, Target("prod", r)) for r in ("us-central1", "europe-west4")}
+    assert ranges == {"172.16.176.192/28", "172.16.131.32/28"}
+    given = MLOpsConfig.model_validate({**doc, "security": {"network": {"masterCidr": "10.0.0.0/28"}}})
+    assert naming.master_cidr(given, Target("prod", "us-central1")) == "10.0.0.0/28"

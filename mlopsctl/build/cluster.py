@@ -28,7 +28,7 @@ from mlopsctl.config.models.compute import (
     needs_system_pool,
 )
 from mlopsctl.graph import JSON
-from mlopsctl.naming import cluster_name, node_account_id
+from mlopsctl.naming import cluster_name, master_cidr, node_account_id
 from mlopsctl.sourcemap import Path
 
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -192,7 +192,7 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         inputs["privateClusterConfig"] = {
             "enablePrivateNodes": True,
             "enablePrivateEndpoint": False,
-            "masterIpv4CidrBlock": network.master_cidr,
+            "masterIpv4CidrBlock": master_cidr(ctx.config, ctx.target),
         }
     return inputs
 

@@ -30,7 +30,8 @@ def build(ctx: BuildContext) -> None:
         if rules:
             inputs["lifecycleRules"] = rules
         if bucket.retention:
-            inputs["retentionPolicy"] = {"retentionPeriod": parse_duration(bucket.retention)}
+            # pulumi-gcp takes the period in seconds, as a string.
+            inputs["retentionPolicy"] = {"retentionPeriod": str(parse_duration(bucket.retention))}
         if key_id:
             inputs["encryption"] = {"defaultKmsKeyName": key_id}
         ctx.add(BUCKET, key, inputs, source=("data", "buckets", key), depends_on=key_deps, protect=True)

@@ -294,13 +294,16 @@ def test_cluster() -> None:
         },
         "enableShieldedNodes": True,
         "secretManagerConfig": {"enabled": True},
-        "masterAuthorizedNetworksConfig": {"cidrBlocks": [], "gcpPublicCidrsAccessEnabled": False},
+        "masterAuthorizedNetworksConfig": {
+            "cidrBlocks": [{"cidrBlock": "203.0.113.0/24", "displayName": "ci-runners"}],
+            "gcpPublicCidrsAccessEnabled": False,
+        },
         "resourceLabels": DIGITS_LABELS,
         "deletionProtection": False,
         "privateClusterConfig": {
             "enablePrivateNodes": True,
             "enablePrivateEndpoint": False,
-            "masterIpv4CidrBlock": "172.16.0.0/28",
+            "masterIpv4CidrBlock": "172.16.156.96/28",
         },
     }
 

@@ -19,7 +19,8 @@ environments:
   dev: {gcpProject: acme-full-dev, regions: [us-central1]}
 data:
   buckets:
-    raw: {storageClass: NEARLINE, retention: 7d, lifecycle: {deleteAfterDays: 365, keepVersions: 3}}
+    raw: {storageClass: NEARLINE, retention: 7d, versioning: false, lifecycle: {deleteAfterDays: 365}}
+    history: {lifecycle: {keepVersions: 3}}
   datasets:
     logs:
       defaultTableExpiration: 90d

@@ -36,16 +36,21 @@ def base_config() -> Doc:
         "data": {"buckets": {"raw": {}}, "datasets": {"features": {}}},
         "pipelines": {"train": {"steps": {"fit": {"image": "trainer:1"}}}},
         "endpoints": {"scoring": {"variants": {"blue": {"model": "fraud", "version": "v1"}}}},
-        "security": {"serviceAccounts": {"trainer": {}}, "kms": {"main": {}}},
+        "security": {
+            "serviceAccounts": {"trainer": {}},
+            "kms": {"main": {}},
+            "network": {"masterCidr": "172.16.0.0/28"},
+        },
     }
 
 
 def configs(changes: Changes) -> dict[Target, MLOpsConfig]:
-    """The validated config of each target, with ``changes`` applied per target."""
+    """The validated config of each target, with ``changes`` applied per target (after a
+    control-plane range per region, as the regions of a project need)."""
     out = {}
     for target in (DEV, PROD_US, PROD_EU):
         doc = base_config()
-        for path, value in changes.items():
+        for path, value in {MASTER_CIDR: CIDRS.get, **changes}.items():
             parent = doc
             for key in path[:-1]:
                 parent = parent.setdefault(key, {})
@@ -62,6 +67,9 @@ SHARED_PROJECT: Changes = {("environments", "dev", "gcpProject"): same("fraud-pr
 RAW_NAME = ("data", "buckets", "raw", "name")
 DATASET_ID = ("data", "datasets", "features", "datasetId")
 KMS = ("security", "kms", "main")
+MASTER_CIDR = ("security", "network", "masterCidr")
+CIDRS = {DEV: "172.16.0.32/28", PROD_US: "172.16.0.0/28", PROD_EU: "172.16.0.16/28"}
+"""Control-plane ranges that do not collide, even when the environments share a project."""
 
 Expected = list[tuple[object, ...]]
 """(path, first target, second target) of each E310."""
@@ -89,6 +97,11 @@ CASES: dict[str, tuple[Changes, Expected]] = {
         {**SHARED_PROJECT, (*KMS, "location"): same("us-central1")},
         [((*KMS, "location"), PROD_US, PROD_EU)],
     ),
+    "one control plane range for the regions of a project": (
+        {MASTER_CIDR: same("172.16.0.0/28")},
+        [(MASTER_CIDR, PROD_US, PROD_EU)],
+    ),
+    "public control planes need no range": ({("security", "network", "privateCluster"): same(False)}, []),
     "existing kms key": (
         {(*KMS, "key"): same("projects/p/locations/us/keyRings/r/cryptoKeys/k")},
         [],

@@ -60,6 +60,11 @@ _DATASET_HINT = (
     "the project) in 'datasetId', or leave it out to get <key>_<env>_<region>"
 )
 _ACCOUNT_HINT = "service account ids are unique per GCP project: rename one of the workloads"
+_MASTER_CIDR_HINT = (
+    "the clusters of one project share its 'default' network, where each private control plane "
+    "needs a /28 of its own: set security.network.masterCidr per region (regionOverrides), or "
+    "leave it out to get one per environment and region"
+)
 _KEY_RING_HINT = (
     "a key ring belongs to one environment and region: leave out 'location' so each region gets "
     "its own key, or create the key once and name it with 'key' elsewhere"
@@ -92,6 +97,16 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
     for kind, name, source in workloads(ctx):
         account_id = naming.gsa_account_id(kind, name, target)
         yield GeneratedName("service account id", account_id, (project,), source, None, _ACCOUNT_HINT)
+    network = config.security.network
+    if network.private_cluster:
+        yield GeneratedName(
+            "control plane range",
+            naming.master_cidr(config, target),
+            (project,),
+            ("security", "network"),
+            "masterCidr" if network.master_cidr else None,
+            _MASTER_CIDR_HINT,
+        )
     for key, spec in config.security.kms.items():
         if spec.key is None:
             yield GeneratedName(

@@ -46,6 +46,17 @@ class Bucket(Spec):
     )
     labels: Labels = {}
 
+    @model_validator(mode="after")
+    def _versions(self) -> Self:
+        if self.retention and self.versioning:
+            raise ValueError(
+                "a bucket cannot have both a retention policy and object versioning (Cloud Storage "
+                "refuses it): set 'versioning: false', the retention policy already keeps objects"
+            )
+        if self.lifecycle.keep_versions and not self.versioning:
+            raise ValueError("lifecycle.keepVersions needs 'versioning: true'")
+        return self
+
 
 class Column(Spec):
     name: ColumnName

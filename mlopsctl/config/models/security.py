@@ -40,7 +40,13 @@ class AuthorizedNetwork(Spec):
 
 class Network(Spec):
     private_cluster: bool = True
-    master_cidr: Cidr = "172.16.0.0/28"
+    master_cidr: Cidr | None = Field(
+        default=None,
+        description=(
+            "The /28 of the private control plane, unique in the VPC network; default: one of "
+            "172.16.0.0/16 chosen by environment and region."
+        ),
+    )
     authorized_networks: list[AuthorizedNetwork] = []
 
 

@@ -1,0 +1,38 @@
+"""Bucket settings Cloud Storage would refuse are errors at their line."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import MINIMAL, compile_text, write
+
+from mlopsctl.api import validate
+from mlopsctl.graph import Target
+from mlopsctl.source import ConfigSource
+
+
+@pytest.mark.parametrize(
+    ("bucket", "fragment"),
+    [
+        ("{retention: 7d}", "cannot have both a retention policy and object versioning"),
+        (
+            "{versioning: false, lifecycle: {keepVersions: 3}}",
+            "lifecycle.keepVersions needs 'versioning: true'",
+        ),
+    ],
+)
+def test_refused_bucket_settings(tmp_path: pathlib.Path, bucket: str, fragment: str) -> None:
+    path = write(tmp_path, MINIMAL + f"data:\n  buckets:\n    raw: {bucket}\n")
+    [found] = validate(ConfigSource(path, "mlops.yaml", None)).diagnostics
+    assert (found.code, found.position.line if found.position else 0) == ("E205", 14)
+    assert fragment in found.message
+
+
+def test_retention_is_sent_in_seconds_as_pulumi_gcp_types_it(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(
+        tmp_path, MINIMAL + "data:\n  buckets:\n    raw: {retention: 7d, versioning: false}\n"
+    )
+    bucket = graph[Target("dev", "us-central1")].resources["dev/us-central1/gcp:storage/bucket:Bucket/raw"]
+    assert bucket.inputs["retentionPolicy"] == {"retentionPeriod": "604800"}
+    assert bucket.inputs["versioning"] == {"enabled": False}
