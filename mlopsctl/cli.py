@@ -336,6 +336,10 @@ def plan(
     selection = _selection(env, region)
     with _validated(file, selection, ref) as validation:
         graphs = api.graphs_for(validation, applier)
+        if target is TargetKind.kubernetes:  # one cluster: say so before printing a plan
+            from mlopsctl.apply.kubernetes import check_one_target
+
+            check_one_target(tuple(graphs))
         applied = applier.applied(validation.project) if applier else {}
         if base is not None:
             applied = _applied_as_of(file, base)
@@ -458,10 +462,14 @@ def render(
 
 @app.command()
 def apply(
-    file: FileArg = DEFAULT_FILE,
+    file: Annotated[
+        pathlib.Path | None, typer.Argument(help="The config file (default: mlops.yaml).", metavar="[FILE]")
+    ] = None,
     env: EnvOpt = None,
     region: RegionOpt = None,
-    target: Annotated[TargetKind, typer.Option("--target", help="Where to apply.")] = TargetKind.gitops,
+    target: Annotated[
+        TargetKind | None, typer.Option("--target", help="Where to apply (default: gitops).")
+    ] = None,
     repo: Annotated[
         pathlib.Path | None,
         typer.Option("--repo", metavar="DIR", help="The deploy repository to commit to (gitops, required)."),
@@ -491,10 +499,10 @@ def apply(
     saved = None
     kube = _kube_options(context, kubeconfig, state)
     if plan_file is not None:
-        if env or region or repo or ref or backend or kube:
+        if file or env or region or target or repo or ref or backend or kube:
             _fail(
-                "--plan repeats the saved plan's config, environments, regions, --ref, --repo, --backend "
-                "and the kubernetes target's options"
+                "--plan repeats the saved plan's FILE, environments, regions, --target, --ref, --repo, "
+                "--backend and the kubernetes target's options: give none of them"
             )
         saved = _read_saved_plan(plan_file)
         inv = saved.invocation
@@ -505,7 +513,8 @@ def apply(
         repo = pathlib.Path(inv.options["repo"]) if "repo" in inv.options else None
         backend = inv.options.get("backend")
         kube = {k: v for k, v in inv.options.items() if k in ("context", "kubeconfig", "state")}
-    applier = _apply_target(target, repo, file, backend, kube)
+    file = file or DEFAULT_FILE
+    applier = _apply_target(target or TargetKind.gitops, repo, file, backend, kube)
     assert applier is not None
     selection = _selection(env, region)
     with _validated(file, selection, ref, writes=True) as validation:
@@ -587,7 +596,9 @@ def force_unlock(
 DeployRepoOpt = Annotated[
     pathlib.Path | None,
     typer.Option(
-        "--repo", metavar="DIR", help="The deploy repository (gitops): when each region applied its release."
+        "--repo",
+        metavar="DIR",
+        help="The deploy repository (gitops): when each region applied its release (promote needs it).",
     ),
 ]
 

@@ -118,6 +118,16 @@ def _deferred_path(value: JSON, path: str) -> str | None:
     return None
 
 
+def check_one_target(targets: tuple[Target, ...]) -> None:
+    """The kubernetes target applies to one cluster, so to one environment/region at a time."""
+    if len(targets) != 1:
+        chosen = ", ".join(map(str, targets)) or "none"
+        raise ApplyError(
+            f"the kubernetes target applies to one cluster at a time, and the selection holds {chosen}: "
+            "choose one with --env and --region"
+        )
+
+
 def _only_target(release: Release, removed: tuple[Target, ...] = ()) -> tuple[Target, Graph]:
     if removed:
         gone = ", ".join(map(str, removed))
@@ -125,12 +135,7 @@ def _only_target(release: Release, removed: tuple[Target, ...] = ()) -> tuple[Ta
             f"{gone} left the config; the kubernetes target does not delete whole environments/regions: "
             "select the others with --env and --region, and delete its namespace in its own cluster"
         )
-    if len(release.graphs) != 1:
-        chosen = ", ".join(map(str, release.graphs)) or "none"
-        raise ApplyError(
-            f"the kubernetes target applies to one cluster at a time, and the selection holds {chosen}: "
-            "choose one with --env and --region"
-        )
+    check_one_target(tuple(release.graphs))
     return next(iter(release.graphs.items()))
 
 

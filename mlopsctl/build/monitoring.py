@@ -33,6 +33,7 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, identity_of
 from mlopsctl.build.pipelines import published_version
 from mlopsctl.build.pods import run_to_completion_pod
+from mlopsctl.build.schedules import KFP_API, RUN_RULES
 from mlopsctl.build.slo import promql
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
@@ -44,10 +45,6 @@ CRONJOB_NAME_LIMIT = 52
 """The CronJob controller appends an 11-character suffix to the Jobs it creates."""
 DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infinity_distance"}
 """The distance each kind of feature is compared with, against its threshold."""
-RUN_STARTER_RULES = [
-    rbac.rule("pipelines.kubeflow.org", ["runs"], ["create", "get", "list"]),
-    rbac.rule("pipelines.kubeflow.org", ["pipelines", "pipelineversions"], ["get", "list"]),
-]
 
 
 def build(ctx: BuildContext) -> None:
@@ -82,7 +79,7 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
     depends += [v.address for v in versions]
     if versions:
         binding = rbac.grant(
-            ctx, f"monitor-{name}-runs", who.ksa, RUN_STARTER_RULES, component="monitoring", source=source
+            ctx, f"monitor-{name}-runs", who.ksa, RUN_RULES, component="monitoring", source=source
         )
         depends.append(binding.address)
     stage_image = ctx.config.project.stage_image
@@ -105,7 +102,7 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
         time_zone=schedule.time_zone,
         concurrency_policy=schedule.concurrency_policy,
         backoff_limit=1,
-        pod=run_to_completion_pod(_labels(ctx, name), who.ksa, container, "Never"),
+        pod=run_to_completion_pod(_labels(ctx, name), who.ksa, container, "Never", kfp_client=bool(versions)),
     )
 
 
@@ -147,7 +144,16 @@ def drift_config(
             kind: f"{baseline_dataset}.{monitor_table(name, kind)}" for kind in ("statistics", "alerts")
         },
         "retrain": [
-            {"namespace": namespace(ctx.config), "pipeline": _pipeline_of(v), "pipelineVersion": v.name}
+            {
+                "endpoint": KFP_API,
+                "namespace": namespace(ctx.config),
+                "experiment": _pipeline_of(v),
+                "pipeline": _pipeline_of(v),
+                "pipelineVersion": v.name,
+                "serviceAccount": identity_of(
+                    ctx, "pipeline", _pipeline_of(v), ctx.config.pipelines[_pipeline_of(v)].service_account
+                ).ksa,
+            }
             for v in versions
         ],
     }

@@ -97,21 +97,56 @@ def container_resources(resources: Resources, where: Placement) -> dict[str, JSO
     return found
 
 
+KFP_TOKEN_DIR = "/var/run/secrets/kubeflow/pipelines"
+KFP_CLIENT_VOLUME: dict[str, JSON] = {
+    "name": "kfp-token",
+    "projected": {
+        "sources": [
+            {
+                "serviceAccountToken": {
+                    "audience": "pipelines.kubeflow.org",
+                    "expirationSeconds": 3600,
+                    "path": "token",
+                }
+            }
+        ]
+    },
+}
+"""A token for the KFP API (multi-user mode accepts only its own audience)."""
+
+
 def run_to_completion_pod(
     labels: dict[str, str],
     service_account: str,
     container: dict[str, JSON],
     restart_policy: str,
     where: Placement | None = None,
+    *,
+    kfp_client: bool = False,
 ) -> dict[str, JSON]:
-    """A pod template for batch work: one restricted container, outside the mesh, as ``service_account``."""
-    return {
-        "metadata": {"labels": {**labels, **SIDECAR_INJECTION}},
-        "spec": {
-            "serviceAccountName": service_account,
-            "restartPolicy": restart_policy,
-            "securityContext": RESTRICTED_POD,
-            "containers": [{**container, "securityContext": RESTRICTED_CONTAINER}],
-            **(pod_placement(where) if where is not None else {}),
-        },
+    """A pod template for batch work: one restricted container as ``service_account``.
+
+    It runs outside the mesh, unless it calls the KFP API (``kfp_client``): that needs the
+    mesh's mTLS to reach the API server, as a native sidecar that lets the Job finish, and a
+    token for the KFP audience.
+    """
+    spec: dict[str, JSON] = {
+        "serviceAccountName": service_account,
+        "restartPolicy": restart_policy,
+        "securityContext": RESTRICTED_POD,
+        "containers": [{**container, "securityContext": RESTRICTED_CONTAINER}],
+        **(pod_placement(where) if where is not None else {}),
     }
+    if not kfp_client:
+        return {"metadata": {"labels": {**labels, **SIDECAR_INJECTION}}, "spec": spec}
+    spec["containers"] = [
+        {
+            **container,
+            "securityContext": RESTRICTED_CONTAINER,
+            "env": [{"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": f"{KFP_TOKEN_DIR}/token"}],
+            "volumeMounts": [{"name": "kfp-token", "mountPath": KFP_TOKEN_DIR, "readOnly": True}],
+        }
+    ]
+    spec["volumes"] = [KFP_CLIENT_VOLUME]
+    metadata: dict[str, JSON] = {"labels": labels, "annotations": {"sidecar.istio.io/nativeSidecar": "true"}}
+    return {"metadata": metadata, "spec": spec}

@@ -46,6 +46,8 @@ RUN_RULES: list[JSON] = [
     },
     {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs"], "verbs": ["create", "get", "list"]},
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
+    # The KFP driver and launcher read their settings (pipeline root) from this ConfigMap.
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["kfp-launcher"]},
 ]
 """What a run starter's account needs in its namespace: the KFP API authorizes each call on
 ``pipelines.kubeflow.org`` resources (multi-user mode), and the runs it starts execute as the

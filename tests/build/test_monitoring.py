@@ -11,6 +11,7 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build.monitoring import prometheus_duration
+from mlopsctl.build.schedules import RUN_RULES
 from mlopsctl.build.slo import promql
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.source import ConfigSource
@@ -69,7 +70,16 @@ def test_sensor_drift_monitor_is_a_scheduled_job(upstream_schemas: UpstreamSchem
         "Forbid",
     )
     pod = spec["jobTemplate"]["spec"]["template"]
-    assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    # It starts retraining runs: in the mesh (to reach the KFP API), with a token for it.
+    assert pod["metadata"]["annotations"] == {"sidecar.istio.io/nativeSidecar": "true"}
+    assert "sidecar.istio.io/inject" not in pod["metadata"]["labels"]
+    [container] = pod["spec"]["containers"]
+    assert container["env"] == [
+        {"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": "/var/run/secrets/kubeflow/pipelines/token"}
+    ]
+    assert pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["audience"] == (
+        "pipelines.kubeflow.org"
+    )
     assert pod["spec"]["serviceAccountName"] == "monitor-readings-drift-prod-euw1"
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["spec"]["securityContext"] == {
@@ -101,7 +111,16 @@ def test_sensor_drift_monitor_is_a_scheduled_job(upstream_schemas: UpstreamSchem
             "statistics": "acme-sensors-prod.features_prod_europe_west1.readings_drift_statistics",
             "alerts": "acme-sensors-prod.features_prod_europe_west1.readings_drift_alerts",
         },
-        "retrain": [{"namespace": "sensors", "pipeline": "anomaly", "pipelineVersion": version}],
+        "retrain": [
+            {
+                "endpoint": "ml-pipeline.kubeflow.svc.cluster.local:8888",
+                "namespace": "sensors",
+                "experiment": "anomaly",
+                "pipeline": "anomaly",
+                "pipelineVersion": version,
+                "serviceAccount": "pipeline-anomaly-prod-euw1",
+            }
+        ],
     }
     assert set(cronjob.depends_on) == {
         "prod/europe-west1/kubernetes:core/v1:Namespace/sensors",
@@ -129,14 +148,7 @@ def test_sensor_skew_monitor_uses_default_thresholds_and_the_training_table() ->
 def test_a_retraining_monitor_may_start_runs() -> None:
     graph = _compile(SENSORS)[1][PROD_SENSORS]
     role = _resource(graph, "kubernetes:rbac.authorization.k8s.io/v1:Role", "monitor-readings-skew-runs")
-    assert role.inputs["rules"] == [
-        {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs"], "verbs": ["create", "get", "list"]},
-        {
-            "apiGroups": ["pipelines.kubeflow.org"],
-            "resources": ["pipelines", "pipelineversions"],
-            "verbs": ["get", "list"],
-        },
-    ]
+    assert role.inputs["rules"] == RUN_RULES  # the same as the schedules' run starters
     binding = _resource(
         graph, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "monitor-readings-skew-runs"
     )

@@ -84,9 +84,14 @@ def test_a_file_that_is_not_a_saved_plan(tmp_path: pathlib.Path, content: str, m
     assert code == 1 and message in err and "Traceback" not in err
 
 
-def test_plan_options_cannot_be_mixed_with_a_saved_plan(tmp_path: pathlib.Path) -> None:
-    code, _, err = run("apply", "--plan", tmp_path / "plan.json", "--env", "prod")
-    assert code == 1 and "--plan repeats the saved plan's config" in err
+@pytest.mark.parametrize(
+    "extra", [("--env", "prod"), ("mlops.yaml",), ("--target", "pulumi"), ("--repo", "deploy")]
+)
+def test_plan_options_cannot_be_mixed_with_a_saved_plan(
+    tmp_path: pathlib.Path, extra: tuple[str, ...]
+) -> None:
+    code, _, err = run("apply", "--plan", tmp_path / "plan.json", *extra)
+    assert code == 1 and "--plan repeats the saved plan's FILE, environments, regions, --target" in err
 
 
 def test_a_plan_made_without_a_repository_cannot_be_applied(source: pathlib.Path) -> None:

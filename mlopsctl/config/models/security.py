@@ -1,10 +1,11 @@
 """Security: service accounts, CMEK keys, cluster network and mesh mTLS."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from mlopsctl.config.models.types import Duration, Name, Spec
+from mlopsctl.durations import parse_duration
 
 Cidr = Annotated[str, StringConstraints(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")]
 Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
@@ -30,7 +31,13 @@ class KmsKey(Spec):
         default=None, description="An existing key to use; default: a key mlopsctl creates."
     )
     location: str | None = Field(default=None, description="Default: the region being compiled.")
-    rotation: Duration = "90d"
+    rotation: Duration = Field(default="90d", description="At least 1d, as Cloud KMS requires.")
+
+    @model_validator(mode="after")
+    def _rotation(self) -> Self:
+        if parse_duration(self.rotation) < 86400:
+            raise ValueError(f"rotation {self.rotation} is shorter than 1d, the shortest Cloud KMS allows")
+        return self
 
 
 class AuthorizedNetwork(Spec):

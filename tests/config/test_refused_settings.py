@@ -1,4 +1,4 @@
-"""Bucket settings Cloud Storage would refuse are errors at their line."""
+"""Settings Google Cloud would refuse are errors at their line."""
 
 from __future__ import annotations
 
@@ -13,17 +13,24 @@ from mlopsctl.source import ConfigSource
 
 
 @pytest.mark.parametrize(
-    ("bucket", "fragment"),
+    ("section", "fragment"),
     [
-        ("{retention: 7d}", "cannot have both a retention policy and object versioning"),
         (
-            "{versioning: false, lifecycle: {keepVersions: 3}}",
+            "data:\n  buckets:\n    raw: {retention: 7d}\n",
+            "cannot have both a retention policy and object versioning",
+        ),
+        (
+            "data:\n  buckets:\n    raw: {versioning: false, lifecycle: {keepVersions: 3}}\n",
             "lifecycle.keepVersions needs 'versioning: true'",
+        ),
+        (
+            "security:\n  kms:\n    raw: {rotation: 1h}\n",
+            "rotation 1h is shorter than 1d, the shortest Cloud KMS allows",
         ),
     ],
 )
-def test_refused_bucket_settings(tmp_path: pathlib.Path, bucket: str, fragment: str) -> None:
-    path = write(tmp_path, MINIMAL + f"data:\n  buckets:\n    raw: {bucket}\n")
+def test_refused_settings(tmp_path: pathlib.Path, section: str, fragment: str) -> None:
+    path = write(tmp_path, MINIMAL + section)
     [found] = validate(ConfigSource(path, "mlops.yaml", None)).diagnostics
     assert (found.code, found.position.line if found.position else 0) == ("E205", 14)
     assert fragment in found.message
