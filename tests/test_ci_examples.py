@@ -27,7 +27,7 @@ def _invocations() -> list[list[str]]:
 
 def test_the_workflow_reviews_pull_requests_and_applies_merges() -> None:
     commands = [words[0] for words in _invocations()]
-    assert commands == ["validate", "check", "plan", "plan", "apply", "apply"]
+    assert commands == ["validate", "check", "plan", "plan", "apply"]
 
 
 @pytest.mark.parametrize("words", _invocations(), ids=lambda w: " ".join(w[:2]))

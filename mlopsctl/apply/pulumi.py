@@ -93,9 +93,19 @@ def _on_compute_engine() -> bool:
         return False
 
 
+def _counts(operations: Mapping[Any, int]) -> dict[str, int]:
+    """Pulumi's counts, keyed by operation or its name, by name."""
+    return {str(getattr(op, "value", op)): n for op, n in operations.items()}
+
+
+def has_changes(operations: Mapping[Any, int]) -> bool:
+    counts = _counts(operations)
+    return any(counts.get(op) for op, _ in _OPERATIONS)
+
+
 def change_summary(operations: Mapping[Any, int]) -> str:
     """``2 to create, 1 to update, 5 unchanged`` from Pulumi's counts (keyed by operation or its name)."""
-    counts = {str(getattr(op, "value", op)): n for op, n in operations.items()}
+    counts = _counts(operations)
     parts = [f"{counts[op]} {words}" for op, words in _OPERATIONS if counts.get(op)]
     return ", ".join([*parts, f"{counts.get('same', 0)} unchanged"])
 
@@ -155,13 +165,14 @@ class PulumiTarget:
         """A Pulumi preview of every target: one summary line each."""
         self._check()
         lines = []
+        changed = False
         workspace = self._workspace(release.project)
         for target, graph in release.graphs.items():
             stack = self._stack(workspace, target, graph, release)
             with _pulumi_errors(f"preview {stack.name}"):
                 result = stack.preview()
             lines.append(f"{target}: Pulumi preview: {change_summary(result.change_summary)}")
-        changed = any(not line.endswith(" 0 unchanged") for line in lines)
+            changed = changed or has_changes(result.change_summary)
         return Outcome(changed, "\n".join(lines))
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:

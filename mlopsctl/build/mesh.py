@@ -27,8 +27,6 @@ from mlopsctl.naming import (
     tls_secret,
 )
 
-INGRESS_SELECTOR = {"istio": "ingressgateway"}
-INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
 GRPC = {"content-type": {"prefix": "application/grpc"}}
 KSERVE_ISVC_LABEL = "serving.kserve.io/inferenceservice"
 KSERVE_GRAPH_LABEL = "serving.kserve.io/inferencegraph"
@@ -58,7 +56,11 @@ def _endpoint(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     host = endpoint_host(ctx.config, site.name)
     ports = predictor_ports(list(endpoint.protocols))
     gateway = site.add(
-        ctx, "gateway", site.name, selector=INGRESS_SELECTOR, servers=_servers(ctx, site, host)
+        ctx,
+        "gateway",
+        site.name,
+        selector=ctx.config.security.ingress_gateway.selector,
+        servers=_servers(ctx, site, host),
     )
     _authorization(ctx, site, endpoint)
     rollout = endpoint.rollout
@@ -150,7 +152,8 @@ def _headers(match: dict[str, JSON]) -> dict[str, JSON]:
 def _authorization(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     """ALLOW the ingress gateway and the declared callers on the workloads that answer the
     endpoint; an inference graph's steps only from its own namespace (the graph's router)."""
-    rules = caller_rules(endpoint.callers)
+    security = ctx.config.security
+    rules = caller_rules(endpoint.callers, security.trust_domain, security.ingress_gateway.service_account)
     if endpoint.graph is None:
         for variant in endpoint.variants:
             isvc = inference_service(site.name, variant)
@@ -165,13 +168,19 @@ def _authorization(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
         site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=own)
 
 
-def caller_rules(callers: list[str]) -> list[JSON]:
+def principal(trust_domain: str, account: str) -> str:
+    """The mesh identity of the Kubernetes service account ``namespace/name``."""
+    ns, _, name = account.partition("/")
+    return f"{trust_domain}/ns/{ns}/sa/{name}"
+
+
+def caller_rules(callers: list[str], trust_domain: str, ingress_account: str) -> list[JSON]:
     """One rule: from the ingress gateway or a caller's service account, or a caller namespace."""
-    principals = [INGRESS_PRINCIPAL]
+    principals = [principal(trust_domain, ingress_account)]
     namespaces: list[str] = []
     for caller in callers:
         ns, _, account = caller.partition("/")
-        found, wanted = (principals, f"cluster.local/ns/{ns}/sa/{account}") if account else (namespaces, ns)
+        found, wanted = (principals, principal(trust_domain, caller)) if account else (namespaces, ns)
         if wanted not in found:
             found.append(wanted)
     sources: list[JSON] = [{"source": {"principals": principals}}]

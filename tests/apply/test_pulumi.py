@@ -140,18 +140,21 @@ def test_pulumi_cloud_needs_no_passphrase(bare: pathlib.Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("counts", "expected"),
+    ("counts", "expected", "changed"),
     [
-        ({"create": 3, "same": 0}, "3 to create, 0 unchanged"),
+        ({"create": 3, "same": 0}, "3 to create, 0 unchanged", True),
         (
             {"update": 1, "replace": 2, "delete": 1, "same": 7},
             "1 to update, 2 to replace, 1 to delete, 7 unchanged",
+            True,
         ),
-        ({}, "0 unchanged"),
+        ({"same": 4}, "4 unchanged", False),
+        ({}, "0 unchanged", False),
     ],
 )
-def test_change_summary(counts: dict[str, int], expected: str) -> None:
+def test_change_summary(counts: dict[str, int], expected: str, changed: bool) -> None:
     assert target.change_summary(counts) == expected
+    assert target.has_changes(counts) is changed
 
 
 def test_unprotect_clears_only_the_allowed_resources() -> None:

@@ -432,3 +432,18 @@ def test_what_istio_or_flagger_would_refuse_is_reported(
     tmp_path: pathlib.Path, endpoints: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
     assert codes(tmp_path, endpoints) == expected
+
+
+def test_the_ingress_gateway_and_trust_domain_follow_the_mesh_installation(tmp_path: pathlib.Path) -> None:
+    extra = (
+        "security:\n  trustDomain: acme-demo-dev.svc.id.goog\n"
+        "  ingressGateway:\n    selector: {app: istio-ingress}\n"
+        "    serviceAccount: istio-ingress/istio-ingressgateway\n"
+    )
+    g = graph(tmp_path, {"ep": endpoint(callers=["checkout/api"])}, extra)
+    assert get(g, GATEWAY, "ep")["spec"]["selector"] == {"app": "istio-ingress"}
+    [rule] = get(g, AUTHZ, "ep-a-predictor")["spec"]["rules"]
+    assert rule["from"][0]["source"]["principals"] == [
+        "acme-demo-dev.svc.id.goog/ns/istio-ingress/sa/istio-ingressgateway",
+        "acme-demo-dev.svc.id.goog/ns/checkout/sa/api",
+    ]

@@ -57,6 +57,19 @@ class Network(Spec):
     authorized_networks: list[AuthorizedNetwork] = []
 
 
+class IngressGateway(Spec):
+    """The Istio ingress gateway endpoints are published on, as the mesh was installed."""
+
+    selector: dict[str, str] = Field(
+        default={"istio": "ingressgateway"}, description="Labels of the gateway's pods."
+    )
+    service_account: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")] = Field(
+        default="istio-system/istio-ingressgateway-service-account",
+        description="namespace/name of the gateway's Kubernetes service account (the Helm chart names "
+        "it after the release, e.g. istio-ingress/istio-ingressgateway).",
+    )
+
+
 class Security(Spec):
     service_accounts: dict[Name, ServiceAccount] = {}
     kms: dict[Name, KmsKey] = {}
@@ -65,3 +78,9 @@ class Security(Spec):
     )
     network: Network = Network()
     mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"
+    trust_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")] = Field(
+        default="cluster.local",
+        description="The mesh's trust domain, which callers' identities carry "
+        "(Cloud Service Mesh: <gcpProject>.svc.id.goog).",
+    )
+    ingress_gateway: IngressGateway = IngressGateway()
