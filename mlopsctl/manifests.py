@@ -59,8 +59,7 @@ def _environment(override_dir: pathlib.Path | None) -> Any:
 def render_object(template: str, override_dir: pathlib.Path | None = None, **values: JSON) -> dict[str, JSON]:
     """Render ``kubernetes/<template>.yaml.j2`` with ``values`` and return the parsed object."""
     import jinja2
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    import yaml
 
     name = f"kubernetes/{template}.yaml.j2"
     try:
@@ -70,11 +69,31 @@ def render_object(template: str, override_dir: pathlib.Path | None = None, **val
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template {name}: {exc}") from None
     try:
-        obj = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
+        obj = yaml.load(text, Loader=_strict_loader())  # a safe loader: plain data only
+    except yaml.YAMLError as exc:
         raise TemplateError(f"template {name} rendered invalid YAML: {exc}") from None
     _check_object(name, obj)
     return obj  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _strict_loader() -> Any:
+    """libyaml's safe loader (rendering parses back thousands of objects), refusing duplicate keys."""
+    import yaml
+
+    class StrictLoader(yaml.CSafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
 
 
 def _check_object(name: str, obj: Any) -> None:

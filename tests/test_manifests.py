@@ -56,6 +56,13 @@ def test_output_must_be_a_kubernetes_object(tmp_path: pathlib.Path) -> None:
         render_object("namespace", folder, name="x", labels={})
 
 
+def test_a_template_with_a_duplicate_key_is_refused(tmp_path: pathlib.Path) -> None:
+    body = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name | tojson }}\n  name: other\n"
+    folder = _override(tmp_path, body)
+    with pytest.raises(TemplateError, match="duplicate key 'name'"):
+        render_object("namespace", folder, name="x", labels={})
+
+
 def test_project_templates_override_the_builtin_ones(tmp_path: pathlib.Path) -> None:
     _override(
         tmp_path / "overrides",
