@@ -79,3 +79,16 @@ def findings(
 def summary(found: list[Diagnostic]) -> list[tuple[str, str, str]]:
     """(id, severity, file:line:col) of each finding."""
     return [(d.code, d.severity.value, str(d.position)) for d in found]
+
+
+def edited(text: str, changes: list[tuple[str, str]]) -> str:
+    """``text`` with each (old, new) replaced; every ``old`` must be there."""
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def assert_errors_at(tmp_path: pathlib.Path, text: str, expected: list[tuple[str, str]]) -> None:
+    """The findings of ``text`` are exactly these (policy id, marker) errors, in order."""
+    assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from policy_helpers import PASSING, findings, summary, where
+from policy_helpers import PASSING, assert_errors_at, findings
 
 POOLS = """\
 accelerators:
@@ -36,7 +36,7 @@ accelerators:
 )
 def test_limits(tmp_path: pathlib.Path, limits: str, expected: list[tuple[str, str]]) -> None:
     text = PASSING + POOLS + f"policies:\n  limits: {limits}\n"
-    assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]
+    assert_errors_at(tmp_path, text, expected)
 
 
 def test_limit_messages_sum_the_pools(tmp_path: pathlib.Path) -> None:

@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 from helpers import write
-from policy_helpers import PASSING, TODAY, findings, summary, where
+from policy_helpers import PASSING, TODAY, assert_errors_at, edited, findings, where
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build.iam import BUCKET_IAM_MEMBER
@@ -66,11 +66,7 @@ CASES = [
 def test_data_policies(
     tmp_path: pathlib.Path, changes: list[tuple[str, str]], expected: list[tuple[str, str]]
 ) -> None:
-    text = PASSING
-    for old, new in changes:
-        assert old in text
-        text = text.replace(old, new)
-    assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]
+    assert_errors_at(tmp_path, edited(PASSING, changes), expected)
 
 
 def test_residency_names_the_resource_and_the_regions(tmp_path: pathlib.Path) -> None:

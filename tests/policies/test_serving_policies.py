@@ -3,7 +3,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from policy_helpers import PASSING, findings, summary, where
+from policy_helpers import PASSING, assert_errors_at, edited
 
 MAIN = "      main: {model: m, version: v1, minReplicas: 2}\n"
 TWO = MAIN + "      next: {model: m, version: v2, minReplicas: 2}\n"
@@ -82,8 +82,4 @@ CASES = [
 def test_serving_policies(
     tmp_path: pathlib.Path, changes: list[tuple[str, str]], expected: list[tuple[str, str]]
 ) -> None:
-    text = PASSING
-    for old, new in changes:
-        assert old in text
-        text = text.replace(old, new)
-    assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]
+    assert_errors_at(tmp_path, edited(PASSING, changes), expected)
