@@ -61,6 +61,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     ),
     "gcp:bigquery/dataset:Dataset": ("datasetId", "location", "project", "externalDatasetReference"),
     "gcp:bigquery/datasetIamMember:DatasetIamMember": ("datasetId", "project", "role", "member", "condition"),
+    "gcp:bigquery/iamMember:IamMember": ("datasetId", "tableId", "project", "role", "member", "condition"),
     "gcp:bigquery/table:Table": (
         "datasetId",
         "tableId",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from mlopsctl.build.bigquery import DATASET
+from mlopsctl.build.bigquery import DATASET, TABLE
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import Identity, identity_of
 from mlopsctl.build.storage import BUCKET
@@ -21,11 +21,12 @@ from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import IngestSource, Pipeline
 from mlopsctl.config.models.serving import BatchIO, BatchJob, Endpoint
 from mlopsctl.graph import JSON
-from mlopsctl.naming import bucket_name, dataset_id
+from mlopsctl.naming import bucket_name, dataset_id, monitor_table
 from mlopsctl.sourcemap import Path
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 DATASET_IAM_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"
+TABLE_IAM_MEMBER = "gcp:bigquery/iamMember:IamMember"
 SECRET_IAM_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"
 PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
 
@@ -33,6 +34,7 @@ Access = Literal["read", "write"]
 _ROLES: dict[str, dict[Access, str]] = {
     BUCKET_IAM_MEMBER: {"read": "roles/storage.objectViewer", "write": "roles/storage.objectUser"},
     DATASET_IAM_MEMBER: {"read": "roles/bigquery.dataViewer", "write": "roles/bigquery.dataEditor"},
+    TABLE_IAM_MEMBER: {"read": "roles/bigquery.dataViewer", "write": "roles/bigquery.dataEditor"},
 }
 """Per resource type, the role to read and the role to write (which includes reading)."""
 JOB_USER = "roles/bigquery.jobUser"
@@ -41,7 +43,8 @@ SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 
 @dataclass(frozen=True)
 class Grant:
-    """``role`` for ``who`` on ``on`` (a bucket or dataset key, a secret reference; None: the project)."""
+    """``role`` for ``who`` on ``on`` (a bucket or dataset key, ``dataset.table`` for a table, a
+    secret reference; None: the project)."""
 
     who: Identity
     type: str
@@ -143,12 +146,16 @@ def _batch_io(io: BatchIO, access: Access, path: Path) -> Iterator[Need]:
 
 
 def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> Iterator[Need]:
-    """Read the endpoint's request log and the baseline; write its statistics and alerts
-    tables (in the baseline's dataset); read the secrets of the channels it notifies."""
+    """Read the endpoint's request log and the baseline's dataset; write only its own statistics
+    and alerts tables (in that dataset); read the secrets of the channels it notifies."""
     logging = ctx.config.endpoints[monitor.endpoint].logging
     if logging is not None:
         yield from _query(logging.dataset, "read", ("monitors", name, "endpoint"))
-    yield from _query(monitor.baseline.dataset, "write", ("monitors", name, "baseline", "dataset"))
+    path = ("monitors", name, "baseline", "dataset")
+    yield from _query(monitor.baseline.dataset, "read", path)
+    for kind in ("statistics", "alerts"):
+        table = f"{monitor.baseline.dataset}.{monitor_table(name, kind)}"
+        yield TABLE_IAM_MEMBER, table, _ROLES[TABLE_IAM_MEMBER]["write"], path
     for channel in monitor.actions.notify:
         secret = ctx.config.alert_channels[channel].secret
         if secret is not None:
@@ -206,6 +213,11 @@ def _scope(ctx: BuildContext, grant: Grant) -> tuple[dict[str, JSON], tuple[str,
     if grant.type == DATASET_IAM_MEMBER:
         dataset = dataset_id(ctx.target, on, ctx.config.data.datasets[on])
         return {"datasetId": dataset, "project": ctx.gcp_project}, (ctx.address(DATASET, on),)
+    if grant.type == TABLE_IAM_MEMBER:
+        key, _, table = on.partition(".")
+        dataset = dataset_id(ctx.target, key, ctx.config.data.datasets[key])
+        scope: dict[str, JSON] = {"datasetId": dataset, "tableId": table, "project": ctx.gcp_project}
+        return scope, (ctx.address(TABLE, on),)
     project, secret, _ = secret_parts(ctx, on)
     return {"secretId": secret, "project": project}, ()
 
@@ -220,6 +232,8 @@ def _role_name(grant: Grant) -> str:
 
 
 def _on_name(ctx: BuildContext, grant: Grant) -> str | None:
+    if grant.type == TABLE_IAM_MEMBER and grant.on is not None:
+        return grant.on.replace(".", "-")
     if grant.type != SECRET_IAM_MEMBER or grant.on is None:
         return grant.on
     project, secret, _ = secret_parts(ctx, grant.on)

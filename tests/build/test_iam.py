@@ -8,13 +8,14 @@ from helpers import STAGED, STAGED_DATA, compile_text, write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build import kms
-from mlopsctl.build.bigquery import DATASET
+from mlopsctl.build.bigquery import DATASET, TABLE
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.iam import (
     BUCKET_IAM_MEMBER,
     DATASET_IAM_MEMBER,
     PROJECT_IAM_MEMBER,
     SECRET_IAM_MEMBER,
+    TABLE_IAM_MEMBER,
 )
 from mlopsctl.build.identity import GSA
 from mlopsctl.build.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER
@@ -23,8 +24,13 @@ from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
-GRANTS = (BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER)
-ON = {BUCKET_IAM_MEMBER: "bucket", DATASET_IAM_MEMBER: "datasetId", SECRET_IAM_MEMBER: "secretId"}
+GRANTS = (BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, TABLE_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER)
+ON = {
+    BUCKET_IAM_MEMBER: "bucket",
+    DATASET_IAM_MEMBER: "datasetId",
+    TABLE_IAM_MEMBER: "tableId",
+    SECRET_IAM_MEMBER: "secretId",
+}
 VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
 JOBS, SECRET = "roles/bigquery.jobUser", "roles/secretmanager.secretAccessor"
@@ -132,10 +138,19 @@ EXAMPLE_GRANTS = [
                     (PROJECT_IAM_MEMBER, f"monitor-{monitor}-bigquery-job-user", JOBS, "acme-sensors-dev"),
                     (
                         DATASET_IAM_MEMBER,
-                        f"monitor-{monitor}-data-editor-{baseline}",
-                        EDIT,
+                        f"monitor-{monitor}-data-viewer-{baseline}",
+                        READ,
                         f"{baseline}_dev_europe_west1",
                     ),
+                    *[
+                        (
+                            TABLE_IAM_MEMBER,
+                            f"monitor-{monitor}-data-editor-{baseline}-{monitor.replace('-', '_')}_{kind}",
+                            EDIT,
+                            f"{monitor.replace('-', '_')}_{kind}",
+                        )
+                        for kind in ("statistics", "alerts")
+                    ],
                     (
                         SECRET_IAM_MEMBER,
                         f"monitor-{monitor}-secret-accessor-slack-plant-ml-webhook",
@@ -169,10 +184,22 @@ EXAMPLE_GRANTS = [
             (PROJECT_IAM_MEMBER, "monitor-scorer-drift-bigquery-job-user", JOBS, "acme-fraud-prod"),
             (
                 DATASET_IAM_MEMBER,
-                "monitor-scorer-drift-data-editor-features",
-                EDIT,
+                "monitor-scorer-drift-data-viewer-features",
+                READ,
                 "features_prod_europe_west4",
             ),
+            *[
+                (
+                    TABLE_IAM_MEMBER,
+                    f"monitor-scorer-drift-data-editor-features-scorer_drift_{kind}",
+                    EDIT,
+                    table,
+                )
+                for kind, table in (
+                    ("statistics", "scorer_drift_statistics"),
+                    ("alerts", "scorer_drift_alerts"),
+                )
+            ],
             (
                 SECRET_IAM_MEMBER,
                 "monitor-scorer-drift-secret-accessor-pagerduty-risk-ml-key",
@@ -199,7 +226,11 @@ def test_every_grant_depends_on_its_account_and_resource(example: str) -> None:
             email = f"{account.inputs['accountId']}@{graph.gcp_project}.iam.gserviceaccount.com"
             assert grant.inputs["member"] == f"serviceAccount:{email}"
             kinds = {graph.resources[d].type for d in grant.depends_on}
-            granted_on = {BUCKET_IAM_MEMBER: {BUCKET}, DATASET_IAM_MEMBER: {DATASET}}.get(grant.type, set())
+            granted_on = {
+                BUCKET_IAM_MEMBER: {BUCKET},
+                DATASET_IAM_MEMBER: {DATASET},
+                TABLE_IAM_MEMBER: {TABLE},
+            }.get(grant.type, set())
             assert kinds == {GSA} | granted_on, grant.address
 
 
