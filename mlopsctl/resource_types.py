@@ -113,6 +113,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": ("project",),
     "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:projects/service:Service": ("service", "project"),
     "gcp:secretmanager/secretIamMember:SecretIamMember": (
         "secretId",
         "project",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl.build.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
+from mlopsctl.build.apis import SERVICE
 from mlopsctl.build.bigquery import DATASET, TABLE
 from mlopsctl.build.cluster import CLUSTER, NODE_POOL, ROUTER, ROUTER_NAT
 from mlopsctl.build.context import kubernetes_type
@@ -151,7 +152,7 @@ def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:
         *(BUCKET, DATASET, TABLE, GSA, GSA_IAM_MEMBER, KEY_RING, CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER),
         *(BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER),
         *(NOTIFICATION_CHANNEL, ALERT_POLICY, CLUSTER, NODE_POOL, REPOSITORY, REPOSITORY_IAM_MEMBER),
-        *(ROUTER, ROUTER_NAT),
+        *(ROUTER, ROUTER_NAT, SERVICE),
     ],
 )
 def test_every_cloud_type_the_build_emits_has_rules(type_: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from mlopsctl.build import (
     alerting,
+    apis,
     bigquery,
     cluster,
     iam,
@@ -43,6 +44,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("serving", serving.build),
     ("mesh", mesh.build),
     ("monitoring", monitoring.build),
+    ("apis", apis.build),
 )
 
 

@@ -10,6 +10,7 @@ environment/region) identifies it as its address does.
 Google Cloud resources use one explicit ``gcp`` provider for the target's project
 and region. Kubernetes objects use one ``kubernetes`` provider: for the cluster the
 graph creates (and they wait for it and its node pools), or the ambient kubeconfig.
+Each Google Cloud resource waits for the enabling of its API (``build.apis``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from mlopsctl.build.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource
 from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args
@@ -49,11 +51,14 @@ def program_of(graph: Graph, state: str | None = None) -> Callable[[], None]:
 
 
 def _ordered(graph: Graph) -> list[Resource]:
-    """Dependency order, with every Kubernetes object after the clusters and node pools."""
+    """Dependency order, with every Kubernetes object after the clusters and node pools, and
+    every Google Cloud resource after the enabling of its API."""
     infrastructure = tuple(r.address for r in graph if r.type in (CLUSTER, NODE_POOL))
+    services = {r.inputs["service"]: r.address for r in graph if r.type == SERVICE}
     ordering = Graph(graph.target, graph.gcp_project)
     for r in graph:
-        extra = infrastructure if r.is_kubernetes else ()
+        api = services.get(api_of(r.type) or "")
+        extra = infrastructure if r.is_kubernetes else (api,) if api else ()
         ordering.add(dataclasses.replace(r, depends_on=(*r.depends_on, *extra)))
     return ordering.ordered()
 

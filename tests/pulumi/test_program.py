@@ -12,6 +12,7 @@ from conftest import EXAMPLES
 from mocked import Recorder, run
 
 from mlopsctl import api
+from mlopsctl.build.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource, Target, is_deferred
 from mlopsctl.pulumi.kube import AUTH_PLUGIN, CLUSTER, NODE_POOL
 from mlopsctl.pulumi.program import STATE_OUTPUT, create
@@ -62,6 +63,8 @@ def test_every_resource_is_registered_once_with_its_inputs_dependencies_and_prot
         deps = {urns[graph.resources[d].type, graph.resources[d].name] for d in resource.depends_on}
         if resource.is_kubernetes:
             deps |= infrastructure
+        elif (api := api_of(resource.type)) is not None:
+            deps.add(urns[SERVICE, api.removesuffix(".googleapis.com")])
         assert got.dependencies == deps, resource.address
         assert got.protect is resource.protect, resource.address
         provider = kubernetes if resource.is_kubernetes else gcp
