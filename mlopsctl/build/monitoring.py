@@ -33,7 +33,7 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, identity_of
 from mlopsctl.build.pipelines import published_version
 from mlopsctl.build.pods import run_to_completion_pod
-from mlopsctl.build.schedules import KFP_API, RUN_RULES
+from mlopsctl.build.schedules import CRONJOB_NAME_LIMIT, KFP_API, RUN_RULES
 from mlopsctl.build.slo import promql
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
@@ -41,8 +41,6 @@ from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON, Resource
 from mlopsctl.naming import dataset_id, monitor_table, namespace, request_log_table, shorten
 
-CRONJOB_NAME_LIMIT = 52
-"""The CronJob controller appends an 11-character suffix to the Jobs it creates."""
 DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infinity_distance"}
 """The distance each kind of feature is compared with, against its threshold."""
 

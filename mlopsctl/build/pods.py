@@ -130,23 +130,19 @@ def run_to_completion_pod(
     mesh's mTLS to reach the API server, as a native sidecar that lets the Job finish, and a
     token for the KFP audience.
     """
+    container = {**container, "securityContext": RESTRICTED_CONTAINER}
+    if kfp_client:
+        container["env"] = [{"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": f"{KFP_TOKEN_DIR}/token"}]
+        container["volumeMounts"] = [{"name": "kfp-token", "mountPath": KFP_TOKEN_DIR, "readOnly": True}]
     spec: dict[str, JSON] = {
         "serviceAccountName": service_account,
         "restartPolicy": restart_policy,
         "securityContext": RESTRICTED_POD,
-        "containers": [{**container, "securityContext": RESTRICTED_CONTAINER}],
+        "containers": [container],
         **(pod_placement(where) if where is not None else {}),
     }
     if not kfp_client:
         return {"metadata": {"labels": {**labels, **SIDECAR_INJECTION}}, "spec": spec}
-    spec["containers"] = [
-        {
-            **container,
-            "securityContext": RESTRICTED_CONTAINER,
-            "env": [{"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": f"{KFP_TOKEN_DIR}/token"}],
-            "volumeMounts": [{"name": "kfp-token", "mountPath": KFP_TOKEN_DIR, "readOnly": True}],
-        }
-    ]
     spec["volumes"] = [KFP_CLIENT_VOLUME]
     metadata: dict[str, JSON] = {"labels": labels, "annotations": {"sidecar.istio.io/nativeSidecar": "true"}}
     return {"metadata": metadata, "spec": spec}

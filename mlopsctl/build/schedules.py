@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.build.pipelines import bigquery_name, gcs_uri, publish, published_version
@@ -26,7 +27,6 @@ from mlopsctl.naming import batch_pipeline, namespace, shorten
 from mlopsctl.sourcemap import Path
 from mlopsctl.state import canonical_json
 
-SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 KFP_API = "ml-pipeline.kubeflow.svc.cluster.local:8888"
 """The in-cluster Kubeflow Pipelines API server (its gRPC and HTTP ports share the service)."""
 POLL_SCHEDULE = "*/10 * * * *"
@@ -75,7 +75,14 @@ def build(ctx: BuildContext) -> None:
     bindings: dict[str, Resource] = {}
     for starter in starters:
         if starter.who.ksa not in bindings:
-            bindings[starter.who.ksa] = _run_permissions(ctx, starter)
+            bindings[starter.who.ksa] = rbac.grant(
+                ctx,
+                f"{starter.who.ksa}-runs",
+                starter.who.ksa,
+                RUN_RULES,
+                component="schedule",
+                source=starter.source,
+            )
     for starter in starters:
         add_run_starter(ctx, starter, depends_on=(bindings[starter.who.ksa].address,))
 
@@ -102,7 +109,7 @@ def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[st
         source=starter.source,
         depends_on=(
             ctx.address(NAMESPACE, ns),
-            ctx.address(SERVICE_ACCOUNT, starter.who.ksa),
+            ctx.address(rbac.SERVICE_ACCOUNT, starter.who.ksa),
             version.address,
             *depends_on,
         ),
@@ -115,32 +122,6 @@ def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[st
         service_account=starter.who.ksa,
         image=image,
         args=["--stage", "start-run", "--config", json.dumps(config, sort_keys=True)],
-    )
-
-
-def _run_permissions(ctx: BuildContext, starter: RunStarter) -> Resource:
-    """A Role with :data:`RUN_RULES` bound to the starter's account; returns the binding."""
-    ns = namespace(ctx.config)
-    name = f"{starter.who.ksa}-runs"
-    labels = ctx.k8s_labels("schedule")
-    role = ctx.add_manifest(
-        "role",
-        source=starter.source,
-        depends_on=(ctx.address(NAMESPACE, ns),),
-        name=name,
-        namespace=ns,
-        labels=labels,
-        rules=RUN_RULES,
-    )
-    return ctx.add_manifest(
-        "rolebinding",
-        source=starter.source,
-        depends_on=(role.address, ctx.address(SERVICE_ACCOUNT, starter.who.ksa)),
-        name=name,
-        namespace=ns,
-        labels=labels,
-        role=name,
-        service_account=starter.who.ksa,
     )
 
 

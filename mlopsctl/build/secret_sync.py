@@ -23,6 +23,7 @@ from mlopsctl.build.iam import secret_parts
 from mlopsctl.build.identity import NAMESPACE, identity_of
 from mlopsctl.build.kfp_dag import secret_object_name
 from mlopsctl.build.pods import run_to_completion_pod
+from mlopsctl.build.schedules import CRONJOB_NAME_LIMIT
 from mlopsctl.graph import JSON
 from mlopsctl.naming import namespace, shorten
 
@@ -79,7 +80,7 @@ def _sync(ctx: BuildContext, pipeline: str, declared: str | None, references: li
         "job-cronjob",
         source=source,
         depends_on=(ctx.address(NAMESPACE, ns), ctx.address(rbac.SERVICE_ACCOUNT, who.ksa), binding.address),
-        name=shorten(f"{pipeline}-secret-sync", 52),
+        name=shorten(f"{pipeline}-secret-sync", CRONJOB_NAME_LIMIT),
         namespace=ns,
         labels=labels,
         schedule=SYNC_SCHEDULE,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.build.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement, placement, pod_placement
@@ -45,7 +46,6 @@ from mlopsctl.sourcemap import Path
 
 INFERENCE_SERVICE = kubernetes_type("serving.kserve.io/v1beta1", "InferenceService")
 INFERENCE_GRAPH = kubernetes_type("serving.kserve.io/v1alpha1", "InferenceGraph")
-SERVICE_ACCOUNT = kubernetes_type("v1", "ServiceAccount")
 DEPLOYMENT_MODE = {"serving.kserve.io/deploymentMode": "RawDeployment"}
 PROMETHEUS_URL = "http://frontend.gmp-public.svc.cluster.local:9090"
 """The Prometheus HTTP API of Managed Service for Prometheus inside the cluster (its
@@ -69,7 +69,7 @@ def build(ctx: BuildContext) -> None:
     ns_address = ctx.address(NAMESPACE, namespace(ctx.config))
     for name, endpoint in ctx.config.endpoints.items():
         who = identity_of(ctx, "endpoint", name, endpoint.service_account)
-        depends_on = (ns_address, ctx.address(SERVICE_ACCOUNT, who.ksa))
+        depends_on = (ns_address, ctx.address(rbac.SERVICE_ACCOUNT, who.ksa))
         logger_url = (
             add_request_logger(ctx, name, endpoint.logging, who, depends_on) if endpoint.logging else None
         )
