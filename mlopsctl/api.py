@@ -19,7 +19,7 @@ from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
 from mlopsctl.config.validate import validate_model
-from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize
+from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize, plural
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
@@ -234,7 +234,7 @@ def applied_as_of(base: Validation) -> dict[Target, State]:
     if not base.ok:
         errors = sum(d.is_error for d in base.diagnostics)
         raise BaseConfigError(
-            f"{base.source.display} has {errors} error{'s' * (errors != 1)}; "
+            f"{base.source.display} has {plural(errors, 'error')}; "
             f"see 'mlopsctl validate' at that commit, or review against another base"
         )
     return {

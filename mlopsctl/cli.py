@@ -120,6 +120,7 @@ def _validated(
     """
     from mlopsctl import api
     from mlopsctl.apply import ApplyError
+    from mlopsctl.diagnostics import plural
     from mlopsctl.gitutil import GitError
     from mlopsctl.manifests import TemplateError
     from mlopsctl.plan.saved import SavedPlanError
@@ -134,9 +135,8 @@ def _validated(
             if not validation.ok:
                 errors = sum(d.is_error for d in validation.diagnostics)
                 if fmt is DiagnosticFormat.text:
-                    plural = "s" * (errors != 1)
                     tail = "; nothing was written" if writes else ""
-                    _err(f"{validation.source.display}: {errors} error{plural}{tail}")
+                    _err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
                 raise typer.Exit(1)
             yield validation
     except (

@@ -13,6 +13,7 @@ import html
 import re
 from dataclasses import astuple
 
+from mlopsctl.diagnostics import plural
 from mlopsctl.plan.cost import Range, TargetCost, plan_costs, prices
 from mlopsctl.plan.diff import Action, Plan, ResourceChange, TargetPlan, destructive_changes
 from mlopsctl.plan.render_mermaid import pipeline_flowchart
@@ -71,14 +72,14 @@ def _target_sections(targets: list[TargetPlan], blocks: list[list[str]], kept: i
 
 
 def _left_out(count: int) -> str:
-    details = f"{count} resource detail{'s' if count > 1 else ''}"
+    details = plural(count, "resource detail")
     return f"_{details} left out to keep this comment short; {_FULL_PLAN}._"
 
 
 def _warning(changes: list[ResourceChange]) -> list[str]:
     if not changes:
         return []
-    lines = ["> [!WARNING]", f"> **{len(changes)} destructive change{'s' if len(changes) > 1 else ''}:**"]
+    lines = ["> [!WARNING]", f"> **{plural(len(changes), 'destructive change')}:**"]
     for c in changes:
         note = " (protected: needs `--allow-destroy`)" if c.protect else ""
         lines.append(f"> - <code>{_html(c.address)}</code> {describe(c)}{note}")

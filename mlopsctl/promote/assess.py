@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from mlopsctl.api import ALL, Validation, validate
 from mlopsctl.config.models.root import Environment
 from mlopsctl.config.resolve import overlaid
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.diagnostics import Diagnostic, plural
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import Target
 from mlopsctl.promote.history import ConfigRepo, applied_since
@@ -44,7 +44,7 @@ class Release:
     def summary(self) -> str:
         versions = [f"{_short(p)} {v}" for p, v in sorted(self.pins.items()) if p.endswith(".version")]
         images = sum(not p.endswith(".version") for p in self.pins)
-        shown = [*versions, f"{images} image{'s' * (images != 1)}"] if images else versions
+        shown = [*versions, plural(images, "image")] if images else versions
         return ", ".join(shown) or "nothing pinned"
 
     def fits(self, other: Release) -> bool:
