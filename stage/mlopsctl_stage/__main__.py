@@ -1,0 +1,3 @@
+from mlopsctl_stage.cli import main
+
+main()
