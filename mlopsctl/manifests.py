@@ -6,6 +6,11 @@ StrictUndefined, and every ``{{ expression }}`` must go through ``tojson``:
 a value that is not escaped is refused, so a user string can never change a
 manifest's structure. The output is parsed back as YAML and checked before
 it enters the resource graph.
+
+Templates are code from the project's pull requests, so they render in Jinja's
+immutable sandbox (no attribute starting with ``_``, no mutation, no calls into
+Python internals), and a template file whose real path leaves its folder (a
+symlink to a host file) is refused rather than read.
 """
 
 from __future__ import annotations
@@ -43,10 +48,22 @@ def _environment(override_dir: pathlib.Path | None) -> Any:
             value._fail_with_undefined_error()
         return Escaped(jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, sort_keys=True))
 
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class ContainedLoader(jinja2.FileSystemLoader):
+        """Reads a template only if its real path lies inside the folder it was found in."""
+
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            source, filename, uptodate = super().get_source(environment, template)
+            real = pathlib.Path(filename).resolve()
+            if not any(real.is_relative_to(pathlib.Path(p).resolve()) for p in self.searchpath):
+                raise TemplateError(f"template {template} links outside its folder (to {real}): refused")
+            return source, filename, uptodate
+
     search = [str(override_dir)] if override_dir else []
     search.append(str(BUILTIN_TEMPLATES))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search),
+    env = ImmutableSandboxedEnvironment(
+        loader=ContainedLoader(search),
         undefined=jinja2.StrictUndefined,
         finalize=require_escaped,
         autoescape=False,

@@ -1,0 +1,69 @@
+"""A project's template overrides are code from pull requests: they can neither run anything
+nor read a file outside their folder."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import WITH_DATA, run, write
+
+from mlopsctl.manifests import TemplateError, render_object
+
+MARKER = "mlopsctl-ssti-marker"
+PAYLOADS = [
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() | tojson }}",
+    "{{ joiner.__init__.__globals__.os.system('touch MARKER') | tojson }}",
+    "{{ namespace.__init__.__globals__.os.popen('touch MARKER') | tojson }}",
+    "{{ lipsum.__globals__['os'].popen('touch MARKER') | tojson }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() | tojson }}",
+    "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('touch MARKER') | tojson }}",
+    "{{ request.application.__globals__.__builtins__.__import__('os').popen('touch MARKER') | tojson }}",
+    "{% set x = labels.update({'a': 'b'}) %}{{ name | tojson }}",
+    "{{ config.__class__.__init__.__globals__['os'].popen('touch MARKER') | tojson }}",
+    "{{ (name|attr('__class__')).__mro__ | tojson }}",
+]
+
+
+def _override(folder: pathlib.Path, body: str) -> pathlib.Path:
+    (folder / "kubernetes").mkdir(parents=True, exist_ok=True)
+    (folder / "kubernetes" / "namespace.yaml.j2").write_text(body)
+    return folder
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_template_injection_payloads_run_nothing(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "
+        + payload.replace("MARKER", str(tmp_path / MARKER))
+        + "\n  labels: {{ labels | tojson }}\n"
+    )
+    _override(tmp_path / "overrides", body)
+    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+    out = tmp_path / "out"
+    code, _, err = run("render", write(tmp_path, config), "--out", out, "--env", "dev")
+    assert code == 1, err
+    assert "Traceback" not in err and "template" in err
+    assert not (tmp_path / MARKER).exists()
+    assert not out.exists()
+
+
+def test_a_template_linked_to_a_host_file_is_refused(tmp_path: pathlib.Path) -> None:
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: leaked\n")
+    folder = tmp_path / "project" / "overrides"
+    (folder / "kubernetes").mkdir(parents=True)
+    (folder / "kubernetes" / "namespace.yaml.j2").symlink_to(secret)
+    with pytest.raises(TemplateError, match="links outside its folder"):
+        render_object("namespace", folder, name="x", labels={})
+
+
+def test_a_link_inside_the_folder_is_read(tmp_path: pathlib.Path) -> None:
+    folder = _override(
+        tmp_path / "overrides", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name | tojson }}\n"
+    )
+    (folder / "kubernetes" / "other.yaml.j2").symlink_to(folder / "kubernetes" / "namespace.yaml.j2")
+    assert render_object("other", folder, name="x")["metadata"] == {"name": "x"}
