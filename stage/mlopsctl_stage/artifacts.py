@@ -18,6 +18,7 @@ def staged_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    temp.chmod(0o755)  # mkdtemp makes it private; the artifact is read by other steps' users
     try:
         yield temp
         if target.is_dir() and not target.is_symlink():

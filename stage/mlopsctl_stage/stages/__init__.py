@@ -1,0 +1,1 @@
+"""One module per built-in stage (see ``mlopsctl_stage.cli.STAGES``)."""

@@ -1,0 +1,220 @@
+"""The one layer every stage reads and writes data through (docs/stages.md, "Storage").
+
+Addresses:
+
+- ``gs://BUCKET/PATH``: Cloud Storage, or ``$ROOT/gcs/BUCKET/PATH`` in local mode;
+- ``PROJECT.DATASET.TABLE`` (``bq://`` optional): BigQuery, or ``$ROOT/bigquery/PROJECT.DATASET.TABLE``
+  ``.parquet``, ``.jsonl`` or ``.csv`` (the first that exists) in local mode;
+- any other path: the file system, in both modes.
+
+Local mode is on when ``MLOPSCTL_STAGE_LOCAL`` names a settings file (written by ``mlopsctl run
+--local``). A prefix (``list_objects``, ``read_files``, ``download_dir``) is a folder: the objects
+under it, or the one object it names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlopsctl_stage.errors import StageError
+from mlopsctl_stage.storage import cloud, local
+from mlopsctl_stage.storage.formats import normalize, parse, skipped
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "LOCAL_ENV",
+    "LocalSettings",
+    "ObjectInfo",
+    "append_rows",
+    "download_dir",
+    "exists",
+    "list_objects",
+    "local_settings",
+    "query",
+    "read_bytes",
+    "read_files",
+    "read_table",
+    "table_modified",
+    "upload_dir",
+    "write_bytes",
+]
+
+LOCAL_ENV = "MLOPSCTL_STAGE_LOCAL"
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The settings of a local run (docs/stages.md)."""
+
+    root: Path
+    """``$ROOT``: ``gcs/`` and ``bigquery/`` stand-ins live under it."""
+    code: dict[str, Path]
+    """Image → the folder it is built from, for launchers that run user commands as local processes."""
+    trials: int | None
+    endpoints: dict[str, str]
+    """Cluster URL → local URL."""
+    now: datetime | None
+    """The time a local run pretends it is (UTC), or None for the clock."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    uri: str
+    size: int
+    updated: datetime
+
+
+def local_settings() -> LocalSettings | None:
+    """The local run's settings, or None (cloud mode) when ``MLOPSCTL_STAGE_LOCAL`` is unset."""
+    name = os.environ.get(LOCAL_ENV)
+    if not name:
+        return None
+    subject = f"local settings ({LOCAL_ENV}={name})"
+    try:
+        raw = json.loads(Path(name).read_text())
+        if not isinstance(raw, dict) or not isinstance(raw.get("root"), str):
+            raise ValueError('not a JSON object with a "root" folder')
+        base = Path(name).parent
+        now = raw.get("now")
+        when = None if now is None else datetime.fromisoformat(now)
+        return LocalSettings(
+            root=base / raw["root"],
+            code={image: base / folder for image, folder in (raw.get("code") or {}).items()},
+            trials=None if raw.get("trials") is None else int(raw["trials"]),
+            endpoints={str(k): str(v) for k, v in (raw.get("endpoints") or {}).items()},
+            now=None if when is None else when.replace(tzinfo=when.tzinfo or UTC),
+        )
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise StageError(subject, f"unreadable: {error}") from None
+
+
+def _root() -> Path | None:
+    settings = local_settings()
+    return None if settings is None else settings.root
+
+
+def _table_id(table: str) -> str:
+    found = table.removeprefix("bq://")
+    if len(found.split(".")) != 3 or not all(found.split(".")):
+        raise StageError(f"table ({table})", "must be PROJECT.DATASET.TABLE")
+    return found
+
+
+def _local_path(uri: str) -> str | None:
+    """The file-system path of ``uri`` (kept as a string: a trailing ``/`` matters), or None for GCS."""
+    if uri.startswith("gs://"):
+        root = _root()
+        return None if root is None else f"{root}/gcs/{uri.removeprefix('gs://')}"
+    if "://" in uri and not uri.startswith("file://"):
+        raise StageError(f"address ({uri})", "only gs:// URIs and local paths are storage addresses")
+    return uri.removeprefix("file://")
+
+
+def read_table(
+    table: str, *, columns: list[str] | None = None, since: tuple[str, datetime] | None = None
+) -> pa.Table:
+    """A BigQuery table (through the Storage Read API) as Arrow; with ``since=(COLUMN, TIME)``, only
+    the rows whose COLUMN (a TIMESTAMP) is at or after TIME. JSON columns come back as strings."""
+    root, found = _root(), _table_id(table)
+    if root is not None:
+        return local.read_table(root, found, columns, since)
+    return cloud.read_table(found, columns, since)
+
+
+def query(sql: str, project: str) -> pa.Table:
+    """The result of a BigQuery query, run (and billed) in ``project``."""
+    if _root() is not None:
+        raise StageError(
+            "query",
+            "a BigQuery query cannot run locally; read a table instead (source.bigquery.table, "
+            "from $ROOT/bigquery/PROJECT.DATASET.TABLE.parquet|jsonl|csv) or run in the cluster",
+        )
+    return cloud.query(sql, project)
+
+
+def append_rows(table: str, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` to a table (BigQuery's streaming inserts). JSON columns take JSON text."""
+    root, found = _root(), _table_id(table)
+    if not rows:
+        return
+    if root is not None:
+        local.append_rows(root, found, rows)
+    else:
+        cloud.append_rows(found, rows)
+
+
+def table_modified(table: str) -> datetime | None:
+    """When a table last changed, or None if it does not exist."""
+    root, found = _root(), _table_id(table)
+    return local.table_modified(root, found) if root is not None else cloud.table_modified(found)
+
+
+def list_objects(prefix_uri: str) -> list[ObjectInfo]:
+    """The objects under a folder (or the one object) ``prefix_uri`` names, sorted by URI; addressed as
+    ``prefix_uri`` is (``gs://`` stays ``gs://`` in local mode)."""
+    path = _local_path(prefix_uri)
+    found = cloud.list_objects(prefix_uri) if path is None else local.list_objects(prefix_uri, path)
+    return sorted((ObjectInfo(uri, size, updated) for uri, size, updated in found), key=lambda o: o.uri)
+
+
+def read_bytes(uri: str) -> bytes:
+    path = _local_path(uri)
+    return cloud.read_bytes(uri) if path is None else local.read_bytes(path)
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write one object; on the file system, atomically (a temporary sibling renamed into place)."""
+    path = _local_path(uri)
+    if path is None:
+        cloud.write_bytes(uri, data)
+    else:
+        local.write_bytes(path, data)
+
+
+def exists(uri: str) -> bool:
+    """Whether ``uri`` is an object, or a folder holding at least one."""
+    path = _local_path(uri)
+    return cloud.exists(uri) if path is None else local.exists(path)
+
+
+def read_files(prefix_uri: str, format: str | None = None) -> pa.Table:
+    """The data files under ``prefix_uri`` as one table: ``csv``, ``parquet``, ``jsonl`` or ``avro``
+    (each file's by its extension when ``format`` is None; ``.gz`` is decompressed). Files named
+    ``_*`` or ``.*`` (``_SUCCESS``, temporary files) are skipped."""
+    import pyarrow as pa
+
+    named = normalize(format) if format else None
+    tables = [parse(read_bytes(o.uri), o.uri, named) for o in list_objects(prefix_uri) if not skipped(o.uri)]
+    if not tables:
+        raise StageError(f"files ({prefix_uri})", "no data files there")
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise StageError(f"files ({prefix_uri})", f"the files' columns do not agree: {error}") from None
+
+
+def upload_dir(local_dir: Path, uri: str) -> None:
+    """Copy every file under ``local_dir`` to the folder ``uri``, keeping relative paths."""
+    if not Path(local_dir).is_dir():
+        raise StageError(f"folder ({local_dir})", "not a folder")
+    path = _local_path(uri)
+    if path is None:
+        cloud.upload_dir(Path(local_dir), uri)
+    else:
+        local.upload_dir(Path(local_dir), path)
+
+
+def download_dir(uri: str, local_dir: Path) -> None:
+    """Copy every object under the folder ``uri`` into ``local_dir``, keeping relative paths."""
+    path = _local_path(uri)
+    if path is None:
+        cloud.download_dir(uri, Path(local_dir))
+    else:
+        local.download_dir(uri, path, Path(local_dir))

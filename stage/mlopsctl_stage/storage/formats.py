@@ -1,0 +1,142 @@
+"""Data files to Arrow tables, by format, and the ``since`` filter of local tables."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import posixpath
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from mlopsctl_stage.errors import StageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = ("csv", "parquet", "jsonl", "avro", "tfrecord")
+_ALIASES = {"json": "jsonl", "ndjson": "jsonl", "newline_delimited_json": "jsonl", "tfrecords": "tfrecord"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".avro": "avro",
+    ".tfrecord": "tfrecord",
+    ".tfrecords": "tfrecord",
+}
+
+
+def normalize(format: str) -> str:
+    """``format`` as one of FORMATS (any case; ``json`` is JSON lines, as in BigQuery's exports)."""
+    found = _ALIASES.get(format.lower(), format.lower())
+    if found not in FORMATS:
+        raise StageError(f"format ({format})", f"unknown; give one of {', '.join(FORMATS)}")
+    return found
+
+
+def skipped(uri: str) -> bool:
+    """Whether a file is bookkeeping rather than data: ``_SUCCESS``, ``.part-0.tmp`` and the like."""
+    return posixpath.basename(uri).startswith(("_", "."))
+
+
+def format_of(uri: str) -> str | None:
+    """The format a file's extension says (``.gz`` aside), or None."""
+    stem, extension = posixpath.splitext(uri.removesuffix(".gz").lower())
+    return _EXTENSIONS.get(extension) if stem else None
+
+
+def parse(data: bytes, uri: str, format: str | None = None) -> pa.Table:
+    """The table in the file ``uri`` holding ``data``; its format by extension unless ``format`` is given."""
+    import pyarrow as pa
+
+    found = normalize(format) if format else format_of(uri)
+    if found is None:
+        raise StageError(f"file ({uri})", f"unknown format; name it (one of {', '.join(FORMATS)})")
+    if uri.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise StageError(f"file ({uri})", f"not gzip: {error}") from None
+    if found == "tfrecord":
+        raise StageError(
+            f"file ({uri})",
+            "TFRecord (tf.Example) needs TensorFlow to decode, which the stage image leaves out; "
+            "export the data as Parquet, CSV or JSON lines",
+        )
+    try:
+        return _READERS[found](data)
+    except (pa.ArrowException, ValueError, EOFError) as error:
+        raise StageError(f"file ({uri})", f"unreadable as {found}: {error}") from None
+
+
+def _csv(data: bytes) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv
+
+    # An empty cell is null (as BigQuery loads CSV); a quoted empty string stays a string.
+    options = pyarrow.csv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+    return pyarrow.csv.read_csv(pa.BufferReader(data), convert_options=options)
+
+
+def _parquet(data: bytes) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(data))
+
+
+def _jsonl(data: bytes) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.json
+
+    # One block, so that every line's types count in the inference (objects become structs).
+    options = pyarrow.json.ReadOptions(block_size=max(len(data) + 1, 1 << 20))
+    return pyarrow.json.read_json(pa.BufferReader(data), read_options=options)
+
+
+def _avro(data: bytes) -> pa.Table:
+    import fastavro
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(list(fastavro.reader(io.BytesIO(data))))
+
+
+_READERS = {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl, "avro": _avro}
+
+
+def _times(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text times as UTC timestamps: with a zone offset, or naive ones taken as UTC."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(values, pa.timestamp("us", tz="UTC"))
+    except pa.ArrowInvalid:
+        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+
+
+def since(table: pa.Table, column: str, time: datetime, subject: str) -> pa.Table:
+    """The rows of ``table`` whose ``column`` is at or after ``time`` (a naive time or column is UTC)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column not in table.column_names:
+        raise StageError(subject, f"has no column '{column}' to filter on")
+    values = table.column(column)
+    moment = time if time.tzinfo else time.replace(tzinfo=UTC)
+    try:
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            values = _times(values)
+        if pa.types.is_timestamp(values.type) and values.type.tz is None:
+            values = pc.assume_timezone(values, "UTC")
+        if pa.types.is_timestamp(values.type):
+            bound = pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
+        elif pa.types.is_date(values.type):
+            bound = pa.scalar(moment.astimezone(UTC).date(), type=values.type)
+        else:
+            raise ValueError(f"it holds {values.type}, not times")
+        return table.filter(pc.fill_null(pc.greater_equal(values, bound), False))
+    except (pa.ArrowException, ValueError) as error:
+        raise StageError(subject, f"cannot filter on '{column}': {error}") from None
