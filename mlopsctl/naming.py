@@ -9,7 +9,9 @@ short hash so they stay unique and stable.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +70,31 @@ def namespace(config: MLOpsConfig) -> str:
 
 def bucket_name(config: MLOpsConfig, target: Target, key: str, bucket: Bucket) -> str:
     return bucket.name or f"{config.project.name}-{target.env}-{target.region}-{key}"
+
+
+PIPELINE_ROOT = "pipeline-root"
+"""The key of the bucket that pipeline runs write their artifacts to (implied unless declared)."""
+
+
+def bucket_of(config: MLOpsConfig, target: Target, key: str) -> str:
+    """The name of bucket ``key``: one under data.buckets, or the implied pipeline root."""
+    return bucket_name(config, target, key, config.data.buckets.get(key) or Bucket())
+
+
+def has_pipeline_root(config: MLOpsConfig) -> bool:
+    """Whether anything runs as a pipeline (pipelines and batch jobs), and so needs the root bucket."""
+    return bool(config.pipelines or config.batch_jobs)
+
+
+def pipeline_root(config: MLOpsConfig, target: Target) -> str:
+    """The ``defaultPipelineRoot`` of every compiled pipeline of a target."""
+    return f"gs://{bucket_of(config, target, PIPELINE_ROOT)}/root"
+
+
+def registry_folder(uris: Iterable[str]) -> str | None:
+    """The folder all of a model's versions live in: the common parent of their artifact URIs."""
+    common = posixpath.commonpath(posixpath.dirname(uri.removeprefix("gs://").rstrip("/")) for uri in uris)
+    return f"gs://{common}/" if common else None
 
 
 def dataset_id(target: Target, key: str, dataset: Dataset) -> str:

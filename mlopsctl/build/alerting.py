@@ -1,8 +1,12 @@
-"""Cloud Monitoring: notification channels and alert policies for the monitors' SLOs.
+"""Cloud Monitoring: notification channels, and alert policies for the monitors.
 
 Each SLO monitor becomes an alert policy on the same PromQL expression as the in-cluster
-rule (:mod:`mlopsctl.build.slo`), read from Managed Service for Prometheus. Secrets of
-channels are looked up when the Pulumi program applies; their values never enter the graph.
+rule (:mod:`mlopsctl.build.slo`), read from Managed Service for Prometheus. A drift or
+skew monitor that notifies becomes a log-match policy: its job logs one structured line
+per feature that crossed its threshold (``jsonPayload.event`` ``drift-breach`` or
+``skew-breach``, with the monitor's name under ``mlopsctl.dev/monitor``), and Cloud
+Logging matches it in the target's cluster and namespace. Secrets of channels are looked
+up when the Pulumi program applies; their values never enter the graph.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from __future__ import annotations
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.iam import secret_parts
 from mlopsctl.build.slo import promql
-from mlopsctl.config.models.monitoring import AlertChannel, SloMonitor
+from mlopsctl.config.models.monitoring import AlertChannel, DataMonitor, SloMonitor
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON, fn_invoke, fn_output
-from mlopsctl.naming import cluster_name
+from mlopsctl.naming import cluster_name, namespace
 
 NOTIFICATION_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
@@ -24,6 +28,10 @@ SEVERITY = {"availability": "CRITICAL", "error-rate": "ERROR", "latency": "WARNI
 """An unavailable endpoint pages first; a slow one warns."""
 _SENSITIVE_LABEL = {"slack": "authToken", "pagerduty": "serviceKey"}
 """The sensitive label each channel type takes its secret in."""
+BREACH_RATE_LIMIT = "300s"
+"""At most one notification per breach policy this often (a run logs a line per feature)."""
+BREACH_AUTO_CLOSE = "1800s"
+"""A breach incident closes itself after this long without another matching line."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -32,6 +40,8 @@ def build(ctx: BuildContext) -> None:
     for name, monitor in ctx.config.monitors.items():
         if isinstance(monitor, SloMonitor):
             _policy(ctx, name, monitor)
+        elif monitor.actions.notify:
+            _breach_policy(ctx, name, monitor)
 
 
 def _channel(ctx: BuildContext, name: str, channel: AlertChannel) -> None:
@@ -100,5 +110,57 @@ def _policy(ctx: BuildContext, name: str, monitor: SloMonitor) -> None:
             "notificationChannels": [fn_output(address, "name") for address in channels],
         },
         source=("monitors", name),
+        depends_on=tuple(channels),
+    )
+
+
+def breach_filter(ctx: BuildContext, name: str, monitor: DataMonitor) -> str:
+    """The Cloud Logging filter of the lines a drift or skew job logs when a feature crosses its threshold."""
+    return " AND ".join(
+        [
+            'resource.type="k8s_container"',
+            f'resource.labels.cluster_name="{cluster_name(ctx.config, ctx.target)}"',
+            f'resource.labels.namespace_name="{namespace(ctx.config)}"',
+            f'jsonPayload.event="{monitor.type}-breach"',
+            f'jsonPayload."mlopsctl.dev/monitor"="{name}"',
+        ]
+    )
+
+
+def _breach_policy(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
+    channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
+    what = "drifted" if monitor.type == "drift" else "skewed from the training data"
+    ctx.add(
+        ALERT_POLICY,
+        name,
+        {
+            "project": ctx.gcp_project,
+            "displayName": f"{ctx.config.project.name} {name} ({ctx.target})",
+            "combiner": "OR",
+            "enabled": True,
+            "severity": "WARNING",
+            "conditions": [
+                {
+                    "displayName": f"{monitor.type} of endpoint {monitor.endpoint} above its thresholds",
+                    "conditionMatchedLog": {"filter": breach_filter(ctx, name, monitor)},
+                }
+            ],
+            "alertStrategy": {
+                "notificationRateLimit": {"period": BREACH_RATE_LIMIT},
+                "autoClose": BREACH_AUTO_CLOSE,
+            },
+            "documentation": {
+                "subject": f"{ctx.config.project.name}: requests to {monitor.endpoint} {what}",
+                "content": (
+                    f"Features of the requests to endpoint `{monitor.endpoint}` of {ctx.config.project.name} "
+                    f"({ctx.target}) {what} over {monitor.window}, beyond their thresholds. "
+                    f"Monitor `{name}` in mlops.yaml; its job's log lists the features."
+                ),
+                "mimeType": "text/markdown",
+            },
+            "userLabels": ctx.gcp_labels({"mlops-monitor": name, "mlops-endpoint": monitor.endpoint}),
+            "notificationChannels": [fn_output(address, "name") for address in channels],
+        },
+        source=("monitors", name, "actions", "notify"),
         depends_on=tuple(channels),
     )

@@ -179,6 +179,8 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         "maintenancePolicy": {"recurringWindow": maintenance_window(spec.maintenance_window)},
         "enableShieldedNodes": True,
         "secretManagerConfig": {"enabled": True},
+        # Distributed training and tuning pods read and write the run's artifacts under /gcs/BUCKET.
+        "addonsConfig": {"gcsFuseCsiDriverConfig": {"enabled": True}},
         "masterAuthorizedNetworksConfig": {
             "cidrBlocks": [{"cidrBlock": n.cidr, "displayName": n.name} for n in network.authorized_networks],
             "gcpPublicCidrsAccessEnabled": False,

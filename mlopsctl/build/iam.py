@@ -18,10 +18,11 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import Identity, identity_of
 from mlopsctl.build.storage import BUCKET
 from mlopsctl.config.models.monitoring import DataMonitor
-from mlopsctl.config.models.pipelines import IngestSource, Pipeline
+from mlopsctl.config.models.pipelines import NewData, Pipeline
 from mlopsctl.config.models.serving import BatchIO, BatchJob, Endpoint
+from mlopsctl.config.models.stages import IngestSource
 from mlopsctl.graph import JSON
-from mlopsctl.naming import bucket_name, dataset_id, monitor_table
+from mlopsctl.naming import PIPELINE_ROOT, bucket_name, bucket_of, dataset_id, monitor_table
 from mlopsctl.sourcemap import Path
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -39,6 +40,10 @@ _ROLES: dict[str, dict[Access, str]] = {
 """Per resource type, the role to read and the role to write (which includes reading)."""
 JOB_USER = "roles/bigquery.jobUser"
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+OBJECT_ADMIN = "roles/storage.objectAdmin"
+"""On the pipeline root: runs write, read, overwrite and list their artifacts there."""
+METADATA_VIEWER = "roles/bigquery.metadataViewer"
+"""On a dataset a new-data trigger watches: it reads when tables and partitions changed."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,12 @@ def _needs(ctx: BuildContext) -> Iterator[tuple[Identity, Need]]:
 
 
 def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need]:
-    """Read its ingest sources, write the artifacts of the models it pushes, read its secrets."""
+    """Write its runs' artifacts, read its ingest sources, write the artifacts of the models it
+    pushes, read its secrets; see what its new-data triggers watch."""
+    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("pipelines", name)
+    for i, trigger in enumerate(pipeline.triggers):
+        if trigger.new_data is not None:
+            yield _watched(trigger.new_data, ("pipelines", name, "triggers", i, "newData"))
     for step_name, step in pipeline.steps.items():
         path = ("pipelines", name, "steps", step_name)
         if step.source is not None:
@@ -97,6 +107,14 @@ def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need
                 yield from _artifact_bucket(ctx, version.artifact_uri, "write", (*path, "model"))
         for env, secret in step.secrets.items():
             yield _secret(ctx, secret, (*path, "secrets", env))
+
+
+def _watched(new_data: NewData, path: Path) -> Need:
+    """List the objects under the watched prefix, or read the watched tables' metadata."""
+    if new_data.bucket is not None:
+        return BUCKET_IAM_MEMBER, new_data.bucket, _ROLES[BUCKET_IAM_MEMBER]["read"], (*path, "bucket")
+    assert new_data.dataset is not None
+    return DATASET_IAM_MEMBER, new_data.dataset, METADATA_VIEWER, (*path, "dataset")
 
 
 def _ingest(ctx: BuildContext, source: IngestSource, path: Path) -> Iterator[Need]:
@@ -131,7 +149,8 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need
 
 
 def _batch_job(ctx: BuildContext, name: str, job: BatchJob) -> Iterator[Need]:
-    """Read the model version's artifacts and the input; write the output."""
+    """Write its runs' artifacts; read the model version's artifacts and the input; write the output."""
+    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("batchJobs", name)
     uri = ctx.config.models[job.model].versions[job.version].artifact_uri
     yield from _artifact_bucket(ctx, uri, "read", ("batchJobs", name, "version"))
     yield from _batch_io(job.input, "read", ("batchJobs", name, "input"))
@@ -208,8 +227,7 @@ def _scope(ctx: BuildContext, grant: Grant) -> tuple[dict[str, JSON], tuple[str,
     if on is None:
         return {"project": ctx.gcp_project}, ()
     if grant.type == BUCKET_IAM_MEMBER:
-        bucket = bucket_name(ctx.config, ctx.target, on, ctx.config.data.buckets[on])
-        return {"bucket": bucket}, (ctx.address(BUCKET, on),)
+        return {"bucket": bucket_of(ctx.config, ctx.target, on)}, (ctx.address(BUCKET, on),)
     if grant.type == DATASET_IAM_MEMBER:
         dataset = dataset_id(ctx.target, on, ctx.config.data.datasets[on])
         return {"datasetId": dataset, "project": ctx.gcp_project}, (ctx.address(DATASET, on),)

@@ -1,26 +1,41 @@
 """Translate one pipeline of mlops.yaml into a Kubeflow Pipelines v2 spec with the kfp SDK.
 
 Each step becomes a container component loaded from a component spec built as
-data (never as text). The step's own ``args`` come first; built-in stage kinds
-then get ``--stage KIND --config JSON``; every input and output follows as
-``--NAME <value or path>``. Steps under a ``when`` condition run inside a
-``dsl.If`` group together with every step that consumes their outputs; a
-``parallelFor`` step runs inside a ``dsl.ParallelFor`` loop with the loop item
-as its ``item`` input. Node pools become node selectors and tolerations
+data (never as text). Every executor has a ``command`` (KFP runs its launcher in
+the container, which then executes the command with the args):
+
+- built-in kinds run ``mlopsctl-stage KIND`` with ``--config JSON`` and one role
+  flag per input and output (:mod:`mlopsctl.config.models.roles`, ``docs/stages.md``);
+- ``tune`` and distributed ``train`` run the launchers ``mlopsctl-stage tune-job``
+  and ``train-job``, handed the URIs of their artifacts (the pods they create
+  read and write them), on a CPU pool and asking for no accelerator: the trials
+  and replicas hold the step's accelerators, never the launcher;
+- the user's steps run their own command: their ``args``, then ``--NAME <value
+  or path>`` per input and output.
+
+Steps under a ``when`` condition run inside a ``dsl.If`` group together with
+every step that consumes their outputs; a ``parallelFor`` step runs inside a
+``dsl.ParallelFor`` loop with the loop item as its ``item`` input. The
+pipeline's ``parameters`` are the pipeline function's parameters (the spec's
+root inputs, with their defaults), wired to the inputs that read
+``params.NAME``. Node pools become node selectors and tolerations
 (kfp-kubernetes), so the same spec runs on Kubeflow Pipelines and Vertex AI.
 """
 
 import contextlib
 import hashlib
+import inspect
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.build.pods import NodePool, placement
-from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
+from mlopsctl.build.pods import NodePool, Placement, placement
+from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order
+from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, Pipeline, Step
+from mlopsctl.config.models.roles import STAGE_ROLES, launcher_stage, stage_roles
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON
 
@@ -33,6 +48,22 @@ PARAMETER_TYPES = {
     "list": "JsonArray",
 }
 _SCALAR_TYPES = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}
+STAGE_PROGRAM = "mlopsctl-stage"
+"""The console script of the stage runtime (``project.stageImage``)."""
+LAUNCHER_CPU = "100m"
+LAUNCHER_MEMORY = "256Mi"
+"""What a launcher asks for: it only creates an object and waits for it."""
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+"""kfp reads a pipeline's inputs from the signature of its function, which is built for each pipeline."""
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """Where a launcher runs: the stage image, on a CPU pool."""
+
+    image: str
+    pool_name: str
+    pool: NodePool | None
 
 
 @dataclass(frozen=True)
@@ -40,9 +71,12 @@ class StepSettings:
     """What a step needs from the rest of the config, resolved for one target."""
 
     image: str
+    """The image of the step's own code: of its trials or replicas under a launcher."""
     stage_config: dict[str, JSON] | None
     pool_name: str | None
     pool: NodePool | None
+    """Where the step's own code runs (its trials or replicas under a launcher)."""
+    launcher: Launcher | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +89,10 @@ class CompiledPipeline:
 
 def compile_pipeline(
     name: str,
-    version_name: str,
     namespace: str,
     pipeline: Pipeline,
     settings: Callable[[str, Step], StepSettings],
+    pipeline_root: str,
 ) -> CompiledPipeline:
     """Compile ``pipeline`` with kfp into its Pipeline and PipelineVersion objects."""
     import yaml
@@ -68,17 +102,26 @@ def compile_pipeline(
     order = topological_order(pipeline)
     chains = condition_chains(pipeline, order)
 
-    def program() -> None:
-        _Emitter(pipeline, order, chains, settings).emit_level(())
+    def program(*values: Any) -> None:
+        parameters = dict(zip(pipeline.parameters, values, strict=True))
+        _Emitter(name, pipeline, order, chains, settings, parameters).emit_level(())
 
+    program.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(key, _POSITIONAL, default=value, annotation=type(value))
+            for key, value in pipeline.parameters.items()
+        ]
+    )
     options = KubernetesManifestOptions(
         pipeline_name=name,
-        pipeline_version_name=version_name,
+        pipeline_version_name=name,
         namespace=namespace,
         include_pipeline_manifest=True,
     )
     with tempfile.NamedTemporaryFile(suffix=".yaml") as out:
-        component = dsl.pipeline(name=name, description=pipeline.description or None)(program)
+        component = dsl.pipeline(
+            name=name, description=pipeline.description or None, pipeline_root=pipeline_root
+        )(program)
         compiler.Compiler().compile(
             component, out.name, kubernetes_manifest_format=True, kubernetes_manifest_options=options
         )
@@ -87,64 +130,25 @@ def compile_pipeline(
     return CompiledPipeline(by_kind["Pipeline"], by_kind["PipelineVersion"])
 
 
-def upstream(step: Step) -> set[str]:
-    """Names of the steps ``step`` waits for."""
-    return set(step.depends_on) | {producer for producer, _, _ in step.references()}
-
-
-def ancestors(pipeline: Pipeline, names: Iterable[str]) -> set[str]:
-    """Every step that the steps ``names`` wait for, directly or not."""
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        for parent in upstream(pipeline.steps[stack.pop()]):
-            if parent in pipeline.steps and parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return seen
-
-
-def topological_order(pipeline: Pipeline) -> list[str]:
-    """Steps with their dependencies first; ties in declaration order (the checks reject cycles)."""
-    remaining = {name: upstream(step) for name, step in pipeline.steps.items()}
-    order: list[str] = []
-    while remaining:
-        ready = [n for n, deps in remaining.items() if not deps - set(order)]
-        if not ready:
-            raise ValueError(f"dependency cycle among {sorted(remaining)}")
-        order.append(ready[0])
-        del remaining[ready[0]]
-    return order
-
-
-def condition_chains(pipeline: Pipeline, order: list[str]) -> dict[str, tuple[str, ...]]:
-    """For each step, the conditional steps (outermost first) whose ``dsl.If`` groups enclose it.
-
-    A step inherits the longest chain of its upstream steps: if a step is skipped,
-    so is everything that consumes it.
-    """
-    chains: dict[str, tuple[str, ...]] = {}
-    for name in order:
-        step = pipeline.steps[name]
-        inherited = max((chains[u] for u in upstream(step)), key=len, default=())
-        chains[name] = (*inherited, name) if step.when else inherited
-    return chains
-
-
 class _Emitter:
     """Creates the kfp tasks, opening each condition group once, with its members contiguous."""
 
     def __init__(
         self,
+        name: str,
         pipeline: Pipeline,
         order: list[str],
         chains: dict[str, tuple[str, ...]],
         settings: Callable[[str, Step], StepSettings],
+        parameters: dict[str, Any],
     ) -> None:
+        self.name = name
         self.pipeline = pipeline
         self.order = order
         self.chains = chains
         self.settings = settings
+        self.parameters = parameters
+        """The pipeline's parameters, as kfp channels."""
         self.tasks: dict[str, Any] = {}
 
     def emit_level(self, chain: tuple[str, ...]) -> None:
@@ -205,11 +209,14 @@ class _Emitter:
             self.tasks[name] = self.task(name, step, settings, item=item)
 
     def task(self, name: str, step: Step, settings: StepSettings, item: Any) -> Any:
-        component = _component(name, step, settings, self.pipeline, with_item=item is not None)
+        component = self.component(name, step, settings, with_item=item is not None)
         arguments: dict[str, Any] = dict(step.inputs)
         for producer, output, (section, *key) in step.references():
             if section == "inputs":
                 arguments[key[0]] = self.tasks[producer].outputs[output]
+        for parameter, (section, *key) in step.parameter_references():
+            if section == "inputs":
+                arguments[key[0]] = self.parameters[parameter]
         if item is not None:
             arguments["item"] = item
         task = component(**arguments).set_display_name(name)
@@ -219,37 +226,87 @@ class _Emitter:
         _configure(task, step, settings)
         return task
 
+    def component(self, name: str, step: Step, settings: StepSettings, *, with_item: bool) -> Any:
+        from kfp import components
 
-def _component(name: str, step: Step, settings: StepSettings, pipeline: Pipeline, *, with_item: bool) -> Any:
-    from kfp import components
+        types = {key: self.input_type(value) for key, value in step.inputs.items()}
+        if with_item:
+            types["item"] = _item_type(step)
+        stage = launcher_stage(step)
+        if step.kind in STAGE_ROLES:
+            command, args = self.stage_program(name, step, settings, types)
+        elif stage is not None:
+            command, args = self.launcher_program(name, step, settings, types, stage)
+        else:
+            command, args = list(step.command), _user_args(step, types)
+        image = settings.launcher.image if stage and settings.launcher else settings.image
+        spec = {
+            "name": name,
+            "inputs": [{"name": key, "type": kind} for key, kind in types.items()],
+            "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
+            "implementation": {"container": {"image": image, "command": command, "args": args}},
+        }
+        return components.load_component_from_text(json.dumps(spec, sort_keys=True))
 
-    inputs: list[dict[str, Any]] = []
+    def stage_program(
+        self, name: str, step: Step, settings: StepSettings, types: dict[str, str]
+    ) -> tuple[list[str], list[Any]]:
+        """``mlopsctl-stage KIND --config JSON`` and a role flag per input and output."""
+        roles = stage_roles(self.name, self.pipeline, name)
+        assert not roles.problems, "checked by config.checks.stages"
+        args = _config_args(settings)
+        for key, role in roles.inputs.items():
+            args += [f"--{role.flag}", _input(key, types[key], uri=False)]
+        for key, role in roles.outputs.items():
+            args += [f"--{role.flag}", *([key] if role.per_name else []), {"outputPath": key}]
+        return [STAGE_PROGRAM, step.kind], args
+
+    def launcher_program(
+        self, name: str, step: Step, settings: StepSettings, types: dict[str, str], stage: str
+    ) -> tuple[list[str], list[Any]]:
+        """The launcher, handed every input and output by name: artifacts as URIs, for its pods."""
+        args = _config_args(settings)
+        for key, kind in types.items():
+            args += ["--input", key, _input(key, kind, uri=True)]
+        if stage == "tune-job":
+            roles = stage_roles(self.name, self.pipeline, name)
+            assert not roles.problems, "checked by config.checks.stages"
+            for key, role in roles.outputs.items():
+                args += [f"--{role.flag}", {"outputPath": key}]
+        else:
+            for key in step.outputs:
+                args += ["--output", key, {"outputUri": key}]
+        return [STAGE_PROGRAM, stage], args
+
+    def input_type(self, value: Any) -> str:
+        """The kfp type of an input: that of the output or parameter it reads, or of the literal."""
+        match = OUTPUT_REF.match(value) if isinstance(value, str) else None
+        if match is None:
+            return _SCALAR_TYPES[type(value)]
+        if match[1] == PARAMS:
+            return _SCALAR_TYPES[type(self.pipeline.parameters[match[2]])]
+        return kfp_type(self.pipeline.steps[match[1]].outputs[match[2]])
+
+
+def _config_args(settings: StepSettings) -> list[Any]:
+    return ["--config", json.dumps(settings.stage_config or {}, sort_keys=True)]
+
+
+def _input(key: str, kind: str, *, uri: bool) -> dict[str, str]:
+    """The placeholder of an input: a path (or URI) for an artifact, the value of a parameter."""
+    if kind not in ARTIFACT_TYPES.values():
+        return {"inputValue": key}
+    return {"inputUri" if uri else "inputPath": key}
+
+
+def _user_args(step: Step, types: dict[str, str]) -> list[Any]:
+    """The step's own args, then ``--NAME <value or path>`` per input and ``--NAME PATH`` per output."""
     args: list[Any] = list(step.args)
-    if settings.stage_config is not None:
-        args += ["--stage", step.kind, "--config", json.dumps(settings.stage_config, sort_keys=True)]
-    for key, value in step.inputs.items():
-        kind = _input_type(value, pipeline.steps)
-        inputs.append({"name": key, "type": kind})
-        placeholder = "inputPath" if kind in ARTIFACT_TYPES.values() else "inputValue"
-        args += [f"--{key}", {placeholder: key}]
-    if with_item:
-        inputs.append({"name": "item", "type": _item_type(step)})
-        args += ["--item", {"inputValue": "item"}]
-    outputs = []
-    for key, kind in step.outputs.items():
-        outputs.append({"name": key, "type": kfp_type(kind)})
+    for key, kind in types.items():
+        args += [f"--{key}", _input(key, kind, uri=False)]
+    for key in step.outputs:
         args += [f"--{key}", {"outputPath": key}]
-    container: dict[str, Any] = {"image": settings.image, "args": args}
-    if step.command:
-        container["command"] = list(step.command)
-    spec = {"name": name, "inputs": inputs, "outputs": outputs, "implementation": {"container": container}}
-    return components.load_component_from_text(json.dumps(spec, sort_keys=True))
-
-
-def _input_type(value: Any, steps: Mapping[str, Step]) -> str:
-    if isinstance(value, str) and (match := OUTPUT_REF.match(value)):
-        return kfp_type(steps[match[1]].outputs[match[2]])
-    return _SCALAR_TYPES[type(value)]
+    return args
 
 
 def kfp_type(kind: str) -> str:
@@ -266,11 +323,18 @@ def _item_type(step: Step) -> str:
 def _configure(task: Any, step: Step, settings: StepSettings) -> None:
     from kfp import kubernetes
 
-    task.set_caching_options(step.caching)
-    if step.retries:
-        task.set_retry(step.retries)
+    task.set_caching_options(step.caches)
     if step.timeout:
         kubernetes.set_timeout(task, parse_duration(step.timeout))
+    if settings.launcher is not None and launcher_stage(step):
+        # The job it launches retries, and its pods get the step's resources, variables and secrets.
+        task.set_cpu_request(LAUNCHER_CPU).set_memory_request(LAUNCHER_MEMORY).set_memory_limit(
+            LAUNCHER_MEMORY
+        )
+        _place(task, placement(settings.launcher.pool_name, settings.launcher.pool, 0))
+        return
+    if step.retries:
+        task.set_retry(step.retries)
     if step.resources.cpu:
         task.set_cpu_request(step.resources.cpu).set_cpu_limit(step.resources.cpu)
     if step.resources.memory:
@@ -281,7 +345,7 @@ def _configure(task: Any, step: Step, settings: StepSettings) -> None:
         kubernetes.use_secret_as_env(
             task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
         )
-    _place(task, step, settings)
+    _place(task, placement(settings.pool_name, settings.pool, step.resources.accelerators))
 
 
 def secret_object_name(reference: str) -> str:
@@ -296,11 +360,10 @@ def secret_object_name(reference: str) -> str:
     return f"{safe[:50].rstrip('-')}-{digest}"
 
 
-def _place(task: Any, step: Step, settings: StepSettings) -> None:
-    """Node selection for the step's pool, and the accelerators it asks for."""
+def _place(task: Any, where: Placement) -> None:
+    """Node selection for a pool, and the accelerators the task asks for there."""
     from kfp import kubernetes
 
-    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
     for key, value in where.node_selector.items():
         kubernetes.add_node_selector(task, key, value)
     for toleration in where.tolerations:

@@ -1,7 +1,7 @@
 """Monitors: drift and skew as scheduled jobs, SLOs as Prometheus alerting rules, retraining on alert.
 
-A drift or skew monitor is a CronJob running ``project.stageImage`` with
-``--stage drift|skew --config JSON``, as the monitor's own identity. Each run
+A drift or skew monitor is a CronJob running ``mlopsctl-stage drift|skew --config
+JSON`` (``project.stageImage``), as the monitor's own identity. Each run
 compares the endpoint's BigQuery request log over ``window`` with the baseline
 table, feature by feature (Jensen-Shannon divergence for numeric features,
 L-infinity distance for categorical ones, each against its threshold), and
@@ -9,7 +9,10 @@ appends to two tables in the baseline's dataset: the statistics of the run and
 the features that crossed their thresholds. When a feature drifted, the job
 starts a run of every pipeline to retrain (``actions.retrain`` and pipelines
 whose ``triggers`` name the monitor) from the published version named in its
-config, which the monitor's account is allowed to do in the namespace.
+config, with the pipeline's parameters overlaid with ``actions.retrainParameters``,
+which the monitor's account is allowed to do in the namespace. It also logs one
+structured line per breach (``event: drift-breach`` or ``skew-breach``), which the
+alert policy of a monitor that notifies matches (:mod:`mlopsctl.build.alerting`).
 
 An SLO monitor is a PrometheusRule whose alert fires when ``slo.promql`` has held
 for ``window``. Prometheus cannot start a pipeline run itself, so retraining is
@@ -31,6 +34,7 @@ import json
 from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, identity_of
+from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.build.pipelines import published_version
 from mlopsctl.build.pods import run_to_completion_pod
 from mlopsctl.build.schedules import CRONJOB_NAME_LIMIT, KFP_API, RUN_RULES
@@ -86,7 +90,8 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
     container: dict[str, JSON] = {
         "name": "monitor",
         "image": stage_image,
-        "args": ["--stage", monitor.type, "--config", config],
+        "command": [STAGE_PROGRAM, monitor.type],
+        "args": ["--config", config],
     }
     schedule = monitor.schedule
     ctx.add_manifest(
@@ -119,6 +124,7 @@ def drift_config(
         f"{ctx.gcp_project}.{dataset_id(ctx.target, baseline.dataset, datasets[baseline.dataset])}"
     )
     thresholds = monitor.thresholds.model_dump()
+    pipelines = ctx.config.pipelines
     return {
         "monitor": name,
         "type": monitor.type,
@@ -141,6 +147,7 @@ def drift_config(
         "output": {
             kind: f"{baseline_dataset}.{monitor_table(name, kind)}" for kind in ("statistics", "alerts")
         },
+        "notify": list(monitor.actions.notify),
         "retrain": [
             {
                 "endpoint": KFP_API,
@@ -148,8 +155,9 @@ def drift_config(
                 "experiment": _pipeline_of(v),
                 "pipeline": _pipeline_of(v),
                 "pipelineVersion": v.name,
+                "parameters": {**pipelines[_pipeline_of(v)].parameters, **monitor.actions.retrain_parameters},
                 "serviceAccount": identity_of(
-                    ctx, "pipeline", _pipeline_of(v), ctx.config.pipelines[_pipeline_of(v)].service_account
+                    ctx, "pipeline", _pipeline_of(v), pipelines[_pipeline_of(v)].service_account
                 ).ksa,
             }
             for v in versions

@@ -12,17 +12,24 @@ import hashlib
 from dataclasses import replace
 
 from mlopsctl.build import training
+from mlopsctl.build.cluster import SYSTEM_POOL_SPEC
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
-from mlopsctl.build.kfp_dag import StepSettings, compile_pipeline
-from mlopsctl.config.models.pipelines import IngestSource, Pipeline, Step
+from mlopsctl.build.kfp_dag import Launcher, StepSettings, compile_pipeline
+from mlopsctl.build.pods import NodePool
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, hosts_system_workloads
+from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
+from mlopsctl.config.models.roles import launcher_stage, stage_roles
+from mlopsctl.config.models.stages import IngestSource, Split
 from mlopsctl.graph import JSON, Resource
-from mlopsctl.naming import bucket_name, dataset_id, namespace
+from mlopsctl.naming import bucket_name, dataset_id, namespace, pipeline_root, registry_folder
 from mlopsctl.sourcemap import Path
 from mlopsctl.state import canonical_json
 
 PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
-STAGE_KINDS = ("ingest", "statistics", "schema", "validate", "transform", "train", "tune", "evaluate", "push")
+_EXTERNAL_FORMATS = {"JSON": "jsonl"}
+"""Formats of data.external whose stage name is not their lowercase name."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -36,7 +43,8 @@ def publish(ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, c
     The version is named ``<name>-<hash of the compiled spec>``.
     """
     ns = namespace(ctx.config)
-    compiled = compile_pipeline(name, name, ns, pipeline, functools.partial(_settings, ctx, name, pipeline))
+    settings = functools.partial(_settings, ctx, name, pipeline)
+    compiled = compile_pipeline(name, ns, pipeline, settings, pipeline_root(ctx.config, ctx.target))
     spec = compiled.version["spec"]
     content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
     digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
@@ -81,6 +89,18 @@ def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
     return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
 
 
+def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]:
+    """Where a pod that needs no accelerator runs (a launcher, a batch client): ``preferred`` if it
+    is a CPU pool, else the first pool that hosts system workloads, else the one the cluster adds."""
+    pools = config.accelerators
+    chosen = pools.get(preferred or "")
+    if preferred and isinstance(chosen, CpuPool):
+        return preferred, chosen
+    return next(
+        ((n, p) for n, p in pools.items() if hosts_system_workloads(p)), (SYSTEM_POOL, SYSTEM_POOL_SPEC)
+    )
+
+
 def _settings(ctx: BuildContext, name: str, pipeline: Pipeline, step_name: str, step: Step) -> StepSettings:
     pool_name = step.resources.node_pool or pipeline.node_pool
     image = step.image or ctx.config.project.stage_image
@@ -91,47 +111,67 @@ def _settings(ctx: BuildContext, name: str, pipeline: Pipeline, step_name: str, 
         pool_name=pool_name,
         pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
     )
-    if step.kind not in STAGE_KINDS:
-        return settings
-    return replace(
-        settings, stage_config=_stage_config(ctx, training.StepAt(name, step_name, step, settings))
-    )
+    if launcher_stage(step):
+        stage_image = ctx.config.project.stage_image
+        assert stage_image is not None, "checked by config.checks.pipelines"
+        settings = replace(
+            settings, launcher=Launcher(stage_image, *cpu_pool(ctx.config, pipeline.node_pool))
+        )
+    at = training.StepAt(name, step_name, step, settings)
+    return replace(settings, stage_config=_stage_config(ctx, pipeline, at))
 
 
-def _stage_config(ctx: BuildContext, at: training.StepAt) -> dict[str, JSON]:
-    """The parameters a built-in stage receives as ``--config``, with names resolved for the target."""
+def _stage_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt) -> dict[str, JSON] | None:
+    """The ``--config`` of a built-in stage or launcher (docs/stages.md), resolved for the target."""
     step = at.step
     if step.kind == "ingest" and step.source is not None:
-        return {"source": _source(ctx, step.source)}
-    if step.kind == "tune" and step.tuning is not None:
-        return {"experiment": training.experiment(ctx, at)}
-    if step.kind == "train" and step.distributed is not None:
-        return {"job": training.training_job(ctx, at)}
+        split = step.split or Split()
+        return {"source": _source(ctx, step.source), "split": split.model_dump(), "label": step.label}
+    if step.kind == "transform":
+        transforms = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.transforms.items()}
+        return {"transforms": transforms, "label": _examples_label(at.pipeline, pipeline, at.name)}
     if step.kind == "evaluate":
-        return {
-            "thresholds": {
-                k: t.model_dump(mode="json", exclude_none=True) for k, t in step.thresholds.items()
-            }
-        }
+        thresholds = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.thresholds.items()}
+        return {"thresholds": thresholds, "label": step.label}
     if step.kind == "push" and step.model is not None:
-        return {"model": step.model, "framework": ctx.config.models[step.model].framework}
-    return {}
+        model = ctx.config.models[step.model]
+        return {
+            "model": step.model,
+            "framework": model.framework,
+            "registry": registry_folder(v.artifact_uri for v in model.versions.values()),
+        }
+    if launcher_stage(step):
+        return training.launcher_config(ctx, at)
+    return {} if step.kind in ("statistics", "schema", "validate") else None
+
+
+def _examples_label(pipeline_name: str, pipeline: Pipeline, name: str) -> str | None:
+    """The label column of the examples a step reads, as their ingest step declares it."""
+    step = pipeline.steps[name]
+    if step.kind == "ingest":
+        return step.label
+    roles = stage_roles(pipeline_name, pipeline, name)
+    for key, role in roles.inputs.items():
+        match = OUTPUT_REF.match(str(step.inputs[key]))
+        if role.flag == "examples" and match is not None:
+            return _examples_label(pipeline_name, pipeline, match[1])
+    return None
 
 
 def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
     if source.bigquery is not None:
         bq = source.bigquery
-        found: dict[str, JSON] = {"dataset": bigquery_name(ctx, bq.dataset)}
         if bq.table:
-            found["table"] = bigquery_name(ctx, bq.dataset, bq.table)
-        if bq.query:
-            found["query"] = bq.query
-        return {"bigquery": found}
+            return {"bigquery": {"table": bigquery_name(ctx, bq.dataset, bq.table)}}
+        return {"bigquery": {"query": bq.query, "project": ctx.gcp_project}}
     if source.gcs is not None:
-        return {"gcs": gcs_uri(ctx, source.gcs)}
+        found: dict[str, JSON] = {"gcs": gcs_uri(ctx, source.gcs)}
+        if source.format is not None:
+            found["format"] = source.format
+        return found
     assert source.external is not None
     external = ctx.config.data.external[source.external]
-    return {"uri": external.uri, "format": external.format}
+    return {"uri": external.uri, "format": _EXTERNAL_FORMATS.get(external.format, external.format.lower())}
 
 
 def bigquery_name(ctx: BuildContext, dataset: str, table: str | None = None) -> str:

@@ -1,12 +1,16 @@
 """The request logger of an endpoint: a small Deployment and Service that receive
 KServe's logger CloudEvents and write them to BigQuery.
 
-It runs the built-in stage image (``project.stageImage``) as its endpoint's
-identity, with ``--stage request-logger --config JSON``, where the config holds:
+It runs ``mlopsctl-stage request-logger --config JSON --port 8080`` (``project.stageImage``)
+as its endpoint's identity, where the config holds:
 
 - ``table``: ``<gcp project>.<dataset id>.<table>``, the table to append to;
 - ``samplingRate``: the fraction of requests to keep (KServe's logger sends all);
-- ``endpoint``: the endpoint's name.
+- ``endpoint``: the endpoint's name;
+- ``batchSize``, ``flushSeconds``: rows are appended in batches of at most this many,
+  at least this often;
+- ``maxPending``: requests waiting for their response (or for a flush) beyond which
+  the oldest are dropped, so a stalled table never exhausts the logger's memory.
 
 The stage listens for CloudEvents (HTTP binary mode) on port 8080 and pairs each
 request with its response by the ``ce-id`` they share; the InferenceService that
@@ -19,12 +23,17 @@ import json
 
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import Identity
+from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.config.models.serving import RequestLogging
 from mlopsctl.graph import JSON
 from mlopsctl.naming import dataset_id, namespace, request_log_table, shorten
 
 PORT = 8080
 RESOURCES = {"cpu": "100m", "memory": "256Mi"}
+BATCH_SIZE = 500
+"""Rows per streaming insert (BigQuery recommends at most 500)."""
+FLUSH_SECONDS = 5
+MAX_PENDING = 10_000
 
 
 def add_request_logger(
@@ -43,11 +52,15 @@ def add_request_logger(
         "table": f"{ctx.gcp_project}.{dataset}.{request_log_table(endpoint, logging.table)}",
         "samplingRate": logging.sampling_rate,
         "endpoint": endpoint,
+        "batchSize": BATCH_SIZE,
+        "flushSeconds": FLUSH_SECONDS,
+        "maxPending": MAX_PENDING,
     }
     container: dict[str, JSON] = {
         "name": "request-logger",
         "image": image,
-        "args": ["--stage", "request-logger", "--config", json.dumps(config, sort_keys=True)],
+        "command": [STAGE_PROGRAM, "request-logger"],
+        "args": ["--config", json.dumps(config, sort_keys=True), "--port", str(PORT)],
         "ports": [{"name": "http", "containerPort": PORT}],
         "resources": {"requests": RESOURCES, "limits": RESOURCES},
         "securityContext": {

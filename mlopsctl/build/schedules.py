@@ -1,12 +1,13 @@
 """Runs of published pipelines: schedules, new-data triggers and batch prediction jobs.
 
 Kubeflow Pipelines has no declarative recurring run, so each one is a Kubernetes
-CronJob whose pod runs the built-in ``start-run`` stage of ``project.stageImage``:
+CronJob whose pod runs ``mlopsctl-stage start-run`` (``project.stageImage``):
 it starts a run of the published PipelineVersion through the KFP API, as the
 pipeline's own service account. A new-data trigger is a CronJob that polls: its
 ``whenNewData`` condition starts a run only if objects or partitions appeared
 since the last run. A batch job is a one-step pipeline (the ``batch-predict``
-stage) published like any other, with a CronJob when it has a schedule.
+stage, which sends the rows to an endpoint that serves the job's model version)
+published like any other, with a CronJob when it has a schedule.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
+from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.build.pipelines import bigquery_name, gcs_uri, publish, published_version
+from mlopsctl.build.serving import batch_endpoint
 from mlopsctl.config.models.pipelines import NewData, Pipeline, Schedule
 from mlopsctl.config.models.serving import BatchIO, BatchJob
 from mlopsctl.graph import JSON, Resource
@@ -31,6 +34,12 @@ KFP_API = "ml-pipeline.kubeflow.svc.cluster.local:8888"
 """The in-cluster Kubeflow Pipelines API server (its gRPC and HTTP ports share the service)."""
 POLL_SCHEDULE = "*/10 * * * *"
 """How often new-data triggers look for new data."""
+BATCH_SIZE = 64
+"""Rows per request to the endpoint."""
+BATCH_CONCURRENCY = 4
+"""Requests in flight at once."""
+BATCH_RETRIES = 3
+"""Attempts after the first for a request that failed (connection errors, 429 and 5xx answers)."""
 CRONJOB_NAME_LIMIT = 52
 """The CronJob controller appends an 11-character suffix to name each Job."""
 RUN_RULES: list[JSON] = [
@@ -121,7 +130,8 @@ def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[st
         concurrency_policy=starter.schedule.concurrency_policy,
         service_account=starter.who.ksa,
         image=image,
-        args=["--stage", "start-run", "--config", json.dumps(config, sort_keys=True)],
+        command=[STAGE_PROGRAM, "start-run"],
+        args=["--config", json.dumps(config, sort_keys=True)],
     )
 
 
@@ -182,9 +192,11 @@ def _batch_starters(ctx: BuildContext) -> Iterator[RunStarter]:
 
 
 def _batch_pipeline(ctx: BuildContext, name: str, job: BatchJob) -> Pipeline:
-    """One ``batch-predict`` step on the job's node pool, never cached (the same input table or
-    prefix holds new rows each time)."""
+    """One ``batch-predict`` step, never cached (the same input table or prefix holds new rows each
+    time), asking for no accelerator: the endpoint's replicas hold them."""
     model = ctx.config.models[job.model]
+    served = batch_endpoint(ctx.config, job)
+    assert served is not None, "checked by config.checks.schedules"
     config = {
         "model": {
             "name": job.model,
@@ -192,15 +204,20 @@ def _batch_pipeline(ctx: BuildContext, name: str, job: BatchJob) -> Pipeline:
             "uri": model.versions[job.version].artifact_uri,
             "framework": model.framework,
         },
+        "endpoint": {"url": served.url, "protocol": served.protocol, "modelName": served.model_name},
         "input": _batch_io(ctx, job.input),
         "output": _batch_io(ctx, job.output),
+        "batchSize": BATCH_SIZE,
+        "concurrency": BATCH_CONCURRENCY,
+        "retries": BATCH_RETRIES,
     }
     step = {
         "kind": "container",
         "image": ctx.config.project.stage_image,
-        "args": ["--stage", "batch-predict", "--config", json.dumps(config, sort_keys=True)],
-        "caching": False,
-        "resources": {"nodePool": job.node_pool, "accelerators": job.accelerators},
+        "command": [STAGE_PROGRAM, "batch-predict"],
+        "args": ["--config", json.dumps(config, sort_keys=True)],
+        "cache": False,
+        "resources": {"nodePool": job.node_pool},
     }
     return Pipeline.model_validate(
         {

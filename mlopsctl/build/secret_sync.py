@@ -7,7 +7,7 @@ every few minutes, from Secret Manager into Secrets named by
 :func:`~mlopsctl.build.kfp_dag.secret_object_name`. It runs as the pipeline's own
 identity, which the IAM step lets read exactly those secrets.
 
-Stage contract: ``project.stageImage`` receives ``--stage sync-secrets --config JSON``
+Stage contract: ``mlopsctl-stage sync-secrets --config JSON`` (``project.stageImage``),
 with ``namespace`` and ``secrets``, a list of ``{"name", "key", "reference"}``: read
 the secret version ``reference`` (``projects/P/secrets/S/versions/V``) and create or
 update the Secret ``name`` so that its ``key`` holds the payload.
@@ -21,7 +21,7 @@ from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.iam import secret_parts
 from mlopsctl.build.identity import NAMESPACE, identity_of
-from mlopsctl.build.kfp_dag import secret_object_name
+from mlopsctl.build.kfp_dag import STAGE_PROGRAM, secret_object_name
 from mlopsctl.build.pods import run_to_completion_pod
 from mlopsctl.build.schedules import CRONJOB_NAME_LIMIT
 from mlopsctl.graph import JSON
@@ -72,7 +72,8 @@ def _sync(ctx: BuildContext, pipeline: str, declared: str | None, references: li
     container: dict[str, JSON] = {
         "name": "sync-secrets",
         "image": ctx.config.project.stage_image,
-        "args": ["--stage", "sync-secrets", "--config", config],
+        "command": [STAGE_PROGRAM, "sync-secrets"],
+        "args": ["--config", config],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
     }
     labels = ctx.k8s_labels("secret-sync")

@@ -39,9 +39,9 @@ from mlopsctl.build.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement,
 from mlopsctl.build.request_logger import add_request_logger
 from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, runtime_key
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.models.serving import Autoscale, Endpoint, Variant
+from mlopsctl.config.models.serving import Autoscale, BatchJob, Endpoint, Variant
 from mlopsctl.graph import JSON
-from mlopsctl.naming import inference_service, namespace, predictor_service
+from mlopsctl.naming import inference_service, namespace, predictor_service, service_host
 from mlopsctl.sourcemap import Path
 
 INFERENCE_SERVICE = kubernetes_type("serving.kserve.io/v1beta1", "InferenceService")
@@ -99,6 +99,37 @@ def members(name: str, endpoint: Endpoint) -> list[tuple[str, Variant, Path]]:
         )
         for s, step in endpoint.graph.steps.items()
     ]
+
+
+@dataclass(frozen=True)
+class BatchEndpoint:
+    """The InferenceService a batch job sends its rows to: one that serves its model version."""
+
+    endpoint: str
+    member: str
+    url: str
+    """Its predictor Service inside the cluster, over HTTP (port 80)."""
+    protocol: str
+    model_name: str
+    """The name its model server serves the model under: the InferenceService's."""
+
+
+def batch_endpoint(config: MLOpsConfig, job: BatchJob) -> BatchEndpoint | None:
+    """The first variant (or graph step) of an endpoint that serves the job's model version over HTTP."""
+    for name, endpoint in config.endpoints.items():
+        if "http" not in endpoint.protocols:
+            continue
+        for member, variant, _ in members(name, endpoint):
+            if (variant.model, variant.version) == (job.model, job.version):
+                runtime = runtime_key(endpoint, config.models[variant.model].framework)
+                return BatchEndpoint(
+                    endpoint=name,
+                    member=member,
+                    url=f"http://{service_host(predictor_service(name, member), namespace(config))}",
+                    protocol=protocol_version(endpoint, runtime),
+                    model_name=inference_service(name, member),
+                )
+    return None
 
 
 def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Variant, source: Path) -> str:

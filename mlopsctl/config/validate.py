@@ -141,7 +141,7 @@ def _pattern_help() -> dict[str, str]:
     from mlopsctl.config.models import types
     from mlopsctl.config.models.compute import MachineType
     from mlopsctl.config.models.data import ColumnName, TableName
-    from mlopsctl.config.models.pipelines import CpuQuantity, EnvVar, IoName, MemoryQuantity, OutputRef
+    from mlopsctl.config.models.pipelines import CpuQuantity, EnvVar, MemoryQuantity, OutputRef
     from mlopsctl.config.models.registry import VersionName
     from mlopsctl.config.models.security import Cidr, KeyId, Role
 
@@ -160,7 +160,7 @@ def _pattern_help() -> dict[str, str]:
         OutputRef: "a reference to a step output: <step>.<output>",
         CpuQuantity: "a CPU amount such as '2', '0.5' or '500m'",
         MemoryQuantity: "a memory amount in whole units such as '512Mi', '4Gi' or '1000M'",
-        IoName: "a name: lowercase letters, digits and '_', starting with a letter",
+        types.IoName: "a name: lowercase letters, digits and '_', starting with a letter",
         EnvVar: "an environment variable name: letters, digits and '_', not starting with a digit",
         MachineType: "a machine type such as 'g2-standard-8'",
         VersionName: "a version: letters, digits, '-', '_' and '.'",

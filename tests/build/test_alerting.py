@@ -144,11 +144,98 @@ def test_policy_query_is_the_slo_expression_on_the_targets_cluster(tmp_path: pat
     assert query.replace(',cluster="demo-dev-usc1"', "") == promql(config, monitor)
 
 
-def test_drift_monitors_get_no_alert_policy() -> None:
-    [path] = [p for p in EXAMPLES if p.parent.name == "sensor-anomaly"]
-    for graph in compile_graphs(validate(ConfigSource(path, "mlops.yaml", None))).values():
-        assert not [r for r in graph if r.type == ALERT_POLICY]
-        assert [r.name for r in graph if r.type == NOTIFICATION_CHANNEL] == ["plant-alerts"]
+DATA_MONITORS = """\
+data:
+  datasets:
+    logs: {}
+    base: {tables: {reference: {}}}
+models:
+  clf:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: "gs://models-bucket/clf/v1"}
+endpoints:
+  api:
+    variants:
+      main: {model: clf, version: v1}
+    logging: {dataset: logs}
+monitors:
+  api-drift:
+    type: drift
+    endpoint: api
+    baseline: {dataset: base, table: reference}
+    features: {amount: {kind: numeric}}
+    schedule: {cron: "0 * * * *"}
+    actions: {notify: [pager, team-mail]}
+  api-skew:
+    type: skew
+    endpoint: api
+    baseline: {dataset: base, table: reference}
+    features: {amount: {kind: numeric}}
+    schedule: {cron: "0 6 * * *"}
+    actions: {notify: [team-mail]}
+  api-quiet:
+    type: drift
+    endpoint: api
+    baseline: {dataset: base, table: reference}
+    features: {amount: {kind: numeric}}
+    schedule: {cron: "0 6 * * *"}
+alertChannels:
+  team-mail: {type: email, address: ml-team@acme.example}
+  pager: {type: pagerduty, secret: pd-key}
+"""
+
+
+def _data_monitors(tmp_path: pathlib.Path) -> Graph:
+    validation = validate(ConfigSource(write(tmp_path, STAGED + DATA_MONITORS), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return compile_graphs(validation)[DEV]
+
+
+@pytest.mark.parametrize(
+    ("monitor", "event", "channels"),
+    [("api-drift", "drift-breach", ["pager", "team-mail"]), ("api-skew", "skew-breach", ["team-mail"])],
+)
+def test_a_data_monitor_that_notifies_matches_the_breaches_its_job_logs(
+    tmp_path: pathlib.Path, monitor: str, event: str, channels: list[str]
+) -> None:
+    graph = _data_monitors(tmp_path)
+    policy = _get(graph, ALERT_POLICY, monitor)
+    [condition] = policy.inputs["conditions"]
+    assert condition["conditionMatchedLog"] == {
+        "filter": 'resource.type="k8s_container" AND resource.labels.cluster_name="demo-dev-usc1" AND '
+        f'resource.labels.namespace_name="demo" AND jsonPayload.event="{event}" AND '
+        f'jsonPayload."mlopsctl.dev/monitor"="{monitor}"'
+    }
+    # Cloud Monitoring refuses a log-match policy without a notification rate limit.
+    assert policy.inputs["alertStrategy"]["notificationRateLimit"] == {"period": "300s"}
+    addresses = [_get(graph, NOTIFICATION_CHANNEL, c).address for c in channels]
+    assert policy.inputs["notificationChannels"] == [
+        {"fn::output": {"resource": a, "property": "name"}} for a in addresses
+    ]
+    assert policy.depends_on == tuple(sorted(addresses))
+    assert policy.source == ("monitors", monitor, "actions", "notify")
+
+
+def test_a_data_monitor_that_notifies_no_one_gets_no_policy(tmp_path: pathlib.Path) -> None:
+    policies = sorted(r.name for r in _data_monitors(tmp_path) if r.type == ALERT_POLICY)
+    assert policies == ["api-drift", "api-skew"]
+
+
+def test_alert_policy_inputs_are_pulumi_gcp_properties(tmp_path: pathlib.Path) -> None:
+    """Every key is one the provider's AlertPolicyArgs (and its nested input types) declares."""
+    from mlopsctl.pulumi.types import args_class, resource_class, to_args
+
+    cls = resource_class(ALERT_POLICY)
+    assert cls is not None
+    graphs = [_data_monitors(tmp_path / "data"), _graph(tmp_path / "slo")]
+    policies = [r for g in graphs for r in g if r.type == ALERT_POLICY]
+    assert {k for p in policies for c in p.inputs["conditions"] for k in c if k != "displayName"} == {
+        "conditionMatchedLog",
+        "conditionPrometheusQueryLanguage",
+    }
+    for policy in policies:
+        to_args(args_class(cls), dict(policy.inputs), policy.address, lambda _: "deferred")
 
 
 SENSITIVE = {"authToken", "serviceKey", "password", "secretData"}

@@ -284,6 +284,7 @@ def test_cluster() -> None:
         "ipAllocationPolicy": {"stackType": "IPV4"},
         "datapathProvider": "ADVANCED_DATAPATH",
         "workloadIdentityConfig": {"workloadPool": "acme-digits-dev.svc.id.goog"},
+        "addonsConfig": {"gcsFuseCsiDriverConfig": {"enabled": True}},
         "releaseChannel": {"channel": "REGULAR"},
         "maintenancePolicy": {
             "recurringWindow": {
@@ -390,7 +391,7 @@ def test_node_account_has_exactly_the_node_roles() -> None:
     graph = example("digits")
     account = of_type(graph, GSA)["gke-nodes"]
     assert account.inputs["accountId"] == "gke-nodes-dev-usc1"
-    members = of_type(graph, PROJECT_IAM_MEMBER).values()
+    members = [m for m in of_type(graph, PROJECT_IAM_MEMBER).values() if m.name.startswith("gke-nodes-")]
     assert sorted((m.inputs["role"], m.inputs["member"]) for m in members) == [
         (f"roles/{role}", f"serviceAccount:{NODE_ACCOUNT}")
         for role in (

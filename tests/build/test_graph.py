@@ -76,7 +76,7 @@ def test_workload_identity_binds_kubernetes_and_google_accounts(tmp_path: pathli
         + """\
 pipelines:
   train:
-    steps: {fit: {image: trainer}}
+    steps: {fit: {image: trainer, command: [train]}}
 """
     )
     graph = _graphs(tmp_path, text)[DEV]
@@ -121,7 +121,7 @@ def test_graph_orders_dependencies_first() -> None:
 
 
 def test_regions_of_one_project_do_not_share_workload_identities(tmp_path: pathlib.Path) -> None:
-    text = MINIMAL + "pipelines:\n  train:\n    steps: {fit: {image: trainer}}\n"
+    text = MINIMAL + "pipelines:\n  train:\n    steps: {fit: {image: trainer, command: [train]}}\n"
     graphs = _graphs(tmp_path, text)
     members = {
         r.inputs["member"]: r.inputs["serviceAccountId"]

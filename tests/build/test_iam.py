@@ -31,7 +31,7 @@ ON = {
     TABLE_IAM_MEMBER: "tableId",
     SECRET_IAM_MEMBER: "secretId",
 }
-VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
+VIEW, USE, ADMIN = "roles/storage.objectViewer", "roles/storage.objectUser", "roles/storage.objectAdmin"
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
 JOBS, SECRET = "roles/bigquery.jobUser", "roles/secretmanager.secretAccessor"
 
@@ -64,6 +64,12 @@ EXAMPLE_GRANTS = [
         "digits",
         DEV,
         {
+            (
+                BUCKET_IAM_MEMBER,
+                "pipeline-train-object-admin-pipeline-root",
+                ADMIN,
+                "digits-dev-us-central1-pipeline-root",
+            ),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-images", VIEW, "digits-dev-us-central1-images"),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "digits-dev-us-central1-models"),
             (SECRET_IAM_MEMBER, "pipeline-train-secret-accessor-wandb-api-key", SECRET, "wandb-api-key"),
@@ -74,12 +80,35 @@ EXAMPLE_GRANTS = [
                 "digits-dev-us-central1-models",
             ),
             (DATASET_IAM_MEMBER, "endpoint-digits-data-editor-serving", EDIT, "serving_dev_us_central1"),
+            # Its drift monitor reads the request log and the baseline (both in serving).
+            (DATASET_IAM_MEMBER, "monitor-digits-drift-data-viewer-serving", READ, "serving_dev_us_central1"),
+            (PROJECT_IAM_MEMBER, "monitor-digits-drift-bigquery-job-user", JOBS, "acme-digits-dev"),
+            *[
+                (TABLE_IAM_MEMBER, f"monitor-digits-drift-data-editor-serving-{table}", EDIT, table)
+                for table in ("digits_drift_statistics", "digits_drift_alerts")
+            ],
         },
     ),
     (
         "sensor-anomaly",
         Target("dev", "europe-west1"),
         {
+            *[
+                (
+                    BUCKET_IAM_MEMBER,
+                    f"{who}-object-admin-pipeline-root",
+                    ADMIN,
+                    "sensors-dev-europe-west1-pipeline-root",
+                )
+                for who in ("pipeline-anomaly", "batch-daily-scores")
+            ],
+            # Its new-data trigger lists the objects under the prefix it watches.
+            (
+                BUCKET_IAM_MEMBER,
+                "pipeline-anomaly-object-viewer-landing",
+                VIEW,
+                "sensors-dev-europe-west1-landing",
+            ),
             (
                 DATASET_IAM_MEMBER,
                 "pipeline-anomaly-data-viewer-telemetry",
@@ -165,6 +194,12 @@ EXAMPLE_GRANTS = [
         "fraud-tpu",
         Target("prod", "europe-west4"),
         {
+            (
+                BUCKET_IAM_MEMBER,
+                "pipeline-train-object-admin-pipeline-root",
+                ADMIN,
+                "fraud-prod-europe-west4-pipeline-root",
+            ),
             (DATASET_IAM_MEMBER, "pipeline-train-data-viewer-features", READ, "features_prod_europe_west4"),
             (PROJECT_IAM_MEMBER, "pipeline-train-bigquery-job-user", JOBS, "acme-fraud-prod"),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "fraud-prod-europe-west4-models"),
@@ -259,13 +294,22 @@ models:
     framework: sklearn
     versions:
       v1: {artifactUri: "gs://${project}-${env}-${region}-models/clf/v1"}
-      v0: {artifactUri: "gs://somebody-elses-bucket/clf/v0"}
 pipelines:
   train:
     steps:
-      ingest: {kind: ingest, image: ingest:1, source: {gcs: raw/incoming/}}
-      check: {kind: evaluate, image: eval:1, thresholds: {auc: {min: 0.9}}, dependsOn: [ingest]}
-      push: {kind: push, image: push:1, model: clf, dependsOn: [check]}
+      ingest: {kind: ingest, image: ingest:1, source: {gcs: raw/incoming/}, outputs: {examples: dataset}}
+      fit:
+        kind: train
+        image: fit:1
+        command: [fit]
+        inputs: {data: ingest.examples}
+        outputs: {model: model}
+      check:
+        kind: evaluate
+        image: eval:1
+        inputs: {model: fit.model, examples: ingest.examples}
+        thresholds: {auc_roc: {min: 0.9}}
+      push: {kind: push, image: push:1, model: clf, inputs: {model: fit.model}, dependsOn: [check]}
 endpoints:
   api:
     variants:
@@ -280,6 +324,12 @@ def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_p
     assert pipeline == {
         (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
         (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "demo-dev-us-central1-models"),
+        (
+            BUCKET_IAM_MEMBER,
+            "pipeline-train-object-admin-pipeline-root",
+            ADMIN,
+            "demo-dev-us-central1-pipeline-root",
+        ),
     }
 
 
@@ -307,7 +357,12 @@ pipelines:
   a:
     serviceAccount: shared
     steps:
-      ingest: {kind: ingest, image: ingest:1, source: {gcs: raw/a/}, secrets: {TOKEN: api-token}}
+      ingest:
+        kind: ingest
+        image: ingest:1
+        source: {gcs: raw/a/}
+        secrets: {TOKEN: api-token}
+        outputs: {examples: dataset}
   b:
     serviceAccount: shared
     steps:
@@ -316,12 +371,19 @@ pipelines:
         image: ingest:1
         source: {gcs: raw/b/}
         secrets: {TOKEN: api-token/versions/3, OTHER: projects/vault-prj/secrets/api-token}
+        outputs: {examples: dataset}
 """
 
 
 def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib.Path) -> None:
     graph = compile_text(tmp_path, STAGED + SHARED)[DEV]
     assert _grants(graph) == {
+        (
+            BUCKET_IAM_MEMBER,
+            "account-shared-object-admin-pipeline-root",
+            ADMIN,
+            "demo-dev-us-central1-pipeline-root",
+        ),
         (BUCKET_IAM_MEMBER, "account-shared-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
         (SECRET_IAM_MEMBER, "account-shared-secret-accessor-api-token", SECRET, "api-token"),
         (SECRET_IAM_MEMBER, "account-shared-secret-accessor-vault-prj-api-token", SECRET, "api-token"),
@@ -356,6 +418,8 @@ models:
     framework: sklearn
     versions:
       v1: {artifactUri: "gs://${project}-${env}-${region}-scores/model"}
+endpoints:
+  api: {variants: {main: {model: clf, version: v1}}}
 batchJobs:
   score:
     model: clf
@@ -367,7 +431,13 @@ batchJobs:
 
 def test_writing_a_bucket_makes_reading_it_redundant(tmp_path: pathlib.Path) -> None:
     graph = compile_text(tmp_path, STAGED + BATCH)[DEV]
-    assert _grants(graph) == {
+    assert {g for g in _grants(graph) if g[1].startswith("batch-")} == {
+        (
+            BUCKET_IAM_MEMBER,
+            "batch-score-object-admin-pipeline-root",
+            ADMIN,
+            "demo-dev-us-central1-pipeline-root",
+        ),
         (BUCKET_IAM_MEMBER, "batch-score-object-user-scores", USE, "demo-dev-us-central1-scores"),
         (DATASET_IAM_MEMBER, "batch-score-data-viewer-features", READ, "features_dev_us_central1"),
         (PROJECT_IAM_MEMBER, "batch-score-bigquery-job-user", JOBS, "acme-demo-dev"),

@@ -42,8 +42,9 @@ def _resource(graph: Graph, type_: str, name: str) -> Resource:
 
 def _job_config(cronjob: Resource) -> dict[str, Any]:
     [container] = cronjob.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    stage, kind, flag, config = container["args"]
-    assert (stage, flag) == ("--stage", "--config")
+    program, kind = container["command"]
+    flag, config = container["args"]
+    assert (program, flag) == ("mlopsctl-stage", "--config")
     loaded: dict[str, Any] = json.loads(config)
     assert loaded["type"] == kind
     return loaded
@@ -111,6 +112,7 @@ def test_sensor_drift_monitor_is_a_scheduled_job(upstream_schemas: UpstreamSchem
             "statistics": "acme-sensors-prod.features_prod_europe_west1.readings_drift_statistics",
             "alerts": "acme-sensors-prod.features_prod_europe_west1.readings_drift_alerts",
         },
+        "notify": ["plant-alerts"],
         "retrain": [
             {
                 "endpoint": "ml-pipeline.kubeflow.svc.cluster.local:8888",
@@ -118,6 +120,7 @@ def test_sensor_drift_monitor_is_a_scheduled_job(upstream_schemas: UpstreamSchem
                 "experiment": "anomaly",
                 "pipeline": "anomaly",
                 "pipelineVersion": version,
+                "parameters": {},
                 "serviceAccount": "pipeline-anomaly-prod-euw1",
             }
         ],
@@ -206,9 +209,11 @@ endpoints:
     logging: {dataset: logs}
 pipelines:
   retrain:
-    steps: {fit: {image: fit:1}}
+    parameters: {epochs: 10, full: false}
+    steps: {fit: {image: fit:1, command: [fit], inputs: {epochs: params.epochs}}}
   refresh:
-    steps: {fit: {image: fit:1}}
+    parameters: {epochs: 3}
+    steps: {fit: {image: fit:1, command: [fit]}}
     triggers:
       - monitor: watch
 alertChannels:
@@ -275,6 +280,8 @@ def test_a_drift_job_retrains_the_pipelines_it_triggers(
     )
     config = _job_config(cronjob)
     assert [r["pipeline"] for r in config["retrain"]] == ["refresh", "retrain"]
+    assert [r["parameters"] for r in config["retrain"]] == [{"epochs": 3}, {"epochs": 10, "full": False}]
+    assert config["notify"] == []
     assert config["serving"] == {
         "table": "acme-demo-dev.logs_dev_us_central1.api_requests",
         "samplingRate": 1.0,
@@ -282,6 +289,19 @@ def test_a_drift_job_retrains_the_pipelines_it_triggers(
     assert config["features"] == {
         "x": {"kind": "numeric", "metric": "jensen_shannon_divergence", "threshold": 0.1}
     }
+
+
+def test_retrain_parameters_overlay_each_pipelines_own(tmp_path: pathlib.Path) -> None:
+    drift = DRIFT.replace(
+        "actions: {retrain: retrain}",
+        "actions: {retrain: retrain, notify: [pager], retrainParameters: {epochs: 30}}",
+    )
+    config = _job_config(_resource(_inline(tmp_path, drift), CRONJOB, "watch"))
+    assert [(r["pipeline"], r["parameters"]) for r in config["retrain"]] == [
+        ("refresh", {"epochs": 30}),
+        ("retrain", {"epochs": 30, "full": False}),
+    ]
+    assert config["notify"] == ["pager"]
 
 
 @pytest.mark.parametrize(

@@ -23,21 +23,25 @@ pipelines:
     steps:
       ingest:
         image: ingest:1
+        command: [ingest]
         outputs: {examples: dataset, rows: integer}
       train:
         image: trainer:1
+        command: [python, train.py]
         inputs: {data: ingest.examples, learning_rate: 0.1}
         outputs: {model: model}
         when: {output: ingest.rows, operator: ">", value: 1000}
         resources: {cpu: "4", memory: 16Gi, accelerators: 1, nodePool: gpu}
         retries: 2
         timeout: 2h
-        caching: false
+        cache: false
       report:
         image: report:1
+        command: [report]
         inputs: {model: train.model}
       shard:
         image: shard:1
+        command: [shard]
         parallelFor: {items: [a, b, c], parallelism: 2}
         dependsOn: [ingest]
 """
@@ -137,58 +141,64 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "code", "fragment"),
     [
-        ("pipelines:\n  p:\n    steps:\n      s: {kind: statistics}\n", "E201", "has no image"),
         (
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, outputs: {n: integer}}\n"
-            "      b: {image: x, outputs: {m: integer}, when: {output: a.n, value: 1}}\n"
-            "      c: {image: x, outputs: {k: integer}, when: {output: a.n, value: 2}}\n"
-            "      d: {image: x, inputs: {x: b.m, y: c.k}}\n",
+            "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], outputs: {s: artifact}}\n"
+            "      s: {kind: schema, inputs: {statistics: a.s}, outputs: {schema: artifact}}\n",
+            "E201",
+            "has no image",
+        ),
+        (
+            "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], outputs: {n: integer}}\n"
+            "      b: {image: x, command: [run], outputs: {m: integer}, when: {output: a.n, value: 1}}\n"
+            "      c: {image: x, command: [run], outputs: {k: integer}, when: {output: a.n, value: 2}}\n"
+            "      d: {image: x, command: [run], inputs: {x: b.m, y: c.k}}\n",
             "E309",
             "unrelated conditions",
         ),
         (
             "pipelines:\n  p:\n    steps:\n"
-            "      a: {image: x, outputs: {n: integer}, parallelFor: {items: [1, 2]}}\n"
-            "      b: {image: x, inputs: {x: a.n}}\n",
+            "      a: {image: x, command: [run], outputs: {n: integer}, parallelFor: {items: [1, 2]}}\n"
+            "      b: {image: x, command: [run], inputs: {x: a.n}}\n",
             "E309",
             "output of a parallelFor step",
         ),
         (
             "pipelines:\n  p:\n    steps:\n"
-            "      a: {image: x, parallelFor: {items: [1]}, inputs: {item: 2}}\n",
+            "      a: {image: x, command: [run], parallelFor: {items: [1]}, inputs: {item: 2}}\n",
             "E310",
             "declares an input 'item'",
         ),
         (
             "pipelines:\n  p:\n    steps:\n"
-            "      a: {image: x, env: {TOKEN: t}, secrets: {TOKEN: api-token}}\n",
+            "      a: {image: x, command: [run], env: {TOKEN: t}, secrets: {TOKEN: api-token}}\n",
             "E310",
             "in both 'env' and 'secrets'",
         ),
         (
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, inputs: {myInput: 1}}\n",
+            "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], inputs: {myInput: 1}}\n",
             "E205",
             "invalid name 'myInput'",
         ),
         (
             "models:\n  m: {framework: onnx, versions: {v1: {artifactUri: gs://bkt/m}}}\n"
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, outputs: {model: model}}\n"
+            "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], outputs: {model: model}}\n"
             "      b: {kind: push, image: x, model: m, inputs: {model: a.model}}\n",
             "E309",
             "does not wait for an evaluate step with thresholds",
         ),
         (
             "pipelines:\n  p:\n    steps:\n"
-            "      a: {image: x, outputs: {n: integer}}\n"
-            "      b: {image: x, parallelFor: {fromOutput: a.n}}\n",
+            "      a: {image: x, command: [run], outputs: {n: integer}}\n"
+            "      b: {image: x, command: [run], parallelFor: {fromOutput: a.n}}\n",
             "E309",
             "loops over 'a.n', whose type is integer, not list",
         ),
         *(
             (
                 "pipelines:\n  p:\n    steps:\n"
-                f"      a: {{image: x, outputs: {{o: {output_type}}}}}\n"
-                f"      b: {{image: x, when: {{output: a.o, operator: '{operator}', value: {value}}}}}\n",
+                f"      a: {{image: x, command: [run], outputs: {{o: {output_type}}}}}\n"
+                f"      b: {{image: x, command: [run], when: {{output: a.o, operator: '{operator}', "
+                f"value: {value}}}}}\n",
                 "E309",
                 fragment,
             )
@@ -220,8 +230,8 @@ def test_pipelines_the_compiler_cannot_place(
 def test_parallel_for_over_a_list_output(tmp_path: pathlib.Path) -> None:
     text = MINIMAL + (
         "pipelines:\n  p:\n    steps:\n"
-        "      a: {image: x, outputs: {shards: list}}\n"
-        "      b: {image: x, parallelFor: {fromOutput: a.shards}}\n"
+        "      a: {image: x, command: [run], outputs: {shards: list}}\n"
+        "      b: {image: x, command: [run], parallelFor: {fromOutput: a.shards}}\n"
     )
     spec = _version(_graph(tmp_path, text))["spec"]["pipelineSpec"]
     [loop] = [t for t in spec["root"]["dag"]["tasks"].values() if "parameterIterator" in t]
@@ -231,8 +241,9 @@ def test_parallel_for_over_a_list_output(tmp_path: pathlib.Path) -> None:
 def test_literal_inputs_with_dots_are_values(tmp_path: pathlib.Path) -> None:
     text = MINIMAL + (
         "pipelines:\n  p:\n    steps:\n"
-        "      a: {image: x, outputs: {n: integer}}\n"
-        "      b: {image: x, inputs: {uri: 'gs://bkt/y.csv', version: 'v1.2', host: a.example.com}}\n"
+        "      a: {image: x, command: [run], outputs: {n: integer}}\n"
+        "      b: {image: x, command: [run],\n"
+        "          inputs: {uri: 'gs://bkt/y.csv', version: 'v1.2', host: a.example.com}}\n"
     )
     spec = _version(_graph(tmp_path, text))["spec"]["pipelineSpec"]
     constants = spec["root"]["dag"]["tasks"]["b"]["inputs"]["parameters"]

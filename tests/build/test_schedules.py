@@ -30,7 +30,7 @@ pipelines:
   train:
     parameters: {epochs: 10, region: us, fast: false}
     steps:
-      fit: {image: "trainer:1", args: [--fit]}
+      fit: {image: "trainer:1", command: [python, fit.py], args: [--fit]}
     schedule:
       cron: "0 3 * * *"
       concurrencyPolicy: Replace
@@ -79,9 +79,10 @@ def _pod(cronjob: Resource) -> dict[str, Any]:
 
 def _run_config(cronjob: Resource) -> dict[str, Any]:
     [container] = _pod(cronjob)["containers"]
-    args = container["args"]
-    assert args[:3] == ["--stage", "start-run", "--config"]
-    return dict(json.loads(args[3]))
+    assert container["command"] == ["mlopsctl-stage", "start-run"]
+    [flag, config] = container["args"]
+    assert flag == "--config"
+    return dict(json.loads(config))
 
 
 def _version(graph: Graph, pipeline: str) -> Resource:
@@ -104,7 +105,7 @@ def test_digits_weekly_schedule() -> None:
         "pipeline": "train",
         "pipelineVersion": _version(graph, "train").name,
         "experiment": "train",
-        "parameters": {},
+        "parameters": {"epochs": 20, "batch_size": 256},
         "serviceAccount": "pipeline-train-prod-usc1",
     }
     pod = _pod(cronjob)
@@ -143,19 +144,9 @@ def test_batch_job_is_a_one_step_pipeline_on_its_node_pool() -> None:
     [task] = spec["pipelineSpec"]["root"]["dag"]["tasks"].values()
     assert task["cachingOptions"] == {}
     [executor] = spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
-    args = executor["container"]["args"]
     assert executor["container"]["image"] == "europe-docker.pkg.dev/acme-plant/sensors/stages:2.3.0"
-    assert args[:3] == ["--stage", "batch-predict", "--config"]
-    assert json.loads(args[3]) == {
-        "model": {
-            "name": "sensor-anomaly",
-            "version": "v7",
-            "uri": "gs://sensors-prod-europe-west1-models/sensor-anomaly/v7",
-            "framework": "xgboost",
-        },
-        "input": {"bigquery": {"table": "acme-sensors-prod.features_prod_europe_west1.daily_features"}},
-        "output": {"gcs": "gs://sensors-prod-europe-west1-scores/daily/"},
-    }
+    assert executor["container"]["command"] == ["mlopsctl-stage", "batch-predict"]
+    assert executor["container"]["args"][0] == "--config"
     [k8s] = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
     assert k8s["nodeSelector"] == {"labels": {"cloud.google.com/gke-nodepool": "highmem"}}
     assert k8s["tolerations"] == [
@@ -165,35 +156,87 @@ def test_batch_job_is_a_one_step_pipeline_on_its_node_pool() -> None:
 
 BATCH = """\
 accelerators:
-  t4: {type: gpu, accelerator: nvidia-tesla-t4, count: 1}
+  cpu: {type: cpu}
 models:
   scorer:
     framework: sklearn
     versions:
       v1: {artifactUri: "gs://models/scorer/v1"}
+endpoints:
+  api: {variants: {main: {model: scorer, version: v1}}}
 batchJobs:
   nightly:
     model: scorer
     version: v1
     input: {gcs: raw/incoming/}
     output: {bigquery: {dataset: features, table: scores}}
-    nodePool: t4
-    accelerators: 1
+    nodePool: cpu
 """
+
+
+def _batch_executor(graph: Graph) -> dict[str, Any]:
+    spec = _version(graph, "batch-nightly").inputs["spec"]
+    [executor] = spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
+    return dict(executor["container"])
 
 
 def test_batch_job_without_schedule_is_published_and_not_scheduled(tmp_path: pathlib.Path) -> None:
     graph = _graphs(tmp_path, _config(BATCH))[DEV]
     assert _cronjobs(graph) == {}
-    spec = _version(graph, "batch-nightly").inputs["spec"]
-    [executor] = spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
-    config = json.loads(executor["container"]["args"][3])
-    assert config["input"] == {"gcs": "gs://demo-dev-us-central1-raw/incoming/"}
-    assert config["output"] == {"bigquery": {"table": "acme-demo-dev.features_dev_us_central1.scores"}}
-    accelerator = executor["container"]["resources"]["accelerator"]
-    assert (accelerator["resourceType"], accelerator["resourceCount"]) == ("nvidia.com/gpu", "1")
-    [k8s] = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
-    assert k8s["tolerations"][0]["key"] == "nvidia.com/gpu"
+    container = _batch_executor(graph)
+    assert container["command"] == ["mlopsctl-stage", "batch-predict"]
+    [flag, config] = container["args"]
+    assert flag == "--config"
+    assert json.loads(config) == {
+        "model": {"name": "scorer", "version": "v1", "uri": "gs://models/scorer/v1", "framework": "sklearn"},
+        "endpoint": {
+            "url": "http://api-main-predictor.demo.svc.cluster.local",
+            "protocol": "v1",
+            "modelName": "api-main",
+        },
+        "input": {"gcs": "gs://demo-dev-us-central1-raw/incoming/"},
+        "output": {"bigquery": {"table": "acme-demo-dev.features_dev_us_central1.scores"}},
+        "batchSize": 64,
+        "concurrency": 4,
+        "retries": 3,
+    }
+    assert "accelerator" not in container.get("resources", {})
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "protocol", "url"),
+    [
+        # The first variant serving the version over HTTP; Triton speaks v2.
+        (
+            "endpoints:\n"
+            "  grpc-only: {protocols: [grpc], variants: {main: {model: scorer, version: v1}}}\n"
+            "  api:\n"
+            "    rollout: {strategy: canary, baseline: old, candidate: new, steps: [10, 100]}\n"
+            "    variants:\n"
+            "      old: {model: scorer, version: v0}\n"
+            "      new: {model: scorer, version: v1}\n",
+            "v2",
+            "http://api-new-predictor.demo.svc.cluster.local",
+        ),
+        # A step of an inference graph serves it too.
+        (
+            "endpoints:\n  chain:\n    graph:\n      steps:\n"
+            "        first: {model: scorer, version: v0}\n        second: {model: scorer, version: v1}\n",
+            "v2",
+            "http://chain-second-predictor.demo.svc.cluster.local",
+        ),
+    ],
+)
+def test_batch_job_calls_an_endpoint_serving_its_version(
+    tmp_path: pathlib.Path, endpoints: str, protocol: str, url: str
+) -> None:
+    batch = BATCH.replace(
+        '      v1: {artifactUri: "gs://models/scorer/v1"}\n',
+        '      v0: {artifactUri: "gs://models/scorer/v0"}\n      v1: {artifactUri: "gs://models/scorer/v1"}\n',
+    ).replace("sklearn", "onnx")
+    batch = batch.replace("endpoints:\n  api: {variants: {main: {model: scorer, version: v1}}}\n", endpoints)
+    config = json.loads(_batch_executor(_graphs(tmp_path, _config(batch))[DEV])["args"][1])
+    assert (config["endpoint"]["url"], config["endpoint"]["protocol"]) == (url, protocol)
 
 
 def test_schedule_parameters_overlay_pipeline_parameters(tmp_path: pathlib.Path) -> None:
@@ -280,11 +323,11 @@ security:
 pipelines:
   a:
     serviceAccount: runner
-    steps: {s: {image: "x:1"}}
+    steps: {s: {image: "x:1", command: [run]}}
     schedule: {cron: "0 1 * * *"}
   b:
     serviceAccount: runner
-    steps: {s: {image: "x:1"}}
+    steps: {s: {image: "x:1", command: [run]}}
     schedule: {cron: "0 2 * * *"}
 """
 
@@ -318,8 +361,7 @@ def test_every_object_is_valid_upstream_and_restricted(
     text = _config(_triggered("newData: {bucket: raw}"))
     graph = _graphs(
         tmp_path,
-        text
-        + BATCH.replace("    accelerators: 1\n", "    accelerators: 1\n    schedule: {cron: '0 1 * * *'}\n"),
+        text + BATCH.replace("    nodePool: cpu\n", "    nodePool: cpu\n    schedule: {cron: '0 1 * * *'}\n"),
     )[DEV]
     objects = [r for r in graph if r.type.split(":")[1] in ("batch/v1", "rbac.authorization.k8s.io/v1")]
     assert len(objects) == 3 + 2 * 2
@@ -344,7 +386,7 @@ def test_every_object_is_valid_upstream_and_restricted(
             "pipelines.train.triggers[0].newData",
             23,
         ),
-        (BATCH, "batchJobs.nightly", 26),
+        (BATCH, "batchJobs.nightly", 28),
     ],
 )
 def test_missing_stage_image_is_reported_where_it_is_needed(
@@ -358,7 +400,7 @@ def test_missing_stage_image_is_reported_where_it_is_needed(
 
 
 def test_batch_pipeline_name_must_be_free(tmp_path: pathlib.Path) -> None:
-    pipeline = "pipelines:\n  batch-nightly:\n    steps: {s: {image: 'x:1'}}\n"
+    pipeline = "pipelines:\n  batch-nightly:\n    steps: {s: {image: 'x:1', command: [run]}}\n"
     validation = _validation(tmp_path, _config(BATCH, pipeline))
     [diagnostic] = [d for d in validation.diagnostics if d.code == "E310"]
     assert diagnostic.to_dict()["path"] == "pipelines.batch-nightly"

@@ -20,14 +20,16 @@ pipelines:
     steps:
       fetch:
         image: fetcher:1
+        command: [fetch]
         secrets: {TOKEN: api-token, OTHER: projects/shared-secrets/secrets/key/versions/3}
       fit:
         image: trainer:1
+        command: [fit]
         secrets: {TOKEN: api-token}
         dependsOn: [fetch]
   plain:
     steps:
-      only: {image: worker:1}
+      only: {image: worker:1, command: [work]}
 """
 STAGES = "  name: demo\n  stageImage: stages:1\n"
 
@@ -39,8 +41,10 @@ def _graph(tmp_path: pathlib.Path) -> Graph:
 def _config(graph: Graph, name: str) -> dict[str, Any]:
     cronjob = graph.resources[f"{DEV}/{CRONJOB}/{name}"]
     container = cronjob.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][:3] == ["--stage", "sync-secrets", "--config"]
-    return dict(json.loads(container["args"][3]))
+    assert container["command"] == ["mlopsctl-stage", "sync-secrets"]
+    [flag, config] = container["args"]
+    assert flag == "--config"
+    return dict(json.loads(config))
 
 
 def test_each_secret_a_pipeline_reads_is_synced_once(tmp_path: pathlib.Path) -> None:
@@ -85,5 +89,5 @@ def test_the_synced_secret_is_the_one_the_step_reads() -> None:
 def test_a_secret_without_a_stage_image_is_a_diagnostic(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, MINIMAL + PIPELINE)
     found = [d for d in validate(ConfigSource(path, "mlops.yaml", None)).diagnostics if d.is_error]
-    assert [(d.code, d.position.line if d.position else 0) for d in found] == [("E201", 17), ("E201", 20)]
+    assert [(d.code, d.position.line if d.position else 0) for d in found] == [("E201", 18), ("E201", 22)]
     assert "sync-secrets" in (found[0].hint or "")

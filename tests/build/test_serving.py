@@ -73,7 +73,7 @@ def test_digits_variant_is_triton_v2_on_l4_with_http_grpc_and_gpu_autoscaling() 
     predictor = isvc["spec"]["predictor"]
     amounts = {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": "1"}
     assert predictor["model"] == {
-        "modelFormat": {"name": "tensorrt"},
+        "modelFormat": {"name": "onnx"},
         "runtime": "kserve-tritonserver",
         "protocolVersion": "v2",
         "storageUri": "gs://digits-prod-us-central1-models/digits/v1",
@@ -387,11 +387,16 @@ def test_request_logging(tmp_path: pathlib.Path) -> None:
     pod = deployment["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert container["image"] == "stages:1"
-    assert container["args"][:3] == ["--stage", "request-logger", "--config"]
-    assert json.loads(container["args"][3]) == {
+    assert container["command"] == ["mlopsctl-stage", "request-logger"]
+    [flag, config, port, number] = container["args"]
+    assert (flag, port, number) == ("--config", "--port", "8080")
+    assert json.loads(config) == {
         "endpoint": "api",
         "samplingRate": 0.25,
         "table": "acme-demo-dev.features_dev_us_central1.api_log",
+        "batchSize": 500,
+        "flushSeconds": 5,
+        "maxPending": 10000,
     }
     assert pod["serviceAccountName"] == "endpoint-api-dev-usc1"
     assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}

@@ -7,14 +7,17 @@ import re
 from typing import Any
 
 import pytest
-from conftest import ROOT
 from helpers import MINIMAL, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.build import training
+from mlopsctl.build.context import BuildContext
+from mlopsctl.build.kfp_dag import StepSettings
 from mlopsctl.graph import Graph, Target
 from mlopsctl.source import ConfigSource
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEV = Target("dev", "us-central1")
 SENSORS = ROOT / "examples/projects/sensor-anomaly/mlops.yaml"
 FRAUD = ROOT / "examples/projects/fraud-tpu/mlops.yaml"
@@ -48,6 +51,7 @@ POOLS = """\
 accelerators:
   gpu: {type: gpu, accelerator: nvidia-l4, count: 1, spot: true}
   tpu: {type: tpu, version: v5e, topology: 2x4, machineType: ct5lp-hightpu-4t}
+  tpu-host: {type: tpu, version: v5e, topology: 2x4, machineType: ct5lp-hightpu-8t}
   cpu: {type: cpu}
 """
 
@@ -64,6 +68,27 @@ def _graph(path: pathlib.Path, target: Target = DEV) -> Graph:
 
 def _inline(tmp_path: pathlib.Path, pipeline: str) -> Graph:
     return _graph(write(tmp_path, _config(pipeline)))
+
+
+def launcher(path: pathlib.Path, pipeline: str, step: str, target: Target = DEV) -> dict[str, Any]:
+    """The ``--config`` of a step's launcher, as :func:`training.launcher_config` builds it."""
+    validation = validate(ConfigSource(path, str(path), None))
+    assert validation.ok and validation.document is not None, [d.to_text() for d in validation.diagnostics]
+    config = validation.targets[target].config
+    declared = config.pipelines[pipeline]
+    found = declared.steps[step]
+    pool = found.resources.node_pool or declared.node_pool
+    image = found.image or config.project.stage_image
+    assert image is not None
+    settings = StepSettings(image, None, pool, config.accelerators.get(pool) if pool else None)
+    at = training.StepAt(pipeline, step, found, settings)
+    built = training.launcher_config(BuildContext(config, target, validation.document.base_dir), at)
+    loaded: dict[str, Any] = json.loads(json.dumps(built))
+    return loaded
+
+
+def _launcher(tmp_path: pathlib.Path, pipeline: str, step: str = "train") -> dict[str, Any]:
+    return launcher(write(tmp_path, _config(pipeline)), "p", step)
 
 
 def stage_config(graph: Graph, pipeline: str, step: str) -> dict[str, Any]:
@@ -100,7 +125,14 @@ def katib_problems(experiment: dict[str, Any], schemas: UpstreamSchemas) -> list
         problems += _parameter_problems(parameter, algorithm["algorithmName"])
     problems += _algorithm_problems(spec, parameters)
     problems += _trial_template_problems(spec["trialTemplate"], parameters, schemas)
-    return problems
+    return problems + _command_problems(spec["trialTemplate"])
+
+
+def _command_problems(template: dict[str, Any]) -> list[str]:
+    """Katib's StdOut collector wraps the primary container's command: without one it has nothing to run."""
+    containers = template["trialSpec"]["spec"]["template"]["spec"]["containers"]
+    primary = [c for c in containers if c["name"] == template["primaryContainerName"]]
+    return [] if primary and primary[0].get("command") else ["the primary container runs no command"]
 
 
 def _parameter_problems(parameter: dict[str, Any], algorithm: str) -> list[str]:
@@ -179,9 +211,14 @@ def _trial_template_problems(
     return problems
 
 
+def _container(pod: dict[str, Any]) -> dict[str, Any]:
+    [found] = pod["spec"]["containers"]
+    return dict(found)
+
+
 def test_sensor_anomaly_tunes_with_a_katib_experiment(upstream_schemas: UpstreamSchemas) -> None:
-    graph = _graph(SENSORS, Target("prod", "europe-west1"))
-    experiment = stage_config(graph, "anomaly", "tune")["experiment"]
+    config = launcher(SENSORS, "anomaly", "tune", Target("prod", "europe-west1"))
+    experiment = config["experiment"]
     assert katib_problems(experiment, upstream_schemas) == []
     assert experiment["metadata"]["name"] == "anomaly-tune"
     assert experiment["metadata"]["namespace"] == "sensors"
@@ -213,36 +250,42 @@ def test_sensor_anomaly_tunes_with_a_katib_experiment(upstream_schemas: Upstream
             "feasibleSpace": {"min": "0.5", "max": "1.0", "distribution": "uniform"},
         },
     ]
+    assert config["searchSpace"] == {
+        "booster": {"type": "categorical", "values": ["gbtree", "dart"], "scale": "linear"},
+        "learning_rate": {"type": "double", "min": 0.01, "max": 0.3, "scale": "log"},
+        "max_depth": {"type": "int", "min": 3, "max": 10, "scale": "linear"},
+        "subsample": {"type": "double", "min": 0.5, "max": 1.0, "scale": "linear"},
+    }
+    assert config["objective"] == {"metric": "auc_pr", "goal": "maximize"}
+    assert config["timeoutSeconds"] == 6 * 3600
     pod = spec["trialTemplate"]["trialSpec"]["spec"]["template"]
     assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
-    assert pod["spec"] == {
+    main = _container(pod)
+    assert main.pop("command")
+    assert {k: v for k, v in pod["spec"].items() if k != "containers"} == {
         "serviceAccountName": "pipeline-anomaly-prod-euw1",
         "restartPolicy": "Never",
         "securityContext": RESTRICTED_POD,
-        "containers": [
-            {
-                "name": "training",
-                "image": "europe-docker.pkg.dev/acme-plant/sensors/stages:2.3.0",
-                "args": [
-                    "--booster=${trialParameters.booster}",
-                    "--learning_rate=${trialParameters.learning_rate}",
-                    "--max_depth=${trialParameters.max_depth}",
-                    "--subsample=${trialParameters.subsample}",
-                ],
-                "securityContext": RESTRICTED_CONTAINER,
-            }
-        ],
         "nodeSelector": {"cloud.google.com/gke-nodepool": "highmem"},
         "tolerations": [
             {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
         ],
     }
+    assert main == {
+        "name": "training",
+        "image": "europe-docker.pkg.dev/acme-plant/sensors/trainer:2.3.0",
+        "args": [
+            "--booster=${trialParameters.booster}",
+            "--learning_rate=${trialParameters.learning_rate}",
+            "--max_depth=${trialParameters.max_depth}",
+            "--subsample=${trialParameters.subsample}",
+        ],
+        "securityContext": RESTRICTED_CONTAINER,
+    }
 
 
 def test_sensor_anomaly_dev_overlay_reaches_the_experiment() -> None:
-    spec = stage_config(_graph(SENSORS, Target("dev", "europe-west1")), "anomaly", "tune")["experiment"][
-        "spec"
-    ]
+    spec = launcher(SENSORS, "anomaly", "tune", Target("dev", "europe-west1"))["experiment"]["spec"]
     assert (spec["maxTrialCount"], spec["parallelTrialCount"], spec["maxFailedTrialCount"]) == (4, 2, 2)
 
 
@@ -253,7 +296,9 @@ pipelines:
       tune:
         kind: tune
         image: trainer:1
+        command: [python, tune.py]
         args: [--data=gs://b/x]
+        outputs: {{best_hyperparameters: artifact}}
         resources: {{cpu: "2", memory: 4Gi}}
         tuning:
           algorithm: {algorithm}
@@ -311,13 +356,21 @@ def test_every_algorithm_compiles_to_an_experiment_katib_accepts(
     text = TUNE.format(
         algorithm=algorithm, max_trials=max_trials, parallel=parallel, extra=extra, space=SPACES[space]
     )
-    experiment = stage_config(_inline(tmp_path, text), "p", "tune")["experiment"]
+    config = _launcher(tmp_path, text, "tune")
+    experiment = config["experiment"]
     assert katib_problems(experiment, upstream_schemas) == []
     expected = {"algorithmName": algorithm} | ({"algorithmSettings": settings} if settings else {})
     assert experiment["spec"]["algorithm"] == expected
     assert experiment["spec"]["objective"] == {"type": "minimize", "objectiveMetricName": "loss"}
-    container = experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][0] == "--data=gs://b/x"
+    assert config["objective"] == {"metric": "loss", "goal": "minimize"}
+    assert set(config["searchSpace"]) == {p["name"] for p in experiment["spec"]["parameters"]}
+    assert "timeoutSeconds" not in config
+    container = _container(experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"])
+    hyperparameters = [f"--{name}=${{trialParameters.{name}}}" for name in sorted(config["searchSpace"])]
+    assert (container["command"], container["args"]) == (
+        ["python", "tune.py"],
+        ["--data=gs://b/x", *hyperparameters],
+    )
     assert container["resources"] == {
         "requests": {"cpu": "2", "memory": "4Gi"},
         "limits": {"cpu": "2", "memory": "4Gi"},
@@ -325,39 +378,64 @@ def test_every_algorithm_compiles_to_an_experiment_katib_accepts(
 
 
 @pytest.mark.parametrize(
-    ("parameter", "expected"),
+    ("parameter", "expected", "declared"),
     [
-        ("{type: double, min: 0.1, max: 0.9}", {"min": "0.1", "max": "0.9", "distribution": "uniform"}),
+        (
+            "{type: double, min: 0.1, max: 0.9}",
+            {"min": "0.1", "max": "0.9", "distribution": "uniform"},
+            {"type": "double", "min": 0.1, "max": 0.9, "scale": "linear"},
+        ),
         (
             "{type: double, min: 1, max: 100, scale: log}",
             {"min": "1.0", "max": "100.0", "distribution": "logUniform"},
+            {"type": "double", "min": 1, "max": 100, "scale": "log"},
         ),
         (
             "{type: double, min: 0, max: 1, step: 0.25}",
             {"min": "0.0", "max": "1.0", "distribution": "uniform", "step": "0.25"},
+            {"type": "double", "min": 0, "max": 1, "step": 0.25, "scale": "linear"},
         ),
         (
             "{type: int, min: 16, max: 512, scale: log}",
             {"min": "16", "max": "512", "distribution": "logUniform"},
+            {"type": "int", "min": 16, "max": 512, "scale": "log"},
         ),
         (
             "{type: int, min: 1, max: 9, step: 2}",
             {"min": "1", "max": "9", "distribution": "uniform", "step": "2"},
+            {"type": "int", "min": 1, "max": 9, "step": 2, "scale": "linear"},
         ),
-        ("{type: categorical, values: [relu, gelu]}", {"list": ["relu", "gelu"]}),
-        ("{type: categorical, values: [true, false]}", {"list": ["true", "false"]}),
-        ("{type: discrete, values: [0.5, 1, 2]}", {"list": ["0.5", "1", "2"]}),
+        (
+            "{type: categorical, values: [relu, gelu]}",
+            {"list": ["relu", "gelu"]},
+            {"type": "categorical", "values": ["relu", "gelu"], "scale": "linear"},
+        ),
+        (
+            "{type: categorical, values: [true, false]}",
+            {"list": ["true", "false"]},
+            {"type": "categorical", "values": [True, False], "scale": "linear"},
+        ),
+        (
+            "{type: discrete, values: [0.5, 1, 2]}",
+            {"list": ["0.5", "1", "2"]},
+            {"type": "discrete", "values": [0.5, 1, 2], "scale": "linear"},
+        ),
     ],
 )
-def test_each_parameter_type_becomes_a_feasible_space(
-    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas, parameter: str, expected: dict[str, Any]
+def test_each_parameter_type_becomes_a_feasible_space_and_a_search_space_entry(
+    tmp_path: pathlib.Path,
+    upstream_schemas: UpstreamSchemas,
+    parameter: str,
+    expected: dict[str, Any],
+    declared: dict[str, Any],
 ) -> None:
     space = f"            x: {parameter}\n"
     text = TUNE.format(algorithm="random", max_trials=4, parallel=2, extra="", space=space)
-    experiment = stage_config(_inline(tmp_path, text), "p", "tune")["experiment"]
-    assert katib_problems(experiment, upstream_schemas) == []
-    [compiled] = experiment["spec"]["parameters"]
+    config = _launcher(tmp_path, text, "tune")
+    assert katib_problems(config["experiment"], upstream_schemas) == []
+    [compiled] = config["experiment"]["spec"]["parameters"]
     assert compiled["feasibleSpace"] == expected
+    assert config["searchSpace"] == {"x": declared}
 
 
 @pytest.mark.parametrize(
@@ -395,6 +473,33 @@ def test_tuning_katib_would_refuse_is_reported(
     assert fragment in diagnostics[0].message
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("algorithm", "algorithmName"), "bayesian"),
+        (("objective", "type"), "max"),
+        (("parallelTrialCount",), 99),
+        (("parameters", 0, "feasibleSpace", "min"), "0.9"),
+        (("parameters", 0, "parameterType"), "float"),
+        (("trialTemplate", "primaryContainerName"), "main"),
+        (("trialTemplate", "trialParameters", 0, "reference"), "learning_rate"),
+        (("trialTemplate", "trialSpec", "spec", "template", "spec", "containers", 0, "args"), []),
+        (("trialTemplate", "trialSpec", "spec", "template", "spec", "containers", 0, "command"), []),
+        (("trialTemplate", "trialSpec", "spec", "backoffLimit"), "2"),
+    ],
+)
+def test_the_katib_checks_catch_what_katib_refuses(
+    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas, path: tuple[str | int, ...], value: Any
+) -> None:
+    text = TUNE.format(algorithm="random", max_trials=4, parallel=2, extra="", space=SPACES["mixed"])
+    experiment = _launcher(tmp_path, text, "tune")["experiment"]
+    node = experiment["spec"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert katib_problems(experiment, upstream_schemas) != []
+
+
 DISTRIBUTED = """\
 pipelines:
   p:
@@ -429,8 +534,9 @@ def test_distributed_training_compiles_to_the_framework_job(
     leader: str,
     container: str,
 ) -> None:
-    text = DISTRIBUTED.format(framework=framework, workers=4, pool="gpu", count=1)
-    job = stage_config(_inline(tmp_path, text), "p", "train")["job"]
+    config = _launcher(tmp_path, DISTRIBUTED.format(framework=framework, workers=4, pool="gpu", count=1))
+    job = config["job"]
+    assert config["timeoutSeconds"] == 10800
     assert upstream_schemas.validate(job) == []
     assert (job["apiVersion"], job["kind"], job["metadata"]["name"]) == ("kubeflow.org/v1", kind, "p-train")
     assert job["spec"]["runPolicy"] == {
@@ -449,7 +555,9 @@ def test_distributed_training_compiles_to_the_framework_job(
     assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
     assert pod["spec"]["serviceAccountName"] == "pipeline-p-dev-usc1"
     assert pod["spec"]["securityContext"] == RESTRICTED_POD
-    [main] = pod["spec"]["containers"]
+    main = _container(pod)
+    secret = main["env"][1]["valueFrom"]["secretKeyRef"]["name"]
+    assert secret.startswith("hf-token-")
     assert main == {
         "name": container,
         "image": "trainer:1",
@@ -457,15 +565,7 @@ def test_distributed_training_compiles_to_the_framework_job(
         "args": ["--epochs=3"],
         "env": [
             {"name": "LOG_LEVEL", "value": "debug"},
-            {
-                "name": "HF_TOKEN",
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": main["env"][1]["valueFrom"]["secretKeyRef"]["name"],
-                        "key": "value",
-                    }
-                },
-            },
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "value"}}},
         ],
         "resources": {
             "requests": {"memory": "16Gi"},
@@ -473,14 +573,12 @@ def test_distributed_training_compiles_to_the_framework_job(
         },
         "securityContext": RESTRICTED_CONTAINER,
     }
-    assert main["env"][1]["valueFrom"]["secretKeyRef"]["name"].startswith("hf-token-")
 
 
 def test_a_single_worker_is_the_master_alone(
     tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas
 ) -> None:
-    text = DISTRIBUTED.format(framework="pytorch", workers=1, pool="cpu", count=0)
-    job = stage_config(_inline(tmp_path, text), "p", "train")["job"]
+    job = _launcher(tmp_path, DISTRIBUTED.format(framework="pytorch", workers=1, pool="cpu", count=0))["job"]
     assert upstream_schemas.validate(job) == []
     assert list(job["spec"]["pytorchReplicaSpecs"]) == ["Master"]
     spec = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
@@ -489,50 +587,182 @@ def test_a_single_worker_is_the_master_alone(
     assert spec["containers"][0]["resources"]["limits"] == {"memory": "16Gi"}
 
 
+TPU_HOST = {
+    "cloud.google.com/gke-nodepool": "tpu-host",
+    "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
+    "cloud.google.com/gke-tpu-topology": "2x4",
+}
+
+
 @pytest.mark.parametrize(
-    ("pool", "count", "tolerations", "limit"),
+    ("pool", "count", "selector", "tolerations", "limit"),
     [
         (
             "gpu",
             1,
+            {"cloud.google.com/gke-nodepool": "gpu"},
             [("nvidia.com/gpu", "Exists", None), ("cloud.google.com/gke-spot", "Equal", "true")],
             ("nvidia.com/gpu", "1"),
         ),
-        ("tpu", 4, [("google.com/tpu", "Exists", None)], ("google.com/tpu", "4")),
+        ("tpu-host", 8, TPU_HOST, [("google.com/tpu", "Exists", None)], ("google.com/tpu", "8")),
     ],
 )
-def test_replicas_are_placed_like_the_pipeline_step(
+def test_replicas_and_trials_are_placed_on_the_step_pool(
     tmp_path: pathlib.Path,
+    upstream_schemas: UpstreamSchemas,
     pool: str,
     count: int,
+    selector: dict[str, str],
     tolerations: list[tuple[str, str, str | None]],
     limit: tuple[str, str],
 ) -> None:
-    graph = _inline(tmp_path, DISTRIBUTED.format(framework="tensorflow", workers=2, pool=pool, count=count))
-    spec = stage_config(graph, "p", "train")["job"]["spec"]["tfReplicaSpecs"]["Chief"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": pool}
-    assert [(t["key"], t["operator"], t.get("value")) for t in spec["tolerations"]] == tolerations
-    assert {t["effect"] for t in spec["tolerations"]} == {"NoSchedule"}
-    assert spec["containers"][0]["resources"]["limits"][limit[0]] == limit[1]
-    [version] = [r for r in graph if r.type.endswith(":PipelineVersion")]
-    kfp = version.inputs["spec"]["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert kfp["exec-train"]["nodeSelector"] == {"labels": spec["nodeSelector"]}
-    assert [t["key"] for t in kfp["exec-train"]["tolerations"]] == [t["key"] for t in spec["tolerations"]]
-
-
-def test_fraud_trains_on_the_tpu_slice(upstream_schemas: UpstreamSchemas) -> None:
-    job = stage_config(_graph(FRAUD, Target("prod", "europe-west4")), "train", "train")["job"]
+    text = DISTRIBUTED.format(framework="tensorflow", workers=2, pool=pool, count=count)
+    job = _launcher(tmp_path, text)["job"]
     assert upstream_schemas.validate(job) == []
-    replicas = job["spec"]["pytorchReplicaSpecs"]
-    assert {k: v["replicas"] for k, v in replicas.items()} == {"Master": 1, "Worker": 1}
-    spec = replicas["Master"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "tpu-v5e"}
-    assert spec["tolerations"] == [{"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"}]
-    assert spec["containers"][0]["resources"] == {
+    trials = TUNE.format(algorithm="random", max_trials=4, parallel=2, extra="", space=SPACES["mixed"])
+    trials = trials.replace('cpu: "2"', f"nodePool: {pool}, accelerators: {count}")
+    experiment = _launcher(tmp_path, trials, "tune")["experiment"]
+    for spec in (
+        job["spec"]["tfReplicaSpecs"]["Chief"]["template"]["spec"],
+        experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"],
+    ):
+        assert spec["nodeSelector"] == selector
+        assert [(t["key"], t["operator"], t.get("value")) for t in spec["tolerations"]] == tolerations
+        assert {t["effect"] for t in spec["tolerations"]} == {"NoSchedule"}
+        assert spec["containers"][0]["resources"]["limits"][limit[0]] == limit[1]
+
+
+def test_fraud_trains_on_its_two_host_slice_with_a_jobset(upstream_schemas: UpstreamSchemas) -> None:
+    jobset = launcher(FRAUD, "train", "train", Target("prod", "europe-west4"))["job"]
+    assert upstream_schemas.validate(jobset) == []
+    assert (jobset["apiVersion"], jobset["kind"]) == ("jobset.x-k8s.io/v1alpha2", "JobSet")
+    assert jobset["metadata"]["name"] == "train-train"
+    assert jobset["metadata"]["annotations"] == {
+        "alpha.jobset.sigs.k8s.io/exclusive-topology": "cloud.google.com/gke-nodepool"
+    }
+    spec = jobset["spec"]
+    [replicated] = spec.pop("replicatedJobs")
+    assert spec == {
+        "failurePolicy": {"maxRestarts": 1},
+        "network": {"enableDNSHostnames": True},
+        "ttlSecondsAfterFinished": 604800,
+    }
+    assert (replicated["name"], replicated["replicas"]) == ("slice", 1)
+    job = replicated["template"]["spec"]
+    pod = job.pop("template")
+    assert job == {
+        "parallelism": 2,
+        "completions": 2,
+        "completionMode": "Indexed",
+        "backoffLimit": 0,
+        "activeDeadlineSeconds": 4 * 3600,
+    }
+    assert pod["spec"]["restartPolicy"] == "Never"
+    assert pod["spec"]["nodeSelector"] == {
+        "cloud.google.com/gke-nodepool": "tpu-v5e",
+        "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
+        "cloud.google.com/gke-tpu-topology": "2x4",
+    }
+    assert pod["spec"]["tolerations"] == [
+        {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    main = _container(pod)
+    assert (main["name"], main["image"]) == (
+        "training",
+        "us-docker.pkg.dev/acme-risk/fraud/trainer-xla:3.1.0",
+    )
+    assert (main["command"], main["args"]) == (["python", "train.py"], [])
+    assert main["resources"] == {
         "requests": {"memory": "64Gi"},
         "limits": {"memory": "64Gi", "google.com/tpu": "4"},
     }
-    assert job["spec"]["runPolicy"]["activeDeadlineSeconds"] == 4 * 3600
+
+
+SLICE = """\
+accelerators:
+  slice: {{type: tpu, version: {version}, topology: {topology}, machineType: {machine}}}
+pipelines:
+  p:
+    steps:
+      {step}:
+        kind: train
+        image: trainer:1
+        command: [python, train.py]
+        distributed: {{framework: {framework}, workers: 2}}
+        resources: {{nodePool: slice, accelerators: {chips}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "topology", "machine", "hosts", "chips", "label"),
+    [
+        ("v5e", "4x8", "ct5lp-hightpu-4t", 8, 4, "tpu-v5-lite-podslice"),
+        ("v5p", "2x2x2", "ct5p-hightpu-4t", 2, 4, "tpu-v5p-slice"),
+        ("v6e", "4x4", "ct6e-standard-4t", 4, 4, "tpu-v6e-slice"),
+        ("v5p", "16x16x24", "ct5p-hightpu-4t", 1536, 4, "tpu-v5p-slice"),
+    ],
+)
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+@pytest.mark.parametrize("step", ["train", "train-on-the-biggest-slice-we-have"])
+def test_a_multi_host_slice_runs_one_pod_per_host(
+    tmp_path: pathlib.Path,
+    upstream_schemas: UpstreamSchemas,
+    version: str,
+    topology: str,
+    machine: str,
+    hosts: int,
+    chips: int,
+    label: str,
+    framework: str,
+    step: str,
+) -> None:
+    text = SLICE.format(
+        version=version,
+        topology=topology,
+        machine=machine,
+        chips=chips,
+        framework=framework,
+        step=step,
+    )
+    path = write(tmp_path, MINIMAL.replace("project:\n  name: demo\n", STAGES) + text)
+    jobset = launcher(path, "p", step)["job"]
+    assert upstream_schemas.validate(jobset) == []
+    [replicated] = jobset["spec"]["replicatedJobs"]
+    job = replicated["template"]["spec"]
+    assert (job["parallelism"], job["completions"], job["backoffLimit"]) == (hosts, hosts, 0)
+    pod = job["template"]["spec"]
+    assert pod["nodeSelector"]["cloud.google.com/gke-tpu-accelerator"] == label
+    assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == topology
+    assert pod["containers"][0]["resources"]["limits"] == {"google.com/tpu": str(chips)}
+    # The last pod's hostname, with the launcher's run suffix, is still a DNS label.
+    hostname = f"{jobset['metadata']['name']}-0123abcd-{replicated['name']}-0-{hosts - 1}"
+    assert len(hostname) <= 63
+    assert jobset["metadata"]["name"].startswith(f"p-{step}"[:20])
+
+
+LONG_TRAIN = (
+    "train-distributed-xla:\n        kind: train\n        image: t:1\n        command: [python, t.py]\n"
+    "        distributed: {framework: pytorch, workers: 2}"
+)
+LONG_TUNE = (
+    "tune-hyperparameters:\n        kind: tune\n        image: t:1\n        command: [python, t.py]\n"
+    "        outputs: {best: artifact}\n"
+    "        tuning:\n          algorithm: bayesianoptimization\n          objective: {metric: auc}\n"
+    "          searchSpace: {lr: {type: double, min: 0.1, max: 0.5}}"
+)
+
+
+@pytest.mark.parametrize(
+    ("step", "limit"), [(LONG_TRAIN, 52 - 9), (LONG_TUNE, 62 - len("bayesianoptimization") - 9)]
+)
+def test_long_names_leave_room_for_the_run_suffix(tmp_path: pathlib.Path, step: str, limit: int) -> None:
+    pipeline = "fraud-detection-nightly"
+    name = step.split(":")[0]
+    path = write(tmp_path, _config(f"pipelines:\n  {pipeline}:\n    steps:\n      {step}\n"))
+    [compiled] = [v for k, v in launcher(path, pipeline, name).items() if k in ("job", "experiment")]
+    assert len(f"{pipeline}-{name}") > limit
+    assert len(compiled["metadata"]["name"]) == limit
+    assert compiled["metadata"]["name"].startswith(f"{pipeline}-{name}"[: limit - 7])
 
 
 BOTH = """\
@@ -542,6 +772,8 @@ pipelines:
       tune:
         kind: tune
         image: trainer:1
+        command: [python, tune.py]
+        outputs: {best: artifact}
         tuning:
           objective: {metric: auc}
           maxTrials: 4
@@ -549,23 +781,38 @@ pipelines:
       train:
         kind: train
         image: trainer:1
+        command: [python, train.py]
         dependsOn: [tune]
         distributed: {framework: pytorch, workers: 2}
+      train-tpu:
+        kind: train
+        image: trainer:1
+        command: [python, train.py]
+        dependsOn: [tune]
+        distributed: {framework: tensorflow, workers: 2}
+        resources: {nodePool: tpu, accelerators: 4}
   plain:
     steps:
-      only: {image: x:1}
+      only: {image: x:1, command: [run]}
 """
+
+
+def test_the_published_pipeline_carries_the_launcher_config(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, _config(BOTH))
+    graph = _graph(path)
+    for step in ("tune", "train", "train-tpu"):
+        assert stage_config(graph, "p", step) == launcher(path, "p", step)
 
 
 def test_pipelines_that_tune_or_train_may_manage_those_jobs(tmp_path: pathlib.Path) -> None:
     graph = _inline(tmp_path, BOTH)
     roles = {r.name: r.inputs for r in graph if r.type == "kubernetes:rbac.authorization.k8s.io/v1:Role"}
+    manage = ["create", "delete", "get", "list", "watch"]
     assert roles["p-training"]["rules"] == [
-        {
-            "apiGroups": ["kubeflow.org"],
-            "resources": ["experiments", "pytorchjobs"],
-            "verbs": ["create", "delete", "get", "list", "watch"],
-        }
+        {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": manage},
+        {"apiGroups": ["kubeflow.org"], "resources": ["experiments", "pytorchjobs"], "verbs": manage},
+        {"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
     ]
     assert "plain-training" not in roles
     binding = graph.resources[
@@ -577,7 +824,7 @@ def test_pipelines_that_tune_or_train_may_manage_those_jobs(tmp_path: pathlib.Pa
     assert "dev/us-central1/kubernetes:core/v1:ServiceAccount/pipeline-p-dev-usc1" in binding.depends_on
 
 
-PLAIN = "pipelines:\n  plain:\n    steps:\n      only: {image: x:1}\n"
+PLAIN = "pipelines:\n  plain:\n    steps:\n      only: {image: x:1, command: [run]}\n"
 
 
 @pytest.mark.parametrize(("pipeline", "labelled"), [(BOTH, True), (PLAIN, False)])
@@ -587,54 +834,3 @@ def test_the_namespace_collects_trial_metrics_when_a_pipeline_tunes(
     graph = _inline(tmp_path, pipeline)
     labels = graph.resources["dev/us-central1/kubernetes:core/v1:Namespace/demo"].inputs["metadata"]["labels"]
     assert ("katib.kubeflow.org/metrics-collector-injection" in labels) is labelled
-
-
-@pytest.mark.parametrize(
-    ("path", "value"),
-    [
-        (("algorithm", "algorithmName"), "bayesian"),
-        (("objective", "type"), "max"),
-        (("parallelTrialCount",), 99),
-        (("parameters", 0, "feasibleSpace", "min"), "0.9"),
-        (("parameters", 0, "parameterType"), "float"),
-        (("trialTemplate", "primaryContainerName"), "main"),
-        (("trialTemplate", "trialParameters", 0, "reference"), "learning_rate"),
-        (("trialTemplate", "trialSpec", "spec", "template", "spec", "containers", 0, "args"), []),
-        (("trialTemplate", "trialSpec", "spec", "backoffLimit"), "2"),
-    ],
-)
-def test_the_katib_checks_catch_what_katib_refuses(
-    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas, path: tuple[str | int, ...], value: Any
-) -> None:
-    text = TUNE.format(algorithm="random", max_trials=4, parallel=2, extra="", space=SPACES["mixed"])
-    experiment = stage_config(_inline(tmp_path, text), "p", "tune")["experiment"]
-    node = experiment["spec"]
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    assert katib_problems(experiment, upstream_schemas) != []
-
-
-LONG_TRAIN = (
-    "train-distributed-xla:\n        kind: train\n        image: t:1\n"
-    "        distributed: {framework: pytorch, workers: 2}"
-)
-LONG_TUNE = (
-    "tune-hyperparameters:\n        kind: tune\n        image: t:1\n        tuning:\n"
-    "          algorithm: bayesianoptimization\n          objective: {metric: auc}\n"
-    "          searchSpace: {lr: {type: double, min: 0.1, max: 0.5}}"
-)
-
-
-@pytest.mark.parametrize(
-    ("step", "limit"), [(LONG_TRAIN, 52 - 9), (LONG_TUNE, 62 - len("bayesianoptimization") - 9)]
-)
-def test_long_names_leave_room_for_the_run_suffix(tmp_path: pathlib.Path, step: str, limit: int) -> None:
-    pipeline = "fraud-detection-nightly"
-    text = f"pipelines:\n  {pipeline}:\n    steps:\n      {step}\n"
-    name = step.split(":")[0]
-    config = stage_config(_inline(tmp_path, text), pipeline, name)
-    [compiled] = config.values()
-    assert len(f"{pipeline}-{name}") > limit
-    assert len(compiled["metadata"]["name"]) == limit
-    assert compiled["metadata"]["name"].startswith(f"{pipeline}-{name}"[: limit - 7])

@@ -60,14 +60,16 @@ def base_config() -> Doc:
                     },
                     "train": {
                         "kind": "train",
+                        "image": "us-docker.pkg.dev/acme/fraud/trainer:1.0",
+                        "command": ["python", "train.py"],
                         "inputs": {"examples": "ingest.examples", "epochs": 3},
                         "outputs": {"model": "model", "auc": "float"},
                         "resources": {"nodePool": "gpu-l4", "accelerators": 1},
                     },
                     "evaluate": {
                         "kind": "evaluate",
-                        "inputs": {"model": "train.model"},
-                        "thresholds": {"auc": {"min": 0.9}},
+                        "inputs": {"model": "train.model", "examples": "ingest.examples"},
+                        "thresholds": {"auc_roc": {"min": 0.9}},
                     },
                     "push": {
                         "kind": "push",
@@ -108,11 +110,10 @@ def base_config() -> Doc:
         "batchJobs": {
             "nightly": {
                 "model": "fraud",
-                "version": "v2",
+                "version": "v1",
                 "input": {"bigquery": {"dataset": "features", "table": "tx"}},
                 "output": {"gcs": "raw/scores/"},
                 "nodePool": "tpu-v5e",
-                "accelerators": 4,
             },
         },
         "monitors": {
@@ -319,7 +320,10 @@ CASES: dict[str, Case] = {
         put(((*STEPS, "push", "dependsOn"), ["evaluat"])),
         [("E301", (*STEPS, "push", "dependsOn", 0)), ("E309", (*STEPS, "push"))],
     ),
-    "cycle": (put(((*STEPS, "ingest", "dependsOn"), ["push"])), [("E302", (*STEPS, "ingest"))]),
+    "cycle": (
+        put(((*STEPS, "ingest", "dependsOn"), ["push"])),
+        [("E302", (*STEPS, "ingest")), ("E302", (*STEPS, "ingest"))],  # through train, and through evaluate
+    ),
     "depends on itself": (
         put(((*STEPS, "push", "dependsOn"), ["push"])),
         [("E302", (*STEPS, "push")), ("E309", (*STEPS, "push"))],
@@ -403,6 +407,8 @@ CASES: dict[str, Case] = {
                     "steps": {
                         "train-distributed-model": {
                             "kind": "train",
+                            "image": "trainer:1",
+                            "command": ["python", "train.py"],
                             "distributed": {"framework": "pytorch", "workers": 4},
                         }
                     }
@@ -452,7 +458,10 @@ CASES: dict[str, Case] = {
     ),
     "batch tpu chips per node": (
         put((("batchJobs", "nightly", "accelerators"), 8)),
-        [("E402", ("batchJobs", "nightly", "accelerators"))],
+        [
+            ("E205", ("batchJobs", "nightly", "accelerators")),  # it only calls the endpoint
+            ("E402", ("batchJobs", "nightly", "accelerators")),
+        ],
     ),
     "gpu machine type of another family": (
         put(((*GPU, "machineType"), "a2-highgpu-1g")),
@@ -468,7 +477,7 @@ CASES: dict[str, Case] = {
     ),
     "cluster name": (
         put((("project", "name"), "fraud-detection-for-card-payments-ab")),
-        [("E404", ("project", "name"))],
+        [("E404", ("project", "name")), ("E404", ("project", "name"))],  # and the pipeline root bucket
     ),
     "pool named like the system pool": (
         put((("accelerators", "system"), {"type": "cpu", "spot": True})),
@@ -555,7 +564,7 @@ CASES: dict[str, Case] = {
     ),
     "grpc only in a version its grpc does not serve": (
         put(((*SCORING, "protocols"), ["grpc"])),
-        [("E204", (*SCORING, "protocols"))],
+        [("E204", (*SCORING, "protocols")), ("E301", ("batchJobs", "nightly", "version"))],
     ),
 }
 
@@ -647,8 +656,10 @@ def test_zone_hint_lists_zones_that_offer_the_gpu() -> None:
 def test_cycle_is_listed_in_order() -> None:
     doc = base_config()
     doc["pipelines"]["train"]["steps"]["ingest"]["dependsOn"] = ["push"]
-    (diag,) = diagnose(doc)
-    assert diag.message.endswith("ingest → push → train → ingest")
+    assert [d.message.rpartition(": ")[2] for d in diagnose(doc)] == [
+        "ingest → push → train → ingest",
+        "ingest → push → evaluate → ingest",
+    ]
 
 
 def test_promotion_cycle_is_listed_in_promotion_order() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -34,17 +35,42 @@ accelerators:
   tpu: {type: tpu, version: v5e, topology: 2x4}
 pipelines:
   train:
-    parameters: {epochs: 3}
+    parameters: {epochs: 3, optimizer: adam}
     steps:
-      ingest: {kind: ingest, source: {external: census}, outputs: {examples: dataset, shards: list}}
+      ingest:
+        kind: ingest
+        source: {external: census}
+        label: label
+        split: {eval: 0.1, seed: 7}
+        cache: true
+        outputs: {examples: dataset}
+      drops:
+        kind: ingest
+        source: {gcs: raw/drops/, format: jsonl}
+        outputs: {examples: dataset}
+      listing:
+        image: us-docker.pkg.dev/acme/full/shard:1.0
+        command: [python, -m, listing]
+        inputs: {data: drops.examples}
+        outputs: {shards: list}
       shard:
         image: us-docker.pkg.dev/acme/full/shard:1.0
         command: [python, -m, shard]
-        parallelFor: {fromOutput: ingest.shards, parallelism: 2}
+        code: shard
+        parallelFor: {fromOutput: listing.shards, parallelism: 2}
+      prepare:
+        kind: transform
+        inputs: {examples: ingest.examples}
+        outputs: {transformed: dataset}
+        transforms:
+          age: {type: bucketize, boundaries: [18, 65]}
+          income: {type: fill, value: 0}
+          city: {type: onehot}
       fit:
         kind: train
         image: us-docker.pkg.dev/acme/full/trainer:1.0
-        inputs: {data: ingest.examples}
+        command: [python, train.py]
+        inputs: {data: prepare.transformed, epochs: params.epochs}
         outputs: {model: model}
         distributed: {framework: pytorch, workers: 2}
         resources: {nodePool: tpu, accelerators: 4}
@@ -53,7 +79,9 @@ pipelines:
       tune:
         kind: tune
         image: us-docker.pkg.dev/acme/full/trainer:1.0
-        inputs: {data: ingest.examples}
+        command: [python, trial.py]
+        inputs: {data: ingest.examples, optimizer: params.optimizer}
+        outputs: {best: artifact}
         tuning:
           searchSpace:
             lr: {type: double, min: 0.0001, max: 0.1, scale: log}
@@ -63,14 +91,15 @@ pipelines:
           algorithm: tpe
       evaluate:
         kind: evaluate
-        inputs: {model: fit.model}
-        outputs: {auc: float}
-        thresholds: {auc: {min: 0.8}}
+        inputs: {model: fit.model, examples: prepare.transformed}
+        outputs: {auc_roc: float}
+        label: label
+        thresholds: {auc_roc: {min: 0.8}}
       push:
         kind: push
         model: tf-model
         inputs: {model: fit.model}
-        when: {output: evaluate.auc, operator: ">=", value: 0.8}
+        when: {output: evaluate.auc_roc, operator: ">=", value: 0.8}
 models:
   tf-model: {framework: tensorflow, versions: {v1: {artifactUri: gs://acme-models/tf/1}}}
   hf-model: {framework: huggingface, versions: {v1: {artifactUri: gs://acme-models/hf/1}}}
@@ -91,6 +120,7 @@ endpoints:
       candidate: next
       steps: [10, 50, 100]
       analysis: {interval: 2m, maxFailedChecks: 3, minSuccessRate: 99.5, maxLatencyMs: 300}
+    logging: {dataset: logs}
   mirror:
     variants:
       live: {model: scorer, version: v1}
@@ -111,6 +141,13 @@ batchJobs:
     schedule: {cron: "0 1 * * *"}
 monitors:
   up: {type: availability, endpoint: gated, objective: 99.9, actions: {notify: [pager]}}
+  shift:
+    type: drift
+    endpoint: gated
+    baseline: {dataset: logs, table: events}
+    features: {ts: {kind: numeric}}
+    schedule: {cron: "0 5 * * *"}
+    actions: {notify: [pager], retrain: train, retrainParameters: {epochs: 5}}
 alertChannels:
   pager: {type: pagerduty, secret: pagerduty-key}
 security:
@@ -123,13 +160,19 @@ security:
 """
 
 
+def _write(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
+    """mlops.yaml with the code folder it names."""
+    (tmp_path / "shard").mkdir(exist_ok=True)
+    return write(tmp_path, text)
+
+
 def _diagnostics(tmp_path: pathlib.Path, text: str) -> list[tuple[str, str]]:
-    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    validation = validate(ConfigSource(_write(tmp_path, text), "mlops.yaml", None))
     return [(d.code, d.to_text()) for d in validation.diagnostics]
 
 
 def test_every_feature_validates_and_compiles(tmp_path: pathlib.Path) -> None:
-    validation = validate(ConfigSource(write(tmp_path, EVERYTHING), "mlops.yaml", None))
+    validation = validate(ConfigSource(_write(tmp_path, EVERYTHING), "mlops.yaml", None))
     assert [d.to_text() for d in validation.diagnostics] == []
     graph = compile_graphs(validation)[Target("dev", "us-central1")]
     [version] = [
@@ -141,8 +184,11 @@ def test_every_feature_validates_and_compiles(tmp_path: pathlib.Path) -> None:
     executors = version.inputs["spec"]["pipelineSpec"]["deploymentSpec"]["executors"]
     assert executors["exec-shard"]["container"]["command"] == ["python", "-m", "shard"]
     ingest_args = executors["exec-ingest"]["container"]["args"]
-    config = ingest_args[ingest_args.index("--config") + 1]
-    assert '"uri": "https://data.example.org/census.csv"' in config and '"format": "CSV"' in config
+    assert json.loads(ingest_args[ingest_args.index("--config") + 1]) == {
+        "source": {"uri": "https://data.example.org/census.csv", "format": "csv"},
+        "split": {"eval": 0.1, "seed": 7},
+        "label": "label",
+    }
 
 
 @pytest.mark.parametrize(

@@ -46,10 +46,12 @@ def _load_builtin_checks() -> None:
         dag,
         files,
         names,
+        parameters,
         pipelines,
         policies,
         references,
         rollout,
         schedules,
         serving,
+        stages,
     )

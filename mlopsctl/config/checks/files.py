@@ -1,4 +1,4 @@
-"""Files the config names: BigQuery schema files and the template override folder."""
+"""Files the config names: BigQuery schema files, the template override folder, code folders."""
 
 from __future__ import annotations
 
@@ -130,3 +130,32 @@ def _template_problem(template: pathlib.Path) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot be read ({exc})"
     return None
+
+
+@check
+def code_folders(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A step's ``code`` is a folder inside the project (symlinks may not lead out of it)."""
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            if step.code is None:
+                continue
+            problem = _folder_problem(ctx, step.code)
+            if problem:
+                yield Diagnostic(
+                    "E311",
+                    f"code folder '{step.code}' of step '{step_name}' of pipeline '{name}' {problem}",
+                    path=("pipelines", name, "steps", step_name, "code"),
+                    hint="give a folder beside mlops.yaml, relative to it, that the image is built from",
+                )
+
+
+def _folder_problem(ctx: CheckContext, relative: str) -> str | None:
+    path = _inside(ctx, relative)
+    if path is None:
+        return "leaves the folder of mlops.yaml"
+    try:
+        if not path.exists():
+            return "does not exist"
+        return None if path.is_dir() else "is not a folder"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"

@@ -73,6 +73,31 @@ def buckets(ctx: CheckContext) -> Iterator[Diagnostic]:
                 hint="bucket names are global; give each bucket its own name",
             )
         seen.setdefault(name, key)
+    yield from _pipeline_root(ctx, seen)
+
+
+def _pipeline_root(ctx: CheckContext, seen: dict[str, str]) -> Iterator[Diagnostic]:
+    """The bucket mlopsctl adds for pipeline runs, unless one is declared under its key."""
+    if not naming.has_pipeline_root(ctx.config) or naming.PIPELINE_ROOT in ctx.config.data.buckets:
+        return
+    name = naming.bucket_of(ctx.config, ctx.target, naming.PIPELINE_ROOT)
+    declare = f"declare data.buckets.{naming.PIPELINE_ROOT} with a 'name'"
+    problem = bucket_name_problem(name)
+    if problem:
+        code, reason = problem
+        yield Diagnostic(
+            code,
+            f"bucket name '{name}' of the pipeline root, which pipeline runs write to, {reason}",
+            path=("project", "name"),
+            hint=f"{declare} to choose another",
+        )
+    if name in seen:
+        yield Diagnostic(
+            "E310",
+            f"bucket '{seen[name]}' would be named '{name}', like the pipeline root",
+            path=("data", "buckets", seen[name]),
+            hint=f"rename the bucket, or {declare}",
+        )
 
 
 @check

@@ -6,9 +6,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlopsctl.build.kfp_dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.config.models.pipelines import Condition, OutputType, Pipeline, Step
+from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order, upstream
+from mlopsctl.config.models.pipelines import PARAMS, Condition, OutputType, Pipeline, Step
+from mlopsctl.config.models.roles import launcher_stage
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.sourcemap import Path
 
@@ -42,15 +43,58 @@ def _steps(ctx: CheckContext) -> Iterator[_StepAt]:
 
 @check
 def step_images(ctx: CheckContext) -> Iterator[Diagnostic]:
-    if ctx.config.project.stage_image:
-        return
+    """What each executor runs: the user's image and command, or a stage of project.stageImage."""
+    stage_image = ctx.config.project.stage_image
     for at in _steps(ctx):
-        if at.step.image is None:
+        step = at.step
+        what = f"{step.kind} step '{at.name}' of pipeline '{at.pipeline_name}'"
+        if step.runs_own_image:
+            yield from _own_image(at, what)
+        elif step.image is None and not stage_image:
             yield Diagnostic(
                 "E201",
                 f"step '{at.name}' of pipeline '{at.pipeline_name}' has no image",
                 path=at.path(),
-                hint=f"set 'image' on the step, or project.stageImage for built-in '{at.step.kind}' stages",
+                hint=f"set 'image' on the step, or project.stageImage for built-in '{step.kind}' stages",
+            )
+        stage = launcher_stage(step)
+        if stage is not None and not stage_image:
+            yield Diagnostic(
+                "E201",
+                f"{what} needs project.stageImage, which is not set",
+                path=at.path(),
+                hint=f"set project.stageImage: its '{stage}' stage starts the step's pods and waits for them",
+            )
+
+
+def _own_image(at: _StepAt, what: str) -> Iterator[Diagnostic]:
+    runner = "each trial" if at.step.kind == "tune" else "the image"
+    if at.step.image is None:
+        yield Diagnostic(
+            "E201",
+            f"{what} has no image",
+            path=at.path(),
+            hint=f"set 'image': what {'each trial' if at.step.kind == 'tune' else 'the step'} runs",
+        )
+    if not at.step.command:
+        yield Diagnostic(
+            "E201",
+            f"{what} has no command",
+            path=at.path(),
+            hint=f"give the program {runner} runs, e.g. command: [python, train.py]",
+        )
+
+
+@check
+def reserved_step_names(ctx: CheckContext) -> Iterator[Diagnostic]:
+    for name, pipeline in ctx.config.pipelines.items():
+        if PARAMS in pipeline.steps:
+            yield Diagnostic(
+                "E304",
+                f"step name '{PARAMS}' of pipeline '{name}' is reserved: "
+                f"'{PARAMS}.NAME' reads a pipeline parameter",
+                path=("pipelines", name, "steps", PARAMS),
+                hint="rename the step",
             )
 
 

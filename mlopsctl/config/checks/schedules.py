@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.diagnostics import Diagnostic, plural
 from mlopsctl.naming import batch_pipeline
 from mlopsctl.sourcemap import Path
 
@@ -54,4 +54,35 @@ def batch_pipeline_names(ctx: CheckContext) -> Iterator[Diagnostic]:
                 f"batch job '{name}' runs as pipeline '{pipeline}', which is also declared under pipelines",
                 path=("pipelines", pipeline),
                 hint="rename the pipeline or the batch job",
+            )
+
+
+@check
+def batch_endpoints(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A batch job sends its rows to an endpoint that serves its model version; it holds no accelerator."""
+    from mlopsctl.build.serving import batch_endpoint
+
+    config = ctx.config
+    for name, job in config.batch_jobs.items():
+        model = config.models.get(job.model)
+        if model is None or job.version not in model.versions:
+            continue  # reported by the reference checks
+        served = batch_endpoint(config, job)
+        if served is None:
+            yield Diagnostic(
+                "E301",
+                f"batch job '{name}' scores with model '{job.model}' version '{job.version}', "
+                "which no endpoint serves over HTTP",
+                path=("batchJobs", name, "version"),
+                hint=f"serve {job.model} {job.version} from a variant of an endpoint with the http protocol: "
+                "the batch-predict stage sends the rows to it",
+            )
+        if job.accelerators:
+            where = f"endpoint '{served.endpoint}'" if served else "the endpoint that serves the model"
+            yield Diagnostic(
+                "E205",
+                f"batch job '{name}' asks for {plural(job.accelerators, 'accelerator')}, "
+                f"but it only sends rows to {where}",
+                path=("batchJobs", name, "accelerators"),
+                hint="remove 'accelerators': the endpoint's replicas hold them",
             )

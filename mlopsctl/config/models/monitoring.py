@@ -6,12 +6,19 @@ from pydantic import Field, model_validator
 
 from mlopsctl.config.models.pipelines import Schedule
 from mlopsctl.config.models.serving import TableRef
-from mlopsctl.config.models.types import Duration, Fraction, Name, Percent, SecretRef, Spec
+from mlopsctl.config.models.types import Duration, Fraction, IoName, Name, Percent, Scalar, SecretRef, Spec
 
 
 class Actions(Spec):
     notify: list[Name] = Field(default=[], description="Alert channels under `alertChannels`.")
     retrain: Name | None = Field(default=None, description="A pipeline to run when the monitor fires.")
+    retrain_parameters: dict[IoName, Scalar] = Field(
+        default={},
+        description=(
+            "drift, skew: parameters of the runs the monitor starts, over the pipelines' own "
+            "(each must be declared under the parameters of every pipeline it retrains)."
+        ),
+    )
 
 
 class Feature(Spec):
@@ -69,6 +76,11 @@ class SloMonitor(Spec):
 
     @model_validator(mode="after")
     def _range(self) -> Self:
+        if self.actions.retrain_parameters:
+            raise ValueError(
+                "retrainParameters in 'actions' are passed by drift and skew monitors only: "
+                "an SLO alert starts its runs with the pipelines' own parameters"
+            )
         if self.type != "latency" and self.objective > 100:
             raise ValueError(f"a {self.type} objective is a percentage (0-100), got {self.objective}")
         return self

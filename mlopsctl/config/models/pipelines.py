@@ -1,17 +1,24 @@
 """Pipelines: named DAGs of TFX-style steps, their schedules and triggers."""
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from mlopsctl.config.models.data import ColumnName
+from mlopsctl.config.models.stages import IngestSource, Split, Threshold, Transforms
+from mlopsctl.config.models.tuning import HYPERBAND_ETA as HYPERBAND_ETA
+from mlopsctl.config.models.tuning import Distributed as Distributed
+from mlopsctl.config.models.tuning import SearchParameter as SearchParameter
+from mlopsctl.config.models.tuning import Tuning as Tuning
 from mlopsctl.config.models.types import (
     Cron,
     Duration,
     Image,
+    IoName,
     Name,
+    Scalar,
     SecretRef,
     Spec,
     TimeZone,
@@ -26,10 +33,7 @@ OutputRef = Annotated[
 ]
 CpuQuantity = Annotated[str, StringConstraints(pattern=r"^([0-9]*\.)?[0-9]+m?$")]
 MemoryQuantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")]
-IoName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
-"""Names of step inputs, outputs and parameters, as Kubeflow Pipelines accepts them."""
 EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-Scalar = str | int | float | bool
 StepKind = Literal[
     "container",
     "ingest",
@@ -42,6 +46,10 @@ StepKind = Literal[
     "evaluate",
     "push",
 ]
+OWN_IMAGE_KINDS = ("container", "train", "tune")
+"""Kinds of steps that run the user's image and command rather than a built-in stage."""
+PARAMS = "params"
+"""``params.<name>`` among a step's inputs is a pipeline parameter; no step may be named so."""
 OutputType = Literal[
     "dataset", "model", "metrics", "artifact", "string", "integer", "float", "boolean", "list"
 ]
@@ -85,182 +93,26 @@ class ParallelFor(Spec):
         return self
 
 
-class BigQuerySource(Spec):
-    dataset: Name
-    table: str | None = None
-    query: str | None = None
-
-
-class IngestSource(Spec):
-    bigquery: BigQuerySource | None = None
-    gcs: str | None = Field(
-        default=None, description="A bucket under data.buckets, optionally with a path: raw/incoming/."
-    )
-    external: Name | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if sum(x is not None for x in (self.bigquery, self.gcs, self.external)) != 1:
-            raise ValueError("give exactly one of 'bigquery', 'gcs' or 'external'")
-        return self
-
-
-class SearchParameter(Spec):
-    type: Literal["double", "int", "categorical", "discrete"]
-    min: float | None = None
-    max: float | None = None
-    step: float | None = Field(
-        default=None,
-        gt=0,
-        description="double/int: spacing of the values the grid algorithm tries (int default: 1).",
-    )
-    values: list[Scalar] | None = None
-    scale: Literal["linear", "log"] = "linear"
-
-    @property
-    def numeric(self) -> bool:
-        return self.type in NUMERIC_PARAMETERS
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Self:
-        if not self.numeric:
-            if not self.values:
-                raise ValueError(f"a {self.type} parameter needs a non-empty 'values' list")
-            if (
-                self.min is not None
-                or self.max is not None
-                or self.step is not None
-                or self.scale != "linear"
-            ):
-                raise ValueError(f"a {self.type} parameter takes 'values', not min, max, step or scale")
-            return self
-        if self.min is None or self.max is None:
-            raise ValueError(f"a {self.type} parameter needs 'min' and 'max'")
-        if self.min >= self.max:
-            raise ValueError(f"'min' ({self.min:g}) must be less than 'max' ({self.max:g})")
-        if self.values is not None:
-            raise ValueError(f"a {self.type} parameter takes 'min' and 'max', not 'values'")
-        if self.type == "int" and any(v is not None and v != int(v) for v in (self.min, self.max, self.step)):
-            raise ValueError("'min', 'max' and 'step' of an int parameter must be whole numbers")
-        if self.scale == "log" and self.min <= 0:
-            raise ValueError(f"'min' ({self.min:g}) must be greater than 0 on a log scale")
-        return self
-
-    def grid_size(self) -> int | None:
-        """How many values the grid algorithm tries; None for a double without a step."""
-        if not self.numeric:
-            return len(self.values or [])
-        assert self.min is not None and self.max is not None
-        step = self.step or (1 if self.type == "int" else None)
-        return None if step is None else math.floor((self.max - self.min) / step + 1e-9) + 1
-
-
-NUMERIC_PARAMETERS = ("double", "int")
-HYPERBAND_ETA = 3
-"""Hyperband's reduction factor (Katib's default): each round keeps the best third of the trials."""
-
-
-class Objective(Spec):
-    metric: IoName
-    goal: Literal["maximize", "minimize"] = "maximize"
-    target: float | None = Field(default=None, description="Stop early when a trial reaches this value.")
-
-
-class Tuning(Spec):
-    search_space: dict[IoName, SearchParameter] = Field(min_length=1)
-    objective: Objective
-    algorithm: Literal["random", "grid", "bayesianoptimization", "tpe", "hyperband", "cmaes"] = "random"
-    max_trials: int = Field(default=12, ge=1, le=1000)
-    parallel_trials: int = Field(default=3, ge=1, le=100)
-    max_failed_trials: int = Field(default=3, ge=0)
-    resource: IoName | None = Field(
-        default=None,
-        description=(
-            "hyperband: the int parameter of the search space that is each trial's budget "
-            "(e.g. epochs); its max is the largest budget a trial gets."
-        ),
-    )
-
-    @model_validator(mode="after")
-    def _budget(self) -> Self:
-        if self.parallel_trials > self.max_trials:
-            raise ValueError(
-                f"parallelTrials ({self.parallel_trials}) is greater than maxTrials ({self.max_trials})"
-            )
-        if self.max_failed_trials > self.max_trials:
-            raise ValueError(
-                f"maxFailedTrials ({self.max_failed_trials}) is greater than maxTrials ({self.max_trials})"
-            )
-        if self.resource is not None and self.algorithm != "hyperband":
-            raise ValueError("'resource' is only used by the hyperband algorithm")
-        check = {"grid": self._grid, "cmaes": self._cmaes, "hyperband": self._hyperband}.get(self.algorithm)
-        if check is not None:
-            check()
-        return self
-
-    def _grid(self) -> None:
-        sizes = {name: p.grid_size() for name, p in self.search_space.items()}
-        missing = sorted(name for name, size in sizes.items() if size is None)
-        if missing:
-            raise ValueError(f"the grid algorithm needs a 'step' for double parameters: {', '.join(missing)}")
-        combinations = math.prod(size or 0 for size in sizes.values())
-        if self.max_trials > combinations:
-            raise ValueError(
-                f"maxTrials ({self.max_trials}) is greater than the {combinations} combinations of the grid"
-            )
-
-    def _cmaes(self) -> None:
-        if sum(p.numeric for p in self.search_space.values()) < 2:
-            raise ValueError(
-                "the cmaes algorithm needs at least two double or int parameters in 'searchSpace'"
-            )
-
-    def _hyperband(self) -> None:
-        resource = self.search_space.get(self.resource or "")
-        if resource is None or resource.type != "int":
-            raise ValueError(
-                "the hyperband algorithm needs 'resource': an int parameter of 'searchSpace' (e.g. epochs)"
-            )
-        assert resource.max is not None
-        needed = HYPERBAND_ETA ** int(math.log(resource.max) / math.log(HYPERBAND_ETA))
-        if self.parallel_trials < needed:
-            raise ValueError(
-                f"parallelTrials ({self.parallel_trials}) must be at least {needed} for hyperband "
-                f"with a largest budget of {resource.max:g}"
-            )
-
-
-class Distributed(Spec):
-    """Train across several workers with the Kubeflow training operator."""
-
-    framework: Literal["pytorch", "tensorflow"]
-    workers: int = Field(
-        ge=1,
-        le=512,
-        description="Pods in all, each with the step's resources: a master (chief) and workers - 1 workers.",
-    )
-
-
-class Threshold(Spec):
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> Self:
-        if self.min is None and self.max is None:
-            raise ValueError("give 'min', 'max' or both")
-        return self
-
-
 class Step(Spec):
     kind: StepKind = "container"
     image: Image | None = Field(
         default=None, description="Container image; default for built-in stage kinds: project.stageImage."
     )
-    command: list[str] = []
-    args: list[str] = []
+    command: list[str] = Field(
+        default=[],
+        description="container, train, tune: the program the image runs (each trial's, for tune).",
+    )
+    args: list[str] = Field(default=[], description="container, train, tune: arguments before the inputs.")
+    code: str | None = Field(
+        default=None,
+        description="container, train, tune: the folder beside mlops.yaml that the image is built from.",
+    )
     inputs: dict[IoName, OutputRef | Scalar] = Field(
-        default={}, description="Input name to an earlier step's output (<step>.<output>) or a literal value."
+        default={},
+        description=(
+            "Input name to an earlier step's output (<step>.<output>), "
+            "a pipeline parameter (params.<name>) or a literal value."
+        ),
     )
     outputs: dict[IoName, OutputType] = {}
     depends_on: list[Name] = Field(
@@ -268,7 +120,13 @@ class Step(Spec):
     )
     resources: Resources = Resources()
     retries: int = Field(default=0, ge=0, le=10)
-    caching: bool = True
+    cache: bool | None = Field(
+        default=None,
+        description=(
+            "Reuse the outputs of an earlier run with the same inputs; "
+            "default: false for ingest (it reads data that changes), true otherwise."
+        ),
+    )
     timeout: Duration | None = None
     when: Condition | None = None
     parallel_for: ParallelFor | None = None
@@ -277,6 +135,18 @@ class Step(Spec):
         default={}, description="Environment variable name to a Secret Manager reference."
     )
     source: IngestSource | None = Field(default=None, description="ingest: where the data comes from.")
+    split: Split | None = Field(default=None, description="ingest: train/eval split; default: 20% eval.")
+    label: ColumnName | None = Field(
+        default=None,
+        description="ingest: the label column, recorded with the examples; evaluate: default the examples'.",
+    )
+    transforms: Transforms = Field(
+        default={},
+        description=(
+            "transform: feature name to its transform; default: standardize numbers, "
+            "vocabulary-encode strings, booleans to 0/1 (the label is never transformed)."
+        ),
+    )
     tuning: Tuning | None = Field(default=None, description="tune: search space, objective and trial budget.")
     distributed: Distributed | None = Field(
         default=None, description="train: run as a distributed training job."
@@ -288,8 +158,28 @@ class Step(Spec):
         default=None, description="push: the registry entry under `models` to publish to."
     )
 
+    @property
+    def runs_own_image(self) -> bool:
+        """Whether the step runs the user's image and command (each trial of a tune)."""
+        return self.kind in OWN_IMAGE_KINDS
+
+    @property
+    def caches(self) -> bool:
+        return self.cache if self.cache is not None else self.kind != "ingest"
+
     def references(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
         """Every ``<step>.<output>`` this step reads: (step, output, path relative to the step)."""
+        for producer, output, path in self._dotted():
+            if producer != PARAMS:
+                yield producer, output, path
+
+    def parameter_references(self) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """Every ``params.<name>`` this step reads: (parameter, path relative to the step)."""
+        for producer, name, path in self._dotted():
+            if producer == PARAMS:
+                yield name, path
+
+    def _dotted(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
         for name, value in self.inputs.items():
             if isinstance(value, str) and (m := OUTPUT_REF.match(value)):
                 yield m[1], m[2], ("inputs", name)
@@ -303,11 +193,17 @@ class Step(Spec):
     def _kind_sections(self) -> Self:
         required = {"ingest": "source", "tune": "tuning", "push": "model"}
         allowed = {
-            "source": {"ingest"},
-            "tuning": {"tune"},
-            "distributed": {"train"},
-            "thresholds": {"evaluate"},
-            "model": {"push"},
+            "command": OWN_IMAGE_KINDS,
+            "args": OWN_IMAGE_KINDS,
+            "code": OWN_IMAGE_KINDS,
+            "source": ("ingest",),
+            "split": ("ingest",),
+            "label": ("ingest", "evaluate"),
+            "transforms": ("transform",),
+            "tuning": ("tune",),
+            "distributed": ("train",),
+            "thresholds": ("evaluate",),
+            "model": ("push",),
         }
         if self.kind in required and getattr(self, required[self.kind]) is None:
             raise ValueError(f"a '{self.kind}' step needs '{required[self.kind]}'")
@@ -315,8 +211,6 @@ class Step(Spec):
             value = getattr(self, section)
             if value and self.kind not in kinds:
                 raise ValueError(f"'{section}' is only valid for steps of kind {', '.join(sorted(kinds))}")
-        if self.kind == "container" and self.image is None:
-            raise ValueError("a 'container' step needs an 'image'")
         return self
 
 

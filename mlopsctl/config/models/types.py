@@ -110,6 +110,9 @@ SecretRef = Annotated[
     Field(description="A Secret Manager secret (name or projects/P/secrets/S[/versions/V]); never a value."),
 ]
 TemplateString = Annotated[str, StringConstraints(min_length=1)]
+IoName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+"""Names of step inputs, outputs and parameters, as Kubeflow Pipelines accepts them."""
+Scalar = str | int | float | bool
 
 IMAGE_PATTERN = re.compile(r"^[a-z0-9${}][-a-z0-9._/:@${}]*$")
 Image = Annotated[str, StringConstraints(pattern=IMAGE_PATTERN.pattern)]
