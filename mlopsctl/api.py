@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pathlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from mlopsctl.apply import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
 from mlopsctl.build import build_graph
@@ -27,6 +29,9 @@ from mlopsctl.promote.lock import Lock, load_lock
 from mlopsctl.source import ConfigSource
 from mlopsctl.sourcemap import SourceMap
 from mlopsctl.state import State, state_from_graph
+
+if TYPE_CHECKING:
+    from mlopsctl.run.result import MonitorResult, PipelineResult
 
 
 @dataclass(frozen=True)
@@ -318,3 +323,34 @@ def basis(validation: Validation, applied: Mapping[Target, State]) -> Basis:
     """What a plan of ``validation`` against ``applied`` is computed from."""
     hashes = {t: tc.config_hash for t, tc in validation.targets.items()}
     return basis_of(validation.source.commit, hashes, applied)
+
+
+def run_local(
+    validation: Validation,
+    name: str,
+    out: pathlib.Path,
+    *,
+    env: str,
+    region: str | None = None,
+    params: Mapping[str, str] | None = None,
+    trials: int = 2,
+    act: bool = False,
+    data: pathlib.Path | None = None,
+) -> PipelineResult | MonitorResult:
+    """Run a pipeline, batch job or drift/skew monitor of one target on this machine (docs/local-runs.md).
+
+    The target is ``env`` in ``region`` (default: the environment's first region); what runs is
+    what its compiled graph holds. Raises :class:`mlopsctl.run.errors.RunError` for what must be
+    fixed first (an unknown name or parameter, missing sample data).
+    """
+    from mlopsctl.run.dispatch import LocalRequest, run_local
+    from mlopsctl.run.errors import RunError
+
+    targets = [t for t in validation.targets if t.env == env and region in (None, t.region)]
+    if not targets:
+        raise RunError(f"no target {env}/{region or '*'} in the validated config")
+    target = targets[0]
+    graph = compile_graphs(validation)[target]
+    assert validation.document is not None, "compile_graphs refuses a config that did not load"
+    request = LocalRequest(name, out, dict(params or {}), trials, act, data)
+    return run_local(validation.targets[target].config, graph, validation.document.base_dir, request)

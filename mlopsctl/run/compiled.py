@@ -1,0 +1,115 @@
+"""What a local run takes from the compiled graph: the same objects that go to the cluster.
+
+A pipeline runs the ``spec.pipelineSpec`` of its PipelineVersion; a monitor runs the container of
+its CronJob; a batch job's model server is configured from its compiled ``batch-predict`` step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mlopsctl.build.pipelines import PIPELINE_VERSION
+from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.graph import JSON, Graph, Resource
+from mlopsctl.run.errors import RunError
+
+CRONJOB = "kubernetes:batch/v1:CronJob"
+PIPELINE_LABEL = "pipelines.kubeflow.org/pipeline"
+MONITOR_LABEL = "mlopsctl.dev/monitor"
+
+
+def _labels(resource: Resource) -> Mapping[str, str]:
+    labels: Mapping[str, str] = resource.inputs.get("metadata", {}).get("labels") or {}
+    return labels
+
+
+def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
+    """The compiled pipeline spec (IR) of the current version of ``pipeline``."""
+    for resource in graph:
+        if resource.type == PIPELINE_VERSION and _labels(resource).get(PIPELINE_LABEL) == pipeline:
+            return _spec(resource)
+    raise RunError(f"pipeline {pipeline} has no compiled version in {graph.target}")
+
+
+def version_spec(graph: Graph, version: str) -> dict[str, JSON]:
+    """The compiled pipeline spec of the PipelineVersion named ``version``."""
+    for resource in graph:
+        if resource.type == PIPELINE_VERSION and resource.inputs["metadata"]["name"] == version:
+            return _spec(resource)
+    raise RunError(f"no pipeline version {version} in {graph.target}")
+
+
+def _spec(resource: Resource) -> dict[str, JSON]:
+    spec: dict[str, JSON] = resource.inputs["spec"]["pipelineSpec"]
+    return spec
+
+
+def monitor_container(graph: Graph, monitor: str) -> dict[str, JSON]:
+    """The container of the CronJob that runs ``monitor``."""
+    for resource in graph:
+        if resource.type == CRONJOB and _labels(resource).get(MONITOR_LABEL) == monitor:
+            pod = resource.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            container: dict[str, JSON] = pod["containers"][0]
+            return container
+    raise RunError(f"monitor {monitor} has no compiled CronJob in {graph.target}")
+
+
+def stage_config(full_command: list[str], subject: str) -> dict[str, Any]:
+    """The ``--config`` JSON of a built-in stage's command line."""
+    try:
+        config = json.loads(full_command[full_command.index("--config") + 1])
+    except (ValueError, IndexError):
+        raise RunError(f"{subject}: the compiled command has no --config JSON") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{subject}: the compiled --config is not a JSON object")
+    return config
+
+
+def executor_command(spec: Mapping[str, JSON], stage: str) -> list[str]:
+    """Command and args of the first executor of ``spec`` that runs the built-in ``stage``."""
+    for executor in spec["deploymentSpec"]["executors"].values():
+        container = executor.get("container") or {}
+        full = [*container.get("command", []), *container.get("args", [])]
+        if stage in full:
+            return [str(part) for part in full]
+    raise RunError(f"the compiled pipeline {spec['pipelineInfo']['name']} has no {stage} step")
+
+
+def parameter_arguments(spec: Mapping[str, JSON], given: Mapping[str, str]) -> dict[str, JSON]:
+    """``--param K=V`` values, typed as the pipeline's declared parameters (its root inputs)."""
+    declared: dict[str, JSON] = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    found: dict[str, JSON] = {}
+    for key, text in given.items():
+        if key not in declared:
+            hint = did_you_mean(key, declared) or f"declared: {', '.join(sorted(declared)) or 'none'}"
+            raise RunError(
+                f"--param {key}: pipeline {spec['pipelineInfo']['name']} has no such parameter ({hint})"
+            )
+        found[key] = _typed(key, text, str(declared[key].get("parameterType", "STRING")))
+    return found
+
+
+_PARSERS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "NUMBER_INTEGER": ("an integer", int),
+    "NUMBER_DOUBLE": ("a number", (int, float)),
+    "BOOLEAN": ("true or false", bool),
+    "LIST": ("a JSON list", list),
+    "STRUCT": ("a JSON object", dict),
+}
+
+
+def _typed(key: str, text: str, kind: str) -> JSON:
+    if kind not in _PARSERS:
+        return text
+    what, types = _PARSERS[kind]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if isinstance(value, bool) and types is not bool:
+        value = None
+    if not isinstance(value, types):
+        raise RunError(f"--param {key}={text}: must be {what}")
+    return float(value) if isinstance(value, int) and kind == "NUMBER_DOUBLE" else value

@@ -1,0 +1,112 @@
+"""Where a local run joins kfp.local (2.17), for the length of one run.
+
+kfp.local looks each of these up on its module when it uses it, so replacing the module
+attribute and restoring it afterwards is enough:
+
+- ``subprocess_task_handler.SubprocessTaskHandler``: the SubprocessRunner's task handler, which
+  runs only lightweight Python components; ours runs any container command
+  (:func:`mlopsctl.run.handler.handler_class`);
+- ``task_executor.execute_single_task``: called by both orchestrators for every container task;
+  observed to record each step's outcome (:meth:`mlopsctl.run.handler.Session.observe`);
+- ``executor_output_utils.get_outputs_for_task``: kfp.local learns a task's output
+  artifacts only from an ``executor_output.json``, which only its Python components write; in the
+  cluster the KFP launcher reports every declared output artifact of a container at the URI it
+  assigned, so :func:`_outputs_for_task` does the same (and, as the launcher, fails the step when
+  a declared output was not written);
+- ``enhanced_dag_orchestrator.ConditionEvaluator``: it resolves a condition's channel
+  (``pipelinechannel--<task>-<output>``) by guessing where the task name ends, which fails for
+  named outputs; ours first looks the channel up in the compiled spec, where each condition
+  task's inputs say which task and output it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from mlopsctl.run.handler import Session, handler_class
+
+_INSTALLED = threading.Lock()
+"""kfp.local's settings and these seams are process-wide: one local run at a time."""
+
+
+@contextlib.contextmanager
+def installed(session: Session, spec: Any) -> Iterator[None]:
+    """kfp.local runs the compiled ``spec`` (a PipelineSpec) through ``session`` until the block ends."""
+    from kfp.local import executor_output_utils, subprocess_task_handler
+    from kfp.local.orchestrator import enhanced_dag_orchestrator, task_executor
+
+    seams: list[tuple[Any, str, Any]] = [
+        (subprocess_task_handler, "SubprocessTaskHandler", handler_class(session)),
+        (task_executor, "execute_single_task", session.observe(task_executor.execute_single_task)),
+        (executor_output_utils, "get_outputs_for_task", _outputs_for_task),
+        (enhanced_dag_orchestrator, "ConditionEvaluator", _evaluator(condition_channels(spec))),
+    ]
+    with _INSTALLED:
+        saved = [(module, name, getattr(module, name)) for module, name, _ in seams]
+        for module, name, value in seams:
+            setattr(module, name, value)
+        try:
+            yield
+        finally:
+            for module, name, value in saved:
+                setattr(module, name, value)
+
+
+def _outputs_for_task(executor_input: Any, component_spec: Any) -> dict[str, Any]:
+    """A container task's outputs: its parameters as kfp.local reads them, and every declared
+    output artifact at the path it was given, as the KFP launcher reports them."""
+    from kfp.local import executor_output_utils
+
+    found = executor_output_utils.load_executor_output(executor_input.outputs.output_file)
+    for key, parameter in executor_input.outputs.parameters.items():
+        if key not in found.parameter_values and not os.path.exists(parameter.output_file):
+            raise ValueError(f"output {key} was not written (expected at {parameter.output_file})")
+    for key, artifacts in executor_input.outputs.artifacts.items():
+        missing = [a.uri for a in artifacts.artifacts if not os.path.exists(a.uri)]
+        if missing:
+            raise ValueError(f"output {key} was not written (expected at {missing[0]})")
+        if key not in found.artifacts:
+            found.artifacts[key].CopyFrom(artifacts)
+    outputs: dict[str, Any] = executor_output_utils.get_outputs_from_executor_output(
+        executor_output=found, executor_input=executor_input, component_spec=component_spec
+    )
+    return outputs
+
+
+def condition_channels(spec: Any) -> dict[str, tuple[str, str]]:
+    """Channel name → (producer task, output) of every task output a condition reads."""
+    found: dict[str, tuple[str, str]] = {}
+    dags = [
+        spec.root.dag,
+        *(c.dag for c in spec.components.values() if c.WhichOneof("implementation") == "dag"),
+    ]
+    for dag in dags:
+        for task in dag.tasks.values():
+            if not task.trigger_policy.condition:
+                continue
+            for name, parameter in task.inputs.parameters.items():
+                if parameter.WhichOneof("kind") == "task_output_parameter":
+                    source = parameter.task_output_parameter
+                    found[name] = (source.producer_task, source.output_parameter_key)
+    return found
+
+
+def _evaluator(channels: Mapping[str, tuple[str, str]]) -> type:
+    from kfp.local.orchestrator import enhanced_dag_orchestrator
+
+    base = enhanced_dag_orchestrator.ConditionEvaluator
+
+    class ConditionEvaluator(base):  # type: ignore[misc, valid-type]
+        @staticmethod
+        def _resolve_pipeline_channel(channel_ref: str, io_store: Any) -> Any:
+            producer = channels.get(channel_ref)
+            if producer is not None:
+                with contextlib.suppress(ValueError):
+                    return io_store.get_task_output(*producer)
+            return base._resolve_pipeline_channel(channel_ref, io_store)
+
+    return ConditionEvaluator

@@ -1,0 +1,134 @@
+"""What ``mlopsctl run`` refuses before running anything: one message, exit 1, nothing written."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import run
+from run_projects import PIPELINES, project
+
+from mlopsctl.run.compiled import parameter_arguments
+from mlopsctl.run.errors import RunError
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("counts",),
+            "error: a cluster run needs the Kubeflow Pipelines API, which mlopsctl run does not support "
+            "yet: add --local to run on this machine",
+        ),
+        (("counts", "--local", "--no-out"), "error: --out DIR is required"),
+        (("counts", "--local", "--param", "count"), "error: --param count: expected K=V"),
+        (
+            ("counts", "--local", "--param", "cuont=3"),
+            "error: --param cuont: pipeline counts has no such parameter (did you mean 'count'?)",
+        ),
+        (("counts", "--local", "--param", "count=three"), "error: --param count=three: must be an integer"),
+        (
+            ("cuonts", "--local"),
+            "error: cuonts: no pipeline, batch job or monitor of that name (did you mean 'counts'?)",
+        ),
+        (("counts", "--local", "--act"), "error: --act is for monitors"),
+        (("counts", "--local", "--local-trials", "0"), "error: --local-trials 0: must be at least 1"),
+    ],
+)
+def test_refused_before_anything_runs(tmp_path: pathlib.Path, args: tuple[str, ...], message: str) -> None:
+    config = project(tmp_path)
+    out = tmp_path / "out"
+    given = [a for a in args if a != "--no-out"]
+    where = [] if "--no-out" in args else ["--out", out]
+    code, stdout, stderr = run("run", *given, config, "--env", "dev", *where)
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(message), stderr
+    assert not out.exists()
+
+
+def test_an_invalid_config_is_reported_with_positions(tmp_path: pathlib.Path) -> None:
+    config = project(tmp_path, PIPELINES.replace("        command: [python, fail.py]\n", "", 1))
+    out = tmp_path / "out"
+    code, stdout, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", out)
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(f"{config}:57:9: error E201: container step 'fails' ")
+    assert stderr.endswith(f"{config}: 1 error; nothing was written\n")
+    assert not out.exists()
+
+
+def test_an_unknown_environment_is_a_config_error(tmp_path: pathlib.Path) -> None:
+    code, _, stderr = run(
+        "run", "counts", project(tmp_path), "--env", "prod", "--local", "-o", tmp_path / "o"
+    )
+    assert code == 1
+    assert "--env prod: no such environment in the config" in stderr
+
+
+def test_missing_sample_data(tmp_path: pathlib.Path) -> None:
+    config = project(tmp_path)
+    (tmp_path / "sample-data").rmdir()
+    code, _, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", tmp_path / "out")
+    assert code == 1
+    assert stderr.startswith(f"error: {tmp_path / 'sample-data'}: no such folder")
+    code, _, stderr = run(
+        "run", "counts", config, "-e", "dev", "--local", "-o", tmp_path / "out", "--data", tmp_path / "x"
+    )
+    assert code == 1
+    assert stderr.startswith(f"error: {tmp_path / 'x'}: no such folder (--data {tmp_path / 'x'}: ")
+
+
+SPEC = {
+    "pipelineInfo": {"name": "p"},
+    "root": {
+        "inputDefinitions": {
+            "parameters": {
+                name: {"parameterType": kind}
+                for name, kind in {
+                    "s": "STRING",
+                    "i": "NUMBER_INTEGER",
+                    "f": "NUMBER_DOUBLE",
+                    "b": "BOOLEAN",
+                    "l": "LIST",
+                    "d": "STRUCT",
+                }.items()
+            }
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("given", "value"),
+    [
+        (("s", "3"), "3"),
+        (("s", "true"), "true"),
+        (("i", "3"), 3),
+        (("f", "3"), 3.0),
+        (("f", "0.25"), 0.25),
+        (("b", "true"), True),
+        (("b", "false"), False),
+        (("l", '["a", 1]'), ["a", 1]),
+        (("d", '{"k": 1}'), {"k": 1}),
+    ],
+)
+def test_parameters_are_typed_as_declared(given: tuple[str, str], value: object) -> None:
+    found = parameter_arguments(SPEC, dict([given]))
+    assert found == {given[0]: value}
+    assert type(found[given[0]]) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (("i", "3.5"), "--param i=3.5: must be an integer"),
+        (("i", "true"), "--param i=true: must be an integer"),
+        (("f", "x"), "--param f=x: must be a number"),
+        (("b", "1"), "--param b=1: must be true or false"),
+        (("l", "a,b"), "--param l=a,b: must be a JSON list"),
+        (("d", "[]"), "--param d=[]: must be a JSON object"),
+    ],
+)
+def test_parameters_of_the_wrong_type(given: tuple[str, str], message: str) -> None:
+    with pytest.raises(RunError) as caught:
+        parameter_arguments(SPEC, dict([given]))
+    assert str(caught.value) == message
