@@ -106,6 +106,7 @@ def _steps(dataset: str, model: str) -> Doc:
         "train": {
             "kind": "train",
             "image": trainer,
+            "command": ["python", "train.py"],
             "inputs": {"examples": "transform.transformed"},
             "outputs": {"model": "model"},
             "resources": {"cpu": "4", "memory": "16Gi"},
@@ -114,7 +115,7 @@ def _steps(dataset: str, model: str) -> Doc:
             "kind": "evaluate",
             "inputs": {"model": "train.model", "examples": "transform.transformed"},
             "outputs": {"metrics": "metrics", "blessed": "boolean"},
-            "thresholds": {"auc": {"min": 0.8}},
+            "thresholds": {"auc_roc": {"min": 0.8}},
         },
         "push": {
             "kind": "push",

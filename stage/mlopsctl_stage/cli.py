@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from types import ModuleType
 from typing import Any, NoReturn
@@ -82,3 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(args.stage, str(error))
     except KeyboardInterrupt:
         _fail(args.stage, "interrupted", 130)
+    except Exception as error:  # a bug, or a library failing in a way no check foresaw
+        if os.environ.get("MLOPSCTL_STAGE_DEBUG"):
+            raise
+        _fail(args.stage, f"unexpected {type(error).__name__}: {error} (MLOPSCTL_STAGE_DEBUG=1 shows where)")
