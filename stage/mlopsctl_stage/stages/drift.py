@@ -1,0 +1,298 @@
+"""``drift`` and ``skew``: compare an endpoint's recent requests with a baseline, feature by feature.
+
+The config is what ``mlopsctl.build.monitoring.drift_config`` writes, plus ``notify`` (alert
+channel names). The serving data is the request log (``serving.table``) over the last
+``windowSeconds``, sampled at ``serving.samplingRate``; the baseline is ``baseline.table``, a
+request log too or a table whose columns are the features. Each feature's distance
+(:mod:`mlopsctl_stage.distances`) is compared with its threshold; one row per feature goes to
+``output.statistics`` and one per breached feature to ``output.alerts``.
+
+On a breach (unless ``--dry-run``) the job
+
+- notifies: it prints one structured log line that Cloud Logging ingests as ``jsonPayload``,
+  ``{"severity": "WARNING", "message", "mlopsctl.dev/monitor": NAME, "event": "drift-breach" or
+  "skew-breach", "features", "channels"}``, on which the monitor's log-match alert policy fires;
+- retrains: it starts a run of each pipeline version in ``retrain`` through the KFP API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlopsctl_stage import storage
+from mlopsctl_stage.artifacts import write_file
+from mlopsctl_stage.distances import Comparison, compare
+from mlopsctl_stage.errors import StageError
+from mlopsctl_stage.features import is_request_log, logged_features, sample, table_features
+from mlopsctl_stage.kfp_api import Pipelines, RunTarget
+
+MONITOR_LABEL = "mlopsctl.dev/monitor"
+TIME_COLUMN = "timestamp"
+SERVING_COLUMNS = (TIME_COLUMN, "request_id", "request", "response")
+"""The columns of the request log (``mlopsctl.build.bigquery.REQUEST_LOG``) that the comparison reads."""
+KINDS = ("numeric", "categorical")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="Report only: write no rows, take no action.")
+    parser.add_argument("--summary", metavar="OUT", help="Write the report as JSON to this path.")
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    kind: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Result:
+    feature: Feature
+    comparison: Comparison
+
+    @property
+    def breach(self) -> bool:
+        distance = self.comparison.distance
+        return distance is not None and distance > self.feature.threshold
+
+
+def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
+    name = _text(config, "monitor")
+    kind = str(config.get("type") or args.stage)
+    features = _features(config)
+    serving_table = _text(config, "serving", "table")
+    baseline_table = _text(config, "baseline", "table")
+    outputs = _text(config, "output", "statistics"), _text(config, "output", "alerts")
+    run_time, start, end = _window(serving_table, config)
+    kinds = {f.name: f.kind for f in features}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # The baseline is read and taken apart while the serving window is read.
+        baseline_job = pool.submit(_baseline, baseline_table, kinds)
+        serving = _serving(serving_table, start, end, _rate(config))
+        baseline_rows, baseline_values, positional = baseline_job.result()
+        serving_values = logged_features(serving, kinds, f"serving.table ({serving_table})", positional)
+        comparisons = pool.map(
+            lambda f: compare(f.kind, serving_values[f.name], baseline_values[f.name]), features
+        )
+        results = [Result(f, c) for f, c in zip(features, comparisons, strict=True)]
+    _print_table(name, kind, (serving.num_rows, baseline_rows), (start, end), results)
+    breached = [r for r in results if r.breach]
+    if not args.dry_run:
+        _write_rows(outputs, name, run_time, results, breached)
+    actions: list[dict[str, Any]] = []
+    failures: list[str] = []
+    if breached:
+        actions, failures = _act(config, name, kind, breached, dry_run=args.dry_run)
+    if args.summary:
+        write_file(
+            args.summary, json.dumps(_summary(name, results, actions), indent=2, sort_keys=True) + "\n"
+        )
+    if failures:
+        raise StageError("retrain", "; ".join(failures))
+
+
+def _text(config: dict[str, Any], *keys: str) -> str:
+    value: Any = config
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value:
+        raise StageError(".".join(keys), "missing from --config")
+    return value
+
+
+def _rate(config: dict[str, Any]) -> float:
+    rate = config["serving"].get("samplingRate", 1.0)
+    if not isinstance(rate, int | float) or not 0 < rate <= 1:
+        raise StageError("serving.samplingRate", f"must be a number in (0, 1], not {rate!r}")
+    return float(rate)
+
+
+def _features(config: dict[str, Any]) -> list[Feature]:
+    features = config.get("features")
+    if not isinstance(features, dict) or not features:
+        raise StageError("features", "missing from --config")
+    found = []
+    for name, spec in sorted(features.items()):
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        threshold = spec.get("threshold") if isinstance(spec, dict) else None
+        if kind not in KINDS:
+            raise StageError(f"features.{name}.kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+        if not isinstance(threshold, int | float):
+            raise StageError(f"features.{name}.threshold", "must be a number")
+        found.append(Feature(name, kind, float(threshold)))
+    return found
+
+
+def _window(serving_table: str, config: dict[str, Any]) -> tuple[datetime, datetime, datetime | None]:
+    """(run time, window start, window end or None for no end) of the serving data.
+
+    In a local run the window ends at the settings' ``now`` or, without one, at the newest request.
+    """
+    seconds = config.get("windowSeconds")
+    if not isinstance(seconds, int) or seconds <= 0:
+        raise StageError("windowSeconds", "must be a positive integer")
+    settings = storage.local_settings()
+    clock = datetime.now(UTC)
+    if settings is None:
+        return clock, clock - timedelta(seconds=seconds), None
+    end = settings.now or _newest(serving_table)
+    return settings.now or clock, end - timedelta(seconds=seconds), end
+
+
+def _newest(table: str) -> datetime:
+    times = _times(storage.read_table(table, columns=[TIME_COLUMN])[TIME_COLUMN])
+    newest = pc.max(times).as_py()
+    return newest if newest is not None else datetime.now(UTC)
+
+
+def _times(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of times (timestamps or ISO 8601 text; naive is UTC) as UTC timestamps."""
+    utc = pa.timestamp("us", tz="UTC")
+    if pa.types.is_timestamp(values.type) and values.type.tz is None:
+        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+    try:
+        return pc.cast(values, utc)
+    except pa.ArrowInvalid:
+        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+
+
+def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, pa.ChunkedArray], list[str]]:
+    """The baseline's row count, its features, and its columns (the names of positional instances)."""
+    baseline = storage.read_table(table)
+    if is_request_log(baseline):
+        return baseline.num_rows, logged_features(baseline, kinds, f"baseline.table ({table})"), []
+    return (
+        baseline.num_rows,
+        table_features(baseline, kinds, f"baseline.table ({table})"),
+        baseline.column_names,
+    )
+
+
+def _serving(table: str, start: datetime, end: datetime | None, rate: float) -> pa.Table:
+    rows = storage.read_table(table, columns=list(SERVING_COLUMNS), since=(TIME_COLUMN, start))
+    if end is not None and rows.num_rows:
+        in_window = pc.less_equal(_times(rows[TIME_COLUMN]), pa.scalar(end, pa.timestamp("us", "UTC")))
+        if not pc.all(in_window).as_py():
+            rows = rows.filter(in_window)
+    return sample(rows, rate)
+
+
+def _print_table(
+    name: str,
+    kind: str,
+    counts: tuple[int, int],
+    window: tuple[datetime, datetime | None],
+    results: list[Result],
+) -> None:
+    start, end = window
+    until = end.isoformat() if end else "now"
+    print(
+        f"{kind} monitor {name}: {counts[0]} requests from {start.isoformat()} to {until} "
+        f"against {counts[1]} baseline rows"
+    )
+    width = max(len("feature"), *(len(r.feature.name) for r in results))
+    line = f"{{:<{width}}}  {{:<11}}  {{:>8}}  {{:>9}}  {{}}"
+    print(line.format("feature", "kind", "distance", "threshold", "breach"))
+    for r in results:
+        distance = "-" if r.comparison.distance is None else f"{r.comparison.distance:.4f}"
+        threshold = f"{r.feature.threshold:.4f}"
+        print(line.format(r.feature.name, r.feature.kind, distance, threshold, "yes" if r.breach else "no"))
+    sys.stdout.flush()
+
+
+def _write_rows(
+    outputs: tuple[str, str], name: str, run_time: datetime, results: list[Result], breached: list[Result]
+) -> None:
+    """One row per feature to the statistics table, one per breached feature to the alerts table."""
+
+    def row(r: Result) -> dict[str, Any]:
+        return {
+            "run_time": run_time,
+            "monitor": name,
+            "feature": r.feature.name,
+            "kind": r.feature.kind,
+            "distance": r.comparison.distance,
+            "threshold": r.feature.threshold,
+        }
+
+    stats = [
+        {
+            **row(r),
+            "serving_count": r.comparison.serving_count,
+            "baseline_count": r.comparison.baseline_count,
+            "statistics": json.dumps(r.comparison.statistics, sort_keys=True),
+        }
+        for r in results
+    ]
+    statistics, alerts = outputs
+    storage.append_rows(statistics, stats)
+    storage.append_rows(alerts, [row(r) for r in breached])
+
+
+def _act(
+    config: dict[str, Any], name: str, kind: str, breached: list[Result], *, dry_run: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Notify, then start each retraining run; returns the actions and the retrains that failed."""
+    channels = [str(c) for c in config.get("notify") or []]
+    event = f"{kind}-breach"
+    actions: list[dict[str, Any]] = [
+        {"type": "notify", "event": event, "channels": channels, "done": not dry_run}
+    ]
+    if not dry_run:
+        print(json.dumps(_log_entry(name, event, breached, channels), sort_keys=True), flush=True)
+    failures = []
+    for index, entry in enumerate(config.get("retrain") or []):
+        target = RunTarget.from_config(entry, subject=f"retrain[{index}]")
+        action = {"type": "retrain", "pipeline": target.pipeline, "pipelineVersion": target.pipeline_version}
+        if not dry_run:
+            try:
+                action["runId"] = Pipelines(target.endpoint).start(target).run_id
+                print(f"Started run {action['runId']} of {target.pipeline_version} to retrain.", flush=True)
+            except StageError as error:
+                failures.append(f"{target.pipeline}: {error}")
+        actions.append({**action, "done": "runId" in action})
+    return actions, failures
+
+
+def _log_entry(name: str, event: str, breached: list[Result], channels: list[str]) -> dict[str, Any]:
+    """The structured log line the monitor's alert policy matches (on ``event`` and the monitor label)."""
+    listed = ", ".join(
+        f"{r.feature.name} {r.comparison.distance:.4f} > {r.feature.threshold:g}" for r in breached
+    )
+    what = event.removesuffix("-breach")
+    return {
+        "severity": "WARNING",
+        "message": f"{what} monitor {name}: {len(breached)} feature(s) over their threshold: {listed}",
+        MONITOR_LABEL: name,
+        "event": event,
+        "features": [r.feature.name for r in breached],
+        "channels": channels,
+    }
+
+
+def _summary(name: str, results: list[Result], actions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "monitor": name,
+        "breached": any(r.breach for r in results),
+        "features": {
+            r.feature.name: {
+                "kind": r.feature.kind,
+                "distance": r.comparison.distance,
+                "threshold": r.feature.threshold,
+                "breach": r.breach,
+                "servingCount": r.comparison.serving_count,
+                "baselineCount": r.comparison.baseline_count,
+            }
+            for r in results
+        },
+        "actions": actions,
+    }
