@@ -209,8 +209,8 @@ class GcsStateStore:
 
 def default_client() -> Any:
     """A storage client with the Application Default Credentials."""
+    import google.cloud.storage as storage
     from google.auth.exceptions import DefaultCredentialsError
-    from google.cloud import storage
 
     try:
         return storage.Client()
