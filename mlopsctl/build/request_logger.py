@@ -37,9 +37,18 @@ MAX_PENDING = 10_000
 
 
 def add_request_logger(
-    ctx: BuildContext, endpoint: str, logging: RequestLogging, who: Identity, depends_on: tuple[str, ...]
+    ctx: BuildContext,
+    endpoint: str,
+    logging: RequestLogging,
+    who: Identity,
+    depends_on: tuple[str, ...],
+    served: dict[str, tuple[str, str]],
 ) -> str:
-    """Adds the logger's Deployment and Service; returns the URL KServe's logger posts to."""
+    """Adds the logger's Deployment and Service; returns the URL KServe's logger posts to.
+
+    ``served`` maps each InferenceService of the endpoint to the (model, version) it serves,
+    so that every row names the model version that answered.
+    """
     name = shorten(f"{endpoint}-request-logger", 63)
     ns = namespace(ctx.config)
     source = ("endpoints", endpoint, "logging")
@@ -48,13 +57,14 @@ def add_request_logger(
     image = ctx.config.project.stage_image
     assert image is not None, "checked by config.checks.serving"
     dataset = dataset_id(ctx.target, logging.dataset, ctx.config.data.datasets[logging.dataset])
-    config = {
+    config: dict[str, JSON] = {
         "table": f"{ctx.gcp_project}.{dataset}.{request_log_table(endpoint, logging.table)}",
         "samplingRate": logging.sampling_rate,
         "endpoint": endpoint,
         "batchSize": BATCH_SIZE,
         "flushSeconds": FLUSH_SECONDS,
         "maxPending": MAX_PENDING,
+        "variants": {isvc: {"model": m, "version": v} for isvc, (m, v) in sorted(served.items())},
     }
     container: dict[str, JSON] = {
         "name": "request-logger",

@@ -70,8 +70,11 @@ def build(ctx: BuildContext) -> None:
     for name, endpoint in ctx.config.endpoints.items():
         who = identity_of(ctx, "endpoint", name, endpoint.service_account)
         depends_on = (ns_address, ctx.address(rbac.SERVICE_ACCOUNT, who.ksa))
+        served = {inference_service(name, m): (v.model, v.version) for m, v, _ in members(name, endpoint)}
         logger_url = (
-            add_request_logger(ctx, name, endpoint.logging, who, depends_on) if endpoint.logging else None
+            add_request_logger(ctx, name, endpoint.logging, who, depends_on, served)
+            if endpoint.logging
+            else None
         )
         at = _Serving(name, endpoint, who, depends_on, logger_url)
         services = {

@@ -397,6 +397,7 @@ def test_request_logging(tmp_path: pathlib.Path) -> None:
         "batchSize": 500,
         "flushSeconds": 5,
         "maxPending": 10000,
+        "variants": {"api-main": {"model": "sk", "version": "v1"}},
     }
     assert pod["serviceAccountName"] == "endpoint-api-dev-usc1"
     assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
