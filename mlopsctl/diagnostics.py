@@ -71,7 +71,10 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
     "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
-    "E403": ("invalid TPU topology", "The TPU topology is not valid for the TPU version."),
+    "E403": (
+        "invalid TPU topology",
+        "The TPU topology is not valid for the TPU version, or does not fit the pods placed on the slice.",
+    ),
     "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
     "W301": ("unused declaration", "Something is declared but never referenced."),

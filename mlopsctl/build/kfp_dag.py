@@ -18,7 +18,8 @@ every step that consumes their outputs; a ``parallelFor`` step runs inside a
 ``dsl.ParallelFor`` loop with the loop item as its ``item`` input. The
 pipeline's ``parameters`` are the pipeline function's parameters (the spec's
 root inputs, with their defaults), wired to the inputs that read
-``params.NAME``. Node pools become node selectors and tolerations
+``params.NAME``. Node pools become node selectors (on a TPU pool also the slice's
+accelerator and topology labels, which GKE requires) and tolerations
 (kfp-kubernetes), so the same spec runs on Kubeflow Pipelines and Vertex AI.
 """
 
@@ -77,6 +78,9 @@ class StepSettings:
     pool: NodePool | None
     """Where the step's own code runs (its trials or replicas under a launcher)."""
     launcher: Launcher | None = None
+    in_mesh: bool = False
+    """The step calls a service of the mesh (batch-predict its endpoint): it needs a sidecar, which
+    KFP turns off on pipeline pods, as a native sidecar so that the pod still completes."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,9 @@ def _configure(task: Any, step: Step, settings: StepSettings) -> None:
             task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
         )
     _place(task, placement(settings.pool_name, settings.pool, step.resources.accelerators))
+    if settings.in_mesh:
+        kubernetes.add_pod_label(task, "sidecar.istio.io/inject", "true")
+        kubernetes.add_pod_annotation(task, "sidecar.istio.io/nativeSidecar", "true")
 
 
 def secret_object_name(reference: str) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from mlopsctl.build import flagger
 from mlopsctl.build.context import BuildContext
-from mlopsctl.build.identity import NAMESPACE
+from mlopsctl.build.identity import NAMESPACE, identity_of
 from mlopsctl.build.istio import MESH, RETRIES, TIMEOUT, Site, service_port, traffic_policy
 from mlopsctl.build.routes import Route, routes
-from mlopsctl.build.serving import destination_ports
+from mlopsctl.build.serving import batch_endpoint, destination_ports
 from mlopsctl.config.models.serving import Canary, Endpoint
 from mlopsctl.graph import JSON
 from mlopsctl.naming import (
@@ -151,21 +151,36 @@ def _headers(match: dict[str, JSON]) -> dict[str, JSON]:
 
 def _authorization(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     """ALLOW the ingress gateway and the declared callers on the workloads that answer the
-    endpoint; an inference graph's steps only from its own namespace (the graph's router)."""
+    endpoint, and on a variant the batch jobs that send it their rows; an inference graph's
+    steps only from its own namespace (the graph's router, and batch jobs, which run there)."""
     security = ctx.config.security
-    rules = caller_rules(endpoint.callers, security.trust_domain, security.ingress_gateway.service_account)
+    trust_domain, ingress = security.trust_domain, security.ingress_gateway.service_account
     if endpoint.graph is None:
+        batch = _batch_callers(ctx, site)
         for variant in endpoint.variants:
             isvc = inference_service(site.name, variant)
             labels = {KSERVE_ISVC_LABEL: isvc}
-            site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=rules)
+            admitted = caller_rules([*endpoint.callers, *batch.get(variant, [])], trust_domain, ingress)
+            site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=admitted)
         return
+    rules = caller_rules(endpoint.callers, trust_domain, ingress)
     site.add(ctx, "authorizationpolicy", site.name, match_labels={KSERVE_GRAPH_LABEL: site.name}, rules=rules)
     own = [{"from": [{"source": {"namespaces": [site.namespace]}}]}]
     for step in endpoint.graph.steps:
         isvc = inference_service(site.name, step)
         labels = {KSERVE_ISVC_LABEL: isvc}
         site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=own)
+
+
+def _batch_callers(ctx: BuildContext, site: Site) -> dict[str, list[str]]:
+    """The accounts (``namespace/name``) of the batch jobs calling each member of the endpoint."""
+    found: dict[str, list[str]] = {}
+    for name, job in ctx.config.batch_jobs.items():
+        served = batch_endpoint(ctx.config, job)
+        if served is not None and served.endpoint == site.name:
+            account = f"{site.namespace}/{identity_of(ctx, 'batch', name).ksa}"
+            found.setdefault(served.member, []).append(account)
+    return found
 
 
 def principal(trust_domain: str, account: str) -> str:

@@ -37,13 +37,16 @@ def build(ctx: BuildContext) -> None:
         publish(ctx, name, pipeline, source=("pipelines", name), component="pipeline")
 
 
-def publish(ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, component: str) -> Resource:
+def publish(
+    ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, component: str, in_mesh: bool = False
+) -> Resource:
     """Compile ``pipeline`` with kfp and add its Pipeline and current PipelineVersion (returned).
 
-    The version is named ``<name>-<hash of the compiled spec>``.
+    The version is named ``<name>-<hash of the compiled spec>``. With ``in_mesh`` its steps run
+    with a mesh sidecar (they call services of the mesh).
     """
     ns = namespace(ctx.config)
-    settings = functools.partial(_settings, ctx, name, pipeline)
+    settings = functools.partial(_settings, ctx, name, pipeline, in_mesh)
     compiled = compile_pipeline(name, ns, pipeline, settings, pipeline_root(ctx.config, ctx.target))
     spec = compiled.version["spec"]
     content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
@@ -101,7 +104,9 @@ def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]
     )
 
 
-def _settings(ctx: BuildContext, name: str, pipeline: Pipeline, step_name: str, step: Step) -> StepSettings:
+def _settings(
+    ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool, step_name: str, step: Step
+) -> StepSettings:
     pool_name = step.resources.node_pool or pipeline.node_pool
     image = step.image or ctx.config.project.stage_image
     assert image is not None, "checked by config.checks.pipelines"
@@ -110,6 +115,7 @@ def _settings(ctx: BuildContext, name: str, pipeline: Pipeline, step_name: str, 
         stage_config=None,
         pool_name=pool_name,
         pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
+        in_mesh=in_mesh,
     )
     if launcher_stage(step):
         stage_image = ctx.config.project.stage_image

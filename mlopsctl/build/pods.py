@@ -1,14 +1,15 @@
 """What the pods mlopsctl defines share: where they run, what they run as, how they are locked down.
 
-A pipeline step on Kubeflow Pipelines, a tuning trial and a distributed training
-replica of the same step land on the same nodes with the same accelerators:
-:func:`placement` decides it once for all of them.
+A pipeline step on Kubeflow Pipelines, a tuning trial, a distributed training
+replica and an endpoint's predictor land on the same nodes with the same
+accelerators: :func:`placement` decides it once for all of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlopsctl import catalog
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.models.pipelines import Resources
 from mlopsctl.graph import JSON
@@ -17,6 +18,9 @@ NodePool = GpuPool | TpuPool | CpuPool
 NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
 ACCELERATOR_RESOURCES = {"gpu": "nvidia.com/gpu", "tpu": "google.com/tpu"}
 """The extended resource a pool's accelerators are requested as; also the taint key of such pools."""
+TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
+TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
+"""Node labels GKE requires in the node selector of every pod that asks for TPU chips."""
 SIDECAR_INJECTION = {"sidecar.istio.io/inject": "false"}
 """On pods that run to completion: an Istio sidecar would keep them from ever finishing."""
 
@@ -56,9 +60,15 @@ class Placement:
 
 
 def placement(pool_name: str | None, pool: NodePool | None, accelerators: int) -> Placement:
-    """Where a pod that asks for ``accelerators`` of pool ``pool_name`` runs (anywhere without a pool)."""
+    """Where a pod that asks for ``accelerators`` of pool ``pool_name`` runs (anywhere without a pool).
+
+    On a TPU pool the selector also names the slice's accelerator and topology: GKE requires
+    them of every pod that asks for TPU chips, and the pool's nodes carry them, so they hold
+    for any pod placed there.
+    """
     if pool is None or pool_name is None:
         return Placement({}, (), None, 0)
+    selector = {NODE_POOL_LABEL: pool_name, **tpu_node_selector(pool)}
     tolerations: list[Toleration] = []
     resource = ACCELERATOR_RESOURCES.get(pool.type)
     if resource is not None:
@@ -66,7 +76,16 @@ def placement(pool_name: str | None, pool: NodePool | None, accelerators: int) -
     if pool.spot:
         tolerations.append(Toleration("cloud.google.com/gke-spot", "Equal", "NoSchedule", "true"))
     asked = resource if resource is not None and accelerators else None
-    return Placement({NODE_POOL_LABEL: pool_name}, tuple(tolerations), asked, accelerators if asked else 0)
+    return Placement(selector, tuple(tolerations), asked, accelerators if asked else 0)
+
+
+def tpu_node_selector(pool: NodePool) -> dict[str, str]:
+    """The TPU accelerator and topology labels of ``pool``'s nodes; nothing for other pools."""
+    if not isinstance(pool, TpuPool):
+        return {}
+    accelerator = catalog.tpu_gke_accelerator(pool.version)
+    assert accelerator is not None, "every TPU version the config accepts is in the catalog"
+    return {TPU_ACCELERATOR_LABEL: accelerator, TPU_TOPOLOGY_LABEL: pool.topology}
 
 
 def pod_placement(where: Placement) -> dict[str, JSON]:

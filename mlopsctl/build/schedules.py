@@ -79,7 +79,7 @@ class RunStarter:
 def build(ctx: BuildContext) -> None:
     for name, job in ctx.config.batch_jobs.items():
         batch = _batch_pipeline(ctx, name, job)
-        publish(ctx, batch_pipeline(name), batch, source=("batchJobs", name), component="batch")
+        publish(ctx, batch_pipeline(name), batch, source=("batchJobs", name), component="batch", in_mesh=True)
     starters = [*_pipeline_starters(ctx), *_batch_starters(ctx)]
     bindings: dict[str, Resource] = {}
     for starter in starters:

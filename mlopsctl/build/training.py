@@ -87,8 +87,6 @@ FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
 SLICE_JOB = "slice"
 """The replicated job of a JobSet: one Job per TPU slice, one pod per host."""
-TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
-TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
 EXCLUSIVE_TOPOLOGY = "alpha.jobset.sigs.k8s.io/exclusive-topology"
 """JobSet places each Job alone in one node pool: two runs never split one slice between them."""
 MANAGE = ["create", "delete", "get", "list", "watch"]
@@ -351,15 +349,8 @@ def _labels(ctx: BuildContext, at: StepAt, component: str) -> dict[str, str]:
 
 
 def _placement(at: StepAt) -> Placement:
-    """The step's pool and accelerators; on a TPU pool also the slice's labels, which GKE requires."""
-    pool = at.settings.pool
-    where = placement(at.settings.pool_name, pool, at.step.resources.accelerators)
-    if not isinstance(pool, TpuPool) or not where.node_selector:
-        return where
-    accelerator = catalog.tpu_gke_accelerator(pool.version)
-    assert accelerator is not None, "checked by config.checks.accelerators"
-    selector = {**where.node_selector, TPU_ACCELERATOR_LABEL: accelerator, TPU_TOPOLOGY_LABEL: pool.topology}
-    return replace(where, node_selector=selector)
+    """The step's pool and accelerators (on a TPU pool with the slice's labels GKE requires)."""
+    return placement(at.settings.pool_name, at.settings.pool, at.step.resources.accelerators)
 
 
 def _pod(

@@ -447,3 +447,49 @@ def test_the_ingress_gateway_and_trust_domain_follow_the_mesh_installation(tmp_p
         "acme-demo-dev.svc.id.goog/ns/istio-ingress/sa/istio-ingressgateway",
         "acme-demo-dev.svc.id.goog/ns/checkout/sa/api",
     ]
+
+
+BATCH = """\
+data:
+  buckets: {raw: {}}
+batchJobs:
+  nightly: {model: m, version: v2, input: {gcs: raw/in/}, output: {gcs: raw/out/}}
+  hourly: {model: m, version: v2, input: {gcs: raw/in/}, output: {gcs: raw/out/}}
+"""
+"""Two batch jobs scoring with v2: they call variant b of 'ep' (the first variant serving it)."""
+
+
+def _with_batch_jobs(tmp_path: pathlib.Path, endpoints: dict[str, Any], jobs: str) -> Graph:
+    text = config(endpoints, jobs).replace("  name: demo\n", "  name: demo\n  stageImage: stages:1\n", 1)
+    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return compile_graphs(validation)[DEV]
+
+
+def test_the_variant_a_batch_job_calls_admits_its_account(tmp_path: pathlib.Path) -> None:
+    endpoints = {"ep": endpoint(CANARY_ROLLOUT, callers=["web", "checkout/api"]), "other": endpoint()}
+    without = _with_batch_jobs(tmp_path / "without", endpoints, "")
+    g = _with_batch_jobs(tmp_path / "with", endpoints, BATCH)
+    called = get(g, AUTHZ, "ep-b-predictor")["spec"]
+    assert called["rules"] == [
+        {
+            "from": [
+                {
+                    "source": {
+                        "principals": [
+                            INGRESS,
+                            "cluster.local/ns/checkout/sa/api",
+                            f"cluster.local/ns/{NS}/sa/batch-nightly-dev-usc1",
+                            f"cluster.local/ns/{NS}/sa/batch-hourly-dev-usc1",
+                        ]
+                    }
+                },
+                {"source": {"namespaces": ["web"]}},
+            ]
+        }
+    ]
+    assert called["selector"] == get(without, AUTHZ, "ep-b-predictor")["spec"]["selector"]
+    # Policies of what no batch job calls are as they were: another variant, another endpoint.
+    for name in ("ep-a-predictor", "other-a-predictor"):
+        assert get(g, AUTHZ, name) == get(without, AUTHZ, name)
+    assert len(of_type(g, AUTHZ)) == len(of_type(without, AUTHZ))

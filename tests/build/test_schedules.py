@@ -152,6 +152,17 @@ def test_batch_job_is_a_one_step_pipeline_on_its_node_pool() -> None:
     assert k8s["tolerations"] == [
         {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
     ]
+    # It calls the endpoint through the mesh (STRICT mTLS), so it runs with a sidecar that lets it finish.
+    assert k8s["podMetadata"] == {
+        "labels": {"sidecar.istio.io/inject": "true"},
+        "annotations": {"sidecar.istio.io/nativeSidecar": "true"},
+    }
+
+
+def test_pipeline_steps_run_outside_the_mesh() -> None:
+    spec = _version(_example("sensor-anomaly")[PROD_EU], "anomaly").inputs["spec"]
+    executors = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert executors and not any("podMetadata" in e for e in executors.values())
 
 
 BATCH = """\

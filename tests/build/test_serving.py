@@ -289,7 +289,11 @@ def test_declared_service_account_is_used(tmp_path: pathlib.Path) -> None:
         (
             TpuPool(type="tpu", version="v5e", topology="2x4"),
             4,
-            {"cloud.google.com/gke-nodepool": "p"},
+            {
+                "cloud.google.com/gke-nodepool": "p",
+                "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
+                "cloud.google.com/gke-tpu-topology": "2x4",
+            },
             [TPU_TOLERATION],
             ("google.com/tpu", 4),
         ),

@@ -688,7 +688,7 @@ pipelines:
         kind: train
         image: trainer:1
         command: [python, train.py]
-        distributed: {{framework: {framework}, workers: 2}}
+        distributed: {{framework: {framework}, workers: {hosts}}}
         resources: {{nodePool: slice, accelerators: {chips}}}
 """
 
@@ -721,6 +721,7 @@ def test_a_multi_host_slice_runs_one_pod_per_host(
         topology=topology,
         machine=machine,
         chips=chips,
+        hosts=hosts,
         framework=framework,
         step=step,
     )

@@ -53,5 +53,6 @@ def _load_builtin_checks() -> None:
         rollout,
         schedules,
         serving,
+        slices,
         stages,
     )

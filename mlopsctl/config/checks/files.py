@@ -149,6 +149,27 @@ def code_folders(ctx: CheckContext) -> Iterator[Diagnostic]:
                 )
 
 
+@check
+def one_folder_per_image(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Steps that run one image build it from one folder: image builds and local runs map an image
+    to the folder it is built from."""
+    first: dict[str, tuple[pathlib.Path, str]] = {}  # image -> the folder it is first built from, by whom
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            folder = _inside(ctx, step.code) if step.code is not None else None
+            if step.image is None or folder is None:
+                continue  # no image or no folder is reported by the image and folder checks
+            who = f"step '{step_name}' of pipeline '{name}'"
+            built, by = first.setdefault(step.image, (folder, f"{who} builds it from '{step.code}'"))
+            if built != folder:
+                yield Diagnostic(
+                    "E310",
+                    f"{who} builds image '{step.image}' from code folder '{step.code}', but {by}",
+                    path=("pipelines", name, "steps", step_name, "code"),
+                    hint=f"build '{step.image}' from one folder, or give this step an image of its own",
+                )
+
+
 def _folder_problem(ctx: CheckContext, relative: str) -> str | None:
     path = _inside(ctx, relative)
     if path is None:

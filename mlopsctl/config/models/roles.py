@@ -11,7 +11,7 @@ hyperparameters, and the replicas of a distributed ``train`` write artifacts onl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, OutputType, Pipeline, Step
 from mlopsctl.sourcemap import Path
@@ -105,9 +105,10 @@ def stage_roles(pipeline_name: str, pipeline: Pipeline, name: str) -> Roles:
     step = pipeline.steps[name]
     what = f"{step.kind} step '{name}' of pipeline '{pipeline_name}'"
     if step.kind == "tune":
-        return _tune(what, step)
+        tuned = _tune(what, step)
+        return replace(tuned, problems=(*tuned.problems, *_launched_loop(what, step)))
     if step.kind not in STAGE_ROLES:
-        return Roles(problems=tuple(_replica_outputs(what, step)))
+        return Roles(problems=(*_replica_outputs(what, step), *_launched_loop(what, step)))
     roles = STAGE_ROLES[step.kind]
     binder = _Binder(what, step.kind, roles)
     readable = dict(_inputs(pipeline, step))
@@ -261,6 +262,29 @@ def _replica_outputs(what: str, step: Step) -> Iterator[Problem]:
                 ("outputs", key),
                 f"declare '{key}' as an artifact or metrics output, or compute it in a later step",
             )
+
+
+def _launched_loop(what: str, step: Step) -> Iterator[Problem]:
+    """A launcher creates one object per run, named for the step and the run: a loop would create
+    the same one for every item."""
+    stage = launcher_stage(step)
+    if step.parallel_for is None or stage is None:
+        return
+    if stage == "tune-job":
+        created, hint = (
+            "Katib Experiment",
+            "search over the items: add them to searchSpace as a categorical parameter",
+        )
+    else:
+        created, hint = (
+            "training job",
+            "loop over the items in the training code, or declare one step per item",
+        )
+    yield Problem(
+        f"{what} cannot run in a parallelFor loop: every iteration would create the same {created}",
+        ("parallelFor",),
+        hint,
+    )
 
 
 def _article(word: str | None) -> str:

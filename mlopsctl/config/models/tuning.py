@@ -134,12 +134,19 @@ class Tuning(Spec):
             )
 
 
+MAX_WORKERS = 2048
+"""Above the largest multi-host TPU slice in the catalog (v5p 16x16x24: 1536 hosts, one worker each)."""
+
+
 class Distributed(Spec):
     """Train across several workers with the Kubeflow training operator."""
 
     framework: Literal["pytorch", "tensorflow"]
     workers: int = Field(
         ge=1,
-        le=512,
-        description="Pods in all, each with the step's resources: a master (chief) and workers - 1 workers.",
+        le=MAX_WORKERS,
+        description=(
+            "Pods in all, each with the step's resources: a master (chief) and workers - 1 workers; "
+            "on a multi-host TPU slice, one per host."
+        ),
     )
