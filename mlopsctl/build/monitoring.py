@@ -85,7 +85,6 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
         )
         depends.append(binding.address)
     stage_image = ctx.config.project.stage_image
-    assert stage_image is not None, "checked by config.checks.references"
     config = json.dumps(drift_config(ctx, name, monitor, versions), sort_keys=True)
     container: dict[str, JSON] = {
         "name": "monitor",

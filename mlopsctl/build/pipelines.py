@@ -109,7 +109,6 @@ def _settings(
 ) -> StepSettings:
     pool_name = step.resources.node_pool or pipeline.node_pool
     image = step.image or ctx.config.project.stage_image
-    assert image is not None, "checked by config.checks.pipelines"
     settings = StepSettings(
         image=image,
         stage_config=None,
@@ -119,7 +118,6 @@ def _settings(
     )
     if launcher_stage(step):
         stage_image = ctx.config.project.stage_image
-        assert stage_image is not None, "checked by config.checks.pipelines"
         settings = replace(
             settings, launcher=Launcher(stage_image, *cpu_pool(ctx.config, pipeline.node_pool))
         )

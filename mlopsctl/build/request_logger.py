@@ -55,7 +55,6 @@ def add_request_logger(
     labels = {**ctx.k8s_labels("request-logger"), "mlopsctl.dev/endpoint": endpoint}
     selector = {"app.kubernetes.io/name": name}
     image = ctx.config.project.stage_image
-    assert image is not None, "checked by config.checks.serving"
     dataset = dataset_id(ctx.target, logging.dataset, ctx.config.data.datasets[logging.dataset])
     config: dict[str, JSON] = {
         "table": f"{ctx.gcp_project}.{dataset}.{request_log_table(endpoint, logging.table)}",

@@ -112,7 +112,6 @@ def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[st
     if starter.when_new_data is not None:
         config["whenNewData"] = starter.when_new_data
     image = ctx.config.project.stage_image
-    assert image is not None, "checked by config.checks.schedules"
     return ctx.add_manifest(
         "cronjob",
         source=starter.source,

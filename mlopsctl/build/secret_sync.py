@@ -67,7 +67,6 @@ def _sync(ctx: BuildContext, pipeline: str, declared: str | None, references: li
     binding = rbac.grant(
         ctx, f"pipeline-{pipeline}-secret-sync", who.ksa, rules, component="secret-sync", source=source
     )
-    assert ctx.config.project.stage_image is not None, "checked by config.checks.pipelines"
     config = json.dumps({"namespace": ns, "secrets": secrets}, sort_keys=True)
     container: dict[str, JSON] = {
         "name": "sync-secrets",

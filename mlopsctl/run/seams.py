@@ -17,10 +17,15 @@ attribute and restoring it afterwards is enough:
   (``pipelinechannel--<task>-<output>``) by guessing where the task name ends, which fails for
   named outputs; ours first looks the channel up in the compiled spec, where each condition
   task's inputs say which task and output it is.
+
+``builtins.print`` is also put back when the run ends: kfp.local indents a task's output by
+swapping ``print`` for the length of the task, and two tasks running at once in its threads can
+restore each other's indenting version, leaving every later ``print`` of the process indented.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import threading
@@ -46,7 +51,9 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
         (enhanced_dag_orchestrator, "ConditionEvaluator", _evaluator(condition_channels(spec))),
     ]
     with _INSTALLED:
-        saved = [(module, name, getattr(module, name)) for module, name, _ in seams]
+        saved = [
+            (module, name, getattr(module, name)) for module, name, _ in [*seams, (builtins, "print", None)]
+        ]
         for module, name, value in seams:
             setattr(module, name, value)
         try:

@@ -142,12 +142,6 @@ def test_every_example_pipeline_loads_into_kfp(example: pathlib.Path) -> None:
     ("extra", "code", "fragment"),
     [
         (
-            "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], outputs: {s: artifact}}\n"
-            "      s: {kind: schema, inputs: {statistics: a.s}, outputs: {schema: artifact}}\n",
-            "E201",
-            "has no image",
-        ),
-        (
             "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], outputs: {n: integer}}\n"
             "      b: {image: x, command: [run], outputs: {m: integer}, when: {output: a.n, value: 1}}\n"
             "      c: {image: x, command: [run], outputs: {k: integer}, when: {output: a.n, value: 2}}\n"

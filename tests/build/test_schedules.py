@@ -12,6 +12,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.plan import diff_target
 from mlopsctl.plan.diff import REPLACE, UPDATE
@@ -388,26 +389,11 @@ def test_every_object_is_valid_upstream_and_restricted(
         assert container["resources"]["requests"] == {"cpu": "100m", "memory": "128Mi"}
 
 
-@pytest.mark.parametrize(
-    ("sections", "path", "line"),
-    [
-        (PIPELINE, "pipelines.train.schedule", 23),
-        (
-            _triggered("newData: {bucket: raw}"),
-            "pipelines.train.triggers[0].newData",
-            23,
-        ),
-        (BATCH, "batchJobs.nightly", 28),
-    ],
-)
-def test_missing_stage_image_is_reported_where_it_is_needed(
-    tmp_path: pathlib.Path, sections: str, path: str, line: int
-) -> None:
-    validation = _validation(tmp_path, _config(sections, stage=False))
-    found = [(d.code, d.to_dict()["path"], d.position.line) for d in validation.diagnostics if d.position]
-    assert ("E201", path, line) in found
-    [diagnostic] = [d for d in validation.diagnostics if d.to_dict()["path"] == path]
-    assert "project.stageImage" in diagnostic.message and diagnostic.hint
+@pytest.mark.parametrize("sections", [PIPELINE, _triggered("newData: {bucket: raw}")])
+def test_runs_start_from_the_release_image_by_default(tmp_path: pathlib.Path, sections: str) -> None:
+    for graph in _graphs(tmp_path, _config(sections, stage=False)).values():
+        cronjobs = _cronjobs(graph).values()
+        assert cronjobs and {_pod(c)["containers"][0]["image"] for c in cronjobs} == {DEFAULT_STAGE_IMAGE}
 
 
 def test_batch_pipeline_name_must_be_free(tmp_path: pathlib.Path) -> None:

@@ -8,6 +8,7 @@ from conftest import ROOT
 from helpers import MINIMAL, compile_text, write
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
 from mlopsctl.graph import Graph, Target
 from mlopsctl.source import ConfigSource
 
@@ -86,8 +87,11 @@ def test_the_synced_secret_is_the_one_the_step_reads() -> None:
     assert f'"secretName": "{synced["name"]}"' in platform or f'"{synced["name"]}"' in platform
 
 
-def test_a_secret_without_a_stage_image_is_a_diagnostic(tmp_path: pathlib.Path) -> None:
+def test_without_a_stage_image_the_sync_runs_the_release_image(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, MINIMAL + PIPELINE)
-    found = [d for d in validate(ConfigSource(path, "mlops.yaml", None)).diagnostics if d.is_error]
-    assert [(d.code, d.position.line if d.position else 0) for d in found] == [("E201", 18), ("E201", 22)]
-    assert "sync-secrets" in (found[0].hint or "")
+    validation = validate(ConfigSource(path, "mlops.yaml", None))
+    assert validation.ok, validation.diagnostics
+    for graph in compile_graphs(validation).values():
+        sync = next(r for r in graph if r.name == "train-secret-sync")
+        [container] = sync.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == DEFAULT_STAGE_IMAGE

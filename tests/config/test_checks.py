@@ -521,18 +521,6 @@ CASES: dict[str, Case] = {
         ],
     ),
     # serving
-    "request logger without stage image": (
-        put((("project", "stageImage"), DELETE), ((*STEPS, "train", "image"), "trainer:1")),
-        [
-            ("E201", (*STEPS, "evaluate")),
-            ("E201", (*STEPS, "ingest")),
-            ("E201", (*STEPS, "push")),
-            ("E201", (*SCORING, "logging")),
-            ("E201", ("batchJobs", "nightly")),
-            ("E201", ("monitors", "drift")),
-            ("E201", ("pipelines", "train", "schedule")),
-        ],
-    ),
     "inference graph over gRPC": (
         put(
             (

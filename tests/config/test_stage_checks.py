@@ -7,7 +7,8 @@ import pathlib
 import pytest
 from helpers import write
 
-from mlopsctl.api import validate
+from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
 from mlopsctl.source import ConfigSource
 
 BASE = """\
@@ -824,7 +825,7 @@ def test_the_implied_pipeline_root_bucket_name_is_checked(tmp_path: pathlib.Path
     ]
 
 
-def test_a_launcher_needs_the_stage_image(tmp_path: pathlib.Path) -> None:
+def test_a_launcher_runs_the_release_image_by_default(tmp_path: pathlib.Path) -> None:
     text = """\
 apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
@@ -845,9 +846,12 @@ pipelines:
           searchSpace: {lr: {type: double, min: 0.1, max: 1}}
           objective: {metric: auc_pr}
 """
-    assert _diagnostics(tmp_path, text) == [
-        (
-            "11:9: error E201: tune step 'search' of pipeline 'p' needs project.stageImage, which is not set",
-            "set project.stageImage: its 'tune-job' stage starts the step's pods and waits for them",
-        )
+    assert _diagnostics(tmp_path, text) == []
+    path = tmp_path / "mlops.yaml"
+    [graph] = compile_graphs(validate(ConfigSource(path, str(path), None))).values()
+    version = next(r for r in graph if r.type.endswith(":PipelineVersion"))
+    executors = version.inputs["spec"]["pipelineSpec"]["deploymentSpec"]["executors"]
+    [launcher] = [
+        e["container"] for e in executors.values() if e["container"]["command"][0] == "mlopsctl-stage"
     ]
+    assert launcher["image"] == DEFAULT_STAGE_IMAGE and launcher["command"][1] == "tune-job"

@@ -131,6 +131,8 @@ def test_a_declared_output_that_was_not_written_fails_the_step(tmp_path: pathlib
 
 
 def test_kfp_local_is_left_as_it_was(tmp_path: pathlib.Path) -> None:
+    import builtins
+
     from kfp.local import config, executor_output_utils, subprocess_task_handler
     from kfp.local.orchestrator import enhanced_dag_orchestrator, task_executor
 
@@ -141,6 +143,7 @@ def test_kfp_local_is_left_as_it_was(tmp_path: pathlib.Path) -> None:
             executor_output_utils.get_outputs_for_task,
             enhanced_dag_orchestrator.ConditionEvaluator,
             config.LocalExecutionConfig.instance,
+            builtins.print,
         ]
 
     before = seams()

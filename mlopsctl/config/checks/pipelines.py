@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.models.pipelines import PARAMS, Condition, OutputType, Pipeline, Step
-from mlopsctl.config.models.roles import launcher_stage
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.sourcemap import Path
 
@@ -43,28 +42,11 @@ def _steps(ctx: CheckContext) -> Iterator[_StepAt]:
 
 @check
 def step_images(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """What each executor runs: the user's image and command, or a stage of project.stageImage."""
-    stage_image = ctx.config.project.stage_image
+    """What each executor runs: the user's image and command (built-in stages run project.stageImage)."""
     for at in _steps(ctx):
         step = at.step
-        what = f"{step.kind} step '{at.name}' of pipeline '{at.pipeline_name}'"
         if step.runs_own_image:
-            yield from _own_image(at, what)
-        elif step.image is None and not stage_image:
-            yield Diagnostic(
-                "E201",
-                f"step '{at.name}' of pipeline '{at.pipeline_name}' has no image",
-                path=at.path(),
-                hint=f"set 'image' on the step, or project.stageImage for built-in '{step.kind}' stages",
-            )
-        stage = launcher_stage(step)
-        if stage is not None and not stage_image:
-            yield Diagnostic(
-                "E201",
-                f"{what} needs project.stageImage, which is not set",
-                path=at.path(),
-                hint=f"set project.stageImage: its '{stage}' stage starts the step's pods and waits for them",
-            )
+            yield from _own_image(at, f"{step.kind} step '{at.name}' of pipeline '{at.pipeline_name}'")
 
 
 def _own_image(at: _StepAt, what: str) -> Iterator[Diagnostic]:

@@ -248,13 +248,6 @@ def _data_monitor_inputs(config: MLOpsConfig, name: str, monitor: DataMonitor) -
             path=("monitors", name, "endpoint"),
             hint=f"log the requests of endpoint '{monitor.endpoint}': 'logging: {{dataset: <dataset>}}'",
         )
-    if config.project.stage_image is None:
-        yield Diagnostic(
-            "E201",
-            f"{monitor.type} monitor '{name}' has no image to run",
-            path=("monitors", name),
-            hint="set project.stageImage: drift and skew jobs run its 'drift' and 'skew' stages",
-        )
 
 
 @check

@@ -6,41 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.diagnostics import Diagnostic, plural
 from mlopsctl.naming import batch_pipeline
-from mlopsctl.sourcemap import Path
-
-
-def _stage_image_users(config: MLOpsConfig) -> Iterator[tuple[str, Path]]:
-    """What runs the built-in stages ``start-run``, ``batch-predict`` or ``sync-secrets``:
-    (description, path)."""
-    for name, pipeline in config.pipelines.items():
-        for step_name, step in pipeline.steps.items():
-            if step.secrets:
-                where = ("pipelines", name, "steps", step_name, "secrets")
-                yield f"the secrets of step '{step_name}' of pipeline '{name}'", where
-        if pipeline.schedule is not None:
-            yield f"the schedule of pipeline '{name}'", ("pipelines", name, "schedule")
-        for i, trigger in enumerate(pipeline.triggers):
-            if trigger.new_data is not None:
-                yield f"a newData trigger of pipeline '{name}'", ("pipelines", name, "triggers", i, "newData")
-    for name in config.batch_jobs:
-        yield f"batch job '{name}'", ("batchJobs", name)
-
-
-@check
-def run_images(ctx: CheckContext) -> Iterator[Diagnostic]:
-    if ctx.config.project.stage_image:
-        return
-    for what, path in _stage_image_users(ctx.config):
-        yield Diagnostic(
-            "E201",
-            f"{what} needs project.stageImage, which is not set",
-            path=path,
-            hint="set project.stageImage: the image of the built-in stages, which starts runs "
-            "('start-run'), scores batch jobs ('batch-predict') and copies secrets ('sync-secrets')",
-        )
 
 
 @check

@@ -1,5 +1,4 @@
-"""Endpoints the compiler can serve: a runtime for each model's format and the protocols
-asked for, and an image for the request logger."""
+"""Endpoints the compiler can serve: a runtime for each model's format and the protocols asked for."""
 
 from __future__ import annotations
 
@@ -9,20 +8,6 @@ from mlopsctl.build.runtimes import RUNTIMES, protocol_version, runtime_key
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.diagnostics import Diagnostic
-
-
-@check
-def request_logger_image(ctx: CheckContext) -> Iterator[Diagnostic]:
-    if ctx.config.project.stage_image:
-        return
-    for name, endpoint in ctx.config.endpoints.items():
-        if endpoint.logging is not None:
-            yield Diagnostic(
-                "E201",
-                f"endpoint '{name}' logs requests, but project.stageImage is not set",
-                path=("endpoints", name, "logging"),
-                hint="set project.stageImage: requests are written to BigQuery by its 'request-logger' stage",
-            )
 
 
 @check

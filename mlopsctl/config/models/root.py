@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from mlopsctl import __version__
 from mlopsctl.config.models.cluster import Cluster
 from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.data import Data
@@ -28,6 +29,10 @@ API_VERSION = "mlopsctl.dev/v1alpha1"
 KIND = "MLOpsProject"
 
 
+DEFAULT_STAGE_IMAGE = f"ghcr.io/mlopsctl/mlopsctl-stage:{__version__}"
+"""The stage runtime image released with this version of mlopsctl (``stage/``)."""
+
+
 class ProjectMeta(Spec):
     name: Name
     description: str = ""
@@ -36,12 +41,12 @@ class ProjectMeta(Spec):
         default=None, description="Kubernetes namespace of every workload; default: the project name."
     )
     labels: Labels = {}
-    stage_image: Image | None = Field(
-        default=None,
+    stage_image: Image = Field(
+        default=DEFAULT_STAGE_IMAGE,
         description=(
-            "Image of the built-in pipeline stages (ingest, statistics, ..., push), for steps "
-            "that name no image, and of the request logger of endpoints; it receives "
-            "'--stage KIND --config JSON'."
+            "Image of the stage runtime (mlopsctl-stage): what built-in steps, launchers, request "
+            "loggers, monitors and run starters run. Default: the release image of this mlopsctl "
+            "version; mirror it into your Artifact Registry and name it here for private clusters."
         ),
     )
     templates: str | None = Field(
