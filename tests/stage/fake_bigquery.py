@@ -1,8 +1,9 @@
 """Fakes of BigQuery on 127.0.0.1, for the real google-cloud-bigquery and -bigquery-storage clients.
 
-- The REST API (``BIGQUERY_EMULATOR_HOST=fake.url``): table metadata, streaming inserts (a row
-  with a field the table lacks is refused, as BigQuery does) and queries whose results a test
-  registers in ``results``.
+- The REST API (``BIGQUERY_EMULATOR_HOST=fake.url``): table metadata, a dataset's tables (listed
+  in pages of two, without their modification times, as BigQuery lists them), streaming inserts
+  (a row with a field the table lacks is refused, as BigQuery does; insert ids are recorded) and
+  queries whose results a test registers in ``results``.
 - The Storage Read API over plaintext gRPC (``BIGQUERY_STORAGE_EMULATOR_HOST=fake.read_target``):
   read sessions with selected fields and a ``column >= TIMESTAMP '...'`` row restriction, served as
   Arrow record batches over two streams, so that a reader has to join them.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import grpc  # type: ignore[import-untyped]
 import pyarrow as pa
@@ -31,6 +32,8 @@ import pyarrow.compute as pc
 from google.cloud.bigquery_storage_v1 import types
 
 READ_SERVICE = "google.cloud.bigquery.storage.v1.BigQueryRead"
+PAGE_SIZE = 2
+"""Small, so that listing a dataset's tables goes through more than one page."""
 _RESTRICTION = re.compile(r"^`(\w+)` >= TIMESTAMP '([^']+)'$")
 _BQ_TYPES = {
     pa.int64(): "INTEGER",
@@ -47,19 +50,31 @@ class FakeBigQuery:
     read_target: str = ""
     tables: dict[str, pa.Table] = field(default_factory=dict)
     modified: dict[str, datetime] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Table → its type: ``TABLE`` or ``VIEW``."""
+    datasets: set[str] = field(default_factory=set)
+    """``project.dataset`` of the datasets that exist (those of ``put`` tables, and empty ones)."""
+    vanished: set[str] = field(default_factory=set)
+    """Tables still listed, but deleted by the time they are fetched."""
+    fetched: list[str] = field(default_factory=list)
+    """The tables whose metadata was asked for, in order."""
     results: dict[str, pa.Table] = field(default_factory=dict)
     """SQL → the result of that query."""
     sessions: list[types.ReadSession] = field(default_factory=list)
     """The read sessions asked for, as sent."""
     parents: list[str] = field(default_factory=list)
     inserted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    insert_ids: dict[str, list[str | None]] = field(default_factory=dict)
+    """Table → the ``insertId`` of each row sent to it, accepted or not."""
     jobs: dict[str, str] = field(default_factory=dict)
     """Job id → its SQL."""
     streams: dict[str, pa.Table] = field(default_factory=dict)
 
-    def put(self, table: str, data: pa.Table, modified: datetime | None = None) -> None:
+    def put(self, table: str, data: pa.Table, modified: datetime | None = None, kind: str = "TABLE") -> None:
         self.tables[table] = data
         self.modified[table] = modified or datetime.now(UTC)
+        self.kinds[table] = kind
+        self.datasets.add(table.rpartition(".")[0])
 
     # -- Storage Read API --------------------------------------------------------------------------
 
@@ -115,10 +130,24 @@ class FakeBigQuery:
             "schema": schema_resource(self.tables[table].schema),
             "numRows": str(self.tables[table].num_rows),
             "lastModifiedTime": str(int(self.modified[table].timestamp() * 1000)),
+            "type": self.kinds[table],
         }
+
+    def list_resource(self, dataset: str, token: str | None) -> dict[str, Any]:
+        """One page of tables.list: no schema, no lastModifiedTime."""
+        names = sorted(t for t in self.tables if t.rpartition(".")[0] == dataset)
+        start = int(token or 0)
+        page: dict[str, Any] = {"kind": "bigquery#tableList", "totalItems": len(names), "tables": []}
+        for table in names[start : start + PAGE_SIZE]:
+            listed = self.table_resource(table)
+            page["tables"].append({k: listed[k] for k in ("kind", "id", "tableReference", "type")})
+        if start + PAGE_SIZE < len(names):
+            page["nextPageToken"] = str(start + PAGE_SIZE)
+        return page
 
     def insert(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert all the rows, or (as BigQuery does) none when one is invalid: the others are "stopped"."""
+        self.insert_ids.setdefault(table, []).extend(row.get("insertId") for row in rows)
         known = set(self.tables[table].column_names)
         unknown = {i: sorted(set(row["json"]) - known) for i, row in enumerate(rows)}
         if not any(unknown.values()):
@@ -170,9 +199,15 @@ class _Handler(BaseHTTPRequestHandler):
         parts = self._parts()
         if len(parts) == 6 and parts[2] == "datasets" and parts[4] == "tables":
             table = f"{parts[1]}.{parts[3]}.{parts[5]}"
-            if table not in self.fake.tables:
+            self.fake.fetched.append(table)
+            if table not in self.fake.tables or table in self.fake.vanished:
                 return self._error(404, "notFound", f"Not found: Table {parts[1]}:{parts[3]}.{parts[5]}")
             return self._json(200, self.fake.table_resource(table))
+        if len(parts) == 5 and parts[2] == "datasets" and parts[4] == "tables":
+            if f"{parts[1]}.{parts[3]}" not in self.fake.datasets:
+                return self._error(404, "notFound", f"Not found: Dataset {parts[1]}:{parts[3]}")
+            token = parse_qs(urlsplit(self.path).query).get("pageToken", [None])[0]
+            return self._json(200, self.fake.list_resource(f"{parts[1]}.{parts[3]}", token))
         if len(parts) == 4 and parts[2] in ("queries", "jobs"):
             return self._job(parts[1], parts[3], results=parts[2] == "queries")
         self._error(404, "notFound", f"no such resource: {self.path}")

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fake_bigquery
 import fake_kfp_api
+import pyarrow as pa
 import pytest
 from fake_kfp_api import FakeKfp
 
@@ -129,7 +131,7 @@ HOUR = timedelta(hours=1)
         (NOW - HOUR, None, False),  # nothing there at all
     ],
 )
-@pytest.mark.parametrize("watched", ["gcs", "table"])
+@pytest.mark.parametrize("watched", ["gcs", "table", "dataset"])
 def test_when_new_data(
     kfp: FakeKfp,
     local_root: Path,
@@ -151,10 +153,16 @@ def test_when_new_data(
             _touch(local_root / "gcs/landing/events/day=1/part-0.csv", changed - HOUR)
             _touch(local_root / "gcs/landing/events/day=2/part-0.csv", changed)
         _touch(local_root / "gcs/landing/elsewhere.csv", NOW)  # outside the prefix
-    else:
+    elif watched == "table":
         condition = {"bigquery": {"table": "proj.raw.events"}}
         if changed is not None:
             _touch(local_root / "bigquery/proj.raw.events.jsonl", changed)
+    else:
+        condition = {"bigquery": {"dataset": "proj.raw"}}
+        if changed is not None:
+            _touch(local_root / "bigquery/proj.raw.events.jsonl", changed - HOUR)
+            _touch(local_root / "bigquery/proj.raw.users.parquet", changed)
+        _touch(local_root / "bigquery/proj.raw_archive.events.jsonl", NOW)  # another dataset
     main(["start-run", "--config", config(kfp, whenNewData=condition)])
     out = capsys.readouterr().out
     assert len(kfp.created_runs()) == int(starts)
@@ -173,3 +181,27 @@ def test_when_new_data_refuses_unknown_forms(
         main(["start-run", "--config", config(kfp, whenNewData={"s3": "s3://x/"})])
     assert "whenNewData: must be" in capsys.readouterr().err
     assert kfp.created_runs() == []
+
+
+@pytest.mark.parametrize(("last_run", "starts"), [(NOW - 2 * HOUR, True), (NOW, False)])
+def test_when_new_data_in_a_cloud_dataset(
+    kfp: FakeKfp,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    last_run: datetime,
+    starts: bool,
+) -> None:
+    monkeypatch.delenv("MLOPSCTL_STAGE_LOCAL", raising=False)
+    kfp.add_pipeline("train", NAMESPACE, [VERSION])
+    kfp.add_run(kfp.add_experiment("train", NAMESPACE), last_run)
+    with fake_bigquery.serve() as bigquery:
+        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery.url)
+        empty = pa.table({"x": pa.array([], pa.int64())})
+        bigquery.put("proj.raw.events", empty, modified=NOW - 3 * HOUR)
+        bigquery.put("proj.raw.users", empty, modified=NOW - HOUR)
+        bigquery.put("proj.raw_archive.events", empty, modified=NOW + HOUR)
+        main(["start-run", "--config", config(kfp, whenNewData={"bigquery": {"dataset": "proj.raw"}})])
+    assert len(kfp.created_runs()) == int(starts)
+    out = capsys.readouterr().out
+    assert ("New data in proj.raw: changed" in out) == starts
+    assert ("No new data in proj.raw since the last run" in out) != starts

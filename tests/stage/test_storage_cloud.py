@@ -146,6 +146,29 @@ def test_rows_are_streamed_in_batches(bigquery: fake_bigquery.FakeBigQuery) -> N
     assert inserted[0] == {"ts": "2024-01-07T00:00:00+00:00", "score": 0.0, "request": "{}"}
 
 
+@pytest.mark.parametrize("size", [3, 501])
+def test_row_ids_reach_the_insert_requests(bigquery: fake_bigquery.FakeBigQuery, size: int) -> None:
+    bigquery.put("p.logs.requests", REQUESTS)
+    ids = [f"request-{i}" for i in range(size)]
+    storage.append_rows("p.logs.requests", [{"score": i / 1000} for i in range(size)], row_ids=ids)
+    assert bigquery.insert_ids["p.logs.requests"] == ids  # in order, across batches
+
+
+def test_without_row_ids_each_row_gets_a_random_id(bigquery: fake_bigquery.FakeBigQuery) -> None:
+    bigquery.put("p.logs.requests", REQUESTS)
+    for _ in range(2):
+        storage.append_rows("p.logs.requests", [{"score": 0.5}])
+    first, second = bigquery.insert_ids["p.logs.requests"]
+    assert first and second and first != second  # a retried call is not de-duplicated
+
+
+def test_row_ids_must_match_the_rows(bigquery: fake_bigquery.FakeBigQuery) -> None:
+    bigquery.put("p.logs.requests", REQUESTS)
+    with pytest.raises(ValueError, match="1 row ids for 2 rows"):
+        storage.append_rows("p.logs.requests", [{"score": 0.1}, {"score": 0.2}], row_ids=["a"])
+    assert bigquery.insert_ids == {}
+
+
 def test_refused_rows_are_reported(bigquery: fake_bigquery.FakeBigQuery) -> None:
     bigquery.put("p.logs.requests", REQUESTS)
     rows: list[dict[str, Any]] = [{"score": 1.0}, {"score": 2.0, "extra": 1}, {"oops": 1}, {"a": 1}, {"b": 2}]
@@ -164,6 +187,29 @@ def test_table_modified(bigquery: fake_bigquery.FakeBigQuery) -> None:
     assert storage.table_modified("p.d.none") is None
 
 
+def test_dataset_modified_is_its_newest_table(bigquery: fake_bigquery.FakeBigQuery) -> None:
+    for day, name in enumerate(["a", "b", "c", "d", "e"], start=1):  # three pages of the fake's two
+        bigquery.put(f"p.d.{name}", REQUESTS, modified=_day(day))
+    bigquery.put("p.d.view", pa.table({}), modified=_day(20), kind="VIEW")  # no data of its own
+    bigquery.put("p.other.t", REQUESTS, modified=_day(25))
+    bigquery.put("p.d.gone", REQUESTS, modified=_day(30))
+    bigquery.vanished.add("p.d.gone")  # deleted between the listing and its fetch
+    assert storage.dataset_modified("p.d") == _day(5)
+    assert sorted(bigquery.fetched) == ["p.d.a", "p.d.b", "p.d.c", "p.d.d", "p.d.e", "p.d.gone"]
+
+
+@pytest.mark.parametrize("dataset", ["p.empty", "p.none"])
+def test_dataset_modified_is_none_without_tables(bigquery: fake_bigquery.FakeBigQuery, dataset: str) -> None:
+    bigquery.datasets.add("p.empty")
+    assert storage.dataset_modified(dataset) is None
+
+
+@pytest.mark.parametrize("dataset", ["p", "p.d.t", "p.", "bq://p"])
+def test_a_dataset_name_has_two_parts(dataset: str) -> None:
+    with pytest.raises(StageError, match=r"^dataset \(.*\): must be PROJECT\.DATASET$"):
+        storage.dataset_modified(dataset)
+
+
 def test_missing_credentials_are_one_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (storage.LOCAL_ENV, "STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)
@@ -174,3 +220,5 @@ def test_missing_credentials_are_one_error(monkeypatch: pytest.MonkeyPatch, tmp_
         storage.read_bytes("gs://b/x")
     with pytest.raises(StageError, match=r"^table \(p\.d\.t\): no usable Google credentials"):
         storage.append_rows("p.d.t", [{"x": 1}])
+    with pytest.raises(StageError, match=r"^dataset \(p\.d\): no usable Google credentials"):
+        storage.dataset_modified("p.d")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ def test_a_table_name_has_three_parts(local_root: Path) -> None:
 def test_appended_rows_are_read_back(local_root: Path) -> None:
     stamp = datetime(2024, 3, 1, 8, 30, tzinfo=UTC)
     storage.append_rows("p.logs.requests", [{"ts": stamp, "request": json.dumps({"instances": [[1, 2]]})}])
-    storage.append_rows("p.logs.requests", [{"ts": stamp.replace(hour=9), "request": "{}"}])
+    storage.append_rows("p.logs.requests", [{"ts": stamp.replace(hour=9), "request": "{}"}], row_ids=["r"])
     storage.append_rows("p.logs.requests", [])
     found = storage.read_table("p.logs.requests", since=("ts", stamp.replace(hour=9)))
     assert found.column("request").to_pylist() == ["{}"]
@@ -197,6 +198,37 @@ def test_table_modified_is_none_for_a_missing_table(local_root: Path) -> None:
     _write(_bq(local_root, "p.d.t", ".csv"), pa.Table.from_pylist(ROWS))
     modified = storage.table_modified("p.d.t")
     assert modified is not None and abs((datetime.now(UTC) - modified).total_seconds()) < 60
+
+
+def _touch(path: Path, day: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("id\n1\n")
+    stamp = datetime(2024, 1, day, tzinfo=UTC).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def test_dataset_modified_is_its_newest_table(local_root: Path) -> None:
+    for name, day in [
+        ("p.d.a.jsonl", 1),
+        ("p.d.b.csv", 3),
+        ("p.d.c.parquet", 2),
+        ("p.d.c.csv", 9),  # behind p.d.c.parquet, which is what is read
+        ("p.d.x.y.jsonl", 9),  # not a table name
+        ("p.d.notes.txt", 9),  # not a table file
+        ("p.dd.t.jsonl", 9),  # another dataset
+        ("q.d.t.jsonl", 9),  # another project
+    ]:
+        _touch(local_root / "bigquery" / name, day)
+    assert storage.dataset_modified("p.d") == datetime(2024, 1, 3, tzinfo=UTC)
+    assert storage.dataset_modified("bq://p.dd") == datetime(2024, 1, 9, tzinfo=UTC)
+
+
+def test_dataset_modified_is_none_without_tables(local_root: Path) -> None:
+    assert storage.dataset_modified("p.d") is None  # no bigquery/ folder at all
+    _touch(local_root / "bigquery" / "p.other.t.jsonl", 1)
+    assert storage.dataset_modified("p.d") is None
+    with pytest.raises(StageError, match=r"^dataset \(p\.d\.t\): must be PROJECT\.DATASET$"):
+        storage.dataset_modified("p.d.t")
 
 
 def test_a_query_cannot_run_locally(local_root: Path) -> None:

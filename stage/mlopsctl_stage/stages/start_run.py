@@ -2,8 +2,8 @@
 
 With ``whenNewData`` (docs/runs.md), a run starts only if something changed after the creation
 of the pipeline's last run in its experiment (or there is no run yet): an object under the
-``gcs`` prefix, or the ``bigquery`` table. The last run is the marker, so the stage keeps no
-state of its own.
+``gcs`` prefix, the ``bigquery`` table, or a table of the ``bigquery`` dataset. The last run
+is the marker, so the stage keeps no state of its own.
 """
 
 from __future__ import annotations
@@ -49,16 +49,14 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
 
 
 def newest_change(watched: Any) -> datetime | None:
-    """When the watched objects or table last changed, or None when there is nothing there."""
+    """When the watched objects, table or dataset last changed, or None when there is nothing there."""
     if isinstance(watched, dict) and isinstance(watched.get("gcs"), str):
         return max((o.updated for o in storage.list_objects(watched["gcs"])), default=None)
     bigquery = watched.get("bigquery") if isinstance(watched, dict) else None
     if isinstance(bigquery, dict) and isinstance(bigquery.get("table"), str):
         return storage.table_modified(bigquery["table"])
     if isinstance(bigquery, dict) and isinstance(bigquery.get("dataset"), str):
-        raise StageError(
-            "whenNewData.bigquery.dataset", "watching a whole dataset is not supported yet; name a table"
-        )
+        return storage.dataset_modified(bigquery["dataset"])
     raise StageError(
         "whenNewData",
         'must be {"gcs": "gs://B/P/"}, {"bigquery": {"table": "P.D.T"}} or {"bigquery": {"dataset": "P.D"}}',

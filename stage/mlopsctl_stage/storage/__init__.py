@@ -4,7 +4,8 @@ Addresses:
 
 - ``gs://BUCKET/PATH``: Cloud Storage, or ``$ROOT/gcs/BUCKET/PATH`` in local mode;
 - ``PROJECT.DATASET.TABLE`` (``bq://`` optional): BigQuery, or ``$ROOT/bigquery/PROJECT.DATASET.TABLE``
-  ``.parquet``, ``.jsonl`` or ``.csv`` (the first that exists) in local mode;
+  ``.parquet``, ``.jsonl`` or ``.csv`` (the first that exists) in local mode; ``PROJECT.DATASET``
+  names the tables ``PROJECT.DATASET.*``;
 - any other path: the file system, in both modes.
 
 Local mode is on when ``MLOPSCTL_STAGE_LOCAL`` names a settings file (written by ``mlopsctl run
@@ -33,6 +34,7 @@ __all__ = [
     "LocalSettings",
     "ObjectInfo",
     "append_rows",
+    "dataset_modified",
     "download_dir",
     "exists",
     "list_objects",
@@ -107,6 +109,13 @@ def _table_id(table: str) -> str:
     return found
 
 
+def _dataset_id(dataset: str) -> str:
+    found = dataset.removeprefix("bq://")
+    if len(found.split(".")) != 2 or not all(found.split(".")):
+        raise StageError(f"dataset ({dataset})", "must be PROJECT.DATASET")
+    return found
+
+
 def _local_path(uri: str) -> str | None:
     """The file-system path of ``uri`` (kept as a string: a trailing ``/`` matters), or None for GCS."""
     if uri.startswith("gs://"):
@@ -139,21 +148,35 @@ def query(sql: str, project: str) -> pa.Table:
     return cloud.query(sql, project)
 
 
-def append_rows(table: str, rows: list[dict[str, Any]]) -> None:
-    """Append ``rows`` to a table (BigQuery's streaming inserts). JSON columns take JSON text."""
+def append_rows(table: str, rows: list[dict[str, Any]], *, row_ids: list[str] | None = None) -> None:
+    """Append ``rows`` to a table (BigQuery's streaming inserts). JSON columns take JSON text.
+
+    ``row_ids``, one per row, are the rows' insert ids: BigQuery drops (best effort, for at least a
+    minute) a row whose id it has just seen, so a retried append does not write it twice. Without
+    them, each call gets random ids, which only cover the client's own retries of one request.
+    The local backend ignores them."""
     root, found = _root(), _table_id(table)
+    if row_ids is not None and len(row_ids) != len(rows):
+        raise ValueError(f"{len(row_ids)} row ids for {len(rows)} rows")
     if not rows:
         return
     if root is not None:
         local.append_rows(root, found, rows)
     else:
-        cloud.append_rows(found, rows)
+        cloud.append_rows(found, rows, row_ids)
 
 
 def table_modified(table: str) -> datetime | None:
     """When a table last changed, or None if it does not exist."""
     root, found = _root(), _table_id(table)
     return local.table_modified(root, found) if root is not None else cloud.table_modified(found)
+
+
+def dataset_modified(dataset: str) -> datetime | None:
+    """When a table of the dataset ``PROJECT.DATASET`` last changed, or None if it has no tables (or
+    does not exist). Views are not counted: they hold no data of their own."""
+    root, found = _root(), _dataset_id(dataset)
+    return local.dataset_modified(root, found) if root is not None else cloud.dataset_modified(found)
 
 
 def list_objects(prefix_uri: str) -> list[ObjectInfo]:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ BIGQUERY_EMULATOR = "BIGQUERY_EMULATOR_HOST"
 READ_API_EMULATOR = "BIGQUERY_STORAGE_EMULATOR_HOST"
 INSERT_BATCH = 500
 """Rows per streaming insert request (BigQuery's recommended batch)."""
+DATASET_WORKERS = 8
+"""Tables of a dataset whose metadata is fetched at once."""
 
 
 @contextlib.contextmanager
@@ -153,7 +156,9 @@ def query(sql: str, project: str) -> pa.Table:
         return job.to_arrow(bqstorage_client=_read_client(os.environ.get(READ_API_EMULATOR)))
 
 
-def append_rows(table: str, rows: list[dict[str, Any]]) -> None:
+def append_rows(table: str, rows: list[dict[str, Any]], row_ids: list[str] | None) -> None:
+    from google.cloud.bigquery.enums import AutoRowIDs
+
     subject = f"table ({table})"
     try:
         encoded = json.loads(json.dumps(rows, default=json_value))
@@ -163,7 +168,9 @@ def append_rows(table: str, rows: list[dict[str, Any]]) -> None:
     with _errors(subject):
         client = _bigquery(table.split(".")[0])
         for start in range(0, len(encoded), INSERT_BATCH):
-            for failure in client.insert_rows_json(table, encoded[start : start + INSERT_BATCH]):
+            batch = slice(start, start + INSERT_BATCH)
+            ids = AutoRowIDs.GENERATE_UUID if row_ids is None else row_ids[batch]
+            for failure in client.insert_rows_json(table, encoded[batch], row_ids=ids):
                 errors = failure.get("errors", [])
                 why = "; ".join(e.get("message") or e.get("reason", "?") for e in errors)
                 # Rows "stopped" only because another row of their request was invalid come last.
@@ -184,6 +191,29 @@ def table_modified(table: str) -> datetime | None:
         except NotFound:
             return None
     return modified
+
+
+def dataset_modified(dataset: str) -> datetime | None:
+    """The newest ``modified`` of the dataset's tables: tables.list does not carry it, so each table
+    is fetched (tables.get, a few at a time). A metadata query (``__TABLES__``) would be one call,
+    but it is a query job, which ``roles/bigquery.metadataViewer`` (all the poller holds) cannot run."""
+    from google.api_core.exceptions import NotFound
+
+    def modified(item: Any) -> datetime | None:
+        try:
+            found: datetime | None = client.get_table(item.reference).modified
+        except NotFound:  # deleted since it was listed
+            return None
+        return found
+
+    with _errors(f"dataset ({dataset})"):
+        client = _bigquery(dataset.split(".")[0])
+        try:
+            tables = [item for item in client.list_tables(dataset) if item.table_type != "VIEW"]
+        except NotFound:
+            return None
+        with ThreadPoolExecutor(max_workers=DATASET_WORKERS) as pool:
+            return max(filter(None, pool.map(modified, tables)), default=None)
 
 
 def _blobs(uri: str) -> Iterator[tuple[str, Any]]:

@@ -1,7 +1,7 @@
 """The file-system backend: local paths in both modes, and the local run's stand-ins for GCS and BigQuery.
 
 A table ``P.D.T`` is ``$ROOT/bigquery/P.D.T.parquet``, ``.jsonl`` or ``.csv``, the first that exists;
-appends go to ``.jsonl``.
+appends go to ``.jsonl``. The dataset ``P.D`` is the tables ``P.D.*``.
 """
 
 from __future__ import annotations
@@ -92,6 +92,18 @@ def _mtime(path: Path) -> datetime:
 def table_modified(root: Path, table: str) -> datetime | None:
     path = _table_file(root, table)
     return None if path is None else _mtime(path)
+
+
+def dataset_modified(root: Path, dataset: str) -> datetime | None:
+    """The newest change among the dataset's tables, each judged by the file it is read from."""
+    folder = root / "bigquery"
+    names = {
+        path.name.removesuffix(path.suffix)
+        for path in (folder.iterdir() if folder.is_dir() else ())
+        if path.suffix in TABLE_EXTENSIONS and path.name.startswith(f"{dataset}.")
+    }
+    tables = {name for name in names if name.count(".") == 2 and not name.endswith(".")}
+    return max(filter(None, (table_modified(root, table) for table in tables)), default=None)
 
 
 def _files(path: str) -> Iterator[Path]:
