@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,7 +83,7 @@ FIRST_APPLY = [
     "GET /apis/apps/v1",
     f"PATCH /apis/apps/v1/namespaces/digits/deployments/digits-request-logger{SSA}",
     f"PATCH /apis/networking.istio.io/v1/namespaces/digits/virtualservices/digits{SSA}",
-    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelineversions/train-5404c757f0{SSA}",
+    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelineversions/train-e3b44403b5{SSA}",
     f"PATCH {RBAC}/rolebindings/monitor-digits-drift-runs{SSA}",
     f"PATCH {RBAC}/rolebindings/pipeline-train-prod-usc1-runs{SSA}",
     f"PATCH {RBAC}/rolebindings/pipeline-train-secret-sync{SSA}",
@@ -165,6 +166,7 @@ def without_schedule(folder: pathlib.Path) -> pathlib.Path:
     assert schedule in text
     path = folder / "mlops.yaml"
     path.write_text(text.replace(schedule, ""), encoding="utf-8")
+    shutil.copytree(DIGITS.parent / "trainer", folder / "trainer")  # the train step's code folder
     return path
 
 

@@ -25,11 +25,11 @@ def test_the_example_lock_records_the_pipeline_versions_its_pins_compile_to() ->
 def test_a_pipeline_changed_after_promotion_is_reported(tmp_path: pathlib.Path) -> None:
     shutil.copytree(FRAUD, tmp_path / "fraud")
     config = tmp_path / "fraud" / "mlops.yaml"
-    config.write_text(config.read_text().replace("--epochs=8", "--epochs=9"))
+    config.write_text(config.read_text().replace("      epochs: 8\n", "      epochs: 9\n"))
     code, out, _ = run("status", config)
     notes = [line for line in out.splitlines() if line.startswith("note:")]
     assert code == 0 and len(notes) == 3
     assert notes[0].startswith("note: prod/europe-west4: pipeline train compiles to train-")
     assert notes[0].endswith(
-        ", mlops.lock records train-a251ce7d07: mlops.yaml changed it since the last promotion"
+        ", mlops.lock records train-070180956a: mlops.yaml changed it since the last promotion"
     )

@@ -33,6 +33,7 @@ def test_the_stack_creates_its_targets_graph_and_exports_its_state() -> None:
     assert sorted(b.inputs["name"] for b in buckets) == [
         "digits-prod-us-central1-images",
         "digits-prod-us-central1-models",
+        "digits-prod-us-central1-pipeline-root",
     ]
     state = json.loads(recorder.exports[STATE_OUTPUT])
     assert (state["project"], state["target"]) == ("digits", {"env": "prod", "region": "us-central1"})
