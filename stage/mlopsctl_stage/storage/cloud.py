@@ -62,7 +62,7 @@ def _brief(error: Exception) -> str:
 
 @functools.cache
 def _storage_client(emulator: str | None) -> Any:
-    from google.cloud import storage  # type: ignore[attr-defined]
+    import google.cloud.storage as storage
 
     # The client reads STORAGE_EMULATOR_HOST itself (and goes anonymous with it); ``emulator`` keys the cache.
     return storage.Client()
