@@ -99,3 +99,31 @@ def graph_sizes(path: pathlib.Path) -> dict[Target, int]:
 
     validation = validate(ConfigSource(path, path.name, None))
     return {target: len(graph) for target, graph in compile_graphs(validation).items()}
+
+
+Edits = list[tuple[str, str]]
+"""Replacements ``(old, new)`` made in turn to a text, each once."""
+Diagnostics = list[tuple[str, str | None]]
+"""Each diagnostic: ``LINE:COLUMN: severity CODE: message`` and its hint."""
+
+
+def edited(text: str, edits: Edits) -> str:
+    """``text`` with each edit made once; each ``old`` must be in the text by its turn."""
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+def diagnostics(folder: pathlib.Path, text: str, code_folders: tuple[str, ...] = ()) -> Diagnostics:
+    """The diagnostics of an mlops.yaml written into ``folder`` beside the (empty) ``code_folders``."""
+    from mlopsctl.api import validate
+    from mlopsctl.source import ConfigSource
+
+    for name in code_folders:
+        (folder / name).mkdir(exist_ok=True)
+    found: Diagnostics = []
+    for diagnostic in validate(ConfigSource(write(folder, text), "mlops.yaml", None)).diagnostics:
+        first, _, hint = diagnostic.to_text().removeprefix("mlops.yaml:").partition("\n  hint: ")
+        found.append((first, hint or None))
+    return found

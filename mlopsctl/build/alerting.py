@@ -18,6 +18,7 @@ from mlopsctl.config.models.monitoring import AlertChannel, DataMonitor, SloMoni
 from mlopsctl.durations import parse_duration
 from mlopsctl.graph import JSON, fn_invoke, fn_output
 from mlopsctl.naming import cluster_name, namespace
+from mlopsctl.sourcemap import Path
 
 NOTIFICATION_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
@@ -70,47 +71,34 @@ def _channel(ctx: BuildContext, name: str, channel: AlertChannel) -> None:
 
 
 def _policy(ctx: BuildContext, name: str, monitor: SloMonitor) -> None:
-    channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
     objective = f"{monitor.objective:g}"
     goal = {
         "latency": f"p{monitor.percentile:g} latency at most {objective} ms",
         "error-rate": f"server errors at most {objective}% of requests",
         "availability": f"at least {objective}% of requests answered without a server error",
     }[monitor.type]
-    ctx.add(
-        ALERT_POLICY,
+    _add_policy(
+        ctx,
         name,
-        {
-            "project": ctx.gcp_project,
-            "displayName": f"{ctx.config.project.name} {name} ({ctx.target})",
-            "combiner": "OR",
-            "enabled": True,
-            "severity": SEVERITY[monitor.type],
-            "conditions": [
-                {
-                    "displayName": f"{monitor.type} SLO of endpoint {monitor.endpoint} violated",
-                    "conditionPrometheusQueryLanguage": {
-                        "query": promql(ctx.config, monitor, cluster_name(ctx.config, ctx.target)),
-                        "duration": f"{parse_duration(monitor.window)}s",
-                        "evaluationInterval": EVALUATION_INTERVAL,
-                        "labels": {"monitor": name, "endpoint": monitor.endpoint},
-                    },
-                }
-            ],
-            "documentation": {
-                "subject": f"{ctx.config.project.name}: {monitor.endpoint} breaks its {monitor.type} SLO",
-                "content": (
-                    f"Endpoint `{monitor.endpoint}` of {ctx.config.project.name} ({ctx.target}) "
-                    f"has not met its objective ({goal}) for {monitor.window}. "
-                    f"Monitor `{name}` in mlops.yaml."
-                ),
-                "mimeType": "text/markdown",
+        monitor,
+        severity=SEVERITY[monitor.type],
+        condition={
+            "displayName": f"{monitor.type} SLO of endpoint {monitor.endpoint} violated",
+            "conditionPrometheusQueryLanguage": {
+                "query": promql(ctx.config, monitor, cluster_name(ctx.config, ctx.target)),
+                "duration": f"{parse_duration(monitor.window)}s",
+                "evaluationInterval": EVALUATION_INTERVAL,
+                "labels": {"monitor": name, "endpoint": monitor.endpoint},
             },
-            "userLabels": ctx.gcp_labels({"mlops-monitor": name, "mlops-endpoint": monitor.endpoint}),
-            "notificationChannels": [fn_output(address, "name") for address in channels],
         },
+        extra={},
+        subject=f"{ctx.config.project.name}: {monitor.endpoint} breaks its {monitor.type} SLO",
+        content=(
+            f"Endpoint `{monitor.endpoint}` of {ctx.config.project.name} ({ctx.target}) "
+            f"has not met its objective ({goal}) for {monitor.window}. "
+            f"Monitor `{name}` in mlops.yaml."
+        ),
         source=("monitors", name),
-        depends_on=tuple(channels),
     )
 
 
@@ -128,8 +116,49 @@ def breach_filter(ctx: BuildContext, name: str, monitor: DataMonitor) -> str:
 
 
 def _breach_policy(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
-    channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
     what = "drifted" if monitor.type == "drift" else "skewed from the training data"
+    _add_policy(
+        ctx,
+        name,
+        monitor,
+        severity="WARNING",
+        condition={
+            "displayName": f"{monitor.type} of endpoint {monitor.endpoint} above its thresholds",
+            "conditionMatchedLog": {"filter": breach_filter(ctx, name, monitor)},
+        },
+        extra={
+            "alertStrategy": {
+                "notificationRateLimit": {"period": BREACH_RATE_LIMIT},
+                "autoClose": BREACH_AUTO_CLOSE,
+            }
+        },
+        subject=f"{ctx.config.project.name}: requests to {monitor.endpoint} {what}",
+        content=(
+            f"Features of the requests to endpoint `{monitor.endpoint}` of {ctx.config.project.name} "
+            f"({ctx.target}) {what} over {monitor.window}, beyond their thresholds. "
+            f"Monitor `{name}` in mlops.yaml; its job's log lists the features."
+        ),
+        source=("monitors", name, "actions", "notify"),
+    )
+
+
+def _add_policy(
+    ctx: BuildContext,
+    name: str,
+    monitor: SloMonitor | DataMonitor,
+    *,
+    severity: str,
+    condition: dict[str, JSON],
+    extra: dict[str, JSON],
+    subject: str,
+    content: str,
+    source: Path,
+) -> None:
+    """One alert policy of a monitor on a single condition, notifying the monitor's channels.
+
+    ``extra`` holds the further inputs of the policy's kind, placed after its conditions.
+    """
+    channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
     ctx.add(
         ALERT_POLICY,
         name,
@@ -138,29 +167,13 @@ def _breach_policy(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
             "displayName": f"{ctx.config.project.name} {name} ({ctx.target})",
             "combiner": "OR",
             "enabled": True,
-            "severity": "WARNING",
-            "conditions": [
-                {
-                    "displayName": f"{monitor.type} of endpoint {monitor.endpoint} above its thresholds",
-                    "conditionMatchedLog": {"filter": breach_filter(ctx, name, monitor)},
-                }
-            ],
-            "alertStrategy": {
-                "notificationRateLimit": {"period": BREACH_RATE_LIMIT},
-                "autoClose": BREACH_AUTO_CLOSE,
-            },
-            "documentation": {
-                "subject": f"{ctx.config.project.name}: requests to {monitor.endpoint} {what}",
-                "content": (
-                    f"Features of the requests to endpoint `{monitor.endpoint}` of {ctx.config.project.name} "
-                    f"({ctx.target}) {what} over {monitor.window}, beyond their thresholds. "
-                    f"Monitor `{name}` in mlops.yaml; its job's log lists the features."
-                ),
-                "mimeType": "text/markdown",
-            },
+            "severity": severity,
+            "conditions": [condition],
+            **extra,
+            "documentation": {"subject": subject, "content": content, "mimeType": "text/markdown"},
             "userLabels": ctx.gcp_labels({"mlops-monitor": name, "mlops-endpoint": monitor.endpoint}),
             "notificationChannels": [fn_output(address, "name") for address in channels],
         },
-        source=("monitors", name, "actions", "notify"),
+        source=source,
         depends_on=tuple(channels),
     )

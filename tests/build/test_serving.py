@@ -10,9 +10,7 @@ from helpers import MINIMAL, WITH_DATA, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.build.pods import placement
 from mlopsctl.build.serving import PROMETHEUS_URL, predictor_ports
-from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.naming import predictor_services
 from mlopsctl.source import ConfigSource
@@ -264,51 +262,6 @@ def test_declared_service_account_is_used(tmp_path: pathlib.Path) -> None:
     assert f"{DEV}/kubernetes:core/v1:ServiceAccount/account-serving-dev-usc1" in (
         graph.resources[f"{DEV}/{ISVC}/api-main"].depends_on
     )
-
-
-@pytest.mark.parametrize(
-    ("pool", "count", "selector", "tolerations", "accelerator"),
-    [
-        (None, 1, {}, [], None),
-        (CpuPool(type="cpu"), 2, {"cloud.google.com/gke-nodepool": "p"}, [], None),
-        (CpuPool(type="cpu", spot=True), 0, {"cloud.google.com/gke-nodepool": "p"}, [SPOT_TOLERATION], None),
-        (
-            GpuPool(type="gpu", accelerator="nvidia-l4"),
-            0,
-            {"cloud.google.com/gke-nodepool": "p"},
-            [GPU_TOLERATION],
-            None,
-        ),
-        (
-            GpuPool(type="gpu", accelerator="nvidia-l4", spot=True),
-            2,
-            {"cloud.google.com/gke-nodepool": "p"},
-            [GPU_TOLERATION, SPOT_TOLERATION],
-            ("nvidia.com/gpu", 2),
-        ),
-        (
-            TpuPool(type="tpu", version="v5e", topology="2x4"),
-            4,
-            {
-                "cloud.google.com/gke-nodepool": "p",
-                "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
-                "cloud.google.com/gke-tpu-topology": "2x4",
-            },
-            [TPU_TOLERATION],
-            ("google.com/tpu", 4),
-        ),
-    ],
-)
-def test_placement(
-    pool: CpuPool | GpuPool | TpuPool | None,
-    count: int,
-    selector: dict[str, str],
-    tolerations: list[dict[str, str]],
-    accelerator: tuple[str, int] | None,
-) -> None:
-    where = placement("p" if pool else None, pool, count)
-    assert (where.node_selector, [t.to_json() for t in where.tolerations]) == (selector, tolerations)
-    assert ((where.accelerator, where.count) if where.accelerator else None) == accelerator
 
 
 def test_tpu_variant_requests_tpu_chips(tmp_path: pathlib.Path) -> None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import write
+from helpers import Diagnostics, Edits, diagnostics, edited
 
 from mlopsctl import catalog
-from mlopsctl.api import validate
 from mlopsctl.config.models.tuning import MAX_WORKERS
-from mlopsctl.source import ConfigSource
 
 BASE = """\
 apiVersion: mlopsctl.dev/v1alpha1
@@ -58,11 +56,7 @@ TUNE = """\
 SCORE = "pipelines:\n  score:\n    steps:\n      run: {{image: trainer:1, command: [x], code: {code}}}\n"
 """A pipeline declared first, whose step builds the image of step 'fit' from ``code``."""
 
-Edits = list[tuple[str, str]]
-Expected = list[tuple[str, str | None]]
-"""Each diagnostic: ``LINE:COLUMN: severity CODE: message`` and its hint."""
-
-CASES: dict[str, tuple[Edits, Expected]] = {
+CASES: dict[str, tuple[Edits, Diagnostics]] = {
     "workers are not the hosts": (
         [("workers: 2}", "workers: 3}")],
         [
@@ -182,15 +176,8 @@ CASES: dict[str, tuple[Edits, Expected]] = {
 }
 
 
-def _diagnostics(tmp_path: pathlib.Path, text: str) -> Expected:
-    for folder in ("prep", "trainer"):
-        (tmp_path / folder).mkdir(exist_ok=True)
-    path = write(tmp_path, text)
-    found = []
-    for diagnostic in validate(ConfigSource(path, "mlops.yaml", None)).diagnostics:
-        first, _, hint = diagnostic.to_text().removeprefix("mlops.yaml:").partition("\n  hint: ")
-        found.append((first, hint or None))
-    return found
+def _diagnostics(tmp_path: pathlib.Path, text: str) -> Diagnostics:
+    return diagnostics(tmp_path, text, ("prep", "trainer"))
 
 
 def test_the_base_is_valid(tmp_path: pathlib.Path) -> None:
@@ -200,11 +187,7 @@ def test_the_base_is_valid(tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_mistake_gets_its_diagnostic(tmp_path: pathlib.Path, name: str) -> None:
     edits, expected = CASES[name]
-    text = BASE
-    for old, new in edits:
-        assert old in text
-        text = text.replace(old, new, 1)
-    assert _diagnostics(tmp_path, text) == expected
+    assert _diagnostics(tmp_path, edited(BASE, edits)) == expected
 
 
 @pytest.mark.parametrize(

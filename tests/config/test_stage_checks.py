@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import write
+from helpers import Diagnostics, Edits, diagnostics, edited
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
@@ -72,11 +72,7 @@ monitors:
 """
 """A valid project with a built-in pipeline, a user step built from code, a batch job and a drift monitor."""
 
-Edits = list[tuple[str, str]]
-Expected = list[tuple[str, str | None]]
-"""Each diagnostic: ``LINE:COLUMN: severity CODE: message`` and its hint."""
-
-CASES: dict[str, tuple[Edits, Expected]] = {
+CASES: dict[str, tuple[Edits, Diagnostics]] = {
     "no command": (
         [
             ("        command: [python, train.py]\n", ""),
@@ -772,14 +768,8 @@ CASES: dict[str, tuple[Edits, Expected]] = {
 }
 
 
-def _diagnostics(tmp_path: pathlib.Path, text: str) -> Expected:
-    (tmp_path / "trainer").mkdir(exist_ok=True)
-    path = write(tmp_path, text)
-    found = []
-    for diagnostic in validate(ConfigSource(path, "mlops.yaml", None)).diagnostics:
-        first, _, hint = diagnostic.to_text().removeprefix("mlops.yaml:").partition("\n  hint: ")
-        found.append((first, hint or None))
-    return found
+def _diagnostics(tmp_path: pathlib.Path, text: str) -> Diagnostics:
+    return diagnostics(tmp_path, text, ("trainer",))
 
 
 def test_the_base_is_valid(tmp_path: pathlib.Path) -> None:
@@ -789,11 +779,7 @@ def test_the_base_is_valid(tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_mistake_gets_its_diagnostic(tmp_path: pathlib.Path, name: str) -> None:
     edits, expected = CASES[name]
-    text = BASE
-    for old, new in edits:
-        assert old in text
-        text = text.replace(old, new, 1)
-    assert _diagnostics(tmp_path, text) == expected
+    assert _diagnostics(tmp_path, edited(BASE, edits)) == expected
 
 
 def test_a_code_folder_linked_out_of_the_project_is_refused(tmp_path: pathlib.Path) -> None:

@@ -20,6 +20,35 @@ environments:
     regions: [us-central1, us-east1]
 """
 
+FAILING = """\
+      fails:
+        image: reg/demo:1
+        code: code
+        command: [python, fail.py]
+        outputs:
+          out: string
+      downstream:
+        image: reg/demo:1
+        code: code
+        command: [python, echo.py]
+        inputs:
+          word: fails.out
+"""
+"""Two steps of a pipeline: one that fails, and one that needs its output."""
+SCORER = """\
+models:
+  scorer:
+    framework: sklearn
+    versions:
+      v1:
+        artifactUri: gs://demo-${env}-${region}-models/scorer/v1
+endpoints:
+  scorer:
+    variants:
+      main: {model: scorer, version: v1}
+"""
+"""Model ``scorer`` v1 in the ``models`` bucket, served by endpoint ``scorer`` (whose fields may go on)."""
+
 PIPELINES = (
     HEAD
     + """\
@@ -69,18 +98,9 @@ pipelines:
           doubled: integer
   broken:
     steps:
-      fails:
-        image: reg/demo:1
-        code: code
-        command: [python, fail.py]
-        outputs:
-          out: string
-      downstream:
-        image: reg/demo:1
-        code: code
-        command: [python, echo.py]
-        inputs:
-          word: fails.out
+"""
+    + FAILING
+    + """\
       guarded:
         image: reg/demo:1
         code: code
@@ -95,18 +115,9 @@ pipelines:
         args: [--word, aside]
   chain:
     steps:
-      fails:
-        image: reg/demo:1
-        code: code
-        command: [python, fail.py]
-        outputs:
-          out: string
-      downstream:
-        image: reg/demo:1
-        code: code
-        command: [python, echo.py]
-        inputs:
-          word: fails.out
+"""
+    + FAILING
+    + """\
   nocode:
     steps:
       remote:

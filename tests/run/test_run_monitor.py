@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from helpers import run
-from run_projects import HEAD, jsonl, project
+from run_projects import HEAD, SCORER, jsonl, project
 
 MONITORED = (
     HEAD
@@ -19,16 +19,9 @@ data:
     models: {}
   datasets:
     serving: {}
-models:
-  scorer:
-    framework: sklearn
-    versions:
-      v1:
-        artifactUri: gs://demo-${env}-${region}-models/scorer/v1
-endpoints:
-  scorer:
-    variants:
-      main: {model: scorer, version: v1}
+"""
+    + SCORER
+    + """\
     logging:
       dataset: serving
 pipelines:
@@ -94,7 +87,7 @@ def _monitored(folder: pathlib.Path, serving_mean: float) -> pathlib.Path:
         tables / "baseline.jsonl",
         [{"amount": rng.gauss(10, 2), "country": rng.choice(["be", "nl"])} for _ in range(200)],
     )
-    requests = []
+    requests: list[dict[str, object]] = []
     for i in range(200):
         body = {"instances": [{"amount": rng.gauss(serving_mean, 2), "country": rng.choice(["be", "nl"])}]}
         requests.append(

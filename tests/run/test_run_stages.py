@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from helpers import run
-from run_projects import HEAD, jsonl, project
+from run_projects import HEAD, SCORER, jsonl, project
 
 PROJECT = (
     HEAD
@@ -26,16 +26,9 @@ data:
     scores: {}
   datasets:
     features: {}
-models:
-  scorer:
-    framework: sklearn
-    versions:
-      v1:
-        artifactUri: gs://demo-${env}-${region}-models/scorer/v1
-endpoints:
-  scorer:
-    variants:
-      main: {model: scorer, version: v1}
+"""
+    + SCORER
+    + """\
 pipelines:
   train:
     parameters:

@@ -3,6 +3,7 @@
 It serves pipelines by name, their versions (with the ``name`` filter), experiments (listed by
 namespace and ``display_name`` filter, created), and runs (listed newest first, created). Every
 request is recorded with its ``Authorization`` header; a test may queue error answers.
+:func:`serve_json` serves any fake JSON API this way.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -80,6 +83,14 @@ class FakeKfp:
     def created_runs(self) -> list[dict[str, Any]]:
         return [c.body for c in self.calls if c.method == "POST" and c.path == f"{PREFIX}/runs"]
 
+    def request(
+        self, method: str, path: str, query: dict[str, str], headers: Message, data: bytes
+    ) -> tuple[int, Any]:
+        """Records the request, then answers it."""
+        body = json.loads(data) if data else None
+        self.calls.append(Call(method, path, query, body, headers.get("Authorization")))
+        return self.answer(method, path, query, body)
+
     def answer(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         if self.failures:
             status, message = self.failures.pop(0)
@@ -130,46 +141,46 @@ def _matches(obj: dict[str, Any], text: str | None) -> bool:
     return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def _serve(self) -> None:
-        split = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        fake = self.server.fake
-        fake.calls.append(Call(self.command, split.path, query, body, self.headers.get("Authorization")))
-        status, answer = fake.answer(self.command, split.path, query, body)
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
+Answer = Callable[[str, str, dict[str, str], Message, bytes], tuple[int, Any]]
+"""Answers a request from (method, path, query, headers, raw body) with (status, JSON value)."""
 
 
-class _Server(ThreadingHTTPServer):
-    def __init__(self, fake: FakeKfp) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
+@contextmanager
+def serve_json(answer: Answer) -> Iterator[str]:
+    """A JSON API on 127.0.0.1 that ``answer`` answers (GET, POST, PATCH): yields ``host:port``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, result = answer(self.command, split.path, query, self.headers, body)
+            data = json.dumps(result).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def serve() -> Iterator[FakeKfp]:
     """A running fake (for a fixture): yields it with ``url`` set, stops it afterwards."""
     fake = FakeKfp()
-    server = _Server(fake)
-    fake.url = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serve_json(fake.request) as address:
+        fake.url = address
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

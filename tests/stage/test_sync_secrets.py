@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import google_crc32c
 import pytest
+from fake_kfp_api import serve_json
 
 from mlopsctl_stage.cli import main
 
@@ -70,62 +68,29 @@ class Fakes:
         return 404, {"message": f"no route {method} {path}"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def _serve(self) -> None:
-        split = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        status, answer = self.server.fakes.answer(self.command, split.path, query, self.headers, body)
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-class _Server(ThreadingHTTPServer):
-    def __init__(self, fakes: Fakes) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fakes = fakes
-
-
 @pytest.fixture
 def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     """One fake server for both APIs; the stage finds it through its emulator variable and a kubeconfig."""
     found = Fakes()
-    server = _Server(found)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "fake", "cluster": {"server": url}}],
-                "users": [{"name": "sync", "user": {"token": "k8s-token"}}],
-                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "sync"}}],
-                "current-context": "fake",
-            }
+    with serve_json(found.answer) as address:
+        url = f"http://{address}"
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "fake", "cluster": {"server": url}}],
+                    "users": [{"name": "sync", "user": {"token": "k8s-token"}}],
+                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "sync"}}],
+                    "current-context": "fake",
+                }
+            )
         )
-    )
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.setenv("SECRET_MANAGER_EMULATOR_HOST", url)
-    try:
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        monkeypatch.setenv("SECRET_MANAGER_EMULATOR_HOST", url)
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def config(*secrets: tuple[str, str, str]) -> str:
