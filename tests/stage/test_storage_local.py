@@ -347,7 +347,7 @@ def test_a_named_format_overrides_extensions(local_root: Path) -> None:
     ("files", "format", "message"),
     [
         ({}, None, r"files \(gs://b/in/\): no data files there"),
-        ({"a.tfrecord": b"\x00"}, None, r"a\.tfrecord\): TFRecord \(tf\.Example\) needs TensorFlow"),
+        ({"a.tfrecord": b"\x00"}, None, r"a\.tfrecord\): truncated TFRecord: record 0 has a partial header"),
         ({"a.csv": b"x\n1\n"}, "xml", r"format \(xml\): unknown; give one of csv, parquet, jsonl, avro"),
         ({"a.parquet": b"not parquet"}, None, r"a\.parquet\): unreadable as parquet"),
         ({"a.csv.gz": b"not gzip"}, None, r"a\.csv\.gz\): not gzip"),

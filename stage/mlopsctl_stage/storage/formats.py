@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mlopsctl_stage.errors import StageError
+from mlopsctl_stage.storage import tfrecord
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,6 +26,7 @@ _EXTENSIONS = {
     ".avro": "avro",
     ".tfrecord": "tfrecord",
     ".tfrecords": "tfrecord",
+    ".tfrec": "tfrecord",
 }
 
 
@@ -60,11 +62,7 @@ def parse(data: bytes, uri: str, format: str | None = None) -> pa.Table:
         except (OSError, EOFError) as error:
             raise StageError(f"file ({uri})", f"not gzip: {error}") from None
     if found == "tfrecord":
-        raise StageError(
-            f"file ({uri})",
-            "TFRecord (tf.Example) needs TensorFlow to decode, which the stage image leaves out; "
-            "export the data as Parquet, CSV or JSON lines",
-        )
+        return tfrecord.read(data, uri)
     try:
         return _READERS[found](data)
     except (pa.ArrowException, ValueError, EOFError) as error:
