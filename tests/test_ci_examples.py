@@ -27,7 +27,18 @@ def _invocations() -> list[list[str]]:
 
 def test_the_workflow_reviews_pull_requests_and_applies_merges() -> None:
     commands = [words[0] for words in _invocations()]
-    assert commands == ["validate", "check", "plan", "plan", "apply"]
+    assert commands == ["validate", "check", "check", "plan", "plan", "apply"]
+
+
+def test_findings_reach_code_scanning_and_forks_get_no_comment() -> None:
+    review = yaml.safe_load(WORKFLOW.read_text())["jobs"]["review"]
+    assert review["permissions"]["security-events"] == "write"
+    steps = review["steps"]
+    [upload] = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    assert upload["with"]["sarif_file"] == "mlopsctl.sarif"
+    assert any("--format sarif > mlopsctl.sarif" in s.get("run", "") for s in steps)
+    [comment] = [s for s in steps if s.get("uses", "").startswith("actions/github-script@")]
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
 
 
 @pytest.mark.parametrize("words", _invocations(), ids=lambda w: " ".join(w[:2]))

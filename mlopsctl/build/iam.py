@@ -22,7 +22,14 @@ from mlopsctl.config.models.pipelines import NewData, Pipeline
 from mlopsctl.config.models.serving import BatchIO, BatchJob, Endpoint
 from mlopsctl.config.models.stages import IngestSource
 from mlopsctl.graph import JSON
-from mlopsctl.naming import PIPELINE_ROOT, bucket_name, bucket_of, dataset_id, monitor_table
+from mlopsctl.naming import (
+    PIPELINE_ROOT,
+    bucket_name,
+    bucket_of,
+    dataset_id,
+    monitor_table,
+    request_log_table,
+)
 from mlopsctl.sourcemap import Path
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -143,9 +150,10 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need
         uri = ctx.config.models[model].versions[version].artifact_uri
         yield from _artifact_bucket(ctx, uri, "read", ("endpoints", name, *where, "version"))
     if endpoint.logging is not None:
-        dataset = endpoint.logging.dataset
-        role = _ROLES[DATASET_IAM_MEMBER]["write"]
-        yield DATASET_IAM_MEMBER, dataset, role, ("endpoints", name, "logging", "dataset")
+        # The request logger appends to the log table only: grant on that table, not its dataset.
+        table = f"{endpoint.logging.dataset}.{request_log_table(name, endpoint.logging.table)}"
+        role = _ROLES[TABLE_IAM_MEMBER]["write"]
+        yield TABLE_IAM_MEMBER, table, role, ("endpoints", name, "logging", "dataset")
 
 
 def _batch_job(ctx: BuildContext, name: str, job: BatchJob) -> Iterator[Need]:

@@ -7,11 +7,11 @@ import fnmatch
 from collections.abc import Mapping
 
 from mlopsctl.api import Validation, with_targets
-from mlopsctl.config.models.policies import Waiver
+from mlopsctl.config.models.policies import Level, Waiver
 from mlopsctl.diagnostics import Diagnostic, Severity, normalize
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, TargetPlan
-from mlopsctl.policies import BUILTINS, FRAMEWORK, Finding, Policy, PolicyContext, builtin_policies
+from mlopsctl.policies import BUILTINS, FRAMEWORK, SECURITY, Finding, Policy, PolicyContext, builtin_policies
 from mlopsctl.policies.plugins import custom_policies
 from mlopsctl.policies.protection import protected_resources
 from mlopsctl.sourcemap import SourceMap, format_path
@@ -64,7 +64,7 @@ def evaluate(
     waivers = [w for w in settings.waivers if w.expires is None or w.expires >= today]
     found: list[Diagnostic] = []
     for p in policies:
-        level = settings.levels.get(p.id, "error")
+        level = settings.levels.get(p.id, default_level(ctx, p.id))
         if level == "off":
             continue
         for d in _run(ctx, p, Severity(level)):
@@ -83,6 +83,11 @@ def evaluate(
         if w not in waivers and settings.levels.get(FRAMEWORK) != "off"
     ]
     return found
+
+
+def default_level(ctx: PolicyContext, policy_id: str) -> Level:
+    """Error, except for the hardening policies outside production (warnings there)."""
+    return "warning" if policy_id in SECURITY and not ctx.production else "error"
 
 
 def _run(ctx: PolicyContext, policy: Policy, severity: Severity) -> list[Diagnostic]:

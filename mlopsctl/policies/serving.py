@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mlopsctl.build.serving import INFERENCE_SERVICE
 from mlopsctl.config.models.monitoring import DataMonitor
-from mlopsctl.config.models.serving import BlueGreen, Canary, Shadow
+from mlopsctl.config.models.serving import Canary, Shadow
 from mlopsctl.diagnostics import plural
 from mlopsctl.policies import Finding, PolicyContext, policy
 
@@ -22,9 +22,9 @@ def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
     for isvc in ctx.of_type(INFERENCE_SERVICE):
         labels = isvc.inputs["metadata"]["labels"]
         endpoint, member = labels[ENDPOINT_LABEL], labels[VARIANT_LABEL]
-        rollout = ctx.config.endpoints[endpoint].rollout
-        if isinstance(rollout, Shadow) and rollout.shadow == member:
-            continue
+        spec = ctx.config.endpoints[endpoint]
+        if spec.graph is not None or (isinstance(spec.rollout, Shadow) and spec.rollout.shadow == member):
+            continue  # graph steps take no replica settings; a shadow only receives copies
         replicas = isvc.inputs["spec"]["predictor"]["minReplicas"]
         if replicas < wanted:
             yield Finding(
@@ -42,18 +42,12 @@ def gradual_rollout(ctx: PolicyContext) -> Iterator[Finding]:
         return
     for name, endpoint in ctx.config.endpoints.items():
         rollout, path = endpoint.rollout, ("endpoints", name, "rollout")
-        if isinstance(rollout, BlueGreen):
-            yield Finding(
-                f"endpoint '{name}' switches all traffic at once (blue-green) in {ctx.target.env}",
-                hint="roll out gradually in production: a canary with several steps, an A/B split "
-                "or a shadow",
-                path=(*path, "strategy"),
-            )
-        elif isinstance(rollout, Canary) and rollout.steps[0] == 100:
+        if isinstance(rollout, Canary) and rollout.steps[0] == 100:
             yield Finding(
                 f"the canary of endpoint '{name}' sends all traffic to the candidate in one step "
                 f"in {ctx.target.env}",
-                hint="give the canary several steps, e.g. steps: [5, 25, 50, 100]",
+                hint="give the canary several steps, e.g. steps: [5, 25, 50, 100], or switch with "
+                "blue-green, which keeps the previous version deployed",
                 path=(*path, "steps"),
             )
 

@@ -79,7 +79,7 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "digits-dev-us-central1-models",
             ),
-            (DATASET_IAM_MEMBER, "endpoint-digits-data-editor-serving", EDIT, "serving_dev_us_central1"),
+            (TABLE_IAM_MEMBER, "endpoint-digits-data-editor-serving-digits_requests", EDIT, "digits_requests"),
             # Its drift monitor reads the request log and the baseline (both in serving).
             (DATASET_IAM_MEMBER, "monitor-digits-drift-data-viewer-serving", READ, "serving_dev_us_central1"),
             (PROJECT_IAM_MEMBER, "monitor-digits-drift-bigquery-job-user", JOBS, "acme-digits-dev"),
@@ -134,7 +134,7 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "sensors-dev-europe-west1-models",
             ),
-            (DATASET_IAM_MEMBER, "endpoint-detector-data-editor-serving", EDIT, "serving_dev_europe_west1"),
+            (TABLE_IAM_MEMBER, "endpoint-detector-data-editor-serving-detector_requests", EDIT, "detector_requests"),
             (
                 BUCKET_IAM_MEMBER,
                 "batch-daily-scores-object-viewer-models",
@@ -209,7 +209,7 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "fraud-prod-europe-west4-models",
             ),
-            (DATASET_IAM_MEMBER, "endpoint-scorer-data-editor-serving", EDIT, "serving_prod_europe_west4"),
+            (TABLE_IAM_MEMBER, "endpoint-scorer-data-editor-serving-scorer_requests", EDIT, "scorer_requests"),
             (
                 DATASET_IAM_MEMBER,
                 "monitor-scorer-drift-data-viewer-serving",
@@ -333,14 +333,14 @@ def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_p
     }
 
 
-def test_endpoint_reads_its_model_bucket_and_edits_its_log_dataset(tmp_path: pathlib.Path) -> None:
+def test_endpoint_reads_its_model_bucket_and_edits_only_its_log_table(tmp_path: pathlib.Path) -> None:
     graph = compile_text(tmp_path, STAGED + PIPELINE)[DEV]
     endpoint = {g for g in _grants(graph) if g[1].startswith("endpoint-api-")}
     assert endpoint == {
         (BUCKET_IAM_MEMBER, "endpoint-api-object-viewer-models", VIEW, "demo-dev-us-central1-models"),
-        (DATASET_IAM_MEMBER, "endpoint-api-data-editor-logs", EDIT, "logs_dev_us_central1"),
+        (TABLE_IAM_MEMBER, "endpoint-api-data-editor-logs-api_requests", EDIT, "api_requests"),
     }
-    editor = _member(graph, "endpoint-api-data-editor-logs")
+    editor = _member(graph, "endpoint-api-data-editor-logs-api_requests")
     assert editor.inputs["project"] == "acme-demo-dev"
     assert editor.source == ("endpoints", "api", "logging", "dataset")
 

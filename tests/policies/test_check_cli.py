@@ -6,7 +6,7 @@ import json
 import pathlib
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from gitrepos import git_init_and_commit
 from helpers import WITH_DATA, run, write
 from policy_helpers import PASSING, where
@@ -74,13 +74,24 @@ def test_sarif(here: pathlib.Path) -> None:
     assert code == 0 and log["version"] == "2.1.0"
     [sarif_run] = log["runs"]
     rules = {r["id"]: r for r in sarif_run["tool"]["driver"]["rules"]}
-    assert {f"MLP{n:03}" for n in range(11)} | {"E203", "W301"} <= rules.keys()
+    assert {f"MLP{n:03}" for n in range(16)} | {"E203", "W301"} <= rules.keys()
     assert rules["MLP001"]["name"] == "production replicas"
+    docs = (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+    for code, rule in rules.items():
+        # The properties SARIF 2.1.0 requires, and those GitHub code scanning reads (checked by hand:
+        # no package on PyPI that is widely used ships the SARIF JSON schema).
+        assert set(rule) >= {"id", "shortDescription", "fullDescription", "help", "helpUri"}, code
+        assert "Why" in rule["help"]["text"] and "Fix" in rule["help"]["text"], code
+        assert "**Why.**" in rule["help"]["markdown"] and "**Fix.**" in rule["help"]["markdown"], code
+        if code.startswith("MLP"):
+            assert rule["helpUri"].endswith(f"docs/policies.md#{code.lower()}")
+            assert f"\n### {code}\n" in docs
     [result] = sarif_run["results"]
     assert result["ruleId"] in rules and result["level"] == "warning"
+    assert set(result) >= {"ruleId", "message", "locations", "partialFingerprints"}
     [location] = result["locations"]
     region = location["physicalLocation"]["region"]
-    assert location["physicalLocation"]["artifactLocation"]["uri"] == "mlops.yaml"
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "mlops.yaml", "uriBaseId": "%SRCROOT%"}
     assert f"mlops.yaml:{region['startLine']}:{region['startColumn']}" == where(ONE_REPLICA, "minReplicas: 1")
     assert location["logicalLocations"] == [{"fullyQualifiedName": ISVC, "kind": "resource"}]
 
@@ -136,3 +147,19 @@ def test_repo_and_base_exclude_each_other(here: pathlib.Path) -> None:
 def test_examples_pass_check(example: pathlib.Path) -> None:
     code, out, err = run("check", example, "--format", "json")
     assert (code, json.loads(out), err) == (0, {"diagnostics": []}, "")
+
+
+def test_sarif_locations_are_relative_to_the_repository_and_fingerprints_stable(here: pathlib.Path) -> None:
+    (here / ".git").mkdir()
+    write(here / "ml", ONE_REPLICA)
+    outputs = [run("check", "ml/mlops.yaml", "--format", "sarif")[1] for _ in range(2)]
+    first, second = (json.loads(out)["runs"][0]["results"] for out in outputs)
+    [result] = first
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "ml/mlops.yaml"
+    assert result["partialFingerprints"] == second[0]["partialFingerprints"]
+    moved = "# a comment moves every line\n" + ONE_REPLICA
+    write(here / "ml", moved)
+    [after] = json.loads(run("check", "ml/mlops.yaml", "--format", "sarif")[1])["runs"][0]["results"]
+    assert after["partialFingerprints"] == result["partialFingerprints"]
+    assert after["locations"] != result["locations"]

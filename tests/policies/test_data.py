@@ -90,7 +90,7 @@ def test_residency_names_the_resource_and_the_regions(tmp_path: pathlib.Path) ->
             "to allUsers",
         ),
         (
-            {"members": ["group:a@example.com", "allAuthenticatedUsers"]},
+            {"members": ["allAuthenticatedUsers"]},
             "gcp:storage/bucketIAMMember:BucketIAMMember 'public' grants roles/storage.objectViewer "
             "to allAuthenticatedUsers",
         ),

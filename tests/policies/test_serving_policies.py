@@ -8,7 +8,6 @@ from policy_helpers import PASSING, assert_errors_at, edited
 MAIN = "      main: {model: m, version: v1, minReplicas: 2}\n"
 TWO = MAIN + "      next: {model: m, version: v2, minReplicas: 2}\n"
 PROD_OVERRIDE = "    regions: [us-central1]\nsecurity:"
-DRIFT = "  score-drift:\n    type: drift\n"
 
 
 def rollout(spec: str) -> tuple[str, str]:
@@ -36,10 +35,28 @@ CASES = [
         [("MLP001", "minReplicas: 1")],
     ),
     ("a shadow keeps one replica", [rollout("{strategy: shadow, primary: main, shadow: next}")], []),
+    ("blue-green in production", [rollout("{strategy: blue-green, blue: main, green: next}")], []),
     (
-        "blue-green in production",
-        [rollout("{strategy: blue-green, blue: main, green: next}")],
-        [("MLP002", "strategy: blue-green")],
+        "one replica on the idle colour of a blue-green rollout",
+        [
+            (
+                MAIN,
+                MAIN + "      next: {model: m, version: v2, minReplicas: 1}\n"
+                "    rollout: {strategy: blue-green, blue: main, green: next}\n",
+            ),
+        ],
+        [("MLP001", "minReplicas: 1")],
+    ),
+    (
+        "inference-graph steps take no replica settings",
+        [
+            (
+                MAIN,
+                "      main: {model: m, version: v1, minReplicas: 2}\n  triage:\n    graph:\n      steps:\n"
+                "        a: {model: m, version: v1}\n        b: {model: m, version: v2}\n",
+            )
+        ],
+        [("MLP009", "triage:")],
     ),
     (
         "a single-step canary",

@@ -72,4 +72,10 @@ class Policies(Spec):
             "Multi-regions and dual-regions (US, EU, NAM4, global) resources may use; none by default."
         ),
     )
+    authorized_network_min_prefix: int = Field(
+        default=16,
+        ge=0,
+        le=32,
+        description="Widest range (shortest prefix) an authorized network of the control plane may be (MLP011).",
+    )
     waivers: list[Waiver] = []
