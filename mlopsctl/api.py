@@ -102,6 +102,7 @@ def validate(source: ConfigSource, selection: Selection = ALL, lock: Lock | None
     diagnostics += _unknown_lock_targets(lock, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
     diagnostics += with_targets(per_target)
+    diagnostics += _unselected_errors(result, document, [t for t in all_targets if t not in per_target])
     diagnostics += _collisions(document, all_targets, result.targets, selection)
     result.diagnostics = normalize(diagnostics)
     return result
@@ -131,15 +132,11 @@ def _collisions(
 def with_targets(per_target: dict[Target, list[Diagnostic]]) -> list[Diagnostic]:
     """Each target's findings, naming the targets when not all of them share a finding
     (unless its resource address names the target already)."""
-    seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
-    for target, found in per_target.items():
-        for d in found:
-            seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
     return [
         d
         if len(targets) == len(per_target) or d.address
         else replace(d, message=f"{d.message} (in {', '.join(map(str, targets))})")
-        for d, targets in seen.values()
+        for d, targets in _grouped(per_target)
     ]
 
 
@@ -157,13 +154,35 @@ def _unknown_lock_targets(lock: Lock, targets: list[Target]) -> list[Diagnostic]
     ]
 
 
-def _validate_target(result: Validation, document: Document, target: Target) -> list[Diagnostic]:
+def _unselected_errors(result: Validation, document: Document, targets: list[Target]) -> list[Diagnostic]:
+    """The errors of the targets a scoped command leaves out, each naming its targets: the whole
+    file must be valid before a command writes anything."""
+    found = {t: [d for d in _validate_target(result, document, t, keep=False) if d.is_error] for t in targets}
+    return [
+        replace(d, message=f"{d.message} (in {', '.join(map(str, named))})") if not d.address else d
+        for d, named in _grouped(found)
+    ]
+
+
+def _grouped(per_target: dict[Target, list[Diagnostic]]) -> list[tuple[Diagnostic, list[Target]]]:
+    seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
+    for target, found in per_target.items():
+        for d in found:
+            seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
+    return [(d, list(targets)) for d, targets in seen.values()]
+
+
+def _validate_target(
+    result: Validation, document: Document, target: Target, *, keep: bool = True
+) -> list[Diagnostic]:
+    """The findings of one target; with ``keep``, its validated config joins ``result.targets``."""
     resolved, diagnostics = resolve(document, target, result.lock.entries.get(target))
     config, schema_errors = validate_model(resolved.data, resolved.sources)
     diagnostics += schema_errors
     if config is not None:
         diagnostics += run_checks(CheckContext(config, target, document.base_dir))
-        result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
+        if keep:
+            result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
     stale = {d.path for d in diagnostics if d.code == "E313"}  # a stale lock pin says it best
     return [d.located(resolved.sources) for d in diagnostics if d.code == "E313" or d.path not in stale]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
+from collections.abc import Mapping
 
 
 def write_atomic(path: pathlib.Path, text: str) -> None:
@@ -35,3 +36,18 @@ def sync_dir(folder: pathlib.Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_tree(folder: pathlib.Path, files: Mapping[str, str]) -> None:
+    """Write ``files`` (relative path → text) under ``folder``, syncing every file and folder."""
+    folders = {folder}
+    for rel, text in sorted(files.items()):
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folders.update(p for p in path.parents if p.is_relative_to(folder))
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    for each in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        sync_dir(each)

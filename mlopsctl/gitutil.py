@@ -70,6 +70,25 @@ def is_dirty(repo: pathlib.Path, config: pathlib.Path) -> bool:
     return bool(tracked.strip() or git(["status", "--porcelain", "--", str(config)], repo).strip())
 
 
+def changes(repo: pathlib.Path, paths: list[str]) -> list[tuple[str, str]]:
+    """What ``git status`` reports under ``paths``: uncommitted changes, staged or not, and untracked
+    (not ignored) files, each as (two-letter status, path)."""
+    out = git(
+        ["status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", *paths],
+        repo,
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+    )
+    return [(entry[:2].decode(), os.fsdecode(entry[3:])) for entry in out.split(b"\0") if entry]
+
+
+def blob_at(repo: pathlib.Path, commit: str, path: str) -> bytes | None:
+    """The content of ``path`` as of ``commit``, or None if it holds no such file."""
+    try:
+        return git(["cat-file", "blob", f"{commit}:{path}"], repo, env={"GIT_LITERAL_PATHSPECS": "1"})
+    except GitError:
+        return None
+
+
 def export_tree(repo: pathlib.Path, commit: str, subdir: str, dest: pathlib.Path) -> None:
     """Write the files of ``subdir`` as of ``commit`` into ``dest``."""
     import io

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
 
+from mlopsctl.fileio import sync_dir, write_tree
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.yamlio import dump_json, dump_yaml
 
@@ -80,28 +82,47 @@ def write_targets(
 ) -> None:
     """Replace each target's folder under ``out`` with its rendered files; delete removed targets' folders.
 
-    Each folder is built beside the old one and swapped in with renames, so a
-    reader sees the old or the new folder, never a mix.
+    Each folder is written to a temporary sibling (``.<region>.new-*``) and swapped in by
+    renames: the old folder is renamed aside (``.<region>.old-*/<region>``), the new one in,
+    then the old one is removed. A removed target's folder is renamed aside
+    (``.<region>.gone-*``) before it is deleted. A reader sees the old folder or the new one,
+    never a mix, and what a killed run leaves behind is put right first (see ``recover``).
     """
     out.mkdir(parents=True, exist_ok=True)
+    recover(out)
     for target, files in rendered.items():
         final = out / target_dir(target)
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.region}.new-", dir=final.parent))
-        try:
-            staging.chmod(0o755)
-            for rel, content in sorted(files.items()):
-                path = staging / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(content, encoding="utf-8")
-            _swap(staging, final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        _swap(_stage(final, files), final)
     for target in removed:
-        if (out / target_dir(target)).exists():
-            shutil.rmtree(out / target_dir(target))
-        remove_if_empty(out / target.env)
+        final = out / target_dir(target)
+        if final.exists():
+            gone = _aside(final, "gone")
+            os.replace(final, gone / final.name)
+            shutil.rmtree(gone)
+        remove_if_empty(final.parent)
+
+
+def recover(out: pathlib.Path) -> None:
+    """Put right what a killed ``write_targets`` left in ``out/<env>/``.
+
+    A folder renamed aside whose target is missing (killed between the two renames of a
+    swap) is renamed back; then every temporary sibling is removed.
+    """
+    if not out.is_dir():
+        return
+    for env in sorted(out.iterdir()):
+        if env.name.startswith(".") or env.is_symlink() or not env.is_dir():
+            continue
+        for entry in sorted(env.iterdir()):
+            match = _LEFTOVER.fullmatch(entry.name)
+            if match is None or entry.is_symlink() or not entry.is_dir():
+                continue
+            final, old = env / match["name"], entry / match["name"]
+            if match["kind"] == "old" and old.is_dir() and not final.exists():
+                os.replace(old, final)
+                sync_dir(env)
+            shutil.rmtree(entry)
 
 
 def remove_if_empty(folder: pathlib.Path) -> None:
@@ -109,11 +130,33 @@ def remove_if_empty(folder: pathlib.Path) -> None:
         folder.rmdir()
 
 
+_LEFTOVER = re.compile(r"\.(?P<name>[^/]+)\.(?P<kind>new|old|gone)-[A-Za-z0-9_]+")
+"""A temporary sibling of ``<name>``, as ``tempfile.mkdtemp`` names it."""
+
+
+def _aside(final: pathlib.Path, kind: str) -> pathlib.Path:
+    return pathlib.Path(tempfile.mkdtemp(prefix=f".{final.name}.{kind}-", dir=final.parent))
+
+
+def _stage(final: pathlib.Path, files: Files) -> pathlib.Path:
+    """The new folder of ``final``, written beside it."""
+    staging = _aside(final, "new")
+    try:
+        staging.chmod(0o755)
+        write_tree(staging, files)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
 def _swap(staging: pathlib.Path, final: pathlib.Path) -> None:
     if final.exists():
-        old = pathlib.Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        old = _aside(final, "old")
         os.replace(final, old / final.name)
         os.replace(staging, final)
+        sync_dir(final.parent)
         shutil.rmtree(old)
     else:
         os.replace(staging, final)
+        sync_dir(final.parent)

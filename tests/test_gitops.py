@@ -329,3 +329,116 @@ def test_a_failed_working_tree_update_says_the_commit_was_made(
     monkeypatch.undo()
     assert run("apply", source, "--repo", deploy, "--env", "dev")[1].startswith("No changes")
     assert git(deploy, "status", "--porcelain") == ""
+
+
+def _edit(path: pathlib.Path) -> None:
+    path.write_text(path.read_text() + "# mine\n")
+
+
+def _stage_edit(path: pathlib.Path) -> None:
+    _edit(path)
+    git(path.parents[2], "add", str(path))
+
+
+KUSTOMIZATION = "dev/us-central1/kustomization.yaml"
+DEV_STATE = ".mlopsctl/state/dev/us-central1.json"
+
+
+@pytest.mark.parametrize(
+    ("change", "listed"),
+    [
+        pytest.param(lambda d: _edit(d / KUSTOMIZATION), f" M {KUSTOMIZATION}", id="edited"),
+        pytest.param(lambda d: _stage_edit(d / KUSTOMIZATION), f"M  {KUSTOMIZATION}", id="staged"),
+        pytest.param(lambda d: (d / KUSTOMIZATION).unlink(), f" D {KUSTOMIZATION}", id="deleted"),
+        pytest.param(
+            lambda d: write(d / "dev/us-central1/extra", "kind: x\n", "mine.yaml"),
+            "?? dev/us-central1/extra/mine.yaml",
+            id="untracked",
+        ),
+        pytest.param(lambda d: _edit(d / DEV_STATE), f" M {DEV_STATE}", id="state edited"),
+    ],
+)
+def test_apply_refuses_to_overwrite_local_changes_in_the_folders_it_manages(
+    source: pathlib.Path, deploy: pathlib.Path, change: Any, listed: str
+) -> None:
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    change(deploy)
+    before = (git(deploy, "rev-parse", "HEAD"), git(deploy, "status", "--porcelain"), _worktree(deploy))
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "uncommitted changes or untracked files" in err and "nothing was changed" in err
+    assert f"\n  {listed}\n" in err + "\n", err
+    assert (
+        git(deploy, "rev-parse", "HEAD"),
+        git(deploy, "status", "--porcelain"),
+        _worktree(deploy),
+    ) == before
+
+
+def test_untracked_files_before_the_first_apply_are_refused(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    write(deploy / "dev" / "us-central1", "mine\n", "notes.md")
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "?? dev/us-central1/notes.md" in err
+    assert sorted(p.name for p in deploy.iterdir()) == [".git", "dev"] and gitutil.head_commit(deploy) is None
+    assert [p.name for p in (deploy / "dev" / "us-central1").iterdir()] == ["notes.md"]
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        pytest.param(lambda d: write(d, "notes\n", "README.md"), id="outside every target"),
+        pytest.param(lambda d: _edit(d / "prod/us-central1/kustomization.yaml"), id="unselected target"),
+        pytest.param(lambda d: write(d / "dev/us-central1", "x\n", "debug.log"), id="ignored file"),
+        pytest.param(lambda d: write(d / "dev", "x\n", "notes.md"), id="beside the region folder"),
+    ],
+)
+def test_changes_apply_does_not_manage_do_not_stop_it(
+    source: pathlib.Path, deploy: pathlib.Path, elsewhere: Any
+) -> None:
+    write(deploy, "*.log\n", ".gitignore")
+    git_init_and_commit(deploy, "ignore logs")
+    run("apply", source, "--repo", deploy)
+    elsewhere(deploy)
+    status = git(deploy, "status", "--porcelain")
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    code, out, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 0 and "1 to change" in out, err
+    assert git(deploy, "status", "--porcelain") == status
+
+
+def test_an_interrupted_apply_does_not_excuse_a_later_edit(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a dead apply left is its own to finish; a file edited since is someone's work."""
+    run("apply", source, "--repo", deploy, "--env", "dev")
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
+    assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130
+    monkeypatch.undo()
+    assert (deploy / ".git" / gitops.SYNC_FILE).exists()
+    _edit(deploy / KUSTOMIZATION)
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and f"{KUSTOMIZATION}\n" in err and "graph.json" not in err
+    (deploy / KUSTOMIZATION).write_bytes(gitutil.blob_at(deploy, "HEAD~1", KUSTOMIZATION) or b"")
+    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 0 and out.startswith("No changes")
+    assert git(deploy, "status", "--porcelain") == "" and not (deploy / ".git" / gitops.SYNC_FILE).exists()
+
+
+def test_apply_with_another_environment_invalid_writes_nothing(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    invalid = (
+        "    regions: [us-central1, europe-west4]\n"
+        "    overrides: {data: {buckets: {raw: {versioning: maybe}}}}\n"
+    )
+    source.write_text(WITH_DATA.replace("    regions: [us-central1, europe-west4]\n", invalid))
+    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
+    assert code == 1 and "(in prod/us-central1, prod/europe-west4)" in err and "nothing was written" in err
+    assert [p.name for p in deploy.iterdir()] == [".git"] and gitutil.head_commit(deploy) is None

@@ -14,6 +14,12 @@ Applies from this machine also take a lock file in the repository's Git folder
 (never committed), so that a second apply is refused at once, naming the first,
 rather than failing at its commit. The lock outlives an apply that dies; it is
 then released with ``mlopsctl force-unlock ID --repo DIR``.
+
+An apply refuses, touching nothing, while the folders it manages (``<env>/<region>/``
+of its targets and their state files) hold uncommitted changes or untracked files: it
+would overwrite them. The one exception is what an apply that died left there: a
+marker in the Git folder names the commit it started from, and a file whose content
+is that commit's or HEAD's is the dead apply's unfinished update, not someone's work.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from collections.abc import Callable, Iterator
 
 from mlopsctl import gitutil
 from mlopsctl.apply import ApplyError, Outcome, Release
+from mlopsctl.fileio import write_atomic
 from mlopsctl.graph import Target
 from mlopsctl.plan import Plan
 from mlopsctl.plan.render_text import summary_line
-from mlopsctl.render import Files, remove_if_empty, render_target, target_dir, write_targets
+from mlopsctl.render import Files, recover, remove_if_empty, render_target, target_dir, write_targets
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
 from mlopsctl.state_store import LockInfo
 from mlopsctl.stores.lockfile import force_release, hold_lock_file
@@ -36,6 +43,8 @@ from mlopsctl.stores.lockfile import force_release, hold_lock_file
 STATE_DIR = pathlib.PurePosixPath(".mlopsctl", "state")
 LOCK_FILE = "mlopsctl.lock"
 """In the repository's Git folder: one lock for all targets, as one branch holds them all."""
+SYNC_FILE = "mlopsctl.sync"
+"""In the repository's Git folder while an apply commits and updates the working tree: its base commit."""
 _FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "mlopsctl",
     "GIT_AUTHOR_EMAIL": "mlopsctl@localhost",
@@ -61,9 +70,11 @@ class GitopsTarget:
             )
 
     def lock_path(self) -> pathlib.Path:
+        return self._git_dir() / LOCK_FILE
+
+    def _git_dir(self) -> pathlib.Path:
         self._check_repo()
-        git_dir = gitutil.git(["rev-parse", "--absolute-git-dir"], self.repo).decode().strip()
-        return pathlib.Path(git_dir) / LOCK_FILE
+        return pathlib.Path(gitutil.git(["rev-parse", "--absolute-git-dir"], self.repo).decode().strip())
 
     @contextlib.contextmanager
     def locked(
@@ -127,7 +138,10 @@ class GitopsTarget:
             files[state_path(target)] = dump_state(state).encode()
         touched = [*rendered, *removed]
         replace = [str(target_dir(t)) for t in touched] + [state_path(t) for t in touched]
+        self._refuse_local_changes(replace)
         identity = {} if _has_identity(self.repo) else _FALLBACK_IDENTITY
+        marker = self._git_dir() / SYNC_FILE
+        write_atomic(marker, base or "")
         try:
             commit = gitutil.commit_files(
                 self.repo,
@@ -138,6 +152,7 @@ class GitopsTarget:
                 identity=identity,
             )
         except gitutil.GitError as exc:
+            marker.unlink()
             raise ApplyError(f"nothing was committed to {self.repo}: {exc}") from None
         try:
             self._sync_worktree(rendered, removed, files, replace)
@@ -146,9 +161,37 @@ class GitopsTarget:
             raise ApplyError(
                 f"{done}, but the working tree of {self.repo} was not updated ({exc}): rerun"
             ) from None
+        marker.unlink()
         if commit is None:
             return Outcome(False, "No changes. The deploy repository already holds this configuration.")
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
+
+    def _refuse_local_changes(self, paths: list[str]) -> None:
+        """Refuse to overwrite uncommitted changes or untracked files under ``paths`` (see the module)."""
+        recover(self.repo)
+        found = gitutil.changes(self.repo, paths)
+        marker = self._git_dir() / SYNC_FILE
+        if marker.exists():
+            left = [gitutil.head_commit(self.repo), marker.read_text(encoding="utf-8").strip() or None]
+            found = [(code, path) for code, path in found if not self._left_by_apply(path, left)]
+        if found:
+            listing = "".join(f"\n  {code} {path}" for code, path in found)
+            raise ApplyError(
+                f"{self.repo} has uncommitted changes or untracked files in folders that apply replaces; "
+                f"commit, move or delete them first (nothing was changed):{listing}"
+            )
+
+    def _left_by_apply(self, path: str, commits: list[str | None]) -> bool:
+        """Whether ``path`` in the working tree is as one of ``commits`` has it (absent included;
+        None is the empty repository)."""
+        file = self.repo / path
+        if file.is_symlink() or (file.exists() and not file.is_file()):
+            return False
+        current = file.read_bytes() if file.exists() else None
+        return any(self._blob(c, path) == current for c in commits)
+
+    def _blob(self, commit: str | None, path: str) -> bytes | None:
+        return gitutil.blob_at(self.repo, commit, path) if commit else None
 
     def _sync_worktree(
         self,
@@ -167,7 +210,7 @@ class GitopsTarget:
                 remove_if_empty(path.parent)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content)
+                write_atomic(path, content.decode())
         gitutil.git(["reset", "-q", "--", *paths], self.repo)
 
 

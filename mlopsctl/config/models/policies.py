@@ -76,6 +76,6 @@ class Policies(Spec):
         default=16,
         ge=0,
         le=32,
-        description="Widest range (shortest prefix) an authorized network of the control plane may be (MLP011).",
+        description="Shortest prefix an authorized network of the control plane may have (MLP011).",
     )
     waivers: list[Waiver] = []
