@@ -552,7 +552,11 @@ CASES: dict[str, Case] = {
     ),
     "grpc only in a version its grpc does not serve": (
         put(((*SCORING, "protocols"), ["grpc"])),
-        [("E204", (*SCORING, "protocols")), ("E301", ("batchJobs", "nightly", "version"))],
+        [
+            ("E204", (*SCORING, "logging")),
+            ("E204", (*SCORING, "protocols")),
+            ("E301", ("batchJobs", "nightly", "version")),
+        ],
     ),
 }
 

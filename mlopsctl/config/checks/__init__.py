@@ -43,6 +43,8 @@ def _load_builtin_checks() -> None:
     # Imported for their @check registrations.
     from mlopsctl.config.checks import (  # noqa: F401
         accelerators,
+        bigquery_schema,
+        cidrs,
         dag,
         files,
         names,
@@ -50,7 +52,9 @@ def _load_builtin_checks() -> None:
         pipelines,
         policies,
         references,
+        resources,
         rollout,
+        runtimes_fit,
         schedules,
         serving,
         slices,
