@@ -30,7 +30,11 @@ class Severity(StrEnum):
 CODES: dict[str, tuple[str, str]] = {
     "E101": ("file not readable", "The file does not exist, is not a regular file, or cannot be read."),
     "E102": ("file too large", "The file is larger than the loader accepts (1 MiB)."),
-    "E103": ("invalid encoding", "The file is not valid UTF-8."),
+    "E103": (
+        "invalid encoding",
+        "The file is not valid UTF-8, or holds characters that are not text (control characters, "
+        "lone surrogates).",
+    ),
     "E104": ("YAML syntax error", "The file is not well-formed YAML."),
     "E105": ("tab indentation", "A tab character is used for indentation; YAML requires spaces."),
     "E106": ("duplicate key", "A mapping defines the same key twice; the second would silently win."),

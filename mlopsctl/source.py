@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,39 @@ class ConfigSource:
     path: pathlib.Path
     display: str
     commit: str | None
+
+
+_SPECIAL = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class NotRegularFile(OSError):
+    """A path names a directory, FIFO, device or socket, which is never read."""
+
+
+def _refuse_special(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL if test(mode)), "a special file")
+        raise NotRegularFile(f"is {kind}, not a regular file")
+
+
+def read_regular(path: pathlib.Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the regular file ``path``.
+
+    A directory, FIFO, device or socket raises :class:`NotRegularFile` before any of it is read:
+    the path is checked with ``os.stat`` before it is opened (opening a FIFO would wait for a
+    writer), and the opened file is checked again, in case the path was replaced in between.
+    """
+    _refuse_special(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        _refuse_special(os.fstat(fd).st_mode)
+        return handle.read(limit)
 
 
 @contextlib.contextmanager

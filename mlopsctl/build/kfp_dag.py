@@ -250,7 +250,7 @@ class _Emitter:
             "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
             "implementation": {"container": {"image": image, "command": command, "args": args}},
         }
-        return components.load_component_from_text(json.dumps(spec, sort_keys=True))
+        return components.load_component_from_text(json.dumps(spec, sort_keys=True, ensure_ascii=False))
 
     def stage_program(
         self, name: str, step: Step, settings: StepSettings, types: dict[str, str]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import codecs
 import pathlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.source import NotRegularFile, read_regular
 from mlopsctl.sourcemap import Path, Position, SourceMap
 
 MAX_BYTES = 1024 * 1024
@@ -24,6 +26,11 @@ ALIAS_EXPANSION_FACTOR = 10
 ALIAS_EXPANSION_FLOOR = 10_000
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted."""
+MAX_CHARACTER_ERRORS = 20
+"""Lines with a forbidden character reported at most (as a UTF-16 file would fill every line)."""
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Control characters other than tab, line feed and carriage return; lone surrogates; noncharacters."""
+_LINE_BREAK = re.compile("\r\n?|\n")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _CORE_TAGS = {
     "map": {"tag:yaml.org,2002:map"},
@@ -53,16 +60,18 @@ class _Abort(Exception):
 
 
 def load_file(path: pathlib.Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and load ``path``; ``display`` is the name used in diagnostics (default: the path)."""
+    """Read and load ``path``; ``display`` is the name used in diagnostics (default: the path).
+
+    A directory, FIFO, device or socket is refused before it is opened or read.
+    """
     name = display or str(path)
     hint = "pass the path of your mlops.yaml, or run in its folder"
-    if not path.exists():
-        return None, [_file_error("E101", name, f"cannot read {name}: no such file", hint)]
-    if not path.is_file():
-        return None, [_file_error("E101", name, f"cannot read {name}: not a regular file", hint)]
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = read_regular(path, MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None, [_file_error("E101", name, f"cannot read {name}: no such file", hint)]
+    except NotRegularFile as exc:
+        return None, [_file_error("E101", name, f"cannot read {name}: it {exc}", hint)]
     except OSError as exc:
         return None, [_file_error("E101", name, f"cannot read {name}: {exc.strerror or exc}", hint)]
     return load_bytes(raw, name, path.resolve().parent)
@@ -88,9 +97,9 @@ def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document 
                 position=Position(file, line, column),
             )
         ]
-    tabs = _tab_indentation(text, file)
-    if tabs:
-        return None, tabs
+    refused = _forbidden_characters(text, file) or _tab_indentation(text, file)
+    if refused:
+        return None, refused
     try:
         return _compose(text, file, base_dir)
     except _Abort as abort:
@@ -99,6 +108,37 @@ def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document 
 
 def _file_error(code: str, file: str, message: str, hint: str) -> Diagnostic:
     return Diagnostic(code, message, hint=hint, position=Position(file, 1, 1))
+
+
+def _describe(char: str) -> str:
+    """``control character U+0007``, ``lone surrogate U+D800``: what a forbidden character is."""
+    kinds = {"\ufffe": "noncharacter", "\uffff": "noncharacter"}
+    kind = kinds.get(char, "lone surrogate" if "\ud800" <= char <= "\udfff" else "control character")
+    return f"{kind} U+{ord(char):04X}"
+
+
+def _forbidden_characters(text: str, file: str) -> list[Diagnostic]:
+    """The first character per line that is not text (see ``_FORBIDDEN``), with its line and column."""
+    found: list[Diagnostic] = []
+    line, line_start, breaks = 1, 0, _LINE_BREAK.finditer(text)
+    pending = next(breaks, None)
+    for match in _FORBIDDEN.finditer(text):
+        while pending is not None and pending.start() < match.start():
+            line, line_start, pending = line + 1, pending.end(), next(breaks, None)
+        if found and found[-1].position is not None and found[-1].position.line == line:
+            continue
+        found.append(
+            Diagnostic(
+                "E103",
+                f"{_describe(match[0])} in the file",
+                hint="remove it: the only control characters YAML text may hold are tab, "
+                "line feed and carriage return",
+                position=Position(file, line, match.start() - line_start + 1),
+            )
+        )
+        if len(found) == MAX_CHARACTER_ERRORS:
+            break
+    return found
 
 
 def _tab_indentation(text: str, file: str) -> list[Diagnostic]:
@@ -277,7 +317,28 @@ class _Builder:
                     position=self.position(node),
                 )
             ) from exc
+        if isinstance(value, str):
+            return self.checked_text(value, node)
         return node.value if isinstance(value, date) else value
+
+    def checked_text(self, value: str, node: Any) -> str:
+        """``value``, reported and with U+FFFD in their place if escape sequences gave it control
+        characters or lone surrogates (so that no later message or output has to carry them)."""
+        bad = _FORBIDDEN.search(value)
+        if bad is None:
+            return value
+        hint = "remove the escape sequence"
+        if "\ud800" <= bad[0] <= "\udfff":
+            joined = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            pair = next((c for c in joined if ord(c) > 0xFFFF and c not in value), None)
+            hint = (
+                f"write the character itself or one escape, \\U{ord(pair):08X}, not a surrogate pair"
+                if pair is not None
+                else "remove the escape sequence: a surrogate is not a character"
+            )
+        message = f"the string holds a {_describe(bad[0])}"
+        self.diagnostics.append(Diagnostic("E103", message, hint=hint, position=self.position(node)))
+        return _FORBIDDEN.sub("\ufffd", value)
 
     def mapping(self, node: Any, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import pathlib
 from importlib import resources
 from typing import get_args
 
 import pytest
+from helpers import MINIMAL, diagnostics
 
 from mlopsctl import catalog
 from mlopsctl.config.models.compute import GpuType, TpuVersion
@@ -167,3 +169,84 @@ def test_tpu_gke_accelerator_labels() -> None:
     assert catalog.tpu_gke_accelerator("v5e") == "tpu-v5-lite-podslice"
     assert catalog.tpu_gke_accelerator("v6e") == "tpu-v6e-slice"
     assert catalog.tpu_gke_accelerator("v9") is None
+
+
+SEOUL = MINIMAL.replace("regions: [us-central1, europe-west4]", "regions: [us-central1, asia-northeast3]")
+WARNING = (
+    "11:28: warning W401: region 'asia-northeast3' is not in the accelerator catalog of 2026-11-21"
+    "; the zones and accelerators of its node pools are not checked (in prod/asia-northeast3)"
+)
+
+
+@pytest.mark.parametrize(
+    ("pools", "expected"),
+    [
+        (
+            "",
+            [
+                (
+                    "11:28: warning W401: region 'asia-northeast3' is not in the accelerator catalog of "
+                    "2026-11-21 (in prod/asia-northeast3)",
+                    "if the region is intended, nothing needs to change",
+                )
+            ],
+        ),
+        (
+            "  gpu: {type: gpu, accelerator: nvidia-l4, zones: [asia-northeast3-a]}\n",
+            [(WARNING, "if the region is intended, nothing needs to change")],
+        ),
+        (
+            "  gpu: {type: gpu, accelerator: nvidia-l4}\n",
+            [
+                (
+                    WARNING,
+                    "list the zones of asia-northeast3 that offer the accelerators of node pools gpu: "
+                    "without zones they are placed in every zone of the cluster",
+                )
+            ],
+        ),
+        (
+            "  cpu: {type: cpu, machineType: e2-standard-4, zones: [us-central1-a, asia-northeast3-b]}\n",
+            [
+                (WARNING, "if the region is intended, nothing needs to change"),
+                (
+                    "13:56: error E401: zone 'us-central1-a' of node pool 'cpu' is not in region "
+                    "'asia-northeast3' (in prod/asia-northeast3)",
+                    "zones of asia-northeast3 are named asia-northeast3-a, asia-northeast3-b, ...",
+                ),
+            ],
+        ),
+        (
+            "  tpu: {type: tpu, version: v5e, topology: 4x4}\n",
+            [
+                (
+                    WARNING,
+                    "list the zones of asia-northeast3 that offer the accelerators of node pools tpu: "
+                    "without zones they are placed in every zone of the cluster",
+                ),
+                (
+                    "13:8: error E403: a 4x4 TPU v5e slice must be in one zone, "
+                    "and region 'asia-northeast3' is not in the accelerator catalog of 2026-11-21 "
+                    "to choose it (node pool 'tpu') "
+                    "(in prod/asia-northeast3)",
+                    "list the zone of asia-northeast3 that offers TPU v5e under zones",
+                ),
+            ],
+        ),
+    ],
+)
+def test_region_outside_the_catalog_is_a_warning_naming_its_date(
+    tmp_path: pathlib.Path, pools: str, expected: list[tuple[str, str]]
+) -> None:
+    text = SEOUL + (f"accelerators:\n{pools}" if pools else "")
+    assert [d for d in diagnostics(tmp_path, text) if "prod/asia-northeast3)" in d[0]] == expected
+
+
+def test_likely_typo_is_suggested_but_not_an_error(tmp_path: pathlib.Path) -> None:
+    text = (
+        SEOUL.replace("asia-northeast3", "us-centrall1")
+        + "accelerators:\n  gpu: {type: gpu, accelerator: nvidia-l4}\n"
+    )
+    [(message, hint)] = [d for d in diagnostics(tmp_path, text) if "W401" in d[0]]
+    assert message.startswith("11:28: warning W401: region 'us-centrall1' is not in the accelerator catalog")
+    assert hint == "did you mean 'us-central1'?"

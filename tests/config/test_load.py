@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from mlopsctl.config.load import MAX_BYTES, load_bytes, load_file
+from mlopsctl.config.load import MAX_BYTES, MAX_CHARACTER_ERRORS, load_bytes, load_file
 
 BILLION_LAUGHS = (
     "\n".join(
@@ -106,3 +106,99 @@ def test_core_tags_are_read() -> None:
     doc, diagnostics = load_bytes(b"a: !!str 5\nb: !!int '7'\nc: !!float 1\n", "f.yaml", pathlib.Path("."))
     assert doc is not None and not diagnostics
     assert doc.data == {"a": "5", "b": 7, "c": 1.0}
+
+
+HINT_RAW = "remove it: the only control characters YAML text may hold are tab, line feed and carriage return"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a: x\x07y\n", [("1:5", "control character U+0007 in the file", HINT_RAW)]),
+        (b"a: ok\nb: 'x\x1b'\n", [("2:6", "control character U+001B in the file", HINT_RAW)]),
+        (b"a: 1\r\nb: \x00\x00\n", [("2:4", "control character U+0000 in the file", HINT_RAW)]),
+        (b"a: 1\rb: \x7f\n", [("2:4", "control character U+007F in the file", HINT_RAW)]),
+        (b"a: x\xc2\x85y\n", [("1:5", "control character U+0085 in the file", HINT_RAW)]),
+        (b"a: \xef\xbf\xbe\n", [("1:4", "noncharacter U+FFFE in the file", HINT_RAW)]),
+        (
+            b"# \xf0\x9f\x98\x80 \x01\nb: \x02\n",
+            [
+                ("1:5", "control character U+0001 in the file", HINT_RAW),
+                ("2:4", "control character U+0002 in the file", HINT_RAW),
+            ],
+        ),
+        (
+            b'a: "\\ud800"\n',
+            [
+                (
+                    "1:4",
+                    "the string holds a lone surrogate U+D800",
+                    "remove the escape sequence: a surrogate is not a character",
+                )
+            ],
+        ),
+        (
+            b'a: ok\nb: "\\ud83d\\ude00"\n',
+            [
+                (
+                    "2:4",
+                    "the string holds a lone surrogate U+D83D",
+                    "write the character itself or one escape, \\U0001F600, not a surrogate pair",
+                )
+            ],
+        ),
+        (
+            b'a: "x\\x07"\n',
+            [("1:4", "the string holds a control character U+0007", "remove the escape sequence")],
+        ),
+        (
+            b'a: "\\0"\n',
+            [("1:4", "the string holds a control character U+0000", "remove the escape sequence")],
+        ),
+        (
+            b'a: "\\N"\n',
+            [("1:4", "the string holds a control character U+0085", "remove the escape sequence")],
+        ),
+        (
+            b'"k\\e": 1\n',
+            [("1:1", "the string holds a control character U+001B", "remove the escape sequence")],
+        ),
+    ],
+)
+def test_characters_that_are_not_text_are_refused_where_they_are(
+    raw: bytes, expected: list[tuple[str, str, str]]
+) -> None:
+    _, diagnostics = load_bytes(raw, "mlops.yaml", pathlib.Path("."))
+    assert [
+        (f"{d.position.line}:{d.position.column}" if d.position else "", d.message, d.hint)
+        for d in diagnostics
+    ] == expected
+    assert all(d.code == "E103" for d in diagnostics)
+
+
+def test_escapes_are_reported_everywhere_and_replaced_so_later_messages_can_be_printed() -> None:
+    doc, diagnostics = load_bytes(b'a: "\\ud800"\nb: ["\\x07", ok]\n', "mlops.yaml", pathlib.Path("."))
+    assert [(d.position.line, d.position.column) for d in diagnostics if d.position] == [(1, 4), (2, 5)]
+    assert doc is not None and doc.data == {"a": "\ufffd", "b": ["\ufffd", "ok"]}
+
+
+def test_only_the_first_lines_with_control_characters_are_reported() -> None:
+    _, diagnostics = load_bytes(b"a: 1\n" + b"\x00\x00\n" * 100, "mlops.yaml", pathlib.Path("."))
+    assert len(diagnostics) == MAX_CHARACTER_ERRORS
+    assert [d.position.line for d in diagnostics if d.position] == list(range(2, 2 + MAX_CHARACTER_ERRORS))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 🚀 \U0001d518\U0001d52b\U0001d526 \u200f\u05e9\u05dc\u05d5\u05dd\u200e\n",
+        'a: "\\U0001F600 \\u200f"\n',
+        "a: |\n  tab\there\r\n  line\n",
+        "\ufeffa: x\u2028y\n",
+    ],
+)
+def test_unicode_text_is_kept(text: str) -> None:
+    doc, diagnostics = load_bytes(text.encode("utf-8"), "mlops.yaml", pathlib.Path("."))
+    assert diagnostics == [] and doc is not None
+    value = doc.data["a"]
+    assert "\ufffd" not in value and value.encode("utf-8")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import pathlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import STAGED_DATA, diagnostics, run, write
 
 from mlopsctl import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
@@ -50,7 +52,8 @@ def configs(changes: Changes) -> dict[Target, MLOpsConfig]:
     out = {}
     for target in (DEV, PROD_US, PROD_EU):
         doc = base_config()
-        for path, value in {MASTER_CIDR: CIDRS.get, **changes}.items():
+        every: Changes = {MASTER_CIDR: CIDRS.get, **changes}
+        for path, value in every.items():
             parent = doc
             for key in path[:-1]:
                 parent = parent.setdefault(key, {})
@@ -160,3 +163,42 @@ def test_service_account_ids_are_unique_per_project(
     monkeypatch.setattr(naming, "gsa_account_id", lambda kind, name, target: f"{kind}-{name}-{target.region}")
     found = unique_names(configs({("environments", "dev", "gcpProject"): same(project)}))
     assert [c.diagnostic.message.rsplit("(", 1)[1].rstrip(")") for c in found] == expected
+
+
+TRIGGERED = """\
+pipelines:
+  train:
+    steps:
+      fit: {image: trainer:1, command: [python, fit.py]}
+    triggers:
+      - newData: {bucket: raw, prefix: in/}
+      - newData: {bucket: raw, prefix: in/}
+      - newData: {bucket: raw, prefix: other/}
+      - newData: {dataset: features}
+      - newData: {dataset: features}
+"""
+
+
+def test_a_repeated_new_data_trigger_is_a_located_error(tmp_path: pathlib.Path) -> None:
+    text = STAGED_DATA + TRIGGERED
+    hint = "remove one of the two, or watch another prefix, table or dataset"
+    assert [d for d in diagnostics(tmp_path, text) if "E310" in d[0]] == [
+        (
+            "24:9: error E310: trigger 2 of pipeline 'train' repeats trigger 1: "
+            "both would start it from one poller",
+            hint,
+        ),
+        (
+            "27:9: error E310: trigger 5 of pipeline 'train' repeats trigger 4: "
+            "both would start it from one poller",
+            hint,
+        ),
+    ]
+
+
+def test_distinct_new_data_triggers_render(tmp_path: pathlib.Path) -> None:
+    text = STAGED_DATA + TRIGGERED.replace("      - newData: {bucket: raw, prefix: in/}\n", "", 1).replace(
+        "      - newData: {dataset: features}\n", "", 1
+    )
+    code, _, err = run("render", write(tmp_path, text), "--out", tmp_path / "out")
+    assert code == 0, err

@@ -59,4 +59,5 @@ def _load_builtin_checks() -> None:
         serving,
         slices,
         stages,
+        uniqueness,
     )

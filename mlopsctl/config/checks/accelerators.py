@@ -52,30 +52,53 @@ def _likely_typo(region: str, known: str) -> bool:
 
 @check
 def region_known(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """A region outside the catalog is an error only where node pools need what the catalog knows."""
+    """A region outside the catalog is a warning: the catalog cannot list every region, so only
+    what holds without it (zone names, one zone for a multi-host slice) is checked there."""
     env = ctx.config.environments.get(ctx.target.env)
     region, known = ctx.target.region, catalog.regions()
     if env is None or region not in env.regions or region in known:
         return
     suggestion = did_you_mean(region, [r for r in known if _likely_typo(region, r)])
-    path: Path = ("environments", ctx.target.env, "regions", env.regions.index(region))
-    pools = list(ctx.config.accelerators)
-    if pools:
-        yield Diagnostic(
-            "E401",
-            f"region '{region}' is not in the catalog: the accelerators and zones it offers are "
-            f"not known (node pools: {_listed(pools)})",
-            path=path,
-            hint=suggestion or f"regions in the catalog: {_listed(known)}",
-        )
-    else:
-        yield Diagnostic(
-            "W401",
-            f"region '{region}' is not in the catalog; node pools there could not be checked",
-            path=path,
-            hint=suggestion or "if the region is intended, nothing needs to change",
-            severity=Severity.WARNING,
-        )
+    pools = [n for n, p in ctx.config.accelerators.items() if not isinstance(p, CpuPool) and not p.zones]
+    unchecked = "zones and accelerators of its node pools are not checked" if ctx.config.accelerators else ""
+    yield Diagnostic(
+        "W401",
+        f"region '{region}' is not in the accelerator catalog of {catalog.catalog().date}"
+        + (f"; the {unchecked}" if unchecked else ""),
+        path=("environments", ctx.target.env, "regions", env.regions.index(region)),
+        hint=suggestion
+        or (
+            f"list the zones of {region} that offer the accelerators of node pools {_listed(pools)}: "
+            "without zones they are placed in every zone of the cluster"
+            if pools
+            else "if the region is intended, nothing needs to change"
+        ),
+        severity=Severity.WARNING,
+    )
+
+
+def _unknown_region_zones(name: str, pool: GpuPool | TpuPool | CpuPool, region: str) -> Iterator[Diagnostic]:
+    """What holds in a region outside the catalog: zones are named ``<region>-<letter>``, and a
+    multi-host TPU slice needs one zone the catalog cannot choose."""
+    for i, zone in enumerate(pool.zones):
+        if not zone.startswith(f"{region}-"):
+            yield Diagnostic(
+                "E401",
+                f"zone '{zone}' of node pool '{name}' is not in region '{region}'",
+                path=("accelerators", name, "zones", i),
+                hint=f"zones of {region} are named {region}-a, {region}-b, ...",
+            )
+    if isinstance(pool, TpuPool) and not pool.zones:
+        tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
+        date = catalog.catalog().date
+        if tpu_slice is not None and tpu_slice.multi_host:
+            yield Diagnostic(
+                "E403",
+                f"a {pool.topology} TPU {pool.version} slice must be in one zone, and region '{region}' is "
+                f"not in the accelerator catalog of {date} to choose it (node pool '{name}')",
+                path=("accelerators", name),
+                hint=f"list the zone of {region} that offers TPU {pool.version} under zones",
+            )
 
 
 def _zones(
@@ -188,8 +211,8 @@ def node_pools(ctx: CheckContext) -> Iterator[Diagnostic]:
         elif isinstance(pool, TpuPool):
             yield from _tpu_slice(name, pool)
         if not known:
-            continue
-        if isinstance(pool, CpuPool):
+            yield from _unknown_region_zones(name, pool, region)
+        elif isinstance(pool, CpuPool):
             yield from _zones(name, pool.zones, region, "", [])
         else:
             yield from _offered(name, pool, region)

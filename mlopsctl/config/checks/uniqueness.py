@@ -1,5 +1,5 @@
-"""Names that must be unique across targets: what two environments or regions create must not
-collide in Google Cloud.
+"""Names that must be unique: what two environments or regions create must not collide in
+Google Cloud, and one pipeline may not declare the same trigger twice.
 
 The per-target checks see one environment/region at a time; this check runs once over every
 target. Each generated name has a scope in which Google Cloud requires it to be unique (bucket
@@ -18,6 +18,7 @@ from mlopsctl import naming
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import workloads
 from mlopsctl.build.kms import key_ring_name
+from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.graph import Target
@@ -155,3 +156,24 @@ def unique_names(configs: Mapping[Target, MLOpsConfig]) -> list[Collision]:
             Collision(targets, Diagnostic("E310", message, path=generated.path, hint=generated.hint))
         )
     return found
+
+
+@check
+def unique_triggers(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Two identical ``newData`` triggers of one pipeline would be one poller CronJob, named after
+    the pipeline, the watched bucket or dataset and a hash of the trigger."""
+    for name, pipeline in ctx.config.pipelines.items():
+        first: dict[str, int] = {}
+        for i, trigger in enumerate(pipeline.triggers):
+            if trigger.new_data is None:
+                continue
+            key = trigger.new_data.model_dump_json()
+            earlier = first.setdefault(key, i)
+            if earlier != i:
+                yield Diagnostic(
+                    "E310",
+                    f"trigger {i + 1} of pipeline '{name}' repeats trigger {earlier + 1}: "
+                    "both would start it from one poller",
+                    path=("pipelines", name, "triggers", i),
+                    hint="remove one of the two, or watch another prefix, table or dataset",
+                )
