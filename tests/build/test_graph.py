@@ -50,9 +50,12 @@ data:
     sensor-data:
       tables:
         readings:
-          schema: [{name: ts, type: TIMESTAMP, mode: REQUIRED}, {name: value, type: FLOAT64}]
+          schema:
+            - {name: ts, type: TIMESTAMP, mode: REQUIRED}
+            - {name: sensor, type: STRING}
+            - {name: value, type: FLOAT64}
           partitioning: {field: ts, expiration: 30d}
-          clustering: [value]
+          clustering: [sensor]
 """
     )
     graph = _graphs(tmp_path, text)[DEV]
@@ -65,7 +68,7 @@ data:
         "field": "ts",
         "expirationMs": 30 * 86400 * 1000,
     }
-    assert table.inputs["clusterings"] == ["value"]
+    assert table.inputs["clusterings"] == ["sensor"]
     assert '"name":"ts"' in table.inputs["schema"]
     assert table.inputs["deletionProtection"] is False  # protected by the Pulumi resource option
 

@@ -79,7 +79,12 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "digits-dev-us-central1-models",
             ),
-            (TABLE_IAM_MEMBER, "endpoint-digits-data-editor-serving-digits_requests", EDIT, "digits_requests"),
+            (
+                TABLE_IAM_MEMBER,
+                "endpoint-digits-data-editor-serving-digits_requests",
+                EDIT,
+                "digits_requests",
+            ),
             # Its drift monitor reads the request log and the baseline (both in serving).
             (DATASET_IAM_MEMBER, "monitor-digits-drift-data-viewer-serving", READ, "serving_dev_us_central1"),
             (PROJECT_IAM_MEMBER, "monitor-digits-drift-bigquery-job-user", JOBS, "acme-digits-dev"),
@@ -134,7 +139,12 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "sensors-dev-europe-west1-models",
             ),
-            (TABLE_IAM_MEMBER, "endpoint-detector-data-editor-serving-detector_requests", EDIT, "detector_requests"),
+            (
+                TABLE_IAM_MEMBER,
+                "endpoint-detector-data-editor-serving-detector_requests",
+                EDIT,
+                "detector_requests",
+            ),
             (
                 BUCKET_IAM_MEMBER,
                 "batch-daily-scores-object-viewer-models",
@@ -209,7 +219,12 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "fraud-prod-europe-west4-models",
             ),
-            (TABLE_IAM_MEMBER, "endpoint-scorer-data-editor-serving-scorer_requests", EDIT, "scorer_requests"),
+            (
+                TABLE_IAM_MEMBER,
+                "endpoint-scorer-data-editor-serving-scorer_requests",
+                EDIT,
+                "scorer_requests",
+            ),
             (
                 DATASET_IAM_MEMBER,
                 "monitor-scorer-drift-data-viewer-serving",

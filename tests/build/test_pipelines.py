@@ -31,7 +31,7 @@ pipelines:
         inputs: {data: ingest.examples, learning_rate: 0.1}
         outputs: {model: model}
         when: {output: ingest.rows, operator: ">", value: 1000}
-        resources: {cpu: "4", memory: 16Gi, accelerators: 1, nodePool: gpu}
+        resources: {cpu: "3", memory: 12Gi, accelerators: 1, nodePool: gpu}
         retries: 2
         timeout: 2h
         cache: false
@@ -100,7 +100,7 @@ def test_step_settings_reach_the_executor(tmp_path: pathlib.Path) -> None:
     assert container["image"] == "trainer:1"
     accelerator = container["resources"]["accelerator"]
     assert (accelerator["resourceCount"], accelerator["resourceType"]) == ("1", "nvidia.com/gpu")
-    assert container["resources"]["cpuLimit"] == 4.0
+    assert container["resources"]["cpuLimit"] == 3.0
     assert container["args"][-2:] == ["--model", "{{$.outputs.artifacts['model'].path}}"]
     k8s = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train"]
     assert k8s["nodeSelector"] == {"labels": {"cloud.google.com/gke-nodepool": "gpu"}}

@@ -1,16 +1,20 @@
 """Where pods run: one placement for pipeline steps, trials, replicas and predictors; on a TPU pool
-always with the accelerator and topology labels GKE requires of pods asking for TPU chips."""
+always with the accelerator and topology labels GKE requires of pods asking for TPU chips. Predictors
+never land there: no KServe runtime drives TPU chips, so a variant on a TPU pool is refused."""
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import pytest
-from helpers import STAGED, compile_text
+from helpers import STAGED, compile_text, write
 
+from mlopsctl.api import validate
 from mlopsctl.build.pods import placement, pod_placement
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.graph import Target
+from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
 POOL = "cloud.google.com/gke-nodepool"
@@ -73,8 +77,6 @@ def test_placement(
 
 
 PROJECT = """\
-models:
-  enc: {framework: pytorch, versions: {v1: {artifactUri: "gs://acme-models/enc/v1"}}}
 accelerators:
   host: {type: tpu, version: v6e, topology: 2x2}
   cpu: {type: cpu, autoscaling: {minNodes: 1}}
@@ -91,6 +93,10 @@ pipelines:
         command: [python, report.py]
         inputs: {vectors: embed.vectors}
         resources: {nodePool: cpu}
+"""
+TPU_PREDICTOR = """\
+models:
+  enc: {framework: pytorch, versions: {v1: {artifactUri: "gs://acme-models/enc/v1"}}}
 endpoints:
   api:
     variants: {main: {model: enc, version: v1, nodePool: host, accelerators: 4}}
@@ -99,11 +105,11 @@ V6E_2X2 = {POOL: "host", TPU_ACCELERATOR: "tpu-v6e-slice", TPU_TOPOLOGY: "2x2"}
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     graph = compile_text(tmp_path_factory.mktemp("pods"), STAGED + PROJECT)[DEV]
     [version] = [r for r in graph if r.type.endswith(":PipelineVersion")]
-    [isvc] = [r for r in graph if r.type.endswith(":InferenceService")]
-    return {"spec": version.inputs["spec"], "isvc": isvc.inputs}
+    compiled: dict[str, Any] = version.inputs["spec"]
+    return compiled
 
 
 def _kfp_selector(spec: dict[str, Any], step: str) -> dict[str, str]:
@@ -112,18 +118,22 @@ def _kfp_selector(spec: dict[str, Any], step: str) -> dict[str, str]:
     return labels
 
 
-def test_a_pipeline_step_asking_for_tpu_chips_selects_the_slice(compiled: dict[str, Any]) -> None:
-    assert _kfp_selector(compiled["spec"], "embed") == V6E_2X2
-    container = compiled["spec"]["pipelineSpec"]["deploymentSpec"]["executors"]["exec-embed"]["container"]
+def test_a_pipeline_step_asking_for_tpu_chips_selects_the_slice(spec: dict[str, Any]) -> None:
+    assert _kfp_selector(spec, "embed") == V6E_2X2
+    container = spec["pipelineSpec"]["deploymentSpec"]["executors"]["exec-embed"]["container"]
     accelerator = container["resources"]["accelerator"]
     assert (accelerator["resourceType"], accelerator["resourceCount"]) == ("google.com/tpu", "4")
 
 
-def test_a_pipeline_step_on_a_cpu_pool_selects_only_its_pool(compiled: dict[str, Any]) -> None:
-    assert _kfp_selector(compiled["spec"], "report") == {POOL: "cpu"}
+def test_a_pipeline_step_on_a_cpu_pool_selects_only_its_pool(spec: dict[str, Any]) -> None:
+    assert _kfp_selector(spec, "report") == {POOL: "cpu"}
 
 
-def test_a_predictor_asking_for_tpu_chips_selects_the_slice(compiled: dict[str, Any]) -> None:
-    predictor = compiled["isvc"]["spec"]["predictor"]
-    assert predictor["nodeSelector"] == V6E_2X2
-    assert predictor["model"]["resources"]["limits"]["google.com/tpu"] == "4"
+def test_a_predictor_asking_for_tpu_chips_is_refused(tmp_path: pathlib.Path) -> None:
+    """No KServe runtime drives TPU chips: the variant is refused where it names the TPU pool."""
+    validation = validate(ConfigSource(write(tmp_path, STAGED + PROJECT + TPU_PREDICTOR), "mlops.yaml", None))
+    assert [d.to_text() for d in validation.diagnostics] == [
+        "mlops.yaml:33:58: error E204: variant 'main' of endpoint 'api' runs on node pool 'host', but its "
+        "runtime 'triton' (kserve-tritonserver) cannot use TPU chips\n"
+        "  hint: serve it from a GPU or CPU pool: no KServe runtime mlopsctl deploys uses TPU chips"
+    ]

@@ -11,6 +11,7 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build.serving import PROMETHEUS_URL, predictor_ports
+from mlopsctl.diagnostics import Severity
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.naming import predictor_services
 from mlopsctl.source import ConfigSource
@@ -21,7 +22,6 @@ ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 GRAPH = "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph"
 RAW = "RawDeployment"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-TPU_TOLERATION = {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"}
 SPOT_TOLERATION = {
     "key": "cloud.google.com/gke-spot",
     "operator": "Equal",
@@ -264,12 +264,17 @@ def test_declared_service_account_is_used(tmp_path: pathlib.Path) -> None:
     )
 
 
-def test_tpu_variant_requests_tpu_chips(tmp_path: pathlib.Path) -> None:
+def test_a_variant_asking_for_tpu_chips_is_refused_where_it_names_the_pool(tmp_path: pathlib.Path) -> None:
+    """No KServe runtime drives TPU chips, so such a predictor is refused rather than compiled."""
     extra = "accelerators:\n  tpu: {type: tpu, version: v5e, topology: 2x2}\n"
     endpoint = "  api:\n    variants:\n      main: {model: hf, version: v1, nodePool: tpu, accelerators: 4}\n"
-    predictor = _object(_endpoint(tmp_path, endpoint, extra), ISVC, "api-main")["spec"]["predictor"]
-    assert predictor["model"]["resources"]["limits"]["google.com/tpu"] == "4"
-    assert predictor["tolerations"] == [TPU_TOLERATION]
+    text = MINIMAL + MODELS + extra + "endpoints:\n" + endpoint
+    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    assert [d.to_text() for d in validation.diagnostics if d.severity is Severity.ERROR] == [
+        "mlops.yaml:25:48: error E204: variant 'main' of endpoint 'api' runs on node pool 'tpu', but its "
+        "runtime 'huggingface' (kserve-huggingfaceserver) cannot use TPU chips\n"
+        "  hint: serve it from a GPU or CPU pool: no KServe runtime mlopsctl deploys uses TPU chips"
+    ]
 
 
 GRAPH_ENDPOINT = """\

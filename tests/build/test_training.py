@@ -512,7 +512,7 @@ pipelines:
         env: {{LOG_LEVEL: debug}}
         secrets: {{HF_TOKEN: projects/acme/secrets/hf-token}}
         distributed: {{framework: {framework}, workers: {workers}}}
-        resources: {{nodePool: {pool}, accelerators: {count}, memory: 16Gi}}
+        resources: {{nodePool: {pool}, accelerators: {count}, memory: 12Gi}}
         timeout: 3h
         retries: 2
 """
@@ -568,8 +568,8 @@ def test_distributed_training_compiles_to_the_framework_job(
             {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "value"}}},
         ],
         "resources": {
-            "requests": {"memory": "16Gi"},
-            "limits": {"memory": "16Gi", "nvidia.com/gpu": "1"},
+            "requests": {"memory": "12Gi"},
+            "limits": {"memory": "12Gi", "nvidia.com/gpu": "1"},
         },
         "securityContext": RESTRICTED_CONTAINER,
     }
@@ -584,7 +584,7 @@ def test_a_single_worker_is_the_master_alone(
     spec = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
     assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "cpu"}
     assert "tolerations" not in spec
-    assert spec["containers"][0]["resources"]["limits"] == {"memory": "16Gi"}
+    assert spec["containers"][0]["resources"]["limits"] == {"memory": "12Gi"}
 
 
 TPU_HOST = {
