@@ -26,8 +26,8 @@ REGIONS = (
     "asia-northeast1",
     "us-east4",
 )
-FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow")
-"""Model frameworks in turn; each endpoint uses the runtime of the same name."""
+FRAMEWORKS = ("pytorch", "sklearn", "xgboost", "tensorflow")
+"""Model frameworks in turn; each endpoint uses the runtime of the same name (the GPU ones PyTorch)."""
 GPU_EVERY = 4
 """Every GPU_EVERY-th endpoint serves on the T4 pool; the others on CPU."""
 MONITOR_EVERY = 10
