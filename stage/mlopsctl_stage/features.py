@@ -8,10 +8,12 @@ A feature is looked up by name among the request's inputs, then the response's o
 - KServe v2 (Open Inference Protocol): ``{"inputs": [{"name", "shape", "data"}]}`` and
   ``{"outputs": [{"name", "shape", "data"}]}``; ``data`` may be nested, it is read flat.
 
-Bodies are parsed with Arrow's JSON reader, many rows at once (a group of chunks of the column
-at a time). Where that reader refuses a group (a field that is a number in one request and a
-string in another), its bodies are read one by one with :mod:`json` instead. Either way each
-feature comes out as one flat column: floats for numeric features, strings for categorical ones.
+Bodies are parsed with Arrow's JSON reader, a slice of a few megabytes of the column at a time,
+the slices side by side on every core. Where that reader refuses a slice (a field that is a number
+in one request and a string in another), its bodies are read one by one with :mod:`json` instead.
+Either way each feature's values come out typed, floats for numeric features and strings for
+categorical ones: as one flat column (:func:`logged_features`), or summarised slice by slice
+(:func:`summarised_features`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -33,13 +35,13 @@ from mlopsctl_stage.errors import StageError
 PREDICTION = "prediction"
 """The name of a v1 response's output when ``predictions`` is a list of scalars."""
 _SAMPLING_SPACE = 2**64
-BLOCK = 16 << 20
-"""Bytes of JSON Arrow parses per block."""
-GROUP = 64 << 20
-"""Bytes of bodies parsed per call of Arrow's reader, at least."""
+SLICE = 4 << 20
+"""Bytes of bodies per call of Arrow's JSON reader, about: small enough that every core gets its share
+however the column is chunked, large enough that the calls' own cost is negligible."""
 _TYPES = {"numeric": pa.float64(), "categorical": pa.string()}
 Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 """A column of values: one array, or chunks of one."""
+T = TypeVar("T")
 
 
 def sampled(key: str, rate: float) -> bool:
@@ -67,22 +69,35 @@ def logged_features(
     table: pa.Table, kinds: Mapping[str, str], source: str, positional: Sequence[str] = ()
 ) -> dict[str, pa.ChunkedArray]:
     """Each feature of ``kinds`` (name → ``numeric``/``categorical``) from the bodies in ``table``."""
-    found: dict[str, list[pa.Array]] = {}
-    for column in ("request", "response"):
-        wanted = set(kinds) - found.keys()
-        if column not in table.column_names or not wanted:
-            continue
-        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-            # Arrow's JSON reader keeps about one core busy, so groups are parsed side by side.
-            parse = functools.partial(_values, names=wanted, positional=positional, source=source)
-            parsed = pool.map(parse, _groups(table[column].chunks))
-            for group in parsed:
-                for name, values in group.items():
-                    subject = f"{source}: feature {name!r}"
-                    found.setdefault(name, []).append(_typed(values, kinds[name], subject))
+    found = summarised_features(table, kinds, source, _kept, positional)
+    return {name: pa.chunked_array(found.get(name, []), _TYPES[kind]) for name, kind in kinds.items()}
+
+
+def summarised_features(
+    table: pa.Table,
+    kinds: Mapping[str, str],
+    source: str,
+    summarise: Callable[[str, Column], T],
+    positional: Sequence[str] = (),
+) -> dict[str, list[T]]:
+    """``summarise(name, values)`` of the values of each feature of ``kinds`` in each slice of the
+    bodies in ``table``, in order. Each is computed by the thread that parsed the slice, and the values
+    are then dropped: no column of all of them is built. A feature found nowhere has no entry."""
+    found: dict[str, list[T]] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        for column in ("request", "response"):
+            wanted = {name: kind for name, kind in kinds.items() if name not in found}
+            if column not in table.column_names or not wanted:
+                continue
+            parse = functools.partial(
+                _summaries, kinds=wanted, positional=positional, source=source, summarise=summarise
+            )
+            for piece in pool.map(parse, _slices(table[column].chunks)):
+                for name, summary in piece.items():
+                    found.setdefault(name, []).append(summary)
     if table.num_rows:
         _check_present(kinds, found, source)
-    return {name: pa.chunked_array(found.get(name, []), _TYPES[kind]) for name, kind in kinds.items()}
+    return found
 
 
 def table_features(table: pa.Table, kinds: Mapping[str, str], source: str) -> dict[str, pa.ChunkedArray]:
@@ -97,21 +112,44 @@ def _check_present(kinds: Mapping[str, str], found: Mapping[str, Any] | Sequence
         raise StageError(source, f"no feature {', '.join(map(repr, missing))} in the data")
 
 
-def _groups(chunks: list[pa.Array]) -> Iterator[pa.Array]:
-    """The chunks in groups of at least ``GROUP`` bytes (but the last): a large chunk as it is, runs
-    of small ones (record batches of a read stream) combined."""
+def _slices(chunks: list[pa.Array]) -> Iterator[pa.Array]:
+    """The chunks in slices of about ``SLICE`` bytes (at least half that, but the last): a large
+    chunk cut (without copying), runs of small ones (record batches of a read stream) combined."""
     run: list[pa.Array] = []
+    size = 0
     for chunk in chunks:
-        run.append(chunk)
-        if sum(c.nbytes for c in run) >= GROUP:
-            yield run[0] if len(run) == 1 else pa.concat_arrays(run)
-            run = []
+        rows = max(1, len(chunk) * SLICE // max(chunk.nbytes, 1))
+        for start in range(0, len(chunk), rows):
+            run.append(chunk.slice(start, rows))
+            size += run[-1].nbytes
+            if size >= SLICE // 2:
+                yield run[0] if len(run) == 1 else pa.concat_arrays(run)
+                run, size = [], 0
     if run:
         yield run[0] if len(run) == 1 else pa.concat_arrays(run)
 
 
+def _summaries(
+    bodies: pa.Array,
+    kinds: Mapping[str, str],
+    positional: Sequence[str],
+    source: str,
+    summarise: Callable[[str, Column], T],
+) -> dict[str, T]:
+    """The summaries of the features of ``kinds`` found in a slice of bodies, each typed as its kind."""
+    found = _values(bodies, set(kinds), positional, source)
+    return {
+        name: summarise(name, _typed(values, kinds[name], f"{source}: feature {name!r}"))
+        for name, values in found.items()
+    }
+
+
+def _kept(name: str, values: Column) -> Column:
+    return values
+
+
 def _values(bodies: pa.Array, names: set[str], positional: Sequence[str], source: str) -> dict[str, pa.Array]:
-    """The wanted features in a group of bodies: JSON text parsed by Arrow, or one by one where it
+    """The wanted features in a slice of bodies: JSON text parsed by Arrow, or one by one where it
     cannot; objects that a local JSON-lines table holds already parsed are read as they are."""
     if pa.types.is_null(bodies.type):
         return {}
@@ -126,7 +164,7 @@ def _values(bodies: pa.Array, names: set[str], positional: Sequence[str], source
         return _python_values(strings, names, positional, source)
 
 
-# Arrow: the bodies of a group parsed at once.
+# Arrow: the bodies of a slice parsed at once.
 
 
 def _arrow_values(strings: pa.Array, names: set[str], positional: Sequence[str]) -> dict[str, pa.Array]:
@@ -135,7 +173,7 @@ def _arrow_values(strings: pa.Array, names: set[str], positional: Sequence[str])
     if not len(strings):
         return {}
     # The bodies back to back, as they are in memory: Arrow's reader splits concatenated objects.
-    block = max(BLOCK, pc.max(pc.binary_length(strings)).as_py() + 1)
+    block = max(SLICE, pc.max(pc.binary_length(strings)).as_py() + 1)
     parsed = pajson.read_json(
         pa.BufferReader(_data(strings)),
         read_options=pajson.ReadOptions(block_size=block, use_threads=False),
@@ -204,7 +242,7 @@ def _flat(values: pa.Array) -> pa.Array:
     return values
 
 
-# Python: one body at a time, when Arrow cannot type a group.
+# Python: one body at a time, when Arrow cannot type a slice.
 
 
 def _python_values(

@@ -9,7 +9,16 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from mlopsctl_stage.distances import BINS, categorical, compare, numeric
+from mlopsctl_stage.distances import (
+    BINS,
+    PIECE,
+    against_tallies,
+    categorical,
+    compare,
+    numeric,
+    reference,
+    tally,
+)
 
 
 def js_divergence(p: Sequence[float], q: Sequence[float]) -> float:
@@ -109,3 +118,41 @@ def test_constant_baseline() -> None:
     shifted = numeric(floats([4.0] * 5), floats([3.0] * 10))
     assert shifted.distance == pytest.approx(1.0)
     assert not math.isnan(shifted.distance or math.nan)
+
+
+def test_numeric_columns_in_chunks_bin_as_one_sample() -> None:
+    """Columns as the stage reads them: many chunks, some longer than a piece, with missing values;
+    the baseline's minimum and maximum in different chunks."""
+    rng = np.random.default_rng(3)
+    serving = rng.normal(0.3, 1, 3 * PIECE)
+    baseline = rng.normal(0, 1, 2 * PIECE + 5)
+    baseline[7], baseline[-2] = -9.0, 9.0
+
+    def chunked(values: np.ndarray, cuts: list[int]) -> pa.ChunkedArray:
+        parts = np.split(values, cuts)
+        return pa.chunked_array([pa.array([*part, None]) for part in parts])
+
+    found = compare("numeric", chunked(serving, [10, 2 * PIECE + 3]), chunked(baseline, [PIECE]))
+    expected = numeric(serving, baseline)
+    assert found == expected
+    assert found.statistics["edges"][0] == -9.0 and found.statistics["edges"][-1] == 9.0
+    assert (found.serving_count, found.baseline_count) == (serving.size, baseline.size)
+
+
+@pytest.mark.parametrize(
+    ("kind", "serving", "baseline"),
+    [
+        ("numeric", [0.5, None, 2.0, 7.5, -1.0, 3.0, 3.0], [0.0, 1.0, 2.0, 3.0, None]),
+        ("categorical", ["a", "b", None, "c", "a", "a", "d"], ["a", "b", "b", None]),
+    ],
+)
+def test_serving_values_counted_in_parts_compare_as_a_whole(
+    kind: str, serving: list[object], baseline: list[object]
+) -> None:
+    """As the stage counts a feature: slice by slice against the baseline's reference, an empty slice
+    and one of missing values among them."""
+    whole, base = pa.array(serving), pa.array(baseline)
+    parts = [whole.slice(0, 3), whole.slice(3, 0), pa.array([None], whole.type), whole.slice(3)]
+    tallies = [tally(part, reference(kind, base)) for part in parts]
+    assert against_tallies(tallies, reference(kind, base)) == compare(kind, whole, base)
+    assert against_tallies([], reference(kind, base)).distance is None

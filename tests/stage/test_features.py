@@ -10,7 +10,14 @@ import pyarrow as pa
 import pytest
 
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.features import logged_features, sample, sampled, table_features
+from mlopsctl_stage.features import (
+    SLICE,
+    logged_features,
+    sample,
+    sampled,
+    summarised_features,
+    table_features,
+)
 
 KINDS = {"amount": "numeric", "country": "categorical"}
 POISON = [{"instances": [{"noise": 1}]}, {"instances": [{"noise": "x"}]}]
@@ -188,3 +195,42 @@ def test_bodies_a_local_json_lines_table_holds_as_objects() -> None:
         "digit": ["5"],
         "confidence": [0.98],
     }
+
+
+@pytest.mark.parametrize("poisoned", [False, True], ids=["arrow", "last-slice-one-by-one"])
+def test_a_column_of_several_slices(poisoned: bool) -> None:
+    """Bodies over more than two slices are parsed side by side, and come out in their order; a slice
+    that Arrow refuses is read one by one."""
+    padding = "x" * 200
+    count = 3 * SLICE // 250
+    bodies = [json.dumps({"instances": [{"amount": i, "country": padding}]}) for i in range(count)]
+    poison = [json.dumps(b) for b in POISON] if poisoned else []
+    found = logged_features(pa.table({"request": pa.array(bodies + poison)}), {"amount": "numeric"}, "t")
+    assert found["amount"].num_chunks >= 3
+    assert found["amount"].to_pylist() == [float(i) for i in range(count)]
+
+
+def test_a_body_longer_than_a_slice() -> None:
+    many = {"instances": [{"amount": i, "country": "de"} for i in range(SLICE // 20)]}
+    found = logged_features(log([many, V1[0]]), KINDS, "t")
+    assert len(found["amount"]) == SLICE // 20 + 2
+    assert found["country"].to_pylist()[-2:] == ["de", "fr"]
+
+
+def test_features_summarised_slice_by_slice() -> None:
+    """Each slice's values, typed as their kind, are summarised (here: their count and sum); none is
+    kept. A feature found in no body is an error, as for the values themselves."""
+    count = 3 * SLICE // 100
+    bodies = [
+        json.dumps({"instances": [{"amount": i, "country": "de", "pad": "x" * 60}]}) for i in range(count)
+    ]
+    table = pa.table({"request": pa.array(bodies)})
+    found = summarised_features(table, KINDS, "t", lambda name, values: (name, str(values.type), len(values)))
+    assert set(found) == {"amount", "country"} and len(found["amount"]) >= 3
+    assert {(n, t) for n, t, _ in found["amount"] + found["country"]} == {
+        ("amount", "double"),
+        ("country", "string"),
+    }
+    assert sum(size for *_, size in found["amount"]) == count
+    with pytest.raises(StageError, match="t: no feature 'age' in the data"):
+        summarised_features(table, {"age": "numeric"}, "t", lambda name, values: len(values))

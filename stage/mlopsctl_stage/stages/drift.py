@@ -30,9 +30,15 @@ import pyarrow.compute as pc
 
 from mlopsctl_stage import storage
 from mlopsctl_stage.artifacts import write_file
-from mlopsctl_stage.distances import Comparison, compare
+from mlopsctl_stage.distances import Comparison, Reference, against_tallies, reference, tally
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.features import is_request_log, logged_features, sample, table_features
+from mlopsctl_stage.features import (
+    is_request_log,
+    logged_features,
+    sample,
+    summarised_features,
+    table_features,
+)
 from mlopsctl_stage.kfp_api import Pipelines, RunTarget
 
 MONITOR_LABEL = "mlopsctl.dev/monitor"
@@ -74,16 +80,20 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     outputs = _text(config, "output", "statistics"), _text(config, "output", "alerts")
     run_time, start, end = _window(serving_table, config)
     kinds = {f.name: f.kind for f in features}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # The baseline is read and taken apart while the serving window is read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The baseline is read and summarised while the serving window is read.
         baseline_job = pool.submit(_baseline, baseline_table, kinds)
         serving = _serving(serving_table, start, end, _rate(config))
-        baseline_rows, baseline_values, positional = baseline_job.result()
-        serving_values = logged_features(serving, kinds, f"serving.table ({serving_table})", positional)
-        comparisons = pool.map(
-            lambda f: compare(f.kind, serving_values[f.name], baseline_values[f.name]), features
-        )
-        results = [Result(f, c) for f, c in zip(features, comparisons, strict=True)]
+        baseline_rows, references, positional = baseline_job.result()
+    # Each slice of the bodies is counted against the baseline as soon as it is parsed.
+    tallies = summarised_features(
+        serving,
+        kinds,
+        f"serving.table ({serving_table})",
+        lambda name, values: tally(values, references[name]),
+        positional,
+    )
+    results = [Result(f, against_tallies(tallies.get(f.name, []), references[f.name])) for f in features]
     _print_table(name, kind, (serving.num_rows, baseline_rows), (start, end), results)
     breached = [r for r in results if r.breach]
     if not args.dry_run:
@@ -165,16 +175,16 @@ def _times(values: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
 
 
-def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, pa.ChunkedArray], list[str]]:
-    """The baseline's row count, its features, and its columns (the names of positional instances)."""
+def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Reference], list[str]]:
+    """The baseline's row count, its features summarised, and its columns (the names of positional
+    instances)."""
     baseline = storage.read_table(table)
+    source = f"baseline.table ({table})"
     if is_request_log(baseline):
-        return baseline.num_rows, logged_features(baseline, kinds, f"baseline.table ({table})"), []
-    return (
-        baseline.num_rows,
-        table_features(baseline, kinds, f"baseline.table ({table})"),
-        baseline.column_names,
-    )
+        values, columns = logged_features(baseline, kinds, source), []
+    else:
+        values, columns = table_features(baseline, kinds, source), baseline.column_names
+    return baseline.num_rows, {name: reference(kinds[name], v) for name, v in values.items()}, columns
 
 
 def _serving(table: str, start: datetime, end: datetime | None, rate: float) -> pa.Table:
