@@ -89,3 +89,35 @@ def test_read_regular_reads_a_regular_file_up_to_the_limit(tmp_path: pathlib.Pat
         read_regular(tmp_path, 10)
     with pytest.raises(FileNotFoundError):
         read_regular(tmp_path / "absent.yaml", 10)
+
+
+@pytest.mark.parametrize(
+    ("section", "name"),
+    [
+        (
+            "data:\n  datasets:\n    features:\n      tables:\n        events: {schemaFile: events.json}\n",
+            "events.json",
+        ),
+        ("  templates: overrides\n", "overrides/kubernetes/namespace.yaml.j2"),
+    ],
+)
+def test_a_fifo_named_by_the_config_is_refused_without_hanging(
+    tmp_path: pathlib.Path, section: str, name: str
+) -> None:
+    text = (
+        MINIMAL + section
+        if section.startswith("data")
+        else MINIMAL.replace("  name: demo\n", "  name: demo\n" + section)
+    )
+    (tmp_path / "mlops.yaml").write_text(text)
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(tmp_path / name)
+    outcome: list[tuple[int, str, str]] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(run("validate", tmp_path / "mlops.yaml")), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert outcome, "validate hung on a FIFO"
+    code, _, err = outcome[0]
+    assert code == 1 and "is a FIFO, not a regular file" in err and "Traceback" not in err

@@ -7,7 +7,9 @@ import pathlib
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.load import MAX_BYTES
 from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.source import NotRegularFile, read_regular
 
 MAX_RECORD_DEPTH = 15
 _COLUMN_KEYS = {
@@ -58,7 +60,12 @@ def _schema_problem(ctx: CheckContext, relative: str) -> str | None:
     if file is None:
         return "is not a path inside the folder of mlops.yaml"
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        raw = read_regular(file, MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            return f"is larger than {MAX_BYTES // 1024} KiB"
+        data = json.loads(raw.decode("utf-8"))
+    except NotRegularFile as exc:
+        return str(exc)
     except OSError:
         return "not found"
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -124,7 +131,7 @@ def _template_problem(template: pathlib.Path) -> str | None:
     import jinja2
 
     try:
-        jinja2.Environment().parse(template.read_text(encoding="utf-8"))
+        jinja2.Environment().parse(read_regular(template, MAX_BYTES + 1).decode("utf-8"))
     except jinja2.TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
     except (OSError, UnicodeDecodeError) as exc:
