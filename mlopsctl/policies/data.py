@@ -22,6 +22,12 @@ _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+[0-9]+)-[a-z]$")
 
 
+def grant_members(resource: Resource) -> list[str]:
+    """The principals a Google Cloud resource grants a role to (``member`` or ``members``)."""
+    found = [resource.inputs.get("member"), *resource.inputs.get("members", [])]
+    return [m for m in found if isinstance(m, str)]
+
+
 @policy("MLP004")
 def public_access(ctx: PolicyContext) -> Iterator[Finding]:
     for bucket in ctx.of_type(BUCKET):
@@ -34,8 +40,7 @@ def public_access(ctx: PolicyContext) -> Iterator[Finding]:
     for resource in ctx.graph:
         if not resource.type.startswith("gcp:"):
             continue
-        members = [resource.inputs.get("member"), *resource.inputs.get("members", [])]
-        for member in sorted({m for m in members if m in PUBLIC_MEMBERS}):
+        for member in sorted({m for m in grant_members(resource) if m in PUBLIC_MEMBERS}):
             yield Finding(
                 f"{resource.type} '{resource.name}' grants "
                 f"{resource.inputs.get('role', 'a role')} to {member}",

@@ -16,7 +16,7 @@ from mlopsctl.build.iam import (
 from mlopsctl.build.identity import GSA
 from mlopsctl.graph import Resource
 from mlopsctl.policies import Finding, PolicyContext, policy
-from mlopsctl.policies.data import PUBLIC_MEMBERS
+from mlopsctl.policies.data import PUBLIC_MEMBERS, grant_members
 
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
@@ -103,9 +103,8 @@ def least_privilege(ctx: PolicyContext) -> Iterator[Finding]:
 def data_readers(ctx: PolicyContext) -> Iterator[Finding]:
     own = _identities(ctx)
     for grant in ctx.of_type(*DATA_GRANTS):
-        members = [grant.inputs.get("member"), *grant.inputs.get("members", [])]
-        for member in members:
-            if isinstance(member, str) and member not in own and member not in PUBLIC_MEMBERS:
+        for member in grant_members(grant):
+            if member not in own and member not in PUBLIC_MEMBERS:
                 on = next((grant.inputs[k] for k in _NAMES if k in grant.inputs), grant.name)
                 yield Finding(
                     f"{grant.type.rsplit(':', 1)[-1]} '{grant.name}' lets {member}, not an identity of "
