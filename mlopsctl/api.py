@@ -19,10 +19,12 @@ from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
 from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.partial import beyond_cut, valid_part
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
 from mlopsctl.config.validate import validate_model
 from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize, plural
 from mlopsctl.graph import Graph, Target
+from mlopsctl.manifests import TemplateError
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
 from mlopsctl.promote.lock import Lock, load_lock
@@ -180,9 +182,14 @@ def _validate_target(
     config, schema_errors = validate_model(resolved.data, resolved.sources)
     diagnostics += schema_errors
     if config is not None:
-        diagnostics += run_checks(CheckContext(config, target, document.base_dir))
+        diagnostics += run_checks(CheckContext(config, target, document.base_dir, document.file))
         if keep:
             result.targets[target] = TargetConfig(target, config, _hash(resolved), resolved.sources)
+    else:
+        part, cut = valid_part(resolved.data, schema_errors, resolved.sources)
+        if part is not None:
+            found = run_checks(CheckContext(part, target, document.base_dir, document.file))
+            diagnostics += beyond_cut(found, cut)
     stale = {d.path for d in diagnostics if d.code == "E313"}  # a stale lock pin says it best
     return [d.located(resolved.sources) for d in diagnostics if d.code == "E313" or d.path not in stale]
 
@@ -233,7 +240,10 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
     if not validation.ok or validation.document is None:
         raise ValueError("cannot compile a configuration with errors")
     base_dir = validation.document.base_dir
-    return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+    try:
+        return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+    except TemplateError as exc:
+        raise exc.shown_from(base_dir, validation.document.file) from None
 
 
 def graphs_for(validation: Validation, target: ApplyTarget | None) -> dict[Target, Graph]:

@@ -131,7 +131,7 @@ def _validated(
         with open_source(file, ref) as source:
             validation = api.validate(source, selection)
             if report_valid or not validation.ok:
-                _print_diagnostics(validation.diagnostics, fmt)
+                _print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
             if not validation.ok:
                 errors = sum(d.is_error for d in validation.diagnostics)
                 if fmt is DiagnosticFormat.text:
@@ -139,9 +139,13 @@ def _validated(
                     _err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
                 raise typer.Exit(1)
             yield validation
+    except TemplateError as exc:
+        if not exc.shown:
+            _fail(str(exc))
+        _err(str(exc))
+        raise typer.Exit(1) from None
     except (
         GitError,
-        TemplateError,
         ApplyError,
         api.ProtectedResourceError,
         SavedPlanError,
@@ -153,16 +157,20 @@ def _validated(
 
 
 def _print_diagnostics(
-    diagnostics: list[Diagnostic], fmt: DiagnosticFormat, rules: dict[str, tuple[str, str]] | None = None
+    diagnostics: list[Diagnostic],
+    fmt: DiagnosticFormat,
+    rules: dict[str, tuple[str, str]] | None = None,
+    file: str | None = None,
 ) -> None:
-    """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout."""
+    """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout; ``file`` is the
+    config, where SARIF places findings about no line."""
     from mlopsctl import __version__
     from mlopsctl.diagnostics import render_github, render_json, render_sarif
 
     if fmt is DiagnosticFormat.json:
         typer.echo(render_json(diagnostics))
     elif fmt is DiagnosticFormat.sarif:
-        typer.echo(render_sarif(diagnostics, __version__, rules))
+        typer.echo(render_sarif(diagnostics, __version__, rules, file))
     elif fmt is DiagnosticFormat.github:
         if diagnostics:
             typer.echo(render_github(diagnostics))
@@ -426,7 +434,7 @@ def check(
             plan, _ = api.make_plan(validation, graphs, applier.applied(validation.project), selection)
         policies = all_policies()
         found = validation.diagnostics + check(validation, graphs, policies, plan)
-        _print_diagnostics(found, fmt, rules(policies))
+        _print_diagnostics(found, fmt, rules(policies), validation.source.display)
         errors = sum(d.is_error for d in found)
         if fmt is DiagnosticFormat.text:
             counts = f"{plural(errors, 'error')}, {plural(len(found) - errors, 'warning')}"

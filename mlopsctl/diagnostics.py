@@ -75,6 +75,11 @@ CODES: dict[str, tuple[str, str]] = {
         "stale lock pin",
         "mlops.lock pins a model version the config no longer declares: the region still runs it.",
     ),
+    "E314": (
+        "template error",
+        "A template override does not parse, uses what Jinja's sandbox refuses, or does not render "
+        "one Kubernetes object.",
+    ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
     "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
     "E403": (
@@ -209,11 +214,17 @@ SRCROOT = "%SRCROOT%"
 
 
 def render_sarif(
-    diagnostics: Sequence[Diagnostic], version: str, rules: Mapping[str, tuple[str, str]] | None = None
+    diagnostics: Sequence[Diagnostic],
+    version: str,
+    rules: Mapping[str, tuple[str, str]] | None = None,
+    file: str | None = None,
 ) -> str:
     """A SARIF 2.1.0 log, for code-scanning tools; ``rules`` adds (title, explanation) of codes
     beyond the diagnostic codes (policy ids). Locations are relative to the repository root
-    (``%SRCROOT%``), the nearest folder above the working directory holding ``.git``."""
+    (``%SRCROOT%``), the nearest folder above the working directory holding ``.git``.
+
+    Code scanning shows only results with a file: a finding about no line (a plan-wide policy)
+    is placed at the first line of ``file``, the config checked."""
     from mlopsctl.policies import HELP  # the policies' reasons and fixes (they import this module)
 
     root = _repository_root()
@@ -226,9 +237,10 @@ def render_sarif(
             "partialFingerprints": {"mlopsctlFinding/v1": _fingerprint(d)},
         }
         location: dict[str, object] = {}
-        if d.position:
-            region = {"startLine": d.position.line, "startColumn": d.position.column}
-            artifact = {"uri": _relative_uri(d.position.file, root), "uriBaseId": SRCROOT}
+        position = d.position or (Position(file, 1, 1) if file else None)
+        if position:
+            region = {"startLine": position.line, "startColumn": position.column}
+            artifact = {"uri": _relative_uri(position.file, root), "uriBaseId": SRCROOT}
             location["physicalLocation"] = {"artifactLocation": artifact, "region": region}
         if d.address:
             location["logicalLocations"] = [{"fullyQualifiedName": d.address, "kind": "resource"}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 
 import pytest
@@ -47,3 +49,37 @@ def test_each_command_and_option_exists(words: list[str]) -> None:
     assert code == 0
     for option in (w for w in words[1:] if w.startswith("--")):
         assert option in help_text, f"mlopsctl {words[0]} has no option {option}"
+
+
+def test_every_action_is_pinned_by_commit_sha() -> None:
+    """A tag can be moved to other code; a commit cannot. The comment names the release."""
+    uses = [
+        line.split("uses:", 1)[1].strip() for line in WORKFLOW.read_text().splitlines() if "uses:" in line
+    ]
+    assert len(uses) == 8
+    for use in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+.*", use), use
+
+
+def test_checkouts_leave_no_token_behind() -> None:
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    checkouts = [
+        s for job in jobs.values() for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")
+    ]
+    assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+def test_the_workflow_is_valid_for_github_actions() -> None:
+    """Checked against SchemaStore's GitHub workflow schema, as check-jsonschema ships it."""
+    import importlib.resources
+
+    import jsonschema
+
+    schema_file = (
+        importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
+    )
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key 'on' as true
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(workflow)]
+    assert errors == []

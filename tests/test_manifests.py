@@ -80,7 +80,10 @@ def test_a_broken_override_is_a_clear_error(tmp_path: pathlib.Path) -> None:
     _override(tmp_path / "overrides", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n")
     config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
     code, _, err = run("plan", write(tmp_path, config))
-    assert code == 1 and "not escaped" in err and "Traceback" not in err
+    assert code == 1 and "Traceback" not in err
+    where = f"{tmp_path}/overrides/kubernetes/namespace.yaml.j2:4:9"
+    assert err.startswith(f"{where}: error E314: template value"), err
+    assert "is not escaped: pipe it through '| tojson'" in err
 
 
 def test_builtin_templates_ship_with_the_package() -> None:

@@ -42,11 +42,12 @@ def test_template_injection_payloads_run_nothing(
         + "\n  labels: {{ labels | tojson }}\n"
     )
     _override(tmp_path / "overrides", body)
-    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+    write(tmp_path, WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n"))
     out = tmp_path / "out"
-    code, _, err = run("render", write(tmp_path, config), "--out", out, "--env", "dev")
+    code, _, err = run("render", "mlops.yaml", "--out", out, "--env", "dev")
     assert code == 1, err
-    assert "Traceback" not in err and "template" in err
+    assert err.startswith("overrides/kubernetes/namespace.yaml.j2:4:9: error E314: "), err
+    assert "Traceback" not in err
     assert not (tmp_path / MARKER).exists()
     assert not out.exists()
 
@@ -57,8 +58,13 @@ def test_a_template_linked_to_a_host_file_is_refused(tmp_path: pathlib.Path) -> 
     folder = tmp_path / "project" / "overrides"
     (folder / "kubernetes").mkdir(parents=True)
     (folder / "kubernetes" / "namespace.yaml.j2").symlink_to(secret)
-    with pytest.raises(TemplateError, match="links outside its folder"):
+    with pytest.raises(TemplateError, match="links outside its folder") as caught:
         render_object("namespace", folder, name="x", labels={})
+    assert caught.value.file == folder / "kubernetes" / "namespace.yaml.j2"
+    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+    code, _, err = run("validate", write(tmp_path / "project", config))
+    assert code == 1 and "E314: template 'kubernetes/namespace.yaml.j2' in 'overrides' links outside" in err
+    assert "leaked" not in err
 
 
 def test_a_link_inside_the_folder_is_read(tmp_path: pathlib.Path) -> None:

@@ -283,7 +283,7 @@ def _field_type(model: type[BaseModel], key: Any) -> Any:
     return None
 
 
-def _type_at(loc: tuple[Any, ...]) -> Any:
+def model_at(loc: tuple[Any, ...]) -> Any:
     """The annotation a ``loc`` leads to in the models (union tags select the member)."""
     tp: Any = MLOpsConfig
     for part in loc:
@@ -315,7 +315,7 @@ def _is_tagged(member: Any, tag: Any) -> bool:
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model = _type_at(loc)
+    model = model_at(loc)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or n for n, f in model.model_fields.items()]
     return []
@@ -325,7 +325,7 @@ def _choices(err: ErrorDetails, loc: tuple[Any, ...]) -> list[str]:
     ctx = err.get("ctx") or {}
     if "expected_tags" in ctx:
         return [t.strip().strip("'") for t in str(ctx["expected_tags"]).split(",")]
-    tp = _type_at(loc)
+    tp = model_at(loc)
     if typing.get_origin(tp) is Literal:
         return [str(a) for a in typing.get_args(tp)]
     return [

@@ -265,27 +265,27 @@ def test_an_unused_kms_key_is_a_warning(tmp_path: pathlib.Path) -> None:
     assert "KMS key 'spare' is declared but never used" in found[0][2]
 
 
-STEP = "pipelines:\n  p:\n    steps:\n      a: "
+STEP = "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], "
 
 
 @pytest.mark.parametrize(
     ("text", "code", "fragment"),
     [
-        (MINIMAL + STEP + "{image: x, resources: {cpu: 1Gi}}\n", "E205", "is not a CPU amount"),
-        (MINIMAL + STEP + "{image: x, resources: {memory: 1.5Gi}}\n", "E205", "is not a memory amount"),
-        (MINIMAL + STEP + "{image: x, parallelFor: {items: []}}\n", "E205", "at least 1 item"),
+        (MINIMAL + STEP + "resources: {cpu: 1Gi}}\n", "E205", "is not a CPU amount"),
+        (MINIMAL + STEP + "resources: {memory: 1.5Gi}}\n", "E205", "is not a memory amount"),
+        (MINIMAL + STEP + "parallelFor: {items: []}}\n", "E205", "at least 1 item"),
         (
-            MINIMAL + STEP + "{image: x, parallelFor: {items: [1, 2.5]}}\n",
+            MINIMAL + STEP + "parallelFor: {items: [1, 2.5]}}\n",
             "E205",
             "mixes float and int values",
         ),
         (
-            MINIMAL + STEP + "{image: x, parallelFor: {items: [1], parallelism: 3000000000}}\n",
+            MINIMAL + STEP + "parallelFor: {items: [1], parallelism: 3000000000}}\n",
             "E205",
             "10000",
         ),
         (
-            MINIMAL + STEP + "{image: x, inputs: {x: [1]}}\n",
+            MINIMAL + STEP + "inputs: {x: [1]}}\n",
             "E202",
             "must be a string, an integer, a number or",
         ),
@@ -324,4 +324,50 @@ def test_a_broken_override_template_is_found_by_validate(tmp_path: pathlib.Path)
         "t/kubernetes/namespace.yaml.j2",
     )
     found = _diagnostics(tmp_path, MINIMAL.replace("name: demo", "{name: demo, templates: t}"))
-    assert [c for c, _, _ in found] == ["E311"] and "kubernetes/namespace.yaml.j2" in found[0][2]
+    assert [text.splitlines()[0] for _, _, text in found] == [
+        "t/kubernetes/namespace.yaml.j2:3:18: error E314: template 'kubernetes/namespace.yaml.j2' in 't' "
+        "does not parse: unexpected '}'"
+    ]
+
+
+def test_an_override_that_replaces_nothing_is_an_error(tmp_path: pathlib.Path) -> None:
+    write(tmp_path, "kind: x\n", "t/kubernetes/namespaces.yaml.j2")
+    [(code, line, text)] = _diagnostics(tmp_path, MINIMAL.replace("name: demo", "{name: demo, templates: t}"))
+    assert (code, line) == ("E314", 4)
+    assert "'kubernetes/namespaces.yaml.j2' in 't' replaces no built-in template" in text
+    assert "did you mean 'kubernetes/namespace.yaml.j2'?" in text
+
+
+ONE_ROUND = """\
+models:
+  m:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: gs://models-bucket/m/v1}
+endpoints:
+  e:
+    runtime: sklearn
+    variants:
+      v: {model: m, version: v1, minReplicas: one}
+  f:
+    runtime: sklearn
+    variants:
+      v: {model: n, version: v1}
+"""
+
+
+def test_schema_and_reference_errors_come_in_one_run(tmp_path: pathlib.Path) -> None:
+    found = _diagnostics(tmp_path, MINIMAL + ONE_ROUND)
+    assert [(c, ln) for c, ln, _ in found] == [("E202", 21), ("E301", 25)]
+    assert "model 'n' is not declared under models" in found[1][2]
+
+
+def test_nothing_is_reported_about_a_part_that_was_cut(tmp_path: pathlib.Path) -> None:
+    """Endpoint e is cut for its invalid runtime: model m, which only e serves, is not reported
+    as unused, and a reference to e would not be reported as unresolved."""
+    text = ONE_ROUND.replace("runtime: sklearn\n", "runtime: sklaern\n", 1)
+    text = text.replace("minReplicas: one", "minReplicas: 1")
+    text += "monitors:\n  slow: {type: latency, endpoint: e, objective: 200}\n"
+    found = _diagnostics(tmp_path, MINIMAL + text)
+    assert [c for c, _, _ in found] == ["E204", "E301"]
+    assert "did you mean 'sklearn'?" in found[0][2]

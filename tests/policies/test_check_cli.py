@@ -11,6 +11,8 @@ from gitrepos import git_init_and_commit
 from helpers import WITH_DATA, run, write
 from policy_helpers import PASSING, where
 
+from mlopsctl.diagnostics import Diagnostic, render_sarif
+
 ONE_REPLICA = PASSING.replace("minReplicas: 2}", "minReplicas: 1}")
 ISVC = "prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/score-main"
 
@@ -119,6 +121,21 @@ def test_base_reports_destroyed_protected_resources(source: pathlib.Path) -> Non
     )
     source.write_text(source.read_text(encoding="utf-8") + waived, encoding="utf-8")
     assert run("check", source, "--env", "dev", "--base", "HEAD~1")[0] == 0
+
+
+def test_a_finding_about_no_line_is_placed_on_the_config_in_sarif(here: pathlib.Path) -> None:
+    """Code scanning drops results without a file: one about no line points at the config."""
+    (here / ".git").mkdir()
+    found = [Diagnostic("E307", "the --env and --region options select no environment/region")]
+    [result] = json.loads(render_sarif(found, "1", file="ml/mlops.yaml"))["runs"][0]["results"]
+    assert result["locations"] == [
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": "ml/mlops.yaml", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 1, "startColumn": 1},
+            }
+        }
+    ]
 
 
 def test_repo_reports_protected_resources_of_a_removed_region(

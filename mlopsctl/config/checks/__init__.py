@@ -8,6 +8,7 @@ resolved document (positions are attached later from the source map).
 from __future__ import annotations
 
 import pathlib
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,13 @@ class CheckContext:
     target: Target
     base_dir: pathlib.Path
     """Folder of mlops.yaml, for files it names (schema files, template folders)."""
+    file: str = "mlops.yaml"
+    """mlops.yaml as the user names it, to name the files beside it the same way."""
+
+    def shown(self, path: pathlib.Path) -> str:
+        """How the user names ``path``, a file inside ``base_dir``."""
+        relative = path.relative_to(self.base_dir.resolve()).as_posix()
+        return posixpath.join(posixpath.dirname(self.file), relative)
 
 
 Check = Callable[[CheckContext], Iterable[Diagnostic]]

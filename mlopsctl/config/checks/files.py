@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.load import MAX_BYTES
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.manifests import BUILTIN_TEMPLATES
 from mlopsctl.source import NotRegularFile, read_regular
+from mlopsctl.sourcemap import Position
 
 MAX_RECORD_DEPTH = 15
 _COLUMN_KEYS = {
@@ -116,27 +118,45 @@ def template_folder(ctx: CheckContext) -> Iterator[Diagnostic]:
         )
         return
     assert path is not None
+    builtin = {t.relative_to(BUILTIN_TEMPLATES).as_posix() for t in BUILTIN_TEMPLATES.rglob("*.j2")}
     for template in sorted(path.rglob("*.j2")):
-        broken = _template_problem(template)
-        if broken:
+        name = template.relative_to(path).as_posix()
+        if name not in builtin:
             yield Diagnostic(
-                "E311",
-                f"template '{template.relative_to(path)}' in '{folder}': {broken}",
+                "E314",
+                f"template '{name}' in '{folder}' replaces no built-in template, so it would never be used",
                 path=("project", "templates"),
-                hint="fix the template, or remove it to use the built-in one",
+                hint=did_you_mean(name, sorted(builtin)) or f"built-ins: {', '.join(sorted(builtin))}",
+            )
+            continue
+        problem, line, column = _template_problem(template, path)
+        if problem:
+            yield Diagnostic(
+                "E314",
+                f"template '{name}' in '{folder}' {problem}",
+                position=Position(ctx.shown(template.resolve()), line, column) if line else None,
+                path=("project", "templates"),
+                hint="fix the template, or remove it to use the built-in one (see docs/templates.md)",
             )
 
 
-def _template_problem(template: pathlib.Path) -> str | None:
+def _template_problem(template: pathlib.Path, folder: pathlib.Path) -> tuple[str | None, int, int]:
+    """What keeps ``template`` from rendering, and its line and column (0 when not in the file)."""
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    if not template.resolve().is_relative_to(folder.resolve()):
+        return f"links outside its folder (to {template.resolve()}): refused", 0, 0
     try:
-        jinja2.Environment().parse(read_regular(template, MAX_BYTES + 1).decode("utf-8"))
+        text = read_regular(template, MAX_BYTES + 1).decode("utf-8")
+        ImmutableSandboxedEnvironment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
+        line = text.splitlines()[exc.lineno - 1] if 0 < exc.lineno <= len(text.splitlines()) else ""
+        starts = [i for i in (line.find("{{"), line.find("{%")) if i >= 0]
+        return f"does not parse: {exc.message}", exc.lineno, min(starts) + 1 if starts else 1
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot be read ({exc})"
-    return None
+        return f"cannot be read ({exc})", 0, 0
+    return None, 0, 0
 
 
 @check
