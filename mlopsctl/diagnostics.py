@@ -94,6 +94,16 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (controls, line and paragraph
+    separators, format characters such as bidirectional overrides) written as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text
+    )
+
+
 POLICY_ID = re.compile(r"^([A-Z]{3}[0-9]{3}|[a-z][a-z0-9]*([-.][a-z0-9]+)*)$")
 """Findings of ``mlopsctl check`` carry the id of their policy as code (docs/policies.md):
 three capitals and three digits, or a lowercase slug such as ``acme.owner-label``."""
@@ -113,6 +123,11 @@ class Diagnostic:
     def __post_init__(self) -> None:
         if self.code not in CODES and not POLICY_ID.match(self.code):
             raise ValueError(f"unregistered diagnostic code {self.code}")
+        # Messages quote the user's keys and values: what a terminal or log would act on (line
+        # breaks, escape sequences, bidirectional overrides) is shown escaped, one line each.
+        object.__setattr__(self, "message", printable(self.message))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", printable(self.hint))
 
     @property
     def is_error(self) -> bool:

@@ -63,3 +63,19 @@ def test_command_arguments_reach_the_compiled_component(tmp_path: pathlib.Path) 
     )
     spec = next(yaml.safe_load_all((out / "pipelines" / "train.yaml").read_text(encoding="utf-8")))
     assert f"--note={TEXT}" in _strings(spec)
+
+
+def test_a_message_quoting_a_key_shows_its_line_breaks_and_escapes_escaped(tmp_path: pathlib.Path) -> None:
+    """A key that holds a line break or a bidirectional override cannot forge lines of the report
+    (control characters such as ESC are refused at load, E103)."""
+    key = json.dumps("x\nmlops.yaml:1:1: error E000: forged \u202e")
+    config = (
+        (EXAMPLE / "mlops.yaml")
+        .read_text(encoding="utf-8")
+        .replace("project:\n", f"project:\n  {key}: 1\n", 1)
+    )
+    (tmp_path / "mlops.yaml").write_text(config, encoding="utf-8")
+    code, _, err = run("validate", tmp_path / "mlops.yaml")
+    [line] = [ln for ln in err.splitlines() if "E203" in ln]
+    assert code == 1 and "forged" not in err.replace(line, "")
+    assert "unknown key 'x\\nmlops.yaml:1:1: error E000: forged \\u202e'" in line
