@@ -10,6 +10,7 @@ from conftest import EXAMPLES, ROOT
 from gitrepos import git_init_and_commit
 from helpers import WITH_DATA, run, write
 from policy_helpers import PASSING, where
+from sarif_github import github_problems
 
 from mlopsctl.diagnostics import Diagnostic, render_sarif
 
@@ -180,3 +181,25 @@ def test_sarif_locations_are_relative_to_the_repository_and_fingerprints_stable(
     [after] = json.loads(run("check", "ml/mlops.yaml", "--format", "sarif")[1])["runs"][0]["results"]
     assert after["partialFingerprints"] == result["partialFingerprints"]
     assert after["locations"] != result["locations"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_github_accepts_the_sarif_of_every_example(example: pathlib.Path, here: pathlib.Path) -> None:
+    code, out, _ = run("check", example, "--format", "sarif")
+    assert code == 0 and github_problems(out) == []
+
+
+def test_github_accepts_the_sarif_of_findings_and_errors(here: pathlib.Path) -> None:
+    write(here, ONE_REPLICA)
+    assert github_problems(run("check", "--format", "sarif")[1]) == []
+    write(here, ONE_REPLICA.replace("minReplicas: 1}", "minReplicas: 1, replicas: 2}"))
+    code, out, _ = run("validate", "--format", "sarif")
+    assert code == 1 and json.loads(out)["runs"][0]["results"] and github_problems(out) == []
+
+
+def test_the_github_rules_catch_what_github_refuses() -> None:
+    found = [Diagnostic("E307", "no position")]
+    assert "needs 1 to 1,000 locations" in " ".join(github_problems(render_sarif(found, "1")))
+    log = json.loads(render_sarif(found, "1", file="mlops.yaml"))
+    log["runs"][0]["results"][0]["ruleId"] = "X999"
+    assert "names no rule of the run" in " ".join(github_problems(json.dumps(log)))
