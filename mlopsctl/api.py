@@ -13,8 +13,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from mlopsctl.addons import AddOnUse
 from mlopsctl.apply import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
 from mlopsctl.build import build_graph
+from mlopsctl.build.platform import addon_uses
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
 from mlopsctl.config.load import Document, load_file
@@ -383,3 +385,8 @@ def run_local(
     assert validation.document is not None, "compile_graphs refuses a config that did not load"
     request = LocalRequest(name, out, dict(params or {}), trials, act, data)
     return run_local(validation.targets[target].config, graph, validation.document.base_dir, request)
+
+
+def platform(validation: Validation, graphs: Mapping[Target, Graph]) -> dict[Target, list[AddOnUse]]:
+    """Per target, the add-ons its graph installs (or GKE provides), with what needs each."""
+    return {t: addon_uses(graph, validation.targets[t].config) for t, graph in graphs.items()}

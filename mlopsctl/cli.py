@@ -695,6 +695,29 @@ def status(
         typer.echo(render(proposal), nl=False)
 
 
+class PlatformFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def platform(
+    file: FileArg = DEFAULT_FILE,
+    env: EnvOpt = None,
+    region: RegionOpt = None,
+    fmt: Annotated[
+        PlatformFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PlatformFormat.text,
+) -> None:
+    """Per cluster: each add-on its workloads need, its exact version, how it is installed, and why."""
+    from mlopsctl import api
+    from mlopsctl.platform_report import render_json, render_text
+
+    with _validated(file, _selection(env, region), report_valid=False) as validation:
+        report = api.platform(validation, api.compile_graphs(validation))
+        typer.echo((render_json if fmt is PlatformFormat.json else render_text)(report), nl=False)
+
+
 class RunFormat(enum.StrEnum):
     text = "text"
     json = "json"

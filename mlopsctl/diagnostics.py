@@ -80,6 +80,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A template override does not parse, uses what Jinja's sandbox refuses, or does not render "
         "one Kubernetes object.",
     ),
+    "E315": (
+        "metric not collected",
+        "An autoscaling metric that nothing collects on the platform the config chooses.",
+    ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
     "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
     "E403": (
@@ -88,9 +92,17 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
+    "E406": (
+        "add-on version too old",
+        "A version pinned under platform.versions lacks a feature the workloads use.",
+    ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
+    "W402": (
+        "add-on version untested",
+        "An add-on is pinned to another version than mlopsctl is tested with.",
+    ),
 }
 
 

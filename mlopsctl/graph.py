@@ -13,6 +13,9 @@ from typing import Any
 from mlopsctl.sourcemap import Path
 
 JSON = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+KUSTOMIZE_DIRECTORY = "kubernetes:kustomize/v2:Directory"
+ADDON_TYPES = frozenset({HELM_RELEASE, KUSTOMIZE_DIRECTORY})
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,13 @@ class Resource:
 
     @property
     def is_kubernetes(self) -> bool:
-        return self.type.startswith("kubernetes:")
+        """A Kubernetes object (one manifest), rather than a cloud resource or an add-on."""
+        return self.type.startswith("kubernetes:") and self.type not in ADDON_TYPES
+
+    @property
+    def is_addon(self) -> bool:
+        """A cluster add-on: upstream's own package (a Helm chart or a kustomization), installed whole."""
+        return self.type in ADDON_TYPES
 
 
 def is_deferred(value: JSON) -> bool:

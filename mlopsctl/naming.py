@@ -17,6 +17,7 @@ from typing import Literal
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.data import Bucket, Dataset
+from mlopsctl.config.models.security import SHARED_NETWORK
 from mlopsctl.graph import Target
 
 Workload = Literal["pipeline", "endpoint", "monitor", "batch", "account"]
@@ -213,28 +214,35 @@ class PredictorPort:
     container: int
 
 
-def predictor_ports(protocols: list[str]) -> dict[str, PredictorPort]:
-    """The ports of an endpoint's predictor Services, by protocol.
-
-    KServe (raw deployment) exposes a predictor's first container port as Service port 80,
-    named after the container port, and every further one under its own number; a name
-    holding ``grpc`` or ``h2c`` gets the ``kubernetes.io/h2c`` app protocol. Predictors list
-    HTTP (8080) before gRPC (8081): with both, gRPC stays on 8081; gRPC alone takes port 80.
-    """
-    ports = {"http": PredictorPort("http", 80, 8080), "grpc": PredictorPort("grpc", 8081, 8081)}
-    if protocols == ["grpc"]:
-        return {"grpc": PredictorPort("grpc", 80, 8081)}
-    return {p: ports[p] for p in ("grpc", "http") if p in protocols}
-
-
 def master_cidr(config: MLOpsConfig, target: Target) -> str:
     """The control plane range of the target's private cluster.
 
-    Clusters of one project share its network, where each needs a /28 of its own; by
-    default one of the 4096 blocks of 172.16.0.0/16 is picked by a hash of the environment
-    and region (names that collide anyway are found by the uniqueness check).
+    Every private cluster in a VPC network needs a /28 of its own, and a network may be shared
+    by projects (a Shared VPC, or several mlopsctl projects in one GCP project). By default one
+    of the 4096 blocks of 172.16.0.0/16 is picked by a hash of what makes the cluster unique
+    there: its GCP project, the project's name, the environment and the region. Targets of one
+    config that collide anyway are found by the uniqueness check; ``masterCidr`` sets it.
     """
     if config.security.network.master_cidr:
         return config.security.network.master_cidr
-    block = int(hashlib.sha256(f"{target.env}/{target.region}".encode()).hexdigest(), 16) % 4096
+    gcp_project = config.environments[target.env].gcp_project
+    key = f"{gcp_project}/{config.project.name}/{target.env}/{target.region}"
+    block = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 4096
     return f"172.16.{block // 16}.{(block % 16) * 16}/28"
+
+
+def network_project(config: MLOpsConfig, target: Target) -> str:
+    """The GCP project of the cluster's VPC network: a Shared VPC host, or the target's own."""
+    found = re.fullmatch(SHARED_NETWORK, config.security.network.network)
+    return found[1] if found else config.environments[target.env].gcp_project
+
+
+def vpc_subnetwork(config: MLOpsConfig, target: Target) -> str:
+    """The cluster's subnetwork in the target's region: as given, or the one named like the
+    network (what auto-mode networks have in every region); a path where the network is one."""
+    network = config.security.network
+    found = re.fullmatch(SHARED_NETWORK, network.network)
+    name = network.subnetwork or (found[2] if found else network.network)
+    if found is None or "/" in name:
+        return name
+    return f"projects/{found[1]}/regions/{target.region}/subnetworks/{name}"

@@ -1,7 +1,8 @@
 """What a target's deploy folder holds, and writing it without leaving half a folder behind.
 
 ``<out>/<env>/<region>/`` gets: ``kustomization.yaml``; ``manifests/*.yaml``, one
-Kubernetes object per file; ``pipelines/<name>.yaml``, each compiled pipeline as
+Kubernetes object per file; ``platform/<add-on>.yaml``, one Argo CD Application per cluster
+add-on (``mlopsctl.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
 Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
 KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
 inputs, dependencies) that the Pulumi program reads.
@@ -16,6 +17,8 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 
+from mlopsctl.argocd import applications
+from mlopsctl.build.context import ownership_labels
 from mlopsctl.fileio import sync_dir, write_tree
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.yamlio import dump_json, dump_yaml
@@ -47,6 +50,10 @@ def render_target(graph: Graph, project: str) -> Files:
                 files[f"pipelines/{spec['pipelineName']}.yaml"] = "---\n".join(
                     dump_yaml(d) for d in documents if d
                 )
+    labels = ownership_labels(project, graph.target)
+    for name, app in applications(graph, labels).items():
+        files[f"platform/{name}.yaml"] = dump_yaml(app)
+        manifests.append(f"platform/{name}.yaml")
     files[KUSTOMIZATION] = dump_yaml(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",

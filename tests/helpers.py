@@ -39,9 +39,20 @@ data:
 )
 
 STAGE_IMAGE = "  name: demo\n  stageImage: registry.example/stages:1\n"
+
+
+def owned(text: str) -> str:
+    """``text`` (MINIMAL or one made from it) with the owner that the Kubeflow profile of a project
+    with pipelines needs."""
+    return text.replace("  name: demo\n", "  name: demo\n  owner: ml-team@acme.example\n", 1)
+
+
+OWNED = owned(MINIMAL)
 STAGED = MINIMAL.replace("  name: demo\n", STAGE_IMAGE, 1)
 """MINIMAL with project.stageImage, which built-in stages, request loggers and monitors need."""
 STAGED_DATA = WITH_DATA.replace("  name: demo\n", STAGE_IMAGE, 1)
+OWNED_STAGED = owned(STAGED)
+OWNED_STAGED_DATA = owned(STAGED_DATA)
 
 
 def write(folder: pathlib.Path, text: str, name: str = "mlops.yaml") -> pathlib.Path:

@@ -6,14 +6,19 @@ client) and is recorded as ``METHOD /path?query``. It answers discovery for the
 kinds it serves, server-side apply (``dryRun=All`` stores nothing), label-selected
 lists and deletes, and refuses what a real server refuses in the cases tested:
 an object in a missing namespace (404), and rejections set up by a test.
+
+Stored objects get a ``metadata.uid``, and a PipelineVersion is admitted as KFP 2.17's
+mutating webhook admits it: refused (400) unless its Pipeline exists, else labelled with
+its Pipeline's name and uid and given an owner reference to it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -21,7 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 HOST = "https://k8s.test"
-CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"})
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Profile"}
+)
+KFP = "pipelines.kubeflow.org/v2beta1"
 DIGITS_PROD_CONTEXT = "gke_acme-digits-prod_us-central1_digits-prod-usc1"
 
 
@@ -61,10 +69,11 @@ class FakeApiServer:
     """(group/version, plural, namespace, name) → object."""
     requests: list[str] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
-    rejections: dict[str, str] = field(default_factory=dict)
-    """Path of an object → the message of the 422 a write to it gets."""
+    rejections: dict[str, str | tuple[int, str]] = field(default_factory=dict)
+    """Path of an object → the message of the 422 a write to it gets, or (status, message)."""
     honor_selectors: bool = True
     unauthorized: bool = False
+    _uids: Iterator[int] = field(default_factory=itertools.count)
 
     # the urllib3.PoolManager interface the REST client uses
     def request(
@@ -113,7 +122,8 @@ class FakeApiServer:
         if method == "DELETE":
             gone = self.objects.pop(key, None)
             return Response(200, gone) if gone else status(404, "Not Found", f'{resource} "{name}" not found')
-        return Response(200, self.objects[key])
+        found = self.objects.get(key)
+        return Response(200, found) if found else status(404, "Not Found", f'{resource} "{name}" not found')
 
     def _groups(self) -> dict[str, Any]:
         versions: dict[str, list[str]] = {}
@@ -154,10 +164,24 @@ class FakeApiServer:
             details = {"name": namespace, "kind": "namespaces"}
             return status(404, "Not Found", f'namespaces "{namespace}" not found', details)
         if path in self.rejections:
-            return status(422, "Unprocessable Entity", self.rejections[path])
+            code, message = _rejection(self.rejections[path])
+            return status(code, "Bad Request" if code == 400 else "Unprocessable Entity", message)
+        existing = (self.objects.get(key) or {}).get("metadata") or {}
+        admitted = {**body, "metadata": {**body["metadata"], "uid": existing.get("uid") or self._uid()}}
+        if key[:2] == (KFP, "pipelineversions"):
+            pipeline = self.objects.get((KFP, "pipelines", namespace, body["spec"]["pipelineName"]))
+            if pipeline is None:
+                message = "The spec.pipelineName doesn't map to an existing Pipeline object"
+                return status(
+                    400, "Bad Request", f'admission webhook "mutating.pipelineversions" denied: {message}'
+                )
+            admitted = kfp_webhook(admitted, pipeline)
         if query.get("dryRun") != "All":
-            self.objects[key] = body
-        return Response(200, body)
+            self.objects[key] = admitted
+        return Response(200, admitted)
+
+    def _uid(self) -> str:
+        return f"00000000-0000-4000-8000-{next(self._uids):012d}"
 
     def _list(self, group_version: str, resource: str, selector: str) -> Response:
         wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
@@ -176,6 +200,35 @@ class FakeApiServer:
         """Create an object directly (as another client or a controller would)."""
         meta = obj["metadata"]
         self.objects[(api_version, plural(kind), meta.get("namespace", ""), meta["name"])] = obj
+
+
+def _rejection(found: str | tuple[int, str]) -> tuple[int, str]:
+    return (422, found) if isinstance(found, str) else found
+
+
+def kfp_webhook(version: dict[str, Any], pipeline: dict[str, Any]) -> dict[str, Any]:
+    """``version`` as KFP's PipelineVersion webhook mutates it: labelled with its Pipeline's uid and
+    name, and owned by it (an owner reference without ``controller``, replacing any earlier one)."""
+    meta = pipeline["metadata"]
+    owner = {
+        "apiVersion": KFP,
+        "kind": "Pipeline",
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "blockOwnerDeletion": True,
+    }
+    labels = {
+        **(version["metadata"].get("labels") or {}),
+        "pipelines.kubeflow.org/pipeline-id": meta["uid"],
+        "pipelines.kubeflow.org/pipeline": meta["name"][:63],
+    }
+    others = [
+        ref
+        for ref in version["metadata"].get("ownerReferences") or []
+        if (ref.get("apiVersion"), ref.get("kind")) != (KFP, "Pipeline")
+    ]
+    metadata = {**version["metadata"], "labels": labels, "ownerReferences": [*others, owner]}
+    return {**version, "metadata": metadata}
 
 
 def install(monkeypatch: pytest.MonkeyPatch, server: FakeApiServer) -> None:

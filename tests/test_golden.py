@@ -1,4 +1,4 @@
-"""Every example's full render and plan, compared with tests/golden/ (refresh: pytest --update-goldens)."""
+"""Every example's render, plan and platform, compared with tests/golden/ (refresh: --update-goldens)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def _rendered(example: pathlib.Path, out: pathlib.Path) -> dict[str, bytes]:
     code, plan_text, err = run("plan", example)
     assert code == 0, err
     (out / "render" / "plan.txt").write_text(plan_text, encoding="utf-8")
+    code, platform_text, err = run("platform", example)
+    assert code == 0, err
+    (out / "render" / "platform.txt").write_text(platform_text, encoding="utf-8")
     return _tree(out / "render")
 
 

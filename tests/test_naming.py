@@ -60,6 +60,6 @@ def test_control_plane_ranges_differ_by_environment_and_region_unless_given() ->
     }
     config = MLOpsConfig.model_validate(doc)
     ranges = {naming.master_cidr(config, Target("prod", r)) for r in ("us-central1", "europe-west4")}
-    assert ranges == {"172.16.176.192/28", "172.16.131.32/28"}
+    assert ranges == {"172.16.142.112/28", "172.16.188.32/28"}
     given = MLOpsConfig.model_validate({**doc, "security": {"network": {"masterCidr": "10.0.0.0/28"}}})
     assert naming.master_cidr(given, Target("prod", "us-central1")) == "10.0.0.0/28"

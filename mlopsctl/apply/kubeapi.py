@@ -112,6 +112,22 @@ class Connection:
             )
         )
 
+    def exists(self, obj: Mapping[str, JSON]) -> bool:
+        """Whether the object ``obj`` names (its kind, namespace and name) is on the server."""
+        metadata = obj["metadata"]
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        try:
+            self._call(
+                lambda: self.dynamic.get(
+                    resource, name=metadata["name"], namespace=metadata.get("namespace"), serialize=False
+                )
+            )
+        except RequestError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def list(self, resource: Any, selector: str) -> list[dict[str, JSON]]:
         """Every object of ``resource`` in every namespace matching the label ``selector``."""
         items: list[dict[str, JSON]] = []

@@ -14,12 +14,19 @@ another cluster is refused.
   ownership labels for this project and target (``ownership_labels``) that the graph no
   longer has, among the kinds of the graph and of the recorded state. An object missing
   any of those labels, or owned by another object (``metadata.ownerReferences``, such as
-  the Services Flagger generates with our labels copied), is never deleted.
+  the Services Flagger generates with our labels copied), is never deleted, with one
+  exception (``ADDED_OWNERS``): the owner reference that an admission webhook adds to
+  every object of a kind mlopsctl applies. Kubeflow Pipelines' webhook makes each
+  PipelineVersion a dependent of its Pipeline; the version is still mlopsctl's, and is
+  pruned when the graph no longer has it.
 - What was applied is recorded in a state store (``mlopsctl.state_store``) under its
   lock, after every object was applied and pruned; a failed apply records nothing, and
   applying again completes it.
 - ``plan`` adds a server-side dry run (``dryRun=All``) of every object; objects the API
-  server rejects fail the plan with the server's message.
+  server rejects fail the plan with the server's message. Objects that wait for what this
+  apply creates are not checked: those in a namespace of the graph that does not exist yet,
+  of a kind whose CRD the graph adds, and PipelineVersions of a Pipeline the graph adds
+  (KFP's webhook refuses a version until its Pipeline exists).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from mlopsctl.addons import serving
 from mlopsctl.apply import ApplyError, Outcome, Release
 from mlopsctl.apply.kubeapi import ClusterRef, Connection, NotServed, RequestError, connect
 from mlopsctl.build.context import ownership_labels
@@ -95,10 +103,24 @@ def defined_kind(crd: Resource) -> tuple[str, str]:
     return crd.inputs["spec"]["group"], crd.inputs["spec"]["names"]["kind"]
 
 
-def prunable(metadata: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """An object pruning may delete: it has all of ``labels`` and no owner."""
+ADDED_OWNERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("pipelines.kubeflow.org", "PipelineVersion"): ("pipelines.kubeflow.org", "Pipeline"),
+}
+"""(group, kind) of an object mlopsctl applies → (group, kind) of the owner that admission adds
+to it: KFP's PipelineVersion webhook references the version's Pipeline (without ``controller``)."""
+
+
+def prunable(key: ObjectKey, metadata: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """An object pruning may delete: it has all of ``labels``, and no owner but one admission adds."""
     found = metadata.get("labels") or {}
-    return all(found.get(k) == v for k, v in labels.items()) and not metadata.get("ownerReferences")
+    owners = metadata.get("ownerReferences") or []
+    return all(found.get(k) == v for k, v in labels.items()) and all(_added(key, ref) for ref in owners)
+
+
+def _added(key: ObjectKey, ref: Mapping[str, Any]) -> bool:
+    """Whether ``ref`` is the owner that admission adds to objects like ``key`` (never a controller)."""
+    group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+    return not ref.get("controller") and ADDED_OWNERS.get(key[:2]) == (group, ref.get("kind"))
 
 
 def label_selector(labels: Mapping[str, str]) -> str:
@@ -188,7 +210,9 @@ class KubernetesTarget:
         accepted = len(objects) - len(waiting)
         line = f"{target}: server-side dry run in {connection.context}: {accepted} accepted"
         if waiting:
-            line += f", {len(waiting)} not checked (their namespace or kind is created by this apply)"
+            line += (
+                f", {len(waiting)} not checked (their namespace, kind or pipeline is created by this apply)"
+            )
         return Outcome(False, line)
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
@@ -248,16 +272,43 @@ def dry_run(connection: Connection, graph: Graph, objects: list[Resource]) -> tu
             connection.apply(r.inputs, dry_run=True)
         except NotServed as exc:
             if (group, kind) not in created_kinds:
-                rejected.append(f"{r.address}: {exc}")
+                rejected.append(f"{r.address}: {exc}{_from_addon(r)}")
             else:
                 waiting.append(r.address)
         except RequestError as exc:
             missing_namespace = exc.status == 404 and exc.details.get("kind") == "namespaces"
-            if missing_namespace and exc.details.get("name") in created_namespaces:
+            to_come = missing_namespace and exc.details.get("name") in created_namespaces
+            if to_come or (exc.status == 400 and _pipeline_to_come(connection, graph, r)):
                 waiting.append(r.address)
             else:
                 rejected.append(f"{r.address}: {exc.message}")
     return rejected, waiting
+
+
+def _pipeline_to_come(connection: Connection, graph: Graph, r: Resource) -> bool:
+    """Whether ``r`` is a PipelineVersion whose Pipeline this apply creates: KFP's webhook refuses a
+    version (400, in a dry run too) until its Pipeline exists."""
+    group, kind, namespace, _ = resource_key(r)
+    if (group, kind) != ("pipelines.kubeflow.org", "PipelineVersion"):
+        return False
+    wanted = (group, "Pipeline", namespace, (r.inputs.get("spec") or {}).get("pipelineName"))
+    parent = next((p for p in graph if resource_key(p) == wanted), None)
+    try:
+        return parent is not None and not connection.exists(parent.inputs)
+    except (NotServed, RequestError):
+        return False
+
+
+def _from_addon(resource: Resource) -> str:
+    """Where the missing kind of ``resource`` comes from: this target installs no add-ons."""
+    addon = serving(str(resource.inputs["apiVersion"]), str(resource.inputs["kind"]))
+    if addon is None:
+        return ""
+    how = "part of GKE" if addon.install == "gke" else f"{addon.install} {addon.package or addon.source}"
+    return (
+        f" (it comes with add-on {addon.name} {addon.version}, {how}: install the add-ons that "
+        "`mlopsctl platform` lists, or apply with --target pulumi or gitops, which install them)"
+    )
 
 
 def _apply_all(connection: Connection, objects: list[Resource]) -> None:
@@ -285,7 +336,7 @@ def prune(connection: Connection, graph: Graph, previous: State | None, project:
             continue  # nothing of a kind the cluster no longer serves can be left
         for item in _listed(connection, resource, labels, project):
             key = object_key(api_version, kind, item.get("metadata") or {})
-            if key not in desired and prunable(item.get("metadata") or {}, labels):
+            if key not in desired and prunable(key, item.get("metadata") or {}, labels):
                 doomed.setdefault(key, resource)
     order = sorted(doomed, key=lambda k: (k[1] == "Namespace", rank.get(k, -1), k))
     for group, kind, namespace, name in order:

@@ -1,7 +1,10 @@
 """Cloud Monitoring: notification channels, and alert policies for the monitors.
 
-Each SLO monitor becomes an alert policy on the same PromQL expression as the in-cluster
-rule (:mod:`mlopsctl.build.slo`), read from Managed Service for Prometheus. A drift or
+With ``platform.metrics: managed``, each SLO monitor becomes an alert policy on the same
+PromQL expression as its rule (:mod:`mlopsctl.build.slo`), read from Managed Service for
+Prometheus and kept to the target's cluster. With ``in-cluster`` metrics Cloud Monitoring
+holds none of the series, so an SLO monitor notifies through the in-cluster Alertmanager that
+receives its PrometheusRule's alerts (whose receivers the platform team configures). A drift or
 skew monitor that notifies becomes a log-match policy: its job logs one structured line
 per feature that crossed its threshold (``jsonPayload.event`` ``drift-breach`` or
 ``skew-breach``, with the monitor's name under ``mlopsctl.dev/monitor``), and Cloud
@@ -40,7 +43,8 @@ def build(ctx: BuildContext) -> None:
         _channel(ctx, name, channel)
     for name, monitor in ctx.config.monitors.items():
         if isinstance(monitor, SloMonitor):
-            _policy(ctx, name, monitor)
+            if ctx.config.platform.metrics == "managed":
+                _policy(ctx, name, monitor)
         elif monitor.actions.notify:
             _breach_policy(ctx, name, monitor)
 

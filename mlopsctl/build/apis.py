@@ -18,6 +18,7 @@ APIS = {
     "bigquery": "bigquery.googleapis.com",
     "compute": "compute.googleapis.com",
     "container": "container.googleapis.com",
+    "gkehub": "gkehub.googleapis.com",
     "kms": "cloudkms.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
     "projects": "cloudresourcemanager.googleapis.com",
@@ -35,8 +36,13 @@ def api_of(type_token: str) -> str | None:
     return APIS.get(type_token.split(":")[1].split("/")[0])
 
 
+EXTRA = {"gcp:gkehub/featureMembership:FeatureMembership": "mesh.googleapis.com"}
+"""APIs a resource needs beyond its module's (Cloud Service Mesh runs on the Mesh API)."""
+
+
 def build(ctx: BuildContext) -> None:
-    for api in sorted({api for r in ctx.graph if (api := api_of(r.type)) is not None}):
+    used = {api for r in ctx.graph if (api := api_of(r.type)) is not None}
+    for api in sorted(used | {EXTRA[r.type] for r in ctx.graph if r.type in EXTRA}):
         ctx.add(
             SERVICE,
             api.removesuffix(".googleapis.com"),

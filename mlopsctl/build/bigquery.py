@@ -2,13 +2,29 @@
 (endpoints' request logs, drift and skew monitors' statistics and alerts).
 
 An implied table the user also declares, in the same dataset under the same name, is
-the user's: their definition is built instead, so that they can tune it (expiry,
+the user's: their definition is built instead, so that they can tune it (partitioning,
 description, extra columns). Endpoints that name the same log table share it.
+
+Retention of the implied tables. Their rows are kept for the dataset's
+``generatedTables.retention`` (default: for ever), and the whole table is never deleted:
+
+- The retention is the table's partition expiration (``timePartitioning.expirationMs``): each
+  day's partition is deleted that long after its day, so the table keeps a rolling window.
+  Set on the table, it also wins over a dataset's default partition expiration.
+- A dataset's ``defaultTableExpirationMs`` gives every table created without an
+  ``expirationTime`` one of its creation time plus the default: the whole table, every
+  partition, is deleted then. pulumi-gcp's ``bigquery.Table`` cannot create a table without
+  one in such a dataset: it sends no ``expirationTime`` when the value is 0 or absent, and then
+  keeps what BigQuery set as its computed value. So a table that a workload writes, in a
+  dataset with a default expiration, gets an explicit ``expirationTime`` at the end of
+  BigQuery's time range (:data:`NEVER_EXPIRES`), which the default does not override; on an
+  existing table the same update replaces an expiration the default had set.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from mlopsctl.build import kms
 from mlopsctl.build.context import BuildContext
@@ -21,6 +37,9 @@ from mlopsctl.sourcemap import Path
 
 DATASET = "gcp:bigquery/dataset:Dataset"
 TABLE = "gcp:bigquery/table:Table"
+NEVER_EXPIRES = 253402214400000
+"""9999-12-31T00:00:00Z in milliseconds: the expirationTime of a table that must outlive its
+dataset's default table expiration (BigQuery timestamps end with 9999)."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -41,34 +60,46 @@ def build(ctx: BuildContext) -> None:
             inputs["defaultTableExpirationMs"] = parse_duration(dataset.default_table_expiration) * 1000
         if key_id:
             inputs["defaultEncryptionConfiguration"] = {"kmsKeyName": key_id}
-        ds = ctx.add(DATASET, key, inputs, source=source, depends_on=key_deps, protect=True)
+        address = ctx.add(DATASET, key, inputs, source=source, depends_on=key_deps, protect=True).address
+        ds = _Dataset(key, ds_id, dataset, address, key_id)
+        written = {table_key for dataset_key, table_key, _, _ in implied if dataset_key == key}
         for table_key, table in dataset.tables.items():
-            table_source = (*source, "tables", table_key)
-            _table(ctx, key, ds_id, table_key, table, dataset, ds.address, key_id, table_source)
+            _table(ctx, ds, table_key, table, (*source, "tables", table_key), written=table_key in written)
+        retention = dataset.generated_tables.retention
         for dataset_key, table_key, table, implied_by in implied:
             if dataset_key == key and ctx.address(TABLE, f"{key}.{table_key}") not in ctx.graph.resources:
-                _table(ctx, key, ds_id, table_key, table, dataset, ds.address, key_id, implied_by)
+                _table(ctx, ds, table_key, _with_retention(table, retention), implied_by, written=True)
 
 
-def _table(
-    ctx: BuildContext,
-    dataset_key: str,
-    ds_id: str,
-    name: str,
-    table: Table,
-    dataset: Dataset,
-    dataset_address: str,
-    key_id: str | None,
-    source: Path,
-) -> None:
+@dataclass(frozen=True)
+class _Dataset:
+    """A dataset in the graph, as its tables need it."""
+
+    key: str
+    id: str
+    spec: Dataset
+    address: str
+    key_id: str | None
+
+
+def _with_retention(table: Table, retention: str | None) -> Table:
+    """An implied table whose partitions expire after ``retention`` (None: kept)."""
+    if retention is None or table.partitioning is None:
+        return table
+    partitioning = table.partitioning.model_copy(update={"expiration": retention})
+    return table.model_copy(update={"partitioning": partitioning})
+
+
+def _table(ctx: BuildContext, ds: _Dataset, name: str, table: Table, source: Path, *, written: bool) -> None:
+    """``written``: a workload writes the table (a request log, a monitor's statistics or alerts)."""
     inputs: dict[str, JSON] = {
-        "datasetId": ds_id,
+        "datasetId": ds.id,
         "tableId": name,
         "project": ctx.gcp_project,
         "description": table.description,
         # Protected as a Pulumi resource option instead (see build/cluster.py).
         "deletionProtection": False,
-        "labels": ctx.gcp_labels({**dataset.labels, **table.labels}),
+        "labels": ctx.gcp_labels({**ds.spec.labels, **table.labels}),
     }
     schema = table_schema(ctx, table)
     if schema is not None:
@@ -82,14 +113,16 @@ def _table(
         inputs["timePartitioning"] = partitioning
     if table.clustering:
         inputs["clusterings"] = list(table.clustering)
-    if key_id:
-        inputs["encryptionConfiguration"] = {"kmsKeyName": key_id}
+    if ds.key_id:
+        inputs["encryptionConfiguration"] = {"kmsKeyName": ds.key_id}
+    if written and ds.spec.default_table_expiration:
+        inputs["expirationTime"] = NEVER_EXPIRES
     ctx.add(
         TABLE,
-        f"{dataset_key}.{name}",
+        f"{ds.key}.{name}",
         inputs,
         source=source,
-        depends_on=(dataset_address,),
+        depends_on=(ds.address,),
         protect=True,
     )
 

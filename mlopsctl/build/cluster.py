@@ -1,7 +1,10 @@
 """GKE: the target's regional cluster, the service account its nodes run as, and its node pools.
 
 The cluster is private, Workload Identity enabled, on Dataplane V2 (which enforces network
-policy) and on a release channel with a maintenance window. Its default node pool is removed:
+policy) and on a release channel with a maintenance window. It is in the VPC network and
+subnetwork ``security.network`` names (default: the project's ``default`` network and its
+subnetwork of the region), behind a Cloud NAT for that subnetwork unless the network is a
+Shared VPC's (its host project provides NAT). Its default node pool is removed:
 every node belongs to a pool declared under ``accelerators`` (or the ``system`` pool added
 when none of them can host the cluster's own workloads) and runs as a dedicated account
 with only the roles GKE documents for nodes.
@@ -17,6 +20,7 @@ from mlopsctl.build import registry
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.iam import PROJECT_IAM_MEMBER
 from mlopsctl.build.identity import GSA
+from mlopsctl.build.platform import cluster_inputs
 from mlopsctl.config.models.cluster import MaintenanceWindow
 from mlopsctl.config.models.compute import (
     SYSTEM_POOL,
@@ -27,8 +31,9 @@ from mlopsctl.config.models.compute import (
     TpuPool,
     needs_system_pool,
 )
+from mlopsctl.config.models.security import Network
 from mlopsctl.graph import JSON
-from mlopsctl.naming import cluster_name, master_cidr, node_account_id
+from mlopsctl.naming import cluster_name, master_cidr, network_project, node_account_id, vpc_subnetwork
 from mlopsctl.sourcemap import Path
 
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -40,7 +45,7 @@ NODE_ROLES = (
     "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer",
 )
-"""Project roles of the node account; it reads images through its role on the repository."""
+"""Project roles of the node account; it reads images through its roles on the repositories."""
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 ACCELERATOR_LABEL = "mlopsctl.dev/accelerator"
 GPU_TAINT = ("nvidia.com/gpu", "present")
@@ -54,8 +59,6 @@ _WINDOW_ANCHOR = datetime.datetime(2025, 1, 6, tzinfo=datetime.UTC)
 ROUTER = "gcp:compute/router:Router"
 ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
 NAT_NAME = "nat"
-NETWORK = "default"
-"""The VPC network the cluster is created in (the project's default network)."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -71,7 +74,8 @@ def build(ctx: BuildContext) -> None:
     pools: list[tuple[str, GpuPool | TpuPool | CpuPool, Path]] = [
         (key, pool, ("accelerators", key)) for key, pool in ctx.config.accelerators.items()
     ]
-    if ctx.config.security.network.private_cluster:
+    network = ctx.config.security.network
+    if network.private_cluster and network_project(ctx.config, ctx.target) == ctx.gcp_project:
         _egress(ctx)
     if needs_system_pool(ctx.config.accelerators):
         pools.append((SYSTEM_POOL, SYSTEM_POOL_SPEC, ("cluster",)))
@@ -86,8 +90,9 @@ def build(ctx: BuildContext) -> None:
 
 
 def _egress(ctx: BuildContext) -> None:
-    """Cloud NAT for the region: private nodes have no external addresses, yet pull images
-    from registries outside Google (nvcr.io for Triton, Docker Hub) and reach public APIs."""
+    """Cloud NAT for the cluster's subnetwork (nodes and Pods): private nodes have no external
+    addresses, yet pull images from registries outside Google (nvcr.io for Triton, Docker Hub)
+    and reach public APIs. A Shared VPC's host project provides NAT for its subnetworks."""
     router = ctx.add(
         ROUTER,
         NAT_NAME,
@@ -95,7 +100,7 @@ def _egress(ctx: BuildContext) -> None:
             "name": f"{cluster_name(ctx.config, ctx.target)}-{NAT_NAME}",
             "project": ctx.gcp_project,
             "region": ctx.target.region,
-            "network": NETWORK,
+            "network": ctx.config.security.network.network,
         },
         source=("security", "network"),
     )
@@ -108,7 +113,10 @@ def _egress(ctx: BuildContext) -> None:
             "region": ctx.target.region,
             "router": router.inputs["name"],
             "natIpAllocateOption": "AUTO_ONLY",
-            "sourceSubnetworkIpRangesToNat": "ALL_SUBNETWORKS_ALL_IP_RANGES",
+            "sourceSubnetworkIpRangesToNat": "LIST_OF_SUBNETWORKS",
+            "subnetworks": [
+                {"name": vpc_subnetwork(ctx.config, ctx.target), "sourceIpRangesToNats": ["ALL_IP_RANGES"]}
+            ],
             "logConfig": {"enable": True, "filter": "ERRORS_ONLY"},
         },
         source=("security", "network"),
@@ -143,21 +151,44 @@ def _node_account(ctx: BuildContext) -> str:
             source=("cluster",),
             depends_on=(gsa.address,),
         )
-    repository = ctx.graph.resources[registry.repository_address(ctx)]
-    ctx.add(
-        registry.REPOSITORY_IAM_MEMBER,
-        f"{NODE_ACCOUNT}-reader",
-        {
-            "project": ctx.gcp_project,
-            "location": repository.inputs["location"],
-            "repository": repository.inputs["repositoryId"],
-            "role": "roles/artifactregistry.reader",
-            "member": member,
-        },
-        source=("cluster",),
-        depends_on=(gsa.address, repository.address),
-    )
+    _image_readers(ctx, member, gsa.address)
     return email
+
+
+def _image_readers(ctx: BuildContext, member: str, account: str) -> None:
+    """``roles/artifactregistry.reader`` on the project's repository and on each repository
+    (in any project) that an image the config runs comes from, once per repository.
+
+    The project's own keeps its graph name ``gke-nodes-reader``: renaming a grant would create
+    the new binding before deleting the old one, which removes the binding both describe.
+    """
+    own = ctx.graph.resources[registry.repository_address(ctx)]
+    readers: dict[registry.RepositoryRef, tuple[str, Path, tuple[str, ...]]] = {
+        registry.RepositoryRef(ctx.gcp_project, own.inputs["location"], own.inputs["repositoryId"]): (
+            f"{NODE_ACCOUNT}-reader",
+            ("cluster",),
+            (account, own.address),
+        )
+    }
+    for image, source in registry.config_images(ctx.config):
+        repo = registry.repository_of(image)
+        if repo is not None and repo not in readers:
+            name = f"{NODE_ACCOUNT}-reader-{repo.project}-{repo.location}-{repo.repository}"
+            readers[repo] = (name.replace(":", "-"), source, (account,))
+    for repo, (name, source, depends_on) in readers.items():
+        ctx.add(
+            registry.REPOSITORY_IAM_MEMBER,
+            name,
+            {
+                "project": repo.project,
+                "location": repo.location,
+                "repository": repo.repository,
+                "role": "roles/artifactregistry.reader",
+                "member": member,
+            },
+            source=source,
+            depends_on=depends_on,
+        )
 
 
 def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
@@ -171,8 +202,10 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         "initialNodeCount": 1,
         # The default pool exists briefly while the cluster is created: not as the default account.
         "nodeConfig": _secure_node_config(account),
+        "network": network.network,
+        "subnetwork": vpc_subnetwork(ctx.config, ctx.target),
         "networkingMode": "VPC_NATIVE",
-        "ipAllocationPolicy": {"stackType": "IPV4"},
+        "ipAllocationPolicy": _ip_allocation(network),
         "datapathProvider": "ADVANCED_DATAPATH",
         "workloadIdentityConfig": {"workloadPool": f"{ctx.gcp_project}.svc.id.goog"},
         "releaseChannel": {"channel": spec.release_channel},
@@ -189,6 +222,7 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         # Protection is Pulumi's resource option (lifted only by --allow-destroy); the provider's
         # own flag would make an allowed destroy fail halfway.
         "deletionProtection": False,
+        **cluster_inputs(ctx),
     }
     if network.private_cluster:
         inputs["privateClusterConfig"] = {
@@ -197,6 +231,16 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
             "masterIpv4CidrBlock": master_cidr(ctx.config, ctx.target),
         }
     return inputs
+
+
+def _ip_allocation(network: Network) -> dict[str, JSON]:
+    """IPv4 addresses for Pods and Services from the subnetwork's named secondary ranges, or
+    from ranges GKE adds to it."""
+    policy: dict[str, JSON] = {"stackType": "IPV4"}
+    if network.pods_range and network.services_range:
+        policy["clusterSecondaryRangeName"] = network.pods_range
+        policy["servicesSecondaryRangeName"] = network.services_range
+    return policy
 
 
 def maintenance_window(window: MaintenanceWindow) -> dict[str, JSON]:

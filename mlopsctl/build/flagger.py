@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.istio import MESH, RETRIES, TIMEOUT, Site, seconds, service_port, traffic_policy
-from mlopsctl.build.serving import variant_container_ports
+from mlopsctl.build.metrics import cluster_pin, prometheus_url
+from mlopsctl.build.serving import predictor_service_ports
 from mlopsctl.config.models.serving import Analysis, Canary, Endpoint
 from mlopsctl.graph import JSON
-from mlopsctl.naming import predictor_ports, predictor_service
+from mlopsctl.naming import predictor_service
 
 
 def build_canary(
@@ -25,13 +24,14 @@ def build_canary(
     """A Flagger Canary whose target is a Service selecting the candidate's predictor pods.
 
     Flagger copies the target into ``<endpoint>-primary`` (kept at what it last promoted) and
-    ``<endpoint>-canary``, and writes the VirtualService and DestinationRules itself. Its
-    built-in Istio metrics select pods by the target's name, which names no workload here,
-    so the same gates are written as queries on the canary Service.
+    ``<endpoint>-canary``, and writes the VirtualService and DestinationRules itself. The target
+    has the one port of the candidate's predictor Service, aimed where KServe aims that one:
+    at the logger agent when the endpoint logs requests, so that the copies, and the canary
+    traffic through them, pass the agent too. Its built-in Istio metrics select pods by the
+    target's name, which names no workload here, so the same gates are written as queries on
+    the canary Service, to the cluster's Prometheus API.
     """
-    (port,) = predictor_ports(list(endpoint.protocols)).values()
-    (listening,) = variant_container_ports(ctx.config, site.name, rollout.candidate).values()
-    port = replace(port, container=listening)
+    (port,) = predictor_service_ports(ctx.config, site.name, rollout.candidate).values()
     candidate = predictor_service(site.name, rollout.candidate)
     target = site.add(
         ctx,
@@ -46,6 +46,7 @@ def build_canary(
         site.name,
         (gateway, target),
         target=site.name,
+        metrics_server=prometheus_url(ctx.config),
         service={
             "port": port.number,
             "portName": port.name,
@@ -54,23 +55,24 @@ def build_canary(
             "gateways": [site.name, MESH],
             "timeout": TIMEOUT,
             "retries": RETRIES,
-            "trafficPolicy": traffic_policy(endpoint),
+            "trafficPolicy": traffic_policy(endpoint, tcp=False),
         },
         analysis={
             "interval": interval,
             "threshold": analysis.max_failed_checks,
             "stepWeights": list(rollout.steps),
-            "metrics": canary_metrics(site, analysis, interval),
+            "metrics": canary_metrics(site, analysis, interval, cluster_pin(ctx.config, ctx.target)),
         },
     )
 
 
-def canary_metrics(site: Site, analysis: Analysis, interval: str) -> list[JSON]:
+def canary_metrics(site: Site, analysis: Analysis, interval: str, pin: str = "") -> list[JSON]:
     """Success rate (percent) and p99 latency (ms) of requests sent to the canary Service,
-    as the clients' sidecars and the ingress gateway report them."""
+    as the clients' sidecars and the ingress gateway report them; ``pin`` keeps to this cluster's
+    series (``metrics.cluster_pin``)."""
     where = (
         f'reporter="source",destination_service_namespace="{site.namespace}",'
-        f'destination_service_name="{site.name}-canary"'
+        f'destination_service_name="{site.name}-canary"{pin}'
     )
     requests = f"sum(rate(istio_requests_total{{{where}}}[{interval}]))"
     succeeded = f'sum(rate(istio_requests_total{{{where},response_code!~"5.*"}}[{interval}]))'

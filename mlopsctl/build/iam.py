@@ -1,9 +1,16 @@
 """Least-privilege grants: each workload's Google account gets only the roles its references need.
 
-Grants are made on the bucket, dataset or secret referenced, never on the project, except
-BigQuery's job user role (jobs belong to a project: there is no narrower place to grant
-it) and the extra roles a declared account asks for. A bucket or dataset mlopsctl does not
-manage (an artifact URI elsewhere, an external source) is its owner's to share.
+Grants are made on the bucket, dataset or table referenced, never on the project, except
+BigQuery's job user and read session user roles (query jobs and Storage Read API sessions
+belong to a project: there is no narrower place to grant them) and the extra roles a declared
+account asks for. A workload that reads or writes one table is granted on that table when
+mlopsctl creates it (it is declared, or a request log, statistics or alerts table), and on
+its dataset otherwise (IAM on a table needs the table to exist). A bucket or dataset mlopsctl
+does not manage (an artifact URI elsewhere, an external source) is its owner's to share.
+
+Secret Manager secrets are read by the secret reader of :mod:`mlopsctl.build.secrets`, which
+fills the Kubernetes Secrets that steps read; monitors notify through Cloud Monitoring's alert
+policies (:mod:`mlopsctl.build.alerting`). No workload reads a secret itself.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ _ROLES: dict[str, dict[Access, str]] = {
 }
 """Per resource type, the role to read and the role to write (which includes reading)."""
 JOB_USER = "roles/bigquery.jobUser"
+READ_SESSION_USER = "roles/bigquery.readSessionUser"
+"""On the project: the stages read tables, and query results, through the Storage Read API."""
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 OBJECT_ADMIN = "roles/storage.objectAdmin"
 """On the pipeline root: runs write, read, overwrite and list their artifacts there."""
@@ -55,8 +64,8 @@ METADATA_VIEWER = "roles/bigquery.metadataViewer"
 
 @dataclass(frozen=True)
 class Grant:
-    """``role`` for ``who`` on ``on`` (a bucket or dataset key, ``dataset.table`` for a table, a
-    secret reference; None: the project)."""
+    """``role`` for ``who`` on ``on`` (a bucket or dataset key, ``dataset.table`` for a table;
+    None: the project)."""
 
     who: Identity
     type: str
@@ -73,7 +82,7 @@ def build(ctx: BuildContext) -> None:
     for who, (type_, on, role, source) in _needs(ctx):
         grants.setdefault(Grant(who, type_, on, role), source)
     for grant, source in grants.items():
-        if not _implied_by_write(grant, grants):
+        if not any(_covers(other, grant) for other in grants):
             _add(ctx, grant, source)
 
 
@@ -100,11 +109,11 @@ def _needs(ctx: BuildContext) -> Iterator[tuple[Identity, Need]]:
 
 def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need]:
     """Write its runs' artifacts, read its ingest sources, write the artifacts of the models it
-    pushes, read its secrets; see what its new-data triggers watch."""
+    pushes; see what its new-data triggers watch."""
     yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("pipelines", name)
     for i, trigger in enumerate(pipeline.triggers):
         if trigger.new_data is not None:
-            yield _watched(trigger.new_data, ("pipelines", name, "triggers", i, "newData"))
+            yield _watched(ctx, trigger.new_data, ("pipelines", name, "triggers", i, "newData"))
     for step_name, step in pipeline.steps.items():
         path = ("pipelines", name, "steps", step_name)
         if step.source is not None:
@@ -112,21 +121,24 @@ def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need
         if step.model is not None:
             for version in ctx.config.models[step.model].versions.values():
                 yield from _artifact_bucket(ctx, version.artifact_uri, "write", (*path, "model"))
-        for env, secret in step.secrets.items():
-            yield _secret(ctx, secret, (*path, "secrets", env))
 
 
-def _watched(new_data: NewData, path: Path) -> Need:
+def _watched(ctx: BuildContext, new_data: NewData, path: Path) -> Need:
     """List the objects under the watched prefix, or read the watched tables' metadata."""
     if new_data.bucket is not None:
         return BUCKET_IAM_MEMBER, new_data.bucket, _ROLES[BUCKET_IAM_MEMBER]["read"], (*path, "bucket")
     assert new_data.dataset is not None
-    return DATASET_IAM_MEMBER, new_data.dataset, METADATA_VIEWER, (*path, "dataset")
+    type_, on = _table_or_dataset(ctx, new_data.dataset, new_data.table)
+    return type_, on, METADATA_VIEWER, (*path, "dataset")
 
 
 def _ingest(ctx: BuildContext, source: IngestSource, path: Path) -> Iterator[Need]:
     if source.bigquery is not None:
-        yield from _query(source.bigquery.dataset, "read", (*path, "bigquery", "dataset"))
+        bq, where = source.bigquery, (*path, "bigquery", "dataset")
+        if bq.table is not None:
+            yield from _table(ctx, bq.dataset, bq.table, "read", where)
+        else:
+            yield from _query(bq.dataset, where)
     elif source.gcs is not None:
         yield (
             BUCKET_IAM_MEMBER,
@@ -150,10 +162,9 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need
         uri = ctx.config.models[model].versions[version].artifact_uri
         yield from _artifact_bucket(ctx, uri, "read", ("endpoints", name, *where, "version"))
     if endpoint.logging is not None:
-        # The request logger appends to the log table only: grant on that table, not its dataset.
-        table = f"{endpoint.logging.dataset}.{request_log_table(name, endpoint.logging.table)}"
-        role = _ROLES[TABLE_IAM_MEMBER]["write"]
-        yield TABLE_IAM_MEMBER, table, role, ("endpoints", name, "logging", "dataset")
+        # The request logger appends to the log table only (streaming inserts, no job).
+        table, path = request_log_table(name, endpoint.logging.table), ("endpoints", name, "logging")
+        yield from _table(ctx, endpoint.logging.dataset, table, "write", (*path, "dataset"))
 
 
 def _batch_job(ctx: BuildContext, name: str, job: BatchJob) -> Iterator[Need]:
@@ -161,44 +172,50 @@ def _batch_job(ctx: BuildContext, name: str, job: BatchJob) -> Iterator[Need]:
     yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("batchJobs", name)
     uri = ctx.config.models[job.model].versions[job.version].artifact_uri
     yield from _artifact_bucket(ctx, uri, "read", ("batchJobs", name, "version"))
-    yield from _batch_io(job.input, "read", ("batchJobs", name, "input"))
-    yield from _batch_io(job.output, "write", ("batchJobs", name, "output"))
+    yield from _batch_io(ctx, job.input, "read", ("batchJobs", name, "input"))
+    yield from _batch_io(ctx, job.output, "write", ("batchJobs", name, "output"))
 
 
-def _batch_io(io: BatchIO, access: Access, path: Path) -> Iterator[Need]:
+def _batch_io(ctx: BuildContext, io: BatchIO, access: Access, path: Path) -> Iterator[Need]:
     if io.bigquery is not None:
-        yield from _query(io.bigquery.dataset, access, (*path, "bigquery", "dataset"))
+        yield from _table(ctx, io.bigquery.dataset, io.bigquery.table, access, (*path, "bigquery", "dataset"))
     elif io.gcs is not None:
         yield BUCKET_IAM_MEMBER, io.gcs.partition("/")[0], _ROLES[BUCKET_IAM_MEMBER][access], (*path, "gcs")
 
 
 def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> Iterator[Need]:
-    """Read the endpoint's request log and the baseline's dataset; write only its own statistics
-    and alerts tables (in that dataset); read the secrets of the channels it notifies."""
+    """Read the endpoint's request log and the baseline table; write its own statistics and
+    alerts tables (in the baseline's dataset)."""
     logging = ctx.config.endpoints[monitor.endpoint].logging
     if logging is not None:
-        yield from _query(logging.dataset, "read", ("monitors", name, "endpoint"))
+        log = request_log_table(monitor.endpoint, logging.table)
+        yield from _table(ctx, logging.dataset, log, "read", ("monitors", name, "endpoint"))
     path = ("monitors", name, "baseline", "dataset")
-    yield from _query(monitor.baseline.dataset, "read", path)
+    yield from _table(ctx, monitor.baseline.dataset, monitor.baseline.table, "read", path)
     for kind in ("statistics", "alerts"):
-        table = f"{monitor.baseline.dataset}.{monitor_table(name, kind)}"
-        yield TABLE_IAM_MEMBER, table, _ROLES[TABLE_IAM_MEMBER]["write"], path
-    for channel in monitor.actions.notify:
-        secret = ctx.config.alert_channels[channel].secret
-        if secret is not None:
-            yield _secret(ctx, secret, ("monitors", name, "actions", "notify"))
+        yield from _table(ctx, monitor.baseline.dataset, monitor_table(name, kind), "write", path)
 
 
-def _secret(ctx: BuildContext, ref: str, path: Path) -> Need:
-    """Access to a secret, whichever version is referenced."""
-    project, secret, _ = secret_parts(ctx, ref)
-    return SECRET_IAM_MEMBER, f"projects/{project}/secrets/{secret}", SECRET_ACCESSOR, path
+def _table_or_dataset(ctx: BuildContext, dataset: str, table: str | None) -> tuple[str, str]:
+    """Where to grant access to ``table`` of ``dataset``: the table, if mlopsctl creates it."""
+    if table is not None and ctx.address(TABLE, f"{dataset}.{table}") in ctx.graph.resources:
+        return TABLE_IAM_MEMBER, f"{dataset}.{table}"
+    return DATASET_IAM_MEMBER, dataset
 
 
-def _query(dataset: str, access: Access, path: Path) -> Iterator[Need]:
-    """Access to a dataset, and the right to run the query jobs that read or write it."""
-    yield DATASET_IAM_MEMBER, dataset, _ROLES[DATASET_IAM_MEMBER][access], path
+def _table(ctx: BuildContext, dataset: str, table: str, access: Access, path: Path) -> Iterator[Need]:
+    """Read a table through the Storage Read API, or append rows to it (streaming inserts)."""
+    type_, on = _table_or_dataset(ctx, dataset, table)
+    yield type_, on, _ROLES[type_][access], path
+    if access == "read":
+        yield PROJECT_IAM_MEMBER, None, READ_SESSION_USER, path
+
+
+def _query(dataset: str, path: Path) -> Iterator[Need]:
+    """Run a query job over a dataset and read its result through the Storage Read API."""
+    yield DATASET_IAM_MEMBER, dataset, _ROLES[DATASET_IAM_MEMBER]["read"], path
     yield PROJECT_IAM_MEMBER, None, JOB_USER, path
+    yield PROJECT_IAM_MEMBER, None, READ_SESSION_USER, path
 
 
 def _artifact_bucket(ctx: BuildContext, uri: str, access: Access, path: Path) -> Iterator[Need]:
@@ -211,21 +228,33 @@ def _artifact_bucket(ctx: BuildContext, uri: str, access: Access, path: Path) ->
             yield BUCKET_IAM_MEMBER, key, _ROLES[BUCKET_IAM_MEMBER][access], path
 
 
-def _implied_by_write(grant: Grant, grants: dict[Grant, Path]) -> bool:
-    """A read grant is redundant where the same account may also write."""
-    roles = _ROLES.get(grant.type)
-    return (
-        roles is not None
-        and grant.role == roles["read"]
-        and (Grant(grant.who, grant.type, grant.on, roles["write"]) in grants)
+_INCLUDING = (
+    (METADATA_VIEWER, _ROLES[DATASET_IAM_MEMBER]["read"], _ROLES[DATASET_IAM_MEMBER]["write"]),
+    (_ROLES[BUCKET_IAM_MEMBER]["read"], _ROLES[BUCKET_IAM_MEMBER]["write"], OBJECT_ADMIN),
+)
+"""BigQuery's and Cloud Storage's roles on data, each allowing what those before it allow."""
+_RANKS = {role: rank for roles in _INCLUDING for rank, role in enumerate(roles)}
+
+
+def _covers(other: Grant, grant: Grant) -> bool:
+    """Whether ``other`` makes ``grant`` redundant: the same account, a role that includes it,
+    on the same bucket, dataset or table, or on the dataset of that table."""
+    if other == grant or other.who != grant.who or grant.role not in _RANKS or other.role not in _RANKS:
+        return False
+    same = (other.type, other.on) == (grant.type, grant.on)
+    dataset_of_table = (
+        other.type == DATASET_IAM_MEMBER
+        and grant.type == TABLE_IAM_MEMBER
+        and (grant.on or "").partition(".")[0] == other.on
     )
+    return (same or dataset_of_table) and _RANKS[other.role] >= _RANKS[grant.role]
 
 
 def _add(ctx: BuildContext, grant: Grant, source: Path) -> None:
     account = ctx.graph.resources[grant.who.gsa_address]
     scope, granted_on = _scope(ctx, grant)
     inputs = {**scope, "role": grant.role, "member": f"serviceAccount:{grant.who.gsa_email}"}
-    name = "-".join(part for part in (account.name, _role_name(grant), _on_name(ctx, grant)) if part)
+    name = "-".join(part for part in (account.name, _role_name(grant), _on_name(grant)) if part)
     ctx.add(grant.type, name, inputs, source=source, depends_on=(account.address, *granted_on))
 
 
@@ -239,13 +268,10 @@ def _scope(ctx: BuildContext, grant: Grant) -> tuple[dict[str, JSON], tuple[str,
     if grant.type == DATASET_IAM_MEMBER:
         dataset = dataset_id(ctx.target, on, ctx.config.data.datasets[on])
         return {"datasetId": dataset, "project": ctx.gcp_project}, (ctx.address(DATASET, on),)
-    if grant.type == TABLE_IAM_MEMBER:
-        key, _, table = on.partition(".")
-        dataset = dataset_id(ctx.target, key, ctx.config.data.datasets[key])
-        scope: dict[str, JSON] = {"datasetId": dataset, "tableId": table, "project": ctx.gcp_project}
-        return scope, (ctx.address(TABLE, on),)
-    project, secret, _ = secret_parts(ctx, on)
-    return {"secretId": secret, "project": project}, ()
+    key, _, table = on.partition(".")  # a table
+    dataset = dataset_id(ctx.target, key, ctx.config.data.datasets[key])
+    scope: dict[str, JSON] = {"datasetId": dataset, "tableId": table, "project": ctx.gcp_project}
+    return scope, (ctx.address(TABLE, on),)
 
 
 def _role_name(grant: Grant) -> str:
@@ -257,13 +283,8 @@ def _role_name(grant: Grant) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", role).replace(".", "-").lower()
 
 
-def _on_name(ctx: BuildContext, grant: Grant) -> str | None:
-    if grant.type == TABLE_IAM_MEMBER and grant.on is not None:
-        return grant.on.replace(".", "-")
-    if grant.type != SECRET_IAM_MEMBER or grant.on is None:
-        return grant.on
-    project, secret, _ = secret_parts(ctx, grant.on)
-    return secret if project == ctx.gcp_project else f"{project}-{secret}"
+def _on_name(grant: Grant) -> str | None:
+    return grant.on.replace(".", "-") if grant.on is not None else None
 
 
 def secret_parts(ctx: BuildContext, ref: str) -> tuple[str, str, str]:

@@ -1,5 +1,9 @@
 """The namespace, and one identity per workload: a Kubernetes service account bound to a
-Google service account through Workload Identity. The Google account starts with no roles."""
+Google service account through Workload Identity. The Google account starts with no roles.
+
+Workloads are what runs as a Pod: pipeline runs, endpoints, batch jobs, drift and skew
+monitors. An account under security.serviceAccounts is made as declared, for the pipelines
+and endpoints that name it (or for the user's own workloads)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlopsctl.build.context import BuildContext
+from mlopsctl.config.checks.kfp import namespace_annotations
+from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
 from mlopsctl.sourcemap import Path
 
@@ -48,8 +54,10 @@ def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
             yield "endpoint", name, ("endpoints", name)
     for name in cfg.batch_jobs:
         yield "batch", name, ("batchJobs", name)
-    for name in cfg.monitors:
-        yield "monitor", name, ("monitors", name)
+    # Drift and skew monitors run as CronJobs; an SLO monitor is an alerting rule, run by nobody.
+    for name, monitor in cfg.monitors.items():
+        if isinstance(monitor, DataMonitor):
+            yield "monitor", name, ("monitors", name)
 
 
 def _katib_labels(ctx: BuildContext) -> dict[str, str]:
@@ -64,6 +72,7 @@ def build(ctx: BuildContext) -> None:
         "namespace",
         source=("project",),
         name=ns_name,
+        annotations=namespace_annotations(ctx.config),
         labels={
             **ctx.k8s_labels(),
             "istio-injection": "enabled",

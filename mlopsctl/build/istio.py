@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlopsctl.build.context import BuildContext
@@ -19,10 +20,12 @@ RETRIES: dict[str, JSON] = {
     "perTryTimeout": "30s",
     "retryOn": "connect-failure,refused-stream,unavailable,reset,503",
 }
-CONNECTION_POOL: dict[str, JSON] = {
-    "tcp": {"maxConnections": 1000, "connectTimeout": "5s"},
-    "http": {"http1MaxPendingRequests": 1000, "http2MaxRequests": 1000, "idleTimeout": "300s"},
+HTTP_POOL: dict[str, JSON] = {
+    "http1MaxPendingRequests": 1000,
+    "http2MaxRequests": 1000,
+    "idleTimeout": "300s",
 }
+TCP_POOL: dict[str, JSON] = {"maxConnections": 1000, "connectTimeout": "5s"}
 OUTLIER_DETECTION: dict[str, JSON] = {
     "consecutive5xxErrors": 5,
     "interval": "30s",
@@ -64,11 +67,16 @@ def service_port(port: PredictorPort, *, target: bool) -> dict[str, JSON]:
     return spec
 
 
-def traffic_policy(endpoint: Endpoint) -> dict[str, JSON]:
-    """mTLS between sidecars, bounded connections, ejection of failing replicas, A/B stickiness."""
+def traffic_policy(endpoint: Endpoint, *, tcp: bool = True) -> dict[str, JSON]:
+    """mTLS between sidecars, bounded connections, ejection of failing replicas, A/B stickiness.
+
+    ``tcp=False`` leaves out the TCP connection limits, which a Flagger Canary's traffic policy
+    cannot carry (its CRD lists only ``connectionPool.http``); the HTTP limits still bound it.
+    """
+    pool: dict[str, JSON] = {"tcp": TCP_POOL, "http": HTTP_POOL} if tcp else {"http": HTTP_POOL}
     policy: dict[str, JSON] = {
         "tls": {"mode": "ISTIO_MUTUAL"},
-        "connectionPool": CONNECTION_POOL,
+        "connectionPool": pool,
         "outlierDetection": OUTLIER_DETECTION,
     }
     sticky = endpoint.rollout.sticky if isinstance(endpoint.rollout, ABTest) else None
@@ -80,6 +88,37 @@ def traffic_policy(endpoint: Endpoint) -> dict[str, JSON]:
         )
         policy["loadBalancer"] = {"consistentHash": key}
     return policy
+
+
+def admit_only(
+    add: Callable[..., object], name: str, match_labels: dict[str, str], rules: list[JSON]
+) -> None:
+    """Admit only the sources of ``rules`` to the workloads ``match_labels`` selects.
+
+    An ALLOW policy admits them; a DENY policy refuses every other source. The DENY is what
+    restricts: Istio admits a request that any ALLOW policy matches, and a Kubeflow profile's
+    namespace carries one (``ns-owner-access-istio``) that admits every caller of the namespace.
+    ``add(template, name, **values)`` adds one object.
+    """
+    principals = [p for rule in rules for s in rule["from"] for p in s["source"].get("principals", [])]
+    namespaces = [n for rule in rules for s in rule["from"] for n in s["source"].get("namespaces", [])]
+    others: dict[str, JSON] = {"notPrincipals": list(dict.fromkeys(principals))}
+    if namespaces:
+        others["notNamespaces"] = list(dict.fromkeys(namespaces))
+    add("authorizationpolicy", name, match_labels=match_labels, action="ALLOW", rules=rules)
+    add(
+        "authorizationpolicy",
+        f"{name}-deny-others",
+        match_labels=match_labels,
+        action="DENY",
+        rules=[{"from": [{"source": others}]}],
+    )
+
+
+def principal(trust_domain: str, account: str) -> str:
+    """The mesh identity of the Kubernetes service account ``namespace/name``."""
+    ns, _, name = account.partition("/")
+    return f"{trust_domain}/ns/{ns}/sa/{name}"
 
 
 def seconds(duration: str) -> str:

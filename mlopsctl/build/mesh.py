@@ -2,8 +2,10 @@
 
 Requests reach an endpoint on its public host (the Istio ingress gateway) or, inside the
 mesh, on ``<endpoint>.<namespace>.svc.cluster.local``; one VirtualService splits both
-between KServe's predictor Services. A canary with analysis is handed to Flagger, which
-then owns the routing (see docs/rollouts.md).
+between KServe's predictor Services, on their own ports (``serving.destination_ports``:
+HTTP on 80, which KServe aims at its logger agent when the endpoint logs, gRPC on the
+runtime's port). A canary with analysis is handed to Flagger, which then owns the routing
+(see docs/rollouts.md).
 """
 
 from __future__ import annotations
@@ -11,9 +13,18 @@ from __future__ import annotations
 from mlopsctl.build import flagger
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE, identity_of
-from mlopsctl.build.istio import MESH, RETRIES, TIMEOUT, Site, service_port, traffic_policy
+from mlopsctl.build.istio import (
+    MESH,
+    RETRIES,
+    TIMEOUT,
+    Site,
+    admit_only,
+    principal,
+    service_port,
+    traffic_policy,
+)
 from mlopsctl.build.routes import Route, routes
-from mlopsctl.build.serving import batch_endpoint, destination_ports
+from mlopsctl.build.serving import batch_endpoint, destination_ports, endpoint_ports
 from mlopsctl.config.models.serving import Canary, Endpoint
 from mlopsctl.graph import JSON
 from mlopsctl.naming import (
@@ -21,7 +32,6 @@ from mlopsctl.naming import (
     endpoint_host,
     inference_service,
     namespace,
-    predictor_ports,
     predictor_services,
     service_host,
     tls_secret,
@@ -54,7 +64,7 @@ def build(ctx: BuildContext) -> None:
 
 def _endpoint(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
     host = endpoint_host(ctx.config, site.name)
-    ports = predictor_ports(list(endpoint.protocols))
+    ports = endpoint_ports(ctx.config, site.name)
     gateway = site.add(
         ctx,
         "gateway",
@@ -150,26 +160,32 @@ def _headers(match: dict[str, JSON]) -> dict[str, JSON]:
 
 
 def _authorization(ctx: BuildContext, site: Site, endpoint: Endpoint) -> None:
-    """ALLOW the ingress gateway and the declared callers on the workloads that answer the
-    endpoint, and on a variant the batch jobs that send it their rows; an inference graph's
-    steps only from its own namespace (the graph's router, and batch jobs, which run there)."""
+    """Admit only the ingress gateway and the declared callers (``istio.admit_only``) to the
+    workloads that answer the endpoint, and on a variant the batch jobs that send it their rows.
+    An inference graph's steps admit only the graph's router (its service account) and the batch
+    jobs calling them."""
     security = ctx.config.security
     trust_domain, ingress = security.trust_domain, security.ingress_gateway.service_account
+    batch = _batch_callers(ctx, site)
+
+    def add(template: str, name: str, **values: JSON) -> str:
+        return site.add(ctx, template, name, **values)
+
     if endpoint.graph is None:
-        batch = _batch_callers(ctx, site)
         for variant in endpoint.variants:
             isvc = inference_service(site.name, variant)
             labels = {KSERVE_ISVC_LABEL: isvc}
             admitted = caller_rules([*endpoint.callers, *batch.get(variant, [])], trust_domain, ingress)
-            site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=admitted)
+            admit_only(add, f"{isvc}-predictor", labels, admitted)
         return
     rules = caller_rules(endpoint.callers, trust_domain, ingress)
-    site.add(ctx, "authorizationpolicy", site.name, match_labels={KSERVE_GRAPH_LABEL: site.name}, rules=rules)
-    own = [{"from": [{"source": {"namespaces": [site.namespace]}}]}]
+    admit_only(add, site.name, {KSERVE_GRAPH_LABEL: site.name}, rules)
+    router = f"{site.namespace}/{identity_of(ctx, 'endpoint', site.name, endpoint.service_account).ksa}"
     for step in endpoint.graph.steps:
         isvc = inference_service(site.name, step)
-        labels = {KSERVE_ISVC_LABEL: isvc}
-        site.add(ctx, "authorizationpolicy", f"{isvc}-predictor", match_labels=labels, rules=own)
+        accounts = dict.fromkeys([router, *batch.get(step, [])])
+        own = [{"from": [{"source": {"principals": [principal(trust_domain, a) for a in accounts]}}]}]
+        admit_only(add, f"{isvc}-predictor", {KSERVE_ISVC_LABEL: isvc}, own)
 
 
 def _batch_callers(ctx: BuildContext, site: Site) -> dict[str, list[str]]:
@@ -181,12 +197,6 @@ def _batch_callers(ctx: BuildContext, site: Site) -> dict[str, list[str]]:
             account = f"{site.namespace}/{identity_of(ctx, 'batch', name).ksa}"
             found.setdefault(served.member, []).append(account)
     return found
-
-
-def principal(trust_domain: str, account: str) -> str:
-    """The mesh identity of the Kubernetes service account ``namespace/name``."""
-    ns, _, name = account.partition("/")
-    return f"{trust_domain}/ns/{ns}/sa/{name}"
 
 
 def caller_rules(callers: list[str], trust_domain: str, ingress_account: str) -> list[JSON]:

@@ -1,5 +1,8 @@
 """Monitors: drift and skew as scheduled jobs, SLOs as Prometheus alerting rules, retraining on alert.
 
+The step first adds what collects the metrics that alert rules, KEDA and Flagger query
+(:mod:`mlopsctl.build.metrics`).
+
 A drift or skew monitor is a CronJob running ``mlopsctl-stage drift|skew --config
 JSON`` (``project.stageImage``), as the monitor's own identity. Each run
 compares the endpoint's BigQuery request log over ``window`` with the baseline
@@ -14,16 +17,20 @@ which the monitor's account is allowed to do in the namespace. It also logs one
 structured line per breach (``event: drift-breach`` or ``skew-breach``), which the
 alert policy of a monitor that notifies matches (:mod:`mlopsctl.build.alerting`).
 
-An SLO monitor is a PrometheusRule whose alert fires when ``slo.promql`` has held
-for ``window``. Prometheus cannot start a pipeline run itself, so retraining is
-a label contract with Alertmanager: each alert of a monitor that retrains
-carries ``retrain_pipeline`` (the pipeline) and ``retrain_pipeline_version``
-(the PipelineVersion to run) with ``namespace``; the cluster's Alertmanager
-routes every alert with a ``retrain_pipeline`` label to a webhook receiver that
-starts one run of that version in that namespace per firing alert group
-(``group_by: [namespace, retrain_pipeline]``). A monitor that retrains several
-pipelines gets one rule per pipeline, so each alert names exactly one run to
-start. Severity is ``critical`` when a PagerDuty channel is notified, else
+An SLO monitor is an alerting rule that fires when ``slo.promql`` has held for
+``window``: with ``platform.metrics: managed`` a GMP ``Rules`` object, evaluated by
+GMP's managed rule evaluator against the namespace's own series (it adds the
+``namespace``, ``cluster``, ``location`` and ``project_id`` labels itself, so the
+rule does not set them); in-cluster, a ``PrometheusRule`` labelled for
+kube-prometheus-stack's Prometheus. A rule cannot start a pipeline run itself, so
+retraining is a label contract with Alertmanager: each alert of a monitor that
+retrains carries ``retrain_pipeline`` (the pipeline) and
+``retrain_pipeline_version`` (the PipelineVersion to run) with ``namespace``; the
+cluster's Alertmanager routes every alert with a ``retrain_pipeline`` label to a
+webhook receiver that starts one run of that version in that namespace per firing
+alert group (``group_by: [namespace, retrain_pipeline]``). A monitor that retrains
+several pipelines gets one rule per pipeline, so each alert names exactly one run
+to start. Severity is ``critical`` when a PagerDuty channel is notified, else
 ``warning``; notifications themselves are the alerting step's.
 """
 
@@ -31,8 +38,8 @@ from __future__ import annotations
 
 import json
 
-from mlopsctl.build import rbac
-from mlopsctl.build.context import BuildContext
+from mlopsctl.build import metrics, rbac
+from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.identity import NAMESPACE, identity_of
 from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.build.pipelines import published_version
@@ -49,7 +56,11 @@ DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infin
 """The distance each kind of feature is compared with, against its threshold."""
 
 
+RULES = kubernetes_type("monitoring.googleapis.com/v1", "Rules")
+
+
 def build(ctx: BuildContext) -> None:
+    metrics.build(ctx)
     for name, monitor in ctx.config.monitors.items():
         versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
         if isinstance(monitor, DataMonitor):
@@ -166,19 +177,37 @@ def drift_config(
 
 def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]) -> None:
     ns = namespace(ctx.config)
-    ctx.add_manifest(
-        "prometheusrule",
-        source=("monitors", name),
-        depends_on=(ctx.address(NAMESPACE, ns), *(v.address for v in versions)),
-        name=name,
-        namespace=ns,
-        labels=_labels(ctx, name),
-        group=name,
-        rules=slo_rules(ctx, name, monitor, versions),
-    )
+    source = ("monitors", name)
+    depends_on = (ctx.address(NAMESPACE, ns), *(v.address for v in versions))
+    rules = slo_rules(ctx, name, monitor, versions)
+    if ctx.config.platform.metrics == "in-cluster":
+        ctx.add_manifest(
+            "prometheusrule",
+            source=source,
+            depends_on=depends_on,
+            name=name,
+            namespace=ns,
+            labels={**_labels(ctx, name), **metrics.KUBE_PROMETHEUS_LABELS},
+            group=name,
+            rules=rules,
+        )
+        return
+    scoped = [
+        {**rule, "labels": {k: v for k, v in rule["labels"].items() if k not in metrics.GMP_SCOPE_LABELS}}
+        for rule in rules
+    ]
+    obj: dict[str, JSON] = {
+        "apiVersion": "monitoring.googleapis.com/v1",
+        "kind": "Rules",
+        "metadata": {"name": name, "namespace": ns, "labels": _labels(ctx, name)},
+        "spec": {"groups": [{"name": name, "rules": scoped}]},
+    }
+    ctx.add(RULES, name, obj, source=source, depends_on=depends_on)
 
 
-def slo_rules(ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]) -> list[JSON]:
+def slo_rules(
+    ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]
+) -> list[dict[str, JSON]]:
     """One alerting rule, or one per pipeline to retrain, each naming the run to start."""
     channels = ctx.config.alert_channels
     paged = any(channels[c].type == "pagerduty" for c in monitor.actions.notify if c in channels)
@@ -219,7 +248,7 @@ def _objective(monitor: SloMonitor) -> str:
 
 
 def prometheus_duration(seconds: int) -> str:
-    """``5400`` → ``1h30m``: the form a PrometheusRule's ``for`` accepts."""
+    """``5400`` → ``1h30m``: the form a rule's ``for`` accepts."""
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)

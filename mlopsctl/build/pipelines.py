@@ -3,6 +3,15 @@
 A PipelineVersion is immutable in Kubeflow, so its name carries a hash of the
 compiled spec: a changed pipeline becomes a new version (and the old one is
 removed), never an edit.
+
+Kubeflow Pipelines runs multi-user: it serves a namespace that has a Kubeflow ``Profile``
+(kubeflow.org/v1, cluster-scoped, named like the namespace). The project's namespace gets one
+as soon as it publishes a pipeline, owned by ``project.owner`` (an email, required then by
+``config.checks.kfp``). mlopsctl keeps owning the Namespace itself: the Profile depends on it,
+so the Namespace exists first, and the Namespace carries the ``owner`` annotation that the
+profile controller asks of an existing namespace before it adopts it (it then only adds its
+labels and RBAC, and sets no owner reference on the Namespace, so deleting the Profile never
+deletes the namespace).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import NAMESPACE
 from mlopsctl.build.kfp_dag import Launcher, StepSettings, compile_pipeline
 from mlopsctl.build.pods import NodePool
+from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, hosts_system_workloads
 from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
@@ -28,6 +38,7 @@ from mlopsctl.sourcemap import Path
 from mlopsctl.state import canonical_json
 
 PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
+PROFILE = "kubernetes:kubeflow.org/v1:Profile"
 _EXTERNAL_FORMATS = {"JSON": "jsonl"}
 """Formats of data.external whose stage name is not their lowercase name."""
 
@@ -35,6 +46,24 @@ _EXTERNAL_FORMATS = {"JSON": "jsonl"}
 def build(ctx: BuildContext) -> None:
     for name, pipeline in ctx.config.pipelines.items():
         publish(ctx, name, pipeline, source=("pipelines", name), component="pipeline")
+
+
+def profile(ctx: BuildContext) -> Resource | None:
+    """The Profile that lets multi-user Kubeflow Pipelines serve the project's namespace (added once)."""
+    owner = profile_owner(ctx.config)
+    if owner is None:
+        return None
+    ns = namespace(ctx.config)
+    found = ctx.graph.resources.get(ctx.address(PROFILE, ns))
+    if found is not None:
+        return found
+    obj: dict[str, JSON] = {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "Profile",
+        "metadata": {"name": ns, "labels": ctx.k8s_labels("pipeline")},
+        "spec": {"owner": {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": owner}},
+    }
+    return ctx.add(PROFILE, ns, obj, source=("project", "owner"), depends_on=(ctx.address(NAMESPACE, ns),))
 
 
 def publish(
@@ -55,12 +84,13 @@ def publish(
     pipeline_object = _labelled(compiled.pipeline, labels)
     version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
     version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
+    served = profile(ctx)
     parent = ctx.add(
         _token(pipeline_object),
         name,
         pipeline_object,
         source=source,
-        depends_on=(ctx.address(NAMESPACE, ns),),
+        depends_on=(ctx.address(NAMESPACE, ns), *((served.address,) if served else ())),
     )
     return ctx.add(
         _token(version_object),

@@ -15,6 +15,11 @@ as its endpoint's identity, where the config holds:
 The stage listens for CloudEvents (HTTP binary mode) on port 8080 and pairs each
 request with its response by the ``ce-id`` they share; the InferenceService that
 served it is the ``ce-inferenceservicename`` extension.
+
+An Istio AuthorizationPolicy admits only what KServe's logger agent sends: POSTs to
+that port from the predictor pods' mesh identity (the endpoint's service account,
+which every InferenceService of the endpoint runs as). Nothing else in the namespace
+can write rows into the endpoint's log.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import json
 
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.identity import Identity
+from mlopsctl.build.istio import admit_only, principal
 from mlopsctl.build.kfp_dag import STAGE_PROGRAM
+from mlopsctl.build.metrics import scrape_annotations
 from mlopsctl.config.models.serving import RequestLogging
 from mlopsctl.graph import JSON
 from mlopsctl.naming import dataset_id, namespace, request_log_table, shorten
@@ -87,6 +94,7 @@ def add_request_logger(
         labels=labels,
         selector=selector,
         pod_labels={**labels, **selector},
+        pod_annotations=scrape_annotations("request-logger"),
         pod_spec={
             "serviceAccountName": who.ksa,
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -102,4 +110,28 @@ def add_request_logger(
         labels=labels,
         spec={"selector": selector, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
     )
+
+    def add(template: str, object_name: str, **values: JSON) -> object:
+        return ctx.add_manifest(
+            template,
+            source=source,
+            depends_on=depends_on,
+            name=object_name,
+            namespace=ns,
+            labels=labels,
+            **values,
+        )
+
+    admit_only(add, name, selector, logger_rules(ctx.config.security.trust_domain, f"{ns}/{who.ksa}"))
     return f"http://{name}.{ns}.svc.cluster.local"
+
+
+def logger_rules(trust_domain: str, predictors_account: str) -> list[JSON]:
+    """The one ALLOW rule of a request logger: KServe's agent POSTing CloudEvents from the
+    predictor pods (``predictors_account`` is their ``namespace/name``) to the logger's port."""
+    return [
+        {
+            "from": [{"source": {"principals": [principal(trust_domain, predictors_account)]}}],
+            "to": [{"operation": {"methods": ["POST"], "ports": [str(PORT)]}}],
+        }
+    ]

@@ -4,6 +4,13 @@ Facts from the runtime definitions that KServe installs (``config/runtimes/`` an
 its Helm chart): the model formats each runtime lists in ``supportedModelFormats``,
 its ``protocolVersions``, and the ports its server listens on. KServe serves ONNX
 with Triton (it ships no separate ONNX Runtime server), so ``onnx`` is Triton too.
+
+The ports, as of KServe 0.20: Triton and TensorFlow Serving are started with HTTP on
+8080 and gRPC on 9000 (their runtime's ``args``); KServe's Python model servers
+default to HTTP 8080 and gRPC 8081; TorchServe's KServe wrapper answers HTTP on 8080
+and TorchServe's own gRPC inference API on 7070. These numbers are the gRPC port of
+every object of an endpoint and of docs/serving.md and docs/rollouts.md (a test
+reads them there).
 """
 
 from __future__ import annotations

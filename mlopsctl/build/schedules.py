@@ -8,6 +8,12 @@ pipeline's own service account. A new-data trigger is a CronJob that polls: its
 since the last run. A batch job is a one-step pipeline (the ``batch-predict``
 stage, which sends the rows to an endpoint that serves the job's model version)
 published like any other, with a CronJob when it has a schedule.
+
+Each account that starts runs gets a Role with exactly the KFP API calls its starters make
+(``RUN_RULES``, ``POLL_RULES``); each account that runs execute as (named by a starter, or by a
+drift or skew monitor that retrains) gets one with what the run's pods need (``RUN_STEP_RULES``).
+A CronJob's pod authenticates with a projected service account token for the KFP audience (the
+``cronjob`` template; a monitor's pod gets the same from :data:`mlopsctl.build.pods.KFP_CLIENT_VOLUME`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.build.pipelines import bigquery_name, gcs_uri, publish, published_version
 from mlopsctl.build.serving import batch_endpoint
+from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import NewData, Pipeline, Schedule
 from mlopsctl.config.models.serving import BatchIO, BatchJob
 from mlopsctl.graph import JSON, Resource
@@ -42,25 +49,27 @@ BATCH_RETRIES = 3
 """Attempts after the first for a request that failed (connection errors, 429 and 5xx answers)."""
 CRONJOB_NAME_LIMIT = 52
 """The CronJob controller appends an 11-character suffix to name each Job."""
-RUN_RULES: list[JSON] = [
-    {
-        "apiGroups": ["pipelines.kubeflow.org"],
-        "resources": ["pipelines", "pipelines/versions"],
-        "verbs": ["get", "list"],
-    },
-    {
-        "apiGroups": ["pipelines.kubeflow.org"],
-        "resources": ["experiments"],
-        "verbs": ["create", "get", "list"],
-    },
-    {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs"], "verbs": ["create", "get", "list"]},
-    {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
-    # The KFP driver and launcher read their settings (pipeline root) from this ConfigMap.
-    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["kfp-launcher"]},
+_KFP = "pipelines.kubeflow.org"
+RUN_RULES: list[dict[str, JSON]] = [
+    rbac.rule(_KFP, ["pipelines"], ["get", "list"]),
+    rbac.rule(_KFP, ["experiments"], ["create", "list"]),
+    rbac.rule(_KFP, ["runs"], ["create"]),
 ]
-"""What a run starter's account needs in its namespace: the KFP API authorizes each call on
-``pipelines.kubeflow.org`` resources (multi-user mode), and the runs it starts execute as the
-same account, whose Argo executor reports each step's outputs as workflow task results."""
+"""What starting a run through the KFP API takes. Multi-user KFP 2.17 authenticates the caller by
+its token (TokenReview, audience ``pipelines.kubeflow.org``) and asks Kubernetes whether it may
+(a SubjectAccessReview in the namespace, group ``pipelines.kubeflow.org``) do each call the
+``start-run`` stage makes: get the pipeline by name (``pipelines`` get), list its versions
+(``pipelines`` list: versions are checked as their pipeline), find or create the experiment
+(``experiments`` list, create) and create the run (``runs`` create)."""
+POLL_RULES: list[dict[str, JSON]] = [*RUN_RULES[:2], rbac.rule(_KFP, ["runs"], ["create", "list"])]
+"""RUN_RULES, and listing runs (``runs`` list): a new-data trigger compares with the last run."""
+RUN_STEP_RULES: list[dict[str, JSON]] = [
+    rbac.rule("argoproj.io", ["workflowtaskresults"], ["create", "patch"]),
+    rbac.rule("", ["configmaps"], ["get"], ["kfp-launcher"]),
+]
+"""What the pods of a run need from the account they execute as: Argo's executor reports each
+step's outputs as workflow task results, and the KFP driver reads its settings from the
+``kfp-launcher`` ConfigMap."""
 
 
 @dataclass(frozen=True)
@@ -81,19 +90,36 @@ def build(ctx: BuildContext) -> None:
         batch = _batch_pipeline(ctx, name, job)
         publish(ctx, batch_pipeline(name), batch, source=("batchJobs", name), component="batch", in_mesh=True)
     starters = [*_pipeline_starters(ctx), *_batch_starters(ctx)]
-    bindings: dict[str, Resource] = {}
+    steps = {
+        ksa: rbac.grant(ctx, f"{ksa}-run-steps", ksa, RUN_STEP_RULES, component="pipeline", source=source)
+        for ksa, source in _runners(ctx, starters).items()
+    }
+    api: dict[str, Resource] = {}
     for starter in starters:
-        if starter.who.ksa not in bindings:
-            bindings[starter.who.ksa] = rbac.grant(
-                ctx,
-                f"{starter.who.ksa}-runs",
-                starter.who.ksa,
-                RUN_RULES,
-                component="schedule",
-                source=starter.source,
-            )
+        ksa = starter.who.ksa
+        if ksa not in api:
+            polls = any(s.when_new_data is not None for s in starters if s.who.ksa == ksa)
+            rules = POLL_RULES if polls else RUN_RULES
+            api[ksa] = rbac.grant(ctx, f"{ksa}-runs", ksa, rules, component="schedule", source=starter.source)
+        add_run_starter(ctx, starter, depends_on=(api[ksa].address, steps[ksa].address))
+
+
+def _runners(ctx: BuildContext, starters: list[RunStarter]) -> dict[str, Path]:
+    """The accounts runs execute as, with the pipeline or batch job each is first named for: those
+    the run starters name, and those of the pipelines that drift and skew monitors retrain."""
+    from mlopsctl.build.monitoring import retrained_pipelines  # which imports this module
+
+    found: dict[str, Path] = {}
     for starter in starters:
-        add_run_starter(ctx, starter, depends_on=(bindings[starter.who.ksa].address,))
+        found.setdefault(starter.who.ksa, starter.source[:2])
+    for name, monitor in ctx.config.monitors.items():
+        if isinstance(monitor, DataMonitor):
+            for pipeline in retrained_pipelines(ctx.config, name):
+                declared = ctx.config.pipelines[pipeline].service_account
+                found.setdefault(
+                    identity_of(ctx, "pipeline", pipeline, declared).ksa, ("pipelines", pipeline)
+                )
+    return found
 
 
 def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[str, ...] = ()) -> Resource:

@@ -3,29 +3,40 @@
 Every InferenceService runs in RawDeployment mode: KServe makes a Deployment and
 a Service named ``<isvc>-predictor`` of it, and Istio (the mesh step) splits
 traffic between the Services of an endpoint's variants; KServe's own canary
-split is not used.
+split is not used. Each carries the label ``networking.kserve.io/visibility:
+cluster-local``, so KServe makes no Ingress or HTTPRoute of its own beside the
+endpoint's Gateway and VirtualService (an InferenceGraph gets none in raw mode).
 
 Ports: the predictor's first container port becomes Service port 80 and every
 other one keeps its number. HTTP is listed first, so an endpoint serving both
-answers HTTP on port 80 and gRPC on the runtime's gRPC port (9000 for Triton).
-The ports are named ``http`` and ``grpc``: the Service inherits the names, and
-Istio chooses the protocol by port name (``h2c``, which Knative needs in
-Serverless mode, means nothing to Istio). ``protocolVersion`` is that of the main
-transport (HTTP when served, else gRPC, as ``grpc-v2``); a runtime's gRPC server
-speaks its own version (v2 for KServe's Python servers and TorchServe).
+answers HTTP on port 80 and gRPC on the port its runtime's gRPC server listens
+on (``runtimes.RUNTIMES``: 9000 for Triton). The ports are named ``http`` and
+``grpc``: the Service inherits the names, and Istio chooses the protocol by port
+name (``h2c``, which Knative needs in Serverless mode, means nothing to Istio).
+``protocolVersion`` is that of the main transport (HTTP when served, else gRPC,
+as ``grpc-v2``); a runtime's gRPC server speaks its own version (v2 for KServe's
+Python servers and TorchServe).
 
 Autoscaling: ``cpu`` and ``memory`` become a HorizontalPodAutoscaler on average
 utilisation (KServe's default autoscaler class). ``rps``, ``concurrency`` and
 ``gpu-duty-cycle`` have no HPA source in RawDeployment mode, so they become a
-KEDA ScaledObject (autoscaler class ``keda``) on a PromQL query over Managed
-Service for Prometheus, with the per-replica target as threshold: requests per
-second and in-flight requests (Little's law: summed request time per second)
-from Istio's metrics, and the GKE accelerator duty cycle summed over the pods.
+KEDA ScaledObject (autoscaler class ``keda``) on a PromQL query to the cluster's
+Prometheus API (``metrics.prometheus_url``), with the per-replica target as
+threshold: requests per second and in-flight requests (Little's law: summed
+request time per second) from Istio's metrics, and the GKE accelerator duty cycle
+summed over the pods.
 An HPA cannot scale to zero, so KServe raises ``minReplicas: 0`` to 1 for
 ``cpu`` and ``memory``; percent targets are rounded to whole percents.
 
-Request logging: KServe's logger sends every request and response of the HTTP
-port (gRPC bypasses its agent) as CloudEvents to the endpoint's request logger.
+Metrics: the predictor pods carry the ``prometheus.io/*`` annotations of their runtime's
+metrics endpoint (``metrics.scrape_annotations``), from which Istio's agent merges the
+model server's metrics into what it serves to the collectors.
+
+Request logging: with ``logger`` set, KServe adds its agent to the predictor pod
+(port 9081) and points the predictor Service's first port, HTTP, at the agent, which
+passes each request on to the model server and sends the request and the response as
+CloudEvents to the endpoint's request logger. Whatever reaches that Service port is
+logged; gRPC, on its own port, bypasses the agent.
 """
 
 from __future__ import annotations
@@ -35,21 +46,23 @@ from dataclasses import dataclass
 from mlopsctl.build import rbac
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.identity import NAMESPACE, Identity, identity_of
+from mlopsctl.build.metrics import cluster_pin, prometheus_url, scrape_annotations
 from mlopsctl.build.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement, placement, pod_placement
 from mlopsctl.build.request_logger import add_request_logger
 from mlopsctl.build.runtimes import RUNTIMES, ServingRuntime, protocol_version, runtime_key
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.serving import Autoscale, BatchJob, Endpoint, Variant
 from mlopsctl.graph import JSON
-from mlopsctl.naming import inference_service, namespace, predictor_service, service_host
+from mlopsctl.naming import PredictorPort, inference_service, namespace, predictor_service, service_host
 from mlopsctl.sourcemap import Path
 
 INFERENCE_SERVICE = kubernetes_type("serving.kserve.io/v1beta1", "InferenceService")
 INFERENCE_GRAPH = kubernetes_type("serving.kserve.io/v1alpha1", "InferenceGraph")
 DEPLOYMENT_MODE = {"serving.kserve.io/deploymentMode": "RawDeployment"}
-PROMETHEUS_URL = "http://frontend.gmp-public.svc.cluster.local:9090"
-"""The Prometheus HTTP API of Managed Service for Prometheus inside the cluster (its
-query frontend, which authenticates to Cloud Monitoring as its own workload)."""
+CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
+"""The InferenceService label that keeps KServe from exposing it outside the cluster itself."""
+LOGGER_AGENT_PORT = 9081
+"""Where KServe's agent sidecar listens in a predictor pod whose InferenceService has a ``logger``."""
 SERVING_POD: dict[str, JSON] = {**RESTRICTED_POD, "runAsUser": 1000}
 """The restricted standard; uid 1000 is the non-root user of KServe's runtime images."""
 
@@ -152,6 +165,9 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
     }
     if at.logger_url:
         predictor["logger"] = {"mode": "all", "url": at.logger_url}
+    runtime = RUNTIMES[runtime_key(at.spec, ctx.config.models[variant.model].framework)]
+    if scraped := scrape_annotations(runtime.name):
+        predictor["annotations"] = scraped
     annotations = dict(DEPLOYMENT_MODE)
     if variant.autoscaling.metric not in ("cpu", "memory"):
         annotations["serving.kserve.io/autoscalerClass"] = "keda"
@@ -161,7 +177,7 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
         depends_on=at.depends_on,
         name=isvc,
         namespace=namespace(ctx.config),
-        labels=_labels(ctx, at.name, member),
+        labels={**_labels(ctx, at.name, member), **CLUSTER_LOCAL},
         annotations=annotations,
         predictor=predictor,
     )
@@ -210,11 +226,33 @@ def variant_container_ports(config: MLOpsConfig, endpoint: str, variant: str) ->
     return container_ports(spec, runtime)
 
 
-def predictor_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, int]:
-    """The ports of a variant's predictor Service (``naming.predictor_services``) by protocol:
-    KServe maps the first container port to 80 and keeps the number of the others."""
-    ports = variant_container_ports(config, endpoint, variant)
-    return {protocol: 80 if i == 0 else port for i, (protocol, port) in enumerate(ports.items())}
+def predictor_service_ports(config: MLOpsConfig, endpoint: str, variant: str) -> dict[str, PredictorPort]:
+    """The ports of a variant's predictor Service (``naming.predictor_services``) by protocol, as
+    KServe writes them: the first container port becomes port 80 and the others keep their number;
+    each targets its container port, except that with request logging the first (HTTP: logging
+    needs it) targets the logger agent, which hands the request on to the container port."""
+    logged = config.endpoints[endpoint].logging is not None
+    return {
+        protocol: PredictorPort(
+            protocol, 80 if i == 0 else port, LOGGER_AGENT_PORT if logged and i == 0 else port
+        )
+        for i, (protocol, port) in enumerate(variant_container_ports(config, endpoint, variant).items())
+    }
+
+
+GRAPH_ROUTER_PORT = PredictorPort("http", 80, 8080)
+"""The Service port of an inference graph's router, and the port its container listens on."""
+
+
+def endpoint_ports(config: MLOpsConfig, endpoint: str) -> dict[str, PredictorPort]:
+    """The ports of the Service named after the endpoint, which callers in the mesh dial, by
+    protocol, gRPC first (the order routes are matched in): those of its first variant's predictor
+    Service (variants should share a runtime's ports), or of its inference graph's router."""
+    spec = config.endpoints[endpoint]
+    if spec.graph is not None:
+        return {"http": GRAPH_ROUTER_PORT}
+    ports = predictor_service_ports(config, endpoint, next(iter(spec.variants)))
+    return {protocol: ports[protocol] for protocol in ("grpc", "http") if protocol in ports}
 
 
 def destination_ports(config: MLOpsConfig, endpoint: str) -> dict[str, dict[str, int]]:
@@ -222,8 +260,13 @@ def destination_ports(config: MLOpsConfig, endpoint: str) -> dict[str, dict[str,
     protocol: a predictor per variant, or the inference graph's router (HTTP on 80)."""
     spec = config.endpoints[endpoint]
     if spec.graph is not None:
-        return {endpoint: {"http": 80}}
-    return {predictor_service(endpoint, v): predictor_ports(config, endpoint, v) for v in spec.variants}
+        return {endpoint: {"http": GRAPH_ROUTER_PORT.number}}
+    return {
+        predictor_service(endpoint, v): {
+            protocol: port.number for protocol, port in predictor_service_ports(config, endpoint, v).items()
+        }
+        for v in spec.variants
+    }
 
 
 def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
@@ -232,27 +275,30 @@ def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
         percent = max(1, round(autoscale.target))
         target = {"type": "Utilization", "averageUtilization": percent}
         return {"type": "Resource", "resource": {"name": autoscale.metric, "target": target}}
-    query = _query(namespace(ctx.config), f"{isvc}-predictor", autoscale.metric)
+    query = _query(ctx, f"{isvc}-predictor", autoscale.metric)
     return {
         "type": "External",
         "external": {
-            "metric": {"backend": "prometheus", "serverAddress": PROMETHEUS_URL, "query": query},
+            "metric": {"backend": "prometheus", "serverAddress": prometheus_url(ctx.config), "query": query},
             "target": {"type": "Value", "value": f"{autoscale.target:g}"},
         },
     }
 
 
-def _query(ns: str, service: str, metric: str) -> str:
-    """The PromQL whose value, divided by the per-replica target, is the replicas needed."""
+def _query(ctx: BuildContext, service: str, metric: str) -> str:
+    """The PromQL whose value, divided by the per-replica target, is the replicas needed (of this
+    cluster's series only: Managed Prometheus holds every cluster's of the project)."""
+    ns = namespace(ctx.config)
     if metric == "gpu-duty-cycle":
+        pin = cluster_pin(ctx.config, ctx.target, system=True)
         duty = (
             f'kubernetes_io:container_accelerator_duty_cycle{{monitored_resource="k8s_container",'
-            f'namespace_name="{ns}",pod_name=~"{service}-.*"}}'
+            f'namespace_name="{ns}",pod_name=~"{service}-.*"{pin}}}'
         )
         return f"sum(avg by (pod_name) ({duty}))"
     selector = (
         f'{{reporter="destination",destination_service_namespace="{ns}",'
-        f'destination_service_name="{service}"}}'
+        f'destination_service_name="{service}"{cluster_pin(ctx.config, ctx.target)}}}'
     )
     if metric == "rps":
         return f"sum(rate(istio_requests_total{selector}[1m]))"

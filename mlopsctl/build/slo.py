@@ -1,9 +1,10 @@
 """Service-level objectives as PromQL over Istio's standard metrics.
 
-One expression per SLO monitor, shared by the in-cluster PrometheusRule and the
-Cloud Monitoring alert policy (Managed Service for Prometheus), so both fire on
-the same condition. Metrics are taken where the request is served
-(``reporter="destination"``), at the endpoint's predictor Services.
+One expression per SLO monitor, shared by its alerting rule (GMP ``Rules`` or an
+in-cluster ``PrometheusRule``) and, with managed metrics, the Cloud Monitoring alert
+policy, so both fire on the same condition. Metrics are taken where the request is
+served (``reporter="destination"``), at the endpoint's predictor Services, whose
+sidecars the namespace's collector scrapes (:mod:`mlopsctl.build.metrics`).
 """
 
 from __future__ import annotations

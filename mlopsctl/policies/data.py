@@ -94,8 +94,8 @@ def data_residency(ctx: PolicyContext) -> Iterator[Finding]:
 
 def locations(resource: Resource) -> Iterator[str]:
     """The regions, multi-regions and zones' regions a Google Cloud resource is placed in."""
-    if not resource.type.startswith("gcp:"):
-        return
+    if not resource.type.startswith("gcp:") or resource.type.lower().endswith("iammember"):
+        return  # a grant stores nothing: its location is that of what it grants on
     location = resource.inputs.get("location")
     if isinstance(location, str):
         yield location

@@ -8,7 +8,8 @@ name, which with its type token (part of the URN) and the stack (one per
 environment/region) identifies it as its address does.
 
 Google Cloud resources use one explicit ``gcp`` provider for the target's project
-and region. Kubernetes objects use one ``kubernetes`` provider: for the cluster the
+and region. Cluster add-ons (Helm releases, kustomize directories) and Kubernetes objects use one
+``kubernetes`` provider: for the cluster the
 graph creates (and they wait for it and its node pools), or the ambient kubeconfig.
 Each Google Cloud resource waits for the enabling of its API (``build.apis``).
 """
@@ -51,14 +52,19 @@ def program_of(graph: Graph, state: str | None = None) -> Callable[[], None]:
 
 
 def _ordered(graph: Graph) -> list[Resource]:
-    """Dependency order, with every Kubernetes object after the clusters and node pools, and
-    every Google Cloud resource after the enabling of its API."""
+    """Dependency order: add-ons after the clusters and node pools, every Kubernetes object after
+    the add-ons (whose CRDs and webhooks it needs), and every Google Cloud resource after the
+    enabling of its API."""
     infrastructure = tuple(r.address for r in graph if r.type in (CLUSTER, NODE_POOL))
+    addons = tuple(r.address for r in graph if r.is_addon)
     services = {r.inputs["service"]: r.address for r in graph if r.type == SERVICE}
     ordering = Graph(graph.target, graph.gcp_project)
     for r in graph:
         api = services.get(api_of(r.type) or "")
-        extra = infrastructure if r.is_kubernetes else (api,) if api else ()
+        if r.is_kubernetes:
+            extra: tuple[str, ...] = (*infrastructure, *addons)
+        else:
+            extra = infrastructure if r.is_addon else (api,) if api else ()
         ordering.add(dataclasses.replace(r, depends_on=(*r.depends_on, *extra)))
     return ordering.ordered()
 

@@ -34,7 +34,6 @@ STAGES: dict[str, tuple[str, str]] = {
     "start-run": ("start_run", "Start a run of a published pipeline version through the KFP API."),
     "train-job": ("train_job", "Launch a distributed training job, wait for it and collect its model."),
     "tune-job": ("tune_job", "Launch a Katib experiment, wait for it and write the best hyperparameters."),
-    "sync-secrets": ("sync_secrets", "Copy Secret Manager secrets into the Kubernetes Secrets steps read."),
 }
 """Stage name → (module under ``mlopsctl_stage.stages``, one line of help)."""
 

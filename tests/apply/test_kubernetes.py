@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from helpers import run
-from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, served_kinds, write_kubeconfig
+from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, plural, served_kinds, write_kubeconfig
 
 from mlopsctl import api, stores
 from mlopsctl.apply import ApplyError, Release
@@ -47,72 +47,50 @@ GET_CREDENTIALS = (
     "--project acme-digits-prod'"
 )
 
-OBJECTS = 31
-"""The Kubernetes objects of the digits example in prod/us-central1."""
 RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/digits"
-POLICIES = "/apis/security.istio.io/v1/namespaces/digits/authorizationpolicies"
+KFP = "/apis/pipelines.kubeflow.org/v2beta1/namespaces/digits"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 
-FIRST_APPLY = [
-    "GET /version",
-    "GET /apis",
-    "GET /api/v1",
-    f"PATCH /api/v1/namespaces/digits{SSA}",
-    f"PATCH /api/v1/namespaces/digits/services/digits{SSA}",
-    f"PATCH /api/v1/namespaces/digits/serviceaccounts/endpoint-digits-prod-usc1{SSA}",
-    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-drift-prod-usc1{SSA}",
-    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-errors-prod-usc1{SSA}",
-    f"PATCH /api/v1/namespaces/digits/serviceaccounts/monitor-digits-latency-prod-usc1{SSA}",
-    f"PATCH /api/v1/namespaces/digits/serviceaccounts/pipeline-train-prod-usc1{SSA}",
-    "GET /apis/monitoring.coreos.com/v1",
-    f"PATCH /apis/monitoring.coreos.com/v1/namespaces/digits/prometheusrules/digits-errors{SSA}",
-    f"PATCH /apis/monitoring.coreos.com/v1/namespaces/digits/prometheusrules/digits-latency{SSA}",
-    "GET /apis/networking.istio.io/v1",
-    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/destinationrules/digits-baseline-predictor{SSA}",
-    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/destinationrules/digits-candidate-predictor{SSA}",
-    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/gateways/digits{SSA}",
-    "GET /apis/pipelines.kubeflow.org/v2beta1",
-    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelines/train{SSA}",
-    "GET /apis/rbac.authorization.k8s.io/v1",
-    f"PATCH {RBAC}/roles/monitor-digits-drift-runs{SSA}",
-    f"PATCH {RBAC}/roles/pipeline-train-prod-usc1-runs{SSA}",
-    f"PATCH {RBAC}/roles/pipeline-train-secret-sync{SSA}",
-    "GET /apis/security.istio.io/v1",
-    f"PATCH {POLICIES}/digits-baseline-predictor{SSA}",
-    f"PATCH {POLICIES}/digits-candidate-predictor{SSA}",
-    f"PATCH /apis/security.istio.io/v1/namespaces/digits/peerauthentications/default{SSA}",
-    "GET /apis/apps/v1",
-    f"PATCH /apis/apps/v1/namespaces/digits/deployments/digits-request-logger{SSA}",
-    f"PATCH /apis/networking.istio.io/v1/namespaces/digits/virtualservices/digits{SSA}",
-    f"PATCH /apis/pipelines.kubeflow.org/v2beta1/namespaces/digits/pipelineversions/train-e3b44403b5{SSA}",
-    f"PATCH {RBAC}/rolebindings/monitor-digits-drift-runs{SSA}",
-    f"PATCH {RBAC}/rolebindings/pipeline-train-prod-usc1-runs{SSA}",
-    f"PATCH {RBAC}/rolebindings/pipeline-train-secret-sync{SSA}",
-    "GET /apis/serving.kserve.io/v1beta1",
-    f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-baseline{SSA}",
-    f"PATCH /apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-candidate{SSA}",
-    "GET /apis/batch/v1",
-    f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/digits-drift{SSA}",
-    f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/train-schedule{SSA}",
-    f"PATCH /apis/batch/v1/namespaces/digits/cronjobs/train-secret-sync{SSA}",
-    f"PATCH /api/v1/namespaces/digits/services/digits-request-logger{SSA}",
-    f"GET /apis/apps/v1/deployments?labelSelector={SELECTOR}",
-    f"GET /apis/batch/v1/cronjobs?labelSelector={SELECTOR}",
-    f"GET /apis/monitoring.coreos.com/v1/prometheusrules?labelSelector={SELECTOR}",
-    f"GET /apis/networking.istio.io/v1/destinationrules?labelSelector={SELECTOR}",
-    f"GET /apis/networking.istio.io/v1/gateways?labelSelector={SELECTOR}",
-    f"GET /apis/networking.istio.io/v1/virtualservices?labelSelector={SELECTOR}",
-    f"GET /apis/pipelines.kubeflow.org/v2beta1/pipelines?labelSelector={SELECTOR}",
-    f"GET /apis/pipelines.kubeflow.org/v2beta1/pipelineversions?labelSelector={SELECTOR}",
-    f"GET /apis/rbac.authorization.k8s.io/v1/roles?labelSelector={SELECTOR}",
-    f"GET /apis/rbac.authorization.k8s.io/v1/rolebindings?labelSelector={SELECTOR}",
-    f"GET /apis/security.istio.io/v1/authorizationpolicies?labelSelector={SELECTOR}",
-    f"GET /apis/security.istio.io/v1/peerauthentications?labelSelector={SELECTOR}",
-    f"GET /apis/serving.kserve.io/v1beta1/inferenceservices?labelSelector={SELECTOR}",
-    f"GET /api/v1/namespaces?labelSelector={SELECTOR}",
-    f"GET /api/v1/services?labelSelector={SELECTOR}",
-    f"GET /api/v1/serviceaccounts?labelSelector={SELECTOR}",
-]
-"""Discovery, then every object in dependency order, then one prune list per kind (nothing to delete)."""
+
+def object_path(r: Resource) -> str:
+    """The API path of a graph object, as the fake server (and a real one) serves it."""
+    api_version, kind = api_version_kind(r.type)
+    metadata = r.inputs["metadata"]
+    where = f"/namespaces/{metadata['namespace']}" if metadata.get("namespace") else ""
+    return (
+        f"{'/apis' if '/' in api_version else '/api'}/{api_version}{where}/{plural(kind)}/{metadata['name']}"
+    )
+
+
+def list_path(api_version: str, kind: str) -> str:
+    return f"{'/apis' if '/' in api_version else '/api'}/{api_version}/{plural(kind)}"
+
+
+def assert_first_apply(requests: list[str], graph: Graph) -> None:
+    """Discovery, then one server-side apply per object, each after the objects it depends on and its
+    namespace (each group/version discovered once, before its first object), then one
+    label-selected list per kind to prune (nothing to delete)."""
+    assert requests[:4] == [
+        "GET /version",
+        "GET /apis",
+        "GET /api/v1",
+        f"PATCH /api/v1/namespaces/digits{SSA}",
+    ]
+    patches = [r.removesuffix(SSA).removeprefix("PATCH ") for r in requests if r.startswith("PATCH ")]
+    assert sorted(patches) == sorted(object_path(r) for r in graph)
+    position = {path: i for i, path in enumerate(patches)}
+    namespaces = {r.name: r for r in graph if r.type == NAMESPACE}
+    for r in graph:
+        before = [graph.resources[d] for d in r.depends_on]
+        before += [namespaces[n] for n in [r.inputs["metadata"].get("namespace")] if n in namespaces]
+        assert all(position[object_path(b)] < position[object_path(r)] for b in before), r.address
+    discovered = [r.removeprefix("GET ") for r in requests if r.startswith("GET /apis/") and "?" not in r]
+    groups = {list_path(*api_version_kind(r.type)).rpartition("/")[0] for r in graph}
+    assert sorted(discovered) == sorted(groups - {"/api/v1"})
+    kinds = sorted({api_version_kind(r.type) for r in graph})
+    lists = [f"GET {list_path(*kind)}?labelSelector={SELECTOR}" for kind in kinds]
+    assert requests[-len(lists) :] == lists
+    assert len(requests) == 3 + len(discovered) + len(graph) + len(lists)
 
 
 class MemoryStore:
@@ -179,11 +157,44 @@ def store() -> MemoryStore:
     return MemoryStore()
 
 
+GRAPH = prod_graph(validation_of())
+OBJECTS = len(GRAPH)
+"""The Kubernetes objects of the digits example in prod/us-central1."""
+
+
+def platform_namespaces(graph: Graph) -> list[str]:
+    """The namespaces of objects of the graph that the graph does not create: the platform's (its
+    add-ons and GKE create them)."""
+    created = {r.name for r in graph if r.type == NAMESPACE}
+    namespaces = {r.inputs["metadata"].get("namespace") for r in graph}
+    return sorted(n for n in namespaces if n and n not in created)
+
+
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> FakeApiServer:
-    fake = FakeApiServer(served_kinds(r.type for r in prod_graph(validation_of())))
+    """A cluster with the platform installed and nothing of the project."""
+    fake = FakeApiServer(served_kinds(r.type for r in GRAPH))
+    for name in platform_namespaces(GRAPH):
+        fake.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     install(monkeypatch, fake)
     return fake
+
+
+def as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without what the server adds to what mlopsctl applies: its uid, and what KFP's
+    webhook adds to a PipelineVersion (labels naming the Pipeline, an owner reference to it)."""
+    metadata = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "ownerReferences")}
+    if obj["kind"] == "PipelineVersion":
+        labels = metadata["labels"]
+        metadata["labels"] = {k: v for k, v in labels.items() if k != "pipelines.kubeflow.org/pipeline-id"}
+    return {**obj, "metadata": metadata}
+
+
+def mlopsctls(server: FakeApiServer) -> list[dict[str, Any]]:
+    """The objects on the server that carry mlopsctl's labels."""
+    return [
+        o for o in server.objects.values() if (o["metadata"].get("labels") or {}).items() >= LABELS.items()
+    ]
 
 
 @pytest.fixture
@@ -212,10 +223,10 @@ def test_apply_discovers_then_applies_server_side_in_dependency_order_then_lists
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     outcome = apply(store, kubeconfig)
-    assert server.requests == FIRST_APPLY
-    assert set(server.content_types) == {"application/apply-patch+yaml"}
     graph = prod_graph(validation_of())
-    assert sorted(map(str, server.objects.values()), key=str) == sorted(str(dict(r.inputs)) for r in graph)
+    assert_first_apply(server.requests, graph)
+    assert set(server.content_types) == {"application/apply-patch+yaml"}
+    assert sorted(str(as_applied(o)) for o in mlopsctls(server)) == sorted(str(dict(r.inputs)) for r in graph)
     recorded = store.states[("digits", PROD)]
     assert dict(recorded.resources) == dict(
         state_from_graph(graph, project="digits", source_commit=None, config_hash="").resources
@@ -232,7 +243,7 @@ def test_a_second_apply_of_the_same_graph_prunes_nothing_and_keeps_the_state(
     apply(store, kubeconfig)
     server.clear()
     outcome = apply(store, kubeconfig)
-    assert server.requests == FIRST_APPLY
+    assert_first_apply(server.requests, GRAPH)
     assert (store.writes, outcome.changed) == (1, False)
 
 
@@ -296,9 +307,7 @@ def test_pruning_deletes_only_unowned_objects_with_all_of_its_labels(
     deletes = [r for r in server.requests if r.startswith("DELETE")]
     assert deletes == ["DELETE /api/v1/namespaces/digits/services/stray?propagationPolicy=Background"]
     left = {name for (_, res, _, name) in server.objects if res == "services"}
-    assert left == {
-        "digits",
-        "digits-request-logger",
+    assert left == {r.inputs["metadata"]["name"] for r in GRAPH if r.type == "kubernetes:core/v1:Service"} | {
         "digits-primary",
         "digits-canary",
         "partial",
@@ -338,11 +347,33 @@ def test_the_dry_run_sends_dry_run_all_and_reports_the_servers_rejection(
 def test_a_dry_run_in_an_empty_cluster_does_not_check_what_waits_for_its_namespace(
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
+    before = dict(server.objects)
+    waiting = [r for r in GRAPH if r.inputs["metadata"].get("namespace") == "digits"]
     assert preview(store, kubeconfig) == (
-        f"prod/us-central1: server-side dry run in {DIGITS_PROD_CONTEXT}: 1 accepted, "
-        f"{OBJECTS - 1} not checked (their namespace or kind is created by this apply)"
+        f"prod/us-central1: server-side dry run in {DIGITS_PROD_CONTEXT}: {OBJECTS - len(waiting)} accepted, "
+        f"{len(waiting)} not checked (their namespace, kind or pipeline is created by this apply)"
     )
-    assert server.objects == {}
+    assert server.objects == before
+
+
+def test_a_dry_run_does_not_check_the_version_of_a_pipeline_it_creates(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    """KFP's webhook refuses a PipelineVersion, in a dry run too, until its Pipeline exists."""
+    apply(store, kubeconfig)
+    version = next(r for r in GRAPH if r.type.endswith(":PipelineVersion"))
+    del server.objects[("pipelines.kubeflow.org/v2beta1", "pipelines", "digits", "train")]
+    del server.objects[("pipelines.kubeflow.org/v2beta1", "pipelineversions", "digits", version.name)]
+    assert preview(store, kubeconfig).endswith(
+        f"{OBJECTS - 1} accepted, 1 not checked (their namespace, kind or pipeline is created by this apply)"
+    )
+    server.rejections[object_path(version)] = (400, "The pipeline spec is invalid")
+    server.put(
+        "pipelines.kubeflow.org/v2beta1", "Pipeline", {"metadata": {"name": "train", "namespace": "digits"}}
+    )
+    with pytest.raises(ApplyError) as caught:
+        preview(store, kubeconfig)
+    assert str(caught.value).endswith(f"  - {version.address}: The pipeline spec is invalid")
 
 
 def test_a_kind_the_cluster_does_not_serve_fails_the_dry_run(
@@ -356,7 +387,9 @@ def test_a_kind_the_cluster_does_not_serve_fails_the_dry_run(
     assert lines[0].endswith(f"rejects 2 of {OBJECTS} objects of prod/us-central1 in a server-side dry run:")
     assert lines[1] == (
         "  - prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/digits-baseline: "
-        "the cluster does not serve InferenceService of serving.kserve.io/v1beta1"
+        "the cluster does not serve InferenceService of serving.kserve.io/v1beta1 (it comes with add-on "
+        "kserve v0.20.0, helm kserve-resources: install the add-ons that `mlopsctl platform` lists, or "
+        "apply with --target pulumi or gitops, which install them)"
     )
 
 
@@ -364,6 +397,7 @@ def test_a_rejected_object_stops_the_apply_before_pruning_and_records_nothing(
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     gateway = "/apis/networking.istio.io/v1/namespaces/digits/gateways/digits"
+    applied_before = [object_path(r) for r in apply_order(GRAPH)].index(gateway)
     server.rejections[gateway] = (
         'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value'
     )
@@ -372,8 +406,8 @@ def test_a_rejected_object_stops_the_apply_before_pruning_and_records_nothing(
     assert str(caught.value) == (
         "cannot apply prod/us-central1/kubernetes:networking.istio.io/v1:Gateway/digits: "
         'Gateway.networking.istio.io "digits" is invalid: spec.servers: Required value; '
-        f"11 of {OBJECTS} objects were applied before it, nothing was pruned and the state was not "
-        "recorded: fix it and apply again"
+        f"{applied_before} of {OBJECTS} objects were applied before it, nothing was pruned and the state "
+        "was not recorded: fix it and apply again"
     )
     assert server.requests[-1] == f"PATCH {gateway}{SSA}"
     assert (store.states, store.locks) == ({}, {})
@@ -439,19 +473,68 @@ def test_api_version_kind(token: str, expected: tuple[str, str]) -> None:
     assert api_version_kind(token) == expected
 
 
+KFP_OWNER = {
+    "apiVersion": "pipelines.kubeflow.org/v2beta1",
+    "kind": "Pipeline",
+    "name": "train",
+    "uid": "5d1f-2",
+    "blockOwnerDeletion": True,
+}
+SERVICE = ("", "Service", "digits", "x")
+VERSION = ("pipelines.kubeflow.org", "PipelineVersion", "digits", "train-0123456789")
+
+
 @pytest.mark.parametrize(
-    ("metadata", "expected"),
+    ("key", "metadata", "expected"),
     [
-        ({"labels": LABELS}, True),
-        ({"labels": {**LABELS, "app.kubernetes.io/component": "serving"}}, True),
-        ({"labels": {**LABELS, "mlopsctl.dev/region": "europe-west4"}}, False),
-        ({"labels": {k: v for k, v in LABELS.items() if k != "app.kubernetes.io/part-of"}}, False),
-        ({}, False),
-        ({"labels": LABELS, "ownerReferences": [FLAGGER_OWNER]}, False),
+        (SERVICE, {"labels": LABELS}, True),
+        (SERVICE, {"labels": {**LABELS, "app.kubernetes.io/component": "serving"}}, True),
+        (SERVICE, {"labels": {**LABELS, "mlopsctl.dev/region": "europe-west4"}}, False),
+        (SERVICE, {"labels": {k: v for k, v in LABELS.items() if k != "app.kubernetes.io/part-of"}}, False),
+        (SERVICE, {}, False),
+        (SERVICE, {"labels": LABELS, "ownerReferences": [FLAGGER_OWNER]}, False),
+        # KFP's webhook owns every PipelineVersion to its Pipeline: still mlopsctl's by its labels.
+        (VERSION, {"labels": LABELS, "ownerReferences": [KFP_OWNER]}, True),
+        (VERSION, {"labels": {**LABELS, "mlopsctl.dev/env": "dev"}, "ownerReferences": [KFP_OWNER]}, False),
+        (VERSION, {"labels": LABELS, "ownerReferences": [KFP_OWNER, FLAGGER_OWNER]}, False),
+        (VERSION, {"labels": LABELS, "ownerReferences": [{**KFP_OWNER, "controller": True}]}, False),
+        (VERSION, {"labels": LABELS, "ownerReferences": [{**KFP_OWNER, "kind": "Experiment"}]}, False),
+        (SERVICE, {"labels": LABELS, "ownerReferences": [KFP_OWNER]}, False),
     ],
 )
-def test_prunable(metadata: dict[str, Any], expected: bool) -> None:
-    assert prunable(metadata, LABELS) is expected
+def test_prunable(key: tuple[str, str, str, str], metadata: dict[str, Any], expected: bool) -> None:
+    assert prunable(key, metadata, LABELS) is expected
+
+
+def with_epochs(folder: pathlib.Path, epochs: int) -> pathlib.Path:
+    """The digits config with another default for the train pipeline's epochs: a new PipelineVersion."""
+    path = without_schedule(folder)
+    text = DIGITS.read_text(encoding="utf-8")
+    assert "      epochs: 20\n" in text
+    path.write_text(text.replace("      epochs: 20\n", f"      epochs: {epochs}\n"), encoding="utf-8")
+    return path
+
+
+def test_a_pipeline_version_the_config_no_longer_declares_is_pruned_despite_its_kfp_owner(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    apply(store, kubeconfig)
+    [old] = [k for k in server.objects if k[1] == "pipelineversions"]
+    pipeline = server.objects[("pipelines.kubeflow.org/v2beta1", "pipelines", "digits", "train")]
+    [owner] = server.objects[old]["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Pipeline", "train", pipeline["metadata"]["uid"])
+    server.clear()
+    outcome = apply(store, kubeconfig, with_epochs(tmp_path, 30))
+    [new] = [k for k in server.objects if k[1] == "pipelineversions"]
+    assert new != old
+    deletes = [r for r in server.requests if r.startswith("DELETE")]
+    assert deletes == [f"DELETE {KFP}/pipelineversions/{old[3]}?propagationPolicy=Background"]
+    assert outcome.detail.splitlines()[1:] == [f"  - deleted PipelineVersion digits/{old[3]}"]
+    assert server.objects[new]["metadata"]["ownerReferences"][0]["uid"] == pipeline["metadata"]["uid"]
+    recorded = store.states[("digits", PROD)].resources
+    assert [a for a in recorded if ":PipelineVersion/" in a] == [
+        f"prod/us-central1/kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion/{new[3]}"
+    ]
 
 
 def _object(kind: str, name: str, namespace: str | None = None) -> Resource:
@@ -499,7 +582,7 @@ def test_apply_through_the_cli(
     assert (code, err) == (0, "")
     assert f"Plan: {OBJECTS} to add, 0 to change, 0 to destroy." in out
     assert out.endswith(f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0.\n")
-    assert server.requests == FIRST_APPLY
+    assert_first_apply(server.requests, GRAPH)
     assert cli_store.opened == [(str(DIGITS), None)]
 
 
@@ -614,7 +697,7 @@ def test_a_saved_plan_applies_with_the_options_it_was_made_with(
     code, out, err = run("apply", "--plan", saved)
     assert (code, err) == (0, "")
     assert out.endswith("(server-side apply as mlopsctl); pruned 0.\n")
-    assert server.requests == FIRST_APPLY
+    assert_first_apply(server.requests, GRAPH)
     assert ("digits", PROD) in cli_store.states
     assert cli_store.opened == [(str(DIGITS), "mem://x")] * 2
 

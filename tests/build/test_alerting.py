@@ -217,6 +217,22 @@ def test_a_data_monitor_that_notifies_matches_the_breaches_its_job_logs(
     assert policy.source == ("monitors", monitor, "actions", "notify")
 
 
+def test_with_in_cluster_metrics_slos_get_no_cloud_monitoring_policy(tmp_path: pathlib.Path) -> None:
+    """Cloud Monitoring holds none of the series an in-cluster Prometheus collects: a PromQL policy
+    there would never fire. Log-match policies of drift and skew monitors stay."""
+    in_cluster = "platform: {metrics: in-cluster}\n"
+    validation = validate(ConfigSource(write(tmp_path, STAGED + CONFIG + in_cluster), "mlops.yaml", None))
+    assert validation.ok
+    assert [r.name for r in compile_graphs(validation)[DEV] if r.type == ALERT_POLICY] == []
+    validation = validate(
+        ConfigSource(write(tmp_path, STAGED + DATA_MONITORS + in_cluster), "mlops.yaml", None)
+    )
+    assert sorted(r.name for r in compile_graphs(validation)[DEV] if r.type == ALERT_POLICY) == [
+        "api-drift",
+        "api-skew",
+    ]
+
+
 def test_a_data_monitor_that_notifies_no_one_gets_no_policy(tmp_path: pathlib.Path) -> None:
     policies = sorted(r.name for r in _data_monitors(tmp_path) if r.type == ALERT_POLICY)
     assert policies == ["api-drift", "api-skew"]

@@ -6,12 +6,12 @@ import pathlib
 import pytest
 from helpers import STAGED, compile_text
 
-from mlopsctl.build.bigquery import DATASET, TABLE
+from mlopsctl.build.bigquery import DATASET, NEVER_EXPIRES, TABLE
 from mlopsctl.graph import Graph, Resource, Target
 
 DEV = Target("dev", "us-central1")
 KEY_ID = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
-CONFIG = """\
+DATA = """\
 data:
   datasets:
     logs:
@@ -23,6 +23,8 @@ data:
     features:
       tables:
         baseline: {schema: [{name: x, type: FLOAT64}]}
+"""
+WORKLOADS = """\
 models:
   clf:
     framework: sklearn
@@ -48,11 +50,14 @@ monitors:
     baseline: {dataset: features, table: baseline}
     features: {x: {kind: numeric}}
     schedule: {cron: "0 * * * *"}
+"""
+KEYS = """\
 security:
   kms:
     data: {}
   defaultKmsKey: data
 """
+CONFIG = DATA + WORKLOADS + KEYS
 
 
 RUN = ["run_time", "monitor", "feature", "kind", "distance", "threshold"]
@@ -138,3 +143,52 @@ def test_implied_tables_are_protected_like_declared_ones(tmp_path: pathlib.Path,
     assert table.inputs["labels"]["managed-by"] == "mlopsctl"
     if dataset == "logs":
         assert table.inputs["labels"]["purpose"] == "logs"
+
+
+RETENTION = """\
+data:
+  datasets:
+    logs:
+      defaultTableExpiration: 30d
+      generatedTables: {retention: 400d}
+      tables:
+        declared_requests: {partitioning: {type: DAY, field: ts}, schema: [{name: ts, type: TIMESTAMP}]}
+        scratch: {schema: [{name: x, type: FLOAT64}]}
+    features:
+      tables:
+        baseline: {schema: [{name: x, type: FLOAT64}]}
+"""
+DAY_MS = 86400 * 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "partition_expiration", "expiration_time"),
+    [
+        # mlopsctl's tables keep 400 days of partitions, and outlive the dataset's 30-day default.
+        ("logs.fraud_api_requests", 400 * DAY_MS, NEVER_EXPIRES),
+        # A declared request log keeps its own partitioning, but is written: it outlives the default.
+        ("logs.declared_requests", None, NEVER_EXPIRES),
+        # The user's other tables follow the dataset's default.
+        ("logs.scratch", None, None),
+        # Tables of a dataset without retention and without a default are kept, whole.
+        ("features.fraud_drift_statistics", None, None),
+        ("features.fraud_drift_alerts", None, None),
+    ],
+)
+def test_generated_tables_keep_their_own_retention(
+    tmp_path: pathlib.Path, name: str, partition_expiration: int | None, expiration_time: int | None
+) -> None:
+    dev_only = STAGED.replace("regions: [us-central1, europe-west4]", "regions: [us-central1]")
+    graph = compile_text(tmp_path, dev_only + RETENTION + WORKLOADS)[DEV]
+    table = _table(graph, name)
+    assert table.inputs.get("expirationTime") == expiration_time
+    assert table.inputs.get("timePartitioning", {}).get("expirationMs") == partition_expiration
+    logs = graph.resources[f"dev/us-central1/{DATASET}/logs"]
+    assert logs.inputs["defaultTableExpirationMs"] == 30 * DAY_MS
+
+
+def test_never_expires_is_the_last_day_bigquery_timestamps_reach() -> None:
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(NEVER_EXPIRES / 1000, tz=datetime.UTC)
+    assert moment == datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)

@@ -280,6 +280,8 @@ def test_cluster() -> None:
         "removeDefaultNodePool": True,
         "initialNodeCount": 1,
         "nodeConfig": SECURE_NODES,
+        "network": "default",
+        "subnetwork": "default",
         "networkingMode": "VPC_NATIVE",
         "ipAllocationPolicy": {"stackType": "IPV4"},
         "datapathProvider": "ADVANCED_DATAPATH",
@@ -301,10 +303,14 @@ def test_cluster() -> None:
         },
         "resourceLabels": DIGITS_LABELS,
         "deletionProtection": False,
+        "monitoringConfig": {
+            "enableComponents": ["SYSTEM_COMPONENTS"],
+            "managedPrometheus": {"enabled": True},
+        },
         "privateClusterConfig": {
             "enablePrivateNodes": True,
             "enablePrivateEndpoint": False,
-            "masterIpv4CidrBlock": "172.16.156.96/28",
+            "masterIpv4CidrBlock": "172.16.65.208/28",
         },
     }
 
@@ -320,7 +326,9 @@ def test_private_nodes_reach_outside_registries_through_cloud_nat() -> None:
         "network": "default",
     }
     assert nat.inputs["router"] == "digits-dev-usc1-nat"
-    assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    # Only the cluster's subnetwork, its secondary ranges (Pods) included.
+    assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
+    assert nat.inputs["subnetworks"] == [{"name": "default", "sourceIpRangesToNats": ["ALL_IP_RANGES"]}]
     assert nat.depends_on == (router.address,)
 
 
@@ -402,7 +410,7 @@ def test_node_account_has_exactly_the_node_roles() -> None:
         )
     ]
     assert all(account.address in m.depends_on for m in members)
-    [reader] = of_type(graph, REPOSITORY_IAM_MEMBER).values()
+    reader = of_type(graph, REPOSITORY_IAM_MEMBER)["gke-nodes-reader"]
     assert dict(reader.inputs) == {
         "project": "acme-digits-dev",
         "location": "us-central1",

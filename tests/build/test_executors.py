@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, ROOT
-from helpers import STAGED_DATA, compile_text
+from helpers import OWNED_STAGED_DATA, compile_text
 
 from mlopsctl.api import validate
 from mlopsctl.build import build_graph
@@ -17,7 +17,7 @@ from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
-DEV_ONLY = STAGED_DATA.replace(
+DEV_ONLY = OWNED_STAGED_DATA.replace(
     "  prod:\n    gcpProject: acme-demo-prod\n    regions: [us-central1, europe-west4]\n", ""
 )
 """One target is enough here: what differs between targets is tested with the names."""
@@ -386,7 +386,7 @@ def test_parameters_are_root_inputs_with_defaults_wired_to_steps(tfx: dict[str, 
 
 
 def test_every_spec_writes_under_the_pipeline_root(tmp_path: pathlib.Path) -> None:
-    graphs = compile_text(tmp_path, STAGED_DATA + TFX)
+    graphs = compile_text(tmp_path, OWNED_STAGED_DATA + TFX)
     for target, graph in graphs.items():
         root = f"gs://demo-{target.env}-{target.region}-pipeline-root/root"
         assert {v.inputs["spec"]["pipelineSpec"]["defaultPipelineRoot"] for v in _versions(graph)} == {root}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import MINIMAL, WITH_DATA, write
+from helpers import MINIMAL, OWNED, WITH_DATA, write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.graph import Graph, Resource, Target
@@ -75,7 +75,7 @@ data:
 
 def test_workload_identity_binds_kubernetes_and_google_accounts(tmp_path: pathlib.Path) -> None:
     text = (
-        MINIMAL
+        OWNED
         + """\
 pipelines:
   train:
@@ -124,7 +124,7 @@ def test_graph_orders_dependencies_first() -> None:
 
 
 def test_regions_of_one_project_do_not_share_workload_identities(tmp_path: pathlib.Path) -> None:
-    text = MINIMAL + "pipelines:\n  train:\n    steps: {fit: {image: trainer, command: [train]}}\n"
+    text = OWNED + "pipelines:\n  train:\n    steps: {fit: {image: trainer, command: [train]}}\n"
     graphs = _graphs(tmp_path, text)
     members = {
         r.inputs["member"]: r.inputs["serviceAccountId"]

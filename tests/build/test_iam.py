@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 from conftest import EXAMPLES
-from helpers import STAGED, STAGED_DATA, compile_text, write
+from helpers import OWNED_STAGED, OWNED_STAGED_DATA, compile_text, write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build import kms
@@ -33,7 +33,7 @@ ON = {
 }
 VIEW, USE, ADMIN = "roles/storage.objectViewer", "roles/storage.objectUser", "roles/storage.objectAdmin"
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
-JOBS, SECRET = "roles/bigquery.jobUser", "roles/secretmanager.secretAccessor"
+JOBS, SESSIONS = "roles/bigquery.jobUser", "roles/bigquery.readSessionUser"
 
 
 def _example(name: str) -> dict[Target, Graph]:
@@ -41,9 +41,14 @@ def _example(name: str) -> dict[Target, Graph]:
     return compile_graphs(validate(ConfigSource(path, "mlops.yaml", None)))
 
 
+WORKLOADS = ("pipeline-", "endpoint-", "batch-", "monitor-", "account-")
+"""The graph names of the workloads' accounts begin with their kind (the GKE nodes', the secret
+reader's and the platform's own accounts are tested with them)."""
+
+
 def _workload_grants(graph: Graph) -> list[Resource]:
-    """The grants of workloads (the GKE nodes' own account is tested with the cluster)."""
-    return [r for r in graph if r.type in GRANTS and not r.name.startswith("gke-nodes-")]
+    """The grants of workloads."""
+    return [r for r in graph if r.type in GRANTS and r.name.startswith(WORKLOADS)]
 
 
 def _grants(graph: Graph) -> set[tuple[str, str, str, str]]:
@@ -72,7 +77,6 @@ EXAMPLE_GRANTS = [
             ),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-images", VIEW, "digits-dev-us-central1-images"),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "digits-dev-us-central1-models"),
-            (SECRET_IAM_MEMBER, "pipeline-train-secret-accessor-wandb-api-key", SECRET, "wandb-api-key"),
             (
                 BUCKET_IAM_MEMBER,
                 "endpoint-digits-object-viewer-models",
@@ -85,9 +89,15 @@ EXAMPLE_GRANTS = [
                 EDIT,
                 "digits_requests",
             ),
-            # Its drift monitor reads the request log and the baseline (both in serving).
+            # Its drift monitor reads the request log and the baseline (both in serving), a table
+            # mlopsctl does not create: its dataset's viewer covers the request log too.
             (DATASET_IAM_MEMBER, "monitor-digits-drift-data-viewer-serving", READ, "serving_dev_us_central1"),
-            (PROJECT_IAM_MEMBER, "monitor-digits-drift-bigquery-job-user", JOBS, "acme-digits-dev"),
+            (
+                PROJECT_IAM_MEMBER,
+                "monitor-digits-drift-bigquery-read-session-user",
+                SESSIONS,
+                "acme-digits-dev",
+            ),
             *[
                 (TABLE_IAM_MEMBER, f"monitor-digits-drift-data-editor-serving-{table}", EDIT, table)
                 for table in ("digits_drift_statistics", "digits_drift_alerts")
@@ -114,13 +124,9 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "sensors-dev-europe-west1-landing",
             ),
-            (
-                DATASET_IAM_MEMBER,
-                "pipeline-anomaly-data-viewer-telemetry",
-                READ,
-                "telemetry_dev_europe_west1",
-            ),
-            (PROJECT_IAM_MEMBER, "pipeline-anomaly-bigquery-job-user", JOBS, "acme-sensors-dev"),
+            # Ingest reads the declared table telemetry.readings through the Storage Read API.
+            (TABLE_IAM_MEMBER, "pipeline-anomaly-data-viewer-telemetry-readings", READ, "readings"),
+            (PROJECT_IAM_MEMBER, "pipeline-anomaly-bigquery-read-session-user", SESSIONS, "acme-sensors-dev"),
             (
                 BUCKET_IAM_MEMBER,
                 "pipeline-anomaly-object-user-models",
@@ -152,12 +158,17 @@ EXAMPLE_GRANTS = [
                 "sensors-dev-europe-west1-models",
             ),
             (
-                DATASET_IAM_MEMBER,
-                "batch-daily-scores-data-viewer-features",
+                TABLE_IAM_MEMBER,
+                "batch-daily-scores-data-viewer-features-daily_features",
                 READ,
-                "features_dev_europe_west1",
+                "daily_features",
             ),
-            (PROJECT_IAM_MEMBER, "batch-daily-scores-bigquery-job-user", JOBS, "acme-sensors-dev"),
+            (
+                PROJECT_IAM_MEMBER,
+                "batch-daily-scores-bigquery-read-session-user",
+                SESSIONS,
+                "acme-sensors-dev",
+            ),
             (
                 BUCKET_IAM_MEMBER,
                 "batch-daily-scores-object-user-scores",
@@ -166,21 +177,24 @@ EXAMPLE_GRANTS = [
             ),
             *[
                 grant
-                for monitor, baseline in (("readings-drift", "features"), ("readings-skew", "telemetry"))
+                for monitor, baseline, table in (
+                    ("readings-drift", "features", "serving_baseline"),
+                    ("readings-skew", "telemetry", "readings"),
+                )
                 for grant in (
                     (
-                        DATASET_IAM_MEMBER,
-                        f"monitor-{monitor}-data-viewer-serving",
+                        TABLE_IAM_MEMBER,
+                        f"monitor-{monitor}-data-viewer-serving-detector_requests",
                         READ,
-                        "serving_dev_europe_west1",
+                        "detector_requests",
                     ),
-                    (PROJECT_IAM_MEMBER, f"monitor-{monitor}-bigquery-job-user", JOBS, "acme-sensors-dev"),
                     (
-                        DATASET_IAM_MEMBER,
-                        f"monitor-{monitor}-data-viewer-{baseline}",
-                        READ,
-                        f"{baseline}_dev_europe_west1",
+                        PROJECT_IAM_MEMBER,
+                        f"monitor-{monitor}-bigquery-read-session-user",
+                        SESSIONS,
+                        "acme-sensors-dev",
                     ),
+                    (TABLE_IAM_MEMBER, f"monitor-{monitor}-data-viewer-{baseline}-{table}", READ, table),
                     *[
                         (
                             TABLE_IAM_MEMBER,
@@ -190,12 +204,6 @@ EXAMPLE_GRANTS = [
                         )
                         for kind in ("statistics", "alerts")
                     ],
-                    (
-                        SECRET_IAM_MEMBER,
-                        f"monitor-{monitor}-secret-accessor-slack-plant-ml-webhook",
-                        SECRET,
-                        "slack-plant-ml-webhook",
-                    ),
                 )
             ],
         },
@@ -210,8 +218,13 @@ EXAMPLE_GRANTS = [
                 ADMIN,
                 "fraud-prod-europe-west4-pipeline-root",
             ),
-            (DATASET_IAM_MEMBER, "pipeline-train-data-viewer-features", READ, "features_prod_europe_west4"),
-            (PROJECT_IAM_MEMBER, "pipeline-train-bigquery-job-user", JOBS, "acme-fraud-prod"),
+            (
+                TABLE_IAM_MEMBER,
+                "pipeline-train-data-viewer-features-training_transactions",
+                READ,
+                "training_transactions",
+            ),
+            (PROJECT_IAM_MEMBER, "pipeline-train-bigquery-read-session-user", SESSIONS, "acme-fraud-prod"),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "fraud-prod-europe-west4-models"),
             (
                 BUCKET_IAM_MEMBER,
@@ -226,17 +239,22 @@ EXAMPLE_GRANTS = [
                 "scorer_requests",
             ),
             (
-                DATASET_IAM_MEMBER,
-                "monitor-scorer-drift-data-viewer-serving",
+                TABLE_IAM_MEMBER,
+                "monitor-scorer-drift-data-viewer-serving-scorer_requests",
                 READ,
-                "serving_prod_europe_west4",
+                "scorer_requests",
             ),
-            (PROJECT_IAM_MEMBER, "monitor-scorer-drift-bigquery-job-user", JOBS, "acme-fraud-prod"),
             (
-                DATASET_IAM_MEMBER,
-                "monitor-scorer-drift-data-viewer-features",
+                PROJECT_IAM_MEMBER,
+                "monitor-scorer-drift-bigquery-read-session-user",
+                SESSIONS,
+                "acme-fraud-prod",
+            ),
+            (
+                TABLE_IAM_MEMBER,
+                "monitor-scorer-drift-data-viewer-features-training_transactions",
                 READ,
-                "features_prod_europe_west4",
+                "training_transactions",
             ),
             *[
                 (
@@ -250,12 +268,6 @@ EXAMPLE_GRANTS = [
                     ("alerts", "scorer_drift_alerts"),
                 )
             ],
-            (
-                SECRET_IAM_MEMBER,
-                "monitor-scorer-drift-secret-accessor-pagerduty-risk-ml-key",
-                SECRET,
-                "pagerduty-risk-ml-key",
-            ),
         },
     ),
 ]
@@ -285,14 +297,14 @@ def test_every_grant_depends_on_its_account_and_resource(example: str) -> None:
 
 
 @pytest.mark.parametrize("example", ["digits", "sensor-anomaly", "fraud-tpu"])
-def test_project_roles_are_only_bigquery_job_user(example: str) -> None:
+def test_project_roles_are_only_bigquerys_job_and_read_session_users(example: str) -> None:
     roles = {
         r.inputs["role"]
         for g in _example(example).values()
         for r in _workload_grants(g)
         if r.type == PROJECT_IAM_MEMBER
     }
-    assert roles <= {JOBS}
+    assert roles <= {JOBS, SESSIONS}
 
 
 PIPELINE = """\
@@ -334,7 +346,7 @@ endpoints:
 
 
 def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_path: pathlib.Path) -> None:
-    graph = compile_text(tmp_path, STAGED + PIPELINE)[DEV]
+    graph = compile_text(tmp_path, OWNED_STAGED + PIPELINE)[DEV]
     pipeline = {g for g in _grants(graph) if g[1].startswith("pipeline-train-")}
     assert pipeline == {
         (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
@@ -349,7 +361,7 @@ def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_p
 
 
 def test_endpoint_reads_its_model_bucket_and_edits_only_its_log_table(tmp_path: pathlib.Path) -> None:
-    graph = compile_text(tmp_path, STAGED + PIPELINE)[DEV]
+    graph = compile_text(tmp_path, OWNED_STAGED + PIPELINE)[DEV]
     endpoint = {g for g in _grants(graph) if g[1].startswith("endpoint-api-")}
     assert endpoint == {
         (BUCKET_IAM_MEMBER, "endpoint-api-object-viewer-models", VIEW, "demo-dev-us-central1-models"),
@@ -391,7 +403,8 @@ pipelines:
 
 
 def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib.Path) -> None:
-    graph = compile_text(tmp_path, STAGED + SHARED)[DEV]
+    """... and no secret: the secret reader fills the Kubernetes Secrets the steps read."""
+    graph = compile_text(tmp_path, OWNED_STAGED + SHARED)[DEV]
     assert _grants(graph) == {
         (
             BUCKET_IAM_MEMBER,
@@ -400,8 +413,6 @@ def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib
             "demo-dev-us-central1-pipeline-root",
         ),
         (BUCKET_IAM_MEMBER, "account-shared-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
-        (SECRET_IAM_MEMBER, "account-shared-secret-accessor-api-token", SECRET, "api-token"),
-        (SECRET_IAM_MEMBER, "account-shared-secret-accessor-vault-prj-api-token", SECRET, "api-token"),
         (PROJECT_IAM_MEMBER, "account-shared-aiplatform-user", "roles/aiplatform.user", "acme-demo-dev"),
         (
             PROJECT_IAM_MEMBER,
@@ -410,10 +421,6 @@ def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib
             "acme-demo-dev",
         ),
     }
-    assert (
-        _member(graph, "account-shared-secret-accessor-vault-prj-api-token").inputs["project"] == "vault-prj"
-    )
-    assert _member(graph, "account-shared-secret-accessor-api-token").inputs["project"] == "acme-demo-dev"
     assert _member(graph, "account-shared-aiplatform-user").source == (
         "security",
         "serviceAccounts",
@@ -445,7 +452,7 @@ batchJobs:
 
 
 def test_writing_a_bucket_makes_reading_it_redundant(tmp_path: pathlib.Path) -> None:
-    graph = compile_text(tmp_path, STAGED + BATCH)[DEV]
+    graph = compile_text(tmp_path, OWNED_STAGED + BATCH)[DEV]
     assert {g for g in _grants(graph) if g[1].startswith("batch-")} == {
         (
             BUCKET_IAM_MEMBER,
@@ -454,12 +461,13 @@ def test_writing_a_bucket_makes_reading_it_redundant(tmp_path: pathlib.Path) -> 
             "demo-dev-us-central1-pipeline-root",
         ),
         (BUCKET_IAM_MEMBER, "batch-score-object-user-scores", USE, "demo-dev-us-central1-scores"),
+        # The input table is not one mlopsctl creates: its dataset is read.
         (DATASET_IAM_MEMBER, "batch-score-data-viewer-features", READ, "features_dev_us_central1"),
-        (PROJECT_IAM_MEMBER, "batch-score-bigquery-job-user", JOBS, "acme-demo-dev"),
+        (PROJECT_IAM_MEMBER, "batch-score-bigquery-read-session-user", SESSIONS, "acme-demo-dev"),
     }
 
 
-CMEK = STAGED_DATA + "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
+CMEK = OWNED_STAGED_DATA + "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
 KEY_ID = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
 
 
@@ -523,7 +531,7 @@ def test_service_agents_may_use_the_keys_mlopsctl_creates(
 
 def test_existing_keys_are_their_owners_to_grant(tmp_path: pathlib.Path) -> None:
     existing = "projects/keys-prj/locations/us-central1/keyRings/ring/cryptoKeys/k"
-    dev_only = STAGED_DATA.replace("regions: [us-central1, europe-west4]", "regions: [us-central1]")
+    dev_only = OWNED_STAGED_DATA.replace("regions: [us-central1, europe-west4]", "regions: [us-central1]")
     text = dev_only + f"security:\n  kms:\n    data: {{key: {existing}}}\n  defaultKmsKey: data\n"
     graph = compile_text(tmp_path, text)[DEV]
     assert not [r for r in graph if r.type == CRYPTO_KEY_IAM_MEMBER]

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from helpers import MINIMAL, write
+from helpers import MINIMAL, OWNED, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
@@ -53,7 +53,7 @@ def endpoint(rollout: dict[str, Any] | None = None, **fields: Any) -> dict[str, 
 
 def config(endpoints: dict[str, Any], extra: str = "") -> str:
     """A project whose endpoints are written as JSON (a YAML subset), whatever their strings hold."""
-    return MINIMAL + MODELS + extra + f"endpoints: {json.dumps(endpoints)}\n"
+    return OWNED + MODELS + extra + f"endpoints: {json.dumps(endpoints)}\n"
 
 
 def graph(tmp_path: pathlib.Path, endpoints: dict[str, Any], extra: str = "") -> Graph:
@@ -72,7 +72,8 @@ def get(g: Graph, type_token: str, name: str) -> dict[str, Any]:
 
 
 def of_type(g: Graph, type_token: str) -> list[Resource]:
-    return [r for r in g if r.type == type_token]
+    """The objects of a kind in the project's namespace (the platform's live elsewhere)."""
+    return [r for r in g if r.type == type_token and r.inputs["metadata"].get("namespace") == NS]
 
 
 def host(service: str) -> str:
@@ -156,7 +157,7 @@ def test_mesh_objects_are_valid_upstream(
 ) -> None:
     g = graph(tmp_path, {"ep": endpoint(rollout, protocols=protocols, callers=["web", "jobs/scorer"])})
     namespace = f"{DEV}/kubernetes:core/v1:Namespace/{NS}"
-    objects = [r for r in g if r.type in MESH_KINDS]
+    objects = [r for kind in MESH_KINDS for r in of_type(g, kind)]
     assert len(objects) >= 6
     for resource in objects:
         assert upstream_schemas.validate(dict(resource.inputs)) == [], resource.address
@@ -323,7 +324,7 @@ def test_canary_with_analysis_is_a_flagger_canary_and_no_virtual_service(tmp_pat
     canary = g.resources[f"{DEV}/{CANARY}/ep"]
     assert f"{DEV}/{SERVICE}/ep" in canary.depends_on
     assert f"{DEV}/{GATEWAY}/ep" in canary.depends_on
-    assert len(of_type(g, AUTHZ)) == 2
+    assert len(of_type(g, AUTHZ)) == 4  # an ALLOW and a DENY per variant
 
 
 def test_inference_graph_routes_to_its_own_service(tmp_path: pathlib.Path) -> None:
@@ -339,7 +340,7 @@ def test_inference_graph_routes_to_its_own_service(tmp_path: pathlib.Path) -> No
     ]
     for step in steps:
         assert get(g, AUTHZ, f"ep-{step}-predictor")["spec"]["rules"] == [
-            {"from": [{"source": {"namespaces": [NS]}}]}
+            {"from": [{"source": {"principals": [f"cluster.local/ns/{NS}/sa/endpoint-ep-dev-usc1"]}}]}
         ]
 
 
@@ -493,3 +494,23 @@ def test_the_variant_a_batch_job_calls_admits_its_account(tmp_path: pathlib.Path
     for name in ("ep-a-predictor", "other-a-predictor"):
         assert get(g, AUTHZ, name) == get(without, AUTHZ, name)
     assert len(of_type(g, AUTHZ)) == len(of_type(without, AUTHZ))
+
+
+@pytest.mark.parametrize("kind", ["variants", "graph"])
+def test_every_allow_policy_has_a_deny_for_everyone_else(tmp_path: pathlib.Path, kind: str) -> None:
+    """A Kubeflow profile's namespace holds an ALLOW policy for every caller of the namespace
+    (ns-owner-access-istio): only a DENY policy keeps undeclared callers out."""
+    members = {"a": variant("v1"), "b": variant("v2")}
+    spec = {"graph": {"steps": members}} if kind == "graph" else endpoint(CANARY_ROLLOUT)
+    spec["callers"] = ["web", "jobs/scorer"]
+    g = graph(tmp_path, {"ep": spec})
+    policies = {r.name: r.inputs["spec"] for r in of_type(g, AUTHZ)}
+    allows = {n: p for n, p in policies.items() if p["action"] == "ALLOW"}
+    assert allows and len(policies) == 2 * len(allows)
+    for name, allow in allows.items():
+        deny = policies[f"{name}-deny-others"]
+        assert deny["action"] == "DENY" and deny["selector"] == allow["selector"]
+        sources = [s["source"] for rule in allow["rules"] for s in rule["from"]]
+        [[others]] = [[s["source"] for s in rule["from"]] for rule in deny["rules"]]
+        assert others["notPrincipals"] == [p for s in sources for p in s.get("principals", [])]
+        assert others.get("notNamespaces", []) == [n for s in sources for n in s.get("namespaces", [])]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
-from helpers import MINIMAL, write
+from helpers import MINIMAL, owned, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl import __version__
@@ -23,6 +23,8 @@ PROD_SENSORS = Target("prod", "europe-west1")
 DEV = Target("dev", "us-central1")
 CRONJOB = "kubernetes:batch/v1:CronJob"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+GMP_RULES = "kubernetes:monitoring.googleapis.com/v1:Rules"
+IN_CLUSTER = "platform: {metrics: in-cluster}\n"
 RESTRICTED_CONTAINER = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -166,17 +168,21 @@ def test_a_retraining_monitor_may_start_runs() -> None:
         ("digits-errors", "10m", "more than 1% of requests failed for 10m (monitor 'digits-errors')."),
     ],
 )
-def test_digits_slos_are_prometheus_rules(
+def test_digits_slos_are_managed_rules(
     upstream_schemas: UpstreamSchemas, name: str, expected_for: str, description: str
 ) -> None:
     validation, graphs = _compile(DIGITS)
     target = Target("prod", "us-central1")
-    rule_object = _resource(graphs[target], RULE, name)
+    rule_object = _resource(graphs[target], GMP_RULES, name)
     assert upstream_schemas.validate(dict(rule_object.inputs)) == []
+    assert f"{target}/{RULE}/{name}" not in graphs[target].resources
+    assert rule_object.inputs["metadata"]["namespace"] == "digits"
     assert rule_object.depends_on == ("prod/us-central1/kubernetes:core/v1:Namespace/digits",)
     config = validation.targets[target].config
     [group] = rule_object.inputs["spec"]["groups"]
     assert group["name"] == name
+    # GMP's rule evaluator refuses a namespaced rule that sets a label it scopes by: it adds
+    # namespace (and cluster, location, project_id) to every alert itself.
     assert group["rules"] == [
         {
             "alert": "".join(p.capitalize() for p in name.split("-")),
@@ -184,7 +190,6 @@ def test_digits_slos_are_prometheus_rules(
             "for": expected_for,
             "labels": {
                 "severity": "warning",
-                "namespace": "digits",
                 "endpoint": "digits",
                 "monitor": name,
                 "slo": config.monitors[name].type,
@@ -241,25 +246,43 @@ monitors:
 """
 
 
-BASE = MINIMAL.replace("  name: demo\n", "  name: demo\n  stageImage: stages:1\n") + SERVING
+BASE = owned(MINIMAL).replace("  name: demo\n", "  name: demo\n  stageImage: stages:1\n") + SERVING
 
 
 def _inline(tmp_path: pathlib.Path, monitors: str) -> Graph:
     return _compile(write(tmp_path, BASE + monitors))[1][DEV]
 
 
+@pytest.mark.parametrize(
+    ("platform", "kind", "scope_labels", "selector_labels"),
+    [
+        ("", GMP_RULES, {}, {}),
+        (IN_CLUSTER, RULE, {"namespace": "demo"}, {"release": "kube-prometheus-stack"}),
+    ],
+    ids=["managed", "in-cluster"],
+)
 def test_an_slo_that_retrains_names_each_run_to_start(
-    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas
+    tmp_path: pathlib.Path,
+    upstream_schemas: UpstreamSchemas,
+    platform: str,
+    kind: str,
+    scope_labels: dict[str, str],
+    selector_labels: dict[str, str],
 ) -> None:
-    graph = _inline(tmp_path, SLO)
-    rule_object = _resource(graph, RULE, "watch")
+    graph = _inline(tmp_path, platform + SLO)
+    rule_object = _resource(graph, kind, "watch")
     assert upstream_schemas.validate(dict(rule_object.inputs)) == []
+    # kube-prometheus-stack's Prometheus loads only the PrometheusRules labelled for its release.
+    assert rule_object.inputs["metadata"]["labels"].get("release") == selector_labels.get("release")
     rules = rule_object.inputs["spec"]["groups"][0]["rules"]
     retrain = [(r["labels"]["retrain_pipeline"], r["labels"]["retrain_pipeline_version"]) for r in rules]
     assert retrain == [
         ("refresh", _version_name(graph, "refresh")),
         ("retrain", _version_name(graph, "retrain")),
     ]
+    assert [{k: r["labels"].get(k) for k in ("namespace", "cluster")} for r in rules] == [
+        {"namespace": scope_labels.get("namespace"), "cluster": None}
+    ] * 2
     assert {r["labels"]["severity"] for r in rules} == {"critical"}
     assert {r["for"] for r in rules} == {"1h30m"}
     assert {r["expr"] for r in rules} == {rules[0]["expr"]}

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 from google.protobuf import json_format
-from helpers import MINIMAL, STAGED, write
+from helpers import MINIMAL as UNOWNED
+from helpers import OWNED, write
+from helpers import STAGED as UNOWNED_STAGED
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from mlopsctl.api import compile_graphs, validate
@@ -15,6 +17,10 @@ from mlopsctl.graph import Graph, Target
 from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
+OWNER = "  name: demo\n  owner: ml-team@acme.example\n"
+MINIMAL = UNOWNED.replace("  name: demo\n", OWNER)
+"""A project that may publish pipelines: its owner owns the Kubeflow Profile of its namespace."""
+STAGED = UNOWNED_STAGED.replace("  name: demo\n", OWNER)
 PIPELINE = """\
 accelerators:
   gpu: {type: gpu, accelerator: nvidia-l4, count: 1, spot: true}
@@ -59,7 +65,7 @@ def _version(graph: Graph) -> dict[str, Any]:
 
 
 def test_pipeline_and_version_objects(tmp_path: pathlib.Path) -> None:
-    graph = _graph(tmp_path, MINIMAL + PIPELINE)
+    graph = _graph(tmp_path, OWNED + PIPELINE)
     pipeline = graph.resources["dev/us-central1/kubernetes:pipelines.kubeflow.org/v2beta1:Pipeline/train"]
     version = _version(graph)
     assert version["metadata"]["name"].startswith("train-")
@@ -74,14 +80,14 @@ def test_pipeline_and_version_objects(tmp_path: pathlib.Path) -> None:
 
 
 def test_spec_loads_back_into_kfp_protos(tmp_path: pathlib.Path) -> None:
-    spec = _version(_graph(tmp_path, MINIMAL + PIPELINE))["spec"]
+    spec = _version(_graph(tmp_path, OWNED + PIPELINE))["spec"]
     parsed = json_format.ParseDict(spec["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
     assert parsed.pipeline_info.name == "train"
     json_format.ParseDict(spec["platformSpec"], pipeline_spec_pb2.PlatformSpec())
 
 
 def test_condition_wraps_the_step_and_its_consumers(tmp_path: pathlib.Path) -> None:
-    spec = _version(_graph(tmp_path, MINIMAL + PIPELINE))["spec"]["pipelineSpec"]
+    spec = _version(_graph(tmp_path, OWNED + PIPELINE))["spec"]["pipelineSpec"]
     root = spec["root"]["dag"]["tasks"]
     [condition] = [t for t in root.values() if "triggerPolicy" in t]
     assert condition["taskInfo"]["name"] == "when-train"
@@ -95,7 +101,7 @@ def test_condition_wraps_the_step_and_its_consumers(tmp_path: pathlib.Path) -> N
 
 
 def test_step_settings_reach_the_executor(tmp_path: pathlib.Path) -> None:
-    spec = _version(_graph(tmp_path, MINIMAL + PIPELINE))["spec"]
+    spec = _version(_graph(tmp_path, OWNED + PIPELINE))["spec"]
     container = spec["pipelineSpec"]["deploymentSpec"]["executors"]["exec-train"]["container"]
     assert container["image"] == "trainer:1"
     accelerator = container["resources"]["accelerator"]
@@ -113,16 +119,16 @@ def test_step_settings_reach_the_executor(tmp_path: pathlib.Path) -> None:
 
 
 def test_parallel_for_loops_over_items(tmp_path: pathlib.Path) -> None:
-    spec = _version(_graph(tmp_path, MINIMAL + PIPELINE))["spec"]["pipelineSpec"]
+    spec = _version(_graph(tmp_path, OWNED + PIPELINE))["spec"]["pipelineSpec"]
     [loop] = [t for t in spec["root"]["dag"]["tasks"].values() if "parameterIterator" in t]
     assert loop["parameterIterator"]["items"]["raw"] == json.dumps(["a", "b", "c"])
     assert loop["iteratorPolicy"] == {"parallelismLimit": 2}
 
 
 def test_version_name_follows_the_spec(tmp_path: pathlib.Path) -> None:
-    first = _version(_graph(tmp_path / "a", MINIMAL + PIPELINE))["metadata"]["name"]
-    again = _version(_graph(tmp_path / "b", MINIMAL + PIPELINE))["metadata"]["name"]
-    changed = _version(_graph(tmp_path / "c", MINIMAL + PIPELINE.replace("trainer:1", "trainer:2")))
+    first = _version(_graph(tmp_path / "a", OWNED + PIPELINE))["metadata"]["name"]
+    again = _version(_graph(tmp_path / "b", OWNED + PIPELINE))["metadata"]["name"]
+    changed = _version(_graph(tmp_path / "c", OWNED + PIPELINE.replace("trainer:1", "trainer:2")))
     assert first == again
     assert changed["metadata"]["name"] != first
 
@@ -222,7 +228,7 @@ def test_pipelines_the_compiler_cannot_place(
 
 
 def test_parallel_for_over_a_list_output(tmp_path: pathlib.Path) -> None:
-    text = MINIMAL + (
+    text = OWNED + (
         "pipelines:\n  p:\n    steps:\n"
         "      a: {image: x, command: [run], outputs: {shards: list}}\n"
         "      b: {image: x, command: [run], parallelFor: {fromOutput: a.shards}}\n"
@@ -233,7 +239,7 @@ def test_parallel_for_over_a_list_output(tmp_path: pathlib.Path) -> None:
 
 
 def test_literal_inputs_with_dots_are_values(tmp_path: pathlib.Path) -> None:
-    text = MINIMAL + (
+    text = OWNED + (
         "pipelines:\n  p:\n    steps:\n"
         "      a: {image: x, command: [run], outputs: {n: integer}}\n"
         "      b: {image: x, command: [run],\n"

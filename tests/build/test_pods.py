@@ -8,7 +8,7 @@ import pathlib
 from typing import Any
 
 import pytest
-from helpers import STAGED, compile_text, write
+from helpers import OWNED_STAGED, compile_text, write
 
 from mlopsctl.api import validate
 from mlopsctl.build.pods import placement, pod_placement
@@ -106,7 +106,7 @@ V6E_2X2 = {POOL: "host", TPU_ACCELERATOR: "tpu-v6e-slice", TPU_TOPOLOGY: "2x2"}
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    graph = compile_text(tmp_path_factory.mktemp("pods"), STAGED + PROJECT)[DEV]
+    graph = compile_text(tmp_path_factory.mktemp("pods"), OWNED_STAGED + PROJECT)[DEV]
     [version] = [r for r in graph if r.type.endswith(":PipelineVersion")]
     compiled: dict[str, Any] = version.inputs["spec"]
     return compiled
@@ -131,9 +131,11 @@ def test_a_pipeline_step_on_a_cpu_pool_selects_only_its_pool(spec: dict[str, Any
 
 def test_a_predictor_asking_for_tpu_chips_is_refused(tmp_path: pathlib.Path) -> None:
     """No KServe runtime drives TPU chips: the variant is refused where it names the TPU pool."""
-    validation = validate(ConfigSource(write(tmp_path, STAGED + PROJECT + TPU_PREDICTOR), "mlops.yaml", None))
+    validation = validate(
+        ConfigSource(write(tmp_path, OWNED_STAGED + PROJECT + TPU_PREDICTOR), "mlops.yaml", None)
+    )
     assert [d.to_text() for d in validation.diagnostics] == [
-        "mlops.yaml:33:58: error E204: variant 'main' of endpoint 'api' runs on node pool 'host', but its "
+        "mlops.yaml:34:58: error E204: variant 'main' of endpoint 'api' runs on node pool 'host', but its "
         "runtime 'triton' (kserve-tritonserver) cannot use TPU chips\n"
         "  hint: serve it from a GPU or CPU pool: no KServe runtime mlopsctl deploys uses TPU chips"
     ]

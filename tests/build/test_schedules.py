@@ -25,7 +25,9 @@ PROD_EU = Target("prod", "europe-west1")
 CRONJOB = "kubernetes:batch/v1:CronJob"
 VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 KFP_API = "ml-pipeline.kubeflow.svc.cluster.local:8888"
-STAGE = "project:\n  name: demo\n  stageImage: stages:1\n"
+OWNED = "project:\n  name: demo\n  owner: ml-team@acme.example\n"
+"""The project of a config that publishes pipelines (the owner of its Kubeflow Profile)."""
+STAGE = OWNED + "  stageImage: stages:1\n"
 PIPELINE = """\
 pipelines:
   train:
@@ -47,7 +49,7 @@ def _triggered(*triggers: str) -> str:
 
 def _config(*sections: str, base: str = WITH_DATA, stage: bool = True) -> str:
     text = base + "".join(sections)
-    return text.replace("project:\n  name: demo\n", STAGE) if stage else text
+    return text.replace("project:\n  name: demo\n", STAGE if stage else OWNED)
 
 
 def _validation(tmp_path: pathlib.Path, text: str) -> Any:
@@ -344,26 +346,30 @@ pipelines:
 """
 
 
-def test_shared_account_gets_one_role_and_the_cronjobs_depend_on_it(tmp_path: pathlib.Path) -> None:
+def test_shared_account_gets_one_role_of_each_kind_and_the_cronjobs_depend_on_them(
+    tmp_path: pathlib.Path,
+) -> None:
     graph = _graphs(tmp_path, _config(SHARED))[DEV]
-    [role] = [r for r in graph if r.type.endswith(":Role")]
-    [binding] = [r for r in graph if r.type.endswith(":RoleBinding")]
     ksa = "account-runner-dev-usc1"
-    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": ksa, "namespace": "demo"}]
-    assert binding.inputs["roleRef"]["name"] == role.name
-    assert role.inputs["metadata"]["namespace"] == "demo"
+    roles = {r.name: r for r in graph if r.type.endswith(":Role")}
+    bindings = {r.name: r for r in graph if r.type.endswith(":RoleBinding")}
+    assert sorted(roles) == sorted(bindings) == [f"{ksa}-run-steps", f"{ksa}-runs"]
+    for name, binding in bindings.items():
+        assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": ksa, "namespace": "demo"}]
+        assert binding.inputs["roleRef"]["name"] == name
+        assert roles[name].inputs["metadata"]["namespace"] == "demo"
     assert {
         "apiGroups": ["pipelines.kubeflow.org"],
         "resources": ["runs"],
-        "verbs": ["create", "get", "list"],
-    } in (role.inputs["rules"])
+        "verbs": ["create"],
+    } in roles[f"{ksa}-runs"].inputs["rules"]
     for cronjob in _cronjobs(graph).values():
         assert _pod(cronjob)["serviceAccountName"] == ksa
         assert set(cronjob.depends_on) == {
             "dev/us-central1/kubernetes:core/v1:Namespace/demo",
             f"dev/us-central1/kubernetes:core/v1:ServiceAccount/{ksa}",
             _version(graph, cronjob.name.removesuffix("-schedule")).address,
-            binding.address,
+            *(b.address for b in bindings.values()),
         }
 
 
@@ -376,7 +382,7 @@ def test_every_object_is_valid_upstream_and_restricted(
         text + BATCH.replace("    nodePool: cpu\n", "    nodePool: cpu\n    schedule: {cron: '0 1 * * *'}\n"),
     )[DEV]
     objects = [r for r in graph if r.type.split(":")[1] in ("batch/v1", "rbac.authorization.k8s.io/v1")]
-    assert len(objects) == 3 + 2 * 2
+    assert len(objects) == 3 + 2 * 2 * 2  # CronJobs; per account, two Roles and their RoleBindings
     for resource in objects:
         assert upstream_schemas.validate(dict(resource.inputs)) == [], resource.address
         assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "mlopsctl"

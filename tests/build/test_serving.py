@@ -10,7 +10,8 @@ from helpers import MINIMAL, WITH_DATA, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.build.serving import PROMETHEUS_URL, predictor_ports
+from mlopsctl.build.metrics import MANAGED_QUERY_URL as PROMETHEUS_URL
+from mlopsctl.build.serving import predictor_service_ports
 from mlopsctl.diagnostics import Severity
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.naming import predictor_services
@@ -20,6 +21,7 @@ DEV = Target("dev", "us-central1")
 PROD = Target("prod", "us-central1")
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 GRAPH = "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph"
+AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 RAW = "RawDeployment"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 SPOT_TOLERATION = {
@@ -51,8 +53,8 @@ def _object(graph: Graph, type_: str, name: str) -> dict[str, Any]:
 
 
 def _serving(graph: Graph) -> list[Resource]:
-    kinds = (ISVC, GRAPH, "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service")
-    return [r for r in graph if r.type in kinds]
+    kinds = (ISVC, GRAPH, "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", AUTHZ)
+    return [r for r in graph if r.type in kinds and r.inputs["metadata"]["namespace"] == "demo"]
 
 
 def _endpoint(tmp_path: pathlib.Path, endpoint: str, extra: str = "") -> Graph:
@@ -94,7 +96,8 @@ def test_digits_variant_is_triton_v2_on_l4_with_http_grpc_and_gpu_autoscaling() 
     assert metric["external"]["metric"]["serverAddress"] == PROMETHEUS_URL
     assert metric["external"]["metric"]["query"] == (
         "sum(avg by (pod_name) (kubernetes_io:container_accelerator_duty_cycle{"
-        'monitored_resource="k8s_container",namespace_name="digits",pod_name=~"digits-baseline-predictor-.*"}))'
+        'monitored_resource="k8s_container",namespace_name="digits",pod_name=~"digits-baseline-predictor-.*",'
+        'cluster_name="digits-prod-usc1"}))'  # Managed Prometheus holds every cluster's series
     )
     assert predictor["serviceAccountName"] == "endpoint-digits-prod-usc1"
     assert predictor["securityContext"]["runAsNonRoot"] is True
@@ -208,7 +211,7 @@ def test_grpc_ports_and_protocol(
                         "serverAddress": PROMETHEUS_URL,
                         "query": "sum(rate(istio_requests_total{reporter="
                         '"destination",destination_service_namespace="demo",destination_service_name='
-                        '"api-main-predictor"}[1m]))',
+                        '"api-main-predictor",cluster="demo-dev-usc1"}[1m]))',
                     },
                     "target": {"type": "Value", "value": "2.5"},
                 },
@@ -225,7 +228,7 @@ def test_grpc_ports_and_protocol(
                         "serverAddress": PROMETHEUS_URL,
                         "query": "sum(rate(istio_request_duration_milliseconds_sum{reporter="
                         '"destination",destination_service_namespace="demo",destination_service_name='
-                        '"api-main-predictor"}[1m])) / 1000',
+                        '"api-main-predictor",cluster="demo-dev-usc1"}[1m])) / 1000',
                     },
                     "target": {"type": "Value", "value": "8"},
                 },
@@ -412,6 +415,7 @@ def test_every_serving_object_is_valid_upstream(
     assert kinds == [
         "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Service",
+        AUTHZ,
         GRAPH,
         ISVC,
     ]
@@ -438,4 +442,5 @@ def test_predictor_ports(
     text = MINIMAL + MODELS + f"endpoints:\n  api:\n    protocols: {protocols}\n{version}{main}"
     validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
     assert validation.ok, [d.to_text() for d in validation.diagnostics]
-    assert predictor_ports(validation.targets[DEV].config, "api", "main") == expected
+    ports = predictor_service_ports(validation.targets[DEV].config, "api", "main")
+    assert {protocol: port.number for protocol, port in ports.items()} == expected

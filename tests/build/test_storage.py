@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import MINIMAL, STAGED, WITH_DATA, compile_text
+from helpers import MINIMAL, OWNED, OWNED_STAGED, WITH_DATA, compile_text, owned
 
 from mlopsctl.build.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER
 from mlopsctl.build.storage import BUCKET
@@ -37,7 +37,7 @@ def _bucket(graph: Graph, key: str) -> Resource:
 
 
 def test_pipelines_get_a_private_root_bucket_that_forgets(tmp_path: pathlib.Path) -> None:
-    bucket = _bucket(_graph(tmp_path, MINIMAL + PIPELINE), "pipeline-root")
+    bucket = _bucket(_graph(tmp_path, OWNED + PIPELINE), "pipeline-root")
     assert {k: v for k, v in bucket.inputs.items() if k != "labels"} == {
         "name": "demo-dev-us-central1-pipeline-root",
         "project": "acme-demo-dev",
@@ -57,7 +57,7 @@ def test_a_declared_pipeline_root_replaces_the_implied_one(tmp_path: pathlib.Pat
         "data:\n  buckets:\n"
         "    pipeline-root: {name: 'acme-kfp-${env}-${region}', lifecycle: {deleteAfterDays: 7}}\n"
     )
-    graph = _graph(tmp_path, MINIMAL + declared + PIPELINE)
+    graph = _graph(tmp_path, OWNED + declared + PIPELINE)
     bucket = _bucket(graph, "pipeline-root")
     assert bucket.inputs["name"] == "acme-kfp-dev-us-central1"
     assert bucket.source == ("data", "buckets", "pipeline-root")
@@ -67,14 +67,14 @@ def test_a_declared_pipeline_root_replaces_the_implied_one(tmp_path: pathlib.Pat
     )
 
 
-@pytest.mark.parametrize(("text", "expected"), [(MINIMAL, False), (WITH_DATA + MODEL, True)])
+@pytest.mark.parametrize(("text", "expected"), [(MINIMAL, False), (owned(WITH_DATA) + MODEL, True)])
 def test_only_what_runs_pipelines_gets_one(tmp_path: pathlib.Path, text: str, expected: bool) -> None:
     graph = _graph(tmp_path, text)
     assert (f"{DEV}/{BUCKET}/pipeline-root" in graph.resources) is expected
 
 
 def test_pipeline_and_batch_accounts_administer_the_root_objects(tmp_path: pathlib.Path) -> None:
-    graph = _graph(tmp_path, WITH_DATA + PIPELINE + MODEL)
+    graph = _graph(tmp_path, owned(WITH_DATA) + PIPELINE + MODEL)
     admins = {
         r.name: r
         for r in graph
@@ -109,7 +109,7 @@ def test_pipeline_and_batch_accounts_administer_the_root_objects(tmp_path: pathl
 def test_a_new_data_trigger_may_see_what_it_watches(
     tmp_path: pathlib.Path, trigger: str, type_: str, name: str, role: str
 ) -> None:
-    text = WITH_DATA + PIPELINE + f"    triggers:\n      - newData: {trigger}\n"
+    text = owned(WITH_DATA) + PIPELINE + f"    triggers:\n      - newData: {trigger}\n"
     grant = next(r for r in _graph(tmp_path, text) if r.type == type_ and r.name == f"pipeline-train-{name}")
     assert grant.inputs["role"] == role
     assert grant.inputs["member"].startswith("serviceAccount:pl-train-dev-usc1@")
@@ -117,4 +117,4 @@ def test_a_new_data_trigger_may_see_what_it_watches(
 
 
 def test_staged_minimal_config_has_no_pipeline_root(tmp_path: pathlib.Path) -> None:
-    assert not [r for r in compile_text(tmp_path, STAGED)[DEV] if r.type == BUCKET]
+    assert not [r for r in compile_text(tmp_path, OWNED_STAGED)[DEV] if r.type == BUCKET]

@@ -45,6 +45,7 @@ TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.([^}]+)\}")
 STAGES = """\
 project:
   name: demo
+  owner: ml-team@acme.example
   stageImage: stages:1
 """
 POOLS = """\

@@ -27,7 +27,11 @@ def base_config() -> Doc:
     return {
         "apiVersion": "mlopsctl.dev/v1alpha1",
         "kind": "MLOpsProject",
-        "project": {"name": "fraud", "stageImage": "us-docker.pkg.dev/acme/fraud/stages:1.0"},
+        "project": {
+            "name": "fraud",
+            "owner": "risk-ml@acme.example",
+            "stageImage": "us-docker.pkg.dev/acme/fraud/stages:1.0",
+        },
         "environments": {
             "dev": {"gcpProject": "fraud-dev-1234", "regions": ["us-central1"]},
             "prod": {

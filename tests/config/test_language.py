@@ -15,7 +15,7 @@ from mlopsctl.source import ConfigSource
 EVERYTHING = """\
 apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
-project: {name: full, stageImage: us-docker.pkg.dev/acme/full/stages:1.0}
+project: {name: full, owner: ml@acme.example, stageImage: us-docker.pkg.dev/acme/full/stages:1.0}
 environments:
   dev: {gcpProject: acme-full-dev, regions: [us-central1]}
 data:

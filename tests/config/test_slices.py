@@ -14,7 +14,7 @@ from mlopsctl.config.models.tuning import MAX_WORKERS
 BASE = """\
 apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
-project: {name: demo, stageImage: stages:1}
+project: {name: demo, owner: ml@acme.example, stageImage: stages:1}
 environments:
   dev: {gcpProject: acme-demo-dev, regions: [us-central1]}
 accelerators:

@@ -14,7 +14,7 @@ from mlopsctl.source import ConfigSource
 BASE = """\
 apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
-project: {name: demo, stageImage: stages:1}
+project: {name: demo, owner: ml@acme.example, stageImage: stages:1}
 environments:
   dev: {gcpProject: acme-demo-dev, regions: [us-central1]}
 data:
@@ -815,7 +815,7 @@ def test_a_launcher_runs_the_release_image_by_default(tmp_path: pathlib.Path) ->
     text = """\
 apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
-project: {name: demo}
+project: {name: demo, owner: ml@acme.example}
 environments:
   dev: {gcpProject: acme-demo-dev, regions: [us-central1]}
 pipelines:

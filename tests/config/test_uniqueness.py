@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from helpers import STAGED_DATA, diagnostics, run, write
+from helpers import OWNED_STAGED_DATA, diagnostics, run, write
 
 from mlopsctl import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
@@ -30,7 +30,7 @@ def base_config() -> Doc:
     return {
         "apiVersion": "mlopsctl.dev/v1alpha1",
         "kind": "MLOpsProject",
-        "project": {"name": "fraud"},
+        "project": {"name": "fraud", "owner": "risk-ml@acme.example"},
         "environments": {
             "dev": {"gcpProject": "fraud-dev-1234", "regions": ["us-central1"]},
             "prod": {"gcpProject": "fraud-prod-1234", "regions": ["us-central1", "europe-west4"]},
@@ -180,16 +180,16 @@ pipelines:
 
 
 def test_a_repeated_new_data_trigger_is_a_located_error(tmp_path: pathlib.Path) -> None:
-    text = STAGED_DATA + TRIGGERED
+    text = OWNED_STAGED_DATA + TRIGGERED
     hint = "remove one of the two, or watch another prefix, table or dataset"
     assert [d for d in diagnostics(tmp_path, text) if "E310" in d[0]] == [
         (
-            "24:9: error E310: trigger 2 of pipeline 'train' repeats trigger 1: "
+            "25:9: error E310: trigger 2 of pipeline 'train' repeats trigger 1: "
             "both would start it from one poller",
             hint,
         ),
         (
-            "27:9: error E310: trigger 5 of pipeline 'train' repeats trigger 4: "
+            "28:9: error E310: trigger 5 of pipeline 'train' repeats trigger 4: "
             "both would start it from one poller",
             hint,
         ),
@@ -197,8 +197,8 @@ def test_a_repeated_new_data_trigger_is_a_located_error(tmp_path: pathlib.Path) 
 
 
 def test_distinct_new_data_triggers_render(tmp_path: pathlib.Path) -> None:
-    text = STAGED_DATA + TRIGGERED.replace("      - newData: {bucket: raw, prefix: in/}\n", "", 1).replace(
-        "      - newData: {dataset: features}\n", "", 1
-    )
+    text = OWNED_STAGED_DATA + TRIGGERED.replace(
+        "      - newData: {bucket: raw, prefix: in/}\n", "", 1
+    ).replace("      - newData: {dataset: features}\n", "", 1)
     code, _, err = run("render", write(tmp_path, text), "--out", tmp_path / "out")
     assert code == 0, err

@@ -4,7 +4,7 @@ import json
 import pathlib
 
 import pytest
-from helpers import MINIMAL, WITH_DATA, write
+from helpers import MINIMAL, OWNED, WITH_DATA, write
 
 from mlopsctl.api import ALL, Selection, validate
 from mlopsctl.source import ConfigSource
@@ -271,21 +271,21 @@ STEP = "pipelines:\n  p:\n    steps:\n      a: {image: x, command: [run], "
 @pytest.mark.parametrize(
     ("text", "code", "fragment"),
     [
-        (MINIMAL + STEP + "resources: {cpu: 1Gi}}\n", "E205", "is not a CPU amount"),
-        (MINIMAL + STEP + "resources: {memory: 1.5Gi}}\n", "E205", "is not a memory amount"),
-        (MINIMAL + STEP + "parallelFor: {items: []}}\n", "E205", "at least 1 item"),
+        (OWNED + STEP + "resources: {cpu: 1Gi}}\n", "E205", "is not a CPU amount"),
+        (OWNED + STEP + "resources: {memory: 1.5Gi}}\n", "E205", "is not a memory amount"),
+        (OWNED + STEP + "parallelFor: {items: []}}\n", "E205", "at least 1 item"),
         (
-            MINIMAL + STEP + "parallelFor: {items: [1, 2.5]}}\n",
+            OWNED + STEP + "parallelFor: {items: [1, 2.5]}}\n",
             "E205",
             "mixes float and int values",
         ),
         (
-            MINIMAL + STEP + "parallelFor: {items: [1], parallelism: 3000000000}}\n",
+            OWNED + STEP + "parallelFor: {items: [1], parallelism: 3000000000}}\n",
             "E205",
             "10000",
         ),
         (
-            MINIMAL + STEP + "inputs: {x: [1]}}\n",
+            OWNED + STEP + "inputs: {x: [1]}}\n",
             "E202",
             "must be a string, an integer, a number or",
         ),

@@ -13,6 +13,7 @@ apiVersion: mlopsctl.dev/v1alpha1
 kind: MLOpsProject
 project:
   name: demo
+  owner: ml-team@acme.example
   stageImage: registry.example/stages:1
 environments:
   dev:

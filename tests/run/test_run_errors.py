@@ -51,7 +51,7 @@ def test_an_invalid_config_is_reported_with_positions(tmp_path: pathlib.Path) ->
     out = tmp_path / "out"
     code, stdout, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", out)
     assert (code, stdout) == (1, "")
-    assert stderr.startswith(f"{config}:57:9: error E201: container step 'fails' ")
+    assert stderr.startswith(f"{config}:58:9: error E201: container step 'fails' ")
     assert stderr.endswith(f"{config}: 1 error; nothing was written\n")
     assert not out.exists()
 

@@ -1,12 +1,14 @@
-"""CIDR blocks as the cloud reads them: octets in range, no host bits set, and a /28 for the
-private control plane."""
+"""The cluster's place in the VPC network: CIDR blocks as the cloud reads them (octets in range,
+no host bits set, a /28 for the private control plane) and a subnetwork in the cluster's region."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.models.security import SHARED_SUBNETWORK
 from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.sourcemap import Path
 
@@ -63,4 +65,17 @@ def master_prefix(ctx: CheckContext) -> Iterator[Diagnostic]:
             "for the control plane",
             path=("security", "network", "masterCidr"),
             hint=f"use a /{MASTER_PREFIX}, e.g. {example}",
+        )
+
+
+@check
+def subnetwork_region(ctx: CheckContext) -> Iterator[Diagnostic]:
+    subnetwork = ctx.config.security.network.subnetwork
+    found = re.fullmatch(SHARED_SUBNETWORK, subnetwork or "")
+    if found and found[2] != ctx.target.region:
+        yield Diagnostic(
+            "E405",
+            f"subnetwork '{subnetwork}' is in {found[2]}, but the cluster is in {ctx.target.region}",
+            path=("security", "network", "subnetwork"),
+            hint="write ${region} in the path, or set the subnetwork per region (regionOverrides)",
         )

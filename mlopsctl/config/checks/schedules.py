@@ -1,5 +1,5 @@
 """Jobs that run the built-in stages besides pipeline steps (schedules, new-data triggers,
-batch jobs, secret syncing) can be compiled."""
+batch jobs) can be compiled."""
 
 from __future__ import annotations
 

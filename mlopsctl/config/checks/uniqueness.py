@@ -62,9 +62,9 @@ _DATASET_HINT = (
 )
 _ACCOUNT_HINT = "service account ids are unique per GCP project: rename one of the workloads"
 _MASTER_CIDR_HINT = (
-    "the clusters of one project share its 'default' network, where each private control plane "
-    "needs a /28 of its own: set security.network.masterCidr per region (regionOverrides), or "
-    "leave it out to get one per environment and region"
+    "the clusters of one VPC network each need a /28 of their own for the private control plane: "
+    "set security.network.masterCidr per region (regionOverrides), or leave it out to get one per "
+    "GCP project, environment and region"
 )
 _KEY_RING_HINT = (
     "a key ring belongs to one environment and region: leave out 'location' so each region gets "
@@ -103,7 +103,7 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
         yield GeneratedName(
             "control plane range",
             naming.master_cidr(config, target),
-            (project,),
+            (naming.network_project(config, target),),
             ("security", "network"),
             "masterCidr" if network.master_cidr else None,
             _MASTER_CIDR_HINT,

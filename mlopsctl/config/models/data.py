@@ -5,6 +5,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from mlopsctl.config.models.types import Duration, Labels, Name, Spec
+from mlopsctl.durations import parse_duration
 
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]
@@ -110,6 +111,25 @@ class Table(Spec):
         return self
 
 
+class GeneratedTables(Spec):
+    """The tables mlopsctl creates in a dataset for its workloads to write: endpoints' request
+    logs, drift and skew monitors' statistics and alerts (each partitioned by day)."""
+
+    retention: Duration | None = Field(
+        default=None,
+        description=(
+            "How long their rows are kept: each day's partition is deleted this long after that day. "
+            "Default: kept. A table of them never expires as a whole, whatever defaultTableExpiration says."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _whole_days(self) -> Self:
+        if self.retention is not None and parse_duration(self.retention) < 86400:
+            raise ValueError(f"retention {self.retention} is shorter than 1d, a day's partition")
+        return self
+
+
 class Dataset(Spec):
     dataset_id: str | None = Field(
         default=None,
@@ -121,10 +141,26 @@ class Dataset(Spec):
         default=None, description="Dataset location; default: the region being compiled."
     )
     description: str = ""
-    default_table_expiration: Duration | None = None
+    default_table_expiration: Duration | None = Field(
+        default=None,
+        description=(
+            "Tables created in the dataset are deleted this long after their creation, unless they set "
+            "their own expiration (BigQuery's defaultTableExpirationMs); not the generated tables."
+        ),
+    )
     kms_key: Name | None = None
     labels: Labels = {}
-    tables: dict[TableName, Table] = {}
+    tables: dict[TableName, Table] = Field(
+        default={},
+        description=(
+            "Tables to create. One named like a generated table replaces mlopsctl's definition "
+            "(its partitions then expire as its own partitioning says)."
+        ),
+    )
+    generated_tables: GeneratedTables = Field(
+        default=GeneratedTables(),
+        description="The request-log, statistics and alerts tables mlopsctl creates here: their retention.",
+    )
 
 
 class ExternalSource(Spec):

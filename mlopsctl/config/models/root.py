@@ -10,6 +10,7 @@ from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.data import Data
 from mlopsctl.config.models.monitoring import AlertChannel, Monitor
 from mlopsctl.config.models.pipelines import Pipeline
+from mlopsctl.config.models.platform import Platform
 from mlopsctl.config.models.policies import Policies
 from mlopsctl.config.models.registry import RegisteredModel
 from mlopsctl.config.models.security import Security
@@ -84,6 +85,7 @@ class Overlay(Spec):
     alert_channels: dict[str, Any] | None = None
     security: dict[str, Any] | None = None
     cluster: dict[str, Any] | None = None
+    platform: dict[str, Any] | None = None
     policies: dict[str, Any] | None = None
 
 
@@ -115,4 +117,5 @@ class MLOpsConfig(Spec):
     alert_channels: dict[Name, AlertChannel] = {}
     security: Security = Security()
     cluster: Cluster = Cluster()
+    platform: Platform = Platform()
     policies: Policies = Policies()

@@ -1,5 +1,6 @@
 """Security: service accounts, CMEK keys, cluster network and mesh mTLS."""
 
+import re
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -45,16 +46,81 @@ class AuthorizedNetwork(Spec):
     cidr: Cidr
 
 
+NETWORK_NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
+"""A Compute Engine network or subnetwork name."""
+SHARED_NETWORK = rf"projects/([^/]+)/global/networks/({NETWORK_NAME})"
+"""A network by path (group 1: its project): how a Shared VPC network is named."""
+SHARED_SUBNETWORK = rf"projects/([^/]+)/regions/([^/]+)/subnetworks/({NETWORK_NAME})"
+"""A subnetwork by path (group 1: its project, group 2: its region)."""
+DEFAULT_NETWORK = "default"
+"""The network a project starts with: auto mode, one subnetwork named ``default`` per region."""
+
+
 class Network(Spec):
+    """Where the cluster is in the VPC, and how its control plane is reached."""
+
+    network: Annotated[str, StringConstraints(pattern=rf"^({NETWORK_NAME}|{SHARED_NETWORK})$")] = Field(
+        default=DEFAULT_NETWORK,
+        description=(
+            "The VPC network of the cluster (and of its Cloud NAT): a network of the environment's GCP "
+            "project by name, or a Shared VPC network as projects/HOST/global/networks/NAME (its host "
+            "project then provides Cloud NAT). Default: the project's 'default' network."
+        ),
+    )
+    subnetwork: (
+        Annotated[str, StringConstraints(pattern=rf"^({NETWORK_NAME}|{SHARED_SUBNETWORK})$")] | None
+    ) = Field(
+        default=None,
+        description=(
+            "The subnetwork the nodes take their addresses from, in the region being compiled: a name "
+            "(in the network's project), or projects/HOST/regions/REGION/subnetworks/NAME (${region} "
+            "may be used). Default: the subnetwork named like the network, which auto-mode networks "
+            "such as 'default' have in every region."
+        ),
+    )
+    pods_range: Annotated[str, StringConstraints(pattern=rf"^{NETWORK_NAME}$")] | None = Field(
+        default=None,
+        description=(
+            "The subnetwork's secondary range for Pod addresses; default: GKE creates one. A Shared VPC "
+            "subnetwork needs it (GKE cannot add ranges to another project's subnetwork)."
+        ),
+    )
+    services_range: Annotated[str, StringConstraints(pattern=rf"^{NETWORK_NAME}$")] | None = Field(
+        default=None,
+        description="The subnetwork's secondary range for Service addresses; give it with podsRange.",
+    )
     private_cluster: bool = True
     master_cidr: Cidr | None = Field(
         default=None,
         description=(
             "The /28 of the private control plane, unique in the VPC network; default: one of "
-            "172.16.0.0/16 chosen by environment and region."
+            "172.16.0.0/16 chosen by GCP project, project name, environment and region."
         ),
     )
     authorized_networks: list[AuthorizedNetwork] = []
+
+    @model_validator(mode="after")
+    def _shared_vpc(self) -> Self:
+        if (self.pods_range is None) != (self.services_range is None):
+            raise ValueError("give both 'podsRange' and 'servicesRange' (secondary ranges), or neither")
+        network = re.fullmatch(SHARED_NETWORK, self.network)
+        subnetwork = re.fullmatch(SHARED_SUBNETWORK, self.subnetwork or "")
+        if subnetwork and not network:
+            raise ValueError(
+                "a subnetwork given as projects/HOST/regions/REGION/subnetworks/NAME needs the network "
+                "as projects/HOST/global/networks/NAME"
+            )
+        if network and subnetwork and subnetwork[1] != network[1]:
+            raise ValueError(
+                f"subnetwork is in project {subnetwork[1]}, but the network is in {network[1]}: "
+                "a subnetwork belongs to its network's project"
+            )
+        if network and self.pods_range is None:
+            raise ValueError(
+                "a Shared VPC network needs 'podsRange' and 'servicesRange': GKE cannot create "
+                "secondary ranges in the host project's subnetwork"
+            )
+        return self
 
 
 class IngressGateway(Spec):

@@ -1,0 +1,102 @@
+"""The cluster add-ons mlopsctl installs for its workloads: what each one is, at which exact
+version, from which upstream package, and what it provides.
+
+The data lives in ``mlopsctl/data/addons.json`` (with the date it was checked and the upstream
+source of each package). Versions are those of the upstream schemas the output is tested against.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+Install = Literal["helm", "kustomize", "gke"]
+
+
+@dataclass(frozen=True)
+class AddOn:
+    name: str
+    version: str
+    install: Install
+    source: str
+    """Helm: the repository URL or ``oci://`` registry path; kustomize: the git repository URL."""
+    package: str
+    """Helm: the chart name; kustomize: the folder of the kustomization in the repository."""
+    namespace: str
+    values: Mapping[str, Any]
+    requires: tuple[str, ...]
+    """Add-ons that must run first (their CRDs or webhooks are used by this one)."""
+    kinds: tuple[str, ...]
+    """``group/Kind`` of the objects it serves (``group/*`` for a whole API group), or
+    ``annotation:KEY=VALUE`` of objects it acts on (KEDA scales what KServe marks for it)."""
+    creates: tuple[str, ...]
+    """``group/resource`` that workloads create at run time through it (found in their RBAC)."""
+    features: Mapping[str, str]
+    """Feature used by mlopsctl's output → the first version of this add-on that has it."""
+    managed: str | None
+    """The ``platform`` setting (``section=value``) under which GKE provides it instead."""
+    docs: str
+
+
+@dataclass(frozen=True)
+class AddOnUse:
+    """An add-on as one cluster has it: its version, how it is installed, and what needs it."""
+
+    name: str
+    version: str
+    install: str
+    needed_by: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "install": self.install,
+            "neededBy": list(self.needed_by),
+        }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    checked: str
+    addons: Mapping[str, AddOn]
+
+
+@functools.cache
+def catalog() -> Catalog:
+    raw = json.loads(resources.files("mlopsctl").joinpath("data/addons.json").read_text(encoding="utf-8"))
+    return Catalog(raw["checked"], {name: _addon(name, spec) for name, spec in raw["addons"].items()})
+
+
+def _addon(name: str, raw: Mapping[str, Any]) -> AddOn:
+    return AddOn(
+        name=name,
+        version=raw["version"],
+        install=raw["install"],
+        source=raw["source"],
+        package=raw["package"],
+        namespace=raw["namespace"],
+        values=raw.get("values", {}),
+        requires=tuple(raw.get("requires", ())),
+        kinds=tuple(raw.get("kinds", ())),
+        creates=tuple(raw.get("creates", ())),
+        features=raw.get("features", {}),
+        managed=raw.get("managed"),
+        docs=raw["docs"],
+    )
+
+
+def serving(api_version: str, kind: str) -> AddOn | None:
+    """The add-on that serves ``kind`` of ``api_version`` (its CRD comes with it), if any."""
+    group = api_version.rpartition("/")[0]
+    wanted = {f"{group}/{kind}", f"{group}/*"}
+    return next((a for a in catalog().addons.values() if wanted & set(a.kinds)), None)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``v1.21.1`` and ``1.21.1`` → (1, 21, 1): add-on releases are plain dotted numbers."""
+    return tuple(int(part) for part in version.removeprefix("v").split("."))

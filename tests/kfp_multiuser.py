@@ -1,0 +1,83 @@
+"""What the compiled graph says about the clients of the multi-user KFP API: which pods call it,
+where they read their KFP token, and what the RBAC lets each service account do there."""
+
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+from mlopsctl.api import compile_graphs, validate
+from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.source import ConfigSource
+
+KFP = "pipelines.kubeflow.org"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+
+
+@functools.cache
+def example_graphs(path: pathlib.Path) -> dict[Target, Graph]:
+    """The compiled graphs of an example (compiled once per test session)."""
+    return compile_graphs(validate(ConfigSource(path, str(path), None)))
+
+
+def of_type(graph: Graph, token: str) -> list[Resource]:
+    return [r for r in graph if r.type == token]
+
+
+def pod_templates(graph: Graph) -> Iterator[tuple[Resource, dict[str, Any]]]:
+    """Every pod template of the graph's CronJobs, Jobs and Deployments."""
+    for r in graph:
+        kind = r.type.rpartition(":")[2]
+        spec = r.inputs.get("spec") or {}
+        if kind == "CronJob":
+            yield r, spec["jobTemplate"]["spec"]["template"]["spec"]
+        elif kind in ("Job", "Deployment"):
+            yield r, spec["template"]["spec"]
+
+
+def calls_kfp(container: dict[str, Any]) -> str | None:
+    """How a stage container calls the KFP API: ``start`` or ``poll`` (start-run), ``retrain``
+    (a drift or skew monitor that retrains), or None."""
+    command = container.get("command") or []
+    args = container.get("args") or []
+    if command[:1] != ["mlopsctl-stage"] or args[:1] != ["--config"]:
+        return None
+    config = json.loads(args[1])
+    if command[1] == "start-run":
+        return "poll" if "whenNewData" in config else "start"
+    return "retrain" if command[1] in ("drift", "skew") and config.get("retrain") else None
+
+
+def kfp_token_path(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
+    """Where the container reads a token for the KFP audience, as its pod mounts it, if it does."""
+    env = {e["name"]: str(e.get("value")) for e in container.get("env") or []}
+    path = env.get("KF_PIPELINES_SA_TOKEN_PATH")
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
+            token = source.get("serviceAccountToken")
+            if token and token.get("audience") == KFP and f"{mount['mountPath']}/{token['path']}" == path:
+                assert mount.get("readOnly") is True
+                return path
+    return None
+
+
+def kfp_grants(graph: Graph) -> dict[str, set[tuple[str, str]]]:
+    """(resource, verb) on pipelines.kubeflow.org each service account is granted in the namespace."""
+    roles = {r.name: r.inputs for r in of_type(graph, ROLE)}
+    found: dict[str, set[tuple[str, str]]] = {}
+    for binding in of_type(graph, BINDING):
+        role = roles[binding.inputs["roleRef"]["name"]]
+        namespace = role["metadata"]["namespace"]
+        for subject in binding.inputs["subjects"]:
+            assert (subject["kind"], subject["namespace"]) == ("ServiceAccount", namespace)
+            grants = found.setdefault(subject["name"], set())
+            for rule in role["rules"]:
+                assert "*" not in rule["apiGroups"] + rule["resources"] + rule["verbs"]
+                if KFP in rule["apiGroups"]:
+                    grants |= {(res, verb) for res in rule["resources"] for verb in rule["verbs"]}
+    return {k: v for k, v in found.items() if v}
