@@ -38,6 +38,18 @@ data:
 """
 )
 
+CLF_API = """\
+models:
+  clf:
+    framework: sklearn
+    versions:
+      v1: {artifactUri: "gs://models-bucket/clf/v1"}
+endpoints:
+  api:
+    variants:
+      main: {model: clf, version: v1}
+"""
+"""A scikit-learn model served by endpoint 'api' (append endpoint fields such as 'logging')."""
 STAGE_IMAGE = "  name: demo\n  stageImage: registry.example/stages:1\n"
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from mlopsctl.build.context import BuildContext
 from mlopsctl.config.checks.kfp import namespace_annotations
 from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.graph import Resource
 from mlopsctl.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
 from mlopsctl.sourcemap import Path
 
@@ -83,34 +84,74 @@ def build(ctx: BuildContext) -> None:
     )
     for kind, name, source in workloads(ctx):
         who = identity_of(ctx, kind, name)
-        gsa = ctx.add(
-            GSA,
-            f"{kind}-{name}",
-            {
-                "accountId": gsa_account_id(kind, name, ctx.target),
-                "project": ctx.gcp_project,
-                "displayName": f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
-                "description": f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
-            },
+        workload_identity(
+            ctx,
+            WorkloadAccount(
+                f"{kind}-{name}",
+                gsa_account_id(kind, name, ctx.target),
+                f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
+                f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
+            ),
+            ns_name,
+            who.ksa,
             source=source,
-        )
-        ksa = ctx.add_manifest(
-            "serviceaccount",
-            source=source,
+            component=kind,
             depends_on=(ns.address,),
-            name=who.ksa,
-            namespace=ns_name,
-            labels=ctx.k8s_labels(kind),
-            gcp_service_account=who.gsa_email,
         )
-        ctx.add(
-            GSA_IAM_MEMBER,
-            f"{kind}-{name}-workload-identity",
-            {
-                "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{who.gsa_email}",
-                "role": "roles/iam.workloadIdentityUser",
-                "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns_name}/{who.ksa}]",
-            },
-            source=source,
-            depends_on=(gsa.address, ksa.address),
-        )
+
+
+@dataclass(frozen=True)
+class WorkloadAccount:
+    """A Google service account for a workload: graph name, account id, and what it says of itself."""
+
+    name: str
+    account_id: str
+    display_name: str
+    description: str
+
+
+def workload_identity(
+    ctx: BuildContext,
+    account: WorkloadAccount,
+    namespace_name: str,
+    ksa: str,
+    *,
+    source: Path,
+    component: str,
+    depends_on: tuple[str, ...] = (),
+) -> tuple[Resource, Resource, Resource]:
+    """A Google service account, the Kubernetes account ``namespace_name/ksa`` annotated with it, and
+    the Workload Identity binding that lets the second act as the first: (gsa, ksa, binding)."""
+    email = f"{account.account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
+    gsa = ctx.add(
+        GSA,
+        account.name,
+        {
+            "accountId": account.account_id,
+            "project": ctx.gcp_project,
+            "displayName": account.display_name,
+            "description": account.description,
+        },
+        source=source,
+    )
+    kubernetes_account = ctx.add_manifest(
+        "serviceaccount",
+        source=source,
+        depends_on=depends_on,
+        name=ksa,
+        namespace=namespace_name,
+        labels=ctx.k8s_labels(component),
+        gcp_service_account=email,
+    )
+    binding = ctx.add(
+        GSA_IAM_MEMBER,
+        f"{account.name}-workload-identity",
+        {
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
+            "role": "roles/iam.workloadIdentityUser",
+            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{namespace_name}/{ksa}]",
+        },
+        source=source,
+        depends_on=(gsa.address, kubernetes_account.address),
+    )
+    return gsa, kubernetes_account, binding

@@ -30,7 +30,7 @@ from importlib import resources
 
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.iam import PROJECT_IAM_MEMBER
-from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
+from mlopsctl.build.identity import NAMESPACE, WorkloadAccount, workload_identity
 from mlopsctl.build.kfp_dag import STAGE_PROGRAM
 from mlopsctl.build.pods import RESTRICTED_CONTAINER, RESTRICTED_POD
 from mlopsctl.config.models import MLOpsConfig
@@ -282,16 +282,14 @@ def _frontend(ctx: BuildContext, source: Path) -> None:
     ksa_name, account_id = frontend_account(ctx)
     email = f"{account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
     labels = ctx.k8s_labels("metrics")
-    gsa = ctx.add(
-        GSA,
+    described = WorkloadAccount(
         "gmp-frontend",
-        {
-            "accountId": account_id,
-            "project": ctx.gcp_project,
-            "displayName": f"mlopsctl GMP query frontend ({ctx.target.env}/{ctx.target.region})",
-            "description": f"Reads Managed Service for Prometheus for {ctx.config.project.name}'s cluster.",
-        },
-        source=source,
+        account_id,
+        f"mlopsctl GMP query frontend ({ctx.target.env}/{ctx.target.region})",
+        f"Reads Managed Service for Prometheus for {ctx.config.project.name}'s cluster.",
+    )
+    gsa, ksa, _ = workload_identity(
+        ctx, described, FRONTEND_NAMESPACE, ksa_name, source=source, component="metrics"
     )
     ctx.add(
         PROJECT_IAM_MEMBER,
@@ -299,25 +297,6 @@ def _frontend(ctx: BuildContext, source: Path) -> None:
         {"project": ctx.gcp_project, "role": METRICS_VIEWER, "member": f"serviceAccount:{email}"},
         source=source,
         depends_on=(gsa.address,),
-    )
-    ksa = ctx.add_manifest(
-        "serviceaccount",
-        source=source,
-        name=ksa_name,
-        namespace=FRONTEND_NAMESPACE,
-        labels=labels,
-        gcp_service_account=email,
-    )
-    ctx.add(
-        GSA_IAM_MEMBER,
-        "gmp-frontend-workload-identity",
-        {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
-            "role": "roles/iam.workloadIdentityUser",
-            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{FRONTEND_NAMESPACE}/{ksa_name}]",
-        },
-        source=source,
-        depends_on=(gsa.address, ksa.address),
     )
     selector = {"app.kubernetes.io/name": "gmp-frontend"}
     container: dict[str, JSON] = {

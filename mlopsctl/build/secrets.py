@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from mlopsctl.build.context import BuildContext, kubernetes_type
 from mlopsctl.build.iam import SECRET_ACCESSOR, SECRET_IAM_MEMBER, secret_parts
-from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
+from mlopsctl.build.identity import GSA, NAMESPACE, WorkloadAccount, workload_identity
 from mlopsctl.build.kfp_dag import secret_object_name
 from mlopsctl.build.rbac import SERVICE_ACCOUNT
 from mlopsctl.graph import JSON, Resource, fn_invoke, fn_join
@@ -149,36 +149,14 @@ def _google_reader(ctx: BuildContext, source: Path) -> Reader:
     ns, ksa, target = namespace(ctx.config), reader_account(ctx), ctx.target
     account_id = shorten(f"sr-{ctx.config.project.name}-{target.env}-{region_short(target.region)}", 30)
     email = f"{account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
-    gsa = ctx.add(
-        GSA,
+    described = WorkloadAccount(
         READER,
-        {
-            "accountId": account_id,
-            "project": ctx.gcp_project,
-            "displayName": f"mlopsctl secret reader ({target.env}/{target.region})",
-            "description": f"Reads the Secret Manager secrets of {ctx.config.project.name} for ESO.",
-        },
-        source=source,
+        account_id,
+        f"mlopsctl secret reader ({target.env}/{target.region})",
+        f"Reads the Secret Manager secrets of {ctx.config.project.name} for ESO.",
     )
-    account = ctx.add_manifest(
-        "serviceaccount",
-        source=source,
-        depends_on=(ctx.address(NAMESPACE, ns),),
-        name=ksa,
-        namespace=ns,
-        labels=ctx.k8s_labels(COMPONENT),
-        gcp_service_account=email,
-    )
-    binding = ctx.add(
-        GSA_IAM_MEMBER,
-        f"{READER}-workload-identity",
-        {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
-            "role": "roles/iam.workloadIdentityUser",
-            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{ns}/{ksa}]",
-        },
-        source=source,
-        depends_on=(gsa.address, account.address),
+    _, account, binding = workload_identity(
+        ctx, described, ns, ksa, source=source, component=COMPONENT, depends_on=(ctx.address(NAMESPACE, ns),)
     )
     return Reader(ksa, email, (account.address, binding.address))
 

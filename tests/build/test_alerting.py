@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import EXAMPLES
-from helpers import STAGED, write
+from helpers import CLF_API, STAGED, write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.build.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
@@ -17,16 +17,9 @@ from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
 SECRET_VERSION = "gcp:secretmanager/getSecretVersion:getSecretVersion"
-CONFIG = """\
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1}
+CONFIG = (
+    CLF_API
+    + """\
 monitors:
   api-latency:
     type: latency
@@ -50,6 +43,7 @@ alertChannels:
   chat: {type: slack, channel: "#ml-alerts", secret: slack-token}
   pager: {type: pagerduty, secret: projects/oncall-prj/secrets/pd-key/versions/4}
 """
+)
 
 
 def _compiled(tmp_path: pathlib.Path) -> tuple[Graph, MLOpsConfig]:
@@ -144,20 +138,15 @@ def test_policy_query_is_the_slo_expression_on_the_targets_cluster(tmp_path: pat
     assert query.replace(',cluster="demo-dev-usc1"', "") == promql(config, monitor)
 
 
-DATA_MONITORS = """\
+DATA_MONITORS = (
+    """\
 data:
   datasets:
     logs: {}
     base: {tables: {reference: {}}}
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1}
+"""
+    + CLF_API
+    + """\
     logging: {dataset: logs}
 monitors:
   api-drift:
@@ -184,6 +173,7 @@ alertChannels:
   team-mail: {type: email, address: ml-team@acme.example}
   pager: {type: pagerduty, secret: pd-key}
 """
+)
 
 
 def _data_monitors(tmp_path: pathlib.Path) -> Graph:

@@ -43,7 +43,9 @@ def test_an_endpoint_brings_kserve_the_mesh_and_what_they_require(tmp_path: path
         "istio-ingressgateway",
         "kserve-crd",
         "kserve",
+        "kserve-runtimes",  # the ClusterServingRuntimes the InferenceServices name
     }
+    assert found["kserve-runtimes"]["values"] == {"kserve": {"servingruntime": {"enabled": True}}}
     kserve = found["kserve"]
     assert (
         kserve["chart"] == "oci://ghcr.io/kserve/charts/kserve-resources" and kserve["version"] == "v0.20.0"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import EXAMPLES
-from helpers import STAGED, compile_text
+from helpers import CLF_API, STAGED, compile_text
 
 from mlopsctl.api import Validation, compile_graphs, validate
 from mlopsctl.build.cluster import CLUSTER, NODE_POOL
@@ -97,19 +97,14 @@ def test_every_google_service_account_of_the_examples_is_used(path: pathlib.Path
         assert unused_accounts(graph) == [], target
 
 
-MONITORS = """\
+MONITORS = (
+    """\
 data:
   datasets:
     serving: {tables: {baseline: {schema: [{name: x, type: FLOAT64}]}}}
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1}
+"""
+    + CLF_API
+    + """\
     logging: {dataset: serving}
 monitors:
   api-drift:
@@ -123,6 +118,7 @@ monitors:
     endpoint: api
     objective: 250
 """
+)
 
 
 def test_slo_monitors_get_no_account_and_drift_monitors_run_as_theirs(tmp_path: pathlib.Path) -> None:

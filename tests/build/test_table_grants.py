@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 from conftest import EXAMPLES
-from helpers import OWNED_STAGED, compile_text
+from helpers import CLF_API, OWNED_STAGED, compile_text
 from test_service_accounts import graphs_of, validated
 
 from mlopsctl.build.iam import (
@@ -60,7 +60,8 @@ def test_no_workload_reads_a_secret_itself(path: pathlib.Path) -> None:
         assert all(name.startswith("secret-reader-") for name in holders), holders
 
 
-TABLES = """\
+TABLES = (
+    """\
 data:
   buckets:
     scores: {}
@@ -73,15 +74,9 @@ data:
         daily: {schema: [{name: x, type: FLOAT64}]}
         scored: {schema: [{name: score, type: FLOAT64}]}
     outside: {}
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1}
+"""
+    + CLF_API
+    + """\
     logging: {dataset: serving}
 monitors:
   declared-baseline:
@@ -128,6 +123,7 @@ pipelines:
     steps:
       fit: {kind: container, image: fit:1, command: [fit]}
 """
+)
 SERVING, FEATURES, OUTSIDE = "serving_dev_us_central1", "features_dev_us_central1", "outside_dev_us_central1"
 PROJECT = "acme-demo-dev"
 

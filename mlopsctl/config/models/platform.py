@@ -13,6 +13,7 @@ AddOnName = Literal[
     "istio-ingressgateway",
     "kserve-crd",
     "kserve",
+    "kserve-runtimes",
     "keda",
     "flagger",
     "kube-prometheus-stack",
