@@ -82,25 +82,22 @@ class FakeEndpoint:
             attempt = sum(1 for call in self.calls if call == instances)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            time.sleep(0.02)
-            status = self.fail(attempt, instances)
-            if status == 0:  # hang up without an answer: a connection error
-                request.close_connection = True
-                return
-            body = json.dumps(
-                {"error": "model overloaded"}
-                if status
-                else {"predictions": [2 * row["x"] for row in instances]}
-            ).encode()
-            request.send_response(status or 200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
+        time.sleep(0.02)
+        status = self.fail(attempt, instances)
+        # Done before the answer leaves: once the client has it, it may send the next request.
+        with self.lock:
+            self.in_flight -= 1
+        if status == 0:  # hang up without an answer: a connection error
+            request.close_connection = True
+            return
+        body = json.dumps(
+            {"error": "model overloaded"} if status else {"predictions": [2 * row["x"] for row in instances]}
+        ).encode()
+        request.send_response(status or 200)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
 
 
 @pytest.fixture
