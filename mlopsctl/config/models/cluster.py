@@ -18,7 +18,12 @@ class MaintenanceWindow(Spec):
         default="03:00", description="Start of each window, HH:MM in UTC."
     )
     hours: int = Field(default=8, ge=4, le=24, description="Length of each window (GKE needs at least 4).")
-    days: list[Weekday] = Field(default=["SA", "SU"], min_length=1, max_length=7)
+    days: list[Weekday] = Field(
+        default=["SA", "SU"],
+        min_length=1,
+        max_length=7,
+        description="Weekdays of the windows (MO-SU); days times hours must be at least 12.",
+    )
 
     @model_validator(mode="after")
     def _long_enough(self) -> Self:
@@ -36,4 +41,6 @@ class Cluster(Spec):
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
         default="REGULAR", description="GKE release channel the control plane and nodes follow."
     )
-    maintenance_window: MaintenanceWindow = MaintenanceWindow()
+    maintenance_window: MaintenanceWindow = Field(
+        default=MaintenanceWindow(), description="When GKE may upgrade the cluster and its nodes."
+    )

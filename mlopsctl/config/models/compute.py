@@ -26,7 +26,7 @@ class Autoscaling(Spec):
     min_nodes: int = Field(
         default=0, ge=0, le=1000, description="Per zone; 0 lets the pool scale to nothing when idle."
     )
-    max_nodes: int = Field(default=3, ge=1, le=1000)
+    max_nodes: int = Field(default=3, ge=1, le=1000, description="Most nodes of the pool per zone.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -36,12 +36,22 @@ class Autoscaling(Spec):
 
 
 class TimeSharing(Spec):
-    max_shared_clients_per_gpu: int = Field(default=2, ge=2, le=48)
+    max_shared_clients_per_gpu: int = Field(
+        default=2, ge=2, le=48, description="Containers that may share one GPU by time-sharing."
+    )
 
 
 class PoolBase(Spec):
-    spot: bool = False
-    autoscaling: Autoscaling = Autoscaling()
+    spot: bool = Field(
+        default=False,
+        description=(
+            "Use Spot VMs: cheaper but preemptible; their nodes are tainted, and workloads placed on the "
+            "pool tolerate it."
+        ),
+    )
+    autoscaling: Autoscaling = Field(
+        default=Autoscaling(), description="Node count bounds for the cluster autoscaler."
+    )
     zones: list[ZoneName] = Field(
         default=[],
         description=(
@@ -49,23 +59,27 @@ class PoolBase(Spec):
             "zone of the region that offers the hardware."
         ),
     )
-    disk_size_gb: int = Field(default=100, ge=10, le=65536)
-    labels: Labels = {}
+    disk_size_gb: int = Field(default=100, ge=10, le=65536, description="Boot disk size of each node, in GB.")
+    labels: Labels = Field(
+        default={}, description="Kubernetes labels of the nodes; also Google Cloud labels of the node pool."
+    )
 
 
 class GpuPool(PoolBase):
-    type: Literal["gpu"]
-    accelerator: GpuType
+    type: Literal["gpu"] = Field(description="Pool kind: gpu.")
+    accelerator: GpuType = Field(description="GPU model attached to each node.")
     count: int = Field(default=1, ge=1, le=16, description="GPUs per node.")
     machine_type: MachineType | None = Field(
         default=None, description="Default: the smallest machine type that carries `count` GPUs of this type."
     )
-    time_sharing: TimeSharing | None = None
+    time_sharing: TimeSharing | None = Field(
+        default=None, description="Let several containers share each GPU by time-sharing; default: off."
+    )
 
 
 class TpuPool(PoolBase):
-    type: Literal["tpu"]
-    version: TpuVersion
+    type: Literal["tpu"] = Field(description="Pool kind: tpu.")
+    version: TpuVersion = Field(description="TPU generation of the slice.")
     topology: Annotated[str, StringConstraints(pattern=r"^[0-9]+x[0-9]+(x[0-9]+)?$")] = Field(
         description="Chip topology of the slice, e.g. 2x4 (v5e/v6e) or 2x2x2 (v4/v5p)."
     )
@@ -75,8 +89,10 @@ class TpuPool(PoolBase):
 
 
 class CpuPool(PoolBase):
-    type: Literal["cpu"]
-    machine_type: MachineType = "e2-standard-4"
+    type: Literal["cpu"] = Field(description="Pool kind: cpu.")
+    machine_type: MachineType = Field(
+        default="e2-standard-4", description="Compute Engine machine type of the nodes."
+    )
 
 
 NodePool = Annotated[GpuPool | TpuPool | CpuPool, Field(discriminator="type")]

@@ -14,10 +14,18 @@ TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]
 class Lifecycle(Spec):
     """Object lifecycle rules; ages in days since creation."""
 
-    delete_after_days: int | None = Field(default=None, ge=1)
-    nearline_after_days: int | None = Field(default=None, ge=1)
-    coldline_after_days: int | None = Field(default=None, ge=1)
-    archive_after_days: int | None = Field(default=None, ge=1)
+    delete_after_days: int | None = Field(
+        default=None, ge=1, description="Delete objects this many days after creation."
+    )
+    nearline_after_days: int | None = Field(
+        default=None, ge=1, description="Move objects to NEARLINE this many days after creation."
+    )
+    coldline_after_days: int | None = Field(
+        default=None, ge=1, description="Move objects to COLDLINE this many days after creation."
+    )
+    archive_after_days: int | None = Field(
+        default=None, ge=1, description="Move objects to ARCHIVE this many days after creation."
+    )
     keep_versions: int | None = Field(
         default=None,
         ge=1,
@@ -36,16 +44,26 @@ class Bucket(Spec):
     location: str | None = Field(
         default=None, description="Bucket location; default: the region being compiled."
     )
-    storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
-    versioning: bool = True
-    lifecycle: Lifecycle = Lifecycle()
+    storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = Field(
+        default="STANDARD", description="Default storage class of the bucket's objects."
+    )
+    versioning: bool = Field(
+        default=True,
+        description="Keep noncurrent object versions (Object Versioning); must be false with `retention`.",
+    )
+    lifecycle: Lifecycle = Field(
+        default=Lifecycle(),
+        description="Age rules that move objects to colder storage classes or delete them.",
+    )
     retention: Duration | None = Field(
         default=None, description="Retention policy: objects cannot be deleted or replaced before this age."
     )
     kms_key: Name | None = Field(
         default=None, description="A key declared under security.kms; default: security.defaultKmsKey."
     )
-    labels: Labels = {}
+    labels: Labels = Field(
+        default={}, description="Labels of the bucket, over the project's and environment's."
+    )
 
     @model_validator(mode="after")
     def _versions(self) -> Self:
@@ -60,7 +78,7 @@ class Bucket(Spec):
 
 
 class Column(Spec):
-    name: ColumnName
+    name: ColumnName = Field(description="Column name.")
     type: Literal[
         "STRING",
         "BYTES",
@@ -80,29 +98,42 @@ class Column(Spec):
         "JSON",
         "RECORD",
         "STRUCT",
-    ]
-    mode: Literal["NULLABLE", "REQUIRED", "REPEATED"] = "NULLABLE"
-    description: str = ""
+    ] = Field(description="BigQuery type of the column; RECORD/STRUCT columns list theirs under `fields`.")
+    mode: Literal["NULLABLE", "REQUIRED", "REPEATED"] = Field(
+        default="NULLABLE", description="NULLABLE, REQUIRED, or REPEATED (an array)."
+    )
+    description: str = Field(default="", description="Column description in BigQuery.")
     fields: list["Column"] = Field(default=[], description="Nested columns of a RECORD/STRUCT column.")
 
 
 class Partitioning(Spec):
-    type: Literal["HOUR", "DAY", "MONTH", "YEAR"] = "DAY"
+    type: Literal["HOUR", "DAY", "MONTH", "YEAR"] = Field(
+        default="DAY", description="Time span of each partition."
+    )
     field: ColumnName | None = Field(
         default=None, description="Partition column (TIMESTAMP or DATE); default: ingestion time."
     )
-    expiration: Duration | None = None
+    expiration: Duration | None = Field(
+        default=None,
+        description="Each partition is deleted this long after its time (expirationMs); default: kept.",
+    )
 
 
 class Table(Spec):
-    description: str = ""
+    description: str = Field(default="", description="Table description in BigQuery.")
     table_schema: list[Column] | None = Field(default=None, alias="schema", description="Columns, inline.")
     schema_file: str | None = Field(
         default=None, description="Path, relative to mlops.yaml, of a BigQuery JSON schema file."
     )
-    partitioning: Partitioning | None = None
-    clustering: list[ColumnName] = Field(default=[], max_length=4)
-    labels: Labels = {}
+    partitioning: Partitioning | None = Field(
+        default=None, description="Time partitioning of the table; default: unpartitioned."
+    )
+    clustering: list[ColumnName] = Field(
+        default=[], max_length=4, description="Up to four columns to cluster the table by, in order."
+    )
+    labels: Labels = Field(
+        default={}, description="Labels of the table, over the dataset's, project's and environment's."
+    )
 
     @model_validator(mode="after")
     def _one_schema(self) -> Self:
@@ -140,7 +171,7 @@ class Dataset(Spec):
     location: str | None = Field(
         default=None, description="Dataset location; default: the region being compiled."
     )
-    description: str = ""
+    description: str = Field(default="", description="Dataset description in BigQuery.")
     default_table_expiration: Duration | None = Field(
         default=None,
         description=(
@@ -148,8 +179,19 @@ class Dataset(Spec):
             "their own expiration (BigQuery's defaultTableExpirationMs); not the generated tables."
         ),
     )
-    kms_key: Name | None = None
-    labels: Labels = {}
+    kms_key: Name | None = Field(
+        default=None,
+        description=(
+            "A key declared under security.kms for the dataset's tables; default: security.defaultKmsKey."
+        ),
+    )
+    labels: Labels = Field(
+        default={},
+        description=(
+            "Labels of the dataset (and, under their own, of its tables), over the project's and "
+            "environment's."
+        ),
+    )
     tables: dict[TableName, Table] = Field(
         default={},
         description=(
@@ -164,12 +206,23 @@ class Dataset(Spec):
 
 
 class ExternalSource(Spec):
-    uri: Annotated[str, StringConstraints(pattern=r"^(gs|bq|https)://.+")]
-    format: Literal["CSV", "PARQUET", "AVRO", "JSON", "TFRECORD", "BIGQUERY"] = "PARQUET"
-    description: str = ""
+    uri: Annotated[str, StringConstraints(pattern=r"^(gs|bq|https)://.+")] = Field(
+        description="A gs://, bq:// or https:// URI, read by ingest steps; mlopsctl does not manage it."
+    )
+    format: Literal["CSV", "PARQUET", "AVRO", "JSON", "TFRECORD", "BIGQUERY"] = Field(
+        default="PARQUET", description="Format of the data, passed to the ingest stage."
+    )
+    description: str = Field(default="", description="Free text describing the source.")
 
 
 class Data(Spec):
-    buckets: dict[Name, Bucket] = {}
-    datasets: dict[Name, Dataset] = {}
-    external: dict[Name, ExternalSource] = {}
+    buckets: dict[Name, Bucket] = Field(
+        default={}, description="GCS buckets by key, created in each environment and region."
+    )
+    datasets: dict[Name, Dataset] = Field(
+        default={}, description="BigQuery datasets by key, created in each environment and region."
+    )
+    external: dict[Name, ExternalSource] = Field(
+        default={},
+        description="Sources mlopsctl does not manage, by key, that ingest steps read (source.external).",
+    )

@@ -22,7 +22,9 @@ class Actions(Spec):
 
 
 class Feature(Spec):
-    kind: Literal["numeric", "categorical"]
+    kind: Literal["numeric", "categorical"] = Field(
+        description="numeric: compared by Jensen-Shannon divergence; categorical: by L-infinity distance."
+    )
     threshold: float | None = Field(
         default=None, gt=0, le=1, description="Default: the monitor's threshold for this kind."
     )
@@ -46,33 +48,53 @@ class DefaultThresholds(Spec):
 class DataMonitor(Spec):
     """Feature drift (serving vs recent serving) or training-serving skew (serving vs training data)."""
 
-    type: Literal["drift", "skew"]
-    endpoint: Name
+    type: Literal["drift", "skew"] = Field(
+        description=(
+            "drift or skew: both compare the endpoint's request log with `baseline` (training data for skew)."
+        )
+    )
+    endpoint: Name = Field(
+        description="The endpoint under `endpoints` whose request log (its `logging` table) is compared."
+    )
     baseline: TableRef = Field(
         description="The dataset the serving data is compared with (training data for skew)."
     )
-    features: dict[str, Feature] = Field(min_length=1)
-    thresholds: DefaultThresholds = DefaultThresholds()
-    sampling_rate: Fraction = 1.0
-    window: Duration = "24h"
-    schedule: Schedule
-    actions: Actions = Actions()
+    features: dict[str, Feature] = Field(
+        min_length=1, description="Feature name to its kind and threshold; at least one."
+    )
+    thresholds: DefaultThresholds = Field(
+        default=DefaultThresholds(), description="Threshold per feature kind, for features that set none."
+    )
+    sampling_rate: Fraction = Field(
+        default=1.0, description="Fraction (0-1) of the request log's rows compared on each run."
+    )
+    window: Duration = Field(default="24h", description="How far back each run reads the request log.")
+    schedule: Schedule = Field(description="When the monitor runs (a CronJob).")
+    actions: Actions = Field(
+        default=Actions(), description="What a drifted feature does: notify channels, start retraining runs."
+    )
 
 
 class SloMonitor(Spec):
-    type: Literal["latency", "error-rate", "availability"]
-    endpoint: Name
+    type: Literal["latency", "error-rate", "availability"] = Field(
+        description="What the objective bounds: the endpoint's latency, error rate or availability."
+    )
+    endpoint: Name = Field(description="The endpoint under `endpoints` the objective applies to.")
     objective: float = Field(
         gt=0,
         description=(
             "latency: milliseconds at `percentile`; error-rate: max percent; availability: min percent."
         ),
     )
-    percentile: Percent = 99.0
+    percentile: Percent = Field(
+        default=99.0, description="latency: the percentile of request latency the objective bounds."
+    )
     window: Duration = Field(
         default="5m", description="How long the objective must be violated before the alert fires."
     )
-    actions: Actions = Actions()
+    actions: Actions = Field(
+        default=Actions(), description="What the alert does: notify channels, start a run of a pipeline."
+    )
 
     @model_validator(mode="after")
     def _range(self) -> Self:
@@ -90,7 +112,9 @@ Monitor = Annotated[DataMonitor | SloMonitor, Field(discriminator="type")]
 
 
 class AlertChannel(Spec):
-    type: Literal["email", "slack", "pagerduty"]
+    type: Literal["email", "slack", "pagerduty"] = Field(
+        description="Where alerts go: email, slack or pagerduty."
+    )
     address: str | None = Field(default=None, description="email: the address to notify.")
     secret: SecretRef | None = Field(
         default=None,

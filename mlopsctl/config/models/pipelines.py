@@ -56,8 +56,12 @@ OutputType = Literal[
 
 
 class Resources(Spec):
-    cpu: CpuQuantity | None = None
-    memory: MemoryQuantity | None = None
+    cpu: CpuQuantity | None = Field(
+        default=None, description="CPU request and limit of the step's container, e.g. 500m or 2."
+    )
+    memory: MemoryQuantity | None = Field(
+        default=None, description="Memory request and limit of the step's container, e.g. 4Gi."
+    )
     accelerators: int = Field(
         default=0, ge=0, le=16, description="GPUs (or TPU chips) the step requests from its node pool."
     )
@@ -70,16 +74,24 @@ class Condition(Spec):
     """Run the step only when an earlier step's output compares true."""
 
     output: OutputRef
-    operator: Literal["==", "!=", ">", ">=", "<", "<="] = "=="
-    value: Scalar
+    operator: Literal["==", "!=", ">", ">=", "<", "<="] = Field(
+        default="==", description="How the output is compared with `value`."
+    )
+    value: Scalar = Field(description="The value the output is compared with.")
 
 
 class ParallelFor(Spec):
     """Run the step once per item; the item is available as the input `item`."""
 
-    items: list[Scalar] | None = Field(default=None, min_length=1)
-    from_output: OutputRef | None = None
-    parallelism: int | None = Field(default=None, ge=1, le=10_000)
+    items: list[Scalar] | None = Field(
+        default=None, min_length=1, description="Literal items to loop over, all of one type."
+    )
+    from_output: OutputRef | None = Field(
+        default=None, description="An earlier step's list output to loop over: <step>.<output>."
+    )
+    parallelism: int | None = Field(
+        default=None, ge=1, le=10_000, description="Most iterations running at once; default: no limit."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -94,7 +106,10 @@ class ParallelFor(Spec):
 
 
 class Step(Spec):
-    kind: StepKind = "container"
+    kind: StepKind = Field(
+        default="container",
+        description="What the step runs: container (your image) or a built-in stage (see docs/stages.md).",
+    )
     image: Image | None = Field(
         default=None, description="Container image; default for built-in stage kinds: project.stageImage."
     )
@@ -114,12 +129,16 @@ class Step(Spec):
             "a pipeline parameter (params.<name>) or a literal value."
         ),
     )
-    outputs: dict[IoName, OutputType] = {}
+    outputs: dict[IoName, OutputType] = Field(
+        default={}, description="Output name to its type; later steps read it as <step>.<output>."
+    )
     depends_on: list[Name] = Field(
         default=[], description="Steps to wait for besides those whose outputs are inputs here."
     )
-    resources: Resources = Resources()
-    retries: int = Field(default=0, ge=0, le=10)
+    resources: Resources = Field(
+        default=Resources(), description="CPU, memory, accelerators and node pool of the step."
+    )
+    retries: int = Field(default=0, ge=0, le=10, description="How many times a failed step is retried.")
     cache: bool | None = Field(
         default=None,
         description=(
@@ -127,10 +146,18 @@ class Step(Spec):
             "default: false for ingest (it reads data that changes), true otherwise."
         ),
     )
-    timeout: Duration | None = None
-    when: Condition | None = None
-    parallel_for: ParallelFor | None = None
-    env: dict[EnvVar, str] = {}
+    timeout: Duration | None = Field(
+        default=None, description="Longest the step may run before it fails; default: no limit."
+    )
+    when: Condition | None = Field(
+        default=None, description="Run the step only when an earlier step's output compares true."
+    )
+    parallel_for: ParallelFor | None = Field(
+        default=None, description="Run the step once per item of a list."
+    )
+    env: dict[EnvVar, str] = Field(
+        default={}, description="Environment variables of the step's container, as literal values."
+    )
     secrets: dict[EnvVar, SecretRef] = Field(
         default={}, description="Environment variable name to a Secret Manager reference."
     )
@@ -215,17 +242,32 @@ class Step(Spec):
 
 
 class Schedule(Spec):
-    cron: Cron
-    time_zone: TimeZone = "Etc/UTC"
-    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
-    parameters: dict[IoName, Scalar] = {}
+    cron: Cron = Field(description="When runs start: a five-field cron expression.")
+    time_zone: TimeZone = Field(
+        default="Etc/UTC", description="IANA time zone the cron expression is read in."
+    )
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
+        default="Forbid", description="Concurrency policy of the Kubernetes CronJob that starts the runs."
+    )
+    parameters: dict[IoName, Scalar] = Field(
+        default={},
+        description="Parameters of the runs a pipeline's schedule starts, over the pipeline's own.",
+    )
 
 
 class NewData(Spec):
-    bucket: Name | None = None
-    prefix: str = ""
-    dataset: Name | None = None
-    table: str | None = None
+    bucket: Name | None = Field(
+        default=None, description="A bucket under data.buckets whose new objects start a run."
+    )
+    prefix: str = Field(
+        default="", description="bucket: only objects under this path count; default: the whole bucket."
+    )
+    dataset: Name | None = Field(
+        default=None, description="A dataset under data.datasets whose new partitions start a run."
+    )
+    table: str | None = Field(
+        default=None, description="dataset: the table to watch; default: the whole dataset."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -237,8 +279,13 @@ class NewData(Spec):
 class Trigger(Spec):
     """Start the pipeline when new data lands or when a monitor alerts."""
 
-    new_data: NewData | None = None
-    monitor: Name | None = None
+    new_data: NewData | None = Field(
+        default=None,
+        description="Start a run when new objects or partitions appear (polled every 10 minutes).",
+    )
+    monitor: Name | None = Field(
+        default=None, description="A monitor under `monitors` whose alerts start a run."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
@@ -248,12 +295,22 @@ class Trigger(Spec):
 
 
 class Pipeline(Spec):
-    description: str = ""
-    parameters: dict[IoName, Scalar] = {}
-    steps: dict[Name, Step] = Field(min_length=1)
+    description: str = Field(
+        default="", description="Free text, shown as the pipeline's description in Kubeflow Pipelines."
+    )
+    parameters: dict[IoName, Scalar] = Field(
+        default={}, description="Parameter name to its default value; steps read it as params.<name>."
+    )
+    steps: dict[Name, Step] = Field(
+        min_length=1, description="Steps by name; their order follows inputs and dependsOn."
+    )
     node_pool: Name | None = Field(default=None, description="Default node pool for steps that name none.")
-    schedule: Schedule | None = None
-    triggers: list[Trigger] = []
+    schedule: Schedule | None = Field(
+        default=None, description="Start runs on a cron schedule; default: none."
+    )
+    triggers: list[Trigger] = Field(
+        default=[], description="Start runs when new data lands or a monitor alerts."
+    )
     service_account: Name | None = Field(
         default=None,
         description="A service account under security.serviceAccounts; default: one of the pipeline's own.",

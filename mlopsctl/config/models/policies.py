@@ -78,4 +78,6 @@ class Policies(Spec):
         le=32,
         description="Shortest prefix an authorized network of the control plane may have (MLP011).",
     )
-    waivers: list[Waiver] = []
+    waivers: list[Waiver] = Field(
+        default=[], description="Accepted exceptions to policies, each with a reason and optional expiry."
+    )

@@ -35,13 +35,25 @@ DEFAULT_STAGE_IMAGE = f"ghcr.io/mlopsctl/mlopsctl-stage:{__version__}"
 
 
 class ProjectMeta(Spec):
-    name: Name
-    description: str = ""
-    owner: str = ""
+    name: Name = Field(
+        description="Project name: part of generated resource names, and the default Kubernetes namespace."
+    )
+    description: str = Field(default="", description="Free text describing the project.")
+    owner: str = Field(
+        default="",
+        description=(
+            "Owner's email; required once the project publishes pipelines (owner of its Kubeflow Profile)."
+        ),
+    )
     namespace: Name | None = Field(
         default=None, description="Kubernetes namespace of every workload; default: the project name."
     )
-    labels: Labels = {}
+    labels: Labels = Field(
+        default={},
+        description=(
+            "Labels on every Google Cloud resource of the project; environment and resource labels win."
+        ),
+    )
     stage_image: Image = Field(
         default=DEFAULT_STAGE_IMAGE,
         description=(
@@ -74,48 +86,115 @@ class Promotion(Spec):
 class Overlay(Spec):
     """A partial spec merged over the base: maps merge deeply, lists replace, null removes."""
 
-    project: dict[str, Any] | None = None
-    data: dict[str, Any] | None = None
-    accelerators: dict[str, Any] | None = None
-    pipelines: dict[str, Any] | None = None
-    models: dict[str, Any] | None = None
-    endpoints: dict[str, Any] | None = None
-    batch_jobs: dict[str, Any] | None = None
-    monitors: dict[str, Any] | None = None
-    alert_channels: dict[str, Any] | None = None
-    security: dict[str, Any] | None = None
-    cluster: dict[str, Any] | None = None
-    platform: dict[str, Any] | None = None
-    policies: dict[str, Any] | None = None
+    project: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `project` section for this target."
+    )
+    data: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `data` section for this target."
+    )
+    accelerators: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `accelerators` section for this target."
+    )
+    pipelines: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `pipelines` section for this target."
+    )
+    models: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `models` section for this target."
+    )
+    endpoints: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `endpoints` section for this target."
+    )
+    batch_jobs: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `batchJobs` section for this target."
+    )
+    monitors: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `monitors` section for this target."
+    )
+    alert_channels: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `alertChannels` section for this target."
+    )
+    security: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `security` section for this target."
+    )
+    cluster: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `cluster` section for this target."
+    )
+    platform: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `platform` section for this target."
+    )
+    policies: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `policies` section for this target."
+    )
 
 
 class Environment(Spec):
-    gcp_project: GcpProjectId
+    gcp_project: GcpProjectId = Field(description="ID of the GCP project this environment deploys into.")
     regions: list[RegionName] = Field(
         min_length=1, description="Regions to deploy to, in the order a release rolls through them."
     )
-    labels: Labels = {}
-    promotion: Promotion = Promotion()
-    overrides: Overlay = Overlay()
-    region_overrides: dict[RegionName, Overlay] = {}
+    labels: Labels = Field(
+        default={},
+        description="Labels on every Google Cloud resource of this environment, over project.labels.",
+    )
+    promotion: Promotion = Field(
+        default=Promotion(),
+        description="Where this environment's releases come from and how they roll through its regions.",
+    )
+    overrides: Overlay = Field(
+        default=Overlay(),
+        description="Partial spec merged over the base document for every region of this environment.",
+    )
+    region_overrides: dict[RegionName, Overlay] = Field(
+        default={},
+        description="Region name to a partial spec merged over the environment's, after `overrides`.",
+    )
 
 
 class MLOpsConfig(Spec):
     """An MLOps project: its data, pipelines, models, endpoints and monitors, per environment and region."""
 
-    api_version: Literal["mlopsctl.dev/v1alpha1"]
-    kind: Literal["MLOpsProject"]
-    project: ProjectMeta
-    environments: dict[EnvName, Environment] = Field(min_length=1)
-    data: Data = Data()
-    accelerators: dict[Name, NodePool] = {}
-    pipelines: dict[Name, Pipeline] = {}
-    models: dict[Name, RegisteredModel] = {}
-    endpoints: dict[Name, Endpoint] = {}
-    batch_jobs: dict[Name, BatchJob] = {}
-    monitors: dict[Name, Monitor] = {}
-    alert_channels: dict[Name, AlertChannel] = {}
-    security: Security = Security()
-    cluster: Cluster = Cluster()
-    platform: Platform = Platform()
-    policies: Policies = Policies()
+    api_version: Literal["mlopsctl.dev/v1alpha1"] = Field(
+        description="Version of the mlops.yaml format: mlopsctl.dev/v1alpha1."
+    )
+    kind: Literal["MLOpsProject"] = Field(description="Kind of document: MLOpsProject.")
+    project: ProjectMeta = Field(description="The project's name, owner, labels, namespace and stage image.")
+    environments: dict[EnvName, Environment] = Field(
+        min_length=1,
+        description=(
+            "Environment name (e.g. dev, prod) to its GCP project, regions and overrides; at least one."
+        ),
+    )
+    data: Data = Field(default=Data(), description="GCS buckets, BigQuery datasets and external sources.")
+    accelerators: dict[Name, NodePool] = Field(
+        default={},
+        description="GKE node pools (GPU, TPU or CPU) by name, created in each environment's clusters.",
+    )
+    pipelines: dict[Name, Pipeline] = Field(
+        default={}, description="Kubeflow pipelines by name: their steps, parameters, schedule and triggers."
+    )
+    models: dict[Name, RegisteredModel] = Field(
+        default={}, description="Registered models by name, with their versions' artifacts."
+    )
+    endpoints: dict[Name, Endpoint] = Field(
+        default={}, description="Online endpoints by name, served by KServe InferenceServices."
+    )
+    batch_jobs: dict[Name, BatchJob] = Field(
+        default={},
+        description="Batch prediction jobs by name: rows sent to an endpoint that serves the model version.",
+    )
+    monitors: dict[Name, Monitor] = Field(default={}, description="Drift, skew and SLO monitors by name.")
+    alert_channels: dict[Name, AlertChannel] = Field(
+        default={}, description="Email, Slack and PagerDuty channels by name, that monitors notify."
+    )
+    security: Security = Field(
+        default=Security(), description="Service accounts, KMS keys, cluster network and mesh mTLS."
+    )
+    cluster: Cluster = Field(
+        default=Cluster(), description="GKE release channel and maintenance window of every cluster."
+    )
+    platform: Platform = Field(
+        default=Platform(), description="Which implementation runs each shared service, and add-on versions."
+    )
+    policies: Policies = Field(
+        default=Policies(), description="The gates `mlopsctl check` enforces, their settings and waivers."
+    )

@@ -13,7 +13,7 @@ Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
 
 
 class ServiceAccount(Spec):
-    description: str = ""
+    description: str = Field(default="", description="Description of the Google service account.")
     roles: list[Role] = Field(
         default=[],
         description=(
@@ -42,8 +42,8 @@ class KmsKey(Spec):
 
 
 class AuthorizedNetwork(Spec):
-    name: Name
-    cidr: Cidr
+    name: Name = Field(description="Display name of the network.")
+    cidr: Cidr = Field(description="IPv4 range allowed to reach the control plane, e.g. 203.0.113.0/24.")
 
 
 NETWORK_NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -89,7 +89,13 @@ class Network(Spec):
         default=None,
         description="The subnetwork's secondary range for Service addresses; give it with podsRange.",
     )
-    private_cluster: bool = True
+    private_cluster: bool = Field(
+        default=True,
+        description=(
+            "Nodes without public IPs (their egress goes through Cloud NAT); the control plane keeps its "
+            "public endpoint."
+        ),
+    )
     master_cidr: Cidr | None = Field(
         default=None,
         description=(
@@ -97,7 +103,9 @@ class Network(Spec):
             "172.16.0.0/16 chosen by GCP project, project name, environment and region."
         ),
     )
-    authorized_networks: list[AuthorizedNetwork] = []
+    authorized_networks: list[AuthorizedNetwork] = Field(
+        default=[], description="IPv4 ranges allowed to reach the control plane."
+    )
 
     @model_validator(mode="after")
     def _shared_vpc(self) -> Self:
@@ -137,16 +145,27 @@ class IngressGateway(Spec):
 
 
 class Security(Spec):
-    service_accounts: dict[Name, ServiceAccount] = {}
-    kms: dict[Name, KmsKey] = {}
+    service_accounts: dict[Name, ServiceAccount] = Field(
+        default={}, description="Google service accounts by name, that pipelines and endpoints may run as."
+    )
+    kms: dict[Name, KmsKey] = Field(
+        default={}, description="Cloud KMS keys by name, for buckets and datasets."
+    )
     default_kms_key: Name | None = Field(
         default=None, description=("Protect every bucket and dataset with this key unless it names another.")
     )
-    network: Network = Network()
-    mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"
+    network: Network = Field(
+        default=Network(), description="The cluster's VPC network and control-plane access."
+    )
+    mtls: Literal["STRICT", "PERMISSIVE"] = Field(
+        default="STRICT",
+        description="Istio mutual TLS mode of the project's namespace: STRICT (mTLS only) or PERMISSIVE.",
+    )
     trust_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")] = Field(
         default="cluster.local",
         description="The mesh's trust domain, which callers' identities carry "
         "(Cloud Service Mesh: <gcpProject>.svc.id.goog).",
     )
-    ingress_gateway: IngressGateway = IngressGateway()
+    ingress_gateway: IngressGateway = Field(
+        default=IngressGateway(), description="The Istio ingress gateway that endpoints are published on."
+    )

@@ -13,7 +13,13 @@ HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_
 
 
 class Autoscale(Spec):
-    metric: Literal["rps", "concurrency", "cpu", "memory", "gpu-duty-cycle"] = "concurrency"
+    metric: Literal["rps", "concurrency", "cpu", "memory", "gpu-duty-cycle"] = Field(
+        default="concurrency",
+        description=(
+            "What replicas scale on: cpu or memory (utilisation), or rps, concurrency or gpu-duty-cycle "
+            "(KEDA)."
+        ),
+    )
     target: float = Field(
         default=10,
         gt=0,
@@ -22,17 +28,19 @@ class Autoscale(Spec):
 
 
 class Variant(Spec):
-    model: Name
-    version: VersionName
-    min_replicas: int = Field(default=1, ge=0, le=1000)
-    max_replicas: int = Field(default=3, ge=1, le=1000)
+    model: Name = Field(description="A model under `models`.")
+    version: VersionName = Field(description="A version of that model, under its `versions`.")
+    min_replicas: int = Field(default=1, ge=0, le=1000, description="Fewest replicas of the variant.")
+    max_replicas: int = Field(default=3, ge=1, le=1000, description="Most replicas.")
     node_pool: Name | None = Field(
         default=None, description="A pool under `accelerators` to schedule on; default: any CPU node."
     )
     accelerators: int = Field(default=0, ge=0, le=16, description="GPUs per replica.")
-    cpu: Quantity = "1"
-    memory: Quantity = "2Gi"
-    autoscaling: Autoscale = Autoscale()
+    cpu: Quantity = Field(default="1", description="CPU request and limit of each replica, e.g. 500m or 2.")
+    memory: Quantity = Field(default="2Gi", description="Memory request and limit of each replica, e.g. 2Gi.")
+    autoscaling: Autoscale = Field(
+        default=Autoscale(), description="The metric replicas scale on, and its target per replica."
+    )
 
     @model_validator(mode="after")
     def _replicas(self) -> Self:
@@ -50,35 +58,47 @@ class RequestLogging(Spec):
     table: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")] | None = Field(
         default=None, description="Default: <endpoint>_requests (with '-' as '_')."
     )
-    sampling_rate: Fraction = 1.0
+    sampling_rate: Fraction = Field(default=1.0, description="Fraction (0-1) of requests logged.")
 
 
 class GraphStep(Spec):
-    model: Name
-    version: VersionName
-    accelerators: int = Field(default=0, ge=0, le=16)
-    node_pool: Name | None = None
+    model: Name = Field(description="A model under `models`.")
+    version: VersionName = Field(description="A version of that model, under its `versions`.")
+    accelerators: int = Field(default=0, ge=0, le=16, description="GPUs per replica.")
+    node_pool: Name | None = Field(
+        default=None, description="A pool under `accelerators` to schedule on; default: any CPU node."
+    )
 
 
 class InferenceGraph(Spec):
     """Models called in sequence; each step gets the previous step's response."""
 
-    steps: dict[Name, GraphStep] = Field(min_length=2)
+    steps: dict[Name, GraphStep] = Field(
+        min_length=2, description="Steps by name, in calling order; at least two."
+    )
 
 
 class Analysis(Spec):
     """Metric gates checked at every canary step."""
 
-    interval: Duration = "1m"
-    max_failed_checks: int = Field(default=5, ge=1)
-    min_success_rate: Percent = 99.0
-    max_latency_ms: int = Field(default=500, ge=1)
+    interval: Duration = Field(default="1m", description="How often the metrics are checked.")
+    max_failed_checks: int = Field(
+        default=5, ge=1, description="Failed checks after which the canary is rolled back."
+    )
+    min_success_rate: Percent = Field(
+        default=99.0, description="Lowest percent of the candidate's requests that must succeed (no 5xx)."
+    )
+    max_latency_ms: int = Field(
+        default=500, ge=1, description="Highest p99 latency of the candidate's requests, in milliseconds."
+    )
 
 
 class Canary(Spec):
-    strategy: Literal["canary"]
-    baseline: Name
-    candidate: Name
+    strategy: Literal["canary"] = Field(
+        description="canary: shift traffic from baseline to candidate step by step."
+    )
+    baseline: Name = Field(description="The variant serving now.")
+    candidate: Name = Field(description="The variant being rolled out.")
     steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(
         default=[5, 25, 50, 100],
         min_length=1,
@@ -94,10 +114,12 @@ class Canary(Spec):
 
 
 class HeaderMatch(Spec):
-    header: HeaderName | None = None
-    cookie: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
-    value: str
-    variant: Name
+    header: HeaderName | None = Field(default=None, description="Request header to match.")
+    cookie: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")] | None = Field(
+        default=None, description="Cookie to match."
+    )
+    value: str = Field(description="Exact value the header or cookie must have.")
+    variant: Name = Field(description="The variant matching requests go to.")
 
     @model_validator(mode="after")
     def _one_key(self) -> Self:
@@ -107,9 +129,14 @@ class HeaderMatch(Spec):
 
 
 class Stickiness(Spec):
-    cookie: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
-    header: HeaderName | None = None
-    ttl: Duration = "1h"
+    cookie: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")] | None = Field(
+        default=None,
+        description="Cookie whose value keeps a client on one variant (set by the mesh if absent).",
+    )
+    header: HeaderName | None = Field(
+        default=None, description="Request header whose value keeps a client on one variant."
+    )
+    ttl: Duration = Field(default="1h", description="cookie: how long the cookie lasts.")
 
     @model_validator(mode="after")
     def _one_key(self) -> Self:
@@ -119,7 +146,7 @@ class Stickiness(Spec):
 
 
 class ABTest(Spec):
-    strategy: Literal["ab"]
+    strategy: Literal["ab"] = Field(description="ab: split traffic between variants by weight.")
     weights: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(
         min_length=2, description="Variant name to percent of traffic; must add up to 100."
     )
@@ -127,21 +154,30 @@ class ABTest(Spec):
         default=[],
         description="Requests matching a header or cookie go to the named variant, before weights apply.",
     )
-    sticky: Stickiness | None = None
+    sticky: Stickiness | None = Field(
+        default=None,
+        description="Keep each client on the same variant by cookie or header; default: no stickiness.",
+    )
 
 
 class Shadow(Spec):
-    strategy: Literal["shadow"]
-    primary: Name
-    shadow: Name
-    mirror_percent: Percent = 100.0
+    strategy: Literal["shadow"] = Field(
+        description="shadow: serve from primary and mirror requests to shadow."
+    )
+    primary: Name = Field(description="The variant whose responses are returned.")
+    shadow: Name = Field(
+        description="The variant that receives mirrored requests; its responses are discarded."
+    )
+    mirror_percent: Percent = Field(default=100.0, description="Percent of requests mirrored to the shadow.")
 
 
 class BlueGreen(Spec):
-    strategy: Literal["blue-green"]
-    blue: Name
-    green: Name
-    active: Literal["blue", "green"] = "blue"
+    strategy: Literal["blue-green"] = Field(description="blue-green: all traffic to the active variant.")
+    blue: Name = Field(description="The variant in the blue slot.")
+    green: Name = Field(description="The variant in the green slot.")
+    active: Literal["blue", "green"] = Field(
+        default="blue", description="Which of blue and green gets all the traffic."
+    )
 
 
 Rollout = Annotated[Canary | ABTest | Shadow | BlueGreen, Field(discriminator="strategy")]
@@ -154,14 +190,24 @@ class Endpoint(Spec):
             "Default: chosen from the model's framework (Triton for TensorRT, ONNX, TensorFlow and PyTorch)."
         ),
     )
-    protocols: list[Literal["http", "grpc"]] = Field(default=["http"], min_length=1)
+    protocols: list[Literal["http", "grpc"]] = Field(
+        default=["http"], min_length=1, description="Protocols the endpoint serves: http, grpc or both."
+    )
     protocol_version: Literal["v1", "v2"] | None = Field(
         default=None, description="Default: v2 for Triton, v1 otherwise."
     )
-    variants: dict[Name, Variant] = {}
-    graph: InferenceGraph | None = None
-    rollout: Rollout | None = None
-    logging: RequestLogging | None = None
+    variants: dict[Name, Variant] = Field(
+        default={}, description="Model versions served, by name; several need a `rollout`."
+    )
+    graph: InferenceGraph | None = Field(
+        default=None, description="Serve a sequence of models instead of variants."
+    )
+    rollout: Rollout | None = Field(
+        default=None, description="How traffic is split between variants: canary, ab, shadow or blue-green."
+    )
+    logging: RequestLogging | None = Field(
+        default=None, description="Log requests and responses to a BigQuery table; default: off."
+    )
     host: str | None = Field(
         default=None,
         description=(
@@ -176,7 +222,10 @@ class Endpoint(Spec):
     ] = Field(
         default=[], description="Namespaces (or namespace/serviceaccount) allowed to call the endpoint."
     )
-    service_account: Name | None = None
+    service_account: Name | None = Field(
+        default=None,
+        description="A service account under security.serviceAccounts; default: one of the endpoint's own.",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
@@ -190,12 +239,14 @@ class Endpoint(Spec):
 
 
 class TableRef(Spec):
-    dataset: Name
-    table: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]
+    dataset: Name = Field(description="A dataset under data.datasets.")
+    table: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")] = Field(
+        description="Table name in that dataset."
+    )
 
 
 class BatchIO(Spec):
-    bigquery: TableRef | None = None
+    bigquery: TableRef | None = Field(default=None, description="A BigQuery table under data.datasets.")
     gcs: str | None = Field(
         default=None, description="A bucket under data.buckets, optionally with a path: scores/daily/."
     )
@@ -208,10 +259,23 @@ class BatchIO(Spec):
 
 
 class BatchJob(Spec):
-    model: Name
-    version: VersionName
-    input: BatchIO
-    output: BatchIO
-    schedule: Schedule | None = None
-    node_pool: Name | None = None
-    accelerators: int = Field(default=0, ge=0, le=16)
+    model: Name = Field(description="A model under `models`; an HTTP endpoint must serve the version.")
+    version: VersionName = Field(description="A version of that model, under its `versions`.")
+    input: BatchIO = Field(description="Where the rows to score are read.")
+    output: BatchIO = Field(description="Where the predictions are written.")
+    schedule: Schedule | None = Field(
+        default=None, description="Start runs on a cron schedule; default: none."
+    )
+    node_pool: Name | None = Field(
+        default=None,
+        description="A pool under `accelerators` to run the batch-predict step on; default: any CPU node.",
+    )
+    accelerators: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description=(
+            "Accelerators checked against a node of nodePool; the step itself requests none (the endpoint "
+            "holds them)."
+        ),
+    )

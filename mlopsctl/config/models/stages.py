@@ -31,9 +31,11 @@ TransformType = Literal[
 
 
 class BigQuerySource(Spec):
-    dataset: Name
-    table: str | None = None
-    query: str | None = None
+    dataset: Name = Field(description="A dataset under data.datasets.")
+    table: str | None = Field(default=None, description="A table of the dataset to read whole.")
+    query: str | None = Field(
+        default=None, description="A SQL query to read, run in the environment's GCP project."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -43,11 +45,11 @@ class BigQuerySource(Spec):
 
 
 class IngestSource(Spec):
-    bigquery: BigQuerySource | None = None
+    bigquery: BigQuerySource | None = Field(default=None, description="Read a BigQuery table or query.")
     gcs: str | None = Field(
         default=None, description="A bucket under data.buckets, optionally with a path: raw/incoming/."
     )
-    external: Name | None = None
+    external: Name | None = Field(default=None, description="A source under data.external.")
     format: SourceFormat | None = Field(
         default=None, description="gcs: the files' format; default: from their extensions."
     )
@@ -69,7 +71,7 @@ class Split(Spec):
 
 
 class Transform(Spec):
-    type: TransformType
+    type: TransformType = Field(description="What to do to the feature.")
     boundaries: list[float] | None = Field(
         default=None, min_length=1, description="bucketize: the bucket edges, in increasing order."
     )
@@ -91,8 +93,8 @@ Transforms = dict[ColumnName, Transform]
 
 
 class Threshold(Spec):
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="Lowest value the metric may have.")
+    max: float | None = Field(default=None, description="Highest value the metric may have.")
 
     @model_validator(mode="after")
     def _some(self) -> Self:

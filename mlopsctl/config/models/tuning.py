@@ -10,16 +10,21 @@ from mlopsctl.config.models.types import IoName, Scalar, Spec
 
 
 class SearchParameter(Spec):
-    type: Literal["double", "int", "categorical", "discrete"]
-    min: float | None = None
-    max: float | None = None
+    type: Literal["double", "int", "categorical", "discrete"] = Field(
+        description="double or int: a range (min, max); categorical or discrete: a list of values."
+    )
+    min: float | None = Field(default=None, description="double/int: lower bound.")
+    max: float | None = Field(default=None, description="double/int: upper bound.")
     step: float | None = Field(
         default=None,
         gt=0,
         description="double/int: spacing of the values the grid algorithm tries (int default: 1).",
     )
-    values: list[Scalar] | None = None
-    scale: Literal["linear", "log"] = "linear"
+    values: list[Scalar] | None = Field(default=None, description="categorical/discrete: the values to try.")
+    scale: Literal["linear", "log"] = Field(
+        default="linear",
+        description="double/int: sample uniformly (linear) or log-uniformly (log, needs min > 0).",
+    )
 
     @property
     def numeric(self) -> bool:
@@ -65,18 +70,26 @@ HYPERBAND_ETA = 3
 
 
 class Objective(Spec):
-    metric: IoName
-    goal: Literal["maximize", "minimize"] = "maximize"
+    metric: IoName = Field(description="Name of the metric each trial reports.")
+    goal: Literal["maximize", "minimize"] = Field(
+        default="maximize", description="Whether higher or lower is better."
+    )
     target: float | None = Field(default=None, description="Stop early when a trial reaches this value.")
 
 
 class Tuning(Spec):
-    search_space: dict[IoName, SearchParameter] = Field(min_length=1)
-    objective: Objective
-    algorithm: Literal["random", "grid", "bayesianoptimization", "tpe", "hyperband", "cmaes"] = "random"
-    max_trials: int = Field(default=12, ge=1, le=1000)
-    parallel_trials: int = Field(default=3, ge=1, le=100)
-    max_failed_trials: int = Field(default=3, ge=0)
+    search_space: dict[IoName, SearchParameter] = Field(
+        min_length=1, description="Hyperparameter name to its range or values; at least one."
+    )
+    objective: Objective = Field(description="The metric to optimise, and in which direction.")
+    algorithm: Literal["random", "grid", "bayesianoptimization", "tpe", "hyperband", "cmaes"] = Field(
+        default="random", description="Search algorithm of the Katib Experiment."
+    )
+    max_trials: int = Field(default=12, ge=1, le=1000, description="Most trials in all.")
+    parallel_trials: int = Field(default=3, ge=1, le=100, description="Most trials running at once.")
+    max_failed_trials: int = Field(
+        default=3, ge=0, description="Failed trials after which the Katib Experiment fails."
+    )
     resource: IoName | None = Field(
         default=None,
         description=(
@@ -141,7 +154,9 @@ MAX_WORKERS = 2048
 class Distributed(Spec):
     """Train across several workers with the Kubeflow training operator."""
 
-    framework: Literal["pytorch", "tensorflow"]
+    framework: Literal["pytorch", "tensorflow"] = Field(
+        description="Training framework: runs as a PyTorchJob or TFJob (a JobSet on a multi-host TPU slice)."
+    )
     workers: int = Field(
         ge=1,
         le=MAX_WORKERS,
