@@ -100,6 +100,28 @@ def _differ(a: JSON, b: JSON) -> bool:
     return canonical_json(a) != canonical_json(b)
 
 
+IDENTITY_KEYS = ("name", "key", "destination")
+"""What names a list element: containers, env vars, ports, routes, volumes by ``name``; tolerations
+by ``key``; weighted route destinations by ``destination``."""
+
+
+def _identity(old: Sequence[JSON], new: Sequence[JSON]) -> str | None:
+    """The key that names every element of both lists, once each, with the elements both hold in
+    the same order (a reordering matters, as Istio takes the first route that matches)."""
+    for key in IDENTITY_KEYS:
+        if not all(isinstance(v, dict) and key in v for v in (*old, *new)):
+            continue
+        ids_old = [canonical_json(v[key]) for v in old]
+        ids_new = [canonical_json(v[key]) for v in new]
+        if len(set(ids_old)) != len(ids_old) or len(set(ids_new)) != len(ids_new):
+            continue
+        common = set(ids_old) & set(ids_new)
+        if [i for i in ids_old if i in common] == [i for i in ids_new if i in common]:
+            return key
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class _Renderer:
     """Renders values and their differences; marks the lines of replacement-forcing paths."""
@@ -147,7 +169,12 @@ class _Renderer:
         return [_signed(depth, "~", f"{label} = {_scalar(old)} -> {_scalar(new)}{mark}")]
 
     def list_entries(self, old: Sequence[JSON], new: Sequence[JSON], depth: int) -> list[str]:
-        """Elements removed and added (by longest common subsequence), unchanged runs counted."""
+        """Elements removed, added and changed: by their identity key when they have one and keep
+        their order (a route's weight change reads ``~ weight = 5 -> 25``), else by position
+        (longest common subsequence); unchanged runs counted."""
+        key = _identity(old, new)
+        if key is not None:
+            return self.keyed_entries(old, new, key, depth)
         matcher = difflib.SequenceMatcher(
             a=[canonical_json(v) for v in old], b=[canonical_json(v) for v in new], autojunk=False
         )
@@ -160,6 +187,34 @@ class _Renderer:
                 lines += self.element("-", v, depth)
             for v in new[j1:j2]:
                 lines += self.element("+", v, depth)
+        return lines
+
+    def keyed_entries(self, old: Sequence[JSON], new: Sequence[JSON], key: str, depth: int) -> list[str]:
+        before = {canonical_json(v[key]): v for v in old}
+        lines = [
+            line
+            for v in old
+            if canonical_json(v[key]) not in {canonical_json(n[key]) for n in new}
+            for line in self.element("-", v, depth)
+        ]
+        unchanged = 0
+        for v in new:
+            was = before.get(canonical_json(v[key]))
+            if was is not None and not _differ(was, v):
+                unchanged += 1
+                continue
+            if unchanged:
+                lines.append(f"{_indent(depth)}# ({plural(unchanged, 'unchanged element')} hidden)")
+                unchanged = 0
+            if was is None:
+                lines += self.element("+", v, depth)
+                continue
+            identity = self.value(" ", _key(key), v[key], depth + 1, None)
+            without = {k: x for k, x in was.items() if k != key}
+            body = self.object_entries(without, {k: x for k, x in v.items() if k != key}, depth + 1, None)
+            lines += [_signed(depth, "~", "{"), *identity, *body, _indent(depth) + "},"]
+        if unchanged:
+            lines.append(f"{_indent(depth)}# ({plural(unchanged, 'unchanged element')} hidden)")
         return lines
 
     def element(self, sign: str, value: JSON, depth: int) -> list[str]:

@@ -95,6 +95,78 @@ CASES = {
         }
     }""",
     ),
+    "a route weight change reads as the weights that change": (
+        change(
+            UPDATE,
+            {
+                "http": [
+                    {
+                        "name": "default-http",
+                        "route": [
+                            {"destination": {"host": "a"}, "weight": 95},
+                            {"destination": {"host": "b"}, "weight": 5},
+                        ],
+                        "timeout": "30s",
+                    },
+                    {"name": "shadow", "route": [{"destination": {"host": "a"}, "weight": 100}]},
+                ]
+            },
+            {
+                "http": [
+                    {
+                        "name": "default-http",
+                        "route": [
+                            {"destination": {"host": "a"}, "weight": 75},
+                            {"destination": {"host": "b"}, "weight": 25},
+                        ],
+                        "timeout": "30s",
+                    },
+                    {"name": "shadow", "route": [{"destination": {"host": "a"}, "weight": 100}]},
+                ]
+            },
+        ),
+        """\
+  # prod/us-central1/gcp:storage/bucket:Bucket/raw will be updated in-place
+  ~ resource "gcp:storage/bucket:Bucket" "raw" {
+      ~ http = [
+          ~ {
+                name = "default-http"
+              ~ route = [
+                  ~ {
+                        destination = {
+                            host = "a"
+                        }
+                      ~ weight = 95 -> 75
+                    },
+                  ~ {
+                        destination = {
+                            host = "b"
+                        }
+                      ~ weight = 5 -> 25
+                    },
+                ]
+                # (1 unchanged attribute hidden)
+            },
+            # (1 unchanged element hidden)
+        ]
+    }""",
+    ),
+    "a reordered list is shown by position": (
+        change(UPDATE, {"env": [{"name": "A"}, {"name": "B"}]}, {"env": [{"name": "B"}, {"name": "A"}]}),
+        """\
+  # prod/us-central1/gcp:storage/bucket:Bucket/raw will be updated in-place
+  ~ resource "gcp:storage/bucket:Bucket" "raw" {
+      ~ env = [
+          + {
+              + name = "B"
+            },
+            # (1 unchanged element hidden)
+          - {
+              - name = "B"
+            },
+        ]
+    }""",
+    ),
     "delete of a protected resource": (
         change(
             DELETE,
