@@ -1,0 +1,133 @@
+"""What the commands share: the config argument, the selection options, diagnostics, validation."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import pathlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from mlopsctl.api import Selection, Validation
+    from mlopsctl.diagnostics import Diagnostic
+
+
+class ChangesPresent(Exception):
+    """Raised by ``plan --detailed-exitcode`` to exit 2."""
+
+
+class DiagnosticFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+FileArg = Annotated[pathlib.Path, typer.Argument(help="The config file.", show_default=True, metavar="FILE")]
+EnvOpt = Annotated[
+    list[str] | None, typer.Option("--env", "-e", metavar="ENV", help="Only this environment (repeatable).")
+]
+RegionOpt = Annotated[
+    list[str] | None, typer.Option("--region", "-r", metavar="REGION", help="Only this region (repeatable).")
+]
+RefOpt = Annotated[
+    str | None,
+    typer.Option("--ref", metavar="REF", help="Read the config as of this Git commit, branch or tag."),
+]
+DEFAULT_FILE = pathlib.Path("mlops.yaml")
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def fail(message: str) -> NoReturn:
+    err(f"error: {message}")
+    raise typer.Exit(1)
+
+
+def selection_of(env: list[str] | None, region: list[str] | None) -> Selection:
+    from mlopsctl.api import Selection
+
+    return Selection(tuple(env or ()), tuple(region or ()))
+
+
+@contextlib.contextmanager
+def validated(
+    file: pathlib.Path,
+    selection: Selection,
+    ref: str | None = None,
+    fmt: DiagnosticFormat = DiagnosticFormat.text,
+    *,
+    writes: bool = False,
+    report_valid: bool = True,
+) -> Iterator[Validation]:
+    """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
+
+    With ``report_valid`` false, the diagnostics of a valid config are left to the command.
+
+    Failures of the command's body that are the user's to fix (a path that cannot
+    be written, a Git or template problem, a refused apply) end it with a message.
+    """
+    from mlopsctl import api
+    from mlopsctl.apply import ApplyError
+    from mlopsctl.diagnostics import plural
+    from mlopsctl.gitutil import GitError
+    from mlopsctl.manifests import TemplateError
+    from mlopsctl.plan.saved import SavedPlanError
+    from mlopsctl.source import open_source
+    from mlopsctl.state_store import StateStoreError
+
+    try:
+        with open_source(file, ref) as source:
+            validation = api.validate(source, selection)
+            if report_valid or not validation.ok:
+                print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
+            if not validation.ok:
+                errors = sum(d.is_error for d in validation.diagnostics)
+                if fmt is DiagnosticFormat.text:
+                    tail = "; nothing was written" if writes else ""
+                    err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
+                raise typer.Exit(1)
+            yield validation
+    except TemplateError as exc:
+        if not exc.shown:
+            fail(str(exc))
+        err(str(exc))
+        raise typer.Exit(1) from None
+    except (
+        GitError,
+        ApplyError,
+        api.ProtectedResourceError,
+        SavedPlanError,
+        StateStoreError,
+    ) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or file}: {exc.strerror or exc}")
+
+
+def print_diagnostics(
+    diagnostics: list[Diagnostic],
+    fmt: DiagnosticFormat,
+    rules: dict[str, tuple[str, str]] | None = None,
+    file: str | None = None,
+) -> None:
+    """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout; ``file`` is the
+    config, where SARIF places findings about no line."""
+    from mlopsctl import __version__
+    from mlopsctl.diagnostics import render_github, render_json, render_sarif
+
+    if fmt is DiagnosticFormat.json:
+        typer.echo(render_json(diagnostics))
+    elif fmt is DiagnosticFormat.sarif:
+        typer.echo(render_sarif(diagnostics, __version__, rules, file))
+    elif fmt is DiagnosticFormat.github:
+        if diagnostics:
+            typer.echo(render_github(diagnostics))
+    else:
+        for diagnostic in diagnostics:
+            err(diagnostic.to_text())

@@ -1,0 +1,97 @@
+"""The run command: a pipeline, batch job or monitor run on this machine."""
+
+from __future__ import annotations
+
+import enum
+import pathlib
+from typing import Annotated
+
+import typer
+
+from mlopsctl.cli.common import DEFAULT_FILE, FileArg, fail, selection_of, validated
+
+
+class RunFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+def run(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A pipeline, a batch job or a drift/skew monitor.")
+    ],
+    env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help="The environment to run in.")],
+    file: FileArg = DEFAULT_FILE,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", metavar="REGION", help="Its region; default: the first."),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run on this machine: kfp.local, each step a local process.")
+    ] = False,
+    out: Annotated[
+        pathlib.Path | None,
+        typer.Option("--out", "-o", metavar="DIR", help="Where a local run writes its data and outputs."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="K=V", help="A pipeline parameter for this run (repeatable)."),
+    ] = None,
+    local_trials: Annotated[
+        int, typer.Option("--local-trials", metavar="N", help="Trials a tune step runs locally.")
+    ] = 2,
+    act: Annotated[
+        bool,
+        typer.Option("--act", help="Monitors: on a breach, run the retraining pipelines locally."),
+    ] = False,
+    data: Annotated[
+        pathlib.Path | None,
+        typer.Option("--data", metavar="DIR", help="The sample data (default: sample-data beside FILE)."),
+    ] = None,
+    fmt: Annotated[RunFormat, typer.Option("--format", "-f", help="Output format.")] = RunFormat.text,
+) -> None:
+    """Run a pipeline, batch job or monitor of one environment (docs/local-runs.md).
+
+    With --local it runs on this machine, from the same compiled objects that go to the
+    cluster, on the sample data beside the config. Exit 1 when a step (or the monitor) failed.
+    """
+    import json
+
+    from mlopsctl import api
+    from mlopsctl.run.errors import RunError
+
+    if not local:
+        fail(
+            "a cluster run needs the Kubeflow Pipelines API, which mlopsctl run does not support yet: "
+            "add --local to run on this machine"
+        )
+    if out is None:
+        fail("--out DIR is required: where the local run writes its data and outputs")
+    params: dict[str, str] = {}
+    for given in param or []:
+        key, sep, value = given.partition("=")
+        if not sep or not key:
+            fail(f"--param {given}: expected K=V")
+        params[key] = value
+    with validated(file, selection_of([env], [region] if region else None), writes=True) as validation:
+        try:
+            result = api.run_local(
+                validation,
+                name,
+                out,
+                env=env,
+                region=region,
+                params=params,
+                trials=local_trials,
+                act=act,
+                data=data,
+            )
+        except RunError as exc:
+            fail(str(exc))
+        if fmt is RunFormat.json:
+            typer.echo(json.dumps(result.to_json(), indent=2))
+        else:
+            for line in result.text_lines():
+                typer.echo(line)
+    if not result.ok:
+        raise typer.Exit(1)
