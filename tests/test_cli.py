@@ -310,3 +310,13 @@ def test_validate_sarif(tmp_path: pathlib.Path) -> None:
     assert result["ruleId"] == "E203" and result["level"] == "error"
     assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 14, "startColumn": 11}
     assert "E203" in {rule["id"] for rule in run_["tool"]["driver"]["rules"]}
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"), [("mlopsctl pl", ["plan", "platform"]), ("mlopsctl pro", ["promote"])]
+)
+def test_the_shell_completes_commands(words: str, expected: list[str]) -> None:
+    env = {"_MLOPSCTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1", "PATH": ""}
+    program = pathlib.Path(sys.executable).parent / "mlopsctl"  # the installed console script
+    done = subprocess.run([str(program)], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.split() == expected, done.stderr
