@@ -320,3 +320,22 @@ def test_the_shell_completes_commands(words: str, expected: list[str]) -> None:
     program = pathlib.Path(sys.executable).parent / "mlopsctl"  # the installed console script
     done = subprocess.run([str(program)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.split() == expected, done.stderr
+
+
+def test_render_reports_its_folders_as_one_json_document(tmp_path: pathlib.Path) -> None:
+    code, out, _ = run("render", write(tmp_path, WITH_DATA), "--out", tmp_path / "out", "-f", "json")
+    found = json.loads(out)
+    assert code == 0 and found["diagnostics"] == []
+    folder = found["targets"]["dev/us-central1"]
+    assert folder["folder"] == str(tmp_path / "out" / "dev" / "us-central1")
+    assert (
+        "graph.json" in folder["files"]
+        and (tmp_path / "out" / "dev" / "us-central1" / "graph.json").is_file()
+    )
+
+
+def test_render_reports_errors_as_json_and_writes_nothing(tmp_path: pathlib.Path) -> None:
+    bad = write(tmp_path, WITH_DATA.replace("raw: {}", "raw: {versionning: true}"))
+    code, out, _ = run("render", bad, "--out", tmp_path / "out", "-f", "json")
+    assert code == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["E203"]
+    assert not (tmp_path / "out").exists()

@@ -11,6 +11,7 @@ import typer
 from mlopsctl.cli.common import (
     DEFAULT_FILE,
     ChangesPresent,
+    DiagnosticFormat,
     EnvOpt,
     FileArg,
     RefOpt,
@@ -132,6 +133,11 @@ def plan(
         raise ChangesPresent
 
 
+class RenderFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 def render(
     out: Annotated[
         pathlib.Path,
@@ -143,15 +149,33 @@ def render(
     env: EnvOpt = None,
     region: RegionOpt = None,
     ref: RefOpt = None,
+    fmt: Annotated[
+        RenderFormat,
+        typer.Option("--format", "-f", help="Output format (json: the folders and their files)."),
+    ] = RenderFormat.text,
 ) -> None:
     """Write manifests, the resource graph and a kustomization for each environment/region."""
+    import json
+
     from mlopsctl import api
     from mlopsctl.render import render_target, write_targets
 
-    with validated(file, selection_of(env, region), ref, writes=True) as validation:
+    as_json = fmt is RenderFormat.json
+    diagnostics = DiagnosticFormat.json if as_json else DiagnosticFormat.text
+    with validated(
+        file, selection_of(env, region), ref, diagnostics, writes=True, report_valid=not as_json
+    ) as validation:
         graphs = api.compile_graphs(validation)
         rendered = {t: render_target(g, validation.project) for t, g in graphs.items()}
         write_targets(out, rendered)
+        if as_json:
+            folders = {
+                str(t): {"folder": str(out / t.env / t.region), "files": sorted(files)}
+                for t, files in rendered.items()
+            }
+            found = [d.to_dict() for d in validation.diagnostics]  # a valid config's warnings
+            typer.echo(json.dumps({"diagnostics": found, "targets": folders}, indent=2))
+            return
         for t, files in rendered.items():
             typer.echo(f"{out / t.env / t.region}: {len(files)} files")
 
