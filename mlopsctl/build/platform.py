@@ -53,7 +53,7 @@ def build(ctx: BuildContext) -> None:
         version = {str(k): v for k, v in ctx.config.platform.versions.items()}.get(name, addon.version)
         requires = tuple(a for a in addon.requires if a in needs and not needs[a].managed)
         ctx.add(
-            HELM_RELEASE if addon.install == "helm" else KUSTOMIZE_DIRECTORY,
+            _type(addon),
             name,
             install_inputs(addon, version, _values(addon, ctx.config)),
             source=need.source,
