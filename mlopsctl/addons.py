@@ -90,10 +90,15 @@ def _addon(name: str, raw: Mapping[str, Any]) -> AddOn:
     )
 
 
+def kind_keys(api_version: str, kind: str) -> set[str]:
+    """The catalog's ``kinds`` entries that name ``kind`` of ``api_version``: ``group/Kind``, ``group/*``."""
+    group = api_version.rpartition("/")[0]
+    return {f"{group}/{kind}", f"{group}/*"}
+
+
 def serving(api_version: str, kind: str) -> AddOn | None:
     """The add-on that serves ``kind`` of ``api_version`` (its CRD comes with it), if any."""
-    group = api_version.rpartition("/")[0]
-    wanted = {f"{group}/{kind}", f"{group}/*"}
+    wanted = kind_keys(api_version, kind)
     return next((a for a in catalog().addons.values() if wanted & set(a.kinds)), None)
 
 

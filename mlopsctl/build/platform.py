@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from mlopsctl.addons import AddOn, AddOnUse, catalog
+from mlopsctl.addons import AddOn, AddOnUse, catalog, kind_keys
 from mlopsctl.build.context import BuildContext
 from mlopsctl.build.metrics import prometheus_url
 from mlopsctl.config.models import MLOpsConfig
@@ -185,9 +185,8 @@ def _needed_by(resource: Resource) -> Iterable[str]:
     if not resource.is_kubernetes:
         return ()
     api_version, kind = str(resource.inputs["apiVersion"]), str(resource.inputs["kind"])
-    group = api_version.rpartition("/")[0]
     annotations = resource.inputs.get("metadata", {}).get("annotations", {})
-    wanted = {f"{group}/{kind}", f"{group}/*", *(f"annotation:{k}={v}" for k, v in annotations.items())}
+    wanted = kind_keys(api_version, kind) | {f"annotation:{k}={v}" for k, v in annotations.items()}
     if kind in RBAC_KINDS:
         wanted |= {
             f"{api_group}/{plural}"

@@ -148,10 +148,9 @@ def partition_column(ctx: CheckContext) -> Iterator[Diagnostic]:
         if column is None:
             yield _missing(what, "partitioning field", partitioning.field, columns, path)
         elif column.type not in PARTITION_TYPES or column.mode == "REPEATED":
-            kind = f"REPEATED {column.type}" if column.mode == "REPEATED" else column.type
             yield Diagnostic(
                 "E204",
-                f"{what} is partitioned on '{column.name}', a {kind} column; BigQuery partitions "
+                f"{what} is partitioned on '{column.name}', a {_kind(column)} column; BigQuery partitions "
                 "on a TIMESTAMP, DATE or DATETIME column",
                 path=path,
                 hint=_alternatives(columns, PARTITION_TYPES, "partition on"),
@@ -163,6 +162,11 @@ def partition_column(ctx: CheckContext) -> Iterator[Diagnostic]:
                 path=(*base, "partitioning", "type"),
                 hint="partition by DAY, MONTH or YEAR, or on a TIMESTAMP or DATETIME column",
             )
+
+
+def _kind(column: Col) -> str:
+    """A column's type as a message names it: ``REPEATED STRING`` for a repeated one."""
+    return f"REPEATED {column.type}" if column.mode == "REPEATED" else column.type
 
 
 @check
@@ -182,10 +186,9 @@ def cluster_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
             elif column is None:
                 yield _missing(what, "clustering column", name, columns, path)
             elif column.type not in CLUSTER_TYPES or column.mode == "REPEATED":
-                kind = f"REPEATED {column.type}" if column.mode == "REPEATED" else column.type
                 yield Diagnostic(
                     "E204",
-                    f"{what} is clustered on '{column.name}', a {kind} column, which BigQuery "
+                    f"{what} is clustered on '{column.name}', a {_kind(column)} column, which BigQuery "
                     "cannot cluster on",
                     path=path,
                     hint=_alternatives(columns, CLUSTER_TYPES, "cluster on"),
