@@ -13,25 +13,25 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from mlopsctl.addons import AddOnUse
-from mlopsctl.apply import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
-from mlopsctl.build import build_graph
-from mlopsctl.build.platform import addon_uses
+from mlopsctl.compiler import build_graph
+from mlopsctl.compiler.manifests import TemplateError
+from mlopsctl.compiler.platform import addon_uses
+from mlopsctl.config.addons import AddOnUse
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.uniqueness import unique_names
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize, plural
 from mlopsctl.config.load import Document, load_file
+from mlopsctl.config.lock import Lock, load_lock
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.partial import beyond_cut, valid_part
 from mlopsctl.config.resolve import ResolvedTarget, resolve, targets_of
+from mlopsctl.config.source import ConfigSource
+from mlopsctl.config.sourcemap import SourceMap
 from mlopsctl.config.validate import validate_model
-from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean, has_errors, normalize, plural
 from mlopsctl.graph import Graph, Target
-from mlopsctl.manifests import TemplateError
+from mlopsctl.output import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
-from mlopsctl.promote.lock import Lock, load_lock
-from mlopsctl.source import ConfigSource
-from mlopsctl.sourcemap import SourceMap
 from mlopsctl.state import State, state_from_graph
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 JSON = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -77,7 +77,7 @@ def write(folder: pathlib.Path, text: str, name: str = "mlops.yaml") -> pathlib.
 def compile_text(folder: pathlib.Path, text: str) -> dict[Target, Graph]:
     """The graphs of an mlops.yaml written into ``folder``, which must validate cleanly."""
     from mlopsctl.api import compile_graphs, validate
-    from mlopsctl.source import ConfigSource
+    from mlopsctl.config.source import ConfigSource
 
     validation = validate(ConfigSource(write(folder, text), "mlops.yaml", None))
     assert validation.ok, [d.to_text() for d in validation.diagnostics]
@@ -118,7 +118,7 @@ def make_change(
 def graph_sizes(path: pathlib.Path) -> dict[Target, int]:
     """How many resources each target of the config at ``path`` compiles to."""
     from mlopsctl.api import compile_graphs, validate
-    from mlopsctl.source import ConfigSource
+    from mlopsctl.config.source import ConfigSource
 
     validation = validate(ConfigSource(path, path.name, None))
     return {target: len(graph) for target, graph in compile_graphs(validation).items()}
@@ -141,7 +141,7 @@ def edited(text: str, edits: Edits) -> str:
 def diagnostics(folder: pathlib.Path, text: str, code_folders: tuple[str, ...] = ()) -> Diagnostics:
     """The diagnostics of an mlops.yaml written into ``folder`` beside the (empty) ``code_folders``."""
     from mlopsctl.api import validate
-    from mlopsctl.source import ConfigSource
+    from mlopsctl.config.source import ConfigSource
 
     for name in code_folders:
         (folder / name).mkdir(exist_ok=True)

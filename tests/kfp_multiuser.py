@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Graph, Resource, Target
-from mlopsctl.source import ConfigSource
 
 KFP = "pipelines.kubeflow.org"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"

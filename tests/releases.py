@@ -9,12 +9,12 @@ import pytest
 from gitrepos import git
 
 from mlopsctl import api
-from mlopsctl.apply.gitops import GitopsTarget
-from mlopsctl.fileio import write_atomic
+from mlopsctl.config.lock import dump_lock
+from mlopsctl.config.source import open_source
+from mlopsctl.io.fileio import write_atomic
+from mlopsctl.output.gitops import GitopsTarget
 from mlopsctl.promote import commands
 from mlopsctl.promote.assess import Promoter
-from mlopsctl.promote.lock import dump_lock
-from mlopsctl.source import open_source
 
 CHAIN = """\
 apiVersion: mlopsctl.dev/v1alpha1

@@ -9,8 +9,8 @@ from conftest import EXAMPLES, ROOT
 
 from mlopsctl.api import Validation, validate
 from mlopsctl.config.models.serving import ABTest, Canary
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Target
-from mlopsctl.source import ConfigSource
 
 PROJECTS = ROOT / "examples" / "projects"
 

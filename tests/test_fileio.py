@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlopsctl.fileio import write_atomic
+from mlopsctl.io.fileio import write_atomic
 
 
 def test_write_replaces_the_file(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 from gitrepos import commits, git, git_init_and_commit
 from helpers import WITH_DATA, graph_sizes, run, write
 
-from mlopsctl import gitutil
-from mlopsctl.apply import gitops
 from mlopsctl.graph import Target
+from mlopsctl.io import gitutil
+from mlopsctl.output import gitops
 
 
 def test_plan_apply_plan_shows_no_changes(source: pathlib.Path, deploy: pathlib.Path) -> None:

@@ -9,7 +9,7 @@ from conftest import EXAMPLES
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.source import ConfigSource
+from mlopsctl.config.source import ConfigSource
 
 NO_UPSTREAM_SCHEMA = {
     ("external-secrets.io/v1", "SecretStore"),
@@ -17,7 +17,7 @@ NO_UPSTREAM_SCHEMA = {
     ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
     ("secret-sync.gke.io/v1", "SecretSync"),
 }
-"""Kinds with no schema in ../shared/schemas-upstream: tests/build/test_secrets.py checks their
+"""Kinds with no schema in ../shared/schemas-upstream: tests/compiler/test_secrets.py checks their
 fields against closed schemas written from the upstream CRDs' field names."""
 CLUSTER_SCOPED = {"Namespace", "Profile", "ClusterRole", "ClusterRoleBinding"}
 

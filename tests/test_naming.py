@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlopsctl import naming
+from mlopsctl.config import naming
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.graph import Target
 

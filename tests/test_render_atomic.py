@@ -10,14 +10,14 @@ from helpers import WITH_DATA, run, write
 from killable import killed_at
 
 from mlopsctl.graph import Target
-from mlopsctl.render import recover, write_targets
+from mlopsctl.output.folders import recover, write_targets
 
 RENDER = """
 import os
 import pathlib
 import shutil
 
-from mlopsctl import render
+from mlopsctl.output import folders as render
 from mlopsctl.cli import main
 
 

@@ -2,18 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from mlopsctl.build.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
-from mlopsctl.build.apis import SERVICE
-from mlopsctl.build.bigquery import DATASET, TABLE
-from mlopsctl.build.cluster import CLUSTER, NODE_POOL, ROUTER, ROUTER_NAT
-from mlopsctl.build.context import kubernetes_type
-from mlopsctl.build.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, PROJECT_IAM_MEMBER, SECRET_IAM_MEMBER
-from mlopsctl.build.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
-from mlopsctl.build.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER, KEY_RING
-from mlopsctl.build.registry import REPOSITORY, REPOSITORY_IAM_MEMBER
-from mlopsctl.build.storage import BUCKET
+from mlopsctl.compiler.alerting import ALERT_POLICY, NOTIFICATION_CHANNEL
+from mlopsctl.compiler.apis import SERVICE
+from mlopsctl.compiler.bigquery import DATASET, TABLE
+from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL, ROUTER, ROUTER_NAT
+from mlopsctl.compiler.context import kubernetes_type
+from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, PROJECT_IAM_MEMBER, SECRET_IAM_MEMBER
+from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER, NAMESPACE
+from mlopsctl.compiler.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER, KEY_RING
+from mlopsctl.compiler.registry import REPOSITORY, REPOSITORY_IAM_MEMBER
+from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.graph import JSON
-from mlopsctl.resource_types import REPLACE_ON, replace_on, replace_paths
+from mlopsctl.plan.resource_types import REPLACE_ON, replace_on, replace_paths
 
 PIPELINE_VERSION = kubernetes_type("pipelines.kubeflow.org/v2beta1", "PipelineVersion")
 DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")

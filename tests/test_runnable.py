@@ -16,8 +16,8 @@ import pytest
 from conftest import EXAMPLES
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Graph, Target
-from mlopsctl.source import ConfigSource
 from mlopsctl_stage.cli import STAGES
 
 LAUNCHERS = {"train-job", "tune-job", "start-run", "batch-predict", "drift", "skew", "request-logger"}

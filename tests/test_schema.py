@@ -7,8 +7,8 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from ruamel.yaml import YAML
 
-from mlopsctl.diagnostics import CODES, codes_markdown
-from mlopsctl.schema import schema, schema_text
+from mlopsctl.config.diagnostics import CODES, codes_markdown
+from mlopsctl.config.schema import schema, schema_text
 
 
 def test_committed_schema_matches_the_models() -> None:

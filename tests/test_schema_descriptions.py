@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlopsctl.schema import schema
+from mlopsctl.config.schema import schema
 
 
 def properties(node: Any, where: str = "#") -> Iterator[tuple[str, Any]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mlopsctl.yamlio import dump_yaml
+from mlopsctl.io.yamlio import dump_yaml
 
 # Strings that a YAML 1.1 reader (Go's yaml.v2, used by kubectl and kustomize) would not read as strings.
 AMBIGUOUS = [

@@ -54,7 +54,7 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.config.diagnostics import did_you_mean
 
 ENV_VAR = "MLOPSCTL_UPSTREAM_SCHEMAS"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -75,7 +75,7 @@ def check(
 ) -> None:
     """Enforce the policies (docs/policies.md) over the compiled graphs. Exit 1 on any error finding."""
     from mlopsctl import api
-    from mlopsctl.diagnostics import plural
+    from mlopsctl.config.diagnostics import plural
     from mlopsctl.policies.run import all_policies, check, rules
 
     if repo is not None and base is not None:

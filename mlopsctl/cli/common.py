@@ -12,7 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from mlopsctl.api import Selection, Validation
-    from mlopsctl.diagnostics import Diagnostic
+    from mlopsctl.config.diagnostics import Diagnostic
 
 
 class ChangesPresent(Exception):
@@ -73,13 +73,13 @@ def validated(
     be written, a Git or template problem, a refused apply) end it with a message.
     """
     from mlopsctl import api
-    from mlopsctl.apply import ApplyError
-    from mlopsctl.diagnostics import plural
-    from mlopsctl.gitutil import GitError
-    from mlopsctl.manifests import TemplateError
+    from mlopsctl.compiler.manifests import TemplateError
+    from mlopsctl.config.diagnostics import plural
+    from mlopsctl.config.source import open_source
+    from mlopsctl.io.gitutil import GitError
+    from mlopsctl.output import ApplyError
     from mlopsctl.plan.saved import SavedPlanError
-    from mlopsctl.source import open_source
-    from mlopsctl.state_store import StateStoreError
+    from mlopsctl.state.store import StateStoreError
 
     try:
         with open_source(file, ref) as source:
@@ -119,7 +119,7 @@ def print_diagnostics(
     """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout; ``file`` is the
     config, where SARIF places findings about no line."""
     from mlopsctl import __version__
-    from mlopsctl.diagnostics import render_github, render_json, render_sarif
+    from mlopsctl.config.diagnostics import render_github, render_json, render_sarif
 
     if fmt is DiagnosticFormat.json:
         typer.echo(render_json(diagnostics))

@@ -83,10 +83,10 @@ def plan(
     at another commit (--base), or else against empty state.
     """
     from mlopsctl import api
-    from mlopsctl.fileio import write_atomic
-    from mlopsctl.plan.render_json import render_json
-    from mlopsctl.plan.render_markdown import render_markdown
-    from mlopsctl.plan.render_text import render_text
+    from mlopsctl.io.fileio import write_atomic
+    from mlopsctl.views.plan_json import render_json
+    from mlopsctl.views.plan_markdown import render_markdown
+    from mlopsctl.views.plan_text import render_text
 
     kube = kube_options(context, kubeconfig, state)
     if base is not None and (target or repo or backend or out or kube):
@@ -96,7 +96,7 @@ def plan(
     with validated(file, selection, ref) as validation:
         graphs = api.graphs_for(validation, applier)
         if target is TargetKind.kubernetes:  # one cluster: say so before printing a plan
-            from mlopsctl.apply.kubernetes import check_one_target
+            from mlopsctl.output.kubernetes import check_one_target
 
             check_one_target(tuple(graphs))
         applied = applier.applied(validation.project) if applier else {}
@@ -158,7 +158,7 @@ def render(
     import json
 
     from mlopsctl import api
-    from mlopsctl.render import render_target, write_targets
+    from mlopsctl.output.folders import render_target, write_targets
 
     as_json = fmt is RenderFormat.json
     diagnostics = DiagnosticFormat.json if as_json else DiagnosticFormat.text
@@ -213,7 +213,7 @@ def apply(
     """Apply the config: commit it to the deploy repository (gitops), run the Pulumi program (pulumi),
     or server-side apply its Kubernetes objects to the cluster and prune (kubernetes)."""
     from mlopsctl import api
-    from mlopsctl.plan.render_text import render_text
+    from mlopsctl.views.plan_text import render_text
 
     saved = None
     kube = kube_options(context, kubeconfig, state)
@@ -283,22 +283,22 @@ def force_unlock(
     ] = None,
 ) -> None:
     """Release the lock left by an apply that died. Only the lock with LOCK_ID is released."""
-    from mlopsctl.apply import ApplyError
-    from mlopsctl.gitutil import GitError
     from mlopsctl.graph import Target
-    from mlopsctl.state_store import StateStoreError
+    from mlopsctl.io.gitutil import GitError
+    from mlopsctl.output import ApplyError
+    from mlopsctl.state.store import StateStoreError
 
     try:
         if repo is not None:
             if env or region or state:
                 fail("--repo has one lock for all environments and regions: drop --env, --region and --state")
-            from mlopsctl.apply.gitops import GitopsTarget
+            from mlopsctl.output.gitops import GitopsTarget
 
             what, holder = f"the deploy repository {repo}", GitopsTarget(repo).force_unlock(lock_id)
         else:
             if env is None or region is None:
                 fail("--env and --region name the locked state (or --repo DIR for a deploy repository)")
-            from mlopsctl.stores import project_of, store_from_url
+            from mlopsctl.state.backends import project_of, store_from_url
 
             store = store_from_url(state, file.parent)
             target = Target(env, region)

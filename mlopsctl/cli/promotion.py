@@ -48,11 +48,11 @@ def promote(
     """
     from datetime import UTC, datetime
 
-    from mlopsctl.fileio import write_atomic
+    from mlopsctl.config.lock import dump_lock, lock_path
+    from mlopsctl.io.fileio import write_atomic
     from mlopsctl.promote import commands
     from mlopsctl.promote.assess import PromotionError
-    from mlopsctl.promote.lock import dump_lock, lock_path
-    from mlopsctl.promote.render import render_promotion
+    from mlopsctl.views.promotion import render_promotion
 
     if (rollback or adopt) and from_env is not None:
         fail("--rollback and --adopt pin releases of the target itself: they take no --from")
@@ -94,7 +94,7 @@ def status(
     from datetime import UTC, datetime
 
     from mlopsctl.promote import commands
-    from mlopsctl.promote.render import render_status_json, render_status_text
+    from mlopsctl.views.promotion import render_status_json, render_status_text
 
     with validated(file, selection_of(None, None)) as validation:
         proposal = commands.status(commands.promoter(validation, repo, datetime.now(UTC)))

@@ -25,7 +25,7 @@ def platform(
 ) -> None:
     """Per cluster: each add-on its workloads need, its exact version, how it is installed, and why."""
     from mlopsctl import api
-    from mlopsctl.platform_report import render_json, render_text
+    from mlopsctl.views.platform import render_json, render_text
 
     with validated(file, selection_of(env, region), report_valid=False) as validation:
         report = api.platform(validation, api.compile_graphs(validation))
@@ -34,13 +34,13 @@ def platform(
 
 def schema() -> None:
     """Print the JSON Schema of mlops.yaml."""
-    from mlopsctl.schema import schema_text
+    from mlopsctl.config.schema import schema_text
 
     typer.echo(schema_text(), nl=False)
 
 
 def codes() -> None:
     """Print the table of diagnostic codes (Markdown)."""
-    from mlopsctl.diagnostics import codes_markdown
+    from mlopsctl.config.diagnostics import codes_markdown
 
     typer.echo(codes_markdown(), nl=False)

@@ -11,8 +11,8 @@ import typer
 from mlopsctl.cli.common import fail
 
 if TYPE_CHECKING:
-    from mlopsctl.apply import ApplyTarget
     from mlopsctl.graph import Target
+    from mlopsctl.output import ApplyTarget
     from mlopsctl.state import State
 
 
@@ -35,7 +35,7 @@ def apply_target(
             fail("--repo and --backend are not for the kubernetes target; it keeps its state in --state")
         import functools
 
-        from mlopsctl.apply.kubernetes import KubernetesTarget, open_store
+        from mlopsctl.output.kubernetes import KubernetesTarget, open_store
 
         store = functools.partial(open_store, file, kube.get("state"))
         return KubernetesTarget(store, kubeconfig=kube.get("kubeconfig"), context=kube.get("context"))
@@ -44,7 +44,7 @@ def apply_target(
     if kind is TargetKind.pulumi:
         if repo is not None:
             fail("--repo is for the gitops target; the pulumi target keeps its state in --backend")
-        from mlopsctl.apply.pulumi import PulumiTarget
+        from mlopsctl.output.pulumi import PulumiTarget
 
         return PulumiTarget(file, backend)
     if backend is not None:
@@ -53,7 +53,7 @@ def apply_target(
         return None
     if repo is None:
         fail("--repo DIR is required: the deploy repository to apply to (or to plan against)")
-    from mlopsctl.apply.gitops import GitopsTarget
+    from mlopsctl.output.gitops import GitopsTarget
 
     return GitopsTarget(repo)
 
@@ -107,7 +107,7 @@ BackendOpt = Annotated[
 
 def applied_at_ref(file: pathlib.Path, ref: str) -> dict[Target, State]:
     from mlopsctl import api
-    from mlopsctl.source import open_source
+    from mlopsctl.config.source import open_source
 
     with open_source(file, ref) as source:
         try:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.source import NotRegularFile, read_regular
-from mlopsctl.sourcemap import Path, Position, SourceMap
+from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.source import NotRegularFile, read_regular
+from mlopsctl.config.sourcemap import Path, Position, SourceMap
 
 MAX_BYTES = 1024 * 1024
 """Largest file accepted."""

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.sourcemap import Path, SourceMap
 from mlopsctl.config.validate import model_at, validate_model
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path, SourceMap
 
 _ROUNDS = 25
 _ABSENT = object()

@@ -9,7 +9,7 @@ with ``environments.<env>.overrides`` and then with
 - ``null`` removes the key.
 
 Then the pins of the target's entry in ``mlops.lock`` (if any) replace the values
-they name (see ``mlopsctl.promote.pins``): the lock is the last overlay.
+they name (see ``mlopsctl.config.pins``): the lock is the last overlay.
 
 Afterwards ``${project}``, ``${env}``, ``${region}`` and ``${gcpProject}`` are
 expanded in every string (``$${`` is a literal ``${``). Positions follow the
@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.load import Document
+from mlopsctl.config.lock import LockEntry
 from mlopsctl.config.models.root import Overlay
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.pins import apply_pins
+from mlopsctl.config.sourcemap import Path, SourceMap
 from mlopsctl.graph import Target
-from mlopsctl.promote.lock import LockEntry
-from mlopsctl.promote.pins import apply_pins
-from mlopsctl.sourcemap import Path, SourceMap
 
 OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items())
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")

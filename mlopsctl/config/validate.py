@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.sourcemap import Path, SourceMap, format_path
+from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 
 _TYPE_ERRORS = {
     "string_type": "a string",

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Graph, Resource, Target
-from mlopsctl.resource_types import replace_paths
-from mlopsctl.sourcemap import Path
+from mlopsctl.plan.resource_types import replace_paths
 from mlopsctl.state import AppliedResource, State, canonical_json, json_value
 
 

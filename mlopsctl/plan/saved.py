@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsctl.graph import JSON, Target
+from mlopsctl.io.yamlio import dump_json
 from mlopsctl.plan.diff import Plan
-from mlopsctl.plan.render_json import render_json
 from mlopsctl.state import State, canonical_json, dump_state
-from mlopsctl.yamlio import dump_json
+from mlopsctl.views.plan_json import render_json
 
 FORMAT_VERSION = "1.0"
 STALE = "Saved plan is stale"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.policies import Policies
+from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.plan import TargetPlan
-from mlopsctl.sourcemap import Path
 
 ENTRY_POINT_GROUP = "mlopsctl.policies"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlopsctl import catalog
-from mlopsctl.build.cluster import NODE_POOL
+from mlopsctl.compiler.cluster import NODE_POOL
+from mlopsctl.config import catalog
 from mlopsctl.config.models.policies import Limits
 from mlopsctl.graph import Resource
 from mlopsctl.plan.cost import node_counts, pool_cost

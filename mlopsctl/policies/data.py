@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlopsctl.build.bigquery import DATASET
-from mlopsctl.build.registry import REPOSITORY
-from mlopsctl.build.storage import BUCKET
+from mlopsctl.compiler.bigquery import DATASET
+from mlopsctl.compiler.registry import REPOSITORY
+from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.graph import JSON, Resource
 from mlopsctl.policies import Finding, PolicyContext, policy
 

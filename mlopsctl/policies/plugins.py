@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from importlib.metadata import EntryPoint, entry_points
 
-from mlopsctl.diagnostics import POLICY_ID
+from mlopsctl.config.diagnostics import POLICY_ID
 from mlopsctl.policies import (
     BUILTINS,
     ENTRY_POINT_GROUP,

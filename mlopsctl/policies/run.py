@@ -7,14 +7,14 @@ import fnmatch
 from collections.abc import Mapping
 
 from mlopsctl.api import Validation, with_targets
+from mlopsctl.config.diagnostics import Diagnostic, Severity, normalize
 from mlopsctl.config.models.policies import Level, Waiver
-from mlopsctl.diagnostics import Diagnostic, Severity, normalize
+from mlopsctl.config.sourcemap import SourceMap, format_path
 from mlopsctl.graph import Graph, Target
 from mlopsctl.plan import Plan, TargetPlan
 from mlopsctl.policies import BUILTINS, FRAMEWORK, SECURITY, Finding, Policy, PolicyContext, builtin_policies
 from mlopsctl.policies.plugins import custom_policies
 from mlopsctl.policies.protection import protected_resources
-from mlopsctl.sourcemap import SourceMap, format_path
 
 
 def all_policies() -> list[Policy]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from mlopsctl.build.cluster import CLUSTER
-from mlopsctl.build.iam import (
+from mlopsctl.compiler.cluster import CLUSTER
+from mlopsctl.compiler.iam import (
     BUCKET_IAM_MEMBER,
     DATASET_IAM_MEMBER,
     PROJECT_IAM_MEMBER,
     SECRET_IAM_MEMBER,
     TABLE_IAM_MEMBER,
 )
-from mlopsctl.build.identity import GSA
+from mlopsctl.compiler.identity import GSA
 from mlopsctl.graph import Resource
 from mlopsctl.policies import Finding, PolicyContext, policy
 from mlopsctl.policies.data import PUBLIC_MEMBERS, grant_members

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlopsctl.build.serving import INFERENCE_SERVICE
+from mlopsctl.compiler.serving import INFERENCE_SERVICE
+from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import Canary, Shadow
-from mlopsctl.diagnostics import plural
 from mlopsctl.policies import Finding, PolicyContext, policy
 
 ENDPOINT_LABEL = "mlopsctl.dev/endpoint"

@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mlopsctl.api import ALL, Validation, validate
+from mlopsctl.config.diagnostics import Diagnostic, plural
+from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
 from mlopsctl.config.models.root import Environment
+from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
-from mlopsctl.diagnostics import Diagnostic, plural
-from mlopsctl.durations import parse_duration
 from mlopsctl.graph import Target
 from mlopsctl.promote.history import ConfigRepo, applied_since
-from mlopsctl.promote.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
-from mlopsctl.promote.pins import release_pins
 from mlopsctl.state import canonical_json
 
 
@@ -201,8 +201,8 @@ def _policy_errors(validation: Validation) -> list[Diagnostic]:
 
 def pipeline_versions(validation: Validation, targets: tuple[Target, ...]) -> dict[Target, dict[str, str]]:
     """The PipelineVersion each pipeline of each target compiles to."""
-    from mlopsctl.build import build_graph
-    from mlopsctl.build.pipelines import PIPELINE_VERSION
+    from mlopsctl.compiler import build_graph
+    from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 
     assert validation.document is not None
     found: dict[Target, dict[str, str]] = {}

@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from mlopsctl.api import Validation
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.config.diagnostics import did_you_mean
+from mlopsctl.config.lock import LockEntry, Pin
 from mlopsctl.graph import Target
 from mlopsctl.promote.assess import (
     Promoter,
@@ -22,7 +23,6 @@ from mlopsctl.promote.assess import (
     pipeline_versions,
 )
 from mlopsctl.promote.history import ConfigRepo
-from mlopsctl.promote.lock import LockEntry, Pin
 
 
 def promoter(validation: Validation, deploy: pathlib.Path | None, now: datetime) -> Promoter:

@@ -13,13 +13,13 @@ import pathlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from mlopsctl import gitutil
-from mlopsctl.apply.gitops import state_path
 from mlopsctl.config.load import Document, load_bytes
+from mlopsctl.config.lock import LOCK_NAME, Lock, LockEntry, parse_lock
+from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
 from mlopsctl.graph import Target
-from mlopsctl.promote.lock import LOCK_NAME, Lock, LockEntry, parse_lock
-from mlopsctl.promote.pins import release_pins
+from mlopsctl.io import gitutil
+from mlopsctl.output.gitops import state_path
 from mlopsctl.state import StateError, parse_state
 
 

@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from mlopsctl.build.apis import SERVICE, api_of
+from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource
 from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args

@@ -12,8 +12,8 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
-from mlopsctl.apply.pulumi import stack_name
 from mlopsctl.graph import Target
+from mlopsctl.output.pulumi import stack_name
 from mlopsctl.pulumi.program import create
 from mlopsctl.state import dump_state, state_from_graph
 
@@ -29,7 +29,7 @@ def main() -> dict[str, Any]:
     import pulumi
 
     from mlopsctl import api
-    from mlopsctl.source import open_source
+    from mlopsctl.config.source import open_source
 
     path = pathlib.Path(pulumi.Config("mlopsctl").require("config"))
     with open_source(path, None) as source:

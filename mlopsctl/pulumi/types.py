@@ -23,7 +23,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.config.diagnostics import did_you_mean
 
 PACKAGES = {"gcp": "pulumi_gcp", "kubernetes": "pulumi_kubernetes"}
 """Pulumi package name → Python package of its SDK."""

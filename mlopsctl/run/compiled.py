@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlopsctl.build.pipelines import PIPELINE_VERSION
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.compiler.pipelines import PIPELINE_VERSION
+from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.graph import JSON, Graph, Resource
 from mlopsctl.run.errors import RunError
 

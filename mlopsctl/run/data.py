@@ -17,10 +17,10 @@ import pathlib
 import shutil
 from collections.abc import Mapping
 
+from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.config.naming import bucket_name, dataset_id
 from mlopsctl.graph import Target
-from mlopsctl.naming import bucket_name, dataset_id
 from mlopsctl.run.errors import RunError
 
 SAMPLE_DATA = "sample-data"

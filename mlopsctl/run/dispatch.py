@@ -12,11 +12,11 @@ import pathlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor
-from mlopsctl.diagnostics import did_you_mean
+from mlopsctl.config.naming import batch_pipeline
 from mlopsctl.graph import Graph
-from mlopsctl.naming import batch_pipeline
 from mlopsctl.run.compiled import executor_command, parameter_arguments, pipeline_spec, stage_config
 from mlopsctl.run.data import sample_folder, stage_data
 from mlopsctl.run.errors import RunError

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlopsctl.build.kfp_dag import STAGE_PROGRAM
+from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.graph import JSON
 from mlopsctl.run.errors import RunError
 

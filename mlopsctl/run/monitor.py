@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlopsctl.build.kfp_dag import STAGE_PROGRAM
+from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.graph import JSON, Graph
 from mlopsctl.run.compiled import monitor_container, stage_config, version_spec
 from mlopsctl.run.errors import RunError

@@ -198,7 +198,7 @@ class LogBuffer:
             self._rows.append((self._row(*pair), 1))
 
     def _row(self, request: Event | None, response: Event | None) -> dict[str, Any]:
-        """A row of the request log (``mlopsctl.build.bigquery.REQUEST_LOG``)."""
+        """A row of the request log (``mlopsctl.compiler.bigquery.REQUEST_LOG``)."""
         first = request or response
         assert first is not None
         variant = self.settings.variants.get(first.service or "", {})

@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 from helpers import MINIMAL, diagnostics
 
-from mlopsctl import catalog
+from mlopsctl.config import catalog
 from mlopsctl.config.models.compute import GpuType, TpuVersion
 
 REQUIRED_REGIONS = [

@@ -13,10 +13,10 @@ from helpers import write
 from mlopsctl.api import validate
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.checks.names import bucket_name_problem, dns_label_problem
+from mlopsctl.config.diagnostics import Diagnostic, Severity
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic, Severity
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Target
-from mlopsctl.source import ConfigSource
 
 Doc = dict[str, Any]
 DELETE = object()

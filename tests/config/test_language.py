@@ -9,8 +9,8 @@ import pytest
 from helpers import write
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Target
-from mlopsctl.source import ConfigSource
 
 EVERYTHING = """\
 apiVersion: mlopsctl.dev/v1alpha1

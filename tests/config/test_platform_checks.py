@@ -8,7 +8,7 @@ import pytest
 from helpers import STAGED, write
 
 from mlopsctl.api import validate
-from mlopsctl.source import ConfigSource
+from mlopsctl.config.source import ConfigSource
 
 ENDPOINT = """\
 models:

@@ -8,8 +8,8 @@ import pytest
 from helpers import MINIMAL, compile_text, write
 
 from mlopsctl.api import validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Target
-from mlopsctl.source import ConfigSource
 
 
 @pytest.mark.parametrize(

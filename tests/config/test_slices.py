@@ -8,7 +8,7 @@ import pathlib
 import pytest
 from helpers import Diagnostics, Edits, diagnostics, edited
 
-from mlopsctl import catalog
+from mlopsctl.config import catalog
 from mlopsctl.config.models.tuning import MAX_WORKERS
 
 BASE = """\

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 from helpers import MINIMAL, run
 
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.load import Document, load_file
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.source import NotRegularFile, read_regular
+from mlopsctl.config.source import NotRegularFile, read_regular
 
 
 def _fifo(folder: pathlib.Path) -> pathlib.Path:

@@ -9,7 +9,7 @@ from helpers import Diagnostics, Edits, diagnostics, edited
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
-from mlopsctl.source import ConfigSource
+from mlopsctl.config.source import ConfigSource
 
 BASE = """\
 apiVersion: mlopsctl.dev/v1alpha1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers import OWNED_STAGED_DATA, diagnostics, run, write
 
-from mlopsctl import naming
+from mlopsctl.config import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.graph import Target

@@ -7,7 +7,7 @@ import pytest
 from helpers import MINIMAL, OWNED, WITH_DATA, write
 
 from mlopsctl.api import ALL, Selection, validate
-from mlopsctl.source import ConfigSource
+from mlopsctl.config.source import ConfigSource
 
 GPU_POOL = """\
 accelerators:

@@ -14,7 +14,7 @@ from helpers import write
 from mlopsctl.api import validate
 from mlopsctl.config.checks.cidrs import cidr_problem
 from mlopsctl.config.checks.resources import GIB, allocatable, quantity, shape
-from mlopsctl.source import ConfigSource
+from mlopsctl.config.source import ConfigSource
 
 BASE = """\
 apiVersion: mlopsctl.dev/v1alpha1

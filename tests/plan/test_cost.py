@@ -6,7 +6,7 @@ from helpers import make_change
 from mlopsctl.graph import JSON
 from mlopsctl.plan import Action, Plan, TargetPlan
 from mlopsctl.plan.cost import NODE_POOL, Range, plan_costs, pool_cost, prices
-from mlopsctl.plan.render_markdown import render_markdown
+from mlopsctl.views.plan_markdown import render_markdown
 
 
 def _pool(

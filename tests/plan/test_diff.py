@@ -5,6 +5,7 @@ from types import MappingProxyType
 
 import pytest
 
+from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Graph, Resource, Target
 from mlopsctl.plan import (
     Action,
@@ -16,7 +17,6 @@ from mlopsctl.plan import (
     diff_plan,
     diff_target,
 )
-from mlopsctl.sourcemap import Path
 from mlopsctl.state import State, state_from_graph
 
 PROD = Target("prod", "us-central1")

@@ -4,8 +4,8 @@ import json
 
 from mlopsctl.graph import Graph, Resource, Target
 from mlopsctl.plan import Plan, diff_target
-from mlopsctl.plan.render_json import render_json
 from mlopsctl.state import state_from_graph
+from mlopsctl.views.plan_json import render_json
 
 PROD = Target("prod", "us-central1")
 DEV = Target("dev", "us-central1")

@@ -8,7 +8,7 @@ from helpers import PROD, make_change
 
 from mlopsctl.graph import JSON, Target
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
-from mlopsctl.plan.render_markdown import render_markdown
+from mlopsctl.views.plan_markdown import render_markdown
 
 DEV = Target("dev", "us-central1")
 STAGING = Target("staging", "us-central1")

@@ -5,8 +5,8 @@ import textwrap
 from helpers import make_change
 
 from mlopsctl.plan import Action, Plan, TargetPlan
-from mlopsctl.plan.render_markdown import PIPELINE_VERSION, render_markdown
-from mlopsctl.plan.render_mermaid import pipeline_flowchart
+from mlopsctl.views.plan_markdown import PIPELINE_VERSION, render_markdown
+from mlopsctl.views.plan_mermaid import pipeline_flowchart
 
 
 def _task(component: str, *after: str, label: str | None = None) -> dict[str, object]:

@@ -7,7 +7,7 @@ from helpers import PROD, make_change
 
 from mlopsctl.graph import Target
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
-from mlopsctl.plan.render_text import render_change, render_text
+from mlopsctl.views.plan_text import render_change, render_text
 
 DEV = Target("dev", "us-central1")
 NODE_POOL = "gcp:container/nodePool:NodePool"

@@ -9,7 +9,7 @@ import pytest
 from gitrepos import git_init_and_commit
 from helpers import run
 
-from mlopsctl import gitutil
+from mlopsctl.io import gitutil
 from mlopsctl.plan.saved import SavedPlanError, parse_saved_plan
 
 

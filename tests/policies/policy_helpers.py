@@ -8,11 +8,11 @@ import pathlib
 from helpers import write
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.plan import Plan
 from mlopsctl.policies import builtin_policies
 from mlopsctl.policies.run import check
-from mlopsctl.source import ConfigSource
 
 TODAY = datetime.date(2026, 6, 1)
 PASSING = """\

@@ -8,12 +8,12 @@ from helpers import write
 from policy_helpers import PASSING, TODAY, assert_errors_at, edited, findings, where
 
 from mlopsctl.api import compile_graphs, validate
-from mlopsctl.build.iam import BUCKET_IAM_MEMBER
-from mlopsctl.build.storage import BUCKET
+from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER
+from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Resource, Target
 from mlopsctl.policies import PolicyContext, builtin_policies
 from mlopsctl.policies.run import evaluate
-from mlopsctl.source import ConfigSource
 
 NO_KMS = ("security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n", "")
 TWO_PROD_REGIONS = (

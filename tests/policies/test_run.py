@@ -10,8 +10,8 @@ from helpers import write
 from policy_helpers import PASSING, findings, summary, where
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.policies.run import all_policies, check
-from mlopsctl.source import ConfigSource
 
 ONE_REPLICA = PASSING.replace("minReplicas: 2}", "minReplicas: 1}")
 TARGETS = ("dev/us-central1", "prod/us-central1")
@@ -129,7 +129,7 @@ def test_malformed_waivers(tmp_path: pathlib.Path, waiver: str, fragment: str) -
 
 
 PLUGIN = '''\
-from mlopsctl.build.storage import BUCKET
+from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.policies import Finding
 
 

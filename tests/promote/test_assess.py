@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from releases import Releases, at
 
-from mlopsctl.fileio import write_atomic
+from mlopsctl.config.lock import dump_lock
+from mlopsctl.io.fileio import write_atomic
 from mlopsctl.promote import commands
 from mlopsctl.promote.assess import Proposal, Release, Stand
-from mlopsctl.promote.lock import dump_lock
 
 pytestmark = pytest.mark.usefixtures("policies_pass")
 V1, V2 = (Release({"endpoints.score.variants.main.version": v}).id for v in ("v1", "v2"))

@@ -10,7 +10,7 @@ from gitrepos import git
 from helpers import run, write
 from releases import CHAIN, Releases, at
 
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.promote import assess
 from mlopsctl.promote.assess import Release
 

@@ -8,8 +8,8 @@ from helpers import write
 from releases import CHAIN
 
 from mlopsctl.api import validate
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.promote.assess import _policy_errors
-from mlopsctl.source import ConfigSource
 
 
 def test_the_gate_reports_the_error_findings_of_check(tmp_path: pathlib.Path) -> None:

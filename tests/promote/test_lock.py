@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlopsctl.config.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
 from mlopsctl.graph import Target
-from mlopsctl.promote.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
 
 ENTRIES = {
     Target("prod", "us-central1"): LockEntry(

@@ -6,9 +6,9 @@ from helpers import run, write
 from releases import CHAIN
 
 from mlopsctl.config.load import load_bytes
+from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
 from mlopsctl.graph import Target
-from mlopsctl.promote.pins import release_pins
 
 PINNED = """\
 lockVersion: 1

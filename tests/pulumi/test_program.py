@@ -12,12 +12,12 @@ from conftest import EXAMPLES
 from mocked import Recorder, run
 
 from mlopsctl import api
-from mlopsctl.build.apis import SERVICE, api_of
+from mlopsctl.compiler.apis import SERVICE, api_of
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Graph, Resource, Target, is_deferred
 from mlopsctl.pulumi.kube import AUTH_PLUGIN, CLUSTER, NODE_POOL
 from mlopsctl.pulumi.program import STATE_OUTPUT, create
 from mlopsctl.pulumi.types import InputError
-from mlopsctl.source import ConfigSource
 
 DEV = Target("dev", "us-central1")
 GCP_PROVIDER = "pulumi:providers:gcp"

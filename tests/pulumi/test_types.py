@@ -12,10 +12,10 @@ from mocked import Recorder, run
 from pulumi._types import input_type_to_dict, is_input_type
 
 from mlopsctl import api
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import is_deferred
-from mlopsctl.plan.render_json import render_json
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, to_args
-from mlopsctl.source import ConfigSource
+from mlopsctl.views.plan_json import render_json
 
 
 def _planned_changes() -> list[dict[str, Any]]:

@@ -10,10 +10,10 @@ from run_projects import HEAD
 
 from mlopsctl.api import validate
 from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.source import ConfigSource
 from mlopsctl.graph import Target
 from mlopsctl.run.data import stage_data
 from mlopsctl.run.errors import RunError
-from mlopsctl.source import ConfigSource
 
 DATA = (
     HEAD

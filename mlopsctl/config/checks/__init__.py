@@ -12,8 +12,8 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic
 from mlopsctl.graph import Target
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from mlopsctl import catalog
+from mlopsctl.config import catalog
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import PoolUse, pool_uses
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.models.security import KmsKey
-from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 _KEY_LOCATION = re.compile(r"^projects/[^/]+/locations/([^/]+)/")
 # The shape of a RegionName in mlopsctl.config.models.types: <area>-<direction><number>.

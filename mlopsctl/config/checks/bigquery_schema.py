@@ -8,9 +8,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models.data import Column, Table
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 PARTITION_TYPES = {"TIMESTAMP", "DATE", "DATETIME"}
 """Column types a table can be time-partitioned on (BigQuery: partitioned tables)."""

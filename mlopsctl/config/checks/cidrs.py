@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.security import SHARED_SUBNETWORK
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 MASTER_PREFIX = 28
 """GKE takes exactly a /28 for a private cluster's control plane (masterIpv4CidrBlock)."""

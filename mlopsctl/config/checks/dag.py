@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models.pipelines import Pipeline, Step
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 
 # The shape of an OutputRef in mlopsctl.config.models.pipelines: <step>.<output>.

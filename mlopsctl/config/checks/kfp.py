@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.naming import namespace
+from mlopsctl.config.naming import namespace
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlopsctl import naming
+from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.compute import SYSTEM_POOL, hosts_system_workloads, needs_system_pool
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 _IP_ADDRESS = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
 KSERVE_NAME_LIMIT = 45

@@ -8,12 +8,12 @@ from collections.abc import Iterator, Mapping
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import unresolved
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import PARAMS
 from mlopsctl.config.models.types import Scalar
-from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.models.pipelines import PARAMS, Condition, OutputType, Pipeline, Step
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 _COMPARABLE: dict[OutputType, tuple[type, ...]] = {
     "integer": (int,),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from mlopsctl.addons import catalog, version_key
+from mlopsctl.config.addons import catalog, version_key
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic, Severity
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic, Severity
-from mlopsctl.sourcemap import Path, format_path
+from mlopsctl.config.sourcemap import Path, format_path
 
 KEDA_METRICS = frozenset({"rps", "concurrency", "gpu-duty-cycle"})
 

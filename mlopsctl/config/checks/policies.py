@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.sourcemap import Path
 
 
 def _unknown(code: str, noun: str, name: str, known: list[str], path: Path) -> Diagnostic:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.dag import find_cycles
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import Pipeline
@@ -20,8 +21,7 @@ from mlopsctl.config.models.serving import (
     Shadow,
     Variant,
 )
-from mlopsctl.diagnostics import Diagnostic, Severity, did_you_mean
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 
 def unresolved(what: str, name: str, section: str, declared: Iterable[str], path: Path) -> Diagnostic:

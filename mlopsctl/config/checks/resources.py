@@ -17,11 +17,11 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any
 
-from mlopsctl import catalog
+from mlopsctl.config import catalog
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, GpuPool, TpuPool, needs_system_pool
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 NodePool = GpuPool | TpuPool | CpuPool
 MIB = 2**20
@@ -148,7 +148,7 @@ def _hosts(ctx: CheckContext, pool: str | None) -> list[tuple[str, NodePool]]:
     pools = ctx.config.accelerators
     if pool is not None:
         return [(pool, pools[pool])] if pool in pools else []
-    from mlopsctl.build.cluster import SYSTEM_POOL_SPEC
+    from mlopsctl.compiler.cluster import SYSTEM_POOL_SPEC
 
     hosts: list[tuple[str, NodePool]] = [
         (n, p) for n, p in pools.items() if isinstance(p, CpuPool) and not p.spot

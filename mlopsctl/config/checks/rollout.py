@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlopsctl import naming
+from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Shadow
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 
 def _weights(rollout: ABTest, base: Path) -> Iterator[Diagnostic]:

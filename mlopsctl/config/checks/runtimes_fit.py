@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlopsctl.build.runtimes import RUNTIMES, runtime_key
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.compute import GpuPool, TpuPool
 from mlopsctl.config.models.serving import Runtime
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.runtimes import RUNTIMES, runtime_key
 
 ACCELERATORS: dict[Runtime, frozenset[str]] = {
     "triton": frozenset({"gpu"}),

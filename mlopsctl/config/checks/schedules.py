@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.diagnostics import Diagnostic, plural
-from mlopsctl.naming import batch_pipeline
+from mlopsctl.config.diagnostics import Diagnostic, plural
+from mlopsctl.config.naming import batch_pipeline
 
 
 @check
@@ -27,7 +27,7 @@ def batch_pipeline_names(ctx: CheckContext) -> Iterator[Diagnostic]:
 @check
 def batch_endpoints(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A batch job sends its rows to an endpoint that serves its model version; it holds no accelerator."""
-    from mlopsctl.build.serving import batch_endpoint
+    from mlopsctl.compiler.serving import batch_endpoint
 
     config = ctx.config
     for name, job in config.batch_jobs.items():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlopsctl.build.runtimes import RUNTIMES, protocol_version, runtime_key
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.runtimes import RUNTIMES, protocol_version, runtime_key
 
 
 @check

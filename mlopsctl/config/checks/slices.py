@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlopsctl import catalog
+from mlopsctl.config import catalog
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import TpuPool
 from mlopsctl.config.models.pipelines import Step
-from mlopsctl.diagnostics import Diagnostic
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models.roles import stage_roles
 from mlopsctl.config.models.stages import METRICS
-from mlopsctl.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.naming import registry_folder
+from mlopsctl.config.naming import registry_folder
 
 
 @check

@@ -14,15 +14,15 @@ import pathlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from mlopsctl import naming
-from mlopsctl.build.context import BuildContext
-from mlopsctl.build.identity import workloads
-from mlopsctl.build.kms import key_ring_name
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.identity import workloads
+from mlopsctl.compiler.kms import key_ring_name
+from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.diagnostics import Diagnostic
+from mlopsctl.config.sourcemap import Path, format_path
 from mlopsctl.graph import Target
-from mlopsctl.sourcemap import Path, format_path
 
 
 @dataclass(frozen=True)

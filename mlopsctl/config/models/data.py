@@ -4,8 +4,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.types import Duration, Labels, Name, Spec
-from mlopsctl.durations import parse_duration
 
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]

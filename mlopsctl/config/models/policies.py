@@ -5,8 +5,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from mlopsctl.config.diagnostics import POLICY_ID
 from mlopsctl.config.models.types import EnvName, Percent, Spec
-from mlopsctl.diagnostics import POLICY_ID
 
 Level = Literal["error", "warning", "off"]
 PolicyId = Annotated[

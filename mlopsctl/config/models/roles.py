@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, OutputType, Pipeline, Step
-from mlopsctl.sourcemap import Path
+from mlopsctl.config.sourcemap import Path
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.types import Duration, Name, Spec
-from mlopsctl.durations import parse_duration
 
 Cidr = Annotated[str, StringConstraints(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")]
 Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from mlopsctl.durations import parse_duration
+from mlopsctl.config.durations import parse_duration
 
 
 class Spec(BaseModel):
@@ -71,7 +71,7 @@ def _cron(value: str) -> str:
 def _timezone(value: str) -> str:
     from zoneinfo import available_timezones
 
-    from mlopsctl.diagnostics import did_you_mean
+    from mlopsctl.config.diagnostics import did_you_mean
 
     if value not in available_timezones():
         suggestion = did_you_mean(value, available_timezones()) or "use an IANA name such as 'Europe/Berlin'"

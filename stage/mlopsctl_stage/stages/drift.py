@@ -1,6 +1,6 @@
 """``drift`` and ``skew``: compare an endpoint's recent requests with a baseline, feature by feature.
 
-The config is what ``mlopsctl.build.monitoring.drift_config`` writes, plus ``notify`` (alert
+The config is what ``mlopsctl.compiler.monitoring.drift_config`` writes, plus ``notify`` (alert
 channel names). The serving data is the request log (``serving.table``) over the last
 ``windowSeconds``, sampled at ``serving.samplingRate``; the baseline is ``baseline.table``, a
 request log too or a table whose columns are the features. Each feature's distance
@@ -44,7 +44,7 @@ from mlopsctl_stage.kfp_api import Pipelines, RunTarget
 MONITOR_LABEL = "mlopsctl.dev/monitor"
 TIME_COLUMN = "timestamp"
 SERVING_COLUMNS = (TIME_COLUMN, "request_id", "request", "response")
-"""The columns of the request log (``mlopsctl.build.bigquery.REQUEST_LOG``) that the comparison reads."""
+"""The columns of the request log (``mlopsctl.compiler.bigquery.REQUEST_LOG``) that the comparison reads."""
 KINDS = ("numeric", "categorical")
 
 

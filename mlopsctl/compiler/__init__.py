@@ -1,0 +1,58 @@
+"""Compile one validated target into its resource graph: a fixed list of named steps."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+
+from mlopsctl.compiler import (
+    alerting,
+    apis,
+    bigquery,
+    cluster,
+    iam,
+    identity,
+    kms,
+    mesh,
+    monitoring,
+    pipelines,
+    platform,
+    registry,
+    schedules,
+    secrets,
+    serving,
+    storage,
+    training,
+)
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.graph import Graph, Target
+
+Step = Callable[[BuildContext], None]
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("kms", kms.build),
+    ("storage", storage.build),
+    ("bigquery", bigquery.build),
+    ("registry", registry.build),
+    ("cluster", cluster.build),
+    ("identity", identity.build),
+    ("iam", iam.build),
+    ("alerting", alerting.build),
+    ("training", training.build),
+    ("pipelines", pipelines.build),
+    ("schedules", schedules.build),
+    ("secrets", secrets.build),
+    ("serving", serving.build),
+    ("mesh", mesh.build),
+    ("monitoring", monitoring.build),
+    ("platform", platform.build),
+    ("apis", apis.build),
+)
+
+
+def build_graph(config: MLOpsConfig, target: Target, base_dir: pathlib.Path) -> Graph:
+    ctx = BuildContext(config, target, base_dir)
+    for _, step in STEPS:
+        step(ctx)
+    ctx.graph.validate_references()
+    return ctx.graph

@@ -1,0 +1,56 @@
+"""The Google Cloud APIs a target's resources need: enabled in its project before them.
+
+A new project has most APIs off, and creating a resource of a disabled API fails. This
+last step adds one ``Service`` per API the graph uses; the Pulumi program makes each
+resource wait for its API's (the dependency follows from the type token, as Kubernetes
+objects waiting for the cluster do). Disabling is never done on destroy: other workloads
+of the project may use the API. Enabling APIs needs the Service Usage API, which is on in
+new projects.
+"""
+
+from __future__ import annotations
+
+from mlopsctl.compiler.context import BuildContext
+
+SERVICE = "gcp:projects/service:Service"
+APIS = {
+    "artifactregistry": "artifactregistry.googleapis.com",
+    "bigquery": "bigquery.googleapis.com",
+    "compute": "compute.googleapis.com",
+    "container": "container.googleapis.com",
+    "gkehub": "gkehub.googleapis.com",
+    "kms": "cloudkms.googleapis.com",
+    "monitoring": "monitoring.googleapis.com",
+    "projects": "cloudresourcemanager.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+    "serviceaccount": "iam.googleapis.com",
+    "storage": "storage.googleapis.com",
+}
+"""The API behind each pulumi-gcp module the build emits."""
+
+
+def api_of(type_token: str) -> str | None:
+    """``gcp:container/cluster:Cluster`` → ``container.googleapis.com``; None for other tokens."""
+    if type_token == SERVICE or not type_token.startswith("gcp:"):
+        return None
+    return APIS.get(type_token.split(":")[1].split("/")[0])
+
+
+EXTRA = {"gcp:gkehub/featureMembership:FeatureMembership": "mesh.googleapis.com"}
+"""APIs a resource needs beyond its module's (Cloud Service Mesh runs on the Mesh API)."""
+
+
+def build(ctx: BuildContext) -> None:
+    used = {api for r in ctx.graph if (api := api_of(r.type)) is not None}
+    for api in sorted(used | {EXTRA[r.type] for r in ctx.graph if r.type in EXTRA}):
+        ctx.add(
+            SERVICE,
+            api.removesuffix(".googleapis.com"),
+            {
+                "project": ctx.gcp_project,
+                "service": api,
+                "disableOnDestroy": False,
+                "disableDependentServices": False,
+            },
+            source=("environments", ctx.target.env, "gcpProject"),
+        )

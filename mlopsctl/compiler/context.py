@@ -1,0 +1,94 @@
+"""What every build step gets: the validated config of one target and the graph to add to."""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+
+from mlopsctl.compiler.manifests import render_object
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON, Graph, Resource, Target, address_of
+
+MANAGED_BY = "mlopsctl"
+
+
+def kubernetes_type(api_version: str, kind: str) -> str:
+    """The Pulumi type token of a Kubernetes kind: ``v1`` → ``kubernetes:core/v1:Namespace``."""
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{kind}"
+
+
+def ownership_labels(project: str, target: Target) -> dict[str, str]:
+    """The labels that make an object mlopsctl's, of one project and target (what pruning selects by)."""
+    return {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": project,
+        "mlopsctl.dev/env": target.env,
+        "mlopsctl.dev/region": target.region,
+    }
+
+
+@dataclass
+class BuildContext:
+    config: MLOpsConfig
+    target: Target
+    base_dir: pathlib.Path
+    graph: Graph = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.graph = Graph(self.target, self.gcp_project)
+
+    @property
+    def gcp_project(self) -> str:
+        return self.config.environments[self.target.env].gcp_project
+
+    @property
+    def templates_dir(self) -> pathlib.Path | None:
+        folder = self.config.project.templates
+        return (self.base_dir / folder).resolve() if folder else None
+
+    def gcp_labels(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Labels on every Google Cloud resource: who manages it and where it belongs."""
+        env = self.config.environments[self.target.env]
+        return {
+            **self.config.project.labels,
+            **env.labels,
+            **(extra or {}),
+            "managed-by": MANAGED_BY,
+            "mlops-project": self.config.project.name,
+            "mlops-env": self.target.env,
+            "mlops-region": self.target.region,
+        }
+
+    def k8s_labels(self, component: str | None = None) -> dict[str, str]:
+        """Labels on every Kubernetes object: :func:`ownership_labels` and the component."""
+        labels = ownership_labels(self.config.project.name, self.target)
+        if component:
+            labels["app.kubernetes.io/component"] = component
+        return labels
+
+    def add(
+        self,
+        type_token: str,
+        name: str,
+        inputs: dict[str, JSON],
+        *,
+        source: Path,
+        depends_on: tuple[str, ...] = (),
+        protect: bool = False,
+    ) -> Resource:
+        return self.graph.add(
+            Resource(self.target, type_token, name, inputs, tuple(sorted(depends_on)), protect, source)
+        )
+
+    def add_manifest(
+        self, template: str, *, source: Path, depends_on: tuple[str, ...] = (), **values: JSON
+    ) -> Resource:
+        """Render a Kubernetes object from a template and add it to the graph."""
+        obj = render_object(template, self.templates_dir, **values)
+        token = kubernetes_type(obj["apiVersion"], obj["kind"])
+        return self.add(token, obj["metadata"]["name"], obj, source=source, depends_on=depends_on)
+
+    def address(self, type_token: str, name: str) -> str:
+        return address_of(self.target, type_token, name)

@@ -1,0 +1,157 @@
+"""The namespace, and one identity per workload: a Kubernetes service account bound to a
+Google service account through Workload Identity. The Google account starts with no roles.
+
+Workloads are what runs as a Pod: pipeline runs, endpoints, batch jobs, drift and skew
+monitors. An account under security.serviceAccounts is made as declared, for the pipelines
+and endpoints that name it (or for the user's own workloads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.checks.kfp import namespace_annotations
+from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.config.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import Resource
+
+GSA = "gcp:serviceaccount/account:Account"
+GSA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a workload runs as: its Kubernetes account and the Google account bound to it."""
+
+    ksa: str
+    gsa_email: str
+    gsa_address: str
+
+
+def identity_of(ctx: BuildContext, kind: Workload, name: str, declared: str | None = None) -> Identity:
+    """The identity of a workload: its own, or ``declared`` (a name under security.serviceAccounts)."""
+    if declared is not None:
+        kind, name = "account", declared
+    return Identity(
+        ksa=workload_account(kind, name, ctx.target),
+        gsa_email=gsa_email(kind, name, ctx.target, ctx.gcp_project),
+        gsa_address=ctx.address(GSA, f"{kind}-{name}"),
+    )
+
+
+def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
+    """Every identity the config implies: (kind, name, source path)."""
+    cfg = ctx.config
+    for name in cfg.security.service_accounts:
+        yield "account", name, ("security", "serviceAccounts", name)
+    for name, pipeline in cfg.pipelines.items():
+        if pipeline.service_account is None:
+            yield "pipeline", name, ("pipelines", name)
+    for name, endpoint in cfg.endpoints.items():
+        if endpoint.service_account is None:
+            yield "endpoint", name, ("endpoints", name)
+    for name in cfg.batch_jobs:
+        yield "batch", name, ("batchJobs", name)
+    # Drift and skew monitors run as CronJobs; an SLO monitor is an alerting rule, run by nobody.
+    for name, monitor in cfg.monitors.items():
+        if isinstance(monitor, DataMonitor):
+            yield "monitor", name, ("monitors", name)
+
+
+def _katib_labels(ctx: BuildContext) -> dict[str, str]:
+    """Katib collects trial metrics only in namespaces that ask for it."""
+    tunes = any(s.kind == "tune" for p in ctx.config.pipelines.values() for s in p.steps.values())
+    return {"katib.kubeflow.org/metrics-collector-injection": "enabled"} if tunes else {}
+
+
+def build(ctx: BuildContext) -> None:
+    ns_name = namespace(ctx.config)
+    ns = ctx.add_manifest(
+        "namespace",
+        source=("project",),
+        name=ns_name,
+        annotations=namespace_annotations(ctx.config),
+        labels={
+            **ctx.k8s_labels(),
+            "istio-injection": "enabled",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+            **_katib_labels(ctx),
+        },
+    )
+    for kind, name, source in workloads(ctx):
+        who = identity_of(ctx, kind, name)
+        workload_identity(
+            ctx,
+            WorkloadAccount(
+                f"{kind}-{name}",
+                gsa_account_id(kind, name, ctx.target),
+                f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
+                f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
+            ),
+            ns_name,
+            who.ksa,
+            source=source,
+            component=kind,
+            depends_on=(ns.address,),
+        )
+
+
+@dataclass(frozen=True)
+class WorkloadAccount:
+    """A Google service account for a workload: graph name, account id, and what it says of itself."""
+
+    name: str
+    account_id: str
+    display_name: str
+    description: str
+
+
+def workload_identity(
+    ctx: BuildContext,
+    account: WorkloadAccount,
+    namespace_name: str,
+    ksa: str,
+    *,
+    source: Path,
+    component: str,
+    depends_on: tuple[str, ...] = (),
+) -> tuple[Resource, Resource, Resource]:
+    """A Google service account, the Kubernetes account ``namespace_name/ksa`` annotated with it, and
+    the Workload Identity binding that lets the second act as the first: (gsa, ksa, binding)."""
+    email = f"{account.account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
+    gsa = ctx.add(
+        GSA,
+        account.name,
+        {
+            "accountId": account.account_id,
+            "project": ctx.gcp_project,
+            "displayName": account.display_name,
+            "description": account.description,
+        },
+        source=source,
+    )
+    kubernetes_account = ctx.add_manifest(
+        "serviceaccount",
+        source=source,
+        depends_on=depends_on,
+        name=ksa,
+        namespace=namespace_name,
+        labels=ctx.k8s_labels(component),
+        gcp_service_account=email,
+    )
+    binding = ctx.add(
+        GSA_IAM_MEMBER,
+        f"{account.name}-workload-identity",
+        {
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
+            "role": "roles/iam.workloadIdentityUser",
+            "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{namespace_name}/{ksa}]",
+        },
+        source=source,
+        depends_on=(gsa.address, kubernetes_account.address),
+    )
+    return gsa, kubernetes_account, binding

@@ -1,0 +1,385 @@
+"""Translate one pipeline of mlops.yaml into a Kubeflow Pipelines v2 spec with the kfp SDK.
+
+Each step becomes a container component loaded from a component spec built as
+data (never as text). Every executor has a ``command`` (KFP runs its launcher in
+the container, which then executes the command with the args):
+
+- built-in kinds run ``mlopsctl-stage KIND`` with ``--config JSON`` and one role
+  flag per input and output (:mod:`mlopsctl.config.models.roles`, ``docs/stages.md``);
+- ``tune`` and distributed ``train`` run the launchers ``mlopsctl-stage tune-job``
+  and ``train-job``, handed the URIs of their artifacts (the pods they create
+  read and write them), on a CPU pool and asking for no accelerator: the trials
+  and replicas hold the step's accelerators, never the launcher;
+- the user's steps run their own command: their ``args``, then ``--NAME <value
+  or path>`` per input and output.
+
+Steps under a ``when`` condition run inside a ``dsl.If`` group together with
+every step that consumes their outputs; a ``parallelFor`` step runs inside a
+``dsl.ParallelFor`` loop with the loop item as its ``item`` input. The
+pipeline's ``parameters`` are the pipeline function's parameters (the spec's
+root inputs, with their defaults), wired to the inputs that read
+``params.NAME``. Node pools become node selectors (on a TPU pool also the slice's
+accelerator and topology labels, which GKE requires) and tolerations
+(kfp-kubernetes), so the same spec runs on Kubeflow Pipelines and Vertex AI.
+"""
+
+import contextlib
+import hashlib
+import inspect
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mlopsctl.compiler.pods import NodePool, Placement, placement
+from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order
+from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, Pipeline, Step
+from mlopsctl.config.models.roles import STAGE_ROLES, launcher_stage, stage_roles
+from mlopsctl.graph import JSON
+
+ARTIFACT_TYPES = {"dataset": "Dataset", "model": "Model", "metrics": "Metrics", "artifact": "Artifact"}
+PARAMETER_TYPES = {
+    "string": "String",
+    "integer": "Integer",
+    "float": "Float",
+    "boolean": "Boolean",
+    "list": "JsonArray",
+}
+_SCALAR_TYPES = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}
+STAGE_PROGRAM = "mlopsctl-stage"
+"""The console script of the stage runtime (``project.stageImage``)."""
+LAUNCHER_CPU = "100m"
+LAUNCHER_MEMORY = "256Mi"
+"""What a launcher asks for: it only creates an object and waits for it."""
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+"""kfp reads a pipeline's inputs from the signature of its function, which is built for each pipeline."""
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """Where a launcher runs: the stage image, on a CPU pool."""
+
+    image: str
+    pool_name: str
+    pool: NodePool | None
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What a step needs from the rest of the config, resolved for one target."""
+
+    image: str
+    """The image of the step's own code: of its trials or replicas under a launcher."""
+    stage_config: dict[str, JSON] | None
+    pool_name: str | None
+    pool: NodePool | None
+    """Where the step's own code runs (its trials or replicas under a launcher)."""
+    launcher: Launcher | None = None
+    in_mesh: bool = False
+    """The step calls a service of the mesh (batch-predict its endpoint): it needs a sidecar, which
+    KFP turns off on pipeline pods, as a native sidecar so that the pod still completes."""
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    pipeline: dict[str, JSON]
+    """The ``Pipeline`` object (pipelines.kubeflow.org/v2beta1)."""
+    version: dict[str, JSON]
+    """The ``PipelineVersion`` object, embedding the IR and its platform spec."""
+
+
+def compile_pipeline(
+    name: str,
+    namespace: str,
+    pipeline: Pipeline,
+    settings: Callable[[str, Step], StepSettings],
+    pipeline_root: str,
+) -> CompiledPipeline:
+    """Compile ``pipeline`` with kfp into its Pipeline and PipelineVersion objects."""
+    import yaml
+    from kfp import compiler, dsl
+    from kfp.compiler.compiler_utils import KubernetesManifestOptions
+
+    order = topological_order(pipeline)
+    chains = condition_chains(pipeline, order)
+
+    def program(*values: Any) -> None:
+        parameters = dict(zip(pipeline.parameters, values, strict=True))
+        _Emitter(name, pipeline, order, chains, settings, parameters).emit_level(())
+
+    program.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(key, _POSITIONAL, default=value, annotation=type(value))
+            for key, value in pipeline.parameters.items()
+        ]
+    )
+    options = KubernetesManifestOptions(
+        pipeline_name=name,
+        pipeline_version_name=name,
+        namespace=namespace,
+        include_pipeline_manifest=True,
+    )
+    with tempfile.NamedTemporaryFile(suffix=".yaml") as out:
+        component = dsl.pipeline(
+            name=name, description=pipeline.description or None, pipeline_root=pipeline_root
+        )(program)
+        compiler.Compiler().compile(
+            component, out.name, kubernetes_manifest_format=True, kubernetes_manifest_options=options
+        )
+        documents = list(yaml.load_all(out.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    by_kind = {d["kind"]: d for d in documents}
+    return CompiledPipeline(by_kind["Pipeline"], by_kind["PipelineVersion"])
+
+
+class _Emitter:
+    """Creates the kfp tasks, opening each condition group once, with its members contiguous."""
+
+    def __init__(
+        self,
+        name: str,
+        pipeline: Pipeline,
+        order: list[str],
+        chains: dict[str, tuple[str, ...]],
+        settings: Callable[[str, Step], StepSettings],
+        parameters: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.pipeline = pipeline
+        self.order = order
+        self.chains = chains
+        self.settings = settings
+        self.parameters = parameters
+        """The pipeline's parameters, as kfp channels."""
+        self.tasks: dict[str, Any] = {}
+
+    def emit_level(self, chain: tuple[str, ...]) -> None:
+        for name in self.order:
+            if name in self.tasks or self.chains[name][: len(chain)] != chain:
+                continue
+            if self.chains[name] == chain:
+                self.emit_step(name)
+            else:
+                self.emit_group((*chain, self.chains[name][len(chain)]))
+
+    def emit_group(self, chain: tuple[str, ...]) -> None:
+        """Emit same-level ancestors of the group first, then the group inside its ``dsl.If``."""
+        members = [n for n in self.order if self.chains[n][: len(chain)] == chain]
+        for ancestor in self.ancestors(members):
+            if ancestor not in self.tasks and self.chains[ancestor] == chain[:-1]:
+                self.emit_step(ancestor)
+        with self.condition(chain[-1]):
+            self.emit_level(chain)
+
+    def ancestors(self, names: list[str]) -> list[str]:
+        found = ancestors(self.pipeline, names)
+        return [n for n in self.order if n in found]
+
+    @contextlib.contextmanager
+    def condition(self, name: str) -> Iterator[None]:
+        from kfp import dsl
+
+        when = self.pipeline.steps[name].when
+        assert when is not None
+        producer, output = when.output.split(".", 1)
+        channel = self.tasks[producer].outputs[output]
+        expression = {
+            "==": channel == when.value,
+            "!=": channel != when.value,
+            ">": channel > when.value,
+            ">=": channel >= when.value,
+            "<": channel < when.value,
+            "<=": channel <= when.value,
+        }[when.operator]
+        with dsl.If(expression, name=f"when-{name}"):
+            yield
+
+    def emit_step(self, name: str) -> None:
+        from kfp import dsl
+
+        step = self.pipeline.steps[name]
+        settings = self.settings(name, step)
+        loop = step.parallel_for
+        if loop is None:
+            self.tasks[name] = self.task(name, step, settings, item=None)
+            return
+        items: Any = loop.items
+        if loop.from_output:
+            producer, output = loop.from_output.split(".", 1)
+            items = self.tasks[producer].outputs[output]
+        with dsl.ParallelFor(items, parallelism=loop.parallelism or 0, name=f"each-{name}") as item:
+            self.tasks[name] = self.task(name, step, settings, item=item)
+
+    def task(self, name: str, step: Step, settings: StepSettings, item: Any) -> Any:
+        component = self.component(name, step, settings, with_item=item is not None)
+        arguments: dict[str, Any] = dict(step.inputs)
+        for producer, output, (section, *key) in step.references():
+            if section == "inputs":
+                arguments[key[0]] = self.tasks[producer].outputs[output]
+        for parameter, (section, *key) in step.parameter_references():
+            if section == "inputs":
+                arguments[key[0]] = self.parameters[parameter]
+        if item is not None:
+            arguments["item"] = item
+        task = component(**arguments).set_display_name(name)
+        wired = {producer for producer, _, (section, *_) in step.references() if section == "inputs"}
+        for dependency in sorted(set(step.depends_on) - wired):
+            task.after(self.tasks[dependency])
+        _configure(task, step, settings)
+        return task
+
+    def component(self, name: str, step: Step, settings: StepSettings, *, with_item: bool) -> Any:
+        from kfp import components
+
+        types = {key: self.input_type(value) for key, value in step.inputs.items()}
+        if with_item:
+            types["item"] = _item_type(step)
+        stage = launcher_stage(step)
+        if step.kind in STAGE_ROLES:
+            command, args = self.stage_program(name, step, settings, types)
+        elif stage is not None:
+            command, args = self.launcher_program(name, step, settings, types, stage)
+        else:
+            command, args = list(step.command), _user_args(step, types)
+        image = settings.launcher.image if stage and settings.launcher else settings.image
+        spec = {
+            "name": name,
+            "inputs": [{"name": key, "type": kind} for key, kind in types.items()],
+            "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
+            "implementation": {"container": {"image": image, "command": command, "args": args}},
+        }
+        return components.load_component_from_text(json.dumps(spec, sort_keys=True, ensure_ascii=False))
+
+    def stage_program(
+        self, name: str, step: Step, settings: StepSettings, types: dict[str, str]
+    ) -> tuple[list[str], list[Any]]:
+        """``mlopsctl-stage KIND --config JSON`` and a role flag per input and output."""
+        roles = stage_roles(self.name, self.pipeline, name)
+        assert not roles.problems, "checked by config.checks.stages"
+        args = _config_args(settings)
+        for key, role in roles.inputs.items():
+            args += [f"--{role.flag}", _input(key, types[key], uri=False)]
+        for key, role in roles.outputs.items():
+            args += [f"--{role.flag}", *([key] if role.per_name else []), {"outputPath": key}]
+        return [STAGE_PROGRAM, step.kind], args
+
+    def launcher_program(
+        self, name: str, step: Step, settings: StepSettings, types: dict[str, str], stage: str
+    ) -> tuple[list[str], list[Any]]:
+        """The launcher, handed every input and output by name: artifacts as URIs, for its pods."""
+        args = _config_args(settings)
+        for key, kind in types.items():
+            args += ["--input", key, _input(key, kind, uri=True)]
+        if stage == "tune-job":
+            roles = stage_roles(self.name, self.pipeline, name)
+            assert not roles.problems, "checked by config.checks.stages"
+            for key, role in roles.outputs.items():
+                args += [f"--{role.flag}", {"outputPath": key}]
+        else:
+            for key in step.outputs:
+                args += ["--output", key, {"outputUri": key}]
+        return [STAGE_PROGRAM, stage], args
+
+    def input_type(self, value: Any) -> str:
+        """The kfp type of an input: that of the output or parameter it reads, or of the literal."""
+        match = OUTPUT_REF.match(value) if isinstance(value, str) else None
+        if match is None:
+            return _SCALAR_TYPES[type(value)]
+        if match[1] == PARAMS:
+            return _SCALAR_TYPES[type(self.pipeline.parameters[match[2]])]
+        return kfp_type(self.pipeline.steps[match[1]].outputs[match[2]])
+
+
+def _config_args(settings: StepSettings) -> list[Any]:
+    return ["--config", json.dumps(settings.stage_config or {}, sort_keys=True)]
+
+
+def _input(key: str, kind: str, *, uri: bool) -> dict[str, str]:
+    """The placeholder of an input: a path (or URI) for an artifact, the value of a parameter."""
+    if kind not in ARTIFACT_TYPES.values():
+        return {"inputValue": key}
+    return {"inputUri" if uri else "inputPath": key}
+
+
+def _user_args(step: Step, types: dict[str, str]) -> list[Any]:
+    """The step's own args, then ``--NAME <value or path>`` per input and ``--NAME PATH`` per output."""
+    args: list[Any] = list(step.args)
+    for key, kind in types.items():
+        args += [f"--{key}", _input(key, kind, uri=False)]
+    for key in step.outputs:
+        args += [f"--{key}", {"outputPath": key}]
+    return args
+
+
+def kfp_type(kind: str) -> str:
+    """The kfp component type of a declared output type."""
+    return ARTIFACT_TYPES.get(kind) or PARAMETER_TYPES[kind]
+
+
+def _item_type(step: Step) -> str:
+    """The type of the loop item: that of the items (all of one type), or String from an output."""
+    items = step.parallel_for.items if step.parallel_for else None
+    return _SCALAR_TYPES[type(items[0])] if items else "String"
+
+
+def _configure(task: Any, step: Step, settings: StepSettings) -> None:
+    from kfp import kubernetes
+
+    task.set_caching_options(step.caches)
+    if step.timeout:
+        kubernetes.set_timeout(task, parse_duration(step.timeout))
+    if settings.launcher is not None and launcher_stage(step):
+        # The job it launches retries, and its pods get the step's resources, variables and secrets.
+        task.set_cpu_request(LAUNCHER_CPU).set_memory_request(LAUNCHER_MEMORY).set_memory_limit(
+            LAUNCHER_MEMORY
+        )
+        _place(task, placement(settings.launcher.pool_name, settings.launcher.pool, 0))
+        return
+    if step.retries:
+        task.set_retry(step.retries)
+    if step.resources.cpu:
+        task.set_cpu_request(step.resources.cpu).set_cpu_limit(step.resources.cpu)
+    if step.resources.memory:
+        task.set_memory_request(step.resources.memory).set_memory_limit(step.resources.memory)
+    for key, value in sorted(step.env.items()):
+        task.set_env_variable(key, value)
+    for key, secret in sorted(step.secrets.items()):
+        kubernetes.use_secret_as_env(
+            task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
+        )
+    _place(task, placement(settings.pool_name, settings.pool, step.resources.accelerators))
+    if settings.in_mesh:
+        kubernetes.add_pod_label(task, "sidecar.istio.io/inject", "true")
+        kubernetes.add_pod_annotation(task, "sidecar.istio.io/nativeSidecar", "true")
+
+
+def secret_object_name(reference: str) -> str:
+    """The Kubernetes Secret a Secret Manager reference is synced into.
+
+    Its secret id made DNS-safe, plus a short hash of the whole reference, so that
+    references differing in project, version or case never share a Secret.
+    """
+    secret_id = reference.split("/secrets/", 1)[-1].split("/", 1)[0]
+    safe = re.sub(r"[^a-z0-9]+", "-", secret_id.lower()).strip("-") or "secret"
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:6]
+    return f"{safe[:50].rstrip('-')}-{digest}"
+
+
+def _place(task: Any, where: Placement) -> None:
+    """Node selection for a pool, and the accelerators the task asks for there."""
+    from kfp import kubernetes
+
+    for key, value in where.node_selector.items():
+        kubernetes.add_node_selector(task, key, value)
+    for toleration in where.tolerations:
+        kubernetes.add_toleration(
+            task,
+            key=toleration.key,
+            operator=toleration.operator,
+            value=toleration.value,
+            effect=toleration.effect,
+        )
+    if where.accelerator is not None:
+        task.set_accelerator_type(where.accelerator).set_accelerator_limit(where.count)

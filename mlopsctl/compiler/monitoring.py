@@ -1,0 +1,257 @@
+"""Monitors: drift and skew as scheduled jobs, SLOs as Prometheus alerting rules, retraining on alert.
+
+The step first adds what collects the metrics that alert rules, KEDA and Flagger query
+(:mod:`mlopsctl.compiler.metrics`).
+
+A drift or skew monitor is a CronJob running ``mlopsctl-stage drift|skew --config
+JSON`` (``project.stageImage``), as the monitor's own identity. Each run
+compares the endpoint's BigQuery request log over ``window`` with the baseline
+table, feature by feature (Jensen-Shannon divergence for numeric features,
+L-infinity distance for categorical ones, each against its threshold), and
+appends to two tables in the baseline's dataset: the statistics of the run and
+the features that crossed their thresholds. When a feature drifted, the job
+starts a run of every pipeline to retrain (``actions.retrain`` and pipelines
+whose ``triggers`` name the monitor) from the published version named in its
+config, with the pipeline's parameters overlaid with ``actions.retrainParameters``,
+which the monitor's account is allowed to do in the namespace. It also logs one
+structured line per breach (``event: drift-breach`` or ``skew-breach``), which the
+alert policy of a monitor that notifies matches (:mod:`mlopsctl.compiler.alerting`).
+
+An SLO monitor is an alerting rule that fires when ``slo.promql`` has held for
+``window``: with ``platform.metrics: managed`` a GMP ``Rules`` object, evaluated by
+GMP's managed rule evaluator against the namespace's own series (it adds the
+``namespace``, ``cluster``, ``location`` and ``project_id`` labels itself, so the
+rule does not set them); in-cluster, a ``PrometheusRule`` labelled for
+kube-prometheus-stack's Prometheus. A rule cannot start a pipeline run itself, so
+retraining is a label contract with Alertmanager: each alert of a monitor that
+retrains carries ``retrain_pipeline`` (the pipeline) and
+``retrain_pipeline_version`` (the PipelineVersion to run) with ``namespace``; the
+cluster's Alertmanager routes every alert with a ``retrain_pipeline`` label to a
+webhook receiver that starts one run of that version in that namespace per firing
+alert group (``group_by: [namespace, retrain_pipeline]``). A monitor that retrains
+several pipelines gets one rule per pipeline, so each alert names exactly one run
+to start. Severity is ``critical`` when a PagerDuty channel is notified, else
+``warning``; notifications themselves are the alerting step's.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlopsctl.compiler import metrics, rbac
+from mlopsctl.compiler.context import BuildContext, kubernetes_type
+from mlopsctl.compiler.identity import NAMESPACE, identity_of
+from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
+from mlopsctl.compiler.pipelines import published_version
+from mlopsctl.compiler.pods import run_to_completion_pod
+from mlopsctl.compiler.schedules import CRONJOB_NAME_LIMIT, KFP_API, RUN_RULES
+from mlopsctl.compiler.slo import promql
+from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
+from mlopsctl.config.naming import dataset_id, monitor_table, namespace, request_log_table, shorten
+from mlopsctl.graph import JSON, Resource
+
+DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infinity_distance"}
+"""The distance each kind of feature is compared with, against its threshold."""
+
+
+RULES = kubernetes_type("monitoring.googleapis.com/v1", "Rules")
+
+
+def build(ctx: BuildContext) -> None:
+    metrics.build(ctx)
+    for name, monitor in ctx.config.monitors.items():
+        versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
+        if isinstance(monitor, DataMonitor):
+            _data_monitor(ctx, name, monitor, versions)
+        else:
+            _slo_monitor(ctx, name, monitor, versions)
+
+
+def retrained_pipelines(config: MLOpsConfig, monitor: str) -> list[str]:
+    """Pipelines to run when ``monitor`` fires: its ``actions.retrain`` and those it triggers."""
+    retrain = config.monitors[monitor].actions.retrain
+    triggered = {p for p, pl in config.pipelines.items() if any(t.monitor == monitor for t in pl.triggers)}
+    return sorted(triggered | ({retrain} if retrain else set()))
+
+
+def _pipeline_of(version: Resource) -> str:
+    return str(version.inputs["metadata"]["labels"]["pipelines.kubeflow.org/pipeline"])
+
+
+def _labels(ctx: BuildContext, monitor: str) -> dict[str, str]:
+    return {**ctx.k8s_labels("monitoring"), "mlopsctl.dev/monitor": monitor}
+
+
+def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: list[Resource]) -> None:
+    ns = namespace(ctx.config)
+    who = identity_of(ctx, "monitor", name)
+    source = ("monitors", name)
+    depends = [ctx.address(NAMESPACE, ns), ctx.address(rbac.SERVICE_ACCOUNT, who.ksa)]
+    depends += [v.address for v in versions]
+    if versions:
+        binding = rbac.grant(
+            ctx, f"monitor-{name}-runs", who.ksa, RUN_RULES, component="monitoring", source=source
+        )
+        depends.append(binding.address)
+    stage_image = ctx.config.project.stage_image
+    config = json.dumps(drift_config(ctx, name, monitor, versions), sort_keys=True)
+    container: dict[str, JSON] = {
+        "name": "monitor",
+        "image": stage_image,
+        "command": [STAGE_PROGRAM, monitor.type],
+        "args": ["--config", config],
+    }
+    schedule = monitor.schedule
+    ctx.add_manifest(
+        "job-cronjob",
+        source=source,
+        depends_on=tuple(depends),
+        name=shorten(name, CRONJOB_NAME_LIMIT),
+        namespace=ns,
+        labels=_labels(ctx, name),
+        schedule=schedule.cron,
+        time_zone=schedule.time_zone,
+        concurrency_policy=schedule.concurrency_policy,
+        backoff_limit=1,
+        pod=run_to_completion_pod(_labels(ctx, name), who.ksa, container, "Never", kfp_client=bool(versions)),
+    )
+
+
+def drift_config(
+    ctx: BuildContext, name: str, monitor: DataMonitor, versions: list[Resource]
+) -> dict[str, JSON]:
+    """What a drift or skew job compares, against which thresholds, and where it writes."""
+    datasets = ctx.config.data.datasets
+    logging = ctx.config.endpoints[monitor.endpoint].logging
+    assert logging is not None, "checked by config.checks.references"
+    serving_dataset = (
+        f"{ctx.gcp_project}.{dataset_id(ctx.target, logging.dataset, datasets[logging.dataset])}"
+    )
+    baseline = monitor.baseline
+    baseline_dataset = (
+        f"{ctx.gcp_project}.{dataset_id(ctx.target, baseline.dataset, datasets[baseline.dataset])}"
+    )
+    thresholds = monitor.thresholds.model_dump()
+    pipelines = ctx.config.pipelines
+    return {
+        "monitor": name,
+        "type": monitor.type,
+        "endpoint": monitor.endpoint,
+        "serving": {
+            "table": f"{serving_dataset}.{request_log_table(monitor.endpoint, logging.table)}",
+            "samplingRate": monitor.sampling_rate,
+        },
+        "baseline": {"table": f"{baseline_dataset}.{baseline.table}"},
+        "window": monitor.window,
+        "windowSeconds": parse_duration(monitor.window),
+        "features": {
+            feature: {
+                "kind": spec.kind,
+                "metric": DRIFT_METRICS[spec.kind],
+                "threshold": spec.threshold if spec.threshold is not None else thresholds[spec.kind],
+            }
+            for feature, spec in sorted(monitor.features.items())
+        },
+        "output": {
+            kind: f"{baseline_dataset}.{monitor_table(name, kind)}" for kind in ("statistics", "alerts")
+        },
+        "notify": list(monitor.actions.notify),
+        "retrain": [
+            {
+                "endpoint": KFP_API,
+                "namespace": namespace(ctx.config),
+                "experiment": _pipeline_of(v),
+                "pipeline": _pipeline_of(v),
+                "pipelineVersion": v.name,
+                "parameters": {**pipelines[_pipeline_of(v)].parameters, **monitor.actions.retrain_parameters},
+                "serviceAccount": identity_of(
+                    ctx, "pipeline", _pipeline_of(v), pipelines[_pipeline_of(v)].service_account
+                ).ksa,
+            }
+            for v in versions
+        ],
+    }
+
+
+def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]) -> None:
+    ns = namespace(ctx.config)
+    source = ("monitors", name)
+    depends_on = (ctx.address(NAMESPACE, ns), *(v.address for v in versions))
+    rules = slo_rules(ctx, name, monitor, versions)
+    if ctx.config.platform.metrics == "in-cluster":
+        ctx.add_manifest(
+            "prometheusrule",
+            source=source,
+            depends_on=depends_on,
+            name=name,
+            namespace=ns,
+            labels={**_labels(ctx, name), **metrics.KUBE_PROMETHEUS_LABELS},
+            group=name,
+            rules=rules,
+        )
+        return
+    scoped = [
+        {**rule, "labels": {k: v for k, v in rule["labels"].items() if k not in metrics.GMP_SCOPE_LABELS}}
+        for rule in rules
+    ]
+    obj: dict[str, JSON] = {
+        "apiVersion": "monitoring.googleapis.com/v1",
+        "kind": "Rules",
+        "metadata": {"name": name, "namespace": ns, "labels": _labels(ctx, name)},
+        "spec": {"groups": [{"name": name, "rules": scoped}]},
+    }
+    ctx.add(RULES, name, obj, source=source, depends_on=depends_on)
+
+
+def slo_rules(
+    ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]
+) -> list[dict[str, JSON]]:
+    """One alerting rule, or one per pipeline to retrain, each naming the run to start."""
+    channels = ctx.config.alert_channels
+    paged = any(channels[c].type == "pagerduty" for c in monitor.actions.notify if c in channels)
+    labels = {
+        "severity": "critical" if paged else "warning",
+        "namespace": namespace(ctx.config),
+        "endpoint": monitor.endpoint,
+        "monitor": name,
+        "slo": monitor.type,
+    }
+    rule: dict[str, JSON] = {
+        "alert": "".join(part.capitalize() for part in name.split("-")),
+        "expr": promql(ctx.config, monitor),
+        "for": prometheus_duration(parse_duration(monitor.window)),
+        "labels": labels,
+        "annotations": {
+            "summary": f"{monitor.type} objective of endpoint '{monitor.endpoint}' is not met",
+            "description": f"{_objective(monitor)} for {monitor.window} (monitor '{name}').",
+        },
+    }
+    if not versions:
+        return [rule]
+    return [
+        {
+            **rule,
+            "labels": {**labels, "retrain_pipeline": _pipeline_of(v), "retrain_pipeline_version": v.name},
+        }
+        for v in versions
+    ]
+
+
+def _objective(monitor: SloMonitor) -> str:
+    if monitor.type == "latency":
+        return f"p{monitor.percentile:g} latency above {monitor.objective:g} ms"
+    if monitor.type == "error-rate":
+        return f"more than {monitor.objective:g}% of requests failed"
+    return f"availability below {monitor.objective:g}%"
+
+
+def prometheus_duration(seconds: int) -> str:
+    """``5400`` → ``1h30m``: the form a rule's ``for`` accepts."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"

@@ -1,0 +1,220 @@
+"""Pipelines as Kubeflow Pipelines objects: a Pipeline and its current PipelineVersion.
+
+A PipelineVersion is immutable in Kubeflow, so its name carries a hash of the
+compiled spec: a changed pipeline becomes a new version (and the old one is
+removed), never an edit.
+
+Kubeflow Pipelines runs multi-user: it serves a namespace that has a Kubeflow ``Profile``
+(kubeflow.org/v1, cluster-scoped, named like the namespace). The project's namespace gets one
+as soon as it publishes a pipeline, owned by ``project.owner`` (an email, required then by
+``config.checks.kfp``). mlopsctl keeps owning the Namespace itself: the Profile depends on it,
+so the Namespace exists first, and the Namespace carries the ``owner`` annotation that the
+profile controller asks of an existing namespace before it adopts it (it then only adds its
+labels and RBAC, and sets no owner reference on the Namespace, so deleting the Profile never
+deletes the namespace).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import replace
+
+from mlopsctl.compiler import training
+from mlopsctl.compiler.cluster import SYSTEM_POOL_SPEC
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.identity import NAMESPACE
+from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline
+from mlopsctl.compiler.pods import NodePool
+from mlopsctl.config.checks.kfp import profile_owner
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, hosts_system_workloads
+from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
+from mlopsctl.config.models.roles import launcher_stage, stage_roles
+from mlopsctl.config.models.stages import IngestSource, Split
+from mlopsctl.config.naming import bucket_name, dataset_id, namespace, pipeline_root, registry_folder
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON, Resource
+from mlopsctl.state import canonical_json
+
+PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
+PROFILE = "kubernetes:kubeflow.org/v1:Profile"
+_EXTERNAL_FORMATS = {"JSON": "jsonl"}
+"""Formats of data.external whose stage name is not their lowercase name."""
+
+
+def build(ctx: BuildContext) -> None:
+    for name, pipeline in ctx.config.pipelines.items():
+        publish(ctx, name, pipeline, source=("pipelines", name), component="pipeline")
+
+
+def profile(ctx: BuildContext) -> Resource | None:
+    """The Profile that lets multi-user Kubeflow Pipelines serve the project's namespace (added once)."""
+    owner = profile_owner(ctx.config)
+    if owner is None:
+        return None
+    ns = namespace(ctx.config)
+    found = ctx.graph.resources.get(ctx.address(PROFILE, ns))
+    if found is not None:
+        return found
+    obj: dict[str, JSON] = {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "Profile",
+        "metadata": {"name": ns, "labels": ctx.k8s_labels("pipeline")},
+        "spec": {"owner": {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": owner}},
+    }
+    return ctx.add(PROFILE, ns, obj, source=("project", "owner"), depends_on=(ctx.address(NAMESPACE, ns),))
+
+
+def publish(
+    ctx: BuildContext, name: str, pipeline: Pipeline, *, source: Path, component: str, in_mesh: bool = False
+) -> Resource:
+    """Compile ``pipeline`` with kfp and add its Pipeline and current PipelineVersion (returned).
+
+    The version is named ``<name>-<hash of the compiled spec>``. With ``in_mesh`` its steps run
+    with a mesh sidecar (they call services of the mesh).
+    """
+    ns = namespace(ctx.config)
+    settings = functools.partial(_settings, ctx, name, pipeline, in_mesh)
+    compiled = compile_pipeline(name, ns, pipeline, settings, pipeline_root(ctx.config, ctx.target))
+    spec = compiled.version["spec"]
+    content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
+    digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
+    labels = ctx.k8s_labels(component)
+    pipeline_object = _labelled(compiled.pipeline, labels)
+    version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
+    version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
+    served = profile(ctx)
+    parent = ctx.add(
+        _token(pipeline_object),
+        name,
+        pipeline_object,
+        source=source,
+        depends_on=(ctx.address(NAMESPACE, ns), *((served.address,) if served else ())),
+    )
+    return ctx.add(
+        _token(version_object),
+        version_object["metadata"]["name"],
+        version_object,
+        source=source,
+        depends_on=(parent.address,),
+    )
+
+
+def published_version(ctx: BuildContext, pipeline: str) -> Resource:
+    """The PipelineVersion that runs of ``pipeline`` start from (built by this step)."""
+    for resource in ctx.graph:
+        if (
+            resource.type == PIPELINE_VERSION
+            and resource.inputs["metadata"]["labels"].get("pipelines.kubeflow.org/pipeline") == pipeline
+        ):
+            return resource
+    raise KeyError(f"pipeline {pipeline!r} has no published version in {ctx.target}")
+
+
+def _token(obj: dict[str, JSON]) -> str:
+    from mlopsctl.compiler.context import kubernetes_type
+
+    return kubernetes_type(obj["apiVersion"], obj["kind"])
+
+
+def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
+    return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
+
+
+def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]:
+    """Where a pod that needs no accelerator runs (a launcher, a batch client): ``preferred`` if it
+    is a CPU pool, else the first pool that hosts system workloads, else the one the cluster adds."""
+    pools = config.accelerators
+    chosen = pools.get(preferred or "")
+    if preferred and isinstance(chosen, CpuPool):
+        return preferred, chosen
+    return next(
+        ((n, p) for n, p in pools.items() if hosts_system_workloads(p)), (SYSTEM_POOL, SYSTEM_POOL_SPEC)
+    )
+
+
+def _settings(
+    ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool, step_name: str, step: Step
+) -> StepSettings:
+    pool_name = step.resources.node_pool or pipeline.node_pool
+    image = step.image or ctx.config.project.stage_image
+    settings = StepSettings(
+        image=image,
+        stage_config=None,
+        pool_name=pool_name,
+        pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
+        in_mesh=in_mesh,
+    )
+    if launcher_stage(step):
+        stage_image = ctx.config.project.stage_image
+        settings = replace(
+            settings, launcher=Launcher(stage_image, *cpu_pool(ctx.config, pipeline.node_pool))
+        )
+    at = training.StepAt(name, step_name, step, settings)
+    return replace(settings, stage_config=_stage_config(ctx, pipeline, at))
+
+
+def _stage_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt) -> dict[str, JSON] | None:
+    """The ``--config`` of a built-in stage or launcher (docs/stages.md), resolved for the target."""
+    step = at.step
+    if step.kind == "ingest" and step.source is not None:
+        split = step.split or Split()
+        return {"source": _source(ctx, step.source), "split": split.model_dump(), "label": step.label}
+    if step.kind == "transform":
+        transforms = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.transforms.items()}
+        return {"transforms": transforms, "label": _examples_label(at.pipeline, pipeline, at.name)}
+    if step.kind == "evaluate":
+        thresholds = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.thresholds.items()}
+        return {"thresholds": thresholds, "label": step.label}
+    if step.kind == "push" and step.model is not None:
+        model = ctx.config.models[step.model]
+        return {
+            "model": step.model,
+            "framework": model.framework,
+            "registry": registry_folder(v.artifact_uri for v in model.versions.values()),
+        }
+    if launcher_stage(step):
+        return training.launcher_config(ctx, at)
+    return {} if step.kind in ("statistics", "schema", "validate") else None
+
+
+def _examples_label(pipeline_name: str, pipeline: Pipeline, name: str) -> str | None:
+    """The label column of the examples a step reads, as their ingest step declares it."""
+    step = pipeline.steps[name]
+    if step.kind == "ingest":
+        return step.label
+    roles = stage_roles(pipeline_name, pipeline, name)
+    for key, role in roles.inputs.items():
+        match = OUTPUT_REF.match(str(step.inputs[key]))
+        if role.flag == "examples" and match is not None:
+            return _examples_label(pipeline_name, pipeline, match[1])
+    return None
+
+
+def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
+    if source.bigquery is not None:
+        bq = source.bigquery
+        if bq.table:
+            return {"bigquery": {"table": bigquery_name(ctx, bq.dataset, bq.table)}}
+        return {"bigquery": {"query": bq.query, "project": ctx.gcp_project}}
+    if source.gcs is not None:
+        found: dict[str, JSON] = {"gcs": gcs_uri(ctx, source.gcs)}
+        if source.format is not None:
+            found["format"] = source.format
+        return found
+    assert source.external is not None
+    external = ctx.config.data.external[source.external]
+    return {"uri": external.uri, "format": _EXTERNAL_FORMATS.get(external.format, external.format.lower())}
+
+
+def bigquery_name(ctx: BuildContext, dataset: str, table: str | None = None) -> str:
+    """``project.dataset`` (or ``project.dataset.table``) of a dataset key under data.datasets."""
+    found = f"{ctx.gcp_project}.{dataset_id(ctx.target, dataset, ctx.config.data.datasets[dataset])}"
+    return f"{found}.{table}" if table else found
+
+
+def gcs_uri(ctx: BuildContext, location: str) -> str:
+    """``gs://`` URI of ``bucket-key/optional/path`` (a bucket under data.buckets)."""
+    key, _, path = location.partition("/")
+    return f"gs://{bucket_name(ctx.config, ctx.target, key, ctx.config.data.buckets[key])}/{path}"

@@ -1,0 +1,79 @@
+"""GCS buckets: private, uniform access, versioned, with lifecycle and retention.
+
+Besides those declared, a target with pipelines (or batch jobs) gets the bucket that
+their runs write artifacts to, ``pipeline-root`` (:func:`mlopsctl.config.naming.pipeline_root`):
+unversioned, objects deleted after 30 days. Declaring ``data.buckets.pipeline-root``
+replaces it with the declared one.
+"""
+
+from __future__ import annotations
+
+from mlopsctl.compiler import kms
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.models.data import Bucket, Lifecycle
+from mlopsctl.config.naming import PIPELINE_ROOT, bucket_name, has_pipeline_root
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON
+
+BUCKET = "gcp:storage/bucket:Bucket"
+PIPELINE_ROOT_BUCKET = Bucket(versioning=False, lifecycle=Lifecycle(delete_after_days=30))
+"""The implied pipeline root: what runs write is theirs to keep only while it is read."""
+
+
+def build(ctx: BuildContext) -> None:
+    for key, bucket in ctx.config.data.buckets.items():
+        _bucket(ctx, key, bucket, ("data", "buckets", key))
+    if has_pipeline_root(ctx.config) and PIPELINE_ROOT not in ctx.config.data.buckets:
+        source: Path = ("pipelines",) if ctx.config.pipelines else ("batchJobs",)
+        _bucket(ctx, PIPELINE_ROOT, PIPELINE_ROOT_BUCKET, source)
+
+
+def _bucket(ctx: BuildContext, key: str, bucket: Bucket, source: Path) -> None:
+    key_id, key_deps = kms.key_reference(ctx, bucket.kms_key, "storage")
+    inputs: dict[str, JSON] = {
+        "name": bucket_name(ctx.config, ctx.target, key, bucket),
+        "project": ctx.gcp_project,
+        "location": (bucket.location or ctx.target.region).upper(),
+        "storageClass": bucket.storage_class,
+        "uniformBucketLevelAccess": True,
+        "publicAccessPrevention": "enforced",
+        "versioning": {"enabled": bucket.versioning},
+        "forceDestroy": False,
+        "labels": ctx.gcp_labels(bucket.labels),
+    }
+    rules = lifecycle_rules(bucket.lifecycle)
+    if rules:
+        inputs["lifecycleRules"] = rules
+    if bucket.retention:
+        # pulumi-gcp takes the period in seconds, as a string.
+        inputs["retentionPolicy"] = {"retentionPeriod": str(parse_duration(bucket.retention))}
+    if key_id:
+        inputs["encryption"] = {"defaultKmsKeyName": key_id}
+    ctx.add(BUCKET, key, inputs, source=source, depends_on=key_deps, protect=True)
+
+
+def lifecycle_rules(lifecycle: Lifecycle) -> list[JSON]:
+    rules: list[JSON] = []
+    for storage_class, age in (
+        ("NEARLINE", lifecycle.nearline_after_days),
+        ("COLDLINE", lifecycle.coldline_after_days),
+        ("ARCHIVE", lifecycle.archive_after_days),
+    ):
+        if age:
+            rules.append(
+                {
+                    "action": {"type": "SetStorageClass", "storageClass": storage_class},
+                    "condition": {"age": age},
+                }
+            )
+    if lifecycle.delete_after_days:
+        rules.append({"action": {"type": "Delete"}, "condition": {"age": lifecycle.delete_after_days}})
+    if lifecycle.keep_versions:
+        rules.append(
+            {
+                "action": {"type": "Delete"},
+                "condition": {"numNewerVersions": lifecycle.keep_versions, "withState": "ARCHIVED"},
+            }
+        )
+    return rules

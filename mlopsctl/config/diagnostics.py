@@ -1,0 +1,346 @@
+"""Diagnostics: findings about a user's file, as values rather than exceptions.
+
+Every stage returns its result together with a list of diagnostics. A diagnostic
+carries the document path it is about; the position in the file is attached
+late, from the source map, so that even a check on the resolved config points
+at the line the user wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import pathlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from mlopsctl.config.sourcemap import Path, Position, SourceMap, format_path
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Every code mlopsctl can emit: code -> (title, explanation). Ranges: E1xx file and
+# syntax, E2xx schema, E3xx references and semantics, E4xx cloud limits, W warnings.
+CODES: dict[str, tuple[str, str]] = {
+    "E101": ("file not readable", "The file does not exist, is not a regular file, or cannot be read."),
+    "E102": ("file too large", "The file is larger than the loader accepts (1 MiB)."),
+    "E103": (
+        "invalid encoding",
+        "The file is not valid UTF-8, or holds characters that are not text (control characters, "
+        "lone surrogates).",
+    ),
+    "E104": ("YAML syntax error", "The file is not well-formed YAML."),
+    "E105": ("tab indentation", "A tab character is used for indentation; YAML requires spaces."),
+    "E106": ("duplicate key", "A mapping defines the same key twice; the second would silently win."),
+    "E107": ("alias expansion too large", "YAML aliases expand past the allowed number of nodes."),
+    "E108": ("non-string key", "A mapping key is not a string (e.g. a number, boolean or null)."),
+    "E109": ("not a mapping", "The document (or an overlay) must be a mapping."),
+    "E110": ("multiple documents", "The file holds more than one YAML document."),
+    "E111": (
+        "unsupported YAML tag",
+        "A value carries a YAML tag outside the core schema, or does not fit the core tag it carries.",
+    ),
+    "E201": ("missing field", "A required field is absent."),
+    "E202": ("wrong type", "A value has the wrong type (for example a string where a number is expected)."),
+    "E203": ("unknown key", "A key is not part of the schema at this place."),
+    "E204": ("invalid value", "A value is not one of the allowed values."),
+    "E205": ("constraint violated", "A value is outside its allowed range, length or pattern."),
+    "E206": ("unsupported apiVersion", "The apiVersion or kind is not one this version of mlopsctl reads."),
+    "E207": ("malformed lock file", "mlops.lock does not have the layout mlopsctl promote writes."),
+    "E301": ("unresolved reference", "A name refers to something that is not declared."),
+    "E302": ("dependency cycle", "Pipeline steps depend on each other in a cycle."),
+    "E303": ("traffic weights", "Traffic weights do not add up to 100, or a rollout step is out of order."),
+    "E304": ("invalid name", "A name is not valid for the resource it becomes after prefixes are applied."),
+    "E305": ("invalid schedule", "A cron expression or time zone does not parse."),
+    "E306": ("invalid duration", "A duration does not parse (use forms such as 30s, 15m, 1h30m, 7d)."),
+    "E307": (
+        "unknown environment or region",
+        "An overlay or option names an environment or region not declared.",
+    ),
+    "E308": ("invalid promotion order", "Promotion order refers to unknown environments or forms a cycle."),
+    "E309": ("invalid step wiring", "A step input does not name an output of a step it can see."),
+    "E310": ("conflicting names", "Two resources would get the same name after prefixes are applied."),
+    "E311": ("referenced file", "A file or folder named in the config is missing, unreadable or malformed."),
+    "E312": (
+        "cannot be routed",
+        "A match value or rollout setting that Istio or Flagger would refuse or cannot carry out.",
+    ),
+    "E313": (
+        "stale lock pin",
+        "mlops.lock pins a model version the config no longer declares: the region still runs it.",
+    ),
+    "E314": (
+        "template error",
+        "A template override does not parse, uses what Jinja's sandbox refuses, or does not render "
+        "one Kubernetes object.",
+    ),
+    "E315": (
+        "metric not collected",
+        "An autoscaling metric that nothing collects on the platform the config chooses.",
+    ),
+    "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
+    "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
+    "E403": (
+        "invalid TPU topology",
+        "The TPU topology is not valid for the TPU version, or does not fit the pods placed on the slice.",
+    ),
+    "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
+    "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
+    "E406": (
+        "add-on version too old",
+        "A version pinned under platform.versions lacks a feature the workloads use.",
+    ),
+    "W301": ("unused declaration", "Something is declared but never referenced."),
+    "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
+    "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
+    "W402": (
+        "add-on version untested",
+        "An add-on is pinned to another version than mlopsctl is tested with.",
+    ),
+}
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (controls, line and paragraph
+    separators, format characters such as bidirectional overrides) written as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text
+    )
+
+
+POLICY_ID = re.compile(r"^([A-Z]{3}[0-9]{3}|[a-z][a-z0-9]*([-.][a-z0-9]+)*)$")
+"""Findings of ``mlopsctl check`` carry the id of their policy as code (docs/policies.md):
+three capitals and three digits, or a lowercase slug such as ``acme.owner-label``."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    path: Path = ()
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    position: Position | None = None
+    address: str | None = None
+    """The resource the diagnostic is about (policy findings), if any."""
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES and not POLICY_ID.match(self.code):
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+        # Messages quote the user's keys and values: what a terminal or log would act on (line
+        # breaks, escape sequences, bidirectional overrides) is shown escaped, one line each.
+        object.__setattr__(self, "message", printable(self.message))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", printable(self.hint))
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def located(self, sources: SourceMap, *, key: bool = False) -> Diagnostic:
+        """This diagnostic with its position taken from ``sources`` (if it has none yet)."""
+        if self.position is not None:
+            return self
+        return replace(self, position=sources.lookup(self.path, key=key))
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        pos = self.position
+        return (
+            (pos.file, pos.line, pos.column, self.code, self.message)
+            if pos
+            else ("", 0, 0, self.code, self.message)
+        )
+
+    def to_text(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        text = f"{where}{self.severity.value} {self.code}: {self.message}"
+        if self.address:
+            text += f"\n  resource: {self.address}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        pos = self.position
+        address = {"address": self.address} if self.address else {}
+        return address | {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": format_path(self.path),
+            "hint": self.hint,
+            "file": pos.file if pos else None,
+            "line": pos.line if pos else None,
+            "column": pos.column if pos else None,
+        }
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def normalize(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by position, duplicates removed (the same mistake seen from several environments)."""
+    unique: dict[tuple[object, ...], Diagnostic] = {}
+    for d in diagnostics:
+        unique.setdefault((d.code, d.position, d.message, d.address), d)
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``word``, phrased as a suggestion, or None."""
+    options = sorted(set(choices))
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not match:
+        lowered = {o.lower(): o for o in options}
+        match = [lowered[word.lower()]] if word.lower() in lowered else []
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def render_text(diagnostics: Sequence[Diagnostic]) -> str:
+    return "\n".join(d.to_text() for d in diagnostics)
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps({"diagnostics": [d.to_dict() for d in diagnostics]}, indent=2, sort_keys=True)
+
+
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: each diagnostic becomes an annotation on its line."""
+
+    def escape(text: str, *, in_property: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
+
+    lines = []
+    for d in diagnostics:
+        where = " "
+        if d.position:
+            file = escape(d.position.file, in_property=True)
+            where = f" file={file},line={d.position.line},col={d.position.column},"
+        message = d.message + (f" ({d.hint})" if d.hint else "")
+        lines.append(f"::{d.severity.value}{where}title={d.code}::{escape(message)}")
+    return "\n".join(lines)
+
+
+DOCS_URL = "https://github.com/acme/mlopsctl/blob/main/docs/"
+SRCROOT = "%SRCROOT%"
+
+
+def render_sarif(
+    diagnostics: Sequence[Diagnostic],
+    version: str,
+    rules: Mapping[str, tuple[str, str]] | None = None,
+    file: str | None = None,
+) -> str:
+    """A SARIF 2.1.0 log, for code-scanning tools; ``rules`` adds (title, explanation) of codes
+    beyond the diagnostic codes (policy ids). Locations are relative to the repository root
+    (``%SRCROOT%``), the nearest folder above the working directory holding ``.git``.
+
+    Code scanning shows only results with a file: a finding about no line (a plan-wide policy)
+    is placed at the first line of ``file``, the config checked."""
+    from mlopsctl.policies import HELP  # the policies' reasons and fixes (they import this module)
+
+    root = _repository_root()
+    results = []
+    for d in diagnostics:
+        result: dict[str, object] = {
+            "ruleId": d.code,
+            "level": d.severity.value,
+            "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+            "partialFingerprints": {"mlopsctlFinding/v1": _fingerprint(d)},
+        }
+        location: dict[str, object] = {}
+        position = d.position or (Position(file, 1, 1) if file else None)
+        if position:
+            region = {"startLine": position.line, "startColumn": position.column}
+            artifact = {"uri": _relative_uri(position.file, root), "uriBaseId": SRCROOT}
+            location["physicalLocation"] = {"artifactLocation": artifact, "region": region}
+        if d.address:
+            location["logicalLocations"] = [{"fullyQualifiedName": d.address, "kind": "resource"}]
+        if location:
+            result["locations"] = [location]
+        results.append(result)
+    table = {**CODES, **(rules or {})}
+    sarif_rules = [_rule(code, title, text, HELP.get(code)) for code, (title, text) in sorted(table.items())]
+    log = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "mlopsctl", "version": version, "rules": sarif_rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, sort_keys=True)
+
+
+def _rule(code: str, title: str, text: str, help_: tuple[str, str] | None) -> dict[str, object]:
+    """A SARIF reportingDescriptor: what the rule checks; why and how to fix; where it is documented."""
+    if code in CODES:
+        uri, why, fix = f"{DOCS_URL}diagnostics.md", text, "Correct the value at the reported position."
+    elif help_ is not None:
+        uri, (why, fix) = f"{DOCS_URL}policies.md#{code.lower()}", help_
+    else:
+        uri, why, fix = f"{DOCS_URL}policies.md#custom-policies", text, "See the policy's documentation."
+    return {
+        "id": code,
+        "name": title,
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": text},
+        "help": {
+            "text": f"{text}\nWhy: {why}\nFix: {fix}",
+            "markdown": f"**{code} {title}**\n\n{text}\n\n**Why.** {why}\n\n**Fix.** {fix}\n\n"
+            f"[Documentation]({uri})",
+        },
+        "helpUri": uri,
+    }
+
+
+def _repository_root() -> pathlib.Path:
+    cwd = pathlib.Path.cwd()
+    return next((p for p in (cwd, *cwd.parents) if (p / ".git").exists()), cwd)
+
+
+def _relative_uri(file: str, root: pathlib.Path) -> str:
+    """``file`` (as shown to the user) relative to ``root``, with forward slashes; as given if outside."""
+    path = pathlib.Path.cwd() / file
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return pathlib.PurePath(file).as_posix()
+
+
+def _fingerprint(d: Diagnostic) -> str:
+    """The same finding gets the same value in every run, wherever lines move: code, resource,
+    config path and message, without the position."""
+    key = "\0".join((d.code, d.address or "", format_path(d.path), d.message))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def codes_markdown() -> str:
+    """The table of diagnostic codes, as kept in docs/diagnostics.md."""
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Generated from `mlopsctl.config.diagnostics.CODES` by `mlopsctl codes`; do not edit by hand.",
+        "",
+        "| code | title | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {code} | {title} | {text} |" for code, (title, text) in sorted(CODES.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,169 @@
+"""What a target's deploy folder holds, and writing it without leaving half a folder behind.
+
+``<out>/<env>/<region>/`` gets: ``kustomization.yaml``; ``manifests/*.yaml``, one
+Kubernetes object per file; ``platform/<add-on>.yaml``, one Argo CD Application per cluster
+add-on (``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
+Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
+KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
+inputs, dependencies) that the Pulumi program reads.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+
+from mlopsctl.compiler.context import ownership_labels
+from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.io.fileio import sync_dir, write_tree
+from mlopsctl.io.yamlio import dump_json, dump_yaml
+from mlopsctl.output.argocd import applications
+
+GRAPH_FILE = "graph.json"
+KUSTOMIZATION = "kustomization.yaml"
+Files = dict[str, str]
+"""Relative path → file content."""
+
+
+def target_dir(target: Target) -> pathlib.PurePosixPath:
+    return pathlib.PurePosixPath(target.env, target.region)
+
+
+def render_target(graph: Graph, project: str) -> Files:
+    """Every file of one target's folder, in memory."""
+    files: Files = {}
+    manifests = []
+    for resource in graph.ordered():
+        if resource.is_kubernetes:
+            path = f"manifests/{resource.inputs['kind'].lower()}-{resource.name}.yaml"
+            if path in files:
+                raise ValueError(f"two objects render to {path}")
+            files[path] = dump_yaml(dict(resource.inputs))
+            manifests.append(path)
+            if resource.inputs["kind"] == "PipelineVersion":
+                spec = resource.inputs["spec"]
+                documents = [spec["pipelineSpec"], spec.get("platformSpec")]
+                files[f"pipelines/{spec['pipelineName']}.yaml"] = "---\n".join(
+                    dump_yaml(d) for d in documents if d
+                )
+    labels = ownership_labels(project, graph.target)
+    for name, app in applications(graph, labels).items():
+        files[f"platform/{name}.yaml"] = dump_yaml(app)
+        manifests.append(f"platform/{name}.yaml")
+    files[KUSTOMIZATION] = dump_yaml(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": manifests,
+        }
+    )
+    files[GRAPH_FILE] = dump_json(
+        {
+            "project": project,
+            "env": graph.target.env,
+            "region": graph.target.region,
+            "gcpProject": graph.gcp_project,
+            "resources": [graph_entry(r) for r in graph.ordered()],
+        }
+    )
+    return files
+
+
+def graph_entry(resource: Resource) -> dict[str, object]:
+    return {
+        "address": resource.address,
+        "type": resource.type,
+        "name": resource.name,
+        "inputs": dict(resource.inputs),
+        "dependsOn": list(resource.depends_on),
+        "protect": resource.protect,
+    }
+
+
+def write_targets(
+    out: pathlib.Path, rendered: Mapping[Target, Files], removed: tuple[Target, ...] = ()
+) -> None:
+    """Replace each target's folder under ``out`` with its rendered files; delete removed targets' folders.
+
+    Each folder is written to a temporary sibling (``.<region>.new-*``) and swapped in by
+    renames: the old folder is renamed aside (``.<region>.old-*/<region>``), the new one in,
+    then the old one is removed. A removed target's folder is renamed aside
+    (``.<region>.gone-*``) before it is deleted. A reader sees the old folder or the new one,
+    never a mix, and what a killed run leaves behind is put right first (see ``recover``).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    for target, files in rendered.items():
+        final = out / target_dir(target)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _swap(_stage(final, files), final)
+    for target in removed:
+        final = out / target_dir(target)
+        if final.exists():
+            gone = _aside(final, "gone")
+            os.replace(final, gone / final.name)
+            shutil.rmtree(gone)
+        remove_if_empty(final.parent)
+
+
+def recover(out: pathlib.Path) -> None:
+    """Put right what a killed ``write_targets`` left in ``out/<env>/``.
+
+    A folder renamed aside whose target is missing (killed between the two renames of a
+    swap) is renamed back; then every temporary sibling is removed.
+    """
+    if not out.is_dir():
+        return
+    for env in sorted(out.iterdir()):
+        if env.name.startswith(".") or env.is_symlink() or not env.is_dir():
+            continue
+        for entry in sorted(env.iterdir()):
+            match = _LEFTOVER.fullmatch(entry.name)
+            if match is None or entry.is_symlink() or not entry.is_dir():
+                continue
+            final, old = env / match["name"], entry / match["name"]
+            if match["kind"] == "old" and old.is_dir() and not final.exists():
+                os.replace(old, final)
+                sync_dir(env)
+            shutil.rmtree(entry)
+
+
+def remove_if_empty(folder: pathlib.Path) -> None:
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+_LEFTOVER = re.compile(r"\.(?P<name>[^/]+)\.(?P<kind>new|old|gone)-[A-Za-z0-9_]+")
+"""A temporary sibling of ``<name>``, as ``tempfile.mkdtemp`` names it."""
+
+
+def _aside(final: pathlib.Path, kind: str) -> pathlib.Path:
+    return pathlib.Path(tempfile.mkdtemp(prefix=f".{final.name}.{kind}-", dir=final.parent))
+
+
+def _stage(final: pathlib.Path, files: Files) -> pathlib.Path:
+    """The new folder of ``final``, written beside it."""
+    staging = _aside(final, "new")
+    try:
+        staging.chmod(0o755)
+        write_tree(staging, files)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _swap(staging: pathlib.Path, final: pathlib.Path) -> None:
+    if final.exists():
+        old = _aside(final, "old")
+        os.replace(final, old / final.name)
+        os.replace(staging, final)
+        sync_dir(final.parent)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, final)
+        sync_dir(final.parent)

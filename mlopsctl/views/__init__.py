@@ -1,0 +1,1 @@
+"""Views of results: plans, diagnostics, promotions and the platform, as text, JSON, Markdown and more."""

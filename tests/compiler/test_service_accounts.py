@@ -1,0 +1,135 @@
+"""No unused service accounts: every Google service account in a graph acts for something that runs."""
+
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+import re
+from collections.abc import Iterator
+
+import pytest
+from conftest import EXAMPLES
+from helpers import CLF_API, STAGED, compile_text
+
+from mlopsctl.api import Validation, compile_graphs, validate
+from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL
+from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
+from mlopsctl.config.source import ConfigSource
+from mlopsctl.graph import JSON, Graph, Target
+
+DEV = Target("dev", "us-central1")
+_WORKLOAD_IDENTITY = re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/]+)/(?P<ksa>[^\]]+)\]$")
+
+
+def objects_in(value: JSON) -> Iterator[dict[str, JSON]]:
+    """Every mapping inside ``value``, JSON documents held in strings (a stage's config) included."""
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from objects_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from objects_in(item)
+    elif isinstance(value, str) and value[:1] in "{[":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return
+        yield from objects_in(parsed)
+
+
+def _acting_accounts(graph: Graph) -> set[tuple[str, str]]:
+    """(namespace, name) of each Kubernetes service account something runs as: a Pod
+    (``serviceAccountName`` in its object's namespace), a KFP run a run starter or monitor
+    starts (``serviceAccount`` beside its ``namespace``), or a controller that authenticates as
+    it (an External Secrets store's ``serviceAccountRef``)."""
+    found: set[tuple[str, str]] = set()
+    for resource in graph:
+        namespace = (resource.inputs.get("metadata") or {}).get("namespace")
+        for obj in objects_in(dict(resource.inputs)):
+            if isinstance(obj.get("serviceAccountName"), str) and namespace:
+                found.add((namespace, obj["serviceAccountName"]))
+            if isinstance(obj.get("serviceAccount"), str) and isinstance(obj.get("namespace"), str):
+                found.add((obj["namespace"], obj["serviceAccount"]))
+            reference = obj.get("serviceAccountRef")
+            if isinstance(reference, dict) and namespace:
+                found.add((str(reference.get("namespace") or namespace), str(reference["name"])))
+    return found
+
+
+def unused_accounts(graph: Graph) -> list[str]:
+    """The graph names of the Google service accounts that nothing runs as."""
+    nodes = {r.inputs["nodeConfig"]["serviceAccount"] for r in graph if r.type in (CLUSTER, NODE_POOL)}
+    bound: dict[str, set[tuple[str, str]]] = {}
+    for member in graph:
+        found = _WORKLOAD_IDENTITY.match(str(member.inputs.get("member", "")))
+        if member.type == GSA_IAM_MEMBER and found:
+            assert member.inputs["role"] == "roles/iam.workloadIdentityUser"
+            email = str(member.inputs["serviceAccountId"]).rsplit("/", 1)[-1]
+            bound.setdefault(email, set()).add((found["ns"], found["ksa"]))
+    acting = _acting_accounts(graph)
+    unused = []
+    for account in (r for r in graph if r.type == GSA):
+        email = f"{account.inputs['accountId']}@{account.inputs['project']}.iam.gserviceaccount.com"
+        if email not in nodes and not bound.get(email, set()) & acting:
+            unused.append(account.name)
+    return unused
+
+
+@functools.cache
+def validated(path: pathlib.Path) -> Validation:
+    validation = validate(ConfigSource(path, "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    return validation
+
+
+@functools.cache
+def graphs_of(path: pathlib.Path) -> dict[Target, Graph]:
+    """The graphs of an example, compiled once for the tests that read them."""
+    return compile_graphs(validated(path))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
+def test_every_google_service_account_of_the_examples_is_used(path: pathlib.Path) -> None:
+    for target, graph in graphs_of(path).items():
+        assert [r for r in graph if r.type == GSA], target
+        assert unused_accounts(graph) == [], target
+
+
+MONITORS = (
+    """\
+data:
+  datasets:
+    serving: {tables: {baseline: {schema: [{name: x, type: FLOAT64}]}}}
+"""
+    + CLF_API
+    + """\
+    logging: {dataset: serving}
+monitors:
+  api-drift:
+    type: drift
+    endpoint: api
+    baseline: {dataset: serving, table: baseline}
+    features: {x: {kind: numeric}}
+    schedule: {cron: "0 * * * *"}
+  api-latency:
+    type: latency
+    endpoint: api
+    objective: 250
+"""
+)
+
+
+def test_slo_monitors_get_no_account_and_drift_monitors_run_as_theirs(tmp_path: pathlib.Path) -> None:
+    graph = compile_text(tmp_path, STAGED + MONITORS)[DEV]
+    accounts = sorted(r.name for r in graph if r.type == GSA)
+    assert "monitor-api-latency" not in accounts
+    assert "monitor-api-drift" in accounts
+    assert unused_accounts(graph) == []
+
+
+def test_an_account_nothing_runs_as_is_found(tmp_path: pathlib.Path) -> None:
+    """The check itself: a declared account no workload names is bound, but nothing runs as it."""
+    text = STAGED + MONITORS + "security:\n  serviceAccounts:\n    spare: {}\n"
+    assert unused_accounts(compile_text(tmp_path, text)[DEV]) == ["account-spare"]

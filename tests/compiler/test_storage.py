@@ -1,0 +1,120 @@
+"""The bucket pipeline runs write to, and who may use it."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import MINIMAL, OWNED, OWNED_STAGED, WITH_DATA, compile_text, owned
+
+from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER
+from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.graph import Graph, Resource, Target
+
+DEV = Target("dev", "us-central1")
+STAGES = "  name: demo\n  stageImage: stages:1\n"
+PIPELINE = """\
+pipelines:
+  train:
+    steps: {fit: {image: trainer:1, command: [fit]}}
+"""
+MODEL = """\
+models:
+  clf: {framework: sklearn, versions: {v1: {artifactUri: "gs://models/clf/v1"}}}
+endpoints:
+  api: {variants: {main: {model: clf, version: v1}}}
+batchJobs:
+  score: {model: clf, version: v1, input: {gcs: raw/in/}, output: {gcs: raw/out/}}
+"""
+
+
+def _graph(tmp_path: pathlib.Path, text: str) -> Graph:
+    return compile_text(tmp_path, text.replace("  name: demo\n", STAGES, 1))[DEV]
+
+
+def _bucket(graph: Graph, key: str) -> Resource:
+    return graph.resources[f"{DEV}/{BUCKET}/{key}"]
+
+
+def test_pipelines_get_a_private_root_bucket_that_forgets(tmp_path: pathlib.Path) -> None:
+    bucket = _bucket(_graph(tmp_path, OWNED + PIPELINE), "pipeline-root")
+    assert {k: v for k, v in bucket.inputs.items() if k != "labels"} == {
+        "name": "demo-dev-us-central1-pipeline-root",
+        "project": "acme-demo-dev",
+        "location": "US-CENTRAL1",
+        "storageClass": "STANDARD",
+        "uniformBucketLevelAccess": True,
+        "publicAccessPrevention": "enforced",
+        "versioning": {"enabled": False},
+        "forceDestroy": False,
+        "lifecycleRules": [{"action": {"type": "Delete"}, "condition": {"age": 30}}],
+    }
+    assert bucket.source == ("pipelines",)
+
+
+def test_a_declared_pipeline_root_replaces_the_implied_one(tmp_path: pathlib.Path) -> None:
+    declared = (
+        "data:\n  buckets:\n"
+        "    pipeline-root: {name: 'acme-kfp-${env}-${region}', lifecycle: {deleteAfterDays: 7}}\n"
+    )
+    graph = _graph(tmp_path, OWNED + declared + PIPELINE)
+    bucket = _bucket(graph, "pipeline-root")
+    assert bucket.inputs["name"] == "acme-kfp-dev-us-central1"
+    assert bucket.source == ("data", "buckets", "pipeline-root")
+    [version] = [r for r in graph if r.type.endswith(":PipelineVersion")]
+    assert (
+        version.inputs["spec"]["pipelineSpec"]["defaultPipelineRoot"] == "gs://acme-kfp-dev-us-central1/root"
+    )
+
+
+@pytest.mark.parametrize(("text", "expected"), [(MINIMAL, False), (owned(WITH_DATA) + MODEL, True)])
+def test_only_what_runs_pipelines_gets_one(tmp_path: pathlib.Path, text: str, expected: bool) -> None:
+    graph = _graph(tmp_path, text)
+    assert (f"{DEV}/{BUCKET}/pipeline-root" in graph.resources) is expected
+
+
+def test_pipeline_and_batch_accounts_administer_the_root_objects(tmp_path: pathlib.Path) -> None:
+    graph = _graph(tmp_path, owned(WITH_DATA) + PIPELINE + MODEL)
+    admins = {
+        r.name: r
+        for r in graph
+        if r.type == BUCKET_IAM_MEMBER and r.inputs["bucket"] == "demo-dev-us-central1-pipeline-root"
+    }
+    assert sorted(admins) == [
+        "batch-score-object-admin-pipeline-root",
+        "pipeline-train-object-admin-pipeline-root",
+    ]
+    assert {r.inputs["role"] for r in admins.values()} == {"roles/storage.objectAdmin"}
+    for grant in admins.values():
+        assert f"{DEV}/{BUCKET}/pipeline-root" in grant.depends_on
+
+
+@pytest.mark.parametrize(
+    ("trigger", "type_", "name", "role"),
+    [
+        (
+            "{bucket: raw, prefix: drops/}",
+            BUCKET_IAM_MEMBER,
+            "object-viewer-raw",
+            "roles/storage.objectViewer",
+        ),
+        (
+            "{dataset: features, table: events}",
+            DATASET_IAM_MEMBER,
+            "metadata-viewer-features",
+            "roles/bigquery.metadataViewer",
+        ),
+    ],
+)
+def test_a_new_data_trigger_may_see_what_it_watches(
+    tmp_path: pathlib.Path, trigger: str, type_: str, name: str, role: str
+) -> None:
+    text = owned(WITH_DATA) + PIPELINE + f"    triggers:\n      - newData: {trigger}\n"
+    grant = next(r for r in _graph(tmp_path, text) if r.type == type_ and r.name == f"pipeline-train-{name}")
+    assert grant.inputs["role"] == role
+    assert grant.inputs["member"].startswith("serviceAccount:pl-train-dev-usc1@")
+    assert grant.source[:4] == ("pipelines", "train", "triggers", 0)
+
+
+def test_staged_minimal_config_has_no_pipeline_root(tmp_path: pathlib.Path) -> None:
+    assert not [r for r in compile_text(tmp_path, OWNED_STAGED)[DEV] if r.type == BUCKET]
