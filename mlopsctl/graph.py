@@ -6,27 +6,18 @@ downstream (render, plan, apply) reads only these types.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.target import Target
 
 JSON = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE_DIRECTORY = "kubernetes:kustomize/v2:Directory"
 ADDON_TYPES = frozenset({HELM_RELEASE, KUSTOMIZE_DIRECTORY})
-
-
-@dataclass(frozen=True)
-class Target:
-    """One environment in one region: the unit of compilation, state and apply."""
-
-    env: str
-    region: str
-
-    def __str__(self) -> str:
-        return f"{self.env}/{self.region}"
 
 
 @dataclass(frozen=True)
@@ -134,3 +125,8 @@ def fn_join(delimiter: str, values: list[JSON]) -> JSON:
 def fn_output(resource: str, property_name: str) -> JSON:
     """An output of the resource at address ``resource``, which must be a dependency."""
     return {"fn::output": {"resource": resource, "property": property_name}}
+
+
+def canonical_json(value: JSON) -> str:
+    """One text per JSON value: equal texts mean equal values (``true`` differs from ``1``)."""
+    return json.dumps(value, sort_keys=True, allow_nan=False)

@@ -1,5 +1,5 @@
 """Create the resource graph of this stack's environment/region (see README.md)."""
 
-from mlopsctl.pulumi.stack import main
+from mlopsctl.stack import main
 
 main()

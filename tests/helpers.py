@@ -8,7 +8,8 @@ import textwrap
 from typer.testing import CliRunner
 
 from mlopsctl.cli import app
-from mlopsctl.graph import JSON, Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph
 from mlopsctl.plan import Action, ResourceChange
 
 PROD = Target("prod", "us-central1")

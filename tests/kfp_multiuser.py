@@ -11,7 +11,8 @@ from typing import Any
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 KFP = "pipelines.kubeflow.org"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"

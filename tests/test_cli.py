@@ -11,7 +11,7 @@ import yaml
 from conftest import EXAMPLES, ROOT
 from helpers import MINIMAL, WITH_DATA, graph_sizes, run, write
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 BAD = MINIMAL + "data:\n  buckets:\n    raw: {versionning: true}\n"
 

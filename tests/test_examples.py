@@ -10,7 +10,7 @@ from conftest import EXAMPLES, ROOT
 from mlopsctl.api import Validation, validate
 from mlopsctl.config.models.serving import ABTest, Canary
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 PROJECTS = ROOT / "examples" / "projects"
 

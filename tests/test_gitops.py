@@ -8,7 +8,7 @@ import pytest
 from gitrepos import commits, git, git_init_and_commit
 from helpers import WITH_DATA, graph_sizes, run, write
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
 from mlopsctl.output import gitops
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 from helpers import WITH_DATA, run, write
 
-from mlopsctl.compiler.manifests import BUILTIN_TEMPLATES, TemplateError, render_object
+from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, render_object
 
 HOSTILE = [
     "quote\" and 'single'",

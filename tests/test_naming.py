@@ -4,7 +4,7 @@ import pytest
 
 from mlopsctl.config import naming
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 REGIONS = [
     "us-central1",

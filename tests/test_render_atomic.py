@@ -9,7 +9,7 @@ import pytest
 from helpers import WITH_DATA, run, write
 from killable import killed_at
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.output.folders import recover, write_targets
 
 RENDER = """

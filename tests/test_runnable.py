@@ -17,7 +17,8 @@ from conftest import EXAMPLES
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 from mlopsctl_stage.cli import STAGES
 
 LAUNCHERS = {"train-job", "tune-job", "start-run", "batch-predict", "drift", "skew", "request-logger"}

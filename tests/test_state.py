@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl.state import (
     AppliedResource,
     State,

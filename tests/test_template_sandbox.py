@@ -8,7 +8,7 @@ import pathlib
 import pytest
 from helpers import WITH_DATA, run, write
 
-from mlopsctl.compiler.manifests import TemplateError, render_object
+from mlopsctl.config.templates import TemplateError, render_object
 
 MARKER = "mlopsctl-ssti-marker"
 PAYLOADS = [

@@ -73,9 +73,9 @@ def validated(
     be written, a Git or template problem, a refused apply) end it with a message.
     """
     from mlopsctl import api
-    from mlopsctl.compiler.manifests import TemplateError
     from mlopsctl.config.diagnostics import plural
     from mlopsctl.config.source import open_source
+    from mlopsctl.config.templates import TemplateError
     from mlopsctl.io.gitutil import GitError
     from mlopsctl.output import ApplyError
     from mlopsctl.plan.saved import SavedPlanError
@@ -119,7 +119,7 @@ def print_diagnostics(
     """Diagnostics in ``fmt``: text on stderr, the others (one document) on stdout; ``file`` is the
     config, where SARIF places findings about no line."""
     from mlopsctl import __version__
-    from mlopsctl.config.diagnostics import render_github, render_json, render_sarif
+    from mlopsctl.views.diagnostics import render_github, render_json, render_sarif
 
     if fmt is DiagnosticFormat.json:
         typer.echo(render_json(diagnostics))

@@ -283,7 +283,7 @@ def force_unlock(
     ] = None,
 ) -> None:
     """Release the lock left by an apply that died. Only the lock with LOCK_ID is released."""
-    from mlopsctl.graph import Target
+    from mlopsctl.config.target import Target
     from mlopsctl.io.gitutil import GitError
     from mlopsctl.output import ApplyError
     from mlopsctl.state.store import StateStoreError

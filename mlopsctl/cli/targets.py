@@ -11,7 +11,7 @@ import typer
 from mlopsctl.cli.common import fail
 
 if TYPE_CHECKING:
-    from mlopsctl.graph import Target
+    from mlopsctl.config.target import Target
     from mlopsctl.output import ApplyTarget
     from mlopsctl.state import State
 

@@ -26,7 +26,10 @@ from mlopsctl.compiler import (
 )
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.project import Validation
+from mlopsctl.config.target import Target
+from mlopsctl.config.templates import TemplateError
+from mlopsctl.graph import Graph
 
 Step = Callable[[BuildContext], None]
 STEPS: tuple[tuple[str, Step], ...] = (
@@ -56,3 +59,14 @@ def build_graph(config: MLOpsConfig, target: Target, base_dir: pathlib.Path) -> 
         step(ctx)
     ctx.graph.validate_references()
     return ctx.graph
+
+
+def compile_graphs(validation: Validation) -> dict[Target, Graph]:
+    """The resource graph of every validated target, in declaration order."""
+    if not validation.ok or validation.document is None:
+        raise ValueError("cannot compile a configuration with errors")
+    base_dir = validation.document.base_dir
+    try:
+        return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+    except TemplateError as exc:
+        raise exc.shown_from(base_dir, validation.document.file) from None

@@ -24,7 +24,7 @@ from mlopsctl.config import catalog
 from mlopsctl.config.models.cluster import MaintenanceWindow
 from mlopsctl.config.models.compute import (
     SYSTEM_POOL,
-    Autoscaling,
+    SYSTEM_POOL_SPEC,
     CpuPool,
     GpuPool,
     PoolBase,
@@ -51,7 +51,6 @@ ACCELERATOR_LABEL = "mlopsctl.dev/accelerator"
 GPU_TAINT = ("nvidia.com/gpu", "present")
 TPU_TAINT = ("google.com/tpu", "present")
 SPOT_TAINT = ("cloud.google.com/gke-spot", "true")
-SYSTEM_POOL_SPEC = CpuPool(type="cpu", autoscaling=Autoscaling(min_nodes=1, max_nodes=3))
 _WINDOW_ANCHOR = datetime.datetime(2025, 1, 6, tzinfo=datetime.UTC)
 """A Monday: recurring windows are written as a first occurrence plus a weekly recurrence."""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass, field
 
-from mlopsctl.compiler.manifests import render_object
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, Resource, Target, address_of
+from mlopsctl.config.target import Target
+from mlopsctl.config.templates import render_object
+from mlopsctl.graph import JSON, Graph, Resource, address_of
 
 MANAGED_BY = "mlopsctl"
 

@@ -7,13 +7,11 @@ and endpoints that name it (or for the user's own workloads)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.checks.kfp import namespace_annotations
-from mlopsctl.config.models.monitoring import DataMonitor
-from mlopsctl.config.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account
+from mlopsctl.config.naming import Workload, gsa_account_id, gsa_email, namespace, workload_account, workloads
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import Resource
 
@@ -42,25 +40,6 @@ def identity_of(ctx: BuildContext, kind: Workload, name: str, declared: str | No
     )
 
 
-def workloads(ctx: BuildContext) -> Iterator[tuple[Workload, str, Path]]:
-    """Every identity the config implies: (kind, name, source path)."""
-    cfg = ctx.config
-    for name in cfg.security.service_accounts:
-        yield "account", name, ("security", "serviceAccounts", name)
-    for name, pipeline in cfg.pipelines.items():
-        if pipeline.service_account is None:
-            yield "pipeline", name, ("pipelines", name)
-    for name, endpoint in cfg.endpoints.items():
-        if endpoint.service_account is None:
-            yield "endpoint", name, ("endpoints", name)
-    for name in cfg.batch_jobs:
-        yield "batch", name, ("batchJobs", name)
-    # Drift and skew monitors run as CronJobs; an SLO monitor is an alerting rule, run by nobody.
-    for name, monitor in cfg.monitors.items():
-        if isinstance(monitor, DataMonitor):
-            yield "monitor", name, ("monitors", name)
-
-
 def _katib_labels(ctx: BuildContext) -> dict[str, str]:
     """Katib collects trial metrics only in namespaces that ask for it."""
     tunes = any(s.kind == "tune" for p in ctx.config.pipelines.values() for s in p.steps.values())
@@ -82,7 +61,7 @@ def build(ctx: BuildContext) -> None:
             **_katib_labels(ctx),
         },
     )
-    for kind, name, source in workloads(ctx):
+    for kind, name, source in workloads(ctx.config):
         who = identity_of(ctx, kind, name)
         workload_identity(
             ctx,

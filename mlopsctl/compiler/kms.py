@@ -7,6 +7,7 @@ from typing import Literal
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.naming import key_ring_name
 from mlopsctl.graph import JSON, fn_invoke, fn_join
 
 KEY_RING = "gcp:kms/keyRing:KeyRing"
@@ -16,10 +17,6 @@ ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
 Agent = Literal["storage", "bigquery", "artifactregistry"]
 """The Google-managed service account that encrypts a service's data with a customer key."""
-
-
-def key_ring_name(ctx: BuildContext) -> str:
-    return f"{ctx.config.project.name}-{ctx.target.env}"
 
 
 def key_reference(ctx: BuildContext, key: str | None, agent: Agent) -> tuple[str | None, tuple[str, ...]]:
@@ -36,9 +33,8 @@ def key_reference(ctx: BuildContext, key: str | None, agent: Agent) -> tuple[str
     if spec.key:
         return spec.key, ()
     location = spec.location or ctx.target.region
-    key_id = (
-        f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}/cryptoKeys/{name}"
-    )
+    ring = f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx.config, ctx.target)}"
+    key_id = f"{ring}/cryptoKeys/{name}"
     key_address = ctx.address(CRYPTO_KEY, name)
     return key_id, (key_address, _agent_grant(ctx, name, key_id, key_address, agent))
 
@@ -86,7 +82,7 @@ def build(ctx: BuildContext) -> None:
                 KEY_RING,
                 location,
                 {
-                    "name": key_ring_name(ctx),
+                    "name": key_ring_name(ctx.config, ctx.target),
                     "location": location,
                     "project": ctx.gcp_project,
                 },
@@ -98,7 +94,10 @@ def build(ctx: BuildContext) -> None:
             name,
             {
                 "name": name,
-                "keyRing": f"projects/{ctx.gcp_project}/locations/{location}/keyRings/{key_ring_name(ctx)}",
+                "keyRing": (
+                    f"projects/{ctx.gcp_project}/locations/{location}/keyRings/"
+                    + key_ring_name(ctx.config, ctx.target)
+                ),
                 "purpose": "ENCRYPT_DECRYPT",
                 "rotationPeriod": f"{parse_duration(spec.rotation)}s",
                 "labels": ctx.gcp_labels(),

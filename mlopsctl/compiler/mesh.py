@@ -24,7 +24,8 @@ from mlopsctl.compiler.istio import (
     traffic_policy,
 )
 from mlopsctl.compiler.routes import Route, routes
-from mlopsctl.compiler.serving import batch_endpoint, destination_ports, endpoint_ports
+from mlopsctl.compiler.serving import destination_ports, endpoint_ports
+from mlopsctl.config.endpoints import batch_endpoint
 from mlopsctl.config.models.serving import Canary, Endpoint
 from mlopsctl.config.naming import (
     PredictorPort,

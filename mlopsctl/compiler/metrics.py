@@ -36,7 +36,8 @@ from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import cluster_name, namespace, region_short, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource
 
 MANAGED_QUERY_URL = "http://frontend.gmp-public.svc.cluster.local:9090"
 """Google Managed Prometheus, through its query frontend (which authenticates to Cloud Monitoring)."""

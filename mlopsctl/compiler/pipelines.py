@@ -21,21 +21,19 @@ import hashlib
 from dataclasses import replace
 
 from mlopsctl.compiler import training
-from mlopsctl.compiler.cluster import SYSTEM_POOL_SPEC
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE
 from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline
 from mlopsctl.compiler.pods import NodePool
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, hosts_system_workloads
+from mlopsctl.config.models.compute import SYSTEM_POOL, SYSTEM_POOL_SPEC, CpuPool, hosts_system_workloads
 from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
 from mlopsctl.config.models.roles import launcher_stage, stage_roles
 from mlopsctl.config.models.stages import IngestSource, Split
 from mlopsctl.config.naming import bucket_name, dataset_id, namespace, pipeline_root, registry_folder
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Resource
-from mlopsctl.state import canonical_json
+from mlopsctl.graph import JSON, Resource, canonical_json
 
 PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"

@@ -24,7 +24,8 @@ from mlopsctl.config.addons import AddOn, AddOnUse, catalog, kind_keys
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import cluster_name
 from mlopsctl.config.sourcemap import Path, format_path
-from mlopsctl.graph import HELM_RELEASE, JSON, KUSTOMIZE_DIRECTORY, Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import HELM_RELEASE, JSON, KUSTOMIZE_DIRECTORY, Graph, Resource
 
 RBAC_KINDS = frozenset({"Role", "ClusterRole"})
 FEATURE = "gcp:gkehub/feature:Feature"

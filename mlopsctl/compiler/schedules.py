@@ -28,14 +28,13 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pipelines import bigquery_name, gcs_uri, publish, published_version
-from mlopsctl.compiler.serving import batch_endpoint
+from mlopsctl.config.endpoints import batch_endpoint
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import NewData, Pipeline, Schedule
 from mlopsctl.config.models.serving import BatchIO, BatchJob
 from mlopsctl.config.naming import batch_pipeline, namespace, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Resource
-from mlopsctl.state import canonical_json
+from mlopsctl.graph import JSON, Resource, canonical_json
 
 KFP_API = "ml-pipeline.kubeflow.svc.cluster.local:8888"
 """The in-cluster Kubeflow Pipelines API server (its gRPC and HTTP ports share the service)."""

@@ -17,7 +17,7 @@ from typing import Any
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.load import Document, load_bytes, load_file
 from mlopsctl.config.sourcemap import Path, Position
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 LOCK_NAME = "mlops.lock"
 LOCK_VERSION = 1

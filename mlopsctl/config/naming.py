@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.data import Bucket, Dataset
+from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.security import SHARED_NETWORK
-from mlopsctl.graph import Target
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.target import Target
 
 Workload = Literal["pipeline", "endpoint", "monitor", "batch", "account"]
 """What a service account is for; ``account`` is one declared under security.serviceAccounts."""
@@ -246,3 +248,26 @@ def vpc_subnetwork(config: MLOpsConfig, target: Target) -> str:
     if found is None or "/" in name:
         return name
     return f"projects/{found[1]}/regions/{target.region}/subnetworks/{name}"
+
+
+def workloads(cfg: MLOpsConfig) -> Iterator[tuple[Workload, str, Path]]:
+    """Every identity the config implies: (kind, name, source path)."""
+    for name in cfg.security.service_accounts:
+        yield "account", name, ("security", "serviceAccounts", name)
+    for name, pipeline in cfg.pipelines.items():
+        if pipeline.service_account is None:
+            yield "pipeline", name, ("pipelines", name)
+    for name, endpoint in cfg.endpoints.items():
+        if endpoint.service_account is None:
+            yield "endpoint", name, ("endpoints", name)
+    for name in cfg.batch_jobs:
+        yield "batch", name, ("batchJobs", name)
+    # Drift and skew monitors run as CronJobs; an SLO monitor is an alerting rule, run by nobody.
+    for name, monitor in cfg.monitors.items():
+        if isinstance(monitor, DataMonitor):
+            yield "monitor", name, ("monitors", name)
+
+
+def key_ring_name(config: MLOpsConfig, target: Target) -> str:
+    """The key ring of an environment's keys that mlopsctl creates."""
+    return f"{config.project.name}-{target.env}"

@@ -29,7 +29,7 @@ from mlopsctl.config.lock import LockEntry
 from mlopsctl.config.models.root import Overlay
 from mlopsctl.config.pins import apply_pins
 from mlopsctl.config.sourcemap import Path, SourceMap
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items())
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")

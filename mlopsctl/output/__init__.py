@@ -7,7 +7,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 from mlopsctl.plan import Plan
 from mlopsctl.state import State
 

@@ -18,7 +18,8 @@ import tempfile
 from collections.abc import Mapping
 
 from mlopsctl.compiler.context import ownership_labels
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl.io.fileio import sync_dir, write_tree
 from mlopsctl.io.yamlio import dump_json, dump_yaml
 from mlopsctl.output.argocd import applications

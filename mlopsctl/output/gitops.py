@@ -29,16 +29,16 @@ import os
 import pathlib
 from collections.abc import Callable, Iterator
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
 from mlopsctl.io.fileio import write_atomic
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.output.folders import Files, recover, remove_if_empty, render_target, target_dir, write_targets
 from mlopsctl.plan import Plan
+from mlopsctl.plan.diff import summary_line
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
 from mlopsctl.state.lockfile import force_release, hold_lock_file
 from mlopsctl.state.store import LockInfo
-from mlopsctl.views.plan_text import summary_line
 
 STATE_DIR = pathlib.PurePosixPath(".mlopsctl", "state")
 LOCK_FILE = "mlopsctl.lock"

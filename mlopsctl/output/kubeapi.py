@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mlopsctl.config.naming import project_cluster_name
-from mlopsctl.graph import JSON, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON
 from mlopsctl.output import ApplyError
 
 FIELD_MANAGER = "mlopsctl"

@@ -39,7 +39,8 @@ from typing import Any
 
 from mlopsctl.compiler.context import ownership_labels
 from mlopsctl.config.addons import serving
-from mlopsctl.graph import JSON, Graph, Resource, Target, is_deferred
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource, is_deferred
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.output.kubeapi import ClusterRef, Connection, NotServed, RequestError, connect
 from mlopsctl.plan import Plan

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.plan import Plan, blocked_by_protection
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from mlopsctl.graph import JSON, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON
 from mlopsctl.plan.diff import Plan
 
 NODE_POOL = "gcp:container/nodePool:NodePool"

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource, canonical_json
 from mlopsctl.plan.resource_types import replace_paths
-from mlopsctl.state import AppliedResource, State, canonical_json, json_value
+from mlopsctl.state import AppliedResource, State, json_value
 
 
 class Action(StrEnum):
@@ -170,3 +171,14 @@ def _deletion(target: Target, applied: AppliedResource) -> ResourceChange:
         after=None,
         protect=applied.protect,
     )
+
+
+NO_CHANGES = "No changes. Your infrastructure matches the configuration."
+
+
+def summary_line(plan: Plan) -> str:
+    """Terraform's last line of a plan: ``Plan: X to add, Y to change, Z to destroy.``"""
+    if not plan.has_changes:
+        return NO_CHANGES
+    s = plan.summary
+    return f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy."

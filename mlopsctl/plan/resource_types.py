@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlopsctl.graph import JSON
-from mlopsctl.state import canonical_json
+from mlopsctl.graph import JSON, canonical_json
 
 # A Kubernetes object is identified by its name and namespace.
 _KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.graph import JSON, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, canonical_json
 from mlopsctl.io.yamlio import dump_json
 from mlopsctl.plan.diff import Plan
-from mlopsctl.state import State, canonical_json, dump_state
-from mlopsctl.views.plan_json import render_json
+from mlopsctl.plan.document import plan_document
+from mlopsctl.state import State, dump_state
 
 FORMAT_VERSION = "1.0"
 STALE = "Saved plan is stale"
@@ -86,7 +87,7 @@ def dump_saved_plan(invocation: Invocation, basis: Basis, plan: Plan) -> str:
             "source_commit": basis.source_commit,
             "config_hashes": dict(basis.config_hashes),
             "state_hashes": dict(basis.state_hashes),
-            "plan": json.loads(render_json(plan)),
+            "plan": plan_document(plan),
         }
     )
 
@@ -123,7 +124,7 @@ def check_current(saved: SavedPlan, basis: Basis, plan: Plan) -> None:
         reasons.append(f"the source commit is {basis.source_commit}, not {saved.basis.source_commit}")
     reasons += _moved("config", saved.basis.config_hashes, basis.config_hashes)
     reasons += _moved("state", saved.basis.state_hashes, basis.state_hashes)
-    if not reasons and canonical_json(saved.plan) != canonical_json(json.loads(render_json(plan))):
+    if not reasons and canonical_json(saved.plan) != canonical_json(plan_document(plan)):
         reasons.append("the plan computed now differs from the saved one")
     if reasons:
         raise SavedPlanError(

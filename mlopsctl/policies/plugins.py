@@ -11,20 +11,8 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import EntryPoint, entry_points
 
 from mlopsctl.config.diagnostics import POLICY_ID
-from mlopsctl.policies import (
-    BUILTINS,
-    ENTRY_POINT_GROUP,
-    FRAMEWORK,
-    Finding,
-    Policy,
-    PolicyContext,
-    PolicyFunction,
-)
-
-
-def entry_point_names() -> list[str]:
-    """The ids of the installed custom policies (nothing is imported)."""
-    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+from mlopsctl.config.policy_catalog import BUILTINS, ENTRY_POINT_GROUP, FRAMEWORK
+from mlopsctl.policies import Finding, Policy, PolicyContext, PolicyFunction
 
 
 def custom_policies() -> list[Policy]:

@@ -6,13 +6,15 @@ import datetime
 import fnmatch
 from collections.abc import Mapping
 
-from mlopsctl.api import Validation, with_targets
 from mlopsctl.config.diagnostics import Diagnostic, Severity, normalize
 from mlopsctl.config.models.policies import Level, Waiver
+from mlopsctl.config.policy_catalog import BUILTINS, FRAMEWORK, SECURITY
+from mlopsctl.config.project import Validation, with_targets
 from mlopsctl.config.sourcemap import SourceMap, format_path
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 from mlopsctl.plan import Plan, TargetPlan
-from mlopsctl.policies import BUILTINS, FRAMEWORK, SECURITY, Finding, Policy, PolicyContext, builtin_policies
+from mlopsctl.policies import Finding, Policy, PolicyContext, builtin_policies
 from mlopsctl.policies.plugins import custom_policies
 from mlopsctl.policies.protection import protected_resources
 

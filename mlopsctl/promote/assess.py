@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mlopsctl.api import ALL, Validation, validate
 from mlopsctl.config.diagnostics import Diagnostic, plural
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
 from mlopsctl.config.models.root import Environment
 from mlopsctl.config.pins import release_pins
+from mlopsctl.config.project import ALL, Validation, validate
 from mlopsctl.config.resolve import overlaid
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import canonical_json
 from mlopsctl.promote.history import ConfigRepo, applied_since
-from mlopsctl.state import canonical_json
 
 
 class PromotionError(Exception):
@@ -193,7 +193,7 @@ def _replace_stand(standing: Standing, stand: Stand, reason: str) -> Standing:
 
 def _policy_errors(validation: Validation) -> list[Diagnostic]:
     """Error findings of the policies (``mlopsctl check``) over the proposed releases."""
-    from mlopsctl.api import compile_graphs
+    from mlopsctl.compiler import compile_graphs
     from mlopsctl.policies.run import all_policies, check
 
     return [d for d in check(validation, compile_graphs(validation), all_policies()) if d.is_error]

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from mlopsctl.api import Validation
 from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.lock import LockEntry, Pin
-from mlopsctl.graph import Target
+from mlopsctl.config.project import Validation
+from mlopsctl.config.target import Target
 from mlopsctl.promote.assess import (
     Promoter,
     PromotionError,

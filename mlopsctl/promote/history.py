@@ -17,7 +17,7 @@ from mlopsctl.config.load import Document, load_bytes
 from mlopsctl.config.lock import LOCK_NAME, Lock, LockEntry, parse_lock
 from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
 from mlopsctl.output.gitops import state_path
 from mlopsctl.state import StateError, parse_state

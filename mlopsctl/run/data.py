@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import bucket_name, dataset_id
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.run.errors import RunError
 
 SAMPLE_DATA = "sample-data"

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.graph import JSON, Graph, Resource, Target, address_of
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource, address_of
 
 FORMAT_VERSION = 1
 
@@ -68,11 +69,6 @@ def json_value(value: Any) -> JSON:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"not a JSON value: {value!r}")
-
-
-def canonical_json(value: JSON) -> str:
-    """One text per JSON value: equal texts mean equal values (``true`` differs from ``1``)."""
-    return json.dumps(value, sort_keys=True, allow_nan=False)
 
 
 def state_from_graph(graph: Graph, *, project: str, source_commit: str | None, config_hash: str) -> State:

@@ -7,7 +7,7 @@ import pathlib
 import urllib.parse
 from collections.abc import Iterable, Iterator
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.state.store import LockInfo, StateStore, StateStoreError
 
 DEFAULT_FOLDER = pathlib.PurePosixPath(".mlopsctl", "state")

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.state import State, StateError, dump_state, parse_state
 from mlopsctl.state.locks import check_id, dump_lock, new_lock, parse_lock
 from mlopsctl.state.store import LockHeldError, LockInfo, StateStoreError

@@ -6,7 +6,7 @@ import contextlib
 import pathlib
 from collections.abc import Iterator
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.io.fileio import sync_dir, write_atomic
 from mlopsctl.state import State, StateError, dump_state, parse_state
 from mlopsctl.state.lockfile import force_release, hold_lock_file

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.state import State
 
 

@@ -1,41 +1,13 @@
-"""The plan as one machine-readable JSON document, shaped like Terraform's ``show -json``."""
+"""The plan as one machine-readable JSON document (:mod:`mlopsctl.plan.document`)."""
 
 from __future__ import annotations
 
 import json
 
-from mlopsctl.config.sourcemap import format_path
-from mlopsctl.graph import JSON
-from mlopsctl.plan.diff import Plan, ResourceChange
-
-FORMAT_VERSION = "1.0"
+from mlopsctl.plan.diff import Plan
+from mlopsctl.plan.document import plan_document
 
 
 def render_json(plan: Plan) -> str:
     """One JSON document on one line; sorted keys, changes in plan order."""
-    summary = plan.summary
-    doc = {
-        "format_version": FORMAT_VERSION,
-        "project": plan.project,
-        "resource_changes": [_change(c) for c in plan.changes],
-        "summary": {"add": summary.add, "change": summary.change, "destroy": summary.destroy},
-    }
-    return json.dumps(doc, sort_keys=True, allow_nan=False) + "\n"
-
-
-def _change(change: ResourceChange) -> dict[str, JSON]:
-    return {
-        "address": change.address,
-        "type": change.type,
-        "name": change.name,
-        "env": change.target.env,
-        "region": change.target.region,
-        "change": {
-            "actions": [a.value for a in change.actions],
-            "before": change.before,
-            "after": change.after,
-            "replace_paths": list(change.replace_paths),
-        },
-        "protect": change.protect,
-        "source": format_path(change.source) if change.source else None,
-    }
+    return json.dumps(plan_document(plan), sort_keys=True, allow_nan=False) + "\n"

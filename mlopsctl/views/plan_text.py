@@ -18,7 +18,7 @@ from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.sourcemap import format_path
 from mlopsctl.graph import JSON, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
-from mlopsctl.state import canonical_json
+from mlopsctl.graph import canonical_json
 
 NO_CHANGES = "No changes. Your infrastructure matches the configuration."
 PROTECTED_NOTE = "# (protected: destroying needs --allow-destroy)"

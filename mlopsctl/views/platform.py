@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 
 from mlopsctl.config.addons import AddOnUse
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 Report = Mapping[Target, list[AddOnUse]]
 

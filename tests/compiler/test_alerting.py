@@ -13,7 +13,8 @@ from mlopsctl.compiler.slo import promql
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import SloMonitor
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 SECRET_VERSION = "gcp:secretmanager/getSecretVersion:getSecretVersion"

@@ -5,7 +5,8 @@ from conftest import ROOT
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 DEV, PROD = Target("dev", "us-central1"), Target("prod", "us-central1")
 

@@ -7,7 +7,8 @@ import pytest
 from helpers import STAGED, compile_text
 
 from mlopsctl.compiler.bigquery import DATASET, NEVER_EXPIRES, TABLE
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 KEY_ID = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"

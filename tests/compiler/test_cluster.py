@@ -15,7 +15,8 @@ from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import GSA
 from mlopsctl.compiler.registry import REPOSITORY_IAM_MEMBER
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import JSON, Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource
 
 DEV = Target("dev", "us-central1")
 PROD = Target("prod", "us-central1")

@@ -14,7 +14,8 @@ from helpers import OWNED_STAGED_DATA, compile_text
 from mlopsctl.api import validate
 from mlopsctl.compiler import build_graph
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 DEV_ONLY = OWNED_STAGED_DATA.replace(

@@ -12,7 +12,8 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.compiler.metrics import IN_CLUSTER_QUERY_URL, MANAGED_QUERY_URL
 from mlopsctl.compiler.serving import LOGGER_AGENT_PORT
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 DEV = Target("dev", "us-central1")
 CANARY = "kubernetes:flagger.app/v1beta1:Canary"

@@ -7,7 +7,8 @@ from helpers import MINIMAL, OWNED, WITH_DATA, write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 

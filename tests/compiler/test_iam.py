@@ -21,7 +21,8 @@ from mlopsctl.compiler.identity import GSA
 from mlopsctl.compiler.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER
 from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 GRANTS = (BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, TABLE_IAM_MEMBER, SECRET_IAM_MEMBER, PROJECT_IAM_MEMBER)

@@ -22,7 +22,8 @@ from kfp_multiuser import (
 )
 from upstream_schemas import UpstreamSchemas
 
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"
 NAMESPACE = "kubernetes:core/v1:Namespace"

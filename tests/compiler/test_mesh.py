@@ -11,7 +11,8 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl.plan.diff import Action, diff_target
 from mlopsctl.state import state_from_graph
 

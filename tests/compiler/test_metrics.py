@@ -33,7 +33,8 @@ from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.runtimes import RUNTIMES
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl_stage.logbuffer import Metrics
 
 DEV = Target("dev", "us-central1")

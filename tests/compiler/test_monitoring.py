@@ -15,7 +15,8 @@ from mlopsctl.compiler.monitoring import prometheus_duration
 from mlopsctl.compiler.schedules import RUN_RULES
 from mlopsctl.compiler.slo import promql
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 SENSORS = ROOT / "examples/projects/sensor-anomaly/mlops.yaml"
 DIGITS = ROOT / "examples/projects/digits/mlops.yaml"

@@ -11,7 +11,8 @@ from helpers import MINIMAL, compile_text, diagnostics
 from mlopsctl.compiler.cluster import CLUSTER, ROUTER, ROUTER_NAT
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import master_cidr
-from mlopsctl.graph import JSON, Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph
 
 DEV = Target("dev", "us-central1")
 PROD_EU = Target("prod", "europe-west4")

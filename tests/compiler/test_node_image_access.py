@@ -11,7 +11,8 @@ from test_service_accounts import graphs_of, objects_in
 
 from mlopsctl.compiler.cluster import CLUSTER
 from mlopsctl.compiler.registry import REPOSITORY, REPOSITORY_IAM_MEMBER, RepositoryRef, repository_of
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 DEV = Target("dev", "us-central1")
 READER = "roles/artifactregistry.reader"

@@ -14,7 +14,8 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 DEV = Target("dev", "us-central1")
 OWNER = "  name: demo\n  owner: ml-team@acme.example\n"

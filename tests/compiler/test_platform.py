@@ -15,7 +15,8 @@ from mlopsctl.compiler.metrics import prometheus_url
 from mlopsctl.config.addons import catalog, version_key
 from mlopsctl.config.models.platform import AddOnName
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import HELM_RELEASE, KUSTOMIZE_DIRECTORY, Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import HELM_RELEASE, KUSTOMIZE_DIRECTORY, Graph
 from mlopsctl.output.argocd import FIRST_WAVE, applications
 
 DEV = Target("dev", "us-central1")

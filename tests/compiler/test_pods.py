@@ -14,7 +14,7 @@ from mlopsctl.api import validate
 from mlopsctl.compiler.pods import placement, pod_placement
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 DEV = Target("dev", "us-central1")
 POOL = "cloud.google.com/gke-nodepool"

@@ -9,7 +9,8 @@ from mlopsctl.api import compile_graphs, validate
 from mlopsctl.compiler.kms import CRYPTO_KEY, CRYPTO_KEY_IAM_MEMBER
 from mlopsctl.compiler.registry import CLEANUP_POLICIES, REPOSITORY
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import JSON, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Resource
 
 EUROPE = Target("prod", "europe-west4")
 LABELS = {

@@ -14,7 +14,8 @@ from upstream_schemas import UpstreamSchemas
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl.plan import diff_target
 from mlopsctl.plan.diff import REPLACE, UPDATE
 from mlopsctl.state import state_from_graph

@@ -32,7 +32,8 @@ from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
 from mlopsctl.compiler.kfp_dag import secret_object_name
 from mlopsctl.compiler.secrets import EXTERNAL_SECRET, PROVIDER_CLASS, SECRET_STORE, SECRET_SYNC
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target, address_of
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource, address_of
 from mlopsctl_stage.cli import STAGES
 
 DEV = Target("dev", "us-central1")

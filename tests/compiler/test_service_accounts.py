@@ -16,7 +16,8 @@ from mlopsctl.api import Validation, compile_graphs, validate
 from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL
 from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import JSON, Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph
 
 DEV = Target("dev", "us-central1")
 _WORKLOAD_IDENTITY = re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/]+)/(?P<ksa>[^\]]+)\]$")

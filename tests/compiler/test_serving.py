@@ -15,7 +15,8 @@ from mlopsctl.compiler.serving import predictor_service_ports
 from mlopsctl.config.diagnostics import Severity
 from mlopsctl.config.naming import predictor_services
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 PROD = Target("prod", "us-central1")

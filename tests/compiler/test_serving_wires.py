@@ -17,7 +17,8 @@ from mlopsctl.compiler.metrics import IN_CLUSTER_QUERY_URL, MANAGED_QUERY_URL, m
 from mlopsctl.compiler.serving import LOGGER_AGENT_PORT
 from mlopsctl.config.runtimes import RUNTIMES
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEV = Target("dev", "us-central1")

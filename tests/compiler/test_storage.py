@@ -9,7 +9,8 @@ from helpers import MINIMAL, OWNED, OWNED_STAGED, WITH_DATA, compile_text, owned
 
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER
 from mlopsctl.compiler.storage import BUCKET
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 
 DEV = Target("dev", "us-central1")
 STAGES = "  name: demo\n  stageImage: stages:1\n"

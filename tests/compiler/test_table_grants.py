@@ -16,7 +16,8 @@ from mlopsctl.compiler.iam import (
     TABLE_IAM_MEMBER,
 )
 from mlopsctl.config.naming import request_log_table
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 DEV = Target("dev", "us-central1")
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"

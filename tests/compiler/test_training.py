@@ -15,7 +15,8 @@ from mlopsctl.compiler import training
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.kfp_dag import StepSettings
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEV = Target("dev", "us-central1")

@@ -16,7 +16,7 @@ from mlopsctl.config.checks.names import bucket_name_problem, dns_label_problem
 from mlopsctl.config.diagnostics import Diagnostic, Severity
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 Doc = dict[str, Any]
 DELETE = object()

@@ -10,7 +10,7 @@ from helpers import write
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 EVERYTHING = """\
 apiVersion: mlopsctl.dev/v1alpha1

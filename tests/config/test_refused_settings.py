@@ -9,7 +9,7 @@ from helpers import MINIMAL, compile_text, write
 
 from mlopsctl.api import validate
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pathlib
 
 from mlopsctl.config.load import load_bytes
 from mlopsctl.config.resolve import resolve, targets_of
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 DOC = b"""\
 project: {name: demo}

@@ -13,7 +13,7 @@ from helpers import OWNED_STAGED_DATA, diagnostics, run, write
 from mlopsctl.config import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 Doc = dict[str, Any]
 Value = Callable[[Target], object]

@@ -14,7 +14,8 @@ from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, plural, served
 
 from mlopsctl import api
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target, fn_output
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource, fn_output
 from mlopsctl.output import ApplyError, Release
 from mlopsctl.output.kubernetes import (
     KubernetesTarget,

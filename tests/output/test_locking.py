@@ -11,7 +11,7 @@ from helpers import MINIMAL, write
 
 from mlopsctl import api
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.output import Locking, Outcome, Release
 from mlopsctl.plan import Plan
 from mlopsctl.state import State, state_from_graph

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from helpers import WITH_DATA, run, write
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.output import ApplyError
 from mlopsctl.output import pulumi as target
 from mlopsctl.state import AppliedResource, State, dump_state

@@ -6,7 +6,8 @@ from types import MappingProxyType
 import pytest
 
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, Graph, Resource
 from mlopsctl.plan import (
     Action,
     Plan,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from mlopsctl.graph import Graph, Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource
 from mlopsctl.plan import Plan, diff_target
 from mlopsctl.state import state_from_graph
 from mlopsctl.views.plan_json import render_json

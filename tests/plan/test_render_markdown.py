@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from helpers import PROD, make_change
 
-from mlopsctl.graph import JSON, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.views.plan_markdown import render_markdown
 

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 from helpers import PROD, make_change
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.plan import Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.views.plan_text import render_change, render_text
 

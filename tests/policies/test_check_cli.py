@@ -12,7 +12,8 @@ from helpers import WITH_DATA, run, write
 from policy_helpers import PASSING, where
 from sarif_github import github_problems
 
-from mlopsctl.config.diagnostics import Diagnostic, render_sarif
+from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.views.diagnostics import render_sarif
 
 ONE_REPLICA = PASSING.replace("minReplicas: 2}", "minReplicas: 1}")
 ISVC = "prod/us-central1/kubernetes:serving.kserve.io/v1beta1:InferenceService/score-main"

@@ -11,7 +11,8 @@ from mlopsctl.api import compile_graphs, validate
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER
 from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Resource, Target
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Resource
 from mlopsctl.policies import PolicyContext, builtin_policies
 from mlopsctl.policies.run import evaluate
 

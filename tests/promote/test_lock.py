@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl.config.lock import Lock, LockEntry, Pin, dump_lock, parse_lock
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 ENTRIES = {
     Target("prod", "us-central1"): LockEntry(

@@ -8,7 +8,7 @@ from releases import CHAIN
 from mlopsctl.config.load import load_bytes
 from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 PINNED = """\
 lockVersion: 1

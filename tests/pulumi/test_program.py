@@ -14,7 +14,8 @@ from mocked import Recorder, run
 from mlopsctl import api
 from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Graph, Resource, Target, is_deferred
+from mlopsctl.config.target import Target
+from mlopsctl.graph import Graph, Resource, is_deferred
 from mlopsctl.pulumi.kube import AUTH_PLUGIN, CLUSTER, NODE_POOL
 from mlopsctl.pulumi.program import STATE_OUTPUT, create
 from mlopsctl.pulumi.types import InputError

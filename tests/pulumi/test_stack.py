@@ -11,7 +11,7 @@ from conftest import EXAMPLES, ROOT
 from mocked import Recorder, run
 
 from mlopsctl.pulumi.program import STATE_OUTPUT
-from mlopsctl.pulumi.stack import CONFIG_KEY, StackError, main
+from mlopsctl.stack import CONFIG_KEY, StackError, main
 
 DIGITS = next(p for p in EXAMPLES if p.parent.name == "digits")
 

@@ -11,7 +11,7 @@ from run_projects import HEAD
 from mlopsctl.api import validate
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.source import ConfigSource
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.run.data import stage_data
 from mlopsctl.run.errors import RunError
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mlopsctl.graph import Target, address_of
+from mlopsctl.config.target import Target
+from mlopsctl.graph import address_of
 from mlopsctl.state import AppliedResource, State
 
 DEV = Target("dev", "us-central1")

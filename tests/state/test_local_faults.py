@@ -93,7 +93,7 @@ def test_an_uninterrupted_apply_writes_the_new_state(tmp_path: pathlib.Path) -> 
 CONTEND = """
 import pathlib
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.state.store import LockHeldError
 from mlopsctl.state.local import LocalStateStore
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 
 @dataclass(frozen=True)

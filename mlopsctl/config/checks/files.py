@@ -6,12 +6,12 @@ import json
 import pathlib
 from collections.abc import Iterator
 
-from mlopsctl.compiler.manifests import BUILTIN_TEMPLATES
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.load import MAX_BYTES
 from mlopsctl.config.source import NotRegularFile, read_regular
 from mlopsctl.config.sourcemap import Position
+from mlopsctl.config.templates import BUILTIN_TEMPLATES
 
 MAX_RECORD_DEPTH = 15
 _COLUMN_KEYS = {

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.policy_catalog import BUILTINS, FRAMEWORK, entry_point_names
 from mlopsctl.config.sourcemap import Path
 
 
@@ -19,9 +20,6 @@ def _unknown(code: str, noun: str, name: str, known: list[str], path: Path) -> D
 @check
 def policy_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Levels and waivers name built-in policies or installed custom ones (entry points)."""
-    from mlopsctl.policies import BUILTINS, FRAMEWORK
-    from mlopsctl.policies.plugins import entry_point_names
-
     settings = ctx.config.policies
     known = sorted({*BUILTINS, *entry_point_names()} - {FRAMEWORK})
     for policy_id in settings.levels:

@@ -20,7 +20,14 @@ from typing import Any
 from mlopsctl.config import catalog
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic
-from mlopsctl.config.models.compute import SYSTEM_POOL, CpuPool, GpuPool, TpuPool, needs_system_pool
+from mlopsctl.config.models.compute import (
+    SYSTEM_POOL,
+    SYSTEM_POOL_SPEC,
+    CpuPool,
+    GpuPool,
+    TpuPool,
+    needs_system_pool,
+)
 from mlopsctl.config.sourcemap import Path
 
 NodePool = GpuPool | TpuPool | CpuPool
@@ -148,8 +155,6 @@ def _hosts(ctx: CheckContext, pool: str | None) -> list[tuple[str, NodePool]]:
     pools = ctx.config.accelerators
     if pool is not None:
         return [(pool, pools[pool])] if pool in pools else []
-    from mlopsctl.compiler.cluster import SYSTEM_POOL_SPEC
-
     hosts: list[tuple[str, NodePool]] = [
         (n, p) for n, p in pools.items() if isinstance(p, CpuPool) and not p.spot
     ]

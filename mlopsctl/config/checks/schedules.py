@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, plural
+from mlopsctl.config.endpoints import batch_endpoint
 from mlopsctl.config.naming import batch_pipeline
 
 
@@ -27,8 +28,6 @@ def batch_pipeline_names(ctx: CheckContext) -> Iterator[Diagnostic]:
 @check
 def batch_endpoints(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A batch job sends its rows to an endpoint that serves its model version; it holds no accelerator."""
-    from mlopsctl.compiler.serving import batch_endpoint
-
     config = ctx.config
     for name, job in config.batch_jobs.items():
         model = config.models.get(job.model)

@@ -10,19 +10,15 @@ one resource.
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from mlopsctl.compiler.context import BuildContext
-from mlopsctl.compiler.identity import workloads
-from mlopsctl.compiler.kms import key_ring_name
 from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, format_path
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 
 
 @dataclass(frozen=True)
@@ -93,9 +89,7 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
             "datasetId" if dataset.dataset_id else None,
             _DATASET_HINT,
         )
-    # Both helpers read only the config and the target; the folder of mlops.yaml is not used.
-    ctx = BuildContext(config, target, pathlib.Path())
-    for kind, name, source in workloads(ctx):
+    for kind, name, source in naming.workloads(config):
         account_id = naming.gsa_account_id(kind, name, target)
         yield GeneratedName("service account id", account_id, (project,), source, None, _ACCOUNT_HINT)
     network = config.security.network
@@ -112,7 +106,7 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
         if spec.key is None:
             yield GeneratedName(
                 "key ring",
-                key_ring_name(ctx),
+                naming.key_ring_name(config, target),
                 (project, spec.location or target.region),
                 ("security", "kms", key),
                 "location" if spec.location else None,

@@ -99,6 +99,8 @@ NodePool = Annotated[GpuPool | TpuPool | CpuPool, Field(discriminator="type")]
 
 
 SYSTEM_POOL = "system"
+SYSTEM_POOL_SPEC = CpuPool(type="cpu", autoscaling=Autoscaling(min_nodes=1, max_nodes=3))
+"""The pool mlopsctl adds for system workloads when no declared pool can host them."""
 """The CPU pool mlopsctl adds when no declared pool can host the cluster's own workloads."""
 
 

@@ -12,7 +12,7 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
-from mlopsctl.graph import Target
+from mlopsctl.config.target import Target
 from mlopsctl.output.pulumi import stack_name
 from mlopsctl.pulumi.program import create
 from mlopsctl.state import dump_state, state_from_graph

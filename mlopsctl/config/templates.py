@@ -22,8 +22,6 @@ import posixpath
 import types
 from typing import Any
 
-from mlopsctl.graph import JSON
-
 BUILTIN_TEMPLATES = pathlib.Path(__file__).resolve().parents[1] / "templates"
 """The top-level ``templates/`` folder, linked into the package so that wheels carry it."""
 
@@ -103,7 +101,7 @@ def _environment(override_dir: pathlib.Path | None) -> Any:
     return env
 
 
-def render_object(template: str, override_dir: pathlib.Path | None = None, **values: JSON) -> dict[str, JSON]:
+def render_object(template: str, override_dir: pathlib.Path | None = None, **values: Any) -> dict[str, Any]:
     """Render ``kubernetes/<template>.yaml.j2`` with ``values`` and return the parsed object."""
     import jinja2
     import yaml
