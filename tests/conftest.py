@@ -12,7 +12,9 @@ pytest_plugins = ["upstream_schemas", "gitrepos", "releases", "stage_local"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-goldens", action="store_true", help="Rewrite tests/golden from the current output."
+        "--update-goldens",
+        action="store_true",
+        help="Rewrite tests/golden (renders) and the plans in tests/golden_pairs from the current output.",
     )
 
 
