@@ -3,7 +3,9 @@
 Each resource gets a header (``# ADDRESS will be created``), a ``resource``
 line signed ``+``, ``~``, ``-`` or ``-/+``, and its inputs: ``+ key = value``,
 ``~ key = old -> new``, ``- key = value``; maps and lists nest, keys align,
-unchanged entries of an update collapse into one comment line.
+unchanged entries of an update collapse into one comment line. A target whose
+changes read exactly as an earlier target's is named on one line instead of
+repeating them.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.sourcemap import format_path
-from mlopsctl.graph import JSON, is_deferred
+from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON, canonical_json, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
-from mlopsctl.graph import canonical_json
+from mlopsctl.views.colour import BOLD, GREEN, RED, Palette, palette
 
-NO_CHANGES = "No changes. Your infrastructure matches the configuration."
+_NO_CHANGES_HEAD = "No changes."
+NO_CHANGES = f"{_NO_CHANGES_HEAD} Your infrastructure matches the configuration."
 PROTECTED_NOTE = "# (protected: destroying needs --allow-destroy)"
+FORCES = "# forces replacement"
 
 # actions -> (sign of the resource line, what the header says will happen)
 _KINDS: Mapping[tuple[Action, ...], tuple[str, str]] = {
@@ -36,16 +41,20 @@ _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 KeyPath = tuple[str, ...]
 
 
-def render_text(plan: Plan) -> str:
-    sections = [_render_target(t) for t in plan.targets]
-    return "\n\n".join([*sections, summary_line(plan)]) + "\n"
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan; ``color`` adds ANSI colours (see :mod:`mlopsctl.views.colour`)."""
+    sections = _sections(plan.targets, palette(color))
+    return "\n\n".join([*sections, summary_line(plan, color=color)]) + "\n"
 
 
-def summary_line(plan: Plan) -> str:
+def summary_line(plan: Plan, *, color: bool = False) -> str:
+    """The last line: ``Plan: 1 to add, 0 to change, 0 to destroy.`` or :data:`NO_CHANGES`."""
+    paint = palette(color)
     if not plan.has_changes:
-        return NO_CHANGES
+        rest = NO_CHANGES.removeprefix(_NO_CHANGES_HEAD)
+        return paint.style(_NO_CHANGES_HEAD, BOLD, GREEN) + paint.style(rest, BOLD)
     s = plan.summary
-    return f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy."
+    return f"{paint.style('Plan:', BOLD)} {s.add} to add, {s.change} to change, {s.destroy} to destroy."
 
 
 def describe(change: ResourceChange) -> str:
@@ -53,34 +62,60 @@ def describe(change: ResourceChange) -> str:
     return _KINDS[change.actions][1]
 
 
-def render_change(change: ResourceChange) -> str:
+def sign_of(change: ResourceChange) -> str:
+    """``+``, ``~``, ``-`` or ``-/+``."""
+    return _KINDS[change.actions][0]
+
+
+def render_change(change: ResourceChange, *, color: bool = False) -> str:
     """One resource's header, resource line and inputs (no trailing newline)."""
+    paint = palette(color)
     sign, verb = _KINDS[change.actions]
-    lines = [f"  # {change.address} {verb}"]
+    lines = [f"  {paint.style(f'# {change.address}', BOLD)} {verb}"]
     if change.source:
         lines.append(f"  # (from {format_path(change.source)} in mlops.yaml)")
     if change.protect and Action.DELETE in change.actions:
         lines.append(f"  {PROTECTED_NOTE}")
-    lines.append(f"{sign:>3} resource {json.dumps(change.type)} {json.dumps(change.name)} {{")
+    lines.append(f"{paint.sign(sign, 3)} resource {json.dumps(change.type)} {json.dumps(change.name)} {{")
     forced = frozenset(tuple(p.split(".")) for p in change.replace_paths)
-    lines += _Renderer(forced).object_entries(change.before, change.after, depth=1, path=())
+    lines += _Renderer(forced, paint).object_entries(change.before, change.after, depth=1, path=())
     lines.append(_indent(0) + "}")
     return "\n".join(lines)
 
 
-def _render_target(plan: TargetPlan) -> str:
-    if not plan.changes:
-        return f"Target {plan.target}: no changes."
-    return "\n\n".join([f"Target {plan.target}:", *(render_change(c) for c in plan.changes)])
+def _sections(targets: Sequence[TargetPlan], paint: Palette) -> list[str]:
+    """One section per target, but a target whose changes read exactly as an earlier one's (the
+    addresses aside) is named with the others alike, on one line where the first of them stood."""
+    sections: list[str | Target] = []
+    first_of: dict[tuple[tuple[str, str], ...], Target] = {}
+    alike: dict[Target, list[Target]] = {}
+    for plan in targets:
+        if not plan.changes:
+            sections.append(f"Target {plan.target}: no changes.")
+            continue
+        shown = [render_change(c, color=paint.enabled) for c in plan.changes]
+        key = tuple(
+            (c.address.removeprefix(f"{c.target}/"), text.split("\n", 1)[1])
+            for c, text in zip(plan.changes, shown, strict=True)
+        )
+        first = first_of.setdefault(key, plan.target)
+        if first == plan.target:
+            sections.append("\n\n".join([f"Target {plan.target}:", *shown]))
+        else:
+            if first not in alike:
+                sections.append(first)
+            alike.setdefault(first, []).append(plan.target)
+    return [s if isinstance(s, str) else _alike_line(alike[s], s) for s in sections]
+
+
+def _alike_line(targets: list[Target], first: Target) -> str:
+    names = ", ".join(str(t) for t in targets)
+    return f"Target{'s' if len(targets) > 1 else ''} {names}: the same changes as {first}."
 
 
 def _indent(depth: int) -> str:
     """Where the text of an entry at ``depth`` starts: its comments and closing brackets go there."""
     return " " * (4 * depth + 4)
-
-
-def _signed(depth: int, sign: str, text: str) -> str:
-    return f"{' ' * (4 * depth + 2)}{sign} {text}"
 
 
 def _key(key: str) -> str:
@@ -91,9 +126,22 @@ def _scalar(value: JSON) -> str:
     return "(known after apply)" if is_deferred(value) else json.dumps(value, ensure_ascii=False)
 
 
+def _inline(value: JSON) -> str:
+    """A value on one line: ``{ host = "a", port = { number = 80 } }``."""
+    if isinstance(value, dict) and value and _expand(value):
+        return "{ " + ", ".join(f"{_key(k)} = {_inline(value[k])}" for k in sorted(value)) + " }"
+    if isinstance(value, list) and value:
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return _scalar(value)
+
+
 def _expand(value: JSON) -> bool:
     """Maps and lists are shown entry by entry; a deferred value is shown as one."""
     return isinstance(value, dict | list) and not is_deferred(value)
+
+
+def _is_object(value: JSON) -> bool:
+    return isinstance(value, dict) and _expand(value)
 
 
 def _differ(a: JSON, b: JSON) -> bool:
@@ -123,10 +171,74 @@ def _identity(old: Sequence[JSON], new: Sequence[JSON]) -> str | None:
 
 
 @dataclass(frozen=True)
+class ListStep:
+    """One step through two versions of a list: a run of ``unchanged`` elements (sign ``""``), an
+    element removed (``-``, ``old``) or added (``+``, ``new``), or one changed (``~``, both), named
+    by the ``identity`` key when the list has one."""
+
+    sign: str
+    old: JSON = None
+    new: JSON = None
+    unchanged: int = 0
+    identity: str | None = None
+
+
+def list_steps(old: Sequence[JSON], new: Sequence[JSON]) -> Iterator[ListStep]:
+    """How ``old`` became ``new``: by the elements' identity key when they have one and keep their
+    order (a route's weight change is that route changed), else by position (longest common
+    subsequence), where an object removed in place of an added one is that object changed, as
+    Terraform shows it."""
+    key = _identity(old, new)
+    if key is not None:
+        yield from _keyed_steps(old, new, key)
+        return
+    matcher = difflib.SequenceMatcher(
+        a=[canonical_json(v) for v in old], b=[canonical_json(v) for v in new], autojunk=False
+    )
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            yield ListStep("", unchanged=i2 - i1)
+            continue
+        added, paired = new[j1:j2], 0
+        for was in old[i1:i2]:
+            if paired < len(added) and _is_object(was) and _is_object(added[paired]):
+                yield ListStep("~", was, added[paired])
+                paired += 1
+            else:
+                yield ListStep("-", old=was)
+        for now in added[paired:]:
+            yield ListStep("+", new=now)
+
+
+def _keyed_steps(old: Sequence[JSON], new: Sequence[JSON], key: str) -> Iterator[ListStep]:
+    before = {canonical_json(v[key]): v for v in old}
+    kept = {canonical_json(n[key]) for n in new}
+    for v in old:
+        if canonical_json(v[key]) not in kept:
+            yield ListStep("-", old=v)
+    unchanged = 0
+    for v in new:
+        was = before.get(canonical_json(v[key]))
+        if was is not None and not _differ(was, v):
+            unchanged += 1
+            continue
+        if unchanged:
+            yield ListStep("", unchanged=unchanged)
+            unchanged = 0
+        yield ListStep("+", new=v) if was is None else ListStep("~", was, v, identity=key)
+    if unchanged:
+        yield ListStep("", unchanged=unchanged)
+
+
+@dataclass(frozen=True)
 class _Renderer:
     """Renders values and their differences; marks the lines of replacement-forcing paths."""
 
     forced: frozenset[KeyPath]
+    paint: Palette
+
+    def signed(self, depth: int, sign: str, text: str) -> str:
+        return f"{' ' * (4 * depth + 2)}{self.paint.sign(sign)} {text}"
 
     def object_entries(
         self,
@@ -160,62 +272,37 @@ class _Renderer:
         mark = self.mark(path)
         if isinstance(old, dict) and isinstance(new, dict) and _expand(old) and _expand(new):
             body = self.object_entries(old, new, depth + 1, path)
-            return [_signed(depth, "~", f"{label} = {{{mark}"), *body, _indent(depth) + "}"]
+            return [self.signed(depth, "~", f"{label} = {{{mark}"), *body, _indent(depth) + "}"]
         if isinstance(old, list) and isinstance(new, list):
             body = self.list_entries(old, new, depth + 1)
-            return [_signed(depth, "~", f"{label} = [{mark}"), *body, _indent(depth) + "]"]
+            return [self.signed(depth, "~", f"{label} = [{mark}"), *body, _indent(depth) + "]"]
         if _expand(old) or _expand(new):
             return [*self.value("-", label, old, depth, path), *self.value("+", label, new, depth, None)]
-        return [_signed(depth, "~", f"{label} = {_scalar(old)} -> {_scalar(new)}{mark}")]
+        return [self.signed(depth, "~", f"{label} = {_scalar(old)} -> {_scalar(new)}{mark}")]
 
     def list_entries(self, old: Sequence[JSON], new: Sequence[JSON], depth: int) -> list[str]:
-        """Elements removed, added and changed: by their identity key when they have one and keep
-        their order (a route's weight change reads ``~ weight = 5 -> 25``), else by position
-        (longest common subsequence); unchanged runs counted."""
-        key = _identity(old, new)
-        if key is not None:
-            return self.keyed_entries(old, new, key, depth)
-        matcher = difflib.SequenceMatcher(
-            a=[canonical_json(v) for v in old], b=[canonical_json(v) for v in new], autojunk=False
-        )
+        """Elements removed, added and changed (see :func:`list_steps`), unchanged runs counted; a
+        changed element shows its identity on one line, then its changed entries."""
         lines: list[str] = []
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
-            if op == "equal":
-                lines.append(f"{_indent(depth)}# ({plural(i2 - i1, 'unchanged element')} hidden)")
-                continue
-            for v in old[i1:i2]:
-                lines += self.element("-", v, depth)
-            for v in new[j1:j2]:
-                lines += self.element("+", v, depth)
+        for step in list_steps(old, new):
+            if step.sign == "~":
+                lines += self.changed_element(step.old, step.new, step.identity, depth)
+            elif step.sign:
+                lines += self.element(step.sign, step.old if step.sign == "-" else step.new, depth)
+            else:
+                lines.append(f"{_indent(depth)}# ({plural(step.unchanged, 'unchanged element')} hidden)")
         return lines
 
-    def keyed_entries(self, old: Sequence[JSON], new: Sequence[JSON], key: str, depth: int) -> list[str]:
-        before = {canonical_json(v[key]): v for v in old}
-        lines = [
-            line
-            for v in old
-            if canonical_json(v[key]) not in {canonical_json(n[key]) for n in new}
-            for line in self.element("-", v, depth)
-        ]
-        unchanged = 0
-        for v in new:
-            was = before.get(canonical_json(v[key]))
-            if was is not None and not _differ(was, v):
-                unchanged += 1
-                continue
-            if unchanged:
-                lines.append(f"{_indent(depth)}# ({plural(unchanged, 'unchanged element')} hidden)")
-                unchanged = 0
-            if was is None:
-                lines += self.element("+", v, depth)
-                continue
-            identity = self.value(" ", _key(key), v[key], depth + 1, None)
-            without = {k: x for k, x in was.items() if k != key}
-            body = self.object_entries(without, {k: x for k, x in v.items() if k != key}, depth + 1, None)
-            lines += [_signed(depth, "~", "{"), *identity, *body, _indent(depth) + "},"]
-        if unchanged:
-            lines.append(f"{_indent(depth)}# ({plural(unchanged, 'unchanged element')} hidden)")
-        return lines
+    def changed_element(
+        self, old: Mapping[str, JSON], new: Mapping[str, JSON], identity: str | None, depth: int
+    ) -> list[str]:
+        """``~ {``, the identity on one line (a route's ``destination = { host = "a" }``), the
+        changed entries."""
+        head = [self.signed(depth, "~", "{")]
+        if identity is not None:
+            head.append(self.signed(depth + 1, " ", f"{_key(identity)} = {_inline(new[identity])}"))
+            old, new = ({k: v for k, v in m.items() if k != identity} for m in (old, new))
+        return [*head, *self.object_entries(old, new, depth + 1, None), _indent(depth) + "},"]
 
     def element(self, sign: str, value: JSON, depth: int) -> list[str]:
         lines = self.value(sign, None, value, depth, None)
@@ -235,11 +322,11 @@ class _Renderer:
                     sign, _key(k).ljust(width), value[k], depth + 1, None if path is None else (*path, k)
                 )
             ]
-            return [_signed(depth, sign, f"{head}{{{mark}"), *body, _indent(depth) + "}"]
+            return [self.signed(depth, sign, f"{head}{{{mark}"), *body, _indent(depth) + "}"]
         if isinstance(value, list) and value:
             body = [line for v in value for line in self.element(sign, v, depth + 1)]
-            return [_signed(depth, sign, f"{head}[{mark}"), *body, _indent(depth) + "]"]
-        return [_signed(depth, sign, f"{head}{_scalar(value)}{mark}")]
+            return [self.signed(depth, sign, f"{head}[{mark}"), *body, _indent(depth) + "]"]
+        return [self.signed(depth, sign, f"{head}{_scalar(value)}{mark}")]
 
     def mark(self, path: KeyPath | None) -> str:
-        return " # forces replacement" if path in self.forced else ""
+        return f" {self.paint.style(FORCES, RED)}" if path in self.forced else ""

@@ -133,15 +133,11 @@ CASES = {
                 name = "default-http"
               ~ route = [
                   ~ {
-                        destination = {
-                            host = "a"
-                        }
+                        destination = { host = "a" }
                       ~ weight = 95 -> 75
                     },
                   ~ {
-                        destination = {
-                            host = "b"
-                        }
+                        destination = { host = "b" }
                       ~ weight = 5 -> 25
                     },
                 ]
