@@ -82,7 +82,7 @@ class Releases:
         with open_source(self.config) as source:
             validation = api.validate(source, selection)
             assert validation.ok, [d.to_text() for d in validation.diagnostics]
-            api.apply(validation, api.compile_graphs(validation), GitopsTarget(self.deploy), selection)
+            api.apply_graphs(validation, api.compile_graphs(validation), GitopsTarget(self.deploy), selection)
 
     def promoter(self, now: datetime) -> Promoter:
         with open_source(self.config) as source:

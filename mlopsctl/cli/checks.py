@@ -19,7 +19,6 @@ from mlopsctl.cli.common import (
     selection_of,
     validated,
 )
-from mlopsctl.cli.targets import applied_at_ref, apply_target
 
 
 def validate(
@@ -75,26 +74,12 @@ def check(
 ) -> None:
     """Enforce the policies (docs/policies.md) over the compiled graphs. Exit 1 on any error finding."""
     from mlopsctl import api
-    from mlopsctl.config.diagnostics import plural
-    from mlopsctl.policies.run import all_policies, check, rules
+    from mlopsctl.views.outcomes import diagnostics_summary
 
-    if repo is not None and base is not None:
-        fail("give --repo or --base, not both")
-    applier = apply_target(None, repo, file, None)
-    selection = selection_of(env, region)
-    with validated(file, selection, None, fmt, report_valid=False) as validation:
-        graphs = api.compile_graphs(validation)
-        plan = None
-        if base is not None:
-            plan, _ = api.make_plan(validation, graphs, applied_at_ref(file, base), selection)
-        elif applier is not None:
-            plan, _ = api.make_plan(validation, graphs, applier.applied(validation.project), selection)
-        policies = all_policies()
-        found = validation.diagnostics + check(validation, graphs, policies, plan)
-        print_diagnostics(found, fmt, rules(policies), validation.source.display)
-        errors = sum(d.is_error for d in found)
+    with validated(file, selection_of(env, region), None, fmt, report_valid=False) as validation:
+        result = api.check(validation, file, selection_of(env, region), repo=repo, base=base)
+        print_diagnostics(result.findings, fmt, result.rules, validation.source.display)
         if fmt is DiagnosticFormat.text:
-            counts = f"{plural(errors, 'error')}, {plural(len(found) - errors, 'warning')}"
-            typer.echo(f"{validation.source.display}: {counts}.")
-    if errors:
+            typer.echo(diagnostics_summary(result.findings, validation.source.display), nl=False)
+    if result.errors:
         raise typer.Exit(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import pathlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
@@ -68,46 +68,46 @@ def validated(
     """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
 
     With ``report_valid`` false, the diagnostics of a valid config are left to the command.
-
-    Failures of the command's body that are the user's to fix (a path that cannot
-    be written, a Git or template problem, a refused apply) end it with a message.
     """
     from mlopsctl import api
     from mlopsctl.config.diagnostics import plural
-    from mlopsctl.config.source import open_source
-    from mlopsctl.config.templates import TemplateError
-    from mlopsctl.io.gitutil import GitError
-    from mlopsctl.output import ApplyError
-    from mlopsctl.plan.saved import SavedPlanError
-    from mlopsctl.state.store import StateStoreError
 
-    try:
-        with open_source(file, ref) as source:
-            validation = api.validate(source, selection)
-            if report_valid or not validation.ok:
-                print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
-            if not validation.ok:
-                errors = sum(d.is_error for d in validation.diagnostics)
-                if fmt is DiagnosticFormat.text:
-                    tail = "; nothing was written" if writes else ""
-                    err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
-                raise typer.Exit(1)
-            yield validation
-    except TemplateError as exc:
-        if not exc.shown:
-            fail(str(exc))
-        err(str(exc))
-        raise typer.Exit(1) from None
-    except (
-        GitError,
-        ApplyError,
-        api.ProtectedResourceError,
-        SavedPlanError,
-        StateStoreError,
-    ) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or file}: {exc.strerror or exc}")
+    with api.open_config(file, ref, selection) as validation:
+        if report_valid or not validation.ok:
+            print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
+        if not validation.ok:
+            errors = sum(d.is_error for d in validation.diagnostics)
+            if fmt is DiagnosticFormat.text:
+                tail = "; nothing was written" if writes else ""
+                err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
+            raise typer.Exit(1)
+        yield validation
+
+
+class OutputFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def progress(*, always: bool, stream: TextIO | None = None) -> Callable[[str], None]:
+    """A reporter of what a long command is doing, for a person at a terminal: on ``stream``
+    (stderr) when it is one, every step when ``always``, else only once the command has run for
+    more than two seconds (a large render). Logs and pipes get no progress lines."""
+    import sys
+    import time
+
+    out = stream or sys.stderr
+    shown = out.isatty()
+    started = time.monotonic()
+
+    def report(line: str) -> None:
+        if shown and (always or time.monotonic() - started > 2):
+            print(f"{line}...", file=out, flush=True)
+
+    return report
 
 
 def print_diagnostics(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlopsctl.cli.common import DEFAULT_FILE, FileArg, fail, selection_of, validated
+from mlopsctl.cli.common import DEFAULT_FILE, FileArg, FormatOpt, OutputFormat, fail, selection_of, validated
 
 DeployRepoOpt = Annotated[
     pathlib.Path | None,
@@ -40,6 +40,7 @@ def promote(
         bool,
         typer.Option("--adopt", help="Pin what each region of ENV without a lock entry compiles to now."),
     ] = False,
+    fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Copy the source environment's release into the target's regions, in order; write mlops.lock.
 
@@ -48,36 +49,30 @@ def promote(
     """
     from datetime import UTC, datetime
 
-    from mlopsctl.config.lock import dump_lock, lock_path
-    from mlopsctl.io.fileio import write_atomic
-    from mlopsctl.promote import commands
-    from mlopsctl.promote.assess import PromotionError
-    from mlopsctl.views.promotion import render_promotion
+    from mlopsctl import api
+    from mlopsctl.views import outcomes
+    from mlopsctl.views.promotion import render_promotion, render_status_json
 
-    if (rollback or adopt) and from_env is not None:
-        fail("--rollback and --adopt pin releases of the target itself: they take no --from")
     if rollback and adopt:
         fail("give --rollback or --adopt, not both")
+    mode: api.PromoteMode = "rollback" if rollback else "adopt" if adopt else "promote"
     with validated(file, selection_of(None, None), writes=not dry_run) as validation:
-        p = commands.promoter(validation, repo, datetime.now(UTC))
-        try:
-            if rollback:
-                proposal = commands.rollback(p, to, region or ())
-            elif adopt:
-                proposal = commands.adopt(p, to, region or ())
-            else:
-                proposal = commands.promote(p, to, from_env, region or ())
-        except PromotionError as exc:
-            fail(str(exc))
-        typer.echo(render_promotion(proposal, validation.lock), nl=False)
-        moved = ", ".join(str(t) for t in proposal.moved)
-        if not proposal.moved:
-            typer.echo("Nothing to promote now.")
-        elif dry_run:
-            typer.echo(f"Dry run: would write {lock_path(file)} for {moved}; nothing was written.")
-        else:
-            write_atomic(lock_path(file), dump_lock(proposal.lock))
-            typer.echo(f"Wrote {lock_path(file)} for {moved}. Commit it for review, then apply once merged.")
+        result = api.promote(
+            validation,
+            file,
+            to,
+            from_env=from_env,
+            regions=region or (),
+            repo=repo,
+            mode=mode,
+            dry_run=dry_run,
+            now=datetime.now(UTC),
+        )
+        if fmt is OutputFormat.json:
+            typer.echo(outcomes.promotion_json(result, render_status_json(result.proposal)), nl=False)
+            return
+        typer.echo(render_promotion(result.proposal, validation.lock), nl=False)
+        typer.echo(outcomes.promotion_tail(result, dry_run), nl=False)
 
 
 class StatusFormat(enum.StrEnum):
@@ -93,10 +88,10 @@ def status(
     """Per environment/region: the release it runs, whether it matches its source, pending promotions."""
     from datetime import UTC, datetime
 
-    from mlopsctl.promote import commands
+    from mlopsctl import api
     from mlopsctl.views.promotion import render_status_json, render_status_text
 
     with validated(file, selection_of(None, None)) as validation:
-        proposal = commands.status(commands.promoter(validation, repo, datetime.now(UTC)))
+        proposal = api.status(validation, repo, now=datetime.now(UTC))
         render = render_status_json if fmt is StatusFormat.json else render_status_text
         typer.echo(render(proposal), nl=False)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import enum
+import json
+import pathlib
 from typing import Annotated
 
 import typer
 
-from mlopsctl.cli.common import DEFAULT_FILE, EnvOpt, FileArg, RegionOpt, selection_of, validated
+from mlopsctl.cli.common import (
+    DEFAULT_FILE,
+    EnvOpt,
+    FileArg,
+    FormatOpt,
+    OutputFormat,
+    RegionOpt,
+    selection_of,
+    validated,
+)
 
 
 class PlatformFormat(enum.StrEnum):
@@ -28,19 +39,52 @@ def platform(
     from mlopsctl.views.platform import render_json, render_text
 
     with validated(file, selection_of(env, region), report_valid=False) as validation:
-        report = api.platform(validation, api.compile_graphs(validation))
+        report = api.platform(validation)
         typer.echo((render_json if fmt is PlatformFormat.json else render_text)(report), nl=False)
 
 
-def schema() -> None:
-    """Print the JSON Schema of mlops.yaml."""
+def schema(
+    out: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Write the schema to FILE (e.g. .mlopsctl/mlops.schema.json) instead of printing it.",
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.json,
+) -> None:
+    """Print the JSON Schema of mlops.yaml, or write it into your project for your editor (docs/editor.md)."""
     from mlopsctl.config.schema import schema_text
 
-    typer.echo(schema_text(), nl=False)
+    if out is None:
+        typer.echo(schema_text(), nl=False)
+        return
+    from mlopsctl.io.fileio import write_atomic
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, schema_text())
+    line = f"# yaml-language-server: $schema={_relative_to_cwd(out)}"
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps({"schema": str(out), "modeline": line}))
+    else:
+        typer.echo(f"Wrote {out}. Point your editor at it with this first line in mlops.yaml:\n{line}")
 
 
-def codes() -> None:
-    """Print the table of diagnostic codes (Markdown)."""
-    from mlopsctl.config.diagnostics import codes_markdown
+def _relative_to_cwd(path: pathlib.Path) -> str:
+    try:
+        return path.resolve().relative_to(pathlib.Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
 
+
+def codes(fmt: FormatOpt = OutputFormat.text) -> None:
+    """Print the table of diagnostic codes (Markdown, or JSON: code -> title and meaning)."""
+    from mlopsctl.config.diagnostics import CODES, codes_markdown
+
+    if fmt is OutputFormat.json:
+        doc = {code: {"title": title, "meaning": text} for code, (title, text) in sorted(CODES.items())}
+        typer.echo(json.dumps(doc, indent=2))
+        return
     typer.echo(codes_markdown(), nl=False)

@@ -58,7 +58,6 @@ def run(
     import json
 
     from mlopsctl import api
-    from mlopsctl.run.errors import RunError
 
     if not local:
         fail(
@@ -67,27 +66,19 @@ def run(
         )
     if out is None:
         fail("--out DIR is required: where the local run writes its data and outputs")
-    params: dict[str, str] = {}
-    for given in param or []:
-        key, sep, value = given.partition("=")
-        if not sep or not key:
-            fail(f"--param {given}: expected K=V")
-        params[key] = value
+    params = api.parse_params(param or [])
     with validated(file, selection_of([env], [region] if region else None), writes=True) as validation:
-        try:
-            result = api.run_local(
-                validation,
-                name,
-                out,
-                env=env,
-                region=region,
-                params=params,
-                trials=local_trials,
-                act=act,
-                data=data,
-            )
-        except RunError as exc:
-            fail(str(exc))
+        result = api.run_local(
+            validation,
+            name,
+            out,
+            env=env,
+            region=region,
+            params=params,
+            trials=local_trials,
+            act=act,
+            data=data,
+        )
         if fmt is RunFormat.json:
             typer.echo(json.dumps(result.to_json(), indent=2))
         else:

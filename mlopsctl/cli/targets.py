@@ -1,62 +1,18 @@
-"""What a plan compares against: the apply target its options choose, or the config at another Git ref."""
+"""The options that name an apply target, shared by plan, apply and check."""
 
 from __future__ import annotations
 
-import enum
 import pathlib
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlopsctl.cli.common import fail
+from mlopsctl.api.targets import TargetKind
 
 if TYPE_CHECKING:
-    from mlopsctl.config.target import Target
-    from mlopsctl.output import ApplyTarget
-    from mlopsctl.state import State
+    from mlopsctl.api.targets import TargetSpec
 
-
-class TargetKind(enum.StrEnum):
-    gitops = "gitops"
-    pulumi = "pulumi"
-    kubernetes = "kubernetes"
-
-
-def apply_target(
-    kind: TargetKind | None,
-    repo: pathlib.Path | None,
-    file: pathlib.Path,
-    backend: str | None,
-    kube: dict[str, str] | None = None,
-) -> ApplyTarget | None:
-    kube = kube or {}
-    if kind is TargetKind.kubernetes:
-        if repo is not None or backend is not None:
-            fail("--repo and --backend are not for the kubernetes target; it keeps its state in --state")
-        import functools
-
-        from mlopsctl.output.kubernetes import KubernetesTarget, open_store
-
-        store = functools.partial(open_store, file, kube.get("state"))
-        return KubernetesTarget(store, kubeconfig=kube.get("kubeconfig"), context=kube.get("context"))
-    if kube:
-        fail(f"--{min(kube)} is for --target kubernetes")
-    if kind is TargetKind.pulumi:
-        if repo is not None:
-            fail("--repo is for the gitops target; the pulumi target keeps its state in --backend")
-        from mlopsctl.output.pulumi import PulumiTarget
-
-        return PulumiTarget(file, backend)
-    if backend is not None:
-        fail("--backend is for --target pulumi")
-    if kind is None and repo is None:
-        return None
-    if repo is None:
-        fail("--repo DIR is required: the deploy repository to apply to (or to plan against)")
-    from mlopsctl.output.gitops import GitopsTarget
-
-    return GitopsTarget(repo)
-
+__all__ = ["TargetKind"]
 
 TargetOpt = Annotated[
     TargetKind | None,
@@ -86,14 +42,6 @@ StateOpt = Annotated[
         help="Where the kubernetes target keeps what it applied; default .mlopsctl/state beside the config.",
     ),
 ]
-
-
-def kube_options(context: str | None, kubeconfig: str | None, state: str | None) -> dict[str, str]:
-    """The kubernetes target's options that were given, by name."""
-    given = {"context": context, "kubeconfig": kubeconfig, "state": state}
-    return {k: v for k, v in given.items() if v is not None}
-
-
 BackendOpt = Annotated[
     str | None,
     typer.Option(
@@ -103,14 +51,19 @@ BackendOpt = Annotated[
         "beside the config.",
     ),
 ]
+NoColorOpt = Annotated[
+    bool, typer.Option("--no-color", help="No colour, even on a terminal (so does NO_COLOR=1).")
+]
 
 
-def applied_at_ref(file: pathlib.Path, ref: str) -> dict[Target, State]:
-    from mlopsctl import api
-    from mlopsctl.config.source import open_source
+def target_spec(
+    kind: TargetKind | None,
+    repo: pathlib.Path | None,
+    backend: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    state: str | None,
+) -> TargetSpec:
+    from mlopsctl.api.targets import TargetSpec
 
-    with open_source(file, ref) as source:
-        try:
-            return api.applied_as_of(api.validate(source))
-        except api.BaseConfigError as exc:
-            fail(str(exc))
+    return TargetSpec(kind, repo, backend, context, kubeconfig, state)

@@ -211,7 +211,7 @@ def target_for(store: MemoryStore, kubeconfig: pathlib.Path, context: str | None
 def apply(store: MemoryStore, kubeconfig: pathlib.Path, path: pathlib.Path = DIGITS) -> api.Outcome:
     validation = validation_of(path)
     target = target_for(store, kubeconfig)
-    _, outcome = api.apply(validation, api.graphs_for(validation, target), target, ONLY_PROD)
+    _, outcome = api.apply_graphs(validation, api.graphs_for(validation, target), target, ONLY_PROD)
     return outcome
 
 

@@ -65,7 +65,7 @@ def _validation(tmp_path: pathlib.Path) -> api.Validation:
 
 def _apply(validation: api.Validation, target: StoreTarget) -> Outcome:
     graphs = api.compile_graphs(validation)
-    return api.apply(validation, graphs, target, api.Selection(("dev",)), allow_destroy=True)[1]
+    return api.apply_graphs(validation, graphs, target, api.Selection(("dev",)), allow_destroy=True)[1]
 
 
 def test_the_selected_targets_are_locked_while_state_is_read_and_written(tmp_path: pathlib.Path) -> None:

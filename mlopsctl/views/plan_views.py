@@ -1,0 +1,26 @@
+"""One entry to the plan's views: text (full or compact, coloured on terminals), JSON or Markdown."""
+
+from __future__ import annotations
+
+import sys
+
+from mlopsctl.plan.diff import Plan
+
+
+def render(plan: Plan, fmt: str, *, compact: bool = False, no_color: bool = False) -> str:
+    """``plan`` in ``fmt`` (text, json or markdown); text is coloured only on a terminal (see
+    :func:`mlopsctl.views.colour.use_colour`)."""
+    if fmt == "json":
+        from mlopsctl.views.plan_json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from mlopsctl.views.plan_markdown import render_markdown
+
+        return render_markdown(plan)
+    from mlopsctl.views.colour import use_colour
+    from mlopsctl.views.plan_compact import render_compact
+    from mlopsctl.views.plan_text import render_text
+
+    colour = use_colour(sys.stdout, no_color)
+    return (render_compact if compact else render_text)(plan, color=colour)
