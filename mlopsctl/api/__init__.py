@@ -29,7 +29,6 @@ if TYPE_CHECKING:
         Unlocked,
         check,
         force_unlock,
-        open_config,
         parse_params,
         platform,
         promote,
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         replay,
         save_plan,
     )
+    from mlopsctl.api.project import open_config
     from mlopsctl.api.targets import NO_TARGET, TargetKind, TargetSpec, applied_at_ref
     from mlopsctl.compiler import compile_graphs
     from mlopsctl.config.project import ALL, Selection, TargetConfig, Validation, validate, with_targets
@@ -90,7 +90,7 @@ _HOMES = {
     "force_unlock": "mlopsctl.api.commands",
     "graphs_for": "mlopsctl.api.plans",
     "make_plan": "mlopsctl.api.plans",
-    "open_config": "mlopsctl.api.commands",
+    "open_config": "mlopsctl.api.project",
     "parse_params": "mlopsctl.api.commands",
     "plan": "mlopsctl.api.plans",
     "platform": "mlopsctl.api.commands",

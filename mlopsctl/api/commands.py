@@ -3,9 +3,8 @@ run and platform. Each returns a result object; :mod:`mlopsctl.views` renders th
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -17,7 +16,7 @@ from mlopsctl.compiler import compile_graphs
 from mlopsctl.compiler.platform import addon_uses
 from mlopsctl.config.addons import AddOnUse
 from mlopsctl.config.diagnostics import Diagnostic
-from mlopsctl.config.project import ALL, Selection, Validation, validate
+from mlopsctl.config.project import ALL, Selection, Validation
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 
@@ -25,19 +24,6 @@ if TYPE_CHECKING:
     from mlopsctl.promote.assess import Proposal
     from mlopsctl.run.result import MonitorResult, PipelineResult
     from mlopsctl.state.store import LockInfo
-
-
-@contextlib.contextmanager
-def open_config(
-    file: pathlib.Path, ref: str | None = None, selection: Selection = ALL
-) -> Iterator[Validation]:
-    """Validate ``file`` (as of Git ``ref``) and keep its source open while the command runs.
-
-    Every failure the user must fix while the block runs becomes a :class:`UserError`."""
-    from mlopsctl.config.source import open_source
-
-    with user_errors(str(file)), open_source(file, ref) as source:
-        yield validate(source, selection)
 
 
 @dataclass(frozen=True)

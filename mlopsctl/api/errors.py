@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 
@@ -17,16 +18,56 @@ class UserError(Exception):
         self.located = located
 
 
+_STAGE_ERRORS = (
+    ("mlopsctl.io.gitutil", "GitError"),
+    ("mlopsctl.output", "ApplyError"),
+    ("mlopsctl.plan.saved", "SavedPlanError"),
+    ("mlopsctl.state.store", "StateStoreError"),
+    ("mlopsctl.promote.assess", "PromotionError"),
+    ("mlopsctl.run.errors", "RunError"),
+)
+"""The stages' exceptions whose message tells the user what to do."""
+
+
+_EXTRAS = (
+    ("kfp", "kfp"),
+    ("kfp_server_api", "kfp"),
+    ("google.protobuf", "kfp"),
+    ("pulumi", "pulumi"),
+    ("pulumi_gcp", "pulumi"),
+    ("pulumi_kubernetes", "pulumi"),
+    ("kubernetes", "kubernetes"),
+    ("google", "gcs"),
+)
+"""The first module of a package -> the extra of mlopsctl that installs it."""
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """What to install when ``exc`` is a library of one of mlopsctl's extras that is missing."""
+    name = exc.name or ""
+    for module, extra in _EXTRAS:
+        if name == module or name.startswith(module + "."):
+            return (
+                f"this needs {name.split('.')[0] if module != 'google.protobuf' else 'kfp'}, which the core "
+                f"install leaves out: pip install 'mlopsctl[{extra}]' (or 'mlopsctl[all]')"
+            )
+    return None
+
+
+def _is_stage_error(exc: Exception) -> bool:
+    # A stage's exception can only have been raised once its module was imported: looking the
+    # classes up in sys.modules keeps validate from importing every stage.
+    return any(
+        isinstance(exc, cls)
+        for module, name in _STAGE_ERRORS
+        if (cls := getattr(sys.modules.get(module), name, None)) is not None
+    )
+
+
 @contextlib.contextmanager
 def user_errors(file_hint: str | None = None) -> Iterator[None]:
     """Turn the stages' own errors into :class:`UserError`; ``file_hint`` names an unnamed failing path."""
     from mlopsctl.config.templates import TemplateError
-    from mlopsctl.io.gitutil import GitError
-    from mlopsctl.output import ApplyError
-    from mlopsctl.plan.saved import SavedPlanError
-    from mlopsctl.promote.assess import PromotionError
-    from mlopsctl.run.errors import RunError
-    from mlopsctl.state.store import StateStoreError
 
     try:
         yield
@@ -34,7 +75,14 @@ def user_errors(file_hint: str | None = None) -> Iterator[None]:
         raise
     except TemplateError as exc:
         raise UserError(str(exc), located=bool(exc.shown)) from None
-    except (GitError, ApplyError, SavedPlanError, StateStoreError, PromotionError, RunError) as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{exc.filename or file_hint or 'a file'}: {exc.strerror or exc}") from None
+    except ModuleNotFoundError as exc:
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        raise UserError(hint) from None
+    except Exception as exc:
+        if _is_stage_error(exc):
+            raise UserError(str(exc)) from None
+        raise

@@ -22,12 +22,18 @@ from mlopsctl.cli.common import ChangesPresent
 
 class _Group(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        from mlopsctl.api.errors import UserError
+        from mlopsctl.api.errors import UserError, missing_extra
 
         try:
             return super().main(*args, **kwargs)
         except UserError as exc:  # the user's to fix: a message, never a traceback
             typer.echo(str(exc) if exc.located else f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+        except ModuleNotFoundError as exc:
+            hint = missing_extra(exc)
+            if hint is None:
+                raise
+            typer.echo(f"error: {hint}", err=True)
             raise SystemExit(1) from None
         except ChangesPresent:
             raise SystemExit(2) from None

@@ -68,7 +68,7 @@ def test_check_counts_error_findings(tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (api.TargetSpec(api.TargetKind.kubernetes, repo=pathlib.Path("d")), "--repo and --backend are not for"),
+        (api.TargetSpec(api.TargetKind.kubernetes, repo=pathlib.Path("d")), "--repo and --backend are not"),
         (api.TargetSpec(context="c"), "--context is for --target kubernetes"),
         (api.TargetSpec(api.TargetKind.pulumi, repo=pathlib.Path("d")), "--repo is for the gitops target"),
         (api.TargetSpec(backend="file:///x"), "--backend is for --target pulumi"),
@@ -82,9 +82,11 @@ def test_conflicting_target_options_are_user_errors(spec: api.TargetSpec, messag
 
 def test_failures_of_the_stages_reach_the_caller_as_user_errors(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, WITH_DATA)
-    with pytest.raises(api.UserError, match="not a Git repository|git init"):
-        with api.open_config(config) as validation:
-            api.apply(validation, config, api.ALL, api.TargetSpec(repo=tmp_path / "nowhere"))
+    with (
+        pytest.raises(api.UserError, match=r"not a Git repository|git init"),
+        api.open_config(config) as validation,
+    ):
+        api.apply(validation, config, api.ALL, api.TargetSpec(repo=tmp_path / "nowhere"))
     with pytest.raises(api.UserError, match="expected K=V"):
         api.parse_params(["novalue"])
     with pytest.raises(api.UserError, match="--env and --region name the locked state"):
