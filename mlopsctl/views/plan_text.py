@@ -22,6 +22,7 @@ from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, canonical_json, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
 from mlopsctl.views.colour import BOLD, GREEN, RED, Palette, palette
+from mlopsctl.views.successors import successors
 
 _NO_CHANGES_HEAD = "No changes."
 NO_CHANGES = f"{_NO_CHANGES_HEAD} Your infrastructure matches the configuration."
@@ -93,7 +94,7 @@ def _sections(targets: Sequence[TargetPlan], paint: Palette) -> list[str]:
         if not plan.changes:
             sections.append(f"Target {plan.target}: no changes.")
             continue
-        shown = [render_change(c, color=paint.enabled) for c in plan.changes]
+        shown = _shown(plan.changes, paint)
         key = tuple(
             (c.address.removeprefix(f"{c.target}/"), text.split("\n", 1)[1])
             for c, text in zip(plan.changes, shown, strict=True)
@@ -106,6 +107,36 @@ def _sections(targets: Sequence[TargetPlan], paint: Palette) -> list[str]:
                 sections.append(first)
             alike.setdefault(first, []).append(plan.target)
     return [s if isinstance(s, str) else _alike_line(alike[s], s) for s in sections]
+
+
+def _shown(changes: Sequence[ResourceChange], paint: Palette) -> list[str]:
+    """Each change as text; a new immutable version reads as its differences from the one it succeeds."""
+    pairs = successors(changes)
+    old_of = {old.address: new for new, old in pairs.items()}
+    shown = []
+    for c in changes:
+        if c.address in pairs:
+            shown.append(_succeeding(c, pairs[c.address], paint))
+        elif c.address in old_of:
+            verb = f"will be destroyed (succeeded by {old_of[c.address].rsplit('/', 1)[-1]})"
+            shown.append(
+                f"  {paint.style(f'# {c.address}', BOLD)} {verb}\n{paint.sign('-', 3)} resource "
+                f"{json.dumps(c.type)} {json.dumps(c.name)}"
+            )
+        else:
+            shown.append(render_change(c, color=paint.enabled))
+    return shown
+
+
+def _succeeding(new: ResourceChange, old: ResourceChange, paint: Palette) -> str:
+    """A created version, as the changes from the version it succeeds."""
+    lines = [f"  {paint.style(f'# {new.address}', BOLD)} will be created, succeeding {old.name}"]
+    if new.source:
+        lines.append(f"  # (from {format_path(new.source)} in mlops.yaml)")
+    lines.append(f"{paint.sign('+', 3)} resource {json.dumps(new.type)} {json.dumps(new.name)} {{")
+    lines += _Renderer(frozenset(), paint).object_entries(old.before, new.after, depth=1, path=())
+    lines.append(_indent(0) + "}")
+    return "\n".join(lines)
 
 
 def _alike_line(targets: list[Target], first: Target) -> str:
