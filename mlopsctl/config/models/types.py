@@ -4,6 +4,7 @@ Custom error types (``duration``, ``cron``, ``timezone``) are mapped to their
 own diagnostic codes by :mod:`mlopsctl.config.validate`.
 """
 
+import functools
 import re
 from typing import Annotated
 
@@ -68,13 +69,19 @@ def _cron(value: str) -> str:
     return value
 
 
-def _timezone(value: str) -> str:
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """The IANA names this system knows (listing them reads the whole zone database: once)."""
     from zoneinfo import available_timezones
 
+    return frozenset(available_timezones())
+
+
+def _timezone(value: str) -> str:
     from mlopsctl.config.diagnostics import did_you_mean
 
-    if value not in available_timezones():
-        suggestion = did_you_mean(value, available_timezones()) or "use an IANA name such as 'Europe/Berlin'"
+    if value not in _time_zones():
+        suggestion = did_you_mean(value, _time_zones()) or "use an IANA name such as 'Europe/Berlin'"
         raise PydanticCustomError(
             "timezone",
             "unknown time zone '{value}': {suggestion}",
