@@ -21,7 +21,9 @@ def _unknown(code: str, noun: str, name: str, known: list[str], path: Path) -> D
 def policy_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Levels and waivers name built-in policies or installed custom ones (entry points)."""
     settings = ctx.config.policies
-    named = [(p, ("policies", "levels", p)) for p in settings.levels if p != FRAMEWORK]
+    named: list[tuple[str, Path]] = [
+        (p, ("policies", "levels", p)) for p in settings.levels if p != FRAMEWORK
+    ]
     named += [(w.policy, ("policies", "waivers", i, "policy")) for i, w in enumerate(settings.waivers)]
     if all(p in BUILTINS and p != FRAMEWORK for p, _ in named):
         return  # reading the installed entry points is slow: only for ids that are not built in
