@@ -74,8 +74,9 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "E314": (
         "template error",
-        "A template override does not parse, uses what Jinja's sandbox refuses, or does not render "
-        "one Kubernetes object.",
+        "A template override does not parse (a statement, or an expression that is not a whole value), "
+        "uses what Jinja's sandbox refuses, does not render one Kubernetes object, or changes the "
+        "object's kind, name or namespace.",
     ),
     "E315": (
         "metric not collected",
@@ -92,6 +93,11 @@ CODES: dict[str, tuple[str, str]] = {
     "E406": (
         "add-on version too old",
         "A version pinned under platform.versions lacks a feature the workloads use.",
+    ),
+    "E407": (
+        "not on this placement",
+        "A setting that the section's placement (gke or vertex) cannot carry out, such as shadow "
+        "traffic on a Vertex AI endpoint or a GKE node pool for a Vertex AI pipeline.",
     ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),

@@ -54,7 +54,9 @@ def endpoint_members(name: str, endpoint: Endpoint) -> Iterator[tuple[str, str, 
 
 
 def pool_uses(config: MLOpsConfig) -> Iterator[PoolUse]:
-    for p, pipeline in config.pipelines.items():
+    """What runs on the cluster's node pools: sections placed on Vertex AI do not (checks.placement)."""
+    on_gke = config.placement
+    for p, pipeline in config.pipelines.items() if on_gke.pipelines == "gke" else ():
         if pipeline.node_pool:
             yield PoolUse(f"pipeline '{p}'", pipeline.node_pool, ("pipelines", p, "nodePool"), 0, ())
         for s, step in pipeline.steps.items():
@@ -67,7 +69,7 @@ def pool_uses(config: MLOpsConfig) -> Iterator[PoolUse]:
                 step.resources.accelerators,
                 (*base, "accelerators"),
             )
-    for e, endpoint in config.endpoints.items():
+    for e, endpoint in config.endpoints.items() if on_gke.endpoints == "gke" else ():
         for label, name, member, base in endpoint_members(e, endpoint):
             yield PoolUse(
                 f"{label} '{name}' of endpoint '{e}'",

@@ -129,7 +129,8 @@ class Request:
 
 
 def _requests(ctx: CheckContext) -> Iterator[Request]:
-    for p, pipeline in ctx.config.pipelines.items():
+    placement = ctx.config.placement  # Vertex AI sizes its own machines (checks.placement)
+    for p, pipeline in ctx.config.pipelines.items() if placement.pipelines == "gke" else ():
         for s, step in pipeline.steps.items():
             r = step.resources
             yield Request(
@@ -139,7 +140,7 @@ def _requests(ctx: CheckContext) -> Iterator[Request]:
                 r.memory,
                 ("pipelines", p, "steps", s, "resources"),
             )
-    for e, endpoint in ctx.config.endpoints.items():
+    for e, endpoint in ctx.config.endpoints.items() if placement.endpoints == "gke" else ():
         for v, variant in endpoint.variants.items():
             yield Request(
                 f"variant '{v}' of endpoint '{e}'",

@@ -68,6 +68,10 @@ class Resources(Spec):
     node_pool: Name | None = Field(
         default=None, description="A pool under `accelerators`; default: the pipeline's nodePool."
     )
+    accelerator_type: str | None = Field(
+        default=None,
+        description="Vertex AI Pipelines: the GPU type of `accelerators`, e.g. NVIDIA_TESLA_T4.",
+    )
 
 
 class Condition(Spec):

@@ -8,13 +8,16 @@ from mlopsctl import __version__
 from mlopsctl.config.models.cluster import Cluster
 from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.data import Data
+from mlopsctl.config.models.features import Features
 from mlopsctl.config.models.monitoring import AlertChannel, Monitor
 from mlopsctl.config.models.pipelines import Pipeline
+from mlopsctl.config.models.placement import Placement
 from mlopsctl.config.models.platform import Platform
 from mlopsctl.config.models.policies import Policies
 from mlopsctl.config.models.registry import RegisteredModel
 from mlopsctl.config.models.security import Security
 from mlopsctl.config.models.serving import BatchJob, Endpoint
+from mlopsctl.config.models.tracking import Tracking
 from mlopsctl.config.models.types import (
     Duration,
     EnvName,
@@ -125,6 +128,15 @@ class Overlay(Spec):
     policies: dict[str, Any] | None = Field(
         default=None, description="Merged over the top-level `policies` section for this target."
     )
+    placement: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `placement` section for this target."
+    )
+    features: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `features` section for this target."
+    )
+    tracking: dict[str, Any] | None = Field(
+        default=None, description="Merged over the top-level `tracking` section for this target."
+    )
 
 
 class Environment(Spec):
@@ -197,4 +209,14 @@ class MLOpsConfig(Spec):
     )
     policies: Policies = Field(
         default=Policies(), description="The gates `mlopsctl check` enforces, their settings and waivers."
+    )
+    placement: Placement = Field(
+        default=Placement(),
+        description="Where pipelines, endpoints and monitors run: gke (the project's clusters) or vertex.",
+    )
+    features: Features = Field(
+        default=Features(), description="Vertex AI Feature Store: feature groups, online stores and views."
+    )
+    tracking: Tracking = Field(
+        default=Tracking(), description="Vertex AI experiments and TensorBoard for the project's pipelines."
     )

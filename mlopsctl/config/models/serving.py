@@ -36,6 +36,14 @@ class Variant(Spec):
         default=None, description="A pool under `accelerators` to schedule on; default: any CPU node."
     )
     accelerators: int = Field(default=0, ge=0, le=16, description="GPUs per replica.")
+    machine_type: str | None = Field(
+        default=None,
+        description="Vertex AI endpoints: the machine type of each replica; default n1-standard-2.",
+    )
+    accelerator_type: str | None = Field(
+        default=None,
+        description="Vertex AI endpoints: the GPU type of `accelerators`, e.g. NVIDIA_TESLA_T4 or NVIDIA_L4.",
+    )
     cpu: Quantity = Field(default="1", description="CPU request and limit of each replica, e.g. 500m or 2.")
     memory: Quantity = Field(default="2Gi", description="Memory request and limit of each replica, e.g. 2Gi.")
     autoscaling: Autoscale = Field(
@@ -67,6 +75,14 @@ class GraphStep(Spec):
     accelerators: int = Field(default=0, ge=0, le=16, description="GPUs per replica.")
     node_pool: Name | None = Field(
         default=None, description="A pool under `accelerators` to schedule on; default: any CPU node."
+    )
+    machine_type: str | None = Field(
+        default=None,
+        description="Vertex AI endpoints: the machine type of each replica; default n1-standard-2.",
+    )
+    accelerator_type: str | None = Field(
+        default=None,
+        description="Vertex AI endpoints: the GPU type of `accelerators`, e.g. NVIDIA_TESLA_T4 or NVIDIA_L4.",
     )
 
 

@@ -1,0 +1,47 @@
+"""The feature store's views name stores, groups and features that exist, over declared datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.references import unresolved
+from mlopsctl.config.diagnostics import Diagnostic
+
+
+@check
+def feature_references(ctx: CheckContext) -> Iterator[Diagnostic]:
+    features, datasets = ctx.config.features, ctx.config.data.datasets
+    for name, group in features.groups.items():
+        if group.source.dataset not in datasets:
+            path = ("features", "groups", name, "source", "dataset")
+            yield unresolved("dataset", group.source.dataset, "data.datasets", datasets, path)
+        for i, column in enumerate(group.entity_id_columns):
+            if column in group.features:
+                yield Diagnostic(
+                    "E303",
+                    f"'{column}' is both an entity id column and a feature of group '{name}'",
+                    path=("features", "groups", name, "entityIdColumns", i),
+                    hint="an entity id identifies the row: list it under entityIdColumns only",
+                )
+    for name, view in features.views.items():
+        base = ("features", "views", name)
+        if view.store not in features.online_stores:
+            yield unresolved(
+                "online store", view.store, "features.onlineStores", features.online_stores, (*base, "store")
+            )
+        viewed = features.groups.get(view.group)
+        if viewed is None:
+            yield unresolved(
+                "feature group", view.group, "features.groups", features.groups, (*base, "group")
+            )
+            continue
+        for i, feature in enumerate(view.features):
+            if feature not in group.features:
+                yield unresolved(
+                    "feature",
+                    feature,
+                    f"features.groups.{view.group}.features",
+                    group.features,
+                    (*base, "features", i),
+                )
