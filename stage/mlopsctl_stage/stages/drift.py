@@ -12,7 +12,8 @@ On a breach (unless ``--dry-run``) the job
 - notifies: it prints one structured log line that Cloud Logging ingests as ``jsonPayload``,
   ``{"severity": "WARNING", "message", "mlopsctl.dev/monitor": NAME, "event": "drift-breach" or
   "skew-breach", "features", "channels"}``, on which the monitor's log-match alert policy fires;
-- retrains: it starts a run of each pipeline version in ``retrain`` through the KFP API.
+- retrains: it starts a run of each pipeline in ``retrain``, a ``start-run`` config, on its backend
+  (:mod:`mlopsctl_stage.runs`: the KFP API, or Vertex AI Pipelines).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlopsctl_stage import storage
+from mlopsctl_stage import runs, storage
 from mlopsctl_stage.artifacts import write_file
 from mlopsctl_stage.distances import Comparison, Reference, against_tallies, reference, tally
 from mlopsctl_stage.errors import StageError
@@ -39,7 +40,6 @@ from mlopsctl_stage.features import (
     summarised_features,
     table_features,
 )
-from mlopsctl_stage.kfp_api import Pipelines, RunTarget
 
 MONITOR_LABEL = "mlopsctl.dev/monitor"
 TIME_COLUMN = "timestamp"
@@ -261,12 +261,16 @@ def _act(
         print(json.dumps(_log_entry(name, event, breached, channels), sort_keys=True), flush=True)
     failures = []
     for index, entry in enumerate(config.get("retrain") or []):
-        target = RunTarget.from_config(entry, subject=f"retrain[{index}]")
-        action = {"type": "retrain", "pipeline": target.pipeline, "pipelineVersion": target.pipeline_version}
+        target = runs.from_config(entry, subject=f"retrain[{index}]")
+        action = {"type": "retrain", "pipeline": target.pipeline, "pipelineVersion": target.version}
         if not dry_run:
             try:
-                action["runId"] = Pipelines(target.endpoint).start(target).run_id
-                print(f"Started run {action['runId']} of {target.pipeline_version} to retrain.", flush=True)
+                started = target.start()
+                action["runId"] = started.run_id
+                print(f"Started run {started.run_id} of {target.version} to retrain.", flush=True)
+                if started.link:
+                    action["link"] = started.link
+                    print(f"Console: {started.link}", flush=True)
             except StageError as error:
                 failures.append(f"{target.pipeline}: {error}")
         actions.append({**action, "done": "runId" in action})

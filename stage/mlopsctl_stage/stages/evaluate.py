@@ -5,6 +5,8 @@ model records). The task is classification when the label is a boolean, a string
 with at most ``MAX_CLASSES`` values, or when the model gives class probabilities; regression
 otherwise. Rows whose label is missing are left out. Besides the metrics its thresholds and
 ``--metric`` flags name, ``metrics.json`` holds the catalog's defaults for the task that apply.
+With ``MLOPSCTL_EXPERIMENT`` set, the metrics are also logged as an experiment run
+(:mod:`mlopsctl_stage.tracking`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlopsctl_stage import metrics
+from mlopsctl_stage import metrics, tracking
 from mlopsctl_stage.artifacts import staged_dir, write_parameter
 from mlopsctl_stage.errors import StageError
 from mlopsctl_stage.metrics import CLASSIFICATION, REGRESSION, Predictions, UnavailableMetric
@@ -44,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar=("NAME", "PATH"),
         help="Where to write the value of one metric (float); repeatable.",
+    )
+    parser.add_argument(
+        "--run-id", help="The pipeline run's id: the experiment run the metrics are logged to."
     )
 
 
@@ -79,6 +84,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     write_parameter(args.blessed, blessed)
     for name, path in args.metric:
         write_parameter(path, values[name])
+    tracking.log_run(values, run_id=args.run_id, outputs=[args.metrics] if args.metrics else [])
 
 
 def _predict(model: str, examples: str, label: Any) -> Predictions:

@@ -1,8 +1,10 @@
-"""``start-run``: start a run of a published pipeline version, on a schedule or when new data arrived.
+"""``start-run``: start a run of a published pipeline, on a schedule or when new data arrived.
 
-With ``whenNewData`` (docs/runs.md), a run starts only if something changed after the creation
-of the pipeline's last run in its experiment (or there is no run yet): an object under the
-``gcs`` prefix, the ``bigquery`` table, or a table of the ``bigquery`` dataset. The last run
+The run goes to the backend the config names (:mod:`mlopsctl_stage.runs`): a PipelineVersion on
+Kubeflow Pipelines, or a PipelineJob on Vertex AI Pipelines. With ``whenNewData`` (docs/runs.md), a
+run starts only if something changed after the creation of the pipeline's last run (in its
+experiment on KFP; of its pipeline name and labels on Vertex AI), or there is no run yet: an object
+under the ``gcs`` prefix, the ``bigquery`` table, or a table of the ``bigquery`` dataset. The last run
 is the marker, so the stage keeps no state of its own.
 """
 
@@ -12,9 +14,8 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from mlopsctl_stage import storage
+from mlopsctl_stage import runs, storage
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.kfp_api import Pipelines, RunTarget
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,14 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
-    target = RunTarget.from_config(config)
-    api = Pipelines(target.endpoint)
+    target = runs.from_config(config)
     watched = config.get("whenNewData")
-    experiment_id = None
     if watched is not None:
-        experiment_id = api.experiment_id(target)
-        assert experiment_id is not None
-        last = api.last_run_created(experiment_id)
+        last = target.last_run_created()
         changed = newest_change(watched)
         if last is not None and (changed is None or changed <= last):
             print(
@@ -40,12 +37,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
             return
         why = "no run yet" if last is None else f"changed {changed} after the last run ({last.isoformat()})"
         print(f"New data in {_describe(watched)}: {why}.", flush=True)
-    started = api.start(target, experiment_id)
-    print(
-        f"Started run {started.run_id} ({started.display_name}) of {target.pipeline_version} "
-        f"in experiment {target.experiment} of namespace {target.namespace}.",
-        flush=True,
-    )
+    print(target.describe(target.start()), flush=True)
 
 
 def newest_change(watched: Any) -> datetime | None:
