@@ -37,6 +37,7 @@ _EXTRAS = (
     ("pulumi_gcp", "pulumi"),
     ("pulumi_kubernetes", "pulumi"),
     ("kubernetes", "kubernetes"),
+    ("google.cloud.aiplatform", "vertex"),
     ("google", "gcs"),
 )
 """The first module of a package -> the extra of mlopsctl that installs it."""

@@ -25,13 +25,15 @@ APIS = {
     "secretmanager": "secretmanager.googleapis.com",
     "serviceaccount": "iam.googleapis.com",
     "storage": "storage.googleapis.com",
+    "vertex": "aiplatform.googleapis.com",
 }
 """The API behind each pulumi-gcp module the build emits."""
 
 
 def api_of(type_token: str) -> str | None:
-    """``gcp:container/cluster:Cluster`` → ``container.googleapis.com``; None for other tokens."""
-    if type_token == SERVICE or not type_token.startswith("gcp:"):
+    """``gcp:container/cluster:Cluster`` → ``container.googleapis.com`` (and mlopsctl's own Vertex AI
+    resources, ``mlopsctl:vertex/...``, → ``aiplatform.googleapis.com``); None for other tokens."""
+    if type_token == SERVICE or not type_token.startswith(("gcp:", "mlopsctl:")):
         return None
     return APIS.get(type_token.split(":")[1].split("/")[0])
 

@@ -145,6 +145,19 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph": _KUBERNETES_IDENTITY,
     # KServe refuses to change an InferenceService's deployment mode in place.
     "kubernetes:serving.kserve.io/v1beta1:InferenceService": (*_KUBERNETES_IDENTITY, "metadata.annotations"),
+    # mlopsctl's Vertex AI resources (docs/vertex-resources.md): a new artifact is a new version.
+    "mlopsctl:vertex/deployment:Deployment": ("project", "location", "endpoint"),
+    "mlopsctl:vertex/modelMonitor:ModelMonitor": ("project", "location", "displayName", "model"),
+    "mlopsctl:vertex/modelVersion:ModelVersion": (
+        "project",
+        "location",
+        "modelId",
+        "artifactUri",
+        "containerImageUri",
+        "containerPorts",
+        "predictRoute",
+        "healthRoute",
+    ),
 }
 
 # Type token prefix -> the rule for every token under it without an exact entry.

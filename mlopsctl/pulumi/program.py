@@ -12,6 +12,8 @@ and region. Cluster add-ons (Helm releases, kustomize directories) and Kubernete
 ``kubernetes`` provider: for the cluster the
 graph creates (and they wait for it and its node pools), or the ambient kubeconfig.
 Each Google Cloud resource waits for the enabling of its API (``build.apis``).
+Vertex AI resources that pulumi-gcp lacks (``mlopsctl:vertex/...``) are dynamic resources
+(``mlopsctl.pulumi.vertex``): they carry their own provider and wait for the Vertex AI API.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource
+from mlopsctl.pulumi import vertex
 from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args
 from mlopsctl.pulumi.values import Resolver
@@ -60,7 +63,7 @@ def _ordered(graph: Graph) -> list[Resource]:
     services = {r.inputs["service"]: r.address for r in graph if r.type == SERVICE}
     ordering = Graph(graph.target, graph.gcp_project)
     for r in graph:
-        api = services.get(api_of(r.type) or "")
+        api = services.get((vertex.API if vertex.is_vertex(r.type) else api_of(r.type)) or "")
         if r.is_kubernetes:
             extra: tuple[str, ...] = (*infrastructure, *addons)
         else:
@@ -74,6 +77,7 @@ class _Program:
         import pulumi_gcp
 
         self.graph = graph
+        self.types = {r.type for r in graph}
         self.resolver = Resolver(self.provider)
         self.gcp = pulumi_gcp.Provider("gcp", project=graph.gcp_project, region=graph.target.region)
         self._kubernetes: Any = None
@@ -108,8 +112,20 @@ class _Program:
         return pulumi.ResourceOptions(depends_on=[created[d] for d in depends_on], **extra)
 
     def add(self, resource: Resource) -> None:
+        if vertex.is_vertex(resource.type):  # a dynamic resource, with a provider of its own
+            from mlopsctl.pulumi.vertex.resources import create_resource
+
+            opts = self._options(resource.depends_on, protect=resource.protect)
+            created = create_resource(resource.type, resource.name, resource.inputs, self.resolver, opts)
+            self.resolver.created[resource.address] = created
+            return
         package = split_token(resource.type)[0]
-        opts = self._options(resource.depends_on, protect=resource.protect, provider=self.provider(package))
+        opts = self._options(
+            resource.depends_on,
+            protect=resource.protect,
+            provider=self.provider(package),
+            ignore_changes=vertex.ignored_changes(resource.type, self.types) or None,
+        )
         if resource.is_kubernetes:
             created = create_object(resource.type, resource.name, resource.inputs, self.resolver, opts)
         else:
