@@ -37,11 +37,11 @@ def feature_references(ctx: CheckContext) -> Iterator[Diagnostic]:
             )
             continue
         for i, feature in enumerate(view.features):
-            if feature not in group.features:
+            if feature not in viewed.features:
                 yield unresolved(
                     "feature",
                     feature,
                     f"features.groups.{view.group}.features",
-                    group.features,
+                    viewed.features,
                     (*base, "features", i),
                 )
