@@ -14,6 +14,7 @@ import pathlib
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 # Regions that offer NVIDIA T4 GPUs, in the order prod spans them.
 REGIONS = (
@@ -224,12 +225,32 @@ def write(out: pathlib.Path, endpoints: int, pipelines: int, regions: int) -> pa
     """Write ``out/mlops.yaml`` and return its path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "mlops.yaml"
-    yaml = YAML()  # round-trip dumper: keeps key order, block style
+    yaml = YAML()  # round-trip dumper: keeps key order
     yaml.width = 120
     yaml.indent(mapping=2, sequence=4, offset=2)
     with path.open("w", encoding="utf-8") as stream:
-        yaml.dump(build(endpoints, pipelines, regions), stream)
+        yaml.dump(_compact(build(endpoints, pipelines, regions)), stream)
     return path
+
+
+def _compact(value: Any, depth: int = 0) -> Any:
+    """Block style, but below the top two levels a list of scalars, or a mapping of more than two,
+    on one line, as people write them: so that 1,000 endpoints stay under the 1 MiB that mlopsctl
+    reads."""
+    if isinstance(value, dict):
+        found: Any = CommentedMap((k, _compact(v, depth + 1)) for k, v in value.items())
+    elif isinstance(value, list):
+        found = CommentedSeq(_compact(v, depth + 1) for v in value)
+    else:
+        return value
+    items = list(value.values() if isinstance(value, dict) else value)
+    if (
+        depth >= 2
+        and not any(isinstance(v, dict | list) for v in items)
+        and (isinstance(value, list) or len(items) > 2)
+    ):
+        found.fa.set_flow_style()
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
-from mlopsctl.io.fileio import write_atomic
+from mlopsctl.io.fileio import write_atomic, write_tree
 
 
 def test_write_replaces_the_file(tmp_path: Path) -> None:
@@ -48,3 +49,29 @@ def test_the_file_then_the_rename_is_synced(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(os, "replace", replace)
     write_atomic(tmp_path / "state.json", "{}")
     assert events == ["fsync file", "rename", "fsync folder"]
+
+
+def test_write_tree_writes_every_file_under_its_folders(tmp_path: Path) -> None:
+    files = {"graph.json": "{}\n", "manifests/a.yaml": "a: 1\n", "pipelines/deep/b.yaml": "naïve\n"}
+    write_tree(tmp_path / "out", files)
+    written = {p.relative_to(tmp_path / "out").as_posix(): p for p in (tmp_path / "out").rglob("*")}
+    assert sorted(written) == [
+        "graph.json",
+        "manifests",
+        "manifests/a.yaml",
+        "pipelines",
+        "pipelines/deep",
+        "pipelines/deep/b.yaml",
+    ]
+    assert {k: written[k].read_text(encoding="utf-8") for k in files} == files
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
+def test_write_tree_syncs_the_file_system_once_on_linux(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    write_tree(tmp_path, {f"manifests/{i}.yaml": f"{i}\n" for i in range(50)})
+    assert synced == []  # no fsync per file or folder: one syncfs of the file system
+    assert len(list((tmp_path / "manifests").iterdir())) == 50

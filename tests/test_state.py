@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from types import MappingProxyType
 
 import pytest
 
@@ -11,6 +13,7 @@ from mlopsctl.state import (
     State,
     StateError,
     dump_state,
+    json_value,
     parse_state,
     state_from_graph,
 )
@@ -119,3 +122,39 @@ def test_state_rejects_inconsistent_addresses() -> None:
     wrong = AppliedResource("prod/us-central1/x:y/z", BUCKET, "raw", {})
     with pytest.raises(StateError, match="does not match"):
         State("acme", PROD, "p", None, "h", {wrong.address: wrong})
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ({"a": (1, {"b": MappingProxyType({"c": (2,)})})}, {"a": [1, {"b": {"c": [2]}}]}),
+        (OrderedDict(b=1, a=[None, True, 1.5]), {"b": 1, "a": [None, True, 1.5]}),
+        (["x", ("y",), []], ["x", ["y"], []]),
+        ("text", "text"),
+    ],
+)
+def test_json_value_turns_mappings_into_dicts_and_sequences_into_lists(value: object, plain: object) -> None:
+    found = json_value(value)
+    assert found == plain
+    assert json.dumps(found) == json.dumps(plain)  # tuples are lists, every mapping a dict
+    assert type(found) is type(plain)
+
+
+def test_json_value_keeps_what_is_plain_and_copies_only_what_is_not() -> None:
+    plain = {"spec": {"containers": [{"name": "a"}]}, "metadata": {"labels": {"app": "a"}}}
+    assert json_value(plain) is plain
+    mixed = {"spec": {"ports": (80,)}, "metadata": plain["metadata"]}
+    found = json_value(mixed)
+    assert found == {"spec": {"ports": [80]}, "metadata": plain["metadata"]}
+    assert found["metadata"] is plain["metadata"] and mixed["spec"]["ports"] == (
+        80,
+    )  # the original is unchanged
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [({1: "a"}, "keys must be strings"), ({"a": {1, 2}}, "not a JSON value"), ([b"x"], "not a JSON value")],
+)
+def test_json_value_refuses_what_json_cannot_hold(value: object, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        json_value(value)

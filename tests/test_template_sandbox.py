@@ -59,7 +59,7 @@ def test_a_template_linked_to_a_host_file_is_refused(tmp_path: pathlib.Path) -> 
     (folder / "kubernetes").mkdir(parents=True)
     (folder / "kubernetes" / "namespace.yaml.j2").symlink_to(secret)
     with pytest.raises(TemplateError, match="links outside its folder") as caught:
-        render_object("namespace", folder, name="x", labels={})
+        render_object("namespace", folder, name="x", labels={}, annotations={})
     assert caught.value.file == folder / "kubernetes" / "namespace.yaml.j2"
     config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
     code, _, err = run("validate", write(tmp_path / "project", config))
@@ -68,8 +68,25 @@ def test_a_template_linked_to_a_host_file_is_refused(tmp_path: pathlib.Path) -> 
 
 
 def test_a_link_inside_the_folder_is_read(tmp_path: pathlib.Path) -> None:
-    folder = _override(
-        tmp_path / "overrides", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name | tojson }}\n"
-    )
-    (folder / "kubernetes" / "other.yaml.j2").symlink_to(folder / "kubernetes" / "namespace.yaml.j2")
-    assert render_object("other", folder, name="x")["metadata"] == {"name": "x"}
+    folder = tmp_path / "overrides"
+    shared = folder / "shared" / "namespace.yaml"
+    shared.parent.mkdir(parents=True)
+    shared.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name | tojson }}\n")
+    (folder / "kubernetes").mkdir()
+    (folder / "kubernetes" / "namespace.yaml.j2").symlink_to(shared)
+    obj = render_object("namespace", folder, name="x", labels={}, annotations={})
+    assert obj["metadata"] == {"name": "x"}
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_fail_where_they_are_written(tmp_path: pathlib.Path, payload: str) -> None:
+    marker = tmp_path / MARKER
+    written = payload.replace("MARKER", str(marker))
+    folder = _override(tmp_path, f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {written}\n")
+    with pytest.raises(TemplateError) as caught:
+        render_object(
+            "namespace", folder, name="x", labels={}, annotations={}, request={}, config={}, self={}
+        )
+    assert (caught.value.line, caught.value.column) == (4, 9), caught.value
+    assert "is undefined" not in caught.value.message  # the sandbox refused it, not a missing name
+    assert not marker.exists()

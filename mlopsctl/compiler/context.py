@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pathlib
 from dataclasses import dataclass, field
 
@@ -44,8 +45,9 @@ class BuildContext:
     def gcp_project(self) -> str:
         return self.config.environments[self.target.env].gcp_project
 
-    @property
+    @functools.cached_property
     def templates_dir(self) -> pathlib.Path | None:
+        """The project's template overrides (``project.templates``), if it has any."""
         folder = self.config.project.templates
         return (self.base_dir / folder).resolve() if folder else None
 
@@ -83,13 +85,26 @@ class BuildContext:
             Resource(self.target, type_token, name, inputs, tuple(sorted(depends_on)), protect, source)
         )
 
+    def manifest(self, template: str, **values: JSON) -> dict[str, JSON]:
+        """The Kubernetes object ``templates/kubernetes/<template>.yaml.j2`` renders from ``values``
+        (the project's override of it, if any)."""
+        return render_object(template, self.templates_dir, **values)
+
     def add_manifest(
-        self, template: str, *, source: Path, depends_on: tuple[str, ...] = (), **values: JSON
+        self,
+        template: str,
+        *,
+        source: Path,
+        depends_on: tuple[str, ...] = (),
+        graph_name: str | None = None,
+        **values: JSON,
     ) -> Resource:
-        """Render a Kubernetes object from a template and add it to the graph."""
-        obj = render_object(template, self.templates_dir, **values)
+        """Render a Kubernetes object from a template and add it to the graph, named ``graph_name``
+        there (default: the object's name)."""
+        obj = self.manifest(template, **values)
         token = kubernetes_type(obj["apiVersion"], obj["kind"])
-        return self.add(token, obj["metadata"]["name"], obj, source=source, depends_on=depends_on)
+        name = graph_name or obj["metadata"]["name"]
+        return self.add(token, name, obj, source=source, depends_on=depends_on)
 
     def address(self, type_token: str, name: str) -> str:
         return address_of(self.target, type_token, name)

@@ -24,15 +24,16 @@ accelerator and topology labels, which GKE requires) and tolerations
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import json
 import re
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
+from mlopsctl.compiler.kfp_internals import CompiledPipeline, compiled, load_component, set_container
 from mlopsctl.compiler.pods import NodePool, Placement, placement
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order
@@ -54,6 +55,11 @@ STAGE_PROGRAM = "mlopsctl-stage"
 LAUNCHER_CPU = "100m"
 LAUNCHER_MEMORY = "256Mi"
 """What a launcher asks for: it only creates an object and waits for it."""
+_LAUNCHER_RESOURCES = {
+    "cpu_request": LAUNCHER_CPU,
+    "memory_request": LAUNCHER_MEMORY,
+    "memory_limit": LAUNCHER_MEMORY,
+}
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 """kfp reads a pipeline's inputs from the signature of its function, which is built for each pipeline."""
 
@@ -83,29 +89,32 @@ class StepSettings:
     KFP turns off on pipeline pods, as a native sidecar so that the pod still completes."""
 
 
-@dataclass(frozen=True)
-class CompiledPipeline:
-    pipeline: dict[str, JSON]
-    """The ``Pipeline`` object (pipelines.kubeflow.org/v2beta1)."""
-    version: dict[str, JSON]
-    """The ``PipelineVersion`` object, embedding the IR and its platform spec."""
+def compiled_from(step: Step, settings: StepSettings) -> dict[str, JSON]:
+    """What the compiled ``step`` depends on besides the step itself and its stage config: its
+    settings, with each pool as where it places a pod (a pool's size does not matter)."""
+    launcher = settings.launcher
+    general = replace(
+        settings, stage_config=None, pool=None, launcher=launcher and replace(launcher, pool=None)
+    )
+    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
+    launcher_where = launcher and placement(launcher.pool_name, launcher.pool, 0)
+    return {
+        **dataclasses.asdict(general),
+        "placement": dataclasses.asdict(where),
+        "launcher_placement": launcher_where and dataclasses.asdict(launcher_where),
+    }
 
 
 def compile_pipeline(
-    name: str,
-    namespace: str,
-    pipeline: Pipeline,
-    settings: Callable[[str, Step], StepSettings],
-    pipeline_root: str,
+    name: str, pipeline: Pipeline, settings: Mapping[str, StepSettings], pipeline_root: str
 ) -> CompiledPipeline:
-    """Compile ``pipeline`` with kfp into its Pipeline and PipelineVersion objects."""
-    import yaml
-    from kfp import compiler, dsl
-    from kfp.compiler.compiler_utils import KubernetesManifestOptions
+    """Compile ``pipeline`` (``settings`` by step name) with kfp."""
+    from kfp import dsl
 
     order = topological_order(pipeline)
     chains = condition_chains(pipeline, order)
 
+    # No docstring: kfp would take it for the pipeline's description.
     def program(*values: Any) -> None:
         parameters = dict(zip(pipeline.parameters, values, strict=True))
         _Emitter(name, pipeline, order, chains, settings, parameters).emit_level(())
@@ -116,22 +125,10 @@ def compile_pipeline(
             for key, value in pipeline.parameters.items()
         ]
     )
-    options = KubernetesManifestOptions(
-        pipeline_name=name,
-        pipeline_version_name=name,
-        namespace=namespace,
-        include_pipeline_manifest=True,
-    )
-    with tempfile.NamedTemporaryFile(suffix=".yaml") as out:
-        component = dsl.pipeline(
-            name=name, description=pipeline.description or None, pipeline_root=pipeline_root
-        )(program)
-        compiler.Compiler().compile(
-            component, out.name, kubernetes_manifest_format=True, kubernetes_manifest_options=options
-        )
-        documents = list(yaml.load_all(out.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    by_kind = {d["kind"]: d for d in documents}
-    return CompiledPipeline(by_kind["Pipeline"], by_kind["PipelineVersion"])
+    component = dsl.pipeline(
+        name=name, description=pipeline.description or None, pipeline_root=pipeline_root
+    )(program)
+    return compiled(component)
 
 
 class _Emitter:
@@ -143,7 +140,7 @@ class _Emitter:
         pipeline: Pipeline,
         order: list[str],
         chains: dict[str, tuple[str, ...]],
-        settings: Callable[[str, Step], StepSettings],
+        settings: Mapping[str, StepSettings],
         parameters: dict[str, Any],
     ) -> None:
         self.name = name
@@ -200,7 +197,7 @@ class _Emitter:
         from kfp import dsl
 
         step = self.pipeline.steps[name]
-        settings = self.settings(name, step)
+        settings = self.settings[name]
         loop = step.parallel_for
         if loop is None:
             self.tasks[name] = self.task(name, step, settings, item=None)
@@ -231,8 +228,6 @@ class _Emitter:
         return task
 
     def component(self, name: str, step: Step, settings: StepSettings, *, with_item: bool) -> Any:
-        from kfp import components
-
         types = {key: self.input_type(value) for key, value in step.inputs.items()}
         if with_item:
             types["item"] = _item_type(step)
@@ -250,7 +245,7 @@ class _Emitter:
             "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
             "implementation": {"container": {"image": image, "command": command, "args": args}},
         }
-        return components.load_component_from_text(json.dumps(spec, sort_keys=True, ensure_ascii=False))
+        return load_component(spec)
 
     def stage_program(
         self, name: str, step: Step, settings: StepSettings, types: dict[str, str]
@@ -293,7 +288,12 @@ class _Emitter:
 
 
 def _config_args(settings: StepSettings) -> list[Any]:
-    return ["--config", json.dumps(settings.stage_config or {}, sort_keys=True)]
+    return ["--config", config_argument(settings.stage_config)]
+
+
+def config_argument(stage_config: dict[str, JSON] | None) -> str:
+    """The ``--config`` argument of a stage or launcher with ``stage_config``."""
+    return json.dumps(stage_config or {}, sort_keys=True)
 
 
 def _input(key: str, kind: str, *, uri: bool) -> dict[str, str]:
@@ -332,24 +332,22 @@ def _configure(task: Any, step: Step, settings: StepSettings) -> None:
         kubernetes.set_timeout(task, parse_duration(step.timeout))
     if settings.launcher is not None and launcher_stage(step):
         # The job it launches retries, and its pods get the step's resources, variables and secrets.
-        task.set_cpu_request(LAUNCHER_CPU).set_memory_request(LAUNCHER_MEMORY).set_memory_limit(
-            LAUNCHER_MEMORY
-        )
-        _place(task, placement(settings.launcher.pool_name, settings.launcher.pool, 0))
+        where = placement(settings.launcher.pool_name, settings.launcher.pool, 0)
+        set_container(task, {**_LAUNCHER_RESOURCES, **_place(task, where)})
         return
     if step.retries:
         task.set_retry(step.retries)
+    resources: dict[str, str] = {}
     if step.resources.cpu:
-        task.set_cpu_request(step.resources.cpu).set_cpu_limit(step.resources.cpu)
+        resources.update(cpu_request=step.resources.cpu, cpu_limit=step.resources.cpu)
     if step.resources.memory:
-        task.set_memory_request(step.resources.memory).set_memory_limit(step.resources.memory)
-    for key, value in sorted(step.env.items()):
-        task.set_env_variable(key, value)
+        resources.update(memory_request=step.resources.memory, memory_limit=step.resources.memory)
     for key, secret in sorted(step.secrets.items()):
         kubernetes.use_secret_as_env(
             task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
         )
-    _place(task, placement(settings.pool_name, settings.pool, step.resources.accelerators))
+    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
+    set_container(task, {**resources, **_place(task, where)}, dict(sorted(step.env.items())))
     if settings.in_mesh:
         kubernetes.add_pod_label(task, "sidecar.istio.io/inject", "true")
         kubernetes.add_pod_annotation(task, "sidecar.istio.io/nativeSidecar", "true")
@@ -367,8 +365,8 @@ def secret_object_name(reference: str) -> str:
     return f"{safe[:50].rstrip('-')}-{digest}"
 
 
-def _place(task: Any, where: Placement) -> None:
-    """Node selection for a pool, and the accelerators the task asks for there."""
+def _place(task: Any, where: Placement) -> dict[str, str]:
+    """Select the pool's nodes; the ``ResourceSpec`` fields of the accelerators the task asks for there."""
     from kfp import kubernetes
 
     for key, value in where.node_selector.items():
@@ -381,5 +379,6 @@ def _place(task: Any, where: Placement) -> None:
             value=toleration.value,
             effect=toleration.effect,
         )
-    if where.accelerator is not None:
-        task.set_accelerator_type(where.accelerator).set_accelerator_limit(where.count)
+    if where.accelerator is None:
+        return {}
+    return {"accelerator_type": where.accelerator, "accelerator_count": str(where.count)}

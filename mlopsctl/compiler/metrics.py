@@ -46,8 +46,6 @@ IN_CLUSTER_QUERY_URL = "http://kube-prometheus-stack-prometheus.monitoring.svc.c
 
 PODMONITORING = kubernetes_type("monitoring.googleapis.com/v1", "PodMonitoring")
 PODMONITOR = kubernetes_type("monitoring.coreos.com/v1", "PodMonitor")
-DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")
-SERVICE = kubernetes_type("v1", "Service")
 
 AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
 ENDPOINT_LABEL = "mlopsctl.dev/endpoint"
@@ -241,34 +239,24 @@ def _collector(
     """A PodMonitoring (managed) or PodMonitor (in-cluster) of the istio-agents of the pods that
     ``selector`` selects in ``ns``, keeping only the series of ``exporters``."""
     catalog = metrics_catalog()
-    names = sorted({series for e in exporters for series in catalog.exporters[e].series()})
-    keep: dict[str, JSON] = {"action": "keep", "sourceLabels": ["__name__"], "regex": "|".join(names)}
+    series = "|".join(sorted({s for e in exporters for s in catalog.exporters[e].series()}))
+    values: dict[str, JSON] = {"name": name, "namespace": ns, "selector": selector, "series": series}
+    values |= {"path": PROXY_PATH, "interval": SCRAPE_INTERVAL}
     labels = ctx.k8s_labels("metrics")
-    endpoint: dict[str, JSON] = {"path": PROXY_PATH, "interval": SCRAPE_INTERVAL}
     if ctx.config.platform.metrics == "managed":
-        api_version, kind = "monitoring.googleapis.com/v1", "PodMonitoring"
-        spec = {
-            "selector": selector,
-            "endpoints": [{"port": PROXY_PORT, **endpoint, "metricRelabeling": [keep]}],
-        }
+        ctx.add_manifest(
+            "podmonitoring", source=source, depends_on=depends_on, labels=labels, port=PROXY_PORT, **values
+        )
     else:
-        api_version, kind = "monitoring.coreos.com/v1", "PodMonitor"
-        labels |= KUBE_PROMETHEUS_LABELS
-        address: dict[str, JSON] = {
-            "action": "replace",
-            "sourceLabels": ["__meta_kubernetes_pod_ip"],
-            "targetLabel": "__address__",
-            "replacement": f"$1:{PROXY_PORT}",
-        }
-        scrape = {"port": ENVOY_PORT_NAME, **endpoint, "relabelings": [address], "metricRelabelings": [keep]}
-        spec = {"selector": selector, "podMetricsEndpoints": [scrape]}
-    obj: dict[str, JSON] = {
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": spec,
-    }
-    ctx.add(kubernetes_type(api_version, kind), name, obj, source=source, depends_on=depends_on)
+        ctx.add_manifest(
+            "podmonitor",
+            source=source,
+            depends_on=depends_on,
+            labels=labels | KUBE_PROMETHEUS_LABELS,
+            port_name=ENVOY_PORT_NAME,
+            address=f"$1:{PROXY_PORT}",
+            **values,
+        )
 
 
 def frontend_account(ctx: BuildContext) -> tuple[str, str]:
@@ -300,53 +288,35 @@ def _frontend(ctx: BuildContext, source: Path) -> None:
         depends_on=(gsa.address,),
     )
     selector = {"app.kubernetes.io/name": "gmp-frontend"}
-    container: dict[str, JSON] = {
-        "name": FRONTEND,
-        "image": FRONTEND_IMAGE,
-        "command": ["/bin/frontend"],  # the image's entrypoint (prometheus-engine cmd/frontend/Dockerfile)
-        "args": [f"--web.listen-address=:{FRONTEND_PORT}", f"--query.project-id={ctx.gcp_project}"],
-        "ports": [{"name": "http", "containerPort": FRONTEND_PORT}],
-        "readinessProbe": {"httpGet": {"path": "/-/ready", "port": "http"}},
-        "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}},
-        "resources": FRONTEND_RESOURCES,
-        "securityContext": {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True},
-    }
-    metadata: dict[str, JSON] = {"name": FRONTEND, "namespace": FRONTEND_NAMESPACE, "labels": labels}
-    deployment = ctx.add(
-        DEPLOYMENT,
+    deployment = ctx.add_manifest(
         "gmp-frontend",
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": metadata,
-            "spec": {
-                "replicas": FRONTEND_REPLICAS,
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": {**labels, **selector}},
-                    "spec": {
-                        "serviceAccountName": ksa_name,
-                        "securityContext": {**RESTRICTED_POD, "runAsUser": 1000, "runAsGroup": 1000},
-                        "containers": [container],
-                    },
-                },
-            },
-        },
+        graph_name="gmp-frontend",
         source=source,
         depends_on=(ksa.address,),
+        name=FRONTEND,
+        namespace=FRONTEND_NAMESPACE,
+        labels=labels,
+        replicas=FRONTEND_REPLICAS,
+        selector=selector,
+        pod_labels={**labels, **selector},
+        service_account=ksa_name,
+        pod_security={**RESTRICTED_POD, "runAsUser": 1000, "runAsGroup": 1000},
+        image=FRONTEND_IMAGE,
+        args=[f"--web.listen-address=:{FRONTEND_PORT}", f"--query.project-id={ctx.gcp_project}"],
+        port=FRONTEND_PORT,
+        resources=FRONTEND_RESOURCES,
+        container_security={**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True},
     )
     port = {"name": "http", "port": FRONTEND_PORT, "targetPort": "http", "protocol": "TCP"}
-    ctx.add(
-        SERVICE,
-        "gmp-frontend",
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": metadata,
-            "spec": {"selector": selector, "ports": [port]},
-        },
+    ctx.add_manifest(
+        "service",
+        graph_name="gmp-frontend",
         source=source,
         depends_on=(deployment.address,),
+        name=FRONTEND,
+        namespace=FRONTEND_NAMESPACE,
+        labels=labels,
+        spec={"selector": selector, "ports": [port]},
     )
 
 

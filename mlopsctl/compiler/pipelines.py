@@ -16,14 +16,16 @@ deletes the namespace).
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import replace
 
 from mlopsctl.compiler import training
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE
-from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline
+from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, compiled_from, config_argument
+from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
 from mlopsctl.compiler.pods import NodePool
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
@@ -55,13 +57,14 @@ def profile(ctx: BuildContext) -> Resource | None:
     found = ctx.graph.resources.get(ctx.address(PROFILE, ns))
     if found is not None:
         return found
-    obj: dict[str, JSON] = {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "Profile",
-        "metadata": {"name": ns, "labels": ctx.k8s_labels("pipeline")},
-        "spec": {"owner": {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": owner}},
-    }
-    return ctx.add(PROFILE, ns, obj, source=("project", "owner"), depends_on=(ctx.address(NAMESPACE, ns),))
+    return ctx.add_manifest(
+        "profile",
+        source=("project", "owner"),
+        depends_on=(ctx.address(NAMESPACE, ns),),
+        name=ns,
+        labels=ctx.k8s_labels("pipeline"),
+        owner=owner,
+    )
 
 
 def publish(
@@ -73,30 +76,80 @@ def publish(
     with a mesh sidecar (they call services of the mesh).
     """
     ns = namespace(ctx.config)
-    settings = functools.partial(_settings, ctx, name, pipeline, in_mesh)
-    compiled = compile_pipeline(name, ns, pipeline, settings, pipeline_root(ctx.config, ctx.target))
-    spec = compiled.version["spec"]
-    content = {k: v for k, v in spec["pipelineSpec"].items() if k != "sdkVersion"}  # same across kfp releases
-    digest = hashlib.sha256(canonical_json([content, spec.get("platformSpec")]).encode())
+    settings = step_settings(ctx, name, pipeline, in_mesh)
+    compiled = compile_for_target(name, ns, pipeline, settings, pipeline_root(ctx.config, ctx.target))
+    # The SDK version is left out: a kfp release that compiles the same spec makes no new version.
+    content = {k: v for k, v in compiled.pipeline_spec.items() if k != "sdkVersion"}
+    digest = hashlib.sha256(canonical_json([content, compiled.platform_spec]).encode())
     labels = ctx.k8s_labels(component)
-    pipeline_object = _labelled(compiled.pipeline, labels)
-    version_object = _labelled(compiled.version, {**labels, "pipelines.kubeflow.org/pipeline": name})
-    version_object["metadata"]["name"] = f"{name}-{digest.hexdigest()[:10]}"
+    pipeline_spec, version_spec = manifest_specs(compiled, name)
     served = profile(ctx)
-    parent = ctx.add(
-        _token(pipeline_object),
-        name,
-        pipeline_object,
+    parent = ctx.add_manifest(
+        "pipeline",
         source=source,
         depends_on=(ctx.address(NAMESPACE, ns), *((served.address,) if served else ())),
+        name=name,
+        namespace=ns,
+        labels=labels,
+        spec=pipeline_spec,
     )
-    return ctx.add(
-        _token(version_object),
-        version_object["metadata"]["name"],
-        version_object,
+    return ctx.add_manifest(
+        "pipelineversion",
         source=source,
         depends_on=(parent.address,),
+        name=f"{name}-{digest.hexdigest()[:10]}",
+        namespace=ns,
+        labels={**labels, "pipelines.kubeflow.org/pipeline": name},
+        spec=version_spec,
     )
+
+
+_SUBSTITUTED = "mlopsctl-substituted"
+"""Marks, in a pipeline compiled for every target, the values that differ between targets."""
+_TEMPLATES: dict[str, CompiledPipeline] = {}
+"""Pipelines compiled for every target, by what they were compiled from (most recently used last)."""
+_TEMPLATES_KEPT = 128
+"""How many pipelines ``_TEMPLATES`` keeps (a process may compile many configs)."""
+
+
+def compile_for_target(
+    name: str, namespace: str, pipeline: Pipeline, settings: Mapping[str, StepSettings], root: str
+) -> CompiledPipeline:
+    """What ``compile_pipeline`` gives, compiled once for all the targets that differ only in what kfp
+    copies verbatim: the pipeline root and the ``--config`` argument of each stage.
+
+    Those are compiled as markers, then substituted in a copy of the result. A pipeline whose
+    config holds the marker itself is compiled as it is.
+    """
+    steps = {k: compiled_from(pipeline.steps[k], s) for k, s in settings.items()}
+    key = json.dumps([name, namespace, pipeline.model_dump(mode="json"), steps], sort_keys=True)
+    if _SUBSTITUTED in key:
+        return compile_pipeline(name, pipeline, settings, root)
+    markers = {step: {_SUBSTITUTED: step} for step in settings}
+    generic = {step: replace(s, stage_config=markers[step]) for step, s in settings.items()}
+    root_marker = f"{_SUBSTITUTED}:pipeline-root"
+    template = _TEMPLATES.pop(key, None) or compile_pipeline(name, pipeline, generic, root_marker)
+    _TEMPLATES[key] = template
+    if len(_TEMPLATES) > _TEMPLATES_KEPT:
+        del _TEMPLATES[next(iter(_TEMPLATES))]
+    values = {config_argument(markers[k]): config_argument(s.stage_config) for k, s in settings.items()}
+    values[root_marker] = root
+    return replace(
+        template,
+        pipeline_spec=_substituted(template.pipeline_spec, values),
+        platform_spec=_substituted(template.platform_spec, values),
+    )
+
+
+def _substituted(value: JSON, values: Mapping[str, str]) -> JSON:
+    """A copy of ``value`` with each string that is a key of ``values`` replaced by its value."""
+    if isinstance(value, str):
+        return values.get(value, value)
+    if isinstance(value, dict):
+        return {k: _substituted(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, values) for v in value]
+    return value
 
 
 def published_version(ctx: BuildContext, pipeline: str) -> Resource:
@@ -110,16 +163,6 @@ def published_version(ctx: BuildContext, pipeline: str) -> Resource:
     raise KeyError(f"pipeline {pipeline!r} has no published version in {ctx.target}")
 
 
-def _token(obj: dict[str, JSON]) -> str:
-    from mlopsctl.compiler.context import kubernetes_type
-
-    return kubernetes_type(obj["apiVersion"], obj["kind"])
-
-
-def _labelled(obj: dict[str, JSON], labels: dict[str, str]) -> dict[str, JSON]:
-    return {**obj, "metadata": {**obj["metadata"], "labels": labels}}
-
-
 def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]:
     """Where a pod that needs no accelerator runs (a launcher, a batch client): ``preferred`` if it
     is a CPU pool, else the first pool that hosts system workloads, else the one the cluster adds."""
@@ -130,6 +173,11 @@ def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]
     return next(
         ((n, p) for n, p in pools.items() if hosts_system_workloads(p)), (SYSTEM_POOL, SYSTEM_POOL_SPEC)
     )
+
+
+def step_settings(ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool) -> dict[str, StepSettings]:
+    """What each step of ``pipeline`` needs from the rest of the config, resolved for the target."""
+    return {key: _settings(ctx, name, pipeline, in_mesh, key, step) for key, step in pipeline.steps.items()}
 
 
 def _settings(

@@ -28,7 +28,6 @@ from mlopsctl.compiler.context import BuildContext, kubernetes_type
 from mlopsctl.compiler.iam import SECRET_ACCESSOR, SECRET_IAM_MEMBER, secret_parts
 from mlopsctl.compiler.identity import GSA, NAMESPACE, WorkloadAccount, workload_identity
 from mlopsctl.compiler.kfp_dag import secret_object_name
-from mlopsctl.compiler.rbac import SERVICE_ACCOUNT
 from mlopsctl.config.naming import cluster_name, namespace, region_short, shorten
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Resource, fn_invoke, fn_join
@@ -108,39 +107,36 @@ def _external_secrets(ctx: BuildContext, synced: list[Synced]) -> None:
 def _gke_sync(ctx: BuildContext, synced: list[Synced]) -> None:
     ns = namespace(ctx.config)
     ksa = reader_account(ctx)
-    account = ctx.add(
-        SERVICE_ACCOUNT,
-        ksa,
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": ksa, "namespace": ns, "labels": ctx.k8s_labels(COMPONENT)},
-        },
+    labels = ctx.k8s_labels(COMPONENT)
+    account = ctx.add_manifest(
+        "serviceaccount-principal",
         source=synced[0].source,
         depends_on=(ctx.address(NAMESPACE, ns),),
+        name=ksa,
+        namespace=ns,
+        labels=labels,
     )
     grants = _grants(ctx, synced, _principal(ctx, ksa), ())
     for item in synced:
-        provider = ctx.add(
-            PROVIDER_CLASS,
-            item.name,
-            _object(
-                ctx, PROVIDER_CLASS, item.name, {"provider": "gke", "parameters": {"secrets": _listed(item)}}
-            ),
+        provider = ctx.add_manifest(
+            "secretproviderclass",
             source=item.source,
             depends_on=(ctx.address(NAMESPACE, ns),),
+            name=item.name,
+            namespace=ns,
+            labels=labels,
+            secrets=_listed(item),
         )
-        spec: dict[str, JSON] = {
-            "serviceAccountName": ksa,
-            "secretProviderClassName": item.name,
-            "secretObject": {"type": "Opaque", "data": [{"sourcePath": SECRET_KEY, "targetKey": SECRET_KEY}]},
-        }
-        ctx.add(
-            SECRET_SYNC,
-            item.name,
-            _object(ctx, SECRET_SYNC, item.name, spec),
+        ctx.add_manifest(
+            "secretsync",
             source=item.source,
             depends_on=(provider.address, account.address, grants[(item.project, item.secret)]),
+            name=item.name,
+            namespace=ns,
+            labels=labels,
+            service_account=ksa,
+            provider_class=item.name,
+            key=SECRET_KEY,
         )
 
 
@@ -193,38 +189,34 @@ def _grants(
 
 def _store(ctx: BuildContext, item: Synced, reader: Reader) -> Resource:
     """The SecretStore of the secrets in ``item``'s project, as the secret reader."""
-    name = f"secret-manager-{item.project}"
-    workload_identity: dict[str, JSON] = {
-        "clusterProjectID": ctx.gcp_project,
-        "clusterLocation": ctx.target.region,
-        "clusterName": cluster_name(ctx.config, ctx.target),
-        "serviceAccountRef": {"name": reader.ksa},
-    }
-    spec: dict[str, JSON] = {
-        "provider": {"gcpsm": {"projectID": item.project, "auth": {"workloadIdentity": workload_identity}}}
-    }
-    return ctx.add(
-        SECRET_STORE,
-        name,
-        _object(ctx, SECRET_STORE, name, spec),
+    return ctx.add_manifest(
+        "secretstore",
         source=item.source,
         depends_on=reader.ready,
+        name=f"secret-manager-{item.project}",
+        namespace=namespace(ctx.config),
+        labels=ctx.k8s_labels(COMPONENT),
+        project=item.project,
+        cluster_project=ctx.gcp_project,
+        cluster_location=ctx.target.region,
+        cluster_name=cluster_name(ctx.config, ctx.target),
+        service_account=reader.ksa,
     )
 
 
 def _external_secret(ctx: BuildContext, item: Synced, store: Resource, grant: str) -> None:
-    spec: dict[str, JSON] = {
-        "refreshInterval": REFRESH_INTERVAL,
-        "secretStoreRef": {"kind": "SecretStore", "name": store.name},
-        "target": {"name": item.name, "creationPolicy": "Owner"},
-        "data": [{"secretKey": SECRET_KEY, "remoteRef": {"key": item.secret, "version": item.version}}],
-    }
-    ctx.add(
-        EXTERNAL_SECRET,
-        item.name,
-        _object(ctx, EXTERNAL_SECRET, item.name, spec),
+    ctx.add_manifest(
+        "externalsecret",
         source=item.source,
         depends_on=(store.address, grant),
+        name=item.name,
+        namespace=namespace(ctx.config),
+        labels=ctx.k8s_labels(COMPONENT),
+        refresh_interval=REFRESH_INTERVAL,
+        store=store.name,
+        key=SECRET_KEY,
+        secret=item.secret,
+        version=item.version,
     )
 
 
@@ -232,14 +224,3 @@ def _listed(item: Synced) -> str:
     """The add-on's ``secrets`` parameter (YAML): the version to read, and the file it becomes."""
     resource = f"projects/{item.project}/secrets/{item.secret}/versions/{item.version}"
     return f'- resourceName: "{resource}"\n  path: "{SECRET_KEY}"\n'
-
-
-def _object(ctx: BuildContext, type_token: str, name: str, spec: dict[str, JSON]) -> dict[str, JSON]:
-    """A namespaced object of the kind ``type_token`` names."""
-    _, group_version, kind = type_token.split(":")
-    return {
-        "apiVersion": group_version,
-        "kind": kind,
-        "metadata": {"name": name, "namespace": namespace(ctx.config), "labels": ctx.k8s_labels(COMPONENT)},
-        "spec": spec,
-    }

@@ -4,7 +4,8 @@ A tuning or training job belongs to a pipeline run, not to the cluster: a
 retraining run must tune and train on the data of that run, and two runs must
 never share a job. So these objects are not resources of the graph (applying
 the graph would start a job once, at deploy time, on no particular data).
-Each is built here as data, fully and for the target, and embedded in the
+Each is rendered here from its template (``experiment``, ``pytorchjob``, ``tfjob``,
+``jobset`` under ``templates/kubernetes/``), fully and for the target, and embedded in the
 ``--config`` of its step's launcher (:func:`launcher_config`): ``mlopsctl-stage
 tune-job`` or ``train-job``, a pod on a CPU pool that asks for no accelerator,
 so it never holds the chips its own trials or replicas wait for. The object is
@@ -76,8 +77,6 @@ from mlopsctl.graph import JSON
 
 CONTAINER = "training"
 """The container of a trial or of a JobSet's pods (the training operator wants its own names)."""
-JOB_SUCCEEDED = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
-JOB_FAILED = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
 RUN_SUFFIX_LENGTH = 9
 """What the launcher appends to a name: ``-`` and 8 characters of the run id."""
 SUGGESTION_NAME_LIMIT = 62
@@ -87,23 +86,21 @@ FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
 SLICE_JOB = "slice"
 """The replicated job of a JobSet: one Job per TPU slice, one pod per host."""
-EXCLUSIVE_TOPOLOGY = "alpha.jobset.sigs.k8s.io/exclusive-topology"
-"""JobSet places each Job alone in one node pool: two runs never split one slice between them."""
 MANAGE = ["create", "delete", "get", "list", "watch"]
 
 
 @dataclass(frozen=True)
 class Framework:
     kind: str
-    replica_specs_field: str
+    """Its job's kind, whose template is ``templates/kubernetes/<kind in lowercase>.yaml.j2``."""
     leader: str
     container: str
     """The container name the training operator looks for in each replica."""
 
 
 FRAMEWORKS = {
-    "pytorch": Framework("PyTorchJob", "pytorchReplicaSpecs", "Master", "pytorch"),
-    "tensorflow": Framework("TFJob", "tfReplicaSpecs", "Chief", "tensorflow"),
+    "pytorch": Framework("PyTorchJob", "Master", "pytorch"),
+    "tensorflow": Framework("TFJob", "Chief", "tensorflow"),
 }
 
 
@@ -190,35 +187,23 @@ def experiment(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
     space = sorted(tuning.search_space.items())
     trial_args = [f"--{name}=${{trialParameters.{name}}}" for name, _ in space]
     pod = _pod(ctx, at, "tuning", CONTAINER, [*at.step.args, *trial_args], "Never", _placement(at))
-    return {
-        "apiVersion": "kubeflow.org/v1beta1",
-        "kind": "Experiment",
-        "metadata": _metadata(ctx, at, "tuning", SUGGESTION_NAME_LIMIT - len(tuning.algorithm)),
-        "spec": {
-            "objective": _objective(tuning),
-            "algorithm": _algorithm(tuning),
-            "parameters": [_parameter(name, p) for name, p in space],
-            "maxTrialCount": tuning.max_trials,
-            "parallelTrialCount": tuning.parallel_trials,
-            "maxFailedTrialCount": tuning.max_failed_trials,
-            "resumePolicy": "Never",
-            "metricsCollectorSpec": {"collector": {"kind": "StdOut"}},
-            "trialTemplate": {
-                "primaryContainerName": CONTAINER,
-                "successCondition": JOB_SUCCEEDED,
-                "failureCondition": JOB_FAILED,
-                "trialParameters": [
-                    {"name": name, "reference": name, "description": f"{p.type} parameter '{name}'"}
-                    for name, p in space
-                ],
-                "trialSpec": {
-                    "apiVersion": "batch/v1",
-                    "kind": "Job",
-                    "spec": {"backoffLimit": at.step.retries, "template": pod},
-                },
-            },
-        },
-    }
+    return ctx.manifest(
+        "experiment",
+        **_metadata(ctx, at, "tuning", SUGGESTION_NAME_LIMIT - len(tuning.algorithm)),
+        objective=_objective(tuning),
+        algorithm=_algorithm(tuning),
+        parameters=[_parameter(name, p) for name, p in space],
+        max_trials=tuning.max_trials,
+        parallel_trials=tuning.parallel_trials,
+        max_failed_trials=tuning.max_failed_trials,
+        container=CONTAINER,
+        trial_parameters=[
+            {"name": name, "reference": name, "description": f"{p.type} parameter '{name}'"}
+            for name, p in space
+        ],
+        retries=at.step.retries,
+        pod=pod,
+    )
 
 
 def _objective(tuning: Tuning) -> dict[str, JSON]:
@@ -298,12 +283,12 @@ def training_job(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
     }
     if at.step.timeout:
         run_policy["activeDeadlineSeconds"] = parse_duration(at.step.timeout)
-    return {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": framework.kind,
-        "metadata": _metadata(ctx, at, "training", TRAINING_JOB_NAME_LIMIT),
-        "spec": {"runPolicy": run_policy, framework.replica_specs_field: replicas},
-    }
+    return ctx.manifest(
+        framework.kind.lower(),
+        **_metadata(ctx, at, "training", TRAINING_JOB_NAME_LIMIT),
+        run_policy=run_policy,
+        replicas=replicas,
+    )
 
 
 def _jobset(ctx: BuildContext, at: StepAt, tpu_slice: catalog.TpuSlice) -> dict[str, JSON]:
@@ -321,22 +306,19 @@ def _jobset(ctx: BuildContext, at: StepAt, tpu_slice: catalog.TpuSlice) -> dict[
         job["activeDeadlineSeconds"] = parse_duration(at.step.timeout)
     # Pods are named <jobset>-<replicated job>-<job index>-<pod index>, a DNS label (their hostname).
     limit = DNS_LABEL_LIMIT - len(f"-{SLICE_JOB}-0-{hosts - 1}")
-    metadata = _metadata(ctx, at, "training", limit)
-    metadata["annotations"] = {EXCLUSIVE_TOPOLOGY: NODE_POOL_LABEL}
-    return {
-        "apiVersion": "jobset.x-k8s.io/v1alpha2",
-        "kind": "JobSet",
-        "metadata": metadata,
-        "spec": {
-            "failurePolicy": {"maxRestarts": at.step.retries},
-            "network": {"enableDNSHostnames": True},
-            "replicatedJobs": [{"name": SLICE_JOB, "replicas": 1, "template": {"spec": job}}],
-            "ttlSecondsAfterFinished": FINISHED_JOB_TTL,
-        },
-    }
+    return ctx.manifest(
+        "jobset",
+        **_metadata(ctx, at, "training", limit),
+        exclusive_topology=NODE_POOL_LABEL,  # each Job alone in a node pool: runs never share a slice
+        retries=at.step.retries,
+        replicated_job=SLICE_JOB,
+        job=job,
+        ttl=FINISHED_JOB_TTL,
+    )
 
 
 def _metadata(ctx: BuildContext, at: StepAt, component: str, limit: int) -> dict[str, JSON]:
+    """The name (within ``limit`` with the run suffix), namespace and labels of a job's object."""
     return {
         "name": at.job_name(limit),
         "namespace": namespace(ctx.config),

@@ -10,8 +10,10 @@ Application syncing ``<env>/<region>/`` must let Argo CD wait on Application hea
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Mapping
 
+from mlopsctl.config.templates import render_object
 from mlopsctl.graph import HELM_RELEASE, JSON, Graph, Resource
 
 NAMESPACE = "argocd"
@@ -20,8 +22,11 @@ FIRST_WAVE = -20
 """Add-ons take waves FIRST_WAVE... by depth of requirements; workloads keep wave 0."""
 
 
-def applications(graph: Graph, labels: Mapping[str, str]) -> dict[str, dict[str, JSON]]:
-    """Add-on name → its Application, for every add-on of ``graph``."""
+def applications(
+    graph: Graph, labels: Mapping[str, str], templates_dir: pathlib.Path | None = None
+) -> dict[str, dict[str, JSON]]:
+    """Add-on name → its Application, for every add-on of ``graph`` (``application.yaml.j2``, from
+    ``templates_dir`` when the project overrides it there)."""
     addons = {r.address: r for r in graph if r.is_addon}
     depth: dict[str, int] = {}
     for resource in graph.ordered():
@@ -29,11 +34,14 @@ def applications(graph: Graph, labels: Mapping[str, str]) -> dict[str, dict[str,
             required = [depth[d] for d in resource.depends_on if d in depth]
             depth[resource.address] = 1 + max(required, default=-1)
     return {
-        r.name: application(r, FIRST_WAVE + depth[address], labels) for address, r in sorted(addons.items())
+        r.name: application(r, FIRST_WAVE + depth[address], labels, templates_dir)
+        for address, r in sorted(addons.items())
     }
 
 
-def application(resource: Resource, wave: int, labels: Mapping[str, str]) -> dict[str, JSON]:
+def application(
+    resource: Resource, wave: int, labels: Mapping[str, str], templates_dir: pathlib.Path | None = None
+) -> dict[str, JSON]:
     inputs = resource.inputs
     if resource.type == HELM_RELEASE:
         namespace = str(inputs["namespace"])
@@ -43,26 +51,16 @@ def application(resource: Resource, wave: int, labels: Mapping[str, str]) -> dic
     destination: dict[str, JSON] = {"server": IN_CLUSTER}
     if namespace:
         destination["namespace"] = namespace
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {
-            "name": f"mlopsctl-{resource.name}",
-            "namespace": NAMESPACE,
-            "labels": dict(labels),
-            "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
-        },
-        "spec": {
-            "project": "default",
-            "source": source,
-            "destination": destination,
-            "syncPolicy": {
-                # No prune of the add-on itself: removing KServe's CRDs would delete every model.
-                "automated": {"prune": False, "selfHeal": True},
-                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
-            },
-        },
-    }
+    return render_object(
+        "application",
+        templates_dir,
+        name=f"mlopsctl-{resource.name}",
+        namespace=NAMESPACE,
+        labels=dict(labels),
+        wave=str(wave),
+        source=source,
+        destination=destination,
+    )
 
 
 def _helm_source(inputs: Mapping[str, JSON]) -> dict[str, JSON]:

@@ -5,7 +5,7 @@ Kubernetes object per file; ``platform/<add-on>.yaml``, one Argo CD Application 
 add-on (``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
 Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
 KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
-inputs, dependencies) that the Pulumi program reads.
+inputs, dependencies) that the Pulumi program reads, as compact JSON with one resource per line.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mlopsctl.compiler.context import ownership_labels
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
 from mlopsctl.io.fileio import sync_dir, write_tree
-from mlopsctl.io.yamlio import dump_json, dump_yaml
+from mlopsctl.io.yamlio import dump_json_rows, dump_yaml
 from mlopsctl.output.argocd import applications
 
 GRAPH_FILE = "graph.json"
@@ -38,7 +38,8 @@ def render_target(graph: Graph, project: str) -> Files:
     """Every file of one target's folder, in memory."""
     files: Files = {}
     manifests = []
-    for resource in graph.ordered():
+    ordered = graph.ordered()
+    for resource in ordered:
         if resource.is_kubernetes:
             path = f"manifests/{resource.inputs['kind'].lower()}-{resource.name}.yaml"
             if path in files:
@@ -62,14 +63,15 @@ def render_target(graph: Graph, project: str) -> Files:
             "resources": manifests,
         }
     )
-    files[GRAPH_FILE] = dump_json(
+    files[GRAPH_FILE] = dump_json_rows(
         {
             "project": project,
             "env": graph.target.env,
             "region": graph.target.region,
             "gcpProject": graph.gcp_project,
-            "resources": [graph_entry(r) for r in graph.ordered()],
-        }
+            "resources": [graph_entry(r) for r in ordered],
+        },
+        "resources",
     )
     return files
 

@@ -103,8 +103,8 @@ def diff_target(target: Target, desired: Graph | None, applied: State | None) ->
     desired_order = desired.ordered() if desired else []
     old = applied.resources if applied else {}
     changes = [_change(r, old.get(r.address)) for r in desired_order]
-    kept = {r.address for r in desired_order}
-    deleted = [_deletion(target, old[r.address]) for r in _applied_order(applied) if r.address not in kept]
+    gone = old.keys() - {r.address for r in desired_order}
+    deleted = [_deletion(target, old[r.address]) for r in _applied_order(applied, gone)]
     return TargetPlan(
         target=target,
         changes=tuple(c for c in changes if c.actions != NO_OP) + tuple(reversed(deleted)),
@@ -131,8 +131,11 @@ def blocked_by_protection(plan: Plan) -> list[ResourceChange]:
     return [c for c in destructive_changes(plan) if c.protect]
 
 
-def _applied_order(applied: State | None) -> list[Resource]:
-    return applied.to_graph().ordered() if applied else []
+def _applied_order(applied: State | None, addresses: set[str]) -> list[Resource]:
+    """The applied resources at ``addresses``, in dependency order."""
+    if applied is None or not addresses:
+        return []
+    return [r for r in applied.to_graph().ordered() if r.address in addresses]
 
 
 def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChange:

@@ -59,16 +59,38 @@ class State:
 
 
 def json_value(value: Any) -> JSON:
-    """A plain JSON value: mappings become dicts, sequences lists; anything else non-JSON is an error."""
-    if isinstance(value, Mapping):
-        if not all(isinstance(k, str) for k in value):
-            raise TypeError(f"JSON object keys must be strings: {list(value)!r}")
-        return {k: json_value(v) for k, v in value.items()}
+    """A plain JSON value: mappings become dicts, sequences lists; anything else non-JSON is an error.
+
+    What is plain already is returned as it is, not copied: graphs, states and plans share such
+    values and never change them.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        found = value if kind is dict else dict(value)
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings: {list(value)!r}")
+            plain = item if type(item) in _SCALARS else json_value(item)
+            if plain is not item:
+                found = dict(value) if found is value else found
+                found[key] = plain
+        return found
     if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+        listed: list[Any] = value if isinstance(value, list) and kind is list else list(value)
+        for i, item in enumerate(value):
+            plain = item if type(item) in _SCALARS else json_value(item)
+            if plain is not item:
+                listed = list(value) if listed is value else listed
+                listed[i] = plain
+        return listed
+    if isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"not a JSON value: {value!r}")
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def state_from_graph(graph: Graph, *, project: str, source_commit: str | None, config_hash: str) -> State:

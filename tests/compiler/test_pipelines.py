@@ -13,9 +13,15 @@ from helpers import STAGED as UNOWNED_STAGED
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.kfp_dag import compile_pipeline
+from mlopsctl.compiler.kfp_internals import CompiledPipeline
+from mlopsctl.compiler.pipelines import compile_for_target, step_settings
+from mlopsctl.config.naming import namespace, pipeline_root
+from mlopsctl.config.project import Validation
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
-from mlopsctl.graph import Graph
+from mlopsctl.graph import Graph, canonical_json
 
 DEV = Target("dev", "us-central1")
 OWNER = "  name: demo\n  owner: ml-team@acme.example\n"
@@ -253,3 +259,43 @@ def test_literal_inputs_with_dots_are_values(tmp_path: pathlib.Path) -> None:
         "version": "v1.2",
         "host": "a.example.com",
     }
+
+
+def _compiled_both_ways(validation: Validation) -> list[tuple[CompiledPipeline, CompiledPipeline]]:
+    """Per target and pipeline: compiled once for all targets, and compiled for the target alone."""
+    assert validation.ok and validation.document is not None, [d.to_text() for d in validation.diagnostics]
+    found = []
+    for target, resolved in validation.targets.items():
+        ctx = BuildContext(resolved.config, target, validation.document.base_dir)
+        for name, pipeline in resolved.config.pipelines.items():
+            settings = step_settings(ctx, name, pipeline, in_mesh=False)
+            root = pipeline_root(ctx.config, target)
+            shared = compile_for_target(name, namespace(ctx.config), pipeline, settings, root)
+            found.append((shared, compile_pipeline(name, pipeline, settings, root)))
+    return found
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_a_pipeline_compiled_for_all_targets_is_as_compiled_for_each(example: pathlib.Path) -> None:
+    pairs = _compiled_both_ways(validate(ConfigSource(example, str(example), None)))
+    for shared, alone in pairs:
+        assert shared == alone
+    assert len({canonical_json(shared.pipeline_spec) for shared, _ in pairs}) > len(
+        {shared.pipeline_spec["pipelineInfo"]["name"] for shared, _ in pairs}
+    ), "the targets' pipelines differ: their buckets, datasets and pipeline roots are substituted"
+
+
+def test_a_config_holding_the_marker_is_compiled_as_it_is(tmp_path: pathlib.Path) -> None:
+    text = STAGED + (
+        "pipelines:\n  p:\n    steps:\n"
+        "      a: {image: x, command: [run], outputs: {examples: dataset},\n"
+        '          env: {NOTE: \'{"mlopsctl-substituted": "b"}\'}}\n'
+        "      b: {kind: statistics, inputs: {examples: a.examples}, outputs: {statistics: artifact}}\n"
+    )
+    pairs = _compiled_both_ways(validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None)))
+    assert all(shared == alone for shared, alone in pairs)
+    executors = pairs[0][0].pipeline_spec["deploymentSpec"]["executors"]
+    assert executors["exec-a"]["container"]["env"] == [
+        {"name": "NOTE", "value": '{"mlopsctl-substituted": "b"}'}
+    ]
+    assert executors["exec-b"]["container"]["args"][:2] == ["--config", "{}"]

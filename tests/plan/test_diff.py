@@ -246,3 +246,14 @@ def test_the_resource_type_decides_between_update_and_replacement(
 ) -> None:
     (change,) = diff_target(PROD, graph(res(type_, "x", new)), applied(res(type_, "x", old))).changes
     assert (change.actions, change.replace_paths) == (actions, forcing)
+
+
+def test_removed_resources_of_a_kept_target_are_destroyed_in_reverse_dependency_order() -> None:
+    table = res("gcp:bigquery/table:Table", "t", {"tableId": "t"}, depends_on=(FEATURES.address,))
+    plan = diff_target(PROD, graph(RAW), applied(table, RAW, FEATURES, NS))
+    assert [(c.address, c.actions) for c in plan.changes] == [
+        (table.address, (Action.DELETE,)),
+        (FEATURES.address, (Action.DELETE,)),
+        (NS.address, (Action.DELETE,)),
+    ]
+    assert plan.unchanged == 1

@@ -11,7 +11,7 @@ from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.load import MAX_BYTES
 from mlopsctl.config.source import NotRegularFile, read_regular
 from mlopsctl.config.sourcemap import Position
-from mlopsctl.config.templates import BUILTIN_TEMPLATES
+from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, compile_template
 
 MAX_RECORD_DEPTH = 15
 _COLUMN_KEYS = {
@@ -129,34 +129,16 @@ def template_folder(ctx: CheckContext) -> Iterator[Diagnostic]:
                 hint=did_you_mean(name, sorted(builtin)) or f"built-ins: {', '.join(sorted(builtin))}",
             )
             continue
-        problem, line, column = _template_problem(template, path)
-        if problem:
+        try:
+            compile_template(template, path)
+        except TemplateError as exc:
             yield Diagnostic(
                 "E314",
-                f"template '{name}' in '{folder}' {problem}",
-                position=Position(ctx.shown(template.resolve()), line, column) if line else None,
+                f"template '{name}' in '{folder}' {exc.problem}",
+                position=Position(ctx.shown(template), exc.line, exc.column),
                 path=("project", "templates"),
-                hint="fix the template, or remove it to use the built-in one (see docs/templates.md)",
+                hint=exc.hint,
             )
-
-
-def _template_problem(template: pathlib.Path, folder: pathlib.Path) -> tuple[str | None, int, int]:
-    """What keeps ``template`` from rendering, and its line and column (0 when not in the file)."""
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    if not template.resolve().is_relative_to(folder.resolve()):
-        return f"links outside its folder (to {template.resolve()}): refused", 0, 0
-    try:
-        text = read_regular(template, MAX_BYTES + 1).decode("utf-8")
-        ImmutableSandboxedEnvironment().parse(text)
-    except jinja2.TemplateSyntaxError as exc:
-        line = text.splitlines()[exc.lineno - 1] if 0 < exc.lineno <= len(text.splitlines()) else ""
-        starts = [i for i in (line.find("{{"), line.find("{%")) if i >= 0]
-        return f"does not parse: {exc.message}", exc.lineno, min(starts) + 1 if starts else 1
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot be read ({exc})", 0, 0
-    return None, 0, 0
 
 
 @check
