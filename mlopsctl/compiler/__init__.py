@@ -23,6 +23,10 @@ from mlopsctl.compiler import (
     serving,
     storage,
     training,
+    vertex_features,
+    vertex_pipelines,
+    vertex_serving,
+    vertex_tracking,
 )
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.models import MLOpsConfig
@@ -32,6 +36,18 @@ from mlopsctl.config.templates import TemplateError
 from mlopsctl.graph import Graph
 
 Step = Callable[[BuildContext], None]
+
+
+def _on_gke(step: Step) -> Step:
+    """``step`` only where pipelines are placed on GKE (``vertex_pipelines`` compiles the others)."""
+
+    def build(ctx: BuildContext) -> None:
+        if ctx.config.placement.pipelines == "gke":
+            step(ctx)
+
+    return build
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("kms", kms.build),
     ("storage", storage.build),
@@ -42,10 +58,14 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("iam", iam.build),
     ("alerting", alerting.build),
     ("training", training.build),
-    ("pipelines", pipelines.build),
+    ("pipelines", _on_gke(pipelines.build)),
+    ("vertex-pipelines", vertex_pipelines.build),
+    ("vertex-features", vertex_features.build),
+    ("vertex-tracking", vertex_tracking.build),
     ("schedules", schedules.build),
     ("secrets", secrets.build),
     ("serving", serving.build),
+    ("vertex-serving", vertex_serving.build),
     ("mesh", mesh.build),
     ("monitoring", monitoring.build),
     ("platform", platform.build),

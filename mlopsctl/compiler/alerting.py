@@ -10,13 +10,20 @@ per feature that crossed its threshold (``jsonPayload.event`` ``drift-breach`` o
 ``skew-breach``, with the monitor's name under ``mlopsctl.dev/monitor``), and Cloud
 Logging matches it in the target's cluster and namespace. Secrets of channels are looked
 up when the Pulumi program applies; their values never enter the graph.
+
+Monitors placed on Vertex AI: an SLO monitor is an alert policy on the same objective over Vertex
+AI's metrics of its endpoint (:func:`mlopsctl.compiler.slo.vertex_promql`), whatever
+``platform.metrics`` says (Cloud Monitoring holds those series either way); a drift or skew
+monitor notifies its channels from Vertex AI Model Monitoring itself
+(:mod:`mlopsctl.compiler.vertex_serving`), without a log-match policy.
 """
 
 from __future__ import annotations
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import secret_parts
-from mlopsctl.compiler.slo import promql
+from mlopsctl.compiler.slo import promql, vertex_promql
+from mlopsctl.compiler.vertex_models import endpoint_id
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.monitoring import AlertChannel, DataMonitor, SloMonitor
 from mlopsctl.config.naming import cluster_name, namespace
@@ -41,11 +48,15 @@ BREACH_AUTO_CLOSE = "1800s"
 def build(ctx: BuildContext) -> None:
     for name, channel in ctx.config.alert_channels.items():
         _channel(ctx, name, channel)
+    on_vertex = ctx.config.placement.monitors == "vertex"
     for name, monitor in ctx.config.monitors.items():
         if isinstance(monitor, SloMonitor):
-            if ctx.config.platform.metrics == "managed":
-                _policy(ctx, name, monitor)
-        elif monitor.actions.notify:
+            if on_vertex:
+                endpoint = endpoint_id(ctx.config.project.name, ctx.target, monitor.endpoint)
+                _policy(ctx, name, monitor, vertex_promql(monitor, endpoint, ctx.target.region))
+            elif ctx.config.platform.metrics == "managed":
+                _policy(ctx, name, monitor, promql(ctx.config, monitor, cluster_name(ctx.config, ctx.target)))
+        elif monitor.actions.notify and not on_vertex:
             _breach_policy(ctx, name, monitor)
 
 
@@ -74,7 +85,7 @@ def _channel(ctx: BuildContext, name: str, channel: AlertChannel) -> None:
     ctx.add(NOTIFICATION_CHANNEL, name, inputs, source=("alertChannels", name))
 
 
-def _policy(ctx: BuildContext, name: str, monitor: SloMonitor) -> None:
+def _policy(ctx: BuildContext, name: str, monitor: SloMonitor, query: str) -> None:
     objective = f"{monitor.objective:g}"
     goal = {
         "latency": f"p{monitor.percentile:g} latency at most {objective} ms",
@@ -89,7 +100,7 @@ def _policy(ctx: BuildContext, name: str, monitor: SloMonitor) -> None:
         condition={
             "displayName": f"{monitor.type} SLO of endpoint {monitor.endpoint} violated",
             "conditionPrometheusQueryLanguage": {
-                "query": promql(ctx.config, monitor, cluster_name(ctx.config, ctx.target)),
+                "query": query,
                 "duration": f"{parse_duration(monitor.window)}s",
                 "evaluationInterval": EVALUATION_INTERVAL,
                 "labels": {"monitor": name, "endpoint": monitor.endpoint},

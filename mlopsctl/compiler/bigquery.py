@@ -3,7 +3,9 @@
 
 An implied table the user also declares, in the same dataset under the same name, is
 the user's: their definition is built instead, so that they can tune it (partitioning,
-description, extra columns). Endpoints that name the same log table share it.
+description, extra columns). Endpoints that name the same log table share it. Endpoints and
+monitors placed on Vertex AI imply none: a Vertex AI endpoint creates its request log table
+itself (it must not exist before), and Vertex AI's monitors keep their results.
 
 Retention of the implied tables. Their rows are kept for the dataset's
 ``generatedTables.retention`` (default: for ever), and the whole table is never deleted:
@@ -149,11 +151,12 @@ def _column(column: Column) -> JSON:
 def implied_tables(ctx: BuildContext) -> list[tuple[str, str, Table, Path]]:
     """(dataset key, table name, table, source) of every table the config implies."""
     found: list[tuple[str, str, Table, Path]] = []
-    for name, endpoint in ctx.config.endpoints.items():
+    placement = ctx.config.placement
+    for name, endpoint in ctx.config.endpoints.items() if placement.endpoints == "gke" else ():
         if endpoint.logging is not None:
             table = request_log_table(name, endpoint.logging.table)
             found.append((endpoint.logging.dataset, table, REQUEST_LOG, ("endpoints", name, "logging")))
-    for name, monitor in ctx.config.monitors.items():
+    for name, monitor in ctx.config.monitors.items() if placement.monitors == "gke" else ():
         if isinstance(monitor, DataMonitor):
             source = ("monitors", name, "baseline")
             dataset = monitor.baseline.dataset

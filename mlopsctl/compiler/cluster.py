@@ -7,7 +7,8 @@ subnetwork of the region), behind a Cloud NAT for that subnetwork unless the net
 Shared VPC's (its host project provides NAT). Its default node pool is removed:
 every node belongs to a pool declared under ``accelerators`` (or the ``system`` pool added
 when none of them can host the cluster's own workloads) and runs as a dedicated account
-with only the roles GKE documents for nodes.
+with only the roles GKE documents for nodes. A target whose sections all run on Vertex AI
+(``placement``) has no cluster.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ NAT_NAME = "nat"
 
 
 def build(ctx: BuildContext) -> None:
+    if not ctx.config.placement.needs_cluster:
+        return  # every section runs on Vertex AI
     account = _node_account(ctx)
     cluster = ctx.add(
         CLUSTER,

@@ -11,6 +11,10 @@ does not manage (an artifact URI elsewhere, an external source) is its owner's t
 Secret Manager secrets are read by the secret reader of :mod:`mlopsctl.compiler.secrets`, which
 fills the Kubernetes Secrets that steps read; monitors notify through Cloud Monitoring's alert
 policies (:mod:`mlopsctl.compiler.alerting`). No workload reads a secret itself.
+
+On Vertex AI, an endpoint's account only reads its models' artifacts: the endpoint's request
+log is written, and a monitor's data read, by the project's Vertex AI service agent, which gets
+exactly that on the logging dataset and the baseline table (:data:`VERTEX_AI_AGENT`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from mlopsctl.config.naming import (
     request_log_table,
 )
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, fn_invoke, fn_join
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 DATASET_IAM_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"
@@ -75,6 +79,9 @@ class Grant:
 
 Need = tuple[str, str | None, str, Path]
 """What a workload needs, before it is known who runs it: (type, on, role, source)."""
+VERTEX_AI_AGENT = Identity(ksa="", gsa_email="", gsa_address="")
+"""Who is granted for the project's Vertex AI service agent (``service-NUMBER@gcp-sa-aiplatform``),
+which has no account in the graph."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -102,9 +109,10 @@ def _needs(ctx: BuildContext) -> Iterator[tuple[Identity, Need]]:
         who = identity_of(ctx, "batch", name)
         yield from ((who, need) for need in _batch_job(ctx, name, job))
     for name, monitor in cfg.monitors.items():
-        if isinstance(monitor, DataMonitor):
+        if isinstance(monitor, DataMonitor) and cfg.placement.monitors == "gke":
             who = identity_of(ctx, "monitor", name)
             yield from ((who, need) for need in _data_monitor(ctx, name, monitor))
+    yield from ((VERTEX_AI_AGENT, need) for need in _vertex_agent(ctx))
 
 
 def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need]:
@@ -161,7 +169,7 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need
     for where, model, version in served:
         uri = ctx.config.models[model].versions[version].artifact_uri
         yield from _artifact_bucket(ctx, uri, "read", ("endpoints", name, *where, "version"))
-    if endpoint.logging is not None:
+    if endpoint.logging is not None and ctx.config.placement.endpoints == "gke":
         # The request logger appends to the log table only (streaming inserts, no job).
         table, path = request_log_table(name, endpoint.logging.table), ("endpoints", name, "logging")
         yield from _table(ctx, endpoint.logging.dataset, table, "write", (*path, "dataset"))
@@ -194,6 +202,32 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> Iterato
     yield from _table(ctx, monitor.baseline.dataset, monitor.baseline.table, "read", path)
     for kind in ("statistics", "alerts"):
         yield from _table(ctx, monitor.baseline.dataset, monitor_table(name, kind), "write", path)
+
+
+def _vertex_agent(ctx: BuildContext) -> Iterator[Need]:
+    """Write the request logs of endpoints on Vertex AI (the endpoint creates its table, so the
+    grant is on the dataset); read the baselines of monitors on Vertex AI."""
+    placement = ctx.config.placement
+    for name, endpoint in ctx.config.endpoints.items() if placement.endpoints == "vertex" else ():
+        if endpoint.logging is not None:
+            path = ("endpoints", name, "logging", "dataset")
+            yield DATASET_IAM_MEMBER, endpoint.logging.dataset, _ROLES[DATASET_IAM_MEMBER]["write"], path
+    for name, monitor in ctx.config.monitors.items() if placement.monitors == "vertex" else ():
+        if isinstance(monitor, DataMonitor):
+            type_, on = _table_or_dataset(ctx, monitor.baseline.dataset, monitor.baseline.table)
+            yield type_, on, _ROLES[type_]["read"], ("monitors", name, "baseline", "dataset")
+
+
+def vertex_agent_grant(ctx: BuildContext, dataset: str) -> str:
+    """The address of the Vertex AI service agent's write grant on ``dataset``."""
+    grant = Grant(VERTEX_AI_AGENT, DATASET_IAM_MEMBER, dataset, _ROLES[DATASET_IAM_MEMBER]["write"])
+    return ctx.address(DATASET_IAM_MEMBER, _grant_name("vertex-ai-agent", grant))
+
+
+def _vertex_agent_member(ctx: BuildContext) -> JSON:
+    """The service agent's email holds the project number, looked up when the program applies."""
+    number = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": ctx.gcp_project}, "number")
+    return fn_join("", ["serviceAccount:service-", number, "@gcp-sa-aiplatform.iam.gserviceaccount.com"])
 
 
 def _table_or_dataset(ctx: BuildContext, dataset: str, table: str | None) -> tuple[str, str]:
@@ -251,11 +285,19 @@ def _covers(other: Grant, grant: Grant) -> bool:
 
 
 def _add(ctx: BuildContext, grant: Grant, source: Path) -> None:
-    account = ctx.graph.resources[grant.who.gsa_address]
     scope, granted_on = _scope(ctx, grant)
-    inputs = {**scope, "role": grant.role, "member": f"serviceAccount:{grant.who.gsa_email}"}
-    name = "-".join(part for part in (account.name, _role_name(grant), _on_name(grant)) if part)
-    ctx.add(grant.type, name, inputs, source=source, depends_on=(account.address, *granted_on))
+    if grant.who == VERTEX_AI_AGENT:
+        name, member = _grant_name("vertex-ai-agent", grant), _vertex_agent_member(ctx)
+    else:
+        gsa = ctx.graph.resources[grant.who.gsa_address]
+        name, member = _grant_name(gsa.name, grant), f"serviceAccount:{grant.who.gsa_email}"
+        granted_on = (gsa.address, *granted_on)
+    inputs = {**scope, "role": grant.role, "member": member}
+    ctx.add(grant.type, name, inputs, source=source, depends_on=granted_on)
+
+
+def _grant_name(grantee: str, grant: Grant) -> str:
+    return "-".join(part for part in (grantee, _role_name(grant), _on_name(grant)) if part)
 
 
 def _scope(ctx: BuildContext, grant: Grant) -> tuple[dict[str, JSON], tuple[str, ...]]:

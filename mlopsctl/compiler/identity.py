@@ -3,7 +3,12 @@ Google service account through Workload Identity. The Google account starts with
 
 Workloads are what runs as a Pod: pipeline runs, endpoints, batch jobs, drift and skew
 monitors. An account under security.serviceAccounts is made as declared, for the pipelines
-and endpoints that name it (or for the user's own workloads)."""
+and endpoints that name it (or for the user's own workloads).
+
+On Vertex AI (``placement``), an endpoint's models run as its Google account alone, with no
+Kubernetes account; a drift or skew monitor is Vertex AI's, run by its service agent, and has
+no identity. When no section runs on GKE there is no namespace either, and every account is a
+Google account only."""
 
 from __future__ import annotations
 
@@ -47,11 +52,37 @@ def _katib_labels(ctx: BuildContext) -> dict[str, str]:
 
 
 def build(ctx: BuildContext) -> None:
-    ns_name = namespace(ctx.config)
-    ns = ctx.add_manifest(
+    placement = ctx.config.placement
+    ns = _namespace(ctx) if placement.needs_cluster else None
+    for kind, name, source in workloads(ctx.config):
+        if kind == "monitor" and placement.monitors == "vertex":
+            continue
+        account = WorkloadAccount(
+            f"{kind}-{name}",
+            gsa_account_id(kind, name, ctx.target),
+            f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
+            f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
+        )
+        if ns is None or (kind == "endpoint" and placement.endpoints == "vertex"):
+            google_account(ctx, account, source=source)
+            continue
+        who = identity_of(ctx, kind, name)
+        workload_identity(
+            ctx,
+            account,
+            namespace(ctx.config),
+            who.ksa,
+            source=source,
+            component=kind,
+            depends_on=(ns.address,),
+        )
+
+
+def _namespace(ctx: BuildContext) -> Resource:
+    return ctx.add_manifest(
         "namespace",
         source=("project",),
-        name=ns_name,
+        name=namespace(ctx.config),
         annotations=namespace_annotations(ctx.config),
         labels={
             **ctx.k8s_labels(),
@@ -61,22 +92,6 @@ def build(ctx: BuildContext) -> None:
             **_katib_labels(ctx),
         },
     )
-    for kind, name, source in workloads(ctx.config):
-        who = identity_of(ctx, kind, name)
-        workload_identity(
-            ctx,
-            WorkloadAccount(
-                f"{kind}-{name}",
-                gsa_account_id(kind, name, ctx.target),
-                f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
-                f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
-            ),
-            ns_name,
-            who.ksa,
-            source=source,
-            component=kind,
-            depends_on=(ns.address,),
-        )
 
 
 @dataclass(frozen=True)
@@ -102,17 +117,7 @@ def workload_identity(
     """A Google service account, the Kubernetes account ``namespace_name/ksa`` annotated with it, and
     the Workload Identity binding that lets the second act as the first: (gsa, ksa, binding)."""
     email = f"{account.account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
-    gsa = ctx.add(
-        GSA,
-        account.name,
-        {
-            "accountId": account.account_id,
-            "project": ctx.gcp_project,
-            "displayName": account.display_name,
-            "description": account.description,
-        },
-        source=source,
-    )
+    gsa = google_account(ctx, account, source=source)
     kubernetes_account = ctx.add_manifest(
         "serviceaccount",
         source=source,
@@ -134,3 +139,18 @@ def workload_identity(
         depends_on=(gsa.address, kubernetes_account.address),
     )
     return gsa, kubernetes_account, binding
+
+
+def google_account(ctx: BuildContext, account: WorkloadAccount, *, source: Path) -> Resource:
+    """The Google service account of ``account``."""
+    return ctx.add(
+        GSA,
+        account.name,
+        {
+            "accountId": account.account_id,
+            "project": ctx.gcp_project,
+            "displayName": account.display_name,
+            "description": account.description,
+        },
+        source=source,
+    )

@@ -5,7 +5,7 @@ mesh, on ``<endpoint>.<namespace>.svc.cluster.local``; one VirtualService splits
 between KServe's predictor Services, on their own ports (``serving.destination_ports``:
 HTTP on 80, which KServe aims at its logger agent when the endpoint logs, gRPC on the
 runtime's port). A canary with analysis is handed to Flagger, which then owns the routing
-(see docs/rollouts.md).
+(see docs/rollouts.md). Endpoints placed on Vertex AI are not in the mesh.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ KSERVE_GRAPH_LABEL = "serving.kserve.io/inferencegraph"
 
 
 def build(ctx: BuildContext) -> None:
-    """The namespace's mTLS mode, then each endpoint's objects (nothing without endpoints)."""
-    if not ctx.config.endpoints:
+    """The namespace's mTLS mode, then each endpoint's objects (nothing without endpoints in the
+    cluster)."""
+    if not ctx.config.endpoints or ctx.config.placement.endpoints == "vertex":
         return
     ns = namespace(ctx.config)
     ns_address = ctx.address(NAMESPACE, ns)

@@ -32,6 +32,9 @@ alert group (``group_by: [namespace, retrain_pipeline]``). A monitor that retrai
 several pipelines gets one rule per pipeline, so each alert names exactly one run
 to start. Severity is ``critical`` when a PagerDuty channel is notified, else
 ``warning``; notifications themselves are the alerting step's.
+
+Monitors placed on Vertex AI are Vertex AI's (:mod:`mlopsctl.compiler.vertex_serving`) and
+Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`): nothing of theirs runs in the cluster.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from __future__ import annotations
 import json
 
 from mlopsctl.compiler import metrics, rbac
-from mlopsctl.compiler.context import BuildContext, kubernetes_type
+from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pipelines import published_version
@@ -56,11 +59,10 @@ DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infin
 """The distance each kind of feature is compared with, against its threshold."""
 
 
-RULES = kubernetes_type("monitoring.googleapis.com/v1", "Rules")
-
-
 def build(ctx: BuildContext) -> None:
     metrics.build(ctx)
+    if ctx.config.placement.monitors == "vertex":
+        return
     for name, monitor in ctx.config.monitors.items():
         versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
         if isinstance(monitor, DataMonitor):
@@ -196,13 +198,16 @@ def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: li
         {**rule, "labels": {k: v for k, v in rule["labels"].items() if k not in metrics.GMP_SCOPE_LABELS}}
         for rule in rules
     ]
-    obj: dict[str, JSON] = {
-        "apiVersion": "monitoring.googleapis.com/v1",
-        "kind": "Rules",
-        "metadata": {"name": name, "namespace": ns, "labels": _labels(ctx, name)},
-        "spec": {"groups": [{"name": name, "rules": scoped}]},
-    }
-    ctx.add(RULES, name, obj, source=source, depends_on=depends_on)
+    ctx.add_manifest(
+        "rules",
+        source=source,
+        depends_on=depends_on,
+        name=name,
+        namespace=ns,
+        labels=_labels(ctx, name),
+        group=name,
+        rules=scoped,
+    )
 
 
 def slo_rules(

@@ -11,6 +11,10 @@ add-on) is left out.
 A Helm chart becomes a pulumi-kubernetes Helm ``Release``; a kustomization (what Kubeflow ships)
 a kustomize ``Directory`` of the upstream repository at the release tag. The GitOps view turns
 either into an Argo CD Application (``mlopsctl.output.argocd``).
+
+A target whose sections all run on Vertex AI has no cluster, hence no add-ons. What ``mlopsctl
+platform`` reports of a target also names the Google-managed services its graph uses in their
+place (:data:`MANAGED_SERVICES`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class Need:
 
 
 def build(ctx: BuildContext) -> None:
+    if not ctx.config.placement.needs_cluster:
+        return
     needs = platform_needs(ctx.graph, ctx.config)
     _managed_mesh(ctx, needs)
     addons = catalog().addons
@@ -145,14 +151,54 @@ def platform_needs(graph: Graph, config: MLOpsConfig) -> dict[str, Need]:
     return {name: found[name] for name in _install_order(found)}
 
 
+MANAGED_SERVICES = {
+    "gcp:vertex/aiEndpoint:AiEndpoint": "Vertex AI endpoints",
+    "mlopsctl:vertex/deployment:Deployment": "Vertex AI endpoints",
+    "mlopsctl:vertex/modelVersion:ModelVersion": "Vertex AI Model Registry",
+    "mlopsctl:vertex/modelMonitor:ModelMonitor": "Vertex AI Model Monitoring",
+    "gcp:vertex/aiFeatureGroup:AiFeatureGroup": "Vertex AI Feature Store",
+    "gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature": "Vertex AI Feature Store",
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": "Vertex AI Feature Store",
+    "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview": "Vertex AI Feature Store",
+    "gcp:vertex/aiTensorboard:AiTensorboard": "Vertex AI TensorBoard",
+}
+"""The Google-managed service that each type of resource is part of, as ``mlopsctl platform`` names it.
+Vertex AI Pipelines has no resource of its own (a run is started from a template): it is named for
+the pipelines placed on it."""
+PIPELINES_SERVICE = "Vertex AI Pipelines"
+MANAGED = "managed"
+"""The version shown for what Google runs (an add-on GKE provides, a managed service)."""
+
+
 def addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
-    """What ``mlopsctl platform`` shows of ``graph``: each add-on, installed or provided by GKE."""
+    """What ``mlopsctl platform`` shows of ``graph``: each add-on, installed or provided by GKE,
+    then each managed service its resources are part of."""
+    addons = _addon_uses(graph, config) if config.placement.needs_cluster else []
+    return [*addons, *_service_uses(graph, config)]
+
+
+def _service_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
+    found: dict[str, dict[str, None]] = {}
+    if config.placement.pipelines == "vertex" and config.pipelines:
+        found[PIPELINES_SERVICE] = {f"pipelines.{name}": None for name in config.pipelines}
+    for resource in graph:
+        if resource.type in MANAGED_SERVICES:
+            by = found.setdefault(MANAGED_SERVICES[resource.type], {})
+            by[format_path(resource.source) or resource.address] = None
+    order = [PIPELINES_SERVICE, *dict.fromkeys(MANAGED_SERVICES.values())]
+    return [
+        AddOnUse(name, MANAGED, "managed service of Google Cloud", tuple(sorted(found[name])))
+        for name in sorted(found, key=order.index)
+    ]
+
+
+def _addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
     installed = {r.name: r for r in graph if r.is_addon}
     uses = []
     for name, need in platform_needs(graph, config).items():
         addon = catalog().addons[name]
         if need.managed:
-            version, how = "managed", f"provided by GKE (platform: {str(addon.managed).replace('=', ': ')})"
+            version, how = MANAGED, f"provided by GKE (platform: {str(addon.managed).replace('=', ': ')})"
         elif addon.install == "helm":
             version = str(installed[name].inputs["version"])
             how = f"helm chart {addon.package} from {addon.source}"

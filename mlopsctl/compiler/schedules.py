@@ -160,6 +160,10 @@ def add_run_starter(ctx: BuildContext, starter: RunStarter, depends_on: tuple[st
 
 
 def _pipeline_starters(ctx: BuildContext) -> Iterator[RunStarter]:
+    """None for pipelines placed on Vertex AI, whose schedules and triggers are Vertex AI's
+    (:mod:`mlopsctl.compiler.vertex_pipelines`)."""
+    if ctx.config.placement.pipelines == "vertex":
+        return
     for name, pipeline in ctx.config.pipelines.items():
         who = identity_of(ctx, "pipeline", name, pipeline.service_account)
         if pipeline.schedule is not None:

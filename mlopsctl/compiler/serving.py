@@ -37,6 +37,8 @@ Request logging: with ``logger`` set, KServe adds its agent to the predictor pod
 passes each request on to the model server and sends the request and the response as
 CloudEvents to the endpoint's request logger. Whatever reaches that Service port is
 logged; gRPC, on its own port, bypasses the agent.
+
+Endpoints placed on Vertex AI are not KServe's: :mod:`mlopsctl.compiler.vertex_serving`.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ class _Serving:
 
 
 def build(ctx: BuildContext) -> None:
+    if ctx.config.placement.endpoints == "vertex":
+        return
     ns_address = ctx.address(NAMESPACE, namespace(ctx.config))
     for name, endpoint in ctx.config.endpoints.items():
         who = identity_of(ctx, "endpoint", name, endpoint.service_account)

@@ -1,10 +1,17 @@
-"""Service-level objectives as PromQL over Istio's standard metrics.
+"""Service-level objectives as PromQL: over Istio's standard metrics for endpoints on GKE, over
+Vertex AI's endpoint metrics in Cloud Monitoring for endpoints on Vertex AI.
 
-One expression per SLO monitor, shared by its alerting rule (GMP ``Rules`` or an
-in-cluster ``PrometheusRule``) and, with managed metrics, the Cloud Monitoring alert
-policy, so both fire on the same condition. Metrics are taken where the request is
-served (``reporter="destination"``), at the endpoint's predictor Services, whose
-sidecars the namespace's collector scrapes (:mod:`mlopsctl.compiler.metrics`).
+One expression per SLO monitor. On GKE it is shared by its alerting rule (GMP ``Rules`` or an
+in-cluster ``PrometheusRule``) and, with managed metrics, the Cloud Monitoring alert policy, so
+both fire on the same condition. Metrics are taken where the request is served
+(``reporter="destination"``), at the endpoint's predictor Services, whose sidecars the
+namespace's collector scrapes (:mod:`mlopsctl.compiler.metrics`).
+
+On Vertex AI the alert policy queries Cloud Monitoring's own series of the endpoint (by its id)
+in PromQL, which Cloud Monitoring answers for its system metrics: the same objectives over
+``prediction/online/prediction_latencies`` (``latency_type="total"``, a distribution queried
+as a histogram, so any percentile) and ``prediction/online/response_count`` (by
+``response_code`` class, ``5xx`` for server errors).
 """
 
 from __future__ import annotations
@@ -12,6 +19,13 @@ from __future__ import annotations
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import SloMonitor
 from mlopsctl.config.naming import namespace, predictor_services
+
+VERTEX_ENDPOINT = "aiplatform.googleapis.com/Endpoint"
+"""The monitored resource of Vertex AI's online prediction metrics."""
+VERTEX_LATENCIES = "aiplatform_googleapis_com:prediction_online_prediction_latencies_bucket"
+VERTEX_RESPONSES = "aiplatform_googleapis_com:prediction_online_response_count"
+SERVER_ERRORS = 'response_code=~"5.."'
+"""Istio's status codes (``503``) and Vertex AI's classes (``5xx``) of server errors."""
 
 
 def _selector(config: MLOpsConfig, monitor: SloMonitor, extra: str = "") -> str:
@@ -33,16 +47,36 @@ def promql(config: MLOpsConfig, monitor: SloMonitor, cluster: str | None = None)
     ``cluster`` keeps to one cluster's series, where (as in Managed Service for
     Prometheus) the regions of a project share one metrics store.
     """
-    window = RATE_WINDOW
     scope = f',cluster="{cluster}"' if cluster else ""
+    return _violated(
+        monitor,
+        latency_buckets=f"istio_request_duration_milliseconds_bucket{_selector(config, monitor, scope)}",
+        requests=f"istio_requests_total{_selector(config, monitor, scope)}",
+        errors=f"istio_requests_total{_selector(config, monitor, f'{scope},{SERVER_ERRORS}')}",
+    )
+
+
+def vertex_promql(monitor: SloMonitor, endpoint_id: str, location: str) -> str:
+    """:func:`promql` of an endpoint on Vertex AI, ``endpoint_id`` in ``location``."""
+    where = f'monitored_resource="{VERTEX_ENDPOINT}",location="{location}",endpoint_id="{endpoint_id}"'
+    return _violated(
+        monitor,
+        latency_buckets=f'{VERTEX_LATENCIES}{{{where},latency_type="total"}}',
+        requests=f"{VERTEX_RESPONSES}{{{where}}}",
+        errors=f"{VERTEX_RESPONSES}{{{where},{SERVER_ERRORS}}}",
+    )
+
+
+def _violated(monitor: SloMonitor, *, latency_buckets: str, requests: str, errors: str) -> str:
+    """The objective's violation over a latency histogram's buckets, all requests and the
+    requests that failed with a server error (series with their selectors)."""
+    window = RATE_WINDOW
     if monitor.type == "latency":
-        buckets = f"istio_request_duration_milliseconds_bucket{_selector(config, monitor, scope)}"
         quantile = monitor.percentile / 100
-        quantile_expr = f"histogram_quantile({quantile:g}, sum by (le) (rate({buckets}[{window}])))"
+        quantile_expr = f"histogram_quantile({quantile:g}, sum by (le) (rate({latency_buckets}[{window}])))"
         return f"{quantile_expr} > {monitor.objective:g}"
-    server_errors = _selector(config, monitor, f'{scope},response_code=~"5.."')
-    total = f"sum(rate(istio_requests_total{_selector(config, monitor, scope)}[{window}]))"
-    errors = f"sum(rate(istio_requests_total{server_errors}[{window}]))"
+    total = f"sum(rate({requests}[{window}]))"
+    failed = f"sum(rate({errors}[{window}]))"
     if monitor.type == "error-rate":
-        return f"100 * {errors} / {total} > {monitor.objective:g}"
-    return f"100 * (1 - {errors} / {total}) < {monitor.objective:g}"
+        return f"100 * {failed} / {total} > {monitor.objective:g}"
+    return f"100 * (1 - {failed} / {total}) < {monitor.objective:g}"

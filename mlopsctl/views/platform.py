@@ -1,5 +1,6 @@
-"""What ``mlopsctl platform`` shows: per cluster, each add-on, its exact version, how it is
-installed and which workloads need it."""
+"""What ``mlopsctl platform`` shows: per target, each cluster add-on, its exact version, how it is
+installed and which workloads need it; then each Google-managed service the target uses (Vertex AI
+Pipelines, endpoints, Model Registry, Model Monitoring, ...), as ``managed``, and for what."""
 
 from __future__ import annotations
 

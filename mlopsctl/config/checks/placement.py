@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Literal
 
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
-from mlopsctl.config.models.serving import Canary, Endpoint, Shadow
+from mlopsctl.config.durations import parse_duration
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Shadow
+from mlopsctl.config.naming import request_log_table
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.vertex_catalog import vertex_catalog
 
-_ON_GKE = "or place them on GKE (placement.{section}: gke, per environment under overrides)"
+Alias = Literal["default", "candidate"]
+
+_ON_GKE = "or place {what} on GKE ({setting}, per environment under overrides)"
 
 
 def _refused(path: Path, what: str, instead: str, section: str) -> Diagnostic:
-    return Diagnostic("E407", what, path=path, hint=f"{instead}, {_ON_GKE.format(section=section)}")
+    """``section`` is placed on Vertex AI, where ``what`` cannot be done; monitors move to GKE
+    only with the endpoints they watch."""
+    if section == "monitors":
+        on_gke = _ON_GKE.format(
+            what="monitors and endpoints", setting="placement: {monitors: gke, endpoints: gke}"
+        )
+    else:
+        on_gke = _ON_GKE.format(what="them", setting=f"placement.{section}: gke")
+    return Diagnostic("E407", what, path=path, hint=f"{instead}, {on_gke}")
 
 
 def _machine(
@@ -85,6 +100,13 @@ def _endpoint(name: str, endpoint: Endpoint, frameworks: Mapping[str, str]) -> I
             "serve each model from its own endpoint",
             "endpoints",
         )
+    if isinstance(rollout, ABTest) and (rollout.match or rollout.sticky):
+        yield _refused(
+            (*base, "rollout", "match" if rollout.match else "sticky"),
+            "Vertex AI endpoints split traffic by weight only, not by header, cookie or client",
+            "remove match and sticky",
+            "endpoints",
+        )
     if "grpc" in endpoint.protocols:
         yield _refused(
             (*base, "protocols"),
@@ -99,6 +121,13 @@ def _endpoint(name: str, endpoint: Endpoint, frameworks: Mapping[str, str]) -> I
                 (*at, "nodePool"),
                 "a Vertex AI endpoint does not run on the project's GKE node pools",
                 "remove nodePool and set machineType (and acceleratorType)",
+                "endpoints",
+            )
+        if variant.min_replicas == 0:
+            yield _refused(
+                (*at, "minReplicas"),
+                "a model deployed on Vertex AI keeps at least one replica",
+                "set minReplicas to 1 or more",
                 "endpoints",
             )
         framework = frameworks.get(variant.model)
@@ -122,6 +151,156 @@ def vertex_endpoints(ctx: CheckContext) -> Iterator[Diagnostic]:
     frameworks = {name: model.framework for name, model in ctx.config.models.items()}
     for name, endpoint in ctx.config.endpoints.items():
         yield from _endpoint(name, endpoint, frameworks)
+        if endpoint.logging is not None:
+            declared = ctx.config.data.datasets.get(endpoint.logging.dataset)
+            table = request_log_table(name, endpoint.logging.table)
+            if declared is not None and table in declared.tables:
+                yield _refused(
+                    ("data", "datasets", endpoint.logging.dataset, "tables", table),
+                    f"endpoint '{name}' logs to table '{table}', which Vertex AI creates itself: "
+                    "it must not exist",
+                    f"remove the table, or log to another one (endpoints.{name}.logging.table)",
+                    "endpoints",
+                )
+    yield from _alias_conflicts(ctx.config)
+
+
+def registry_aliases(endpoint: Endpoint) -> dict[str, Alias]:
+    """The Model Registry alias each variant's version gets from its endpoint's rollout: ``default``
+    for the variant serving as the stable one (the only variant, a canary's baseline, the active
+    blue-green slot, the heaviest A/B variant), ``candidate`` for the one being tried (a canary's
+    candidate, the idle slot, the next heaviest A/B variant)."""
+    rollout = endpoint.rollout
+    if rollout is None:
+        order = list(endpoint.variants)
+    elif isinstance(rollout, Canary):
+        order = [rollout.baseline, rollout.candidate]
+    elif isinstance(rollout, ABTest):
+        order = sorted(rollout.weights, key=lambda v: -rollout.weights[v])
+    elif isinstance(rollout, BlueGreen):
+        order = [rollout.blue, rollout.green] if rollout.active == "blue" else [rollout.green, rollout.blue]
+    else:
+        order = [rollout.primary, rollout.shadow]
+    return dict(zip(order, ("default", "candidate"), strict=False))
+
+
+def version_aliases(config: MLOpsConfig) -> dict[tuple[str, str], list[Alias]]:
+    """Each (model, version) the endpoints serve, with the aliases their rollouts give it (see
+    :func:`registry_aliases`)."""
+    found: dict[tuple[str, str], list[Alias]] = {}
+    for endpoint in config.endpoints.values():
+        roles = registry_aliases(endpoint)
+        for v, variant in endpoint.variants.items():
+            aliases = found.setdefault((variant.model, variant.version), [])
+            if v in roles and roles[v] not in aliases:
+                aliases.append(roles[v])
+    return {key: sorted(aliases) for key, aliases in found.items()}
+
+
+def _alias_conflicts(config: MLOpsConfig) -> Iterator[Diagnostic]:
+    """An alias names one version of a registered model: the endpoints must agree on it."""
+    claimed: dict[tuple[str, Alias], tuple[str, str]] = {}
+    for name, endpoint in config.endpoints.items():
+        for v, alias in registry_aliases(endpoint).items():
+            variant = endpoint.variants.get(v)
+            if variant is None:
+                continue  # reported by the reference checks
+            first_endpoint, version = claimed.setdefault((variant.model, alias), (name, variant.version))
+            if version != variant.version:
+                yield _refused(
+                    ("endpoints", name, "variants", v, "version"),
+                    f"the Model Registry gives one version of model '{variant.model}' the alias "
+                    f"'{alias}': endpoint '{first_endpoint}' serves {version} as it, "
+                    f"'{name}' {variant.version}",
+                    "serve the same version in both rollout roles, or serve one from a model of its own",
+                    "endpoints",
+                )
+
+
+@check
+def vertex_batch_jobs(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Batch jobs run on GKE and send their rows to an endpoint in the cluster."""
+    if ctx.config.placement.endpoints != "vertex":
+        return
+    for name in ctx.config.batch_jobs:
+        yield _refused(
+            ("batchJobs", name),
+            f"batch job '{name}' sends its rows to an endpoint in the cluster, "
+            "but this environment's endpoints are on Vertex AI",
+            "score the rows in a pipeline step that loads the model, or remove the batch job here",
+            "endpoints",
+        )
+
+
+@check
+def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Monitors watch endpoints where they run. Vertex AI's monitors notify, they start no runs; GKE's
+    start them through Kubeflow Pipelines in the cluster."""
+    config = ctx.config
+    placement = config.placement
+    for name, monitor in config.monitors.items():
+        base: Path = ("monitors", name)
+        if placement.monitors != placement.endpoints:
+            yield Diagnostic(
+                "E407",
+                f"monitor '{name}' runs on {_WHERE[placement.monitors]}, "
+                f"but the endpoint it watches is on {_WHERE[placement.endpoints]}",
+                path=(*base, "endpoint"),
+                hint=f"place monitors where the endpoints are (placement.monitors: {placement.endpoints}, "
+                "per environment under overrides)",
+            )
+            continue
+        if monitor.actions.retrain or monitor.actions.retrain_parameters:
+            at = (*base, "actions", "retrain" if monitor.actions.retrain else "retrainParameters")
+            yield from _starts_runs(ctx, at, name)
+        if placement.monitors == "vertex" and isinstance(monitor, DataMonitor):
+            yield from _data_monitor(base, monitor)
+    for p, pipeline in config.pipelines.items():
+        for i, trigger in enumerate(pipeline.triggers):
+            if trigger.monitor is not None:
+                yield from _starts_runs(ctx, ("pipelines", p, "triggers", i, "monitor"), trigger.monitor)
+
+
+def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagnostic]:
+    """A monitor that starts runs: on GKE, of pipelines published to Kubeflow Pipelines only."""
+    placement = ctx.config.placement
+    if placement.monitors == "vertex":
+        yield _refused(
+            path,
+            f"monitor '{monitor}' runs on Vertex AI, whose monitors and alert policies notify: "
+            "they start no pipeline runs",
+            "notify a channel and start runs on a schedule or when new data lands",
+            "monitors",
+        )
+    elif placement.pipelines == "vertex":
+        yield _refused(
+            path,
+            f"monitor '{monitor}' starts runs through Kubeflow Pipelines in the cluster, "
+            "but this environment's pipelines are on Vertex AI",
+            "start runs on a schedule or when new data lands",
+            "pipelines",
+        )
+
+
+_WHERE = {"gke": "GKE", "vertex": "Vertex AI"}
+
+
+def _data_monitor(base: Path, monitor: DataMonitor) -> Iterator[Diagnostic]:
+    """What Vertex AI Model Monitoring reads: whole hours of every logged request."""
+    if parse_duration(monitor.window) % 3600:
+        yield _refused(
+            (*base, "window"),
+            f"Vertex AI Model Monitoring reads whole hours, days or weeks of logs, not {monitor.window}",
+            "use a window such as 1h, 24h or 7d",
+            "monitors",
+        )
+    if monitor.sampling_rate != 1:
+        yield _refused(
+            (*base, "samplingRate"),
+            "Vertex AI Model Monitoring reads every request its endpoint logged",
+            f"remove samplingRate and lower endpoints.{monitor.endpoint}.logging.samplingRate",
+            "monitors",
+        )
 
 
 @check

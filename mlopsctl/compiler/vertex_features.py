@@ -1,0 +1,188 @@
+"""The feature store (``features``): feature groups over BigQuery, online stores and their views.
+
+A managed service on either placement. Vertex AI ids allow ``[a-z0-9_]`` only, starting with a letter,
+so names are converted deterministically: a group or online store is ``<name>_<env>`` with ``-`` as
+``_`` (unique per GCP project and region, which several environments may share), a view is its name
+so converted (unique in its store), and a feature is its column lowercased, with any other character
+as ``_`` and a short hash of the column when that changed more than its case; each feature names its
+column (``versionColumnName``), so the id need not be the column.
+
+The Vertex AI service agent reads the groups' source tables (to register the features and sync the
+views): it is generated for the project (``ServiceIdentity``) and granted ``roles/bigquery.dataViewer``
+on each source dataset, never on the project. No endpoint or pipeline declares that it reads a view
+yet, so no reader is granted on an online store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from mlopsctl.compiler.apis import APIS, SERVICE
+from mlopsctl.compiler.bigquery import DATASET, TABLE
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.iam import DATASET_IAM_MEMBER
+from mlopsctl.compiler.pipelines import bigquery_name
+from mlopsctl.config.models.features import FeatureGroup, FeatureView, OnlineStore
+from mlopsctl.config.naming import dataset_id
+from mlopsctl.graph import JSON, fn_output
+
+FEATURE_GROUP = "gcp:vertex/aiFeatureGroup:AiFeatureGroup"
+FEATURE = "gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature"
+ONLINE_STORE = "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore"
+FEATURE_VIEW = "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+DATA_VIEWER = "roles/bigquery.dataViewer"
+VERTEX_API = APIS["vertex"]
+AGENT = "aiplatform"
+"""The graph name of the Vertex AI service agent's identity."""
+FEATURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
+
+
+def vertex_id(name: str) -> str:
+    """A config name (``[a-z][-a-z0-9]*``) as a Vertex AI id: ``-`` becomes ``_``."""
+    return name.replace("-", "_")
+
+
+def resource_id(ctx: BuildContext, name: str) -> str:
+    """The id of a feature group or online store: per environment."""
+    return vertex_id(f"{name}_{ctx.target.env}")
+
+
+def feature_id(column: str) -> str:
+    """The id of the feature over ``column``: the column lowercased, if that is an id; else made one,
+    with a hash of the column so that distinct columns stay distinct."""
+    lowered = column.lower()
+    if FEATURE_ID.match(lowered):
+        return lowered
+    safe = re.sub(r"[^a-z0-9_]", "_", lowered)
+    safe = safe if safe[:1].isalpha() else f"f_{safe}"
+    return f"{safe[:120]}_{hashlib.sha256(column.encode()).hexdigest()[:6]}"
+
+
+def build(ctx: BuildContext) -> None:
+    features = ctx.config.features
+    if not (features.groups or features.online_stores or features.views):
+        return
+    for name, group in features.groups.items():
+        _group(ctx, name, group)
+    for name, store in features.online_stores.items():
+        _online_store(ctx, name, store)
+    for name, view in features.views.items():
+        _view(ctx, name, view)
+
+
+def _agent_reads(ctx: BuildContext, dataset: str) -> str:
+    """The Vertex AI service agent's read access to ``dataset`` (added once): its address."""
+    agent = ctx.address(SERVICE_IDENTITY, AGENT)
+    if agent not in ctx.graph.resources:
+        ctx.add(
+            SERVICE_IDENTITY,
+            AGENT,
+            {"project": ctx.gcp_project, "service": VERTEX_API},
+            source=("features",),
+            depends_on=(ctx.address(SERVICE, VERTEX_API.removesuffix(".googleapis.com")),),
+        )
+    name = f"{AGENT}-agent-data-viewer-{dataset}"
+    address = ctx.address(DATASET_IAM_MEMBER, name)
+    if address not in ctx.graph.resources:
+        inputs: dict[str, JSON] = {
+            "datasetId": dataset_id(ctx.target, dataset, ctx.config.data.datasets[dataset]),
+            "project": ctx.gcp_project,
+            "role": DATA_VIEWER,
+            "member": fn_output(agent, "member"),
+        }
+        source = ("data", "datasets", dataset)
+        ctx.add(
+            DATASET_IAM_MEMBER, name, inputs, source=source, depends_on=(agent, ctx.address(DATASET, dataset))
+        )
+    return address
+
+
+def _group(ctx: BuildContext, name: str, group: FeatureGroup) -> None:
+    source = ("features", "groups", name)
+    table = ctx.address(TABLE, f"{group.source.dataset}.{group.source.table}")
+    depends = (
+        ctx.address(DATASET, group.source.dataset),
+        *((table,) if table in ctx.graph.resources else ()),
+        _agent_reads(ctx, group.source.dataset),
+    )
+    inputs: dict[str, JSON] = {
+        "name": resource_id(ctx, name),
+        "project": ctx.gcp_project,
+        "region": ctx.target.region,
+        "bigQuery": {
+            "bigQuerySource": {
+                "inputUri": f"bq://{bigquery_name(ctx, group.source.dataset, group.source.table)}"
+            },
+            "entityIdColumns": list(group.entity_id_columns),
+        },
+        "labels": ctx.gcp_labels(group.labels),
+    }
+    if group.description:
+        inputs["description"] = group.description
+    parent = ctx.add(FEATURE_GROUP, name, inputs, source=source, depends_on=depends)
+    for i, column in enumerate(group.features):
+        feature: dict[str, JSON] = {
+            "name": feature_id(column),
+            "project": ctx.gcp_project,
+            "region": ctx.target.region,
+            "featureGroup": resource_id(ctx, name),
+            "versionColumnName": column,
+            "labels": ctx.gcp_labels(group.labels),
+        }
+        ctx.add(
+            FEATURE,
+            f"{name}.{column}",
+            feature,
+            source=(*source, "features", i),
+            depends_on=(parent.address,),
+        )
+
+
+def _online_store(ctx: BuildContext, name: str, store: OnlineStore) -> None:
+    inputs: dict[str, JSON] = {
+        "name": resource_id(ctx, name),
+        "project": ctx.gcp_project,
+        "region": ctx.target.region,
+        "labels": ctx.gcp_labels(store.labels),
+    }
+    if store.type == "bigtable":
+        scaling = store.bigtable
+        inputs["bigtable"] = {
+            "autoScaling": {
+                "minNodeCount": scaling.min_nodes,
+                "maxNodeCount": scaling.max_nodes,
+                "cpuUtilizationTarget": scaling.cpu_target,
+            }
+        }
+    else:
+        inputs["optimized"] = {}
+    ctx.add(ONLINE_STORE, name, inputs, source=("features", "onlineStores", name))
+
+
+def _view(ctx: BuildContext, name: str, view: FeatureView) -> None:
+    group = ctx.config.features.groups[view.group]
+    columns = view.features or group.features
+    inputs: dict[str, JSON] = {
+        "name": vertex_id(name),
+        "project": ctx.gcp_project,
+        "region": ctx.target.region,
+        "featureOnlineStore": resource_id(ctx, view.store),
+        "featureRegistrySource": {
+            "featureGroups": [
+                {
+                    "featureGroupId": resource_id(ctx, view.group),
+                    "featureIds": [feature_id(c) for c in columns],
+                }
+            ]
+        },
+        "syncConfig": {"cron": view.sync},
+        "labels": ctx.gcp_labels(view.labels),
+    }
+    depends = (
+        ctx.address(ONLINE_STORE, view.store),
+        *(ctx.address(FEATURE, f"{view.group}.{c}") for c in columns),
+        _agent_reads(ctx, group.source.dataset),
+    )
+    ctx.add(FEATURE_VIEW, name, inputs, source=("features", "views", name), depends_on=depends)

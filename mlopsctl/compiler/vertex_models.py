@@ -1,0 +1,95 @@
+"""The Vertex AI Model Registry side of endpoints placed on Vertex AI: the ids mlopsctl gives
+endpoints and registered models there, and a ``ModelVersion`` per model version they serve.
+
+Only the versions an endpoint serves are uploaded, not every version under ``models``: an upload
+is a new registry version each time it is created (a version has no name of ours to be found
+by), and a version nobody serves would only be registered to sit there, with artifacts that may
+be long gone. Each registered model (``<project>-<model>``) gets the versions the target's
+endpoints serve, with the aliases their rollouts give them
+(:func:`mlopsctl.config.checks.placement.registry_aliases`: ``default`` for the stable version,
+``candidate`` for the one being tried); the aliases move with the rollout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.checks.placement import version_aliases
+from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.naming import shorten
+from mlopsctl.config.target import Target
+from mlopsctl.config.vertex_catalog import vertex_catalog
+from mlopsctl.graph import JSON
+
+ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
+MODEL_VERSION = "mlopsctl:vertex/modelVersion:ModelVersion"
+DEPLOYMENT = "mlopsctl:vertex/deployment:Deployment"
+MODEL_MONITOR = "mlopsctl:vertex/modelMonitor:ModelMonitor"
+
+ENDPOINT_ID_DIGITS = 10
+"""Vertex AI takes an endpoint id of our choosing: at most ten digits, no leading zero."""
+MODEL_ID_LIMIT = 63
+"""A registry model id is ``[a-z_][a-z0-9_-]{0,62}``."""
+
+
+def endpoint_id(project: str, target: Target, endpoint: str) -> str:
+    """The id of an endpoint on Vertex AI (the AiEndpoint's ``name``): ten digits from a hash of
+    the project, environment, region and endpoint names.
+
+    It must stay stable: it is the endpoint's identity, so another id replaces the endpoint (a new
+    URL for its callers, its models deployed anew) and leaves alert policies and monitors watching
+    the old one. Never change how it is derived.
+    """
+    key = "/".join((project, target.env, target.region, endpoint))
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    lowest = 10 ** (ENDPOINT_ID_DIGITS - 1)
+    return str(lowest + number % (9 * lowest))
+
+
+def endpoint_resource(ctx: BuildContext, endpoint: str) -> str:
+    """The address of the AiEndpoint of ``endpoint``."""
+    return ctx.address(ENDPOINT, endpoint)
+
+
+def model_id(config: MLOpsConfig, model: str) -> str:
+    """The registry id of a model: ``<project>-<model>`` (shortened with a hash past 63 characters)."""
+    return shorten(f"{config.project.name}-{model}", MODEL_ID_LIMIT)
+
+
+def version_resource(ctx: BuildContext, model: str, version: str) -> str:
+    """The address of the ModelVersion of ``model`` ``version``."""
+    return ctx.address(MODEL_VERSION, f"{model}@{version}")
+
+
+def serving_image(framework: str, region: str) -> str:
+    """The prebuilt serving container of ``framework``, from the one of the us, europe and asia
+    registries that Vertex AI publishes it in that is nearest ``region``."""
+    area = region.split("-")[0]
+    nearest = "europe" if area == "europe" else "asia" if area in ("asia", "australia") else "us"
+    return vertex_catalog().containers[framework].replace("us-docker.pkg.dev", f"{nearest}-docker.pkg.dev", 1)
+
+
+def add_model_versions(ctx: BuildContext) -> None:
+    """A ModelVersion of every model version an endpoint serves."""
+    for (model, version), aliases in version_aliases(ctx.config).items():
+        registered = ctx.config.models[model]
+        spec = registered.versions[version]
+        inputs: dict[str, JSON] = {
+            "project": ctx.gcp_project,
+            "location": ctx.target.region,
+            "modelId": model_id(ctx.config, model),
+            "displayName": model,
+            "artifactUri": spec.artifact_uri,
+            "containerImageUri": serving_image(registered.framework, ctx.target.region),
+            "versionAliases": list(aliases),
+            "labels": ctx.gcp_labels({**spec.labels, "mlops-model": model}),
+        }
+        if spec.description or registered.description:
+            inputs["description"] = spec.description or registered.description
+        ctx.add(
+            MODEL_VERSION,
+            f"{model}@{version}",
+            inputs,
+            source=("models", model, "versions", version),
+        )

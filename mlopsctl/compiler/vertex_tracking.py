@@ -1,0 +1,114 @@
+"""Experiment tracking on Vertex AI (``tracking``), for pipelines on either placement.
+
+Experiments. Vertex AI Experiments live in the project's metadata store ``default`` (per region),
+which Vertex AI creates itself and which also holds every pipeline's lineage: mlopsctl does not
+manage it (an ``AiMetadataStore`` is immutable as a whole, and destroying it would lose that
+lineage), nor a store of its own (the console and the SDK show experiments of ``default`` only).
+pulumi-gcp has no experiment resource, so each pipeline's experiment (``<project>-<pipeline>-<env>``)
+is a name the steps that log runs are given (``MLOPSCTL_EXPERIMENT``, docs/stages.md): ``evaluate``
+and the ``train-job`` launcher, with ``--run-id`` the pipeline run's id, so that every step of a run
+logs to one experiment run.
+
+TensorBoard. One ``AiTensorboard`` per environment and region. Its id is assigned by Vertex AI, so
+steps are given it by its display name (``MLOPSCTL_TENSORBOARD``): the steps that log runs, and
+``train`` steps, whose own code may write to it.
+
+The accounts of pipelines with such steps get ``roles/aiplatform.user`` on the project: Vertex AI
+has no narrower predefined role that writes experiment runs and TensorBoard data.
+"""
+
+from __future__ import annotations
+
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
+from mlopsctl.compiler.identity import Identity, identity_of
+from mlopsctl.config.models.pipelines import Step
+from mlopsctl.config.models.roles import launcher_stage
+from mlopsctl.config.naming import shorten
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON
+
+TENSORBOARD = "gcp:vertex/aiTensorboard:AiTensorboard"
+AIPLATFORM_USER = "roles/aiplatform.user"
+EXPERIMENT_ENV = "MLOPSCTL_EXPERIMENT"
+TENSORBOARD_ENV = "MLOPSCTL_TENSORBOARD"
+RUN_ID = "{{$.pipeline_job_uuid}}"
+"""The ``--run-id`` of a step that logs runs: the pipeline run's id, on Kubeflow Pipelines and Vertex AI."""
+METADATA_STORE = "default"
+EXPERIMENT_ID_LIMIT = 64
+"""Experiment ids are ``[a-z0-9][a-z0-9-]{0,127}``; a run's context is ``<experiment>-<run id>``, also
+at most 128 characters."""
+
+
+def build(ctx: BuildContext) -> None:
+    tracking = ctx.config.tracking
+    if tracking.tensorboard:
+        ctx.add(
+            TENSORBOARD,
+            ctx.config.project.name,
+            {
+                "displayName": tensorboard_display_name(ctx),
+                "description": f"TensorBoard of {ctx.config.project.name} in {ctx.target.env} (mlopsctl).",
+                "project": ctx.gcp_project,
+                "region": ctx.target.region,
+                "labels": ctx.gcp_labels(),
+            },
+            source=("tracking", "tensorboard"),
+        )
+    for name, pipeline in ctx.config.pipelines.items():
+        if any(tracking_env(ctx, name, step) for step in pipeline.steps.values()):
+            who = identity_of(ctx, "pipeline", name, pipeline.service_account)
+            grant_aiplatform_user(ctx, who, ("pipelines", name))
+
+
+def logs_runs(step: Step) -> bool:
+    """Whether the step's stage logs an experiment run: ``evaluate``, and the ``train-job`` launcher."""
+    return step.kind == "evaluate" or launcher_stage(step) == "train-job"
+
+
+def experiment_id(ctx: BuildContext, pipeline: str) -> str:
+    return shorten(f"{ctx.config.project.name}-{pipeline}-{ctx.target.env}", EXPERIMENT_ID_LIMIT)
+
+
+def experiment(ctx: BuildContext, pipeline: str) -> str:
+    """The experiment (a Metadata context) that the runs of ``pipeline`` log to."""
+    store = f"projects/{ctx.gcp_project}/locations/{ctx.target.region}/metadataStores/{METADATA_STORE}"
+    return f"{store}/contexts/{experiment_id(ctx, pipeline)}"
+
+
+def tensorboard_display_name(ctx: BuildContext) -> str:
+    return f"{ctx.config.project.name}-{ctx.target.env}-{ctx.target.region}"
+
+
+def tensorboard(ctx: BuildContext) -> str:
+    """The TensorBoard of the target, by its display name (its id is Vertex AI's)."""
+    location = f"projects/{ctx.gcp_project}/locations/{ctx.target.region}"
+    return f"{location}/tensorboards/{tensorboard_display_name(ctx)}"
+
+
+def tracking_env(ctx: BuildContext, pipeline: str, step: Step) -> dict[str, str]:
+    """The environment variables that make ``step`` of ``pipeline`` log to Vertex AI (none without
+    ``tracking``). A step given ``MLOPSCTL_EXPERIMENT`` also takes ``--run-id`` :data:`RUN_ID`."""
+    tracking = ctx.config.tracking
+    found: dict[str, str] = {}
+    if tracking.experiments and logs_runs(step):
+        found[EXPERIMENT_ENV] = experiment(ctx, pipeline)
+    if tracking.tensorboard and (logs_runs(step) or step.kind == "train"):
+        found[TENSORBOARD_ENV] = tensorboard(ctx)
+    return found
+
+
+def grant_aiplatform_user(ctx: BuildContext, who: Identity, source: Path) -> str:
+    """``roles/aiplatform.user`` on the project for ``who`` (added once), what both running pipelines on
+    Vertex AI and logging to it take: the address of the grant."""
+    account = ctx.graph.resources[who.gsa_address]
+    name = f"{account.name}-aiplatform-user"
+    address = ctx.address(PROJECT_IAM_MEMBER, name)
+    if address not in ctx.graph.resources:
+        inputs: dict[str, JSON] = {
+            "project": ctx.gcp_project,
+            "role": AIPLATFORM_USER,
+            "member": f"serviceAccount:{who.gsa_email}",
+        }
+        ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,))
+    return address
