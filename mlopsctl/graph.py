@@ -87,18 +87,28 @@ class Graph:
         return len(self.resources)
 
     def ordered(self) -> list[Resource]:
-        """Resources in dependency order, ties broken by address (deterministic)."""
-        remaining = {r.address: set(r.depends_on) & self.resources.keys() for r in self}
+        """Resources in dependency order, level by level, each level by address (deterministic)."""
+        waiting: dict[str, int] = {}
+        dependents: dict[str, list[str]] = {}
+        for r in self:
+            deps = set(r.depends_on) & self.resources.keys()
+            waiting[r.address] = len(deps)
+            for d in deps:
+                dependents.setdefault(d, []).append(r.address)
+        level = sorted(a for a, n in waiting.items() if n == 0)
         out: list[Resource] = []
-        while remaining:
-            ready = sorted(a for a, deps in remaining.items() if not deps)
-            if not ready:
-                raise ValueError(f"dependency cycle among {sorted(remaining)}")
-            for address in ready:
+        while level:
+            following = []
+            for address in level:
                 out.append(self.resources[address])
-                del remaining[address]
-            for deps in remaining.values():
-                deps.difference_update(ready)
+                for dependent in dependents.get(address, ()):
+                    waiting[dependent] -= 1
+                    if waiting[dependent] == 0:
+                        following.append(dependent)
+            level = sorted(following)
+        if len(out) < len(waiting):
+            done = {r.address for r in out}
+            raise ValueError(f"dependency cycle among {sorted(a for a in waiting if a not in done)}")
         return out
 
     def validate_references(self) -> None:
