@@ -88,8 +88,11 @@ def build(ctx: BuildContext) -> None:
     grants: dict[Grant, Path] = {}
     for who, (type_, on, role, source) in _needs(ctx):
         grants.setdefault(Grant(who, type_, on, role), source)
+    of_account: dict[Identity, list[Grant]] = {}  # only an account's own grants can cover its others
+    for grant in grants:
+        of_account.setdefault(grant.who, []).append(grant)
     for grant, source in grants.items():
-        if not any(_covers(other, grant) for other in grants):
+        if not any(_covers(other, grant) for other in of_account[grant.who]):
             _add(ctx, grant, source)
 
 
