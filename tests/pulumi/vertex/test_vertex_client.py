@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1
-from vertex_fake import FakeVertex, serving
+from vertex_fake import FakeVertex
 
 from mlopsctl.pulumi.vertex.client import ENDPOINT_ENV, VertexError, api_endpoint, calling, client, wait
 
 MODEL = "projects/acme/locations/europe-west4/models/fraud"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVertex]:
-    with serving() as found:
-        monkeypatch.setenv(ENDPOINT_ENV, found.url)
-        yield found
 
 
 def test_the_host_is_the_regions_unless_overridden(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi.dynamic import CreateResult, UpdateResult
 from pulumi.runtime.rpc import UNKNOWN
 from vertex_fake import FakeVertex, canonical, serving
+from vertex_providers import state
 
 from mlopsctl.pulumi.vertex.client import ENDPOINT_ENV, VertexError
 from mlopsctl.pulumi.vertex.deployment import DeploymentProvider
@@ -43,12 +43,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVertex]:
             )
         found.calls.clear()
         yield found
-
-
-def state(result: CreateResult | UpdateResult) -> dict[str, Any]:
-    """What Pulumi records of a create or an update."""
-    assert result.outs is not None
-    return result.outs
 
 
 def model(key: str, version: int | str, **changes: Any) -> dict[str, Any]:

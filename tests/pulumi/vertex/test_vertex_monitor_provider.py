@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi.dynamic import CreateResult, UpdateResult
-from vertex_fake import FakeVertex, canonical, serving
+from vertex_fake import FakeVertex, canonical
+from vertex_providers import state
 
-from mlopsctl.pulumi.vertex.client import ENDPOINT_ENV, VertexError
+from mlopsctl.pulumi.vertex.client import VertexError
 from mlopsctl.pulumi.vertex.monitor import ModelMonitorProvider, monitor_id
 
 PARENT = "projects/acme/locations/us-central1"
 MONITOR = f"{PARENT}/modelMonitors/fraud-drift"
 PROVIDER = ModelMonitorProvider()
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVertex]:
-    with serving() as found:
-        monkeypatch.setenv(ENDPOINT_ENV, found.url)
-        yield found
-
-
-def state(result: CreateResult | UpdateResult) -> dict[str, Any]:
-    """What Pulumi records of a create or an update."""
-    assert result.outs is not None
-    return result.outs
 
 
 def inputs(**changes: Any) -> dict[str, Any]:
