@@ -21,11 +21,12 @@ from mlopsctl.config.sourcemap import format_path
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, canonical_json, is_deferred
 from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
+from mlopsctl.plan.diff import NO_CHANGES as NO_CHANGES
+from mlopsctl.plan.diff import summary_line as plain_summary_line
 from mlopsctl.views.colour import BOLD, GREEN, RED, Palette, palette
 from mlopsctl.views.successors import successors
 
 _NO_CHANGES_HEAD = "No changes."
-NO_CHANGES = f"{_NO_CHANGES_HEAD} Your infrastructure matches the configuration."
 PROTECTED_NOTE = "# (protected: destroying needs --allow-destroy)"
 FORCES = "# forces replacement"
 
@@ -50,12 +51,11 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 def summary_line(plan: Plan, *, color: bool = False) -> str:
     """The last line: ``Plan: 1 to add, 0 to change, 0 to destroy.`` or :data:`NO_CHANGES`."""
-    paint = palette(color)
+    paint, text = palette(color), plain_summary_line(plan)
     if not plan.has_changes:
-        rest = NO_CHANGES.removeprefix(_NO_CHANGES_HEAD)
+        rest = text.removeprefix(_NO_CHANGES_HEAD)
         return paint.style(_NO_CHANGES_HEAD, BOLD, GREEN) + paint.style(rest, BOLD)
-    s = plan.summary
-    return f"{paint.style('Plan:', BOLD)} {s.add} to add, {s.change} to change, {s.destroy} to destroy."
+    return paint.style("Plan:", BOLD) + text.removeprefix("Plan:")
 
 
 def describe(change: ResourceChange) -> str:
