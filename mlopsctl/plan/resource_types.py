@@ -69,6 +69,16 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "timePartitioning.field",
         "rangePartitioning.field",
     ),
+    "gcp:cloudrunv2/job:Job": ("name", "location", "project"),
+    "gcp:cloudrunv2/jobIamMember:JobIamMember": (
+        "name",
+        "location",
+        "project",
+        "role",
+        "member",
+        "condition",
+    ),
+    "gcp:cloudscheduler/job:Job": ("name", "region", "project"),
     "gcp:compute/router:Router": ("name", "network", "region", "project"),
     "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),
     # The default node pool's configuration is fixed at creation, even after its removal.
@@ -113,6 +123,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
     "gcp:projects/service:Service": ("service", "project"),
+    "gcp:projects/serviceIdentity:ServiceIdentity": ("service", "project"),
     "gcp:secretmanager/secretIamMember:SecretIamMember": (
         "secretId",
         "project",
@@ -132,6 +143,27 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     ),
     # An IAM member (of a bucket, dataset, key, secret or project) has no update: any change is a new member.
     "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
+    "gcp:storage/bucketObject:BucketObject": ("bucket", "name", "content", "contentType"),
+    "gcp:vertex/aiEndpoint:AiEndpoint": (
+        "location",
+        "name",
+        "network",
+        "project",
+        "region",
+        "encryptionSpec",
+        "privateServiceConnectConfig.enablePrivateServiceConnect",
+    ),
+    "gcp:vertex/aiFeatureGroup:AiFeatureGroup": ("name", "region", "project", "bigQuery.bigQuerySource"),
+    "gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature": ("name", "featureGroup", "region", "project"),
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": ("name", "region", "project"),
+    "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview": (
+        "name",
+        "featureOnlineStore",
+        "region",
+        "project",
+        "vectorSearchConfig",
+    ),
+    "gcp:vertex/aiTensorboard:AiTensorboard": ("region", "project", "encryptionSpec"),
     # A Deployment's selector is immutable.
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,
