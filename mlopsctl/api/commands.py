@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from mlopsctl.api.errors import UserError, user_errors
-from mlopsctl.api.plans import Progress, _quiet, make_plan
+from mlopsctl.api.plans import Progress, make_plan, quiet
 from mlopsctl.api.targets import TargetSpec, applied_at_ref
 from mlopsctl.compiler import compile_graphs
 from mlopsctl.compiler.platform import addon_uses
@@ -73,7 +73,7 @@ class RenderResult:
     folders: Mapping[Target, tuple[pathlib.Path, tuple[str, ...]]]
 
 
-def render(validation: Validation, out: pathlib.Path, *, progress: Progress = _quiet) -> RenderResult:
+def render(validation: Validation, out: pathlib.Path, *, progress: Progress = quiet) -> RenderResult:
     """Write each target's manifests, graph and kustomization under ``out/<env>/<region>/``."""
     from mlopsctl.output.folders import render_target, write_targets
 

@@ -23,8 +23,8 @@ Progress = Callable[[str], None]
 """Where a long command reports what it is doing (a line at a time)."""
 
 
-def _quiet(_: str) -> None:
-    pass
+def quiet(_: str) -> None:
+    """A progress reporter that reports nothing (the default of every command)."""
 
 
 def graphs_for(validation: Validation, target: ApplyTarget | None) -> dict[Target, Graph]:
@@ -161,7 +161,7 @@ def plan(
     spec: TargetSpec = NO_TARGET,
     *,
     base: str | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> PlanResult:
     """What applying the config would change: against what ``spec``'s target applied, against the
     config at Git ref ``base``, or else against empty state."""
@@ -238,7 +238,7 @@ def apply(
     *,
     allow_destroy: bool = False,
     saved: SavedPlan | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> ApplyResult:
     """Apply the config to ``spec``'s target (gitops when none is named)."""
     from dataclasses import replace

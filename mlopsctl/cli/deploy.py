@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mlopsctl.api.targets import TargetKind
 from mlopsctl.cli.common import (
     DEFAULT_FILE,
     ChangesPresent,
@@ -31,7 +32,6 @@ from mlopsctl.cli.targets import (
     NoColorOpt,
     RepoOpt,
     StateOpt,
-    TargetKind,
     TargetOpt,
     target_spec,
 )

@@ -12,8 +12,6 @@ from mlopsctl.api.targets import TargetKind
 if TYPE_CHECKING:
     from mlopsctl.api.targets import TargetSpec
 
-__all__ = ["TargetKind"]
-
 TargetOpt = Annotated[
     TargetKind | None,
     typer.Option("--target", help="Diff against what this target applied (implied by --repo)."),
