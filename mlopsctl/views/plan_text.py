@@ -11,10 +11,12 @@ repeating them.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quoted
 
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.sourcemap import format_path
@@ -149,11 +151,21 @@ def _indent(depth: int) -> str:
     return " " * (4 * depth + 4)
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(key: str) -> str:
     return key if _BARE_KEY.match(key) else json.dumps(key)
 
 
 def _scalar(value: JSON) -> str:
+    kind = type(value)
+    if kind is str:
+        return _quoted(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
     return "(known after apply)" if is_deferred(value) else json.dumps(value, ensure_ascii=False)
 
 
@@ -342,22 +354,34 @@ class _Renderer:
 
     def value(self, sign: str, label: str | None, value: JSON, depth: int, path: KeyPath | None) -> list[str]:
         """A whole value (a map or list expanded), every line with the same sign."""
+        lines: list[str] = []
         head = "" if label is None else f"{label} = "
-        mark = self.mark(path)
-        if isinstance(value, dict) and value and _expand(value):
-            width = max(len(_key(k)) for k in value)
-            body = [
-                line
-                for k in sorted(value)
-                for line in self.value(
-                    sign, _key(k).ljust(width), value[k], depth + 1, None if path is None else (*path, k)
-                )
-            ]
-            return [self.signed(depth, sign, f"{head}{{{mark}"), *body, _indent(depth) + "}"]
-        if isinstance(value, list) and value:
-            body = [line for v in value for line in self.element(sign, v, depth + 1)]
-            return [self.signed(depth, sign, f"{head}[{mark}"), *body, _indent(depth) + "]"]
-        return [self.signed(depth, sign, f"{head}{_scalar(value)}{mark}")]
+        self._value_into(lines, self.paint.sign(sign), head, value, depth, path if self.forced else None)
+        return lines
+
+    def _value_into(
+        self, lines: list[str], sign: str, head: str, value: JSON, depth: int, path: KeyPath | None
+    ) -> None:
+        """:meth:`value` with ``sign`` painted, appended to ``lines``; ``path`` is followed only while
+        it can reach a replacement-forcing path (the hot path of a large plan: every created resource)."""
+        if path is not None and not any(f[: len(path)] == path for f in self.forced):
+            path = None
+        mark = "" if path is None else self.mark(path)
+        if isinstance(value, dict) and value and not is_deferred(value):
+            width = max(map(len, map(_key, value)))
+            lines.append(f"{' ' * (4 * depth + 2)}{sign} {head}{{{mark}")
+            for k in sorted(value):
+                sub = None if path is None else (*path, k)
+                self._value_into(lines, sign, f"{_key(k).ljust(width)} = ", value[k], depth + 1, sub)
+            lines.append(_indent(depth) + "}")
+        elif isinstance(value, list) and value:
+            lines.append(f"{' ' * (4 * depth + 2)}{sign} {head}[{mark}")
+            for v in value:
+                self._value_into(lines, sign, "", v, depth + 1, None)
+                lines[-1] += ","
+            lines.append(_indent(depth) + "]")
+        else:
+            lines.append(f"{' ' * (4 * depth + 2)}{sign} {head}{_scalar(value)}{mark}")
 
     def mark(self, path: KeyPath | None) -> str:
         return f" {self.paint.style(FORCES, RED)}" if path in self.forced else ""
