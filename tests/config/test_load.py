@@ -202,3 +202,34 @@ def test_unicode_text_is_kept(text: str) -> None:
     assert diagnostics == [] and doc is not None
     value = doc.data["a"]
     assert "\ufffd" not in value and value.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [
+        # YAML 1.2 allows ':' inside a plain scalar of a flow mapping; libyaml (YAML 1.1) refuses it
+        ("a: {image: reg/x:1.0, b: c}\n", {"a": {"image": "reg/x:1.0", "b": "c"}}),
+        # YAML 1.1 breaks lines at LS/PS; YAML 1.2 keeps them as text
+        ("a: x\u2028y\nb: 1\n", {"a": "x\u2028y", "b": 1}),
+        ("a: yes\nb: 0o17\nc: 1_000\n", {"a": "yes", "b": 15, "c": 1000}),
+    ],
+)
+def test_documents_read_as_yaml_1_2(text: str, data: object) -> None:
+    doc, diagnostics = load_bytes(text.encode(), "mlops.yaml", pathlib.Path("."))
+    assert not diagnostics and doc is not None
+    assert doc.data == data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 60_000 + "]" * 60_000 + "\n",
+        "".join(" " * i + "k:\n" for i in range(1_000)) + " " * 1_000 + "v\n",
+        "a:\n" + "- " * 60_000 + "x\n",
+    ],
+    ids=["flow", "block", "compact-sequences"],
+)
+def test_deep_nesting_is_an_error_not_a_crash(text: str) -> None:
+    """Nesting deeper than the C parser's stack allows reaches only the Python parser."""
+    _, diagnostics = load_bytes(text.encode(), "mlops.yaml", pathlib.Path("."))
+    assert [d.code for d in diagnostics] == ["E107"]
