@@ -90,3 +90,29 @@ def test_payloads_fail_where_they_are_written(tmp_path: pathlib.Path, payload: s
     assert (caught.value.line, caught.value.column) == (4, 9), caught.value
     assert "is undefined" not in caught.value.message  # the sandbox refused it, not a missing name
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "values", "expected"),
+    [
+        ("name | tojson", {"name": "a"}, "a"),
+        ("  name|tojson ", {"name": {"k": [1, (2, 3)]}}, {"k": [1, [2, 3]]}),
+        ("true | tojson", {"true": "shadowed"}, True),
+        ("none | tojson", {}, None),
+        ("range | tojson", {}, "error: not JSON data"),
+        ("missing | tojson", {}, "error: 'missing' is undefined"),
+        ("name | tojson", {"name": object()}, "error: not JSON data"),
+    ],
+)
+def test_a_bare_variable_reads_as_jinja_reads_it(
+    expression: str, values: dict[str, object], expected: object
+) -> None:
+    """``{{ name | tojson }}`` is looked up directly (the hot path); the result is Jinja's."""
+    from mlopsctl.config.template_tree import compile_text
+
+    template = compile_text(f"value: {{{{ {expression} }}}}\n", pathlib.Path("t.yaml.j2"))
+    if isinstance(expected, str) and expected.startswith("error: "):
+        with pytest.raises(TemplateError, match=expected.removeprefix("error: ")):
+            template.render(values)
+    else:
+        assert template.render(values) == {"value": expected}

@@ -33,6 +33,8 @@ _REFUSED = {
 }
 _JSON_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
 _STR_TAG = "tag:yaml.org,2002:str"
+_BARE_VARIABLE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\|\s*tojson\s*")
+_LITERALS = frozenset({"true", "false", "none"})
 Values = Mapping[str, Any]
 FieldPath = tuple[str | int, ...]
 
@@ -95,20 +97,27 @@ class _Expr:
     file: pathlib.Path
     line: int
     column: int
+    variable: str | None = None
+    """The name a bare ``{{ name | tojson }}`` reads: looked up directly, as Jinja would, when given."""
 
     def error(self, problem: str) -> TemplateError:
         return TemplateError(problem, self.file, self.line, self.column)
 
     def value(self, values: Values) -> Any:
-        compact = " ".join(self.source.split())
-        shown = "{{ " + (compact if len(compact) <= 60 else compact[:57] + "...") + " }}"
         try:
+            if self.variable is not None and self.variable in values:
+                return _plain(values[self.variable])
             result = self.run(values)
             if type(result) is _Escaped:
                 return _plain(result.value)
         except Exception as exc:
-            raise self.error(f"value '{shown}' cannot be computed: {exc}") from None
-        raise self.error(f"value '{shown}' is not escaped: pipe it through '| tojson'")
+            raise self.error(f"value '{self.shown}' cannot be computed: {exc}") from None
+        raise self.error(f"value '{self.shown}' is not escaped: pipe it through '| tojson'")
+
+    @property
+    def shown(self) -> str:
+        compact = " ".join(self.source.split())
+        return "{{ " + (compact if len(compact) <= 60 else compact[:57] + "...") + " }}"
 
 
 @dataclass(frozen=True)
@@ -277,7 +286,9 @@ class _Compiler:
         except jinja2.TemplateSyntaxError as exc:
             at = (line + exc.lineno - 1, column if exc.lineno == 1 else 1)
             raise TemplateError(f"does not parse: {exc.message}", self.file, *at) from None
-        return _Expr(source, run, self.file, line, column)
+        bare = _BARE_VARIABLE.fullmatch(source)
+        variable = bare[1] if bare and bare[1].lower() not in _LITERALS else None
+        return _Expr(source, run, self.file, line, column, variable)
 
     def compile(self) -> Template:
         import yaml
