@@ -174,15 +174,25 @@ def _copy(value: Any) -> Any:
     return value
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """A copy of ``value`` as plain JSON data (tuples as lists); anything else is refused."""
     kind = type(value)
-    if kind is str or kind is int or kind is float or kind is bool or value is None:
+    if kind in _SCALARS:
         return value
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                k = _key(k)
+            out[k] = v if type(v) in _SCALARS else _plain(v)
+        return out
+    if kind is list or kind is tuple:
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise TypeError("a mapping with keys that are not strings is not JSON data")
-        return {str.__str__(k): _plain(v) for k, v in value.items()}
+        return {_key(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     for base in (bool, str, int, float):  # subclasses, such as enums
@@ -191,6 +201,13 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "_fail_with_undefined_error"):
         value._fail_with_undefined_error()
     raise TypeError(f"a value of type {kind.__name__} is not JSON data")
+
+
+def _key(key: object) -> str:
+    """A mapping key as a plain string; a key that is no string is refused."""
+    if not isinstance(key, str):
+        raise TypeError("a mapping with keys that are not strings is not JSON data")
+    return str.__str__(key)
 
 
 @functools.cache
