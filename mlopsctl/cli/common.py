@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
@@ -38,6 +38,21 @@ RefOpt = Annotated[
     typer.Option("--ref", metavar="REF", help="Read the config as of this Git commit, branch or tag."),
 ]
 DEFAULT_FILE = pathlib.Path("mlops.yaml")
+
+
+def echo_chunks(chunks: Iterable[str], batch: int = 1 << 20) -> None:
+    """Write ``chunks`` to standard output about ``batch`` characters at a time, colour kept (a large
+    plan is written as it is rendered, never held whole)."""
+    pending: list[str] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= batch:
+            typer.echo("".join(pending), nl=False, color=True)
+            pending, size = [], 0
+    if pending:
+        typer.echo("".join(pending), nl=False, color=True)
 
 
 def err(message: str) -> None:

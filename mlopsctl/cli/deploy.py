@@ -19,6 +19,7 @@ from mlopsctl.cli.common import (
     OutputFormat,
     RefOpt,
     RegionOpt,
+    echo_chunks,
     err,
     fail,
     progress,
@@ -94,11 +95,7 @@ def plan(
     selection = selection_of(env, region)
     with validated(file, selection, ref) as validation:
         result = api.plan(validation, file, selection, spec, base=base, progress=progress(always=False))
-        typer.echo(
-            plan_views.render(result.plan, fmt.value, compact=compact, no_color=no_color),
-            nl=False,
-            color=True,
-        )
+        echo_chunks(plan_views.chunks(result.plan, fmt.value, compact=compact, no_color=no_color))
         if out is not None:
             api.save_plan(result, out, file, ref, selection, spec)
             err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
@@ -202,7 +199,7 @@ def apply(
             typer.echo(outcomes.apply_json(result), nl=False)
             return
         if result.plan.has_changes:
-            typer.echo(plan_views.render(result.plan, "text", no_color=no_color), nl=False, color=True)
+            echo_chunks(plan_views.chunks(result.plan, "text", no_color=no_color))
         typer.echo(result.outcome.detail)
 
 

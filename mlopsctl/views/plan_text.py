@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,8 +48,14 @@ KeyPath = tuple[str, ...]
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The whole plan; ``color`` adds ANSI colours (see :mod:`mlopsctl.views.colour`)."""
-    sections = _sections(plan.targets, palette(color))
-    return "\n\n".join([*sections, summary_line(plan, color=color)]) + "\n"
+    return "".join(text_chunks(plan, color=color))
+
+
+def text_chunks(plan: Plan, *, color: bool = False) -> Iterator[str]:
+    """:func:`render_text` a resource at a time, so that a large plan is written as it is rendered."""
+    for piece in _sections(plan.targets, palette(color)):
+        yield piece + "\n\n"
+    yield summary_line(plan, color=color) + "\n"
 
 
 def summary_line(plan: Plan, *, color: bool = False) -> str:
@@ -86,29 +93,38 @@ def render_change(change: ResourceChange, *, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _sections(targets: Sequence[TargetPlan], paint: Palette) -> list[str]:
-    """One section per target, but a target whose changes read exactly as an earlier one's (the
-    addresses aside) is named with the others alike, on one line where the first of them stood."""
-    sections: list[str | Target] = []
-    first_of: dict[tuple[tuple[str, str], ...], Target] = {}
+def _sections(targets: Sequence[TargetPlan], paint: Palette) -> Iterator[str]:
+    """Each target's header and changes, but a target whose changes read exactly as an earlier one's
+    (the addresses aside) is named with the others alike, on one line where the first of them
+    stood; what follows that line is held back until the line is complete."""
+    held: list[str | Target] = []
+    first_of: dict[bytes, Target] = {}
     alike: dict[Target, list[Target]] = {}
     for plan in targets:
-        if not plan.changes:
-            sections.append(f"Target {plan.target}: no changes.")
-            continue
-        shown = _shown(plan.changes, paint)
-        key = tuple(
-            (c.address.removeprefix(f"{c.target}/"), text.split("\n", 1)[1])
-            for c, text in zip(plan.changes, shown, strict=True)
-        )
-        first = first_of.setdefault(key, plan.target)
-        if first == plan.target:
-            sections.append("\n\n".join([f"Target {plan.target}:", *shown]))
+        pieces = [f"Target {plan.target}: no changes."]
+        if plan.changes:
+            shown = _shown(plan.changes, paint)
+            first = first_of.setdefault(_reading(plan.changes, shown), plan.target)
+            if first != plan.target:
+                if first not in alike:
+                    held.append(first)
+                alike.setdefault(first, []).append(plan.target)
+                continue
+            pieces = [f"Target {plan.target}:", *shown]
+        if held:
+            held += pieces
         else:
-            if first not in alike:
-                sections.append(first)
-            alike.setdefault(first, []).append(plan.target)
-    return [s if isinstance(s, str) else _alike_line(alike[s], s) for s in sections]
+            yield from pieces
+    yield from (s if isinstance(s, str) else _alike_line(alike[s], s) for s in held)
+
+
+def _reading(changes: Sequence[ResourceChange], shown: Sequence[str]) -> bytes:
+    """A digest of how the changes read, their addresses without the target and their headers aside."""
+    digest = hashlib.blake2b(digest_size=32)
+    for change, text in zip(changes, shown, strict=True):
+        digest.update(change.address.removeprefix(f"{change.target}/").encode())
+        digest.update(b"\0" + text.split("\n", 1)[1].encode() + b"\1")
+    return digest.digest()
 
 
 def _shown(changes: Sequence[ResourceChange], paint: Palette) -> list[str]:
