@@ -97,6 +97,7 @@ def _tiered(total: Fraction, tiers: Sequence[tuple[float | None, float]], unit: 
     return reserved
 
 
+@functools.lru_cache(maxsize=256)
 def allocatable(machine: Shape) -> tuple[Fraction, Fraction]:
     """CPUs and bytes of memory that pods can request on a GKE Standard node of this shape."""
     reserved = _data()["gkeReserved"]

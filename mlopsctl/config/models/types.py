@@ -46,7 +46,9 @@ _CRON_FIELDS = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def _cron(value: str) -> str:
+    """``value`` if it is a valid five-field cron expression (a config repeats a few, many times)."""
     from croniter import croniter
 
     fields = value.split()
