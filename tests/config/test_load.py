@@ -230,6 +230,6 @@ def test_documents_read_as_yaml_1_2(text: str, data: object) -> None:
     ids=["flow", "block", "compact-sequences"],
 )
 def test_deep_nesting_is_an_error_not_a_crash(text: str) -> None:
-    """Nesting deeper than the C parser's stack allows reaches only the Python parser."""
+    """Nesting deeper than the C stack would allow ends in the Python composer, not in a crash."""
     _, diagnostics = load_bytes(text.encode(), "mlops.yaml", pathlib.Path("."))
     assert [d.code for d in diagnostics] == ["E107"]
