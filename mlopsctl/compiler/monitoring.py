@@ -11,9 +11,15 @@ L-infinity distance for categorical ones, each against its threshold), and
 appends to two tables in the baseline's dataset: the statistics of the run and
 the features that crossed their thresholds. When a feature drifted, the job
 starts a run of every pipeline to retrain (``actions.retrain`` and pipelines
-whose ``triggers`` name the monitor) from the published version named in its
-config, with the pipeline's parameters overlaid with ``actions.retrainParameters``,
-which the monitor's account is allowed to do in the namespace. It also logs one
+whose ``triggers`` name the monitor), with the pipeline's parameters overlaid with
+``actions.retrainParameters``: on GKE, of the published version named in its config,
+which the monitor's account is allowed to do in the namespace; on Vertex AI, a
+PipelineJob of the pipeline's template, as the pipeline's own account with its
+pipeline root and run labels (``vertex_pipelines.run_config``), for which the
+monitor's Google account gets ``roles/aiplatform.user`` on the project, may act as
+that account only (``roles/iam.serviceAccountUser`` on it) and may read that
+pipeline's templates only (``roles/storage.objectViewer`` on the pipeline root under
+the condition of their prefix). It also logs one
 structured line per breach (``event: drift-breach`` or ``skew-breach``), which the
 alert policy of a monitor that notifies matches (:mod:`mlopsctl.compiler.alerting`).
 
@@ -30,8 +36,9 @@ cluster's Alertmanager routes every alert with a ``retrain_pipeline`` label to a
 webhook receiver that starts one run of that version in that namespace per firing
 alert group (``group_by: [namespace, retrain_pipeline]``). A monitor that retrains
 several pipelines gets one rule per pipeline, so each alert names exactly one run
-to start. Severity is ``critical`` when a PagerDuty channel is notified, else
-``warning``; notifications themselves are the alerting step's.
+to start (so it retrains pipelines placed on GKE only: checked by
+``config.checks.placement``). Severity is ``critical`` when a PagerDuty channel is
+notified, else ``warning``; notifications themselves are the alerting step's.
 
 Monitors placed on Vertex AI are Vertex AI's (:mod:`mlopsctl.compiler.vertex_serving`) and
 Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`): nothing of theirs runs in the cluster.
@@ -43,20 +50,36 @@ import json
 
 from mlopsctl.compiler import metrics, rbac
 from mlopsctl.compiler.context import BuildContext
-from mlopsctl.compiler.identity import NAMESPACE, identity_of
+from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER
+from mlopsctl.compiler.identity import GSA_IAM_MEMBER, NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pipelines import published_version
 from mlopsctl.compiler.pods import run_to_completion_pod
 from mlopsctl.compiler.schedules import CRONJOB_NAME_LIMIT, KFP_API, RUN_RULES
 from mlopsctl.compiler.slo import promql
+from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.compiler.vertex_pipelines import SERVICE_ACCOUNT_USER, run_config, template_of
+from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
-from mlopsctl.config.naming import dataset_id, monitor_table, namespace, request_log_table, shorten
+from mlopsctl.config.naming import (
+    PIPELINE_ROOT,
+    bucket_of,
+    dataset_id,
+    monitor_table,
+    namespace,
+    request_log_table,
+    shorten,
+)
+from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Resource
 
+OBJECT_VIEWER = "roles/storage.objectViewer"
 DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infinity_distance"}
 """The distance each kind of feature is compared with, against its threshold."""
+Retrain = tuple[dict[str, JSON], str]
+"""A ``start-run`` config that retrains (docs/stages.md), and the address of what it runs."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -64,11 +87,11 @@ def build(ctx: BuildContext) -> None:
     if ctx.config.placement.monitors == "vertex":
         return
     for name, monitor in ctx.config.monitors.items():
-        versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
+        pipelines = retrained_pipelines(ctx.config, name)
         if isinstance(monitor, DataMonitor):
-            _data_monitor(ctx, name, monitor, versions)
+            _data_monitor(ctx, name, monitor, pipelines)
         else:
-            _slo_monitor(ctx, name, monitor, versions)
+            _slo_monitor(ctx, name, monitor, [published_version(ctx, p) for p in pipelines])
 
 
 def retrained_pipelines(config: MLOpsConfig, monitor: str) -> list[str]:
@@ -86,19 +109,26 @@ def _labels(ctx: BuildContext, monitor: str) -> dict[str, str]:
     return {**ctx.k8s_labels("monitoring"), "mlopsctl.dev/monitor": monitor}
 
 
-def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: list[Resource]) -> None:
+def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, pipelines: list[str]) -> None:
     ns = namespace(ctx.config)
     who = identity_of(ctx, "monitor", name)
     source = ("monitors", name)
+    on_kfp = bool(pipelines) and ctx.config.placement.pipelines == "gke"
+    if on_kfp:
+        retrain = _kfp_runs(ctx, name, [published_version(ctx, p) for p in pipelines])
+    else:
+        retrain = _vertex_runs(ctx, name, pipelines)
     depends = [ctx.address(NAMESPACE, ns), ctx.address(rbac.SERVICE_ACCOUNT, who.ksa)]
-    depends += [v.address for v in versions]
-    if versions:
+    depends += [address for _, address in retrain]
+    if on_kfp:
         binding = rbac.grant(
             ctx, f"monitor-{name}-runs", who.ksa, RUN_RULES, component="monitoring", source=source
         )
         depends.append(binding.address)
+    elif pipelines:
+        depends += _vertex_grants(ctx, who, pipelines, source)
     stage_image = ctx.config.project.stage_image
-    config = json.dumps(drift_config(ctx, name, monitor, versions), sort_keys=True)
+    config = json.dumps(drift_config(ctx, name, monitor, retrain), sort_keys=True)
     container: dict[str, JSON] = {
         "name": "monitor",
         "image": stage_image,
@@ -117,12 +147,12 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, versions: 
         time_zone=schedule.time_zone,
         concurrency_policy=schedule.concurrency_policy,
         backoff_limit=1,
-        pod=run_to_completion_pod(_labels(ctx, name), who.ksa, container, "Never", kfp_client=bool(versions)),
+        pod=run_to_completion_pod(_labels(ctx, name), who.ksa, container, "Never", kfp_client=on_kfp),
     )
 
 
 def drift_config(
-    ctx: BuildContext, name: str, monitor: DataMonitor, versions: list[Resource]
+    ctx: BuildContext, name: str, monitor: DataMonitor, retrain: list[Retrain]
 ) -> dict[str, JSON]:
     """What a drift or skew job compares, against which thresholds, and where it writes."""
     datasets = ctx.config.data.datasets
@@ -136,7 +166,6 @@ def drift_config(
         f"{ctx.gcp_project}.{dataset_id(ctx.target, baseline.dataset, datasets[baseline.dataset])}"
     )
     thresholds = monitor.thresholds.model_dump()
-    pipelines = ctx.config.pipelines
     return {
         "monitor": name,
         "type": monitor.type,
@@ -160,21 +189,74 @@ def drift_config(
             kind: f"{baseline_dataset}.{monitor_table(name, kind)}" for kind in ("statistics", "alerts")
         },
         "notify": list(monitor.actions.notify),
-        "retrain": [
-            {
-                "endpoint": KFP_API,
-                "namespace": namespace(ctx.config),
-                "experiment": _pipeline_of(v),
-                "pipeline": _pipeline_of(v),
-                "pipelineVersion": v.name,
-                "parameters": {**pipelines[_pipeline_of(v)].parameters, **monitor.actions.retrain_parameters},
-                "serviceAccount": identity_of(
-                    ctx, "pipeline", _pipeline_of(v), pipelines[_pipeline_of(v)].service_account
-                ).ksa,
-            }
-            for v in versions
-        ],
+        "retrain": [entry for entry, _ in retrain],
     }
+
+
+def _parameters(ctx: BuildContext, monitor: str, pipeline: str) -> dict[str, JSON]:
+    """The pipeline's parameters, overlaid with the monitor's ``actions.retrainParameters``."""
+    overlay = ctx.config.monitors[monitor].actions.retrain_parameters
+    return {**ctx.config.pipelines[pipeline].parameters, **overlay}
+
+
+def _kfp_runs(ctx: BuildContext, monitor: str, versions: list[Resource]) -> list[Retrain]:
+    """Runs of published versions on Kubeflow Pipelines in the namespace."""
+    pipelines = ctx.config.pipelines
+    found: list[Retrain] = []
+    for version in versions:
+        pipeline = _pipeline_of(version)
+        entry: dict[str, JSON] = {
+            "endpoint": KFP_API,
+            "namespace": namespace(ctx.config),
+            "experiment": pipeline,
+            "pipeline": pipeline,
+            "pipelineVersion": version.name,
+            "parameters": _parameters(ctx, monitor, pipeline),
+            "serviceAccount": identity_of(ctx, "pipeline", pipeline, pipelines[pipeline].service_account).ksa,
+        }
+        found.append((entry, version.address))
+    return found
+
+
+def _vertex_runs(ctx: BuildContext, monitor: str, pipelines: list[str]) -> list[Retrain]:
+    """PipelineJobs of the pipelines' templates on Vertex AI Pipelines (``backend: vertex``)."""
+    return [
+        (run_config(ctx, p, _parameters(ctx, monitor, p)), template_of(ctx, p).resource.address)
+        for p in pipelines
+    ]
+
+
+def _vertex_grants(ctx: BuildContext, who: Identity, pipelines: list[str], source: Path) -> list[str]:
+    """What starting the pipelines' runs on Vertex AI takes of the monitor's Google account, and no
+    more: creating PipelineJobs, acting as each pipeline's account, reading each pipeline's templates."""
+    monitor = ctx.graph.resources[who.gsa_address]
+    grants = [grant_aiplatform_user(ctx, who, source)]
+    for pipeline in pipelines:
+        runs_as = identity_of(ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account)
+        account = ctx.graph.resources[runs_as.gsa_address]
+        acts: dict[str, JSON] = {
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{runs_as.gsa_email}",
+            "role": SERVICE_ACCOUNT_USER,
+            "member": f"serviceAccount:{who.gsa_email}",
+        }
+        depends = (monitor.address, account.address)
+        name = f"{monitor.name}-acts-as-{account.name}"
+        grants.append(ctx.add(GSA_IAM_MEMBER, name, acts, source=source, depends_on=depends).address)
+        bucket = bucket_of(ctx.config, ctx.target, PIPELINE_ROOT)
+        prefix = template_of(ctx, pipeline).resource.inputs["name"].rsplit("/", 1)[0]
+        reads: dict[str, JSON] = {
+            "bucket": bucket,
+            "role": OBJECT_VIEWER,
+            "member": f"serviceAccount:{who.gsa_email}",
+            "condition": {
+                "title": f"templates of {pipeline}",
+                "expression": f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}/")',
+            },
+        }
+        depends = (monitor.address, ctx.address(BUCKET, PIPELINE_ROOT))
+        name = f"{monitor.name}-object-viewer-{pipeline}-templates"
+        grants.append(ctx.add(BUCKET_IAM_MEMBER, name, reads, source=source, depends_on=depends).address)
+    return grants
 
 
 def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]) -> None:

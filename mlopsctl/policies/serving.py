@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.compiler.serving import INFERENCE_SERVICE
+from mlopsctl.compiler.vertex_models import DEPLOYMENT
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import Canary, Shadow
@@ -16,24 +17,36 @@ VARIANT_LABEL = "mlopsctl.dev/variant"
 
 @policy("MLP001")
 def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
+    """On GKE each variant is an InferenceService; on Vertex AI an endpoint's Deployment lists its
+    variants as deployed models."""
     if not ctx.production:
         return
-    wanted = ctx.settings.min_replicas
     for isvc in ctx.of_type(INFERENCE_SERVICE):
         labels = isvc.inputs["metadata"]["labels"]
-        endpoint, member = labels[ENDPOINT_LABEL], labels[VARIANT_LABEL]
-        spec = ctx.config.endpoints[endpoint]
-        if spec.graph is not None or (isinstance(spec.rollout, Shadow) and spec.rollout.shadow == member):
-            continue  # graph steps take no replica settings; a shadow only receives copies
         replicas = isvc.inputs["spec"]["predictor"]["minReplicas"]
-        if replicas < wanted:
-            yield Finding(
-                f"endpoint '{endpoint}' ({member}) keeps {plural(replicas, 'replica')} in {ctx.target.env}; "
-                f"production needs at least {wanted}",
-                hint=f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)",
-                address=isvc.address,
-                path=(*isvc.source, "minReplicas"),
-            )
+        yield from _replicas(ctx, labels[ENDPOINT_LABEL], labels[VARIANT_LABEL], replicas, isvc.address)
+    for deployment in ctx.of_type(DEPLOYMENT):
+        for model in deployment.inputs["deployedModels"]:
+            endpoint, variant = deployment.name, model["key"]
+            yield from _replicas(ctx, endpoint, variant, model["minReplicaCount"], deployment.address)
+
+
+def _replicas(
+    ctx: PolicyContext, endpoint: str, variant: str, replicas: int, address: str
+) -> Iterator[Finding]:
+    """A finding if ``variant`` of ``endpoint`` keeps fewer replicas than production needs."""
+    wanted = ctx.settings.min_replicas
+    spec = ctx.config.endpoints[endpoint]
+    if spec.graph is not None or (isinstance(spec.rollout, Shadow) and spec.rollout.shadow == variant):
+        return  # graph steps take no replica settings; a shadow only receives copies
+    if replicas < wanted:
+        yield Finding(
+            f"endpoint '{endpoint}' ({variant}) keeps {plural(replicas, 'replica')} in {ctx.target.env}; "
+            f"production needs at least {wanted}",
+            hint=f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)",
+            address=address,
+            path=("endpoints", endpoint, "variants", variant, "minReplicas"),
+        )
 
 
 @policy("MLP002")

@@ -2,12 +2,15 @@
 
 Only when ``MLOPSCTL_EXPERIMENT`` names an experiment, a Metadata context
 ``projects/P/locations/L/metadataStores/STORE/contexts/EXPERIMENT``: without it nothing is imported and
-nothing is logged. The run is the context ``EXPERIMENT-RUN`` (``system.ExperimentRun``, a child of the
-experiment), as the Vertex AI SDK lays out experiment runs: its metadata holds ``_params``, ``_metrics``
-and ``_state``, merged with what earlier steps of the run logged. RUN is the pipeline run's id, so that
-logging again (a retried step, another step of the run) updates the same run. With
-``MLOPSCTL_TENSORBOARD`` (``projects/P/locations/L/tensorboards/T``), the metrics are also written as
-scalars to the TensorBoard run RUN of its experiment EXPERIMENT.
+nothing is logged. The experiment (``system.Experiment``) is created when it does not exist yet, and
+the metadata store with it when the region has none, as the Vertex AI SDK does; another step creating
+it at the same time is no failure. The run is the context ``EXPERIMENT-RUN`` (``system.ExperimentRun``,
+a child of the experiment), as the SDK lays out experiment runs: its metadata holds ``_params``,
+``_metrics`` and ``_state``, merged with what earlier steps of the run logged. RUN is the pipeline run's
+id, so that logging again (a retried step, another step of the run) updates the same run. With
+``MLOPSCTL_TENSORBOARD`` (``projects/P/locations/L/tensorboards/T``, T the TensorBoard's id or its
+display name), the metrics are also written as scalars to the TensorBoard run RUN of its experiment
+EXPERIMENT.
 
 A failure to log is a warning on stderr, never a failed step.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import math
 import os
 import re
@@ -35,6 +39,10 @@ KFP_RUN_ID = re.compile(
 )
 """A KFP run id (a UUID): artifacts live under ``PIPELINE_ROOT/PIPELINE/RUN_ID/``."""
 MAX_ID = 128
+SCHEMA_VERSION = "0.0.1"
+"""Of ``system.Experiment`` and ``system.ExperimentRun`` contexts, as the Vertex AI SDK writes them."""
+STORE_TIMEOUT = 300
+"""Seconds to wait for a metadata store being created (a long-running operation)."""
 
 Value = float | int | str
 
@@ -102,6 +110,7 @@ def _log_context(
     context_id = f"{experiment_id}-{run}"[:MAX_ID].rstrip("-")
     name = f"{store}/contexts/{context_id}"
     client = vertex.client("MetadataServiceClient", location)
+    _ensure_experiment(client, store, experiment_id)
     try:
         context = client.create_context(
             parent=store,
@@ -109,7 +118,7 @@ def _log_context(
             context=aiplatform_v1.Context(
                 display_name=run,
                 schema_title="system.ExperimentRun",
-                schema_version="0.0.1",
+                schema_version=SCHEMA_VERSION,
                 metadata={"_params": {}, "_metrics": {}, "_state": "RUNNING"},
             ),
         )
@@ -126,6 +135,37 @@ def _log_context(
     return name
 
 
+def _ensure_experiment(client: Any, store: str, experiment_id: str) -> None:
+    """The experiment context, created unless it exists (HTTP 409, also when a concurrent step created
+    it first); its metadata store first if that does not exist yet (HTTP 404)."""
+    from google.api_core.exceptions import Conflict, NotFound
+    from google.cloud import aiplatform_v1
+
+    def create() -> None:
+        with contextlib.suppress(Conflict):  # HTTP 409: ALREADY_EXISTS
+            client.create_context(
+                parent=store,
+                context_id=experiment_id,
+                context=aiplatform_v1.Context(
+                    display_name=experiment_id,
+                    schema_title="system.Experiment",
+                    schema_version=SCHEMA_VERSION,
+                    metadata={"experiment_deleted": False},
+                ),
+            )
+
+    try:
+        create()
+    except NotFound:
+        location, _, store_id = store.partition("/metadataStores/")
+        with contextlib.suppress(Conflict):
+            operation = client.create_metadata_store(
+                parent=location, metadata_store_id=store_id, metadata_store=aiplatform_v1.MetadataStore()
+            )
+            operation.result(timeout=STORE_TIMEOUT)
+        create()
+
+
 def _log_scalars(tensorboard: str, experiment_id: str, run: str, metrics: dict[str, float]) -> None:
     """The metrics as one point (step 1) each, in time series of the TensorBoard run ``run``."""
     from google.cloud import aiplatform_v1 as v1
@@ -135,6 +175,7 @@ def _log_scalars(tensorboard: str, experiment_id: str, run: str, metrics: dict[s
     if found is None:
         raise ValueError(f"{TENSORBOARD_ENV} is not projects/P/locations/L/tensorboards/T")
     client = vertex.client("TensorboardServiceClient", found.group(1))
+    tensorboard = _tensorboard(client, tensorboard)
     experiment = _ensure(
         client.create_tensorboard_experiment,
         v1.CreateTensorboardExperimentRequest(
@@ -175,6 +216,21 @@ def _log_scalars(tensorboard: str, experiment_id: str, run: str, metrics: dict[s
             for metric, value in metrics.items()
         ],
     )
+
+
+def _tensorboard(client: Any, name: str) -> str:
+    """The TensorBoard ``name`` as the API names it: one given by its display name in place of its id
+    (which Vertex AI assigns) is looked up."""
+    from google.cloud import aiplatform_v1 as v1
+
+    parent, _, board = name.rpartition("/tensorboards/")
+    if board.isdigit():
+        return name
+    request = v1.ListTensorboardsRequest(parent=parent, filter=f"display_name={json.dumps(board)}")
+    found = next(iter(client.list_tensorboards(request=request)), None)
+    if found is None:
+        raise ValueError(f"no TensorBoard named {board!r} in {parent}")
+    return str(found.name)
 
 
 def _ensure(create: Any, request: Any, name: str) -> str:

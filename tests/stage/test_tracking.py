@@ -79,10 +79,11 @@ def test_evaluate_logs_its_metrics_as_an_experiment_run(
     assert context["metadata"] == {"_params": {}, "_metrics": values, "_state": "COMPLETE"}
     assert "accuracy" in values
     assert vertex.children == {EXPERIMENT: [name]}
-    assert [f"{c.method} {c.path.rsplit('/', 1)[-1]}" for c in vertex.calls] == [
-        "POST contexts",
-        "POST fraud-train:addContextChildren",
-        "PATCH fraud-train-fraud-train-2025-03-01",
+    assert [f"{c.method} {c.path.rsplit('/', 1)[-1]} {c.query.get('contextId')}" for c in vertex.calls] == [
+        "POST contexts fraud-train",  # 409: the experiment exists
+        "POST contexts fraud-train-fraud-train-2025-03-01",
+        "POST fraud-train:addContextChildren None",
+        "PATCH fraud-train-fraud-train-2025-03-01 None",
     ]
     assert f"Logged {len(values)} metric(s) to experiment run {name}" in capsys.readouterr().err
 
@@ -134,7 +135,7 @@ def test_the_run_is_named_for_the_pipeline_run(
     ("setup", "warning"),
     [
         ("denied", "403 POST"),
-        ("no-experiment", "404 POST"),
+        ("not-linked", "404 POST"),
         ("unreachable", "Connection refused"),
         ("bad-name", "MLOPSCTL_EXPERIMENT is not projects/P/locations/L/metadataStores/S/contexts/E"),
         ("no-run-id", "no run id: pass --run-id, or an artifact output"),
@@ -150,8 +151,8 @@ def test_a_failure_to_log_only_warns(
 ) -> None:
     if setup == "denied":
         vertex.failures.append(Failure(403, "Permission 'aiplatform.contexts.create' denied", "POST"))
-    elif setup == "no-experiment":
-        del vertex.contexts[EXPERIMENT]
+    elif setup == "not-linked":
+        vertex.failures.append(Failure(404, "not found", ":addContextChildren"))
     elif setup == "unreachable":
         monkeypatch.setenv("MLOPSCTL_VERTEX_ENDPOINT", "http://127.0.0.1:9")
     elif setup == "bad-name":

@@ -4,9 +4,11 @@ calls the stage runtime makes.
 - PipelineService: create a PipelineJob (``pipelineJobId``), list jobs (``filter`` of ``AND``-ed
   ``field="value"`` terms on ``pipeline_name``, ``display_name`` and ``labels.KEY``; newest first;
   ``pageSize``).
-- MetadataService: create a Context (``contextId``; 409 ALREADY_EXISTS when taken), get, update
-  (PATCH), and ``:addContextChildren``.
-- TensorboardService: create experiments, runs and time series (409 when taken), and ``:write`` run data.
+- MetadataService: create a MetadataStore (``metadataStoreId``; answered with a finished operation),
+  create a Context (``contextId``; 404 NOT_FOUND when its store does not exist, 409 ALREADY_EXISTS
+  when taken), get, update (PATCH), and ``:addContextChildren``.
+- TensorboardService: list TensorBoards (``filter`` ``display_name="…"``), create experiments, runs and
+  time series (409 when taken), and ``:write`` run data.
 
 Every request is recorded; a test may queue error answers (for any request, or for requests whose
 ``METHOD path`` contains a fragment). Point a client at it with ``MLOPSCTL_VERTEX_ENDPOINT=fake.url``.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -53,6 +55,10 @@ class Failure:
 class FakeVertex:
     url: str = ""
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    stores: set[str] = field(default_factory=set)
+    """Names of the metadata stores (``projects/P/locations/L/metadataStores/S``)."""
+    boards: dict[str, str] = field(default_factory=dict)
+    """Name of each TensorBoard → its display name."""
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)
     tensorboard: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -61,6 +67,8 @@ class FakeVertex:
     """The ``timeSeriesData`` of every ``:write``, with the run's name as ``run``."""
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    before: Callable[[Call], None] | None = None
+    """Called with each request before it is answered: what another client did meanwhile."""
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_job(
@@ -79,6 +87,8 @@ class FakeVertex:
         )
 
     def add_context(self, name: str, schema: str = "system.Experiment") -> None:
+        """A context, and the metadata store it is in."""
+        self.stores.add(name.partition("/contexts/")[0])
         self.contexts[name] = {"name": name, "displayName": name.rsplit("/", 1)[-1], "schemaTitle": schema}
 
     def created_jobs(self) -> list[Call]:
@@ -88,7 +98,10 @@ class FakeVertex:
         self, method: str, path: str, query: dict[str, str], headers: Message, data: bytes
     ) -> tuple[int, Any]:
         body = json.loads(data) if data else None
-        self.calls.append(Call(method, path, query, body))
+        call = Call(method, path, query, body)
+        self.calls.append(call)
+        if self.before is not None:
+            self.before(call)
         for failure in self.failures:
             if failure.fragment in f"{method} {path}":
                 self.failures.remove(failure)
@@ -112,8 +125,25 @@ class FakeVertex:
             listed.sort(key=lambda j: j["createTime"], reverse=True)
             assert query.get("orderBy") == "create_time desc", query
             return 200, {"pipelineJobs": listed[: int(query.get("pageSize") or 100)]}
+        if method == "POST" and collection == "metadataStores":
+            name = f"{resource}/{query['metadataStoreId']}"
+            if name in self.stores:
+                return _error(409, f"MetadataStore {name} already exists")
+            self.stores.add(name)
+            store = {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.MetadataStore", "name": name}
+            return 200, {"name": f"{name}/operations/{next(self._ids)}", "done": True, "response": store}
         if method == "POST" and collection == "contexts":
+            if resource.removesuffix("/contexts") not in self.stores:
+                return _error(404, f"MetadataStore {resource.removesuffix('/contexts')} not found")
             return self._create(self.contexts, f"{resource}/{query['contextId']}", body)
+        if method == "GET" and collection == "tensorboards":
+            wanted = json.loads(query["filter"].removeprefix("display_name="))
+            listed = [
+                {"name": n, "displayName": shown}
+                for n, shown in self.boards.items()
+                if n.startswith(f"{resource}/") and shown == wanted
+            ]
+            return 200, {"tensorboards": listed}
         if verb == "addContextChildren":
             if resource not in self.contexts:
                 return _error(404, f"Context {resource} not found")

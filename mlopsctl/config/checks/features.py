@@ -1,4 +1,5 @@
-"""The feature store's views name stores, groups and features that exist, over declared datasets."""
+"""The feature store's views name stores, groups and features that exist, over declared datasets; a
+Bigtable online store scales within the range Bigtable allows."""
 
 from __future__ import annotations
 
@@ -45,3 +46,32 @@ def feature_references(ctx: CheckContext) -> Iterator[Diagnostic]:
                     viewed.features,
                     (*base, "features", i),
                 )
+
+
+BIGTABLE_SCALE_LIMIT = 10
+"""Bigtable autoscales between minNodeCount and at most 10 times it (``maxNodeCount``)."""
+
+
+@check
+def bigtable_scaling(ctx: CheckContext) -> Iterator[Diagnostic]:
+    for name, store in ctx.config.features.online_stores.items():
+        if store.type != "bigtable":
+            continue
+        least, most = store.bigtable.min_nodes, store.bigtable.max_nodes
+        path = ("features", "onlineStores", name, "bigtable", "maxNodes")
+        if most < least:
+            yield Diagnostic(
+                "E205",
+                f"online store '{name}': bigtable.maxNodes ({most}) is below bigtable.minNodes ({least})",
+                path=path,
+                hint=f"set maxNodes to at least {least}, or lower minNodes",
+            )
+        elif most > BIGTABLE_SCALE_LIMIT * least:
+            yield Diagnostic(
+                "E205",
+                f"online store '{name}': bigtable.maxNodes ({most}) is more than {BIGTABLE_SCALE_LIMIT} "
+                f"times bigtable.minNodes ({least}), the most Bigtable autoscaling allows",
+                path=path,
+                hint=f"set maxNodes to at most {BIGTABLE_SCALE_LIMIT * least}, "
+                f"or minNodes to at least {-(-most // BIGTABLE_SCALE_LIMIT)}",
+            )

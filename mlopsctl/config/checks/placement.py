@@ -9,7 +9,8 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
+from mlopsctl.config.models.pipelines import Step
 from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Shadow
 from mlopsctl.config.naming import request_log_table
 from mlopsctl.config.sourcemap import Path
@@ -235,7 +236,7 @@ def vertex_batch_jobs(ctx: CheckContext) -> Iterator[Diagnostic]:
 @check
 def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Monitors watch endpoints where they run. Vertex AI's monitors notify, they start no runs; GKE's
-    start them through Kubeflow Pipelines in the cluster."""
+    start them (see :func:`_starts_runs`)."""
     config = ctx.config
     placement = config.placement
     for name, monitor in config.monitors.items():
@@ -262,7 +263,8 @@ def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagnostic]:
-    """A monitor that starts runs: on GKE, of pipelines published to Kubeflow Pipelines only."""
+    """A monitor that starts runs: on GKE only. A drift or skew job starts them where the pipelines
+    are; an SLO's alert through Alertmanager, of pipelines published to Kubeflow Pipelines only."""
     placement = ctx.config.placement
     if placement.monitors == "vertex":
         yield _refused(
@@ -272,12 +274,12 @@ def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagno
             "notify a channel and start runs on a schedule or when new data lands",
             "monitors",
         )
-    elif placement.pipelines == "vertex":
+    elif placement.pipelines == "vertex" and isinstance(ctx.config.monitors.get(monitor), SloMonitor):
         yield _refused(
             path,
-            f"monitor '{monitor}' starts runs through Kubeflow Pipelines in the cluster, "
-            "but this environment's pipelines are on Vertex AI",
-            "start runs on a schedule or when new data lands",
+            f"monitor '{monitor}' is an SLO alert, whose runs Alertmanager starts through Kubeflow "
+            "Pipelines in the cluster, but this environment's pipelines are on Vertex AI",
+            "retrain from a drift or skew monitor, or start runs on a schedule or when new data lands",
             "pipelines",
         )
 
@@ -338,6 +340,7 @@ def vertex_pipelines(ctx: CheckContext) -> Iterator[Diagnostic]:
                     "train on one machine with resources.acceleratorType",
                     "pipelines",
                 )
+            yield from _kubernetes_only(at, step)
             yield from _machine(
                 None,
                 step.resources.accelerators,
@@ -345,3 +348,24 @@ def vertex_pipelines(ctx: CheckContext) -> Iterator[Diagnostic]:
                 (*at, "resources"),
                 "pipelines",
             )
+
+
+def _kubernetes_only(at: Path, step: Step) -> Iterator[Diagnostic]:
+    """What kfp compiles into the Kubernetes platform spec, which Vertex AI Pipelines does not read:
+    Secrets as environment variables, and the pod's deadline."""
+    for env in step.secrets:
+        yield _refused(
+            (*at, "secrets", env),
+            f"Vertex AI Pipelines has no Kubernetes Secrets: {env} would not reach the step's container",
+            "read the secret in the step's code with the Secret Manager client, as the pipeline's "
+            "service account (name a security.serviceAccounts entry with roles "
+            "[roles/secretmanager.secretAccessor] as the pipeline's serviceAccount)",
+            "pipelines",
+        )
+    if step.timeout is not None:
+        yield _refused(
+            (*at, "timeout"),
+            "Vertex AI Pipelines has no per-step time limit: timeout is a Kubernetes pod deadline",
+            "remove timeout and make the step's own code stop in time",
+            "pipelines",
+        )

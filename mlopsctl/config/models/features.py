@@ -25,7 +25,9 @@ class FeatureGroup(Spec):
 
 class BigtableScaling(Spec):
     min_nodes: int = Field(default=1, ge=1, le=1000, description="Fewest Bigtable nodes.")
-    max_nodes: int = Field(default=3, ge=1, le=1000, description="Most Bigtable nodes.")
+    max_nodes: int = Field(
+        default=3, ge=1, le=1000, description="Most Bigtable nodes: minNodes to 10 times minNodes."
+    )
     cpu_target: int = Field(
         default=50, ge=10, le=80, description="CPU utilization (percent) Bigtable autoscaling aims at."
     )

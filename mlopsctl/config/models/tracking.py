@@ -9,8 +9,9 @@ class Tracking(Spec):
     experiments: bool = Field(
         default=False,
         description=(
-            "Create a Vertex AI metadata store per environment and region and an experiment per "
-            "pipeline; evaluate steps log their metrics as experiment runs."
+            "Log the metrics of evaluate and train-job steps as Vertex AI experiment runs, in an "
+            "experiment per pipeline of the project's default metadata store of each region "
+            "(the steps create the experiment when it is missing)."
         ),
     )
     tensorboard: bool = Field(
