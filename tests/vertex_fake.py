@@ -1,7 +1,8 @@
 """An in-memory Vertex AI REST API on 127.0.0.1, for google-cloud-aiplatform's REST transport.
 
 It serves what the mlopsctl dynamic providers call (models and versions, endpoints, v1beta1
-model monitors and schedules, long-running operations polled under ``/ui/``), as the client
+model monitors and schedules, long-running operations polled under ``/ui/``) and what
+``mlopsctl run`` submits (PipelineJobs, created synchronously), as the client
 sends it: ``?$alt=json;enum-encoding=int``, ``%40`` for a version's ``@``, camelCase JSON.
 Names in answers carry the project *number*, as Vertex AI's do. The service's rules the
 providers rely on hold here too: a model with traffic cannot be undeployed, a split adds up
@@ -25,6 +26,7 @@ PROJECT_NUMBER = "123456789012"
 _CODES = {
     "INVALID_ARGUMENT": (400, 3),
     "FAILED_PRECONDITION": (400, 9),
+    "PERMISSION_DENIED": (403, 7),
     "NOT_FOUND": (404, 5),
     "ALREADY_EXISTS": (409, 6),
 }
@@ -59,6 +61,8 @@ class FakeVertex:
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pipeline_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Name → the PipelineJob as created (the request's body, with its name and state)."""
     calls: list[Call] = field(default_factory=list)
     pending_polls: int = 0
     """How many polls a new operation answers 'not done' before it is done."""
@@ -138,6 +142,7 @@ class FakeVertex:
             ("POST", rf"(?P<parent>{_LOC})/schedules", self._create_schedule),
             ("GET", rf"(?P<parent>{_LOC})/schedules", self._list_schedules),
             ("DELETE", rf"(?P<name>{_LOC}/schedules/[^/:]+)", self._delete_schedule),
+            ("POST", rf"(?P<parent>{_LOC})/pipelineJobs", self._create_pipeline_job),
         ]
 
     def _operation(self, resource: str, response: Any = None, *, error: Any = None) -> dict[str, Any]:
@@ -339,6 +344,20 @@ class FakeVertex:
     def _delete_schedule(self, name: str, **_: Any) -> dict[str, Any]:
         self.schedules.pop(name, None) or _raise("NOT_FOUND", f"Schedule {name} not found")
         return self._operation(name)
+
+    # Pipeline jobs
+
+    def _create_pipeline_job(
+        self, parent: str, query: dict[str, str], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        job_id = query.get("pipelineJobId") or str(next(self._ids))
+        name = f"{parent}/pipelineJobs/{job_id}"
+        if name in self.pipeline_jobs:
+            raise ApiError("ALREADY_EXISTS", f"PipelineJob {name} already exists")
+        if "pipelineSpec" not in body and "templateUri" not in body:
+            raise ApiError("INVALID_ARGUMENT", "A PipelineJob needs a pipelineSpec or a templateUri")
+        self.pipeline_jobs[name] = {**body, "name": name, "state": "PIPELINE_STATE_PENDING"}
+        return self.pipeline_jobs[name]
 
 
 def canonical(name: str) -> str:

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         save_plan,
     )
     from mlopsctl.api.project import open_config
+    from mlopsctl.api.runs import SubmittedRun, submit_run
     from mlopsctl.api.targets import NO_TARGET, TargetKind, TargetSpec, applied_at_ref
     from mlopsctl.compiler import compile_graphs
     from mlopsctl.config.project import ALL, Selection, TargetConfig, Validation, validate, with_targets
@@ -74,6 +75,7 @@ _HOMES = {
     "ProtectedResourceError": "mlopsctl.api.plans",
     "RenderResult": "mlopsctl.api.commands",
     "Selection": "mlopsctl.config.project",
+    "SubmittedRun": "mlopsctl.api.runs",
     "TargetConfig": "mlopsctl.config.project",
     "TargetKind": "mlopsctl.api.targets",
     "TargetSpec": "mlopsctl.api.targets",
@@ -103,6 +105,7 @@ _HOMES = {
     "run_local": "mlopsctl.api.commands",
     "save_plan": "mlopsctl.api.plans",
     "status": "mlopsctl.api.commands",
+    "submit_run": "mlopsctl.api.runs",
     "validate": "mlopsctl.config.project",
     "with_targets": "mlopsctl.config.project",
 }
@@ -119,6 +122,7 @@ __all__ = [
     "ProtectedResourceError",
     "RenderResult",
     "Selection",
+    "SubmittedRun",
     "TargetConfig",
     "TargetKind",
     "TargetSpec",
@@ -148,6 +152,7 @@ __all__ = [
     "run_local",
     "save_plan",
     "status",
+    "submit_run",
     "validate",
     "with_targets",
 ]

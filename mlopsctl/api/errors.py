@@ -38,6 +38,8 @@ _EXTRAS = (
     ("pulumi_kubernetes", "pulumi"),
     ("kubernetes", "kubernetes"),
     ("google.cloud.aiplatform", "vertex"),
+    ("google.cloud.aiplatform_v1", "vertex"),
+    ("google.cloud.aiplatform_v1beta1", "vertex"),
     ("google", "gcs"),
 )
 """The first module of a package -> the extra of mlopsctl that installs it."""

@@ -1,4 +1,5 @@
-"""The run command: a pipeline, batch job or monitor run on this machine."""
+"""The run command: a pipeline submitted to the environment's pipelines target, or a pipeline, batch job
+or monitor run on this machine (``--local``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mlopsctl.cli.common import DEFAULT_FILE, FileArg, fail, selection_of, validated
+from mlopsctl.cli.common import DEFAULT_FILE, FileArg, err, fail, selection_of, validated
 
 
 class RunFormat(enum.StrEnum):
@@ -18,7 +19,10 @@ class RunFormat(enum.StrEnum):
 
 def run(
     name: Annotated[
-        str, typer.Argument(metavar="NAME", help="A pipeline, a batch job or a drift/skew monitor.")
+        str,
+        typer.Argument(
+            metavar="NAME", help="A pipeline; with --local also a batch job or a drift/skew monitor."
+        ),
     ],
     env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help="The environment to run in.")],
     file: FileArg = DEFAULT_FILE,
@@ -48,10 +52,21 @@ def run(
         pathlib.Path | None,
         typer.Option("--data", metavar="DIR", help="The sample data (default: sample-data beside FILE)."),
     ] = None,
+    kfp_host: Annotated[
+        str | None,
+        typer.Option(
+            "--kfp-host",
+            metavar="URL",
+            help="Pipelines on GKE: the Kubeflow Pipelines UI or API as this machine reaches it "
+            "(default: MLOPSCTL_KFP_HOST).",
+        ),
+    ] = None,
     fmt: Annotated[RunFormat, typer.Option("--format", "-f", help="Output format.")] = RunFormat.text,
 ) -> None:
-    """Run a pipeline, batch job or monitor of one environment (docs/local-runs.md).
+    """Run a pipeline, batch job or monitor of one environment (docs/runs.md, docs/local-runs.md).
 
+    Without --local it submits one run of the pipeline NAME to where the environment places its
+    pipelines (Vertex AI Pipelines or Kubeflow Pipelines on GKE) and prints the run's link.
     With --local it runs on this machine, from the same compiled objects that go to the
     cluster, on the sample data beside the config. Exit 1 when a step (or the monitor) failed.
     """
@@ -59,15 +74,26 @@ def run(
 
     from mlopsctl import api
 
+    params = api.parse_params(param or [])
+    selection = selection_of([env], [region] if region else None)
     if not local:
-        fail(
-            "a cluster run needs the Kubeflow Pipelines API, which mlopsctl run does not support yet: "
-            "add --local to run on this machine"
-        )
+        local_only = {"--out": out is not None, "--data": data is not None, "--act": act}
+        flag = next((flag for flag, given in local_only.items() if given), None)
+        if flag is not None:
+            fail(f"{flag} is for --local runs: a submitted run reads and writes where it runs")
+        with validated(file, selection) as validation:
+            submitted = api.submit_run(
+                validation, name, env=env, region=region, params=params, kfp_host=kfp_host
+            )
+        if fmt is RunFormat.json:
+            typer.echo(json.dumps(submitted.to_json(), indent=2))
+        else:
+            err(submitted.summary())
+            typer.echo(submitted.link)
+        return
     if out is None:
         fail("--out DIR is required: where the local run writes its data and outputs")
-    params = api.parse_params(param or [])
-    with validated(file, selection_of([env], [region] if region else None), writes=True) as validation:
+    with validated(file, selection, writes=True) as validation:
         result = api.run_local(
             validation,
             name,

@@ -15,11 +15,6 @@ from mlopsctl.run.errors import RunError
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            ("counts",),
-            "error: a cluster run needs the Kubeflow Pipelines API, which mlopsctl run does not support "
-            "yet: add --local to run on this machine",
-        ),
         (("counts", "--local", "--no-out"), "error: --out DIR is required"),
         (("counts", "--local", "--param", "count"), "error: --param count: expected K=V"),
         (
