@@ -106,6 +106,11 @@ CODES: dict[str, tuple[str, str]] = {
         "add-on version untested",
         "An add-on is pinned to another version than mlopsctl is tested with.",
     ),
+    "W403": (
+        "ignored on this placement",
+        "A setting that the section's placement does not use, such as an endpoint's runtime on Vertex AI, "
+        "which serves each model with its prebuilt container.",
+    ),
 }
 
 

@@ -144,3 +144,19 @@ def test_a_monitor_on_vertex_ai_starts_no_runs(tmp_path: pathlib.Path) -> None:
 def test_a_whole_project_on_vertex_ai_validates(tmp_path: pathlib.Path) -> None:
     text = MINIMAL + TWO + "    rollout: {strategy: canary, baseline: main, candidate: next}\n" + VERTEX
     assert _errors(tmp_path, text) == []
+
+
+@pytest.mark.parametrize(("setting", "value"), [("runtime", "sklearn"), ("protocolVersion", "v2")])
+def test_a_serving_setting_vertex_ai_does_not_use_is_a_located_warning(
+    tmp_path: pathlib.Path, setting: str, value: str
+) -> None:
+    text = CLF_API.replace("  api:\n", f"  api:\n    {setting}: {value}\n", 1)
+    found = diagnostics(tmp_path, MINIMAL + text + VERTEX)
+    warnings = [(m, h) for m, h in found if " warning W403" in m]
+    assert len(warnings) == 1 and _errors(tmp_path, MINIMAL + text + VERTEX) == []
+    message, hint = warnings[0]
+    line = (MINIMAL + text).splitlines().index(f"    {setting}: {value}") + 1
+    assert message.split(":")[:2] == [str(line), str(len(f"    {setting}: ") + 1)]
+    assert f"{setting} '{value}' is not used on Vertex AI" in message
+    assert hint is not None and f"remove {setting} for this placement" in hint
+    assert not [m for m, _ in diagnostics(tmp_path, MINIMAL + text) if "W403" in m]  # used on GKE

@@ -1,4 +1,4 @@
-"""What a section placed on Vertex AI asks for must exist there (E407, E401, E402)."""
+"""What a section placed on Vertex AI asks for must exist there (E407, E401, E402), and what it would\nignore is reported (W403)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Literal
 
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
@@ -115,6 +115,17 @@ def _endpoint(name: str, endpoint: Endpoint, frameworks: Mapping[str, str]) -> I
             "serve protocols: [http]",
             "endpoints",
         )
+    for setting, field in (("runtime", endpoint.runtime), ("protocolVersion", endpoint.protocol_version)):
+        if field is not None:
+            yield Diagnostic(
+                "W403",
+                f"{setting} '{field}' is not used on Vertex AI: a deployed model is served by Vertex AI's "
+                "prebuilt container for its framework",
+                path=(*base, setting),
+                severity=Severity.WARNING,
+                hint=f"remove {setting} for this placement (in the environment's overrides), or serve the "
+                "endpoint on GKE",
+            )
     for v, variant in endpoint.variants.items():
         at: Path = (*base, "variants", v)
         if variant.node_pool is not None:
