@@ -1,4 +1,5 @@
-"""What a section placed on Vertex AI asks for must exist there (E407, E401, E402), and what it would\nignore is reported (W403)."""
+"""What a section placed on Vertex AI asks for must exist there (E407, E401, E402), and what it would
+ignore is reported (W403)."""
 
 from __future__ import annotations
 
