@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.metrics import prometheus_url
+from mlopsctl.compiler.vertex_tracking import logs_runs
 from mlopsctl.config.addons import AddOn, AddOnUse, catalog, kind_keys
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import cluster_name
@@ -166,6 +167,8 @@ MANAGED_SERVICES = {
 Vertex AI Pipelines has no resource of its own (a run is started from a template): it is named for
 the pipelines placed on it."""
 PIPELINES_SERVICE = "Vertex AI Pipelines"
+EXPERIMENTS_SERVICE = "Vertex AI Experiments"
+"""Named for the steps that log runs (``tracking.experiments``): they log to the default metadata store."""
 MANAGED = "managed"
 """The version shown for what Google runs (an add-on GKE provides, a managed service)."""
 
@@ -181,11 +184,20 @@ def _service_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
     found: dict[str, dict[str, None]] = {}
     if config.placement.pipelines == "vertex" and config.pipelines:
         found[PIPELINES_SERVICE] = {f"pipelines.{name}": None for name in config.pipelines}
+    if config.tracking.experiments:
+        logging = {
+            f"pipelines.{name}.steps.{step}": None
+            for name, pipeline in config.pipelines.items()
+            for step, spec in pipeline.steps.items()
+            if logs_runs(spec)
+        }
+        if logging:
+            found[EXPERIMENTS_SERVICE] = logging
     for resource in graph:
         if resource.type in MANAGED_SERVICES:
             by = found.setdefault(MANAGED_SERVICES[resource.type], {})
             by[format_path(resource.source) or resource.address] = None
-    order = [PIPELINES_SERVICE, *dict.fromkeys(MANAGED_SERVICES.values())]
+    order = [PIPELINES_SERVICE, EXPERIMENTS_SERVICE, *dict.fromkeys(MANAGED_SERVICES.values())]
     return [
         AddOnUse(name, MANAGED, "managed service of Google Cloud", tuple(sorted(found[name])))
         for name in sorted(found, key=order.index)
