@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import textwrap
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from typer.testing import CliRunner
 
 from mlopsctl.cli import app
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph
-from mlopsctl.plan import Action, ResourceChange
+from mlopsctl.plan import Action, Plan, ResourceChange
+
+if TYPE_CHECKING:
+    from mlopsctl.api import ApplyResult, PlanResult, Selection, TargetSpec, Validation
 
 PROD = Target("prod", "us-central1")
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -89,6 +95,93 @@ def run(*args: str | pathlib.Path) -> tuple[int, str, str]:
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def selected(envs: Sequence[str] = (), regions: Sequence[str] = ()) -> Selection:
+    """The selection ``--env``/``--region`` make (none: everything)."""
+    from mlopsctl.api import Selection
+
+    return Selection(tuple(envs), tuple(regions))
+
+
+@contextlib.contextmanager
+def validated(
+    file: pathlib.Path, selection: Selection | None = None, ref: str | None = None
+) -> Iterator[Validation]:
+    """The validation of ``file`` (as of ``ref``), which must have no errors, while its source is open;
+    what the user must fix while the block runs is an ``api.UserError``."""
+    from mlopsctl import api
+
+    with api.open_config(file, ref, selection or api.ALL) as validation:
+        assert validation.ok, [d.to_text() for d in validation.diagnostics]
+        yield validation
+
+
+def planned(
+    file: pathlib.Path,
+    spec: TargetSpec | None = None,
+    *,
+    selection: Selection | None = None,
+    ref: str | None = None,
+    base: str | None = None,
+) -> PlanResult:
+    """``api.plan`` of the valid config ``file`` against ``spec``'s target (none: empty state)."""
+    from mlopsctl import api
+
+    selection = selection or api.ALL
+    with validated(file, selection, ref) as validation:
+        return api.plan(validation, file, selection, spec or api.NO_TARGET, base=base)
+
+
+def applied(
+    file: pathlib.Path,
+    spec: TargetSpec,
+    *,
+    selection: Selection | None = None,
+    ref: str | None = None,
+    allow_destroy: bool = False,
+) -> ApplyResult:
+    """``api.apply`` of the valid config ``file`` to ``spec``'s target."""
+    from mlopsctl import api
+
+    selection = selection or api.ALL
+    with validated(file, selection, ref) as validation:
+        return api.apply(validation, file, selection, spec, allow_destroy=allow_destroy)
+
+
+def save_plan(
+    file: pathlib.Path,
+    out: pathlib.Path,
+    spec: TargetSpec | None = None,
+    *,
+    selection: Selection | None = None,
+) -> PlanResult:
+    """``plan --out``: plan the valid config ``file`` against ``spec``'s target and save it to ``out``."""
+    from mlopsctl import api
+
+    selection, spec = selection or api.ALL, spec or api.NO_TARGET
+    with validated(file, selection) as validation:
+        result = api.plan(validation, file, selection, spec)
+        api.save_plan(result, out, file, None, selection, spec)
+    return result
+
+
+def apply_saved(path: pathlib.Path) -> ApplyResult:
+    """``apply --plan``: apply the plan saved at ``path`` with the invocation it records."""
+    from mlopsctl import api
+
+    saved = api.read_saved_plan(path)
+    file, envs, regions, ref, spec = api.replay(saved, path)
+    selection = selected(envs, regions)
+    with validated(file, selection, ref) as validation:
+        return api.apply(validation, file, selection, spec, saved=saved)
+
+
+def plan_text(plan: Plan) -> str:
+    """What ``plan`` prints of ``plan`` (without colour)."""
+    from mlopsctl.views.plan_views import render
+
+    return render(plan, "text", no_color=True)
 
 
 def make_change(

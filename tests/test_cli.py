@@ -197,7 +197,12 @@ def test_bad_input_reports_code_and_line_and_writes_nothing(
     subprocess.run(["git", "init", "-q", str(out)], check=True)
     before = sorted(out.rglob("*"))
     path = write(tmp_path, MINIMAL + extra)
-    args = {"validate": [], "render": ["--out", out], "apply": ["--repo", out]}[command]
+    options: dict[str, list[str | pathlib.Path]] = {
+        "validate": [],
+        "render": ["--out", out],
+        "apply": ["--repo", out],
+    }
+    args = options[command]
     exit_code, stdout, stderr = run(command, path, *args)
     assert exit_code == 1
     expected_line = MINIMAL.count("\n") + line
@@ -251,11 +256,12 @@ def test_unwritable_outputs_are_clear_errors(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, WITH_DATA)
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    for args in (
+    commands: tuple[list[str | pathlib.Path], ...] = (
         ["render", config, "--out", a_file],
         ["plan", config, "--out", tmp_path],
         ["apply", config, "--repo", a_file],
-    ):
+    )
+    for args in commands:
         code, out, err = run(*args)
         assert code == 1 and err.startswith("error: ") and "Traceback" not in out + err, args
     assert a_file.read_text() == "x"

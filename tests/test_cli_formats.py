@@ -1,4 +1,5 @@
-"""Argument handling common to the commands: -f json everywhere, schema --out, colour and progress."""
+"""Argument handling and exit codes of the commands: -f json everywhere, schema --out, colour, progress,
+--detailed-exitcode, saved plans, interrupts and refusals (their behaviour is tested through the API)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 
 import pytest
 import typer
+from gitrepos import git, git_init_and_commit
 from helpers import WITH_DATA, run, write
+from releases import CHAIN
 
 from mlopsctl.cli import app
 from mlopsctl.cli.common import progress
+from mlopsctl.output import gitops
 
 
 def _commands() -> dict[str, Any]:
@@ -70,3 +74,77 @@ class _Terminal(io.StringIO):
 def test_progress_goes_to_a_terminal_only(stream: io.StringIO, always: bool, shown: bool) -> None:
     progress(always=always, stream=stream)("Applying to the gitops target")
     assert stream.getvalue() == ("Applying to the gitops target...\n" if shown else "")
+
+
+def test_plan_detailed_exitcode_is_2_with_changes_and_0_without(source: pathlib.Path) -> None:
+    assert run("plan", source, "--base", "HEAD", "--detailed-exitcode")[0] == 0
+    source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
+    code, out, _ = run("plan", source, "--base", "HEAD", "--detailed-exitcode")
+    assert code == 2 and "Plan: 0 to add, 3 to change, 0 to destroy." in out
+
+
+def test_plan_out_then_apply_plan(source: pathlib.Path, deploy: pathlib.Path) -> None:
+    saved = source.parent / "plan.json"
+    code, _, err = run("plan", source, "--repo", deploy, "--env", "dev", "--out", saved)
+    assert (
+        code == 0
+        and f"Saved the plan to {saved}; apply exactly it with 'mlopsctl apply --plan {saved}'" in err
+    )
+    code, out, _ = run("apply", "--plan", saved)
+    assert code == 0 and "Committed" in out
+    code, out, err = run("apply", "--plan", saved)
+    assert (code, out) == (1, "") and err.startswith("error: Saved plan is stale: ")
+
+
+def test_an_interrupted_apply_exits_130(
+    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
+    assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130
+
+
+@pytest.mark.parametrize("command", ["render", "validate", "apply"])
+def test_a_scoped_command_refuses_a_file_with_another_environment_invalid(
+    tmp_path: pathlib.Path, deploy: pathlib.Path, command: str
+) -> None:
+    invalid = (
+        "    regions: [us-central1, europe-west4]\n"
+        "    overrides: {data: {buckets: {raw: {versioning: maybe}}}}\n"
+    )
+    config = write(tmp_path, WITH_DATA.replace("    regions: [us-central1, europe-west4]\n", invalid))
+    out = tmp_path / "out"
+    extra = {"render": ("--out", out), "validate": (), "apply": ("--repo", deploy)}[command]
+    code, _, err = run(command, config, "--env", "dev", *extra)
+    assert code == 1 and "Traceback" not in err
+    assert (
+        "mlops.yaml:12:52: error E202: data.buckets.raw.versioning must be true or false, not 'maybe' "
+        "(in prod/us-central1, prod/europe-west4)"
+    ) in err
+    assert ("nothing was written" in err) is (command != "validate")
+    assert not out.exists() and [p.name for p in deploy.iterdir()] == [".git"]
+
+
+def test_a_located_error_is_printed_as_a_diagnostic(tmp_path: pathlib.Path) -> None:
+    template = tmp_path / "overrides" / "kubernetes" / "namespace.yaml.j2"
+    write(template.parent, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n", template.name)
+    config = write(tmp_path, WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n"))
+    code, _, err = run("plan", config)
+    assert code == 1 and err.startswith(f"{template}:4:9: error E314: ") and "Traceback" not in err
+
+
+@pytest.mark.usefixtures("policies_pass")
+def test_promote_and_status_flags(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, CHAIN)
+    git_init_and_commit(tmp_path, "config")
+    code, _, err = run("promote", "--to", "prod", "--rollback", "--adopt", config)
+    assert (code, err) == (1, "error: give --rollback or --adopt, not both\n")
+    code, out, _ = run("promote", "--to", "prod", "--adopt", "--dry-run", config)
+    assert code == 0 and out.endswith("nothing was written.\n") and not (tmp_path / "mlops.lock").exists()
+    code, out, _ = run("promote", "--to", "prod", "--adopt", "-f", "json", config)
+    assert code == 0 and json.loads(out)["lock"] == {"file": str(tmp_path / "mlops.lock"), "written": True}
+    code, out, _ = run("status", "-f", "json", config)
+    assert code == 0 and [t["stand"] for t in json.loads(out)["targets"]][:1] == ["config"]
+    assert git(tmp_path, "status", "--porcelain") == "?? mlops.lock\n"

@@ -1,3 +1,5 @@
+"""The gitops target through the library: plans against and applies to a deploy repository."""
+
 from __future__ import annotations
 
 import pathlib
@@ -6,35 +8,71 @@ from typing import Any
 
 import pytest
 from gitrepos import commits, git, git_init_and_commit
-from helpers import WITH_DATA, graph_sizes, run, write
+from helpers import WITH_DATA, applied, graph_sizes, plan_text, planned, selected, write
 
+from mlopsctl import api
+from mlopsctl.api import ApplyResult, PlanResult
 from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
 from mlopsctl.output import gitops
 
+DEV = selected(["dev"])
+
+
+def apply_to(
+    deploy: pathlib.Path,
+    source: pathlib.Path,
+    selection: api.Selection = api.ALL,
+    *,
+    allow_destroy: bool = False,
+    ref: str | None = None,
+) -> ApplyResult:
+    return applied(
+        source, api.TargetSpec(repo=deploy), selection=selection, allow_destroy=allow_destroy, ref=ref
+    )
+
+
+def plan_against(
+    deploy: pathlib.Path, source: pathlib.Path, selection: api.Selection = api.ALL, ref: str | None = None
+) -> PlanResult:
+    return planned(source, api.TargetSpec(api.TargetKind.gitops, deploy), selection=selection, ref=ref)
+
+
+def refused(deploy: pathlib.Path, source: pathlib.Path, selection: api.Selection = api.ALL) -> str:
+    """The message of the UserError that refuses an apply."""
+    with pytest.raises(api.UserError) as caught:
+        apply_to(deploy, source, selection)
+    return str(caught.value)
+
+
+def unchanged(result: ApplyResult) -> bool:
+    """The apply found nothing to change and said so."""
+    return not result.plan.has_changes and result.outcome.detail.startswith("No changes")
+
 
 def test_plan_apply_plan_shows_no_changes(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
-    assert code == 2 and f"Plan: {sum(graph_sizes(source).values())} to add" in out
-    code, out, _ = run("apply", source, "--repo", deploy)
-    assert code == 0 and "Committed" in out
-    code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--detailed-exitcode")
-    assert code == 0
-    assert out.rstrip().endswith("No changes. Your infrastructure matches the configuration.")
+    first = plan_against(deploy, source)
+    assert first.plan.has_changes
+    assert f"Plan: {sum(graph_sizes(source).values())} to add" in plan_text(first.plan)
+    assert "Committed" in apply_to(deploy, source).outcome.detail
+    again = plan_against(deploy, source)
+    assert not again.plan.has_changes
+    assert (
+        plan_text(again.plan).rstrip().endswith("No changes. Your infrastructure matches the configuration.")
+    )
 
 
 def test_second_apply_makes_no_commit(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy)
+    apply_to(deploy, source)
     assert commits(deploy) == 1
-    code, out, _ = run("apply", source, "--repo", deploy)
-    assert code == 0 and out.startswith("No changes")
+    assert unchanged(apply_to(deploy, source))
     assert commits(deploy) == 1
 
 
 def test_commit_message_has_plan_summary_and_source_commit(
     source: pathlib.Path, deploy: pathlib.Path
 ) -> None:
-    run("apply", source, "--repo", deploy)
+    apply_to(deploy, source)
     message = git(deploy, "log", "-1", "--format=%B")
     head = git(source.parent, "rev-parse", "HEAD").strip()
     sizes = graph_sizes(source)
@@ -45,7 +83,7 @@ def test_commit_message_has_plan_summary_and_source_commit(
 
 
 def test_state_is_recorded_per_target(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy, "--env", "prod", "--region", "europe-west4")
+    apply_to(deploy, source, selected(["prod"], ["europe-west4"]))
     states = sorted(p.relative_to(deploy).as_posix() for p in (deploy / ".mlopsctl").rglob("*.json"))
     assert states == [".mlopsctl/state/prod/europe-west4.json"]
     assert (deploy / "prod" / "europe-west4" / "kustomization.yaml").is_file()
@@ -53,24 +91,22 @@ def test_state_is_recorded_per_target(source: pathlib.Path, deploy: pathlib.Path
 
 
 def test_update_is_planned_in_place(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    _, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--env", "dev")
-    assert "# dev/us-central1/gcp:storage/bucket:Bucket/raw will be updated in-place" in out
-    assert "Plan: 0 to add, 1 to change, 0 to destroy." in out
+    text = plan_text(plan_against(deploy, source, DEV).plan)
+    assert "# dev/us-central1/gcp:storage/bucket:Bucket/raw will be updated in-place" in text
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in text
 
 
 def test_destroying_protected_resources_needs_allow_destroy(
     source: pathlib.Path, deploy: pathlib.Path
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("    raw: {}\n", "    other: {}\n"))
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1
-    assert "dev/us-central1/gcp:storage/bucket:Bucket/raw" in err and "--allow-destroy" in err
+    message = refused(deploy, source, DEV)
+    assert "dev/us-central1/gcp:storage/bucket:Bucket/raw" in message and "--allow-destroy" in message
     assert commits(deploy) == 1
-    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev", "--allow-destroy")
-    assert code == 0 and "1 to destroy" in out
+    assert apply_to(deploy, source, DEV, allow_destroy=True).plan.summary.destroy == 1
     assert commits(deploy) == 2
 
 
@@ -124,36 +160,36 @@ def test_protected_resources_are_neither_destroyed_nor_replaced_without_allow_de
     """Each change is made in dev and prod alike (``destroyed`` counts both); None: all of dev."""
     source, deploy = write(tmp_path / "src", initial), tmp_path / "deploy"
     subprocess.run(["git", "init", "-q", str(deploy)], check=True)
-    assert run("apply", source, "--repo", deploy)[0] == 0
-    applied = graph_sizes(source)[Target("dev", "us-central1")]
+    apply_to(deploy, source)
+    applied_dev = graph_sizes(source)[Target("dev", "us-central1")]
     source.write_text(changed)
-    _, plan, _ = run("plan", source, "--target", "gitops", "--repo", deploy)
+    plan = plan_text(plan_against(deploy, source).plan)
     assert ("must be replaced" in plan) is replaced, plan
     assert all(f"# {a} " in plan for a in blocked)  # the plan still renders them
-    code, out, err = run("apply", source, "--repo", deploy)
     if blocked:
-        assert code == 1 and all(f"  - {a}\n" in err for a in blocked), err
-        assert "--allow-destroy" in err and commits(deploy) == 1
-        code, out, _ = run("apply", source, "--repo", deploy, "--allow-destroy")
-    assert code == 0 and commits(deploy) == 2
-    assert f"{applied if destroyed is None else destroyed} to destroy" in out
+        message = refused(deploy, source) + "\n"
+        assert all(f"  - {a}\n" in message for a in blocked), message
+        assert "--allow-destroy" in message and commits(deploy) == 1
+    result = apply_to(deploy, source, allow_destroy=bool(blocked))
+    assert commits(deploy) == 2
+    assert result.plan.summary.destroy == (applied_dev if destroyed is None else destroyed)
 
 
 def test_removed_environment_is_destroyed(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy)
+    apply_to(deploy, source)
     removed = graph_sizes(source)[Target("prod", "europe-west4")]
     source.write_text(
         WITH_DATA.replace("    regions: [us-central1, europe-west4]", "    regions: [us-central1]")
     )
-    _, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy)
-    assert "prod/europe-west4/gcp:storage/bucket:Bucket/raw will be destroyed" in out
-    assert f"Plan: 0 to add, 0 to change, {removed} to destroy." in out
-    assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
+    text = plan_text(plan_against(deploy, source).plan)
+    assert "prod/europe-west4/gcp:storage/bucket:Bucket/raw will be destroyed" in text
+    assert f"Plan: 0 to add, 0 to change, {removed} to destroy." in text
+    assert apply_to(deploy, source, allow_destroy=True).outcome.changed
     assert not (deploy / "prod" / "europe-west4").exists()
     assert not (deploy / ".mlopsctl" / "state" / "prod" / "europe-west4.json").exists()
     prod = "  prod:\n    gcpProject: acme-demo-prod\n    regions: [us-central1, europe-west4]\n"
     source.write_text(WITH_DATA.replace(prod, ""))
-    assert run("apply", source, "--repo", deploy, "--allow-destroy")[0] == 0
+    assert apply_to(deploy, source, allow_destroy=True).outcome.changed
     assert sorted(p.name for p in deploy.iterdir()) == [".git", ".mlopsctl", "dev"]
     assert sorted(p.name for p in (deploy / ".mlopsctl" / "state").iterdir()) == ["dev"]
 
@@ -163,55 +199,54 @@ def test_ref_reads_the_config_as_of_a_commit(source: pathlib.Path, deploy: pathl
     source.write_text(WITH_DATA.replace("    raw: {}\n", "    raw: {}\n    extra: {}\n"))
     git_init_and_commit(source.parent, "add bucket")
     source.write_text("this is: [not valid\n")  # the working tree is broken; the ref is not
-    code, out, _ = run("apply", source, "--repo", deploy, "--ref", first)
-    assert code == 0, out
+    assert apply_to(deploy, source, ref=first).outcome.changed
     assert f"Source commit: {first}" in git(deploy, "log", "-1", "--format=%B")
     assert "extra" not in (deploy / "dev" / "us-central1" / "graph.json").read_text()
-    code, out, _ = run("plan", source, "--ref", "HEAD", "--target", "gitops", "--repo", deploy)
-    assert code == 0 and "Plan: 3 to add, 0 to change, 0 to destroy." in out
+    summary = plan_against(deploy, source, ref="HEAD").plan.summary
+    assert (summary.add, summary.change, summary.destroy) == (3, 0, 0)
 
 
-def test_unknown_ref_is_a_clear_error(source: pathlib.Path) -> None:
-    code, _, err = run("validate", source, "--ref", "no-such-branch")
-    assert code == 1 and "Traceback" not in err
-    assert err.startswith("error: 'no-such-branch' is not a commit, branch or tag of the repository at")
+def test_unknown_ref_is_a_user_error(source: pathlib.Path) -> None:
+    with pytest.raises(api.UserError) as caught, api.open_config(source, "no-such-branch"):
+        pass
+    assert str(caught.value).startswith(
+        "'no-such-branch' is not a commit, branch or tag of the repository at"
+    )
 
 
 def test_repo_that_is_not_a_git_repository(tmp_path: pathlib.Path, source: pathlib.Path) -> None:
-    code, _, err = run("apply", source, "--repo", tmp_path / "nowhere")
-    assert code == 1 and "git init" in err
+    assert "git init" in refused(tmp_path / "nowhere", source)
 
 
 def test_state_is_read_from_the_commit_not_the_working_tree(
     source: pathlib.Path, deploy: pathlib.Path
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     (deploy / ".mlopsctl" / "state" / "dev" / "us-central1.json").write_text("garbage")
-    code, out, _ = run("plan", source, "--target", "gitops", "--repo", deploy, "--env", "dev")
-    assert code == 0 and "No changes." in out
+    assert not plan_against(deploy, source, DEV).plan.has_changes
 
 
 def test_a_repository_of_another_project_is_refused(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     other = write(source.parent / "other", WITH_DATA.replace("name: demo", "name: other"))
-    code, _, err = run("apply", other, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "holds project 'demo'" in err and "one deploy repository per project" in err
+    message = refused(deploy, other, DEV)
+    assert "holds project 'demo'" in message and "one deploy repository per project" in message
     assert commits(deploy) == 1
 
 
 def test_corrupt_committed_state_is_a_clear_error(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     (deploy / ".mlopsctl" / "state" / "dev" / "us-central1.json").write_text('{"format_version": 1')
     git_init_and_commit(deploy, "break the state")
-    code, _, err = run("plan", source, "--target", "gitops", "--repo", deploy)
-    assert code == 1 and "cannot read .mlopsctl/state/dev/us-central1.json" in err and "Traceback" not in err
+    with pytest.raises(api.UserError, match=r"cannot read \.mlopsctl/state/dev/us-central1\.json"):
+        plan_against(deploy, source)
 
 
 @pytest.mark.parametrize("failing", ["hash-object", "write-tree", "commit-tree", "update-ref"])
 def test_an_apply_that_fails_changes_nothing_and_a_rerun_completes(
     source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
     before = (git(deploy, "rev-parse", "HEAD"), _worktree(deploy))
     real = gitutil.git
@@ -222,27 +257,31 @@ def test_an_apply_that_fails_changes_nothing_and_a_rerun_completes(
         return real(args, *rest, **options)
 
     monkeypatch.setattr(gitutil, "git", broken)
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "nothing was committed" in err
+    assert "nothing was committed" in refused(deploy, source, DEV)
     assert (git(deploy, "rev-parse", "HEAD"), _worktree(deploy)) == before
     monkeypatch.setattr(gitutil, "git", real)
-    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 0 and "1 to change" in out
+    assert apply_to(deploy, source, DEV).plan.summary.change == 1
     assert git(deploy, "status", "--porcelain") == ""
+
+
+def _interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next apply stop (as by Ctrl-C) after its commit, before the working tree is updated."""
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
 
 
 def test_an_apply_interrupted_after_its_commit_is_completed_by_a_rerun(
     source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(*args: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
-    assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130  # interrupted (Ctrl-C)
+    _interrupt(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        apply_to(deploy, source, DEV)
     assert commits(deploy) == 1
     monkeypatch.undo()
-    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 0 and out.startswith("No changes")
+    assert unchanged(apply_to(deploy, source, DEV))
     assert commits(deploy) == 1 and git(deploy, "status", "--porcelain") == ""
     assert (deploy / "dev" / "us-central1" / "kustomization.yaml").is_file()
 
@@ -250,7 +289,7 @@ def test_an_apply_interrupted_after_its_commit_is_completed_by_a_rerun(
 def test_a_concurrent_commit_is_not_overwritten(
     source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     real = gitutil.git
 
     def racing(args: list[str], *rest: Any, **options: Any) -> bytes:
@@ -261,8 +300,7 @@ def test_a_concurrent_commit_is_not_overwritten(
 
     monkeypatch.setattr(gitutil, "git", racing)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "nothing was committed" in err
+    assert "nothing was committed" in refused(deploy, source, DEV)
     assert git(deploy, "log", "-1", "--format=%s").strip() == "concurrent change"
 
 
@@ -276,7 +314,7 @@ def _worktree(repo: pathlib.Path) -> dict[str, bytes]:
 
 def test_uncommitted_config_is_marked_dirty(source: pathlib.Path, deploy: pathlib.Path) -> None:
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     head = git(source.parent, "rev-parse", "HEAD").strip()
     assert f"Source commit: {head}-dirty" in git(deploy, "log", "-1", "--format=%B")
 
@@ -284,7 +322,7 @@ def test_uncommitted_config_is_marked_dirty(source: pathlib.Path, deploy: pathli
 def test_a_commit_between_plan_and_apply_is_not_overwritten(
     source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     read_state = gitops.GitopsTarget.applied
 
     def then_someone_commits(self: gitops.GitopsTarget, project: str) -> Any:
@@ -295,17 +333,15 @@ def test_a_commit_between_plan_and_apply_is_not_overwritten(
 
     monkeypatch.setattr(gitops.GitopsTarget, "applied", then_someone_commits)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "nothing was committed" in err
+    assert "nothing was committed" in refused(deploy, source, DEV)
     assert git(deploy, "log", "-1", "--format=%s").strip() == "concurrent change"
 
 
 def test_a_new_source_commit_alone_makes_no_deploy_commit(source: pathlib.Path, deploy: pathlib.Path) -> None:
-    run("apply", source, "--repo", deploy)
+    apply_to(deploy, source)
     (source.parent / "NOTES.md").write_text("unrelated\n")
     git_init_and_commit(source.parent, "notes")
-    code, out, _ = run("apply", source, "--repo", deploy)
-    assert code == 0 and out.startswith("No changes")
+    assert unchanged(apply_to(deploy, source))
     assert commits(deploy) == 1
 
 
@@ -313,7 +349,7 @@ def test_untracked_files_beside_the_config_do_not_make_it_dirty(
     source: pathlib.Path, deploy: pathlib.Path
 ) -> None:
     (source.parent / "plan.txt").write_text("scratch\n")
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     assert "-dirty" not in git(deploy, "log", "-1", "--format=%B")
 
 
@@ -324,10 +360,10 @@ def test_a_failed_working_tree_update_says_the_commit_was_made(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(gitops, "write_targets", broken)
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "error: committed " in err and "rerun" in err
+    message = refused(deploy, source, DEV)
+    assert message.startswith("committed ") and "rerun" in message
     monkeypatch.undo()
-    assert run("apply", source, "--repo", deploy, "--env", "dev")[1].startswith("No changes")
+    assert unchanged(apply_to(deploy, source, DEV))
     assert git(deploy, "status", "--porcelain") == ""
 
 
@@ -361,13 +397,13 @@ DEV_STATE = ".mlopsctl/state/dev/us-central1.json"
 def test_apply_refuses_to_overwrite_local_changes_in_the_folders_it_manages(
     source: pathlib.Path, deploy: pathlib.Path, change: Any, listed: str
 ) -> None:
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
     change(deploy)
     before = (git(deploy, "rev-parse", "HEAD"), git(deploy, "status", "--porcelain"), _worktree(deploy))
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "uncommitted changes or untracked files" in err and "nothing was changed" in err
-    assert f"\n  {listed}\n" in err + "\n", err
+    message = refused(deploy, source, DEV)
+    assert "uncommitted changes or untracked files" in message and "nothing was changed" in message
+    assert f"\n  {listed}\n" in message + "\n", message
     assert (
         git(deploy, "rev-parse", "HEAD"),
         git(deploy, "status", "--porcelain"),
@@ -379,8 +415,7 @@ def test_untracked_files_before_the_first_apply_are_refused(
     source: pathlib.Path, deploy: pathlib.Path
 ) -> None:
     write(deploy / "dev" / "us-central1", "mine\n", "notes.md")
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "?? dev/us-central1/notes.md" in err
+    assert "?? dev/us-central1/notes.md" in refused(deploy, source, DEV)
     assert sorted(p.name for p in deploy.iterdir()) == [".git", "dev"] and gitutil.head_commit(deploy) is None
     assert [p.name for p in (deploy / "dev" / "us-central1").iterdir()] == ["notes.md"]
 
@@ -399,12 +434,11 @@ def test_changes_apply_does_not_manage_do_not_stop_it(
 ) -> None:
     write(deploy, "*.log\n", ".gitignore")
     git_init_and_commit(deploy, "ignore logs")
-    run("apply", source, "--repo", deploy)
+    apply_to(deploy, source)
     elsewhere(deploy)
     status = git(deploy, "status", "--porcelain")
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    code, out, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 0 and "1 to change" in out, err
+    assert apply_to(deploy, source, DEV).plan.summary.change == 1
     assert git(deploy, "status", "--porcelain") == status
 
 
@@ -412,33 +446,28 @@ def test_an_interrupted_apply_does_not_excuse_a_later_edit(
     source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a dead apply left is its own to finish; a file edited since is someone's work."""
-    run("apply", source, "--repo", deploy, "--env", "dev")
+    apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-
-    def interrupted(*args: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
-    assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130
+    _interrupt(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        apply_to(deploy, source, DEV)
     monkeypatch.undo()
     assert (deploy / ".git" / gitops.SYNC_FILE).exists()
     _edit(deploy / KUSTOMIZATION)
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and f"{KUSTOMIZATION}\n" in err and "graph.json" not in err
+    message = refused(deploy, source, DEV) + "\n"
+    assert f"{KUSTOMIZATION}\n" in message and "graph.json" not in message
     (deploy / KUSTOMIZATION).write_bytes(gitutil.blob_at(deploy, "HEAD~1", KUSTOMIZATION) or b"")
-    code, out, _ = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 0 and out.startswith("No changes")
+    assert unchanged(apply_to(deploy, source, DEV))
     assert git(deploy, "status", "--porcelain") == "" and not (deploy / ".git" / gitops.SYNC_FILE).exists()
 
 
-def test_apply_with_another_environment_invalid_writes_nothing(
-    source: pathlib.Path, deploy: pathlib.Path
-) -> None:
+def test_another_environment_invalid_fails_the_validation_of_a_selection(source: pathlib.Path) -> None:
     invalid = (
         "    regions: [us-central1, europe-west4]\n"
         "    overrides: {data: {buckets: {raw: {versioning: maybe}}}}\n"
     )
     source.write_text(WITH_DATA.replace("    regions: [us-central1, europe-west4]\n", invalid))
-    code, _, err = run("apply", source, "--repo", deploy, "--env", "dev")
-    assert code == 1 and "(in prod/us-central1, prod/europe-west4)" in err and "nothing was written" in err
-    assert [p.name for p in deploy.iterdir()] == [".git"] and gitutil.head_commit(deploy) is None
+    with api.open_config(source, selection=DEV) as validation:
+        assert not validation.ok
+        [error] = [d.to_text() for d in validation.diagnostics if d.is_error]
+    assert "(in prod/us-central1, prod/europe-west4)" in error

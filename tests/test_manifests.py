@@ -8,8 +8,9 @@ import tomllib
 
 import pytest
 from conftest import ROOT
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, planned, selected, validated, write
 
+from mlopsctl import api
 from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, compile_template, render_object
 
 HOSTILE = [
@@ -119,18 +120,21 @@ def test_project_templates_override_the_builtin_ones(tmp_path: pathlib.Path) -> 
     )
     config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
     out = tmp_path / "out"
-    code, _, err = run("render", write(tmp_path, config), "--out", out, "--env", "dev")
-    assert code == 0, err
+    with validated(write(tmp_path, config), selected(["dev"])) as validation:
+        api.render(validation, out)
     assert "team: platform" in (out / "dev" / "us-central1" / "manifests" / "namespace-demo.yaml").read_text()
 
 
 def test_a_broken_override_is_a_clear_error(tmp_path: pathlib.Path) -> None:
     _override(tmp_path / "overrides", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ name }}\n")
     config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
-    code, _, err = run("plan", write(tmp_path, config))
-    assert code == 1 and "Traceback" not in err
+    with pytest.raises(api.UserError) as caught:
+        planned(write(tmp_path, config))
     where = f"{tmp_path}/overrides/kubernetes/namespace.yaml.j2:4:9"
-    assert err.startswith(f"{where}: error E314: template value '{{{{ name }}}}' is not escaped"), err
+    assert caught.value.located
+    assert str(caught.value).startswith(
+        f"{where}: error E314: template value '{{{{ name }}}}' is not escaped"
+    )
 
 
 def test_builtin_templates_ship_with_the_package() -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, validated, write
 from killable import killed_at
 
+from mlopsctl import api
 from mlopsctl.config.target import Target
 from mlopsctl.output.folders import recover, write_targets
 
@@ -17,8 +18,8 @@ import os
 import pathlib
 import shutil
 
+from mlopsctl import api
 from mlopsctl.output import folders as render
-from mlopsctl.cli import main
 
 
 def step(src, dst):
@@ -38,8 +39,10 @@ around(render, "_stage", lambda *a: "before staging", lambda *a: "after staging"
 around(pathlib.Path, "open", lambda *a: "", lambda p, *a: "staging half written" if ".new-" in str(p) else "")
 around(os, "replace", lambda s, d: f"before {step(s, d)}", lambda s, d: f"after {step(s, d)}")
 around(shutil, "rmtree", lambda p, *a: f"before {removing(p)}", lambda p, *a: f"after {removing(p)}")
-sys.argv = ["mlopsctl", *sys.argv[1:]]
-main()
+config, out = (pathlib.Path(arg) for arg in sys.argv[1:])
+with api.open_config(config) as validation:
+    assert validation.ok
+    api.render(validation, out)
 """
 CHANGED = WITH_DATA.replace("raw: {}", "raw: {versioning: false}")
 STEPS = [
@@ -59,9 +62,14 @@ def tree(out: pathlib.Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+def render(config: pathlib.Path, out: pathlib.Path) -> None:
+    with validated(config) as validation:
+        api.render(validation, out)
+
+
 def rendered(tmp_path: pathlib.Path, text: str, name: str) -> dict[str, bytes]:
     out = tmp_path / name
-    assert run("render", write(tmp_path / f"{name}-src", text), "--out", out)[0] == 0
+    render(write(tmp_path / f"{name}-src", text), out)
     return tree(out)
 
 
@@ -96,15 +104,15 @@ def test_a_render_killed_at_any_step_leaves_old_or_new_folders_and_the_next_conv
     old, expected = {} if fresh else folders(renders[0]), renders[1]
     out = tmp_path / "out"
     if not fresh:
-        assert run("render", write(tmp_path / "src", WITH_DATA), "--out", out)[0] == 0
+        render(write(tmp_path / "src", WITH_DATA), out)
     config = write(tmp_path / "src", CHANGED)
-    killed_at(RENDER, point, "render", str(config), "--out", str(out))
+    killed_at(RENDER, point, str(config), str(out))
     new = folders(expected)
     for folder, files in folders(tree(out)).items():
         if folder.split("/")[1].startswith("."):
             continue  # a temporary sibling or a folder renamed aside
         assert files in (old.get(folder), new[folder]), f"{folder} is a mix after a kill {point}"
-    assert run("render", config, "--out", out)[0] == 0
+    render(config, out)
     assert tree(out) == expected
     assert not [p for p in out.rglob(".*")], "leftovers"
 
@@ -118,12 +126,11 @@ def test_a_render_killed_while_it_recovers_is_recovered_by_the_next(
     """A kill between the renames leaves an old folder aside and no target; the next run restores it."""
     expected = rendered(tmp_path, CHANGED, "expected")
     out = tmp_path / "out"
-    assert run("render", write(tmp_path / "src", WITH_DATA), "--out", out)[0] == 0
+    render(write(tmp_path / "src", WITH_DATA), out)
     config = write(tmp_path / "src", CHANGED)
-    args = ("render", str(config), "--out", str(out))
-    killed_at(RENDER, "after aside", *args)
-    killed_at(RENDER, point, *args)
-    assert run(*args)[0] == 0
+    killed_at(RENDER, "after aside", str(config), str(out))
+    killed_at(RENDER, point, str(config), str(out))
+    render(config, out)
     assert tree(out) == expected and not [p for p in out.rglob(".*")]
 
 
@@ -152,23 +159,3 @@ def test_write_targets_removes_a_target_by_renaming_it_aside_first(tmp_path: pat
     write_targets(tmp_path, {dev: {"c.yaml": "c\n"}}, removed=(prod,))
     assert tree(tmp_path) == {"dev/us-central1/c.yaml": b"c\n"}
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["c.yaml", "dev", "us-central1"]
-
-
-@pytest.mark.parametrize("command", ["render", "validate"])
-def test_a_scoped_command_refuses_a_file_with_another_environment_invalid(
-    tmp_path: pathlib.Path, command: str
-) -> None:
-    invalid = (
-        "    regions: [us-central1, europe-west4]\n"
-        "    overrides: {data: {buckets: {raw: {versioning: maybe}}}}\n"
-    )
-    config = write(tmp_path, WITH_DATA.replace("    regions: [us-central1, europe-west4]\n", invalid))
-    out = tmp_path / "out"
-    extra = ("--out", out) if command == "render" else ()
-    code, _, err = run(command, config, "--env", "dev", *extra)
-    assert code == 1 and "Traceback" not in err
-    assert (
-        "mlops.yaml:12:52: error E202: data.buckets.raw.versioning must be true or false, not 'maybe' "
-        "(in prod/us-central1, prod/europe-west4)"
-    ) in err
-    assert not out.exists()

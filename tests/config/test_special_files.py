@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from helpers import MINIMAL, run
 
+from mlopsctl import api
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.load import Document, load_file
 from mlopsctl.config.source import NotRegularFile, read_regular
@@ -112,12 +113,15 @@ def test_a_fifo_named_by_the_config_is_refused_without_hanging(
     (tmp_path / "mlops.yaml").write_text(text)
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(tmp_path / name)
-    outcome: list[tuple[int, str, str]] = []
-    worker = threading.Thread(
-        target=lambda: outcome.append(run("validate", tmp_path / "mlops.yaml")), daemon=True
-    )
+    outcome: list[list[str]] = []
+
+    def validate() -> None:
+        with api.open_config(tmp_path / "mlops.yaml") as validation:
+            outcome.append([d.to_text() for d in validation.diagnostics if d.is_error])
+
+    worker = threading.Thread(target=validate, daemon=True)
     worker.start()
     worker.join(timeout=10)
     assert outcome, "validate hung on a FIFO"
-    code, _, err = outcome[0]
-    assert code == 1 and "is a FIFO, not a regular file" in err and "Traceback" not in err
+    [error] = outcome[0]
+    assert "is a FIFO, not a regular file" in error

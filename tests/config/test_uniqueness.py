@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from helpers import OWNED_STAGED_DATA, diagnostics, run, write
+from helpers import OWNED_STAGED_DATA, diagnostics, validated, write
 
+from mlopsctl import api
 from mlopsctl.config import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
 from mlopsctl.config.models import MLOpsConfig
@@ -200,5 +201,5 @@ def test_distinct_new_data_triggers_render(tmp_path: pathlib.Path) -> None:
     text = OWNED_STAGED_DATA + TRIGGERED.replace(
         "      - newData: {bucket: raw, prefix: in/}\n", "", 1
     ).replace("      - newData: {dataset: features}\n", "", 1)
-    code, _, err = run("render", write(tmp_path, text), "--out", tmp_path / "out")
-    assert code == 0, err
+    with validated(write(tmp_path, text)) as validation:
+        assert api.render(validation, tmp_path / "out").folders

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import run
+from helpers import applied, apply_saved, plan_text, planned, save_plan, validated
 from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, install, plural, served_kinds, write_kubeconfig
 
 from mlopsctl import api
@@ -562,11 +562,13 @@ def test_the_kubernetes_part_drops_google_cloud_resources_and_dependencies_on_th
     assert [(r.name, r.depends_on) for r in part] == [("ns", ()), ("sa", (namespace.address,))]
 
 
-# Through the command line
+# Through the library, with the target named as the command line names it
 
 
 @pytest.fixture
-def cli_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
+def routed_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
+    """``store``, which every state URL the kubernetes target opens leads to (recorded in ``opened``)."""
+
     def store_from_url(url: str | None, config_dir: pathlib.Path) -> MemoryStore:
         store.opened.append((str(config_dir / "mlops.yaml"), url))
         return store
@@ -575,31 +577,58 @@ def cli_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStor
     return store
 
 
-def test_apply_through_the_cli(
-    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
-) -> None:
-    code, out, err = run(
-        "apply", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
+PROD_ENV = api.Selection(("prod",))
+
+
+def kube(kubeconfig: pathlib.Path | None = None, state: str | None = None) -> api.TargetSpec:
+    """The kubernetes target as ``--target kubernetes --kubeconfig K --state S`` name it."""
+    return api.TargetSpec(
+        api.TargetKind.kubernetes, kubeconfig=str(kubeconfig) if kubeconfig else None, state=state
     )
-    assert (code, err) == (0, "")
-    assert f"Plan: {OBJECTS} to add, 0 to change, 0 to destroy." in out
-    assert out.endswith(f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0.\n")
+
+
+def plan_and_preview(spec: api.TargetSpec, selection: api.Selection = PROD_ENV) -> None:
+    """What ``plan`` does against ``spec``'s target: plan, then the target's server-side dry run."""
+    with validated(DIGITS, selection) as validation:
+        api.plan(validation, DIGITS, selection, spec).preview()
+
+
+def refusal(command: str, spec: api.TargetSpec, selection: api.Selection = PROD_ENV) -> list[str]:
+    """The lines of the UserError that refuses ``command`` (plan or apply) of the digits example."""
+    with pytest.raises(api.UserError) as caught:
+        if command == "plan":
+            plan_and_preview(spec, selection)
+        else:
+            applied(DIGITS, spec, selection=selection)
+    return str(caught.value).splitlines()
+
+
+def test_apply_through_the_api(
+    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+) -> None:
+    result = applied(DIGITS, kube(kubeconfig), selection=PROD_ENV)
+    assert result.plan.summary.add == OBJECTS
+    assert f"Plan: {OBJECTS} to add, 0 to change, 0 to destroy." in plan_text(result.plan)
+    assert result.outcome.detail.endswith(
+        f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0."
+    )
     assert_first_apply(server.requests, GRAPH)
-    assert cli_store.opened == [(str(DIGITS), None)]
+    assert routed_store.opened == [(str(DIGITS), None)]
 
 
-def test_plan_through_the_cli_fails_when_the_dry_run_is_rejected(
-    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+def test_a_plan_fails_when_the_dry_run_is_rejected(
+    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
     server.rejections["/api/v1/namespaces/digits/services/digits"] = 'Service "digits" is invalid: spec.ports'
-    code, out, err = run(
-        "plan", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig
-    )
-    assert code == 1
-    assert f"Plan: {OBJECTS} to add" in out
-    assert err.splitlines() == [
-        f"error: the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of {OBJECTS} objects of prod/us-central1 "
+    printed: list[str] = []
+    with pytest.raises(api.UserError) as caught, validated(DIGITS, PROD_ENV) as validation:
+        result = api.plan(validation, DIGITS, PROD_ENV, kube(kubeconfig))
+        printed.append(plan_text(result.plan))
+        result.preview()
+    assert f"Plan: {OBJECTS} to add" in printed[0]
+    assert str(caught.value).splitlines() == [
+        f"the API server ({DIGITS_PROD_CONTEXT}) rejects 1 of {OBJECTS} objects of prod/us-central1 "
         "in a server-side dry run:",
         '  - prod/us-central1/kubernetes:core/v1:Service/digits: Service "digits" is invalid: spec.ports',
     ]
@@ -607,101 +636,82 @@ def test_plan_through_the_cli_fails_when_the_dry_run_is_rejected(
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_an_unreachable_api_server_is_one_error_line(
-    cli_store: MemoryStore, tmp_path: pathlib.Path, command: str
+    routed_store: MemoryStore, tmp_path: pathlib.Path, command: str
 ) -> None:
     kubeconfig = write_kubeconfig(tmp_path, server="https://127.0.0.1:1")
-    code, _, err = run(command, DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
-    assert code == 1
-    [line] = err.splitlines()
+    [line] = refusal(command, kube(kubeconfig))
     assert line.startswith(
-        f"error: cannot reach the Kubernetes API at https://127.0.0.1:1 (context {DIGITS_PROD_CONTEXT}: "
+        f"cannot reach the Kubernetes API at https://127.0.0.1:1 (context {DIGITS_PROD_CONTEXT}: "
     )
     assert line.endswith(f"): check that the cluster is up and reachable from here, or {GET_CREDENTIALS}")
 
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_without_a_kubeconfig_the_error_says_how_to_get_one(
-    cli_store: MemoryStore, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, command: str
+    routed_store: MemoryStore, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
     missing = tmp_path / "missing"
     monkeypatch.setenv("KUBECONFIG", str(missing))
-    code, _, err = run(command, DIGITS, "--target", "kubernetes", "--env", "prod")
-    assert code == 1
-    assert err.splitlines() == [
-        f"error: no kubeconfig with a context at {missing}: {GET_CREDENTIALS}, or pass --kubeconfig"
+    assert refusal(command, kube()) == [
+        f"no kubeconfig with a context at {missing}: {GET_CREDENTIALS}, or pass --kubeconfig"
     ]
 
 
 def test_refused_credentials_are_one_error_line(
-    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     server.unauthorized = True
-    code, _, err = run("apply", DIGITS, "--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig)
-    assert code == 1
-    assert err.splitlines() == [
-        "error: the Kubernetes API at https://k8s.test refused the credentials of context "
+    assert refusal("apply", kube(kubeconfig)) == [
+        "the Kubernetes API at https://k8s.test refused the credentials of context "
         f"{DIGITS_PROD_CONTEXT} (401 Unauthorized): {GET_CREDENTIALS}"
     ]
 
 
 def test_one_cluster_at_a_time(
-    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
-    code, _, err = run("apply", DIGITS, "--target", "kubernetes", "--kubeconfig", kubeconfig)
-    assert code == 1
-    assert err.splitlines() == [
-        "error: the kubernetes target applies to one cluster at a time, and the selection holds "
-        "dev/us-central1, prod/us-central1: choose one with --env and --region"
+    with validated(DIGITS) as validation:
+        targets = ", ".join(str(t) for t in validation.targets)
+    assert len(validation.targets) > 1
+    assert refusal("apply", kube(kubeconfig), api.ALL) == [
+        f"the kubernetes target applies to one cluster at a time, and the selection holds {targets}: "
+        "choose one with --env and --region"
     ]
     assert server.requests == []
 
 
 def test_a_state_url_that_names_no_store_is_a_clear_error(kubeconfig: pathlib.Path) -> None:
-    code, _, err = run(
-        "plan",
-        DIGITS,
-        "--target",
-        "kubernetes",
-        "--env",
-        "prod",
-        "--kubeconfig",
-        kubeconfig,
-        "--state",
-        "gs://",
-    )
-    assert code == 1
-    assert err.splitlines() == ["error: gs://: name the bucket, as gs://BUCKET/PREFIX"]
+    assert refusal("plan", kube(kubeconfig, "gs://")) == ["gs://: name the bucket, as gs://BUCKET/PREFIX"]
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("spec", "expected"),
     [
-        (["--context", "x"], "--context is for --target kubernetes"),
-        (["--target", "pulumi", "--kubeconfig", "k"], "--kubeconfig is for --target kubernetes"),
+        (api.TargetSpec(context="x"), "--context is for --target kubernetes"),
+        (api.TargetSpec(api.TargetKind.pulumi, kubeconfig="k"), "--kubeconfig is for --target kubernetes"),
         (
-            ["--target", "kubernetes", "--backend", "file:///b"],
+            api.TargetSpec(api.TargetKind.kubernetes, backend="file:///b"),
             "--repo and --backend are not for the kubernetes target; it keeps its state in --state",
         ),
     ],
 )
-def test_kubernetes_options_belong_to_its_target(args: list[str], expected: str) -> None:
-    code, _, err = run("plan", DIGITS, *args)
-    assert (code, err.splitlines()) == (1, [f"error: {expected}"])
+def test_kubernetes_options_belong_to_its_target(spec: api.TargetSpec, expected: str) -> None:
+    with pytest.raises(api.UserError) as caught:
+        planned(DIGITS, spec)
+    assert str(caught.value) == expected
 
 
 def test_a_saved_plan_applies_with_the_options_it_was_made_with(
-    cli_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
     saved = tmp_path / "plan.json"
-    args = ["--target", "kubernetes", "--env", "prod", "--kubeconfig", kubeconfig, "--state", "mem://x"]
-    assert run("plan", DIGITS, *args, "--out", saved)[0] == 0
+    save_plan(DIGITS, saved, kube(kubeconfig, "mem://x"), selection=PROD_ENV)
     server.clear()
-    code, out, err = run("apply", "--plan", saved)
-    assert (code, err) == (0, "")
-    assert out.endswith("(server-side apply as mlopsctl); pruned 0.\n")
+    outcome = apply_saved(saved).outcome
+    assert outcome.detail.endswith("(server-side apply as mlopsctl); pruned 0.")
     assert_first_apply(server.requests, GRAPH)
-    assert ("digits", PROD) in cli_store.states
-    assert cli_store.opened == [(str(DIGITS), "mem://x")] * 2
+    assert ("digits", PROD) in routed_store.states
+    assert routed_store.opened == [(str(DIGITS), "mem://x")] * 2
 
 
 def test_values_only_pulumi_can_resolve_are_refused(store: MemoryStore, kubeconfig: pathlib.Path) -> None:

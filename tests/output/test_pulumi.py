@@ -7,8 +7,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, applied, planned, run, validated, write
 
+from mlopsctl import api
 from mlopsctl.config.target import Target
 from mlopsctl.output import ApplyError
 from mlopsctl.output import pulumi as target
@@ -44,10 +45,13 @@ def _install_pulumi(folder: pathlib.Path) -> None:
     cli.chmod(0o755)
 
 
-def _fails_with(args: list[str], config: pathlib.Path, expected: str) -> None:
-    code, out, err = run(*args, config)
-    assert (code, out) == (1, "")
-    assert err.splitlines() == [f"error: {expected}"]
+PULUMI = api.TargetSpec(api.TargetKind.pulumi)
+
+
+def _fails_with(command: str, config: pathlib.Path, expected: str, spec: api.TargetSpec = PULUMI) -> None:
+    with pytest.raises(api.UserError) as caught:
+        planned(config, spec) if command == "plan" else applied(config, spec)
+    assert str(caught.value) == expected
 
 
 NO_CLI = (
@@ -60,10 +64,8 @@ NO_CREDENTIALS = (
 )
 
 
-@pytest.mark.parametrize("command", [["plan", "--target", "pulumi"], ["apply", "--target", "pulumi"]])
-def test_without_the_pulumi_cli_the_error_says_what_to_install(
-    bare: pathlib.Path, command: list[str]
-) -> None:
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_without_the_pulumi_cli_the_error_says_what_to_install(bare: pathlib.Path, command: str) -> None:
     _fails_with(command, write(bare, WITH_DATA), NO_CLI)
 
 
@@ -72,7 +74,7 @@ def test_without_a_passphrase_the_error_says_what_to_set(bare: pathlib.Path) -> 
     config = write(bare, WITH_DATA)
     backend = (bare / ".mlopsctl" / "pulumi").as_uri()
     _fails_with(
-        ["apply", "--target", "pulumi"],
+        "apply",
         config,
         "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the passphrase that encrypts "
         f"the secrets of the stacks in {backend}",
@@ -85,7 +87,7 @@ def test_without_google_credentials_the_error_says_how_to_get_them(
 ) -> None:
     _install_pulumi(bare)
     monkeypatch.setenv(passphrase, "secret")
-    _fails_with(["plan", "--target", "pulumi"], write(bare, WITH_DATA), NO_CREDENTIALS)
+    _fails_with("plan", write(bare, WITH_DATA), NO_CREDENTIALS)
 
 
 def test_a_missing_key_file_is_named(bare: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,31 +95,36 @@ def test_a_missing_key_file_is_named(bare: pathlib.Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "secret")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(bare / "key.json"))
     expected = f"GOOGLE_APPLICATION_CREDENTIALS names {bare / 'key.json'}, which is not a file"
-    _fails_with(["apply", "--target", "pulumi"], write(bare, WITH_DATA), expected)
+    _fails_with("apply", write(bare, WITH_DATA), expected)
+
+
+DEPLOY = pathlib.Path("deploy")
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("command", "spec", "expected"),
     [
-        (["plan", "--target", "pulumi", "--repo", "deploy"], "--repo is for the gitops target; "),
-        (["plan", "--backend", "file:///tmp/x"], "--backend is for --target pulumi"),
-        (["apply", "--backend", "file:///tmp/x", "--repo", "deploy"], "--backend is for --target pulumi"),
+        ("plan", api.TargetSpec(api.TargetKind.pulumi, DEPLOY), "--repo is for the gitops target; "),
+        ("plan", api.TargetSpec(backend="file:///tmp/x"), "--backend is for --target pulumi"),
+        ("apply", api.TargetSpec(repo=DEPLOY, backend="file:///tmp/x"), "--backend is for --target pulumi"),
     ],
 )
-def test_options_of_the_other_target_are_refused(bare: pathlib.Path, args: list[str], expected: str) -> None:
-    code, _, err = run(*args, write(bare, WITH_DATA))
-    assert code == 1
-    assert err.startswith(f"error: {expected}")
+def test_options_of_the_other_target_are_refused(
+    bare: pathlib.Path, command: str, spec: api.TargetSpec, expected: str
+) -> None:
+    with pytest.raises(api.UserError) as caught:
+        planned(write(bare, WITH_DATA), spec) if command == "plan" else applied(write(bare, WITH_DATA), spec)
+    assert str(caught.value).startswith(expected)
 
 
 def test_everything_else_works_without_pulumi(bare: pathlib.Path) -> None:
     config = write(bare, WITH_DATA)
-    assert run("validate", config)[0] == 0
-    assert run("plan", config)[0] == 0
-    assert run("render", "--out", bare / "out", config)[0] == 0
+    assert planned(config).plan.has_changes
+    with validated(config) as validation:
+        assert api.render(validation, bare / "out").folders
 
 
-def test_a_config_with_errors_is_reported_before_pulumi_is_needed(bare: pathlib.Path) -> None:
+def test_cli_reports_config_errors_before_pulumi_is_needed(bare: pathlib.Path) -> None:
     code, _, err = run("plan", "--target", "pulumi", write(bare, WITH_DATA + "unknown: 1\n"))
     assert code == 1
     assert "error: the Pulumi CLI" not in err
@@ -160,7 +167,7 @@ def test_change_summary(counts: dict[str, int], expected: str, changed: bool) ->
 def test_unprotect_clears_only_the_allowed_resources() -> None:
     bucket = "urn:pulumi:prod-us-central1::digits::gcp:storage/bucket:Bucket::models"
     dataset = "urn:pulumi:prod-us-central1::digits::gcp:bigquery/dataset:Dataset::models"
-    deployment = {
+    deployment: dict[str, Any] = {
         "manifest": {},
         "resources": [
             {"urn": bucket, "type": "gcp:storage/bucket:Bucket", "protect": True},
@@ -249,9 +256,9 @@ BUCKET = "gcp:storage/bucket:Bucket"
 
 
 def test_protected_destroys_need_allow_destroy(tmp_path: pathlib.Path, fake_pulumi: list[Any]) -> None:
-    code, _, err = run("apply", "--target", "pulumi", "--env", "dev", write(tmp_path, WITH_DATA))
-    assert code == 1
-    assert "error: the plan destroys or replaces protected resources:" in err
+    with pytest.raises(api.ProtectedResourceError) as caught:
+        applied(write(tmp_path, WITH_DATA), PULUMI, selection=api.Selection(("dev",)))
+    assert str(caught.value).startswith("the plan destroys or replaces protected resources:")
     assert fake_pulumi == []
 
 
@@ -259,8 +266,7 @@ def test_allow_destroy_unprotects_what_the_plan_destroys_then_updates_and_destro
     tmp_path: pathlib.Path, fake_pulumi: list[Any]
 ) -> None:
     config = write(tmp_path, WITH_DATA)
-    code, out, _ = run("apply", "--target", "pulumi", "--allow-destroy", config)
-    assert code == 0, out
+    outcome = applied(config, PULUMI, allow_destroy=True).outcome
     old = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
     assert fake_pulumi == [
         ("program", "dev-us-central1", "set"),
@@ -275,10 +281,10 @@ def test_allow_destroy_unprotects_what_the_plan_destroys_then_updates_and_destro
         ("destroy", "staging-us-central1"),
         ("remove", "staging-us-central1"),
     ]
-    assert out.endswith(
+    assert outcome.detail == (
         "Applied with Pulumi:\n"
         "dev/us-central1: 1 to create, 2 unchanged\n"
         "prod/us-central1: 1 to create, 2 unchanged\n"
         "prod/europe-west4: 1 to create, 2 unchanged\n"
-        "staging/us-central1: destroyed\n"
+        "staging/us-central1: destroyed"
     )

@@ -7,21 +7,20 @@ import pathlib
 
 import pytest
 from gitrepos import git_init_and_commit
-from helpers import run
+from helpers import applied, apply_saved, run, save_plan, selected
 
+from mlopsctl import api
 from mlopsctl.io import gitutil
 from mlopsctl.plan.saved import SavedPlanError, parse_saved_plan
 
 
-def _save(source: pathlib.Path, deploy: pathlib.Path, out: pathlib.Path, *extra: str) -> None:
-    code, _, err = run("plan", source, "--repo", deploy, "--out", out, *extra)
-    assert code == 0, err
-    assert f"apply exactly it with 'mlopsctl apply --plan {out}'" in err
+def _save(source: pathlib.Path, deploy: pathlib.Path, out: pathlib.Path, envs: tuple[str, ...] = ()) -> None:
+    save_plan(source, out, api.TargetSpec(repo=deploy), selection=selected(envs))
 
 
 def test_a_saved_plan_records_how_it_was_made(source: pathlib.Path, deploy: pathlib.Path) -> None:
     out = source.parent / "plan.json"
-    _save(source, deploy, out, "--env", "prod")
+    _save(source, deploy, out, ("prod",))
     saved = parse_saved_plan(out.read_text(), "plan.json")
     assert saved.invocation.config == str(source)
     assert saved.invocation.envs == ("prod",)
@@ -33,14 +32,14 @@ def test_a_saved_plan_records_how_it_was_made(source: pathlib.Path, deploy: path
 
 def test_apply_plan_applies_exactly_the_saved_plan(source: pathlib.Path, deploy: pathlib.Path) -> None:
     out = source.parent / "plan.json"
-    _save(source, deploy, out, "--env", "prod")
-    code, stdout, err = run("apply", "--plan", out)
-    assert code == 0, err
-    assert "Committed" in stdout
+    _save(source, deploy, out, ("prod",))
+    assert "Committed" in apply_saved(out).outcome.detail
     assert sorted(p.name for p in deploy.iterdir() if not p.name.startswith(".")) == ["prod"]
-    code, _, err = run("apply", "--plan", out)
-    assert code == 1
-    assert "error: Saved plan is stale: the state of prod/europe-west4, prod/us-central1 changed" in err
+    with pytest.raises(api.UserError) as caught:
+        apply_saved(out)
+    assert str(caught.value).startswith(
+        "Saved plan is stale: the state of prod/europe-west4, prod/us-central1 changed"
+    )
 
 
 @pytest.mark.parametrize("change", ["config", "commit", "state"])
@@ -60,12 +59,13 @@ def test_a_stale_plan_is_refused_and_nothing_is_applied(
         (source.parent / "README.md").write_text("notes\n")
         git_init_and_commit(source.parent, "docs")
     else:
-        assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 0
+        applied(source, api.TargetSpec(repo=deploy), selection=selected(["dev"]))
     head = gitutil.head_commit(deploy)
-    code, stdout, err = run("apply", "--plan", out)
-    assert code == 1 and stdout == ""
-    assert "error: Saved plan is stale: " in err and expected in err
-    assert "Run 'mlopsctl plan --out' again" in err
+    with pytest.raises(api.UserError) as caught:
+        apply_saved(out)
+    message = str(caught.value)
+    assert message.startswith("Saved plan is stale: ") and expected in message
+    assert "Run 'mlopsctl plan --out' again" in message
     assert gitutil.head_commit(deploy) == head
 
 
@@ -80,29 +80,27 @@ def test_a_stale_plan_is_refused_and_nothing_is_applied(
 def test_a_file_that_is_not_a_saved_plan(tmp_path: pathlib.Path, content: str, message: str) -> None:
     path = tmp_path / "plan.json"
     path.write_text(content)
-    code, _, err = run("apply", "--plan", path)
-    assert code == 1 and message in err and "Traceback" not in err
+    with pytest.raises(api.UserError, match=message):
+        api.read_saved_plan(path)
 
 
 @pytest.mark.parametrize(
     "extra", [("--env", "prod"), ("mlops.yaml",), ("--target", "pulumi"), ("--repo", "deploy")]
 )
-def test_plan_options_cannot_be_mixed_with_a_saved_plan(
-    tmp_path: pathlib.Path, extra: tuple[str, ...]
-) -> None:
+def test_cli_apply_plan_takes_no_other_plan_options(tmp_path: pathlib.Path, extra: tuple[str, ...]) -> None:
     code, _, err = run("apply", "--plan", tmp_path / "plan.json", *extra)
     assert code == 1 and "--plan repeats the saved plan's FILE, environments, regions, --target" in err
 
 
 def test_a_plan_made_without_a_repository_cannot_be_applied(source: pathlib.Path) -> None:
     out = source.parent / "plan.json"
-    assert run("plan", source, "--out", out)[0] == 0
-    code, _, err = run("apply", "--plan", out)
-    assert code == 1 and "was planned against no target; plan with --repo or --target" in err
+    save_plan(source, out)
+    with pytest.raises(api.UserError, match="was planned against no target; plan with --repo or --target"):
+        apply_saved(out)
 
 
 def test_parse_rejects_wrong_types() -> None:
-    doc = {
+    doc: dict[str, object] = {
         "format_version": "1.0",
         "invocation": {"config": 1, "ref": None, "envs": [], "regions": [], "target": None, "options": {}},
         "source_commit": None,
