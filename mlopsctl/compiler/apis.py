@@ -1,11 +1,12 @@
 """The Google Cloud APIs a target's resources need: enabled in its project before them.
 
 A new project has most APIs off, and creating a resource of a disabled API fails. This
-last step adds one ``Service`` per API the graph uses; the Pulumi program makes each
-resource wait for its API's (the dependency follows from the type token, as Kubernetes
-objects waiting for the cluster do). Disabling is never done on destroy: other workloads
-of the project may use the API. Enabling APIs needs the Service Usage API, which is on in
-new projects.
+last step adds one ``Service`` per API the graph uses (and Vertex AI's where pipelines run on
+it: their runs are PipelineJobs, though no resource of the graph is one); the Pulumi program
+makes each resource wait for its API's (the dependency follows from the type token, as
+Kubernetes objects waiting for the cluster do). Disabling is never done on destroy: other
+workloads of the project may use the API. Enabling APIs needs the Service Usage API, which
+is on in new projects.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ SERVICE = "gcp:projects/service:Service"
 APIS = {
     "artifactregistry": "artifactregistry.googleapis.com",
     "bigquery": "bigquery.googleapis.com",
+    "cloudrunv2": "run.googleapis.com",
+    "cloudscheduler": "cloudscheduler.googleapis.com",
     "compute": "compute.googleapis.com",
     "container": "container.googleapis.com",
     "gkehub": "gkehub.googleapis.com",
@@ -44,7 +47,10 @@ EXTRA = {"gcp:gkehub/featureMembership:FeatureMembership": "mesh.googleapis.com"
 
 def build(ctx: BuildContext) -> None:
     used = {api for r in ctx.graph if (api := api_of(r.type)) is not None}
-    for api in sorted(used | {EXTRA[r.type] for r in ctx.graph if r.type in EXTRA}):
+    used |= {EXTRA[r.type] for r in ctx.graph if r.type in EXTRA}
+    if ctx.config.placement.pipelines == "vertex" and ctx.config.pipelines:
+        used.add(APIS["vertex"])
+    for api in sorted(used):
         ctx.add(
             SERVICE,
             api.removesuffix(".googleapis.com"),

@@ -18,26 +18,33 @@ every step that consumes their outputs; a ``parallelFor`` step runs inside a
 ``dsl.ParallelFor`` loop with the loop item as its ``item`` input. The
 pipeline's ``parameters`` are the pipeline function's parameters (the spec's
 root inputs, with their defaults), wired to the inputs that read
-``params.NAME``. Node pools become node selectors (on a TPU pool also the slice's
-accelerator and topology labels, which GKE requires) and tolerations
-(kfp-kubernetes), so the same spec runs on Kubeflow Pipelines and Vertex AI.
+``params.NAME``.
+
+On GKE, node pools become node selectors (on a TPU pool also the slice's accelerator and topology
+labels, which GKE requires) and tolerations, and timeouts and secrets pod settings (kfp-kubernetes).
+Vertex AI picks each step's machine from its CPU and memory limits and its accelerators (by their
+Vertex AI type): there the spec has no Kubernetes setting. A step that logs an experiment run takes
+``--run-id`` from an input set to the run id placeholder, which Kubeflow Pipelines fills in task
+inputs only.
 """
 
 import contextlib
 import dataclasses
 import hashlib
 import inspect
+import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, compiled, load_component, set_container
 from mlopsctl.compiler.pods import NodePool, Placement, placement
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order
-from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, Pipeline, Step
+from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, Pipeline, Resources, Step
+from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.models.roles import STAGE_ROLES, launcher_stage, stage_roles
 from mlopsctl.graph import JSON
 
@@ -55,6 +62,7 @@ STAGE_PROGRAM = "mlopsctl-stage"
 LAUNCHER_CPU = "100m"
 LAUNCHER_MEMORY = "256Mi"
 """What a launcher asks for: it only creates an object and waits for it."""
+RUN_ID_INPUT = "run_id"
 _LAUNCHER_RESOURCES = {
     "cpu_request": LAUNCHER_CPU,
     "memory_request": LAUNCHER_MEMORY,
@@ -87,22 +95,12 @@ class StepSettings:
     in_mesh: bool = False
     """The step calls a service of the mesh (batch-predict its endpoint): it needs a sidecar, which
     KFP turns off on pipeline pods, as a native sidecar so that the pod still completes."""
-
-
-def compiled_from(step: Step, settings: StepSettings) -> dict[str, JSON]:
-    """What the compiled ``step`` depends on besides the step itself and its stage config: its
-    settings, with each pool as where it places a pod (a pool's size does not matter)."""
-    launcher = settings.launcher
-    general = replace(
-        settings, stage_config=None, pool=None, launcher=launcher and replace(launcher, pool=None)
-    )
-    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
-    launcher_where = launcher and placement(launcher.pool_name, launcher.pool, 0)
-    return {
-        **dataclasses.asdict(general),
-        "placement": dataclasses.asdict(where),
-        "launcher_placement": launcher_where and dataclasses.asdict(launcher_where),
-    }
+    runtime: Runtime = "gke"
+    """Kubeflow Pipelines on GKE, or Vertex AI Pipelines."""
+    tracking: dict[str, str] = field(default_factory=dict)
+    """Environment variables that make the step log to Vertex AI (of the launcher, under one)."""
+    run_id: str | None = None
+    """The value of ``--run-id`` (a placeholder of the pipeline run's id) of a step that logs a run."""
 
 
 def compile_pipeline(
@@ -131,26 +129,18 @@ def compile_pipeline(
     return compiled(component)
 
 
+@dataclass
 class _Emitter:
     """Creates the kfp tasks, opening each condition group once, with its members contiguous."""
 
-    def __init__(
-        self,
-        name: str,
-        pipeline: Pipeline,
-        order: list[str],
-        chains: dict[str, tuple[str, ...]],
-        settings: Mapping[str, StepSettings],
-        parameters: dict[str, Any],
-    ) -> None:
-        self.name = name
-        self.pipeline = pipeline
-        self.order = order
-        self.chains = chains
-        self.settings = settings
-        self.parameters = parameters
-        """The pipeline's parameters, as kfp channels."""
-        self.tasks: dict[str, Any] = {}
+    name: str
+    pipeline: Pipeline
+    order: list[str]
+    chains: dict[str, tuple[str, ...]]
+    settings: Mapping[str, StepSettings]
+    parameters: dict[str, Any]
+    """The pipeline's parameters, as kfp channels."""
+    tasks: dict[str, Any] = field(default_factory=dict)
 
     def emit_level(self, chain: tuple[str, ...]) -> None:
         for name in self.order:
@@ -220,6 +210,8 @@ class _Emitter:
                 arguments[key[0]] = self.parameters[parameter]
         if item is not None:
             arguments["item"] = item
+        if settings.run_id is not None:
+            arguments[_run_id_input(step)] = settings.run_id
         task = component(**arguments).set_display_name(name)
         wired = {producer for producer, _, (section, *_) in step.references() if section == "inputs"}
         for dependency in sorted(set(step.depends_on) - wired):
@@ -239,9 +231,14 @@ class _Emitter:
         else:
             command, args = list(step.command), _user_args(step, types)
         image = settings.launcher.image if stage and settings.launcher else settings.image
+        inputs = [{"name": key, "type": kind} for key, kind in types.items()]
+        if settings.run_id is not None:
+            run_id = _run_id_input(step)
+            inputs.append({"name": run_id, "type": "String"})
+            args += ["--run-id", {"inputValue": run_id}]
         spec = {
             "name": name,
-            "inputs": [{"name": key, "type": kind} for key, kind in types.items()],
+            "inputs": inputs,
             "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
             "implementation": {"container": {"image": image, "command": command, "args": args}},
         }
@@ -253,7 +250,7 @@ class _Emitter:
         """``mlopsctl-stage KIND --config JSON`` and a role flag per input and output."""
         roles = stage_roles(self.name, self.pipeline, name)
         assert not roles.problems, "checked by config.checks.stages"
-        args = _config_args(settings)
+        args: list[Any] = ["--config", config_argument(settings.stage_config)]
         for key, role in roles.inputs.items():
             args += [f"--{role.flag}", _input(key, types[key], uri=False)]
         for key, role in roles.outputs.items():
@@ -264,7 +261,7 @@ class _Emitter:
         self, name: str, step: Step, settings: StepSettings, types: dict[str, str], stage: str
     ) -> tuple[list[str], list[Any]]:
         """The launcher, handed every input and output by name: artifacts as URIs, for its pods."""
-        args = _config_args(settings)
+        args: list[Any] = ["--config", config_argument(settings.stage_config)]
         for key, kind in types.items():
             args += ["--input", key, _input(key, kind, uri=True)]
         if stage == "tune-job":
@@ -285,10 +282,6 @@ class _Emitter:
         if match[1] == PARAMS:
             return _SCALAR_TYPES[type(self.pipeline.parameters[match[2]])]
         return kfp_type(self.pipeline.steps[match[1]].outputs[match[2]])
-
-
-def _config_args(settings: StepSettings) -> list[Any]:
-    return ["--config", config_argument(settings.stage_config)]
 
 
 def config_argument(stage_config: dict[str, JSON] | None) -> str:
@@ -324,33 +317,60 @@ def _item_type(step: Step) -> str:
     return _SCALAR_TYPES[type(items[0])] if items else "String"
 
 
+def _run_id_input(step: Step) -> str:
+    """The input holding the run's id: ``run_id``, numbered if the step has an input of that name."""
+    names = itertools.chain([RUN_ID_INPUT], (f"{RUN_ID_INPUT}_{i}" for i in itertools.count(2)))
+    return next(n for n in names if n not in {*step.inputs, "item"})
+
+
 def _configure(task: Any, step: Step, settings: StepSettings) -> None:
+    """Caching, retries, resources, variables and, on GKE, the pod settings of ``task``. Vertex AI gives
+    each step a machine of its own: it has no pools, and no Kubernetes settings."""
     from kfp import kubernetes
 
     task.set_caching_options(step.caches)
-    if step.timeout:
+    on_gke = settings.runtime == "gke"
+    if step.timeout and on_gke:
         kubernetes.set_timeout(task, parse_duration(step.timeout))
+    env = settings.tracking
     if settings.launcher is not None and launcher_stage(step):
         # The job it launches retries, and its pods get the step's resources, variables and secrets.
         where = placement(settings.launcher.pool_name, settings.launcher.pool, 0)
-        set_container(task, {**_LAUNCHER_RESOURCES, **_place(task, where)})
-        return
-    if step.retries:
-        task.set_retry(step.retries)
-    resources: dict[str, str] = {}
-    if step.resources.cpu:
-        resources.update(cpu_request=step.resources.cpu, cpu_limit=step.resources.cpu)
-    if step.resources.memory:
-        resources.update(memory_request=step.resources.memory, memory_limit=step.resources.memory)
-    for key, secret in sorted(step.secrets.items()):
-        kubernetes.use_secret_as_env(
-            task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
-        )
-    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
-    set_container(task, {**resources, **_place(task, where)}, dict(sorted(step.env.items())))
-    if settings.in_mesh:
+        resources = dict(_LAUNCHER_RESOURCES)
+    else:
+        if step.retries:
+            task.set_retry(step.retries)
+        for key, secret in sorted(step.secrets.items()) if on_gke else ():
+            kubernetes.use_secret_as_env(
+                task, secret_name=secret_object_name(secret), secret_key_to_env={"value": key}
+            )
+        where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
+        resources = _resources(step.resources, settings.runtime)
+        env = {**step.env, **env}
+    resources = {**resources, **_place(task, where)} if on_gke else _limits(resources)
+    set_container(task, resources, dict(sorted(env.items())))
+    if settings.in_mesh and on_gke:
         kubernetes.add_pod_label(task, "sidecar.istio.io/inject", "true")
         kubernetes.add_pod_annotation(task, "sidecar.istio.io/nativeSidecar", "true")
+
+
+def _resources(resources: Resources, runtime: Runtime) -> dict[str, str]:
+    """A step's ``ResourceSpec`` fields: its CPU and memory, requested and limited alike, and on Vertex AI
+    its accelerators by their Vertex AI type (one when only the type is given, as kfp's
+    ``set_accelerator_type`` has it). On GKE the accelerators come with the pool (:func:`_place`)."""
+    found: dict[str, str] = {}
+    for kind, amount in (("cpu", resources.cpu), ("memory", resources.memory)):
+        if amount:
+            found.update({f"{kind}_request": amount, f"{kind}_limit": amount})
+    if resources.accelerator_type and runtime == "vertex":
+        count = str(resources.accelerators or 1)
+        found.update(accelerator_type=resources.accelerator_type, accelerator_count=count)
+    return found
+
+
+def _limits(resources: Mapping[str, str]) -> dict[str, str]:
+    """Without the requests: Vertex AI picks a step's machine from the limits."""
+    return {k: v for k, v in resources.items() if not k.endswith("_request")}
 
 
 def secret_object_name(reference: str) -> str:
@@ -372,13 +392,7 @@ def _place(task: Any, where: Placement) -> dict[str, str]:
     for key, value in where.node_selector.items():
         kubernetes.add_node_selector(task, key, value)
     for toleration in where.tolerations:
-        kubernetes.add_toleration(
-            task,
-            key=toleration.key,
-            operator=toleration.operator,
-            value=toleration.value,
-            effect=toleration.effect,
-        )
+        kubernetes.add_toleration(task, **dataclasses.asdict(toleration))
     if where.accelerator is None:
         return {}
     return {"accelerator_type": where.accelerator, "accelerator_count": str(where.count)}

@@ -16,6 +16,7 @@ deletes the namespace).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,13 +25,15 @@ from dataclasses import replace
 from mlopsctl.compiler import training
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE
-from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, compiled_from, config_argument
+from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, config_argument
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
-from mlopsctl.compiler.pods import NodePool
+from mlopsctl.compiler.pods import NodePool, placement
+from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, tracking_env
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import SYSTEM_POOL, SYSTEM_POOL_SPEC, CpuPool, hosts_system_workloads
 from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
+from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.models.roles import launcher_stage, stage_roles
 from mlopsctl.config.models.stages import IngestSource, Split
 from mlopsctl.config.naming import bucket_name, dataset_id, namespace, pipeline_root, registry_folder
@@ -116,7 +119,8 @@ def compile_for_target(
     name: str, namespace: str, pipeline: Pipeline, settings: Mapping[str, StepSettings], root: str
 ) -> CompiledPipeline:
     """What ``compile_pipeline`` gives, compiled once for all the targets that differ only in what kfp
-    copies verbatim: the pipeline root and the ``--config`` argument of each stage.
+    copies verbatim: the pipeline root, the ``--config`` argument of each stage and the values of
+    its tracking variables.
 
     Those are compiled as markers, then substituted in a copy of the result. A pipeline whose
     config holds the marker itself is compiled as it is.
@@ -126,19 +130,42 @@ def compile_for_target(
     if _SUBSTITUTED in key:
         return compile_pipeline(name, pipeline, settings, root)
     markers = {step: {_SUBSTITUTED: step} for step in settings}
-    generic = {step: replace(s, stage_config=markers[step]) for step, s in settings.items()}
+    tracking = {step: {k: f"{_SUBSTITUTED}:{step}:{k}" for k in s.tracking} for step, s in settings.items()}
+    generic = {
+        step: replace(s, stage_config=markers[step], tracking=tracking[step]) for step, s in settings.items()
+    }
     root_marker = f"{_SUBSTITUTED}:pipeline-root"
     template = _TEMPLATES.pop(key, None) or compile_pipeline(name, pipeline, generic, root_marker)
     _TEMPLATES[key] = template
     if len(_TEMPLATES) > _TEMPLATES_KEPT:
         del _TEMPLATES[next(iter(_TEMPLATES))]
     values = {config_argument(markers[k]): config_argument(s.stage_config) for k, s in settings.items()}
+    for step, s in settings.items():
+        values.update({tracking[step][k]: value for k, value in s.tracking.items()})
     values[root_marker] = root
     return replace(
         template,
         pipeline_spec=_substituted(template.pipeline_spec, values),
         platform_spec=_substituted(template.platform_spec, values),
     )
+
+
+def compiled_from(step: Step, settings: StepSettings) -> dict[str, JSON]:
+    """What the compiled ``step`` depends on besides the step itself, its stage config and the values of
+    its tracking variables: its settings, with each pool as where it places a pod (a pool's size does
+    not matter)."""
+    launcher = settings.launcher
+    general = replace(
+        settings, stage_config=None, pool=None, launcher=launcher and replace(launcher, pool=None)
+    )
+    where = placement(settings.pool_name, settings.pool, step.resources.accelerators)
+    launcher_where = launcher and placement(launcher.pool_name, launcher.pool, 0)
+    return {
+        **dataclasses.asdict(general),
+        "placement": dataclasses.asdict(where),
+        "launcher_placement": launcher_where and dataclasses.asdict(launcher_where),
+        "tracking": sorted(settings.tracking),
+    }
 
 
 def _substituted(value: JSON, values: Mapping[str, str]) -> JSON:
@@ -175,22 +202,38 @@ def cpu_pool(config: MLOpsConfig, preferred: str | None) -> tuple[str, NodePool]
     )
 
 
-def step_settings(ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool) -> dict[str, StepSettings]:
-    """What each step of ``pipeline`` needs from the rest of the config, resolved for the target."""
-    return {key: _settings(ctx, name, pipeline, in_mesh, key, step) for key, step in pipeline.steps.items()}
+def step_settings(
+    ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool, runtime: Runtime = "gke"
+) -> dict[str, StepSettings]:
+    """What each step of ``pipeline`` needs from the rest of the config, resolved for the target, where
+    the pipeline runs on ``runtime``."""
+    return {
+        key: _settings(ctx, name, pipeline, key, step, in_mesh=in_mesh, runtime=runtime)
+        for key, step in pipeline.steps.items()
+    }
 
 
 def _settings(
-    ctx: BuildContext, name: str, pipeline: Pipeline, in_mesh: bool, step_name: str, step: Step
+    ctx: BuildContext,
+    name: str,
+    pipeline: Pipeline,
+    step_name: str,
+    step: Step,
+    *,
+    in_mesh: bool,
+    runtime: Runtime,
 ) -> StepSettings:
     pool_name = step.resources.node_pool or pipeline.node_pool
-    image = step.image or ctx.config.project.stage_image
+    tracking = tracking_env(ctx, name, step)
     settings = StepSettings(
-        image=image,
+        image=step.image or ctx.config.project.stage_image,
         stage_config=None,
         pool_name=pool_name,
         pool=ctx.config.accelerators.get(pool_name) if pool_name else None,
         in_mesh=in_mesh,
+        runtime=runtime,
+        tracking=tracking,
+        run_id=RUN_ID if EXPERIMENT_ENV in tracking else None,
     )
     if launcher_stage(step):
         stage_image = ctx.config.project.stage_image

@@ -2,8 +2,10 @@
 
 Besides those declared, a target with pipelines (or batch jobs) gets the bucket that
 their runs write artifacts to, ``pipeline-root`` (:func:`mlopsctl.config.naming.pipeline_root`):
-unversioned, objects deleted after 30 days. Declaring ``data.buckets.pipeline-root``
-replaces it with the declared one.
+unversioned, run outputs deleted after 30 days. Declaring ``data.buckets.pipeline-root``
+replaces it with the declared one. In either, age-based deletion applies to the run outputs
+(under the pipeline root's folder) only: the bucket also holds what outlives runs, such as the
+templates of pipelines on Vertex AI.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from mlopsctl.compiler import kms
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.data import Bucket, Lifecycle
-from mlopsctl.config.naming import PIPELINE_ROOT, bucket_name, has_pipeline_root
+from mlopsctl.config.naming import PIPELINE_ROOT, bucket_name, has_pipeline_root, pipeline_root
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON
 
@@ -42,7 +44,7 @@ def _bucket(ctx: BuildContext, key: str, bucket: Bucket, source: Path) -> None:
         "forceDestroy": False,
         "labels": ctx.gcp_labels(bucket.labels),
     }
-    rules = lifecycle_rules(bucket.lifecycle)
+    rules = lifecycle_rules(bucket.lifecycle, _run_outputs(ctx) if key == PIPELINE_ROOT else None)
     if rules:
         inputs["lifecycleRules"] = rules
     if bucket.retention:
@@ -53,7 +55,14 @@ def _bucket(ctx: BuildContext, key: str, bucket: Bucket, source: Path) -> None:
     ctx.add(BUCKET, key, inputs, source=source, depends_on=key_deps, protect=True)
 
 
-def lifecycle_rules(lifecycle: Lifecycle) -> list[JSON]:
+def _run_outputs(ctx: BuildContext) -> str:
+    """The prefix of the objects runs write to the pipeline root (``root/``)."""
+    root = pipeline_root(ctx.config, ctx.target).removeprefix("gs://")
+    return root.split("/", 1)[1].rstrip("/") + "/"
+
+
+def lifecycle_rules(lifecycle: Lifecycle, delete_prefix: str | None) -> list[JSON]:
+    """The bucket's lifecycle rules; with ``delete_prefix``, deletion by age holds under it only."""
     rules: list[JSON] = []
     for storage_class, age in (
         ("NEARLINE", lifecycle.nearline_after_days),
@@ -68,7 +77,10 @@ def lifecycle_rules(lifecycle: Lifecycle) -> list[JSON]:
                 }
             )
     if lifecycle.delete_after_days:
-        rules.append({"action": {"type": "Delete"}, "condition": {"age": lifecycle.delete_after_days}})
+        condition: dict[str, JSON] = {"age": lifecycle.delete_after_days}
+        if delete_prefix is not None:
+            condition["matchesPrefixes"] = [delete_prefix]
+        rules.append({"action": {"type": "Delete"}, "condition": condition})
     if lifecycle.keep_versions:
         rules.append(
             {

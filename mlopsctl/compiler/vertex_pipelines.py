@@ -1,10 +1,12 @@
 """Pipelines placed on Vertex AI (``placement.pipelines: vertex``): templates, schedules, new-data triggers.
 
-Each pipeline is compiled with kfp exactly as for Kubeflow Pipelines (``pipelines.compile_for_target``)
-and its PipelineSpec is stored as a versioned template: the object
-``pipelines/<pipeline>/<hash of the content>.json`` of the pipeline-root bucket, so a changed
-pipeline is a new object (never an edited one) and runs name the exact spec they start. Vertex AI
-Pipelines needs no Kubernetes object: the ``pipelines`` step emits none for these pipelines.
+Each pipeline is compiled with kfp as for Kubeflow Pipelines (``pipelines.compile_for_target``), but
+with each step's machine as Vertex AI reads it (CPU and memory limits, accelerators by their Vertex AI
+type) and no Kubernetes setting (``kfp_dag``). Its PipelineSpec is stored as a versioned template: the
+object ``pipelines/<pipeline>/<hash of the content>.json`` of the pipeline-root bucket (outside the
+run outputs that the bucket forgets, ``storage``), so a changed pipeline is a new object (never an
+edited one) and runs name the exact spec they start. Vertex AI Pipelines needs no Kubernetes object:
+the ``pipelines`` step emits none for these pipelines.
 
 Runs execute as the pipeline's Google service account, which gets ``roles/aiplatform.user`` on the
 project (what creating a PipelineJob and recording its metadata takes; Vertex AI has no narrower
@@ -99,7 +101,7 @@ def template_name(pipeline: str) -> str:
 
 def publish(ctx: BuildContext, name: str, pipeline: Pipeline) -> Template:
     """Compile ``pipeline`` and add its template object, named for a hash of its content."""
-    settings = step_settings(ctx, name, pipeline, in_mesh=False)
+    settings = step_settings(ctx, name, pipeline, in_mesh=False, runtime="vertex")
     root = pipeline_root(ctx.config, ctx.target)
     compiled = compile_for_target(name, namespace(ctx.config), pipeline, settings, root)
     spec: dict[str, JSON] = compiled.pipeline_spec

@@ -7,7 +7,7 @@ lineage), nor a store of its own (the console and the SDK show experiments of ``
 pulumi-gcp has no experiment resource, so each pipeline's experiment (``<project>-<pipeline>-<env>``)
 is a name the steps that log runs are given (``MLOPSCTL_EXPERIMENT``, docs/stages.md): ``evaluate``
 and the ``train-job`` launcher, with ``--run-id`` the pipeline run's id, so that every step of a run
-logs to one experiment run.
+logs to one experiment run (``pipelines.step_settings`` hands both to the compiled steps).
 
 TensorBoard. One ``AiTensorboard`` per environment and region. Its id is assigned by Vertex AI, so
 steps are given it by its display name (``MLOPSCTL_TENSORBOARD``): the steps that log runs, and
@@ -33,7 +33,9 @@ AIPLATFORM_USER = "roles/aiplatform.user"
 EXPERIMENT_ENV = "MLOPSCTL_EXPERIMENT"
 TENSORBOARD_ENV = "MLOPSCTL_TENSORBOARD"
 RUN_ID = "{{$.pipeline_job_uuid}}"
-"""The ``--run-id`` of a step that logs runs: the pipeline run's id, on Kubeflow Pipelines and Vertex AI."""
+"""The ``--run-id`` of a step that logs runs: the pipeline run's id. Kubeflow Pipelines' driver fills it in
+only as a task's input value, never in a container's args (Vertex AI and kfp.local fill it there too), so
+``kfp_dag`` passes it through an input."""
 METADATA_STORE = "default"
 EXPERIMENT_ID_LIMIT = 64
 """Experiment ids are ``[a-z0-9][a-z0-9-]{0,127}``; a run's context is ``<experiment>-<run id>``, also

@@ -17,6 +17,7 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.kfp_dag import compile_pipeline
 from mlopsctl.compiler.kfp_internals import CompiledPipeline
 from mlopsctl.compiler.pipelines import compile_for_target, step_settings
+from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.naming import namespace, pipeline_root
 from mlopsctl.config.project import Validation
 from mlopsctl.config.source import ConfigSource
@@ -261,14 +262,16 @@ def test_literal_inputs_with_dots_are_values(tmp_path: pathlib.Path) -> None:
     }
 
 
-def _compiled_both_ways(validation: Validation) -> list[tuple[CompiledPipeline, CompiledPipeline]]:
+def _compiled_both_ways(
+    validation: Validation, runtime: Runtime = "gke"
+) -> list[tuple[CompiledPipeline, CompiledPipeline]]:
     """Per target and pipeline: compiled once for all targets, and compiled for the target alone."""
     assert validation.ok and validation.document is not None, [d.to_text() for d in validation.diagnostics]
     found = []
     for target, resolved in validation.targets.items():
         ctx = BuildContext(resolved.config, target, validation.document.base_dir)
         for name, pipeline in resolved.config.pipelines.items():
-            settings = step_settings(ctx, name, pipeline, in_mesh=False)
+            settings = step_settings(ctx, name, pipeline, in_mesh=False, runtime=runtime)
             root = pipeline_root(ctx.config, target)
             shared = compile_for_target(name, namespace(ctx.config), pipeline, settings, root)
             found.append((shared, compile_pipeline(name, pipeline, settings, root)))
@@ -299,3 +302,26 @@ def test_a_config_holding_the_marker_is_compiled_as_it_is(tmp_path: pathlib.Path
         {"name": "NOTE", "value": '{"mlopsctl-substituted": "b"}'}
     ]
     assert executors["exec-b"]["container"]["args"][:2] == ["--config", "{}"]
+
+
+@pytest.mark.parametrize("runtime", ["gke", "vertex"])
+def test_tracking_variables_differ_per_target_and_are_substituted(
+    tmp_path: pathlib.Path, runtime: Runtime
+) -> None:
+    text = STAGED + (
+        "tracking: {experiments: true, tensorboard: true}\n"
+        "data: {datasets: {features: {}}}\n"
+        "pipelines:\n  p:\n    steps:\n"
+        "      a: {kind: ingest, source: {bigquery: {dataset: features, table: t}},\n"
+        "          outputs: {examples: dataset}}\n"
+        "      b: {image: x, command: [fit], inputs: {data: a.examples}, outputs: {model: model}}\n"
+        "      c: {kind: evaluate, inputs: {model: b.model, examples: a.examples}}\n"
+    )
+    pairs = _compiled_both_ways(validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None)), runtime)
+    assert all(shared == alone for shared, alone in pairs)
+    experiments = {
+        e["value"]
+        for shared, _ in pairs
+        for e in shared.pipeline_spec["deploymentSpec"]["executors"]["exec-c"]["container"]["env"]
+    }
+    assert len(experiments) == 2 * len(pairs), "an experiment and a TensorBoard per target"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -9,6 +10,7 @@ from helpers import MINIMAL, OWNED, OWNED_STAGED, WITH_DATA, compile_text, owned
 
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER
 from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
 
@@ -48,7 +50,10 @@ def test_pipelines_get_a_private_root_bucket_that_forgets(tmp_path: pathlib.Path
         "publicAccessPrevention": "enforced",
         "versioning": {"enabled": False},
         "forceDestroy": False,
-        "lifecycleRules": [{"action": {"type": "Delete"}, "condition": {"age": 30}}],
+        # Only what runs write (under the pipeline root, gs://BUCKET/root) is forgotten.
+        "lifecycleRules": [
+            {"action": {"type": "Delete"}, "condition": {"age": 30, "matchesPrefixes": ["root/"]}}
+        ],
     }
     assert bucket.source == ("pipelines",)
 
@@ -66,6 +71,34 @@ def test_a_declared_pipeline_root_replaces_the_implied_one(tmp_path: pathlib.Pat
     assert (
         version.inputs["spec"]["pipelineSpec"]["defaultPipelineRoot"] == "gs://acme-kfp-dev-us-central1/root"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("pipeline-root", {"age": 7, "matchesPrefixes": ["root/"]}),
+        ("raw", {"age": 7}),  # any other bucket forgets every object
+    ],
+)
+def test_only_the_run_outputs_of_a_pipeline_root_are_deleted_by_age(
+    tmp_path: pathlib.Path, key: str, expected: dict[str, object]
+) -> None:
+    declared = f"data:\n  buckets:\n    {key}: {{lifecycle: {{deleteAfterDays: 7, nearlineAfterDays: 3}}}}\n"
+    bucket = _bucket(_graph(tmp_path, OWNED + declared + PIPELINE), key)
+    assert bucket.inputs["lifecycleRules"] == [
+        {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"}, "condition": {"age": 3}},
+        {"action": {"type": "Delete"}, "condition": expected},
+    ]
+
+
+def test_templates_of_vertex_pipelines_are_outside_what_the_root_forgets(tmp_path: pathlib.Path) -> None:
+    graph = _graph(tmp_path, OWNED + "placement: {pipelines: vertex}\n" + PIPELINE)
+    [rule] = _bucket(graph, "pipeline-root").inputs["lifecycleRules"]
+    [prefix] = rule["condition"]["matchesPrefixes"]
+    [template] = [r for r in graph if r.type == BUCKET_OBJECT]
+    runs_write_to = json.loads(template.inputs["content"])["defaultPipelineRoot"]
+    assert f"{runs_write_to}/".startswith(f"gs://{template.inputs['bucket']}/{prefix}")
+    assert not template.inputs["name"].startswith(prefix)
 
 
 @pytest.mark.parametrize(("text", "expected"), [(MINIMAL, False), (owned(WITH_DATA) + MODEL, True)])

@@ -118,6 +118,9 @@ def test_without_the_client_library_the_extra_to_install_is_named(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, env: str, module: str, extra: str
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it fails
+    parent, _, name = module.rpartition(".")
+    if parent in sys.modules:  # 'from parent import name' reads an attribute set by an earlier import
+        monkeypatch.delattr(sys.modules[parent], name, raising=False)
     monkeypatch.setenv("MLOPSCTL_KFP_HOST", "http://127.0.0.1:9")
     code, stdout, stderr = run("run", "train", write_project(tmp_path), "--env", env)
     assert (code, stdout) == (1, "")
