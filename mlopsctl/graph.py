@@ -71,6 +71,8 @@ class Graph:
     target: Target
     gcp_project: str
     resources: dict[str, Resource] = field(default_factory=dict)
+    _by_type: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Addresses by type (:meth:`of_type`), kept by :meth:`add`."""
 
     def add(self, resource: Resource) -> Resource:
         if resource.target != self.target:
@@ -78,7 +80,16 @@ class Graph:
         if resource.address in self.resources:
             raise ValueError(f"duplicate resource address {resource.address}")
         self.resources[resource.address] = resource
+        self._by_type.setdefault(resource.type, []).append(resource.address)
         return resource
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        """The resources of one type, in insertion order (without scanning the graph)."""
+        if sum(map(len, self._by_type.values())) != len(self.resources):  # not all added by add()
+            self._by_type = {}
+            for r in self.resources.values():
+                self._by_type.setdefault(r.type, []).append(r.address)
+        return [self.resources[a] for a in self._by_type.get(type_token, ())]
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources.values())

@@ -181,11 +181,8 @@ def _substituted(value: JSON, values: Mapping[str, str]) -> JSON:
 
 def published_version(ctx: BuildContext, pipeline: str) -> Resource:
     """The PipelineVersion that runs of ``pipeline`` start from (built by this step)."""
-    for resource in ctx.graph:
-        if (
-            resource.type == PIPELINE_VERSION
-            and resource.inputs["metadata"]["labels"].get("pipelines.kubeflow.org/pipeline") == pipeline
-        ):
+    for resource in ctx.graph.of_type(PIPELINE_VERSION):
+        if resource.inputs["metadata"]["labels"].get("pipelines.kubeflow.org/pipeline") == pipeline:
             return resource
     raise KeyError(f"pipeline {pipeline!r} has no published version in {ctx.target}")
 
