@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 from mlopsctl.graph import JSON, canonical_json, is_deferred
 from mlopsctl.plan.diff import REPLACE, UPDATE, Plan, ResourceChange, TargetPlan
 from mlopsctl.views.colour import Palette, palette
-from mlopsctl.views.plan_text import list_steps, sign_of, summary_line
+from mlopsctl.views.list_diff import list_steps
+from mlopsctl.views.plan_text import sign_of, summary_line
 
 MAX_NAMES = 3
 
