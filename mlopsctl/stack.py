@@ -3,7 +3,10 @@
 The stack is named ``<env>-<region>``; its config ``mlopsctl:config`` is the path of
 mlops.yaml (relative to the project folder). The program compiles that target's
 graph and creates it exactly as ``mlopsctl apply --target pulumi`` does, exporting
-the same state, so either can apply a stack the other applied.
+the same state, so either can apply a stack the other applied. Having no plan, it
+stamps the checkout's commit and source lines as compiled (docs/provenance.md): after
+a new commit, ``pulumi up`` updates labels and annotations that ``mlopsctl apply``
+would have left as applied.
 """
 
 from __future__ import annotations

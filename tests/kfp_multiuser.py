@@ -9,7 +9,8 @@ import pathlib
 from collections.abc import Iterator
 from typing import Any
 
-from mlopsctl.api import compile_graphs, validate
+from mlopsctl.api import Validation, compile_graphs, validate
+from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
@@ -20,9 +21,19 @@ BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 
 
 @functools.cache
+def _validation(path: pathlib.Path) -> Validation:
+    return validate(ConfigSource(path, str(path), None))
+
+
+@functools.cache
 def example_graphs(path: pathlib.Path) -> dict[Target, Graph]:
     """The compiled graphs of an example (compiled once per test session)."""
-    return compile_graphs(validate(ConfigSource(path, str(path), None)))
+    return compile_graphs(_validation(path))
+
+
+def pipelines_placement(path: pathlib.Path, target: Target) -> Runtime:
+    """Where the example's target runs its pipelines: ``gke`` (Kubeflow Pipelines) or ``vertex``."""
+    return _validation(path).targets[target].config.placement.pipelines
 
 
 def of_type(graph: Graph, token: str) -> list[Resource]:
@@ -30,8 +41,10 @@ def of_type(graph: Graph, token: str) -> list[Resource]:
 
 
 def pod_templates(graph: Graph) -> Iterator[tuple[Resource, dict[str, Any]]]:
-    """Every pod template of the graph's CronJobs, Jobs and Deployments."""
+    """Every pod template of the graph's Kubernetes CronJobs, Jobs and Deployments."""
     for r in graph:
+        if not r.is_kubernetes:
+            continue  # a Cloud Run or Cloud Scheduler job
         kind = r.type.rpartition(":")[2]
         spec = r.inputs.get("spec") or {}
         if kind == "CronJob":
@@ -42,15 +55,24 @@ def pod_templates(graph: Graph) -> Iterator[tuple[Resource, dict[str, Any]]]:
 
 def calls_kfp(container: dict[str, Any]) -> str | None:
     """How a stage container calls the KFP API: ``start`` or ``poll`` (start-run), ``retrain``
-    (a drift or skew monitor that retrains), or None."""
+    (a drift or skew monitor that retrains), or None. Runs on Vertex AI (``backend: vertex``,
+    docs/stages.md) call Vertex AI instead."""
     command = container.get("command") or []
     args = container.get("args") or []
     if command[:1] != ["mlopsctl-stage"] or args[:1] != ["--config"]:
         return None
     config = json.loads(args[1])
     if command[1] == "start-run":
+        if on_vertex(config):
+            return None
         return "poll" if "whenNewData" in config else "start"
-    return "retrain" if command[1] in ("drift", "skew") and config.get("retrain") else None
+    retrains = [entry for entry in config.get("retrain", []) if not on_vertex(entry)]
+    return "retrain" if command[1] in ("drift", "skew") and retrains else None
+
+
+def on_vertex(run: dict[str, Any]) -> bool:
+    """Whether a ``start-run`` config or ``retrain`` entry starts a PipelineJob on Vertex AI."""
+    return run.get("backend") == "vertex"
 
 
 def kfp_token_path(pod: dict[str, Any], container: dict[str, Any]) -> str | None:

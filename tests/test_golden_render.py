@@ -15,6 +15,9 @@ under ``<env>/<region>/``:
 Left out as duplicates: ``pipelines/*.yaml`` (the pipeline and platform specs of the
 PipelineVersion manifests, byte for byte), ``kustomization.yaml`` (the list of the files above)
 and the inputs of Kubernetes resources in ``graph.json`` (the manifests and Applications).
+
+The examples are rendered as if in no Git repository, so no commit is stamped (docs/provenance.md):
+the goldens do not change with this repository's HEAD or with uncommitted edits.
 """
 
 from __future__ import annotations
@@ -35,8 +38,16 @@ from mlopsctl.config.target import Target
 from mlopsctl.io.yamlio import dump_yaml
 
 GOLDEN = ROOT / "tests" / "golden"
+EXAMPLES_FOLDER = ROOT / "examples" / "projects"
 DROPPED = ("kustomization.yaml", "pipelines/")
 """Render files that only repeat others (see the module docstring)."""
+
+
+@pytest.fixture
+def outside_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git looks for no repository above an example's folder: it finds none."""
+    assert all(example.parent.parent == EXAMPLES_FOLDER for example in EXAMPLES)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(EXAMPLES_FOLDER))
 
 
 def first_regions(example: pathlib.Path) -> list[Target]:
@@ -101,6 +112,7 @@ def golden_files(example: pathlib.Path, tmp: pathlib.Path) -> Files:
     return files
 
 
+@pytest.mark.usefixtures("outside_git")
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
 def test_render_matches_golden(example: pathlib.Path, tmp_path: pathlib.Path, update_goldens: bool) -> None:
     expect_files(golden_files(example, tmp_path), GOLDEN / example.parent.name, update_goldens)
@@ -116,6 +128,7 @@ def test_golden_holds_only_the_examples(update_goldens: bool) -> None:
         assert not strays, f"tests/golden/ has folders of no example: {strays} (rerun with --update-goldens)"
 
 
+@pytest.mark.usefixtures("outside_git")
 @pytest.mark.parametrize("example", EXAMPLES[:1], ids=lambda p: p.parent.name)
 def test_render_twice_gives_identical_bytes(example: pathlib.Path, tmp_path: pathlib.Path) -> None:
     first, second = _render(example, tmp_path / "a"), _render(example, tmp_path / "b")

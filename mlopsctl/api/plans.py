@@ -86,6 +86,12 @@ def make_plan(
     return plan, tuple(p.target for p in plan.targets if p.target not in graphs)
 
 
+def to_apply(plan: Plan) -> dict[Target, Graph]:
+    """The graph each target of ``plan`` applies: the compiled one, with the applied inputs of the
+    resources whose only change is their commit or source line (``mlopsctl.plan.diff``)."""
+    return {p.target: p.desired for p in plan.targets if p.desired is not None}
+
+
 def apply_graphs(
     validation: Validation,
     graphs: Mapping[Target, Graph],
@@ -114,7 +120,7 @@ def apply_graphs(
         blocked = blocked_by_protection(plan)
         if blocked and not allow_destroy:
             raise ProtectedResourceError([c.address for c in blocked])
-        return plan, target.apply(plan, release_of(validation, graphs), removed)
+        return plan, target.apply(plan, release_of(validation, to_apply(plan)), removed)
 
 
 def release_of(validation: Validation, graphs: Mapping[Target, Graph]) -> Release:
@@ -141,7 +147,8 @@ def basis(validation: Validation, applied: Mapping[Target, State]) -> Basis:
 
 @dataclass(frozen=True)
 class PlanResult:
-    """A plan, what it was computed from, and the target it was computed against."""
+    """A plan, what it was computed from, the graphs it applies (``to_apply``) and the target it was
+    computed against."""
 
     validation: Validation
     plan: Plan
@@ -184,7 +191,7 @@ def plan(
         else {}
     )
     the_plan, _ = make_plan(validation, graphs, applied, selection)
-    return PlanResult(validation, the_plan, basis(validation, applied), graphs, target)
+    return PlanResult(validation, the_plan, basis(validation, applied), to_apply(the_plan), target)
 
 
 def save_plan(

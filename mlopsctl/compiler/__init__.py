@@ -17,6 +17,7 @@ from mlopsctl.compiler import (
     monitoring,
     pipelines,
     platform,
+    provenance,
     registry,
     schedules,
     secrets,
@@ -82,11 +83,18 @@ def build_graph(config: MLOpsConfig, target: Target, base_dir: pathlib.Path) -> 
 
 
 def compile_graphs(validation: Validation) -> dict[Target, Graph]:
-    """The resource graph of every validated target, in declaration order."""
+    """The resource graph of every validated target, in declaration order, each object stamped with
+    its provenance (``provenance.stamp``): the commit is the one the API read the config at."""
     if not validation.ok or validation.document is None:
         raise ValueError("cannot compile a configuration with errors")
-    base_dir = validation.document.base_dir
+    document = validation.document
+    commit = provenance.stamped_commit(validation.source.commit)
+    graphs: dict[Target, Graph] = {}
     try:
-        return {t: build_graph(tc.config, t, base_dir) for t, tc in validation.targets.items()}
+        for t, tc in validation.targets.items():
+            graphs[t] = build_graph(tc.config, t, document.base_dir)
+            origin = provenance.Origin(validation.source.path.name, document.file, tc.sources, commit)
+            provenance.stamp(graphs[t], origin)
     except TemplateError as exc:
-        raise exc.shown_from(base_dir, validation.document.file) from None
+        raise exc.shown_from(document.base_dir, document.file) from None
+    return graphs

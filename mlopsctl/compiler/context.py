@@ -52,7 +52,8 @@ class BuildContext:
         return (self.base_dir / folder).resolve() if folder else None
 
     def gcp_labels(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """Labels on every Google Cloud resource: who manages it and where it belongs."""
+        """Labels on every Google Cloud resource: who manages it and where it belongs (the
+        ``provenance`` pass adds the address and the commit)."""
         env = self.config.environments[self.target.env]
         return {
             **self.config.project.labels,

@@ -63,7 +63,8 @@ def build(ctx: BuildContext) -> None:
             f"mlopsctl {kind} {name} ({ctx.target.env}/{ctx.target.region})",
             f"Workload identity of {kind} '{name}' in {ctx.config.project.name}.",
         )
-        if ns is None or (kind == "endpoint" and placement.endpoints == "vertex"):
+        on_vertex = (kind, "vertex") in {("endpoint", placement.endpoints), ("pipeline", placement.pipelines)}
+        if ns is None or on_vertex:  # Vertex AI runs as the Google account: nothing in the cluster does
             google_account(ctx, account, source=source)
             continue
         who = identity_of(ctx, kind, name)

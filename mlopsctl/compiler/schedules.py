@@ -105,14 +105,16 @@ def build(ctx: BuildContext) -> None:
 
 def _runners(ctx: BuildContext, starters: list[RunStarter]) -> dict[str, Path]:
     """The accounts runs execute as, with the pipeline or batch job each is first named for: those
-    the run starters name, and those of the pipelines that drift and skew monitors retrain."""
+    the run starters name, and those of the pipelines that drift and skew monitors retrain on
+    Kubeflow Pipelines."""
     from mlopsctl.compiler.monitoring import retrained_pipelines  # which imports this module
 
     found: dict[str, Path] = {}
     for starter in starters:
         found.setdefault(starter.who.ksa, starter.source[:2])
+    on_kfp = ctx.config.placement.pipelines == "gke"  # Vertex AI runs execute as Google accounts
     for name, monitor in ctx.config.monitors.items():
-        if isinstance(monitor, DataMonitor):
+        if isinstance(monitor, DataMonitor) and on_kfp:
             for pipeline in retrained_pipelines(ctx.config, name):
                 declared = ctx.config.pipelines[pipeline].service_account
                 found.setdefault(

@@ -1,11 +1,19 @@
-"""The plan: a pure diff of the desired graph against the applied state, per target."""
+"""The plan: a pure diff of the desired graph against the applied state, per target.
+
+A resource whose inputs differ from the applied ones only in provenance that changes with every
+commit or edit (``provenance.VOLATILE``: the commit, the source line) is unchanged: the plan
+carries its applied inputs over into the graph to apply (``TargetPlan.desired``), so that
+applying changes nothing. Provenance never forces a replacement.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mlopsctl.compiler.provenance import PROVENANCE, VOLATILE, without
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph, Resource, canonical_json
@@ -67,6 +75,8 @@ class TargetPlan:
     target: Target
     changes: tuple[ResourceChange, ...] = ()
     unchanged: int = 0
+    desired: Graph | None = field(default=None, compare=False, repr=False)
+    """The graph to apply (None: the target left the config), with the applied inputs carried over."""
 
     @property
     def summary(self) -> Summary:
@@ -100,6 +110,8 @@ def diff_target(target: Target, desired: Graph | None, applied: State | None) ->
     for found in (desired, applied):
         if found is not None and found.target != target:
             raise ValueError(f"expected {target}, got a graph or state of {found.target}")
+    if desired is not None and applied is not None:
+        desired = carried(desired, applied)
     desired_order = desired.ordered() if desired else []
     old = applied.resources if applied else {}
     changes = [_change(r, old.get(r.address)) for r in desired_order]
@@ -109,6 +121,26 @@ def diff_target(target: Target, desired: Graph | None, applied: State | None) ->
         target=target,
         changes=tuple(c for c in changes if c.actions != NO_OP) + tuple(reversed(deleted)),
         unchanged=sum(c.actions == NO_OP for c in changes),
+        desired=desired,
+    )
+
+
+def carried(desired: Graph, applied: State) -> Graph:
+    """``desired`` with the applied inputs of every resource whose inputs differ from them only in
+    volatile provenance (see the module)."""
+    out = Graph(desired.target, desired.gcp_project)
+    for resource in desired:
+        old = applied.resources.get(resource.address)
+        if old is not None and _same(resource.type, old.inputs, resource.inputs):
+            resource = dataclasses.replace(resource, inputs=old.inputs)
+        out.add(resource)
+    return out
+
+
+def _same(type_token: str, before: Mapping[str, JSON], after: Mapping[str, JSON]) -> bool:
+    """Equal but for volatile provenance."""
+    return canonical_json(without(type_token, before, VOLATILE)) == canonical_json(
+        without(type_token, after, VOLATILE)
     )
 
 
@@ -147,7 +179,11 @@ def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChan
     elif canonical_json(before) == canonical_json(after):
         actions = NO_OP
     else:
-        forcing = replace_paths(resource.type, before, after)
+        forcing = replace_paths(
+            resource.type,
+            without(resource.type, before, PROVENANCE),
+            without(resource.type, after, PROVENANCE),
+        )
         actions = REPLACE if forcing else UPDATE
     return ResourceChange(
         address=resource.address,

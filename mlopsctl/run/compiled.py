@@ -1,7 +1,8 @@
-"""What a local run takes from the compiled graph: the same objects that go to the cluster.
+"""What a local run takes from the compiled graph: the same objects that go to the target.
 
-A pipeline runs the ``spec.pipelineSpec`` of its PipelineVersion; a monitor runs the container of
-its CronJob; a batch job's model server is configured from its compiled ``batch-predict`` step.
+A pipeline runs the ``spec.pipelineSpec`` of its PipelineVersion (Kubeflow Pipelines) or the
+PipelineSpec its published template object holds (Vertex AI Pipelines); a monitor runs the container
+of its CronJob; a batch job's model server is configured from its compiled ``batch-predict`` step.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
+from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, template_name
 from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.graph import JSON, Graph, Resource
 from mlopsctl.run.errors import RunError
@@ -26,10 +28,12 @@ def _labels(resource: Resource) -> Mapping[str, str]:
 
 
 def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
-    """The compiled pipeline spec (IR) of the current version of ``pipeline``."""
+    """The compiled pipeline spec (IR) of the current version of ``pipeline``, or of its template."""
     for resource in graph:
         if resource.type == PIPELINE_VERSION and _labels(resource).get(PIPELINE_LABEL) == pipeline:
             return _spec(resource)
+        if resource.type == BUCKET_OBJECT and resource.name == template_name(pipeline):
+            return _template_spec(resource)
     raise RunError(f"pipeline {pipeline} has no compiled version in {graph.target}")
 
 
@@ -41,8 +45,21 @@ def version_spec(graph: Graph, version: str) -> dict[str, JSON]:
     raise RunError(f"no pipeline version {version} in {graph.target}")
 
 
+def template_spec(graph: Graph, uri: str) -> dict[str, JSON]:
+    """The compiled pipeline spec of the template object at ``uri`` (``gs://BUCKET/NAME``)."""
+    for resource in graph:
+        if resource.type == BUCKET_OBJECT and uri == "gs://{bucket}/{name}".format_map(resource.inputs):
+            return _template_spec(resource)
+    raise RunError(f"no pipeline template {uri} in {graph.target}")
+
+
 def _spec(resource: Resource) -> dict[str, JSON]:
     spec: dict[str, JSON] = resource.inputs["spec"]["pipelineSpec"]
+    return spec
+
+
+def _template_spec(resource: Resource) -> dict[str, JSON]:
+    spec: dict[str, JSON] = json.loads(str(resource.inputs["content"]))
     return spec
 
 

@@ -9,8 +9,11 @@ executor, to learn which step each process belongs to and what came of it.
 - a user image runs its command in the folder it is built from (``code``), ``python`` and
   ``python3`` standing for this Python; an image without one cannot run locally.
 
-Every process gets ``MLOPSCTL_STAGE_LOCAL`` (the run's settings) and the step's environment; its
-output goes to stderr line by line, prefixed with the step's name.
+Every process gets ``MLOPSCTL_STAGE_LOCAL`` (the run's settings) and the step's environment, less the
+variables that make a step log to Vertex AI (``tracking``): a local run reaches no cloud service, so
+its steps log no experiment run and write to no TensorBoard, wherever the variables come from (the
+compiled step, or the environment ``mlopsctl`` runs in). Its output goes to stderr line by line,
+prefixed with the step's name.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
+from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, TENSORBOARD_ENV
 from mlopsctl.graph import JSON
 from mlopsctl.run.errors import RunError
 
 PYTHONS = ("python", "python3")
 LOCAL_ENV = "MLOPSCTL_STAGE_LOCAL"
+CLOUD_TRACKING = (EXPERIMENT_ENV, TENSORBOARD_ENV)
+"""The variables that make a step log to Vertex AI (docs/stages.md), which no local process gets."""
 _ITERATION = re.compile(r"-iteration-(\d+)$")
 """How kfp.local names the DAG of one item of a ``ParallelFor`` (``.../for-loop-2-iteration-0``)."""
 
@@ -44,6 +50,12 @@ def stage_program() -> pathlib.Path:
             "(install mlopsctl-stage into this environment)"
         )
     return program
+
+
+def process_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a local process running a step with ``env``: this process's, overlaid with
+    ``env``, without :data:`CLOUD_TRACKING`."""
+    return {k: v for k, v in {**os.environ, **env}.items() if k not in CLOUD_TRACKING}
 
 
 @dataclass(frozen=True)
@@ -99,12 +111,16 @@ class Session:
         """
         step = step or self.step
         self._current.failure = None
+        untracked = {k: v for k, v in env.items() if k in CLOUD_TRACKING}
+        if untracked:
+            logged = ", ".join(f"{k}={v}" for k, v in sorted(untracked.items()))
+            sys.stderr.write(f"[{step}] tracking is off in local runs: not logging to Vertex AI ({logged})\n")
         try:
             argv, cwd = self.command(image, full_command)
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env={**os.environ, **env, LOCAL_ENV: str(self.settings_file), "PYTHONUNBUFFERED": "1"},
+                env={**process_env(env), LOCAL_ENV: str(self.settings_file), "PYTHONUNBUFFERED": "1"},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -4,8 +4,9 @@ The CronJob's container (command and args, with the monitor's compiled ``--confi
 local process with ``--dry-run --summary FILE``: it reports each feature's distance against its
 threshold and the actions a breach takes, and takes none. With ``act``, a breach starts each
 pipeline the monitor retrains, locally and with the retraining parameters the compiled config
-passes, through the same path as ``mlopsctl run PIPELINE --local``; notifications are only
-reported (what would be sent, to which channels).
+passes, through the same path as ``mlopsctl run PIPELINE --local``: a PipelineVersion of Kubeflow
+Pipelines, or the template a ``backend: vertex`` entry names (a run on Vertex AI Pipelines in the
+cloud). Notifications are only reported (what would be sent, to which channels).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.graph import JSON, Graph
-from mlopsctl.run.compiled import monitor_container, stage_config, version_spec
+from mlopsctl.run.compiled import monitor_container, stage_config, template_spec, version_spec
 from mlopsctl.run.errors import RunError
 from mlopsctl.run.handler import Session
 from mlopsctl.run.local import Workspace, run_pipeline
@@ -58,10 +59,15 @@ def run_monitor(workspace: Workspace, graph: Graph, name: str, *, act: bool) -> 
 
 
 def _retrain(workspace: Workspace, graph: Graph, config: dict[str, Any]) -> dict[str, PipelineResult]:
-    """Run each pipeline the monitor retrains, with the parameters its config passes."""
+    """Run each pipeline the monitor retrains, with the parameters its config passes: a ``start-run``
+    config of either backend (docs/stages.md), named as the monitor's summary names its action."""
     runs = {}
     for entry in config.get("retrain") or []:
-        pipeline = str(entry["pipeline"])
-        spec = version_spec(graph, str(entry["pipelineVersion"]))
+        if entry.get("backend") == "vertex":
+            pipeline = str(entry["displayName"])
+            spec = template_spec(graph, str(entry["pipelineSpecUri"]))
+        else:
+            pipeline = str(entry["pipeline"])
+            spec = version_spec(graph, str(entry["pipelineVersion"]))
         runs[pipeline] = run_pipeline(workspace, spec, entry.get("parameters") or {}, pipeline)
     return runs

@@ -13,6 +13,7 @@ from mlopsctl.api import compile_graphs, validate
 from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL, ROUTER, ROUTER_NAT
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import GSA
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.registry import REPOSITORY_IAM_MEMBER
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
@@ -61,7 +62,8 @@ def of_type(graph: Graph, type_: str) -> dict[str, Resource]:
 
 
 def pool(graph: Graph, name: str) -> dict[str, Any]:
-    return dict(of_type(graph, NODE_POOL)[name].inputs)
+    """The inputs of node pool ``name``, without its provenance labels (tests/compiler/test_provenance.py)."""
+    return without(NODE_POOL, of_type(graph, NODE_POOL)[name].inputs, PROVENANCE)
 
 
 def l4_pool(name: str, machine: str, max_nodes: int) -> dict[str, JSON]:
@@ -273,7 +275,7 @@ def test_cluster() -> None:
     [cluster] = of_type(example("digits"), CLUSTER).values()
     assert cluster.protect is True
     assert cluster.name == "digits-dev-usc1"
-    assert cluster.inputs == {
+    assert without(CLUSTER, cluster.inputs, PROVENANCE) == {
         "name": "digits-dev-usc1",
         "project": "acme-digits-dev",
         "location": "us-central1",

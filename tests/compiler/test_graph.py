@@ -6,6 +6,7 @@ import pytest
 from helpers import MINIMAL, OWNED, WITH_DATA, write
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
@@ -88,7 +89,8 @@ pipelines:
     ksa = _get(graph, "kubernetes:core/v1:ServiceAccount", "pipeline-train-dev-usc1")
     binding = _get(graph, "gcp:serviceaccount/iAMMember:IAMMember", "pipeline-train-workload-identity")
     email = f"{gsa.inputs['accountId']}@acme-demo-dev.iam.gserviceaccount.com"
-    assert ksa.inputs["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": email}
+    annotations = without(ksa.type, ksa.inputs, PROVENANCE)["metadata"]["annotations"]
+    assert annotations == {"iam.gke.io/gcp-service-account": email}
     assert (
         binding.inputs["member"] == "serviceAccount:acme-demo-dev.svc.id.goog[demo/pipeline-train-dev-usc1]"
     )

@@ -6,7 +6,7 @@ import pytest
 from conftest import EXAMPLES
 from helpers import OWNED_STAGED, OWNED_STAGED_DATA, compile_text, write
 
-from mlopsctl.api import compile_graphs, validate
+from mlopsctl.api import Validation, compile_graphs, validate
 from mlopsctl.compiler import kms
 from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
@@ -35,11 +35,16 @@ ON = {
 VIEW, USE, ADMIN = "roles/storage.objectViewer", "roles/storage.objectUser", "roles/storage.objectAdmin"
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
 JOBS, SESSIONS = "roles/bigquery.jobUser", "roles/bigquery.readSessionUser"
+VERTEX_USER = "roles/aiplatform.user"
+
+
+def _validated(name: str) -> Validation:
+    [path] = [p for p in EXAMPLES if p.parent.name == name]
+    return validate(ConfigSource(path, "mlops.yaml", None))
 
 
 def _example(name: str) -> dict[Target, Graph]:
-    [path] = [p for p in EXAMPLES if p.parent.name == name]
-    return compile_graphs(validate(ConfigSource(path, "mlops.yaml", None)))
+    return compile_graphs(_validated(name))
 
 
 WORKLOADS = ("pipeline-", "endpoint-", "batch-", "monitor-", "account-")
@@ -125,6 +130,8 @@ EXAMPLE_GRANTS = [
                 VIEW,
                 "sensors-dev-europe-west1-landing",
             ),
+            # Its evaluate step logs each run to the pipeline's experiment (tracking.experiments).
+            (PROJECT_IAM_MEMBER, "pipeline-anomaly-aiplatform-user", VERTEX_USER, "acme-sensors-dev"),
             # Ingest reads the declared table telemetry.readings through the Storage Read API.
             (TABLE_IAM_MEMBER, "pipeline-anomaly-data-viewer-telemetry-readings", READ, "readings"),
             (PROJECT_IAM_MEMBER, "pipeline-anomaly-bigquery-read-session-user", SESSIONS, "acme-sensors-dev"),
@@ -298,14 +305,19 @@ def test_every_grant_depends_on_its_account_and_resource(example: str) -> None:
 
 
 @pytest.mark.parametrize("example", ["digits", "sensor-anomaly", "fraud-tpu"])
-def test_project_roles_are_only_bigquerys_job_and_read_session_users(example: str) -> None:
-    roles = {
-        r.inputs["role"]
-        for g in _example(example).values()
-        for r in _workload_grants(g)
-        if r.type == PROJECT_IAM_MEMBER
-    }
-    assert roles <= {JOBS, SESSIONS}
+def test_project_roles_are_bigquerys_job_and_read_session_users_and_vertex_ai_where_used(
+    example: str,
+) -> None:
+    """Vertex AI's user role only where a target runs a section on Vertex AI or tracks experiments."""
+    validation = _validated(example)
+    for target, graph in compile_graphs(validation).items():
+        config = validation.targets[target].config
+        uses_vertex = (
+            config.placement.uses_vertex or config.tracking.experiments or config.tracking.tensorboard
+        )
+        roles = {r.inputs["role"] for r in _workload_grants(graph) if r.type == PROJECT_IAM_MEMBER}
+        assert roles - {VERTEX_USER} <= {JOBS, SESSIONS}
+        assert (VERTEX_USER in roles) is uses_vertex, target
 
 
 PIPELINE = """\

@@ -18,16 +18,20 @@ from kfp_multiuser import (
     kfp_grants,
     kfp_token_path,
     of_type,
+    pipelines_placement,
     pod_templates,
 )
 from upstream_schemas import UpstreamSchemas
 
+from mlopsctl.compiler.provenance import PROVENANCE
+from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 PIPELINE = "kubernetes:pipelines.kubeflow.org/v2beta1:Pipeline"
+PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 DEV = Target("dev", "us-central1")
 START = {("pipelines", "get"), ("pipelines", "list"), ("experiments", "list"), ("experiments", "create")}
 START |= {("runs", "create")}
@@ -36,22 +40,35 @@ POLL = START | {("runs", "list")}
 """And a new-data trigger's: it lists the runs of the experiment."""
 
 
-GRAPHS = [
-    pytest.param(graph, id=f"{path.parent.name}-{target.env}-{target.region}")
+TARGETS = [
+    (f"{path.parent.name}-{target.env}-{target.region}", graph, pipelines_placement(path, target))
     for path in EXAMPLES
     for target, graph in example_graphs(path).items()
 ]
+GRAPHS = [pytest.param(graph, where, id=name) for name, graph, where in TARGETS]
+"""Every target of the examples, with where it runs its pipelines."""
+ON_KFP = [pytest.param(graph, id=name) for name, graph, where in TARGETS if where == "gke"]
+ON_VERTEX = [pytest.param(graph, id=name) for name, graph, where in TARGETS if where == "vertex"]
 
 
-@pytest.mark.parametrize("graph", GRAPHS)
+def test_the_examples_run_pipelines_on_both() -> None:
+    assert ON_KFP and ON_VERTEX
+
+
+@pytest.mark.parametrize("graph", ON_KFP)
 def test_a_profile_serves_the_pipeline_namespace(graph: Graph, upstream_schemas: UpstreamSchemas) -> None:
     [namespace] = of_type(graph, NAMESPACE)
     [profile] = of_type(graph, PROFILE)
     owner = {"digits": "vision-team", "fraud": "risk-ml", "sensors": "plant-analytics"}[namespace.name]
+    metadata = profile.inputs["metadata"]
     assert profile.inputs == {
         "apiVersion": "kubeflow.org/v1",
         "kind": "Profile",
-        "metadata": {"name": namespace.name, "labels": profile.inputs["metadata"]["labels"]},
+        "metadata": {
+            "name": namespace.name,
+            "labels": metadata["labels"],
+            "annotations": metadata["annotations"],
+        },
         "spec": {
             "owner": {
                 "apiGroup": "rbac.authorization.k8s.io",
@@ -60,14 +77,24 @@ def test_a_profile_serves_the_pipeline_namespace(graph: Graph, upstream_schemas:
             }
         },
     }
-    assert profile.inputs["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "mlopsctl"
+    assert metadata["labels"]["app.kubernetes.io/managed-by"] == "mlopsctl"
+    assert set(metadata["annotations"]) <= PROVENANCE
     assert upstream_schemas.validate(dict(profile.inputs)) == []
     # The Namespace exists before the Profile, so its controller adopts it instead of creating it.
     assert namespace.address in profile.depends_on
     assert all(profile.address in p.depends_on for p in of_type(graph, PIPELINE))
 
 
-@pytest.mark.parametrize("graph", GRAPHS)
+@pytest.mark.parametrize("graph", ON_VERTEX)
+def test_pipelines_on_vertex_ai_leave_no_kubeflow_object_in_the_cluster(graph: Graph) -> None:
+    """Vertex AI Pipelines keeps the templates and runs: the cluster (still serving endpoints) has no
+    Profile, Pipeline or PipelineVersion, and no Role on the KFP API."""
+    assert of_type(graph, NAMESPACE)
+    assert of_type(graph, PROFILE) == of_type(graph, PIPELINE) == of_type(graph, PIPELINE_VERSION) == []
+    assert kfp_grants(graph) == {}
+
+
+@pytest.mark.parametrize("graph", ON_KFP)
 def test_the_profile_adopts_the_namespace_mlopsctl_owns(graph: Graph) -> None:
     """The profile controller adopts an existing namespace only if its ``owner`` annotation names the
     Profile's owner; it then sets no owner reference on it, so the Namespace has one owner."""
@@ -112,8 +139,10 @@ batchJobs:
     assert profile.address in pipeline.depends_on
 
 
-@pytest.mark.parametrize("graph", GRAPHS)
-def test_every_kfp_client_authenticates_with_a_token_for_the_kfp_audience(graph: Graph) -> None:
+@pytest.mark.parametrize(("graph", "pipelines"), GRAPHS)
+def test_every_kfp_client_authenticates_with_a_token_for_the_kfp_audience(
+    graph: Graph, pipelines: Runtime
+) -> None:
     clients = 0
     for resource, pod in pod_templates(graph):
         for container in pod["containers"]:
@@ -124,11 +153,12 @@ def test_every_kfp_client_authenticates_with_a_token_for_the_kfp_audience(graph:
                 continue
             clients += 1
             assert token == "/var/run/secrets/kubeflow/pipelines/token", resource.address
-    assert clients  # every example schedules a pipeline or retrains one on drift
+    # Every example schedules a pipeline or retrains one on drift: on Vertex AI, through Vertex AI.
+    assert bool(clients) is (pipelines == "gke")
 
 
-@pytest.mark.parametrize("graph", GRAPHS)
-def test_kfp_rbac_is_exactly_what_each_client_calls(graph: Graph) -> None:
+@pytest.mark.parametrize(("graph", "pipelines"), GRAPHS)
+def test_kfp_rbac_is_exactly_what_each_client_calls(graph: Graph, pipelines: Runtime) -> None:
     """The API server's SubjectAccessReviews (pipelines.kubeflow.org resources and verbs, as KFP 2.17
     checks them) are allowed to the accounts of the pods that call it, for the calls they make."""
     needed: dict[str, set[tuple[str, str]]] = {}
@@ -138,7 +168,8 @@ def test_kfp_rbac_is_exactly_what_each_client_calls(graph: Graph) -> None:
             if calls is not None:
                 account = needed.setdefault(pod["serviceAccountName"], set())
                 account |= POLL if calls == "poll" else START
-    assert needed and kfp_grants(graph) == needed
+    assert bool(needed) is (pipelines == "gke")
+    assert kfp_grants(graph) == needed
 
 
 SHARED = """\
@@ -191,10 +222,11 @@ def test_an_account_that_polls_may_list_runs_and_unstarted_pipelines_get_nothing
     }
 
 
-@pytest.mark.parametrize("graph", GRAPHS)
-def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph) -> None:
+@pytest.mark.parametrize(("graph", "pipelines"), GRAPHS)
+def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph, pipelines: Runtime) -> None:
     """Every account a run is started as (by a CronJob or a monitor's retrain) may report its steps'
-    outputs (Argo's executor) and read the KFP launcher settings; no other account may."""
+    outputs (Argo's executor) and read the KFP launcher settings; no other account may (none, where
+    Vertex AI runs the pipelines: no run executes in the cluster)."""
     started_as = set()
     for _, pod in pod_templates(graph):
         for container in pod["containers"]:
@@ -210,4 +242,5 @@ def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph) -> None
         rules = roles[binding.inputs["roleRef"]["name"]]["rules"]
         if any("workflowtaskresults" in rule["resources"] for rule in rules):
             executors |= {s["name"] for s in binding.inputs["subjects"]}
-    assert started_as and executors == started_as
+    assert bool(started_as) is (pipelines == "gke")
+    assert executors == started_as

@@ -10,6 +10,7 @@ from helpers import MINIMAL, OWNED, write
 from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.compiler.provenance import VOLATILE, without
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
@@ -470,7 +471,7 @@ def _with_batch_jobs(tmp_path: pathlib.Path, endpoints: dict[str, Any], jobs: st
 
 def test_the_variant_a_batch_job_calls_admits_its_account(tmp_path: pathlib.Path) -> None:
     endpoints = {"ep": endpoint(CANARY_ROLLOUT, callers=["web", "checkout/api"]), "other": endpoint()}
-    without = _with_batch_jobs(tmp_path / "without", endpoints, "")
+    unbatched = _with_batch_jobs(tmp_path / "without", endpoints, "")
     g = _with_batch_jobs(tmp_path / "with", endpoints, BATCH)
     called = get(g, AUTHZ, "ep-b-predictor")["spec"]
     assert called["rules"] == [
@@ -490,11 +491,14 @@ def test_the_variant_a_batch_job_calls_admits_its_account(tmp_path: pathlib.Path
             ]
         }
     ]
-    assert called["selector"] == get(without, AUTHZ, "ep-b-predictor")["spec"]["selector"]
-    # Policies of what no batch job calls are as they were: another variant, another endpoint.
+    assert called["selector"] == get(unbatched, AUTHZ, "ep-b-predictor")["spec"]["selector"]
+    # Policies of what no batch job calls are as they were: another variant, another endpoint (the
+    # batch jobs' lines move the mlops.yaml line each object names).
     for name in ("ep-a-predictor", "other-a-predictor"):
-        assert get(g, AUTHZ, name) == get(without, AUTHZ, name)
-    assert len(of_type(g, AUTHZ)) == len(of_type(without, AUTHZ))
+        assert without(AUTHZ, get(g, AUTHZ, name), VOLATILE) == without(
+            AUTHZ, get(unbatched, AUTHZ, name), VOLATILE
+        )
+    assert len(of_type(g, AUTHZ)) == len(of_type(unbatched, AUTHZ))
 
 
 @pytest.mark.parametrize("kind", ["variants", "graph"])
@@ -502,7 +506,7 @@ def test_every_allow_policy_has_a_deny_for_everyone_else(tmp_path: pathlib.Path,
     """A Kubeflow profile's namespace holds an ALLOW policy for every caller of the namespace
     (ns-owner-access-istio): only a DENY policy keeps undeclared callers out."""
     members = {"a": variant("v1"), "b": variant("v2")}
-    spec = {"graph": {"steps": members}} if kind == "graph" else endpoint(CANARY_ROLLOUT)
+    spec: dict[str, Any] = {"graph": {"steps": members}} if kind == "graph" else endpoint(CANARY_ROLLOUT)
     spec["callers"] = ["web", "jobs/scorer"]
     g = graph(tmp_path, {"ep": spec})
     policies = {r.name: r.inputs["spec"] for r in of_type(g, AUTHZ)}

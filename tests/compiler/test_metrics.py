@@ -30,6 +30,7 @@ from mlopsctl.compiler.metrics import (
     scrape_annotations,
 )
 from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.runtimes import RUNTIMES
 from mlopsctl.config.source import ConfigSource
@@ -354,7 +355,8 @@ def test_the_frontend_reads_cloud_monitoring_as_its_own_google_account(tmp_path:
     pod = _get(graph, DEPLOYMENT, "gmp-frontend")["spec"]["template"]["spec"]
     ksa = _get(graph, KSA, pod["serviceAccountName"])
     assert ksa["metadata"]["namespace"] == "gmp-public"
-    assert ksa["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": email}
+    annotations = without(KSA, ksa, PROVENANCE)["metadata"]["annotations"]
+    assert annotations == {"iam.gke.io/gcp-service-account": email}
     binding = _get(graph, GSA_IAM_MEMBER, "gmp-frontend-workload-identity")
     assert binding == {
         "serviceAccountId": f"projects/acme-demo-dev/serviceAccounts/{email}",

@@ -18,6 +18,9 @@ LABELS = {
     "mlops-project": "demo",
     "mlops-env": "prod",
     "mlops-region": "europe-west4",
+    # Provenance: the address (no commit: the config is in no Git repository).
+    "mlops-type": "gcp-artifactregistry-repository-repository",
+    "mlops-name": "demo",
 }
 KEYS = """\
 security:

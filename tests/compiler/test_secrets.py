@@ -30,6 +30,7 @@ from mlopsctl.compiler.cluster import CLUSTER
 from mlopsctl.compiler.iam import SECRET_IAM_MEMBER
 from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
 from mlopsctl.compiler.kfp_dag import secret_object_name
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.secrets import EXTERNAL_SECRET, PROVIDER_CLASS, SECRET_STORE, SECRET_SYNC
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
@@ -71,7 +72,12 @@ _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _METADATA = {
     "type": "object",
     "required": ["name", "namespace"],
-    "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _STRING_MAP},
+    "properties": {
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+        "labels": _STRING_MAP,
+        "annotations": _STRING_MAP,  # provenance (docs/provenance.md)
+    },
     "additionalProperties": False,
 }
 
@@ -307,7 +313,8 @@ def test_the_store_authenticates_as_the_account_workload_identity_binds(tmp_path
         ksa = _named(graph, SERVICE_ACCOUNT, auth["serviceAccountRef"]["name"])
         namespace = store.inputs["metadata"]["namespace"]
         assert ksa.inputs["metadata"]["namespace"] == namespace
-        assert ksa.inputs["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": email}
+        annotations = without(ksa.type, ksa.inputs, PROVENANCE)["metadata"]["annotations"]
+        assert annotations == {"iam.gke.io/gcp-service-account": email}
         assert binding.inputs == {
             "serviceAccountId": f"projects/{gsa.inputs['project']}/serviceAccounts/{email}",
             "role": "roles/iam.workloadIdentityUser",

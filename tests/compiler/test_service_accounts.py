@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import pathlib
@@ -10,11 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import EXAMPLES
-from helpers import CLF_API, STAGED, compile_text
+from helpers import CLF_API, OWNED_STAGED, STAGED, compile_text
 
 from mlopsctl.api import Validation, compile_graphs, validate
 from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL
 from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
+from mlopsctl.compiler.vertex_pipelines import SCHEDULER_JOB
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph
@@ -59,8 +61,23 @@ def _acting_accounts(graph: Graph) -> set[tuple[str, str]]:
     return found
 
 
+def _vertex_accounts(graph: Graph) -> set[str]:
+    """The emails of the Google service accounts Vertex AI runs PipelineJobs as: those of a ``start-run``
+    config or a monitor's ``retrain`` entry with ``backend: vertex`` (docs/stages.md), and those of
+    the PipelineJobs a Cloud Scheduler job posts (its body, base64-encoded JSON)."""
+    found: set[str] = set()
+    for resource in graph:
+        jobs = [obj for obj in objects_in(dict(resource.inputs)) if obj.get("backend") == "vertex"]
+        target = resource.inputs["httpTarget"] if resource.type == SCHEDULER_JOB else {}
+        if str(target.get("uri")).endswith("/pipelineJobs"):
+            jobs.append(json.loads(base64.b64decode(target["body"])))
+        found |= {job["serviceAccount"] for job in jobs if isinstance(job.get("serviceAccount"), str)}
+    return found
+
+
 def unused_accounts(graph: Graph) -> list[str]:
-    """The graph names of the Google service accounts that nothing runs as."""
+    """The graph names of the Google service accounts that nothing runs as (a pod, through Workload
+    Identity, a node pool, or Vertex AI)."""
     nodes = {r.inputs["nodeConfig"]["serviceAccount"] for r in graph if r.type in (CLUSTER, NODE_POOL)}
     bound: dict[str, set[tuple[str, str]]] = {}
     for member in graph:
@@ -70,10 +87,11 @@ def unused_accounts(graph: Graph) -> list[str]:
             email = str(member.inputs["serviceAccountId"]).rsplit("/", 1)[-1]
             bound.setdefault(email, set()).add((found["ns"], found["ksa"]))
     acting = _acting_accounts(graph)
+    vertex = _vertex_accounts(graph)
     unused = []
     for account in (r for r in graph if r.type == GSA):
         email = f"{account.inputs['accountId']}@{account.inputs['project']}.iam.gserviceaccount.com"
-        if email not in nodes and not bound.get(email, set()) & acting:
+        if email not in nodes | vertex and not bound.get(email, set()) & acting:
             unused.append(account.name)
     return unused
 
@@ -134,3 +152,23 @@ def test_an_account_nothing_runs_as_is_found(tmp_path: pathlib.Path) -> None:
     """The check itself: a declared account no workload names is bound, but nothing runs as it."""
     text = STAGED + MONITORS + "security:\n  serviceAccounts:\n    spare: {}\n"
     assert unused_accounts(compile_text(tmp_path, text)[DEV]) == ["account-spare"]
+
+
+VERTEX_PIPELINE = """\
+placement: {pipelines: vertex}
+pipelines:
+  train:
+    steps: {fit: {image: "trainer:1", command: [fit]}}
+"""
+
+
+def test_an_account_vertex_ai_runs_a_scheduled_pipeline_as_is_used(tmp_path: pathlib.Path) -> None:
+    """No pod runs as the account of a pipeline on Vertex AI: the PipelineJob that its Cloud Scheduler
+    job posts does."""
+    schedule = '    schedule: {cron: "0 3 * * *"}\n'
+    graph = compile_text(tmp_path, OWNED_STAGED + VERTEX_PIPELINE + schedule)[DEV]
+    assert "pipeline-train" in {r.name for r in graph if r.type == GSA}
+    assert unused_accounts(graph) == []
+    # The schedule is what runs as it here: without one, only `mlopsctl run` starts the pipeline.
+    unscheduled = compile_text(tmp_path / "unscheduled", OWNED_STAGED + VERTEX_PIPELINE)[DEV]
+    assert unused_accounts(unscheduled) == ["pipeline-train"]

@@ -11,6 +11,7 @@ from upstream_schemas import UpstreamSchemas
 
 from mlopsctl.api import compile_graphs, validate
 from mlopsctl.compiler.metrics import MANAGED_QUERY_URL as PROMETHEUS_URL
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.serving import predictor_service_ports
 from mlopsctl.config.diagnostics import Severity
 from mlopsctl.config.naming import predictor_services
@@ -50,7 +51,8 @@ def _graph(tmp_path: pathlib.Path, text: str, target: Target = DEV) -> Graph:
 
 
 def _object(graph: Graph, type_: str, name: str) -> dict[str, Any]:
-    return dict(graph.resources[f"{graph.target}/{type_}/{name}"].inputs)
+    """The object's inputs without its provenance annotations (tests/compiler/test_provenance.py)."""
+    return without(type_, graph.resources[f"{graph.target}/{type_}/{name}"].inputs, PROVENANCE)
 
 
 def _serving(graph: Graph) -> list[Resource]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from helpers import CLF_API, MINIMAL, STAGED, compile_text, owned
 
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.vertex_models import endpoint_id
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource, fn_output
@@ -53,7 +54,7 @@ def _graphs(tmp_path: pathlib.Path, sections: str) -> dict[Target, Graph]:
 def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: pathlib.Path) -> None:
     graph = _graphs(tmp_path, CLF_API + VERTEX)[DEV]
     version = _get(graph, VERSION, "clf@v1")
-    assert version.inputs == {
+    assert without(VERSION, version.inputs, PROVENANCE) == {
         "project": "acme-demo-dev",
         "location": "us-central1",
         "modelId": "demo-clf",
@@ -65,7 +66,7 @@ def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: p
     }
     assert version.source == ("models", "clf", "versions", "v1") and version.depends_on == ()
     endpoint = _get(graph, ENDPOINT, "api")
-    assert endpoint.inputs == {
+    assert without(ENDPOINT, endpoint.inputs, PROVENANCE) == {
         "name": "9755688946",
         "displayName": "api",
         "description": "Endpoint 'api' of demo (dev/us-central1), managed by mlopsctl.",

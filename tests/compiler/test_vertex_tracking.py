@@ -11,6 +11,7 @@ from helpers import OWNED_STAGED_DATA, compile_text, write
 
 from mlopsctl.api import validate
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.vertex_tracking import (
     EXPERIMENT_ENV,
     RUN_ID,
@@ -85,7 +86,7 @@ def test_a_tensorboard_per_environment_and_region(tmp_path: pathlib.Path) -> Non
     assert {t: len(found) for t, found in boards.items()} == dict.fromkeys(graphs, 1)
     [board] = boards[DEV]
     assert board.name == "demo"
-    assert dict(board.inputs) == {
+    assert without(TENSORBOARD, board.inputs, PROVENANCE) == {
         "displayName": "demo-dev-us-central1",
         "description": "TensorBoard of demo in dev (mlopsctl).",
         "project": "acme-demo-dev",

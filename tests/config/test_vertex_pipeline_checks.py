@@ -132,3 +132,10 @@ def test_an_slo_monitor_cannot_retrain_a_pipeline_on_vertex_ai(how: str, tmp_pat
         )
     ]
     assert _errors(tmp_path, text) == []
+
+
+def test_pipelines_on_vertex_ai_need_no_kubeflow_profile_owner(tmp_path: pathlib.Path) -> None:
+    """project.owner owns the Kubeflow Profile where pipelines are published; Vertex AI has none."""
+    codes = [m.split(" ")[2].rstrip(":") for m, _ in diagnostics(tmp_path, WITH_DATA + PIPELINE)]
+    assert "E201" in codes
+    assert diagnostics(tmp_path, WITH_DATA + PIPELINE + VERTEX) == []

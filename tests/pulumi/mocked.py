@@ -21,17 +21,32 @@ class Registration:
     provider: str
 
 
+PROJECT_NUMBER = "123456789012"
+
+
+def _service_agent(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``ServiceIdentity``'s service agent, as pulumi-gcp reports it: ``email``, and ``member``
+    (``serviceAccount:<email>``)."""
+    service = str(inputs["service"]).removesuffix(".googleapis.com")
+    email = f"service-{PROJECT_NUMBER}@gcp-sa-{service}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
+COMPUTED_OUTPUTS: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_agent,
+}
+"""What the provider reports of a resource from its inputs, where the program reads it."""
 SERVER_OUTPUTS: Mapping[str, dict[str, Any]] = {
     "gcp:container/cluster:Cluster": {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Q0E="}},
 }
 """What the provider reports of a resource beyond its inputs, where the program reads it."""
 FUNCTION_RESULTS: Mapping[str, dict[str, Any]] = {
-    "gcp:organizations/getProject:getProject": {"number": "123456789012"},
+    "gcp:organizations/getProject:getProject": {"number": PROJECT_NUMBER},
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
-        "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+        "emailAddress": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
     },
     "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": {
-        "email": "bq-123456789012@bigquery-encryption.iam.gserviceaccount.com"
+        "email": f"bq-{PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com"
     },
     "gcp:secretmanager/getSecretVersion:getSecretVersion": {"secretData": "not-a-real-secret"},
 }
@@ -40,7 +55,8 @@ FUNCTION_RESULTS: Mapping[str, dict[str, Any]] = {
 
 @dataclass
 class Recorder(pulumi.runtime.Mocks):
-    """Answers every registration with its inputs as its state (plus ``outputs`` by type) and records it."""
+    """Answers every registration with its inputs as its state (plus ``COMPUTED_OUTPUTS`` and ``outputs``
+    by type) and records it."""
 
     outputs: Mapping[str, dict[str, Any]] = field(default_factory=lambda: dict(SERVER_OUTPUTS))
     results: Mapping[str, dict[str, Any]] = field(default_factory=lambda: dict(FUNCTION_RESULTS))
@@ -51,11 +67,13 @@ class Recorder(pulumi.runtime.Mocks):
     """What the program exported as stack outputs."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        return f"{args.name}-id", {**args.inputs, **self.outputs.get(args.typ, {})}
+        computed = COMPUTED_OUTPUTS[args.typ](args.inputs) if args.typ in COMPUTED_OUTPUTS else {}
+        return f"{args.name}-id", {**args.inputs, **computed, **self.outputs.get(args.typ, {})}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The mocked result of a provider function, and no check failures."""
         self.calls.append((args.token, dict(args.args)))
-        return self.results.get(args.token, {})
+        return self.results.get(args.token, {}), []
 
     def by_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -65,7 +83,7 @@ class Recorder(pulumi.runtime.Mocks):
         return found
 
 
-class _Monitor(MockMonitor):  # type: ignore[misc]
+class _Monitor(MockMonitor):
     """Also records what ``MockResourceArgs`` leaves out: dependencies and protection."""
 
     def __init__(self, recorder: Recorder) -> None:
@@ -73,14 +91,14 @@ class _Monitor(MockMonitor):  # type: ignore[misc]
         self.recorder = recorder
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.recorder.resources.append(
                 Registration(
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    inputs=_unwrapped(request.object),
                     dependencies=frozenset(request.dependencies),
                     protect=request.protect,
                     provider=request.provider,
@@ -89,13 +107,22 @@ class _Monitor(MockMonitor):  # type: ignore[misc]
         return response
 
 
+def _unwrapped(properties: Any) -> dict[str, Any]:
+    """The registered inputs, secrets as their values (pulumi-gcp marks some inputs secret, such as a
+    BucketObject's ``content``)."""
+    inputs, _ = pulumi.runtime.rpc.deserialize_properties_unwrap_secrets(properties)
+    return dict(inputs)
+
+
 def run(program: Callable[[], Mapping[str, Any]], recorder: Recorder, stack: str = "dev-us-central1") -> None:
     """Run ``program`` (returning created resources) to completion, every registration recorded."""
     pulumi.runtime.set_mocks(recorder, project="demo", stack=stack, preview=False, monitor=_Monitor(recorder))
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def wait() -> Any:
         return pulumi.Output.all(*[r.urn for r in program().values()])
 
     wait()
-    recorder.exports.update(pulumi.runtime.get_root_resource().outputs)
+    root = pulumi.runtime.get_root_resource()
+    assert isinstance(root, pulumi.runtime.stack.Stack)
+    recorder.exports.update(root.outputs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import random
 import textwrap
 
 from helpers import write
@@ -187,3 +188,27 @@ def project(
 def jsonl(path: pathlib.Path, rows: list[dict[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def drift_tables(folder: pathlib.Path, serving_mean: float) -> None:
+    """Sample data of the dataset ``serving``: a baseline of amounts around 10 and 200 requests of
+    endpoint ``scorer`` whose amounts are around ``serving_mean``, as KServe v1 bodies in its request
+    log (JSON text, as BigQuery holds them)."""
+    rng = random.Random(0)
+    tables = folder / "sample-data" / "datasets" / "serving"
+    jsonl(
+        tables / "baseline.jsonl",
+        [{"amount": rng.gauss(10, 2), "country": rng.choice(["be", "nl"])} for _ in range(200)],
+    )
+    requests: list[dict[str, object]] = []
+    for i in range(200):
+        body = {"instances": [{"amount": rng.gauss(serving_mean, 2), "country": rng.choice(["be", "nl"])}]}
+        requests.append(
+            {
+                "timestamp": f"2025-06-02T{i // 60:02d}:{i % 60:02d}:00Z",
+                "request_id": f"r{i}",
+                "request": json.dumps(body),
+                "response": json.dumps({"predictions": [0.5]}),
+            }
+        )
+    jsonl(tables / "scorer_requests.jsonl", requests)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import pathlib
-import random
 from typing import Any
 
 import pytest
 from helpers import run
-from run_projects import HEAD, SCORER, jsonl, project
+from run_projects import HEAD, SCORER, drift_tables, project
 
 MONITORED = (
     HEAD
@@ -78,27 +77,9 @@ NOTE = {
 
 
 def _monitored(folder: pathlib.Path, serving_mean: float) -> pathlib.Path:
-    """The project, with a baseline of amounts around 10 and requests whose amounts are around
-    ``serving_mean``, as KServe v1 bodies in a request log (JSON text, as BigQuery holds them)."""
+    """The project, with requests whose amounts are around ``serving_mean`` (the baseline's: 10)."""
     config = project(folder, MONITORED, NOTE)
-    rng = random.Random(0)
-    tables = folder / "sample-data" / "datasets" / "serving"
-    jsonl(
-        tables / "baseline.jsonl",
-        [{"amount": rng.gauss(10, 2), "country": rng.choice(["be", "nl"])} for _ in range(200)],
-    )
-    requests: list[dict[str, object]] = []
-    for i in range(200):
-        body = {"instances": [{"amount": rng.gauss(serving_mean, 2), "country": rng.choice(["be", "nl"])}]}
-        requests.append(
-            {
-                "timestamp": f"2025-06-02T{i // 60:02d}:{i % 60:02d}:00Z",
-                "request_id": f"r{i}",
-                "request": json.dumps(body),
-                "response": json.dumps({"predictions": [0.5]}),
-            }
-        )
-    jsonl(tables / "scorer_requests.jsonl", requests)
+    drift_tables(folder, serving_mean)
     return config
 
 

@@ -14,8 +14,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def publishes_pipelines(config: MLOpsConfig) -> bool:
-    """Whether the project publishes pipelines (its own, or those of its batch jobs)."""
-    return bool(config.pipelines or config.batch_jobs)
+    """Whether the project publishes pipelines to Kubeflow Pipelines (its own, unless they run on
+    Vertex AI, or those of its batch jobs)."""
+    return bool((config.pipelines and config.placement.pipelines == "gke") or config.batch_jobs)
 
 
 def is_email(text: str) -> bool:
