@@ -7,42 +7,44 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 from helpers import OWNED_STAGED_DATA, WITH_DATA, write
-
-# Runs the CLI with the extras' packages unimportable, as in a core-only virtualenv.
-_LIGHT = """
-import sys
-class _Absent:
-    def find_spec(self, name, path=None, target=None):
-        extras = {"kfp", "kfp_server_api", "pulumi", "pulumi_gcp", "pulumi_kubernetes"}
-        extras |= {"kubernetes", "google"}
-        if name.split(".")[0] in extras:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-sys.meta_path.insert(0, _Absent())
-sys.argv = ["mlopsctl", *sys.argv[1:]]
-from mlopsctl.cli import main
-main()
-"""
-
-
-def _light(*args: str | pathlib.Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", _LIGHT, *map(str, args)], capture_output=True, text=True, cwd=ROOT
-    )
+from light_install import light
 
 
 def test_validate_and_schema_need_no_extra(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, OWNED_STAGED_DATA)
-    assert _light("validate", config).returncode == 0
-    assert _light("validate", ROOT / "examples" / "projects" / "digits" / "mlops.yaml").returncode == 0
-    schema = _light("schema")
+    assert light("validate", config).returncode == 0
+    assert light("validate", ROOT / "examples" / "projects" / "digits" / "mlops.yaml").returncode == 0
+    schema = light("schema")
     assert schema.returncode == 0 and schema.stdout.startswith("{")
 
 
 def test_a_command_that_needs_an_extra_names_it(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, WITH_DATA)
-    done = _light("apply", config, "--target", "kubernetes", "--env", "dev")
+    done = light("apply", config, "--target", "kubernetes", "--env", "dev")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "pip install 'mlopsctl[kubernetes]'" in done.stderr
+
+
+@pytest.mark.parametrize("example", ["digits", "fraud-tpu", "sensor-anomaly"])
+def test_check_enforces_the_policies_without_kfp(example: str) -> None:
+    """Policies read the graph's resources, not the specs kfp compiles: the findings are the same."""
+    config = ROOT / "examples" / "projects" / example / "mlops.yaml"
+    core = light("check", config, "-f", "json")
+    full = subprocess.run(
+        [sys.executable, "-m", "mlopsctl", "check", str(config), "-f", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert (core.returncode, core.stdout) == (full.returncode, full.stdout)
+    assert "note: pipelines were checked as outlines of their steps: kfp is not installed" in core.stderr
+    assert "note:" not in full.stderr
+
+
+def test_plan_without_kfp_names_the_extra(tmp_path: pathlib.Path) -> None:
+    done = light("plan", ROOT / "examples" / "projects" / "digits" / "mlops.yaml", "--env", "dev")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "pip install 'mlopsctl[kfp]'" in done.stderr

@@ -13,6 +13,7 @@ from mlopsctl.api.errors import UserError, user_errors
 from mlopsctl.api.plans import Progress, make_plan, quiet
 from mlopsctl.api.targets import TargetSpec, applied_at_ref
 from mlopsctl.compiler import compile_graphs
+from mlopsctl.compiler.pipeline_outline import outlined_without_kfp
 from mlopsctl.compiler.platform import addon_uses
 from mlopsctl.config.addons import AddOnUse
 from mlopsctl.config.diagnostics import Diagnostic
@@ -32,6 +33,8 @@ class CheckResult:
 
     findings: list[Diagnostic]
     rules: dict[str, tuple[str, str]]
+    notes: tuple[str, ...] = ()
+    """What the check could not look at, and why (e.g. pipeline specs without kfp)."""
 
     @property
     def errors(self) -> int:
@@ -54,7 +57,11 @@ def check(
     if repo is not None and base is not None:
         raise UserError("give --repo or --base, not both")
     target = TargetSpec(repo=repo).open(file)
-    graphs = compile_graphs(validation)
+    with outlined_without_kfp() as outlined:  # policies read resources, not the specs kfp compiles
+        graphs = compile_graphs(validation)
+    notes = (
+        (OUTLINED_NOTE,) if outlined and any(t.config.pipelines for t in validation.targets.values()) else ()
+    )
     plan = None
     if base is not None:
         plan, _ = make_plan(validation, graphs, applied_at_ref(file, base), selection)
@@ -62,7 +69,13 @@ def check(
         plan, _ = make_plan(validation, graphs, target.applied(validation.project), selection)
     policies = all_policies()
     found = validation.diagnostics + run_policies(validation, graphs, policies, plan)
-    return CheckResult(found, rules(policies))
+    return CheckResult(found, rules(policies), notes)
+
+
+OUTLINED_NOTE = (
+    "pipelines were checked as outlines of their steps: kfp is not installed, so their specs were not "
+    "compiled (pip install 'mlopsctl[kfp]' to check those too)"
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from mlopsctl.cli.common import (
     FileArg,
     RefOpt,
     RegionOpt,
+    err,
     fail,
     print_diagnostics,
     selection_of,
@@ -81,5 +82,7 @@ def check(
         print_diagnostics(result.findings, fmt, result.rules, validation.source.display)
         if fmt is DiagnosticFormat.text:
             typer.echo(diagnostics_summary(result.findings, validation.source.display), nl=False)
+        for note in result.notes:
+            err(f"note: {note}")
     if result.errors:
         raise typer.Exit(1)

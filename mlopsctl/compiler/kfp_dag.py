@@ -1,8 +1,8 @@
 """Translate one pipeline of mlops.yaml into a Kubeflow Pipelines v2 spec with the kfp SDK.
 
-Each step becomes a container component loaded from a component spec built as
-data (never as text). Every executor has a ``command`` (KFP runs its launcher in
-the container, which then executes the command with the args):
+Each step becomes a container component loaded from a component spec built as data (never as
+text). Every executor has a ``command`` (KFP runs its launcher in the container, which then
+executes the command with the args):
 
 - built-in kinds run ``mlopsctl-stage KIND`` with ``--config JSON`` and one role
   flag per input and output (:mod:`mlopsctl.config.models.roles`, ``docs/stages.md``);
@@ -13,12 +13,10 @@ the container, which then executes the command with the args):
 - the user's steps run their own command: their ``args``, then ``--NAME <value
   or path>`` per input and output.
 
-Steps under a ``when`` condition run inside a ``dsl.If`` group together with
-every step that consumes their outputs; a ``parallelFor`` step runs inside a
-``dsl.ParallelFor`` loop with the loop item as its ``item`` input. The
-pipeline's ``parameters`` are the pipeline function's parameters (the spec's
-root inputs, with their defaults), wired to the inputs that read
-``params.NAME``.
+Steps under a ``when`` condition run inside a ``dsl.If`` group together with every step that
+consumes their outputs; a ``parallelFor`` step runs inside a ``dsl.ParallelFor`` loop with the loop
+item as its ``item`` input. The pipeline's ``parameters`` are the pipeline function's parameters
+(the spec's root inputs, with their defaults), wired to the inputs that read ``params.NAME``.
 
 On GKE, node pools become node selectors (on a TPU pool also the slice's accelerator and topology
 labels, which GKE requires) and tolerations, and timeouts and secrets pod settings (kfp-kubernetes).
@@ -40,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, compiled, load_component, set_container
+from mlopsctl.compiler.pipeline_outline import outline
 from mlopsctl.compiler.pods import NodePool, Placement, placement
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order
@@ -106,7 +105,9 @@ class StepSettings:
 def compile_pipeline(
     name: str, pipeline: Pipeline, settings: Mapping[str, StepSettings], pipeline_root: str
 ) -> CompiledPipeline:
-    """Compile ``pipeline`` (``settings`` by step name) with kfp."""
+    """Compile ``pipeline`` (``settings`` by step name) with kfp (or outline it: ``pipeline_outline``)."""
+    if (sketch := outline(name, pipeline, pipeline_root)) is not None:
+        return sketch
     from kfp import dsl
 
     order = topological_order(pipeline)
