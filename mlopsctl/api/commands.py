@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from mlopsctl.api.errors import UserError, user_errors
-from mlopsctl.api.plans import Progress, make_plan, quiet
+from mlopsctl.api.plans import Progress, compiled_graphs, make_plan, quiet
 from mlopsctl.api.targets import TargetSpec, applied_at_ref
-from mlopsctl.compiler import compile_graphs
 from mlopsctl.compiler.pipeline_outline import outlined_without_kfp
 from mlopsctl.compiler.platform import addon_uses
 from mlopsctl.config.addons import AddOnUse
@@ -58,7 +57,7 @@ def check(
         raise UserError("give --repo or --base, not both")
     target = TargetSpec(repo=repo).open(file)
     with outlined_without_kfp() as outlined:  # policies read resources, not the specs kfp compiles
-        graphs = compile_graphs(validation)
+        graphs = compiled_graphs(validation)
     notes = (
         (OUTLINED_NOTE,) if outlined and any(t.config.pipelines for t in validation.targets.values()) else ()
     )
@@ -90,7 +89,7 @@ def render(validation: Validation, out: pathlib.Path, *, progress: Progress = qu
     """Write each target's manifests, graph and kustomization under ``out/<env>/<region>/``."""
     from mlopsctl.output.folders import render_target, write_targets
 
-    graphs = compile_graphs(validation)
+    graphs = compiled_graphs(validation)
     rendered = {}
     for i, (t, g) in enumerate(graphs.items(), 1):
         progress(f"Rendering {t} ({i}/{len(graphs)})")
@@ -230,7 +229,7 @@ def run_local(
         raise UserError(f"no target {env}/{region or '*'} in the validated config")
     target = targets[0]
     with user_errors():
-        graph = compile_graphs(validation)[target]
+        graph = compiled_graphs(validation)[target]
         assert validation.document is not None, "compile_graphs refuses a config that did not load"
         request = LocalRequest(name, out, dict(params or {}), trials, act, data)
         return dispatch(validation.targets[target].config, graph, validation.document.base_dir, request)
@@ -240,5 +239,5 @@ def platform(
     validation: Validation, graphs: Mapping[Target, Graph] | None = None
 ) -> dict[Target, list[AddOnUse]]:
     """Per target, the add-ons its graph installs (or GKE provides), with what needs each."""
-    graphs = compile_graphs(validation) if graphs is None else graphs
+    graphs = compiled_graphs(validation) if graphs is None else graphs
     return {t: addon_uses(graph, validation.targets[t].config) for t, graph in graphs.items()}

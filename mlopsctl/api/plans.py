@@ -27,9 +27,24 @@ def quiet(_: str) -> None:
     """A progress reporter that reports nothing (the default of every command)."""
 
 
+class InvalidConfigError(UserError):
+    """The config has errors: nothing can be compiled from it."""
+
+
+def compiled_graphs(validation: Validation) -> dict[Target, Graph]:
+    """The graphs of ``validation``; a config with errors is a :class:`InvalidConfigError`."""
+    if not validation.ok:
+        errors = sum(d.is_error for d in validation.diagnostics)
+        raise InvalidConfigError(
+            f"{validation.source.display} has {plural(errors, 'error')}: nothing was compiled "
+            "(see 'mlopsctl validate')"
+        )
+    return compile_graphs(validation)
+
+
 def graphs_for(validation: Validation, target: ApplyTarget | None) -> dict[Target, Graph]:
     """The graphs of ``validation``, limited to the part ``target`` applies (see ``Scoped``)."""
-    graphs = compile_graphs(validation)
+    graphs = compiled_graphs(validation)
     if isinstance(target, Scoped):
         return {t: target.scope(g) for t, g in graphs.items()}
     return graphs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mlopsctl.api.errors import UserError, user_errors
-from mlopsctl.compiler import compile_graphs
+from mlopsctl.api.plans import compiled_graphs
 from mlopsctl.config.project import Validation
 from mlopsctl.run.submit import KfpApi, SubmittedRun, submit
 
@@ -36,7 +36,7 @@ def submit_run(
         raise UserError(f"no target {env}/{region or '*'} in the validated config")
     target = targets[0]
     with user_errors():
-        graph = compile_graphs(validation)[target]
+        graph = compiled_graphs(validation)[target]
         assert validation.document is not None, "compile_graphs refuses a config that did not load"
         config = validation.targets[target].config
         return submit(

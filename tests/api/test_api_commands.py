@@ -6,6 +6,8 @@ import json
 import pathlib
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from helpers import WITH_DATA, write
@@ -100,3 +102,22 @@ def test_importing_the_api_loads_no_compiler() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["plan", "render", "check", "platform"])
+def test_a_config_with_errors_is_a_user_error_and_nothing_is_written(
+    tmp_path: pathlib.Path, command: str
+) -> None:
+    config = write(tmp_path / "cfg", WITH_DATA.replace("regions: [us-central1]", "regions: [nowhere-1]", 1))
+    out = tmp_path / "out"
+    calls: dict[str, Callable[[Any], object]] = {
+        "plan": lambda v: api.plan(v, config),
+        "render": lambda v: api.render(v, out),
+        "check": lambda v: api.check(v, config),
+        "platform": lambda v: api.platform(v),
+    }
+    with api.open_config(config) as validation:
+        assert not validation.ok
+        with pytest.raises(api.UserError, match=r"mlops.yaml has \d+ errors?: nothing was compiled"):
+            calls[command](validation)
+    assert not out.exists()
