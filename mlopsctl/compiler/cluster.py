@@ -62,7 +62,7 @@ NAT_NAME = "nat"
 
 
 def build(ctx: BuildContext) -> None:
-    if not ctx.config.placement.needs_cluster:
+    if not ctx.config.needs_cluster:
         return  # every section runs on Vertex AI
     account = _node_account(ctx)
     cluster = ctx.add(

@@ -53,7 +53,7 @@ def _katib_labels(ctx: BuildContext) -> dict[str, str]:
 
 def build(ctx: BuildContext) -> None:
     placement = ctx.config.placement
-    ns = _namespace(ctx) if placement.needs_cluster else None
+    ns = _namespace(ctx) if ctx.config.needs_cluster else None
     for kind, name, source in workloads(ctx.config):
         if kind == "monitor" and placement.monitors == "vertex":
             continue

@@ -49,7 +49,7 @@ class Need:
 
 
 def build(ctx: BuildContext) -> None:
-    if not ctx.config.placement.needs_cluster:
+    if not ctx.config.needs_cluster:
         return
     needs = platform_needs(ctx.graph, ctx.config)
     _managed_mesh(ctx, needs)
@@ -176,7 +176,7 @@ MANAGED = "managed"
 def addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
     """What ``mlopsctl platform`` shows of ``graph``: each add-on, installed or provided by GKE,
     then each managed service its resources are part of."""
-    addons = _addon_uses(graph, config) if config.placement.needs_cluster else []
+    addons = _addon_uses(graph, config) if config.needs_cluster else []
     return [*addons, *_service_uses(graph, config)]
 
 

@@ -147,7 +147,10 @@ def test_the_vertex_query_keeps_the_objective_of_any_percentile() -> None:
 
 def test_nothing_of_theirs_runs_in_the_cluster(tmp_path: pathlib.Path) -> None:
     graph = _graph(tmp_path)
-    assert [r.inputs["kind"] for r in graph if r.is_kubernetes] == ["Namespace"]
+    assert not [r for r in graph if r.is_kubernetes or r.is_addon], (
+        "no cluster: no section declared runs there"
+    )
+    assert "gcp:container/cluster:Cluster" not in {r.type for r in graph}
     assert {r.name for r in graph if r.type == POLICY} == {
         "api-latency",
         "api-errors",

@@ -98,7 +98,7 @@ def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: p
 def test_nothing_of_kserve_istio_or_the_request_logger_is_built_for_it(tmp_path: pathlib.Path) -> None:
     sections = CLF_API + "    logging: {dataset: logs}\n" + "data:\n  datasets:\n    logs: {}\n"
     graph = _graphs(tmp_path, sections + VERTEX)[DEV]
-    assert [r.inputs["kind"] for r in graph if r.is_kubernetes] == ["Namespace"]
+    assert not [r for r in graph if r.is_kubernetes]  # nothing declared runs in a cluster: there is none
     assert not [r for r in graph if r.is_addon]  # no KServe, Istio, KEDA or collectors to install
     account = _get(graph, GSA, "endpoint-api")  # the models run as it: no Kubernetes account or binding
     assert not [r for r in graph if r.type == "gcp:serviceaccount/iAMMember:IAMMember"]
@@ -260,8 +260,11 @@ def test_with_every_section_on_vertex_ai_there_is_no_cluster(tmp_path: pathlib.P
     assert not {"gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"} & types
     assert not {"gcp:serviceaccount/iAMMember:IAMMember", "gcp:compute/router:Router"} & types
     assert [r.name for r in graph if r.type == GSA] == ["endpoint-api"]
-    # The cluster stays while a section runs on GKE.
-    with_pipelines = _graphs(tmp_path, sections + placement.replace("pipelines: vertex", "pipelines: gke"))
+    # The cluster stays while a declared section runs on GKE.
+    pipeline = "pipelines:\n  p:\n    steps:\n      s: {image: s:1, command: [s]}\n"
+    on_gke = placement.replace("pipelines: vertex", "pipelines: gke")
+    assert "gcp:container/cluster:Cluster" not in {r.type for r in _graphs(tmp_path, sections + on_gke)[DEV]}
+    with_pipelines = compile_text(tmp_path, owned(MINIMAL) + sections + pipeline + on_gke)
     assert "gcp:container/cluster:Cluster" in {r.type for r in with_pipelines[DEV]}
 
 

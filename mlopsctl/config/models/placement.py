@@ -41,4 +41,6 @@ class Placement(Spec):
 
     @property
     def needs_cluster(self) -> bool:
+        """Whether a section is placed on GKE (``MLOpsConfig.needs_cluster`` says whether one there is
+        declared)."""
         return "gke" in (self.pipelines, self.endpoints, self.monitors)

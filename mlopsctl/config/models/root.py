@@ -220,3 +220,19 @@ class MLOpsConfig(Spec):
     tracking: Tracking = Field(
         default=Tracking(), description="Vertex AI experiments and TensorBoard for the project's pipelines."
     )
+
+    @property
+    def needs_cluster(self) -> bool:
+        """Whether anything runs in a GKE cluster: a declared section placed on GKE, or a batch job (they
+        run on Kubeflow Pipelines). A project that declares none of them keeps its cluster while a
+        section is placed on GKE."""
+        declared = (
+            (self.placement.pipelines, self.pipelines),
+            (self.placement.endpoints, self.endpoints),
+            (self.placement.monitors, self.monitors),
+        )
+        if self.batch_jobs:
+            return True
+        if not any(section for _, section in declared):
+            return self.placement.needs_cluster
+        return any(where == "gke" and section for where, section in declared)
