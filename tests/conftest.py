@@ -7,7 +7,14 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(ROOT.glob("examples/projects/*/mlops.yaml"))
 
-pytest_plugins = ["upstream_schemas", "gitrepos", "releases", "stage_local", "vertex_providers"]
+pytest_plugins = [
+    "upstream_schemas",
+    "gitrepos",
+    "releases",
+    "stage_local",
+    "vertex_providers",
+    "kube_cluster",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

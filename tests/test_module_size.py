@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 LIMIT = 400
-PACKAGES = ("mlopsctl", "stage/mlopsctl_stage", "benchmarks")
+PACKAGES = ("mlopsctl", "stage/mlopsctl_stage", "benchmarks", "tests")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -1,102 +1,36 @@
+"""Schedules and new-data triggers: the CronJobs that start pipeline runs, and what they run."""
+
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
 import pytest
-from conftest import ROOT
-from google.protobuf import json_format
-from helpers import MINIMAL, WITH_DATA, write
-from kfp.pipeline_spec import pipeline_spec_pb2
+from helpers import MINIMAL
+from schedule_cases import (
+    BATCH,
+    CRONJOB,
+    DEV,
+    KFP_API,
+    PIPELINE,
+    PROD_EU,
+    PROD_US,
+    _config,
+    _cronjobs,
+    _example,
+    _graphs,
+    _pod,
+    _run_config,
+    _schedule,
+    _triggered,
+    _version,
+)
 from upstream_schemas import UpstreamSchemas
 
-from mlopsctl.api import compile_graphs, validate
 from mlopsctl.config.models.root import DEFAULT_STAGE_IMAGE
-from mlopsctl.config.source import ConfigSource
-from mlopsctl.config.target import Target
-from mlopsctl.graph import Graph, Resource
 from mlopsctl.plan import diff_target
 from mlopsctl.plan.diff import REPLACE, UPDATE
 from mlopsctl.state import state_from_graph
-
-DEV = Target("dev", "us-central1")
-PROD_US = Target("prod", "us-central1")
-PROD_EU = Target("prod", "europe-west1")
-CRONJOB = "kubernetes:batch/v1:CronJob"
-VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
-KFP_API = "ml-pipeline.kubeflow.svc.cluster.local:8888"
-OWNED = "project:\n  name: demo\n  owner: ml-team@acme.example\n"
-"""The project of a config that publishes pipelines (the owner of its Kubeflow Profile)."""
-STAGE = OWNED + "  stageImage: stages:1\n"
-PIPELINE = """\
-pipelines:
-  train:
-    parameters: {epochs: 10, region: us, fast: false}
-    steps:
-      fit: {image: "trainer:1", command: [python, fit.py], args: [--fit]}
-    schedule:
-      cron: "0 3 * * *"
-      concurrencyPolicy: Replace
-      parameters: {epochs: 20, fast: true}
-"""
-
-
-def _triggered(*triggers: str) -> str:
-    """PIPELINE with ``triggers`` (one flow mapping each)."""
-    lines = "".join(f"      - {t}\n" for t in triggers)
-    return PIPELINE.replace("    schedule:\n", f"    triggers:\n{lines}    schedule:\n")
-
-
-def _config(*sections: str, base: str = WITH_DATA, stage: bool = True) -> str:
-    text = base + "".join(sections)
-    return text.replace("project:\n  name: demo\n", STAGE if stage else OWNED)
-
-
-def _validation(tmp_path: pathlib.Path, text: str) -> Any:
-    return validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
-
-
-def _graphs(tmp_path: pathlib.Path, text: str) -> dict[Target, Graph]:
-    validation = _validation(tmp_path, text)
-    assert validation.ok, [d.to_text() for d in validation.diagnostics]
-    return compile_graphs(validation)
-
-
-def _example(name: str) -> dict[Target, Graph]:
-    path = ROOT / "examples" / "projects" / name / "mlops.yaml"
-    return compile_graphs(validate(ConfigSource(path, str(path), None)))
-
-
-def _cronjobs(graph: Graph) -> dict[str, Resource]:
-    """The CronJobs that start pipeline runs (monitors have CronJobs of their own)."""
-    return {
-        r.name: r
-        for r in graph
-        if r.type == CRONJOB and r.inputs["metadata"]["labels"]["app.kubernetes.io/component"] != "monitoring"
-    }
-
-
-def _pod(cronjob: Resource) -> dict[str, Any]:
-    return dict(cronjob.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"])
-
-
-def _run_config(cronjob: Resource) -> dict[str, Any]:
-    [container] = _pod(cronjob)["containers"]
-    assert container["command"] == ["mlopsctl-stage", "start-run"]
-    [flag, config] = container["args"]
-    assert flag == "--config"
-    return dict(json.loads(config))
-
-
-def _version(graph: Graph, pipeline: str) -> Resource:
-    [version] = [r for r in graph if r.type == VERSION and r.inputs["spec"]["pipelineName"] == pipeline]
-    return version
-
-
-def _schedule(cronjob: Resource) -> tuple[str, str, str]:
-    spec = cronjob.inputs["spec"]
-    return spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]
 
 
 def test_digits_weekly_schedule() -> None:
@@ -140,118 +74,10 @@ def test_sensor_anomaly_schedule_trigger_and_batch_job() -> None:
     assert config["serviceAccount"] == _pod(batch)["serviceAccountName"] == "batch-daily-scores-prod-euw1"
 
 
-def test_batch_job_is_a_one_step_pipeline_on_its_node_pool() -> None:
-    spec = _version(_example("sensor-anomaly")[PROD_EU], "batch-daily-scores").inputs["spec"]
-    parsed = json_format.ParseDict(spec["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
-    json_format.ParseDict(spec["platformSpec"], pipeline_spec_pb2.PlatformSpec())
-    assert parsed.pipeline_info.name == "batch-daily-scores"
-    [task] = spec["pipelineSpec"]["root"]["dag"]["tasks"].values()
-    assert task["cachingOptions"] == {}
-    [executor] = spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
-    assert executor["container"]["image"] == "europe-docker.pkg.dev/acme-plant/sensors/stages:2.3.0"
-    assert executor["container"]["command"] == ["mlopsctl-stage", "batch-predict"]
-    assert executor["container"]["args"][0] == "--config"
-    [k8s] = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
-    assert k8s["nodeSelector"] == {"labels": {"cloud.google.com/gke-nodepool": "highmem"}}
-    assert k8s["tolerations"] == [
-        {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
-    ]
-    # It calls the endpoint through the mesh (STRICT mTLS), so it runs with a sidecar that lets it finish.
-    assert k8s["podMetadata"] == {
-        "labels": {"sidecar.istio.io/inject": "true"},
-        "annotations": {"sidecar.istio.io/nativeSidecar": "true"},
-    }
-
-
 def test_pipeline_steps_run_outside_the_mesh() -> None:
     spec = _version(_example("sensor-anomaly")[PROD_EU], "anomaly").inputs["spec"]
     executors = spec["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert executors and not any("podMetadata" in e for e in executors.values())
-
-
-BATCH = """\
-accelerators:
-  cpu: {type: cpu}
-models:
-  scorer:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models/scorer/v1"}
-endpoints:
-  api: {variants: {main: {model: scorer, version: v1}}}
-batchJobs:
-  nightly:
-    model: scorer
-    version: v1
-    input: {gcs: raw/incoming/}
-    output: {bigquery: {dataset: features, table: scores}}
-    nodePool: cpu
-"""
-
-
-def _batch_executor(graph: Graph) -> dict[str, Any]:
-    spec = _version(graph, "batch-nightly").inputs["spec"]
-    [executor] = spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
-    return dict(executor["container"])
-
-
-def test_batch_job_without_schedule_is_published_and_not_scheduled(tmp_path: pathlib.Path) -> None:
-    graph = _graphs(tmp_path, _config(BATCH))[DEV]
-    assert _cronjobs(graph) == {}
-    container = _batch_executor(graph)
-    assert container["command"] == ["mlopsctl-stage", "batch-predict"]
-    [flag, config] = container["args"]
-    assert flag == "--config"
-    assert json.loads(config) == {
-        "model": {"name": "scorer", "version": "v1", "uri": "gs://models/scorer/v1", "framework": "sklearn"},
-        "endpoint": {
-            "url": "http://api-main-predictor.demo.svc.cluster.local",
-            "protocol": "v1",
-            "modelName": "api-main",
-        },
-        "input": {"gcs": "gs://demo-dev-us-central1-raw/incoming/"},
-        "output": {"bigquery": {"table": "acme-demo-dev.features_dev_us_central1.scores"}},
-        "batchSize": 64,
-        "concurrency": 4,
-        "retries": 3,
-    }
-    assert "accelerator" not in container.get("resources", {})
-
-
-@pytest.mark.parametrize(
-    ("endpoints", "protocol", "url"),
-    [
-        # The first variant serving the version over HTTP; Triton speaks v2.
-        (
-            "endpoints:\n"
-            "  grpc-only: {protocols: [grpc], variants: {main: {model: scorer, version: v1}}}\n"
-            "  api:\n"
-            "    rollout: {strategy: canary, baseline: old, candidate: new, steps: [10, 100]}\n"
-            "    variants:\n"
-            "      old: {model: scorer, version: v0}\n"
-            "      new: {model: scorer, version: v1}\n",
-            "v2",
-            "http://api-new-predictor.demo.svc.cluster.local",
-        ),
-        # A step of an inference graph serves it too.
-        (
-            "endpoints:\n  chain:\n    graph:\n      steps:\n"
-            "        first: {model: scorer, version: v0}\n        second: {model: scorer, version: v1}\n",
-            "v2",
-            "http://chain-second-predictor.demo.svc.cluster.local",
-        ),
-    ],
-)
-def test_batch_job_calls_an_endpoint_serving_its_version(
-    tmp_path: pathlib.Path, endpoints: str, protocol: str, url: str
-) -> None:
-    batch = BATCH.replace(
-        '      v1: {artifactUri: "gs://models/scorer/v1"}\n',
-        '      v0: {artifactUri: "gs://models/scorer/v0"}\n      v1: {artifactUri: "gs://models/scorer/v1"}\n',
-    ).replace("sklearn", "onnx")
-    batch = batch.replace("endpoints:\n  api: {variants: {main: {model: scorer, version: v1}}}\n", endpoints)
-    config = json.loads(_batch_executor(_graphs(tmp_path, _config(batch))[DEV])["args"][1])
-    assert (config["endpoint"]["url"], config["endpoint"]["protocol"]) == (url, protocol)
 
 
 def test_schedule_parameters_overlay_pipeline_parameters(tmp_path: pathlib.Path) -> None:
@@ -401,14 +227,6 @@ def test_runs_start_from_the_release_image_by_default(tmp_path: pathlib.Path, se
     for graph in _graphs(tmp_path, _config(sections, stage=False)).values():
         cronjobs = _cronjobs(graph).values()
         assert cronjobs and {_pod(c)["containers"][0]["image"] for c in cronjobs} == {DEFAULT_STAGE_IMAGE}
-
-
-def test_batch_pipeline_name_must_be_free(tmp_path: pathlib.Path) -> None:
-    pipeline = "pipelines:\n  batch-nightly:\n    steps: {s: {image: 'x:1', command: [run]}}\n"
-    validation = _validation(tmp_path, _config(BATCH, pipeline))
-    [diagnostic] = [d for d in validation.diagnostics if d.code == "E310"]
-    assert diagnostic.to_dict()["path"] == "pipelines.batch-nightly"
-    assert "batch job 'nightly'" in diagnostic.message
 
 
 def test_minimal_config_has_no_runs(tmp_path: pathlib.Path) -> None:

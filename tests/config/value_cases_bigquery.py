@@ -1,0 +1,111 @@
+"""BigQuery schemas BigQuery refuses: edits of test_value_checks.BASE with their errors."""
+
+from __future__ import annotations
+
+TABLES = "    logs: {}\n"
+"""Where the BigQuery cases add a dataset with tables."""
+
+
+def _tables(body: str) -> tuple[str, str]:
+    return TABLES, TABLES + "    features:\n      tables:\n" + body
+
+
+TX_SCHEMA = """\
+        tx:
+          schema:
+            - {name: event_time, type: TIMESTAMP}
+            - {name: event_date, type: DATE}
+            - {name: amount, type: FLOAT64}
+            - {name: site, type: STRING}
+            - {name: tags, type: STRING, mode: REPEATED}
+            - name: payload
+              type: RECORD
+              fields:
+                - {name: id, type: STRING}
+"""
+
+BIGQUERY_CASES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
+    "generated tables kept less than a day": (
+        [("    logs: {}\n", "    logs: {generatedTables: {retention: 12h}}\n")],
+        [
+            "mlops.yaml:13:41: error E205: invalid data.datasets.logs.generatedTables: retention 12h is "
+            "shorter than 1d, a day's partition",
+        ],
+    ),
+    "duplicate columns differing in case": (
+        [
+            _tables(
+                "        tx:\n          schema:\n            - {name: amount, type: FLOAT64}\n"
+                "            - {name: Amount, type: NUMERIC}\n"
+            )
+        ],
+        [
+            "mlops.yaml:19:22: error E205: table 'tx' of dataset 'features' declares column 'Amount' "
+            "twice ('amount' and 'Amount' differ only in case): BigQuery compares column names without "
+            "case\n  hint: rename or remove one of the two columns",
+        ],
+    ),
+    "duplicate nested columns": (
+        [_tables(TX_SCHEMA + "                - {name: ID, type: INT64}\n")],
+        [
+            "mlops.yaml:27:26: error E205: table 'tx' of dataset 'features' declares column "
+            "'payload.ID' twice ('id' and 'ID' differ only in case): BigQuery compares column names "
+            "without case\n  hint: rename or remove one of the two columns",
+        ],
+    ),
+    "partitioned on a missing column": (
+        [_tables(TX_SCHEMA + "          partitioning: {field: event_tme}\n")],
+        [
+            "mlops.yaml:27:33: error E301: the partitioning field 'event_tme' of table 'tx' of dataset "
+            "'features' is not a top-level column of its schema\n  hint: did you mean 'event_time'?",
+        ],
+    ),
+    "partitioned on a STRING column": (
+        [_tables(TX_SCHEMA + "          partitioning: {field: site}\n")],
+        [
+            "mlops.yaml:27:33: error E204: table 'tx' of dataset 'features' is partitioned on 'site', "
+            "a STRING column; BigQuery partitions on a TIMESTAMP, DATE or DATETIME column\n  hint: "
+            "partition on one of: event_time, event_date",
+        ],
+    ),
+    "partitioned by hour on a DATE column": (
+        [_tables(TX_SCHEMA + "          partitioning: {type: HOUR, field: event_date}\n")],
+        [
+            "mlops.yaml:27:32: error E204: table 'tx' of dataset 'features' is partitioned by HOUR on "
+            "'event_date', a DATE column, which has no hours\n  hint: partition by DAY, MONTH or YEAR, "
+            "or on a TIMESTAMP or DATETIME column",
+        ],
+    ),
+    "partitioned on a DATE column by month": (
+        [_tables(TX_SCHEMA + "          partitioning: {type: MONTH, field: event_date}\n")],
+        [],
+    ),
+    "clustered on a nested, a FLOAT64 and a repeated column": (
+        [_tables(TX_SCHEMA + "          clustering: [id, amount, tags, site]\n")],
+        [
+            "mlops.yaml:27:24: error E301: the clustering column 'id' of table 'tx' of dataset "
+            "'features' is not a top-level column of its schema\n  hint: top-level columns: "
+            "event_time, event_date, amount, site, tags, payload",
+            "mlops.yaml:27:28: error E204: table 'tx' of dataset 'features' is clustered on 'amount', "
+            "a FLOAT64 column, which BigQuery cannot cluster on\n  hint: cluster on one of: "
+            "event_time, event_date, site",
+            "mlops.yaml:27:36: error E204: table 'tx' of dataset 'features' is clustered on 'tags', a "
+            "REPEATED STRING column, which BigQuery cannot cluster on\n  hint: cluster on one of: "
+            "event_time, event_date, site",
+        ],
+    ),
+    "clustered on a column twice": (
+        [_tables(TX_SCHEMA + "          clustering: [site, SITE]\n")],
+        [
+            "mlops.yaml:27:30: error E205: table 'tx' of dataset 'features' lists clustering column "
+            "'SITE' twice\n  hint: list each clustering column once",
+        ],
+    ),
+    "clustered on more than four columns": (
+        [_tables(TX_SCHEMA + "          clustering: [site, event_time, event_date, site, site]\n")],
+        [
+            "mlops.yaml:27:23: error E205: invalid data.datasets.features.tables.tx.clustering: list "
+            "should have at most 4 items after validation, not 5",
+        ],
+    ),
+}
