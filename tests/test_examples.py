@@ -41,7 +41,8 @@ def test_digits_serves_triton_on_l4_over_http_and_grpc_with_a_5_percent_canary()
 
 def test_sensor_anomaly_is_scheduled_and_retrains_on_drift() -> None:
     config = _load("sensor-anomaly").targets[Target("prod", "europe-west1")].config
-    [(name, pipeline)] = config.pipelines.items()
+    assert set(config.pipelines) == {"anomaly", "sensor-profile"}  # sensor-profile reads the feature view
+    name, pipeline = "anomaly", config.pipelines["anomaly"]
     assert pipeline.schedule is not None
     assert {s.kind for s in pipeline.steps.values()} >= {
         "ingest",

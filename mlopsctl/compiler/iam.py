@@ -12,9 +12,14 @@ Secret Manager secrets are read by the secret reader of :mod:`mlopsctl.compiler.
 fills the Kubernetes Secrets that steps read; monitors notify through Cloud Monitoring's alert
 policies (:mod:`mlopsctl.compiler.alerting`). No workload reads a secret itself.
 
-On Vertex AI, an endpoint's account only reads its models' artifacts: the endpoint's request
-log is written, and a monitor's data read, by the project's Vertex AI service agent, which gets
-exactly that on the logging dataset and the baseline table (:data:`VERTEX_AI_AGENT`).
+An ingest of a feature view reads its feature group's BigQuery source table, as an ingest of that
+table does. An endpoint's online reads of feature views are granted on each view
+(:mod:`mlopsctl.compiler.vertex_features`).
+
+On Vertex AI, an endpoint's account only reads its models' artifacts (and the feature views it
+lists): the endpoint's request log is written, and a monitor's data read, by the project's Vertex AI
+service agent, which gets exactly that on the logging dataset and the baseline table
+(:data:`VERTEX_AI_AGENT`).
 """
 
 from __future__ import annotations
@@ -144,7 +149,11 @@ def _watched(ctx: BuildContext, new_data: NewData, path: Path) -> Need:
 
 
 def _ingest(ctx: BuildContext, source: IngestSource, path: Path) -> Iterator[Need]:
-    if source.bigquery is not None:
+    if source.feature_view is not None:  # its group's source table, read as a bigquery table source is
+        group = ctx.config.features.groups[ctx.config.features.views[source.feature_view].group]
+        where = (*path, "featureView")
+        yield from _table(ctx, group.source.dataset, group.source.table, "read", where)
+    elif source.bigquery is not None:
         bq, where = source.bigquery, (*path, "bigquery", "dataset")
         if bq.table is not None:
             yield from _table(ctx, bq.dataset, bq.table, "read", where)

@@ -246,7 +246,8 @@ def _stage_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt) ->
     step = at.step
     if step.kind == "ingest" and step.source is not None:
         split = step.split or Split()
-        return {"source": _source(ctx, step.source), "split": split.model_dump(), "label": step.label}
+        source = _source(ctx, step.source, step.label)
+        return {"source": source, "split": split.model_dump(), "label": step.label}
     if step.kind == "transform":
         transforms = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.transforms.items()}
         return {"transforms": transforms, "label": _examples_label(at.pipeline, pipeline, at.name)}
@@ -278,7 +279,16 @@ def _examples_label(pipeline_name: str, pipeline: Pipeline, name: str) -> str | 
     return None
 
 
-def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
+def _source(ctx: BuildContext, source: IngestSource, label: str | None) -> dict[str, JSON]:
+    if source.feature_view is not None:
+        group = ctx.config.features.groups[ctx.config.features.views[source.feature_view].group]
+        table = bigquery_name(ctx, group.source.dataset, group.source.table)
+        return {
+            "bigquery": {
+                "table": table,
+                "columns": feature_view_columns(ctx.config, source.feature_view, label),
+            }
+        }
     if source.bigquery is not None:
         bq = source.bigquery
         if bq.table:
@@ -292,6 +302,15 @@ def _source(ctx: BuildContext, source: IngestSource) -> dict[str, JSON]:
     assert source.external is not None
     external = ctx.config.data.external[source.external]
     return {"uri": external.uri, "format": _EXTERNAL_FORMATS.get(external.format, external.format.lower())}
+
+
+def feature_view_columns(config: MLOpsConfig, view: str, label: str | None = None) -> list[JSON]:
+    """The columns an ingest of feature view ``view`` reads from its group's source table: the
+    entity id columns, the view's features (all of the group's when it lists none) and ``label``."""
+    spec = config.features.views[view]
+    group = config.features.groups[spec.group]
+    columns = [*group.entity_id_columns, *(spec.features or group.features), *([label] if label else [])]
+    return list(dict.fromkeys(columns))
 
 
 def bigquery_name(ctx: BuildContext, dataset: str, table: str | None = None) -> str:

@@ -38,6 +38,10 @@ passes each request on to the model server and sends the request and the respons
 CloudEvents to the endpoint's request logger. Whatever reaches that Service port is
 logged; gRPC, on its own port, bypasses the agent.
 
+Feature views: an endpoint's ``features`` reach its model servers as ``MLOPSCTL_FEATURE_VIEW_<VIEW>``,
+the resource name of each view, which its Google account (Workload Identity) may fetch feature
+values from (:mod:`mlopsctl.compiler.vertex_features`); the InferenceServices wait for those grants.
+
 Endpoints placed on Vertex AI are not KServe's: :mod:`mlopsctl.compiler.vertex_serving`.
 """
 
@@ -51,6 +55,7 @@ from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.metrics import cluster_pin, prometheus_url, scrape_annotations
 from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement, placement, pod_placement
 from mlopsctl.compiler.request_logger import add_request_logger
+from mlopsctl.compiler.vertex_features import online_reads, view_env
 from mlopsctl.config.endpoints import members
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.serving import Autoscale, Endpoint, Variant
@@ -84,6 +89,8 @@ class _Serving:
     who: Identity
     depends_on: tuple[str, ...]
     logger_url: str | None
+    env: list[JSON]
+    """The model servers' environment: the feature views they read online."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -99,7 +106,8 @@ def build(ctx: BuildContext) -> None:
             if endpoint.logging
             else None
         )
-        at = _Serving(name, endpoint, who, depends_on, logger_url)
+        reads = online_reads(ctx, name) if endpoint.features else ()
+        at = _Serving(name, endpoint, who, (*depends_on, *reads), logger_url, view_env(ctx, name))
         services = {
             member: _inference_service(ctx, at, member, variant, source)
             for member, variant, source in members(name, endpoint)
@@ -115,7 +123,7 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
         variant.node_pool, ctx.config.accelerators.get(variant.node_pool or ""), variant.accelerators
     )
     predictor: dict[str, JSON] = {
-        "model": _model(ctx, at.spec, variant, where),
+        "model": _model(ctx, at, variant, where),
         "minReplicas": variant.min_replicas,
         "maxReplicas": variant.max_replicas,
         "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
@@ -149,9 +157,9 @@ def _labels(ctx: BuildContext, endpoint_name: str, member: str | None = None) ->
     return {**labels, "mlopsctl.dev/variant": member} if member else labels
 
 
-def _model(ctx: BuildContext, endpoint: Endpoint, variant: Variant, where: Placement) -> dict[str, JSON]:
-    """The predictor's ``model``: format, runtime, protocol, artifact, ports and resources."""
-    model = ctx.config.models[variant.model]
+def _model(ctx: BuildContext, at: _Serving, variant: Variant, where: Placement) -> dict[str, JSON]:
+    """The predictor's ``model``: format, runtime, protocol, artifact, ports, resources and environment."""
+    endpoint, model = at.spec, ctx.config.models[variant.model]
     key = runtime_key(endpoint, model.framework)
     runtime = RUNTIMES[key]
     version = protocol_version(endpoint, key)
@@ -169,6 +177,7 @@ def _model(ctx: BuildContext, endpoint: Endpoint, variant: Variant, where: Place
         "storageUri": model.versions[variant.version].artifact_uri,
         "ports": ports,
         "resources": {"requests": amounts, "limits": amounts},
+        **({"env": at.env} if at.env else {}),
         "securityContext": RESTRICTED_CONTAINER,
     }
 

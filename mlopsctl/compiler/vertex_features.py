@@ -9,8 +9,14 @@ column (``versionColumnName``), so the id need not be the column.
 
 The Vertex AI service agent reads the groups' source tables (to register the features and sync the
 views): it is generated for the project (``ServiceIdentity``) and granted ``roles/bigquery.dataViewer``
-on each source dataset, never on the project. No endpoint or pipeline declares that it reads a view
-yet, so no reader is granted on an online store.
+on each source dataset, never on the project.
+
+An endpoint's ``features`` are the views it fetches feature values from online: its Google account
+is granted ``roles/aiplatform.featurestoreDataViewer`` on each of those views (the narrowest
+predefined role with ``aiplatform.featureViews.fetchFeatureValues``), never on the online store or
+the project, and on GKE its model servers get each view's resource name as
+``MLOPSCTL_FEATURE_VIEW_<VIEW>`` (:func:`view_env`). A pipeline that ingests a view reads its
+group's BigQuery source table (:mod:`mlopsctl.compiler.iam` grants that).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from mlopsctl.compiler.apis import APIS, SERVICE
 from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import DATASET_IAM_MEMBER
+from mlopsctl.compiler.identity import identity_of
 from mlopsctl.compiler.pipelines import bigquery_name
 from mlopsctl.config.models.features import FeatureGroup, FeatureView, OnlineStore
 from mlopsctl.config.naming import dataset_id
@@ -31,6 +38,13 @@ FEATURE_GROUP = "gcp:vertex/aiFeatureGroup:AiFeatureGroup"
 FEATURE = "gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature"
 ONLINE_STORE = "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore"
 FEATURE_VIEW = "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview"
+FEATURE_VIEW_IAM_MEMBER = (
+    "gcp:vertex/aiFeatureOnlineStoreFeatureviewIamMember:AiFeatureOnlineStoreFeatureviewIamMember"
+)
+ONLINE_READER = "roles/aiplatform.featurestoreDataViewer"
+"""The narrowest predefined role that may fetch a feature view's values online
+(``aiplatform.featureViews.fetchFeatureValues``), granted on the view."""
+VIEW_ENV_PREFIX = "MLOPSCTL_FEATURE_VIEW_"
 SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
 DATA_VIEWER = "roles/bigquery.dataViewer"
 VERTEX_API = APIS["vertex"]
@@ -70,6 +84,8 @@ def build(ctx: BuildContext) -> None:
         _online_store(ctx, name, store)
     for name, view in features.views.items():
         _view(ctx, name, view)
+    for name in ctx.config.endpoints:
+        online_reads(ctx, name)
 
 
 def _agent_reads(ctx: BuildContext, dataset: str) -> str:
@@ -186,3 +202,51 @@ def _view(ctx: BuildContext, name: str, view: FeatureView) -> None:
         _agent_reads(ctx, group.source.dataset),
     )
     ctx.add(FEATURE_VIEW, name, inputs, source=("features", "views", name), depends_on=depends)
+
+
+def view_resource_name(ctx: BuildContext, view: str) -> str:
+    """``projects/P/locations/L/featureOnlineStores/S/featureViews/V``: what fetchFeatureValues names."""
+    store = resource_id(ctx, ctx.config.features.views[view].store)
+    where = f"projects/{ctx.gcp_project}/locations/{ctx.target.region}"
+    return f"{where}/featureOnlineStores/{store}/featureViews/{vertex_id(view)}"
+
+
+def view_env(ctx: BuildContext, endpoint: str) -> list[JSON]:
+    """The environment telling a model server of ``endpoint`` each view it reads online:
+    ``MLOPSCTL_FEATURE_VIEW_<VIEW>`` (the name uppercased, ``-`` as ``_``) = its resource name."""
+    return [
+        {"name": VIEW_ENV_PREFIX + vertex_id(view).upper(), "value": view_resource_name(ctx, view)}
+        for view in dict.fromkeys(ctx.config.endpoints[endpoint].features)
+    ]
+
+
+def online_reads(ctx: BuildContext, endpoint: str) -> tuple[str, ...]:
+    """The grants letting ``endpoint``'s Google account fetch the values of each view it lists
+    (added once): their addresses."""
+    spec = ctx.config.endpoints[endpoint]
+    who = identity_of(ctx, "endpoint", endpoint, spec.service_account)
+    grantee = ctx.graph.resources[who.gsa_address].name
+    addresses: list[str] = []
+    for i, view in enumerate(spec.features):
+        name = f"{grantee}-featurestore-data-viewer-{view}"
+        address = ctx.address(FEATURE_VIEW_IAM_MEMBER, name)
+        if address not in ctx.graph.resources:
+            inputs: dict[str, JSON] = {
+                "project": ctx.gcp_project,
+                "region": ctx.target.region,
+                "featureOnlineStore": resource_id(ctx, ctx.config.features.views[view].store),
+                "featureView": vertex_id(view),
+                "role": ONLINE_READER,
+                "member": f"serviceAccount:{who.gsa_email}",
+            }
+            depends = (ctx.address(FEATURE_VIEW, view), who.gsa_address)
+            ctx.add(
+                FEATURE_VIEW_IAM_MEMBER,
+                name,
+                inputs,
+                source=("endpoints", endpoint, "features", i),
+                depends_on=depends,
+            )
+        if address not in addresses:
+            addresses.append(address)
+    return tuple(addresses)

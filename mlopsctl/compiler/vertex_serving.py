@@ -9,7 +9,10 @@ rollout says: one variant takes all; a canary's candidate the weight of ``curren
 baseline the rest; an A/B test its weights; blue-green the active slot all. A variant that the
 rollout names no weight for is deployed with none. The settings of KServe and Istio (``host``,
 ``callers``, ``autoscaling``, ``cpu``, ``memory``) have no Vertex AI counterpart: a deployed model
-scales on its own utilisation and is called through the Vertex AI API, as IAM allows.
+scales on its own utilisation and is called through the Vertex AI API, as IAM allows. The endpoint's
+account may fetch the values of the feature views it lists (``features``), and the Deployment waits
+for those grants; a deployed model's environment is its registered version's, shared by every endpoint
+that serves the version, so the views' names are not passed to it as on GKE.
 
 Request logging is Vertex AI's own: the endpoint writes every sampled request and response to a
 table that Vertex AI creates in the logging dataset (the table must not exist, so the bigquery
@@ -33,6 +36,7 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, vertex_agent_grant
 from mlopsctl.compiler.identity import identity_of
 from mlopsctl.compiler.routes import live_weight
+from mlopsctl.compiler.vertex_features import online_reads
 from mlopsctl.compiler.vertex_models import (
     DEPLOYMENT,
     ENDPOINT,
@@ -115,6 +119,7 @@ def _deployment(ctx: BuildContext, name: str, endpoint: Endpoint, endpoint_addre
     who = identity_of(ctx, "endpoint", name, endpoint.service_account)
     member = f"serviceAccount:{who.gsa_email}"
     reads = [r.address for r in ctx.graph if r.type == BUCKET_IAM_MEMBER and r.inputs["member"] == member]
+    reads += online_reads(ctx, name) if endpoint.features else ()
     versions = sorted({version_resource(ctx, v.model, v.version) for v in endpoint.variants.values()})
     ctx.add(
         DEPLOYMENT,

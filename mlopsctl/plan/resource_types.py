@@ -163,6 +163,15 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "project",
         "vectorSearchConfig",
     ),
+    "gcp:vertex/aiFeatureOnlineStoreFeatureviewIamMember:AiFeatureOnlineStoreFeatureviewIamMember": (
+        "project",
+        "region",
+        "featureOnlineStore",
+        "featureView",
+        "role",
+        "member",
+        "condition",
+    ),
     "gcp:vertex/aiTensorboard:AiTensorboard": ("region", "project", "encryptionSpec"),
     # A Deployment's selector is immutable.
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),

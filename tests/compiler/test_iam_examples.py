@@ -77,8 +77,21 @@ EXAMPLE_GRANTS = [
                     ADMIN,
                     "sensors-dev-europe-west1-pipeline-root",
                 )
-                for who in ("pipeline-anomaly", "batch-daily-scores")
+                for who in ("pipeline-anomaly", "pipeline-sensor-profile", "batch-daily-scores")
             ],
+            # sensor-profile ingests the feature view sensor-latest: its group's source table.
+            (
+                TABLE_IAM_MEMBER,
+                "pipeline-sensor-profile-data-viewer-features-sensor_features",
+                READ,
+                "sensor_features",
+            ),
+            (
+                PROJECT_IAM_MEMBER,
+                "pipeline-sensor-profile-bigquery-read-session-user",
+                SESSIONS,
+                "acme-sensors-dev",
+            ),
             # Its new-data trigger lists the objects under the prefix it watches.
             (
                 BUCKET_IAM_MEMBER,

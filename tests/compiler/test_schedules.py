@@ -58,8 +58,10 @@ def test_sensor_anomaly_schedule_trigger_and_batch_job() -> None:
     graph = _example("sensor-anomaly")[PROD_EU]
     cronjobs = _cronjobs(graph)
     [trigger] = [name for name in cronjobs if name.startswith("anomaly-on-landing-")]
-    assert sorted(cronjobs) == sorted(["anomaly-schedule", trigger, "batch-daily-scores-schedule"])
+    expected = ["anomaly-schedule", trigger, "batch-daily-scores-schedule", "sensor-profile-schedule"]
+    assert sorted(cronjobs) == sorted(expected)
     assert _schedule(cronjobs["anomaly-schedule"]) == ("0 2 * * 1", "Europe/Brussels", "Forbid")
+    assert _schedule(cronjobs["sensor-profile-schedule"]) == ("30 5 * * *", "UTC", "Forbid")
     assert _schedule(cronjobs[trigger]) == ("*/10 * * * *", "Etc/UTC", "Forbid")
     assert _run_config(cronjobs[trigger])["whenNewData"] == {
         "gcs": "gs://sensors-prod-europe-west1-landing/gateway-exports/"

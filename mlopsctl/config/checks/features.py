@@ -1,5 +1,6 @@
-"""The feature store's views name stores, groups and features that exist, over declared datasets; a
-Bigtable online store scales within the range Bigtable allows."""
+"""The feature store's views name stores, groups and features that exist, over declared datasets; the
+views that pipelines ingest and endpoints read online exist; a Bigtable online store scales within the
+range Bigtable allows."""
 
 from __future__ import annotations
 
@@ -45,6 +46,23 @@ def feature_references(ctx: CheckContext) -> Iterator[Diagnostic]:
                     f"features.groups.{view.group}.features",
                     viewed.features,
                     (*base, "features", i),
+                )
+
+
+@check
+def feature_view_reads(ctx: CheckContext) -> Iterator[Diagnostic]:
+    views = ctx.config.features.views
+    for name, pipeline in ctx.config.pipelines.items():
+        for step_name, step in pipeline.steps.items():
+            view = step.source.feature_view if step.source is not None else None
+            if view is not None and view not in views:
+                path = ("pipelines", name, "steps", step_name, "source", "featureView")
+                yield unresolved("feature view", view, "features.views", views, path)
+    for name, endpoint in ctx.config.endpoints.items():
+        for i, view in enumerate(endpoint.features):
+            if view not in views:
+                yield unresolved(
+                    "feature view", view, "features.views", views, ("endpoints", name, "features", i)
                 )
 
 

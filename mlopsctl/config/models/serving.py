@@ -242,6 +242,14 @@ class Endpoint(Spec):
         default=None,
         description="A service account under security.serviceAccounts; default: one of the endpoint's own.",
     )
+    features: list[Name] = Field(
+        default=[],
+        description=(
+            "Views under features.views whose feature values the endpoint may fetch online: its "
+            "account may read exactly those, and on GKE its model servers are told each view's "
+            "resource name (MLOPSCTL_FEATURE_VIEW_<VIEW>)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Self:

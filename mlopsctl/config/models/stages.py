@@ -50,14 +50,22 @@ class IngestSource(Spec):
         default=None, description="A bucket under data.buckets, optionally with a path: raw/incoming/."
     )
     external: Name | None = Field(default=None, description="A source under data.external.")
+    feature_view: Name | None = Field(
+        default=None,
+        description=(
+            "A view under features.views: its entity id columns and features (and the step's label), "
+            "read from its feature group's BigQuery source, the feature store's offline data."
+        ),
+    )
     format: SourceFormat | None = Field(
         default=None, description="gcs: the files' format; default: from their extensions."
     )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if sum(x is not None for x in (self.bigquery, self.gcs, self.external)) != 1:
-            raise ValueError("give exactly one of 'bigquery', 'gcs' or 'external'")
+        kinds = (self.bigquery, self.gcs, self.external, self.feature_view)
+        if sum(x is not None for x in kinds) != 1:
+            raise ValueError("give exactly one of 'bigquery', 'gcs', 'external' or 'featureView'")
         if self.format is not None and self.gcs is None:
             raise ValueError("'format' applies to 'gcs' sources only")
         return self

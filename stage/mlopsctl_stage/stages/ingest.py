@@ -41,10 +41,19 @@ def _text(config: dict[str, Any], key: str, where: str) -> str:
 
 def _bigquery(spec: Any) -> tuple[pa.Table, dict[str, Any]]:
     if not isinstance(spec, dict) or ("table" in spec) == ("query" in spec):
-        raise StageError("source.bigquery", 'give one of {"table": T} or {"query": SQL, "project": P}')
+        raise StageError(
+            "source.bigquery",
+            'give one of {"table": T, "columns": [C, ...]?} or {"query": SQL, "project": P}',
+        )
     if "table" in spec:
         table = _text(spec, "table", "source.bigquery.table")
-        return storage.read_table(table), {"source": f"bq://{table.removeprefix('bq://')}"}
+        columns = spec.get("columns")
+        if columns is not None and (
+            not isinstance(columns, list) or not columns or not all(isinstance(c, str) and c for c in columns)
+        ):
+            raise StageError("source.bigquery.columns", "must be a non-empty list of column names")
+        read = storage.read_table(table, columns=columns)
+        return read, {"source": f"bq://{table.removeprefix('bq://')}"}
     sql = _text(spec, "query", "source.bigquery.query")
     project = _text(spec, "project", "source.bigquery.project")
     return storage.query(sql, project), {"source": f"bq://{project}", "query": sql}

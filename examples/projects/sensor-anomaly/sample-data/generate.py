@@ -5,6 +5,9 @@
   out vibrates more, runs hotter and loses pressure before it fails.
 - ``datasets/features/serving_baseline.jsonl``: the serving features of a reference week.
 - ``datasets/features/daily_features.parquet``: yesterday's features per sensor (batch scoring).
+- ``datasets/features/sensor_features.parquet``: a week of daily features per sensor, stamped with the
+  end of each day: the feature group's source, which the pipeline ``sensor-profile`` ingests through
+  the feature view ``sensor-latest``.
 - ``datasets/serving/detector_requests.jsonl``: the detector's request log (KServe v1), with the
   shadow variant's answers to the mirrored half. It drifts on purpose: the plants in Ghent and
   Liège have replaced most of their sensors with the new VX-300, which vibrates more and runs hotter.
@@ -174,6 +177,28 @@ def write_daily_features(rng: np.random.Generator, sensors: list[dict[str, str]]
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
 
 
+def write_sensor_features(rng: np.random.Generator, sensors: list[dict[str, str]]) -> None:
+    rows = []
+    for day in range(7):
+        stamp = datetime(2025, 5, 26, 23, 59, 59, tzinfo=UTC) + timedelta(days=day)
+        for sensor in sensors:
+            daily = [any_reading(rng, sensor["sensor_model"]) for _ in range(24)]
+            means = {f: round(float(np.mean([r[f] for r in daily])), 3) for f in FEATURES}
+            rows.append({"feature_timestamp": stamp, **sensor, **means})
+    schema = pa.schema(
+        [
+            pa.field("feature_timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("sensor_id", pa.string(), nullable=False),
+            pa.field("site_id", pa.string()),
+            pa.field("sensor_model", pa.string()),
+            *(pa.field(f, pa.float64()) for f in FEATURES),
+        ]
+    )
+    path = HERE / "datasets" / "features" / "sensor_features.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
 def write_gateway_export(rng: np.random.Generator, sensors: list[dict[str, str]]) -> None:
     for site in SITES:
         path = HERE / "buckets" / "landing" / "gateway-exports" / "2025-06-02" / f"{site}.csv"
@@ -247,6 +272,9 @@ def main() -> None:
         rng,
         [s for s in new if s["site_id"] in REPLACED] + [s for s in sensors if s["site_id"] not in REPLACED],
     )
+    write_sensor_features(
+        np.random.default_rng(SEED + 1), sensors
+    )  # its own stream: the rest stay as they were
 
 
 if __name__ == "__main__":
