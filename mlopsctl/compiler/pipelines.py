@@ -24,11 +24,12 @@ from dataclasses import replace
 
 from mlopsctl.compiler import training
 from mlopsctl.compiler.context import BuildContext
-from mlopsctl.compiler.identity import NAMESPACE
+from mlopsctl.compiler.identity import NAMESPACE, identity_of
 from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, config_argument
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
 from mlopsctl.compiler.pods import NodePool, placement
-from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, tracking_env
+from mlopsctl.compiler.vertex_models import model_id, serving_container
+from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, grant_aiplatform_user, tracking_env
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import SYSTEM_POOL, SYSTEM_POOL_SPEC, CpuPool, hosts_system_workloads
@@ -255,15 +256,38 @@ def _stage_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt) ->
         thresholds = {k: t.model_dump(mode="json", exclude_none=True) for k, t in step.thresholds.items()}
         return {"thresholds": thresholds, "label": step.label}
     if step.kind == "push" and step.model is not None:
-        model = ctx.config.models[step.model]
-        return {
-            "model": step.model,
-            "framework": model.framework,
-            "registry": registry_folder(v.artifact_uri for v in model.versions.values()),
-        }
+        return _push_config(ctx, pipeline, at, step.model)
     if launcher_stage(step):
         return training.launcher_config(ctx, at)
     return {} if step.kind in ("statistics", "schema", "validate") else None
+
+
+def _push_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt, name: str) -> dict[str, JSON]:
+    """``push``'s config. Where endpoints are on Vertex AI, the Model Registry is the registry: the
+    ``vertex`` block names the registered model the stage adds each pushed folder to as a version,
+    with the serving container a ModelVersion of it gets, and the pipeline's account may do so. A
+    model whose framework has no prebuilt container (none of the target's endpoints serves it) is
+    only copied."""
+    model = ctx.config.models[name]
+    found: dict[str, JSON] = {
+        "model": name,
+        "framework": model.framework,
+        "registry": registry_folder(v.artifact_uri for v in model.versions.values()),
+    }
+    container = serving_container(model.framework, ctx.target.region)
+    if ctx.config.placement.endpoints != "vertex" or container is None:
+        return found
+    who = identity_of(ctx, "pipeline", at.pipeline, pipeline.service_account)
+    grant_aiplatform_user(ctx, who, ("pipelines", at.pipeline, "steps", at.name))
+    found["vertex"] = {
+        "project": ctx.gcp_project,
+        "location": ctx.target.region,
+        "modelId": model_id(ctx.config, name),
+        "displayName": name,
+        "container": container,
+        "labels": ctx.gcp_labels({"mlops-pipeline": at.pipeline, "mlops-model": name}),
+    }
+    return found
 
 
 def _examples_label(pipeline_name: str, pipeline: Pipeline, name: str) -> str | None:

@@ -31,6 +31,8 @@ ENDPOINT_ID_DIGITS = 10
 """Vertex AI takes an endpoint id of our choosing: at most ten digits, no leading zero."""
 MODEL_ID_LIMIT = 63
 """A registry model id is ``[a-z_][a-z0-9_-]{0,62}``."""
+SERVING_PORT = 8080
+"""The port Vertex AI's prebuilt serving containers listen on (a ModelVersion's ``containerPorts``)."""
 
 
 def endpoint_id(project: str, target: Target, endpoint: str) -> str:
@@ -68,6 +70,14 @@ def serving_image(framework: str, region: str) -> str:
     area = region.split("-")[0]
     nearest = "europe" if area == "europe" else "asia" if area in ("asia", "australia") else "us"
     return vertex_catalog().containers[framework].replace("us-docker.pkg.dev", f"{nearest}-docker.pkg.dev", 1)
+
+
+def serving_container(framework: str, region: str) -> dict[str, JSON] | None:
+    """The container a version of a ``framework`` model serves from in ``region``, as a ModelVersion
+    registers it (``imageUri``, ``ports``); None when Vertex AI has no prebuilt one for it."""
+    if framework not in vertex_catalog().containers:
+        return None
+    return {"imageUri": serving_image(framework, region), "ports": [SERVING_PORT]}
 
 
 def add_model_versions(ctx: BuildContext) -> None:

@@ -26,6 +26,10 @@ ENDPOINT_ENV = "MLOPSCTL_VERTEX_ENDPOINT"
 CONSOLE = (
     "https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/runs/{job}?project={project}"
 )
+MODEL_CONSOLE = (
+    "https://console.cloud.google.com/vertex-ai/models/locations/{location}/models/{model}"
+    "/versions/{version}/properties?project={project}"
+)
 _REQUIRED = ("project", "location", "pipelineSpecUri", "pipelineRoot", "displayName")
 _JOB_ID = re.compile(r"[^a-z0-9-]+")
 

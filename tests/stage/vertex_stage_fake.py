@@ -9,6 +9,9 @@ calls the stage runtime makes.
   when taken), get, update (PATCH), and ``:addContextChildren``.
 - TensorboardService: list TensorBoards (``filter`` ``display_name="…"``), create experiments, runs and
   time series (409 when taken), and ``:write`` run data.
+- ModelService: ``models:upload`` (``modelId``: a new model, 409 ALREADY_EXISTS when taken;
+  ``parentModel``: its next version, 404 when the model does not exist), answered with a finished
+  operation; ``:listVersions`` of a model (404 when it does not exist).
 
 Every request is recorded; a test may queue error answers (for any request, or for requests whose
 ``METHOD path`` contains a fragment). Point a client at it with ``MLOPSCTL_VERTEX_ENDPOINT=fake.url``.
@@ -65,6 +68,8 @@ class FakeVertex:
     """Name of each TensorBoard experiment, run and time series → the resource."""
     points: list[dict[str, Any]] = field(default_factory=list)
     """The ``timeSeriesData`` of every ``:write``, with the run's name as ``run``."""
+    models: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Name of each registered model → its versions (Models with ``versionId``), oldest first."""
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     before: Callable[[Call], None] | None = None
@@ -90,6 +95,16 @@ class FakeVertex:
         """A context, and the metadata store it is in."""
         self.stores.add(name.partition("/contexts/")[0])
         self.contexts[name] = {"name": name, "displayName": name.rsplit("/", 1)[-1], "schemaTitle": schema}
+
+    def add_model_version(self, model: str, artifact_uri: str) -> str:
+        """A version of ``model`` (created if need be) holding ``artifact_uri``: its version id."""
+        versions = self.models.setdefault(model, [])
+        version_id = str(len(versions) + 1)
+        versions.append({"name": model, "versionId": version_id, "artifactUri": artifact_uri})
+        return version_id
+
+    def uploads(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST" and c.path.endswith("/models:upload")]
 
     def created_jobs(self) -> list[Call]:
         return [c for c in self.calls if c.method == "POST" and c.path.endswith("/pipelineJobs")]
@@ -158,12 +173,41 @@ class FakeVertex:
             return 200, self.contexts[resource]
         if method == "POST" and collection in TENSORBOARD_IDS:
             return self._create(self.tensorboard, f"{resource}/{query[TENSORBOARD_IDS[collection]]}", body)
+        if method == "POST" and collection == "models" and verb == "upload":
+            return self._upload(resource.removesuffix("/models"), body)
+        if method == "GET" and verb == "listVersions":
+            if resource not in self.models:
+                return _error(404, f"Model {resource} not found")
+            return 200, {"models": self.models[resource]}
         if method == "POST" and verb == "write":
             if resource not in self.tensorboard:
                 return _error(404, f"TensorboardRun {resource} not found")
             self.points += [{**data, "run": resource} for data in body["timeSeriesData"]]
             return 200, {}
         return _error(404, f"no route {method} {path}")
+
+    def _upload(self, parent: str, body: Any) -> tuple[int, Any]:
+        """A new model (``modelId``) or a new version of one (``parentModel``); Vertex AI gives a
+        model's first version the alias ``default``."""
+        if "parentModel" in body:
+            name = body["parentModel"]
+            if name not in self.models:
+                return _error(404, f"Model {name} not found")
+        else:
+            name = f"{parent}/models/{body['modelId']}"
+            if name in self.models:
+                return _error(409, f"Model {name} already exists")
+        version_id = self.add_model_version(name, body["model"]["artifactUri"])
+        version = self.models[name][-1]
+        version.update({**body["model"], **version})
+        if version_id == "1":
+            version["versionAliases"] = ["default", *body["model"].get("versionAliases", [])]
+        response = {
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse",
+            "model": name,
+            "modelVersionId": version_id,
+        }
+        return 200, {"name": f"{name}/operations/{next(self._ids)}", "done": True, "response": response}
 
     def _create(self, store: dict[str, dict[str, Any]], name: str, body: Any) -> tuple[int, Any]:
         if name in store:

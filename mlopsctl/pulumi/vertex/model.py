@@ -69,7 +69,12 @@ class ModelVersionProvider(VertexProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = self.spec(props)
         model = f"{location_path(spec['project'], spec['location'])}/models/{spec['modelId']}"
-        version = _upload(spec, model)
+        adopted = _registered(spec, model)
+        if adopted is None:
+            version = _upload(spec, model)
+        else:  # a pipeline's push registered these artifacts: this resource manages that version now
+            version = adopted
+            _sync(spec, f"{model}@{version}", [])
         name = f"{model}@{version}"
         return CreateResult(name, {**spec, "name": name, "versionId": version})
 
@@ -95,6 +100,19 @@ class ModelVersionProvider(VertexProvider):
         else:
             what = f"delete model version {name}"
             missing_ok(lambda: wait(service.delete_model_version(name=name), what), what)
+
+
+def _registered(spec: dict[str, Any], model: str) -> str | None:
+    """The id of a version of ``model`` that already serves ``spec``'s artifacts with its container
+    (one a pipeline's ``push`` registered), if there is one."""
+    from google.cloud import aiplatform_v1
+
+    service = client(aiplatform_v1.ModelServiceClient, spec["location"])
+    what = f"list the versions of {model}"
+    versions = missing_ok(lambda: list(service.list_model_versions(name=model)), what) or []
+    wanted = (spec["artifactUri"].rstrip("/"), spec["containerImageUri"])
+    serving = {v.version_id: (v.artifact_uri.rstrip("/"), v.container_spec.image_uri) for v in versions}
+    return next((version for version, what in serving.items() if what == wanted), None)
 
 
 def _upload(spec: dict[str, Any], model: str) -> str:

@@ -186,3 +186,15 @@ def test_check_reports_each_bad_input_by_name(
     found = PROVIDER.check({}, inputs(**changes)).failures
     width = len(failure[1]) if failure else 0
     assert [(f.property, f.reason[:width]) for f in found] == ([failure] if failure else [])
+
+
+def test_a_version_a_pipeline_pushed_is_adopted_not_registered_twice(fake: FakeVertex) -> None:
+    """push registers the folder without aliases; the declared version takes it over and sets them."""
+    pushed = PROVIDER.create(inputs(artifactUri="gs://acme-models/fraud/2/"))
+    before = len([c for c in fake.calls if c.route == "upload"])
+    declared = PROVIDER.create(inputs(artifactUri="gs://acme-models/fraud/2", versionAliases=["candidate"]))
+    assert declared.id == pushed.id == f"{MODEL}@1"
+    assert len([c for c in fake.calls if c.route == "upload"]) == before
+    assert fake.models[canonical(MODEL)]["1"]["versionAliases"] == ["candidate", "default"]
+    other_image = inputs(containerImageUri="us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest")
+    assert PROVIDER.create(other_image).id == f"{MODEL}@2"  # same folder, another container: a new version
