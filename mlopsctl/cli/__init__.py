@@ -84,9 +84,13 @@ def _root(
 
 
 def main() -> None:
+    import gc
     import os
 
     # pydantic looks for plugins among all installed distributions' entry points on first use,
     # which costs a tenth of validate; mlopsctl's models use none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # A command builds large trees of mostly acyclic values and exits: the cyclic collector's default
+    # thresholds scan them again and again (a quarter of a large plan). Collect rarely instead.
+    gc.set_threshold(50_000, 20, 100)
     app()

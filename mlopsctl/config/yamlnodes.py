@@ -16,7 +16,7 @@ def compose_documents(text: str) -> list[Any]:
     from ruamel.yaml.error import YAMLError
 
     c_parser = getattr(ruamel_main, "CParser", None)
-    if c_parser is not None and not _YAML_1_1_BREAKS.search(text):  # None: without ruamel.yaml.clib
+    if c_parser is not None and not _PURE_ONLY.search(text):  # None: without ruamel.yaml.clib
         try:
             return _EventLoader(text, c_parser).documents()
         except YAMLError:
@@ -24,14 +24,18 @@ def compose_documents(text: str) -> list[Any]:
     return list(YAML(typ="safe", pure=True).compose_all(text))
 
 
-_YAML_1_1_BREAKS = re.compile("[\x85\u2028\u2029]")
-"""Line breaks in YAML 1.1 (libyaml) that are text in YAML 1.2."""
+_PURE_ONLY = re.compile("[\x85\u2028\u2029]|^%YAML", re.MULTILINE)
+"""Line breaks in YAML 1.1 (libyaml) that are text in YAML 1.2, and a %YAML directive (which the pure
+parser follows)."""
 
 
 class _EventLoader:
     """libyaml's events, composed and resolved (YAML 1.2 core schema) by ruamel.yaml in Python."""
 
     max_depth = None  # the composer's own limit: the recursion limit and the builder's MAX_DEPTH bound it
+
+    class _scanner:  # what the resolver asks for the document's version: none given (YAML 1.2)
+        yaml_version = None
 
     def __init__(self, text: str, parser: Any) -> None:
         from ruamel.yaml.composer import Composer

@@ -212,6 +212,8 @@ def test_unicode_text_is_kept(text: str) -> None:
         # YAML 1.1 breaks lines at LS/PS; YAML 1.2 keeps them as text
         ("a: x\u2028y\nb: 1\n", {"a": "x\u2028y", "b": 1}),
         ("a: yes\nb: 0o17\nc: 1_000\n", {"a": "yes", "b": 15, "c": 1000}),
+        # unless the file asks for YAML 1.1 itself
+        ("%YAML 1.1\n---\na: yes\n", {"a": True}),
     ],
 )
 def test_documents_read_as_yaml_1_2(text: str, data: object) -> None:
