@@ -17,7 +17,7 @@ from mlopsctl.plan.resource_types import REPLACE_ON, replace_on, replace_paths
 
 PIPELINE_VERSION = kubernetes_type("pipelines.kubeflow.org/v2beta1", "PipelineVersion")
 DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")
-TOPIC = "gcp:pubsub/topic:Topic"
+TOPIC = "gcp:pubsub/subscription:Subscription"  # a type mlopsctl does not emit: no rules
 
 
 def inputs(dotted: str, value: JSON) -> dict[str, JSON]:

@@ -26,6 +26,7 @@ from mlopsctl.compiler import (
     training,
     vertex_features,
     vertex_pipelines,
+    vertex_retrain,
     vertex_serving,
     vertex_tracking,
 )
@@ -67,6 +68,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("secrets", secrets.build),
     ("serving", serving.build),
     ("vertex-serving", vertex_serving.build),
+    ("vertex-retrain", vertex_retrain.build),
     ("mesh", mesh.build),
     ("monitoring", monitoring.build),
     ("platform", platform.build),

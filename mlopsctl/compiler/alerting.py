@@ -171,9 +171,14 @@ def _add_policy(
 ) -> None:
     """One alert policy of a monitor on a single condition, notifying the monitor's channels.
 
-    ``extra`` holds the further inputs of the policy's kind, placed after its conditions.
+    ``extra`` holds the further inputs of the policy's kind, placed after its conditions. A monitor on
+    Vertex AI that retrains also notifies the channel that starts its runs
+    (:mod:`mlopsctl.compiler.vertex_retrain`).
     """
+    from mlopsctl.compiler.vertex_retrain import retrain_channel  # which imports this module
+
     channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
+    channels += retrain_channel(ctx, name)
     ctx.add(
         ALERT_POLICY,
         name,

@@ -20,15 +20,18 @@ APIS = {
     "cloudrunv2": "run.googleapis.com",
     "cloudscheduler": "cloudscheduler.googleapis.com",
     "compute": "compute.googleapis.com",
+    "eventarc": "eventarc.googleapis.com",
     "container": "container.googleapis.com",
     "gkehub": "gkehub.googleapis.com",
     "kms": "cloudkms.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
     "projects": "cloudresourcemanager.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
     "secretmanager": "secretmanager.googleapis.com",
     "serviceaccount": "iam.googleapis.com",
     "storage": "storage.googleapis.com",
     "vertex": "aiplatform.googleapis.com",
+    "workflows": "workflows.googleapis.com",
 }
 """The API behind each pulumi-gcp module the build emits."""
 
@@ -41,8 +44,12 @@ def api_of(type_token: str) -> str | None:
     return APIS.get(type_token.split(":")[1].split("/")[0])
 
 
-EXTRA = {"gcp:gkehub/featureMembership:FeatureMembership": "mesh.googleapis.com"}
-"""APIs a resource needs beyond its module's (Cloud Service Mesh runs on the Mesh API)."""
+EXTRA = {
+    "gcp:gkehub/featureMembership:FeatureMembership": "mesh.googleapis.com",
+    "gcp:workflows/workflow:Workflow": "workflowexecutions.googleapis.com",
+}
+"""APIs a resource needs beyond its module's (Cloud Service Mesh runs on the Mesh API; a workflow's
+executions, which Eventarc triggers start, on the Workflow Executions API)."""
 
 
 def build(ctx: BuildContext) -> None:

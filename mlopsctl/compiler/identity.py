@@ -7,8 +7,9 @@ and endpoints that name it (or for the user's own workloads).
 
 On Vertex AI (``placement``), an endpoint's models run as its Google account alone, with no
 Kubernetes account; a drift or skew monitor is Vertex AI's, run by its service agent, and has
-no identity. When no section runs on GKE there is no namespace either, and every account is a
-Google account only."""
+no identity here (one that retrains gets the account its alerts start runs as, in
+:mod:`mlopsctl.compiler.vertex_retrain`). When no section runs on GKE there is no namespace
+either, and every account is a Google account only."""
 
 from __future__ import annotations
 

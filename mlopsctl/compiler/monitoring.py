@@ -41,7 +41,9 @@ to start (so it retrains pipelines placed on GKE only: checked by
 notified, else ``warning``; notifications themselves are the alerting step's.
 
 Monitors placed on Vertex AI are Vertex AI's (:mod:`mlopsctl.compiler.vertex_serving`) and
-Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`): nothing of theirs runs in the cluster.
+Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`), and their alerts start retraining runs
+through Pub/Sub, Eventarc and Workflows (:mod:`mlopsctl.compiler.vertex_retrain`): nothing of
+theirs runs in the cluster.
 """
 
 from __future__ import annotations

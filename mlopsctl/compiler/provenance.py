@@ -42,11 +42,13 @@ LABELLED: Mapping[str, tuple[str, ...]] = {
     "gcp:cloudrunv2/job:Job": ("labels",),
     "gcp:container/cluster:Cluster": ("resourceLabels",),
     "gcp:container/nodePool:NodePool": ("nodeConfig", "resourceLabels"),
+    "gcp:eventarc/trigger:Trigger": ("labels",),
     "gcp:gkehub/feature:Feature": ("labels",),
     "gcp:kms/cryptoKey:CryptoKey": ("labels",),
     "gcp:monitoring/alertPolicy:AlertPolicy": ("userLabels",),
     # ``labels`` of a notification channel is its configuration (an email address, a channel).
     "gcp:monitoring/notificationChannel:NotificationChannel": ("userLabels",),
+    "gcp:pubsub/topic:Topic": ("labels",),
     "gcp:storage/bucket:Bucket": ("labels",),
     "gcp:vertex/aiEndpoint:AiEndpoint": ("labels",),
     "gcp:vertex/aiFeatureGroup:AiFeatureGroup": ("labels",),
@@ -54,6 +56,7 @@ LABELLED: Mapping[str, tuple[str, ...]] = {
     "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": ("labels",),
     "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview": ("labels",),
     "gcp:vertex/aiTensorboard:AiTensorboard": ("labels",),
+    "gcp:workflows/workflow:Workflow": ("labels",),
     "mlopsctl:vertex/modelVersion:ModelVersion": ("labels",),
 }
 """Type token → path of the input holding the resource's Google Cloud labels; other types take none."""

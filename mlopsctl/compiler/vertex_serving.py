@@ -22,7 +22,8 @@ project's Vertex AI service agent (granted on that dataset by the iam step).
 A drift or skew monitor is a ModelMonitor of the version its endpoint serves as ``default``: its
 baseline table is the training data, each feature is compared by its kind's distance (Jensen-
 Shannon numeric, L-infinity categorical) against its threshold, on the monitor's schedule, over
-its window of the endpoint's logged requests; findings notify the monitor's channels. Vertex AI's
+its window of the endpoint's logged requests; findings notify the monitor's channels, and the channel
+that starts its retraining runs (:mod:`mlopsctl.compiler.vertex_retrain`). Vertex AI's
 drift compares a window with the one before it (skew compares with the baseline), where the GKE
 job compares both with the baseline. SLO monitors are alert policies
 (:mod:`mlopsctl.compiler.alerting`).
@@ -46,6 +47,7 @@ from mlopsctl.compiler.vertex_models import (
     endpoint_resource,
     version_resource,
 )
+from mlopsctl.compiler.vertex_retrain import retrain_channel
 from mlopsctl.config.checks.placement import registry_aliases
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.monitoring import DataMonitor
@@ -171,6 +173,7 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
         for feature, spec in sorted(monitor.features.items())
     }
     channels = [ctx.address(NOTIFICATION_CHANNEL, c) for c in monitor.actions.notify]
+    channels += retrain_channel(ctx, name)
     schedule = monitor.schedule
     where = ["projects", ctx.gcp_project, "locations", ctx.target.region, "endpoints"]
     ctx.add(

@@ -108,6 +108,8 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         *_NODE_CONFIG_FORCES,
     ),
     # skipInitialVersionCreation only matters at creation and is no longer ForceNew.
+    # A trigger's transport (its topic) cannot change: Eventarc made the subscription for it.
+    "gcp:eventarc/trigger:Trigger": ("name", "location", "project", "transport"),
     "gcp:kms/cryptoKey:CryptoKey": (
         "name",
         "keyRing",
@@ -124,6 +126,8 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
     "gcp:projects/service:Service": ("service", "project"),
     "gcp:projects/serviceIdentity:ServiceIdentity": ("service", "project"),
+    "gcp:pubsub/topic:Topic": ("name", "project"),
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "project", "role", "member", "condition"),
     "gcp:secretmanager/secretIamMember:SecretIamMember": (
         "secretId",
         "project",
@@ -173,6 +177,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "condition",
     ),
     "gcp:vertex/aiTensorboard:AiTensorboard": ("region", "project", "encryptionSpec"),
+    "gcp:workflows/workflow:Workflow": ("name", "region", "project"),
     # A Deployment's selector is immutable.
     "kubernetes:apps/v1:Deployment": (*_KUBERNETES_IDENTITY, "spec.selector"),
     "kubernetes:batch/v1:CronJob": _KUBERNETES_IDENTITY,

@@ -247,8 +247,8 @@ def vertex_batch_jobs(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """Monitors watch endpoints where they run. Vertex AI's monitors notify, they start no runs; GKE's
-    start them (see :func:`_starts_runs`)."""
+    """Monitors watch endpoints where they run, and start runs of the pipelines they retrain where
+    they can reach them (see :func:`_starts_runs`)."""
     config = ctx.config
     placement = config.placement
     for name, monitor in config.monitors.items():
@@ -275,18 +275,25 @@ def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagnostic]:
-    """A monitor that starts runs: on GKE only. A drift or skew job starts them where the pipelines
-    are; an SLO's alert through Alertmanager, of pipelines published to Kubeflow Pipelines only."""
+    """A monitor that starts runs does so where it runs: on GKE, a drift or skew job starts them where
+    the pipelines are, an SLO's alert through Alertmanager, of pipelines published to Kubeflow
+    Pipelines only; on Vertex AI, a Cloud Workflows workflow that its alerts start creates
+    PipelineJobs through the Vertex AI API, of pipelines on Vertex AI only."""
     placement = ctx.config.placement
-    if placement.monitors == "vertex":
+    if placement.monitors == "vertex" and placement.pipelines == "gke":
         yield _refused(
             path,
-            f"monitor '{monitor}' runs on Vertex AI, whose monitors and alert policies notify: "
-            "they start no pipeline runs",
-            "notify a channel and start runs on a schedule or when new data lands",
+            f"monitor '{monitor}' runs on Vertex AI, whose alerts start runs through the Vertex AI API, "
+            "but this environment's pipelines are published to Kubeflow Pipelines in the cluster, "
+            "which Google Cloud's managed services do not reach",
+            "place the pipelines on Vertex AI too (placement.pipelines: vertex)",
             "monitors",
         )
-    elif placement.pipelines == "vertex" and isinstance(ctx.config.monitors.get(monitor), SloMonitor):
+    elif (
+        placement.monitors == "gke"
+        and placement.pipelines == "vertex"
+        and isinstance(ctx.config.monitors.get(monitor), SloMonitor)
+    ):
         yield _refused(
             path,
             f"monitor '{monitor}' is an SLO alert, whose runs Alertmanager starts through Kubeflow "

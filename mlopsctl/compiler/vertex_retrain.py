@@ -1,0 +1,303 @@
+"""Monitors on Vertex AI that retrain: an alert starts PipelineJobs of the pipelines it retrains.
+
+A monitor placed on Vertex AI whose ``actions.retrain`` names a pipeline (or that a pipeline's
+``triggers`` name), with pipelines on Vertex AI too (``config.checks.placement``), gets a chain of
+managed pieces, all its own:
+
+- a Pub/Sub topic, and a Cloud Monitoring notification channel of type ``pubsub`` on it, which the
+  monitor notifies besides its declared channels (the ModelMonitor of a drift or skew monitor,
+  :mod:`mlopsctl.compiler.vertex_serving`; the alert policy of an SLO monitor,
+  :mod:`mlopsctl.compiler.alerting`). Cloud Monitoring publishes as its notification service
+  agent, which may publish to that topic only;
+- an Eventarc trigger on the topic's messages that executes a Cloud Workflows workflow;
+- the workflow, which for each retrained pipeline creates a PipelineJob through the Vertex AI API:
+  the body the pipeline's schedule POSTs (:mod:`mlopsctl.compiler.vertex_pipelines`: the template's
+  spec inline, pipeline root, the pipeline's account and run labels), with the pipeline's parameters
+  overlaid with the monitor's ``retrainParameters``. Before that it lists the pipeline's runs in the
+  target (by its run labels) that are queued, pending or running, and starts none if there is one: at
+  most one run per pipeline at a time, however often the monitor fires. A message of an incident that
+  closed starts nothing.
+
+The trigger and the workflow run as the monitor's own Google account, which may receive events
+(``roles/eventarc.eventReceiver``) and execute workflows (``roles/workflows.invoker``: Workflows
+grants it on the project only) on the project, create PipelineJobs (``roles/aiplatform.user``) and act
+as the accounts of the pipelines it retrains (``roles/iam.serviceAccountUser`` on each). The spec
+is inline, so the workflow reads no template object. The workflow's source holds the specs: Workflows
+takes at most 128 KB of source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
+from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
+from mlopsctl.compiler.identity import GSA_IAM_MEMBER, WorkloadAccount, google_account, identity_of
+from mlopsctl.compiler.monitoring import retrained_pipelines
+from mlopsctl.compiler.vertex_pipelines import SERVICE_ACCOUNT_USER, run_config, run_labels, template_of
+from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
+from mlopsctl.config.naming import gsa_account_id, region_short, shorten
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON, fn_invoke, fn_join
+from mlopsctl.io.yamlio import dump_yaml
+
+TOPIC = "gcp:pubsub/topic:Topic"
+TOPIC_IAM_MEMBER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+TRIGGER = "gcp:eventarc/trigger:Trigger"
+WORKFLOW = "gcp:workflows/workflow:Workflow"
+PUBLISHER = "roles/pubsub.publisher"
+EVENT_RECEIVER = "roles/eventarc.eventReceiver"
+WORKFLOWS_INVOKER = "roles/workflows.invoker"
+MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+ACTIVE_STATES = ("PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING")
+"""The states of a run that is not over yet: while one is, the workflow starts no other."""
+DECODED = "${json.decode(base64.decode(event.data.message.data))}"
+"""The JSON that Cloud Monitoring published: an incident of an alert policy, or Model Monitoring's
+notification."""
+STATE = '${map.get(message, ["incident", "state"])}'
+"""``open`` or ``closed`` for an incident; null for a notification that is none."""
+NAME_LIMIT = 63
+"""Workflow and Eventarc trigger names: letters, digits, '-' and '_', at most 63 characters here."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The names of a retraining monitor's pieces: the topic's is unique per GCP project, which the regions
+    of an environment (and several environments) may share."""
+
+    name: str
+    project: str
+    region: str
+
+    @property
+    def topic(self) -> str:
+        return f"projects/{self.project}/topics/{self.name}"
+
+    @property
+    def workflow(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}/workflows/{self.name}"
+
+
+def _graph_name(monitor: str) -> str:
+    return f"monitor-{monitor}-retrain"
+
+
+def retrain_channel(ctx: BuildContext, monitor: str) -> list[str]:
+    """The address of the notification channel that starts ``monitor``'s retraining runs, if it has one."""
+    config = ctx.config
+    placement = config.placement
+    on_vertex = placement.monitors == placement.pipelines == "vertex"
+    if not on_vertex or not retrained_pipelines(config, monitor):
+        return []
+    return [ctx.address(NOTIFICATION_CHANNEL, _graph_name(monitor))]
+
+
+def build(ctx: BuildContext) -> None:
+    for name in ctx.config.monitors:
+        if retrain_channel(ctx, name):
+            _chain(ctx, name)
+
+
+def _chain(ctx: BuildContext, monitor: str) -> None:
+    project, region = ctx.gcp_project, ctx.target.region
+    key = _graph_name(monitor)
+    name = f"{ctx.config.project.name}-{ctx.target.env}-{region_short(region)}-{key}"
+    chain = Chain(shorten(name, NAME_LIMIT), project, region)
+    source: Path = ("monitors", monitor, "actions")
+    labels = ctx.gcp_labels({"mlops-monitor": monitor})
+    topic = ctx.add(TOPIC, key, {"name": chain.name, "project": project, "labels": labels}, source=source)
+    agent = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": project}, "number")
+    publisher = ctx.add(
+        TOPIC_IAM_MEMBER,
+        f"{key}-publisher",
+        {
+            "project": project,
+            "topic": chain.name,
+            "role": PUBLISHER,
+            "member": fn_join(
+                "",
+                ["serviceAccount:service-", agent, "@gcp-sa-monitoring-notification.iam.gserviceaccount.com"],
+            ),
+        },
+        source=source,
+        depends_on=(topic.address,),
+    )
+    ctx.add(
+        NOTIFICATION_CHANNEL,
+        key,
+        {
+            "type": "pubsub",
+            "project": project,
+            "displayName": f"{ctx.config.project.name} {monitor} retraining ({ctx.target})",
+            "description": f"Starts the runs that monitor '{monitor}' retrains, managed by mlopsctl.",
+            "enabled": True,
+            "labels": {"topic": chain.topic},
+            "userLabels": labels,
+        },
+        source=source,
+        depends_on=(topic.address, publisher.address),
+    )
+    email, grants = _account(ctx, monitor, source)
+    workflow = ctx.add(
+        WORKFLOW,
+        key,
+        {
+            "name": chain.name,
+            "project": project,
+            "region": region,
+            "description": f"Starts the runs that monitor '{monitor}' retrains (mlopsctl).",
+            "serviceAccount": email,
+            "sourceContents": workflow_source(ctx, monitor),
+            "labels": labels,
+            "deletionProtection": False,
+        },
+        source=source,
+        depends_on=grants,
+    )
+    ctx.add(
+        TRIGGER,
+        key,
+        {
+            "name": chain.name,
+            "project": project,
+            "location": region,
+            "matchingCriterias": [{"attribute": "type", "value": MESSAGE_PUBLISHED}],
+            "transport": {"pubsub": {"topic": chain.topic}},
+            "destination": {"workflow": chain.workflow},
+            "serviceAccount": email,
+            "labels": labels,
+        },
+        source=source,
+        depends_on=(topic.address, workflow.address, *grants),
+    )
+
+
+def _account(ctx: BuildContext, monitor: str, source: Path) -> tuple[str, tuple[str, ...]]:
+    """The monitor's Google account and the addresses of its grants."""
+    who = identity_of(ctx, "monitor", monitor)
+    account = google_account(
+        ctx,
+        WorkloadAccount(
+            f"monitor-{monitor}",
+            gsa_account_id("monitor", monitor, ctx.target),
+            f"{monitor} retraining",
+            f"Starts the runs that monitor '{monitor}' retrains (mlopsctl).",
+        ),
+        source=source,
+    )
+    member = f"serviceAccount:{who.gsa_email}"
+    grants = [grant_aiplatform_user(ctx, who, source)]
+    for role in (EVENT_RECEIVER, WORKFLOWS_INVOKER):
+        name = f"{account.name}-{role.removeprefix('roles/').replace('.', '-').lower()}"
+        inputs: dict[str, JSON] = {"project": ctx.gcp_project, "role": role, "member": member}
+        grants.append(
+            ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,)).address
+        )
+    for pipeline in retrained_pipelines(ctx.config, monitor):
+        acted = identity_of(
+            ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account
+        ).gsa_email
+        inputs = {
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{acted}",
+            "role": SERVICE_ACCOUNT_USER,
+            "member": member,
+        }
+        name = f"{account.name}-acts-as-{acted.split('@')[0]}"
+        if ctx.address(GSA_IAM_MEMBER, name) not in ctx.graph.resources:
+            grants.append(
+                ctx.add(GSA_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,)).address
+            )
+    return who.gsa_email, tuple(grants)
+
+
+def pipeline_job(ctx: BuildContext, monitor: str, pipeline: str) -> dict[str, JSON]:
+    """The PipelineJob that ``monitor`` starts of ``pipeline``: the schedule's body, with the monitor's
+    ``retrainParameters`` over the pipeline's parameters."""
+    overlay = ctx.config.monitors[monitor].actions.retrain_parameters  # none for an SLO monitor
+    config = run_config(ctx, pipeline, {**ctx.config.pipelines[pipeline].parameters, **overlay})
+    return {
+        "displayName": config["displayName"],
+        "pipelineSpec": template_of(ctx, pipeline).spec,
+        "runtimeConfig": {
+            "gcsOutputDirectory": config["pipelineRoot"],
+            "parameterValues": config["parameters"],
+        },
+        "serviceAccount": config["serviceAccount"],
+        "labels": config["labels"],
+    }
+
+
+def active_runs_filter(ctx: BuildContext, pipeline: str) -> str:
+    """The Vertex AI list filter of ``pipeline``'s runs in the target that are not over."""
+    terms = [f'labels.{key}="{value}"' for key, value in sorted(run_labels(ctx, pipeline).items())]
+    states = " OR ".join(f'state="{state}"' for state in ACTIVE_STATES)
+    return " AND ".join([*terms, f"({states})"])
+
+
+def workflow_source(ctx: BuildContext, monitor: str) -> str:
+    """The workflow (YAML): skip a closed incident's message, then start each retrained pipeline once."""
+    region, project = ctx.target.region, ctx.gcp_project
+    jobs = f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
+    pipelines = retrained_pipelines(ctx.config, monitor)
+    starts: list[JSON] = [
+        {
+            f"start_{index}": {
+                "call": "start_once",
+                "args": {
+                    "filter": active_runs_filter(ctx, pipeline),
+                    "job": pipeline_job(ctx, monitor, pipeline),
+                },
+                "result": f"run_{index}",
+            }
+        }
+        for index, pipeline in enumerate(pipelines)
+    ]
+    workflow: dict[str, JSON] = {
+        "main": {
+            "params": ["event"],
+            "steps": [
+                {
+                    "read": {
+                        "try": {"steps": [{"decode": {"assign": [{"message": DECODED}, {"state": STATE}]}}]},
+                        "except": {"as": "error", "steps": [{"unread": {"assign": [{"state": None}]}}]},
+                    }
+                },
+                {"closed": {"switch": [{"condition": '${state == "closed"}', "return": "incident closed"}]}},
+                *starts,
+                {"done": {"return": {pipeline: f"${{run_{i}}}" for i, pipeline in enumerate(pipelines)}}},
+            ],
+        },
+        "start_once": {
+            "params": ["filter", "job"],
+            "steps": [
+                {
+                    "look": {
+                        "call": "http.get",
+                        "args": {
+                            "url": jobs,
+                            "auth": {"type": "OAuth2"},
+                            "query": {"filter": "${filter}", "pageSize": 1},
+                        },
+                        "result": "active",
+                    }
+                },
+                {
+                    "busy": {
+                        "switch": [
+                            {"condition": '${"pipelineJobs" in active.body}', "return": "already running"}
+                        ]
+                    }
+                },
+                {
+                    "start": {
+                        "call": "http.post",
+                        "args": {"url": jobs, "auth": {"type": "OAuth2"}, "body": "${job}"},
+                        "result": "started",
+                    }
+                },
+                {"started": {"return": "${started.body.name}"}},
+            ],
+        },
+    }
+    return dump_yaml(workflow)
