@@ -7,6 +7,7 @@ import pathlib
 from dataclasses import dataclass, field
 
 from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.naming import bucket_name
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
 from mlopsctl.config.templates import render_object
@@ -44,6 +45,14 @@ class BuildContext:
     @property
     def gcp_project(self) -> str:
         return self.config.environments[self.target.env].gcp_project
+
+    @functools.cached_property
+    def declared_buckets(self) -> dict[str, str]:
+        """The name in Cloud Storage of each bucket under ``data.buckets`` → its key there."""
+        return {
+            bucket_name(self.config, self.target, key, bucket): key
+            for key, bucket in self.config.data.buckets.items()
+        }
 
     @functools.cached_property
     def templates_dir(self) -> pathlib.Path | None:

@@ -39,7 +39,6 @@ from mlopsctl.config.models.serving import BatchIO, BatchJob, Endpoint
 from mlopsctl.config.models.stages import IngestSource
 from mlopsctl.config.naming import (
     PIPELINE_ROOT,
-    bucket_name,
     bucket_of,
     dataset_id,
     monitor_table,
@@ -268,10 +267,9 @@ def _artifact_bucket(ctx: BuildContext, uri: str, access: Access, path: Path) ->
     """Access to the bucket of a ``gs://`` URI, if it is one of the buckets under data.buckets."""
     if not uri.startswith("gs://"):
         return
-    name = uri.removeprefix("gs://").partition("/")[0]
-    for key, bucket in ctx.config.data.buckets.items():
-        if bucket_name(ctx.config, ctx.target, key, bucket) == name:
-            yield BUCKET_IAM_MEMBER, key, _ROLES[BUCKET_IAM_MEMBER][access], path
+    key = ctx.declared_buckets.get(uri.removeprefix("gs://").partition("/")[0])
+    if key is not None:
+        yield BUCKET_IAM_MEMBER, key, _ROLES[BUCKET_IAM_MEMBER][access], path
 
 
 _INCLUDING = (
