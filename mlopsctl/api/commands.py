@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from mlopsctl.api.errors import UserError, user_errors
-from mlopsctl.api.plans import Progress, compiled_graphs, make_plan, quiet
+from mlopsctl.api.plans import Progress, compiled_graphs, compiled_target, make_plan, quiet
 from mlopsctl.api.targets import TargetSpec, applied_at_ref
 from mlopsctl.compiler.pipeline_outline import outlined_without_kfp
 from mlopsctl.compiler.platform import addon_uses
@@ -224,15 +224,10 @@ def run_local(
     from mlopsctl.run.dispatch import LocalRequest
     from mlopsctl.run.dispatch import run_local as dispatch
 
-    targets = [t for t in validation.targets if t.env == env and region in (None, t.region)]
-    if not targets:
-        raise UserError(f"no target {env}/{region or '*'} in the validated config")
-    target = targets[0]
     with user_errors():
-        graph = compiled_graphs(validation)[target]
-        assert validation.document is not None, "compile_graphs refuses a config that did not load"
+        target = compiled_target(validation, env, region)
         request = LocalRequest(name, out, dict(params or {}), trials, act, data)
-        return dispatch(validation.targets[target].config, graph, validation.document.base_dir, request)
+        return dispatch(target.config, target.graph, target.base_dir, request)
 
 
 def platform(

@@ -11,6 +11,7 @@ from mlopsctl.api.errors import UserError
 from mlopsctl.api.targets import NO_TARGET, TargetKind, TargetSpec, applied_at_ref
 from mlopsctl.compiler import compile_graphs
 from mlopsctl.config.diagnostics import plural
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.project import ALL, Selection, Validation
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
@@ -40,6 +41,25 @@ def compiled_graphs(validation: Validation) -> dict[Target, Graph]:
             "(see 'mlopsctl validate')"
         )
     return compile_graphs(validation)
+
+
+@dataclass(frozen=True)
+class CompiledTarget:
+    """One target's config, its compiled graph and the folder of its mlops.yaml."""
+
+    config: MLOpsConfig
+    graph: Graph
+    base_dir: pathlib.Path
+
+
+def compiled_target(validation: Validation, env: str, region: str | None) -> CompiledTarget:
+    """The target ``env`` in ``region`` (default: the environment's first region), compiled."""
+    targets = [t for t in validation.targets if t.env == env and region in (None, t.region)]
+    if not targets:
+        raise UserError(f"no target {env}/{region or '*'} in the validated config")
+    graph = compiled_graphs(validation)[targets[0]]
+    assert validation.document is not None, "compiled_graphs refuses a config that did not load"
+    return CompiledTarget(validation.targets[targets[0]].config, graph, validation.document.base_dir)
 
 
 def graphs_for(validation: Validation, target: ApplyTarget | None) -> dict[Target, Graph]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlopsctl.api.errors import UserError, user_errors
-from mlopsctl.api.plans import compiled_graphs
+from mlopsctl.api.errors import user_errors
+from mlopsctl.api.plans import compiled_target
 from mlopsctl.config.project import Validation
 from mlopsctl.run.submit import KfpApi, SubmittedRun, submit
 
@@ -31,14 +31,7 @@ def submit_run(
     ``$MLOPSCTL_KFP_TOKEN``, if set). Raises :class:`UserError` for what must be fixed
     first (an unknown pipeline or parameter, no KFP host, no credentials) and for a refused run.
     """
-    targets = [t for t in validation.targets if t.env == env and region in (None, t.region)]
-    if not targets:
-        raise UserError(f"no target {env}/{region or '*'} in the validated config")
-    target = targets[0]
     with user_errors():
-        graph = compiled_graphs(validation)[target]
-        assert validation.document is not None, "compile_graphs refuses a config that did not load"
-        config = validation.targets[target].config
-        return submit(
-            config, graph, validation.document.base_dir, name, dict(params or {}), KfpApi(kfp_host, kfp_token)
-        )
+        target = compiled_target(validation, env, region)
+        api = KfpApi(kfp_host, kfp_token)
+        return submit(target.config, target.graph, target.base_dir, name, dict(params or {}), api)

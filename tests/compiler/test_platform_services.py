@@ -6,32 +6,12 @@ import pathlib
 
 import pytest
 from helpers import OWNED_STAGED_DATA, write
+from tracking_cases import TRACKED
 
 from mlopsctl.config.target import Target
 
 DEV = Target("dev", "us-central1")
-PIPELINE = """\
-pipelines:
-  train:
-    steps:
-      ingest:
-        kind: ingest
-        source: {bigquery: {dataset: features, table: rows}}
-        outputs: {examples: dataset}
-      fit:
-        kind: train
-        image: trainer:1
-        command: [python, train.py]
-        inputs: {data: ingest.examples}
-        outputs: {model: model}
-      check:
-        kind: evaluate
-        inputs: {model: fit.model, examples: ingest.examples}
-        outputs: {metrics: metrics}
-  report:
-    steps:
-      say: {image: report:1, command: [report]}
-"""
+PIPELINE = TRACKED
 
 
 def _services(tmp_path: pathlib.Path, text: str) -> dict[str, tuple[str, ...]]:

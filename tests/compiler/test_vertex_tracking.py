@@ -28,37 +28,10 @@ from mlopsctl.pulumi.program import create
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "pulumi"))  # the shared Pulumi mocks
 from mocked import Recorder, run
+from tracking_cases import TRACKED
 
 DEV = Target("dev", "us-central1")
-PIPELINE = """\
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-pipelines:
-  train:
-    steps:
-      ingest:
-        kind: ingest
-        source: {bigquery: {dataset: features, table: rows}}
-        outputs: {examples: dataset}
-      fit:
-        kind: train
-        image: trainer:1
-        command: [python, train.py]
-        inputs: {data: ingest.examples}
-        outputs: {model: model}
-      check:
-        kind: evaluate
-        inputs: {model: fit.model, examples: ingest.examples}
-        outputs: {metrics: metrics}
-  report:
-    steps:
-      say:
-        image: report:1
-        command: [report]
-"""
+PIPELINE = TRACKED
 EXPERIMENT = re.compile(r"(projects/[^/]+/locations/([^/]+)/metadataStores/[^/]+)/contexts/([^/]+)")
 TENSORBOARD_NAME = re.compile(r"projects/[^/]+/locations/([^/]+)/tensorboards/[^/]+")
 """What the stage runtime accepts (mlopsctl_stage.tracking)."""
