@@ -53,14 +53,14 @@ import json
 from mlopsctl.compiler import metrics, rbac
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER
-from mlopsctl.compiler.identity import GSA_IAM_MEMBER, NAMESPACE, Identity, identity_of
+from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pipelines import published_version
 from mlopsctl.compiler.pods import run_to_completion_pod
 from mlopsctl.compiler.schedules import CRONJOB_NAME_LIMIT, KFP_API, RUN_RULES
 from mlopsctl.compiler.slo import promql
 from mlopsctl.compiler.storage import BUCKET
-from mlopsctl.compiler.vertex_pipelines import SERVICE_ACCOUNT_USER, run_config, template_of
+from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_config, template_of
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
@@ -235,15 +235,7 @@ def _vertex_grants(ctx: BuildContext, who: Identity, pipelines: list[str], sourc
     grants = [grant_aiplatform_user(ctx, who, source)]
     for pipeline in pipelines:
         runs_as = identity_of(ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account)
-        account = ctx.graph.resources[runs_as.gsa_address]
-        acts: dict[str, JSON] = {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{runs_as.gsa_email}",
-            "role": SERVICE_ACCOUNT_USER,
-            "member": f"serviceAccount:{who.gsa_email}",
-        }
-        depends = (monitor.address, account.address)
-        name = f"{monitor.name}-acts-as-{account.name}"
-        grants.append(ctx.add(GSA_IAM_MEMBER, name, acts, source=source, depends_on=depends).address)
+        grants.append(grant_act_as(ctx, who, runs_as, source))
         bucket = bucket_of(ctx.config, ctx.target, PIPELINE_ROOT)
         prefix = template_of(ctx, pipeline).resource.inputs["name"].rsplit("/", 1)[0]
         reads: dict[str, JSON] = {

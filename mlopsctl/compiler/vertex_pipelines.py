@@ -81,7 +81,7 @@ def build(ctx: BuildContext) -> None:
         runs = grant_aiplatform_user(ctx, who, source)
         if pipeline.schedule is None and not any(t.new_data for t in pipeline.triggers):
             continue
-        acts = _grant_act_as_self(ctx, who, source)
+        acts = grant_act_as(ctx, who, who, source)
         if pipeline.schedule is not None:
             _schedule(ctx, name, pipeline, pipeline.schedule, template, (runs, acts))
         for i, trigger in enumerate(pipeline.triggers):
@@ -151,19 +151,20 @@ def run_config(ctx: BuildContext, pipeline: str, parameters: dict[str, JSON]) ->
     }
 
 
-def _grant_act_as_self(ctx: BuildContext, who: Identity, source: Path) -> str:
-    """A run started with the account's own token runs as that account: it must be allowed to act as
-    itself."""
-    account = ctx.graph.resources[who.gsa_address]
-    name = f"{account.name}-act-as-self"
+def grant_act_as(ctx: BuildContext, who: Identity, runs_as: Identity, source: Path) -> str:
+    """``roles/iam.serviceAccountUser`` for ``who`` on the Google account ``runs_as`` (added once): what
+    starting a run as that account takes. A run started with the account's own token acts as itself."""
+    account, acted = ctx.graph.resources[who.gsa_address], ctx.graph.resources[runs_as.gsa_address]
+    name = f"{account.name}-act-as-self" if account is acted else f"{account.name}-acts-as-{acted.name}"
     address = ctx.address(GSA_IAM_MEMBER, name)
     if address not in ctx.graph.resources:
         inputs: dict[str, JSON] = {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{who.gsa_email}",
+            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{runs_as.gsa_email}",
             "role": SERVICE_ACCOUNT_USER,
             "member": f"serviceAccount:{who.gsa_email}",
         }
-        ctx.add(GSA_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,))
+        depends = tuple(dict.fromkeys((account.address, acted.address)))
+        ctx.add(GSA_IAM_MEMBER, name, inputs, source=source, depends_on=depends)
     return address
 
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
-from mlopsctl.compiler.identity import GSA_IAM_MEMBER, WorkloadAccount, google_account, identity_of
+from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
 from mlopsctl.compiler.monitoring import retrained_pipelines
-from mlopsctl.compiler.vertex_pipelines import SERVICE_ACCOUNT_USER, run_config, run_labels, template_of
+from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_config, run_labels, template_of
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
 from mlopsctl.config.sourcemap import Path
@@ -195,20 +195,9 @@ def _account(ctx: BuildContext, monitor: str, source: Path) -> tuple[str, tuple[
             ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,)).address
         )
     for pipeline in retrained_pipelines(ctx.config, monitor):
-        acted = identity_of(
-            ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account
-        ).gsa_email
-        inputs = {
-            "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{acted}",
-            "role": SERVICE_ACCOUNT_USER,
-            "member": member,
-        }
-        name = f"{account.name}-acts-as-{acted.split('@')[0]}"
-        if ctx.address(GSA_IAM_MEMBER, name) not in ctx.graph.resources:
-            grants.append(
-                ctx.add(GSA_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,)).address
-            )
-    return who.gsa_email, tuple(grants)
+        runs_as = identity_of(ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account)
+        grants.append(grant_act_as(ctx, who, runs_as, source))
+    return who.gsa_email, tuple(dict.fromkeys(grants))
 
 
 def pipeline_job(ctx: BuildContext, monitor: str, pipeline: str) -> dict[str, JSON]:

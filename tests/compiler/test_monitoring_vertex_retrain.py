@@ -160,3 +160,22 @@ def test_without_retraining_the_monitor_gets_no_vertex_grants(tmp_path: pathlib.
     graph = compile_text(tmp_path, text.replace("    triggers: [{monitor: watch}]\n", ""))[DEV]
     assert _grants_of(graph, MONITOR) == []
     assert _retrain(graph) == []
+
+
+def test_pipelines_that_share_an_account_are_acted_as_once(tmp_path: pathlib.Path) -> None:
+    """Two retrained pipelines running as one account need one act-as grant (it was added twice)."""
+    shared = CONFIG.replace(
+        "    parameters: {epochs: 3}\n", "    parameters: {epochs: 3}\n    serviceAccount: trainer\n", 1
+    )
+    graph = compile_text(tmp_path, shared)[DEV]
+    email = {
+        r.name: f"{r.inputs['accountId']}@acme-demo-dev.iam.gserviceaccount.com"
+        for r in graph
+        if r.type == "gcp:serviceaccount/account:Account"
+    }
+    acts = [
+        r.inputs["serviceAccountId"]
+        for r in graph
+        if r.type == GSA_IAM_MEMBER and r.inputs["member"] == f"serviceAccount:{email['monitor-watch']}"
+    ]
+    assert acts == [f"projects/acme-demo-dev/serviceAccounts/{email['account-trainer']}"]
