@@ -14,11 +14,10 @@ import contextlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from mlopsctl.compiler.context import BuildContext
-from mlopsctl.compiler.vertex_pipelines import CLOUD_PLATFORM_SCOPE, run_config, template_of
-from mlopsctl.pulumi.vertex.client import api_endpoint, describe
+from mlopsctl.compiler.vertex_pipelines import run_config, template_of
+from mlopsctl.pulumi.vertex.client import client, describe, location_path
 from mlopsctl.run.errors import RunError
 from mlopsctl.run.submit import SubmittedRun, run_parameters
 
@@ -42,7 +41,7 @@ def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) ->
         ) from None
 
     region, project = ctx.target.region, ctx.gcp_project
-    parent = f"projects/{project}/locations/{region}"
+    parent = location_path(project, region)
     job = aiplatform_v1.PipelineJob(
         display_name=config["displayName"],
         pipeline_spec=template.spec,
@@ -53,8 +52,8 @@ def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) ->
         labels=config["labels"],
     )
     with _vertex_errors(f"Vertex AI did not start pipeline {pipeline} in {parent}"):
-        client = _pipeline_service(aiplatform_v1, region)
-        created = client.create_pipeline_job(
+        service = client(aiplatform_v1.PipelineServiceClient, region)
+        created = service.create_pipeline_job(
             parent=parent, pipeline_job=job, pipeline_job_id=job_id(pipeline)
         )
     run_id = str(created.name).rsplit("/", 1)[-1]
@@ -68,22 +67,6 @@ def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) ->
         display_name=str(config["displayName"]),
         parameters=dict(config["parameters"]),
         source=template.uri,
-    )
-
-
-def _pipeline_service(aiplatform_v1: Any, region: str) -> Any:
-    """The PipelineServiceClient of ``region``, with Application Default Credentials."""
-    import google.auth
-    from google.auth.credentials import AnonymousCredentials, Credentials
-
-    endpoint = api_endpoint(region)
-    credentials: Credentials
-    if endpoint.startswith("http://"):
-        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    else:
-        credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-    return aiplatform_v1.PipelineServiceClient(
-        transport="rest", credentials=credentials, client_options={"api_endpoint": endpoint}
     )
 
 

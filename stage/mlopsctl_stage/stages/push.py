@@ -139,8 +139,8 @@ def register(target: Registration, folder: str, version: str) -> None:
     from google.api_core.exceptions import Conflict
     from google.cloud import aiplatform_v1
 
-    service = vertex.client("ModelServiceClient", target.location)
-    with vertex.api_errors(f"versions of {target.model}"):
+    with vertex.api_errors(f"versions of {target.model}"):  # credentials are looked up by the client
+        service = vertex.client("ModelServiceClient", target.location)
         versions = _versions(service, target)
     found = (versions or {}).get(folder.rstrip("/"))
     if found is None:
