@@ -168,6 +168,23 @@ def grant_act_as(ctx: BuildContext, who: Identity, runs_as: Identity, source: Pa
     return address
 
 
+def pipeline_job(ctx: BuildContext, pipeline: str, parameters: dict[str, JSON]) -> dict[str, JSON]:
+    """The PipelineJob (REST JSON) that starts a run of ``pipeline`` with ``parameters``: its template's
+    spec inline (``templateUri`` takes no ``gs://`` object) and :func:`run_config`'s root, account and
+    labels. Schedules, monitors' retraining and ``mlopsctl run`` all send it."""
+    config = run_config(ctx, pipeline, parameters)
+    return {
+        "displayName": config["displayName"],
+        "pipelineSpec": template_of(ctx, pipeline).spec,
+        "runtimeConfig": {
+            "gcsOutputDirectory": config["pipelineRoot"],
+            "parameterValues": config["parameters"],
+        },
+        "serviceAccount": config["serviceAccount"],
+        "labels": config["labels"],
+    }
+
+
 def _scheduler_name(ctx: BuildContext, suffix: str) -> str:
     """Cloud Scheduler and Cloud Run names are unique per GCP project and region, which the targets of
     several environments (and projects) may share."""
@@ -193,17 +210,7 @@ def _schedule(
     template: Template,
     grants: tuple[str, ...],
 ) -> Resource:
-    config = run_config(ctx, name, {**pipeline.parameters, **schedule.parameters})
-    job: dict[str, JSON] = {
-        "displayName": config["displayName"],
-        "pipelineSpec": template.spec,
-        "runtimeConfig": {
-            "gcsOutputDirectory": config["pipelineRoot"],
-            "parameterValues": config["parameters"],
-        },
-        "serviceAccount": config["serviceAccount"],
-        "labels": config["labels"],
-    }
+    job = pipeline_job(ctx, name, {**pipeline.parameters, **schedule.parameters})
     region, project = ctx.target.region, ctx.gcp_project
     uri = f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
     inputs: dict[str, JSON] = {
@@ -213,7 +220,7 @@ def _schedule(
         "description": f"Starts a run of pipeline '{name}' on Vertex AI Pipelines (mlopsctl).",
         "schedule": schedule.cron,
         "timeZone": schedule.time_zone,
-        "httpTarget": _http_target(uri, job, str(config["serviceAccount"])),
+        "httpTarget": _http_target(uri, job, str(job["serviceAccount"])),
     }
     return ctx.add(
         SCHEDULER_JOB,

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlopsctl.compiler import vertex_pipelines
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
 from mlopsctl.compiler.monitoring import retrained_pipelines
-from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_config, run_labels, template_of
+from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_labels
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
 from mlopsctl.config.sourcemap import Path
@@ -204,17 +205,9 @@ def pipeline_job(ctx: BuildContext, monitor: str, pipeline: str) -> dict[str, JS
     """The PipelineJob that ``monitor`` starts of ``pipeline``: the schedule's body, with the monitor's
     ``retrainParameters`` over the pipeline's parameters."""
     overlay = ctx.config.monitors[monitor].actions.retrain_parameters  # none for an SLO monitor
-    config = run_config(ctx, pipeline, {**ctx.config.pipelines[pipeline].parameters, **overlay})
-    return {
-        "displayName": config["displayName"],
-        "pipelineSpec": template_of(ctx, pipeline).spec,
-        "runtimeConfig": {
-            "gcsOutputDirectory": config["pipelineRoot"],
-            "parameterValues": config["parameters"],
-        },
-        "serviceAccount": config["serviceAccount"],
-        "labels": config["labels"],
-    }
+    return vertex_pipelines.pipeline_job(
+        ctx, pipeline, {**ctx.config.pipelines[pipeline].parameters, **overlay}
+    )
 
 
 def active_runs_filter(ctx: BuildContext, pipeline: str) -> str:

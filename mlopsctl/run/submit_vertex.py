@@ -11,12 +11,13 @@ called without credentials.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from mlopsctl.compiler.context import BuildContext
-from mlopsctl.compiler.vertex_pipelines import run_config, template_of
+from mlopsctl.compiler.vertex_pipelines import pipeline_job, template_of
 from mlopsctl.pulumi.vertex.client import client, describe, location_path
 from mlopsctl.run.errors import RunError
 from mlopsctl.run.submit import SubmittedRun, run_parameters
@@ -31,7 +32,7 @@ _NOT_ID = re.compile(r"[^a-z0-9-]+")
 def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) -> SubmittedRun:
     """Create a PipelineJob of ``pipeline`` with the ``--param`` values ``given``."""
     template = template_of(ctx, pipeline)
-    config = run_config(ctx, pipeline, run_parameters(ctx.config, pipeline, template.spec, given))
+    body = pipeline_job(ctx, pipeline, run_parameters(ctx.config, pipeline, template.spec, given))
     try:
         from google.cloud import aiplatform_v1
     except ImportError:
@@ -42,15 +43,7 @@ def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) ->
 
     region, project = ctx.target.region, ctx.gcp_project
     parent = location_path(project, region)
-    job = aiplatform_v1.PipelineJob(
-        display_name=config["displayName"],
-        pipeline_spec=template.spec,
-        runtime_config=aiplatform_v1.PipelineJob.RuntimeConfig(
-            gcs_output_directory=config["pipelineRoot"], parameter_values=config["parameters"]
-        ),
-        service_account=config["serviceAccount"],
-        labels=config["labels"],
-    )
+    job = aiplatform_v1.PipelineJob.from_json(json.dumps(body))
     with _vertex_errors(f"Vertex AI did not start pipeline {pipeline} in {parent}"):
         service = client(aiplatform_v1.PipelineServiceClient, region)
         created = service.create_pipeline_job(
@@ -64,8 +57,8 @@ def submit_vertex(ctx: BuildContext, pipeline: str, given: Mapping[str, str]) ->
         region=region,
         run_id=run_id,
         link=CONSOLE.format(region=region, job=run_id, project=project),
-        display_name=str(config["displayName"]),
-        parameters=dict(config["parameters"]),
+        display_name=str(body["displayName"]),
+        parameters=dict(body["runtimeConfig"]["parameterValues"]),
         source=template.uri,
     )
 
