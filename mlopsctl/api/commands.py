@@ -87,13 +87,15 @@ class RenderResult:
 
 def render(validation: Validation, out: pathlib.Path, *, progress: Progress = quiet) -> RenderResult:
     """Write each target's manifests, graph and kustomization under ``out/<env>/<region>/``."""
-    from mlopsctl.output.folders import render_target, write_targets
+    from mlopsctl.output.folders import render_target, rendered_state, write_targets
+    from mlopsctl.plan.diff import carried
 
     graphs = compiled_graphs(validation)
     rendered = {}
     for i, (t, g) in enumerate(graphs.items(), 1):
         progress(f"Rendering {t} ({i}/{len(graphs)})")
-        rendered[t] = render_target(g, validation.project)
+        before = rendered_state(out, t, validation.project)  # a new commit alone rewrites no file
+        rendered[t] = render_target(carried(g, before) if before else g, validation.project)
     progress(f"Writing {out}")
     write_targets(out, rendered)
     return RenderResult(

@@ -10,6 +10,7 @@ inputs, dependencies) that the Pulumi program reads, as compact JSON with one re
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -23,6 +24,7 @@ from mlopsctl.graph import Graph, Resource
 from mlopsctl.io.fileio import sync_dir, write_tree
 from mlopsctl.io.yamlio import dump_json_rows, dump_yaml
 from mlopsctl.output.argocd import applications
+from mlopsctl.state import AppliedResource, State
 
 GRAPH_FILE = "graph.json"
 KUSTOMIZATION = "kustomization.yaml"
@@ -74,6 +76,25 @@ def render_target(graph: Graph, project: str) -> Files:
         "resources",
     )
     return files
+
+
+def rendered_state(out: pathlib.Path, target: Target, project: str) -> State | None:
+    """What an earlier render wrote for ``target`` under ``out`` (its ``graph.json``), as state: the
+    inputs a render carries over where only volatile provenance changed. None when there is none
+    that can be read, or it is another project's."""
+    try:
+        document = json.loads((out / target.env / target.region / GRAPH_FILE).read_text(encoding="utf-8"))
+        if document["project"] != project:
+            return None
+        resources = {
+            entry["address"]: AppliedResource(
+                entry["address"], entry["type"], entry["name"], entry["inputs"], tuple(entry["dependsOn"])
+            )
+            for entry in document["resources"]
+        }
+        return State(project, target, document["gcpProject"], None, "", resources)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def graph_entry(resource: Resource) -> dict[str, object]:
