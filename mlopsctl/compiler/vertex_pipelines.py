@@ -28,6 +28,7 @@ pipelines of its own project.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -61,10 +62,15 @@ the marker), so a retry after a run started starts no second one."""
 
 @dataclass(frozen=True)
 class Template:
-    """The stored PipelineSpec of a pipeline: the object resource and the spec it holds."""
+    """The stored PipelineSpec of a pipeline: the object resource, and the spec it holds (read from
+    the object's content when first asked for: most callers need only its address or URI)."""
 
     resource: Resource
-    spec: dict[str, JSON]
+
+    @functools.cached_property
+    def spec(self) -> dict[str, JSON]:
+        spec: dict[str, JSON] = json.loads(self.resource.inputs["content"])
+        return spec
 
     @property
     def uri(self) -> str:
@@ -120,13 +126,13 @@ def publish(ctx: BuildContext, name: str, pipeline: Pipeline) -> Template:
         source=("pipelines", name),
         depends_on=(ctx.address(BUCKET, PIPELINE_ROOT),),
     )
-    return Template(resource, spec)
+    return Template(resource)
 
 
 def template_of(ctx: BuildContext, pipeline: str) -> Template:
     """The template of ``pipeline`` that this step added (runs started elsewhere name it)."""
     resource = ctx.graph.resources[ctx.address(BUCKET_OBJECT, template_name(pipeline))]
-    return Template(resource, json.loads(resource.inputs["content"]))
+    return Template(resource)
 
 
 def run_labels(ctx: BuildContext, pipeline: str) -> dict[str, str]:

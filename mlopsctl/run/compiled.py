@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
-from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, template_name
+from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, Template, template_name
 from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.graph import JSON, Graph, Resource
 from mlopsctl.run.errors import RunError
@@ -33,7 +33,7 @@ def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
         if resource.type == PIPELINE_VERSION and _labels(resource).get(PIPELINE_LABEL) == pipeline:
             return _spec(resource)
         if resource.type == BUCKET_OBJECT and resource.name == template_name(pipeline):
-            return _template_spec(resource)
+            return Template(resource).spec
     raise RunError(f"pipeline {pipeline} has no compiled version in {graph.target}")
 
 
@@ -47,19 +47,14 @@ def version_spec(graph: Graph, version: str) -> dict[str, JSON]:
 
 def template_spec(graph: Graph, uri: str) -> dict[str, JSON]:
     """The compiled pipeline spec of the template object at ``uri`` (``gs://BUCKET/NAME``)."""
-    for resource in graph:
-        if resource.type == BUCKET_OBJECT and uri == "gs://{bucket}/{name}".format_map(resource.inputs):
-            return _template_spec(resource)
+    for template in map(Template, graph.of_type(BUCKET_OBJECT)):
+        if template.uri == uri:
+            return template.spec
     raise RunError(f"no pipeline template {uri} in {graph.target}")
 
 
 def _spec(resource: Resource) -> dict[str, JSON]:
     spec: dict[str, JSON] = resource.inputs["spec"]["pipelineSpec"]
-    return spec
-
-
-def _template_spec(resource: Resource) -> dict[str, JSON]:
-    spec: dict[str, JSON] = json.loads(str(resource.inputs["content"]))
     return spec
 
 
