@@ -176,7 +176,7 @@ def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChan
     forcing: tuple[str, ...] = ()
     if before is None:
         actions = CREATE
-    elif canonical_json(before) == canonical_json(after):
+    elif before is after or canonical_json(before) == canonical_json(after):  # is: carried over
         actions = NO_OP
     else:
         forcing = replace_paths(
