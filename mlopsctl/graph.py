@@ -72,7 +72,12 @@ class Graph:
     gcp_project: str
     resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Addresses by type (:meth:`of_type`), kept by :meth:`add`."""
+    """Addresses by type (:meth:`of_type`): of the resources given, then of those :meth:`add` adds (a
+    resource replaced in place keeps its address and type)."""
+
+    def __post_init__(self) -> None:
+        for r in self.resources.values():
+            self._by_type.setdefault(r.type, []).append(r.address)
 
     def add(self, resource: Resource) -> Resource:
         if resource.target != self.target:
@@ -85,11 +90,7 @@ class Graph:
 
     def of_type(self, type_token: str) -> list[Resource]:
         """The resources of one type, in insertion order (without scanning the graph)."""
-        if sum(map(len, self._by_type.values())) != len(self.resources):  # not all added by add()
-            self._by_type = {}
-            for r in self.resources.values():
-                self._by_type.setdefault(r.type, []).append(r.address)
-        return [self.resources[a] for a in self._by_type.get(type_token, ())]
+        return [self.resources[a] for a in self._by_type.get(type_token, ()) if a in self.resources]
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources.values())
