@@ -28,6 +28,9 @@ _STAGE_ERRORS = (
 )
 """The stages' exceptions whose message tells the user what to do."""
 
+_LOCATED_ERRORS = (("mlopsctl.compiler", "LimitError"),)
+"""The stages' exceptions whose message is already located diagnostics."""
+
 
 _EXTRAS = (
     ("kfp", "kfp"),
@@ -57,12 +60,12 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     return None
 
 
-def _is_stage_error(exc: Exception) -> bool:
+def _is_one_of(exc: Exception, errors: tuple[tuple[str, str], ...]) -> bool:
     # A stage's exception can only have been raised once its module was imported: looking the
     # classes up in sys.modules keeps validate from importing every stage.
     return any(
         isinstance(exc, cls)
-        for module, name in _STAGE_ERRORS
+        for module, name in errors
         if (cls := getattr(sys.modules.get(module), name, None)) is not None
     )
 
@@ -86,6 +89,8 @@ def user_errors(file_hint: str | None = None) -> Iterator[None]:
             raise
         raise UserError(hint) from None
     except Exception as exc:
-        if _is_stage_error(exc):
+        if _is_one_of(exc, _STAGE_ERRORS):
             raise UserError(str(exc)) from None
+        if _is_one_of(exc, _LOCATED_ERRORS):
+            raise UserError(str(exc), located=True) from None
         raise

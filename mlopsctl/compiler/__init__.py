@@ -31,6 +31,7 @@ from mlopsctl.compiler import (
     vertex_tracking,
 )
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.project import Validation
 from mlopsctl.config.target import Target
@@ -38,6 +39,15 @@ from mlopsctl.config.templates import TemplateError
 from mlopsctl.graph import Graph
 
 Step = Callable[[BuildContext], None]
+
+
+class LimitError(Exception):
+    """Compiled resources exceed a limit of the cloud that only they show (E408): the located
+    diagnostics, every one of them, before anything is written or applied."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(d.to_text() for d in diagnostics))
 
 
 def _on_gke(step: Step) -> Step:
@@ -92,11 +102,17 @@ def compile_graphs(validation: Validation) -> dict[Target, Graph]:
     document = validation.document
     commit = provenance.stamped_commit(validation.source.commit)
     graphs: dict[Target, Graph] = {}
+    over: dict[tuple[object, ...], Diagnostic] = {}  # one per line of mlops.yaml, of the first target
     try:
         for t, tc in validation.targets.items():
             graphs[t] = build_graph(tc.config, t, document.base_dir)
             origin = provenance.Origin(validation.source.path.name, document.file, tc.sources, commit)
             provenance.stamp(graphs[t], origin)
+            for d in vertex_retrain.oversize_workflows(graphs[t], tc.config):
+                located = d.located(tc.sources, key=True)
+                over.setdefault((located.code, located.position), located)
     except TemplateError as exc:
         raise exc.shown_from(document.base_dir, document.file) from None
+    if over:
+        raise LimitError(sorted(over.values(), key=Diagnostic.sort_key))
     return graphs

@@ -15,7 +15,7 @@ CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
-Agent = Literal["storage", "bigquery", "artifactregistry"]
+Agent = Literal["storage", "bigquery", "artifactregistry", "aiplatform"]
 """The Google-managed service account that encrypts a service's data with a customer key."""
 
 

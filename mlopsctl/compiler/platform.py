@@ -152,6 +152,9 @@ def platform_needs(graph: Graph, config: MLOpsConfig) -> dict[str, Need]:
     return {name: found[name] for name in _install_order(found)}
 
 
+PIPELINES_SERVICE = "Vertex AI Pipelines"
+EXPERIMENTS_SERVICE = "Vertex AI Experiments"
+"""Named for the steps that log runs (``tracking.experiments``) and the metadata store they log to."""
 MANAGED_SERVICES = {
     "gcp:vertex/aiEndpoint:AiEndpoint": "Vertex AI endpoints",
     "mlopsctl:vertex/deployment:Deployment": "Vertex AI endpoints",
@@ -162,13 +165,11 @@ MANAGED_SERVICES = {
     "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": "Vertex AI Feature Store",
     "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview": "Vertex AI Feature Store",
     "gcp:vertex/aiTensorboard:AiTensorboard": "Vertex AI TensorBoard",
+    "gcp:vertex/aiMetadataStore:AiMetadataStore": EXPERIMENTS_SERVICE,
 }
 """The Google-managed service that each type of resource is part of, as ``mlopsctl platform`` names it.
 Vertex AI Pipelines has no resource of its own (a run is started from a template): it is named for
 the pipelines placed on it."""
-PIPELINES_SERVICE = "Vertex AI Pipelines"
-EXPERIMENTS_SERVICE = "Vertex AI Experiments"
-"""Named for the steps that log runs (``tracking.experiments``): they log to the default metadata store."""
 MANAGED = "managed"
 """The version shown for what Google runs (an add-on GKE provides, a managed service)."""
 

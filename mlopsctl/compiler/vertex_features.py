@@ -14,9 +14,9 @@ on each source dataset, never on the project.
 An endpoint's ``features`` are the views it fetches feature values from online: its Google account
 is granted ``roles/aiplatform.featurestoreDataViewer`` on each of those views (the narrowest
 predefined role with ``aiplatform.featureViews.fetchFeatureValues``), never on the online store or
-the project, and on GKE its model servers get each view's resource name as
-``MLOPSCTL_FEATURE_VIEW_<VIEW>`` (:func:`view_env`). A pipeline that ingests a view reads its
-group's BigQuery source table (:mod:`mlopsctl.compiler.iam` grants that).
+the project, and its model servers get each view's resource name as ``MLOPSCTL_FEATURE_VIEW_<VIEW>``
+(:func:`view_env`; on Vertex AI in the container of the model version it serves). A pipeline that
+ingests a view reads its group's BigQuery source table (:mod:`mlopsctl.compiler.iam` grants that).
 """
 
 from __future__ import annotations
@@ -211,13 +211,18 @@ def view_resource_name(ctx: BuildContext, view: str) -> str:
     return f"{where}/featureOnlineStores/{store}/featureViews/{vertex_id(view)}"
 
 
-def view_env(ctx: BuildContext, endpoint: str) -> list[JSON]:
-    """The environment telling a model server of ``endpoint`` each view it reads online:
+def view_vars(ctx: BuildContext, endpoint: str) -> dict[str, str]:
+    """The variables telling a model server of ``endpoint`` each view it reads online:
     ``MLOPSCTL_FEATURE_VIEW_<VIEW>`` (the name uppercased, ``-`` as ``_``) = its resource name."""
-    return [
-        {"name": VIEW_ENV_PREFIX + vertex_id(view).upper(), "value": view_resource_name(ctx, view)}
-        for view in dict.fromkeys(ctx.config.endpoints[endpoint].features)
-    ]
+    return {
+        VIEW_ENV_PREFIX + vertex_id(view).upper(): view_resource_name(ctx, view)
+        for view in ctx.config.endpoints[endpoint].features
+    }
+
+
+def view_env(ctx: BuildContext, endpoint: str) -> list[JSON]:
+    """:func:`view_vars` as a container's ``env``."""
+    return [{"name": name, "value": value} for name, value in view_vars(ctx, endpoint).items()]
 
 
 def online_reads(ctx: BuildContext, endpoint: str) -> tuple[str, ...]:

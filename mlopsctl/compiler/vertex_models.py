@@ -8,11 +8,16 @@ be long gone. Each registered model (``<project>-<model>``) gets the versions th
 endpoints serve, with the aliases their rollouts give them
 (:func:`mlopsctl.config.checks.placement.registry_aliases`: ``default`` for the stable version,
 ``candidate`` for the one being tried); the aliases move with the rollout.
+
+A version's container environment is set when it is uploaded, and is what every deployment of it
+runs with: it holds the feature views the endpoints serving it read online
+(:func:`mlopsctl.compiler.vertex_serving.feature_env`), so the same serving code finds them as on GKE.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.checks.placement import version_aliases
@@ -80,8 +85,9 @@ def serving_container(framework: str, region: str) -> dict[str, JSON] | None:
     return {"imageUri": serving_image(framework, region), "ports": [SERVING_PORT]}
 
 
-def add_model_versions(ctx: BuildContext) -> None:
-    """A ModelVersion of every model version an endpoint serves."""
+def add_model_versions(ctx: BuildContext, env: Mapping[tuple[str, str], list[JSON]]) -> None:
+    """A ModelVersion of every model version an endpoint serves, its container given ``env`` of it
+    (by model and version; none when absent)."""
     for (model, version), aliases in version_aliases(ctx.config).items():
         registered = ctx.config.models[model]
         spec = registered.versions[version]
@@ -97,6 +103,8 @@ def add_model_versions(ctx: BuildContext) -> None:
         }
         if spec.description or registered.description:
             inputs["description"] = spec.description or registered.description
+        if env.get((model, version)):
+            inputs["containerEnv"] = env[(model, version)]
         ctx.add(
             MODEL_VERSION,
             f"{model}@{version}",

@@ -23,7 +23,7 @@ The trigger and the workflow run as the monitor's own Google account, which may 
 grants it on the project only) on the project, create PipelineJobs (``roles/aiplatform.user``) and act
 as the accounts of the pipelines it retrains (``roles/iam.serviceAccountUser`` on each). The spec
 is inline, so the workflow reads no template object. The workflow's source holds the specs: Workflows
-takes at most 128 KB of source.
+takes at most 128 KB of source, which :func:`oversize_workflows` checks of the compiled graph (E408).
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
 from mlopsctl.compiler.monitoring import retrained_pipelines
-from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_labels
+from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, grant_act_as, run_labels
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
+from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, fn_invoke, fn_join
+from mlopsctl.graph import JSON, Graph, address_of, fn_invoke, fn_join
 from mlopsctl.io.yamlio import dump_yaml
 
 TOPIC = "gcp:pubsub/topic:Topic"
@@ -60,6 +62,9 @@ STATE = '${map.get(message, ["incident", "state"])}'
 """``open`` or ``closed`` for an incident; null for a notification that is none."""
 NAME_LIMIT = 63
 """Workflow and Eventarc trigger names: letters, digits, '-' and '_', at most 63 characters here."""
+SOURCE_LIMIT = 128 * 1024
+"""Bytes of source (UTF-8) a Cloud Workflows workflow may have: "128 KB" (Workflows' quotas and limits,
+and the API's ``Workflow.sourceContents``)."""
 
 
 @dataclass(frozen=True)
@@ -283,3 +288,38 @@ def workflow_source(ctx: BuildContext, monitor: str) -> str:
         },
     }
     return dump_yaml(workflow)
+
+
+def oversize_workflows(graph: Graph, config: MLOpsConfig) -> list[Diagnostic]:
+    """E408 for each retraining workflow of ``graph`` whose source is over :data:`SOURCE_LIMIT`, at its
+    monitor's ``actions`` (to be placed in mlops.yaml by the caller), before anything is applied: Workflows
+    would refuse it at apply, after the rest of the chain was created."""
+    found = []
+    for workflow in graph.of_type(WORKFLOW):
+        size = len(str(workflow.inputs["sourceContents"]).encode())
+        if size <= SOURCE_LIMIT:
+            continue
+        monitor = str(workflow.source[1])
+        specs = {
+            pipeline: len(str(template.inputs["content"]).encode())
+            for pipeline in retrained_pipelines(config, monitor)
+            if (
+                template := graph.resources.get(
+                    address_of(graph.target, BUCKET_OBJECT, f"pipeline-{pipeline}")
+                )
+            )
+        }
+        listed = ", ".join(f"'{p}' ({n:,} bytes)" for p, n in sorted(specs.items(), key=lambda i: -i[1]))
+        found.append(
+            Diagnostic(
+                "E408",
+                f"the workflow that starts the runs monitor '{monitor}' retrains is {size:,} bytes, over the "
+                f"{SOURCE_LIMIT:,} (128 KB) Cloud Workflows accepts: it holds the spec of each pipeline "
+                f"inline: {listed}",
+                path=workflow.source,
+                hint="retrain fewer pipelines from this monitor (give the others a monitor of their own, "
+                "through actions.retrain or a pipeline's triggers), or make the largest pipeline smaller",
+                address=workflow.address,
+            )
+        )
+    return found

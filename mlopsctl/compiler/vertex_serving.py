@@ -11,8 +11,9 @@ rollout names no weight for is deployed with none. The settings of KServe and Is
 ``callers``, ``autoscaling``, ``cpu``, ``memory``) have no Vertex AI counterpart: a deployed model
 scales on its own utilisation and is called through the Vertex AI API, as IAM allows. The endpoint's
 account may fetch the values of the feature views it lists (``features``), and the Deployment waits
-for those grants; a deployed model's environment is its registered version's, shared by every endpoint
-that serves the version, so the views' names are not passed to it as on GKE.
+for those grants. A deployed model's environment is its registered version's (set at upload), so the
+version gets ``MLOPSCTL_FEATURE_VIEW_<VIEW>`` of each view as GKE's model servers do
+(:func:`feature_env`): of every endpoint that serves it, when several do.
 
 Request logging is Vertex AI's own: the endpoint writes every sampled request and response to a
 table that Vertex AI creates in the logging dataset (the table must not exist, so the bigquery
@@ -37,7 +38,7 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, vertex_agent_grant
 from mlopsctl.compiler.identity import identity_of
 from mlopsctl.compiler.routes import live_weight
-from mlopsctl.compiler.vertex_features import online_reads
+from mlopsctl.compiler.vertex_features import online_reads, view_vars
 from mlopsctl.compiler.vertex_models import (
     DEPLOYMENT,
     ENDPOINT,
@@ -66,7 +67,7 @@ def build(ctx: BuildContext) -> None:
     placement = ctx.config.placement
     if placement.endpoints != "vertex":
         return
-    add_model_versions(ctx)
+    add_model_versions(ctx, feature_env(ctx))
     for name, endpoint in ctx.config.endpoints.items():
         _deployment(ctx, name, endpoint, _endpoint(ctx, name, endpoint))
     if placement.monitors != "vertex":
@@ -74,6 +75,19 @@ def build(ctx: BuildContext) -> None:
     for name, monitor in ctx.config.monitors.items():
         if isinstance(monitor, DataMonitor):
             _model_monitor(ctx, name, monitor)
+
+
+def feature_env(ctx: BuildContext) -> dict[tuple[str, str], list[JSON]]:
+    """Per (model, version) an endpoint serves, the environment naming the feature views that the
+    endpoints serving it read online (:func:`mlopsctl.compiler.vertex_features.view_vars`), each once, in
+    the order of the endpoints and their views. Each endpoint's account may fetch its own views only."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for name, endpoint in ctx.config.endpoints.items():
+        variables = view_vars(ctx, name)
+        for variant in endpoint.variants.values():
+            served = found.setdefault((variant.model, variant.version), {})
+            served.update({k: v for k, v in variables.items() if k not in served})
+    return {key: [{"name": k, "value": v} for k, v in env.items()] for key, env in found.items()}
 
 
 def traffic_split(endpoint: Endpoint) -> dict[str, int]:

@@ -1,13 +1,20 @@
 """Experiment tracking on Vertex AI (``tracking``), for pipelines on either placement.
 
-Experiments. Vertex AI Experiments live in the project's metadata store ``default`` (per region),
-which Vertex AI creates itself and which also holds every pipeline's lineage: mlopsctl does not
-manage it (an ``AiMetadataStore`` is immutable as a whole, and destroying it would lose that
-lineage), nor a store of its own (the console and the SDK show experiments of ``default`` only).
-pulumi-gcp has no experiment resource, so each pipeline's experiment (``<project>-<pipeline>-<env>``)
-is a name the steps that log runs are given (``MLOPSCTL_EXPERIMENT``, docs/stages.md): ``evaluate``
-and the ``train-job`` launcher, with ``--run-id`` the pipeline run's id, so that every step of a run
-logs to one experiment run (``pipelines.step_settings`` hands both to the compiled steps).
+Metadata store. Vertex AI Experiments, and the lineage of every Vertex AI pipeline run, live in the
+region's metadata store ``default``, the only one the console and the SDK show experiments of. With
+``experiments`` on, mlopsctl creates it (an ``AiMetadataStore``, per environment and region) rather than
+leaving Vertex AI to create it on first use: only a store created before that use can be encrypted with
+the project's key (``security.defaultKmsKey``, which the Vertex AI service agent is granted). The store
+is immutable as a whole and destroying it loses every experiment and lineage record, so it is
+protected, and has no description (Vertex AI gives the ``default`` it creates none): a store that
+Vertex AI already created can be imported into the stack as it is (docs/vertex.md). Every grant of
+``roles/aiplatform.user`` waits for it, so no run a grant allows starts before the store exists.
+
+Experiments. pulumi-gcp has no experiment resource, so each pipeline's experiment
+(``<project>-<pipeline>-<env>``) is a name the steps that log runs are given (``MLOPSCTL_EXPERIMENT``,
+docs/stages.md): ``evaluate`` and the ``train-job`` launcher, with ``--run-id`` the pipeline run's id, so
+that every step of a run logs to one experiment run (``pipelines.step_settings`` hands both to the
+compiled steps).
 
 TensorBoard. One ``AiTensorboard`` per environment and region. Its id is assigned by Vertex AI, so
 steps are given it by its display name (``MLOPSCTL_TENSORBOARD``): the steps that log runs, and
@@ -22,6 +29,7 @@ from __future__ import annotations
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import Identity, identity_of
+from mlopsctl.compiler.kms import key_reference
 from mlopsctl.config.models.pipelines import Step
 from mlopsctl.config.models.roles import launcher_stage
 from mlopsctl.config.naming import shorten
@@ -29,6 +37,7 @@ from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON
 
 TENSORBOARD = "gcp:vertex/aiTensorboard:AiTensorboard"
+METADATA_STORE_TYPE = "gcp:vertex/aiMetadataStore:AiMetadataStore"
 AIPLATFORM_USER = "roles/aiplatform.user"
 EXPERIMENT_ENV = "MLOPSCTL_EXPERIMENT"
 TENSORBOARD_ENV = "MLOPSCTL_TENSORBOARD"
@@ -44,6 +53,7 @@ at most 128 characters."""
 
 def build(ctx: BuildContext) -> None:
     tracking = ctx.config.tracking
+    metadata_store(ctx)
     if tracking.tensorboard:
         ctx.add(
             TENSORBOARD,
@@ -61,6 +71,26 @@ def build(ctx: BuildContext) -> None:
         if any(tracking_env(ctx, name, step) for step in pipeline.steps.values()):
             who = identity_of(ctx, "pipeline", name, pipeline.service_account)
             grant_aiplatform_user(ctx, who, ("pipelines", name))
+
+
+def metadata_store(ctx: BuildContext) -> tuple[str, ...]:
+    """The region's metadata store ``default`` (added once), when ``tracking.experiments`` is on: its
+    address, what a run that records to it must wait for; nothing when it is off."""
+    if not ctx.config.tracking.experiments:
+        return ()
+    address = ctx.address(METADATA_STORE_TYPE, METADATA_STORE)
+    if address not in ctx.graph.resources:
+        inputs: dict[str, JSON] = {
+            "name": METADATA_STORE,
+            "project": ctx.gcp_project,
+            "region": ctx.target.region,
+        }
+        key_id, key_deps = key_reference(ctx, None, "aiplatform")
+        if key_id:
+            inputs["encryptionSpec"] = {"kmsKeyName": key_id}
+        source = ("tracking", "experiments")
+        ctx.add(METADATA_STORE_TYPE, METADATA_STORE, inputs, source=source, depends_on=key_deps, protect=True)
+    return (address,)
 
 
 def logs_runs(step: Step) -> bool:
@@ -102,7 +132,8 @@ def tracking_env(ctx: BuildContext, pipeline: str, step: Step) -> dict[str, str]
 
 def grant_aiplatform_user(ctx: BuildContext, who: Identity, source: Path) -> str:
     """``roles/aiplatform.user`` on the project for ``who`` (added once), what both running pipelines on
-    Vertex AI and logging to it take: the address of the grant."""
+    Vertex AI and logging to it take: the address of the grant, which waits for the metadata store
+    (:func:`metadata_store`) that such runs record to."""
     account = ctx.graph.resources[who.gsa_address]
     name = f"{account.name}-aiplatform-user"
     address = ctx.address(PROJECT_IAM_MEMBER, name)
@@ -112,5 +143,6 @@ def grant_aiplatform_user(ctx: BuildContext, who: Identity, source: Path) -> str
             "role": AIPLATFORM_USER,
             "member": f"serviceAccount:{who.gsa_email}",
         }
-        ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,))
+        depends_on = (account.address, *metadata_store(ctx))
+        ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=depends_on)
     return address

@@ -99,6 +99,11 @@ CODES: dict[str, tuple[str, str]] = {
         "A setting that the section's placement (gke or vertex) cannot carry out, such as shadow "
         "traffic on a Vertex AI endpoint or a GKE node pool for a Vertex AI pipeline.",
     ),
+    "E408": (
+        "compiled resource too large",
+        "A resource the config compiles to is larger than its service accepts, such as a retraining "
+        "workflow whose source (the specs of the pipelines it starts) is over the 128 KB of Cloud Workflows.",
+    ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),

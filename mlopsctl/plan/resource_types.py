@@ -176,6 +176,14 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "member",
         "condition",
     ),
+    # A metadata store has no update: any change is a new store (and the old one's lineage is lost).
+    "gcp:vertex/aiMetadataStore:AiMetadataStore": (
+        "name",
+        "region",
+        "project",
+        "description",
+        "encryptionSpec",
+    ),
     "gcp:vertex/aiTensorboard:AiTensorboard": ("region", "project", "encryptionSpec"),
     "gcp:workflows/workflow:Workflow": ("name", "region", "project"),
     # A Deployment's selector is immutable.
@@ -203,6 +211,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "containerPorts",
         "predictRoute",
         "healthRoute",
+        "containerEnv",
     ),
 }
 

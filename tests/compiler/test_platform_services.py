@@ -25,9 +25,11 @@ def _services(tmp_path: pathlib.Path, text: str) -> dict[str, tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("placement", ["gke", "vertex"])
-def test_experiments_are_named_for_the_steps_that_log_runs(tmp_path: pathlib.Path, placement: str) -> None:
+def test_experiments_are_named_for_the_steps_that_log_runs_and_the_store(
+    tmp_path: pathlib.Path, placement: str
+) -> None:
     text = OWNED_STAGED_DATA + PIPELINE + f"placement: {{pipelines: {placement}}}\n"
     tracked = _services(tmp_path, text + "tracking: {experiments: true}\n")
-    assert tracked["Vertex AI Experiments"] == ("pipelines.train.steps.check",)
+    assert tracked["Vertex AI Experiments"] == ("pipelines.train.steps.check", "tracking.experiments")
     assert list(tracked)[: 2 if placement == "vertex" else 1][-1] == "Vertex AI Experiments"
     assert "Vertex AI Experiments" not in _services(tmp_path, text)

@@ -176,11 +176,6 @@ def test_accounts_of_pipelines_that_log_may_write_to_vertex_ai(
         assert grant.inputs["member"] == f"serviceAccount:{ACCOUNT}"
 
 
-def test_no_metadata_store_is_managed(tmp_path: pathlib.Path) -> None:
-    graph = compile_text(tmp_path, OWNED_STAGED_DATA + PIPELINE + _tracking(True, True))[DEV]
-    assert not [r for r in graph if "MetadataStore" in r.type]
-
-
 def test_the_pulumi_program_registers_the_tensorboard(tmp_path: pathlib.Path) -> None:
     graph = compile_text(tmp_path, OWNED_STAGED_DATA + PIPELINE + _tracking(True, True))[DEV]
     recorder = Recorder()

@@ -2,7 +2,8 @@
 
 Create uploads the artifact and its serving container: as the model's first version when the
 model does not exist yet, otherwise as a new version of it (``parent_model``). What a version
-serves cannot change, so a new artifact or container is a new version (replace); its aliases,
+serves cannot change, so a new artifact or container (its environment included) is a new version
+(replace); its aliases,
 labels, description and the model's display name change in place. Delete removes the version,
 or the whole model when it is the last one; a version already gone is not an error.
 """
@@ -18,6 +19,7 @@ from mlopsctl.pulumi.vertex.client import VertexError, calling, client, location
 
 _ALIAS = "[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]"
 _MODEL_ID = "[a-z0-9_-]{1,63} not starting with a digit or '-'"
+_ENV_NAME = "[A-Za-z_][A-Za-z0-9_]*"
 
 
 def split_version(name: str) -> tuple[str, str]:
@@ -37,6 +39,7 @@ class ModelVersionProvider(VertexProvider):
         Input("containerPorts", list, default=[8080], replace=True),
         Input("predictRoute", str, default="", replace=True),
         Input("healthRoute", str, default="", replace=True),
+        Input("containerEnv", list, default=[], replace=True),
         Input("versionAliases", list, default=[]),
         Input("labels", dict, default={}),
         Input("description", str, default=""),
@@ -64,6 +67,11 @@ class ModelVersionProvider(VertexProvider):
         ports = [p for p in listed(spec["containerPorts"]) if not is_unknown(p)]
         if not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
             failures.append(CheckFailure("containerPorts", f"expected port numbers, got {ports}"))
+        for item in listed(spec["containerEnv"]):
+            if not _env_var(item):
+                failures.append(
+                    CheckFailure("containerEnv", f"expected {{name: {_ENV_NAME}, value}}, got {item!r}")
+                )
         return failures
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -110,9 +118,33 @@ def _registered(spec: dict[str, Any], model: str) -> str | None:
     service = client(aiplatform_v1.ModelServiceClient, spec["location"])
     what = f"list the versions of {model}"
     versions = missing_ok(lambda: list(service.list_model_versions(name=model)), what) or []
-    wanted = (spec["artifactUri"].rstrip("/"), spec["containerImageUri"])
-    serving = {v.version_id: (v.artifact_uri.rstrip("/"), v.container_spec.image_uri) for v in versions}
+    wanted = (spec["artifactUri"].rstrip("/"), spec["containerImageUri"], _env_pairs(spec["containerEnv"]))
+    serving = {
+        v.version_id: (
+            v.artifact_uri.rstrip("/"),
+            v.container_spec.image_uri,
+            [(e.name, e.value) for e in v.container_spec.env],
+        )
+        for v in versions
+    }
     return next((version for version, what in serving.items() if what == wanted), None)
+
+
+def _env_var(item: Any) -> bool:
+    """Whether ``item`` is a container variable ``{name, value}`` (parts not known yet pass)."""
+    import re
+
+    if is_unknown(item):
+        return True
+    if not isinstance(item, dict) or set(item) != {"name", "value"}:
+        return False
+    name, value = item["name"], item["value"]
+    name_ok = is_unknown(name) or (isinstance(name, str) and re.fullmatch(_ENV_NAME, name) is not None)
+    return name_ok and isinstance(value, str)
+
+
+def _env_pairs(env: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(item["name"], item["value"]) for item in env]
 
 
 def _upload(spec: dict[str, Any], model: str) -> str:
@@ -133,6 +165,10 @@ def _upload(spec: dict[str, Any], model: str) -> str:
             ports=[aiplatform_v1.Port(container_port=p) for p in spec["containerPorts"]],
             predict_route=spec["predictRoute"],
             health_route=spec["healthRoute"],
+            env=[
+                aiplatform_v1.EnvVar(name=name, value=value)
+                for name, value in _env_pairs(spec["containerEnv"])
+            ],
         ),
     )
     what = f"upload a version of model {model}"
