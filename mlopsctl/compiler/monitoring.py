@@ -31,14 +31,14 @@ rule does not set them); in-cluster, a ``PrometheusRule`` labelled for
 kube-prometheus-stack's Prometheus. A rule cannot start a pipeline run itself, so
 retraining is a label contract with Alertmanager: each alert of a monitor that
 retrains carries ``retrain_pipeline`` (the pipeline) and
-``retrain_pipeline_version`` (the PipelineVersion to run) with ``namespace``; the
-cluster's Alertmanager routes every alert with a ``retrain_pipeline`` label to a
-webhook receiver that starts one run of that version in that namespace per firing
-alert group (``group_by: [namespace, retrain_pipeline]``). A monitor that retrains
-several pipelines gets one rule per pipeline, so each alert names exactly one run
-to start (so it retrains pipelines placed on GKE only: checked by
-``config.checks.placement``). Severity is ``critical`` when a PagerDuty channel is
-notified, else ``warning``; notifications themselves are the alerting step's.
+``retrain_pipeline_version`` (the PipelineVersion to run on Kubeflow Pipelines, the
+template on Vertex AI) with ``monitor`` and ``namespace``; the Alertmanager the rules
+are evaluated for routes every alert of the namespace with a ``retrain_pipeline``
+label to the namespace's retrain receiver (:mod:`mlopsctl.compiler.alert_receiver`),
+which starts one run of that pipeline, as a drift monitor would, unless one is not
+over yet. A monitor that retrains several pipelines gets one rule per pipeline, so
+each alert names exactly one run to start. Severity is ``critical`` when a PagerDuty
+channel is notified, else ``warning``; notifications themselves are the alerting step's.
 
 Monitors placed on Vertex AI are Vertex AI's (:mod:`mlopsctl.compiler.vertex_serving`) and
 Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`), and their alerts start retraining runs
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import json
 
-from mlopsctl.compiler import metrics, rbac
+from mlopsctl.compiler import alert_receiver, metrics, rbac
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER
 from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
@@ -88,12 +88,25 @@ def build(ctx: BuildContext) -> None:
     metrics.build(ctx)
     if ctx.config.placement.monitors == "vertex":
         return
+    slo_retrains: alert_receiver.Retrains = {}
     for name, monitor in ctx.config.monitors.items():
         pipelines = retrained_pipelines(ctx.config, name)
         if isinstance(monitor, DataMonitor):
             _data_monitor(ctx, name, monitor, pipelines)
+            continue
+        if ctx.config.placement.pipelines == "gke":
+            retrain = _kfp_runs(ctx, name, [published_version(ctx, p) for p in pipelines])
         else:
-            _slo_monitor(ctx, name, monitor, [published_version(ctx, p) for p in pipelines])
+            retrain = _vertex_runs(ctx, name, pipelines)
+        _slo_monitor(ctx, name, monitor, retrain)
+        if retrain:
+            slo_retrains[name] = {_retrained(entry): (entry, address) for entry, address in retrain}
+    alert_receiver.build(ctx, slo_retrains)
+
+
+def _retrained(entry: dict[str, JSON]) -> str:
+    """The pipeline a ``start-run`` config runs (named ``displayName`` on Vertex AI)."""
+    return str(entry.get("pipeline") or entry["displayName"])
 
 
 def retrained_pipelines(config: MLOpsConfig, monitor: str) -> list[str]:
@@ -128,7 +141,7 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, pipelines:
         )
         depends.append(binding.address)
     elif pipelines:
-        depends += _vertex_grants(ctx, who, pipelines, source)
+        depends += vertex_grants(ctx, who, pipelines, source)
     stage_image = ctx.config.project.stage_image
     config = json.dumps(drift_config(ctx, name, monitor, retrain), sort_keys=True)
     container: dict[str, JSON] = {
@@ -228,7 +241,7 @@ def _vertex_runs(ctx: BuildContext, monitor: str, pipelines: list[str]) -> list[
     ]
 
 
-def _vertex_grants(ctx: BuildContext, who: Identity, pipelines: list[str], source: Path) -> list[str]:
+def vertex_grants(ctx: BuildContext, who: Identity, pipelines: list[str], source: Path) -> list[str]:
     """What starting the pipelines' runs on Vertex AI takes of the monitor's Google account, and no
     more: creating PipelineJobs, acting as each pipeline's account, reading each pipeline's templates."""
     monitor = ctx.graph.resources[who.gsa_address]
@@ -253,11 +266,11 @@ def _vertex_grants(ctx: BuildContext, who: Identity, pipelines: list[str], sourc
     return grants
 
 
-def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]) -> None:
+def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, retrain: list[Retrain]) -> None:
     ns = namespace(ctx.config)
     source = ("monitors", name)
-    depends_on = (ctx.address(NAMESPACE, ns), *(v.address for v in versions))
-    rules = slo_rules(ctx, name, monitor, versions)
+    depends_on = (ctx.address(NAMESPACE, ns), *(address for _, address in retrain))
+    rules = slo_rules(ctx, name, monitor, [(_retrained(e), _version_label(e)) for e, _ in retrain])
     if ctx.config.platform.metrics == "in-cluster":
         ctx.add_manifest(
             "prometheusrule",
@@ -286,10 +299,17 @@ def _slo_monitor(ctx: BuildContext, name: str, monitor: SloMonitor, versions: li
     )
 
 
+def _version_label(entry: dict[str, JSON]) -> str:
+    """What a run of ``entry`` runs: the PipelineVersion on KFP, the template's digest on Vertex AI."""
+    if "pipelineVersion" in entry:
+        return str(entry["pipelineVersion"])
+    return str(entry["pipelineSpecUri"]).rsplit("/", 1)[-1].removesuffix(".json")
+
+
 def slo_rules(
-    ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[Resource]
+    ctx: BuildContext, name: str, monitor: SloMonitor, versions: list[tuple[str, str]]
 ) -> list[dict[str, JSON]]:
-    """One alerting rule, or one per pipeline to retrain, each naming the run to start."""
+    """One alerting rule, or one per (pipeline, version) to retrain, each naming the run to start."""
     channels = ctx.config.alert_channels
     paged = any(channels[c].type == "pagerduty" for c in monitor.actions.notify if c in channels)
     labels = {
@@ -312,11 +332,8 @@ def slo_rules(
     if not versions:
         return [rule]
     return [
-        {
-            **rule,
-            "labels": {**labels, "retrain_pipeline": _pipeline_of(v), "retrain_pipeline_version": v.name},
-        }
-        for v in versions
+        {**rule, "labels": {**labels, "retrain_pipeline": pipeline, "retrain_pipeline_version": version}}
+        for pipeline, version in versions
     ]
 
 

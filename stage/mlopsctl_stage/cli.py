@@ -31,6 +31,10 @@ STAGES: dict[str, tuple[str, str]] = {
     "drift": ("drift", "Compare recent requests with a baseline, feature by feature, and act on drift."),
     "skew": ("drift", "Compare serving requests with the training data, feature by feature."),
     "request-logger": ("request_logger", "Receive KServe logger CloudEvents and write them to BigQuery."),
+    "retrain-receiver": (
+        "retrain_receiver",
+        "Start the retraining runs that Alertmanager's SLO alerts ask for.",
+    ),
     "start-run": ("start_run", "Start a run of a published pipeline version through the KFP API."),
     "train-job": ("train_job", "Launch a distributed training job, wait for it and collect its model."),
     "tune-job": ("tune_job", "Launch a Katib experiment, wait for it and write the best hyperparameters."),

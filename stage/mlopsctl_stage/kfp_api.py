@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     import kfp_server_api
 
 TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
+ACTIVE_STATES = ("PENDING", "RUNNING")
+"""The states (``V2beta1RuntimeState``) of a run that is not over yet."""
+ACTIVE_SCAN = 50
+"""How many of an experiment's newest runs are looked at for one not over yet."""
 _REQUIRED = ("endpoint", "namespace", "pipeline", "pipelineVersion", "experiment")
 
 
@@ -139,6 +143,15 @@ class Pipelines:
         if created is None:
             return None
         return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+    def active_run(self, experiment_id: str) -> str | None:
+        """The id of the newest run of the experiment that is pending or running, or None (of its
+        :data:`ACTIVE_SCAN` newest runs: the state is filtered here, as every KFP release can)."""
+        with self._errors(f"runs of experiment {experiment_id}"):
+            listed = self._runs.run_service_list_runs(
+                experiment_id=experiment_id, sort_by="created_at desc", page_size=ACTIVE_SCAN
+            )
+        return next((str(r.run_id) for r in listed.runs or [] if r.state in ACTIVE_STATES), None)
 
     def start(self, target: RunTarget, experiment_id: str | None = None) -> StartedRun:
         """Create a run of ``target``'s version in its experiment (found or created)."""

@@ -4,7 +4,8 @@ A run target is the ``start-run`` config (docs/stages.md, docs/runs.md), also a 
 ``drift``/``skew``. ``backend`` picks where the run goes: ``kfp`` (the default: a PipelineVersion on
 the Kubeflow Pipelines API, :mod:`mlopsctl_stage.kfp_api`) or ``vertex`` (a PipelineJob on Vertex AI
 Pipelines, :mod:`mlopsctl_stage.vertex`). Both know when the pipeline's last run was created: the
-marker of new-data triggers, so that no backend keeps state of its own.
+marker of new-data triggers, so that no backend keeps state of its own; and whether a run of it is not
+over yet: what ``retrain-receiver`` asks before it starts another.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Runs(Protocol):
 
     def last_run_created(self) -> datetime | None:
         """When the newest run of the pipeline was created, or None if it has none."""
+
+    def active_run(self) -> str | None:
+        """The id of a run of the pipeline that is queued, pending or running, or None."""
 
     def start(self) -> Started: ...
 
@@ -75,6 +79,11 @@ class KfpRuns:
         self._experiment_id = self.api.experiment_id(self.target)
         assert self._experiment_id is not None
         return self.api.last_run_created(self._experiment_id)
+
+    def active_run(self) -> str | None:
+        """Runs are in the experiment the target names: none when it does not exist yet."""
+        self._experiment_id = self.api.experiment_id(self.target, create=False)
+        return None if self._experiment_id is None else self.api.active_run(self._experiment_id)
 
     def start(self) -> Started:
         started = self.api.start(self.target, self._experiment_id)

@@ -9,6 +9,7 @@ anonymous credentials.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -31,6 +32,10 @@ MODEL_CONSOLE = (
     "/versions/{version}/properties?project={project}"
 )
 _REQUIRED = ("project", "location", "pipelineSpecUri", "pipelineRoot", "displayName")
+ACTIVE_STATES = ("PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING")
+"""The states of a PipelineJob that is not over yet."""
+ACTIVE_SCAN = 50
+"""How many of a pipeline's newest jobs are looked at for one not over yet."""
 _JOB_ID = re.compile(r"[^a-z0-9-]+")
 
 
@@ -144,17 +149,29 @@ class VertexRuns:
             self._spec = spec
         return self._spec
 
-    def last_run_created(self) -> datetime | None:
+    def _newest_jobs(self, count: int) -> list[Any]:
+        """The ``count`` newest PipelineJobs of the spec's pipeline name carrying the target's labels."""
         from google.cloud import aiplatform_v1
 
         terms = [f"pipeline_name={json.dumps(self.spec()['pipelineInfo']['name'])}"]
         terms += [f"labels.{key}={json.dumps(value)}" for key, value in sorted(self.target.labels.items())]
         request = aiplatform_v1.ListPipelineJobsRequest(
-            parent=self.target.parent, filter=" AND ".join(terms), order_by="create_time desc", page_size=1
+            parent=self.target.parent,
+            filter=" AND ".join(terms),
+            order_by="create_time desc",
+            page_size=count,
         )
         with api_errors(f"pipeline jobs in {self.target.parent}"):
-            newest = next(iter(self.pipelines.list_pipeline_jobs(request)), None)
-        return None if newest is None else newest.create_time.astimezone(UTC)
+            return list(itertools.islice(self.pipelines.list_pipeline_jobs(request), count))
+
+    def last_run_created(self) -> datetime | None:
+        newest = self._newest_jobs(1)
+        return newest[0].create_time.astimezone(UTC) if newest else None
+
+    def active_run(self) -> str | None:
+        """Of the :data:`ACTIVE_SCAN` newest jobs, the newest that is queued, pending or running."""
+        active = (j for j in self._newest_jobs(ACTIVE_SCAN) if j.state.name in ACTIVE_STATES)
+        return next((str(j.name).rsplit("/", 1)[-1] for j in active), None)
 
     def start(self) -> Started:
         from google.cloud import aiplatform_v1

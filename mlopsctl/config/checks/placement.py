@@ -10,7 +10,7 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
+from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import Step
 from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Shadow
 from mlopsctl.config.naming import request_log_table
@@ -275,10 +275,10 @@ def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagnostic]:
-    """A monitor that starts runs does so where it runs: on GKE, a drift or skew job starts them where
-    the pipelines are, an SLO's alert through Alertmanager, of pipelines published to Kubeflow
-    Pipelines only; on Vertex AI, a Cloud Workflows workflow that its alerts start creates
-    PipelineJobs through the Vertex AI API, of pipelines on Vertex AI only."""
+    """A monitor that starts runs does so where it runs: on GKE, a drift or skew job, or the retrain
+    receiver an SLO's alerts reach through Alertmanager, starts them where the pipelines are (Kubeflow
+    Pipelines in the cluster or Vertex AI); on Vertex AI, a Cloud Workflows workflow that its alerts
+    start creates PipelineJobs through the Vertex AI API, of pipelines on Vertex AI only."""
     placement = ctx.config.placement
     if placement.monitors == "vertex" and placement.pipelines == "gke":
         yield _refused(
@@ -288,18 +288,6 @@ def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagno
             "which Google Cloud's managed services do not reach",
             "place the pipelines on Vertex AI too (placement.pipelines: vertex)",
             "monitors",
-        )
-    elif (
-        placement.monitors == "gke"
-        and placement.pipelines == "vertex"
-        and isinstance(ctx.config.monitors.get(monitor), SloMonitor)
-    ):
-        yield _refused(
-            path,
-            f"monitor '{monitor}' is an SLO alert, whose runs Alertmanager starts through Kubeflow "
-            "Pipelines in the cluster, but this environment's pipelines are on Vertex AI",
-            "retrain from a drift or skew monitor, or start runs on a schedule or when new data lands",
-            "pipelines",
         )
 
 
