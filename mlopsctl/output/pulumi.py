@@ -15,6 +15,7 @@ import os
 import pathlib
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -132,18 +133,24 @@ class PulumiTarget:
         if self.backend.startswith("file://"):
             _local_folder(self.backend).mkdir(parents=True, exist_ok=True)
 
-    def _workspace(self, project: str) -> auto.LocalWorkspace:
+    @contextmanager
+    def _workspace(self, project: str) -> Iterator[auto.LocalWorkspace]:
+        """A workspace in a folder of its own, removed afterwards (Pulumi writes its project file there;
+        the stacks live in the backend)."""
         from pulumi import automation as auto
 
         secrets = None if self.backend.startswith("https://") else "passphrase"
         backend = auto.ProjectBackend(self.backend)
         settings = auto.ProjectSettings(name=project, runtime="python", backend=backend)
-        with _pulumi_errors("set up the Pulumi workspace"):
-            return auto.LocalWorkspace(
-                project_settings=settings,
-                secrets_provider=secrets,
-                env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true"},
-            )
+        with tempfile.TemporaryDirectory(prefix="mlopsctl-pulumi-") as work_dir:
+            with _pulumi_errors("set up the Pulumi workspace"):
+                workspace = auto.LocalWorkspace(
+                    work_dir=work_dir,
+                    project_settings=settings,
+                    secrets_provider=secrets,
+                    env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true"},
+                )
+            yield workspace
 
     def applied(self, project: str) -> dict[Target, State]:
         """The state each stack of ``project`` exported when last applied."""
@@ -152,9 +159,11 @@ class PulumiTarget:
         from mlopsctl.pulumi.program import STATE_OUTPUT
 
         self._check()
-        workspace = self._workspace(project)
         states: dict[Target, State] = {}
-        with _pulumi_errors(f"read the stacks of {project} in {self.backend}"):
+        with (
+            self._workspace(project) as workspace,
+            _pulumi_errors(f"read the stacks of {project} in {self.backend}"),
+        ):
             for summary in workspace.list_stacks():
                 output = auto.Stack.select(summary.name, workspace).outputs().get(STATE_OUTPUT)
                 if output is not None:
@@ -167,36 +176,36 @@ class PulumiTarget:
         self._check()
         lines = []
         changed = False
-        workspace = self._workspace(release.project)
-        for target, graph in release.graphs.items():
-            stack = self._stack(workspace, target, graph, release)
-            with _pulumi_errors(f"preview {stack.name}"):
-                result = stack.preview()
-            lines.append(f"{target}: Pulumi preview: {change_summary(result.change_summary)}")
-            changed = changed or has_changes(result.change_summary)
+        with self._workspace(release.project) as workspace:
+            for target, graph in release.graphs.items():
+                stack = self._stack(workspace, target, graph, release)
+                with _pulumi_errors(f"preview {stack.name}"):
+                    result = stack.preview()
+                lines.append(f"{target}: Pulumi preview: {change_summary(result.change_summary)}")
+                changed = changed or has_changes(result.change_summary)
         return Outcome(changed, "\n".join(lines))
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
         """Unprotect what ``--allow-destroy`` allowed, then update each stack and destroy removed ones."""
         self._check()
-        workspace = self._workspace(release.project)
         allowed: dict[Target, set[tuple[str, str]]] = {}
         for change in blocked_by_protection(plan):
             allowed.setdefault(change.target, set()).add((change.type, change.name))
         lines = []
-        for target, graph in release.graphs.items():
-            stack = self._stack(workspace, target, graph, release)
-            self._unprotect(stack, allowed.get(target, set()))
-            with _pulumi_errors(f"update {stack.name}"):
-                result = stack.up(on_output=self.on_output)
-            lines.append(f"{target}: {change_summary(result.summary.resource_changes or {})}")
-        for target in removed:
-            stack = self._stack(workspace, target, None, release)
-            self._unprotect(stack, allowed.get(target, set()))
-            with _pulumi_errors(f"destroy {stack.name}"):
-                stack.destroy(on_output=self.on_output)
-                workspace.remove_stack(stack.name)
-            lines.append(f"{target}: destroyed")
+        with self._workspace(release.project) as workspace:
+            for target, graph in release.graphs.items():
+                stack = self._stack(workspace, target, graph, release)
+                self._unprotect(stack, allowed.get(target, set()))
+                with _pulumi_errors(f"update {stack.name}"):
+                    result = stack.up(on_output=self.on_output)
+                lines.append(f"{target}: {change_summary(result.summary.resource_changes or {})}")
+            for target in removed:
+                stack = self._stack(workspace, target, None, release)
+                self._unprotect(stack, allowed.get(target, set()))
+                with _pulumi_errors(f"destroy {stack.name}"):
+                    stack.destroy(on_output=self.on_output)
+                    workspace.remove_stack(stack.name)
+                lines.append(f"{target}: destroyed")
         return Outcome(plan.has_changes, "Applied with Pulumi:\n" + "\n".join(lines))
 
     def _stack(

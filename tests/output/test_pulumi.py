@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import pathlib
-from types import SimpleNamespace
+import tempfile
+from importlib.metadata import version
 from typing import Any
 
 import pytest
+from fake_pulumi import FakePulumi, FakeStack, install
 from helpers import WITH_DATA, applied, planned, run, validated, write
 
 from mlopsctl import api
 from mlopsctl.config.target import Target
 from mlopsctl.output import ApplyError
 from mlopsctl.output import pulumi as target
+from mlopsctl.output.pulumi import stack_name
+from mlopsctl.pulumi.program import STATE_OUTPUT
 from mlopsctl.state import AppliedResource, State, dump_state
 
 VARIABLES = (
@@ -195,27 +199,6 @@ def test_the_exported_state_must_be_the_stacks_own() -> None:
         target._state("{", "prod-us-central1", "digits")
 
 
-class _FakeStack:
-    def __init__(self, name: str, log: list[tuple[str, ...]], deployment: dict[str, Any]) -> None:
-        self.name, self.log, self.deployment = name, log, deployment
-
-    def export_stack(self) -> Any:
-        from pulumi import automation as auto
-
-        return auto.Deployment(version=3, deployment=self.deployment)
-
-    def import_stack(self, state: Any) -> None:
-        unprotected = [r["urn"] for r in state.deployment["resources"] if not r["protect"]]
-        self.log.append(("import", self.name, *unprotected))
-
-    def up(self, on_output: Any) -> Any:
-        self.log.append(("up", self.name))
-        return SimpleNamespace(summary=SimpleNamespace(resource_changes={"create": 1, "same": 2}))
-
-    def destroy(self, on_output: Any) -> None:
-        self.log.append(("destroy", self.name))
-
-
 def _protected(project: str, where: Target, *names: str) -> State:
     resources = {
         f"{where}/{BUCKET}/{n}": AppliedResource(f"{where}/{BUCKET}/{n}", BUCKET, n, {"name": n}, (), True)
@@ -224,62 +207,55 @@ def _protected(project: str, where: Target, *names: str) -> State:
     return State(project, where, "acme", None, "sha256:0", resources)
 
 
+OLD = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
+
+
 @pytest.fixture
-def fake_pulumi(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
-    """Stacks that log what is done to them; the first apply found a protected bucket in two stacks."""
-    from pulumi import automation as auto
-
-    log: list[tuple[str, ...]] = []
-    urn = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
-    workspace = SimpleNamespace(program=None, remove_stack=lambda name: log.append(("remove", name)))
-
-    def select(name: str, ws: Any) -> _FakeStack:
-        assert ws is workspace
-        log.append(("program", name, "set" if callable(ws.program) else "none"))
-        ws.program = None
-        resources = [{"urn": urn.format(name), "type": BUCKET, "protect": True}]
-        return _FakeStack(name, log, {"resources": resources})
-
-    applied = {
-        DEV: _protected("demo", DEV, "old"),
-        Target("staging", "us-central1"): _protected("demo", Target("staging", "us-central1"), "old"),
+def fake_pulumi(bare: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
+    """A ``pulumi`` CLI on PATH whose backend holds two stacks that the first apply left: dev and
+    staging (which the config no longer has), each with a protected bucket 'old'."""
+    stacks = {
+        stack_name(where): FakeStack(
+            outputs={STATE_OUTPUT: dump_state(_protected("demo", where, "old"))},
+            resources=[{"urn": OLD.format(stack_name(where)), "type": BUCKET, "protect": True}],
+        )
+        for where in (DEV, Target("staging", "us-central1"))
     }
-    monkeypatch.setattr(target.PulumiTarget, "_check", lambda self: None)
-    monkeypatch.setattr(target.PulumiTarget, "_workspace", lambda self, project: workspace)
-    monkeypatch.setattr(target.PulumiTarget, "applied", lambda self, project: applied)
-    monkeypatch.setattr(auto.Stack, "create_or_select", select)
-    return log
+    fake = install(bare / "pulumi", f"v{version('pulumi')}", stacks, {"create": 1, "same": 2})
+    monkeypatch.setenv("PATH", str(fake.folder))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "secret")
+    monkeypatch.setenv("GOOGLE_CREDENTIALS", "{}")
+    monkeypatch.setattr(tempfile, "tempdir", str(bare))  # where each workspace makes its folder
+    return fake
 
 
 DEV = Target("dev", "us-central1")
 BUCKET = "gcp:storage/bucket:Bucket"
 
 
-def test_protected_destroys_need_allow_destroy(tmp_path: pathlib.Path, fake_pulumi: list[Any]) -> None:
+def test_protected_destroys_need_allow_destroy(bare: pathlib.Path, fake_pulumi: FakePulumi) -> None:
     with pytest.raises(api.ProtectedResourceError) as caught:
-        applied(write(tmp_path, WITH_DATA), PULUMI, selection=api.Selection(("dev",)))
+        applied(write(bare, WITH_DATA), PULUMI, selection=api.Selection(("dev",)))
     assert str(caught.value).startswith("the plan destroys or replaces protected resources:")
-    assert fake_pulumi == []
+    assert fake_pulumi.log() == []
 
 
 def test_allow_destroy_unprotects_what_the_plan_destroys_then_updates_and_destroys_stacks(
-    tmp_path: pathlib.Path, fake_pulumi: list[Any]
+    bare: pathlib.Path, fake_pulumi: FakePulumi
 ) -> None:
-    config = write(tmp_path, WITH_DATA)
-    outcome = applied(config, PULUMI, allow_destroy=True).outcome
-    old = "urn:pulumi:{}::demo::gcp:storage/bucket:Bucket::old"
-    assert fake_pulumi == [
-        ("program", "dev-us-central1", "set"),
-        ("import", "dev-us-central1", old.format("dev-us-central1")),
-        ("up", "dev-us-central1"),
-        ("program", "prod-us-central1", "set"),
-        ("up", "prod-us-central1"),
-        ("program", "prod-europe-west4", "set"),
-        ("up", "prod-europe-west4"),
-        ("program", "staging-us-central1", "none"),
-        ("import", "staging-us-central1", old.format("staging-us-central1")),
+    """Each stack the config has runs its program inline; a stack it dropped is destroyed and removed."""
+    outcome = applied(write(bare, WITH_DATA), PULUMI, allow_destroy=True).outcome
+    inline = "auto.inline"
+    assert fake_pulumi.log() == [
+        ("import", "dev-us-central1", OLD.format("dev-us-central1")),
+        ("up", "dev-us-central1", inline),
+        ("init", "prod-us-central1"),
+        ("up", "prod-us-central1", inline),
+        ("init", "prod-europe-west4"),
+        ("up", "prod-europe-west4", inline),
+        ("import", "staging-us-central1", OLD.format("staging-us-central1")),
         ("destroy", "staging-us-central1"),
-        ("remove", "staging-us-central1"),
+        ("rm", "staging-us-central1"),
     ]
     assert outcome.detail == (
         "Applied with Pulumi:\n"
@@ -288,3 +264,4 @@ def test_allow_destroy_unprotects_what_the_plan_destroys_then_updates_and_destro
         "prod/europe-west4: 1 to create, 2 unchanged\n"
         "staging/us-central1: destroyed"
     )
+    assert not [p.name for p in bare.iterdir() if p.name.startswith(("mlopsctl-pulumi-", "automation-"))]
