@@ -10,6 +10,7 @@ EXAMPLES = sorted(ROOT.glob("examples/projects/*/mlops.yaml"))
 pytest_plugins = [
     "upstream_schemas",
     "gitrepos",
+    "fake_git",
     "releases",
     "stage_local",
     "vertex_providers",

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Any
 
 import pytest
+from fake_git import FakeGit
 from gitrepos import git
 from helpers import applied, planned, selected
 
 from mlopsctl import api
 from mlopsctl.api import ApplyResult, PlanResult
-from mlopsctl.output import gitops
 
 DEV = selected(["dev"])
 
@@ -47,13 +46,10 @@ def unchanged(result: ApplyResult) -> bool:
     return not result.plan.has_changes and result.outcome.detail.startswith("No changes")
 
 
-def _interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the next apply stop (as by Ctrl-C) after its commit, before the working tree is updated."""
-
-    def interrupted(*args: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
+def _interrupt(fake_git: FakeGit) -> None:
+    """Make the next apply stop, as by Ctrl-C, once its commit is made (HEAD moved) and before the
+    working tree is updated: SIGINT arrives as ``git update-ref`` returns."""
+    fake_git.interrupt_after("update-ref")
 
 
 def _worktree(repo: pathlib.Path) -> dict[str, bytes]:

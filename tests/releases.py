@@ -45,6 +45,17 @@ endpoints:
       main: {model: clf, version: v1}
 """
 """Every environment serves clf v1; ``release_v2`` moves mlops.yaml (so dev) to v2."""
+DRIFT_WAIVER = "    - {policy: MLP009, path: endpoints.score, reason: a test endpoint serves no traffic}\n"
+WAIVED = (
+    CHAIN
+    + "policies:\n"
+    + "  waivers:\n"
+    + "    - {policy: MLP001, path: endpoints.score, reason: a test endpoint serves no traffic}\n"
+    + DRIFT_WAIVER
+    + "    - {policy: MLP005, path: project, reason: a test project stores nothing}\n"
+)
+"""CHAIN with its policy findings (tests/promote/test_gates.py) waived, so that the policy gate of a
+promotion passes: promotion order and soak are tested apart from it."""
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -95,21 +106,13 @@ class Releases:
 def releases(tmp_path: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Releases:
     """Day 1: the config and a lock pinning staging and prod, applied everywhere; day 2: dev moves to v2."""
     r = Releases(tmp_path, deploy, monkeypatch)
-    r.config.write_text(CHAIN, encoding="utf-8")
+    r.config.write_text(WAIVED, encoding="utf-8")
     for env in ("staging", "prod"):
         proposal = commands.adopt(r.promoter(at(1)), env, ())
         write_atomic(r.lock, dump_lock(proposal.lock))
     r.commit(at(1), "config and lock")
     for env in ("dev", "staging", "prod"):
         r.apply(env, at(1, 1))
-    r.write(CHAIN.replace("version: v1", "version: v2"), at(2))
+    r.write(WAIVED.replace("version: v1", "version: v2"), at(2))
     r.apply("dev", at(2, 1))
     return r
-
-
-@pytest.fixture
-def policies_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The policy gate of promotions passes (promotion order and soak are tested apart from it)."""
-    from mlopsctl.promote import assess
-
-    monkeypatch.setattr(assess, "_policy_errors", lambda validation: [])

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 import typer
+from fake_git import FakeGit
+from gitops_cases import _interrupt
 from gitrepos import git, git_init_and_commit
 from helpers import WITH_DATA, run, write
-from releases import CHAIN
+from releases import WAIVED
 
 from mlopsctl.cli import app
 from mlopsctl.cli.common import progress
-from mlopsctl.output import gitops
 
 
 def _commands() -> dict[str, Any]:
@@ -97,12 +98,10 @@ def test_plan_out_then_apply_plan(source: pathlib.Path, deploy: pathlib.Path) ->
 
 
 def test_an_interrupted_apply_exits_130(
-    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    source: pathlib.Path, deploy: pathlib.Path, fake_git: FakeGit
 ) -> None:
-    def interrupted(*args: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(gitops.GitopsTarget, "_sync_worktree", interrupted)
+    """Ctrl-C (SIGINT) arrives as the apply's ``git update-ref`` returns."""
+    _interrupt(fake_git)
     assert run("apply", source, "--repo", deploy, "--env", "dev")[0] == 130
 
 
@@ -135,9 +134,8 @@ def test_a_located_error_is_printed_as_a_diagnostic(tmp_path: pathlib.Path) -> N
     assert code == 1 and err.startswith(f"{template}:4:9: error E314: ") and "Traceback" not in err
 
 
-@pytest.mark.usefixtures("policies_pass")
 def test_promote_and_status_flags(tmp_path: pathlib.Path) -> None:
-    config = write(tmp_path, CHAIN)
+    config = write(tmp_path, WAIVED)
     git_init_and_commit(tmp_path, "config")
     code, _, err = run("promote", "--to", "prod", "--rollback", "--adopt", config)
     assert (code, err) == (1, "error: give --rollback or --adopt, not both\n")

@@ -6,6 +6,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from fake_git import FakeGit
 from gitops_cases import DEV, _edit, _interrupt, _stage_edit, _worktree, apply_to, refused, unchanged
 from gitrepos import git, git_init_and_commit
 from helpers import WITH_DATA, write
@@ -81,15 +82,15 @@ def test_changes_apply_does_not_manage_do_not_stop_it(
 
 
 def test_an_interrupted_apply_does_not_excuse_a_later_edit(
-    source: pathlib.Path, deploy: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    source: pathlib.Path, deploy: pathlib.Path, fake_git: FakeGit
 ) -> None:
     """What a dead apply left is its own to finish; a file edited since is someone's work."""
     apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("raw: {}", "raw: {versioning: false}"))
-    _interrupt(monkeypatch)
+    _interrupt(fake_git)
     with pytest.raises(KeyboardInterrupt):
         apply_to(deploy, source, DEV)
-    monkeypatch.undo()
+    fake_git.forward()
     assert (deploy / ".git" / gitops.SYNC_FILE).exists()
     _edit(deploy / KUSTOMIZATION)
     message = refused(deploy, source, DEV) + "\n"

@@ -11,7 +11,6 @@ import pytest
 from helpers import OWNED_STAGED_DATA, diagnostics, validated, write
 
 from mlopsctl import api
-from mlopsctl.config import naming
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.target import Target
@@ -150,20 +149,37 @@ def test_a_key_ring_is_reported_once_and_never_within_one_target() -> None:
     assert unique_names({PROD_US: every[PROD_US]}) == []
 
 
+SHORTENED_ALIKE: dict[tuple[str, ...], Value] = {
+    ("security", "serviceAccounts", "trainer-for-nightly-runs-okqc"): same({}),
+    ("pipelines", "train-on-fresh-data-ehwon"): same({"steps": {"fit": {"image": "trainer:1"}}}),
+    ("endpoints", "scoring-for-partner-c3lq9"): same(
+        {"variants": {"blue": {"model": "fraud", "version": "v1"}}}
+    ),
+}
+"""Workloads whose account ids, too long for the 30 characters allowed, shorten to the same id in dev and
+a prod region: their first 23 characters leave out the target, and the 6-character hash of the whole
+collides (names found by search)."""
+
+
 @pytest.mark.parametrize(
     ("project", "expected"),
     [
-        ("fraud-prod-1234", ["security.serviceAccounts.trainer", "pipelines.train", "endpoints.scoring"]),
+        (
+            "fraud-prod-1234",
+            [
+                (("security", "serviceAccounts", "trainer-for-nightly-runs-okqc"), DEV, PROD_US),
+                (("pipelines", "train-on-fresh-data-ehwon"), DEV, PROD_US),
+                (("endpoints", "scoring-for-partner-c3lq9"), DEV, PROD_EU),
+            ],
+        ),
         ("fraud-dev-1234", []),
     ],
 )
-def test_service_account_ids_are_unique_per_project(
-    monkeypatch: pytest.MonkeyPatch, project: str, expected: list[str]
-) -> None:
-    """Were the account id to leave out the environment, environments sharing a project would collide."""
-    monkeypatch.setattr(naming, "gsa_account_id", lambda kind, name, target: f"{kind}-{name}-{target.region}")
-    found = unique_names(configs({("environments", "dev", "gcpProject"): same(project)}))
-    assert [c.diagnostic.message.rsplit("(", 1)[1].rstrip(")") for c in found] == expected
+def test_service_account_ids_are_unique_per_project(project: str, expected: Expected) -> None:
+    """Colliding account ids are reported where the environments share a GCP project, not across projects."""
+    found = unique_names(configs({**SHORTENED_ALIKE, ("environments", "dev", "gcpProject"): same(project)}))
+    assert located(found) == expected
+    assert all(c.diagnostic.message.startswith("service account id ") for c in found)
 
 
 TRIGGERED = """\

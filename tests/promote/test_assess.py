@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from releases import Releases, at
 
 from mlopsctl.config.lock import dump_lock
@@ -10,7 +9,6 @@ from mlopsctl.io.fileio import write_atomic
 from mlopsctl.promote import commands
 from mlopsctl.promote.assess import Proposal, Release, Stand
 
-pytestmark = pytest.mark.usefixtures("policies_pass")
 V1, V2 = (Release({"endpoints.score.variants.main.version": v}).id for v in ("v1", "v2"))
 
 

@@ -11,10 +11,9 @@ from typing import TypedDict
 import pytest
 from gitrepos import git
 from helpers import validated, write
-from releases import CHAIN, Releases, at
+from releases import DRIFT_WAIVER, WAIVED, Releases, at
 
 from mlopsctl import api
-from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.promote import assess
 from mlopsctl.promote.assess import Release
 from mlopsctl.views.outcomes import promotion_tail
@@ -22,8 +21,6 @@ from mlopsctl.views.promotion import render_promotion, render_status_json, rende
 
 V1, V2 = (Release({"endpoints.score.variants.main.version": v}).id for v in ("v1", "v2"))
 DEV_APPLIED = "dev/us-central1 applied it at 2026-03-02T01:00:00Z, soak 0s"
-
-pytestmark = pytest.mark.usefixtures("policies_pass")
 
 
 def promote(
@@ -142,14 +139,17 @@ def test_refusals(releases: Releases, to: str, options: Options, message: str) -
     assert releases.lock.read_bytes() == before
 
 
-def test_a_failing_gate_blocks_the_region(releases: Releases, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        assess, "_policy_errors", lambda validation: [Diagnostic("E301", "model clf has no owner")]
+def test_a_failing_gate_blocks_the_region(releases: Releases) -> None:
+    """The config loses a waiver, so the policies find an error in the proposed release."""
+    r = releases
+    r.config.write_text(r.config.read_text().replace(DRIFT_WAIVER, ""))
+    before = r.lock.read_bytes()
+    out = promote(r.config, "staging", repo=r.deploy)
+    assert r.lock.read_bytes() == before
+    blocked = (
+        f"blocked by gate check: {r.config}:24:3: error MLP009: production endpoint 'score' has no drift "
+        "monitor in prod (in prod/us-central1, prod/europe-west4)"
     )
-    before = releases.lock.read_bytes()
-    out = promote(releases.config, "staging", repo=releases.deploy)
-    assert releases.lock.read_bytes() == before
-    blocked = "blocked by gate check: error E301: model clf has no owner"
     assert out.splitlines()[0] == f"staging/us-central1: {blocked}"
     assert out.splitlines()[-1] == "Nothing to promote now."
 
@@ -193,7 +193,7 @@ def test_status_json(releases: Releases) -> None:
 
 
 def test_adopt_pins_what_regions_run_now(tmp_path: pathlib.Path) -> None:
-    config = write(tmp_path, CHAIN)
+    config = write(tmp_path, WAIVED)
     assert promote(config, "prod", mode="adopt").splitlines()[:2] == [
         f"prod/us-central1: pins release {V1} as it runs now",
         f"prod/europe-west4: pins release {V1} as it runs now",

@@ -1,15 +1,21 @@
+"""Release pins in mlops.lock: read after overlays, compiled into the plan, and checked against the config."""
+
 from __future__ import annotations
 
 import pathlib
 
-from helpers import run, write
+import pytest
+from helpers import planned, run, selected, write
 from releases import CHAIN
 
+from mlopsctl import api
 from mlopsctl.config.load import load_bytes
 from mlopsctl.config.pins import release_pins
 from mlopsctl.config.resolve import overlaid
 from mlopsctl.config.target import Target
+from mlopsctl.graph import JSON
 
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 PINNED = """\
 lockVersion: 1
 environments:
@@ -57,34 +63,66 @@ def test_release_pins_are_read_as_written_after_overlays() -> None:
     }
 
 
+def _served(config: pathlib.Path, env: str) -> dict[str, JSON]:
+    """Per region of ``env``, the model the plan of ``config`` (against empty state) serves."""
+    plan = planned(config, selection=selected([env])).plan
+    served: dict[str, JSON] = {}
+    for change in plan.changes:
+        if change.type == INFERENCE_SERVICE and change.after is not None:
+            spec = change.after["spec"]
+            assert isinstance(spec, dict) and isinstance(spec["predictor"], dict)
+            model = spec["predictor"]["model"]
+            assert isinstance(model, dict)
+            served[change.target.region] = model["storageUri"]
+    return served
+
+
+def _diagnostics(config: pathlib.Path) -> tuple[bool, list[str]]:
+    """Whether ``config`` is valid, and its diagnostics as text."""
+    with api.open_config(config) as validation:
+        return validation.ok, [d.to_text() for d in validation.diagnostics]
+
+
 def test_a_prod_plan_compiles_the_pinned_version(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, CHAIN.replace("version: v1", "version: v2"))
     write(tmp_path, PINNED.format(version="v1"), "mlops.lock")
-    code, out, _ = run("plan", config, "--env", "prod")
-    uris = [line.split("= ")[1] for line in out.splitlines() if "storageUri" in line]
-    assert code == 0 and uris == ['"gs://demo-models/clf/v1"', '"gs://demo-models/clf/v2"']
-    code, out, _ = run("plan", config, "--env", "staging")
-    assert '"gs://demo-models/clf/v2"' in out and "clf/v1" not in out
+    assert _served(config, "prod") == {
+        "us-central1": "gs://demo-models/clf/v1",
+        "europe-west4": "gs://demo-models/clf/v2",
+    }
+    assert _served(config, "staging") == {"us-central1": "gs://demo-models/clf/v2"}
 
 
 def test_a_pin_of_a_removed_version_is_an_error_at_its_line(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, CHAIN)
     write(tmp_path, PINNED.format(version="v9"), "mlops.lock")
-    code, _, err = run("validate", config)
-    assert code == 1
-    assert err.splitlines()[:2] == [
+    ok, found = _diagnostics(config)
+    assert not ok
+    assert found[0] == (
         f"{tmp_path}/mlops.lock:6:48: error E313: endpoints.score.variants.main.version is pinned to "
-        "version 'v9' of model 'clf', which is not declared (in prod/us-central1)",
-        "  hint: promote a release that fits the config (mlopsctl promote), or restore what the pin names",
-    ]
+        "version 'v9' of model 'clf', which is not declared (in prod/us-central1)\n"
+        "  hint: promote a release that fits the config (mlopsctl promote), or restore what the pin names"
+    )
 
 
 def test_a_pin_without_a_place_is_ignored_with_a_warning(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, CHAIN)
     write(tmp_path, PINNED.format(version="v1").replace("variants.main", "variants.gone"), "mlops.lock")
-    code, _, err = run("validate", config)
-    assert code == 0
-    assert err.splitlines()[0] == (
+    ok, found = _diagnostics(config)
+    assert ok
+    assert found[0].splitlines()[0] == (
         f"{tmp_path}/mlops.lock:6:48: warning W302: the pin endpoints.score.variants.gone.version "
         "has no place in the config: ignored (in prod/us-central1)"
     )
+
+
+# The CLI: a pin's error fails validate, its warning does not.
+
+
+@pytest.mark.parametrize(("pin", "code"), [("main.version: v9", 1), ("gone.version: v1", 0)])
+def test_cli_validate_exits_1_on_a_pin_error_only(tmp_path: pathlib.Path, pin: str, code: int) -> None:
+    config = write(tmp_path, CHAIN)
+    write(tmp_path, PINNED.format(version="v1").replace("main.version: v1", pin), "mlops.lock")
+    exit_code, _, err = run("validate", config)
+    assert exit_code == code
+    assert err.startswith(f"{tmp_path}/mlops.lock:6:48: ")

@@ -10,27 +10,13 @@ from the published template. Tracked steps (sensor-anomaly's) log nothing to Ver
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
+from api_helpers import monitor_run, pipeline_run, statuses
 from conftest import ROOT
-from helpers import run
 
 PROJECTS = ROOT / "examples" / "projects"
-
-
-def _run(tmp_path: pathlib.Path, example: str, *args: str, env: str = "dev") -> tuple[dict[str, object], str]:
-    config = PROJECTS / example / "mlops.yaml"
-    code, out, err = run("run", *args, config, "--env", env, "--local", "--out", tmp_path, "-f", "json")
-    assert code == 0, err[-3000:]
-    result: dict[str, object] = json.loads(out)
-    return result, err
-
-
-def _statuses(result: object) -> dict[str, str]:
-    assert isinstance(result, dict)
-    return {step: outcome["status"] for step, outcome in result["steps"].items()}
 
 
 @pytest.mark.parametrize(
@@ -58,6 +44,7 @@ def _statuses(result: object) -> dict[str, str]:
 )
 def test_drift_retrains_evaluates_and_pushes(
     tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
     example: str,
     env: str,
     monitor: str,
@@ -65,28 +52,27 @@ def test_drift_retrains_evaluates_and_pushes(
     steps: list[str],
     tracked: bool,
 ) -> None:
-    result, err = _run(tmp_path, example, monitor, "--act", env=env)
+    config = PROJECTS / example / "mlops.yaml"
+    result = monitor_run(config, monitor, tmp_path, env=env, act=True)
+    err = capsys.readouterr().err
+    assert result.ok, err[-3000:]
     assert ("tracking is off in local runs" in err) is tracked
     assert "metrics not logged" not in err
-    assert result["breached"] is True
-    actions = result["actions"]
-    assert isinstance(actions, list)
-    assert [a["done"] for a in actions if a["type"] == "retrain"] == [True]
-    runs = result["runs"]
-    assert isinstance(runs, dict) and set(runs) == {pipeline}
-    assert _statuses(runs[pipeline]) == dict.fromkeys(steps, "succeeded")
+    assert result.breached is True
+    assert [a["done"] for a in result.actions if a["type"] == "retrain"] == [True]
+    assert set(result.runs) == {pipeline}
+    assert statuses(result.runs[pipeline]) == dict.fromkeys(steps, "succeeded")
     pushed = list((tmp_path / "data" / "gcs").glob("*-models/*/*/_PUSHED"))
     assert len(pushed) == 1, "the blessed model is in the registry"
 
 
 def test_the_batch_job_scores_through_its_endpoint(tmp_path: pathlib.Path) -> None:
-    result, _ = _run(tmp_path, "sensor-anomaly", "daily-scores")
-    assert _statuses(result) == {"batch-predict": "succeeded"}
+    result = pipeline_run(PROJECTS / "sensor-anomaly" / "mlops.yaml", "daily-scores", tmp_path)
+    assert statuses(result) == {"batch-predict": "succeeded"}
     assert list((tmp_path / "data" / "gcs").glob("*-scores/daily/*.parquet"))
 
 
 def test_the_skew_monitor_reports_without_acting(tmp_path: pathlib.Path) -> None:
-    result, _ = _run(tmp_path, "sensor-anomaly", "readings-skew")
-    features = result["features"]
-    assert isinstance(features, dict) and features
-    assert result["breached"] is True and not result.get("runs")
+    result = monitor_run(PROJECTS / "sensor-anomaly" / "mlops.yaml", "readings-skew", tmp_path)
+    assert result.ok and result.features
+    assert result.breached is True and not result.runs

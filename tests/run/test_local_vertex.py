@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any
+from typing import Any, Unpack
 
 import pytest
-from helpers import compile_text, run
+from api_helpers import LocalOptions, run_locally
+from helpers import compile_text
 from run_projects import HEAD, SCORER, drift_tables, project
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
@@ -21,6 +22,7 @@ from mlopsctl.graph import Graph
 from mlopsctl.run.compiled import pipeline_spec, template_spec
 from mlopsctl.run.errors import RunError
 from mlopsctl.run.handler import process_env
+from mlopsctl.run.result import MonitorResult, PipelineResult
 
 TENSORBOARD = "projects/acme-demo-dev/locations/us-central1/tensorboards/demo-dev-us-central1"
 VERTEX = (
@@ -94,16 +96,15 @@ def _graph(folder: pathlib.Path) -> Graph:
     return next(graph for target, graph in graphs.items() if target.region == "us-central1")
 
 
-def _run(folder: pathlib.Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    config = project(folder, VERTEX, FIT)
-    out = folder / "out"
-    code, stdout, stderr = run("run", *args, config, "-e", "dev", "--local", "-o", out, "-f", "json")
-    return code, json.loads(stdout), stderr
+def _run(folder: pathlib.Path, name: str, **options: Unpack[LocalOptions]) -> PipelineResult | MonitorResult:
+    return run_locally(project(folder, VERTEX, FIT), name, folder / "out", **options)
 
 
-def _seen(result: dict[str, Any]) -> dict[str, Any]:
-    model = pathlib.Path(result["steps"]["fit"]["outputs"]["model"])
-    seen: dict[str, Any] = json.loads((model / "seen.json").read_text())
+def _seen(result: PipelineResult | MonitorResult) -> dict[str, Any]:
+    assert isinstance(result, PipelineResult)
+    model = result.steps["fit"].outputs["model"]
+    assert isinstance(model, str)
+    seen: dict[str, Any] = json.loads((pathlib.Path(model) / "seen.json").read_text())
     return seen
 
 
@@ -125,27 +126,27 @@ def test_an_unknown_template_is_an_error(tmp_path: pathlib.Path) -> None:
 
 
 def test_a_vertex_pipeline_runs_locally_without_tracking(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Set where mlopsctl runs, too: a local step gets neither the compiled variables nor these.
     monkeypatch.setenv("MLOPSCTL_EXPERIMENT", "projects/p/locations/l/metadataStores/default/contexts/e")
-    code, result, stderr = _run(tmp_path, "retrain", "--param", "reason=manual")
-    assert code == 0, stderr
-    assert result["steps"]["fit"]["status"] == "succeeded"
+    result = _run(tmp_path, "retrain", params={"reason": "manual"})
+    assert isinstance(result, PipelineResult) and result.ok
+    assert result.steps["fit"].status == "succeeded"
     assert _seen(result) == {"reason": "manual", "tracking": {}}
     note = (
         f"[fit] tracking is off in local runs: not logging to Vertex AI (MLOPSCTL_TENSORBOARD={TENSORBOARD})"
     )
-    assert note in stderr
+    assert note in capsys.readouterr().err
 
 
 def test_a_monitor_retrains_a_vertex_pipeline_from_its_template(tmp_path: pathlib.Path) -> None:
     drift_tables(tmp_path, serving_mean=30)
-    code, result, stderr = _run(tmp_path, "amount-drift", "--act")
-    assert code == 0, stderr
+    result = _run(tmp_path, "amount-drift", act=True)
+    assert isinstance(result, MonitorResult) and result.ok
     graph = _graph(tmp_path)
     (template,) = [r for r in graph if r.type == BUCKET_OBJECT]
-    assert result["actions"] == [
+    assert result.actions == [
         {"type": "notify", "event": "drift-breach", "channels": [], "done": False},
         {
             "type": "retrain",
@@ -154,8 +155,8 @@ def test_a_monitor_retrains_a_vertex_pipeline_from_its_template(tmp_path: pathli
             "done": True,
         },
     ]
-    assert list(result["runs"]) == ["retrain"]
-    assert _seen(result["runs"]["retrain"]) == {"reason": "drift", "tracking": {}}
+    assert list(result.runs) == ["retrain"]
+    assert _seen(result.runs["retrain"]) == {"reason": "drift", "tracking": {}}
 
 
 @pytest.mark.parametrize(

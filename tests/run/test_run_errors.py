@@ -1,75 +1,65 @@
-"""What ``mlopsctl run`` refuses before running anything: one message, exit 1, nothing written."""
+"""What a local run refuses before running anything (``api.run_local``): one message, nothing written;
+and how ``mlopsctl run --local`` reports a refusal and an invalid config."""
 
 from __future__ import annotations
 
 import pathlib
 
 import pytest
+from api_helpers import LocalOptions, refusal, run_locally
 from helpers import run
 from run_projects import PIPELINES, project
 
+from mlopsctl import api
 from mlopsctl.run.compiled import parameter_arguments
 from mlopsctl.run.errors import RunError
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("name", "options", "message"),
     [
-        (("counts", "--local", "--no-out"), "error: --out DIR is required"),
-        (("counts", "--local", "--param", "count"), "error: --param count: expected K=V"),
         (
-            ("counts", "--local", "--param", "cuont=3"),
-            "error: --param cuont: pipeline counts has no such parameter (did you mean 'count'?)",
+            "counts",
+            {"params": {"cuont": "3"}},
+            "--param cuont: pipeline counts has no such parameter (did you mean 'count'?)",
         ),
-        (("counts", "--local", "--param", "count=three"), "error: --param count=three: must be an integer"),
-        (
-            ("cuonts", "--local"),
-            "error: cuonts: no pipeline, batch job or monitor of that name (did you mean 'counts'?)",
-        ),
-        (("counts", "--local", "--act"), "error: --act is for monitors"),
-        (("counts", "--local", "--local-trials", "0"), "error: --local-trials 0: must be at least 1"),
+        ("counts", {"params": {"count": "three"}}, "--param count=three: must be an integer"),
+        ("cuonts", {}, "cuonts: no pipeline, batch job or monitor of that name (did you mean 'counts'?)"),
+        ("counts", {"act": True}, "--act is for monitors"),
+        ("counts", {"trials": 0}, "--local-trials 0: must be at least 1"),
     ],
 )
-def test_refused_before_anything_runs(tmp_path: pathlib.Path, args: tuple[str, ...], message: str) -> None:
+def test_refused_before_anything_runs(
+    tmp_path: pathlib.Path, name: str, options: LocalOptions, message: str
+) -> None:
     config = project(tmp_path)
     out = tmp_path / "out"
-    given = [a for a in args if a != "--no-out"]
-    where = [] if "--no-out" in args else ["--out", out]
-    code, stdout, stderr = run("run", *given, config, "--env", "dev", *where)
-    assert (code, stdout) == (1, "")
-    assert stderr.startswith(message), stderr
+    found = refusal(lambda: run_locally(config, name, out, **options))
+    assert found.startswith(message), found
     assert not out.exists()
 
 
 def test_an_invalid_config_is_reported_with_positions(tmp_path: pathlib.Path) -> None:
     config = project(tmp_path, PIPELINES.replace("        command: [python, fail.py]\n", "", 1))
-    out = tmp_path / "out"
-    code, stdout, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", out)
-    assert (code, stdout) == (1, "")
-    assert stderr.startswith(f"{config}:58:9: error E201: container step 'fails' ")
-    assert stderr.endswith(f"{config}: 1 error; nothing was written\n")
-    assert not out.exists()
+    with api.open_config(config) as validation:
+        [error] = [d for d in validation.diagnostics if d.is_error]
+    assert error.to_text().startswith(f"{config}:58:9: error E201: container step 'fails' ")
 
 
 def test_an_unknown_environment_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    code, _, stderr = run(
-        "run", "counts", project(tmp_path), "--env", "prod", "--local", "-o", tmp_path / "o"
-    )
-    assert code == 1
-    assert "--env prod: no such environment in the config" in stderr
+    with api.open_config(project(tmp_path), selection=api.Selection(("prod",))) as validation:
+        assert not validation.ok
+    assert "--env prod: no such environment in the config" in [d.message for d in validation.diagnostics]
 
 
 def test_missing_sample_data(tmp_path: pathlib.Path) -> None:
     config = project(tmp_path)
     (tmp_path / "sample-data").rmdir()
-    code, _, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", tmp_path / "out")
-    assert code == 1
-    assert stderr.startswith(f"error: {tmp_path / 'sample-data'}: no such folder")
-    code, _, stderr = run(
-        "run", "counts", config, "-e", "dev", "--local", "-o", tmp_path / "out", "--data", tmp_path / "x"
-    )
-    assert code == 1
-    assert stderr.startswith(f"error: {tmp_path / 'x'}: no such folder (--data {tmp_path / 'x'}: ")
+    out = tmp_path / "out"
+    found = refusal(lambda: run_locally(config, "counts", out))
+    assert found.startswith(f"{tmp_path / 'sample-data'}: no such folder"), found
+    found = refusal(lambda: run_locally(config, "counts", out, data=tmp_path / "x"))
+    assert found.startswith(f"{tmp_path / 'x'}: no such folder (--data {tmp_path / 'x'}: "), found
 
 
 SPEC = {
@@ -127,3 +117,36 @@ def test_parameters_of_the_wrong_type(given: tuple[str, str], message: str) -> N
     with pytest.raises(RunError) as caught:
         parameter_arguments(SPEC, dict([given]))
     assert str(caught.value) == message
+
+
+# The CLI: flags it refuses itself, and one line (or the config's diagnostics), exit 1, nothing on stdout.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("counts", "--local", "--no-out"), "error: --out DIR is required"),
+        (("counts", "--local", "--param", "count"), "error: --param count: expected K=V"),
+        (("cuonts", "--local"), "error: cuonts: no pipeline, batch job or monitor of that name"),
+    ],
+)
+def test_cli_refusals_are_one_line(tmp_path: pathlib.Path, args: tuple[str, ...], message: str) -> None:
+    config = project(tmp_path)
+    out = tmp_path / "out"
+    given = [a for a in args if a != "--no-out"]
+    where: list[str | pathlib.Path] = [] if "--no-out" in args else ["--out", out]
+    code, stdout, stderr = run("run", *given, config, "--env", "dev", *where)
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(message), stderr
+    assert stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_cli_an_invalid_config_writes_nothing(tmp_path: pathlib.Path) -> None:
+    config = project(tmp_path, PIPELINES.replace("        command: [python, fail.py]\n", "", 1))
+    out = tmp_path / "out"
+    code, stdout, stderr = run("run", "counts", config, "--env", "dev", "--local", "--out", out)
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(f"{config}:58:9: error E201: ")
+    assert stderr.endswith(f"{config}: 1 error; nothing was written\n")
+    assert not out.exists()

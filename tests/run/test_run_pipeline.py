@@ -1,37 +1,38 @@
-"""``mlopsctl run PIPELINE --local``: the compiled spec run by kfp.local, each step a local process."""
+"""Local runs of a pipeline (``api.run_local``): the compiled spec run by kfp.local, each step a local
+process; and what ``mlopsctl run PIPELINE --local`` prints and exits with."""
 
 from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any
+import sys
 
 import pytest
+from api_helpers import pipeline_run, statuses
 from helpers import run
 from run_projects import PIPELINES, project
 
 
-def _run_json(config: pathlib.Path, out: pathlib.Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    code, stdout, stderr = run("run", *args, config, "--env", "dev", "--local", "--out", out, "-f", "json")
-    return code, json.loads(stdout), stderr
-
-
-def test_json_result_has_each_step_with_its_outputs(tmp_path: pathlib.Path) -> None:
-    config = project(tmp_path)
-    code, result, stderr = _run_json(config, tmp_path / "out", "counts")
-    assert code == 0, stderr
-    assert list(result["steps"]) == ["make", "check", "big", "each"]  # as declared, dependencies first
-    rows = result["steps"]["make"]["outputs"].pop("rows")
-    assert result == {
-        "pipeline": "counts",
-        "steps": {
-            "make": {"status": "succeeded", "outputs": {"total": 20}},
-            "check": {"status": "succeeded", "outputs": {"lines": 2}},
-            "each": {"status": "succeeded", "outputs": {"doubled": [2, 4, 6]}},
-            "big": {"status": "skipped", "outputs": {}},
-        },
+def test_each_step_has_its_status_and_outputs(tmp_path: pathlib.Path) -> None:
+    result = pipeline_run(project(tmp_path), "counts", tmp_path / "out")
+    assert result.ok and result.pipeline == "counts"
+    assert list(result.steps) == ["make", "check", "big", "each"]  # as declared, dependencies first
+    outputs = {name: step.outputs for name, step in result.steps.items()}
+    rows = outputs["make"].pop("rows")
+    assert statuses(result) == {
+        "make": "succeeded",
+        "check": "succeeded",
+        "big": "skipped",
+        "each": "succeeded",
+    }
+    assert outputs == {
+        "make": {"total": 20},
+        "check": {"lines": 2},
+        "big": {},
+        "each": {"doubled": [2, 4, 6]},
     }
     # The artifact is the folder the step wrote, under the run's pipeline root; the next step read it.
+    assert isinstance(rows, str)
     assert pathlib.Path(rows).is_relative_to(tmp_path / "out" / "pipeline-root")
     assert (pathlib.Path(rows) / "rows.txt").read_text() == "row 0\nrow 1\n"
 
@@ -39,58 +40,66 @@ def test_json_result_has_each_step_with_its_outputs(tmp_path: pathlib.Path) -> N
 @pytest.mark.parametrize(
     ("params", "total", "big"),
     [
-        ((), 20, "skipped"),  # the default count: 2 rows, total 20, not > 25
-        (("--param", "count=3"), 30, "succeeded"),
+        ({}, 20, "skipped"),  # the default count: 2 rows, total 20, not > 25
+        ({"count": "3"}, 30, "succeeded"),
     ],
 )
 def test_parameters_and_conditions(
-    tmp_path: pathlib.Path, params: tuple[str, ...], total: int, big: str
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], params: dict[str, str], total: int, big: str
 ) -> None:
-    code, result, stderr = _run_json(project(tmp_path), tmp_path / "out", "counts", *params)
-    assert code == 0, stderr
-    assert result["steps"]["make"]["outputs"]["total"] == total
-    assert result["steps"]["big"]["status"] == big
-    assert ("[big] word: big" in stderr) == (big == "succeeded")
+    result = pipeline_run(project(tmp_path), "counts", tmp_path / "out", params=params)
+    assert result.ok
+    assert result.steps["make"].outputs["total"] == total
+    assert result.steps["big"].status == big
+    assert ("[big] word: big" in capsys.readouterr().err) == (big == "succeeded")
+
+
+FAILED = ("failed", "exit code 1: bad input: no rows")
 
 
 @pytest.mark.parametrize(
-    ("pipeline", "lines"),
+    ("pipeline", "steps"),
     [
         # With a condition, kfp.local's orchestrator for control flow: it goes on with what does not
         # depend on the failed step.
         (
             "broken",
-            [
-                "fails       failed: exit code 1: bad input: no rows",
-                "downstream  skipped",
-                "guarded     skipped",
-                "aside       succeeded",
-            ],
+            {
+                "fails": FAILED,
+                "downstream": ("skipped", None),
+                "guarded": ("skipped", None),
+                "aside": ("succeeded", None),
+            },
         ),
         # Without, its plain orchestrator: it stops at the first failure.
-        ("chain", ["fails       failed: exit code 1: bad input: no rows", "downstream  skipped"]),
+        ("chain", {"fails": FAILED, "downstream": ("skipped", None)}),
     ],
 )
 def test_a_failed_step_fails_the_run_and_skips_what_follows(
-    tmp_path: pathlib.Path, pipeline: str, lines: list[str]
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    pipeline: str,
+    steps: dict[str, tuple[str, str | None]],
 ) -> None:
-    config = project(tmp_path)
-    code, stdout, stderr = run("run", pipeline, config, "-e", "dev", "--local", "-o", tmp_path / "o")
-    assert code == 1
-    assert stdout.splitlines() == lines
-    assert "[fails] reading the input\n" in stderr
+    result = pipeline_run(project(tmp_path), pipeline, tmp_path / "o")
+    assert not result.ok
+    assert {name: (step.status, step.message) for name, step in result.steps.items()} == steps
+    assert "[fails] reading the input\n" in capsys.readouterr().err
 
 
 def test_a_step_without_code_cannot_run_locally(tmp_path: pathlib.Path) -> None:
-    code, result, _ = _run_json(project(tmp_path), tmp_path / "out", "nocode")
-    assert code == 1
-    assert result == {"pipeline": "nocode", "steps": {"remote": {"status": "failed", "outputs": {}}}}
-    _, stdout, _ = run("run", "nocode", tmp_path / "mlops.yaml", "-e", "dev", "--local", "-o", tmp_path / "o")
-    assert stdout.startswith("remote  failed: cannot start: image reg/elsewhere:1 cannot run locally")
-    assert "needs `code: FOLDER`" in stdout
+    result = pipeline_run(project(tmp_path), "nocode", tmp_path / "out")
+    assert not result.ok
+    [(name, step)] = result.steps.items()
+    assert (name, step.status, step.outputs) == ("remote", "failed", {})
+    assert step.message is not None
+    assert step.message.startswith("cannot start: image reg/elsewhere:1 cannot run locally")
+    assert "needs `code: FOLDER`" in step.message
 
 
-def test_logs_go_to_stderr_and_the_settings_to_each_process(tmp_path: pathlib.Path) -> None:
+def test_logs_go_to_stderr_and_the_settings_to_each_process(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code_folder = {
         "make.py": """\
             import json, os, sys
@@ -100,12 +109,13 @@ def test_logs_go_to_stderr_and_the_settings_to_each_process(tmp_path: pathlib.Pa
     }
     config = project(tmp_path, PIPELINES.split("      check:")[0], code_folder)
     out = tmp_path / "out"
-    code, stdout, stderr = run("run", "counts", config, "-e", "dev", "-r", "us-east1", "--local", "-o", out)
-    assert code == 1  # the script writes no outputs: kfp cannot read `total`
+    result = pipeline_run(config, "counts", out, region="us-east1")
+    assert not result.ok  # the script writes no outputs: kfp cannot read `total`
+    stdout, stderr = capsys.readouterr()
     assert "[make] " in stderr and "[make] " not in stdout
     seen = json.loads(next(line for line in stderr.splitlines() if line.startswith("[make] {"))[7:])
     assert seen["cwd"] == str(tmp_path / "code")
-    assert pathlib.Path(seen["python"]).parent == pathlib.Path(__import__("sys").executable).parent
+    assert pathlib.Path(seen["python"]).parent == pathlib.Path(sys.executable).parent
     assert seen["settings"] == {
         "root": str(out / "data"),
         "code": {"reg/demo:1": str(tmp_path / "code")},
@@ -117,17 +127,16 @@ def test_logs_go_to_stderr_and_the_settings_to_each_process(tmp_path: pathlib.Pa
 
 def test_local_trials_reach_the_settings(tmp_path: pathlib.Path) -> None:
     out = tmp_path / "out"
-    code, _, stderr = _run_json(project(tmp_path), out, "broken", "--local-trials", "5")
-    assert code == 1, stderr
+    assert not pipeline_run(project(tmp_path), "broken", out, trials=5).ok
     assert json.loads((out / "local.json").read_text())["trials"] == 5
 
 
 def test_a_declared_output_that_was_not_written_fails_the_step(tmp_path: pathlib.Path) -> None:
     code_folder = {"make.py": "print('wrote nothing')\n"}
     config = project(tmp_path, PIPELINES.split("      check:")[0], code_folder)
-    code, stdout, _ = run("run", "counts", config, "-e", "dev", "--local", "-o", tmp_path / "out")
-    assert code == 1
-    assert stdout.startswith("make  failed: output total was not written (expected at ")
+    [make] = pipeline_run(config, "counts", tmp_path / "out").steps.values()
+    assert make.status == "failed" and make.message is not None
+    assert make.message.startswith("output total was not written (expected at ")
 
 
 def test_kfp_local_is_left_as_it_was(tmp_path: pathlib.Path) -> None:
@@ -147,6 +156,32 @@ def test_kfp_local_is_left_as_it_was(tmp_path: pathlib.Path) -> None:
         ]
 
     before = seams()
-    code, _, stderr = _run_json(project(tmp_path), tmp_path / "out", "counts")
-    assert code == 0, stderr
+    assert pipeline_run(project(tmp_path), "counts", tmp_path / "out").ok
     assert seams() == before
+
+
+# The CLI: the result as text or JSON on stdout, exit 1 when a step failed.
+
+
+def test_cli_text_is_one_line_per_step_and_a_failure_exits_1(tmp_path: pathlib.Path) -> None:
+    code, stdout, stderr = run(
+        "run", "chain", project(tmp_path), "-e", "dev", "--local", "-o", tmp_path / "o"
+    )
+    assert code == 1
+    assert stdout.splitlines() == [
+        "fails       failed: exit code 1: bad input: no rows",
+        "downstream  skipped",
+    ]
+    assert "[fails] reading the input\n" in stderr
+
+
+def test_cli_json_is_the_result_as_one_document(tmp_path: pathlib.Path) -> None:
+    config = project(tmp_path)
+    code, stdout, stderr = run(
+        "run", "nocode", config, "--env", "dev", "--local", "--out", tmp_path / "out", "-f", "json"
+    )
+    assert code == 1, stderr
+    assert json.loads(stdout) == {
+        "pipeline": "nocode",
+        "steps": {"remote": {"status": "failed", "outputs": {}}},
+    }

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import pathlib
 import random
-from typing import Any
 
 import pytest
-from helpers import run
+from api_helpers import pipeline_run, refusal, run_locally, statuses
 from run_projects import HEAD, SCORER, jsonl, project
+
+from mlopsctl.run.result import StepResult
 
 PROJECT = (
     HEAD
@@ -81,7 +82,7 @@ batchJobs:
 FIT = {
     "fit.py": """\
         import argparse, json, pathlib
-        import joblib
+        import joblib  # type: ignore[import-untyped]
         import numpy as np
         import pyarrow.parquet as pq
         from sklearn.linear_model import LogisticRegression
@@ -114,7 +115,7 @@ def _rows(rng: random.Random, count: int, labelled: bool) -> list[dict[str, obje
 @pytest.fixture
 def trained(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     """The project, its sample tables, and a model version v1 trained once in the sample data."""
-    import joblib
+    import joblib  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression
 
     config = project(tmp_path, PROJECT, FIT)
@@ -128,26 +129,17 @@ def trained(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     return config, tmp_path / "out"
 
 
-def _json(*args: str | pathlib.Path) -> tuple[int, dict[str, Any], str]:
-    code, stdout, stderr = run(*args, "-e", "dev", "--local", "-f", "json")
-    return code, json.loads(stdout) if stdout else {}, stderr
-
-
-def test_ingest_train_evaluate_push(trained: tuple[pathlib.Path, pathlib.Path]) -> None:
+def test_ingest_train_evaluate_push(
+    trained: tuple[pathlib.Path, pathlib.Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     config, out = trained
-    code, result, stderr = _json("run", "train", config, "-o", out)
-    assert code == 0, stderr
-    steps = result["steps"]
-    assert [(name, s["status"]) for name, s in steps.items()] == [
-        ("ingest", "succeeded"),
-        ("fit", "succeeded"),
-        ("evaluate", "succeeded"),
-        ("push", "succeeded"),
-    ]
-    assert steps["evaluate"]["outputs"]["blessed"] is True
-    examples = pathlib.Path(steps["ingest"]["outputs"]["examples"])
-    assert json.loads((examples / "metadata.json").read_text())["label"] == "label"
-    assert "[fit] fitted on " in stderr
+    result = pipeline_run(config, "train", out)
+    assert statuses(result) == dict.fromkeys(["ingest", "fit", "evaluate", "push"], "succeeded")
+    assert result.steps["evaluate"].outputs["blessed"] is True
+    examples = result.steps["ingest"].outputs["examples"]
+    assert isinstance(examples, str)
+    assert json.loads((pathlib.Path(examples) / "metadata.json").read_text())["label"] == "label"
+    assert "[fit] fitted on " in capsys.readouterr().err
     # The model was pushed into the local stand-in of the models bucket, beside v1.
     registry = out / "data" / "gcs" / "demo-dev-us-central1-models" / "scorer"
     assert len([p for p in registry.iterdir() if p.name != "v1"]) == 1
@@ -157,9 +149,9 @@ def test_a_batch_job_scores_through_a_local_model_server(trained: tuple[pathlib.
     import pyarrow.parquet as pq
 
     config, out = trained
-    code, result, stderr = _json("run", "nightly", config, "-o", out)
-    assert code == 0, stderr
-    assert result["steps"] == {"batch-predict": {"status": "succeeded", "outputs": {}}}
+    result = pipeline_run(config, "nightly", out)
+    assert result.ok
+    assert result.steps == {"batch-predict": StepResult("succeeded")}
     settings = json.loads((out / "local.json").read_text())
     [(cluster, local)] = settings["endpoints"].items()
     assert cluster.startswith("http://scorer-main-predictor.demo.svc")
@@ -175,9 +167,8 @@ def test_a_batch_job_needs_its_model_version(trained: tuple[pathlib.Path, pathli
     model = config.parent / "sample-data" / "buckets" / "models" / "scorer" / "v1" / "model.joblib"
     model.unlink()
     model.parent.rmdir()
-    code, stdout, stderr = run("run", "nightly", config, "-e", "dev", "--local", "-o", out)
-    assert (code, stdout) == (1, "")
-    assert stderr.startswith(
-        "error: model scorer v1: no artifact at gs://demo-dev-us-central1-models/scorer/v1 "
+    message = refusal(lambda: run_locally(config, "nightly", out))
+    assert message.startswith(
+        "model scorer v1: no artifact at gs://demo-dev-us-central1-models/scorer/v1 "
         f"({out / 'data' / 'gcs' / 'demo-dev-us-central1-models' / 'scorer' / 'v1'})"
     )

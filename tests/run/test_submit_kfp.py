@@ -1,5 +1,6 @@
-"""``mlopsctl run NAME --env E`` where the environment places its pipelines on GKE: one run of the
-published PipelineVersion, created by kfp-server-api against a fake KFP API (tests/kfp_fake_api.py)."""
+"""Submitted runs (``api.submit_run``) where the environment places its pipelines on GKE: one run of the
+published PipelineVersion, created by kfp-server-api against a fake KFP API (tests/kfp_fake_api.py);
+and what ``mlopsctl run NAME --env E`` prints."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_helpers import refusal, submitted
 from helpers import compile_text, run
 from kfp_fake_api import FakeKfpApi, serving
 from run_projects import project
@@ -43,6 +45,12 @@ def _version(tmp_path: pathlib.Path, text: str = PROJECT, target: Target = DEV) 
     return version
 
 
+def _refusal(tmp_path: pathlib.Path, host: str) -> str:
+    """Why a run of ``train`` in dev submitted to the KFP API at ``host`` was refused."""
+    config = write_project(tmp_path)
+    return refusal(lambda: submitted(config, "train", env="dev", kfp_host=host))
+
+
 def _created_run(kfp: FakeKfpApi) -> dict[str, Any]:
     [request] = [r for r in kfp.requests if r.route == "create_run"]
     assert isinstance(request.body, dict)
@@ -54,10 +62,7 @@ def test_a_run_of_the_published_version_in_the_pipelines_experiment(
 ) -> None:
     version = _version(tmp_path).inputs["metadata"]
     ids = kfp.publish("demo", "train", "train-0123456789", version["name"])
-    code, stdout, stderr = run(
-        "run", "train", write_project(tmp_path), "--env", "dev", "--kfp-host", kfp.url, "-p", "epochs=7"
-    )
-    assert code == 0, stderr
+    result = submitted(write_project(tmp_path), "train", env="dev", params={"epochs": "7"}, kfp_host=kfp.url)
     assert kfp.routes() == [
         "get_pipeline",
         "list_versions",
@@ -81,10 +86,12 @@ def test_a_run_of_the_published_version_in_the_pipelines_experiment(
     }
     assert kfp.requests[-1].query == {"experiment_id": experiment["experiment_id"]}
     [created] = kfp.runs
-    assert stdout == f"{kfp.url}/#/runs/details/{created['run_id']}\n"
-    assert stderr == (
+    assert (result.target, result.env, result.region) == ("gke", "dev", "us-central1")
+    assert result.run_id == created["run_id"]
+    assert result.link == f"{kfp.url}/#/runs/details/{created['run_id']}"
+    assert result.summary() == (
         f"Submitted run {created['run_id']} of pipeline train (demo/{version['name']}) "
-        "to Kubeflow Pipelines in dev/us-central1.\n"
+        "to Kubeflow Pipelines in dev/us-central1."
     )
     assert {r.authorization for r in kfp.requests} == {None}
 
@@ -100,10 +107,7 @@ def test_the_run_is_the_one_a_schedule_starts(tmp_path: pathlib.Path, kfp: FakeK
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     starter = json.loads(container["args"][container["args"].index("--config") + 1])
     ids = kfp.publish(starter["namespace"], starter["pipeline"], starter["pipelineVersion"])
-    code, _, stderr = run(
-        "run", "train", project(tmp_path, scheduled, code={}), "-e", "dev", "--kfp-host", kfp.url
-    )
-    assert code == 0, stderr
+    submitted(project(tmp_path, scheduled, code={}), "train", env="dev", kfp_host=kfp.url)
     body = _created_run(kfp)
     assert body["pipeline_version_reference"]["pipeline_version_id"] == ids[starter["pipelineVersion"]]
     assert body["service_account"] == starter["serviceAccount"]
@@ -122,15 +126,15 @@ def test_host_and_token_from_the_environment_and_an_existing_experiment(
     kfp.add_experiment("other", "train")
     monkeypatch.setenv("MLOPSCTL_KFP_HOST", kfp.url.removeprefix("http://") + "/")
     monkeypatch.setenv("MLOPSCTL_KFP_TOKEN", "token-for-pipelines")
-    code, stdout, stderr = run("run", "train", write_project(tmp_path), "--env", "dev", "-f", "json")
-    assert (code, stderr) == (0, "")
+    result = submitted(write_project(tmp_path), "train", env="dev")
     assert "create_experiment" not in kfp.routes()
     assert _created_run(kfp)["experiment_id"] == experiment
     assert {r.authorization for r in kfp.requests} == {"Bearer token-for-pipelines"}
-    result = json.loads(stdout)
+    document = result.to_json()
     run_id = kfp.runs[0]["run_id"]
-    assert DISPLAY_NAME.match(result.pop("displayName"))
-    assert result == {
+    display_name = document.pop("displayName")
+    assert isinstance(display_name, str) and DISPLAY_NAME.match(display_name)
+    assert document == {
         "pipeline": "train",
         "target": "gke",
         "env": "dev",
@@ -143,11 +147,9 @@ def test_host_and_token_from_the_environment_and_an_existing_experiment(
 
 
 def test_a_pipeline_not_published_yet(tmp_path: pathlib.Path, kfp: FakeKfpApi) -> None:
-    code, stdout, stderr = run("run", "train", write_project(tmp_path), "-e", "dev", "--kfp-host", kfp.url)
-    assert (code, stdout) == (1, "")
-    assert stderr == (
-        f"error: pipeline train in namespace demo is not published on {kfp.url}: "
-        "apply the environment first (mlopsctl apply)\n"
+    assert _refusal(tmp_path, kfp.url) == (
+        f"pipeline train in namespace demo is not published on {kfp.url}: "
+        "apply the environment first (mlopsctl apply)"
     )
     assert "create_run" not in kfp.routes()
 
@@ -155,11 +157,9 @@ def test_a_pipeline_not_published_yet(tmp_path: pathlib.Path, kfp: FakeKfpApi) -
 def test_a_version_not_applied_yet(tmp_path: pathlib.Path, kfp: FakeKfpApi) -> None:
     version = _version(tmp_path).inputs["metadata"]["name"]
     kfp.publish("demo", "train", "train-0123456789")
-    code, stdout, stderr = run("run", "train", write_project(tmp_path), "-e", "dev", "--kfp-host", kfp.url)
-    assert (code, stdout) == (1, "")
-    assert stderr == (
-        f"error: pipeline train in namespace demo on {kfp.url} has no version {version}: apply the "
-        "environment first (mlopsctl apply), so that the cluster has the version this config compiles to\n"
+    assert _refusal(tmp_path, kfp.url) == (
+        f"pipeline train in namespace demo on {kfp.url} has no version {version}: apply the "
+        "environment first (mlopsctl apply), so that the cluster has the version this config compiles to"
     )
     assert kfp.runs == []
 
@@ -194,21 +194,52 @@ def test_an_api_error_is_one_line(
     kfp.fail(route, status, message)
     if token:
         monkeypatch.setenv("MLOPSCTL_KFP_TOKEN", token)
-    code, stdout, stderr = run("run", "train", write_project(tmp_path), "-e", "dev", "--kfp-host", kfp.url)
-    assert (code, stdout) == (1, "")
-    assert stderr.startswith(f"error: {subject}"), stderr
-    assert stderr.endswith(f": KFP API at {kfp.url}: {status} {message}{hint}\n"), stderr
-    assert stderr.count("\n") == 1
+    found = _refusal(tmp_path, kfp.url)
+    assert found.startswith(subject), found
+    assert found.endswith(f": KFP API at {kfp.url}: {status} {message}{hint}"), found
+    assert "\n" not in found
     assert kfp.runs == []
 
 
 def test_an_unreachable_api_is_one_line(tmp_path: pathlib.Path, kfp: FakeKfpApi) -> None:
-    code, stdout, stderr = run(
-        "run", "train", write_project(tmp_path), "-e", "dev", "--kfp-host", "http://127.0.0.1:9"
-    )
-    assert (code, stdout) == (1, "")
-    assert stderr.startswith(
-        "error: pipeline train in namespace demo: KFP API at http://127.0.0.1:9 is unreachable "
+    found = _refusal(tmp_path, "http://127.0.0.1:9")
+    assert found.startswith(
+        "pipeline train in namespace demo: KFP API at http://127.0.0.1:9 is unreachable "
         "(is the port-forward running?): "
-    ), stderr
+    ), found
+    assert "\n" not in found
+
+
+# The CLI: the run's link on stdout and what was submitted on stderr (or one JSON document); a
+# refusal is one line, exit 1.
+
+
+def test_cli_prints_the_link_and_the_summary(tmp_path: pathlib.Path, kfp: FakeKfpApi) -> None:
+    version = _version(tmp_path).inputs["metadata"]["name"]
+    kfp.publish("demo", "train", version)
+    code, stdout, stderr = run("run", "train", write_project(tmp_path), "--env", "dev", "--kfp-host", kfp.url)
+    assert code == 0, stderr
+    [created] = kfp.runs
+    assert stdout == f"{kfp.url}/#/runs/details/{created['run_id']}\n"
+    assert stderr == (
+        f"Submitted run {created['run_id']} of pipeline train (demo/{version}) "
+        "to Kubeflow Pipelines in dev/us-central1.\n"
+    )
+
+
+def test_cli_json_is_the_submitted_run_alone(
+    tmp_path: pathlib.Path, kfp: FakeKfpApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kfp.publish("demo", "train", _version(tmp_path).inputs["metadata"]["name"])
+    monkeypatch.setenv("MLOPSCTL_KFP_HOST", kfp.url)
+    code, stdout, stderr = run("run", "train", write_project(tmp_path), "--env", "dev", "-f", "json")
+    assert (code, stderr) == (0, "")
+    document = json.loads(stdout)
+    assert (document["target"], document["runId"]) == ("gke", kfp.runs[0]["run_id"])
+
+
+def test_cli_a_refused_run_is_one_line(tmp_path: pathlib.Path, kfp: FakeKfpApi) -> None:
+    code, stdout, stderr = run("run", "train", write_project(tmp_path), "-e", "dev", "--kfp-host", kfp.url)
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith("error: pipeline train in namespace demo is not published on "), stderr
     assert stderr.count("\n") == 1
