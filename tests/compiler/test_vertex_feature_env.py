@@ -17,22 +17,10 @@ from mlopsctl.pulumi.program import create
 from mlopsctl.pulumi.vertex.resources import PULUMI_TYPES
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "pulumi"))  # the shared Pulumi mocks
+from feature_cases import FEATURES
 from mocked import Recorder, run
 
 DEV = Target("dev", "us-central1")
-FEATURES = """\
-features:
-  groups:
-    customers:
-      source: {dataset: features, table: customers}
-      entityIdColumns: [customer_id]
-      features: [age, country, spend]
-  onlineStores:
-    online: {type: optimized}
-  views:
-    customer-profile: {store: online, group: customers, features: [age]}
-    all-customers: {store: online, group: customers}
-"""
 MODELS = """\
 models:
   clf:
