@@ -113,6 +113,16 @@ def checked(
         return api.check(validation, file, selection, repo=repo, base=base)
 
 
+def sarif(file: pathlib.Path) -> str:
+    """The SARIF log that ``check --format sarif`` prints of the valid config ``file``."""
+    from mlopsctl import __version__, api
+    from mlopsctl.views.diagnostics import render_sarif
+
+    with validated(file) as validation:
+        result = api.check(validation, file)
+        return render_sarif(result.findings, __version__, result.rules, validation.source.display)
+
+
 def refusal(call: Callable[[], object]) -> str:
     """The message of the ``api.UserError`` that ``call`` raises."""
     from mlopsctl import api

@@ -1,11 +1,13 @@
 """Fixtures of the kubernetes target's tests: a fake cluster with the platform installed, a kubeconfig
-for it and a state store in memory. The digits example's objects are compiled once, on first use."""
+for it, a state store in memory and real local state stores under tmp_path. The digits example's
+objects are compiled once, on first use."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import pathlib
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +19,7 @@ from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 from mlopsctl.output.kubernetes import kubernetes_part
 from mlopsctl.state import State
-from mlopsctl.state import backends as stores
+from mlopsctl.state.local import LocalStateStore
 from mlopsctl.state.store import LockHeldError, LockInfo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -34,8 +36,6 @@ class MemoryStore:
         self.states: dict[tuple[str, Target], State] = {}
         self.locks: dict[tuple[str, Target], LockInfo] = {}
         self.writes = 0
-        self.opened: list[tuple[str, str | None]] = []
-        """(config, --state) of every opening of a store."""
 
     def targets(self, project: str) -> Iterator[Target]:
         return iter(sorted((t for p, t in self.states if p == project), key=str))
@@ -111,12 +111,19 @@ def kubeconfig(tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 @pytest.fixture
-def routed_store(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
-    """``store``, which every state URL the kubernetes target opens leads to (recorded in ``opened``)."""
+def state_folder(tmp_path: pathlib.Path) -> pathlib.Path:
+    """Where ``--state`` (the folder, or its file:// URL) keeps the kubernetes target's state."""
+    return tmp_path / "state"
 
-    def store_from_url(url: str | None, config_dir: pathlib.Path) -> MemoryStore:
-        store.opened.append((str(config_dir / "mlops.yaml"), url))
-        return store
 
-    monkeypatch.setattr(stores, "store_from_url", store_from_url)
-    return store
+@pytest.fixture
+def digits_copy(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The digits example's config, copied with its folder under tmp_path: without ``--state`` its
+    state is kept beside it (``.mlopsctl/state``), not in the example."""
+    shutil.copytree(DIGITS.parent, tmp_path / "digits")
+    return tmp_path / "digits" / "mlops.yaml"
+
+
+def recorded(folder: pathlib.Path) -> State | None:
+    """The state of the digits example in prod/us-central1 that the local store at ``folder`` holds."""
+    return LocalStateStore(folder).read("digits", PROD)

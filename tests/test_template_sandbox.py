@@ -6,11 +6,14 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import WITH_DATA, run, write
+from helpers import WITH_DATA, run, selected, write
 
+from mlopsctl import api
 from mlopsctl.config.templates import TemplateError, render_object
 
 MARKER = "mlopsctl-ssti-marker"
+OVERRIDDEN = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
+"""A project whose templates are overridden from the folder 'overrides'."""
 PAYLOADS = [
     "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() | tojson }}",
     "{{ joiner.__init__.__globals__.os.system('touch MARKER') | tojson }}",
@@ -31,23 +34,40 @@ def _override(folder: pathlib.Path, body: str) -> pathlib.Path:
     return folder
 
 
+def _project(folder: pathlib.Path, payload: str) -> None:
+    """A project in ``folder`` (the working directory) whose namespace template carries ``payload``."""
+    body = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "
+        + payload.replace("MARKER", str(folder / MARKER))
+        + "\n  labels: {{ labels | tojson }}\n"
+    )
+    _override(folder / "overrides", body)
+    write(folder, OVERRIDDEN)
+
+
+def _refused_render(out: pathlib.Path) -> str:
+    """The first error that refuses ``render --env dev`` of the project in the working directory: a
+    diagnostic of its validation, or the located error of the render."""
+    try:
+        with api.open_config(pathlib.Path("mlops.yaml"), None, selected(["dev"])) as validation:
+            errors = [d.to_text() for d in validation.diagnostics if d.is_error]
+            if errors:
+                return errors[0]
+            api.render(validation, out)
+    except api.UserError as exc:
+        assert exc.located
+        return str(exc)
+    raise AssertionError("the render was not refused")
+
+
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_template_injection_payloads_run_nothing(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, payload: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    body = (
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "
-        + payload.replace("MARKER", str(tmp_path / MARKER))
-        + "\n  labels: {{ labels | tojson }}\n"
-    )
-    _override(tmp_path / "overrides", body)
-    write(tmp_path, WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n"))
+    _project(tmp_path, payload)
     out = tmp_path / "out"
-    code, _, err = run("render", "mlops.yaml", "--out", out, "--env", "dev")
-    assert code == 1, err
-    assert err.startswith("overrides/kubernetes/namespace.yaml.j2:4:9: error E314: "), err
-    assert "Traceback" not in err
+    assert _refused_render(out).startswith("overrides/kubernetes/namespace.yaml.j2:4:9: error E314: ")
     assert not (tmp_path / MARKER).exists()
     assert not out.exists()
 
@@ -61,10 +81,10 @@ def test_a_template_linked_to_a_host_file_is_refused(tmp_path: pathlib.Path) -> 
     with pytest.raises(TemplateError, match="links outside its folder") as caught:
         render_object("namespace", folder, name="x", labels={}, annotations={})
     assert caught.value.file == folder / "kubernetes" / "namespace.yaml.j2"
-    config = WITH_DATA.replace("  name: demo\n", "  name: demo\n  templates: overrides\n")
-    code, _, err = run("validate", write(tmp_path / "project", config))
-    assert code == 1 and "E314: template 'kubernetes/namespace.yaml.j2' in 'overrides' links outside" in err
-    assert "leaked" not in err
+    with api.open_config(write(tmp_path / "project", OVERRIDDEN)) as validation:
+        [error] = [d.to_text() for d in validation.diagnostics]
+    assert "E314: template 'kubernetes/namespace.yaml.j2' in 'overrides' links outside its folder" in error
+    assert "leaked" not in error
 
 
 def test_a_link_inside_the_folder_is_read(tmp_path: pathlib.Path) -> None:
@@ -116,3 +136,14 @@ def test_a_bare_variable_reads_as_jinja_reads_it(
             template.render(values)
     else:
         assert template.render(values) == {"value": expected}
+
+
+def test_cli_render_prints_the_located_error_and_exits_1(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, PAYLOADS[0])
+    code, out, err = run("render", "mlops.yaml", "--out", tmp_path / "out", "--env", "dev")
+    assert (code, out) == (1, "")
+    assert err.startswith("overrides/kubernetes/namespace.yaml.j2:4:9: error E314: "), err
+    assert "Traceback" not in err

@@ -73,15 +73,6 @@ def test_special_file_is_refused_with_one_located_error(
     ]
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "check"])
-def test_cli_refuses_a_fifo_and_exits_1(tmp_path: pathlib.Path, command: str) -> None:
-    path = _fifo(tmp_path)
-    code, out, err = run(command, path)
-    assert code == 1
-    assert f"{path}:1:1: error E101: cannot read {path}: it is a FIFO, not a regular file" in out + err
-    assert "Traceback" not in out + err
-
-
 def test_read_regular_reads_a_regular_file_up_to_the_limit(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "mlops.yaml"
     path.write_text(MINIMAL, encoding="utf-8")
@@ -125,3 +116,12 @@ def test_a_fifo_named_by_the_config_is_refused_without_hanging(
     assert outcome, "validate hung on a FIFO"
     [error] = outcome[0]
     assert "is a FIFO, not a regular file" in error
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "check"])
+def test_cli_refuses_a_fifo_and_exits_1(tmp_path: pathlib.Path, command: str) -> None:
+    path = _fifo(tmp_path)
+    code, out, err = run(command, path)
+    assert code == 1
+    assert f"{path}:1:1: error E101: cannot read {path}: it is a FIFO, not a regular file" in out + err
+    assert "Traceback" not in out + err

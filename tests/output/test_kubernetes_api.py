@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 from helpers import applied, apply_saved, plan_text, planned, save_plan, validated
-from kube_cluster import DIGITS, ONLY_PROD, PROD, MemoryStore, validation_of
+from kube_cluster import DIGITS, ONLY_PROD, PROD, MemoryStore, recorded, validation_of
 from kubefake import DIGITS_PROD_CONTEXT, FakeApiServer, write_kubeconfig
 from kubernetes_cases import GET_CREDENTIALS, GRAPH, OBJECTS, _object, apply, assert_first_apply, target_for
 
@@ -44,26 +44,27 @@ def refusal(command: str, spec: api.TargetSpec, selection: api.Selection = PROD_
 
 
 def test_apply_through_the_api(
-    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    digits_copy: pathlib.Path, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
-    result = applied(DIGITS, kube(kubeconfig), selection=PROD_ENV)
+    result = applied(digits_copy, kube(kubeconfig), selection=PROD_ENV)
     assert result.plan.summary.add == OBJECTS
     assert f"Plan: {OBJECTS} to add, 0 to change, 0 to destroy." in plan_text(result.plan)
     assert result.outcome.detail.endswith(
         f"to {DIGITS_PROD_CONTEXT} (server-side apply as mlopsctl); pruned 0."
     )
     assert_first_apply(server.requests, GRAPH)
-    assert routed_store.opened == [(str(DIGITS), None)]
+    state = recorded(digits_copy.parent / ".mlopsctl" / "state")  # without --state: beside the config
+    assert state is not None and len(state.resources) == OBJECTS
 
 
 def test_a_plan_fails_when_the_dry_run_is_rejected(
-    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    state_folder: pathlib.Path, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
     server.rejections["/api/v1/namespaces/digits/services/digits"] = 'Service "digits" is invalid: spec.ports'
     printed: list[str] = []
     with pytest.raises(api.UserError) as caught, validated(DIGITS, PROD_ENV) as validation:
-        result = api.plan(validation, DIGITS, PROD_ENV, kube(kubeconfig))
+        result = api.plan(validation, DIGITS, PROD_ENV, kube(kubeconfig, str(state_folder)))
         printed.append(plan_text(result.plan))
         result.preview()
     assert f"Plan: {OBJECTS} to add" in printed[0]
@@ -76,10 +77,10 @@ def test_a_plan_fails_when_the_dry_run_is_rejected(
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_an_unreachable_api_server_is_one_error_line(
-    routed_store: MemoryStore, tmp_path: pathlib.Path, command: str
+    state_folder: pathlib.Path, tmp_path: pathlib.Path, command: str
 ) -> None:
     kubeconfig = write_kubeconfig(tmp_path, server="https://127.0.0.1:1")
-    [line] = refusal(command, kube(kubeconfig))
+    [line] = refusal(command, kube(kubeconfig, state_folder.as_uri()))
     assert line.startswith(
         f"cannot reach the Kubernetes API at https://127.0.0.1:1 (context {DIGITS_PROD_CONTEXT}: "
     )
@@ -88,32 +89,32 @@ def test_an_unreachable_api_server_is_one_error_line(
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_without_a_kubeconfig_the_error_says_how_to_get_one(
-    routed_store: MemoryStore, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, command: str
+    state_folder: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
     missing = tmp_path / "missing"
     monkeypatch.setenv("KUBECONFIG", str(missing))
-    assert refusal(command, kube()) == [
+    assert refusal(command, kube(state=str(state_folder))) == [
         f"no kubeconfig with a context at {missing}: {GET_CREDENTIALS}, or pass --kubeconfig"
     ]
 
 
 def test_refused_credentials_are_one_error_line(
-    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    state_folder: pathlib.Path, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     server.unauthorized = True
-    assert refusal("apply", kube(kubeconfig)) == [
+    assert refusal("apply", kube(kubeconfig, str(state_folder))) == [
         "the Kubernetes API at https://k8s.test refused the credentials of context "
         f"{DIGITS_PROD_CONTEXT} (401 Unauthorized): {GET_CREDENTIALS}"
     ]
 
 
 def test_one_cluster_at_a_time(
-    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path
+    state_folder: pathlib.Path, server: FakeApiServer, kubeconfig: pathlib.Path
 ) -> None:
     with validated(DIGITS) as validation:
         targets = ", ".join(str(t) for t in validation.targets)
     assert len(validation.targets) > 1
-    assert refusal("apply", kube(kubeconfig), api.ALL) == [
+    assert refusal("apply", kube(kubeconfig, str(state_folder)), api.ALL) == [
         f"the kubernetes target applies to one cluster at a time, and the selection holds {targets}: "
         "choose one with --env and --region"
     ]
@@ -142,16 +143,16 @@ def test_kubernetes_options_belong_to_its_target(spec: api.TargetSpec, expected:
 
 
 def test_a_saved_plan_applies_with_the_options_it_was_made_with(
-    routed_store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
+    state_folder: pathlib.Path, server: FakeApiServer, kubeconfig: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
     saved = tmp_path / "plan.json"
-    save_plan(DIGITS, saved, kube(kubeconfig, "mem://x"), selection=PROD_ENV)
+    save_plan(DIGITS, saved, kube(kubeconfig, state_folder.as_uri()), selection=PROD_ENV)
     server.clear()
     outcome = apply_saved(saved).outcome
     assert outcome.detail.endswith("(server-side apply as mlopsctl); pruned 0.")
     assert_first_apply(server.requests, GRAPH)
-    assert ("digits", PROD) in routed_store.states
-    assert routed_store.opened == [(str(DIGITS), "mem://x")] * 2
+    assert recorded(state_folder) is not None  # the store the saved plan names
+    assert not (DIGITS.parent / ".mlopsctl").exists()
 
 
 def test_values_only_pulumi_can_resolve_are_refused(store: MemoryStore, kubeconfig: pathlib.Path) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pathlib
 
 from gitrepos import commits, git, git_init_and_commit
-from helpers import CLF_API, OWNED_STAGED_DATA, run, write
+from helpers import CLF_API, OWNED_STAGED_DATA, applied, write
 
+from mlopsctl import api
 from mlopsctl.compiler.provenance import COMMIT
 
 CONFIG = OWNED_STAGED_DATA + CLF_API
@@ -29,10 +30,8 @@ def _files(repo: pathlib.Path) -> dict[str, bytes]:
     }
 
 
-def _apply(path: pathlib.Path, deploy: pathlib.Path) -> str:
-    code, out, err = run("apply", path, "--repo", deploy)
-    assert code == 0, err
-    return out
+def _apply(path: pathlib.Path, deploy: pathlib.Path) -> api.ApplyResult:
+    return applied(path, api.TargetSpec(repo=deploy))
 
 
 def test_applying_a_later_commit_that_changes_only_provenance_commits_nothing(
@@ -44,7 +43,8 @@ def test_applying_a_later_commit_that_changes_only_provenance_commits_nothing(
     before = _files(deploy)
     assert f"{COMMIT}: {first}" in before[ISVC_FILE].decode()
     _commit(path, "# every line moves\n\n" + CONFIG)
-    assert _apply(path, deploy).startswith("No changes")
+    result = _apply(path, deploy)
+    assert not result.plan.has_changes and not result.outcome.changed
     assert commits(deploy) == 1 and _files(deploy) == before
 
 
@@ -56,7 +56,7 @@ def test_a_real_change_rewrites_only_its_objects_with_the_new_commit(
     _apply(path, deploy)
     before = _files(deploy)
     second = _commit(path, "# scale out\n" + CONFIG.replace(MAIN, MAIN.replace("v1}", "v1, maxReplicas: 5}")))
-    assert "Committed" in _apply(path, deploy) and commits(deploy) == 2
+    assert "Committed" in _apply(path, deploy).outcome.detail and commits(deploy) == 2
     after = _files(deploy)
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     manifests = {name for name in changed if "/manifests/" in name}

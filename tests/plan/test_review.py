@@ -67,11 +67,11 @@ def test_base_takes_no_target(source: pathlib.Path, spec: api.TargetSpec) -> Non
         planned(source, spec, base="HEAD")
 
 
-def test_cli_plan_base_takes_no_out(source: pathlib.Path) -> None:
-    code, _, err = run("plan", source, "--base", "HEAD", "--out", "plan.json")
-    assert code == 1 and "--base compares two commits of the config: it takes no --out" in err
-
-
 def test_an_unknown_base_is_a_user_error(source: pathlib.Path) -> None:
     with pytest.raises(api.UserError, match="no-such-branch"):
         planned(source, base="no-such-branch")
+
+
+def test_cli_plan_base_takes_no_out(source: pathlib.Path) -> None:
+    code, _, err = run("plan", source, "--base", "HEAD", "--out", "plan.json")
+    assert code == 1 and "--base compares two commits of the config: it takes no --out" in err

@@ -84,14 +84,6 @@ def test_a_file_that_is_not_a_saved_plan(tmp_path: pathlib.Path, content: str, m
         api.read_saved_plan(path)
 
 
-@pytest.mark.parametrize(
-    "extra", [("--env", "prod"), ("mlops.yaml",), ("--target", "pulumi"), ("--repo", "deploy")]
-)
-def test_cli_apply_plan_takes_no_other_plan_options(tmp_path: pathlib.Path, extra: tuple[str, ...]) -> None:
-    code, _, err = run("apply", "--plan", tmp_path / "plan.json", *extra)
-    assert code == 1 and "--plan repeats the saved plan's FILE, environments, regions, --target" in err
-
-
 def test_a_plan_made_without_a_repository_cannot_be_applied(source: pathlib.Path) -> None:
     out = source.parent / "plan.json"
     save_plan(source, out)
@@ -110,3 +102,11 @@ def test_parse_rejects_wrong_types() -> None:
     }
     with pytest.raises(SavedPlanError, match="expected a string, got int"):
         parse_saved_plan(json.dumps(doc), "plan.json")
+
+
+@pytest.mark.parametrize(
+    "extra", [("--env", "prod"), ("mlops.yaml",), ("--target", "pulumi"), ("--repo", "deploy")]
+)
+def test_cli_apply_plan_takes_no_other_plan_options(tmp_path: pathlib.Path, extra: tuple[str, ...]) -> None:
+    code, _, err = run("apply", "--plan", tmp_path / "plan.json", *extra)
+    assert code == 1 and "--plan repeats the saved plan's FILE, environments, regions, --target" in err

@@ -7,7 +7,7 @@ import json
 import pathlib
 
 import pytest
-from api_helpers import checked, refusal
+from api_helpers import checked, refusal, sarif
 from conftest import EXAMPLES, ROOT
 from gitrepos import git_init_and_commit
 from helpers import WITH_DATA, applied, run, selected, write
@@ -36,13 +36,6 @@ INVALID = ONE_REPLICA.replace("minReplicas: 1}", "minReplicas: 1, replicas: 2}")
 def here(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def sarif(file: pathlib.Path) -> str:
-    """The SARIF log of ``check --format sarif`` of the valid config ``file``."""
-    with api.open_config(file) as validation:
-        result = api.check(validation, file)
-        return render_sarif(result.findings, __version__, result.rules, validation.source.display)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ import json
 import pathlib
 
 import pytest
-from helpers import run, write
+from api_helpers import sarif
+from helpers import write
 from policy_helpers import PASSING, edited, findings, summary, where
 
 VERTEX = "placement: {endpoints: vertex, monitors: vertex}\n"
@@ -69,9 +70,8 @@ def test_sarif_locates_the_vertex_finding(tmp_path: pathlib.Path, monkeypatch: p
     text = ON_VERTEX.replace("minReplicas: 2}", "minReplicas: 1}")
     monkeypatch.chdir(tmp_path)
     write(tmp_path, text)
-    code, out, _ = run("check", "--format", "sarif")
-    [result] = json.loads(out)["runs"][0]["results"]
-    assert (code, result["ruleId"], result["level"]) == (1, "MLP001", "error")
+    [result] = json.loads(sarif(pathlib.Path("mlops.yaml")))["runs"][0]["results"]
+    assert (result["ruleId"], result["level"]) == ("MLP001", "error")
     [location] = result["locations"]
     region = location["physicalLocation"]["region"]
     assert f"mlops.yaml:{region['startLine']}:{region['startColumn']}" == where(text, "minReplicas: 1")

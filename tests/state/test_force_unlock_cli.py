@@ -1,57 +1,72 @@
-"""``mlopsctl force-unlock`` of a state store's lock (of a deploy repository's: test_gitops_locks.py)."""
+"""Force-unlock of a state store's lock (``api.force_unlock``; a deploy repository's: test_gitops_locks.py),
+and what ``mlopsctl force-unlock`` prints and exits with."""
 
 from __future__ import annotations
 
 import pathlib
 
 import pytest
+from api_helpers import refusal
 from helpers import MINIMAL, run, write
 from states import DEV
 
+from mlopsctl import api
 from mlopsctl.state.local import LocalStateStore
+
+
+def _unlock(config: pathlib.Path, lock_id: str, state: str | None) -> api.Unlocked:
+    return api.force_unlock(config, lock_id, env="dev", region="us-central1", state=state)
 
 
 @pytest.mark.parametrize("flag", [None, "path", "file-url"])
 def test_force_unlock_releases_only_the_named_lock(tmp_path: pathlib.Path, flag: str | None) -> None:
     config = write(tmp_path / "ml", MINIMAL)
     folder = tmp_path / "ml" / ".mlopsctl" / "state" if flag is None else tmp_path / "shared state"
-    options = {None: [], "path": ["--state", str(folder)], "file-url": ["--state", folder.as_uri()]}[flag]
+    state = {None: None, "path": str(folder), "file-url": folder.as_uri()}[flag]
     store = LocalStateStore(folder)
-    dead = store.lock("demo", DEV, "mlopsctl apply")
+    dead = store.lock("demo", DEV, "mlopsctl apply")  # an apply that died holding it (kept referenced)
     holder = dead.__enter__()
-    where = ["--env", "dev", "--region", "us-central1", *options]
 
-    code, _, err = run("force-unlock", "wrong-id", config, *where)
-    assert code == 1
-    assert err == (
-        f"error: the state of dev/us-central1 in {folder} is locked by {holder.describe()}, "
-        "not by lock wrong-id; nothing was unlocked (check the id the failed apply printed)\n"
+    assert refusal(lambda: _unlock(config, "wrong-id", state)) == (
+        f"the state of dev/us-central1 in {folder} is locked by {holder.describe()}, "
+        "not by lock wrong-id; nothing was unlocked (check the id the failed apply printed)"
     )
     assert store.lock_path("demo", DEV).exists()
-    code, out, _ = run("force-unlock", holder.id, config, *where)
-    assert code == 0
-    assert (
-        out
-        == f"Released the lock of the state of dev/us-central1 in {folder}, held by {holder.describe()}.\n"
-    )
+    unlocked = _unlock(config, holder.id, state)
+    assert (unlocked.what, unlocked.holder) == (f"the state of dev/us-central1 in {folder}", holder)
     assert not store.lock_path("demo", DEV).exists()
-    code, _, err = run("force-unlock", holder.id, config, *where)
-    assert (code, err) == (
-        1,
-        f"error: the state of dev/us-central1 in {folder} is not locked; nothing to unlock\n",
+    assert refusal(lambda: _unlock(config, holder.id, state)) == (
+        f"the state of dev/us-central1 in {folder} is not locked; nothing to unlock"
     )
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("region", "state", "message"),
     [
-        (["--env", "dev"], "error: --env and --region name the locked state (or --repo DIR for a deploy"),
-        (
-            ["--env", "dev", "--region", "us-central1", "--state", "s3://b"],
-            "error: s3://b: unsupported state",
-        ),
+        (None, None, "--env and --region name the locked state (or --repo DIR for a deploy"),
+        ("us-central1", "s3://b", "s3://b: unsupported state"),
     ],
 )
-def test_force_unlock_usage_errors(tmp_path: pathlib.Path, args: list[str], message: str) -> None:
-    code, _, err = run("force-unlock", "an-id", write(tmp_path, MINIMAL), *args)
-    assert code == 1 and err.startswith(message)
+def test_force_unlock_names_one_state(
+    tmp_path: pathlib.Path, region: str | None, state: str | None, message: str
+) -> None:
+    config = write(tmp_path, MINIMAL)
+    found = refusal(lambda: api.force_unlock(config, "an-id", env="dev", region=region, state=state))
+    assert found.startswith(message)
+
+
+def test_cli_force_unlock_prints_what_it_released_and_exits_1_when_refused(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, MINIMAL)
+    dead = LocalStateStore(tmp_path / ".mlopsctl" / "state").lock("demo", DEV, "mlopsctl apply")
+    holder = dead.__enter__()
+    where = ("--env", "dev", "--region", "us-central1")
+    code, out, err = run("force-unlock", holder.id, config, *where)
+    assert (code, err) == (0, "")
+    assert out.startswith("Released the lock of the state of dev/us-central1 in ") and out.endswith(
+        f", held by {holder.describe()}.\n"
+    )
+    code, out, err = run("force-unlock", holder.id, config, *where)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: the state of dev/us-central1 in ") and err.endswith(
+        " is not locked; nothing to unlock\n"
+    )
