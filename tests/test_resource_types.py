@@ -17,7 +17,7 @@ from mlopsctl.plan.resource_types import REPLACE_ON, replace_on, replace_paths
 
 PIPELINE_VERSION = kubernetes_type("pipelines.kubeflow.org/v2beta1", "PipelineVersion")
 DEPLOYMENT = kubernetes_type("apps/v1", "Deployment")
-TOPIC = "gcp:pubsub/subscription:Subscription"  # a type mlopsctl does not emit: no rules
+UNKNOWN = "gcp:pubsub/schema:Schema"  # a type mlopsctl does not emit: no rules
 
 
 def inputs(dotted: str, value: JSON) -> dict[str, JSON]:
@@ -88,7 +88,7 @@ IN_PLACE = [
     (PIPELINE_VERSION, "metadata.labels"),
     (NAMESPACE, "metadata.labels"),
     (DEPLOYMENT, "spec.replicas"),
-    (TOPIC, "name"),
+    (UNKNOWN, "name"),
 ]
 
 
@@ -139,7 +139,7 @@ def test_replace_paths(
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
             ("metadata.name", "metadata.namespace", "roleRef"),
         ),
-        (TOPIC, ()),
+        (UNKNOWN, ()),
     ],
 )
 def test_replace_on(type_: str, expected: tuple[str, ...]) -> None:

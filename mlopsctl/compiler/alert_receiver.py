@@ -1,16 +1,24 @@
-"""The receiver of the alerts of SLO monitors that retrain: what turns a breach into a pipeline run.
+"""The receiver of retraining alerts in the cluster: what turns a breach into a pipeline run.
 
-An SLO monitor on GKE is an alerting rule (:mod:`mlopsctl.compiler.monitoring`) whose alerts carry
-``monitor``, ``retrain_pipeline`` and ``namespace``. When any monitor of the target retrains, this step
-adds, in the project's namespace:
+Its alerts come from two sources. An SLO monitor on GKE is an alerting rule
+(:mod:`mlopsctl.compiler.monitoring`) whose alerts carry ``monitor``, ``retrain_pipeline`` and
+``namespace``, sent by an Alertmanager. A monitor on Vertex AI that retrains pipelines on Kubeflow
+Pipelines notifies a Pub/Sub topic with a pull subscription of its own
+(:mod:`mlopsctl.compiler.vertex_retrain`), which the receiver pulls. When any such monitor of the
+target retrains, this step adds, in the project's namespace:
 
 - a Deployment (one replica, on a CPU pool) running ``mlopsctl-stage retrain-receiver --config JSON``
   (``project.stageImage``), whose config maps each monitor and pipeline to the ``start-run`` config
-  a drift monitor would use (docs/stages.md), and its Service;
+  a drift monitor would use (docs/stages.md), and each subscription to its monitor;
 - its own account: on Kubeflow Pipelines a Kubernetes account allowed the KFP calls that starting and
   listing runs take (``POLL_RULES``: it starts none while one is pending or running), with a projected
   token for the KFP audience; on Vertex AI a Google account (Workload Identity) with what a drift
-  monitor's gets to create PipelineJobs as each pipeline's account;
+  monitor's gets to create PipelineJobs as each pipeline's account. To pull, it is a Google account
+  (Workload Identity) too, ``roles/pubsub.subscriber`` on each subscription and nothing more.
+
+For Alertmanager's alerts, also:
+
+- its Service;
 - the route from the Alertmanager that the rule evaluator sends to: in-cluster an ``AlertmanagerConfig``
   that kube-prometheus-stack's Alertmanager selects (``release`` label, ``mlopsctl/data/addons.json``);
   managed, the configuration Secret of GMP's managed Alertmanager (``alertmanager`` in ``gmp-public``),
@@ -57,8 +65,12 @@ GMP_CONFIG_SECRET = "alertmanager"
 """The Secret (key ``alertmanager.yaml``) GMP's OperatorConfig names by default for its Alertmanager."""
 RETRAIN_LABEL = "retrain_pipeline"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+SUBSCRIPTION_IAM_MEMBER = "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember"
+SUBSCRIBER = "roles/pubsub.subscriber"
 Retrains = dict[str, dict[str, tuple[dict[str, JSON], str]]]
 """Monitor → pipeline → (its ``start-run`` config, the address of what it runs)."""
+Pulled = dict[str, tuple[str, str]]
+"""Monitor → (the name of the subscription it notifies, ``projects/P/subscriptions/S``; its address)."""
 
 
 def receiver_account(ctx: BuildContext) -> tuple[str, str]:
@@ -68,10 +80,12 @@ def receiver_account(ctx: BuildContext) -> tuple[str, str]:
     return shorten(f"{NAME}-{suffix}", 63), shorten(f"{NAME}-{suffix}", 30)
 
 
-def build(ctx: BuildContext, retrains: Retrains) -> None:
-    """The receiver, its account and the route to it (nothing when no SLO monitor retrains)."""
+def build(ctx: BuildContext, retrains: Retrains, pulled: Pulled | None = None) -> None:
+    """The receiver of ``retrains``, its account, and the route from Alertmanager to it for those not
+    ``pulled`` from Pub/Sub (nothing when no monitor retrains)."""
     if not retrains:
         return
+    pulled = pulled or {}
     ns = namespace(ctx.config)
     first = sorted(retrains)[0]
     source: Path = ("monitors", first, "actions")
@@ -79,13 +93,16 @@ def build(ctx: BuildContext, retrains: Retrains) -> None:
     selector = {"app.kubernetes.io/name": NAME}
     on_kfp = ctx.config.placement.pipelines == "gke"
     depends = [ctx.address(NAMESPACE, ns), *(a for p in retrains.values() for _, a in p.values())]
-    ksa = _account(ctx, ns, on_kfp, sorted({p for m in retrains.values() for p in m}), source, depends)
-    config = {
+    pipelines = sorted({p for m in retrains.values() for p in m})
+    ksa = _account(ctx, ns, on_kfp, pipelines, pulled, source, depends)
+    config: dict[str, JSON] = {
         "namespace": ns,
         "retrain": {
             m: {p: entry for p, (entry, _) in sorted(ps.items())} for m, ps in sorted(retrains.items())
         },
     }
+    if pulled:
+        config["subscriptions"] = {name: m for m, (name, _) in sorted(pulled.items())}
     deployment = ctx.add_manifest(
         "deployment",
         source=source,
@@ -98,6 +115,8 @@ def build(ctx: BuildContext, retrains: Retrains) -> None:
         pod_annotations={},
         pod_spec=_pod(ctx, ksa, json.dumps(config, sort_keys=True), on_kfp),
     )
+    if set(retrains) <= set(pulled):
+        return
     ctx.add_manifest(
         "service",
         source=source,
@@ -112,36 +131,51 @@ def build(ctx: BuildContext, retrains: Retrains) -> None:
 
 
 def _account(
-    ctx: BuildContext, ns: str, on_kfp: bool, pipelines: list[str], source: Path, depends: list[str]
+    ctx: BuildContext,
+    ns: str,
+    on_kfp: bool,
+    pipelines: list[str],
+    pulled: Pulled,
+    source: Path,
+    depends: list[str],
 ) -> str:
     """The receiver's Kubernetes account with what it needs; adds what the Deployment waits for."""
     ksa, account_id = receiver_account(ctx)
     ns_address = ctx.address(NAMESPACE, ns)
-    if not on_kfp:
+    if not on_kfp or pulled:
         from mlopsctl.compiler.monitoring import vertex_grants  # which imports this module
 
-        account = WorkloadAccount(
-            NAME,
-            account_id,
-            f"mlopsctl retrain receiver ({ctx.target.env}/{ctx.target.region})",
-            f"Starts the runs that SLO alerts of {ctx.config.project.name} retrain on Vertex AI.",
+        does = (
+            f"Starts the runs that SLO alerts of {ctx.config.project.name} retrain on Vertex AI."
+            if not on_kfp
+            else f"Pulls the retraining alerts of {ctx.config.project.name}'s monitors on Vertex AI."
         )
+        title = f"mlopsctl retrain receiver ({ctx.target.env}/{ctx.target.region})"
         gsa, kubernetes_account, binding = workload_identity(
-            ctx, account, ns, ksa, source=source, component="monitoring", depends_on=(ns_address,)
+            ctx,
+            WorkloadAccount(NAME, account_id, title, does),
+            ns,
+            ksa,
+            source=source,
+            component="monitoring",
+            depends_on=(ns_address,),
         )
         who = Identity(ksa, f"{account_id}@{ctx.gcp_project}.iam.gserviceaccount.com", gsa.address)
-        depends += [kubernetes_account.address, binding.address, *vertex_grants(ctx, who, pipelines, source)]
-        return ksa
-    labels = ctx.k8s_labels("monitoring")
-    account_object = ctx.add_manifest(
-        "serviceaccount-principal",
-        source=source,
-        depends_on=(ns_address,),
-        name=ksa,
-        namespace=ns,
-        labels=labels,
-    )
-    depends += [account_object.address]
+        depends += [kubernetes_account.address, binding.address]
+        depends += [_subscriber(ctx, who, monitor, *pulled[monitor]) for monitor in sorted(pulled)]
+        if not on_kfp:
+            depends += vertex_grants(ctx, who, pipelines, source)
+            return ksa
+    else:
+        account_object = ctx.add_manifest(
+            "serviceaccount-principal",
+            source=source,
+            depends_on=(ns_address,),
+            name=ksa,
+            namespace=ns,
+            labels=ctx.k8s_labels("monitoring"),
+        )
+        depends.append(account_object.address)
     depends.append(
         rbac.grant(ctx, f"{NAME}-runs", ksa, POLL_RULES, component="monitoring", source=source).address
     )
@@ -154,6 +188,20 @@ def _account(
             )
             depends.append(step.address)
     return ksa
+
+
+def _subscriber(ctx: BuildContext, who: Identity, monitor: str, subscription: str, address: str) -> str:
+    """``roles/pubsub.subscriber`` for the receiver on the subscription of ``monitor`` only."""
+    inputs: dict[str, JSON] = {
+        "project": ctx.gcp_project,
+        "subscription": subscription.rsplit("/", 1)[-1],
+        "role": SUBSCRIBER,
+        "member": f"serviceAccount:{who.gsa_email}",
+    }
+    source: Path = ("monitors", monitor, "actions")
+    name = f"{NAME}-pubsub-subscriber-{monitor}"
+    depends = (who.gsa_address, address)
+    return ctx.add(SUBSCRIPTION_IAM_MEMBER, name, inputs, source=source, depends_on=depends).address
 
 
 def _pod(ctx: BuildContext, ksa: str, config: str, on_kfp: bool) -> dict[str, JSON]:

@@ -42,8 +42,10 @@ channel is notified, else ``warning``; notifications themselves are the alerting
 
 Monitors placed on Vertex AI are Vertex AI's (:mod:`mlopsctl.compiler.vertex_serving`) and
 Cloud Monitoring's (:mod:`mlopsctl.compiler.alerting`), and their alerts start retraining runs
-through Pub/Sub, Eventarc and Workflows (:mod:`mlopsctl.compiler.vertex_retrain`): nothing of
-theirs runs in the cluster.
+through Pub/Sub (:mod:`mlopsctl.compiler.vertex_retrain`): of pipelines on Vertex AI through Eventarc
+and Workflows, nothing of theirs in the cluster; of pipelines on Kubeflow Pipelines through the
+retrain receiver, which pulls each such monitor's subscription and starts the runs a drift monitor on
+GKE would.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ Retrain = tuple[dict[str, JSON], str]
 def build(ctx: BuildContext) -> None:
     metrics.build(ctx)
     if ctx.config.placement.monitors == "vertex":
+        _pulled(ctx)
         return
     slo_retrains: alert_receiver.Retrains = {}
     for name, monitor in ctx.config.monitors.items():
@@ -102,6 +105,18 @@ def build(ctx: BuildContext) -> None:
         if retrain:
             slo_retrains[name] = {_retrained(entry): (entry, address) for entry, address in retrain}
     alert_receiver.build(ctx, slo_retrains)
+
+
+def _pulled(ctx: BuildContext) -> None:
+    """The retrain receiver of the monitors on Vertex AI that retrain pipelines on Kubeflow Pipelines."""
+    from mlopsctl.compiler.vertex_retrain import subscriptions  # which imports this module
+
+    pulled = subscriptions(ctx)
+    retrains: alert_receiver.Retrains = {}
+    for name in pulled:
+        versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
+        retrains[name] = {_retrained(e): (e, address) for e, address in _kfp_runs(ctx, name, versions)}
+    alert_receiver.build(ctx, retrains, pulled)
 
 
 def _retrained(entry: dict[str, JSON]) -> str:

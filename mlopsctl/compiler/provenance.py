@@ -48,6 +48,7 @@ LABELLED: Mapping[str, tuple[str, ...]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": ("userLabels",),
     # ``labels`` of a notification channel is its configuration (an email address, a channel).
     "gcp:monitoring/notificationChannel:NotificationChannel": ("userLabels",),
+    "gcp:pubsub/subscription:Subscription": ("labels",),
     "gcp:pubsub/topic:Topic": ("labels",),
     "gcp:storage/bucket:Bucket": ("labels",),
     "gcp:vertex/aiEndpoint:AiEndpoint": ("labels",),

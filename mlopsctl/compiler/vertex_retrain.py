@@ -1,14 +1,14 @@
-"""Monitors on Vertex AI that retrain: an alert starts PipelineJobs of the pipelines it retrains.
+"""Monitors on Vertex AI that retrain: an alert starts runs of the pipelines it retrains.
 
 A monitor placed on Vertex AI whose ``actions.retrain`` names a pipeline (or that a pipeline's
-``triggers`` name), with pipelines on Vertex AI too (``config.checks.placement``), gets a chain of
-managed pieces, all its own:
+``triggers`` name) gets a Pub/Sub topic, and a Cloud Monitoring notification channel of type
+``pubsub`` on it, which the monitor notifies besides its declared channels (the ModelMonitor of a drift
+or skew monitor, :mod:`mlopsctl.compiler.vertex_serving`; the alert policy of an SLO monitor,
+:mod:`mlopsctl.compiler.alerting`). Cloud Monitoring publishes as its notification service agent, which
+may publish to that topic only. What takes the messages depends on where the pipelines are.
 
-- a Pub/Sub topic, and a Cloud Monitoring notification channel of type ``pubsub`` on it, which the
-  monitor notifies besides its declared channels (the ModelMonitor of a drift or skew monitor,
-  :mod:`mlopsctl.compiler.vertex_serving`; the alert policy of an SLO monitor,
-  :mod:`mlopsctl.compiler.alerting`). Cloud Monitoring publishes as its notification service
-  agent, which may publish to that topic only;
+Pipelines on Vertex AI, managed pieces all the monitor's own:
+
 - an Eventarc trigger on the topic's messages that executes a Cloud Workflows workflow;
 - the workflow, which for each retrained pipeline creates a PipelineJob through the Vertex AI API:
   the body the pipeline's schedule POSTs (:mod:`mlopsctl.compiler.vertex_pipelines`: the template's
@@ -24,6 +24,13 @@ grants it on the project only) on the project, create PipelineJobs (``roles/aipl
 as the accounts of the pipelines it retrains (``roles/iam.serviceAccountUser`` on each). The spec
 is inline, so the workflow reads no template object. The workflow's source holds the specs: Workflows
 takes at most 128 KB of source, which :func:`oversize_workflows` checks of the compiled graph (E408).
+
+Pipelines on Kubeflow Pipelines in the cluster, which Google Cloud's managed services do not reach:
+the cluster pulls instead. The topic gets a pull subscription of the monitor's own (:data:`PULL`:
+unacknowledged alerts kept a week, redelivered with backoff, the subscription never expiring however
+rarely the monitor fires), which the cluster's retrain receiver consumes
+(:mod:`mlopsctl.compiler.alert_receiver`, given :func:`subscriptions`): it starts the runs as it does
+for an SLO alert on GKE, one per pipeline at a time.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from mlopsctl.io.yamlio import dump_yaml
 
 TOPIC = "gcp:pubsub/topic:Topic"
 TOPIC_IAM_MEMBER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 TRIGGER = "gcp:eventarc/trigger:Trigger"
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 PUBLISHER = "roles/pubsub.publisher"
@@ -60,6 +68,16 @@ DECODED = "${json.decode(base64.decode(event.data.message.data))}"
 notification."""
 STATE = '${map.get(message, ["incident", "state"])}'
 """``open`` or ``closed`` for an incident; null for a notification that is none."""
+PULL: dict[str, JSON] = {
+    "ackDeadlineSeconds": 60,
+    "messageRetentionDuration": "604800s",
+    "retainAckedMessages": False,
+    "expirationPolicy": {"ttl": ""},
+    "retryPolicy": {"minimumBackoff": "10s", "maximumBackoff": "600s"},
+}
+"""The retrain receiver's subscription: a minute to start a message's runs before it is redelivered; an
+unacknowledged message is kept 7 days (Pub/Sub's most), a refused one redelivered after 10s to 10 min;
+``ttl: ""``: never deleted for inactivity (Pub/Sub's default deletes it after 31 idle days)."""
 NAME_LIMIT = 63
 """Workflow and Eventarc trigger names: letters, digits, '-' and '_', at most 63 characters here."""
 SOURCE_LIMIT = 128 * 1024
@@ -81,6 +99,10 @@ class Chain:
         return f"projects/{self.project}/topics/{self.name}"
 
     @property
+    def subscription(self) -> str:
+        return f"projects/{self.project}/subscriptions/{self.name}"
+
+    @property
     def workflow(self) -> str:
         return f"projects/{self.project}/locations/{self.region}/workflows/{self.name}"
 
@@ -91,10 +113,7 @@ def _graph_name(monitor: str) -> str:
 
 def retrain_channel(ctx: BuildContext, monitor: str) -> list[str]:
     """The address of the notification channel that starts ``monitor``'s retraining runs, if it has one."""
-    config = ctx.config
-    placement = config.placement
-    on_vertex = placement.monitors == placement.pipelines == "vertex"
-    if not on_vertex or not retrained_pipelines(config, monitor):
+    if ctx.config.placement.monitors != "vertex" or not retrained_pipelines(ctx.config, monitor):
         return []
     return [ctx.address(NOTIFICATION_CHANNEL, _graph_name(monitor))]
 
@@ -105,11 +124,28 @@ def build(ctx: BuildContext) -> None:
             _chain(ctx, name)
 
 
+def _chain_of(ctx: BuildContext, monitor: str) -> Chain:
+    region = ctx.target.region
+    name = f"{ctx.config.project.name}-{ctx.target.env}-{region_short(region)}-{_graph_name(monitor)}"
+    return Chain(shorten(name, NAME_LIMIT), ctx.gcp_project, region)
+
+
+def subscriptions(ctx: BuildContext) -> dict[str, tuple[str, str]]:
+    """Monitor → (the name of its pull subscription, the subscription's address): the monitors on Vertex AI
+    that retrain pipelines on Kubeflow Pipelines, whose alerts the cluster's retrain receiver pulls."""
+    if ctx.config.placement.pipelines != "gke":
+        return {}
+    return {
+        m: (_chain_of(ctx, m).subscription, ctx.address(SUBSCRIPTION, _graph_name(m)))
+        for m in ctx.config.monitors
+        if retrain_channel(ctx, m)
+    }
+
+
 def _chain(ctx: BuildContext, monitor: str) -> None:
     project, region = ctx.gcp_project, ctx.target.region
     key = _graph_name(monitor)
-    name = f"{ctx.config.project.name}-{ctx.target.env}-{region_short(region)}-{key}"
-    chain = Chain(shorten(name, NAME_LIMIT), project, region)
+    chain = _chain_of(ctx, monitor)
     source: Path = ("monitors", monitor, "actions")
     labels = ctx.gcp_labels({"mlops-monitor": monitor})
     topic = ctx.add(TOPIC, key, {"name": chain.name, "project": project, "labels": labels}, source=source)
@@ -144,6 +180,10 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
         source=source,
         depends_on=(topic.address, publisher.address),
     )
+    if ctx.config.placement.pipelines == "gke":
+        inputs: dict[str, JSON] = {"name": chain.name, "project": project, "topic": chain.topic, **PULL}
+        ctx.add(SUBSCRIPTION, key, {**inputs, "labels": labels}, source=source, depends_on=(topic.address,))
+        return
     email, grants = _account(ctx, monitor, source)
     workflow = ctx.add(
         WORKFLOW,

@@ -126,6 +126,14 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
     "gcp:projects/service:Service": ("service", "project"),
     "gcp:projects/serviceIdentity:ServiceIdentity": ("service", "project"),
+    "gcp:pubsub/subscription:Subscription": ("name", "project", "topic"),
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": (
+        "subscription",
+        "project",
+        "role",
+        "member",
+        "condition",
+    ),
     "gcp:pubsub/topic:Topic": ("name", "project"),
     "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "project", "role", "member", "condition"),
     "gcp:secretmanager/secretIamMember:SecretIamMember": (

@@ -33,7 +33,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "request-logger": ("request_logger", "Receive KServe logger CloudEvents and write them to BigQuery."),
     "retrain-receiver": (
         "retrain_receiver",
-        "Start the retraining runs that Alertmanager's SLO alerts ask for.",
+        "Start the retraining runs that SLO alerts and pulled monitor notifications ask for.",
     ),
     "start-run": ("start_run", "Start a run of a published pipeline version through the KFP API."),
     "train-job": ("train_job", "Launch a distributed training job, wait for it and collect its model."),

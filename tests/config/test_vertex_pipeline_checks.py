@@ -130,3 +130,20 @@ def test_pipelines_on_vertex_ai_need_no_kubeflow_profile_owner(tmp_path: pathlib
     codes = [m.split(" ")[2].rstrip(":") for m, _ in diagnostics(tmp_path, WITH_DATA + PIPELINE)]
     assert "E201" in codes
     assert diagnostics(tmp_path, WITH_DATA + PIPELINE + VERTEX) == []
+
+
+@pytest.mark.parametrize("how", sorted(RETRAINS))
+@pytest.mark.parametrize("kind", ["drift", "slo"])
+def test_a_monitor_on_vertex_ai_retrains_a_pipeline_on_gke(
+    how: str, kind: str, tmp_path: pathlib.Path
+) -> None:
+    """Its alerts reach the cluster's retrain receiver through a Pub/Sub subscription it pulls."""
+    action, trigger = RETRAINS[how]
+    text = (
+        owned(WITH_DATA)
+        + MONITORED
+        + (DRIFT if kind == "drift" else SLO)
+        + action
+        + PIPELINE.replace("    steps:\n", trigger + "    steps:\n")
+    )
+    assert _errors(tmp_path, text + "placement: {endpoints: vertex, monitors: vertex}\n") == []

@@ -18,12 +18,6 @@ TWO = CLF_API.replace(
     "      main: {model: clf, version: v1}\n",
     "      main: {model: clf, version: v1}\n      next: {model: clf, version: v1}\n",
 )
-ON_KFP_MESSAGE = (
-    "E407: monitor 'shift' runs on Vertex AI, whose alerts start runs through the Vertex AI API, but this "
-    "environment's pipelines are published to Kubeflow Pipelines in the cluster, which Google Cloud's "
-    "managed services do not reach"
-)
-ON_KFP_HINT = f"place the pipelines on Vertex AI too (placement.pipelines: vertex), {MONITORS_ON_GKE}"
 LOGGED = CLF_API + "    logging: {dataset: features}\n"
 TABLED = WITH_DATA.replace("    features: {}\n", "    features:\n      tables:\n        api_requests: {}\n")
 """WITH_DATA declaring the table that endpoint 'api' logs to."""
@@ -79,12 +73,6 @@ CASES = {
         "endpoint 'api' serves v1 as it, 'other' v2",
         f"serve the same version in both rollout roles, or serve one from a model of its own, {ON_GKE}",
     ),
-    "a monitor that retrains": (
-        LOGGED + DRIFT + "    actions: {retrain: train}\n" + "pipelines:\n  train:\n    steps:\n"
-        "      fit: {kind: container, image: trainer:1, command: [python]}\n",
-        ON_KFP_MESSAGE,
-        ON_KFP_HINT,
-    ),
     "a window of minutes": (
         LOGGED + DRIFT + "    window: 90m\n",
         "E407: Vertex AI Model Monitoring reads whole hours, days or weeks of logs, not 90m",
@@ -134,11 +122,11 @@ TRIGGERED = (
 )
 
 
-def test_a_monitor_on_vertex_ai_starts_no_runs_of_pipelines_on_gke(tmp_path: pathlib.Path) -> None:
-    """With the pipelines on Vertex AI too it may (tests/config/test_vertex_retrain_checks.py), as may a
-    drift or skew monitor on GKE (tests/config/test_vertex_pipeline_checks.py)."""
+def test_a_monitor_on_vertex_ai_may_start_runs_of_pipelines_on_gke(tmp_path: pathlib.Path) -> None:
+    """Its alerts reach the cluster's retrain receiver through a Pub/Sub subscription
+    (tests/compiler/test_pubsub_retrain.py)."""
     found = _errors(tmp_path, owned(WITH_DATA) + LOGGED + DRIFT + TRIGGERED + VERTEX)
-    assert found == [(ON_KFP_MESSAGE, ON_KFP_HINT)]
+    assert found == []
 
 
 def test_a_whole_project_on_vertex_ai_validates(tmp_path: pathlib.Path) -> None:

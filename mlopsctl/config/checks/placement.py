@@ -247,8 +247,9 @@ def vertex_batch_jobs(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """Monitors watch endpoints where they run, and start runs of the pipelines they retrain where
-    they can reach them (see :func:`_starts_runs`)."""
+    """Monitors watch endpoints where they run. The runs they start reach the pipelines on either
+    placement: on Vertex AI through a Cloud Workflows workflow (pipelines on Vertex AI) or the cluster's
+    retrain receiver pulling the monitor's Pub/Sub subscription (pipelines on Kubeflow Pipelines)."""
     config = ctx.config
     placement = config.placement
     for name, monitor in config.monitors.items():
@@ -263,32 +264,8 @@ def vertex_monitors(ctx: CheckContext) -> Iterator[Diagnostic]:
                 "per environment under overrides)",
             )
             continue
-        if monitor.actions.retrain or monitor.actions.retrain_parameters:
-            at = (*base, "actions", "retrain" if monitor.actions.retrain else "retrainParameters")
-            yield from _starts_runs(ctx, at, name)
         if placement.monitors == "vertex" and isinstance(monitor, DataMonitor):
             yield from _data_monitor(base, monitor)
-    for p, pipeline in config.pipelines.items():
-        for i, trigger in enumerate(pipeline.triggers):
-            if trigger.monitor is not None:
-                yield from _starts_runs(ctx, ("pipelines", p, "triggers", i, "monitor"), trigger.monitor)
-
-
-def _starts_runs(ctx: CheckContext, path: Path, monitor: str) -> Iterator[Diagnostic]:
-    """A monitor that starts runs does so where it runs: on GKE, a drift or skew job, or the retrain
-    receiver an SLO's alerts reach through Alertmanager, starts them where the pipelines are (Kubeflow
-    Pipelines in the cluster or Vertex AI); on Vertex AI, a Cloud Workflows workflow that its alerts
-    start creates PipelineJobs through the Vertex AI API, of pipelines on Vertex AI only."""
-    placement = ctx.config.placement
-    if placement.monitors == "vertex" and placement.pipelines == "gke":
-        yield _refused(
-            path,
-            f"monitor '{monitor}' runs on Vertex AI, whose alerts start runs through the Vertex AI API, "
-            "but this environment's pipelines are published to Kubeflow Pipelines in the cluster, "
-            "which Google Cloud's managed services do not reach",
-            "place the pipelines on Vertex AI too (placement.pipelines: vertex)",
-            "monitors",
-        )
 
 
 _WHERE = {"gke": "GKE", "vertex": "Vertex AI"}

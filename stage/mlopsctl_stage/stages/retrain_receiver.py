@@ -1,4 +1,5 @@
-"""``retrain-receiver``: an Alertmanager webhook receiver that starts the retraining runs SLO alerts ask for.
+"""``retrain-receiver``: starts the retraining runs that SLO alerts of Alertmanager, and the notifications
+of monitors on Vertex AI pulled from Pub/Sub, ask for.
 
 Alertmanager POSTs its webhook payload (version 4: ``status``, ``alerts[]`` each with ``status``,
 ``labels``, ``startsAt``, ``fingerprint``, and ``groupLabels``, ``commonLabels``) to ``/alerts``. Each
@@ -14,7 +15,14 @@ carry other alerts); 400 for a payload that is not Alertmanager's; 502 when a ba
 not be reached, which Alertmanager retries (a retry starts nothing twice: the first run is active).
 ``GET /healthz`` answers 200 while the server runs; SIGTERM stops it gracefully, exit 0.
 
-Config: ``{"namespace": NS?, "retrain": {MONITOR: {PIPELINE: START_RUN_CONFIG}}}``.
+While it serves, it also pulls each subscription of ``subscriptions`` (:mod:`mlopsctl_stage.pubsub_pull`),
+each the subscription of one monitor's Cloud Monitoring notification channel: a message that reports
+an incident that closed starts nothing; any other (an incident that opened, or a notification of Model
+Monitoring) starts one run of each of the monitor's pipelines, as a firing alert does. The message is
+acknowledged once handled, and redelivered when a backend failed.
+
+Config: ``{"namespace": NS?, "retrain": {MONITOR: {PIPELINE: START_RUN_CONFIG}},
+"subscriptions": {"projects/P/subscriptions/S": MONITOR}?}``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,10 @@ import argparse
 import json
 import signal
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -35,6 +46,7 @@ from starlette.routing import Route
 
 from mlopsctl_stage import runs
 from mlopsctl_stage.errors import StageError
+from mlopsctl_stage.pubsub_pull import Puller, incident_state
 
 PATH = "/alerts"
 
@@ -73,9 +85,15 @@ class Result:
 class Receiver:
     """Starts the run of a monitor's pipeline when its alert fires, unless one is not over yet."""
 
-    def __init__(self, namespace: str | None, retrain: dict[tuple[str, str], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        namespace: str | None,
+        retrain: dict[tuple[str, str], dict[str, Any]],
+        subscriptions: dict[str, str] | None = None,
+    ) -> None:
         self.namespace = namespace
         self.retrain = retrain
+        self.subscriptions = subscriptions or {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -92,7 +110,13 @@ class Receiver:
             for pipeline, entry in pipelines.items():
                 runs.from_config(entry, subject=f"retrain.{monitor}.{pipeline}")
                 retrain[(monitor, pipeline)] = entry
-        return cls(namespace, retrain)
+        subscriptions = config.get("subscriptions", {})
+        if not isinstance(subscriptions, dict):
+            raise StageError("subscriptions", "must map subscriptions to the monitor each notifies")
+        for subscription, monitor in subscriptions.items():
+            if not isinstance(monitor, str) or not monitors.get(monitor):
+                raise StageError(f"subscriptions.{subscription}", f"names no monitor of retrain: {monitor!r}")
+        return cls(namespace, retrain, subscriptions)
 
     def handle(self, payload: Any) -> tuple[int, list[Result]]:
         """The HTTP status and the result of each alert of an Alertmanager payload."""
@@ -102,9 +126,22 @@ class Receiver:
             done: dict[str, Result] = {}  # pipeline → what this payload did: alerts may share one
             for alert in alerts:
                 results.append(self._one(alert, done))
-        for result in results:
-            print(json.dumps({"event": f"retrain-{result.outcome}", **result.to_json()}), flush=True)
+        _log(results)
         return (502 if any(r.outcome == "failed" for r in results) else 200), results
+
+    def notified(self, monitor: str, data: bytes) -> bool:
+        """Handles a notification of ``monitor`` pulled from Pub/Sub: True to acknowledge it, False when
+        a backend failed (it is redelivered: a retry starts nothing twice)."""
+        pipelines = sorted((p, entry) for (m, p), entry in self.retrain.items() if m == monitor)
+        closed = incident_state(data) == "closed"
+        with self._lock:
+            done: dict[str, Result] = {}
+            results = [
+                Result("resolved", monitor, p) if closed else self._start(monitor, p, entry, done)
+                for p, entry in pipelines
+            ]
+        _log(results)
+        return all(r.outcome != "failed" for r in results)
 
     def _one(self, alert: dict[str, Any], done: dict[str, Result]) -> Result:
         labels = alert["labels"]
@@ -114,6 +151,10 @@ class Receiver:
             return Result("ignored", monitor, pipeline, why="no such monitor and pipeline in this namespace")
         if alert.get("status") != "firing":
             return Result("resolved", monitor, pipeline)
+        return self._start(monitor, pipeline, entry, done)
+
+    def _start(self, monitor: str, pipeline: str, entry: dict[str, Any], done: dict[str, Result]) -> Result:
+        """One run of ``entry`` unless the pipeline has one not over, or this delivery started it."""
         if pipeline in done:
             return done[pipeline]
         target = runs.from_config(entry, subject=f"retrain.{monitor}.{pipeline}")
@@ -129,6 +170,11 @@ class Receiver:
         return result
 
 
+def _log(results: list[Result]) -> None:
+    for result in results:
+        print(json.dumps({"event": f"retrain-{result.outcome}", **result.to_json()}), flush=True)
+
+
 def _alerts(payload: Any) -> list[dict[str, Any]]:
     """The alerts of a webhook payload, each with a ``labels`` object of strings."""
     alerts = payload.get("alerts") if isinstance(payload, dict) else None
@@ -142,7 +188,17 @@ def _alerts(payload: Any) -> list[dict[str, Any]]:
 
 
 def create_app(receiver: Receiver) -> Starlette:
-    """The receiver's ASGI app: ``POST /alerts`` and ``GET /healthz``."""
+    """The receiver's ASGI app: ``POST /alerts`` and ``GET /healthz``; it pulls the receiver's
+    subscriptions while it serves."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        puller = Puller({s: partial(receiver.notified, m) for s, m in receiver.subscriptions.items()})
+        puller.start()
+        try:
+            yield
+        finally:
+            puller.stop()
 
     async def alerts(request: Request) -> Response:
         try:
@@ -156,5 +212,6 @@ def create_app(receiver: Receiver) -> Starlette:
         return PlainTextResponse("ok\n")
 
     return Starlette(
-        routes=[Route(PATH, alerts, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+        routes=[Route(PATH, alerts, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        lifespan=lifespan,
     )
