@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,14 +18,11 @@ from typing import Any
 
 import fake_kfp_api
 import pytest
-import uvicorn
 from fake_kfp_api import FakeKfp
+from receiver_server import NAMESPACE, Server, kfp_entry, serve_kfp
 
 from mlopsctl_stage.cli import main
-from mlopsctl_stage.stages.retrain_receiver import Receiver, create_app
 
-NAMESPACE = "demo"
-VERSION = "train-0123456789"
 SUBSCRIPTION = "projects/acme/subscriptions/demo-dev-usc1-monitor-shift-retrain"
 HOLD = 0.2
 """Seconds the fake holds a pull that finds nothing, as Pub/Sub does."""
@@ -124,31 +120,9 @@ class FakePubsub:
                 self.lock.wait(0.05)
 
 
-class Server:
-    """The receiver's app served by uvicorn on 127.0.0.1 in a thread (its lifespan starts the pulls)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        app = create_app(Receiver.from_config(config))
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join()
-
-
 @pytest.fixture
 def kfp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKfp]:
-    (tmp_path / "token").write_text("projected-token\n")
-    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(tmp_path / "token"))
-    for fake in fake_kfp_api.serve():
-        fake.add_pipeline("train", NAMESPACE, [VERSION])
-        yield fake
+    yield from serve_kfp(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -160,18 +134,9 @@ def pubsub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePubsub]:
 
 
 def config(kfp: FakeKfp) -> dict[str, Any]:
-    entry = {
-        "endpoint": kfp.url,
-        "namespace": NAMESPACE,
-        "pipeline": "train",
-        "pipelineVersion": VERSION,
-        "experiment": "train",
-        "parameters": {"epochs": 3},
-        "serviceAccount": "pipeline-train",
-    }
     return {
         "namespace": NAMESPACE,
-        "retrain": {"shift": {"train": entry}},
+        "retrain": {"shift": {"train": kfp_entry(kfp)}},
         "subscriptions": {SUBSCRIPTION: "shift"},
     }
 

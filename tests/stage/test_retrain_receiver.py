@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,31 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import fake_gcs_api
-import fake_kfp_api
 import pytest
-import uvicorn
 import vertex_stage_fake
 from fake_kfp_api import FakeKfp
+from receiver_server import NAMESPACE, VERSION, Server, kfp_entry, serve_kfp
 from vertex_stage_fake import FakeVertex
 
 from mlopsctl_stage.cli import main
-from mlopsctl_stage.stages.retrain_receiver import Receiver, create_app
 
-NAMESPACE = "demo"
-VERSION = "train-0123456789"
 SPEC = {"pipelineInfo": {"name": "train"}, "root": {}, "schemaVersion": "2.1.0"}
-
-
-def kfp_entry(kfp: FakeKfp) -> dict[str, Any]:
-    return {
-        "endpoint": kfp.url,
-        "namespace": NAMESPACE,
-        "pipeline": "train",
-        "pipelineVersion": VERSION,
-        "experiment": "train",
-        "parameters": {"epochs": 3},
-        "serviceAccount": "pipeline-train",
-    }
 
 
 VERTEX_ENTRY = {
@@ -94,43 +77,9 @@ def payload(*alerts: Any) -> dict[str, Any]:
     }
 
 
-class Server:
-    """The receiver's app served by uvicorn on 127.0.0.1 in a thread."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(create_app(Receiver.from_config(config)), log_level="error")
-        )
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    def post(self, body: Any) -> tuple[int, Any]:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/alerts", data, {"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, json.loads(answer.read())
-        except urllib.error.HTTPError as error:
-            text = error.read().decode()
-            return error.code, json.loads(text) if error.code != 400 else text
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join()
-
-
 @pytest.fixture
 def kfp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKfp]:
-    (tmp_path / "token").write_text("projected-token\n")
-    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(tmp_path / "token"))
-    for fake in fake_kfp_api.serve():
-        fake.add_pipeline("train", NAMESPACE, [VERSION])
-        yield fake
+    yield from serve_kfp(tmp_path, monkeypatch)
 
 
 @pytest.fixture
