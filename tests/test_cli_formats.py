@@ -146,3 +146,34 @@ def test_promote_and_status_flags(tmp_path: pathlib.Path) -> None:
     code, out, _ = run("status", "-f", "json", config)
     assert code == 0 and [t["stand"] for t in json.loads(out)["targets"]][:1] == ["config"]
     assert git(tmp_path, "status", "--porcelain") == "?? mlops.lock\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("plan",),
+        ("platform",),
+        ("status",),
+        ("promote", "--to", "prod", "--dry-run"),
+        ("run", "train", "--env", "dev"),
+        ("run", "train", "--env", "dev", "--local", "--out", "OUT"),
+        ("render", "--out", "OUT"),
+    ],
+)
+def test_with_json_an_invalid_config_is_one_json_document_of_diagnostics(
+    tmp_path: pathlib.Path, command: tuple[str, ...]
+) -> None:
+    config = write(tmp_path, WITH_DATA + "    events: {descripton: x}\n")
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    code, out, err = run(*args, "-f", "json", config)
+    found = {(d["code"], d["line"], d["column"]) for d in json.loads(out)["diagnostics"]}
+    assert (code, err, found) == (1, "", {("E203", 17, 14)})
+    assert not (tmp_path / "out").exists()
+
+
+def test_with_json_a_valid_configs_warnings_go_to_stderr(tmp_path: pathlib.Path) -> None:
+    config = write(
+        tmp_path, WITH_DATA + "models:\n  m: {framework: sklearn, versions: {a: {artifactUri: gs://bkt/m}}}\n"
+    )
+    code, out, err = run("plan", "-f", "json", config)
+    assert code == 0 and json.loads(out)["summary"] and " warning W301: " in err

@@ -79,17 +79,24 @@ def validated(
     *,
     writes: bool = False,
     report_valid: bool = True,
+    json_document: bool = False,
 ) -> Iterator[Validation]:
     """Validate ``file``; print diagnostics; exit 1 on errors (nothing else runs).
 
-    With ``report_valid`` false, the diagnostics of a valid config are left to the command.
+    With ``report_valid`` false, the diagnostics of a valid config are left to the command. With
+    ``json_document`` (a command's ``-f json``, whose stdout is one JSON document) an invalid config's
+    diagnostics are that document, as ``validate -f json`` prints them, and a valid one's go to stderr.
     """
     from mlopsctl import api
     from mlopsctl.config.diagnostics import plural
 
+    fmt = DiagnosticFormat.json if json_document else fmt
     with api.open_config(file, ref, selection) as validation:
-        if report_valid or not validation.ok:
+        if not validation.ok:
             print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
+        elif report_valid:
+            shown = DiagnosticFormat.text if json_document else fmt
+            print_diagnostics(validation.diagnostics, shown, file=validation.source.display)
         if not validation.ok:
             errors = sum(d.is_error for d in validation.diagnostics)
             if fmt is DiagnosticFormat.text:

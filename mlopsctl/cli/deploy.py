@@ -12,7 +12,6 @@ from mlopsctl.api.targets import TargetKind
 from mlopsctl.cli.common import (
     DEFAULT_FILE,
     ChangesPresent,
-    DiagnosticFormat,
     EnvOpt,
     FileArg,
     FormatOpt,
@@ -93,7 +92,8 @@ def plan(
     if base is not None and out is not None:
         fail("--base compares two commits of the config: it takes no --out")
     selection = selection_of(env, region)
-    with validated(file, selection, ref) as validation:
+    as_json = fmt is PlanFormat.json
+    with validated(file, selection, ref, json_document=as_json) as validation:
         result = api.plan(validation, file, selection, spec, base=base, progress=progress(always=False))
         echo_chunks(plan_views.chunks(result.plan, fmt.value, compact=compact, no_color=no_color))
         if out is not None:
@@ -127,9 +127,13 @@ def render(
     from mlopsctl.views import outcomes
 
     as_json = fmt is OutputFormat.json
-    diagnostics = DiagnosticFormat.json if as_json else DiagnosticFormat.text
     with validated(
-        file, selection_of(env, region), ref, diagnostics, writes=True, report_valid=not as_json
+        file,
+        selection_of(env, region),
+        ref,
+        writes=True,
+        report_valid=not as_json,  # the document lists the warnings
+        json_document=as_json,
     ) as validation:
         result = api.render(validation, out, progress=progress(always=False))
         typer.echo((outcomes.render_json if as_json else outcomes.render_text)(result), nl=False)
@@ -184,8 +188,8 @@ def apply(
         file, env, region, ref, spec = api.replay(saved, plan_file)
     file = file or DEFAULT_FILE
     selection = selection_of(env, region)
-    diagnostics = DiagnosticFormat.json if fmt is OutputFormat.json else DiagnosticFormat.text
-    with validated(file, selection, ref, diagnostics, writes=True) as validation:
+    as_json = fmt is OutputFormat.json
+    with validated(file, selection, ref, writes=True, json_document=as_json) as validation:
         result = api.apply(
             validation,
             file,

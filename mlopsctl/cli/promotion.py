@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from mlopsctl.cli.common import DEFAULT_FILE, FileArg, FormatOpt, OutputFormat, fail, selection_of, validated
+from mlopsctl.cli.common import (
+    DEFAULT_FILE,
+    FileArg,
+    FormatOpt,
+    OutputFormat,
+    fail,
+    selection_of,
+    validated,
+)
 
 DeployRepoOpt = Annotated[
     pathlib.Path | None,
@@ -56,7 +64,13 @@ def promote(
     if rollback and adopt:
         fail("give --rollback or --adopt, not both")
     mode: api.PromoteMode = "rollback" if rollback else "adopt" if adopt else "promote"
-    with validated(file, selection_of(None, None), writes=not dry_run) as validation:
+    as_json = fmt is OutputFormat.json
+    with validated(
+        file,
+        selection_of(None, None),
+        writes=not dry_run,
+        json_document=as_json,
+    ) as validation:
         result = api.promote(
             validation,
             file,
@@ -91,7 +105,8 @@ def status(
     from mlopsctl import api
     from mlopsctl.views.promotion import render_status_json, render_status_text
 
-    with validated(file, selection_of(None, None)) as validation:
+    as_json = fmt is StatusFormat.json
+    with validated(file, selection_of(None, None), json_document=as_json) as validation:
         proposal = api.status(validation, repo, now=datetime.now(UTC))
         render = render_status_json if fmt is StatusFormat.json else render_status_text
         typer.echo(render(proposal), nl=False)

@@ -38,7 +38,8 @@ def platform(
     from mlopsctl import api
     from mlopsctl.views.platform import render_json, render_text
 
-    with validated(file, selection_of(env, region), report_valid=False) as validation:
+    as_json = fmt is PlatformFormat.json
+    with validated(file, selection_of(env, region), report_valid=False, json_document=as_json) as validation:
         report = api.platform(validation)
         typer.echo((render_json if fmt is PlatformFormat.json else render_text)(report), nl=False)
 

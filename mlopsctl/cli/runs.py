@@ -76,12 +76,13 @@ def run(
 
     params = api.parse_params(param or [])
     selection = selection_of([env], [region] if region else None)
+    as_json = fmt is RunFormat.json
     if not local:
         local_only = {"--out": out is not None, "--data": data is not None, "--act": act}
         flag = next((flag for flag, given in local_only.items() if given), None)
         if flag is not None:
             fail(f"{flag} is for --local runs: a submitted run reads and writes where it runs")
-        with validated(file, selection) as validation:
+        with validated(file, selection, json_document=as_json) as validation:
             submitted = api.submit_run(
                 validation, name, env=env, region=region, params=params, kfp_host=kfp_host
             )
@@ -93,7 +94,7 @@ def run(
         return
     if out is None:
         fail("--out DIR is required: where the local run writes its data and outputs")
-    with validated(file, selection, writes=True) as validation:
+    with validated(file, selection, writes=True, json_document=as_json) as validation:
         result = api.run_local(
             validation,
             name,
