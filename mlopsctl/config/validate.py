@@ -251,6 +251,8 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
         last = i == len(loc) - 1
         if part == "[key]":
             return tuple(path), True
+        if _is_union_tag(loc[:i], part):
+            continue  # a rollout's tag 'shadow' is also one of its keys: never read the tag as data
         in_dict = isinstance(node, dict) and part in node
         if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
@@ -259,6 +261,14 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
             path.append(part)  # a key that is missing (or whose name is wrong)
             node = None
     return tuple(path), False
+
+
+def _is_union_tag(prefix: tuple[Any, ...], part: Any) -> bool:
+    """Whether ``part`` of a ``loc`` is the tag that selected a union member, not a key of the data."""
+    tp = model_at(prefix)
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return False
+    return any(_is_tagged(member, part) for member in typing.get_args(tp))
 
 
 def _unwrap(tp: Any) -> Any:

@@ -202,7 +202,7 @@ PARAM_CASES: dict[str, tuple[Edits, Diagnostics]] = {
         [
             (
                 (
-                    "52:5: error E205: invalid monitors.up.availability: retrainParameters in "
+                    "55:14: error E205: invalid monitors.up: retrainParameters in "
                     "'actions' are passed by drift and skew monitors only: an SLO alert starts its "
                     "runs with the pipelines' own parameters"
                 ),

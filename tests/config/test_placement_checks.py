@@ -117,3 +117,28 @@ def test_feature_views_name_what_exists(tmp_path: pathlib.Path) -> None:
             "declared under features.groups.customers.features: age, balance"
         ),
     }
+
+
+LONG = "a-project-name-of-forty-characters-00000"
+
+
+@pytest.mark.parametrize(
+    ("placement", "expected"),
+    [
+        ("{pipelines: vertex, endpoints: vertex, monitors: vertex}", []),
+        ("{pipelines: vertex, endpoints: gke, monitors: gke}", ["GKE cluster name", "InferenceService name"]),
+    ],
+)
+def test_gke_name_limits_apply_only_to_what_runs_on_gke(
+    tmp_path: pathlib.Path, placement: str, expected: list[str]
+) -> None:
+    """Without a cluster there is no cluster name, and a Vertex AI endpoint makes no InferenceService."""
+    variant = "a-variant-named-at-length"
+    sections = CLF_API.replace("      main: {model", f"      {variant}: {{model")
+    text = MINIMAL.replace("name: demo", f"name: {LONG}").replace("  api:\n", "") + sections.replace(
+        "  api:\n", "  an-endpoint-named-at-length:\n"
+    )
+    found = [m for m, _ in diagnostics(tmp_path, f"{text}placement: {placement}\n") if " E404: " in m]
+    assert sorted({w for m in found for w in ("GKE cluster name", "InferenceService name") if w in m}) == (
+        expected
+    ), found

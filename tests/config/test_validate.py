@@ -53,7 +53,19 @@ def test_minimal_config_is_valid(tmp_path: pathlib.Path) -> None:
             "unknown time zone",
         ),
         ("pipelines:\n  p:\n    steps: {s: {image: x, timeout: 5 minutes}}\n", "E306", 3, "invalid duration"),
+        (
+            "pipelines:\n  p:\n    steps: {s: {image: x, timeout: 0s}}\n",
+            "E205",
+            3,
+            "a timeout of 0s is no time limit",
+        ),
         ("endpoints:\n  Fraud_Model: {variants: {}}\n", "E205", 2, "invalid name 'Fraud_Model'"),
+        (  # the tag 'shadow' is also a key of the Shadow rollout: the error names the stray key
+            "endpoints:\n  e:\n    rollout:\n      strategy: shadow\n      shadow: b\n      steps: [10]\n",
+            "E203",
+            6,
+            "unknown key 'steps' in endpoints.e.rollout",
+        ),
     ],
 )
 def test_schema_errors_have_code_line_and_hint(
@@ -312,6 +324,7 @@ def test_schema_files_that_nest_too_deeply(tmp_path: pathlib.Path) -> None:
         child = {"name": "x", "type": "RECORD", "fields": []}
         node["fields"] = [child]  # type: ignore[assignment]
         node = child
+    node.update(type="STRING", fields=[])  # the innermost column is a leaf
     write(tmp_path, json.dumps([deep]), "schemas/log.json")
     [(code, _, text)] = _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE)
     assert code == "E311" and "deeper than 15 levels" in text

@@ -104,16 +104,21 @@ def test_schema_file_columns_are_checked(tmp_path: pathlib.Path) -> None:
         {"name": "Site", "type": "STRING"},
         {"name": "site", "type": "STRING"},
         {"name": "payload", "type": "RECORD", "fields": [{"name": "at", "type": "TIMESTAMP"}]},
+        {"name": "extra", "type": "struct"},
     ]
     write(tmp_path, json.dumps(schema), "schemas/tx.json")
     body = "        tx:\n          schemaFile: schemas/tx.json\n          partitioning: {field: at}\n"
     old, new = _tables(body)
     assert _errors(tmp_path, BASE.replace(old, new, 1)) == [
+        "mlops.yaml:17:23: error E205: table 'tx' of dataset 'features' declares STRUCT column 'extra' in "
+        "schema file 'schemas/tx.json' without 'fields': BigQuery needs at least one nested column\n  hint: "
+        "list its nested columns under 'fields'",
         "mlops.yaml:17:23: error E205: table 'tx' of dataset 'features' declares column 'site' twice in "
         "schema file 'schemas/tx.json' ('Site' and 'site' differ only in case): BigQuery compares column "
         "names without case\n  hint: rename or remove one of the two columns",
         "mlops.yaml:18:33: error E301: the partitioning field 'at' of table 'tx' of dataset 'features' "
-        "is not a top-level column of its schema\n  hint: top-level columns: event_time, Site, site, payload",
+        "is not a top-level column of its schema\n  hint: top-level columns: event_time, Site, site, "
+        "payload, extra",
     ]
 
 

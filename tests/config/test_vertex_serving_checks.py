@@ -78,6 +78,11 @@ CASES = {
         "E407: Vertex AI Model Monitoring reads whole hours, days or weeks of logs, not 90m",
         f"use a window such as 1h, 24h or 7d, {MONITORS_ON_GKE}",
     ),
+    "an empty window": (  # it would be sent as "0w"
+        LOGGED + DRIFT + "    window: 0s\n",
+        "E407: Vertex AI Model Monitoring reads whole hours, days or weeks of logs, not 0s",
+        f"use a window such as 1h, 24h or 7d, {MONITORS_ON_GKE}",
+    ),
     "a sampled monitor": (
         LOGGED + DRIFT + "    samplingRate: 0.5\n",
         "E407: Vertex AI Model Monitoring reads every request its endpoint logged",

@@ -1,4 +1,5 @@
-"""BigQuery schemas BigQuery refuses: edits of test_value_checks.BASE with their errors."""
+"""BigQuery schemas and expirations BigQuery refuses, and retentions Cloud Storage refuses: edits of
+test_value_checks.BASE with their errors."""
 
 from __future__ import annotations
 
@@ -101,6 +102,52 @@ BIGQUERY_CASES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             "'SITE' twice\n  hint: list each clustering column once",
         ],
     ),
+    "a RECORD without fields and a STRING with them": (
+        [
+            _tables(
+                "        tx:\n          schema:\n            - {name: payload, type: RECORD}\n"
+                "            - name: site\n              type: STRING\n"
+                "              fields: [{name: id, type: INT64}]\n"
+            )
+        ],
+        [
+            "mlops.yaml:18:37: error E205: table 'tx' of dataset 'features' declares RECORD column 'payload' "
+            "without 'fields': BigQuery needs at least one nested column\n  hint: list its nested columns "
+            "under 'fields'",
+            "mlops.yaml:21:23: error E205: table 'tx' of dataset 'features' declares STRING column 'site' "
+            "with 'fields', which only a RECORD or STRUCT column has\n  hint: remove 'fields', or make it a "
+            "RECORD",
+        ],
+    ),
+    "tables expiring in less than an hour": (
+        [("    logs: {}\n", "    logs: {defaultTableExpiration: 59m}\n")],
+        [
+            "mlops.yaml:13:36: error E205: invalid data.datasets.logs: defaultTableExpiration 59m is shorter "
+            "than 1h, the shortest BigQuery allows",
+        ],
+    ),
+    "partitions expiring at once": (
+        [_tables(TX_SCHEMA + "          partitioning: {field: event_time, expiration: 0s}\n")],
+        [
+            "mlops.yaml:27:57: error E205: invalid data.datasets.features.tables.tx.partitioning: expiration "
+            "0s is not one BigQuery allows: give a longer one, or none to keep them",
+        ],
+    ),
+    **{
+        f"bucket retention {retention}": (
+            [
+                (
+                    "  datasets:\n",
+                    f"  buckets:\n    raw: {{versioning: false, retention: {retention}}}\n  datasets:\n",
+                )
+            ],
+            [
+                f"mlops.yaml:13:41: error E205: invalid data.buckets.raw: retention {retention} is not one "
+                "Cloud Storage allows: more than 0s, at most 36525d",
+            ],
+        )
+        for retention in ("0s", "36526d")
+    },
     "clustered on more than four columns": (
         [_tables(TX_SCHEMA + "          clustering: [site, event_time, event_date, site, site]\n")],
         [

@@ -29,6 +29,8 @@ CLUSTER_TYPES = {
     "TIMESTAMP",
 }
 """Column types a table can be clustered on (BigQuery: introduction to clustered tables)."""
+RECORD_TYPES = {"RECORD", "STRUCT"}
+"""Column types that hold nested columns, and need at least one (BigQuery refuses an empty RECORD)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,38 @@ def unique_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
                 "column names without case",
                 path=(*repeat.path, "name") if repeat.path is not None else (*base, "schemaFile"),
                 hint="rename or remove one of the two columns",
+            )
+
+
+def _all_columns(columns: Sequence[Col], prefix: str = "") -> Iterator[tuple[Col, str]]:
+    for column in columns:
+        yield column, prefix + column.name
+        yield from _all_columns(column.fields, f"{prefix}{column.name}.")
+
+
+@check
+def record_fields(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A RECORD/STRUCT column lists its nested columns; a column of any other type has none."""
+    for what, table, base, columns in _tables(ctx):
+        for column, dotted in _all_columns(columns):
+            if (column.type in RECORD_TYPES) == bool(column.fields):
+                continue
+            where = "" if column.path is not None else f" in schema file '{table.schema_file}'"
+            nested = column.type in RECORD_TYPES
+            yield Diagnostic(
+                "E205",
+                f"{what} declares {column.type} column '{dotted}'{where} "
+                + (
+                    "without 'fields': BigQuery needs at least one nested column"
+                    if nested
+                    else "with 'fields', which only a RECORD or STRUCT column has"
+                ),
+                path=(*column.path, "fields" if not nested else "type")
+                if column.path is not None
+                else (*base, "schemaFile"),
+                hint="list its nested columns under 'fields'"
+                if nested
+                else "remove 'fields', or make it a RECORD",
             )
 
 

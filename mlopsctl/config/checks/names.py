@@ -149,7 +149,9 @@ def namespace(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def serving_names(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """Each variant (or graph step) becomes an InferenceService named ``<endpoint>-<variant>``."""
+    """Each variant (or graph step) becomes an InferenceService named ``<endpoint>-<variant>`` (on GKE)."""
+    if ctx.config.placement.endpoints != "gke":
+        return
     for e, endpoint in ctx.config.endpoints.items():
         for label, member_name, _, path in endpoint_members(e, endpoint):
             name = f"{e}-{member_name}"
@@ -167,7 +169,9 @@ def serving_names(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def training_job_names(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """A distributed training step becomes a training job named ``<pipeline>-<step>``."""
+    """A distributed training step becomes a training job named ``<pipeline>-<step>`` (on GKE)."""
+    if ctx.config.placement.pipelines != "gke":
+        return
     for p, pipeline in ctx.config.pipelines.items():
         for s, step in pipeline.steps.items():
             if step.distributed is None:
@@ -202,7 +206,9 @@ def gcp_project(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 @check
 def cluster_name(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """The cluster is named ``<project>-<env>-<region>`` (region shortened, e.g. usc1)."""
+    """The cluster is named ``<project>-<env>-<region>`` (region shortened, e.g. usc1), if there is one."""
+    if not ctx.config.needs_cluster:
+        return
     name = naming.cluster_name(ctx.config, ctx.target)
     if len(name) > naming.CLUSTER_NAME_LIMIT:
         yield Diagnostic(

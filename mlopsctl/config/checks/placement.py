@@ -273,7 +273,8 @@ _WHERE = {"gke": "GKE", "vertex": "Vertex AI"}
 
 def _data_monitor(base: Path, monitor: DataMonitor) -> Iterator[Diagnostic]:
     """What Vertex AI Model Monitoring reads: whole hours of every logged request."""
-    if parse_duration(monitor.window) % 3600:
+    window = parse_duration(monitor.window)
+    if window == 0 or window % 3600:
         yield _refused(
             (*base, "window"),
             f"Vertex AI Model Monitoring reads whole hours, days or weeks of logs, not {monitor.window}",

@@ -11,6 +11,12 @@ ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,1024}$")]
 
 
+MAX_BUCKET_RETENTION = 3_155_760_000
+"""Cloud Storage's longest retention period, in seconds (100 years)."""
+MIN_TABLE_EXPIRATION = 3600
+"""BigQuery's shortest defaultTableExpirationMs, in seconds (an hour)."""
+
+
 class Lifecycle(Spec):
     """Object lifecycle rules; ages in days since creation."""
 
@@ -74,6 +80,10 @@ class Bucket(Spec):
             )
         if self.lifecycle.keep_versions and not self.versioning:
             raise ValueError("lifecycle.keepVersions needs 'versioning: true'")
+        if self.retention is not None and not 0 < parse_duration(self.retention) <= MAX_BUCKET_RETENTION:
+            raise ValueError(
+                f"retention {self.retention} is not one Cloud Storage allows: more than 0s, at most 36525d"
+            )
         return self
 
 
@@ -117,6 +127,14 @@ class Partitioning(Spec):
         default=None,
         description="Each partition is deleted this long after its time (expirationMs); default: kept.",
     )
+
+    @model_validator(mode="after")
+    def _expires_later(self) -> Self:
+        if self.expiration is not None and parse_duration(self.expiration) == 0:
+            raise ValueError(
+                "expiration 0s is not one BigQuery allows: give a longer one, or none to keep them"
+            )
+        return self
 
 
 class Table(Spec):
@@ -203,6 +221,15 @@ class Dataset(Spec):
         default=GeneratedTables(),
         description="The request-log, statistics and alerts tables mlopsctl creates here: their retention.",
     )
+
+    @model_validator(mode="after")
+    def _expiration(self) -> Self:
+        expiration = self.default_table_expiration
+        if expiration is not None and parse_duration(expiration) < MIN_TABLE_EXPIRATION:
+            raise ValueError(
+                f"defaultTableExpiration {expiration} is shorter than 1h, the shortest BigQuery allows"
+            )
+        return self
 
 
 class ExternalSource(Spec):

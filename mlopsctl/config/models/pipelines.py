@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.data import ColumnName
 from mlopsctl.config.models.stages import IngestSource, Split, Threshold, Transforms
 from mlopsctl.config.models.tuning import HYPERBAND_ETA as HYPERBAND_ETA
@@ -242,6 +243,10 @@ class Step(Spec):
             value = getattr(self, section)
             if value and self.kind not in kinds:
                 raise ValueError(f"'{section}' is only valid for steps of kind {', '.join(sorted(kinds))}")
+        if self.timeout is not None and parse_duration(self.timeout) == 0:
+            raise ValueError(
+                "a timeout of 0s is no time limit a step can keep: give a longer one, or none for no limit"
+            )
         return self
 
 

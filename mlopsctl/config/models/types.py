@@ -42,8 +42,19 @@ _CRON_FIELDS = (
     ("hour", "0-23"),
     ("day of month", "1-31"),
     ("month", "1-12"),
-    ("day of week", "0-7"),
+    ("day of week", "0-6 or SUN-SAT"),
 )
+_CRON_ITEM = re.compile(r"^(\*|[0-9]+|[A-Za-z]{3})(-([0-9]+|[A-Za-z]{3}))?(/[0-9]+)?$")
+"""One item of a field as Kubernetes CronJobs (robfig/cron) and Cloud Scheduler (unix-cron) both read
+it: croniter's extensions (L, W, #, H, ?) and day of week 7 would be refused on apply."""
+
+
+def _portable(field: str, day_of_week: bool) -> bool:
+    items = [_CRON_ITEM.match(item) for item in field.split(",")]
+    if not all(items):
+        return False
+    numbers = [int(n) for m in items if m for n in (m[1], m[3]) if n and n.isdigit()]
+    return not (day_of_week and any(n > 6 for n in numbers))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -60,7 +71,7 @@ def _cron(value: str) -> str:
         )
     for i, (name, allowed) in enumerate(_CRON_FIELDS):
         alone = " ".join(field if j == i else "*" for j, field in enumerate(fields))
-        if not croniter.is_valid(alone):
+        if not croniter.is_valid(alone) or not _portable(fields[i], i == len(fields) - 1):
             raise PydanticCustomError(
                 "cron",
                 "invalid cron expression '{value}': the {name} field '{field}' is not valid ({allowed})",

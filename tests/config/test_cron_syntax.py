@@ -1,0 +1,33 @@
+"""Cron expressions are accepted only in the syntax both Kubernetes CronJobs (robfig/cron) and Cloud
+Scheduler read: croniter's extensions, and Sunday as 7, would be refused when applied."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from helpers import MINIMAL, diagnostics
+
+SCHEDULED = MINIMAL + "pipelines:\n  p:\n    steps: {s: {image: x}}\n    schedule: {cron: 'CRON'}\n"
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("0 0 * * 7", "the day of week field '7' is not valid (0-6 or SUN-SAT)"),
+        ("0 0 * * 5-7", "the day of week field '5-7' is not valid (0-6 or SUN-SAT)"),
+        ("0 0 * * 1#2", "the day of week field '1#2' is not valid (0-6 or SUN-SAT)"),
+        ("0 0 * * 5L", "the day of week field '5L' is not valid (0-6 or SUN-SAT)"),
+        ("0 0 L * *", "the day of month field 'L' is not valid (1-31)"),
+        ("0 0 1W * *", "the day of month field '1W' is not valid (1-31)"),
+        ("H 3 * * *", "the minute field 'H' is not valid (0-59)"),
+        ("*/15 1-5,7 1-31/2 JAN-DEC/2 MON-FRI", None),
+        ("0 0 * * 0-6", None),
+    ],
+)
+def test_only_portable_cron_syntax_is_accepted(
+    tmp_path: pathlib.Path, cron: str, problem: str | None
+) -> None:
+    found = [m for m, _ in diagnostics(tmp_path, SCHEDULED.replace("CRON", cron)) if " E305: " in m]
+    expected = [f"15:22: error E305: pipelines.p.schedule.cron: invalid cron expression '{cron}': {problem}"]
+    assert found == (expected if problem else [])
