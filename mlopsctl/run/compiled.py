@@ -8,8 +8,9 @@ of its CronJob; a batch job's model server is configured from its compiled ``bat
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, Template, template_name
@@ -116,12 +117,23 @@ def _typed(key: str, text: str, kind: str) -> JSON:
     if kind not in _PARSERS:
         return text
     what, types = _PARSERS[kind]
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+    try:  # NaN and infinities are not JSON: a submitted run's request would be refused
+        value = json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
+    except ValueError:
         value = None
     if isinstance(value, bool) and types is not bool:
         value = None
     if not isinstance(value, types):
         raise RunError(f"--param {key}={text}: must be {what}")
     return float(value) if isinstance(value, int) and kind == "NUMBER_DOUBLE" else value
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _not_a_number(text: str) -> NoReturn:
+    raise ValueError(f"{text} is not a number")

@@ -79,6 +79,11 @@ def _published_pipeline(config: MLOpsConfig, request: LocalRequest) -> str | Non
         raise RunError(
             f"monitor {name} is an SLO monitor: a Prometheus alerting rule, with nothing to run locally"
         )
+    if config.placement.monitors == "vertex":
+        raise RunError(
+            f"monitor {name} runs on Vertex AI Model Monitoring here (placement.monitors: vertex), "
+            "with nothing to run locally: run it with --env of an environment that places monitors on GKE"
+        )
     if request.params:
         raise RunError("--param is for pipelines: a monitor retrains with actions.retrainParameters")
     return None

@@ -78,6 +78,9 @@ def unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
             "schedule (add --local to run it on this machine)",
         ),
         ("train", {"lr": "fast"}, "--param lr=fast: must be a number"),
+        ("train", {"lr": "1e400"}, "--param lr=1e400: must be a number"),  # inf: not JSON
+        ("train", {"lr": "NaN"}, "--param lr=NaN: must be a number"),
+        ("train", {"lr": "-Infinity"}, "--param lr=-Infinity: must be a number"),
         (
             "train",
             {"rate": "0.2"},
