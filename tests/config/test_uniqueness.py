@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from helpers import OWNED_STAGED_DATA, diagnostics, validated, write
+from helpers import MINIMAL, OWNED_STAGED_DATA, diagnostics, validated, write
 
 from mlopsctl import api
 from mlopsctl.config.checks.uniqueness import Collision, unique_names
@@ -219,3 +219,17 @@ def test_distinct_new_data_triggers_render(tmp_path: pathlib.Path) -> None:
     ).replace("      - newData: {dataset: features}\n", "", 1)
     with validated(write(tmp_path, text)) as validation:
         assert api.render(validation, tmp_path / "out").folders
+
+
+def test_a_region_listed_twice_is_a_located_error(tmp_path: pathlib.Path) -> None:
+    text = MINIMAL.replace(
+        "regions: [us-central1, europe-west4]", "regions: [us-central1, europe-west4, us-central1]"
+    )
+    assert text != MINIMAL
+    assert [d for d in diagnostics(tmp_path, text) if "E310" in d[0]] == [
+        (
+            "11:42: error E310: environment 'prod' lists region 'us-central1' twice",
+            "list each region once; its place in the list is its turn in a rollout",
+        )
+    ]
+    assert not [d for d in diagnostics(tmp_path, MINIMAL) if "E310" in d[0]]

@@ -171,3 +171,17 @@ def unique_triggers(ctx: CheckContext) -> Iterator[Diagnostic]:
                     path=("pipelines", name, "triggers", i),
                     hint="remove one of the two, or watch another prefix, table or dataset",
                 )
+
+
+@check
+def unique_regions(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A region listed twice in one environment would be one target, deployed as if listed once."""
+    for name, env in ctx.config.environments.items():
+        for i, region in enumerate(env.regions):
+            if region in env.regions[:i]:
+                yield Diagnostic(
+                    "E310",
+                    f"environment '{name}' lists region '{region}' twice",
+                    path=("environments", name, "regions", i),
+                    hint="list each region once; its place in the list is its turn in a rollout",
+                )
