@@ -11,6 +11,7 @@ from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.lock import LockEntry, Pin
 from mlopsctl.config.project import Validation
 from mlopsctl.config.target import Target
+from mlopsctl.io import gitutil
 from mlopsctl.promote.assess import (
     Promoter,
     PromotionError,
@@ -26,6 +27,12 @@ from mlopsctl.promote.history import ConfigRepo
 
 
 def promoter(validation: Validation, deploy: pathlib.Path | None, now: datetime) -> Promoter:
+    """The promoter of ``validation``, reading ``deploy`` (given as ``--repo``) for what was applied."""
+    if deploy is not None and (not deploy.is_dir() or gitutil.toplevel(deploy) != deploy.resolve()):
+        raise PromotionError(
+            f"{deploy} is not the root of a Git repository: --repo takes the deploy repository "
+            "that apply commits to"
+        )
     return Promoter(validation, ConfigRepo.of(validation.source.path), deploy, now)
 
 

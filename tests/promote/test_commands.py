@@ -212,3 +212,21 @@ def test_promoting_into_an_environment_with_approval_says_so(releases: Releases)
     assert promote(r.config, "prod", repo=r.deploy, dry_run=True).splitlines()[-2] == (
         "note: prod requires approval: have the commit of mlops.lock reviewed before applying it"
     )
+
+
+@pytest.mark.parametrize("folder", ["missing", "plain"])
+def test_a_repo_that_is_not_a_git_repository_is_refused(releases: Releases, folder: str) -> None:
+    repo = releases.deploy.parent / folder
+    if folder == "plain":
+        repo.mkdir()
+    message = (
+        f"{repo} is not the root of a Git repository: "
+        "--repo takes the deploy repository that apply commits to"
+    )
+    with pytest.raises(api.UserError) as caught:
+        status(releases.config, repo)
+    assert str(caught.value) == message
+    before = releases.lock.read_bytes()
+    with pytest.raises(api.UserError) as caught:
+        promote(releases.config, "prod", repo=repo)
+    assert str(caught.value) == message and releases.lock.read_bytes() == before
