@@ -178,6 +178,14 @@ def test_unknown_ref_is_a_user_error(source: pathlib.Path) -> None:
     )
 
 
+def test_a_ref_of_a_config_outside_git_is_a_user_error(tmp_path: pathlib.Path) -> None:
+    """Whether given as --ref or plan's --base, the message names the version asked for."""
+    config = write(tmp_path / "plain", WITH_DATA)
+    with pytest.raises(api.UserError) as caught, api.open_config(config, "main"):
+        pass
+    assert str(caught.value) == f"{config} is not in a Git repository, so it has no version 'main' to read"
+
+
 def test_repo_that_is_not_a_git_repository(tmp_path: pathlib.Path, source: pathlib.Path) -> None:
     assert "git init" in refused(tmp_path / "nowhere", source)
 

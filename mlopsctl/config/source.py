@@ -71,7 +71,7 @@ def open_source(path: pathlib.Path, ref: str | None = None) -> Iterator[ConfigSo
         yield ConfigSource(path, display, commit)
         return
     if top is None:
-        raise gitutil.GitError(f"--ref needs {display} to be inside a Git repository")
+        raise gitutil.GitError(f"{display} is not in a Git repository, so it has no version '{ref}' to read")
     commit = gitutil.resolve_ref(top, ref)
     relative = path.resolve().relative_to(top)
     with tempfile.TemporaryDirectory(prefix="mlopsctl-ref-") as tmp:
