@@ -90,20 +90,21 @@ def validated(
     from mlopsctl import api
     from mlopsctl.config.diagnostics import plural
 
-    fmt = DiagnosticFormat.json if json_document else fmt
     with api.open_config(file, ref, selection) as validation:
-        if not validation.ok:
-            print_diagnostics(validation.diagnostics, fmt, file=validation.source.display)
-        elif report_valid:
-            shown = DiagnosticFormat.text if json_document else fmt
-            print_diagnostics(validation.diagnostics, shown, file=validation.source.display)
-        if not validation.ok:
+        display = validation.source.display
+        if validation.ok:
+            if report_valid:
+                print_diagnostics(
+                    validation.diagnostics, DiagnosticFormat.text if json_document else fmt, file=display
+                )
+            yield validation
+            return
+        fmt = DiagnosticFormat.json if json_document else fmt
+        print_diagnostics(validation.diagnostics, fmt, file=display)
+        if fmt is DiagnosticFormat.text:
             errors = sum(d.is_error for d in validation.diagnostics)
-            if fmt is DiagnosticFormat.text:
-                tail = "; nothing was written" if writes else ""
-                err(f"{validation.source.display}: {plural(errors, 'error')}{tail}")
-            raise typer.Exit(1)
-        yield validation
+            err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
+        raise typer.Exit(1)
 
 
 class OutputFormat(enum.StrEnum):
