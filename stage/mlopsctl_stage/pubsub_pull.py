@@ -61,7 +61,8 @@ def incident_state(data: bytes) -> str | None:
     return state.lower() if isinstance(state, str) else None
 
 
-def _log(event: str, **fields: Any) -> None:
+def log_event(event: str, **fields: Any) -> None:
+    """One JSON line on stdout: what the receiver did, for the cluster's log collector."""
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
@@ -104,7 +105,7 @@ class Puller:
             except (DeadlineExceeded, Timeout):
                 continue  # nothing arrived while the pull waited
             except Exception as error:  # the API, credentials, the network: the loop must outlive them
-                _log("pull-failed", subscription=subscription, why=str(error), retryIn=wait)
+                log_event("pull-failed", subscription=subscription, why=str(error), retryIn=wait)
                 self._stop.wait(wait)
                 wait = min(wait * 2, BACKOFF[1])
                 continue
@@ -123,7 +124,7 @@ class Puller:
         try:
             handled = handle(message.message.data)
         except Exception as error:  # a handler's bug must not stop the pull: redelivered, logged
-            _log("message-failed", subscription=subscription, why=f"{type(error).__name__}: {error}")
+            log_event("message-failed", subscription=subscription, why=f"{type(error).__name__}: {error}")
             handled = False
         try:
             if handled:
@@ -133,4 +134,4 @@ class Puller:
                     subscription=subscription, ack_ids=ack_ids, ack_deadline_seconds=0
                 )
         except (GoogleAPICallError, OSError) as error:  # redelivered once its deadline passes
-            _log("ack-failed", subscription=subscription, why=str(error))
+            log_event("ack-failed", subscription=subscription, why=str(error))

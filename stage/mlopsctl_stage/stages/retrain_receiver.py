@@ -46,7 +46,7 @@ from starlette.routing import Route
 
 from mlopsctl_stage import runs
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.pubsub_pull import Puller, incident_state
+from mlopsctl_stage.pubsub_pull import Puller, incident_state, log_event
 
 PATH = "/alerts"
 
@@ -172,7 +172,7 @@ class Receiver:
 
 def _log(results: list[Result]) -> None:
     for result in results:
-        print(json.dumps({"event": f"retrain-{result.outcome}", **result.to_json()}), flush=True)
+        log_event(f"retrain-{result.outcome}", **result.to_json())
 
 
 def _alerts(payload: Any) -> list[dict[str, Any]]:
