@@ -244,3 +244,13 @@ def diagnostics(folder: pathlib.Path, text: str, code_folders: tuple[str, ...] =
         first, _, hint = diagnostic.to_text().removeprefix("mlops.yaml:").partition("\n  hint: ")
         found.append((first, hint or None))
     return found
+
+
+def stamped_commit(manifest: bytes) -> object:
+    """The ``mlopsctl.dev/commit`` annotation of a rendered Kubernetes object. Read as YAML, not as
+    text: the dumper quotes a commit that YAML 1.1 would read as a number (``0b1…``, ``1234e5…``)."""
+    from ruamel.yaml import YAML
+
+    from mlopsctl.compiler.provenance import COMMIT
+
+    return YAML(typ="safe", pure=True).load(manifest)["metadata"]["annotations"].get(COMMIT)

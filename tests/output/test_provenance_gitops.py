@@ -6,10 +6,9 @@ from __future__ import annotations
 import pathlib
 
 from gitrepos import commits, git, git_init_and_commit
-from helpers import CLF_API, OWNED_STAGED_DATA, applied, write
+from helpers import CLF_API, OWNED_STAGED_DATA, applied, stamped_commit, write
 
 from mlopsctl import api
-from mlopsctl.compiler.provenance import COMMIT
 
 CONFIG = OWNED_STAGED_DATA + CLF_API
 MAIN = "      main: {model: clf, version: v1}\n"
@@ -41,7 +40,7 @@ def test_applying_a_later_commit_that_changes_only_provenance_commits_nothing(
     first = _commit(path, CONFIG)
     _apply(path, deploy)
     before = _files(deploy)
-    assert f"{COMMIT}: {first}" in before[ISVC_FILE].decode()
+    assert stamped_commit(before[ISVC_FILE]) == first
     _commit(path, "# every line moves\n\n" + CONFIG)
     result = _apply(path, deploy)
     assert not result.plan.has_changes and not result.outcome.changed
@@ -61,7 +60,7 @@ def test_a_real_change_rewrites_only_its_objects_with_the_new_commit(
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     manifests = {name for name in changed if "/manifests/" in name}
     assert ISVC_FILE in manifests and all("api-main" in name for name in manifests), sorted(manifests)
-    assert f"{COMMIT}: {second}" in after[ISVC_FILE].decode()
+    assert stamped_commit(after[ISVC_FILE]) == second
     kept = [n for n, content in after.items() if n.endswith(".yaml") and n not in changed]
     assert kept and all(second.encode() not in after[n] for n in kept)
     assert any(first.encode() in after[n] for n in kept)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pathlib
 
 from gitrepos import git, git_init_and_commit
-from helpers import CLF_API, OWNED_STAGED_DATA, write
+from helpers import CLF_API, OWNED_STAGED_DATA, stamped_commit, write
 
 from mlopsctl import api
 from mlopsctl.compiler.provenance import COMMIT
@@ -28,7 +28,7 @@ def _render(path: pathlib.Path, text: str, out: pathlib.Path) -> tuple[str, dict
 def test_a_commit_that_changes_only_provenance_rewrites_nothing(tmp_path: pathlib.Path) -> None:
     path, out = write(tmp_path / "src", ""), tmp_path / "out"
     first, before = _render(path, CONFIG, out)
-    assert f"{COMMIT}: {first}" in before[ISVC_FILE].decode()
+    assert stamped_commit(before[ISVC_FILE]) == first
     _, again = _render(path, "# every line moves\n\n" + CONFIG, out)
     assert again == before
 
@@ -41,7 +41,7 @@ def test_a_real_change_rewrites_its_objects_with_the_new_commit(tmp_path: pathli
     names = before.keys() | after.keys()
     changed = {n for n in names if before.get(n) != after.get(n) and "/manifests/" in n}
     assert ISVC_FILE in changed and all("api-main" in n for n in changed), sorted(changed)
-    assert f"{COMMIT}: {second}" in after[ISVC_FILE].decode()
+    assert stamped_commit(after[ISVC_FILE]) == second
     kept = [n for n in after if "/manifests/" in n and n not in changed]
     assert kept and all(first.encode() in after[n] for n in kept if COMMIT.encode() in after[n])
 
@@ -51,4 +51,4 @@ def test_an_unreadable_earlier_graph_is_rendered_over(tmp_path: pathlib.Path) ->
     _render(path, CONFIG, out)
     (out / "dev" / "us-central1" / "graph.json").write_text("{not json", encoding="utf-8")
     second, after = _render(path, "# moved\n" + CONFIG, out)
-    assert f"{COMMIT}: {second}" in after[ISVC_FILE].decode()  # nothing to carry over from
+    assert stamped_commit(after[ISVC_FILE]) == second  # nothing to carry over from
