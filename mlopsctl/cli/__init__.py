@@ -11,16 +11,60 @@ order ``--help`` lists them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+# typer (from 0.29, the floor in pyproject.toml) vendors click and does not re-export its UsageError.
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from mlopsctl.cli import checks, deploy, promotion, reference, runs
-from mlopsctl.cli.common import ChangesPresent
+from mlopsctl.cli.common import ChangesPresent, asks_for_json, print_usage_error
+
+if TYPE_CHECKING:
+    from typer._click import Context
+
+_JSON = "mlopsctl.cli.json"
+"""The key of ``Context.meta`` that tells whether the command line asked for ``-f json``."""
+
+
+@contextlib.contextmanager
+def _usage_errors(as_json: bool, group: Context | None = None) -> Iterator[None]:
+    """A usage error (unknown option, missing argument, bad choice) under ``-f json`` is one JSON
+    document of diagnostics, as an invalid config's, and exits 1; otherwise click prints the usage.
+    ``group`` names the command when click's error does not (an option missing its value)."""
+    try:
+        yield
+    except UsageError as exc:
+        if not as_json:
+            raise
+        if exc.ctx is not None:
+            command = exc.ctx.command_path
+        elif group is not None:
+            command = " ".join(filter(None, (group.command_path, group.invoked_subcommand)))
+        else:
+            command = "mlopsctl"
+        print_usage_error(exc.format_message(), command)
+        raise typer.Exit(1) from None
 
 
 class _Group(TyperGroup):
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        as_json = asks_for_json(args)  # read before parsing, which consumes args
+        with _usage_errors(as_json):
+            ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta[_JSON] = as_json
+        return ctx
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors(ctx.meta.get(_JSON, False), ctx):  # the command's own options, parsed here
+            return super().invoke(ctx)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from mlopsctl.api.errors import UserError, missing_extra
 

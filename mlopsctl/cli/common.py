@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 import pathlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
@@ -64,6 +65,28 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def refuse_unwritable_file(option: str, path: pathlib.Path, *, creates_folder: bool = False) -> None:
+    """Refuse, before any work is done or printed, a file ``option`` could not write: a folder at
+    ``path``, or its folder missing (unless the command ``creates_folder``) or blocked by a file."""
+    if path.is_dir():
+        fail(f"{option} {path}: that is a folder; give the path of a file to write")
+    folder = path.parent
+    if not creates_folder and not folder.exists():
+        fail(f"{option} {path}: folder {folder} does not exist; create it or choose another path")
+    _refuse_file_in_the_way(option, path, folder)
+
+
+def refuse_unwritable_folder(option: str, path: pathlib.Path) -> None:
+    """Refuse, before any work, a folder ``option`` would create (with its parents) where a file is."""
+    _refuse_file_in_the_way(option, path, path)
+
+
+def _refuse_file_in_the_way(option: str, path: pathlib.Path, folder: pathlib.Path) -> None:
+    existing = next(p for p in (folder, *folder.parents) if p.exists())  # "." or "/" at the latest
+    if not existing.is_dir():
+        fail(f"{option} {path}: {existing} is a file, not a folder; choose another path")
+
+
 def selection_of(env: list[str] | None, region: list[str] | None) -> Selection:
     from mlopsctl.api import Selection
 
@@ -113,6 +136,24 @@ class OutputFormat(enum.StrEnum):
 
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+USAGE = "usage"
+"""The code of a usage error printed as a diagnostic (``-f json``): the command line, not a file, is wrong."""
+
+
+def asks_for_json(argv: Sequence[str]) -> bool:
+    """Whether a command line, not parsed yet (or not parseable), asks for ``-f json``."""
+    args = list(itertools.takewhile(lambda arg: arg != "--", argv))
+    return any(
+        arg in ("--format=json", "-fjson") or (arg in ("-f", "--format") and value == "json")
+        for arg, value in itertools.pairwise([*args, ""])
+    )
+
+
+def print_usage_error(message: str, command: str) -> None:
+    """A usage error as ``-f json`` prints an invalid config: a JSON document of diagnostics."""
+    from mlopsctl.config.diagnostics import Diagnostic
+
+    print_diagnostics([Diagnostic(USAGE, message, hint=f"see '{command} --help'")], DiagnosticFormat.json)
 
 
 def progress(*, always: bool, stream: TextIO | None = None) -> Callable[[str], None]:

@@ -22,6 +22,8 @@ from mlopsctl.cli.common import (
     err,
     fail,
     progress,
+    refuse_unwritable_file,
+    refuse_unwritable_folder,
     selection_of,
     validated,
 )
@@ -91,6 +93,8 @@ def plan(
     spec = target_spec(target, repo, backend, context, kubeconfig, state)
     if base is not None and out is not None:
         fail("--base compares two commits of the config: it takes no --out")
+    if out is not None:
+        refuse_unwritable_file("--out", out)
     selection = selection_of(env, region)
     as_json = fmt is PlanFormat.json
     with validated(file, selection, ref, json_document=as_json) as validation:
@@ -126,6 +130,7 @@ def render(
     from mlopsctl import api
     from mlopsctl.views import outcomes
 
+    refuse_unwritable_folder("--out", out)
     as_json = fmt is OutputFormat.json
     with validated(
         file,

@@ -16,6 +16,7 @@ from mlopsctl.cli.common import (
     FormatOpt,
     OutputFormat,
     RegionOpt,
+    refuse_unwritable_file,
     selection_of,
     validated,
 )
@@ -64,6 +65,7 @@ def schema(
         return
     from mlopsctl.io.fileio import write_atomic
 
+    refuse_unwritable_file("--out", out, creates_folder=True)  # e.g. .mlopsctl/, as the README has it
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, schema_text())
     line = f"# yaml-language-server: $schema={_relative_to_cwd(out)}"

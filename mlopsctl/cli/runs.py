@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from mlopsctl.cli.common import DEFAULT_FILE, FileArg, err, fail, selection_of, validated
+from mlopsctl.cli.common import (
+    DEFAULT_FILE,
+    FileArg,
+    err,
+    fail,
+    refuse_unwritable_folder,
+    selection_of,
+    validated,
+)
 
 
 class RunFormat(enum.StrEnum):
@@ -94,6 +102,7 @@ def run(
         return
     if out is None:
         fail("--out DIR is required: where the local run writes its data and outputs")
+    refuse_unwritable_folder("--out", out)
     with validated(file, selection, writes=True, json_document=as_json) as validation:
         result = api.run_local(
             validation,

@@ -119,13 +119,31 @@ def _typed(key: str, text: str, kind: str) -> JSON:
     what, types = _PARSERS[kind]
     try:  # NaN and infinities are not JSON: a submitted run's request would be refused
         value = json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
-    except ValueError:
+        if kind == "NUMBER_DOUBLE" and type(value) is int:
+            value = float(value)  # OverflowError past a double's range
+    except (ValueError, OverflowError):
         value = None
     if isinstance(value, bool) and types is not bool:
         value = None
     if not isinstance(value, types):
-        raise RunError(f"--param {key}={text}: must be {what}")
-    return float(value) if isinstance(value, int) and kind == "NUMBER_DOUBLE" else value
+        why = _not_finite(text) if kind == "NUMBER_DOUBLE" else ""
+        raise RunError(f"--param {key}={text}: must be {what}{why}")
+    return value
+
+
+def _not_finite(text: str) -> str:
+    """Why a number parameter refused ``text`` if it is NaN, an infinity (as JSON's neighbours or YAML
+    write them: ``NaN``, ``-Infinity``, ``.nan``, ``-.inf``) or a number past a double's range."""
+    if text.strip().lstrip("+-").removeprefix(".").lower() in ("nan", "inf", "infinity"):
+        why = "a pipeline parameter cannot be NaN or infinite"
+    else:
+        try:
+            if math.isfinite(float(text)):
+                return ""
+        except ValueError:
+            return ""
+        why = f"{text} is past a double's range of ±1.8e308"
+    return f", and finite: {why} (give a value such as 0.5)"
 
 
 def _finite(text: str) -> float:
