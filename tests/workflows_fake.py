@@ -4,11 +4,11 @@ with Google's documented semantics, its HTTP calls answered by a handler of the 
 Subworkflows with ``params`` (and defaults), each a list of steps: ``assign`` (plain names), ``call``
 with ``args``/``result`` (a subworkflow, ``http.get`` or ``http.post``), ``switch`` (conditions with
 ``assign``, ``steps``, ``next``, ``return`` or ``raise``), ``steps``, ``try``/``except`` with ``as``,
-``return``, ``raise`` and ``next`` (a step of the same or an enclosing list, or ``end``). Expressions
-``${...}`` are parsed with :mod:`ast` after one translation (the upper-case ``AND``/``OR``/``NOT`` to
-Python's) and only an allow-listed node set is evaluated; ``true``/``false``/``null`` are names.
-Anything else is a :class:`DefinitionError`, which a workflow's ``except`` never catches: the test
-fails instead of a handler hiding it.
+``return``, ``raise`` and ``next`` (a step of the same or an enclosing list, or ``end``), at most
+:data:`STEP_LIMIT` steps an execution. Expressions ``${...}`` are parsed with :mod:`ast` after one
+translation (the upper-case ``AND``/``OR``/``NOT`` to Python's) and only an allow-listed node set is
+evaluated; ``true``/``false``/``null`` are names. Anything else is a :class:`DefinitionError`, which a
+workflow's ``except`` never catches: the test fails instead of a handler hiding it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ KINDS |= {"call": {"args", "result", "next"}, "try": {"except", "next"}}
 """Each kind of step and the keys it may have besides its own."""
 BRANCH = {"condition", "assign", "steps", "next", "return", "raise"}
 LITERALS: dict[str, JSON] = {"true": True, "TRUE": True, "false": False, "FALSE": False, "null": None}
+STEP_LIMIT = 100_000
+"""Steps an execution may run (Workflows' limits): a workflow that loops forever fails, not hangs, a test."""
 HTTP_ARGS = {"http.get": {"url", "headers", "query", "auth"}}
 HTTP_ARGS["http.post"] = HTTP_ARGS["http.get"] | {"body"}
 
@@ -97,6 +99,7 @@ class Workflow:
     def __init__(self, source: str, transport: Transport) -> None:
         self.subworkflows: dict[str, JSON] = yaml.safe_load(source)
         self.transport = transport
+        self._ran = 0
         if not isinstance(self.subworkflows, dict) or "main" not in self.subworkflows:
             raise DefinitionError("only a workflow of subworkflows, with 'main', is implemented")
 
@@ -106,6 +109,7 @@ class Workflow:
         params = self.subworkflows["main"].get("params", [])
         if len(params) > 1:
             raise DefinitionError("main takes at most one parameter: the runtime argument")
+        self._ran = 0
         result = self._call("main", {params[0]: argument} if params else {})
         try:
             return json.loads(json.dumps(result))
@@ -153,6 +157,9 @@ class Workflow:
 
     def _step(self, body: JSON, scope: Scope) -> str | None:
         """Run one step; the step to go to next, if not the following one."""
+        self._ran += 1
+        if self._ran > STEP_LIMIT:
+            raise WorkflowError.of("ResourceLimitError", f"over {STEP_LIMIT:,} steps run")
         kinds = set(body) & set(KINDS) if isinstance(body, dict) else set()
         if len(kinds) != 1 or set(body) - kinds - KINDS[next(iter(kinds))]:
             raise DefinitionError(f"a step this fake does not know: {body!r}")

@@ -11,7 +11,7 @@ from mlopsctl.config.naming import bucket_name
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
 from mlopsctl.config.templates import render_object
-from mlopsctl.graph import JSON, Graph, Resource, address_of
+from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke, fn_join
 
 MANAGED_BY = "mlopsctl"
 
@@ -118,3 +118,13 @@ class BuildContext:
 
     def address(self, type_token: str, name: str) -> str:
         return address_of(self.target, type_token, name)
+
+    def project_number(self) -> JSON:
+        """The target project's number, unknown at compile time: the Pulumi program looks it up."""
+        return fn_invoke("gcp:organizations/getProject:getProject", {"projectId": self.gcp_project}, "number")
+
+    def service_agent(self, agent: str) -> JSON:
+        """The IAM member of the project's Google service agent
+        ``service-NUMBER@gcp-sa-<agent>.iam.gserviceaccount.com``."""
+        parts: list[JSON] = ["serviceAccount:service-", self.project_number()]
+        return fn_join("", [*parts, f"@gcp-sa-{agent}.iam.gserviceaccount.com"])

@@ -45,7 +45,7 @@ from mlopsctl.config.naming import (
     request_log_table,
 )
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, fn_invoke, fn_join
+from mlopsctl.graph import JSON
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 DATASET_IAM_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"
@@ -237,8 +237,7 @@ def vertex_agent_grant(ctx: BuildContext, dataset: str) -> str:
 
 def _vertex_agent_member(ctx: BuildContext) -> JSON:
     """The service agent's email holds the project number, looked up when the program applies."""
-    number = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": ctx.gcp_project}, "number")
-    return fn_join("", ["serviceAccount:service-", number, "@gcp-sa-aiplatform.iam.gserviceaccount.com"])
+    return ctx.service_agent("aiplatform")
 
 
 def _table_or_dataset(ctx: BuildContext, dataset: str, table: str | None) -> tuple[str, str]:

@@ -66,8 +66,7 @@ def _agent_member(ctx: BuildContext, agent: Agent) -> JSON:
     if agent in _AGENT_EMAILS:
         function, returns = _AGENT_EMAILS[agent]
         return fn_join("", ["serviceAccount:", fn_invoke(function, {"project": ctx.gcp_project}, returns)])
-    number = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": ctx.gcp_project}, "number")
-    return fn_join("", ["serviceAccount:service-", number, f"@gcp-sa-{agent}.iam.gserviceaccount.com"])
+    return ctx.service_agent(agent)
 
 
 def build(ctx: BuildContext) -> None:

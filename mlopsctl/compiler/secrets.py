@@ -30,7 +30,7 @@ from mlopsctl.compiler.identity import GSA, NAMESPACE, WorkloadAccount, workload
 from mlopsctl.compiler.kfp_dag import secret_object_name
 from mlopsctl.config.naming import cluster_name, namespace, region_short, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Resource, fn_invoke, fn_join
+from mlopsctl.graph import JSON, Resource, fn_join
 
 SECRET_KEY = "value"
 """The key of each Secret's data holding the payload (what the steps' ``secretKeyRef`` reads)."""
@@ -159,7 +159,7 @@ def _google_reader(ctx: BuildContext, source: Path) -> Reader:
 
 def _principal(ctx: BuildContext, ksa: str) -> JSON:
     """The Workload Identity principal of ``ksa`` (it names the project by number)."""
-    number = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": ctx.gcp_project}, "number")
+    number = ctx.project_number()
     pool = f"{ctx.gcp_project}.svc.id.goog"
     subject = f"subject/ns/{namespace(ctx.config)}/sa/{ksa}"
     parts: list[JSON] = ["principal://iam.googleapis.com/projects/", number]

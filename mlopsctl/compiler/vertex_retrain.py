@@ -15,8 +15,9 @@ Pipelines on Vertex AI, managed pieces all the monitor's own:
   spec inline, pipeline root, the pipeline's account and run labels), with the pipeline's parameters
   overlaid with the monitor's ``retrainParameters``. Before that it lists the pipeline's runs in the
   target (by its run labels) that are queued, pending or running, and starts none if there is one: at
-  most one run per pipeline at a time, however often the monitor fires. A message of an incident that
-  closed starts nothing.
+  most one run per pipeline at a time, however often the monitor fires. It follows the list's page
+  tokens until a page holds a run or none is left, since a page may hold fewer runs than asked, even
+  none. A message of an incident that closed starts nothing.
 
 The trigger and the workflow run as the monitor's own Google account, which may receive events
 (``roles/eventarc.eventReceiver``) and execute workflows (``roles/workflows.invoker``: Workflows
@@ -26,11 +27,10 @@ is inline, so the workflow reads no template object. The workflow's source holds
 takes at most 128 KB of source, which :func:`oversize_workflows` checks of the compiled graph (E408).
 
 Pipelines on Kubeflow Pipelines in the cluster, which Google Cloud's managed services do not reach:
-the cluster pulls instead. The topic gets a pull subscription of the monitor's own (:data:`PULL`:
-unacknowledged alerts kept a week, redelivered with backoff, the subscription never expiring however
-rarely the monitor fires), which the cluster's retrain receiver consumes
-(:mod:`mlopsctl.compiler.alert_receiver`, given :func:`subscriptions`): it starts the runs as it does
-for an SLO alert on GKE, one per pipeline at a time.
+the cluster pulls instead. The topic gets a pull subscription of the monitor's own, with dead letters
+of its own (:mod:`mlopsctl.compiler.retrain_subscriptions`), which the cluster's retrain receiver
+consumes (:mod:`mlopsctl.compiler.alert_receiver`, given :func:`subscriptions`): it starts the runs as
+it does for an SLO alert on GKE, one per pipeline at a time.
 """
 
 from __future__ import annotations
@@ -43,21 +43,24 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
 from mlopsctl.compiler.monitoring import retrained_pipelines
+from mlopsctl.compiler.retrain_subscriptions import (
+    PUBLISHER,
+    SUBSCRIPTION,
+    TOPIC,
+    TOPIC_IAM_MEMBER,
+    pull_subscription,
+)
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, grant_act_as, run_labels
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, address_of, fn_invoke, fn_join
+from mlopsctl.graph import JSON, Graph, address_of
 from mlopsctl.io.yamlio import dump_yaml
 
-TOPIC = "gcp:pubsub/topic:Topic"
-TOPIC_IAM_MEMBER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
-SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 TRIGGER = "gcp:eventarc/trigger:Trigger"
 WORKFLOW = "gcp:workflows/workflow:Workflow"
-PUBLISHER = "roles/pubsub.publisher"
 EVENT_RECEIVER = "roles/eventarc.eventReceiver"
 WORKFLOWS_INVOKER = "roles/workflows.invoker"
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
@@ -68,16 +71,6 @@ DECODED = "${json.decode(base64.decode(event.data.message.data))}"
 notification."""
 STATE = '${map.get(message, ["incident", "state"])}'
 """``open`` or ``closed`` for an incident; null for a notification that is none."""
-PULL: dict[str, JSON] = {
-    "ackDeadlineSeconds": 60,
-    "messageRetentionDuration": "604800s",
-    "retainAckedMessages": False,
-    "expirationPolicy": {"ttl": ""},
-    "retryPolicy": {"minimumBackoff": "10s", "maximumBackoff": "600s"},
-}
-"""The retrain receiver's subscription: a minute to start a message's runs before it is redelivered; an
-unacknowledged message is kept 7 days (Pub/Sub's most), a refused one redelivered after 10s to 10 min;
-``ttl: ""``: never deleted for inactivity (Pub/Sub's default deletes it after 31 idle days)."""
 NAME_LIMIT = 63
 """Workflow and Eventarc trigger names: letters, digits, '-' and '_', at most 63 characters here."""
 SOURCE_LIMIT = 128 * 1024
@@ -149,7 +142,6 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
     source: Path = ("monitors", monitor, "actions")
     labels = ctx.gcp_labels({"mlops-monitor": monitor})
     topic = ctx.add(TOPIC, key, {"name": chain.name, "project": project, "labels": labels}, source=source)
-    agent = fn_invoke("gcp:organizations/getProject:getProject", {"projectId": project}, "number")
     publisher = ctx.add(
         TOPIC_IAM_MEMBER,
         f"{key}-publisher",
@@ -157,10 +149,7 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
             "project": project,
             "topic": chain.name,
             "role": PUBLISHER,
-            "member": fn_join(
-                "",
-                ["serviceAccount:service-", agent, "@gcp-sa-monitoring-notification.iam.gserviceaccount.com"],
-            ),
+            "member": ctx.service_agent("monitoring-notification"),
         },
         source=source,
         depends_on=(topic.address,),
@@ -181,8 +170,7 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
         depends_on=(topic.address, publisher.address),
     )
     if ctx.config.placement.pipelines == "gke":
-        inputs: dict[str, JSON] = {"name": chain.name, "project": project, "topic": chain.topic, **PULL}
-        ctx.add(SUBSCRIPTION, key, {**inputs, "labels": labels}, source=source, depends_on=(topic.address,))
+        pull_subscription(ctx, key, chain.name, topic, labels, source)
         return
     email, grants = _account(ctx, monitor, source)
     workflow = ctx.add(
@@ -263,7 +251,10 @@ def active_runs_filter(ctx: BuildContext, pipeline: str) -> str:
 
 
 def workflow_source(ctx: BuildContext, monitor: str) -> str:
-    """The workflow (YAML): skip a closed incident's message, then start each retrained pipeline once."""
+    """The workflow (YAML): skip a closed incident's message, then start each retrained pipeline once.
+
+    ``start_once`` lists a page of one active run at most and, while a page holds none but names a next
+    one, lists that page (the token starts empty: proto3 reads ``pageToken=`` as no token)."""
     region, project = ctx.target.region, ctx.gcp_project
     jobs = f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
     pipelines = retrained_pipelines(ctx.config, monitor)
@@ -298,13 +289,14 @@ def workflow_source(ctx: BuildContext, monitor: str) -> str:
         "start_once": {
             "params": ["filter", "job"],
             "steps": [
+                {"first": {"assign": [{"token": ""}]}},
                 {
                     "look": {
                         "call": "http.get",
                         "args": {
                             "url": jobs,
                             "auth": {"type": "OAuth2"},
-                            "query": {"filter": "${filter}", "pageSize": 1},
+                            "query": {"filter": "${filter}", "pageSize": 1, "pageToken": "${token}"},
                         },
                         "result": "active",
                     }
@@ -316,6 +308,8 @@ def workflow_source(ctx: BuildContext, monitor: str) -> str:
                         ]
                     }
                 },
+                {"more": {"assign": [{"token": '${map.get(active.body, "nextPageToken")}'}]}},
+                {"again": {"switch": [{"condition": '${token != null and token != ""}', "next": "look"}]}},
                 {
                     "start": {
                         "call": "http.post",

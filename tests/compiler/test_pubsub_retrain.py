@@ -62,9 +62,13 @@ def test_each_retraining_monitor_gets_a_pull_subscription_on_its_topic(graph: Gr
         "retainAckedMessages": False,
         "expirationPolicy": {"ttl": ""},  # never deleted however rarely the monitor fires
         "retryPolicy": {"minimumBackoff": "10s", "maximumBackoff": "600s"},
+        "deadLetterPolicy": {
+            "deadLetterTopic": f"projects/acme-demo-dev/topics/demo-dev-usc1-{key}-dead-letter",
+            "maxDeliveryAttempts": 10,
+        },
     }
     assert subscription.inputs["labels"]["mlops-monitor"] == monitor
-    assert subscription.depends_on == (topic.address,)
+    assert topic.address in subscription.depends_on
     assert subscription.source[:2] == ("monitors", monitor)
     # Cloud Monitoring still publishes through the monitor's channel.
     assert _one(graph, CHANNEL, key).inputs["labels"] == {"topic": TOPIC.replace("shift", monitor)}

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 from google.cloud.aiplatform_v1 import PipelineJob
 from google.protobuf import json_format  # type: ignore[import-untyped, unused-ignore]
 from helpers import compile_text
+from pipeline_jobs_fake import FakeVertex, answer
 from vertex_retrain_cases import PIPELINE_ACCOUNT, RETRAINING, TOPIC
-from workflows_fake import DefinitionError, Request, Response, Workflow, WorkflowError
+from workflows_fake import STEP_LIMIT, DefinitionError, Request, Response, Workflow, WorkflowError
 
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
@@ -43,7 +41,6 @@ REFRESH = """\
 """
 TWO_PIPELINES = RETRAINING.replace("pipelines:\n", "pipelines:\n" + REFRESH, 1)
 """Monitor 'shift' retrains 'train' (actions.retrain) and 'refresh' (its trigger)."""
-FILTER_TOKEN = re.compile(r'\s*(\(|\)|=|"(?:[^"\\]|\\.)*"|[^\s()="]+)')
 
 
 @pytest.fixture(scope="module")
@@ -56,124 +53,6 @@ def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Graph]:
 
 def _source(graph: Graph, monitor: str) -> str:
     return str(graph.resources[f"{DEV}/{WORKFLOW}/monitor-{monitor}-retrain"].inputs["sourceContents"])
-
-
-def _answer(code: int, body: dict[str, Any]) -> Response:
-    return Response(code, json.dumps(body).encode(), {"Content-Type": "application/json; charset=UTF-8"})
-
-
-def _refusal(code: int, status: str, message: str) -> Response:
-    return _answer(code, {"error": {"code": code, "status": status, "message": message}})
-
-
-class Filter:
-    """An AIP-160 list filter, the part of it Vertex AI documents for PipelineJobs that mlopsctl uses:
-    ``labels.KEY="VALUE"`` and ``state="STATE"``, ``AND``, ``OR`` (which binds tighter), parentheses."""
-
-    def __init__(self, text: str) -> None:
-        self.tokens: list[str] = []
-        position = 0
-        while text[position:].strip():
-            match = FILTER_TOKEN.match(text, position)
-            if not match:
-                raise ValueError(f"cannot read the filter at {text[position:]!r}")
-            self.tokens.append(match.group(1))
-            position = match.end()
-        self.test = self._and()
-        if self.tokens:
-            raise ValueError(f"unexpected {self.tokens[0]!r} in the filter")
-
-    def _take(self, expected: str | None = None) -> str:
-        if not self.tokens or expected not in (None, self.tokens[0]):
-            raise ValueError(f"expected {expected or 'a term'} in the filter")
-        return self.tokens.pop(0)
-
-    def _and(self) -> Callable[[dict[str, Any]], bool]:
-        terms = [self._or()]
-        while self.tokens[:1] == ["AND"]:
-            self._take()
-            terms.append(self._or())
-        return lambda job: all(term(job) for term in terms)
-
-    def _or(self) -> Callable[[dict[str, Any]], bool]:
-        terms = [self._term()]
-        while self.tokens[:1] == ["OR"]:
-            self._take()
-            terms.append(self._term())
-        return lambda job: any(term(job) for term in terms)
-
-    def _term(self) -> Callable[[dict[str, Any]], bool]:
-        if self.tokens[:1] == ["("]:
-            self._take()
-            inner = self._and()
-            self._take(")")
-            return inner
-        name, _, value = self._take(), self._take("="), json.loads(self._take())
-        if name == "state":
-            return lambda job: bool(job.get("state") == value)
-        if name.startswith("labels."):
-            return lambda job: bool(job.get("labels", {}).get(name.removeprefix("labels.")) == value)
-        raise ValueError(f"PipelineJobs have no filter field {name!r}")
-
-
-@dataclass
-class FakeVertex:
-    """Vertex AI's PipelineService (REST v1) in one project and region: PipelineJobs in memory, newest
-    listed first; a created one is pending."""
-
-    parent: str = "projects/acme-demo-dev/locations/us-central1"
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    created: list[dict[str, Any]] = field(default_factory=list)
-    """The body of each create, in order."""
-    refuse_creates: int = 0
-    """A status to refuse creates with (0: none)."""
-
-    def add(self, labels: dict[str, str], state: str) -> None:
-        self.jobs.append(
-            {"name": f"{self.parent}/pipelineJobs/{len(self.jobs)}", "labels": labels, "state": state}
-        )
-
-    def __call__(self, request: Request) -> Response:
-        url = urlsplit(request.url)
-        if (url.hostname, url.path) != (
-            "us-central1-aiplatform.googleapis.com",
-            f"/v1/{self.parent}/pipelineJobs",
-        ):
-            return _refusal(404, "NOT_FOUND", f"no such collection: {request.url}")
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _refusal(401, "UNAUTHENTICATED", "no OAuth 2 token")
-        if request.method == "GET":
-            return self._list({k: v[0] for k, v in parse_qs(url.query).items()})
-        if request.method == "POST" and request.body is not None:
-            return self._create(json.loads(request.body))
-        return _refusal(405, "METHOD_NOT_ALLOWED", request.method)
-
-    def _list(self, query: dict[str, str]) -> Response:
-        try:
-            keep = Filter(query.get("filter", "")).test
-        except ValueError as error:
-            return _refusal(400, "INVALID_ARGUMENT", str(error))
-        found = [job for job in reversed(self.jobs) if keep(job)]
-        size = int(query.get("pageSize", 0)) or 100
-        body: dict[str, Any] = {"pipelineJobs": found[:size]} if found else {}  # proto3 JSON: no empty list
-        return _answer(200, body | ({"nextPageToken": "more"} if len(found) > size else {}))
-
-    def _create(self, body: dict[str, Any]) -> Response:
-        if self.refuse_creates:
-            return _refusal(self.refuse_creates, "PERMISSION_DENIED", "aiplatform.pipelineJobs.create denied")
-        try:
-            json_format.ParseDict(body, PipelineJob()._pb, ignore_unknown_fields=False)
-        except json_format.ParseError as error:
-            return _refusal(400, "INVALID_ARGUMENT", str(error))
-        self.created.append(body)
-        self.jobs.append(
-            {
-                **body,
-                "name": f"{self.parent}/pipelineJobs/run-{len(self.jobs)}",
-                "state": "PIPELINE_STATE_PENDING",
-            }
-        )
-        return _answer(200, self.jobs[-1])
 
 
 def _event(data: str) -> dict[str, Any]:
@@ -301,6 +180,53 @@ def test_each_pipeline_the_monitor_retrains_starts_once(graphs: dict[str, Graph]
         ("refresh", {"lr": 0.9, "full": False}),
         ("train", {"lr": 0.9, "epochs": 3}),
     ]
+
+
+@pytest.mark.parametrize(
+    ("empty_pages", "state", "starts"),
+    [
+        pytest.param(1, "PIPELINE_STATE_RUNNING", False, id="empty-page-then-a-running-run"),
+        pytest.param(4, "PIPELINE_STATE_QUEUED", False, id="empty-pages-then-a-queued-run"),
+        pytest.param(3, None, True, id="empty-pages-and-no-run"),
+        pytest.param(3, "PIPELINE_STATE_FAILED", True, id="empty-pages-and-a-run-that-is-over"),
+        pytest.param(0, None, True, id="one-empty-last-page"),
+    ],
+)
+def test_the_workflow_reads_every_page_before_it_starts_a_run(
+    graphs: dict[str, Graph], empty_pages: int, state: str | None, starts: bool
+) -> None:
+    """A page may hold no run and still name a next one: the workflow lists each, passing its token."""
+    vertex = FakeVertex(empty_pages=empty_pages)
+    if state:
+        vertex.add({**LABELS, "mlops-pipeline": "train"}, state)
+    result = Workflow(_source(graphs["one"], "shift"), vertex).execute(OPEN)
+    assert len(vertex.created) == int(starts)
+    assert result == {"train": vertex.jobs[-1]["name"] if starts else "already running"}
+    pages = empty_pages + (0 if starts else 1) or 1
+    assert [q["pageToken"] for q in vertex.queries] == ["", *(f"page-{i}" for i in range(1, pages))]
+    assert {(q["pageSize"], q["filter"]) for q in vertex.queries} == {("1", vertex.queries[0]["filter"])}
+
+
+def test_an_empty_next_page_token_is_the_last_page(graphs: dict[str, Graph]) -> None:
+    """``"nextPageToken": ""`` names no page (proto3's default); listing from the first again would loop."""
+    vertex = FakeVertex()
+
+    def lists_with_empty_tokens(request: Request) -> Response:
+        response = vertex(request)
+        if request.method != "GET":
+            return response
+        return answer(response.code, {**json.loads(response.body), "nextPageToken": ""})
+
+    result = Workflow(_source(graphs["one"], "shift"), lists_with_empty_tokens).execute(OPEN)
+    assert (result, len(vertex.queries)) == ({"train": vertex.jobs[-1]["name"]}, 1)
+
+
+def test_a_workflow_that_never_ends_fails_at_the_step_limit() -> None:
+    loop = [{"again": {"assign": [{"n": 1}], "next": "again"}}]
+    with pytest.raises(WorkflowError) as failed:
+        _run(loop)
+    assert failed.value.value["tags"] == ["ResourceLimitError"]
+    assert str(STEP_LIMIT) in failed.value.value["message"].replace(",", "")
 
 
 def test_a_refused_create_fails_the_execution(graphs: dict[str, Graph]) -> None:

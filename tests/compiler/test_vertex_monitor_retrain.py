@@ -122,15 +122,19 @@ def test_the_workflow_starts_nothing_while_a_run_of_the_pipeline_is_not_over(gra
         'labels.mlops-project="demo" AND labels.mlops-region="us-central1" AND '
         '(state="PIPELINE_STATE_QUEUED" OR state="PIPELINE_STATE_PENDING" OR state="PIPELINE_STATE_RUNNING")'
     )
-    look, busy, create, started = source["start_once"]["steps"]
+    first, look, busy, more, again, create, started = source["start_once"]["steps"]
+    assert first == {"first": {"assign": [{"token": ""}]}}
+    query = {"filter": "${filter}", "pageSize": 1, "pageToken": "${token}"}
     assert look["look"] == {
         "call": "http.get",
-        "args": {"url": JOBS, "auth": {"type": "OAuth2"}, "query": {"filter": "${filter}", "pageSize": 1}},
+        "args": {"url": JOBS, "auth": {"type": "OAuth2"}, "query": query},
         "result": "active",
     }
     assert busy["busy"]["switch"] == [
         {"condition": '${"pipelineJobs" in active.body}', "return": "already running"}
     ]
+    assert more == {"more": {"assign": [{"token": '${map.get(active.body, "nextPageToken")}'}]}}
+    assert again["again"]["switch"] == [{"condition": '${token != null and token != ""}', "next": "look"}]
     assert create["start"] == {
         "call": "http.post",
         "args": {"url": JOBS, "auth": {"type": "OAuth2"}, "body": "${job}"},
