@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import compile_text
 from upstream_schemas import UpstreamSchemas
-from vertex_retrain_cases import ON_VERTEX, RETRAINING, TOPIC
+from vertex_retrain_cases import ON_KFP, RETRAINING, TOPIC
 
 from mlopsctl.compiler.alert_receiver import NAME
 from mlopsctl.compiler.schedules import POLL_RULES
@@ -20,7 +20,6 @@ from mlopsctl.graph import Graph, Resource, fn_output
 from mlopsctl_stage.stages.retrain_receiver import Receiver
 
 DEV = Target("dev", "us-central1")
-ON_KFP = RETRAINING.replace(ON_VERTEX, "placement: {endpoints: vertex, monitors: vertex, pipelines: gke}\n")
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 SUBSCRIBER = "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"

@@ -8,14 +8,13 @@ import pathlib
 
 import pytest
 from helpers import compile_text
-from vertex_retrain_cases import ON_VERTEX, RETRAINING
+from vertex_retrain_cases import ON_KFP, RETRAINING
 
 from mlopsctl.compiler.provenance import LABELLED
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource, fn_invoke, fn_join
 
 DEV = Target("dev", "us-central1")
-ON_KFP = RETRAINING.replace(ON_VERTEX, "placement: {endpoints: vertex, monitors: vertex, pipelines: gke}\n")
 TOPIC = "gcp:pubsub/topic:Topic"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 TOPIC_GRANT = "gcp:pubsub/topicIAMMember:TopicIAMMember"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from helpers import compile_text
-from vertex_retrain_cases import ON_VERTEX, RETRAINING, TOPIC
+from vertex_retrain_cases import ON_KFP, TOPIC
 
 from mlopsctl.config.target import Target
 from mlopsctl.pulumi.program import create
@@ -24,7 +24,6 @@ DEAD = f"{NAME}-dead-letter"
 GRANTS = ("publisher", "subscriber")
 """What the Pub/Sub service agent is granted, by the suffix of the grant's name."""
 AGENT = f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
-ON_KFP = RETRAINING.replace(ON_VERTEX, "placement: {endpoints: vertex, monitors: vertex, pipelines: gke}\n")
 
 
 @pytest.fixture(scope="module")

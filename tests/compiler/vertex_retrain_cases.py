@@ -36,6 +36,8 @@ pipelines:
 """
 ON_VERTEX = "placement: {endpoints: vertex, monitors: vertex, pipelines: vertex}\n"
 RETRAINING = OWNED_STAGED_DATA + CLF_API + MONITORS + PIPELINE + ON_VERTEX
+ON_KFP = RETRAINING.replace(ON_VERTEX, "placement: {endpoints: vertex, monitors: vertex, pipelines: gke}\n")
+"""The same monitors on Vertex AI, retraining pipelines on Kubeflow Pipelines in the cluster."""
 ACCOUNT = "mon-shift-dev-usc1@acme-demo-dev.iam.gserviceaccount.com"
 PIPELINE_ACCOUNT = "pl-train-dev-usc1@acme-demo-dev.iam.gserviceaccount.com"
 TOPIC = "projects/acme-demo-dev/topics/demo-dev-usc1-monitor-shift-retrain"

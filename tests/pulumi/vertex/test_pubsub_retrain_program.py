@@ -16,11 +16,10 @@ from mlopsctl.pulumi.program import create
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # tests/pulumi: the shared Pulumi mocks
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[2] / "compiler"))
 from mocked import Recorder, run  # type: ignore[import-not-found]
-from vertex_retrain_cases import ON_VERTEX, RETRAINING, TOPIC
+from vertex_retrain_cases import ON_KFP, TOPIC
 
 DEV = Target("dev", "us-central1")
 KEY = "monitor-shift-retrain"
-ON_KFP = RETRAINING.replace(ON_VERTEX, "placement: {endpoints: vertex, monitors: vertex, pipelines: gke}\n")
 
 
 @pytest.fixture(scope="module")
