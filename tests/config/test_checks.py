@@ -134,7 +134,7 @@ def test_runtime_hint_names_runtimes_that_serve_the_format() -> None:
     [diagnostic] = diagnose(doc)
     assert (
         diagnostic.message
-        == "runtime 'sklearn' of endpoint 'scoring' cannot serve model 'fraud': it is a xgboost model"
+        == "runtime 'sklearn' of endpoint 'scoring' cannot serve model 'fraud': it is an xgboost model"
     )
     assert diagnostic.hint == "use runtime xgboost, or leave 'runtime' out to default to one"
 

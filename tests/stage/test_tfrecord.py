@@ -126,7 +126,7 @@ def test_mixed_scalar_and_list_features() -> None:
         (
             [{"x": [1]}, {"x": [b"a"]}],
             None,
-            r"feature 'x' is a bytes_list in record 1 but a int64_list before",
+            r"feature 'x' holds bytes_list in record 1 but int64_list before",
         ),
     ],
 )

@@ -172,7 +172,10 @@ def test_schema_marks_categorical_ints(local_root: Path) -> None:
         ),
         ({"transforms": {"age": {"type": "bucketize", "boundaries": [5, 1]}}}, "must be in increasing order"),
         ({"transforms": {"age": {"type": "fill"}}}, "transforms.age.value: fill needs the value"),
-        ({"transforms": {"age": {"type": "fill", "value": "x"}}}, "transforms.age.value: 'x' is not a int64"),
+        (
+            {"transforms": {"age": {"type": "fill", "value": "x"}}},
+            "transforms.age.value: 'x' is not of type int64",
+        ),
         ({"transforms": {"age": {"type": "log", "value": 1}}}, "transforms.age.value: not a setting of log"),
         ({"transforms": {"label": {"type": "log"}}}, "transforms.label: is the label"),
         ({"transforms": {"height": {"type": "log"}}}, "transforms.height: not a column of the train split"),

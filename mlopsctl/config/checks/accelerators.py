@@ -13,6 +13,7 @@ from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.models.security import KmsKey
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 _KEY_LOCATION = re.compile(r"^projects/[^/]+/locations/([^/]+)/")
 # The shape of a RegionName in mlopsctl.config.models.types: <area>-<direction><number>.
@@ -94,8 +95,8 @@ def _unknown_region_zones(name: str, pool: GpuPool | TpuPool | CpuPool, region: 
         if tpu_slice is not None and tpu_slice.multi_host:
             yield Diagnostic(
                 "E403",
-                f"a {pool.topology} TPU {pool.version} slice must be in one zone, and region '{region}' is "
-                f"not in the accelerator catalog of {date} to choose it (node pool '{name}')",
+                f"{with_article(pool.topology)} TPU {pool.version} slice must be in one zone, and region "
+                f"'{region}' is not in the accelerator catalog of {date} to choose it (node pool '{name}')",
                 path=("accelerators", name),
                 hint=f"list the zone of {region} that offers TPU {pool.version} under zones",
             )
@@ -187,14 +188,15 @@ def _tpu_slice(name: str, pool: TpuPool) -> Iterator[Diagnostic]:
         allowed = catalog.tpu_machine_types(pool.version, pool.topology)
         yield Diagnostic(
             "E402",
-            f"machine type '{pool.machine_type}' cannot form a {pool.topology} TPU {pool.version} slice",
+            f"machine type '{pool.machine_type}' cannot form {with_article(pool.topology)} TPU "
+            f"{pool.version} slice",
             path=(*base, "machineType"),
             hint=f"machine types for this slice: {_listed(allowed)}",
         )
     elif tpu_slice.multi_host and len(pool.zones) > 1:
         yield Diagnostic(
             "E403",
-            f"a {pool.topology} TPU {pool.version} slice on {tpu_slice.machine_type} spans "
+            f"{with_article(pool.topology)} TPU {pool.version} slice on {tpu_slice.machine_type} spans "
             f"{tpu_slice.hosts} hosts, which must be in one zone; node pool '{name}' lists {len(pool.zones)}",
             path=(*base, "zones"),
             hint="list one zone (without zones, the first zone of the region that offers it is used)",

@@ -11,6 +11,7 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models.data import Column, Table
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 PARTITION_TYPES = {"TIMESTAMP", "DATE", "DATETIME"}
 """Column types a table can be time-partitioned on (BigQuery: partitioned tables)."""
@@ -184,8 +185,8 @@ def partition_column(ctx: CheckContext) -> Iterator[Diagnostic]:
         elif column.type not in PARTITION_TYPES or column.mode == "REPEATED":
             yield Diagnostic(
                 "E204",
-                f"{what} is partitioned on '{column.name}', a {_kind(column)} column; BigQuery partitions "
-                "on a TIMESTAMP, DATE or DATETIME column",
+                f"{what} is partitioned on '{column.name}', {with_article(_kind(column))} column; "
+                "BigQuery partitions on a TIMESTAMP, DATE or DATETIME column",
                 path=path,
                 hint=_alternatives(columns, PARTITION_TYPES, "partition on"),
             )
@@ -222,8 +223,8 @@ def cluster_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
             elif column.type not in CLUSTER_TYPES or column.mode == "REPEATED":
                 yield Diagnostic(
                     "E204",
-                    f"{what} is clustered on '{column.name}', a {_kind(column)} column, which BigQuery "
-                    "cannot cluster on",
+                    f"{what} is clustered on '{column.name}', {with_article(_kind(column))} column, "
+                    "which BigQuery cannot cluster on",
                     path=path,
                     hint=_alternatives(columns, CLUSTER_TYPES, "cluster on"),
                 )

@@ -11,6 +11,7 @@ from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.dag import ancestors, condition_chains, topological_order, upstream
 from mlopsctl.config.models.pipelines import PARAMS, Condition, OutputType, Pipeline, Step
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 _COMPARABLE: dict[OutputType, tuple[type, ...]] = {
     "integer": (int,),
@@ -127,7 +128,8 @@ def _condition(when: Condition, output_type: OutputType, path: Path) -> Iterator
     if allowed is None:
         yield Diagnostic(
             "E309",
-            f"condition compares '{when.output}', a {output_type} output, which cannot be compared",
+            f"condition compares '{when.output}', {with_article(output_type)} output, "
+            "which cannot be compared",
             path=(*path, "output"),
             hint="compare an integer, float, boolean or string output, e.g. a metric the step also writes",
         )
@@ -138,7 +140,7 @@ def _condition(when: Condition, output_type: OutputType, path: Path) -> Iterator
             "E309",
             f"condition compares {output_type} output '{when.output}' with {value}",
             path=(*path, "value"),
-            hint=f"compare a {output_type} output with a {output_type} value",
+            hint=f"compare {with_article(output_type)} output with {with_article(output_type)} value",
         )
     if isinstance(when.value, str) and any(c in when.value for c in "'\"\\"):
         yield Diagnostic(

@@ -16,6 +16,7 @@ from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, 
 from mlopsctl.config.naming import request_log_table
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.vertex_catalog import vertex_catalog
+from mlopsctl.config.wording import with_article
 
 Alias = Literal["default", "candidate"]
 
@@ -73,7 +74,7 @@ def _machine(
             "E402",
             f"{accelerator_type} runs on {'/'.join(families)} machines, not on {machine}",
             path=(*base, "machineType" if machine_type else "acceleratorType"),
-            hint=f"set machineType to a {families[0]} machine type, e.g. "
+            hint=f"set machineType to {with_article(families[0])} machine type, e.g. "
             + next(m for m in catalog.machine_types if m.startswith(families[0] + "-")),
         )
 

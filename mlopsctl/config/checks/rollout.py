@@ -10,6 +10,7 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Shadow
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 
 def _weights(rollout: ABTest, base: Path) -> Iterator[Diagnostic]:
@@ -86,7 +87,7 @@ def rollouts(ctx: CheckContext) -> Iterator[Diagnostic]:
             has = "an inference graph" if endpoint.graph is not None else "a single variant"
             yield Diagnostic(
                 "E303",
-                f"endpoint '{name}' has {has}, but a {rollout.strategy} rollout splits traffic "
+                f"endpoint '{name}' has {has}, but {with_article(rollout.strategy)} rollout splits traffic "
                 f"between two variants",
                 path=base,
                 hint="declare a second variant under variants, or remove the rollout",

@@ -8,6 +8,7 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.runtimes import RUNTIMES, protocol_version, runtime_key
+from mlopsctl.config.wording import with_article
 
 
 @check
@@ -25,7 +26,7 @@ def runtime_formats(ctx: CheckContext) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "E204",
                 f"runtime '{endpoint.runtime}' of endpoint '{name}' cannot serve model "
-                f"'{model_name}': it is a {model.framework} model",
+                f"'{model_name}': it is {with_article(model.framework)} model",
                 path=("endpoints", name, "runtime"),
                 hint=f"use runtime {' or '.join(able)}, or leave 'runtime' out to default to one",
             )

@@ -18,6 +18,7 @@ from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import TpuPool
 from mlopsctl.config.models.pipelines import Step
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class _OnSlice:
     def describe(self) -> str:
         s = self.tpu_slice
         return (
-            f"node pool '{self.pool_name}', a {s.topology} TPU {s.version} slice of {s.hosts} hosts "
-            f"({s.machine_type}, {s.chips_per_host} chips each)"
+            f"node pool '{self.pool_name}', {with_article(s.topology)} TPU {s.version} slice "
+            f"of {s.hosts} hosts ({s.machine_type}, {s.chips_per_host} chips each)"
         )
 
 

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from mlopsctl.config.models.pipelines import Schedule
 from mlopsctl.config.models.serving import TableRef
 from mlopsctl.config.models.types import Duration, Fraction, IoName, Name, Percent, Scalar, SecretRef, Spec
+from mlopsctl.config.wording import with_article
 
 
 class Actions(Spec):
@@ -104,7 +105,9 @@ class SloMonitor(Spec):
                 "an SLO alert starts its runs with the pipelines' own parameters"
             )
         if self.type != "latency" and self.objective > 100:
-            raise ValueError(f"a {self.type} objective is a percentage (0-100), got {self.objective}")
+            raise ValueError(
+                f"{with_article(self.type)} objective is a percentage (0-100), got {self.objective}"
+            )
         return self
 
 
@@ -127,5 +130,5 @@ class AlertChannel(Spec):
         if self.type == "email" and not self.address:
             raise ValueError("an email channel needs 'address'")
         if self.type != "email" and not self.secret:
-            raise ValueError(f"a {self.type} channel needs 'secret' (a Secret Manager reference)")
+            raise ValueError(f"{with_article(self.type)} channel needs 'secret' (a Secret Manager reference)")
         return self

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from mlopsctl.config.models.pipelines import OUTPUT_REF, PARAMS, OutputType, Pipeline, Step
 from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.wording import with_article
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class Role:
     """Repeatable, with the name: ``--FLAG NAME VALUE``."""
 
     def describe(self) -> str:
-        what = f"{_article(self.types[0])} {self.types[0]}"
+        what = with_article(self.types[0])
         return (
-            f"--{self.flag} ({what} of a {self.producer} step)"
+            f"--{self.flag} ({what} of {with_article(self.producer)} step)"
             if self.producer
             else f"--{self.flag} ({what})"
         )
@@ -178,7 +179,7 @@ class _Binder:
             if len(found) == 1:
                 bound[key] = found[0]
             elif key not in bound:
-                self._unmapped(key, f"{_article(type_)} {type_}" if type_ else str(producer), found, output)
+                self._unmapped(key, with_article(type_) if type_ else str(producer), found, output)
         return bound
 
     def _unmapped(self, key: str, desc: str, found: list[Role], output: bool) -> None:
@@ -223,7 +224,8 @@ def _tune(what: str, step: Step) -> Roles:
     """A tune step writes one artifact, the best hyperparameters; it reads anything."""
     problems = [
         Problem(
-            f"{what} cannot write output '{key}' (a {type_}): it writes only the best hyperparameters",
+            f"{what} cannot write output '{key}' ({with_article(type_)}): "
+            "it writes only the best hyperparameters",
             ("outputs", key),
             "declare one artifact output, e.g. {best_hyperparameters: artifact}",
         )
@@ -257,7 +259,7 @@ def _replica_outputs(what: str, step: Step) -> Iterator[Problem]:
     for key, type_ in step.outputs.items():
         if type_ in PARAMETER_TYPES:
             yield Problem(
-                f"{what} cannot write parameter output '{key}' (a {type_}): "
+                f"{what} cannot write parameter output '{key}' ({with_article(type_)}): "
                 "its replicas hand back artifacts only",
                 ("outputs", key),
                 f"declare '{key}' as an artifact or metrics output, or compute it in a later step",
@@ -285,7 +287,3 @@ def _launched_loop(what: str, step: Step) -> Iterator[Problem]:
         ("parallelFor",),
         hint,
     )
-
-
-def _article(word: str | None) -> str:
-    return "an" if word and word[0] in "aeiou" else "a"

@@ -7,6 +7,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from mlopsctl.config.models.types import IoName, Scalar, Spec
+from mlopsctl.config.wording import with_article
 
 
 class SearchParameter(Spec):
@@ -34,21 +35,23 @@ class SearchParameter(Spec):
     def _bounds(self) -> Self:
         if not self.numeric:
             if not self.values:
-                raise ValueError(f"a {self.type} parameter needs a non-empty 'values' list")
+                raise ValueError(f"{with_article(self.type)} parameter needs a non-empty 'values' list")
             if (
                 self.min is not None
                 or self.max is not None
                 or self.step is not None
                 or self.scale != "linear"
             ):
-                raise ValueError(f"a {self.type} parameter takes 'values', not min, max, step or scale")
+                raise ValueError(
+                    f"{with_article(self.type)} parameter takes 'values', not min, max, step or scale"
+                )
             return self
         if self.min is None or self.max is None:
-            raise ValueError(f"a {self.type} parameter needs 'min' and 'max'")
+            raise ValueError(f"{with_article(self.type)} parameter needs 'min' and 'max'")
         if self.min >= self.max:
             raise ValueError(f"'min' ({self.min:g}) must be less than 'max' ({self.max:g})")
         if self.values is not None:
-            raise ValueError(f"a {self.type} parameter takes 'min' and 'max', not 'values'")
+            raise ValueError(f"{with_article(self.type)} parameter takes 'min' and 'max', not 'values'")
         if self.type == "int" and any(v is not None and v != int(v) for v in (self.min, self.max, self.step)):
             raise ValueError("'min', 'max' and 'step' of an int parameter must be whole numbers")
         if self.scale == "log" and self.min <= 0:

@@ -170,7 +170,7 @@ def _fit(name: str, spec: dict[str, Any], column: pa.ChunkedArray) -> Fitted:
             pa.scalar(params["value"]).cast(_decoded(column).type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             raise StageError(
-                f"transforms.{name}.value", f"{params['value']!r} is not a {column.type}"
+                f"transforms.{name}.value", f"{params['value']!r} is not of type {column.type}"
             ) from None
     return Fitted(name, kind, params)
 

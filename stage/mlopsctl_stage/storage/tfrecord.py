@@ -171,7 +171,7 @@ def _by_record(framed: list[bytes], uri: str) -> dict[str, _Feature]:
             if kind is not None and found.kind not in (None, kind):
                 raise StageError(
                     f"file ({uri})",
-                    f"feature '{name}' is a {kind} in record {index} but a {found.kind} before",
+                    f"feature '{name}' holds {kind} in record {index} but {found.kind} before",
                 )
             found.kind = found.kind or kind
             values = getattr(feature, kind).value if kind else ()
