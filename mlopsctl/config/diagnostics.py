@@ -106,6 +106,10 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
+    "W303": (
+        "waiver matches nothing",
+        "A policy waiver's path names no place in the config, so it waives nothing.",
+    ),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
     "W402": (
         "add-on version untested",

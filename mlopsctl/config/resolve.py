@@ -155,6 +155,8 @@ def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Di
         escaped, name = match.groups()
         if escaped:
             return "${" + name + "}"
+        if name in VARIABLES and name not in values:
+            return match.group(0)  # its value is missing or invalid: the schema reports that once
         if name not in values:
             diagnostics.append(
                 Diagnostic(

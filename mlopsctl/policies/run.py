@@ -6,11 +6,12 @@ import datetime
 import fnmatch
 from collections.abc import Mapping
 
+from mlopsctl.config.checks.policies import waives_path
 from mlopsctl.config.diagnostics import Diagnostic, Severity, normalize
 from mlopsctl.config.models.policies import Level, Waiver
 from mlopsctl.config.policy_catalog import BUILTINS, FRAMEWORK, SECURITY
 from mlopsctl.config.project import Validation, with_targets
-from mlopsctl.config.sourcemap import SourceMap, format_path
+from mlopsctl.config.sourcemap import SourceMap
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 from mlopsctl.plan import Plan, TargetPlan
@@ -129,5 +130,4 @@ def _waives(waiver: Waiver, d: Diagnostic) -> bool:
         return False
     if waiver.resource is not None:
         return d.address is not None and fnmatch.fnmatchcase(d.address, waiver.resource)
-    path, prefix = format_path(d.path), waiver.path or ""
-    return path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))
+    return waives_path(waiver.path or "", d.path)

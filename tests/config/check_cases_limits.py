@@ -51,13 +51,13 @@ LIMIT_CASES: dict[str, Case] = {
         put(((*GPU, "machineType"), "a2-highgpu-1g")),
         [("E402", (*GPU, "machineType"))],
     ),
-    "multi-host tpu slice in two zones": (
+    "tpu zone listed twice": (
         put(
             ((*TPU, "topology"), "2x4"),
             ((*TPU, "machineType"), "ct5lp-hightpu-4t"),
             ((*TPU, "zones"), ["us-central1-a", "us-central1-a"]),
         ),
-        [("E403", (*TPU, "zones"))],
+        [("E205", (*TPU, "zones", 1))],
     ),
     "cluster name": (
         put((("project", "name"), "fraud-detection-for-card-payments-ab")),

@@ -228,8 +228,8 @@ security:
         ("topology: 2x4", "topology: 3x3", "mlops.yaml:18:15: error E403"),
         # A TPU pool in a zone that does not offer it.
         ("[us-central1-a]", "[us-central1-c]", "mlops.yaml:20:13: error E401"),
-        # A multi-host slice across zones.
-        ("[us-central1-a]", "[us-central1-a, us-central1-a]", "mlops.yaml:20:12: error E403"),
+        # A zone listed twice.
+        ("[us-central1-a]", "[us-central1-a, us-central1-a]", "mlops.yaml:20:28: error E205"),
         # The cluster name: vision-of-a-very-large-retail-chain-prod-usc1 is 45 characters.
         ("name: vision", "name: vision-of-a-very-large-retail-chain", "mlops.yaml:4:9: error E404"),
         ("main: {}", "main: {location: us-east1}", "mlops.yaml:24:18: error E405"),

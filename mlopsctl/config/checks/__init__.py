@@ -64,6 +64,7 @@ def _load_builtin_checks() -> None:
         platform,
         policies,
         references,
+        repeats,
         resources,
         rollout,
         runtimes_fit,

@@ -193,11 +193,11 @@ def _tpu_slice(name: str, pool: TpuPool) -> Iterator[Diagnostic]:
             path=(*base, "machineType"),
             hint=f"machine types for this slice: {_listed(allowed)}",
         )
-    elif tpu_slice.multi_host and len(pool.zones) > 1:
+    elif tpu_slice.multi_host and (zones := len(set(pool.zones))) > 1:  # a zone listed twice is E205
         yield Diagnostic(
             "E403",
             f"{with_article(pool.topology)} TPU {pool.version} slice on {tpu_slice.machine_type} spans "
-            f"{tpu_slice.hosts} hosts, which must be in one zone; node pool '{name}' lists {len(pool.zones)}",
+            f"{tpu_slice.hosts} hosts, which must be in one zone; node pool '{name}' lists {zones}",
             path=(*base, "zones"),
             hint="list one zone (without zones, the first zone of the region that offers it is used)",
         )

@@ -158,7 +158,8 @@ def record_fields(ctx: CheckContext) -> Iterator[Diagnostic]:
             )
 
 
-def _top_level(columns: Sequence[Col], name: str) -> Col | None:
+def top_level(columns: Sequence[Col], name: str) -> Col | None:
+    """The top-level column named ``name``, compared without case as BigQuery does."""
     return next((c for c in columns if c.name.lower() == name.lower()), None)
 
 
@@ -179,7 +180,7 @@ def partition_column(ctx: CheckContext) -> Iterator[Diagnostic]:
         if partitioning is None or partitioning.field is None:
             continue
         path: Path = (*base, "partitioning", "field")
-        column = _top_level(columns, partitioning.field)
+        column = top_level(columns, partitioning.field)
         if column is None:
             yield _missing(what, "partitioning field", partitioning.field, columns, path)
         elif column.type not in PARTITION_TYPES or column.mode == "REPEATED":
@@ -210,7 +211,7 @@ def cluster_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
         seen: set[str] = set()
         for i, name in enumerate(table.clustering):
             path: Path = (*base, "clustering", i)
-            column = _top_level(columns, name)
+            column = top_level(columns, name)
             if name.lower() in seen:
                 yield Diagnostic(
                     "E205",

@@ -1,14 +1,17 @@
-"""The feature store's views name stores, groups and features that exist, over declared datasets; the
-views that pipelines ingest and endpoints read online exist; a Bigtable online store scales within the
-range Bigtable allows."""
+"""The feature store's views name stores, groups and features that exist, over declared datasets; a
+group's columns exist in its source table's schema, where the config declares one; the views that
+pipelines ingest and endpoints read online exist; a Bigtable online store scales within the range
+Bigtable allows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.bigquery_schema import table_columns, top_level
 from mlopsctl.config.checks.references import unresolved
-from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.sourcemap import Path
 
 
 @check
@@ -47,6 +50,35 @@ def feature_references(ctx: CheckContext) -> Iterator[Diagnostic]:
                     viewed.features,
                     (*base, "features", i),
                 )
+
+
+@check
+def feature_group_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Entity id columns and features are columns of the group's source table, where the config
+    declares that table with a schema (inline or a file); other sources are not checked."""
+    for name, group in ctx.config.features.groups.items():
+        source = group.source
+        dataset = ctx.config.data.datasets.get(source.dataset)
+        table = dataset.tables.get(source.table) if dataset is not None else None
+        if table is None:
+            continue
+        base: Path = ("data", "datasets", source.dataset, "tables", source.table)
+        columns = table_columns(ctx, table, base)
+        if columns is None:
+            continue
+        names = [c.name for c in columns]
+        listed = [("entity id column", "entityIdColumns", group.entity_id_columns)]
+        listed.append(("feature", "features", group.features))
+        for role, key, written in listed:
+            for i, column in enumerate(written):
+                if top_level(columns, column) is None:
+                    yield Diagnostic(
+                        "E301",
+                        f"the {role} '{column}' of feature group '{name}' is not a column of table "
+                        f"'{source.table}' of dataset '{source.dataset}'",
+                        path=("features", "groups", name, key, i),
+                        hint=did_you_mean(column, names) or f"its columns: {', '.join(names)}",
+                    )
 
 
 @check
