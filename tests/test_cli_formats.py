@@ -47,11 +47,13 @@ def test_schema_out_writes_the_schema_and_names_the_modeline(
     assert out.endswith("# yaml-language-server: $schema=.mlopsctl/mlops.schema.json\n")
 
 
-def test_force_unlock_and_apply_report_user_errors_without_traceback(tmp_path: pathlib.Path) -> None:
+def test_user_errors_are_one_line_or_under_json_one_document(tmp_path: pathlib.Path) -> None:
     config = write(tmp_path, WITH_DATA)
-    for args in (("force-unlock", "abc", config, "-f", "json"), ("apply", config, "--context", "x")):
-        code, out, err = run(*args)
-        assert code == 1 and err.startswith("error: ") and "Traceback" not in out + err, args
+    code, out, err = run("apply", config, "--context", "x")
+    assert code == 1 and err.startswith("error: ") and not out and "Traceback" not in err
+    code, out, err = run("force-unlock", "abc", config, "-f", "json")
+    (refused,) = json.loads(out)["diagnostics"]
+    assert code == 1 and not err and refused["code"] == "refused" and "Traceback" not in refused["message"]
 
 
 def test_plan_compact_prints_a_line_per_resource(tmp_path: pathlib.Path) -> None:

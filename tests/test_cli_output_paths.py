@@ -3,6 +3,7 @@ not write: a file's folder missing (plan --out; schema --out creates it), a fold
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -20,8 +21,12 @@ def test_plan_out_in_a_missing_folder_is_refused_before_planning(tmp_path: pathl
     config = write(tmp_path, WITH_DATA)
     out = tmp_path / "plans" / "dev.json"
     code, stdout, stderr = run("plan", config, "--env", "dev", "-f", fmt, "--out", out)
-    assert (code, stdout) == (1, "")
-    assert stderr == f"error: --out {out}: folder {out.parent} does not exist; {FIX}\n"
+    message = f"--out {out}: folder {out.parent} does not exist; {FIX}"
+    if fmt == "json":  # a usage error under -f json: one JSON document of diagnostics
+        [diagnostic] = json.loads(stdout)["diagnostics"]
+        assert (code, stderr, diagnostic["code"], diagnostic["message"]) == (1, "", "usage", message)
+    else:
+        assert (code, stdout, stderr) == (1, "", f"error: {message}\n")
     assert _tree(tmp_path) == ["mlops.yaml"]
 
 

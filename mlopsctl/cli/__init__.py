@@ -22,13 +22,10 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from mlopsctl.cli import checks, deploy, promotion, reference, runs
-from mlopsctl.cli.common import ChangesPresent, asks_for_json, print_usage_error
+from mlopsctl.cli.common import JSON_REQUESTED, ChangesPresent, asks_for_json, print_usage_error, refusals
 
 if TYPE_CHECKING:
     from typer._click import Context
-
-_JSON = "mlopsctl.cli.json"
-"""The key of ``Context.meta`` that tells whether the command line asked for ``-f json``."""
 
 
 @contextlib.contextmanager
@@ -58,11 +55,12 @@ class _Group(TyperGroup):
         as_json = asks_for_json(args)  # read before parsing, which consumes args
         with _usage_errors(as_json):
             ctx = super().make_context(info_name, args, parent, **extra)
-        ctx.meta[_JSON] = as_json
+        ctx.meta[JSON_REQUESTED] = as_json
         return ctx
 
     def invoke(self, ctx: Context) -> Any:
-        with _usage_errors(ctx.meta.get(_JSON, False), ctx):  # the command's own options, parsed here
+        as_json = ctx.meta.get(JSON_REQUESTED, False)
+        with _usage_errors(as_json, ctx), refusals(as_json):  # the command's own options, parsed here
             return super().invoke(ctx)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:

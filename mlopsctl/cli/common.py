@@ -61,7 +61,15 @@ def err(message: str) -> None:
 
 
 def fail(message: str) -> NoReturn:
-    err(f"error: {message}")
+    """Refuse the command line: ``error: MESSAGE`` on stderr, or, when it asked for ``-f json``, the
+    JSON document of diagnostics that a usage error prints; exit 1."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(JSON_REQUESTED, False):
+        print_usage_error(message, ctx.command_path)
+    else:
+        err(f"error: {message}")
     raise typer.Exit(1)
 
 
@@ -138,6 +146,11 @@ class OutputFormat(enum.StrEnum):
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 USAGE = "usage"
 """The code of a usage error printed as a diagnostic (``-f json``): the command line, not a file, is wrong."""
+REFUSED = "refused"
+"""The code of a refusal of the library printed as a diagnostic (``-f json``): an unknown NAME, a
+``--param`` of the wrong type, missing sample data, a service that cannot be reached..."""
+JSON_REQUESTED = "mlopsctl.cli.json"
+"""The key of ``Context.meta`` that tells whether the command line asked for ``-f json``."""
 
 
 def asks_for_json(argv: Sequence[str]) -> bool:
@@ -147,6 +160,22 @@ def asks_for_json(argv: Sequence[str]) -> bool:
         arg in ("--format=json", "-fjson") or (arg in ("-f", "--format") and value == "json")
         for arg, value in itertools.pairwise([*args, ""])
     )
+
+
+@contextlib.contextmanager
+def refusals(as_json: bool) -> Iterator[None]:
+    """Under ``-f json`` what the library refuses is, like a usage error, one JSON document of
+    diagnostics on stdout, exit 1; otherwise it propagates, and the command line prints ``error: ...``."""
+    from mlopsctl.api.errors import UserError
+    from mlopsctl.config.diagnostics import Diagnostic
+
+    try:
+        yield
+    except UserError as exc:
+        if not as_json:
+            raise
+        print_diagnostics([Diagnostic(REFUSED, str(exc))], DiagnosticFormat.json)
+        raise typer.Exit(1) from None
 
 
 def print_usage_error(message: str, command: str) -> None:

@@ -82,9 +82,9 @@ def run(
 
     from mlopsctl import api
 
+    as_json = fmt is RunFormat.json
     params = api.parse_params(param or [])
     selection = selection_of([env], [region] if region else None)
-    as_json = fmt is RunFormat.json
     if not local:
         local_only = {"--out": out is not None, "--data": data is not None, "--act": act}
         flag = next((flag for flag, given in local_only.items() if given), None)
@@ -94,7 +94,7 @@ def run(
             submitted = api.submit_run(
                 validation, name, env=env, region=region, params=params, kfp_host=kfp_host
             )
-        if fmt is RunFormat.json:
+        if as_json:
             typer.echo(json.dumps(submitted.to_json(), indent=2))
         else:
             err(submitted.summary())
@@ -115,7 +115,7 @@ def run(
             act=act,
             data=data,
         )
-        if fmt is RunFormat.json:
+        if as_json:
             typer.echo(json.dumps(result.to_json(), indent=2))
         else:
             for line in result.text_lines():

@@ -22,6 +22,13 @@ class StepResult:
     message: str | None = None
     """Why the step failed, when known (its last line of output, or why it could not start)."""
 
+    def to_json(self) -> dict[str, JSON]:
+        """The step as ``-f json`` prints it: ``message`` only when there is one."""
+        found: dict[str, JSON] = {"status": self.status, "outputs": self.outputs}
+        if self.message is not None:
+            found["message"] = self.message
+        return found
+
 
 @dataclass(frozen=True)
 class PipelineResult:
@@ -36,7 +43,7 @@ class PipelineResult:
     def to_json(self) -> dict[str, JSON]:
         return {
             "pipeline": self.pipeline,
-            "steps": {name: {"status": s.status, "outputs": s.outputs} for name, s in self.steps.items()},
+            "steps": {name: step.to_json() for name, step in self.steps.items()},
         }
 
     def text_lines(self) -> list[str]:
@@ -91,13 +98,17 @@ class MonitorResult:
         return self.failure is None and all(r.ok for r in self.runs.values())
 
     def to_json(self) -> dict[str, JSON]:
-        return {
+        """``failure`` only when the monitor failed."""
+        found: dict[str, JSON] = {
             "monitor": self.monitor,
             "breached": self.breached,
             "features": {name: f.to_json() for name, f in self.features.items()},
             "actions": self.actions,
             "runs": {name: r.to_json() for name, r in self.runs.items()},
         }
+        if self.failure is not None:
+            found["failure"] = self.failure
+        return found
 
     def text_lines(self) -> list[str]:
         if self.failure is not None:
