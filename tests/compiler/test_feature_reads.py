@@ -102,7 +102,9 @@ def test_an_ingest_of_a_view_reads_its_columns_of_the_groups_source_table(
     [
         ("", DATASET_IAM_MEMBER, {"datasetId": "features_dev_us_central1"}),  # not created by mlopsctl
         (
-            "      tables:\n        customers: {schema: [{name: customer_id, type: STRING}]}\n",
+            "      tables:\n        customers: {schema: ["
+            + ", ".join(f"{{name: {c}, type: STRING}}" for c in ("customer_id", "age", "country", "spend"))
+            + "]}\n",
             TABLE_IAM_MEMBER,
             {"datasetId": "features_dev_us_central1", "tableId": "customers"},
         ),

@@ -35,7 +35,7 @@ from mlopsctl.graph import Graph
         ([], [INGRESS], None),
         (["payments"], [INGRESS], ["payments"]),
         (
-            ["checkout/api", "payments", "checkout/api", "risk"],
+            ["checkout/api", "payments", "risk"],
             [INGRESS, "cluster.local/ns/checkout/sa/api"],
             ["payments", "risk"],
         ),

@@ -67,7 +67,6 @@ def test_the_served_version_gets_the_views_as_gke_model_servers_do(tmp_path: pat
     ("endpoints", "expected"),
     [
         ([_endpoint("api", "clf", [])], {"clf": None}),
-        ([_endpoint("api", "clf", ["customer-profile", "customer-profile"])], {"clf": [PROFILE]}),
         (
             [_endpoint("api", "clf", ["customer-profile"]), _endpoint("batch", "reg", ["all-customers"])],
             {"clf": [PROFILE], "reg": [EVERYTHING]},
@@ -81,7 +80,7 @@ def test_the_served_version_gets_the_views_as_gke_model_servers_do(tmp_path: pat
             {"clf": [PROFILE]},
         ),
     ],
-    ids=["no-views", "listed-twice", "a-version-each", "shared-version-union", "shared-with-plain"],
+    ids=["no-views", "a-version-each", "shared-version-union", "shared-with-plain"],
 )
 def test_each_version_names_the_views_of_the_endpoints_serving_it(
     tmp_path: pathlib.Path, endpoints: list[str], expected: dict[str, list[dict[str, str]] | None]

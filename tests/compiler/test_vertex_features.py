@@ -197,8 +197,12 @@ def test_the_vertex_ai_service_agent_reads_the_source_dataset_only(tmp_path: pat
 
 
 def test_a_declared_source_table_is_created_before_its_group(tmp_path: pathlib.Path) -> None:
-    table = "        customers:\n          schema: [{name: customer_id, type: STRING}]\n"
-    text = (STAGED_DATA + FEATURES).replace("    features: {}\n", f"    features:\n      tables:\n{table}")
+    columns = "customer_id, Age, spend_30d, country"  # the group's entity id column and features
+    schema = ", ".join(f"{{name: {c}, type: STRING}}" for c in columns.split(", "))
+    table = f"        customers:\n          schema: [{schema}]\n"
+    text = (STAGED_DATA + FEATURES.replace("spend-30d", "spend_30d")).replace(
+        "    features: {}\n", f"    features:\n      tables:\n{table}"
+    )
     group = _one(_graph(tmp_path, text), FEATURE_GROUP, "customers")
     assert f"{DEV}/gcp:bigquery/table:Table/features.customers" in group.depends_on
 
