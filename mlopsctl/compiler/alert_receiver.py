@@ -14,7 +14,9 @@ target retrains, this step adds, in the project's namespace:
   listing runs take (``POLL_RULES``: it starts none while one is pending or running), with a projected
   token for the KFP audience; on Vertex AI a Google account (Workload Identity) with what a drift
   monitor's gets to create PipelineJobs as each pipeline's account. To pull, it is a Google account
-  (Workload Identity) too, ``roles/pubsub.subscriber`` on each subscription and nothing more.
+  (Workload Identity) too, ``roles/pubsub.subscriber`` on each subscription and nothing more;
+- a NetworkPolicy of its pod's ingress (:mod:`mlopsctl.compiler.receiver_network`): only the
+  Alertmanager below may connect, to the webhook port; nothing when no alert is routed to it.
 
 For Alertmanager's alerts, also:
 
@@ -25,7 +27,8 @@ For Alertmanager's alerts, also:
   which mlopsctl owns as it owns the cluster. Both send the alerts with a ``retrain_pipeline`` label of
   the namespace to the receiver, one notification per ``[namespace, retrain_pipeline]`` group;
 - the mesh's door: Alertmanagers run outside the mesh, so the receiver's port also accepts plain text,
-  and only POSTs to its webhook path are admitted there.
+  where only POSTs to its webhook path are admitted, and only from the Alertmanager's pods (the
+  NetworkPolicy above: plain text has no identity for the mesh to check).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from mlopsctl.compiler.pods import (
     placement,
     pod_placement,
 )
+from mlopsctl.compiler.receiver_network import admit_alertmanager
 from mlopsctl.compiler.schedules import POLL_RULES, RUN_STEP_RULES
 from mlopsctl.config.naming import namespace, region_short, shorten
 from mlopsctl.config.sourcemap import Path
@@ -115,7 +119,9 @@ def build(ctx: BuildContext, retrains: Retrains, pulled: Pulled | None = None) -
         pod_annotations={},
         pod_spec=_pod(ctx, ksa, json.dumps(config, sort_keys=True), on_kfp),
     )
-    if set(retrains) <= set(pulled):
+    webhook = not set(retrains) <= set(pulled)
+    admit_alertmanager(ctx, NAME, ns, labels, selector, source, PORT if webhook else None)
+    if not webhook:
         return
     ctx.add_manifest(
         "service",

@@ -98,6 +98,7 @@ def test_in_cluster_on_kfp(tmp_path: pathlib.Path, upstream_schemas: UpstreamSch
         "PeerAuthentication",
         "AuthorizationPolicy",
         "AlertmanagerConfig",
+        "NetworkPolicy",
     }
     for resource in objects.values():
         _validate(upstream_schemas, resource)

@@ -123,8 +123,9 @@ def test_the_receiver_pulls_as_a_google_account_allowed_only_its_subscriptions(
     graph: Graph, upstream_schemas: UpstreamSchemas
 ) -> None:
     objects = _kinds(graph, NAME)
-    # Nothing reaches it from outside: no Service, no route from an Alertmanager, no plain text port.
-    assert set(objects) == {"Deployment"}
+    # Nothing reaches it from outside: no Service, no route from an Alertmanager, no plain text port,
+    # and a NetworkPolicy that admits nothing.
+    assert set(objects) == {"Deployment", "NetworkPolicy"}
     assert not [r for r in graph if r.is_kubernetes and r.inputs["kind"] in ("AlertmanagerConfig", "Secret")]
     assert upstream_schemas.validate(dict(objects["Deployment"].inputs)) == []
     account = _kinds(graph, KSA)["ServiceAccount"]
