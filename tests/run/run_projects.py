@@ -50,6 +50,21 @@ endpoints:
       main: {model: scorer, version: v1}
 """
 """Model ``scorer`` v1 in the ``models`` bucket, served by endpoint ``scorer`` (whose fields may go on)."""
+LOGGED_SCORER = (
+    """\
+data:
+  buckets:
+    models: {}
+  datasets:
+    serving: {}
+"""
+    + SCORER
+    + """\
+    logging:
+      dataset: serving
+"""
+)
+"""SCORER with its bucket, and its requests logged to dataset ``serving``; ``pipelines:`` may follow."""
 
 PIPELINES = (
     HEAD

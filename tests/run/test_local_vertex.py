@@ -14,7 +14,7 @@ from typing import Any, Unpack
 import pytest
 from api_helpers import LocalOptions, run_locally
 from helpers import compile_text
-from run_projects import HEAD, SCORER, drift_tables, project
+from run_projects import HEAD, LOGGED_SCORER, drift_tables, project
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT
@@ -33,16 +33,9 @@ placement:
 tracking:
   experiments: true
   tensorboard: true
-data:
-  buckets:
-    models: {}
-  datasets:
-    serving: {}
 """
-    + SCORER
+    + LOGGED_SCORER
     + """\
-    logging:
-      dataset: serving
 pipelines:
   retrain:
     parameters:

@@ -8,21 +8,12 @@ import pathlib
 
 import pytest
 from helpers import run
-from run_projects import HEAD, SCORER, project
+from run_projects import HEAD, LOGGED_SCORER, project
 
 CONFIG = (
     HEAD
+    + LOGGED_SCORER
     + """\
-data:
-  buckets:
-    models: {}
-  datasets:
-    serving: {}
-"""
-    + SCORER
-    + """\
-    logging:
-      dataset: serving
 pipelines:
   p:
     steps:

@@ -9,23 +9,14 @@ import pathlib
 import pytest
 from api_helpers import LocalOptions, monitor_run, refusal, run_locally
 from helpers import run
-from run_projects import HEAD, SCORER, drift_tables, project
+from run_projects import HEAD, LOGGED_SCORER, drift_tables, project
 
 from mlopsctl.run.result import FeatureResult, PipelineResult, StepResult
 
 MONITORED = (
     HEAD
+    + LOGGED_SCORER
     + """\
-data:
-  buckets:
-    models: {}
-  datasets:
-    serving: {}
-"""
-    + SCORER
-    + """\
-    logging:
-      dataset: serving
 pipelines:
   retrain:
     parameters:
