@@ -306,6 +306,14 @@ def replay(
     inv = saved.invocation
     if inv.target is None:
         raise UserError(f"{path} was planned against no target; plan with --repo or --target to apply it")
+    if inv.target not in TargetKind.__members__:
+        raise UserError(f"{path} is not a plan saved by 'mlopsctl plan --out': unknown target '{inv.target}'")
+    config = pathlib.Path(inv.config)
+    if not (config.is_file() if inv.ref is None else config.parent.is_dir()):
+        raise UserError(
+            f"{path} was planned with the config {inv.config}, which is not there from {pathlib.Path.cwd()}: "
+            "run 'mlopsctl apply --plan' in the folder where 'mlopsctl plan --out' ran"
+        )
     repo = inv.options.get("repo")
     spec = TargetSpec(
         TargetKind(inv.target),
@@ -315,4 +323,4 @@ def replay(
         inv.options.get("kubeconfig"),
         inv.options.get("state"),
     )
-    return pathlib.Path(inv.config), list(inv.envs), list(inv.regions), inv.ref, spec
+    return config, list(inv.envs), list(inv.regions), inv.ref, spec

@@ -61,7 +61,21 @@ def resolve_ref(repo: pathlib.Path, ref: str) -> str:
     try:
         return git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo).decode().strip()
     except GitError:
-        raise GitError(f"'{ref}' is not a commit, branch or tag of the repository at {repo}") from None
+        shallow = git(["rev-parse", "--is-shallow-repository"], repo).strip() == b"true"
+        hint = (
+            " (it is a shallow clone: fetch the history first, e.g. 'git fetch --unshallow')"
+            if shallow
+            else ""
+        )
+        raise GitError(f"'{ref}' is not a commit, branch or tag of the repository at {repo}{hint}") from None
+
+
+def branch(repo: pathlib.Path) -> str | None:
+    """The branch checked out in ``repo``, or None on a detached HEAD."""
+    try:
+        return git(["symbolic-ref", "--quiet", "--short", "HEAD"], repo).decode().strip()
+    except GitError:
+        return None
 
 
 def is_dirty(repo: pathlib.Path, config: pathlib.Path) -> bool:

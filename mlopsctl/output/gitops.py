@@ -164,7 +164,12 @@ class GitopsTarget:
         marker.unlink()
         if commit is None:
             return Outcome(False, "No changes. The deploy repository already holds this configuration.")
-        return Outcome(True, f"Committed {commit[:12]} to {self.repo}: {summary_line(plan)}")
+        detached = (
+            ""
+            if gitutil.branch(self.repo)
+            else " (a detached HEAD, on no branch: push it with 'git push REMOTE HEAD:BRANCH')"
+        )
+        return Outcome(True, f"Committed {commit[:12]} to {self.repo}{detached}: {summary_line(plan)}")
 
     def _refuse_local_changes(self, paths: list[str]) -> None:
         """Refuse to overwrite uncommitted changes or untracked files under ``paths`` (see the module)."""

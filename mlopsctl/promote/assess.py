@@ -24,7 +24,7 @@ from mlopsctl.config.project import ALL, Validation, validate
 from mlopsctl.config.resolve import overlaid
 from mlopsctl.config.target import Target
 from mlopsctl.graph import canonical_json
-from mlopsctl.promote.history import ConfigRepo, applied_since
+from mlopsctl.promote.history import ConfigRepo, applied_since, newest_source
 
 
 class PromotionError(Exception):
@@ -130,17 +130,42 @@ class Promoter:
         running = self.release(previous)
         if not running.fits(wants):
             return Stand.WAITING, f"waiting for {previous} (it runs release {running.id})", None
-        if self.deploy is None or self.repo is None:
+        if self.deploy is None:
             return Stand.UNKNOWN, f"cannot tell when {previous} applied it: pass --repo DEPLOY_REPO", None
+        if self.repo is None:
+            display = self.validation.source.display
+            why = f"{display} is not in Git, so the config commits of its applies cannot be read"
+            return Stand.UNKNOWN, f"cannot tell when {previous} applied it: {why}", None
         since = applied_since(self.deploy, previous, dict(running.pins), self.repo)
         if since is None:
-            return Stand.WAITING, f"waiting for {previous} to apply release {running.id}", None
+            return (*self._not_applied(previous, running), None)
         soak = self.environments[previous.env].promotion.soak
         until = since + timedelta(seconds=parse_duration(soak))
         applied = f"{previous} applied it at {when(since)}, soak {soak}"
         if self.now < until:
             return Stand.SOAKING, f"soaking until {when(until)} ({applied})", until
         return Stand.ELIGIBLE, f"eligible now ({applied})", None
+
+    def _not_applied(self, previous: Target, running: Release) -> tuple[Stand, str]:
+        """Why ``previous`` has not applied ``running``, naming an apply that does not count, or
+        that this clone of the config cannot tell (it lacks the commit the last apply came from)."""
+        assert self.deploy is not None and self.repo is not None
+        waiting = f"waiting for {previous} to apply release {running.id}"
+        source = newest_source(self.deploy, previous)
+        if source is not None and source.endswith("-dirty"):
+            dirty = source.removesuffix("-dirty")[:12]
+            return (
+                Stand.WAITING,
+                f"{waiting} from a committed config "
+                f"(its last apply came from {dirty}-dirty, with uncommitted changes)",
+            )
+        if source is not None and not self.repo.has(source):
+            return Stand.UNKNOWN, (
+                f"cannot tell whether {previous} applied release {running.id}: this clone of the config "
+                f"lacks the commit its last apply came from ({source[:12]}); fetch the history, "
+                "e.g. 'git fetch --unshallow'"
+            )
+        return Stand.WAITING, waiting
 
 
 @dataclass(frozen=True)

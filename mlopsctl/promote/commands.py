@@ -42,7 +42,7 @@ def promote(p: Promoter, to: str, from_env: str | None, regions: Sequence[str]) 
     if from_env is not None and from_env != source:
         raise PromotionError(
             f"{to} is promoted from {source} (environments.{to}.promotion.from), not from {from_env}: "
-            f"promote {from_env} into {source} first, or use --from {source}"
+            f"{_upstream_advice(p, from_env, source)}use --from {source}"
         )
     if p.deploy is None:
         raise PromotionError("--repo DIR is required: the deploy repository tells what each region applied")
@@ -125,6 +125,21 @@ def _source(p: Promoter, to: str, regions: Sequence[str]) -> str:
             known = _known(region, envs[to].regions)
             raise PromotionError(f"--region {region}: {to} has no such region ({known})")
     return source
+
+
+def _upstream_advice(p: Promoter, from_env: str, source: str) -> str:
+    """What to do first when ``--from`` names another environment than ``source``: promote it into
+    ``source`` when it is upstream of it; otherwise (downstream, unrelated, unknown) say what it is."""
+    envs = p.environments
+    if from_env not in envs:
+        return f"--from {from_env} is no environment ({_known(from_env, envs)}); "
+    upstream, seen = envs[source].promotion.from_env, {source}
+    while upstream is not None and upstream not in seen:
+        if upstream == from_env:
+            return f"promote {from_env} into {source} first, or "
+        seen.add(upstream)
+        upstream = envs[upstream].promotion.from_env
+    return f"releases do not flow from {from_env} into {source}; "
 
 
 def _known(name: str, known: Iterable[str]) -> str:

@@ -48,6 +48,14 @@ class ConfigRepo:
         except gitutil.GitError:
             return None
 
+    def has(self, commit: str) -> bool:
+        """Whether this clone holds ``commit`` (a shallow clone lacks older ones)."""
+        try:
+            gitutil.git(["cat-file", "-e", f"{commit}^{{commit}}"], self.top)
+        except gitutil.GitError:
+            return False
+        return True
+
     def lock_at(self, commit: str) -> Lock:
         raw = self._show(commit, self.lock)
         return parse_lock(raw, self.lock)[0] if raw is not None else Lock(self.lock)
@@ -78,6 +86,19 @@ def _log(deploy: pathlib.Path, path: str) -> list[tuple[str, int]]:
         return []
     out = gitutil.git(["log", "--format=%H %ct", "--", path], deploy).decode().split("\n")
     return [(c, int(t)) for c, t in (line.split() for line in out if line)]
+
+
+def newest_source(deploy: pathlib.Path, target: Target) -> str | None:
+    """The config commit of the newest state of ``target`` in the deploy repository (None: none, or
+    unreadable); ``-dirty`` marks an apply from uncommitted changes."""
+    for commit, _ in _log(deploy.resolve(), state_path(target))[:1]:
+        try:
+            return parse_state(
+                gitutil.git(["show", f"{commit}:{state_path(target)}"], deploy).decode()
+            ).source_commit
+        except (gitutil.GitError, StateError, UnicodeDecodeError):
+            return None
+    return None
 
 
 def applied_since(

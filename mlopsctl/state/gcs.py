@@ -10,6 +10,7 @@ imported when the store is first used.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,5 +215,11 @@ def default_client() -> Any:
 
     try:
         return storage.Client()
-    except DefaultCredentialsError:
+    except DefaultCredentialsError as exc:
+        named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if named:  # the variable is set, so the advice to set it would not help: say what is wrong
+            raise StateStoreError(
+                f"the credentials in GOOGLE_APPLICATION_CREDENTIALS ({named}) cannot be used for the "
+                f"state bucket: {exc}"
+            ) from None
         raise StateStoreError(NO_CREDENTIALS) from None

@@ -42,6 +42,8 @@ class LocalStateStore:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError:
+            raise StateStoreError(f"cannot read the state in {path}: not UTF-8 text") from None
         try:
             state = parse_state(text)
         except StateError as exc:

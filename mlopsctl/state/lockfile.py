@@ -33,6 +33,8 @@ def read_lock(path: pathlib.Path) -> LockInfo | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        text = ""  # not a record mlopsctl wrote: parse_lock says so
     return parse_lock(text, str(path))
 
 
