@@ -99,11 +99,15 @@ def plan(
     as_json = fmt is PlanFormat.json
     with validated(file, selection, ref, json_document=as_json) as validation:
         result = api.plan(validation, file, selection, spec, base=base, progress=progress(always=False))
-        echo_chunks(plan_views.chunks(result.plan, fmt.value, compact=compact, no_color=no_color))
+        chunks = plan_views.chunks(result.plan, fmt.value, compact=compact, no_color=no_color)
+        if not as_json:  # a person reads the plan first, then what the target's preview said of it
+            echo_chunks(chunks)
+        preview = result.preview()  # a refused preview saves nothing (and under -f json is the one document)
+        if as_json:
+            echo_chunks(chunks)
         if out is not None:
             api.save_plan(result, out, file, ref, selection, spec)
             err(f"Saved the plan to {out}; apply exactly it with 'mlopsctl apply --plan {out}'.")
-        preview = result.preview()
         if preview is not None:
             err(preview.detail)
     if detailed_exitcode and result.plan.has_changes:
