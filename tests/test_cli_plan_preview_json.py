@@ -9,6 +9,8 @@ import pathlib
 import pytest
 from helpers import WITH_DATA, run, write
 
+from mlopsctl.cli.common import one_line
+
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_a_refused_preview_saves_nothing_and_prints_one_document(tmp_path: pathlib.Path, fmt: str) -> None:
@@ -25,3 +27,18 @@ def test_a_refused_preview_saves_nothing_and_prints_one_document(tmp_path: pathl
     else:
         assert out.startswith("\nmlopsctl will") or "Plan:" in out  # the plan, then why it was not previewed
         assert err.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [
+        ("no lock held", "no lock held"),
+        (
+            "deploy has uncommitted changes:\n   M a.yaml\n  ?? b.txt\n",
+            "deploy has uncommitted changes: M a.yaml, ?? b.txt",
+        ),
+        ("", ""),
+    ],
+)
+def test_a_refusal_of_several_lines_is_one_line_of_json(message: str, line: str) -> None:
+    assert one_line(message) == line

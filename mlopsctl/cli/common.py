@@ -174,8 +174,15 @@ def refusals(as_json: bool) -> Iterator[None]:
     except UserError as exc:
         if not as_json:
             raise
-        print_diagnostics([Diagnostic(REFUSED, str(exc))], DiagnosticFormat.json)
+        print_diagnostics([Diagnostic(REFUSED, one_line(str(exc)))], DiagnosticFormat.json)
         raise typer.Exit(1) from None
+
+
+def one_line(message: str) -> str:
+    """A refusal of several lines (a sentence, then what it lists: files, resources) as one line, as a
+    diagnostic's message is: ``first line: item, item``."""
+    first, *rest = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    return f"{first} {', '.join(rest)}" if rest else first
 
 
 def print_usage_error(message: str, command: str) -> None:
