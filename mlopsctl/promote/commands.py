@@ -12,6 +12,8 @@ from mlopsctl.config.lock import LockEntry, Pin
 from mlopsctl.config.project import Validation
 from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
+from mlopsctl.output import ApplyError
+from mlopsctl.output.gitops import GitopsTarget
 from mlopsctl.promote.assess import (
     Promoter,
     PromotionError,
@@ -33,6 +35,11 @@ def promoter(validation: Validation, deploy: pathlib.Path | None, now: datetime)
             f"{deploy} is not the root of a Git repository: --repo takes the deploy repository "
             "that apply commits to"
         )
+    if deploy is not None:
+        try:  # another project's deploy repository would read as one where nothing applied yet
+            GitopsTarget(deploy).applied(validation.project)
+        except ApplyError as exc:
+            raise PromotionError(str(exc)) from None
     return Promoter(validation, ConfigRepo.of(validation.source.path), deploy, now)
 
 

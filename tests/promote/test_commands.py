@@ -230,3 +230,12 @@ def test_a_repo_that_is_not_a_git_repository_is_refused(releases: Releases, fold
     with pytest.raises(api.UserError) as caught:
         promote(releases.config, "prod", repo=repo)
     assert str(caught.value) == message and releases.lock.read_bytes() == before
+
+
+def test_a_deploy_repository_of_another_project_is_refused(releases: Releases) -> None:
+    releases.apply("dev", at(1, 9))
+    releases.config.write_text(releases.config.read_text().replace("  name: demo\n", "  name: other\n", 1))
+    with pytest.raises(api.UserError) as caught:
+        status(releases.config, releases.deploy)
+    assert str(caught.value).startswith(f"{releases.deploy} holds project 'demo' (dev/")
+    assert str(caught.value).endswith("not 'other': use one deploy repository per project")
