@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlopsctl.config.template_sandbox import evaluate, sandbox
+
 HINT = (
     "a template is YAML whose keys and values may be whole '{{ expression | tojson }}' placeholders, "
     "evaluated in Jinja's sandbox (see docs/templates.md)"
@@ -107,7 +109,7 @@ class _Expr:
         try:
             if self.variable is not None and self.variable in values:
                 return _plain(values[self.variable])
-            result = self.run(values)
+            result = evaluate(self.run, values)
             if type(result) is _Escaped:
                 return _plain(result.value)
         except Exception as exc:
@@ -213,14 +215,13 @@ def _key(key: object) -> str:
 @functools.cache
 def _sandbox() -> Any:
     import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     def tojson(value: object) -> _Escaped:
         if isinstance(value, jinja2.Undefined):
             value._fail_with_undefined_error()
         return _Escaped(value)
 
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env = sandbox()
     env.filters["tojson"] = tojson
     return env
 
@@ -303,6 +304,8 @@ class _Compiler:
         except jinja2.TemplateSyntaxError as exc:
             at = (line + exc.lineno - 1, column if exc.lineno == 1 else 1)
             raise TemplateError(f"does not parse: {exc.message}", self.file, *at) from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # a literal too large, nesting too deep
+            raise TemplateError(f"cannot be compiled: {exc}", self.file, line, column) from None
         bare = _BARE_VARIABLE.fullmatch(source)
         variable = bare[1] if bare and bare[1].lower() not in _LITERALS else None
         return _Expr(source, run, self.file, line, column, variable)
