@@ -280,3 +280,14 @@ def test_every_list_is_classified() -> None:
     """A new list field must say whether an entry may repeat: add it to UNIQUE_ENTRIES or here."""
     unique = {(cls.__name__, name) for cls, name in UNIQUE_ENTRIES}
     assert _scalar_lists(MLOpsConfig, set()) == unique | CHECKED_ELSEWHERE | ORDERED
+
+
+def test_a_grpc_only_endpoint_is_told_which_protocol_version_to_set(tmp_path: pathlib.Path) -> None:
+    text = BASE.replace("  api:\n    variants:\n", "  api:\n    protocols: [grpc]\n    variants:\n", 1)
+    text = text.replace("    logging: {dataset: serving}\n", "", 1)  # gRPC traffic cannot be logged
+    assert [d for d in diagnostics(tmp_path, text) if " E204: " in d[0]] == [
+        (
+            "27:16: error E204: runtime 'sklearn' of endpoint 'api' does not serve v1 over grpc",
+            "over grpc it serves v2: set 'protocolVersion: v2'",
+        )
+    ]

@@ -48,7 +48,8 @@ def runtime_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
                     "E204",
                     f"runtime '{key}' of endpoint '{name}' does not serve {version} over {transport}",
                     path=("endpoints", name, "protocolVersion" if endpoint.protocol_version else "protocols"),
-                    hint=f"over {transport} it serves {' and '.join(sorted(served))}",
+                    hint=f"over {transport} it serves {' and '.join(sorted(served))}"
+                    + ("" if endpoint.protocol_version else f": set 'protocolVersion: {min(served)}'"),
                 )
 
 
