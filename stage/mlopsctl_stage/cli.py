@@ -42,16 +42,32 @@ STAGES: dict[str, tuple[str, str]] = {
 """Stage name → (module under ``mlopsctl_stage.stages``, one line of help)."""
 
 
+PROG = "mlopsctl-stage"
+
+
 def _module(stage: str) -> ModuleType:
     return importlib.import_module(f"mlopsctl_stage.stages.{STAGES[stage][0]}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, as every other failure (exit 2, argparse's code for them)."""
+
+    stage: str | None = None
+    """The stage being run, named in the errors of the top-level parser (unrecognized arguments)."""
+
+    def error(self, message: str) -> NoReturn:
+        where = f"{PROG} {self.stage}" if self.prog == PROG and self.stage else self.prog
+        print(f"{where}: usage: {message} (see {where} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser(stage: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlopsctl-stage",
+    parser = _Parser(
+        prog=PROG,
         description="The built-in stages of mlopsctl. Run `mlopsctl-stage STAGE --help` for one stage.",
     )
     parser.add_argument("--version", action="version", version=f"mlopsctl-stage {__version__}")
+    parser.stage = stage
     commands = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for name, (_, summary) in STAGES.items():
         sub = commands.add_parser(name, help=summary, description=summary)

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlopsctl_stage import numbers
 from mlopsctl_stage.features import Column
 
 BINS = 10
@@ -117,9 +118,10 @@ def _numeric_reference(pieces: list[npt.NDArray[np.float64]]) -> Reference:
     count = sum(p.size for p in pieces)
     if not count:
         return Reference("numeric", 0)
-    # The edges depend on the range only.
-    extremes = [(p.min(), p.max()) for p in pieces if p.size]
-    edges = np.histogram_bin_edges(np.array([min(e[0] for e in extremes), max(e[1] for e in extremes)]), BINS)
+    # The edges span the finite values: an infinite one counts in an open bin, as an outlier does.
+    finite = [p[np.isfinite(p)] for p in pieces]
+    extremes = [(p.min(), p.max()) for p in finite if p.size] or [(0.0, 0.0)]
+    edges = _edges(float(min(e[0] for e in extremes)), float(max(e[1] for e in extremes)))
     return Reference("numeric", count, (edges, _bin_counts(pieces, edges[0], edges[-1])))
 
 
@@ -170,11 +172,23 @@ def _categorical(count: int, serving_freq: dict[str, float], baseline: Reference
     )
 
 
+def _edges(low: float, high: float) -> npt.NDArray[np.float64]:
+    """``BINS`` equal bins from ``low`` to ``high`` (one unit wide around a single value, as numpy's
+    ``histogram_bin_edges``), computed on scaled values so that a range wider than 1.8e308 has them too."""
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    unit = numbers.scale([low, high])
+    return np.linspace(low / unit, high / unit, BINS + 1) * unit
+
+
 def _bin_counts(pieces: list[npt.NDArray[np.float64]], low: float, high: float) -> npt.NDArray[np.int64]:
     """Counts in the open bin below ``low``, the BINS equal bins over [low, high], the open bin above."""
     counts = np.zeros(BINS + 2, dtype=np.int64)
+    unit = numbers.scale([low, high])
+    width = (high / unit - low / unit) / BINS
     for values in pieces:
-        inner = np.clip(np.floor((values - low) / ((high - low) / BINS)), 0, BINS - 1).astype(np.int64) + 1
+        with np.errstate(over="ignore"):  # a value far outside the range: infinite, then in an open bin
+            inner = np.clip(np.floor((values / unit - low / unit) / width), 0, BINS - 1).astype(np.int64) + 1
         inner[values < low] = 0
         inner[values > high] = BINS + 1
         counts += np.bincount(inner, minlength=BINS + 2)

@@ -111,6 +111,8 @@ def _auc_pr(p: Predictions) -> float:
 
     assert p.scores is not None
     if p.binary:
+        if not p.positive.any():  # sklearn answers 0 (a precision of no positives), with a warning
+            raise ValueError("no positive examples")
         return float(average_precision_score(p.positive, p.scores[:, -1]))
     return float(
         average_precision_score(label_binarize(p.y_true, classes=p.classes), p.scores, average="macro")

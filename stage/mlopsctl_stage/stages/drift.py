@@ -40,6 +40,7 @@ from mlopsctl_stage.features import (
     summarised_features,
     table_features,
 )
+from mlopsctl_stage.storage.formats import utc_times
 
 MONITOR_LABEL = "mlopsctl.dev/monitor"
 TIME_COLUMN = "timestamp"
@@ -159,20 +160,11 @@ def _window(serving_table: str, config: dict[str, Any]) -> tuple[datetime, datet
 
 
 def _newest(table: str) -> datetime:
-    times = _times(storage.read_table(table, columns=[TIME_COLUMN])[TIME_COLUMN])
+    times = utc_times(
+        storage.read_table(table, columns=[TIME_COLUMN])[TIME_COLUMN], f"serving.table ({table})"
+    )
     newest = pc.max(times).as_py()
     return newest if newest is not None else datetime.now(UTC)
-
-
-def _times(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A column of times (timestamps or ISO 8601 text; naive is UTC) as UTC timestamps."""
-    utc = pa.timestamp("us", tz="UTC")
-    if pa.types.is_timestamp(values.type) and values.type.tz is None:
-        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
-    try:
-        return pc.cast(values, utc)
-    except pa.ArrowInvalid:
-        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
 
 
 def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Reference], list[str]]:
@@ -180,6 +172,8 @@ def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Referen
     instances)."""
     baseline = storage.read_table(table)
     source = f"baseline.table ({table})"
+    if not baseline.num_rows:  # every feature would have no distance, read as no drift
+        raise StageError(source, "has no rows: the requests have nothing to be compared with")
     if is_request_log(baseline):
         values, columns = logged_features(baseline, kinds, source), []
     else:
@@ -190,7 +184,8 @@ def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Referen
 def _serving(table: str, start: datetime, end: datetime | None, rate: float) -> pa.Table:
     rows = storage.read_table(table, columns=list(SERVING_COLUMNS), since=(TIME_COLUMN, start))
     if end is not None and rows.num_rows:
-        in_window = pc.less_equal(_times(rows[TIME_COLUMN]), pa.scalar(end, pa.timestamp("us", "UTC")))
+        times = utc_times(rows[TIME_COLUMN], f"serving.table ({table})")
+        in_window = pc.less_equal(times, pa.scalar(end, pa.timestamp("us", "UTC")))
         if not pc.all(in_window).as_py():
             rows = rows.filter(in_window)
     return sample(rows, rate)

@@ -141,8 +141,8 @@ def eval_mask(table: pa.Table, fraction: float, seed: int) -> np.ndarray[Any, np
 
 
 def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
-    table, metadata = read_source(config.get("source"))
     fraction, seed = split_settings(config.get("split"))
+    table, metadata = read_source(config.get("source"))
     label = config.get("label")
     address = metadata["source"]
     if table.num_rows == 0 or table.num_columns == 0:

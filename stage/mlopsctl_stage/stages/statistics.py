@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlopsctl_stage import tfmd
+from mlopsctl_stage import numbers, tfmd
 from mlopsctl_stage.artifacts import staged_dir
 from mlopsctl_stage.errors import StageError
 from mlopsctl_stage.tables import read_examples
@@ -141,8 +141,9 @@ def _numeric_statistics(stats: Proto, values: pa.ChunkedArray, common: Proto) ->
     quantiles = stats.histograms.add(num_nan=num_nan, type=Histogram.QUANTILES)
     if not data.size:
         return
-    stats.mean = float(data.mean())
-    stats.std_dev = float(data.std())
+    scale = numbers.scale(data)
+    stats.mean = float((data / scale).mean()) * scale
+    stats.std_dev = float((data / scale).std()) * scale
     stats.min = float(data.min())
     stats.max = float(data.max())
     stats.num_zeros = int(np.count_nonzero(data == 0))
@@ -158,8 +159,9 @@ def _quantiles_histogram(histogram: Proto, data: np.ndarray, samples: int | None
     sample = data
     if data.size > QUANTILE_SAMPLE:
         sample = data[np.random.default_rng(0).integers(0, data.size, QUANTILE_SAMPLE)]
+    scale = numbers.scale(sample)
     boundaries = np.asarray(
-        np.quantile(sample, np.linspace(0.0, 1.0, HISTOGRAM_BUCKETS + 1)), dtype=np.float64
+        np.quantile(sample / scale, np.linspace(0.0, 1.0, HISTOGRAM_BUCKETS + 1)) * scale, dtype=np.float64
     )
     boundaries[0], boundaries[-1] = data.min(), data.max()
     histogram.type = Histogram.QUANTILES
@@ -175,8 +177,11 @@ def _standard_histogram(histogram: Proto, data: np.ndarray) -> None:
     if low == high:
         histogram.buckets.add(low_value=low, high_value=high, sample_count=float(data.size))
         return
-    edges = np.linspace(low, high, HISTOGRAM_BUCKETS + 1)
-    index = ((data - low) * (HISTOGRAM_BUCKETS / (high - low))).astype(np.intp)
+    scale = numbers.scale(data)
+    edges = np.linspace(low / scale, high / scale, HISTOGRAM_BUCKETS + 1) * scale
+    index = ((data / scale - low / scale) * (HISTOGRAM_BUCKETS / (high / scale - low / scale))).astype(
+        np.intp
+    )
     np.minimum(index, HISTOGRAM_BUCKETS - 1, out=index)  # the maximum goes in the last bucket
     counts = np.bincount(index, minlength=HISTOGRAM_BUCKETS)
     for count, (start, end) in zip(counts, itertools.pairwise(edges), strict=True):

@@ -229,9 +229,10 @@ def _metrics(lines: list[str], goal: str) -> dict[str, float]:
     for line in lines:
         for name, number, *_ in METRIC_LINE.findall(line):
             try:
-                seen.setdefault(name, []).append(float(number))
+                value = float(number)
             except ValueError:
-                continue
+                continue  # `name = call(...)` in a traceback: no number
+            seen.setdefault(name, []).append(value)
     pick = max if goal == "maximize" else min
     return {name: pick(values) for name, values in seen.items()}
 

@@ -104,15 +104,47 @@ def _avro(data: bytes) -> pa.Table:
 _READERS = {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl, "avro": _avro}
 
 
-def _times(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text times as UTC timestamps: with a zone offset, or naive ones taken as UTC."""
+_ZONED = r"\d[T ]\d\d(:\d\d)*(\.\d+)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
+"""ISO 8601 text of a time that ends in a zone offset."""
+
+
+def utc_times(values: pa.ChunkedArray, subject: str) -> pa.ChunkedArray:
+    """A column of times as UTC timestamps: timestamps, or ISO 8601 text with or without a zone offset
+    (the two may be mixed; naive times are UTC, as BigQuery reads them)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    utc = pa.timestamp("us", tz="UTC")
+    if pa.types.is_timestamp(values.type):
+        if values.type.tz is None:
+            return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+        return pc.cast(values, utc)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise StageError(subject, f"it holds {values.type}, not times")
+    zoned = pc.fill_null(pc.match_substring_regex(values, _ZONED), False)
+    none = pa.scalar(None, values.type)
     try:
-        return pc.cast(values, pa.timestamp("us", tz="UTC"))
-    except pa.ArrowInvalid:
-        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+        with_zone = pc.cast(pc.if_else(zoned, values, none), utc)
+        naive = pc.cast(pc.if_else(zoned, none, values), pa.timestamp("us"))
+    except pa.ArrowInvalid as error:
+        bad = next((v for v in values.to_pylist() if v is not None and not _is_time(v)), None)
+        why = f"{bad[:40]!r} is not an ISO 8601 time (as 2025-06-02T11:58:46Z)" if bad else str(error)
+        raise StageError(subject, why) from None
+    return pc.coalesce(with_zone, pc.assume_timezone(naive, "UTC"))
+
+
+def _is_time(text: str) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    one = pa.array([text])
+    for type in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        try:
+            pc.cast(one, type)
+        except pa.ArrowInvalid:
+            continue
+        return True
+    return False
 
 
 def since(table: pa.Table, column: str, time: datetime, subject: str) -> pa.Table:
@@ -125,16 +157,11 @@ def since(table: pa.Table, column: str, time: datetime, subject: str) -> pa.Tabl
     values = table.column(column)
     moment = time if time.tzinfo else time.replace(tzinfo=UTC)
     try:
-        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            values = _times(values)
-        if pa.types.is_timestamp(values.type) and values.type.tz is None:
-            values = pc.assume_timezone(values, "UTC")
-        if pa.types.is_timestamp(values.type):
-            bound = pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
-        elif pa.types.is_date(values.type):
+        if pa.types.is_date(values.type):
             bound = pa.scalar(moment.astimezone(UTC).date(), type=values.type)
         else:
-            raise ValueError(f"it holds {values.type}, not times")
+            values = utc_times(values, f"{subject}: cannot filter on '{column}'")
+            bound = pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
         return table.filter(pc.fill_null(pc.greater_equal(values, bound), False))
-    except (pa.ArrowException, ValueError) as error:
+    except pa.ArrowException as error:
         raise StageError(subject, f"cannot filter on '{column}': {error}") from None
