@@ -162,7 +162,10 @@ def test_a_failed_trials_traceback_is_not_read_as_metrics(
         main(["tune-job", "--config", json.dumps(config), "--best-hyperparameters", str(tmp_path / "best")])
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == "mlopsctl-stage tune-job: Experiment p-tune: every one of the 2 local trials failed"
+    assert err == (
+        "mlopsctl-stage tune-job: Experiment p-tune: every one of the 2 local trials failed; "
+        "p-tune-local-2 exited 1: ValueError: Label contains NaN"
+    )
 
 
 @pytest.mark.parametrize(

@@ -285,4 +285,11 @@ def test_locally_when_every_trial_fails_the_step_fails(
     [container] = experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
     container["env"].append({"name": "BROKEN", "value": broken})
     message = _fails(local / "best", capsys, {**CONFIG, "experiment": experiment})
-    assert message == "mlopsctl-stage tune-job: Experiment p-tune: every one of the 3 local trials failed"
+    how = {
+        "exit": "p-tune-local-3 exited 2, printing nothing",
+        "silent": "p-tune-local-3 exited 0 without a loss=VALUE line: accuracy=0.5",
+    }[broken]
+    assert (
+        message
+        == f"mlopsctl-stage tune-job: Experiment p-tune: every one of the 3 local trials failed; {how}"
+    )

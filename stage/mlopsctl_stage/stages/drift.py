@@ -7,6 +7,12 @@ request log too or a table whose columns are the features. Each feature's distan
 (:mod:`mlopsctl_stage.distances`) is compared with its threshold; one row per feature goes to
 ``output.statistics`` and one per breached feature to ``output.alerts``.
 
+A feature with values on one side only (all null or NaN in the window's requests while the baseline
+has values, or the reverse) has no distance but is a breach, with its reason: a feature the requests
+lost is drift at its largest (TFDV has no distance for an empty histogram either and reports a
+dropped feature as a schema anomaly). Without values on both sides, or without requests in the
+window, there is no data: no distance, no breach.
+
 On a breach (unless ``--dry-run``) the job
 
 - notifies: it prints one structured log line that Cloud Logging ingests as ``jsonPayload``,
@@ -65,11 +71,20 @@ class Feature:
 class Result:
     feature: Feature
     comparison: Comparison
+    one_sided: str | None = None
+    """Why the feature breaches without a distance: it has values on one side only."""
 
     @property
     def breach(self) -> bool:
         distance = self.comparison.distance
-        return distance is not None and distance > self.feature.threshold
+        return self.one_sided is not None or (distance is not None and distance > self.feature.threshold)
+
+    @property
+    def verdict(self) -> str:
+        """How a breach reads in a message: its distance over the threshold, or its reason."""
+        if self.one_sided is not None:
+            return f"({self.one_sided})"
+        return f"{self.comparison.distance:.4f} > {self.feature.threshold:g}"
 
 
 def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
@@ -94,7 +109,10 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
         lambda name, values: tally(values, references[name]),
         positional,
     )
-    results = [Result(f, against_tallies(tallies.get(f.name, []), references[f.name])) for f in features]
+    results = [
+        _result(f, against_tallies(tallies.get(f.name, []), references[f.name]), serving.num_rows)
+        for f in features
+    ]
     _print_table(name, kind, (serving.num_rows, baseline_rows), (start, end), results)
     breached = [r for r in results if r.breach]
     if not args.dry_run:
@@ -109,6 +127,17 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
         )
     if failures:
         raise StageError("retrain", "; ".join(failures))
+
+
+def _result(feature: Feature, comparison: Comparison, requests: int) -> Result:
+    """The feature's result: with values on one side only, a breach with its reason."""
+    serving, baseline = comparison.serving_count, comparison.baseline_count
+    reason = None
+    if requests and not serving and baseline:
+        reason = f"no values in the {requests} requests; the baseline has {baseline}"
+    elif serving and not baseline:
+        reason = f"no values in the baseline; the {requests} requests have {serving}"
+    return Result(feature, comparison, reason)
 
 
 def _text(config: dict[str, Any], *keys: str) -> str:
@@ -210,7 +239,8 @@ def _print_table(
     for r in results:
         distance = "-" if r.comparison.distance is None else f"{r.comparison.distance:.4f}"
         threshold = f"{r.feature.threshold:.4f}"
-        print(line.format(r.feature.name, r.feature.kind, distance, threshold, "yes" if r.breach else "no"))
+        breach = ("yes" if r.one_sided is None else f"yes: {r.one_sided}") if r.breach else "no"
+        print(line.format(r.feature.name, r.feature.kind, distance, threshold, breach))
     sys.stdout.flush()
 
 
@@ -234,7 +264,7 @@ def _write_rows(
             **row(r),
             "serving_count": r.comparison.serving_count,
             "baseline_count": r.comparison.baseline_count,
-            "statistics": json.dumps(r.comparison.statistics, sort_keys=True),
+            "statistics": json.dumps(r.comparison.statistics | _reason(r), sort_keys=True),
         }
         for r in results
     ]
@@ -274,13 +304,11 @@ def _act(
 
 def _log_entry(name: str, event: str, breached: list[Result], channels: list[str]) -> dict[str, Any]:
     """The structured log line the monitor's alert policy matches (on ``event`` and the monitor label)."""
-    listed = ", ".join(
-        f"{r.feature.name} {r.comparison.distance:.4f} > {r.feature.threshold:g}" for r in breached
-    )
+    listed = ", ".join(f"{r.feature.name} {r.verdict}" for r in breached)
     what = event.removesuffix("-breach")
     return {
         "severity": "WARNING",
-        "message": f"{what} monitor {name}: {len(breached)} feature(s) over their threshold: {listed}",
+        "message": f"{what} monitor {name}: {len(breached)} feature(s) in breach: {listed}",
         MONITOR_LABEL: name,
         "event": event,
         "features": [r.feature.name for r in breached],
@@ -300,8 +328,14 @@ def _summary(name: str, results: list[Result], actions: list[dict[str, Any]]) ->
                 "breach": r.breach,
                 "servingCount": r.comparison.serving_count,
                 "baselineCount": r.comparison.baseline_count,
+                **_reason(r),
             }
             for r in results
         },
         "actions": actions,
     }
+
+
+def _reason(result: Result) -> dict[str, str]:
+    """``{"reason": ...}`` for a feature with values on one side only, else nothing."""
+    return {"reason": result.one_sided} if result.one_sided else {}

@@ -35,6 +35,8 @@ METRIC_LINE = re.compile(r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)")
 """Katib's default StdOut filter: ``METRIC=VALUE`` anywhere in a line."""
 TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.([^}]+)\}")
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+LAST_LINE = 200
+"""Characters of a failed trial's last output line kept in the step's error."""
 
 Trial = dict[str, Any]
 
@@ -191,11 +193,12 @@ def _locally(
     algorithm = experiment["spec"].get("algorithm", {}).get("algorithmName")
     samples = _grid(space) if algorithm == "grid" else _random(space, random.Random(SEED))
     trials: list[Trial] = []
+    last: local_process.Finished | None = None
     for index, parameters in enumerate(itertools.islice(samples, count), start=1):
         name = f"{experiment['metadata']['name']}-local-{index}"
         args = _trial_args(container.get("args", []), references, parameters)
         print(f"Trial {index}/{count} ({name}): {' '.join(args)}", flush=True)
-        finished = local_process.run(
+        last = finished = local_process.run(
             settings,
             container.get("image", ""),
             list(container.get("command", [])),
@@ -208,8 +211,25 @@ def _locally(
         status = "Succeeded" if ok else ("Failed" if finished.returncode else "MetricsUnavailable")
         trials.append({"name": name, "parameters": parameters, "metrics": metrics, "status": status})
     if not any(t["status"] == "Succeeded" for t in trials):
-        raise StageError(launch.title(experiment), f"every one of the {len(trials)} local trials failed")
+        why = f"every one of the {len(trials)} local trials failed"
+        if last is not None:
+            why += f"; {_failure(trials[-1]['name'], last, metric, timeout)}"
+        raise StageError(launch.title(experiment), why)
     return trials
+
+
+def _failure(name: str, finished: local_process.Finished, metric: str, timeout: float | None) -> str:
+    """How a local trial failed, ending with its last non-empty output line (shortened)."""
+    if finished.timed_out:
+        how = f"{name} timed out after {timeout:g}s"
+    elif finished.returncode:
+        how = f"{name} exited {finished.returncode}"
+    else:
+        how = f"{name} exited 0 without a {metric}=VALUE line"
+    line = next((text.strip() for text in reversed(finished.output) if text.strip()), "")
+    if len(line) > LAST_LINE:
+        line = line[: LAST_LINE - 1] + "…"
+    return f"{how}: {line}" if line else f"{how}, printing nothing"
 
 
 def _trial_args(args: list[str], references: dict[str, str], parameters: dict[str, Any]) -> list[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.storage import cloud, local
+from mlopsctl_stage.storage import cloud, combine, local
 from mlopsctl_stage.storage.formats import normalize, parse, skipped
 
 if TYPE_CHECKING:
@@ -210,17 +210,14 @@ def exists(uri: str) -> bool:
 def read_files(prefix_uri: str, format: str | None = None) -> pa.Table:
     """The data files under ``prefix_uri`` as one table: ``csv``, ``parquet``, ``jsonl`` or ``avro``
     (each file's by its extension when ``format`` is None; ``.gz`` is decompressed). Files named
-    ``_*`` or ``.*`` (``_SUCCESS``, temporary files) are skipped."""
-    import pyarrow as pa
-
+    ``_*`` or ``.*`` (``_SUCCESS``, temporary files) are skipped. Columns some files lack are null in
+    their rows, with a warning on stderr; types that cannot be unified fail (:mod:`.combine`)."""
     named = normalize(format) if format else None
-    tables = [parse(read_bytes(o.uri), o.uri, named) for o in list_objects(prefix_uri) if not skipped(o.uri)]
-    if not tables:
+    uris = [o.uri for o in list_objects(prefix_uri) if not skipped(o.uri)]
+    if not uris:
         raise StageError(f"files ({prefix_uri})", "no data files there")
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise StageError(f"files ({prefix_uri})", f"the files' columns do not agree: {error}") from None
+    tables = [(uri, parse(read_bytes(uri), uri, named)) for uri in uris]
+    return combine.concat(tables, f"files ({prefix_uri})")
 
 
 def upload_dir(local_dir: Path, uri: str) -> None:

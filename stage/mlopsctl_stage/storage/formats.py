@@ -63,6 +63,8 @@ def parse(data: bytes, uri: str, format: str | None = None) -> pa.Table:
             raise StageError(f"file ({uri})", f"not gzip: {error}") from None
     if found == "tfrecord":
         return tfrecord.read(data, uri)
+    if not data.strip():
+        raise StageError(f"file ({uri})", "is empty: no rows and no columns")
     try:
         return _READERS[found](data)
     except (pa.ArrowException, ValueError, EOFError) as error:
