@@ -88,31 +88,30 @@ def _log(deploy: pathlib.Path, path: str) -> list[tuple[str, int]]:
     return [(c, int(t)) for c, t in (line.split() for line in out if line)]
 
 
+def _source_at(deploy: pathlib.Path, commit: str, target: Target) -> str | None:
+    """The config commit that the state of ``target`` as of deploy ``commit`` was applied from (None:
+    unreadable, or not recorded); ``-dirty`` marks an apply from uncommitted changes."""
+    try:
+        return parse_state(
+            gitutil.git(["show", f"{commit}:{state_path(target)}"], deploy).decode()
+        ).source_commit
+    except (gitutil.GitError, StateError, UnicodeDecodeError):
+        return None
+
+
 def newest_source(deploy: pathlib.Path, target: Target) -> str | None:
-    """The config commit of the newest state of ``target`` in the deploy repository (None: none, or
-    unreadable); ``-dirty`` marks an apply from uncommitted changes."""
-    for commit, _ in _log(deploy.resolve(), state_path(target))[:1]:
-        try:
-            return parse_state(
-                gitutil.git(["show", f"{commit}:{state_path(target)}"], deploy).decode()
-            ).source_commit
-        except (gitutil.GitError, StateError, UnicodeDecodeError):
-            return None
-    return None
+    """The config commit of the newest state of ``target`` in the deploy repository (None: none)."""
+    newest = _log(deploy.resolve(), state_path(target))[:1]
+    return _source_at(deploy, newest[0][0], target) if newest else None
 
 
 def applied_since(
     deploy: pathlib.Path, target: Target, release: dict[str, str], config: ConfigRepo
 ) -> datetime | None:
     """Since when the deploy repository has held ``release`` for ``target`` (None: it does not)."""
-    path = state_path(target)
     since = None
-    for commit, time in _log(deploy.resolve(), path):
-        try:
-            state = parse_state(gitutil.git(["show", f"{commit}:{path}"], deploy).decode())
-        except (gitutil.GitError, StateError, UnicodeDecodeError):
-            break
-        source = state.source_commit
+    for commit, time in _log(deploy.resolve(), state_path(target)):
+        source = _source_at(deploy, commit, target)
         if not source or source.endswith("-dirty") or config.release_at(source, target) != release:
             break
         since = datetime.fromtimestamp(time, UTC)
