@@ -174,11 +174,10 @@ def _categorical(count: int, serving_freq: dict[str, float], baseline: Reference
 
 def _edges(low: float, high: float) -> npt.NDArray[np.float64]:
     """``BINS`` equal bins from ``low`` to ``high`` (one unit wide around a single value, as numpy's
-    ``histogram_bin_edges``), computed on scaled values so that a range wider than 1.8e308 has them too."""
+    ``histogram_bin_edges``)."""
     if low == high:
         low, high = low - 0.5, high + 0.5
-    unit = numbers.scale([low, high])
-    return np.linspace(low / unit, high / unit, BINS + 1) * unit
+    return numbers.edges(low, high, BINS)
 
 
 def _bin_counts(pieces: list[npt.NDArray[np.float64]], low: float, high: float) -> npt.NDArray[np.int64]:

@@ -17,3 +17,10 @@ def scale(values: npt.ArrayLike) -> float:
     if not np.isfinite(largest) or largest == 0:
         return 1.0
     return float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
+
+
+def edges(low: float, high: float, bins: int) -> npt.NDArray[np.float64]:
+    """``bins`` equal bins from ``low`` to ``high`` (``bins + 1`` edges), even when ``high - low``
+    passes the largest float."""
+    unit = scale([low, high])
+    return np.linspace(low / unit, high / unit, bins + 1) * unit

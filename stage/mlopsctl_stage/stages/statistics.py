@@ -178,7 +178,7 @@ def _standard_histogram(histogram: Proto, data: np.ndarray) -> None:
         histogram.buckets.add(low_value=low, high_value=high, sample_count=float(data.size))
         return
     scale = numbers.scale(data)
-    edges = np.linspace(low / scale, high / scale, HISTOGRAM_BUCKETS + 1) * scale
+    edges = numbers.edges(low, high, HISTOGRAM_BUCKETS)
     index = ((data / scale - low / scale) * (HISTOGRAM_BUCKETS / (high / scale - low / scale))).astype(
         np.intp
     )
