@@ -4,6 +4,11 @@ Classification metrics on two classes are about the positive class (the larger l
 ``True``, or the last in sort order); on more classes, precision, recall, F1, AUCs and the
 false positive rate are macro averages over the classes. ``recall_at_1pct_fpr`` is the highest
 recall at a false positive rate of at most 1%, on two classes only.
+
+A metric that divides by zero is undefined, never 0: precision when the model predicts no example
+of the class, recall when the examples hold none, F1 when both hold. On two classes that makes the
+metric unavailable (a threshold on it fails the step, saying why); in a macro average the classes
+where it is undefined are left out, and it is unavailable only when it is undefined for all of them.
 """
 
 from __future__ import annotations
@@ -81,6 +86,14 @@ def _accuracy(p: Predictions) -> float:
     return float(accuracy_score(p.y_true, p.y_pred))
 
 
+_UNDEFINED_WHEN = {
+    "precision_score": "the model predicts no positive example",
+    "recall_score": "no positive examples",
+    "f1_score": "no positive examples, and none predicted",
+}
+"""Why each averaged metric is undefined on two classes (it divides by zero)."""
+
+
 def _averaged(function_name: str) -> Callable[[Predictions], float]:
     def score(p: Predictions) -> float:
         import sklearn.metrics
@@ -88,10 +101,13 @@ def _averaged(function_name: str) -> Callable[[Predictions], float]:
         function = getattr(sklearn.metrics, function_name)
         if p.binary:
             assert p.classes is not None
-            return float(
-                function(p.y_true, p.y_pred, pos_label=p.classes[-1], average="binary", zero_division=0)
+            value = function(
+                p.y_true, p.y_pred, pos_label=p.classes[-1], average="binary", zero_division=np.nan
             )
-        return float(function(p.y_true, p.y_pred, labels=p.classes, average="macro", zero_division=0))
+            if np.isnan(value):
+                raise ValueError(_UNDEFINED_WHEN[function_name])
+            return float(value)
+        return float(function(p.y_true, p.y_pred, labels=p.classes, average="macro", zero_division=np.nan))
 
     return score
 

@@ -35,6 +35,7 @@ from test_tune_job import CONFIG, EXPERIMENT, local
 
 from mlopsctl_stage import storage
 from mlopsctl_stage.cli import main
+from mlopsctl_stage.metrics import Predictions, UnavailableMetric, compute
 from mlopsctl_stage.tables import read_examples
 
 __all__ = ["kfp", "local"]
@@ -214,3 +215,30 @@ def test_when_every_local_trial_fails_the_line_ends_with_the_last_ones_last_word
     assert last == (
         f"mlopsctl-stage tune-job: Experiment p-tune: every one of the 3 local trials failed; {how}: {shown}"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "y_true", "y_pred", "reason"),
+    [
+        ("precision", [True, False, True], [False, False, False], "the model predicts no positive example"),
+        ("recall", [False, False, False], [True, False, False], "no positive examples"),
+        ("f1", [False, False, False], [False, False, False], "no positive examples, and none predicted"),
+    ],
+)
+def test_a_metric_that_divides_by_zero_is_unavailable_not_zero(
+    name: str, y_true: list[bool], y_pred: list[bool], reason: str
+) -> None:
+    predictions = Predictions(
+        "classification", np.array(y_true), np.array(y_pred), None, np.array([False, True])
+    )
+    with pytest.raises(UnavailableMetric, match=f"^{reason}$"):
+        compute(name, predictions)
+
+
+def test_a_macro_average_leaves_out_the_classes_where_the_metric_is_undefined() -> None:
+    classes = np.array(["a", "b", "c"])
+    y_true = np.array(["a", "a", "b", "b"])
+    y_pred = np.array(["a", "b", "b", "b"])  # class c: neither present nor predicted
+    predictions = Predictions("classification", y_true, y_pred, None, classes)
+    assert compute("precision", predictions) == pytest.approx((1.0 + 2 / 3) / 2)
+    assert compute("recall", predictions) == pytest.approx((0.5 + 1.0) / 2)
