@@ -5,6 +5,7 @@ says why; an empty table file says so."""
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,27 @@ def test_a_macro_average_leaves_out_the_classes_where_the_metric_is_undefined() 
     predictions = Predictions("classification", y_true, y_pred, None, classes)
     assert compute("precision", predictions) == pytest.approx((1.0 + 2 / 3) / 2)
     assert compute("recall", predictions) == pytest.approx((0.5 + 1.0) / 2)
+
+
+def test_an_empty_shard_among_a_sources_files_is_skipped(
+    local_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage.write_bytes("gs://b/in/part-0.jsonl", b"".join(b'{"x": %d}\n' % i for i in range(60)))
+    storage.write_bytes("gs://b/in/part-1.jsonl", b"")
+    storage.write_bytes("gs://b/in/part-2.csv.gz", gzip.compress(b"\n"))
+    _ingest({"gcs": "gs://b/in/"}, tmp_path / "out")
+    assert capsys.readouterr().err == ""
+    assert sum(len(split) for split in read_examples(str(tmp_path / "out"))[0].values()) == 60
+
+
+def test_a_source_whose_files_are_all_empty_fails_in_one_line(
+    local_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage.write_bytes("gs://b/in/part-0.jsonl", b"")
+    storage.write_bytes("gs://b/in/part-1.csv", b" \n")
+    with pytest.raises(SystemExit) as exit_:
+        _ingest({"gcs": "gs://b/in/"}, tmp_path / "out")
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == (
+        "mlopsctl-stage ingest: files (gs://b/in/): every data file there is empty: no rows and no columns\n"
+    )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopsctl_stage.errors import StageError
 from mlopsctl_stage.storage import cloud, combine, local
-from mlopsctl_stage.storage.formats import normalize, parse, skipped
+from mlopsctl_stage.storage.formats import EmptyFile, normalize, parse, skipped
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -210,13 +210,21 @@ def exists(uri: str) -> bool:
 def read_files(prefix_uri: str, format: str | None = None) -> pa.Table:
     """The data files under ``prefix_uri`` as one table: ``csv``, ``parquet``, ``jsonl`` or ``avro``
     (each file's by its extension when ``format`` is None; ``.gz`` is decompressed). Files named
-    ``_*`` or ``.*`` (``_SUCCESS``, temporary files) are skipped. Columns some files lack are null in
+    ``_*`` or ``.*`` (``_SUCCESS``, temporary files) and empty files (an export's empty shards) are
+    skipped; all files empty fails. Columns some files lack are null in
     their rows, with a warning on stderr; types that cannot be unified fail (:mod:`.combine`)."""
     named = normalize(format) if format else None
     uris = [o.uri for o in list_objects(prefix_uri) if not skipped(o.uri)]
     if not uris:
         raise StageError(f"files ({prefix_uri})", "no data files there")
-    tables = [(uri, parse(read_bytes(uri), uri, named)) for uri in uris]
+    tables: list[tuple[str, pa.Table]] = []
+    for uri in uris:
+        try:
+            tables.append((uri, parse(read_bytes(uri), uri, named)))
+        except EmptyFile:  # an export's empty shard
+            continue
+    if not tables:
+        raise StageError(f"files ({prefix_uri})", "every data file there is empty: no rows and no columns")
     return combine.concat(tables, f"files ({prefix_uri})")
 
 

@@ -14,6 +14,11 @@ from mlopsctl_stage.storage import tfrecord
 if TYPE_CHECKING:
     import pyarrow as pa
 
+
+class EmptyFile(StageError):
+    """A data file with no bytes but white space: no rows and no columns."""
+
+
 FORMATS = ("csv", "parquet", "jsonl", "avro", "tfrecord")
 _ALIASES = {"json": "jsonl", "ndjson": "jsonl", "newline_delimited_json": "jsonl", "tfrecords": "tfrecord"}
 _EXTENSIONS = {
@@ -64,7 +69,7 @@ def parse(data: bytes, uri: str, format: str | None = None) -> pa.Table:
     if found == "tfrecord":
         return tfrecord.read(data, uri)
     if not data.strip():
-        raise StageError(f"file ({uri})", "is empty: no rows and no columns")
+        raise EmptyFile(f"file ({uri})", "is empty: no rows and no columns")
     try:
         return _READERS[found](data)
     except (pa.ArrowException, ValueError, EOFError) as error:
