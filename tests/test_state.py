@@ -101,6 +101,8 @@ def _resource_doc(**changes: object) -> str:
         (_doc(format_version=None), "unsupported format_version None"),
         (_doc(format_version=2), "unsupported format_version 2"),
         (_doc(format_version="1"), "unsupported format_version '1'"),
+        (_doc(format_version=True), "unsupported format_version True"),
+        (_doc(format_version=1.0), "unsupported format_version 1.0"),
         (_doc(project=7), "'project' has the wrong type"),
         (_doc(source_commit=1), "'source_commit' has the wrong type"),
         (_doc(target={"env": "prod"}), "target: missing 'region'"),

@@ -77,7 +77,8 @@ def _parsed(document: Document | None, name: str, found: list[Diagnostic]) -> tu
     if document is None:
         return Lock(name), found
     where = _Where(document, found)
-    if document.data.get("lockVersion") != LOCK_VERSION:
+    version = document.data.get("lockVersion")
+    if type(version) is not int or version != LOCK_VERSION:  # YAML true and 1.0 equal 1 in Python
         hint = "this mlopsctl writes and reads that version"
         where.error(("lockVersion",), f"lockVersion must be {LOCK_VERSION}", hint)
     entries: dict[Target, LockEntry] = {}

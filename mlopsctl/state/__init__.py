@@ -135,7 +135,7 @@ def parse_state(text: str) -> State:
     if not isinstance(doc, dict):
         raise StateError("the state must be a JSON object")
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # JSON true equals 1 in Python
         raise StateError(f"unsupported format_version {version!r} (this version reads {FORMAT_VERSION})")
     target = _field(doc, "target", dict, "state")
     raw_resources = _field(doc, "resources", list, "state")

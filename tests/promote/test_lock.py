@@ -53,6 +53,8 @@ def test_pins_keep_their_lines() -> None:
     ("text", "expected"),
     [
         ("lockVersion: 2\n", ["mlops.lock:1:14: error E207: lockVersion must be 1"]),
+        ("lockVersion: true\n", ["mlops.lock:1:14: error E207: lockVersion must be 1"]),
+        ("lockVersion: 1.0\n", ["mlops.lock:1:14: error E207: lockVersion must be 1"]),
         ("lockVersion: 1\nenvironments: []\n", ["mlops.lock:2:15: error E207: expected a mapping"]),
         (
             "lockVersion: 1\nenvironments:\n  prod:\n    us-central1:\n      pins: {a.version: 3}\n",
