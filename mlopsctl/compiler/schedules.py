@@ -10,8 +10,9 @@ stage, which sends the rows to an endpoint that serves the job's model version)
 published like any other, with a CronJob when it has a schedule.
 
 Each account that starts runs gets a Role with exactly the KFP API calls its starters make
-(``RUN_RULES``, ``POLL_RULES``); each account that runs execute as (named by a starter, or by a
-drift or skew monitor that retrains) gets one with what the run's pods need (``RUN_STEP_RULES``).
+(``RUN_RULES``, ``POLL_RULES``); each account that runs execute as (every pipeline's and batch
+job's on Kubeflow Pipelines, whoever starts the run) gets one with what the run's pods need
+(``RUN_STEP_RULES``).
 A CronJob's pod authenticates with a projected service account token for the KFP audience (the
 ``cronjob`` template; a monitor's pod gets the same from :data:`mlopsctl.compiler.pods.KFP_CLIENT_VOLUME`).
 """
@@ -29,7 +30,6 @@ from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pipelines import bigquery_name, gcs_uri, publish, published_version
 from mlopsctl.config.endpoints import batch_endpoint
-from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import NewData, Pipeline, Schedule
 from mlopsctl.config.models.serving import BatchIO, BatchJob
 from mlopsctl.config.naming import batch_pipeline, namespace, shorten
@@ -105,21 +105,19 @@ def build(ctx: BuildContext) -> None:
 
 def _runners(ctx: BuildContext, starters: list[RunStarter]) -> dict[str, Path]:
     """The accounts runs execute as, with the pipeline or batch job each is first named for: those
-    the run starters name, and those of the pipelines that drift and skew monitors retrain on
-    Kubeflow Pipelines."""
-    from mlopsctl.compiler.monitoring import retrained_pipelines  # which imports this module
-
+    the run starters name and, on Kubeflow Pipelines, those of every pipeline and batch job, as a run
+    executes as its pipeline's account whoever starts it (a schedule, a trigger, a monitor that
+    retrains, ``mlopsctl run`` or the KFP UI)."""
     found: dict[str, Path] = {}
     for starter in starters:
         found.setdefault(starter.who.ksa, starter.source[:2])
-    on_kfp = ctx.config.placement.pipelines == "gke"  # Vertex AI runs execute as Google accounts
-    for name, monitor in ctx.config.monitors.items():
-        if isinstance(monitor, DataMonitor) and on_kfp:
-            for pipeline in retrained_pipelines(ctx.config, name):
-                declared = ctx.config.pipelines[pipeline].service_account
-                found.setdefault(
-                    identity_of(ctx, "pipeline", pipeline, declared).ksa, ("pipelines", pipeline)
-                )
+    if ctx.config.placement.pipelines == "vertex":  # Vertex AI runs execute as Google accounts
+        return found
+    for name, pipeline in ctx.config.pipelines.items():
+        who = identity_of(ctx, "pipeline", name, pipeline.service_account)
+        found.setdefault(who.ksa, ("pipelines", name))
+    for name in ctx.config.batch_jobs:
+        found.setdefault(identity_of(ctx, "batch", name).ksa, ("batchJobs", name))
     return found
 
 

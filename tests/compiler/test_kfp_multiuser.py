@@ -193,9 +193,18 @@ pipelines:
 """
 
 
-def test_an_account_that_polls_may_list_runs_and_unstarted_pipelines_get_nothing(
+RUN_STEPS = [
+    {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["kfp-launcher"]},
+]
+"""What the pods of a run need from the account they execute as (Argo's executor, KFP's driver)."""
+
+
+def test_an_account_that_polls_may_list_runs_and_unstarted_pipelines_may_only_run_steps(
     tmp_path: pathlib.Path,
 ) -> None:
+    """Pipeline c has no schedule or trigger, but a run started by hand (``mlopsctl run``, the KFP UI)
+    executes as its account too, so its steps must be able to report their outputs."""
     text = STAGED.replace("  name: demo\n", "  name: demo\n  owner: ml@acme.example\n") + SHARED
     graph = compile_text(tmp_path, text)[DEV]
     assert kfp_grants(graph) == {"account-runner-dev-usc1": POLL}
@@ -206,27 +215,21 @@ def test_an_account_that_polls_may_list_runs_and_unstarted_pipelines_get_nothing
             {"apiGroups": [KFP], "resources": ["experiments"], "verbs": ["create", "list"]},
             {"apiGroups": [KFP], "resources": ["runs"], "verbs": ["create", "list"]},
         ],
-        "account-runner-dev-usc1-run-steps": [
-            {
-                "apiGroups": ["argoproj.io"],
-                "resources": ["workflowtaskresults"],
-                "verbs": ["create", "patch"],
-            },
-            {
-                "apiGroups": [""],
-                "resources": ["configmaps"],
-                "verbs": ["get"],
-                "resourceNames": ["kfp-launcher"],
-            },
-        ],
+        "account-runner-dev-usc1-run-steps": RUN_STEPS,
+        "pipeline-c-dev-usc1-run-steps": RUN_STEPS,
     }
+    bindings = {b.name: b.inputs["subjects"] for b in of_type(graph, BINDING)}
+    assert bindings["pipeline-c-dev-usc1-run-steps"] == [
+        {"kind": "ServiceAccount", "name": "pipeline-c-dev-usc1", "namespace": "demo"}
+    ]
 
 
 @pytest.mark.parametrize(("graph", "pipelines"), GRAPHS)
 def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph, pipelines: Runtime) -> None:
-    """Every account a run is started as (by a CronJob or a monitor's retrain) may report its steps'
-    outputs (Argo's executor) and read the KFP launcher settings; no other account may (none, where
-    Vertex AI runs the pipelines: no run executes in the cluster)."""
+    """Every account a run executes as (each pipeline's and batch job's, and any a CronJob or a
+    monitor's retrain starts it as) may report its steps' outputs (Argo's executor) and read the KFP
+    launcher settings; no other account may (none, where Vertex AI runs the pipelines: no run executes
+    in the cluster)."""
     started_as = set()
     for _, pod in pod_templates(graph):
         for container in pod["containers"]:
@@ -243,4 +246,10 @@ def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph, pipelin
         if any("workflowtaskresults" in rule["resources"] for rule in rules):
             executors |= {s["name"] for s in binding.inputs["subjects"]}
     assert bool(started_as) is (pipelines == "gke")
-    assert executors == started_as
+    run_as = {  # the accounts of pipelines and batch jobs: a run started by hand executes as them too
+        r.name
+        for r in of_type(graph, "kubernetes:core/v1:ServiceAccount")
+        if r.inputs["metadata"]["labels"].get("app.kubernetes.io/component") in ("pipeline", "batch")
+    }
+    assert started_as <= executors
+    assert executors == (run_as | started_as if pipelines == "gke" else set())
