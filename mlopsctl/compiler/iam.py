@@ -64,8 +64,6 @@ JOB_USER = "roles/bigquery.jobUser"
 READ_SESSION_USER = "roles/bigquery.readSessionUser"
 """On the project: the stages read tables, and query results, through the Storage Read API."""
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
-OBJECT_ADMIN = "roles/storage.objectAdmin"
-"""On the pipeline root: runs write, read, overwrite and list their artifacts there."""
 METADATA_VIEWER = "roles/bigquery.metadataViewer"
 """On a dataset a new-data trigger watches: it reads when tables and partitions changed."""
 
@@ -123,9 +121,10 @@ def _needs(ctx: BuildContext) -> Iterator[tuple[Identity, Need]]:
 
 
 def _pipeline(ctx: BuildContext, name: str, pipeline: Pipeline) -> Iterator[Need]:
-    """Write its runs' artifacts, read its ingest sources, write the artifacts of the models it
-    pushes; see what its new-data triggers watch."""
-    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("pipelines", name)
+    """Write its runs' artifacts (the pipeline root, whose objects runs create, read, list and
+    overwrite: Storage Object User, not Admin, which also sets objects' IAM and ACLs), read its ingest
+    sources, write the artifacts of the models it pushes; see what its new-data triggers watch."""
+    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, _ROLES[BUCKET_IAM_MEMBER]["write"], ("pipelines", name)
     for i, trigger in enumerate(pipeline.triggers):
         if trigger.new_data is not None:
             yield _watched(ctx, trigger.new_data, ("pipelines", name, "triggers", i, "newData"))
@@ -187,10 +186,9 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need
 
 
 def _batch_job(ctx: BuildContext, name: str, job: BatchJob) -> Iterator[Need]:
-    """Write its runs' artifacts; read the model version's artifacts and the input; write the output."""
-    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, OBJECT_ADMIN, ("batchJobs", name)
-    uri = ctx.config.models[job.model].versions[job.version].artifact_uri
-    yield from _artifact_bucket(ctx, uri, "read", ("batchJobs", name, "version"))
+    """Write its runs' artifacts; read the input and write the output. The model serves from its
+    endpoint: the job only sends it rows."""
+    yield BUCKET_IAM_MEMBER, PIPELINE_ROOT, _ROLES[BUCKET_IAM_MEMBER]["write"], ("batchJobs", name)
     yield from _batch_io(ctx, job.input, "read", ("batchJobs", name, "input"))
     yield from _batch_io(ctx, job.output, "write", ("batchJobs", name, "output"))
 
@@ -273,7 +271,7 @@ def _artifact_bucket(ctx: BuildContext, uri: str, access: Access, path: Path) ->
 
 _INCLUDING = (
     (METADATA_VIEWER, _ROLES[DATASET_IAM_MEMBER]["read"], _ROLES[DATASET_IAM_MEMBER]["write"]),
-    (_ROLES[BUCKET_IAM_MEMBER]["read"], _ROLES[BUCKET_IAM_MEMBER]["write"], OBJECT_ADMIN),
+    (_ROLES[BUCKET_IAM_MEMBER]["read"], _ROLES[BUCKET_IAM_MEMBER]["write"]),
 )
 """BigQuery's and Cloud Storage's roles on data, each allowing what those before it allow."""
 _RANKS = {role: rank for roles in _INCLUDING for rank, role in enumerate(roles)}

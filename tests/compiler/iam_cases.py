@@ -24,7 +24,7 @@ ON = {
     TABLE_IAM_MEMBER: "tableId",
     SECRET_IAM_MEMBER: "secretId",
 }
-VIEW, USE, ADMIN = "roles/storage.objectViewer", "roles/storage.objectUser", "roles/storage.objectAdmin"
+VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
 READ, EDIT = "roles/bigquery.dataViewer", "roles/bigquery.dataEditor"
 JOBS, SESSIONS = "roles/bigquery.jobUser", "roles/bigquery.readSessionUser"
 VERTEX_USER = "roles/aiplatform.user"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from iam_cases import (
-    ADMIN,
     DEV,
     EDIT,
     JOBS,
@@ -34,8 +33,8 @@ EXAMPLE_GRANTS = [
         {
             (
                 BUCKET_IAM_MEMBER,
-                "pipeline-train-object-admin-pipeline-root",
-                ADMIN,
+                "pipeline-train-object-user-pipeline-root",
+                USE,
                 "digits-dev-us-central1-pipeline-root",
             ),
             (BUCKET_IAM_MEMBER, "pipeline-train-object-viewer-images", VIEW, "digits-dev-us-central1-images"),
@@ -74,8 +73,8 @@ EXAMPLE_GRANTS = [
             *[
                 (
                     BUCKET_IAM_MEMBER,
-                    f"{who}-object-admin-pipeline-root",
-                    ADMIN,
+                    f"{who}-object-user-pipeline-root",
+                    USE,
                     "sensors-dev-europe-west1-pipeline-root",
                 )
                 for who in ("pipeline-anomaly", "pipeline-sensor-profile", "batch-daily-scores")
@@ -128,12 +127,6 @@ EXAMPLE_GRANTS = [
                 "endpoint-detector-data-editor-serving-detector_requests",
                 EDIT,
                 "detector_requests",
-            ),
-            (
-                BUCKET_IAM_MEMBER,
-                "batch-daily-scores-object-viewer-models",
-                VIEW,
-                "sensors-dev-europe-west1-models",
             ),
             (
                 TABLE_IAM_MEMBER,
@@ -192,8 +185,8 @@ EXAMPLE_GRANTS = [
         {
             (
                 BUCKET_IAM_MEMBER,
-                "pipeline-train-object-admin-pipeline-root",
-                ADMIN,
+                "pipeline-train-object-user-pipeline-root",
+                USE,
                 "fraud-prod-europe-west4-pipeline-root",
             ),
             (

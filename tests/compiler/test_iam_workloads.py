@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 from helpers import OWNED_STAGED, compile_text
-from iam_cases import ADMIN, DEV, EDIT, READ, SESSIONS, USE, VIEW, _grants, _member
+from iam_cases import DEV, EDIT, READ, SESSIONS, USE, VIEW, _grants, _member
 
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, PROJECT_IAM_MEMBER, TABLE_IAM_MEMBER
 
@@ -55,8 +55,8 @@ def test_pipeline_reads_its_ingest_bucket_and_writes_its_model_bucket_only(tmp_p
         (BUCKET_IAM_MEMBER, "pipeline-train-object-user-models", USE, "demo-dev-us-central1-models"),
         (
             BUCKET_IAM_MEMBER,
-            "pipeline-train-object-admin-pipeline-root",
-            ADMIN,
+            "pipeline-train-object-user-pipeline-root",
+            USE,
             "demo-dev-us-central1-pipeline-root",
         ),
     }
@@ -110,8 +110,8 @@ def test_workloads_sharing_a_declared_account_share_its_grants(tmp_path: pathlib
     assert _grants(graph) == {
         (
             BUCKET_IAM_MEMBER,
-            "account-shared-object-admin-pipeline-root",
-            ADMIN,
+            "account-shared-object-user-pipeline-root",
+            USE,
             "demo-dev-us-central1-pipeline-root",
         ),
         (BUCKET_IAM_MEMBER, "account-shared-object-viewer-raw", VIEW, "demo-dev-us-central1-raw"),
@@ -158,8 +158,8 @@ def test_writing_a_bucket_makes_reading_it_redundant(tmp_path: pathlib.Path) -> 
     assert {g for g in _grants(graph) if g[1].startswith("batch-")} == {
         (
             BUCKET_IAM_MEMBER,
-            "batch-score-object-admin-pipeline-root",
-            ADMIN,
+            "batch-score-object-user-pipeline-root",
+            USE,
             "demo-dev-us-central1-pipeline-root",
         ),
         (BUCKET_IAM_MEMBER, "batch-score-object-user-scores", USE, "demo-dev-us-central1-scores"),

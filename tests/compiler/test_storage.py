@@ -107,19 +107,21 @@ def test_only_what_runs_pipelines_gets_one(tmp_path: pathlib.Path, text: str, ex
     assert (f"{DEV}/{BUCKET}/pipeline-root" in graph.resources) is expected
 
 
-def test_pipeline_and_batch_accounts_administer_the_root_objects(tmp_path: pathlib.Path) -> None:
+def test_pipeline_and_batch_accounts_use_the_root_objects(tmp_path: pathlib.Path) -> None:
+    """Storage Object User: runs create, read, list and overwrite their artifacts; nothing sets the
+    objects' IAM or ACLs (Storage Object Admin would allow it)."""
     graph = _graph(tmp_path, owned(WITH_DATA) + PIPELINE + MODEL)
-    admins = {
+    users = {
         r.name: r
         for r in graph
         if r.type == BUCKET_IAM_MEMBER and r.inputs["bucket"] == "demo-dev-us-central1-pipeline-root"
     }
-    assert sorted(admins) == [
-        "batch-score-object-admin-pipeline-root",
-        "pipeline-train-object-admin-pipeline-root",
+    assert sorted(users) == [
+        "batch-score-object-user-pipeline-root",
+        "pipeline-train-object-user-pipeline-root",
     ]
-    assert {r.inputs["role"] for r in admins.values()} == {"roles/storage.objectAdmin"}
-    for grant in admins.values():
+    assert {r.inputs["role"] for r in users.values()} == {"roles/storage.objectUser"}
+    for grant in users.values():
         assert f"{DEV}/{BUCKET}/pipeline-root" in grant.depends_on
 
 

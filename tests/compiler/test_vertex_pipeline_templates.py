@@ -68,9 +68,9 @@ def test_the_run_account_may_create_pipeline_jobs_and_read_the_template(tmp_path
         "member": f"serviceAccount:{ACCOUNT}",
     }
     assert grant.depends_on == (_address("gcp:serviceaccount/account:Account", "pipeline-train"),)
-    # The template is in the pipeline root, whose objects the account administers (the iam step).
+    # The template is in the pipeline root, whose objects the account reads and writes (the iam step).
     root = _one(
-        graph, "gcp:storage/bucketIAMMember:BucketIAMMember", "pipeline-train-object-admin-pipeline-root"
+        graph, "gcp:storage/bucketIAMMember:BucketIAMMember", "pipeline-train-object-user-pipeline-root"
     )
     assert root.inputs["bucket"] == ROOT_BUCKET and root.inputs["member"] == f"serviceAccount:{ACCOUNT}"
     # Nothing starts runs with the account's own token: it need not act as itself.
