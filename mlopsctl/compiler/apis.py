@@ -12,8 +12,10 @@ is on in new projects.
 from __future__ import annotations
 
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.config.sourcemap import Path
 
 SERVICE = "gcp:projects/service:Service"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
 APIS = {
     "artifactregistry": "artifactregistry.googleapis.com",
     "bigquery": "bigquery.googleapis.com",
@@ -42,6 +44,19 @@ def api_of(type_token: str) -> str | None:
     if type_token == SERVICE or not type_token.startswith(("gcp:", "mlopsctl:")):
         return None
     return APIS.get(type_token.split(":")[1].split("/")[0])
+
+
+def service_agent(ctx: BuildContext, api: str, source: Path) -> str:
+    """The address of the project's service agent of ``api`` (a key of ``APIS``): a ServiceIdentity,
+    added once, which creates the agent if the API has not yet (it may do so only on first use).
+    Grants to the agent take its ``member`` output, and so wait for it."""
+    service = APIS[api]
+    name = service.removesuffix(".googleapis.com")
+    address = ctx.address(SERVICE_IDENTITY, name)
+    if address not in ctx.graph.resources:
+        inputs = {"project": ctx.gcp_project, "service": service}
+        ctx.add(SERVICE_IDENTITY, name, inputs, source=source, depends_on=(ctx.address(SERVICE, name),))
+    return address
 
 
 EXTRA = {

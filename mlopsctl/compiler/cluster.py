@@ -185,7 +185,7 @@ def _image_readers(ctx: BuildContext, member: str, account: str) -> None:
                 "project": repo.project,
                 "location": repo.location,
                 "repository": repo.repository,
-                "role": "roles/artifactregistry.reader",
+                "role": registry.READER,
                 "member": member,
             },
             source=source,

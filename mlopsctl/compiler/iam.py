@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import Identity, identity_of
@@ -45,7 +46,7 @@ from mlopsctl.config.naming import (
     request_log_table,
 )
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, fn_output
 
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 DATASET_IAM_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"
@@ -233,11 +234,6 @@ def vertex_agent_grant(ctx: BuildContext, dataset: str) -> str:
     return ctx.address(DATASET_IAM_MEMBER, _grant_name("vertex-ai-agent", grant))
 
 
-def _vertex_agent_member(ctx: BuildContext) -> JSON:
-    """The service agent's email holds the project number, looked up when the program applies."""
-    return ctx.service_agent("aiplatform")
-
-
 def _table_or_dataset(ctx: BuildContext, dataset: str, table: str | None) -> tuple[str, str]:
     """Where to grant access to ``table`` of ``dataset``: the table, if mlopsctl creates it."""
     if table is not None and ctx.address(TABLE, f"{dataset}.{table}") in ctx.graph.resources:
@@ -293,8 +289,10 @@ def _covers(other: Grant, grant: Grant) -> bool:
 
 def _add(ctx: BuildContext, grant: Grant, source: Path) -> None:
     scope, granted_on = _scope(ctx, grant)
-    if grant.who == VERTEX_AI_AGENT:
-        name, member = _grant_name("vertex-ai-agent", grant), _vertex_agent_member(ctx)
+    if grant.who == VERTEX_AI_AGENT:  # made to exist first: it may otherwise appear only on first use
+        agent = service_agent(ctx, "vertex", source)
+        name, member = _grant_name("vertex-ai-agent", grant), fn_output(agent, "member")
+        granted_on = (agent, *granted_on)
     else:
         gsa = ctx.graph.resources[grant.who.gsa_address]
         name, member = _grant_name(gsa.name, grant), f"serviceAccount:{grant.who.gsa_email}"

@@ -1,5 +1,10 @@
 """Artifact Registry: the Docker repository mlopsctl creates for the project's images, and the
-repositories that the images the config names come from."""
+repositories that the images the config names come from.
+
+Vertex AI pulls the images of a pipeline's steps as the project's Vertex AI service agent, whatever
+account the run executes as. The agent may pull from its own project's repositories; from any other
+project's it needs ``roles/artifactregistry.reader`` on the repository, granted here for each one an
+image of a pipeline on Vertex AI comes from."""
 
 from __future__ import annotations
 
@@ -8,14 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlopsctl.compiler import kms
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import repository_id
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, fn_output
 
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
 REPOSITORY_IAM_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+READER = "roles/artifactregistry.reader"
 KEEP_RECENT_VERSIONS = 20
 UNTAGGED_MAX_AGE = "2592000s"  # 30 days
 
@@ -62,6 +69,32 @@ def build(ctx: BuildContext) -> None:
         depends_on=key_deps,
         protect=True,
     )
+    _vertex_image_readers(ctx)
+
+
+def _vertex_image_readers(ctx: BuildContext) -> None:
+    if ctx.config.placement.pipelines != "vertex" or not ctx.config.pipelines:
+        return
+    granted: set[RepositoryRef] = set()
+    for image, source in config_images(ctx.config):
+        repo = repository_of(image)
+        if repo is None or repo.project == ctx.gcp_project or repo in granted:
+            continue
+        granted.add(repo)
+        agent = service_agent(ctx, "vertex", source)
+        ctx.add(
+            REPOSITORY_IAM_MEMBER,
+            f"vertex-ai-agent-reader-{repo.project}-{repo.location}-{repo.repository}".replace(":", "-"),
+            {
+                "project": repo.project,
+                "location": repo.location,
+                "repository": repo.repository,
+                "role": READER,
+                "member": fn_output(agent, "member"),
+            },
+            source=source,
+            depends_on=(agent,),
+        )
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,10 @@ def test_request_logging_is_the_endpoints_own_into_a_table_vertex_ai_creates(tmp
     agent = _get(graph, "gcp:bigquery/datasetIamMember:DatasetIamMember", "vertex-ai-agent-data-editor-logs")
     assert agent.inputs["datasetId"] == "logs_dev_us_central1"
     assert agent.inputs["role"] == "roles/bigquery.dataEditor"
-    assert "@gcp-sa-aiplatform.iam.gserviceaccount.com" in str(agent.inputs["member"])
+    # The agent is made to exist (it may otherwise appear only on first use), and the grant waits for it.
+    identity = f"{DEV}/gcp:projects/serviceIdentity:ServiceIdentity/aiplatform"
+    assert agent.inputs["member"] == {"fn::output": {"resource": identity, "property": "member"}}
+    assert identity in agent.depends_on
     assert set(endpoint.depends_on) == {agent.address, _address("gcp:bigquery/dataset:Dataset", "logs")}
     # The endpoint's own account only reads the artifacts, and only the Deployment runs as it.
     grants = [r for r in graph if "ep-api-dev-usc1@" in str(r.inputs.get("member", ""))]
