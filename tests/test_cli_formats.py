@@ -40,11 +40,23 @@ def test_schema_out_writes_the_schema_and_names_the_modeline(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run("schema", "--out", ".mlopsctl/mlops.schema.json", "-f", "text")
+    code, out, _ = run("schema", "--out", ".mlopsctl/mlops.schema.json")  # text, as the README has it
     assert code == 0
     schema = json.loads((tmp_path / ".mlopsctl" / "mlops.schema.json").read_text())
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert out.endswith("# yaml-language-server: $schema=.mlopsctl/mlops.schema.json\n")
+    code, out, _ = run("schema", "--out", ".mlopsctl/mlops.schema.json", "-f", "json")
+    assert code == 0 and json.loads(out) == {
+        "schema": ".mlopsctl/mlops.schema.json",
+        "modeline": "# yaml-language-server: $schema=.mlopsctl/mlops.schema.json",
+    }
+
+
+def test_schema_out_that_cannot_be_written_is_one_line(tmp_path: pathlib.Path) -> None:
+    """A folder that cannot hold files (here /proc's, which refuses new entries even to root)."""
+    code, out, err = run("schema", "--out", "/proc/mlopsctl-test/mlops.schema.json")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: --out /proc/mlopsctl-test/mlops.schema.json: ") and err.count("\n") == 1
 
 
 def test_user_errors_are_one_line_or_under_json_one_document(tmp_path: pathlib.Path) -> None:

@@ -36,6 +36,8 @@ def _usage_errors(as_json: bool, group: Context | None = None) -> Iterator[None]
     try:
         yield
     except UsageError as exc:
+        # typer's coercion words a bad choice as pydantic does: "Value error, 'xml' is not one of ..."
+        exc.message = exc.message.removeprefix("Value error, ")
         if not as_json:
             raise
         if exc.ctx is not None:

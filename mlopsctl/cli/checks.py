@@ -25,7 +25,7 @@ from mlopsctl.cli.common import (
 def validate(
     files: Annotated[
         list[pathlib.Path] | None,
-        typer.Argument(help="The config files (default: mlops.yaml).", metavar="[FILE]..."),
+        typer.Argument(help="The config files (default: mlops.yaml).", metavar="FILE"),
     ] = None,
     env: EnvOpt = None,
     region: RegionOpt = None,

@@ -150,7 +150,7 @@ def render(
 
 def apply(
     file: Annotated[
-        pathlib.Path | None, typer.Argument(help="The config file (default: mlops.yaml).", metavar="[FILE]")
+        pathlib.Path | None, typer.Argument(help="The config file (default: mlops.yaml).", metavar="FILE")
     ] = None,
     env: EnvOpt = None,
     region: RegionOpt = None,

@@ -23,7 +23,8 @@ DeployRepoOpt = Annotated[
     typer.Option(
         "--repo",
         metavar="DIR",
-        help="The deploy repository (gitops): when each region applied its release (promote needs it).",
+        help="The deploy repository (gitops), which tells when each region applied its release: "
+        "promote requires it, and status without it cannot say.",
     ),
 ]
 

@@ -16,6 +16,7 @@ from mlopsctl.cli.common import (
     FormatOpt,
     OutputFormat,
     RegionOpt,
+    fail,
     refuse_unwritable_file,
     selection_of,
     validated,
@@ -55,9 +56,17 @@ def schema(
             help="Write the schema to FILE (e.g. .mlopsctl/mlops.schema.json) instead of printing it.",
         ),
     ] = None,
-    fmt: FormatOpt = OutputFormat.json,
+    fmt: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="With --out, what to print: text (the default) or json. The schema is JSON.",
+        ),
+    ] = None,
 ) -> None:
-    """Print the JSON Schema of mlops.yaml, or write it into your project for your editor (docs/editor.md)."""
+    """Print the JSON Schema of mlops.yaml, or write it into your project for your editor and print the
+    line that starts mlops.yaml with it (README: "A tour of mlops.yaml")."""
     from mlopsctl.config.schema import schema_text
 
     if out is None:
@@ -66,8 +75,11 @@ def schema(
     from mlopsctl.io.fileio import write_atomic
 
     refuse_unwritable_file("--out", out, creates_folder=True)  # e.g. .mlopsctl/, as the README has it
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, schema_text())
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, schema_text())
+    except OSError as exc:
+        fail(f"--out {out}: {exc.strerror or exc}")
     line = f"# yaml-language-server: $schema={_relative_to_cwd(out)}"
     if fmt is OutputFormat.json:
         typer.echo(json.dumps({"schema": str(out), "modeline": line}))
