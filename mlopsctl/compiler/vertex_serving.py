@@ -32,6 +32,8 @@ job compares both with the baseline. SLO monitors are alert policies
 
 from __future__ import annotations
 
+import re
+
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
 from mlopsctl.compiler.bigquery import DATASET
 from mlopsctl.compiler.context import BuildContext
@@ -53,7 +55,7 @@ from mlopsctl.config.checks.placement import registry_aliases
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, Variant
-from mlopsctl.config.naming import dataset_id, request_log_table
+from mlopsctl.config.naming import dataset_id, request_log_table, shorten
 from mlopsctl.config.vertex_catalog import vertex_catalog
 from mlopsctl.graph import JSON, fn_join, fn_output
 
@@ -61,6 +63,9 @@ FEATURE_TYPES = {"numeric": "float", "categorical": "categorical"}
 """Model Monitoring's data type of each kind of feature: it compares ``float`` features by
 Jensen-Shannon divergence and ``categorical`` ones by L-infinity distance, as the GKE jobs do."""
 _WINDOW_UNITS = (("w", 604800), ("d", 86400), ("h", 3600))
+MONITOR_ID_LIMIT = 63
+"""A Model Monitoring v2 monitor id is at most 63 characters; the ModelMonitor provider makes it from the
+display name (lowercased, every run of other characters than ``[a-z0-9]`` as one ``-``)."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -196,7 +201,7 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
         {
             "project": ctx.gcp_project,
             "location": ctx.target.region,
-            "displayName": f"{ctx.config.project.name} {name} ({ctx.target.env})",
+            "displayName": monitor_display_name(ctx, name),
             "model": fn_output(version, "name"),
             "trainingDataset": f"bq://{ctx.gcp_project}.{dataset}.{baseline.table}",
             "features": [
@@ -214,6 +219,16 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
         source=("monitors", name),
         depends_on=(version, endpoint_address, *channels),
     )
+
+
+def monitor_display_name(ctx: BuildContext, monitor: str) -> str:
+    """``<project> <monitor> (<env>)``, whose id (its slug) names the monitor on Vertex AI. A slug past the
+    63 characters of an id would be cut, and monitors differing only past the cut (or only in their
+    environment, in a GCP project that environments share) would be one monitor: such a name is its slug
+    shortened with a hash of the whole instead, itself an id, so that each monitor keeps one of its own."""
+    display = f"{ctx.config.project.name} {monitor} ({ctx.target.env})"
+    slug = re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-")
+    return display if len(slug) <= MONITOR_ID_LIMIT else shorten(slug, MONITOR_ID_LIMIT)
 
 
 def _window(duration: str) -> str:
