@@ -15,10 +15,11 @@ from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.project import ALL, Selection, Validation
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
-from mlopsctl.output import ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
+from mlopsctl.output import ApplyError, ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
 from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
 from mlopsctl.state import State, state_from_graph
+from mlopsctl.state.store import LockHeldError
 
 Progress = Callable[[str], None]
 """Where a long command reports what it is doing (a line at a time)."""
@@ -292,9 +293,16 @@ def apply(
     progress(f"Compiling {plural(len(validation.targets), 'target')}")
     graphs = graphs_for(validation, target)
     progress(f"Applying to the {spec.kind} target")
-    the_plan, outcome = apply_graphs(
-        validation, graphs, target, selection, allow_destroy=allow_destroy, saved=saved
-    )
+    try:
+        the_plan, outcome = apply_graphs(
+            validation, graphs, target, selection, allow_destroy=allow_destroy, saved=saved
+        )
+    except ApplyError as exc:
+        held = exc.__cause__
+        if not isinstance(held, LockHeldError):
+            raise
+        # force-unlock must find the same config and state store as this apply did
+        raise UserError(held.advice(str(file), *(("--state", spec.state) if spec.state else ()))) from None
     progress("Applied" if outcome.changed else "Nothing applied")
     return ApplyResult(the_plan, outcome)
 

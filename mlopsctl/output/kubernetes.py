@@ -367,5 +367,5 @@ def _locked(store: StateStore, project: str, target: Target) -> Iterator[None]:
         try:
             stack.enter_context(store.lock(project, target, OPERATION))
         except LockHeldError as exc:
-            raise ApplyError(str(exc)) from None
+            raise ApplyError(str(exc)) from exc  # the API completes its force-unlock command
         yield

@@ -7,6 +7,7 @@ who holds it.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -40,13 +41,19 @@ class LockHeldError(StateStoreError):
     """Another apply holds the lock of a target."""
 
     def __init__(self, target: Target, holder: LockInfo) -> None:
-        super().__init__(
-            f"the state of {target} is locked by {holder.describe()}; wait for it to finish, "
-            f"or if it died, run "
-            f"'mlopsctl force-unlock {holder.id} --env {target.env} --region {target.region}'"
-        )
         self.target = target
         self.holder = holder
+        super().__init__(self.advice())
+
+    def advice(self, *given: str) -> str:
+        """The message, with the ``force-unlock`` command to paste; ``given`` are the arguments that
+        found this store (the config file, ``--state URL``), which the command needs too."""
+        command = ["mlopsctl", "force-unlock", self.holder.id, *given]
+        command += ["--env", self.target.env, "--region", self.target.region]
+        return (
+            f"the state of {self.target} is locked by {self.holder.describe()}; wait for it to finish, "
+            f"or if it died, run '{shlex.join(command)}'"
+        )
 
 
 class StateStore(Protocol):

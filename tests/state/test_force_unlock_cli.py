@@ -4,6 +4,7 @@ and what ``mlopsctl force-unlock`` prints and exits with."""
 from __future__ import annotations
 
 import pathlib
+import shlex
 
 import pytest
 from api_helpers import refusal
@@ -70,3 +71,26 @@ def test_cli_force_unlock_prints_what_it_released_and_exits_1_when_refused(tmp_p
     assert err.startswith("error: the state of dev/us-central1 in ") and err.endswith(
         " is not locked; nothing to unlock\n"
     )
+
+
+def test_a_refused_apply_prints_a_force_unlock_that_finds_the_same_store(tmp_path: pathlib.Path) -> None:
+    """The command to paste names the config and ``--state`` as the apply was given them."""
+    from kubefake import write_kubeconfig
+
+    config = write(tmp_path / "ml", MINIMAL)
+    folder = tmp_path / "shared state"
+    dead = LocalStateStore(folder).lock("demo", DEV, "mlopsctl apply")
+    holder = dead.__enter__()
+    spec = api.TargetSpec(
+        api.TargetKind.kubernetes,
+        kubeconfig=str(write_kubeconfig(tmp_path, context="c")),
+        context="c",
+        state=folder.as_uri(),
+    )
+    dev = api.Selection(("dev",), ("us-central1",))
+    with api.open_config(config, selection=dev) as validation:
+        message = refusal(lambda: api.apply(validation, config, dev, spec))
+    command = f"mlopsctl force-unlock {holder.id} {shlex.quote(str(config))} --state {folder.as_uri()}"
+    assert message.endswith(f"run '{command} --env dev --region us-central1'")
+    code, _, err = run(*shlex.split(message.rpartition("run ")[2].strip("'"))[1:])
+    assert (code, err) == (0, "") and not LocalStateStore(folder).lock_path("demo", DEV).exists()
