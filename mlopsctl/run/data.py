@@ -31,9 +31,14 @@ LAYOUT = (
 )
 
 
-def sample_folder(base_dir: pathlib.Path, data: pathlib.Path | None) -> pathlib.Path:
-    """The sample data folder: ``data`` if given, else ``sample-data`` beside the config."""
+def sample_folder(
+    base_dir: pathlib.Path, data: pathlib.Path | None, *, declares_data: bool = True
+) -> pathlib.Path | None:
+    """The sample data folder: ``data`` if given, else ``sample-data`` beside the config; None when
+    neither is given nor there and the config declares no bucket or dataset (nothing to copy)."""
     folder = data if data is not None else base_dir / SAMPLE_DATA
+    if data is None and not declares_data and not folder.exists():
+        return None
     if not folder.is_dir():
         given = "--data" if data is not None else "a local run reads its data from"
         raise RunError(f"{folder}: no such folder ({given} {folder}: {LAYOUT})")

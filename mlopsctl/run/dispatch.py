@@ -91,10 +91,12 @@ def _published_pipeline(config: MLOpsConfig, request: LocalRequest) -> str | Non
 
 def _prepare(config: MLOpsConfig, graph: Graph, base_dir: pathlib.Path, request: LocalRequest) -> Workspace:
     """Copy the sample data into the output folder and write the settings of the run's processes."""
-    folder = sample_folder(base_dir, request.data)
+    declares_data = bool(config.data.buckets or config.data.datasets)
+    folder = sample_folder(base_dir, request.data, declares_data=declares_data)
     declared = {name: tuple(pipeline.steps) for name, pipeline in config.pipelines.items()}
     workspace = Workspace(request.out.resolve(), code_folders(config, base_dir), request.trials, declared)
-    stage_data(config, graph.target, graph.gcp_project, folder, workspace.root)
+    if folder is not None:
+        stage_data(config, graph.target, graph.gcp_project, folder, workspace.root)
     workspace.root.mkdir(parents=True, exist_ok=True)
     workspace.write_settings()
     return workspace

@@ -35,6 +35,7 @@ from mlopsctl.run.errors import RunError
 
 PYTHONS = ("python", "python3")
 LOCAL_ENV = "MLOPSCTL_STAGE_LOCAL"
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE"
 CLOUD_TRACKING = (EXPERIMENT_ENV, TENSORBOARD_ENV)
 """The variables that make a step log to Vertex AI (docs/stages.md), which no local process gets."""
 _ITERATION = re.compile(r"-iteration-(\d+)$")
@@ -54,8 +55,9 @@ def stage_program() -> pathlib.Path:
 
 def process_env(env: Mapping[str, str]) -> dict[str, str]:
     """The environment of a local process running a step with ``env``: this process's, overlaid with
-    ``env``, without :data:`CLOUD_TRACKING`."""
-    return {k: v for k, v in {**os.environ, **env}.items() if k not in CLOUD_TRACKING}
+    ``env``, without :data:`CLOUD_TRACKING`; Python writes no bytecode (``__pycache__``) into the
+    code folder the step runs in, which belongs to the project, unless ``env`` says otherwise."""
+    return {NO_BYTECODE: "1"} | {k: v for k, v in {**os.environ, **env}.items() if k not in CLOUD_TRACKING}
 
 
 @dataclass(frozen=True)

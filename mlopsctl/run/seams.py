@@ -16,7 +16,15 @@ attribute and restoring it afterwards is enough:
 - ``enhanced_dag_orchestrator.ConditionEvaluator``: it resolves a condition's channel
   (``pipelinechannel--<task>-<output>``) by guessing where the task name ends, which fails for
   named outputs; ours first looks the channel up in the compiled spec, where each condition
-  task's inputs say which task and output it is.
+  task's inputs say which task and output it is;
+- ``executor_input_utils.construct_executor_input``: the KFP launcher creates the folder of each
+  output parameter's file and of each output artifact before a container starts, so a step may
+  write ``--NAME PATH`` without creating its folder; kfp.local leaves that to its Python
+  components, so :func:`_prepared` does what the launcher does;
+- ``dag_orchestrator.run_dag``: kfp.local runs a DAG without conditions or loops with an
+  orchestrator that stops at the first failed task, skipping steps that do not depend on it,
+  which Argo runs in the cluster; its orchestrator of conditions and loops skips only the tasks
+  downstream of a failure, as the cluster does, and runs every DAG.
 
 ``builtins.print`` is also put back when the run ends: kfp.local indents a task's output by
 swapping ``print`` for the length of the task, and two tasks running at once in its threads can
@@ -41,14 +49,20 @@ _INSTALLED = threading.Lock()
 @contextlib.contextmanager
 def installed(session: Session, spec: Any) -> Iterator[None]:
     """kfp.local runs the compiled ``spec`` (a PipelineSpec) through ``session`` until the block ends."""
-    from kfp.local import executor_output_utils, subprocess_task_handler
-    from kfp.local.orchestrator import enhanced_dag_orchestrator, task_executor
+    from kfp.local import executor_input_utils, executor_output_utils, subprocess_task_handler
+    from kfp.local.orchestrator import dag_orchestrator, enhanced_dag_orchestrator, task_executor
 
     seams: list[tuple[Any, str, Any]] = [
         (subprocess_task_handler, "SubprocessTaskHandler", handler_class(session)),
         (task_executor, "execute_single_task", session.observe(task_executor.execute_single_task)),
         (executor_output_utils, "get_outputs_for_task", _outputs_for_task),
         (enhanced_dag_orchestrator, "ConditionEvaluator", _evaluator(condition_channels(spec))),
+        (
+            executor_input_utils,
+            "construct_executor_input",
+            _prepared(executor_input_utils.construct_executor_input),
+        ),
+        (dag_orchestrator, "run_dag", enhanced_dag_orchestrator.run_enhanced_dag),
     ]
     with _INSTALLED:
         saved = [
@@ -61,6 +75,28 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
         finally:
             for module, name, value in saved:
                 setattr(module, name, value)
+
+
+def _prepared(construct: Any) -> Any:
+    """kfp.local's ``construct_executor_input``, also creating the folders of the task's outputs."""
+
+    def construct_executor_input(*args: Any, **kwargs: Any) -> Any:
+        executor_input = construct(*args, **kwargs)
+        prepare_output_folders(executor_input)
+        return executor_input
+
+    return construct_executor_input
+
+
+def prepare_output_folders(executor_input: Any) -> None:
+    """As the KFP launcher before a container starts: the folder that will hold each output
+    parameter's file and each output artifact (never the artifact itself)."""
+    outputs = executor_input.outputs
+    paths = [parameter.output_file for parameter in outputs.parameters.values()]
+    paths += [a.uri for artifacts in outputs.artifacts.values() for a in artifacts.artifacts]
+    for path in paths:
+        if path and "://" not in path:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
 
 
 def _outputs_for_task(executor_input: Any, component_spec: Any) -> dict[str, Any]:

@@ -60,8 +60,8 @@ FAILED = ("failed", "exit code 1: bad input: no rows")
 @pytest.mark.parametrize(
     ("pipeline", "steps"),
     [
-        # With a condition, kfp.local's orchestrator for control flow: it goes on with what does not
-        # depend on the failed step.
+        # As Argo in the cluster, with or without conditions: what does not depend on the failed step
+        # still runs (test_sweep22_local_runs.py has a DAG without conditions).
         (
             "broken",
             {
@@ -71,7 +71,6 @@ FAILED = ("failed", "exit code 1: bad input: no rows")
                 "aside": ("succeeded", None),
             },
         ),
-        # Without, its plain orchestrator: it stops at the first failure.
         ("chain", {"fails": FAILED, "downstream": ("skipped", None)}),
     ],
 )
