@@ -44,6 +44,7 @@ from mlopsctl.compiler.pipelines import cpu_pool
 from mlopsctl.compiler.pods import (
     KFP_CLIENT_VOLUME,
     KFP_TOKEN_DIR,
+    NO_API_TOKEN,
     RESTRICTED_CONTAINER,
     RESTRICTED_POD,
     placement,
@@ -225,6 +226,7 @@ def _pod(ctx: BuildContext, ksa: str, config: str, on_kfp: bool) -> dict[str, JS
     }
     spec: dict[str, JSON] = {
         "serviceAccountName": ksa,
+        **NO_API_TOKEN,
         "securityContext": RESTRICTED_POD,
         "containers": [container],
         **pod_placement(placement(*cpu_pool(ctx.config, None), 0)),

@@ -3,6 +3,24 @@
 A pipeline step on Kubeflow Pipelines, a tuning trial, a distributed training
 replica and an endpoint's predictor land on the same nodes with the same
 accelerators: :func:`placement` decides it once for all of them.
+
+Kubernetes API tokens: no pod mlopsctl defines calls the Kubernetes API, so every pod template
+it writes says ``automountServiceAccountToken: false`` (:data:`NO_API_TOKEN`; the GKE hardening
+guide, CIS GKE 5.1.6). What these pods do need comes otherwise: Google APIs through Workload
+Identity (GKE's metadata server, not the pod's token); the KFP API through a projected token of
+its own audience (:data:`KFP_CLIENT_VOLUME`, mounted whatever the field says); Istio's sidecar
+through its own projected ``istio-token``. Nor does anything injected into them call it: Katib's
+metrics collector (it reports to Katib's DB manager over gRPC), the training operator's
+``init-pytorch`` (a DNS lookup), KServe's storage initializer and logger agent, GKE's Cloud
+Storage FUSE sidecar. KServe gives an InferenceGraph's router no token itself (its CRD has no
+field for it). The pods that do call the API are Kubeflow Pipelines' step pods (KFP and Argo
+make them, and the ``tune-job`` and ``train-job`` launchers create their Experiment or job from
+there): none of them is defined here.
+
+The field is set on each pod and not on the ServiceAccounts of endpoints and monitors: the pod's
+field overrides the account's, so the account's would change nothing for these pods; and an
+account named under ``security.serviceAccounts`` may be shared with pipelines, whose step pods
+KFP makes without the field and which need the token, and with the user's own workloads.
 """
 
 from __future__ import annotations
@@ -32,6 +50,8 @@ RESTRICTED_CONTAINER: dict[str, JSON] = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 """The ``restricted`` Pod Security Standard, for the pod and for each of its containers."""
+NO_API_TOKEN: dict[str, JSON] = {"automountServiceAccountToken": False}
+"""In every pod spec: its containers never call the Kubernetes API (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,7 @@ def run_to_completion_pod(
         container["volumeMounts"] = [{"name": "kfp-token", "mountPath": KFP_TOKEN_DIR, "readOnly": True}]
     spec: dict[str, JSON] = {
         "serviceAccountName": service_account,
+        **NO_API_TOKEN,
         "restartPolicy": restart_policy,
         "securityContext": RESTRICTED_POD,
         "containers": [container],

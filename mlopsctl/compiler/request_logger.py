@@ -31,6 +31,7 @@ from mlopsctl.compiler.identity import Identity
 from mlopsctl.compiler.istio import admit_only, principal
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.metrics import scrape_annotations
+from mlopsctl.compiler.pods import NO_API_TOKEN
 from mlopsctl.config.models.serving import RequestLogging
 from mlopsctl.config.naming import dataset_id, namespace, request_log_table, shorten
 from mlopsctl.graph import JSON
@@ -97,6 +98,7 @@ def add_request_logger(
         pod_annotations=scrape_annotations("request-logger"),
         pod_spec={
             "serviceAccountName": who.ksa,
+            **NO_API_TOKEN,
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [container],
         },

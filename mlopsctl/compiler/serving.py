@@ -53,7 +53,14 @@ from mlopsctl.compiler import rbac
 from mlopsctl.compiler.context import BuildContext, kubernetes_type
 from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.metrics import cluster_pin, prometheus_url, scrape_annotations
-from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD, Placement, placement, pod_placement
+from mlopsctl.compiler.pods import (
+    NO_API_TOKEN,
+    RESTRICTED_CONTAINER,
+    RESTRICTED_POD,
+    Placement,
+    placement,
+    pod_placement,
+)
 from mlopsctl.compiler.request_logger import add_request_logger
 from mlopsctl.compiler.vertex_features import online_reads, view_env
 from mlopsctl.config.endpoints import members
@@ -128,6 +135,7 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
         "maxReplicas": variant.max_replicas,
         "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
         "serviceAccountName": at.who.ksa,
+        **NO_API_TOKEN,  # KServe's own default (its ``security`` config) mounts the token
         "securityContext": SERVING_POD,
         **pod_placement(where),
     }

@@ -46,7 +46,10 @@ buckets are known only at run time (a run may name its own pipeline root), so
 none of this is compiled here.
 
 Trials and replicas run as the pipeline's Kubernetes account, which
-:func:`build` allows to manage these objects, on the step's node pool.
+:func:`build` allows to manage these objects, on the step's node pool, but without
+its Kubernetes API token (``automountServiceAccountToken: false``): only the launcher
+manages the objects, and user code in a trial or replica must not create more. Nothing
+else in their pods needs the token (:mod:`mlopsctl.compiler.pods`).
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ def test_sensor_anomaly_tunes_with_a_katib_experiment(upstream_schemas: Upstream
     assert main.pop("command")
     assert {k: v for k, v in pod["spec"].items() if k != "containers"} == {
         "serviceAccountName": "pipeline-anomaly-prod-euw1",
+        "automountServiceAccountToken": False,  # the trial's code does not call the Kubernetes API
         "restartPolicy": "Never",
         "securityContext": RESTRICTED_POD,
         "nodeSelector": {"cloud.google.com/gke-nodepool": "highmem"},
