@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from mlopsctl.compiler.apis import APIS, SERVICE
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import DATASET_IAM_MEMBER
@@ -45,9 +45,7 @@ ONLINE_READER = "roles/aiplatform.featurestoreDataViewer"
 """The narrowest predefined role that may fetch a feature view's values online
 (``aiplatform.featureViews.fetchFeatureValues``), granted on the view."""
 VIEW_ENV_PREFIX = "MLOPSCTL_FEATURE_VIEW_"
-SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
 DATA_VIEWER = "roles/bigquery.dataViewer"
-VERTEX_API = APIS["vertex"]
 AGENT = "aiplatform"
 """The graph name of the Vertex AI service agent's identity."""
 FEATURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
@@ -90,15 +88,7 @@ def build(ctx: BuildContext) -> None:
 
 def _agent_reads(ctx: BuildContext, dataset: str) -> str:
     """The Vertex AI service agent's read access to ``dataset`` (added once): its address."""
-    agent = ctx.address(SERVICE_IDENTITY, AGENT)
-    if agent not in ctx.graph.resources:
-        ctx.add(
-            SERVICE_IDENTITY,
-            AGENT,
-            {"project": ctx.gcp_project, "service": VERTEX_API},
-            source=("features",),
-            depends_on=(ctx.address(SERVICE, VERTEX_API.removesuffix(".googleapis.com")),),
-        )
+    agent = service_agent(ctx, "vertex", ("features",))
     name = f"{AGENT}-agent-data-viewer-{dataset}"
     address = ctx.address(DATASET_IAM_MEMBER, name)
     if address not in ctx.graph.resources:

@@ -10,7 +10,7 @@ the ``pipelines`` step emits none for these pipelines.
 
 Runs execute as the pipeline's Google service account, which gets ``roles/aiplatform.user`` on the
 project (what creating a PipelineJob and recording its metadata takes; Vertex AI has no narrower
-predefined role) besides the data access ``iam`` grants every pipeline (``objectAdmin`` on the
+predefined role) besides the data access ``iam`` grants every pipeline (``objectUser`` on the
 pipeline root covers reading the templates). The Vertex AI service agent needs nothing for
 pipelines of its own project.
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from helpers import STAGED_DATA, compile_text
 
+from mlopsctl.compiler.apis import SERVICE_IDENTITY
 from mlopsctl.compiler.iam import DATASET_IAM_MEMBER
 from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.vertex_features import (
@@ -18,7 +19,6 @@ from mlopsctl.compiler.vertex_features import (
     FEATURE_GROUP,
     FEATURE_VIEW,
     ONLINE_STORE,
-    SERVICE_IDENTITY,
     feature_id,
 )
 from mlopsctl.config.target import Target
