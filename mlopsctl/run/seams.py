@@ -24,7 +24,9 @@ attribute and restoring it afterwards is enough:
 - ``dag_orchestrator.run_dag``: kfp.local runs a DAG without conditions or loops with an
   orchestrator that stops at the first failed task, skipping steps that do not depend on it,
   which Argo runs in the cluster; its orchestrator of conditions and loops skips only the tasks
-  downstream of a failure, as the cluster does, and runs every DAG.
+  downstream of a failure, as the cluster does, and runs every DAG;
+- ``logging_utils.color_text``: kfp.local colours task names and states in its log whatever the
+  stream; ours colours them only as mlopsctl colours its own output (:func:`_color_text`).
 
 ``builtins.print`` is also put back when the run ends: kfp.local indents a task's output by
 swapping ``print`` for the length of the task, and two tasks running at once in its threads can
@@ -36,10 +38,12 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from mlopsctl.io.terminal import use_colour
 from mlopsctl.run.handler import Session, handler_class
 
 _INSTALLED = threading.Lock()
@@ -49,7 +53,7 @@ _INSTALLED = threading.Lock()
 @contextlib.contextmanager
 def installed(session: Session, spec: Any) -> Iterator[None]:
     """kfp.local runs the compiled ``spec`` (a PipelineSpec) through ``session`` until the block ends."""
-    from kfp.local import executor_input_utils, executor_output_utils, subprocess_task_handler
+    from kfp.local import executor_input_utils, executor_output_utils, logging_utils, subprocess_task_handler
     from kfp.local.orchestrator import dag_orchestrator, enhanced_dag_orchestrator, task_executor
 
     seams: list[tuple[Any, str, Any]] = [
@@ -63,6 +67,7 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
             _prepared(executor_input_utils.construct_executor_input),
         ),
         (dag_orchestrator, "run_dag", enhanced_dag_orchestrator.run_enhanced_dag),
+        (logging_utils, "color_text", _color_text),
     ]
     with _INSTALLED:
         saved = [
@@ -75,6 +80,11 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
         finally:
             for module, name, value in saved:
                 setattr(module, name, value)
+
+
+def _color_text(text: str, color: Any) -> str:
+    """kfp.local's log lines go to stderr: coloured only on a terminal, never with ``NO_COLOR``."""
+    return f"{color}{text}\x1b[0m" if use_colour(sys.stderr, no_color_flag=False) else text
 
 
 def _prepared(construct: Any) -> Any:

@@ -7,9 +7,7 @@ the text without colour is unchanged.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import TextIO
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -52,14 +50,3 @@ ANSI = Palette(enabled=True)
 
 def palette(color: bool) -> Palette:
     return ANSI if color else PLAIN
-
-
-def use_colour(stream: TextIO, no_color_flag: bool) -> bool:
-    """Colour only on a terminal, and never with ``--no-color`` or a non-empty ``NO_COLOR``
-    (https://no-color.org)."""
-    if no_color_flag or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return bool(stream.isatty())
-    except ValueError:  # a closed stream
-        return False

@@ -10,7 +10,7 @@ from mlopsctl.plan.diff import Plan
 
 def render(plan: Plan, fmt: str, *, compact: bool = False, no_color: bool = False) -> str:
     """``plan`` in ``fmt`` (text, json or markdown); text is coloured only on a terminal (see
-    :func:`mlopsctl.views.colour.use_colour`)."""
+    :func:`mlopsctl.io.terminal.use_colour`)."""
     return "".join(chunks(plan, fmt, compact=compact, no_color=no_color))
 
 
@@ -24,7 +24,7 @@ def chunks(plan: Plan, fmt: str, *, compact: bool = False, no_color: bool = Fals
         from mlopsctl.views.plan_markdown import render_markdown
 
         return [render_markdown(plan)]
-    from mlopsctl.views.colour import use_colour
+    from mlopsctl.io.terminal import use_colour
     from mlopsctl.views.plan_compact import render_compact
     from mlopsctl.views.plan_text import text_chunks
 

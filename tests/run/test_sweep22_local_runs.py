@@ -154,3 +154,22 @@ def test_the_seams_are_put_back(tmp_path: pathlib.Path) -> None:
     before = (executor_input_utils.construct_executor_input, dag_orchestrator.run_dag)
     pipeline_run(project(tmp_path, PLAIN, CODE), "plain", tmp_path / "out")
     assert (executor_input_utils.construct_executor_input, dag_orchestrator.run_dag) == before
+
+
+@pytest.mark.parametrize("no_color", ["1", None])
+def test_kfp_logs_are_plain_off_a_terminal_or_with_no_color(
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_color: str | None,
+) -> None:
+    """kfp.local colours task names and states; mlopsctl's rule decides (captured stderr is no tty)."""
+    from kfp.local import logging_utils
+
+    before = logging_utils.color_text
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    pipeline_run(project(tmp_path, PLAIN, CODE), "plain", tmp_path / "out")
+    err = capsys.readouterr().err
+    assert "'words'" in err and "\x1b[" not in err
+    assert logging_utils.color_text is before

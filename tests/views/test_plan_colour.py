@@ -14,8 +14,8 @@ import pytest
 from helpers import PROD, make_change
 
 from mlopsctl.config.target import Target
+from mlopsctl.io.terminal import use_colour
 from mlopsctl.plan import Action, Plan, TargetPlan
-from mlopsctl.views.colour import use_colour
 from mlopsctl.views.plan_compact import render_compact
 from mlopsctl.views.plan_text import render_change, render_text
 
