@@ -89,7 +89,9 @@ FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
 SLICE_JOB = "slice"
 """The replicated job of a JobSet: one Job per TPU slice, one pod per host."""
-MANAGE = ["create", "delete", "get", "list", "watch"]
+MANAGE = ["create", "delete", "get", "watch"]
+"""What a launcher does with the object it creates: create it, watch it (a watch on one name is the
+``watch`` verb, not ``list``), get it when the watch ends early, delete it."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def _rules(ctx: BuildContext, pipeline: Pipeline) -> list[dict[str, JSON]]:
         return []
     rules = [rbac.rule(group, sorted(kinds), MANAGE) for group, kinds in sorted(created.items())]
     if "experiments" in created.get("kubeflow.org", set()):
-        rules.append(rbac.rule("kubeflow.org", ["trials"], ["get", "list", "watch"]))
+        rules.append(rbac.rule("kubeflow.org", ["trials"], ["list"]))  # the experiment's, by label
     return [*rules, rbac.rule("", ["pods"], ["get"])]
 
 

@@ -75,11 +75,11 @@ def test_the_published_pipeline_carries_the_launcher_config(tmp_path: pathlib.Pa
 def test_pipelines_that_tune_or_train_may_manage_those_jobs(tmp_path: pathlib.Path) -> None:
     graph = _inline(tmp_path, BOTH)
     roles = {r.name: r.inputs for r in graph if r.type == "kubernetes:rbac.authorization.k8s.io/v1:Role"}
-    manage = ["create", "delete", "get", "list", "watch"]
+    manage = ["create", "delete", "get", "watch"]  # launch.py: create, watch, get, delete; no list
     assert roles["p-training"]["rules"] == [
         {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": manage},
         {"apiGroups": ["kubeflow.org"], "resources": ["experiments", "pytorchjobs"], "verbs": manage},
-        {"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["list"]},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
     ]
     assert "plain-training" not in roles
