@@ -173,7 +173,11 @@ def _validate_target(
     else:
         part, cut = valid_part(resolved.data, schema_errors, resolved.sources)
         if part is not None:
-            found = run_checks(CheckContext(part, target, document.base_dir, document.file))
+            placement_known = not any(path[:1] == ("placement",) for path in cut)
+            context = CheckContext(
+                part, target, document.base_dir, document.file, placement_known=placement_known
+            )
+            found = run_checks(context)
             diagnostics += beyond_cut(found, cut)
     stale = {d.path for d in diagnostics if d.code == "E313"}  # a stale lock pin says it best
     return [d.located(resolved.sources) for d in diagnostics if d.code == "E313" or d.path not in stale]

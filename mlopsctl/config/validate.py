@@ -101,7 +101,11 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
         form = _pattern_help()[str((err.get("ctx") or {}).get("pattern"))]
         code, message, hint = "E205", f"invalid {where}: {_show(value)} is not {form}", None
     elif kind in _CUSTOM_CODES:
-        code, message, hint = _CUSTOM_CODES[kind], f"{where}: {err['msg']}", None
+        code, message, hint = (
+            _CUSTOM_CODES[kind],
+            f"{where}: {err['msg']}",
+            (err.get("ctx") or {}).get("hint"),
+        )
     else:
         code, message, hint = "E205", f"invalid {where}: {_lower(err['msg'])}", None
         if kind == "value_error":

@@ -1,6 +1,6 @@
 """Every drift or skew monitor on Vertex AI gets a Model Monitoring id of its own, however long its project
-and monitor names are and whichever environments share a GCP project (the id is made from the display
-name and is at most 63 characters)."""
+and monitor names are (the id is made from the display name and is at most 63 characters). Environments
+on Vertex AI cannot share a GCP project and region (E310: their registry models would collide)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ environments:
     gcpProject: acme-shared
     regions: [us-central1]
   prod:
-    gcpProject: acme-shared
+    gcpProject: acme-prod
     regions: [us-central1]
 data:
   datasets:
@@ -68,7 +68,7 @@ def _ids(tmp_path: pathlib.Path, project: str, monitors: tuple[str, ...]) -> dic
     }
 
 
-def test_long_names_get_distinct_monitor_ids_in_a_shared_project(tmp_path: pathlib.Path) -> None:
+def test_long_names_get_distinct_monitor_ids(tmp_path: pathlib.Path) -> None:
     ids = _ids(tmp_path, LONG_PROJECT, (LONG_A, LONG_B))
     assert len(ids) == 4
     assert len(set(ids.values())) == 4, ids

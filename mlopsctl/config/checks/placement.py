@@ -7,6 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import Literal
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.vertex_machines import (
+    built_in_accelerators,
+    built_in_gpus,
+    count_missing,
+    machine_hint,
+    same_family,
+)
 from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models import MLOpsConfig
@@ -16,7 +23,6 @@ from mlopsctl.config.models.serving import ABTest, BlueGreen, Canary, Endpoint, 
 from mlopsctl.config.naming import request_log_table
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.vertex_catalog import vertex_catalog
-from mlopsctl.config.wording import with_article
 
 Alias = Literal["default", "candidate"]
 
@@ -45,9 +51,12 @@ def _machine(
             "E401",
             f"Vertex AI offers no machine type '{machine_type}' (catalog of {catalog.date})",
             path=(*base, "machineType"),
-            hint=did_you_mean(machine_type, catalog.machine_types)
+            hint=did_you_mean(machine_type, same_family(machine_type, catalog.machine_types))
             or "use e.g. n1-standard-4 or g2-standard-8",
         )
+        return
+    if section == "endpoints" and machine_type in built_in_gpus():
+        yield from built_in_accelerators(machine_type, accelerators, accelerator_type, base)
         return
     if accelerators and accelerator_type is None:
         yield _refused(
@@ -68,14 +77,15 @@ def _machine(
             or f"known: {', '.join(sorted(catalog.accelerator_families))}",
         )
         return
+    if section == "endpoints":
+        yield from count_missing(accelerators, accelerator_type, base)
     machine = machine_type or catalog.default_machine_type
     if machine.split("-")[0] not in families and section == "endpoints":
         yield Diagnostic(
             "E402",
             f"{accelerator_type} runs on {'/'.join(families)} machines, not on {machine}",
             path=(*base, "machineType" if machine_type else "acceleratorType"),
-            hint=f"set machineType to {with_article(families[0])} machine type, e.g. "
-            + next(m for m in catalog.machine_types if m.startswith(families[0] + "-")),
+            hint=machine_hint(accelerator_type, accelerators, families),
         )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.placement import version_aliases
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, format_path
@@ -67,6 +68,38 @@ _KEY_RING_HINT = (
     "its own key, or create the key once and name it with 'key' elsewhere"
 )
 
+_METADATA_STORE_HINT = (
+    "a GCP project has one Vertex AI metadata store 'default' per region, which tracking.experiments "
+    "creates: give each environment its own gcpProject, or turn off tracking.experiments in one of them "
+    "(under its overrides)"
+)
+_MODEL_ID_HINT = (
+    "Model Registry model ids (<project>-<model>) are unique per GCP project and region: give each "
+    "environment its own gcpProject, or place one environment's endpoints on GKE (placement.endpoints: gke "
+    "under its overrides)"
+)
+_MODEL_ID_LIMIT = 63
+"""As ``mlopsctl.compiler.vertex_models.model_id`` derives registry ids: ``<project>-<model>``, shortened."""
+
+
+def _vertex_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedName]:
+    """What Vertex AI holds once per project and region: the metadata store ``default`` that
+    ``tracking.experiments`` creates, and the registry model of each model that endpoints on Vertex AI
+    serve. Located at the environment's gcpProject, the setting that makes two environments share them."""
+    project = config.environments[target.env].gcp_project
+    scope = (project, target.region)
+    declaration: Path = ("environments", target.env)
+    if config.tracking.experiments:
+        yield GeneratedName(
+            "Vertex AI metadata store", "default", scope, declaration, "gcpProject", _METADATA_STORE_HINT
+        )
+    if config.placement.endpoints == "vertex":
+        for model in dict.fromkeys(model for model, _ in version_aliases(config)):
+            model_id = naming.shorten(f"{config.project.name}-{model}", _MODEL_ID_LIMIT)
+            yield GeneratedName(
+                "Model Registry model id", model_id, scope, declaration, "gcpProject", _MODEL_ID_HINT
+            )
+
 
 def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedName]:
     """Every name ``target`` creates that another target could also create."""
@@ -112,6 +145,7 @@ def generated_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedNa
                 "location" if spec.location else None,
                 _KEY_RING_HINT,
             )
+    yield from _vertex_names(config, target)
 
 
 @dataclass(frozen=True)

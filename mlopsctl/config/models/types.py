@@ -57,6 +57,13 @@ def _portable(field: str, day_of_week: bool) -> bool:
     return not (day_of_week and any(n > 6 for n in numbers))
 
 
+CRON_HINT = (
+    "write five fields separated by spaces: minute hour day-of-month month day-of-week, "
+    "e.g. '0 3 * * *' (03:00 every day) or '*/15 * * * 1-5' (every 15 minutes on weekdays)"
+)
+"""The hint of every invalid cron expression (E305), in each error's context as ``hint``."""
+
+
 @functools.lru_cache(maxsize=1024)
 def _cron(value: str) -> str:
     """``value`` if it is a valid five-field cron expression (a config repeats a few, many times)."""
@@ -67,7 +74,7 @@ def _cron(value: str) -> str:
         raise PydanticCustomError(
             "cron",
             "invalid cron expression '{value}': it needs five fields, e.g. '0 3 * * *'",
-            {"value": value},
+            {"value": value, "hint": CRON_HINT},
         )
     for i, (name, allowed) in enumerate(_CRON_FIELDS):
         alone = " ".join(field if j == i else "*" for j, field in enumerate(fields))
@@ -75,10 +82,12 @@ def _cron(value: str) -> str:
             raise PydanticCustomError(
                 "cron",
                 "invalid cron expression '{value}': the {name} field '{field}' is not valid ({allowed})",
-                {"value": value, "name": name, "field": fields[i], "allowed": allowed},
+                {"value": value, "name": name, "field": fields[i], "allowed": allowed, "hint": CRON_HINT},
             )
     if not croniter.is_valid(value):
-        raise PydanticCustomError("cron", "invalid cron expression '{value}'", {"value": value})
+        raise PydanticCustomError(
+            "cron", "invalid cron expression '{value}'", {"value": value, "hint": CRON_HINT}
+        )
     return value
 
 
