@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES
-from helpers import MINIMAL, compile_text, owned, write
+from helpers import compile_text, write
 from kfp_multiuser import example_graphs, pod_templates
+from test_alert_receiver import BASE as RECEIVER_BASE
 from training_cases import DEV, _config, _graph
 from upstream_schemas import UpstreamSchemas
 
@@ -193,27 +194,8 @@ def test_training_replicas_get_no_token(
         assert upstream_schemas.validate(as_job(pod)) == [], pod.where
 
 
-RECEIVER = """\
-data:
-  datasets:
-    logs: {}
-models:
-  m: {framework: sklearn, versions: {v1: {artifactUri: gs://acme-models/m/1}}}
-endpoints:
-  api:
-    variants: {main: {model: m, version: v1}}
-    logging: {dataset: logs}
-pipelines:
-  retrain:
-    steps: {fit: {image: fit:1, command: [fit]}}
-monitors:
-  watch: {type: availability, endpoint: api, objective: 99.5, window: 1h, actions: {retrain: retrain}}
-"""
-
-
 def test_the_retrain_receiver_gets_no_token(tmp_path: pathlib.Path) -> None:
-    text = owned(MINIMAL).replace("  name: demo\n", "  name: demo\n  stageImage: stages:1\n") + RECEIVER
-    graph = compile_text(tmp_path, text)[DEV]
+    graph = compile_text(tmp_path, RECEIVER_BASE)[DEV]
     receivers = [pod for pod in pods(graph) if pod.containers[0].get("name") == "retrain-receiver"]
     assert [pod.kind for pod in receivers] == ["Deployment"]
     assert assert_tokens(graph) >= {"Deployment", "InferenceService"}
