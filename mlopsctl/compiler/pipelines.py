@@ -28,7 +28,7 @@ from mlopsctl.compiler.identity import NAMESPACE, identity_of
 from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, config_argument
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
 from mlopsctl.compiler.pods import NodePool, placement
-from mlopsctl.compiler.vertex_models import model_id, serving_container
+from mlopsctl.compiler.vertex_models import serving_container
 from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, grant_aiplatform_user, tracking_env
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
@@ -37,7 +37,14 @@ from mlopsctl.config.models.pipelines import OUTPUT_REF, Pipeline, Step
 from mlopsctl.config.models.placement import Runtime
 from mlopsctl.config.models.roles import launcher_stage, stage_roles
 from mlopsctl.config.models.stages import IngestSource, Split
-from mlopsctl.config.naming import bucket_name, dataset_id, namespace, pipeline_root, registry_folder
+from mlopsctl.config.naming import (
+    bucket_name,
+    dataset_id,
+    model_id,
+    namespace,
+    pipeline_root,
+    registry_folder,
+)
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Resource, canonical_json
 

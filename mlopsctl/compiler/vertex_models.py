@@ -21,8 +21,7 @@ from collections.abc import Mapping
 
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.checks.placement import version_aliases
-from mlopsctl.config.models import MLOpsConfig
-from mlopsctl.config.naming import shorten
+from mlopsctl.config.naming import model_id
 from mlopsctl.config.target import Target
 from mlopsctl.config.vertex_catalog import vertex_catalog
 from mlopsctl.graph import JSON
@@ -34,8 +33,6 @@ MODEL_MONITOR = "mlopsctl:vertex/modelMonitor:ModelMonitor"
 
 ENDPOINT_ID_DIGITS = 10
 """Vertex AI takes an endpoint id of our choosing: at most ten digits, no leading zero."""
-MODEL_ID_LIMIT = 63
-"""A registry model id is ``[a-z_][a-z0-9_-]{0,62}``."""
 SERVING_PORT = 8080
 """The port Vertex AI's prebuilt serving containers listen on (a ModelVersion's ``containerPorts``)."""
 
@@ -57,11 +54,6 @@ def endpoint_id(project: str, target: Target, endpoint: str) -> str:
 def endpoint_resource(ctx: BuildContext, endpoint: str) -> str:
     """The address of the AiEndpoint of ``endpoint``."""
     return ctx.address(ENDPOINT, endpoint)
-
-
-def model_id(config: MLOpsConfig, model: str) -> str:
-    """The registry id of a model: ``<project>-<model>`` (shortened with a hash past 63 characters)."""
-    return shorten(f"{config.project.name}-{model}", MODEL_ID_LIMIT)
 
 
 def version_resource(ctx: BuildContext, model: str, version: str) -> str:

@@ -154,6 +154,16 @@ def repository_id(config: MLOpsConfig) -> str:
     return config.project.name
 
 
+MODEL_ID_LIMIT = 63
+"""A registry model id is ``[a-z_][a-z0-9_-]{0,62}``."""
+
+
+def model_id(config: MLOpsConfig, model: str) -> str:
+    """The Vertex AI Model Registry id of a model: ``<project>-<model>`` (shortened with a hash past 63
+    characters); one per GCP project and region."""
+    return shorten(f"{config.project.name}-{model}", MODEL_ID_LIMIT)
+
+
 def inference_service(endpoint: str, variant: str) -> str:
     """The KServe InferenceService of one endpoint variant.
 

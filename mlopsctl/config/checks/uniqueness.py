@@ -78,8 +78,6 @@ _MODEL_ID_HINT = (
     "environment its own gcpProject, or place one environment's endpoints on GKE (placement.endpoints: gke "
     "under its overrides)"
 )
-_MODEL_ID_LIMIT = 63
-"""As ``mlopsctl.compiler.vertex_models.model_id`` derives registry ids: ``<project>-<model>``, shortened."""
 
 
 def _vertex_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedName]:
@@ -95,9 +93,13 @@ def _vertex_names(config: MLOpsConfig, target: Target) -> Iterator[GeneratedName
         )
     if config.placement.endpoints == "vertex":
         for model in dict.fromkeys(model for model, _ in version_aliases(config)):
-            model_id = naming.shorten(f"{config.project.name}-{model}", _MODEL_ID_LIMIT)
             yield GeneratedName(
-                "Model Registry model id", model_id, scope, declaration, "gcpProject", _MODEL_ID_HINT
+                "Model Registry model id",
+                naming.model_id(config, model),
+                scope,
+                declaration,
+                "gcpProject",
+                _MODEL_ID_HINT,
             )
 
 
