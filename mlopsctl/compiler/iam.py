@@ -13,8 +13,10 @@ fills the Kubernetes Secrets that steps read; monitors notify through Cloud Moni
 policies (:mod:`mlopsctl.compiler.alerting`). No workload reads a secret itself.
 
 An ingest of a feature view reads its feature group's BigQuery source table, as an ingest of that
-table does. An endpoint's online reads of feature views are granted on each view
-(:mod:`mlopsctl.compiler.vertex_features`).
+table does. An ingest of an external BigQuery table (``bq://`` under data.external, often another
+project's) creates its read session in the environment's project (Read Session User there); read
+access on the table is the table owner's to grant. An endpoint's online reads of feature views
+are granted on each view (:mod:`mlopsctl.compiler.vertex_features`).
 
 On Vertex AI, an endpoint's account only reads its models' artifacts (and the feature views it
 lists): the endpoint's request log is written, and a monitor's data read, by the project's Vertex AI
@@ -34,6 +36,7 @@ from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import Identity, identity_of
 from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.config.models.data import ExternalSource
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import NewData, Pipeline
 from mlopsctl.config.models.serving import BatchIO, BatchJob, Endpoint
@@ -166,8 +169,19 @@ def _ingest(ctx: BuildContext, source: IngestSource, path: Path) -> Iterator[Nee
             (*path, "gcs"),
         )
     elif source.external is not None:
-        uri = ctx.config.data.external[source.external].uri
-        yield from _artifact_bucket(ctx, uri, "read", (*path, "external"))
+        external = ctx.config.data.external[source.external]
+        if external_table(external):
+            # Its read session is this project's, whichever project has the table; reading the
+            # table is its owner's to grant (mlopsctl grants nothing in another project).
+            yield PROJECT_IAM_MEMBER, None, READ_SESSION_USER, (*path, "external")
+        else:
+            yield from _artifact_bucket(ctx, external.uri, "read", (*path, "external"))
+
+
+def external_table(external: ExternalSource) -> bool:
+    """Whether ingest reads an external source as a BigQuery table (``bq://`` or format BIGQUERY),
+    through the Storage Read API in a session of the environment's own project."""
+    return external.uri.startswith("bq://") or external.format == "BIGQUERY"
 
 
 def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> Iterator[Need]:

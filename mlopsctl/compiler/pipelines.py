@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from mlopsctl.compiler import training
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.iam import external_table
 from mlopsctl.compiler.identity import NAMESPACE, identity_of
 from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, config_argument
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
@@ -332,7 +333,10 @@ def _source(ctx: BuildContext, source: IngestSource, label: str | None) -> dict[
         return found
     assert source.external is not None
     external = ctx.config.data.external[source.external]
-    return {"uri": external.uri, "format": _EXTERNAL_FORMATS.get(external.format, external.format.lower())}
+    found = {"uri": external.uri, "format": _EXTERNAL_FORMATS.get(external.format, external.format.lower())}
+    if external_table(external):  # read in a session of this project, whichever project has the table
+        found["project"] = ctx.gcp_project
+    return found
 
 
 def feature_view_columns(config: MLOpsConfig, view: str, label: str | None = None) -> list[JSON]:

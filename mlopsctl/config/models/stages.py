@@ -24,7 +24,7 @@ METRICS = (
     "r2",
 )
 """The metrics the ``evaluate`` stage computes: thresholds and float outputs are named after them."""
-SourceFormat = Literal["csv", "parquet", "jsonl", "tfrecord"]
+SourceFormat = Literal["csv", "parquet", "jsonl", "avro", "tfrecord"]
 TransformType = Literal[
     "standardize", "minmax", "log", "vocabulary", "onehot", "bucketize", "fill", "drop", "passthrough"
 ]

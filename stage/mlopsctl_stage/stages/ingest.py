@@ -70,9 +70,10 @@ def _https(uri: str, format: str | None) -> pa.Table:
     return parse(data, uri.split("?")[0], format)
 
 
-def _uri(uri: str, format: str | None) -> pa.Table:
+def _uri(uri: str, format: str | None, billing: str | None) -> pa.Table:
     if format == "bigquery" or uri.startswith("bq://"):
-        return storage.read_table(uri)
+        # The read session runs in the step's own project: the table's may be another's.
+        return storage.read_table(uri, billing=billing)
     if uri.startswith(("https://", "http://")):
         return _https(uri, format)
     return storage.read_files(uri, format)
@@ -98,7 +99,8 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
     format = _format(source)
     address = _text(source, kinds[0], f"source.{kinds[0]}")
     if kinds == ["uri"]:
-        return _uri(address, format), {"source": address}
+        billing = _text(source, "project", "source.project") if "project" in source else None
+        return _uri(address, format, billing), {"source": address}
     if not address.startswith("gs://"):
         raise StageError(f"source.gcs ({address})", "must be a gs:// URI")
     return storage.read_files(address, format), {"source": address}

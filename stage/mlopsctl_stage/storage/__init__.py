@@ -127,14 +127,20 @@ def _local_path(uri: str) -> str | None:
 
 
 def read_table(
-    table: str, *, columns: list[str] | None = None, since: tuple[str, datetime] | None = None
+    table: str,
+    *,
+    columns: list[str] | None = None,
+    since: tuple[str, datetime] | None = None,
+    billing: str | None = None,
 ) -> pa.Table:
     """A BigQuery table (through the Storage Read API) as Arrow; with ``since=(COLUMN, TIME)``, only
-    the rows whose COLUMN (a TIMESTAMP) is at or after TIME. JSON columns come back as strings."""
+    the rows whose COLUMN (a TIMESTAMP) is at or after TIME. JSON columns come back as strings.
+    ``billing``: the project the read session is created in (the step's own; the table may be in
+    another), default ``GOOGLE_CLOUD_PROJECT``, else the table's project."""
     root, found = _root(), _table_id(table)
     if root is not None:
         return local.read_table(root, found, columns, since)
-    return cloud.read_table(found, columns, since)
+    return cloud.read_table(found, columns, since, billing)
 
 
 def query(sql: str, project: str) -> pa.Table:

@@ -4,8 +4,11 @@ Credentials are Application Default Credentials (Workload Identity in the cluste
 for tests and for local stand-ins of the services: ``STORAGE_EMULATOR_HOST`` (read by
 google-cloud-storage itself), ``BIGQUERY_EMULATOR_HOST`` (``http://HOST:PORT`` of a BigQuery REST
 API) and ``BIGQUERY_STORAGE_EMULATOR_HOST`` (``HOST:PORT`` of a plaintext gRPC Storage Read API);
-with an emulator, requests are anonymous. Read sessions and queries are billed to
-``GOOGLE_CLOUD_PROJECT`` when set, otherwise to the project of the table or query.
+with an emulator, requests are anonymous. A table's read session is created in (and billed to) the
+project the caller names (``billing``: the step's own), else ``GOOGLE_CLOUD_PROJECT``, else the
+table's project: a table of another project is read in a session of the step's own project, which
+needs ``bigquery.readsessions.create`` there, not in the table's. Queries run in
+``GOOGLE_CLOUD_PROJECT`` when set, otherwise in the project given.
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ def _read_client(emulator: str | None) -> Any:
     return BigQueryReadClient(transport=transport)  # type: ignore[no-untyped-call]
 
 
-def _billing(project: str) -> str:
-    return os.environ.get("GOOGLE_CLOUD_PROJECT") or project
+def _billing(project: str, billing: str | None = None) -> str:
+    return billing or os.environ.get("GOOGLE_CLOUD_PROJECT") or project
 
 
 def _bigquery(project: str) -> Any:
@@ -123,7 +126,9 @@ def _row_restriction(since: tuple[str, datetime] | None) -> str:
     return f"`{column}` >= TIMESTAMP '{moment.isoformat(sep=' ')}'"
 
 
-def read_table(table: str, columns: list[str] | None, since: tuple[str, datetime] | None) -> pa.Table:
+def read_table(
+    table: str, columns: list[str] | None, since: tuple[str, datetime] | None, billing: str | None = None
+) -> pa.Table:
     import pyarrow as pa
     from google.cloud.bigquery_storage_v1 import types
 
@@ -138,7 +143,7 @@ def read_table(table: str, columns: list[str] | None, since: tuple[str, datetime
     with _errors(f"table ({table})"):
         client = _read_client(os.environ.get(READ_API_EMULATOR))
         session = client.create_read_session(
-            parent=f"projects/{_billing(project)}", read_session=requested, max_stream_count=0
+            parent=f"projects/{_billing(project, billing)}", read_session=requested, max_stream_count=0
         )
         schema = pa.ipc.read_schema(pa.py_buffer(session.arrow_schema.serialized_schema))
         batches = [
