@@ -83,7 +83,11 @@ CODES: dict[str, tuple[str, str]] = {
         "An autoscaling metric that nothing collects on the platform the config chooses.",
     ),
     "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
-    "E402": ("accelerator count not allowed", "The accelerator count does not fit the machine type."),
+    "E402": (
+        "accelerators do not fit the machine type",
+        "The accelerator type or count does not fit the machine type (a machine with GPUs or TPUs built in "
+        "takes exactly those), or a count is missing.",
+    ),
     "E403": (
         "invalid TPU topology",
         "The TPU topology is not valid for the TPU version, or does not fit the pods placed on the slice.",
@@ -217,13 +221,18 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _spelling(word: str) -> str:
+    """``word`` without what tells ``NVIDIA_L4``, ``nvidia-l4`` and ``Nvidia_L4`` apart."""
+    return word.lower().replace("_", "-")
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """The closest of ``choices`` to ``word``, phrased as a suggestion, or None."""
+    """The closest of ``choices`` to ``word``, phrased as a suggestion, or None. A choice spelled
+    like ``word`` but for case and ``-``/``_`` is the closest: the suggestion then names the exact
+    spelling the field wants (``NVIDIA_TESLA_T4`` for ``nvidia-tesla-t4``)."""
     options = sorted(set(choices))
-    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not match:
-        lowered = {o.lower(): o for o in options}
-        match = [lowered[word.lower()]] if word.lower() in lowered else []
+    same = [o for o in options if _spelling(o) == _spelling(word)]
+    match = difflib.get_close_matches(word, same or options, n=1, cutoff=0 if same else 0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
 

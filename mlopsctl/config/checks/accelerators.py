@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from mlopsctl.config import catalog
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import PoolUse, pool_uses
+from mlopsctl.config.checks.resources import shape
 from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.models.compute import CpuPool, GpuPool, TpuPool
 from mlopsctl.config.models.security import KmsKey
@@ -18,6 +19,8 @@ from mlopsctl.config.wording import with_article
 _KEY_LOCATION = re.compile(r"^projects/[^/]+/locations/([^/]+)/")
 # The shape of a RegionName in mlopsctl.config.models.types: <area>-<direction><number>.
 _REGION = re.compile(r"^(?P<area>[a-z]+)-(?P<direction>[a-z]+)(?P<number>[0-9]+)$")
+_ATTACHED = ("n1-",)
+"""Machine families that take GPUs only when a node pool attaches them."""
 
 
 def _listed(items: Sequence[object]) -> str:
@@ -172,6 +175,50 @@ def _gpu_machine(name: str, pool: GpuPool) -> Iterator[Diagnostic]:
         )
 
 
+def _built_in_gpus(machine: str) -> tuple[str, int] | None:
+    """The GPU type and count built into ``machine``, or None. Compute Engine attaches GPUs to
+    N1 VMs only on request; every other machine type of the GPU catalog (the accelerator-optimized
+    a2, a3 and g2 families) has them whether asked for or not, one count per machine type."""
+    if machine.startswith(_ATTACHED):
+        return None
+    for gpu_type, gpu in catalog.catalog().gpus.items():
+        if machine in gpu.machine_types and len(counts := gpu.machine_types[machine].counts) == 1:
+            return gpu_type, counts[0]
+    return None
+
+
+def _cpu_machine(name: str, pool: CpuPool) -> Iterator[Diagnostic]:
+    """A CPU pool on a machine type with GPUs or TPU chips built in compiles without the
+    accelerator's taint (and GPU drivers or TPU slice): the accelerators sit unused, and pods that
+    request none land on the costly nodes."""
+    machine = pool.machine_type
+    tpus = [v for v, tpu in catalog.catalog().tpus.items() if machine in tpu.chips_per_host]
+    if (gpus := _built_in_gpus(machine)) is not None:
+        gpu_type, count = gpus
+        kind, has, fields = "GPU", _gpus([count], gpu_type), f"accelerator: {gpu_type}, count: {count}"
+        vcpus = catalog.catalog().gpus[gpu_type].machine_types[machine].vcpus
+        plain = f"n2-standard-{vcpus}" if shape(f"n2-standard-{vcpus}") else "n2-standard-8"
+        lacks = "no GPU taint and no GPU driver installation"
+    elif tpus:
+        shapes = [
+            t for t in catalog.tpu_topologies(tpus[0]) if machine in catalog.tpu_machine_types(tpus[0], t)
+        ]
+        larger = " or larger" if len(shapes) > 1 else ""
+        kind, has = "TPU", f"TPU {tpus[0]} chips"
+        fields = f"version: {tpus[0]}, topology: {shapes[0]}{larger}" if shapes else f"version: {tpus[0]}"
+        plain, lacks = "n2-standard-8", "no TPU taint and no slice topology"
+    else:
+        return
+    yield Diagnostic(
+        "E402",
+        f"node pool '{name}' is a CPU pool on machine type '{machine}', which has {has} built in: "
+        f"the pool gets {lacks}, so pods without {kind} requests land on its nodes",
+        path=("accelerators", name, "machineType"),
+        hint=f"declare it as a {kind} pool (type: {kind.lower()}, {fields}), or choose a machine type "
+        f"without accelerators, e.g. {plain}",
+    )
+
+
 def _tpu_slice(name: str, pool: TpuPool) -> Iterator[Diagnostic]:
     topologies = catalog.tpu_topologies(pool.version)
     base: Path = ("accelerators", name)
@@ -212,6 +259,8 @@ def node_pools(ctx: CheckContext) -> Iterator[Diagnostic]:
             yield from _gpu_machine(name, pool)
         elif isinstance(pool, TpuPool):
             yield from _tpu_slice(name, pool)
+        else:
+            yield from _cpu_machine(name, pool)
         if not known:
             yield from _unknown_region_zones(name, pool, region)
         elif isinstance(pool, CpuPool):
