@@ -9,10 +9,7 @@ a type without ``accelerators`` would deploy without the GPU.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterator
-from importlib import resources
 
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.sourcemap import Path
@@ -20,12 +17,9 @@ from mlopsctl.config.vertex_catalog import vertex_catalog
 from mlopsctl.config.wording import with_article
 
 
-@functools.cache
 def built_in_gpus() -> dict[str, tuple[str, int]]:
     """Machine type -> the accelerator type and count built into it."""
-    text = resources.files("mlopsctl").joinpath("data/vertex.json").read_text(encoding="utf-8")
-    raw = json.loads(text)["builtInAccelerators"]
-    return {machine: (spec["type"], int(spec["count"])) for machine, spec in raw.items()}
+    return vertex_catalog().built_in_gpus
 
 
 def _gpus(count: int, gpu: str) -> str:
