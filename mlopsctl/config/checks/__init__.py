@@ -70,6 +70,7 @@ def _load_builtin_checks() -> None:
         bigquery_schema,
         cidrs,
         dag,
+        external,
         features,
         files,
         kfp,
