@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.naming import key_ring_name
-from mlopsctl.graph import JSON, fn_invoke, fn_join
+from mlopsctl.config.sourcemap import Path
+from mlopsctl.graph import JSON, fn_invoke, fn_join, fn_output
 
 KEY_RING = "gcp:kms/keyRing:KeyRing"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -43,12 +45,14 @@ def _agent_grant(ctx: BuildContext, name: str, key_id: str, key_address: str, ag
     """The address of ``agent``'s encrypter/decrypter grant on key ``name``, added if new."""
     address = ctx.address(CRYPTO_KEY_IAM_MEMBER, f"{agent}-agent-{name}")
     if address not in ctx.graph.resources:
+        source: Path = ("security", "kms", name)
+        member, made = _agent_member(ctx, agent, source)
         ctx.add(
             CRYPTO_KEY_IAM_MEMBER,
             f"{agent}-agent-{name}",
-            {"cryptoKeyId": key_id, "role": ENCRYPTER_DECRYPTER, "member": _agent_member(ctx, agent)},
-            source=("security", "kms", name),
-            depends_on=(key_address,),
+            {"cryptoKeyId": key_id, "role": ENCRYPTER_DECRYPTER, "member": member},
+            source=source,
+            depends_on=(key_address, *made),
         )
     return address
 
@@ -60,13 +64,21 @@ _AGENT_EMAILS: dict[Agent, tuple[str, str]] = {
 """Agents whose email a provider function returns: (function token, returned property)."""
 
 
-def _agent_member(ctx: BuildContext, agent: Agent) -> JSON:
-    """The IAM member of a service agent. Its email holds the project number, which is
-    unknown at compile time, so the Pulumi program looks it up when it applies."""
+_IDENTITIES: dict[Agent, str] = {"artifactregistry": "artifactregistry", "aiplatform": "vertex"}
+"""Agents made to exist by a ServiceIdentity (key of ``apis.APIS``): they may otherwise appear only
+when their service is first used, after the grant that needs them."""
+
+
+def _agent_member(ctx: BuildContext, agent: Agent, source: Path) -> tuple[JSON, tuple[str, ...]]:
+    """The IAM member of a service agent, and what makes it exist. Its email holds the project
+    number, unknown at compile time: a provider function (which creates the agent if need be) or
+    the agent's ServiceIdentity gives it when the program applies."""
     if agent in _AGENT_EMAILS:
         function, returns = _AGENT_EMAILS[agent]
-        return fn_join("", ["serviceAccount:", fn_invoke(function, {"project": ctx.gcp_project}, returns)])
-    return ctx.service_agent(agent)
+        member = fn_join("", ["serviceAccount:", fn_invoke(function, {"project": ctx.gcp_project}, returns)])
+        return member, ()
+    identity = service_agent(ctx, _IDENTITIES[agent], source)
+    return fn_output(identity, "member"), (identity,)
 
 
 def build(ctx: BuildContext) -> None:

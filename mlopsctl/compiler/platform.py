@@ -36,6 +36,11 @@ RBAC_KINDS = frozenset({"Role", "ClusterRole"})
 FEATURE = "gcp:gkehub/feature:Feature"
 FEATURE_MEMBERSHIP = "gcp:gkehub/featureMembership:FeatureMembership"
 CLUSTER = "gcp:container/cluster:Cluster"
+STARTS_AFTER: dict[str, tuple[str, ...]] = {"kserve": ("keda",)}
+"""Add-on → add-ons it does not require but must start after when the cluster has them: its
+controller looks for their CRDs once, at start, and watches their objects only if found then.
+KServe owns the ScaledObjects it makes for KEDA autoscaling, and watches them, only if KEDA's CRD
+was served when it started; the Pulumi program would otherwise install both at once."""
 
 
 @dataclass
@@ -59,7 +64,7 @@ def build(ctx: BuildContext) -> None:
             continue
         addon = addons[name]
         version = {str(k): v for k, v in ctx.config.platform.versions.items()}.get(name, addon.version)
-        requires = tuple(a for a in addon.requires if a in needs and not needs[a].managed)
+        requires = tuple(a for a in _after(addon) if a in needs and not needs[a].managed)
         ctx.add(
             _type(addon),
             name,
@@ -273,12 +278,18 @@ def _install_order(found: Mapping[str, Need]) -> list[str]:
     order: list[str] = []
     remaining = sorted(found)
     while remaining:
-        ready = [n for n in remaining if all(r in order or r not in found for r in addons[n].requires)]
+        ready = [n for n in remaining if all(r in order or r not in found for r in _after(addons[n]))]
         if not ready:
             raise ValueError(f"add-ons require each other in a cycle: {remaining}")
         order.extend(ready)
         remaining = [n for n in remaining if n not in ready]
     return order
+
+
+def _after(addon: AddOn) -> tuple[str, ...]:
+    """What ``addon`` is installed after, where the cluster has it: what it requires, then
+    :data:`STARTS_AFTER`."""
+    return (*addon.requires, *STARTS_AFTER.get(addon.name, ()))
 
 
 def _type(addon: AddOn) -> str:

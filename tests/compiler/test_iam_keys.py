@@ -87,25 +87,21 @@ def test_existing_keys_are_their_owners_to_grant(tmp_path: pathlib.Path) -> None
     assert graph.resources["dev/us-central1/gcp:storage/bucket:Bucket/raw"].depends_on == ()
 
 
-def test_the_artifact_registry_agent_is_named_from_the_project_number(tmp_path: pathlib.Path) -> None:
+def test_the_artifact_registry_agent_is_made_to_exist_before_its_grant(tmp_path: pathlib.Path) -> None:
+    """The agent may otherwise appear only when Artifact Registry is first used: after this grant,
+    which IAM would refuse for an account that does not exist."""
     validation = validate(ConfigSource(write(tmp_path, CMEK), "mlops.yaml", None))
     ctx = BuildContext(validation.targets[DEV].config, DEV, tmp_path)
     key_id, depends_on = kms.key_reference(ctx, None, "artifactregistry")
     grant = ctx.graph.resources[f"dev/us-central1/{CRYPTO_KEY_IAM_MEMBER}/artifactregistry-agent-data"]
     assert key_id == KEY_ID
     assert depends_on == (f"dev/us-central1/{CRYPTO_KEY}/data", grant.address)
-    number = {
-        "fn::invoke": {
-            "function": "gcp:organizations/getProject:getProject",
-            "arguments": {"projectId": "acme-demo-dev"},
-            "return": "number",
-        }
-    }
-    assert grant.inputs["member"] == {
-        "fn::join": [
-            "",
-            ["serviceAccount:service-", number, "@gcp-sa-artifactregistry.iam.gserviceaccount.com"],
-        ]
+    identity = "dev/us-central1/gcp:projects/serviceIdentity:ServiceIdentity/artifactregistry"
+    assert grant.inputs["member"] == {"fn::output": {"resource": identity, "property": "member"}}
+    assert grant.depends_on == (f"dev/us-central1/{CRYPTO_KEY}/data", identity)
+    assert dict(ctx.graph.resources[identity].inputs) == {
+        "project": "acme-demo-dev",
+        "service": "artifactregistry.googleapis.com",
     }
     # A second use of the key by the same agent reuses the grant.
     assert kms.key_reference(ctx, "data", "artifactregistry") == (key_id, depends_on)

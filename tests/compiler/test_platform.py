@@ -118,6 +118,9 @@ def test_every_example_application_is_valid_and_waves_follow_requirements(
         addon = catalog().addons[addon_name]
         assert FIRST_WAVE <= waves[addon_name] < 0
         assert all(waves[r] < waves[addon_name] for r in addon.requires if r in waves)
+        # Pinned, so no new revision starts another sync: a failed first install must retry itself.
+        retry = app["spec"]["syncPolicy"]["retry"]
+        assert retry["limit"] > 0 and retry["backoff"]["maxDuration"] == "5m"
         source = app["spec"]["source"]
         assert source["targetRevision"] == addon.version  # pinned, never a branch
         if addon.install == "kustomize":
