@@ -24,7 +24,6 @@ from mlopsctl.graph import Graph
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "stage"))  # the BigQuery fake
 import fake_bigquery
 
-from mlopsctl_stage import storage
 from mlopsctl_stage.cli import main
 from mlopsctl_stage.tables import read_examples
 
@@ -93,11 +92,7 @@ def test_an_external_gcs_source_gets_no_read_session(tmp_path: pathlib.Path) -> 
 
 @pytest.fixture
 def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_bigquery.FakeBigQuery]:
-    monkeypatch.delenv(storage.LOCAL_ENV, raising=False)
-    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    with fake_bigquery.serve() as fake:
-        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", fake.url)
-        monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", fake.read_target)
+    with fake_bigquery.emulated(monkeypatch) as fake:
         yield fake
 
 

@@ -29,7 +29,10 @@ from urllib.parse import parse_qs, urlsplit
 import grpc  # type: ignore[import-untyped]
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from google.cloud.bigquery_storage_v1 import types
+
+from mlopsctl_stage import storage
 
 READ_SERVICE = "google.cloud.bigquery.storage.v1.BigQueryRead"
 PAGE_SIZE = 2
@@ -281,3 +284,15 @@ def serve() -> Iterator[FakeBigQuery]:
         rpc.stop(grace=None)
         http.shutdown()
         http.server_close()
+
+
+@contextmanager
+def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigQuery]:
+    """A fake BigQuery that the stage's own clients reach through their emulator variables, in cloud
+    mode (no local data root) and with no GOOGLE_CLOUD_PROJECT from the environment."""
+    monkeypatch.delenv(storage.LOCAL_ENV, raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    with serve() as fake:
+        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", fake.url)
+        monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", fake.read_target)
+        yield fake

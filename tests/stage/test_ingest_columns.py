@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlopsctl_stage import storage
 from mlopsctl_stage.cli import main
 from mlopsctl_stage.tables import read_examples
 
@@ -35,11 +34,7 @@ def test_only_the_columns_are_read_from_the_local_root(local_root: Path, tmp_pat
 
 @pytest.fixture
 def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_bigquery.FakeBigQuery]:
-    monkeypatch.delenv(storage.LOCAL_ENV, raising=False)
-    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    with fake_bigquery.serve() as fake:
-        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", fake.url)
-        monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", fake.read_target)
+    with fake_bigquery.emulated(monkeypatch) as fake:
         yield fake
 
 

@@ -27,11 +27,7 @@ OWN = "acme-demo-dev"
 
 @pytest.fixture
 def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_bigquery.FakeBigQuery]:
-    monkeypatch.delenv(storage.LOCAL_ENV, raising=False)
-    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    with fake_bigquery.serve() as fake:
-        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", fake.url)
-        monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", fake.read_target)
+    with fake_bigquery.emulated(monkeypatch) as fake:
         fake.put(THEIRS, pa.Table.from_pylist(ROWS))
         yield fake
 
