@@ -1,8 +1,9 @@
 """What a target's deploy folder holds, and writing it without leaving half a folder behind.
 
 ``<out>/<env>/<region>/`` gets: ``kustomization.yaml``; ``manifests/*.yaml``, one
-Kubernetes object per file; ``platform/<add-on>.yaml``, one Argo CD Application per cluster
-add-on (``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
+Kubernetes object per file, with the Argo CD sync options the folder needs (``SYNC_OPTIONS``);
+``platform/<add-on>.yaml``, one Argo CD Application per cluster add-on
+(``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
 Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
 KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
 inputs, dependencies) that the Pulumi program reads, as compact JSON with one resource per line.
@@ -30,6 +31,11 @@ GRAPH_FILE = "graph.json"
 KUSTOMIZATION = "kustomization.yaml"
 Files = dict[str, str]
 """Relative path → file content."""
+SYNC_OPTIONS = "SkipDryRunOnMissingResource=true,ServerSideApply=true"
+"""On every object of ``manifests/``, so that whatever Application syncs the folder does what it needs:
+objects whose CRDs the add-ons of the same sync install skip the dry run (which would otherwise fail the
+whole first sync, and Argo CD would not retry that revision), and objects are applied server-side
+(PipelineVersions outgrow the annotation client-side apply keeps)."""
 
 
 def target_dir(target: Target) -> pathlib.PurePosixPath:
@@ -46,7 +52,7 @@ def render_target(graph: Graph, project: str) -> Files:
             path = f"manifests/{resource.inputs['kind'].lower()}-{resource.name}.yaml"
             if path in files:
                 raise ValueError(f"two objects render to {path}")
-            files[path] = dump_yaml(dict(resource.inputs))
+            files[path] = dump_yaml(_synced(resource.inputs))
             manifests.append(path)
             if resource.inputs["kind"] == "PipelineVersion":
                 spec = resource.inputs["spec"]
@@ -76,6 +82,13 @@ def render_target(graph: Graph, project: str) -> Files:
         "resources",
     )
     return files
+
+
+def _synced(inputs: Mapping[str, object]) -> dict[str, object]:
+    metadata = inputs["metadata"]
+    assert isinstance(metadata, Mapping)
+    annotations = {**metadata.get("annotations", {}), "argocd.argoproj.io/sync-options": SYNC_OPTIONS}
+    return {**inputs, "metadata": {**metadata, "annotations": annotations}}
 
 
 def rendered_state(out: pathlib.Path, target: Target, project: str) -> State | None:
