@@ -34,6 +34,8 @@ environments:
     gcpProject: acme-demo-prod
     regions: [us-central1, europe-west4]
 """
+DEV_ONLY = MINIMAL.split("  prod:\n", 1)[0]
+"""MINIMAL with its dev environment only."""
 WITH_DATA = (
     MINIMAL
     + """\

@@ -8,21 +8,15 @@ import pathlib
 import typing
 
 import pytest
-from helpers import Edits, diagnostics, edited
+from helpers import DEV_ONLY, Edits, diagnostics, edited
 from pydantic import BaseModel
 
 from mlopsctl.config.checks.repeats import UNIQUE_ENTRIES
 from mlopsctl.config.models import MLOpsConfig
 
-BASE = """\
-apiVersion: mlopsctl.dev/v1alpha1
-kind: MLOpsProject
-project:
-  name: demo
-environments:
-  dev:
-    gcpProject: acme-demo-dev
-    regions: [us-central1]
+BASE = (
+    DEV_ONLY
+    + """\
 data:
   datasets:
     features:
@@ -68,6 +62,7 @@ policies:
   waivers:
   - {policy: MLP001, path: endpoints.api, reason: one replica is enough here}
 """
+)
 
 Found = list[tuple[str, str | None]]
 

@@ -7,20 +7,11 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import CLF_API, diagnostics
+from helpers import CLF_API, DEV_ONLY, diagnostics
 
 from mlopsctl.config.diagnostics import did_you_mean
 
-BASE = """\
-apiVersion: mlopsctl.dev/v1alpha1
-kind: MLOpsProject
-project:
-  name: demo
-environments:
-  dev:
-    gcpProject: acme-demo-dev
-    regions: [us-central1]
-"""
+BASE = DEV_ONLY
 
 
 def _pool(spec: str) -> str:
