@@ -1,5 +1,5 @@
 """Fixtures of the kubernetes target's tests: a fake cluster with the platform installed, a kubeconfig
-for it, a state store in memory and real local state stores under tmp_path. The digits example's
+for it, a state store in memory, real local state stores under tmp_path and a fake clock. The digits example's
 objects are compiled once, on first use."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import functools
 import pathlib
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from kubefake import FakeApiServer, install, served_kinds, write_kubeconfig
@@ -18,6 +19,7 @@ from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 from mlopsctl.output.kubernetes import kubernetes_part
+from mlopsctl.output.kubewait import Clock
 from mlopsctl.state import State
 from mlopsctl.state.local import LocalStateStore
 from mlopsctl.state.store import LockHeldError, LockInfo
@@ -65,6 +67,25 @@ class MemoryStore:
         return self.locks.pop((project, target))
 
 
+@dataclass
+class FakeClock:
+    """Time that passes only when the kubernetes target sleeps, so its waits take no real time."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.time, self.sleep)
+
+
 def validation_of(path: pathlib.Path = DIGITS) -> api.Validation:
     validation = api.validate(ConfigSource(path, "mlops.yaml", None), ONLY_PROD)
     assert validation.ok, [d.to_text() for d in validation.diagnostics]
@@ -103,6 +124,12 @@ def server(monkeypatch: pytest.MonkeyPatch) -> FakeApiServer:
         fake.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     install(monkeypatch, fake)
     return fake
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """The clock and sleep of a kubernetes target under test: its waits take no real time."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -10,10 +10,17 @@ an object in a missing namespace (404), and rejections set up by a test.
 Stored objects get a ``metadata.uid``, and a PipelineVersion is admitted as KFP 2.17's
 mutating webhook admits it: refused (400) unless its Pipeline exists, else labelled with
 its Pipeline's name and uid and given an owner reference to it.
+
+A CustomResourceDefinition it stores starts serving its kind (in discovery and at its paths)
+once it is established: at once, or after ``crd_polls`` reads of it, as a real server
+establishes one a moment after creating it (``Established=False`` until then). Writes to a
+kind that is not served get 404, and ``failing`` queues answers (a webhook not serving,
+throttling) for the next writes of a kind.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import pathlib
@@ -44,21 +51,55 @@ class Response:
     status: int
     body: Any
     reason: str = "OK"
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def data(self) -> bytes:
         return json.dumps(self.body).encode()
 
     def getheaders(self) -> dict[str, str]:
-        return {"Content-Type": "application/json"}
+        return {"Content-Type": "application/json", **self.headers}
 
     def getheader(self, name: str, default: str | None = None) -> str | None:
         return self.getheaders().get(name, default)
 
 
-def status(code: int, reason: str, message: str, details: dict[str, str] | None = None) -> Response:
+def status(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None, why: str = ""
+) -> Response:
+    """An error answer: a ``Status`` (its ``reason`` is ``why``), with HTTP reason phrase ``reason``."""
     body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "code": code}
-    return Response(code, {**body, "details": details or {}}, reason)
+    return Response(code, {**body, "details": details or {}, **({"reason": why} if why else {})}, reason)
+
+
+def webhook_down(webhook: str, service: str, cause: str = "") -> Response:
+    """What the API server answers when the admission webhook ``webhook`` of ``service`` (``name.namespace``)
+    does not answer: its pods are not ready (no endpoints) or refuse connections."""
+    name = service.split(".")[0]
+    url = f"https://{service}.svc:443/mutate?timeout=10s"
+    cause = cause or f'no endpoints available for service "{name}"'
+    failure = f'failed calling webhook "{webhook}": failed to call webhook: Post "{url}": {cause}'
+    answer = status(
+        500,
+        "Internal Server Error",
+        f"Internal error occurred: {failure}",
+        {"causes": [{"message": failure}]},
+    )
+    answer.body.update(reason="InternalError", metadata={})
+    return answer
+
+
+def too_many_requests(seconds: int) -> Response:
+    """The API server's priority and fairness throttling: 429 with ``Retry-After``."""
+    answer = status(
+        429,
+        "Too Many Requests",
+        "Too many requests, please try again later.",
+        {"retryAfterSeconds": seconds},
+        why="TooManyRequests",
+    )
+    answer.headers["Retry-After"] = str(seconds)
+    return answer
 
 
 @dataclass
@@ -73,6 +114,15 @@ class FakeApiServer:
     """Path of an object → the message of the 422 a write to it gets, or (status, message)."""
     honor_selectors: bool = True
     unauthorized: bool = False
+    crd_polls: int = 0
+    """How many reads of a new CustomResourceDefinition answer it not established yet (its kind unserved)."""
+    name_conflicts: set[str] = field(default_factory=set)
+    """CustomResourceDefinitions whose names another one already uses: never established."""
+    undiscovered: set[str] = field(default_factory=set)
+    """Kinds of CustomResourceDefinitions that discovery never serves, even once established."""
+    failing: dict[str, list[Response]] = field(default_factory=dict)
+    """Kind → the answers to its next writes, one each, before it is written as usual."""
+    _pending: dict[str, int] = field(default_factory=dict)
     _uids: Iterator[int] = field(default_factory=itertools.count)
 
     # the urllib3.PoolManager interface the REST client uses
@@ -123,7 +173,14 @@ class FakeApiServer:
             gone = self.objects.pop(key, None)
             return Response(200, gone) if gone else status(404, "Not Found", f'{resource} "{name}" not found')
         found = self.objects.get(key)
-        return Response(200, found) if found else status(404, "Not Found", f'{resource} "{name}" not found')
+        if not found:
+            return status(404, "Not Found", f'{resource} "{name}" not found')
+        answer = Response(200, copy.deepcopy(found))
+        if resource == "customresourcedefinitions" and name in self._pending:
+            self._pending[name] -= 1  # read once more as not established
+            if not self._pending[name]:
+                self._establish(found)
+        return answer
 
     def _groups(self) -> dict[str, Any]:
         versions: dict[str, list[str]] = {}
@@ -160,12 +217,16 @@ class FakeApiServer:
 
     def _apply(self, path: str, key: tuple[str, str, str, str], query: dict[str, str], body: Any) -> Response:
         namespace = key[2]
+        if key[:2] not in {(gv, plural(kind)) for gv, kind in self.served}:
+            return status(404, "Not Found", "the server could not find the requested resource")
         if namespace and ("v1", "namespaces", "", namespace) not in self.objects:
             details = {"name": namespace, "kind": "namespaces"}
             return status(404, "Not Found", f'namespaces "{namespace}" not found', details)
         if path in self.rejections:
             code, message = _rejection(self.rejections[path])
             return status(code, "Bad Request" if code == 400 else "Unprocessable Entity", message)
+        if self.failing.get(body["kind"]):
+            return self.failing[body["kind"]].pop(0)
         existing = (self.objects.get(key) or {}).get("metadata") or {}
         admitted = {**body, "metadata": {**body["metadata"], "uid": existing.get("uid") or self._uid()}}
         if key[:2] == (KFP, "pipelineversions"):
@@ -177,8 +238,44 @@ class FakeApiServer:
                 )
             admitted = kfp_webhook(admitted, pipeline)
         if query.get("dryRun") != "All":
+            if key[1] == "customresourcedefinitions":
+                self._crd_status(admitted, (self.objects.get(key) or {}).get("status"))
             self.objects[key] = admitted
         return Response(200, admitted)
+
+    def _crd_status(self, crd: dict[str, Any], kept: dict[str, Any] | None) -> None:
+        """The status of an applied CRD: kept from before (an apply does not write status), else that of a
+        new one: names in conflict, or accepted and established after ``crd_polls`` reads."""
+        name = crd["metadata"]["name"]
+        if kept is not None:
+            crd["status"] = kept
+        elif name in self.name_conflicts:
+            taken = f'"{crd["spec"]["names"]["plural"]}" is already in use'
+            crd["status"] = crd_status(
+                ("False", "NameConflict", taken), ("False", "NotAccepted", "not all names are accepted")
+            )
+        else:
+            crd["status"] = crd_status(
+                ("True", "NoConflicts", "no conflicts found"),
+                ("False", "Installing", "the initial names have been accepted"),
+            )
+            self._pending[name] = self.crd_polls
+            if not self.crd_polls:
+                self._establish(crd)
+
+    def _establish(self, crd: dict[str, Any]) -> None:
+        """The CRD is established, and its kind served."""
+        self._pending.pop(crd["metadata"]["name"], None)
+        crd["status"]["conditions"][1].update(status="True", reason="InitialNamesAccepted")
+        spec = crd["spec"]
+        for version in spec["versions"]:
+            served = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+            if (
+                version.get("served", True)
+                and served not in self.served
+                and served[1] not in self.undiscovered
+            ):
+                self.served.append(served)
 
     def _uid(self) -> str:
         return f"00000000-0000-4000-8000-{next(self._uids):012d}"
@@ -200,6 +297,17 @@ class FakeApiServer:
         """Create an object directly (as another client or a controller would)."""
         meta = obj["metadata"]
         self.objects[(api_version, plural(kind), meta.get("namespace", ""), meta["name"])] = obj
+
+
+def crd_status(names: tuple[str, str, str], established: tuple[str, str, str]) -> dict[str, Any]:
+    """The ``status`` of a CustomResourceDefinition: its NamesAccepted and Established conditions, each
+    (status, reason, message)."""
+    pairs = (("NamesAccepted", names), ("Established", established))
+    conditions = [
+        {"type": kind, "status": state, "reason": reason, "message": message}
+        for kind, (state, reason, message) in pairs
+    ]
+    return {"conditions": conditions}
 
 
 def _rejection(found: str | tuple[int, str]) -> tuple[int, str]:

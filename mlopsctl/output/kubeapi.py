@@ -2,9 +2,12 @@
 
 Kinds are resolved by discovery (group/version/kind to resource and namespaced-ness), so
 custom resources work as built-in kinds do. Discovery is not cached across runs: every
-connection asks the server what it serves now. Failures that concern the connection
-(no kubeconfig, no context, unreachable, unauthorized) are :class:`ApplyError` naming
-what to configure; a refused request is a :class:`RequestError` with the server's message.
+connection asks the server what it serves now, and the dynamic client's discoverer asks
+again whenever a kind is missing from what it has (a CRD applied since). Failures that
+concern the connection (no kubeconfig, no context, unreachable, unauthorized) are
+:class:`ApplyError` naming what to configure; a refused request is a :class:`RequestError`
+with the server's message, after the retries of :mod:`mlopsctl.output.kubewait` when the
+refusal was a passing one (a webhook not serving yet, throttling, an overloaded server).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from mlopsctl.config.naming import project_cluster_name
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON
 from mlopsctl.output import ApplyError
+from mlopsctl.output.kubewait import REAL_CLOCK, Clock, retry_after, retrying, wait_established
+from mlopsctl.output.kubewait import RequestError as RequestError
 
 FIELD_MANAGER = "mlopsctl"
 _T = TypeVar("_T")
@@ -51,16 +56,6 @@ class ClusterRef:
         )
 
 
-class RequestError(Exception):
-    """The API server refused one request; ``message`` is its own words."""
-
-    def __init__(self, status: int, message: str, details: Mapping[str, JSON]) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details = details
-
-
 class NotServed(Exception):
     """The server does not serve a kind (its CRD is not installed)."""
 
@@ -72,11 +67,14 @@ def kubeconfig_path(flag: str | None, env: Mapping[str, str]) -> str:
 
 
 class Connection:
-    def __init__(self, client: Any, context: str, cluster: ClusterRef, cache_file: str) -> None:
+    def __init__(
+        self, client: Any, context: str, cluster: ClusterRef, cache_file: str, clock: Clock = REAL_CLOCK
+    ) -> None:
         from kubernetes.dynamic import DynamicClient
 
         self.context = context
         self.cluster = cluster
+        self.clock = clock
         self.host: str = client.configuration.host
         self.dynamic = self._call(lambda: DynamicClient(client, cache_file=cache_file))
 
@@ -99,6 +97,20 @@ class Connection:
             raise ApplyError(problem) from None
         return found
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether discovery serves ``kind`` of ``api_version`` (a miss makes the client discover again)."""
+        try:
+            self.resource(api_version, kind)
+        except NotServed:
+            return False
+        return True
+
+    def wait_established(self, crd: Mapping[str, Any]) -> None:
+        """Wait until the CustomResourceDefinition ``crd`` is established and its kind served;
+        :class:`NotEstablished` if it is not in time."""
+        kind = crd["spec"]["names"]["kind"]
+        wait_established(crd, lambda: self.read(crd), lambda v: self.serves(v, kind), self.clock)
+
     def apply(self, obj: Mapping[str, JSON], *, dry_run: bool = False) -> None:
         """Server-side apply ``obj`` as mlopsctl, taking over fields other managers set (force)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
@@ -115,19 +127,24 @@ class Connection:
 
     def exists(self, obj: Mapping[str, JSON]) -> bool:
         """Whether the object ``obj`` names (its kind, namespace and name) is on the server."""
+        return self.read(obj) is not None
+
+    def read(self, obj: Mapping[str, JSON]) -> dict[str, Any] | None:
+        """The object ``obj`` names (its kind, namespace and name) as the server has it; None if absent."""
         metadata = obj["metadata"]
         resource = self.resource(obj["apiVersion"], obj["kind"])
         try:
-            self._call(
+            response = self._call(
                 lambda: self.dynamic.get(
                     resource, name=metadata["name"], namespace=metadata.get("namespace"), serialize=False
                 )
             )
         except RequestError as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+        found: dict[str, Any] = json.loads(response.data)
+        return found
 
     def list(self, resource: Any, selector: str) -> list[dict[str, JSON]]:
         """Every object of ``resource`` in every namespace matching the label ``selector``."""
@@ -164,6 +181,10 @@ class Connection:
                 raise
 
     def _call(self, request: Callable[[], _T]) -> _T:
+        """``request()``, retried while the server refuses it for a passing reason."""
+        return retrying(lambda: self._once(request), self.clock)
+
+    def _once(self, request: Callable[[], _T]) -> _T:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -195,13 +216,16 @@ def _request_error(exc: Any) -> RequestError:
     except ValueError:
         status = None
     if not isinstance(status, dict):
-        return RequestError(exc.status, f"{exc.status} {exc.reason}", {})
+        return RequestError(exc.status, f"{exc.status} {exc.reason}", {}, retry_after(exc.headers, {}))
     message = status.get("message") or f"{exc.status} {exc.reason}"
-    return RequestError(exc.status, str(message), status.get("details") or {})
+    details = status.get("details") or {}
+    return RequestError(exc.status, str(message), details, retry_after(exc.headers, details))
 
 
 @contextmanager
-def connect(cluster: ClusterRef, kubeconfig: str | None, context: str | None) -> Iterator[Connection]:
+def connect(
+    cluster: ClusterRef, kubeconfig: str | None, context: str | None, clock: Clock = REAL_CLOCK
+) -> Iterator[Connection]:
     """A connection through ``context`` of the kubeconfig (its current context by default).
 
     Refuses a GKE context that names another cluster than ``cluster``: the graph of one
@@ -212,7 +236,7 @@ def connect(cluster: ClusterRef, kubeconfig: str | None, context: str | None) ->
     client = _api_client(cluster, path, chosen)
     try:
         with tempfile.TemporaryDirectory(prefix="mlopsctl-discovery-") as cache:
-            yield Connection(client, chosen, cluster, os.path.join(cache, "discovery.json"))
+            yield Connection(client, chosen, cluster, os.path.join(cache, "discovery.json"), clock)
     finally:
         client.close()
 

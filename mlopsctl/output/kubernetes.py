@@ -9,7 +9,10 @@ another cluster is refused.
   resources after their CustomResourceDefinition when the graph has them) with
   server-side apply as field manager ``mlopsctl`` and ``force=true``: mlopsctl owns the
   fields it writes and takes them over from any other manager (``kubectl edit``, a
-  controller); fields it does not write are left to their owners.
+  controller); fields it does not write are left to their owners. After applying a
+  CustomResourceDefinition, the apply waits until it is established and its kind served;
+  a write refused for a passing reason (a webhook not serving yet) is retried
+  (``mlopsctl.output.kubewait`` has the bounds).
 - Pruning deletes, in reverse dependency order, the objects carrying all of mlopsctl's
   ownership labels for this project and target (``ownership_labels``) that the graph no
   longer has, among the kinds of the graph and of the recorded state. An object missing
@@ -43,6 +46,7 @@ from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph, Resource, is_deferred
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.output.kubeapi import ClusterRef, Connection, NotServed, RequestError, connect
+from mlopsctl.output.kubewait import REAL_CLOCK, Clock, NotEstablished
 from mlopsctl.plan import Plan
 from mlopsctl.state import State, state_from_graph
 from mlopsctl.state.store import LockHeldError, StateStore
@@ -169,8 +173,10 @@ class KubernetesTarget:
         *,
         kubeconfig: str | None = None,
         context: str | None = None,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         self._open_store = store
+        self.clock = clock
         self._store: StateStore | None = None
         self.kubeconfig = kubeconfig
         self.context = context
@@ -194,7 +200,7 @@ class KubernetesTarget:
     @contextmanager
     def _connect(self, project: str, graph: Graph) -> Iterator[Connection]:
         cluster = ClusterRef(graph.target, graph.gcp_project, project)
-        with connect(cluster, self.kubeconfig, self.context) as connection:
+        with connect(cluster, self.kubeconfig, self.context, self.clock) as connection:
             yield connection
 
     def preview(self, release: Release) -> Outcome:
@@ -313,6 +319,7 @@ def _from_addon(resource: Resource) -> str:
 
 
 def _apply_all(connection: Connection, objects: list[Resource]) -> None:
+    """Apply each object; after a CRD, wait until it is established (its custom resources may follow)."""
     for done, r in enumerate(objects):
         try:
             connection.apply(r.inputs)
@@ -320,6 +327,15 @@ def _apply_all(connection: Connection, objects: list[Resource]) -> None:
             raise ApplyError(
                 f"cannot apply {r.address}: {exc}; {done} of {len(objects)} objects were applied before it, "
                 "nothing was pruned and the state was not recorded: fix it and apply again"
+            ) from None
+        if r.type != CRD:
+            continue
+        try:
+            connection.wait_established(r.inputs)
+        except NotEstablished as exc:
+            raise ApplyError(
+                f"{exc.problem}; {done + 1} of {len(objects)} objects were applied (the last {r.address}), "
+                f"nothing was pruned and the state was not recorded: {exc.remedy}"
             ) from None
 
 
