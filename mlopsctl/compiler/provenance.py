@@ -6,7 +6,9 @@ The last compiler pass stamps the finished graph (docs/provenance.md):
   (``mlops.yaml:LINE:COLUMN``) and ``mlopsctl.dev/commit``;
 - Google Cloud resources whose type has labels (``LABELLED``) get the labels ``mlops-type`` and
   ``mlops-name`` (the address, with the existing ``mlops-env``/``mlops-region``) and
-  ``mlops-commit``.
+  ``mlops-commit``;
+- service accounts and Cloud Scheduler jobs, which have no labels, end their description in their
+  address (``DESCRIBED``).
 
 No commit is stamped when the config has uncommitted changes or is not in a Git repository.
 The commit and the source line change with every commit or edit: the plan treats a change of
@@ -61,6 +63,14 @@ LABELLED: Mapping[str, tuple[str, ...]] = {
     "mlopsctl:vertex/modelVersion:ModelVersion": ("labels",),
 }
 """Type token → path of the input holding the resource's Google Cloud labels; other types take none."""
+
+DESCRIBED: Mapping[str, int] = {
+    "gcp:cloudscheduler/job:Job": 500,
+    "gcp:serviceaccount/account:Account": 256,
+}
+"""Types without labels whose ``description`` can be updated in place → its length limit. Their
+description ends in the resource's address (the commit, which changes with every commit, would make
+every commit an update)."""
 
 LABEL_LENGTH = 63
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9_-]+")
@@ -143,6 +153,8 @@ def _stamped(resource: Resource, origin: Origin) -> dict[str, JSON] | None:
         if origin.commit:
             notes[COMMIT] = origin.commit
         return _merged(resource.inputs, ("metadata", "annotations"), notes)
+    if resource.type in DESCRIBED:
+        return {**resource.inputs, "description": described(resource, DESCRIBED[resource.type])}
     path = LABELLED.get(resource.type)
     if path is None:
         return None
@@ -150,6 +162,17 @@ def _stamped(resource: Resource, origin: Origin) -> dict[str, JSON] | None:
     if origin.commit:
         labels[COMMIT_LABEL] = origin.commit
     return _merged(resource.inputs, path, labels)
+
+
+def described(resource: Resource, limit: int) -> str:
+    """The description of ``resource`` followed by its address, cut to ``limit`` characters; the
+    address is kept whole."""
+    suffix = f"[mlopsctl: {resource.address}]"
+    text = str(resource.inputs.get("description") or "").removesuffix(suffix).strip()
+    room = limit - len(suffix) - 1
+    if len(text) > room:
+        text = text[: max(room - 1, 0)].rstrip() + "…"
+    return f"{text} {suffix}" if text else suffix
 
 
 def _merged(inputs: Mapping[str, JSON], path: tuple[str, ...], entries: dict[str, str]) -> dict[str, JSON]:

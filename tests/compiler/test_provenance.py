@@ -32,8 +32,9 @@ from mlopsctl.compiler.provenance import (
     stamped_commit,
 )
 from mlopsctl.config.source import ConfigSource
+from mlopsctl.config.sourcemap import SourceMap
 from mlopsctl.config.target import Target
-from mlopsctl.graph import Graph
+from mlopsctl.graph import Graph, Resource
 
 CONFIG = OWNED_STAGED_DATA + CLF_API
 """Buckets, a dataset, a cluster and node pools, and an endpoint's Kubernetes objects."""
@@ -238,3 +239,28 @@ def test_the_table_covers_the_types_that_already_carry_mlopsctl_labels(
         for r in graph:
             if not r.is_kubernetes and "'managed-by': 'mlopsctl'" in str(r.inputs):
                 assert r.type in provenance.LABELLED, r.type
+
+
+def test_unlabelled_accounts_and_scheduler_jobs_end_their_description_in_their_address(
+    committed: tuple[pathlib.Path, str],
+) -> None:
+    path, commit = committed
+    described = [r for g in _graphs(path).values() for r in g if r.type in provenance.DESCRIBED]
+    assert any(r.type == "gcp:serviceaccount/account:Account" for r in described)
+    for r in described:
+        description = r.inputs["description"]
+        assert description.endswith(f"[mlopsctl: {r.address}]"), description
+        assert commit not in description  # a new commit changes no description
+        assert len(description) <= provenance.DESCRIBED[r.type]
+
+
+def test_a_long_description_is_cut_before_the_address_and_stamping_twice_changes_nothing() -> None:
+    graph = Graph(DEV, "p")
+    account = "gcp:serviceaccount/account:Account"
+    graph.add(Resource(DEV, account, "a", {"description": "x" * 300}))
+    origin = provenance.Origin("mlops.yaml", "mlops.yaml", SourceMap(), None)
+    provenance.stamp(graph, origin)
+    once = graph.resources[f"{DEV}/{account}/a"].inputs["description"]
+    provenance.stamp(graph, origin)
+    assert graph.resources[f"{DEV}/{account}/a"].inputs["description"] == once
+    assert len(once) == 256 and once.endswith(f"… [mlopsctl: {DEV}/{account}/a]")
