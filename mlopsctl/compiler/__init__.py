@@ -83,6 +83,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("monitoring", monitoring.build),
     ("platform", platform.build),
     ("apis", apis.build),
+    ("workload-identity-grants", identity.await_grants),
 )
 
 

@@ -49,7 +49,11 @@ def api_of(type_token: str) -> str | None:
 def service_agent(ctx: BuildContext, api: str, source: Path) -> str:
     """The address of the project's service agent of ``api`` (a key of ``APIS``): a ServiceIdentity,
     added once, which creates the agent if the API has not yet (it may do so only on first use).
-    Grants to the agent take its ``member`` output, and so wait for it."""
+    Grants to the agent take its ``member`` output, and so wait for it: IAM refuses a grant to an
+    account that does not exist. Agents are never named from the project number instead, since
+    nothing would make them exist. The agent is the one Service Usage reports for the API, which is
+    not always ``gcp-sa-<api>``: for ``monitoring`` it is Cloud Monitoring's notification agent,
+    ``service-NUMBER@gcp-sa-monitoring-notification.iam.gserviceaccount.com``."""
     service = APIS[api]
     name = service.removesuffix(".googleapis.com")
     address = ctx.address(SERVICE_IDENTITY, name)

@@ -11,7 +11,7 @@ from mlopsctl.config.naming import bucket_name
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
 from mlopsctl.config.templates import render_object
-from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke, fn_join
+from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke
 
 MANAGED_BY = "mlopsctl"
 
@@ -122,9 +122,3 @@ class BuildContext:
     def project_number(self) -> JSON:
         """The target project's number, unknown at compile time: the Pulumi program looks it up."""
         return fn_invoke("gcp:organizations/getProject:getProject", {"projectId": self.gcp_project}, "number")
-
-    def service_agent(self, agent: str) -> JSON:
-        """The IAM member of the project's Google service agent
-        ``service-NUMBER@gcp-sa-<agent>.iam.gserviceaccount.com``."""
-        parts: list[JSON] = ["serviceAccount:service-", self.project_number()]
-        return fn_join("", [*parts, f"@gcp-sa-{agent}.iam.gserviceaccount.com"])

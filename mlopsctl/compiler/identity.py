@@ -13,6 +13,7 @@ either, and every account is a Google account only."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from mlopsctl.compiler.context import BuildContext
@@ -24,6 +25,9 @@ from mlopsctl.graph import Resource
 GSA = "gcp:serviceaccount/account:Account"
 GSA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+KUBERNETES_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+CLUSTER = "gcp:container/cluster:Cluster"
+"""(:data:`mlopsctl.compiler.cluster.CLUSTER`, which imports this module.)"""
 
 
 @dataclass(frozen=True)
@@ -117,13 +121,21 @@ def workload_identity(
     depends_on: tuple[str, ...] = (),
 ) -> tuple[Resource, Resource, Resource]:
     """A Google service account, the Kubernetes account ``namespace_name/ksa`` annotated with it, and
-    the Workload Identity binding that lets the second act as the first: (gsa, ksa, binding)."""
+    the Workload Identity binding that lets the second act as the first: (gsa, ksa, binding).
+
+    The Kubernetes account waits for the binding (and for the account's grants, :func:`await_grants`),
+    and what runs as it waits for the account: a pod
+    that started before the binding could not act as the Google account (KServe's storage
+    initializer fails, and restarts with backoff). The binding needs the cluster's Workload Identity
+    pool (``PROJECT.svc.id.goog``), which exists once the cluster does, not the Kubernetes account:
+    it waits for the cluster of the graph, if the graph makes it."""
     email = f"{account.account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
     gsa = google_account(ctx, account, source=source)
+    name = f"{account.name}-workload-identity"
     kubernetes_account = ctx.add_manifest(
         "serviceaccount",
         source=source,
-        depends_on=depends_on,
+        depends_on=(*depends_on, gsa.address, ctx.address(GSA_IAM_MEMBER, name)),
         name=ksa,
         namespace=namespace_name,
         labels=ctx.k8s_labels(component),
@@ -131,14 +143,14 @@ def workload_identity(
     )
     binding = ctx.add(
         GSA_IAM_MEMBER,
-        f"{account.name}-workload-identity",
+        name,
         {
             "serviceAccountId": f"projects/{ctx.gcp_project}/serviceAccounts/{email}",
             "role": "roles/iam.workloadIdentityUser",
             "member": f"serviceAccount:{ctx.gcp_project}.svc.id.goog[{namespace_name}/{ksa}]",
         },
         source=source,
-        depends_on=(gsa.address, kubernetes_account.address),
+        depends_on=(gsa.address, *(c.address for c in ctx.graph.of_type(CLUSTER))),
     )
     return gsa, kubernetes_account, binding
 
@@ -156,3 +168,27 @@ def google_account(ctx: BuildContext, account: WorkloadAccount, *, source: Path)
         },
         source=source,
     )
+
+
+WORKLOAD_IDENTITY = "iam.gke.io/gcp-service-account"
+"""The annotation of a Kubernetes ServiceAccount that names the Google account its pods act as."""
+
+
+def await_grants(ctx: BuildContext) -> None:
+    """The last pass: each Kubernetes ServiceAccount bound to a Google account through Workload
+    Identity also waits for every grant to that account (an IAM member whose ``member`` is
+    ``serviceAccount:<email>``), so that what runs as it starts with them. The grants are made by
+    later passes than the account (``iam``, ``serving``, ``vertex_tracking`` …), hence a pass of its own.
+    A dependency on a Google Cloud resource orders only the Pulumi program: the gitops and kubernetes
+    targets take the Kubernetes part of the graph alone."""
+    grants: dict[str, list[str]] = {}
+    for r in ctx.graph:
+        member = r.inputs.get("member")
+        if r.type.startswith("gcp:") and isinstance(member, str) and member.startswith("serviceAccount:"):
+            grants.setdefault(member.removeprefix("serviceAccount:"), []).append(r.address)
+    for r in list(ctx.graph.of_type(KUBERNETES_SERVICE_ACCOUNT)):
+        annotations = (r.inputs.get("metadata") or {}).get("annotations") or {}
+        email = annotations.get(WORKLOAD_IDENTITY)
+        waits = [g for g in grants.get(email, []) if g not in r.depends_on] if isinstance(email, str) else []
+        if waits:
+            ctx.graph.resources[r.address] = dataclasses.replace(r, depends_on=(*r.depends_on, *waits))

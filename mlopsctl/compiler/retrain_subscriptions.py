@@ -14,15 +14,18 @@ with it. Idle topics and subscriptions cost nothing.
 
 Pub/Sub forwards as its service agent (``service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com``), which
 may publish to the dead-letter topic and pull (so acknowledge what it forwards) from the monitor's
-subscription, nothing more. Without both, Pub/Sub neither counts deliveries nor forwards. The topic has
-what the monitor's alert topic has: labels, and Google's encryption.
+subscription, nothing more. Without both, Pub/Sub neither counts deliveries nor forwards. Both grants
+take the agent from its ServiceIdentity (:func:`mlopsctl.compiler.apis.service_agent`), which makes it
+exist first: a project may have none yet, and IAM refuses a grant to an account that does not exist.
+The topic has what the monitor's alert topic has: labels, and Google's encryption.
 """
 
 from __future__ import annotations
 
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Resource
+from mlopsctl.graph import JSON, Resource, fn_output
 
 TOPIC = "gcp:pubsub/topic:Topic"
 TOPIC_IAM_MEMBER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
@@ -63,7 +66,8 @@ def pull_subscription(
     project = ctx.gcp_project
     dead_name = f"{name}-{DEAD_LETTER}"
     dead_topic = f"projects/{project}/topics/{dead_name}"
-    agent = ctx.service_agent("pubsub")
+    identity = service_agent(ctx, "pubsub", source)
+    agent = fn_output(identity, "member")
     dead_key = f"{key}-{DEAD_LETTER}"
     dead = ctx.add(TOPIC, dead_key, {"name": dead_name, "project": project, "labels": labels}, source=source)
     kept = ctx.add(
@@ -78,7 +82,7 @@ def pull_subscription(
         f"{dead_key}-publisher",
         {"project": project, "topic": dead_name, "role": PUBLISHER, "member": agent},
         source=source,
-        depends_on=(dead.address,),
+        depends_on=(dead.address, identity),
     )
     inputs: dict[str, JSON] = {
         "name": name,
@@ -101,5 +105,5 @@ def pull_subscription(
         f"{dead_key}-subscriber",
         {"project": project, "subscription": name, "role": SUBSCRIBER, "member": agent},
         source=source,
-        depends_on=(pulled.address,),
+        depends_on=(pulled.address, identity),
     )

@@ -4,8 +4,11 @@ A monitor placed on Vertex AI whose ``actions.retrain`` names a pipeline (or tha
 ``triggers`` name) gets a Pub/Sub topic, and a Cloud Monitoring notification channel of type
 ``pubsub`` on it, which the monitor notifies besides its declared channels (the ModelMonitor of a drift
 or skew monitor, :mod:`mlopsctl.compiler.vertex_serving`; the alert policy of an SLO monitor,
-:mod:`mlopsctl.compiler.alerting`). Cloud Monitoring publishes as its notification service agent, which
-may publish to that topic only. What takes the messages depends on where the pipelines are.
+:mod:`mlopsctl.compiler.alerting`). Cloud Monitoring publishes as its notification service agent
+(``service-NUMBER@gcp-sa-monitoring-notification``), which may publish to that topic only; the grant takes
+the agent from the ServiceIdentity of ``monitoring.googleapis.com``, which makes it exist first (a project
+may have none yet, and IAM refuses a grant to an account that does not exist). What takes the messages
+depends on where the pipelines are.
 
 Pipelines on Vertex AI, managed pieces all the monitor's own:
 
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 
 from mlopsctl.compiler import vertex_pipelines
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
+from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
@@ -56,7 +60,7 @@ from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
 from mlopsctl.config.sourcemap import Path
-from mlopsctl.graph import JSON, Graph, address_of
+from mlopsctl.graph import JSON, Graph, address_of, fn_output
 from mlopsctl.io.yamlio import dump_yaml
 
 TRIGGER = "gcp:eventarc/trigger:Trigger"
@@ -142,17 +146,13 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
     source: Path = ("monitors", monitor, "actions")
     labels = ctx.gcp_labels({"mlops-monitor": monitor})
     topic = ctx.add(TOPIC, key, {"name": chain.name, "project": project, "labels": labels}, source=source)
+    agent = service_agent(ctx, "monitoring", source)  # its notification agent
     publisher = ctx.add(
         TOPIC_IAM_MEMBER,
         f"{key}-publisher",
-        {
-            "project": project,
-            "topic": chain.name,
-            "role": PUBLISHER,
-            "member": ctx.service_agent("monitoring-notification"),
-        },
+        {"project": project, "topic": chain.name, "role": PUBLISHER, "member": fn_output(agent, "member")},
         source=source,
-        depends_on=(topic.address,),
+        depends_on=(topic.address, agent),
     )
     ctx.add(
         NOTIFICATION_CHANNEL,

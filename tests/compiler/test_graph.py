@@ -95,7 +95,12 @@ pipelines:
         binding.inputs["member"] == "serviceAccount:acme-demo-dev.svc.id.goog[demo/pipeline-train-dev-usc1]"
     )
     assert binding.inputs["role"] == "roles/iam.workloadIdentityUser"
-    assert set(binding.depends_on) == {gsa.address, ksa.address}
+    # The binding needs the account and the cluster's identity pool; what runs as the Kubernetes account
+    # waits for it, and for every grant to the Google account.
+    [cluster] = graph.of_type("gcp:container/cluster:Cluster")
+    assert set(binding.depends_on) == {gsa.address, cluster.address}
+    grants = {r.address for r in graph if r.inputs.get("member") == f"serviceAccount:{email}"}
+    assert grants and {binding.address, gsa.address} | grants <= set(ksa.depends_on)
 
 
 def test_cmek_key_is_created_and_referenced(tmp_path: pathlib.Path) -> None:

@@ -12,7 +12,7 @@ from vertex_retrain_cases import ON_KFP, RETRAINING
 
 from mlopsctl.compiler.provenance import LABELLED
 from mlopsctl.config.target import Target
-from mlopsctl.graph import Graph, Resource, fn_invoke, fn_join
+from mlopsctl.graph import Graph, Resource, address_of, fn_output
 
 DEV = Target("dev", "us-central1")
 TOPIC = "gcp:pubsub/topic:Topic"
@@ -20,14 +20,9 @@ SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 TOPIC_GRANT = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 SUBSCRIPTION_GRANT = "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember"
 PROJECT = "acme-demo-dev"
-PUBSUB_AGENT = fn_join(
-    "",
-    [
-        "serviceAccount:service-",
-        fn_invoke("gcp:organizations/getProject:getProject", {"projectId": PROJECT}, "number"),
-        "@gcp-sa-pubsub.iam.gserviceaccount.com",
-    ],
-)
+PUBSUB_IDENTITY = address_of(DEV, "gcp:projects/serviceIdentity:ServiceIdentity", "pubsub")
+PUBSUB_AGENT = fn_output(PUBSUB_IDENTITY, "member")
+"""The Pub/Sub agent, as the ServiceIdentity that makes it exist reports it."""
 MONITORS = ["shift", "slow"]
 
 
@@ -102,7 +97,13 @@ def test_the_pubsub_agent_may_publish_dead_letters_and_pull_the_monitors_subscri
     graph: Graph,
 ) -> None:
     grants = {
-        (r.type, r.name, r.inputs["role"], r.inputs.get("topic", r.inputs.get("subscription")), r.depends_on)
+        (
+            r.type,
+            r.name,
+            r.inputs["role"],
+            r.inputs.get("topic", r.inputs.get("subscription")),
+            frozenset(r.depends_on),
+        )
         for r in graph
         if r.inputs.get("member") == PUBSUB_AGENT
     }
@@ -114,8 +115,13 @@ def test_the_pubsub_agent_may_publish_dead_letters_and_pull_the_monitors_subscri
         publisher = (TOPIC_GRANT, f"{key}-dead-letter-publisher")
         subscriber = (SUBSCRIPTION_GRANT, f"{key}-dead-letter-subscriber")
         expected |= {
-            (*publisher, "roles/pubsub.publisher", f"{name}-dead-letter", (dead_topic,)),
-            (*subscriber, "roles/pubsub.subscriber", name, (pulled,)),
+            (
+                *publisher,
+                "roles/pubsub.publisher",
+                f"{name}-dead-letter",
+                frozenset({dead_topic, PUBSUB_IDENTITY}),
+            ),
+            (*subscriber, "roles/pubsub.subscriber", name, frozenset({pulled, PUBSUB_IDENTITY})),
         }
         for grant in (publisher, subscriber):
             assert _one(graph, *grant).inputs["project"] == PROJECT

@@ -22,7 +22,7 @@ from vertex_retrain_cases import (
 )
 
 from mlopsctl.config.target import Target
-from mlopsctl.graph import Graph, fn_output
+from mlopsctl.graph import Graph, address_of, fn_output
 from mlopsctl.plan.resource_types import REPLACE_ON
 
 DEV = Target("dev", "us-central1")
@@ -175,11 +175,11 @@ def test_the_grants_are_exactly_what_the_chain_needs(graph: Graph) -> None:
         "demo-dev-usc1-monitor-shift-retrain",
         "roles/pubsub.publisher",
     )
-    agent = publisher.inputs["member"]["fn::join"][1]
-    assert (
-        agent[0] == "serviceAccount:service-"
-        and agent[2] == "@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
-    )
+    # The Cloud Monitoring notification agent, which the ServiceIdentity of monitoring.googleapis.com makes.
+    monitoring = address_of(DEV, "gcp:projects/serviceIdentity:ServiceIdentity", "monitoring")
+    assert graph.resources[monitoring].inputs["service"] == "monitoring.googleapis.com"
+    assert publisher.inputs["member"] == fn_output(monitoring, "member")
+    assert monitoring in publisher.depends_on
     assert [r.inputs["member"] for r in graph.of_type(NEW_TYPES[1])] == [
         publisher.inputs["member"],
         _one(graph, NEW_TYPES[1], "monitor-slow-retrain-publisher").inputs["member"],
