@@ -16,11 +16,18 @@ attribute and restoring it afterwards is enough:
 - ``enhanced_dag_orchestrator.ConditionEvaluator``: it resolves a condition's channel
   (``pipelinechannel--<task>-<output>``) by guessing where the task name ends, which fails for
   named outputs; ours first looks the channel up in the compiled spec, where each condition
-  task's inputs say which task and output it is;
+  task's inputs say which task and output it is, and reads CEL's ``double(X)`` (which kfp writes
+  to compare a float with an integer) as Python's ``float(X)``, where kfp.local's evaluation
+  fails and skips the step;
 - ``executor_input_utils.construct_executor_input``: the KFP launcher creates the folder of each
   output parameter's file and of each output artifact before a container starts, so a step may
   write ``--NAME PATH`` without creating its folder; kfp.local leaves that to its Python
   components, so :func:`_prepared` does what the launcher does;
+- ``enhanced_dag_orchestrator._run_parallel_for_task``: kfp.local finds the items of a loop over
+  another task's output only when that output is named ``Output`` (a Python component's single
+  return value), and gives every input the loop task takes from another task's output the loop
+  item's value; ours first resolves those inputs from the tasks' outputs, as the KFP driver does
+  (:func:`_loops`), so a loop over ``fromOutput`` runs and its steps get the values they name;
 - ``dag_orchestrator.run_dag``: kfp.local runs a DAG without conditions or loops with an
   orchestrator that stops at the first failed task, skipping steps that do not depend on it,
   which Argo runs in the cluster; its orchestrator of conditions and loops skips only the tasks
@@ -38,6 +45,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -66,6 +74,11 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
             "construct_executor_input",
             _prepared(executor_input_utils.construct_executor_input),
         ),
+        (
+            enhanced_dag_orchestrator,
+            "_run_parallel_for_task",
+            _loops(enhanced_dag_orchestrator._run_parallel_for_task),
+        ),
         (dag_orchestrator, "run_dag", enhanced_dag_orchestrator.run_enhanced_dag),
         (logging_utils, "color_text", _color_text),
     ]
@@ -80,6 +93,30 @@ def installed(session: Session, spec: Any) -> Iterator[None]:
         finally:
             for module, name, value in saved:
                 setattr(module, name, value)
+
+
+def _loops(run_parallel_for: Any) -> Any:
+    """kfp.local's ``_run_parallel_for_task``, given the loop task with each input it takes from
+    another task's output resolved to that output's value (a constant), and those values also as
+    inputs of the enclosing DAG, where kfp.local looks up the items of a loop over a channel."""
+
+    def run_parallel_for_task(*, task_spec: Any, io_store: Any, **kwargs: Any) -> Any:
+        from kfp.compiler import pipeline_spec_builder
+
+        resolved = type(task_spec)()
+        resolved.CopyFrom(task_spec)
+        for name, parameter in task_spec.inputs.parameters.items():
+            if parameter.WhichOneof("kind") != "task_output_parameter":
+                continue
+            source = parameter.task_output_parameter
+            value = io_store.get_task_output(source.producer_task, source.output_parameter_key)
+            io_store.put_parent_input(name, value)
+            constant = resolved.inputs.parameters[name]
+            constant.ClearField("task_output_parameter")
+            constant.runtime_value.constant.CopyFrom(pipeline_spec_builder.to_protobuf_value(value))
+        return run_parallel_for(task_spec=resolved, io_store=io_store, **kwargs)
+
+    return run_parallel_for_task
 
 
 def _color_text(text: str, color: Any) -> str:
@@ -148,12 +185,28 @@ def condition_channels(spec: Any) -> dict[str, tuple[str, str]]:
     return found
 
 
+_QUOTED = re.compile(r"('(?:[^'\\]|\\.)*')")
+_CEL_DOUBLE = re.compile(r"\bdouble\(")
+
+
+def python_casts(condition: str) -> str:
+    """A compiled condition with CEL's ``double(X)`` as Python's ``float(X)``, outside quoted text:
+    kfp writes it when a condition compares a float output with an integer (or the reverse), and
+    kfp.local evaluates conditions as Python, where ``double`` is unknown and the step is skipped."""
+    parts = _QUOTED.split(condition)
+    return "".join(part if index % 2 else _CEL_DOUBLE.sub("float(", part) for index, part in enumerate(parts))
+
+
 def _evaluator(channels: Mapping[str, tuple[str, str]]) -> type:
     from kfp.local.orchestrator import enhanced_dag_orchestrator
 
     base = enhanced_dag_orchestrator.ConditionEvaluator
 
     class ConditionEvaluator(base):  # type: ignore[misc, valid-type]
+        @staticmethod
+        def evaluate_condition(condition: str, io_store: Any) -> bool:
+            return bool(base.evaluate_condition(python_casts(condition), io_store))
+
         @staticmethod
         def _resolve_pipeline_channel(channel_ref: str, io_store: Any) -> Any:
             producer = channels.get(channel_ref)

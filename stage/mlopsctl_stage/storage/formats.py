@@ -98,7 +98,35 @@ def _jsonl(data: bytes) -> pa.Table:
 
     # One block, so that every line's types count in the inference (objects become structs).
     options = pyarrow.json.ReadOptions(block_size=max(len(data) + 1, 1 << 20))
-    return pyarrow.json.read_json(pa.BufferReader(data), read_options=options)
+    try:
+        return pyarrow.json.read_json(pa.BufferReader(data), read_options=options)
+    except pa.ArrowInvalid as error:
+        return _jsonl_as_text(data, error)
+
+
+def _jsonl_as_text(data: bytes, error: pa.ArrowInvalid) -> pa.Table:
+    """JSON lines that Arrow cannot type as structs, such as KServe v2 bodies whose tensors hold
+    numbers in one input and strings in another: each column holding objects or lists as JSON text,
+    as BigQuery's read API returns a JSON column. Scalars of clashing types still fail (``error``)."""
+    import json
+
+    import pyarrow as pa
+
+    try:
+        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
+    except ValueError:
+        raise error from None
+    if not all(isinstance(row, dict) for row in rows):
+        raise error
+    nested = {k for row in rows for k, v in row.items() if isinstance(v, dict | list)}
+    for row in rows:
+        for key in nested & row.keys():
+            if row[key] is not None:
+                row[key] = json.dumps(row[key], separators=(",", ":"))
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowException, TypeError, ValueError):
+        raise error from None
 
 
 def _avro(data: bytes) -> pa.Table:
