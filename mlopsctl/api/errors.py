@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlopsctl.config.diagnostics import Diagnostic
+    from mlopsctl.config.templates import TemplateError
 
 
 class UserError(Exception):
     """A failure the user fixes (a path, a lock, a refused apply, a stale plan); the message says how.
 
-    ``located`` is true when the message is already a ``file:line:column: error ...`` diagnostic.
+    ``located`` is true when the message is already a ``file:line:column: error ...`` diagnostic;
+    ``diagnostics`` are then those diagnostics, for ``-f json`` to print with their positions.
     """
 
-    def __init__(self, message: str, *, located: bool = False) -> None:
+    def __init__(
+        self, message: str, *, located: bool = False, diagnostics: Sequence[Diagnostic] = ()
+    ) -> None:
         super().__init__(message)
         self.located = located
+        self.diagnostics = tuple(diagnostics)
 
 
 _STAGE_ERRORS = (
@@ -80,7 +89,7 @@ def user_errors(file_hint: str | None = None) -> Iterator[None]:
     except UserError:
         raise
     except TemplateError as exc:
-        raise UserError(str(exc), located=bool(exc.shown)) from None
+        raise UserError(str(exc), located=bool(exc.shown), diagnostics=_template_diagnostics(exc)) from None
     except OSError as exc:
         raise UserError(f"{exc.filename or file_hint or 'a file'}: {exc.strerror or exc}") from None
     except ModuleNotFoundError as exc:
@@ -92,5 +101,17 @@ def user_errors(file_hint: str | None = None) -> Iterator[None]:
         if _is_one_of(exc, _STAGE_ERRORS):
             raise UserError(str(exc)) from None
         if _is_one_of(exc, _LOCATED_ERRORS):
-            raise UserError(str(exc), located=True) from None
+            raise UserError(str(exc), located=True, diagnostics=getattr(exc, "diagnostics", ())) from None
         raise
+
+
+def _template_diagnostics(exc: TemplateError) -> list[Diagnostic]:
+    """The located E314 a template error is (none when it names no file)."""
+    from mlopsctl.config.diagnostics import Diagnostic
+    from mlopsctl.config.sourcemap import Position
+
+    if not exc.shown:
+        return []
+    return [
+        Diagnostic("E314", exc.message, hint=exc.hint, position=Position(exc.shown, exc.line, exc.column))
+    ]

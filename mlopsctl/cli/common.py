@@ -174,7 +174,8 @@ def refusals(as_json: bool) -> Iterator[None]:
     except UserError as exc:
         if not as_json:
             raise
-        print_diagnostics([Diagnostic(REFUSED, one_line(str(exc)))], DiagnosticFormat.json)
+        found = list(exc.diagnostics) or [Diagnostic(REFUSED, one_line(str(exc)))]
+        print_diagnostics(found, DiagnosticFormat.json)
         raise typer.Exit(1) from None
 
 

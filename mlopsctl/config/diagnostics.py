@@ -114,6 +114,11 @@ CODES: dict[str, tuple[str, str]] = {
         "waiver matches nothing",
         "A policy waiver's path names no place in the config, so it waives nothing.",
     ),
+    "W304": (
+        "overlay removes nothing",
+        "An overlay sets a key to null to remove it, but the document it applies to has no such key "
+        "(often a misspelt name, which leaves what was meant in place).",
+    ),
     "W401": ("region not in the catalog", "Zones and accelerators of the region cannot be checked."),
     "W402": (
         "add-on version untested",

@@ -6,7 +6,7 @@ with ``environments.<env>.overrides`` and then with
 
 - mappings merge key by key, recursively;
 - any other value (lists included) replaces what was there;
-- ``null`` removes the key.
+- ``null`` removes the key (a ``null`` for a key that is not there removes nothing: W304).
 
 Then the pins of the target's entry in ``mlops.lock`` (if any) replace the values
 they name (see ``mlopsctl.config.pins``): the lock is the last overlay.
@@ -23,12 +23,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.load import Document
 from mlopsctl.config.lock import LockEntry
 from mlopsctl.config.models.root import Overlay
 from mlopsctl.config.pins import apply_pins
-from mlopsctl.config.sourcemap import Path, SourceMap
+from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 from mlopsctl.config.target import Target
 
 OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items())
@@ -74,7 +74,7 @@ def overlaid(
         if isinstance(overlay, dict):
             overlay = _without_project_name(overlay, overlay_path, diagnostics)
             sections = {k: v for k, v in overlay.items() if k in OVERLAY_SECTIONS}  # others: schema errors
-            _merge(data, sections, (), overlay_path, sources, doc.sources)
+            _merge(data, sections, (), overlay_path, sources, doc.sources, diagnostics)
     if pins is not None:
         diagnostics += apply_pins(data, sources, pins)
     return data, sources, diagnostics
@@ -130,17 +130,36 @@ def _merge(
     src_path: Path,
     sources: SourceMap,
     origin: SourceMap,
+    diagnostics: list[Diagnostic],
 ) -> None:
     for key, value in src.items():
         here, there = (*dst_path, key), (*src_path, key)
         if value is None:
+            if key not in dst:
+                diagnostics.append(_removes_nothing(here, there, list(dst)))
             dst.pop(key, None)
             sources.drop(here)
         elif isinstance(value, dict) and isinstance(dst.get(key), dict):
-            _merge(dst[key], value, here, there, sources, origin)
+            _merge(dst[key], value, here, there, sources, origin, diagnostics)
+        elif isinstance(value, dict):
+            dst[key] = {}
+            sources.graft(origin, there, here)
+            _merge(dst[key], value, here, there, sources, origin, diagnostics)
         else:
             dst[key] = copy.deepcopy(value)
             sources.graft(origin, there, here)
+
+
+def _removes_nothing(here: Path, there: Path, present: list[str]) -> Diagnostic:
+    """W304: an overlay's ``null`` for a key the document does not have (a misspelt name, most often)."""
+    return Diagnostic(
+        "W304",
+        f"'{here[-1]}: null' removes nothing: there is no {format_path(here)} to remove",
+        path=there,
+        hint=did_you_mean(str(here[-1]), present)
+        or "remove the line, or name what the overlay should remove",
+        severity=Severity.WARNING,
+    )
 
 
 def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Diagnostic]) -> Any:

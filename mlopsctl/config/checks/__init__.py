@@ -69,6 +69,7 @@ def _load_builtin_checks() -> None:
         accelerators,
         bigquery_schema,
         cidrs,
+        columns,
         dag,
         external,
         features,

@@ -1,0 +1,93 @@
+"""Columns that monitors and steps name are columns of the tables they read.
+
+Only tables the config declares with a schema (inline or a schema file) are checked: a table
+declared without one, or not declared at all, is outside what mlopsctl knows. Otherwise a drift
+monitor, an ingest step or a transform step fails at run time on a column its table lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.bigquery_schema import Col, table_columns, top_level
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.models.monitoring import DataMonitor
+from mlopsctl.config.models.pipelines import Pipeline
+from mlopsctl.config.sourcemap import Path
+
+
+def _declared_columns(ctx: CheckContext, dataset: str, table: str | None) -> tuple[Col, ...] | None:
+    """The columns of ``dataset.table`` when the config declares that table with a schema."""
+    declared = ctx.config.data.datasets.get(dataset)
+    spec = declared.tables.get(table) if declared is not None and table is not None else None
+    if spec is None:
+        return None
+    return table_columns(ctx, spec, ("data", "datasets", dataset, "tables", str(table)))
+
+
+def _not_a_column(message: str, name: str, columns: tuple[Col, ...], path: Path) -> Diagnostic:
+    names = [c.name for c in columns]
+    return Diagnostic(
+        "E301", message, path=path, hint=did_you_mean(name, names) or f"its columns: {', '.join(names)}"
+    )
+
+
+@check
+def monitor_features(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A drift or skew monitor compares each of its features with that column of its baseline."""
+    for name, monitor in ctx.config.monitors.items():
+        if not isinstance(monitor, DataMonitor):
+            continue
+        baseline = monitor.baseline
+        columns = _declared_columns(ctx, baseline.dataset, baseline.table)
+        for feature in monitor.features if columns is not None else ():
+            if top_level(columns or (), feature) is None:
+                message = (
+                    f"feature '{feature}' of monitor '{name}' is not a column of its baseline, "
+                    f"table '{baseline.table}' of dataset '{baseline.dataset}'"
+                )
+                yield _not_a_column(message, feature, columns or (), ("monitors", name, "features", feature))
+
+
+def _ingest_tables(pipeline: Pipeline) -> dict[str, tuple[str, str]]:
+    """The ingest steps of ``pipeline`` that read a whole BigQuery table: step -> (dataset, table)."""
+    found = {}
+    for step_name, step in pipeline.steps.items():
+        bigquery = step.source.bigquery if step.kind == "ingest" and step.source is not None else None
+        if bigquery is not None and bigquery.table is not None:
+            found[step_name] = (bigquery.dataset, bigquery.table)
+    return found
+
+
+@check
+def step_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """An ingest step's label, and the features a transform step names for the examples an ingest
+    step read, are columns of the table it read."""
+    for p, pipeline in ctx.config.pipelines.items():
+        tables = _ingest_tables(pipeline)
+        for s, step in pipeline.steps.items():
+            base: Path = ("pipelines", p, "steps", s)
+            if s in tables and step.label is not None:
+                dataset, table = tables[s]
+                columns = _declared_columns(ctx, dataset, table)
+                if columns is not None and top_level(columns, step.label) is None:
+                    message = (
+                        f"the label '{step.label}' of ingest step '{s}' is not a column of table "
+                        f"'{table}' of dataset '{dataset}', which the step reads"
+                    )
+                    yield _not_a_column(message, step.label, columns, (*base, "label"))
+            if step.kind != "transform" or not step.transforms:
+                continue
+            producers = {producer for producer, _, _ in step.references() if producer in tables}
+            for producer in sorted(producers):
+                dataset, table = tables[producer]
+                columns = _declared_columns(ctx, dataset, table)
+                for feature in step.transforms if columns is not None else ():
+                    if top_level(columns or (), feature) is None:
+                        message = (
+                            f"transform step '{s}' names feature '{feature}', which is not a column of "
+                            f"table '{table}' of dataset '{dataset}' that step '{producer}' reads"
+                        )
+                        path = (*base, "transforms", feature)
+                        yield _not_a_column(message, feature, columns or (), path)
