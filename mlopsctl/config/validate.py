@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.fixes import constraint_hint, type_hint
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 
@@ -57,7 +58,8 @@ def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     for path, first in firsts.items():
         kinds = list(wanted[path])
         one_of = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-        others.append(replace(first, message=f"{format_path(path)} must be {one_of}, not {first.message}"))
+        message = f"{format_path(path)} must be {one_of}, not {first.message}"
+        others.append(replace(first, message=message, hint=type_hint(kinds, first.message)))
     return others
 
 
@@ -107,7 +109,8 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
             (err.get("ctx") or {}).get("hint"),
         )
     else:
-        code, message, hint = "E205", f"invalid {where}: {_lower(err['msg'])}", None
+        code, message = "E205", f"invalid {where}: {_lower(err['msg'])}"
+        hint = constraint_hint(kind, dict(err.get("ctx") or {}))
         if kind == "value_error":
             path = _named_field(path, err["msg"], data)
     return Diagnostic(code, message, path=path, hint=hint).located(

@@ -120,7 +120,7 @@ OPTION_CASES: dict[str, tuple[Edits, Diagnostics]] = {
                     "22:23: error E205: invalid pipelines.train.steps.ingest.split.eval: input "
                     "should be less than 1"
                 ),
-                None,
+                "use a value below 1.0",
             ),
         ],
     ),

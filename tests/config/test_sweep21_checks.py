@@ -205,13 +205,13 @@ MISSING = "of feature group 'sensors' is not a column of table 'daily' of datase
         ),
         pytest.param(
             [("name: demo", "name: 42")],
-            [("4:9: error E202: project.name must be a string, not 42", None)],
+            [("4:9: error E202: project.name must be a string, not 42", "quote it: '42'")],
             id="invalid-variable-reported-once",
         ),
         pytest.param(
             [("name: demo", "name: 42"), ("${project}-models", "${project}-${proj}-models")],
             [
-                ("4:9: error E202: project.name must be a string, not 42", None),
+                ("4:9: error E202: project.name must be a string, not 42", "quote it: '42'"),
                 (
                     "24:25: error E204: unknown variable '${proj}'",
                     "use one of ${project}, ${env}, ${region}, ${gcpProject}, or write $${ for a literal",

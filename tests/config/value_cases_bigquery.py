@@ -152,7 +152,7 @@ BIGQUERY_CASES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
         [_tables(TX_SCHEMA + "          clustering: [site, event_time, event_date, site, site]\n")],
         [
             "mlops.yaml:27:23: error E205: invalid data.datasets.features.tables.tx.clustering: list "
-            "should have at most 4 items after validation, not 5",
+            "should have at most 4 items after validation, not 5\n  hint: keep at most 4 items",
         ],
     ),
 }
