@@ -1,8 +1,9 @@
 """An in-memory Vertex AI REST API on 127.0.0.1, for google-cloud-aiplatform's REST transport.
 
 It serves what the mlopsctl dynamic providers call (models and versions, endpoints, v1beta1
-model monitors and schedules, long-running operations polled under ``/ui/``) and what
-``mlopsctl run`` submits (PipelineJobs, created synchronously), as the client
+model monitors and schedules, long-running operations polled under ``/ui/``), what
+``mlopsctl run`` submits (PipelineJobs, created synchronously) and the metadata stores the pulumi
+target looks up before it plans (those Vertex AI made, ``add_metadata_store``), as the client
 sends it: ``?$alt=json;enum-encoding=int``, ``%40`` for a version's ``@``, camelCase JSON.
 Names in answers carry the project *number*, as Vertex AI's do. The service's rules the
 providers rely on hold here too: a model with traffic cannot be undeployed, a split adds up
@@ -20,7 +21,7 @@ from typing import Any
 from vertex_fake_http import listening
 from vertex_fake_jobs import MonitorRoutes, PipelineJobRoutes
 from vertex_fake_models import EndpointRoutes
-from vertex_fake_state import LOCATION, PROJECT_NUMBER, ApiError, Call, canonical, error_answer
+from vertex_fake_state import LOCATION, PROJECT_NUMBER, ApiError, Call, canonical, error_answer, refuse
 
 __all__ = ["PROJECT_NUMBER", "ApiError", "Call", "FakeVertex", "canonical", "serving"]
 
@@ -28,9 +29,23 @@ __all__ = ["PROJECT_NUMBER", "ApiError", "Call", "FakeVertex", "canonical", "ser
 class FakeVertex(EndpointRoutes, MonitorRoutes, PipelineJobRoutes):
     """The fake Vertex AI: its state, the routes of every service, and how a request reaches one."""
 
-    def fail(self, route: str, status: str, message: str, *, in_operation: bool = False) -> None:
-        """The next call of ``route`` fails (at once, or as a failed operation)."""
-        self._failures.append((route, status, message, in_operation))
+    def fail(
+        self, route: str, status: str, message: str, *, in_operation: bool = False, reason: str | None = None
+    ) -> None:
+        """The next call of ``route`` fails (at once, or as a failed operation); ``reason`` is the
+        ErrorInfo reason of an error answered at once (``SERVICE_DISABLED``)."""
+        self._failures.append((route, status, message, in_operation, reason))
+
+    def add_metadata_store(self, name: str, *, kms_key: str | None = None, description: str = "") -> None:
+        """A metadata store as Vertex AI makes it (``default`` on first use: no key, no description)."""
+        store: dict[str, Any] = {"name": canonical(name), "createTime": "2026-01-05T10:00:00Z"}
+        store |= {"encryptionSpec": {"kmsKeyName": kms_key}} if kms_key else {}
+        store |= {"description": description} if description else {}
+        self.metadata_stores[canonical(name)] = store
+
+    def _get_metadata_store(self, name: str, **_: Any) -> dict[str, Any]:
+        found = self.metadata_stores.get(name)
+        return found or refuse("NOT_FOUND", f"MetadataStore {name} not found")
 
     def routes(self, *names: str) -> list[str]:
         """The routes called so far, in order (only ``names`` when given)."""
@@ -61,7 +76,7 @@ class FakeVertex(EndpointRoutes, MonitorRoutes, PipelineJobRoutes):
             self._failures.remove(failure)
             if failure[3]:
                 return 200, self._operation(f"{next(iter(args.values()))}", error=failure[1:3])
-            return error_answer(failure[1], failure[2])
+            return error_answer(failure[1], failure[2], failure[4])
         try:
             return 200, handler(**args, query=query, body=body)
         except ApiError as error:
@@ -92,6 +107,7 @@ class FakeVertex(EndpointRoutes, MonitorRoutes, PipelineJobRoutes):
             ("GET", rf"(?P<parent>{LOCATION})/schedules", self._list_schedules),
             ("DELETE", rf"(?P<name>{LOCATION}/schedules/[^/:]+)", self._delete_schedule),
             ("POST", rf"(?P<parent>{LOCATION})/pipelineJobs", self._create_pipeline_job),
+            ("GET", rf"(?P<name>{LOCATION}/metadataStores/[^/:]+)", self._get_metadata_store),
         ]
 
 

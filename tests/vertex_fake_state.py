@@ -16,6 +16,7 @@ _CODES = {
     "PERMISSION_DENIED": (403, 7),
     "NOT_FOUND": (404, 5),
     "ALREADY_EXISTS": (409, 6),
+    "UNAUTHENTICATED": (401, 16),
 }
 V1_TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 _EMPTY = "type.googleapis.com/google.protobuf.Empty"
@@ -52,10 +53,12 @@ class VertexState:
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     pipeline_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Name → the PipelineJob as created (the request's body, with its name and state)."""
+    metadata_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Name (with the project number) → the MetadataStore, as Vertex AI made it (``add_metadata_store``)."""
     calls: list[Call] = field(default_factory=list)
     pending_polls: int = 0
     """How many polls a new operation answers 'not done' before it is done."""
-    _failures: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    _failures: list[tuple[str, str, str, bool, str | None]] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +87,15 @@ def refuse(status: str, message: str) -> Any:
     raise ApiError(status, message)
 
 
-def error_answer(status: str, message: str) -> tuple[int, dict[str, Any]]:
+def error_answer(status: str, message: str, reason: str | None = None) -> tuple[int, dict[str, Any]]:
+    """Google's error body; with ``reason`` (``SERVICE_DISABLED``), the ErrorInfo detail that names it."""
     code = _CODES[status][0]
-    return code, {"error": {"code": code, "message": message, "status": status}}
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if reason is not None:
+        info = {
+            "reason": reason,
+            "domain": "googleapis.com",
+            "metadata": {"service": "aiplatform.googleapis.com"},
+        }
+        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", **info}]
+    return code, {"error": error}

@@ -7,7 +7,8 @@ leaving Vertex AI to create it on first use: only a store created before that us
 the project's key (``security.defaultKmsKey``, which the Vertex AI service agent is granted). The store
 is immutable as a whole and destroying it loses every experiment and lineage record, so it is
 protected, and has no description (Vertex AI gives the ``default`` it creates none): a store that
-Vertex AI already created can be imported into the stack as it is (docs/vertex.md). Every grant of
+Vertex AI already created is adopted as it is by the pulumi target, which plans it as an import
+(``mlopsctl.pulumi.adopt``, docs/vertex.md). Every grant of
 ``roles/aiplatform.user`` waits for it, so no run a grant allows starts before the store exists.
 
 Experiments. pulumi-gcp has no experiment resource, so each pipeline's experiment

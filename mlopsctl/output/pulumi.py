@@ -7,6 +7,11 @@ State lives in a ``file://`` backend beside the config (``.mlopsctl/pulumi``) un
 ``--backend`` or ``PULUMI_BACKEND_URL`` names another. Secrets are encrypted with
 the passphrase from ``PULUMI_CONFIG_PASSPHRASE`` or ``PULUMI_CONFIG_PASSPHRASE_FILE``;
 Pulumi never prompts.
+
+What Vertex AI makes by itself (the region's metadata store ``default``) is looked up before each
+plan (:meth:`PulumiTarget.scope`, ``mlopsctl.pulumi.adopt``): a store that exists and that the
+stack's state does not hold yet is planned as an import and adopted by ``pulumi up``; one that
+cannot be adopted as configured is refused when the state is read (:meth:`PulumiTarget.applied`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.plan import Plan, blocked_by_protection
+from mlopsctl.pulumi.adopt import ADOPTED, Lookup, adoptable
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ GCE_PRODUCT = pathlib.Path("/sys/class/dmi/id/product_name")
 _PASSPHRASE = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 _TOKENS = ("GOOGLE_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN")
 _OPERATIONS = (
+    ("import", "to import"),
     ("create", "to create"),
     ("update", "to update"),
     ("replace", "to replace"),
@@ -125,6 +132,8 @@ class PulumiTarget:
     def __init__(self, config: pathlib.Path, backend: str | None = None) -> None:
         self.backend = backend_url(config.parent, backend, os.environ)
         self.on_output: Callable[[str], Any] = lambda line: print(line, file=sys.stderr)
+        self._lookups: dict[str, Lookup] = {}
+        """What :meth:`scope` found of each store, by address, for :meth:`applied` to check."""
 
     def _check(self) -> None:
         problem = readiness_problem(self.backend, os.environ)
@@ -152,8 +161,32 @@ class PulumiTarget:
                 )
             yield workspace
 
+    def scope(self, graph: Graph) -> Graph:
+        """``graph``, each store that Vertex AI made already marked to be imported (``plan.Existing``):
+        the plan imports it unless the stack's state holds it."""
+        if not any(graph.of_type(t) for t in ADOPTED):
+            return graph
+        self._check()
+        scoped, lookups = adoptable(graph)
+        self._lookups.update(lookups)
+        return scoped
+
     def applied(self, project: str) -> dict[Target, State]:
-        """The state each stack of ``project`` exported when last applied."""
+        """The state each stack of ``project`` exported when last applied. A store of a scoped graph
+        that this state does not hold and that cannot be adopted (see ``mlopsctl.pulumi.adopt``) is
+        an error."""
+        states = self._applied(project)
+        refusals = []
+        for address, lookup in sorted(self._lookups.items()):
+            held = states.get(lookup.resource.target)
+            refusal = lookup.refusal() if held is None or address not in held.resources else None
+            if refusal is not None:
+                refusals.append(refusal)
+        if refusals:
+            raise ApplyError("\n".join(refusals))
+        return states
+
+    def _applied(self, project: str) -> dict[Target, State]:
         from pulumi import automation as auto
 
         from mlopsctl.pulumi.program import STATE_OUTPUT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlopsctl.plan.diff import (
     Action,
+    Existing,
     Plan,
     ResourceChange,
     Summary,
@@ -16,6 +17,7 @@ from mlopsctl.plan.diff import (
 
 __all__ = [
     "Action",
+    "Existing",
     "Plan",
     "ResourceChange",
     "Summary",

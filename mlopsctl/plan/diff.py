@@ -4,6 +4,11 @@ A resource whose inputs differ from the applied ones only in provenance that cha
 commit or edit (``provenance.VOLATILE``: the commit, the source line) is unchanged: the plan
 carries its applied inputs over into the graph to apply (``TargetPlan.desired``), so that
 applying changes nothing. Provenance never forces a replacement.
+
+A resource that an apply target found already existing in the cloud (:class:`Existing`, see
+``output.Scoped``) and that the applied state does not hold is imported: its change carries the id
+to import (``importing``) and diffs its inputs as found against the desired ones, as Terraform 1.5
+plans an ``import`` block. Once the state holds it, it is an ordinary resource again.
 """
 
 from __future__ import annotations
@@ -36,8 +41,24 @@ NO_OP: tuple[Action, ...] = (Action.NO_OP,)
 
 
 @dataclass(frozen=True)
+class Existing(Resource):
+    """A resource of the graph that exists in the cloud already, with the id its provider imports it by
+    and its inputs as read there (what an import keeps)."""
+
+    import_id: str = ""
+    found: Mapping[str, JSON] = field(default_factory=dict)
+
+    def plain(self) -> Resource:
+        return Resource(
+            self.target, self.type, self.name, self.inputs, self.depends_on, self.protect, self.source
+        )
+
+
+@dataclass(frozen=True)
 class ResourceChange:
-    """One resource's change; ``before``/``after`` are its inputs (None when absent)."""
+    """One resource's change; ``before``/``after`` are its inputs (None when absent). An import has
+    the id it imports (``importing``) and its inputs as found as ``before``: with nothing to change,
+    its actions are ``no-op``."""
 
     address: str
     type: str
@@ -49,6 +70,7 @@ class ResourceChange:
     replace_paths: tuple[str, ...] = ()
     protect: bool = False
     source: Path = ()
+    importing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,14 +78,17 @@ class Summary:
     add: int = 0
     change: int = 0
     destroy: int = 0
+    imports: int = 0
 
     @classmethod
     def of(cls, changes: Sequence[ResourceChange]) -> Summary:
-        """A replacement counts in ``add`` and in ``destroy``."""
+        """A replacement counts in ``add`` and in ``destroy``; an import in ``imports`` (and, if it
+        also changes the resource, where that change counts)."""
         return cls(
             add=sum(Action.CREATE in c.actions for c in changes),
             change=sum(c.actions == UPDATE for c in changes),
             destroy=sum(Action.DELETE in c.actions for c in changes),
+            imports=sum(c.importing is not None for c in changes),
         )
 
 
@@ -117,20 +142,23 @@ def diff_target(target: Target, desired: Graph | None, applied: State | None) ->
     changes = [_change(r, old.get(r.address)) for r in desired_order]
     gone = old.keys() - {r.address for r in desired_order}
     deleted = [_deletion(target, old[r.address]) for r in _applied_order(applied, gone)]
+    kept = [c for c in changes if c.actions != NO_OP or c.importing is not None]
     return TargetPlan(
         target=target,
-        changes=tuple(c for c in changes if c.actions != NO_OP) + tuple(reversed(deleted)),
-        unchanged=sum(c.actions == NO_OP for c in changes),
+        changes=(*kept, *reversed(deleted)),
+        unchanged=len(changes) - len(kept),
         desired=desired,
     )
 
 
 def carried(desired: Graph, applied: State) -> Graph:
     """``desired`` with the applied inputs of every resource whose inputs differ from them only in
-    volatile provenance (see the module)."""
+    volatile provenance (see the module); a resource the state holds is no longer imported."""
     out = Graph(desired.target, desired.gcp_project)
     for resource in desired:
         old = applied.resources.get(resource.address)
+        if old is not None and isinstance(resource, Existing):
+            resource = resource.plain()
         if old is not None and _same(resource.type, old.inputs, resource.inputs):
             resource = dataclasses.replace(resource, inputs=old.inputs)
         out.add(resource)
@@ -173,6 +201,9 @@ def _applied_order(applied: State | None, addresses: set[str]) -> list[Resource]
 def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChange:
     after: dict[str, JSON] = json_value(resource.inputs)
     before: dict[str, JSON] | None = json_value(applied.inputs) if applied else None
+    importing = None
+    if before is None and isinstance(resource, Existing):  # imported: diffed against what was found
+        before, importing = json_value(resource.found), resource.import_id
     forcing: tuple[str, ...] = ()
     if before is None:
         actions = CREATE
@@ -196,6 +227,7 @@ def _change(resource: Resource, applied: AppliedResource | None) -> ResourceChan
         replace_paths=forcing,
         protect=resource.protect or (applied is not None and applied.protect),
         source=resource.source,
+        importing=importing,
     )
 
 
@@ -216,8 +248,10 @@ NO_CHANGES = "No changes. Your infrastructure matches the configuration."
 
 
 def summary_line(plan: Plan) -> str:
-    """Terraform's last line of a plan: ``Plan: X to add, Y to change, Z to destroy.``"""
+    """Terraform's last line of a plan: ``Plan: X to add, Y to change, Z to destroy.``, which starts
+    ``Plan: N to import, `` when the plan imports."""
     if not plan.has_changes:
         return NO_CHANGES
     s = plan.summary
-    return f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy."
+    imports = f"{s.imports} to import, " if s.imports else ""
+    return f"Plan: {imports}{s.add} to add, {s.change} to change, {s.destroy} to destroy."

@@ -14,6 +14,8 @@ graph creates (and they wait for it and its node pools), or the ambient kubeconf
 Each Google Cloud resource waits for the enabling of its API (``build.apis``).
 Vertex AI resources that pulumi-gcp lacks (``mlopsctl:vertex/...``) are dynamic resources
 (``mlopsctl.pulumi.vertex``): they carry their own provider and wait for the Vertex AI API.
+A resource the plan imports (``plan.Existing``, see ``mlopsctl.pulumi.adopt``) is registered with
+``import_``, so that Pulumi adopts it rather than creating it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource
+from mlopsctl.plan import Existing
 from mlopsctl.pulumi import vertex
 from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args
@@ -120,11 +123,13 @@ class _Program:
             self.resolver.created[resource.address] = created
             return
         package = split_token(resource.type)[0]
+        imported = {"import_": resource.import_id} if isinstance(resource, Existing) else {}
         opts = self._options(
             resource.depends_on,
             protect=resource.protect,
             provider=self.provider(package),
             ignore_changes=vertex.ignored_changes(resource.type, self.types) or None,
+            **imported,
         )
         if resource.is_kubernetes:
             created = create_object(resource.type, resource.name, resource.inputs, self.resolver, opts)

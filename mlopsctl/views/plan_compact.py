@@ -46,6 +46,8 @@ def compact_line(change: ResourceChange, paint: Palette) -> str:
         names = changed_properties(change.before, change.after)
         shown = [*names[:MAX_NAMES], "…"] if len(names) > MAX_NAMES else names
         line += f"  ({', '.join(shown)})" if shown else ""
+    elif change.importing is not None:
+        line += "  (import)"
     return line
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import astuple
 
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.plan.cost import Range, TargetCost, plan_costs, prices
@@ -87,10 +86,14 @@ def _warning(changes: list[ResourceChange]) -> list[str]:
 
 
 def _table(targets: list[TargetPlan]) -> str:
-    rows = ["| Environment | Region | Add | Change | Destroy |", "|---|---|--:|--:|--:|"]
+    """Per target, what it adds, changes and destroys; what it imports too when any target imports."""
+    imports = any(t.summary.imports for t in targets)
+    head = ["Environment", "Region", *(["Import"] if imports else []), "Add", "Change", "Destroy"]
+    rows = [f"| {' | '.join(head)} |", f"|---|---|{'--:|' * (len(head) - 2)}"]
     for t in targets:
-        cells = [_cell(t.target.env), _cell(t.target.region), *map(str, astuple(t.summary))]
-        rows.append(f"| {' | '.join(cells)} |")
+        s = t.summary
+        counts = [*([s.imports] if imports else []), s.add, s.change, s.destroy]
+        rows.append(f"| {' | '.join([_cell(t.target.env), _cell(t.target.region), *map(str, counts)])} |")
     return "\n".join(rows)
 
 

@@ -5,7 +5,8 @@ line signed ``+``, ``~``, ``-`` or ``-/+``, and its inputs: ``+ key = value``,
 ``~ key = old -> new``, ``- key = value``; maps and lists nest, keys align,
 unchanged entries of an update collapse into one comment line. A target whose
 changes read exactly as an earlier target's is named on one line instead of
-repeating them.
+repeating them. An import that changes nothing ``will be imported`` (signed ``=``, as
+Pulumi signs it); every import says what it is ``imported from``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.sourcemap import format_path
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, is_deferred
-from mlopsctl.plan.diff import CREATE, DELETE, REPLACE, UPDATE, Action, Plan, ResourceChange, TargetPlan
+from mlopsctl.plan.diff import (
+    CREATE,
+    DELETE,
+    NO_OP,
+    REPLACE,
+    UPDATE,
+    Action,
+    Plan,
+    ResourceChange,
+    TargetPlan,
+)
 from mlopsctl.plan.diff import NO_CHANGES as NO_CHANGES
 from mlopsctl.plan.diff import summary_line as plain_summary_line
 from mlopsctl.views.colour import BOLD, GREEN, RED, Palette, palette
@@ -39,6 +50,7 @@ _KINDS: Mapping[tuple[Action, ...], tuple[str, str]] = {
     UPDATE: ("~", "will be updated in-place"),
     DELETE: ("-", "will be destroyed"),
     REPLACE: ("-/+", "must be replaced"),
+    NO_OP: ("=", "will be imported"),  # only an import that changes nothing is shown with no-op
 }
 
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
@@ -84,6 +96,8 @@ def render_change(change: ResourceChange, *, color: bool = False) -> str:
     lines = [f"  {paint.style(f'# {change.address}', BOLD)} {verb}"]
     if change.source:
         lines.append(f"  # (from {format_path(change.source)} in mlops.yaml)")
+    if change.importing is not None:
+        lines.append(f"  # (imported from {_quoted(change.importing)})")
     if change.protect and Action.DELETE in change.actions:
         lines.append(f"  {PROTECTED_NOTE}")
     lines.append(f"{paint.sign(sign, 3)} resource {json.dumps(change.type)} {json.dumps(change.name)} {{")
