@@ -129,6 +129,11 @@ CODES: dict[str, tuple[str, str]] = {
         "A setting that the section's placement does not use, such as an endpoint's runtime on Vertex AI, "
         "which serves each model with its prebuilt container.",
     ),
+    "W404": (
+        "accelerator node unused",
+        "A workload that uses no accelerator is placed on a GPU or TPU node pool, which it would keep "
+        "scaled up.",
+    ),
 }
 
 

@@ -64,6 +64,12 @@ def base_config() -> Doc:
                         "outputs": {"model": "model", "auc": "float"},
                         "resources": {"nodePool": "gpu-l4", "accelerators": 1},
                     },
+                    "embed": {
+                        "image": "us-docker.pkg.dev/acme/fraud/embedder:1.0",
+                        "command": ["python", "embed.py"],
+                        "inputs": {"examples": "ingest.examples"},
+                        "resources": {"nodePool": "tpu-v5e", "accelerators": 4},
+                    },
                     "evaluate": {
                         "kind": "evaluate",
                         "inputs": {"model": "train.model", "examples": "ingest.examples"},
@@ -111,7 +117,6 @@ def base_config() -> Doc:
                 "version": "v1",
                 "input": {"bigquery": {"dataset": "features", "table": "tx"}},
                 "output": {"gcs": "raw/scores/"},
-                "nodePool": "tpu-v5e",
             },
         },
         "monitors": {

@@ -44,6 +44,27 @@ OPTION_CASES: dict[str, tuple[Edits, Diagnostics]] = {
             ),
         ],
     ),
+    "batch on a gpu pool": (
+        [
+            ("output: {gcs: raw/out/}}", "output: {gcs: raw/out/}, nodePool: l4}"),
+            (
+                "models:\n",
+                "accelerators:\n"
+                "  l4: {type: gpu, accelerator: nvidia-l4, count: 1, machineType: g2-standard-8}\n"
+                "models:\n",
+            ),
+        ],
+        [
+            (
+                (
+                    "51:94: warning W404: batch job 'score' runs on GPU node pool 'l4', but its "
+                    "batch-predict step uses no GPU: it only sends rows to the endpoint, and would keep a "
+                    "GPU node up"
+                ),
+                "remove nodePool (the step runs on any CPU node), or name a CPU pool",
+            ),
+        ],
+    ),
     "bucketize": (
         [
             (

@@ -149,6 +149,15 @@ def test_schema_file_problems(tmp_path: pathlib.Path, content: str | None, fragm
     assert fragment in found[0][2]
 
 
+def test_schema_file_not_utf8_says_which_byte(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "log.json").write_bytes(b'[{"name": "caf\xe9", "type": "STRING"}]')
+    found = _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE)
+    assert [c for c, _, _ in found] == ["E311"]
+    assert "is not UTF-8 text (byte 15 is not): save it as UTF-8" in found[0][2]
+    assert "codec" not in found[0][2]
+
+
 def test_valid_schema_file(tmp_path: pathlib.Path) -> None:
     write(tmp_path, '[{"name": "ts", "type": "TIMESTAMP", "mode": "REQUIRED"}]', "schemas/log.json")
     assert _diagnostics(tmp_path, MINIMAL + SCHEMA_TABLE) == []

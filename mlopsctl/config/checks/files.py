@@ -70,7 +70,9 @@ def _schema_problem(ctx: CheckContext, relative: str) -> str | None:
         return str(exc)
     except OSError:
         return "not found"
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        return f"is not UTF-8 text (byte {exc.start + 1} is not): save it as UTF-8"
+    except json.JSONDecodeError as exc:
         return f"is not valid JSON ({exc})"
     except RecursionError:
         return "nests too deeply"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
-from mlopsctl.config.diagnostics import Diagnostic, plural
+from mlopsctl.config.diagnostics import Diagnostic, Severity, plural
 from mlopsctl.config.endpoints import batch_endpoint
+from mlopsctl.config.models.compute import GpuPool, TpuPool
 from mlopsctl.config.naming import batch_pipeline
 
 
@@ -51,4 +52,15 @@ def batch_endpoints(ctx: CheckContext) -> Iterator[Diagnostic]:
                 f"but it only sends rows to {where}",
                 path=("batchJobs", name, "accelerators"),
                 hint="remove 'accelerators': the endpoint's replicas hold them",
+            )
+        pool = config.accelerators.get(job.node_pool or "")
+        if isinstance(pool, GpuPool | TpuPool):
+            kind = "GPU" if isinstance(pool, GpuPool) else "TPU"
+            yield Diagnostic(
+                "W404",
+                f"batch job '{name}' runs on {kind} node pool '{job.node_pool}', but its batch-predict step "
+                f"uses no {kind}: it only sends rows to the endpoint, and would keep a {kind} node up",
+                path=("batchJobs", name, "nodePool"),
+                hint="remove nodePool (the step runs on any CPU node), or name a CPU pool",
+                severity=Severity.WARNING,
             )

@@ -13,7 +13,9 @@ Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
 
 
 class ServiceAccount(Spec):
-    description: str = Field(default="", description="Description of the Google service account.")
+    description: str = Field(
+        default="", max_length=256, description="Description of the Google service account (256 characters)."
+    )
     roles: list[Role] = Field(
         default=[],
         description=(
