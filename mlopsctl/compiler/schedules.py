@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlopsctl.compiler import rbac
+from mlopsctl.compiler.bigquery import table_schema
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import NAMESPACE, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
@@ -234,7 +235,7 @@ def _batch_pipeline(ctx: BuildContext, name: str, job: BatchJob) -> Pipeline:
         },
         "endpoint": {"url": served.url, "protocol": served.protocol, "modelName": served.model_name},
         "input": _batch_io(ctx, job.input),
-        "output": _batch_io(ctx, job.output),
+        "output": _batch_io(ctx, job.output, output=True),
         "batchSize": BATCH_SIZE,
         "concurrency": BATCH_CONCURRENCY,
         "retries": BATCH_RETRIES,
@@ -255,9 +256,17 @@ def _batch_pipeline(ctx: BuildContext, name: str, job: BatchJob) -> Pipeline:
     )
 
 
-def _batch_io(ctx: BuildContext, io: BatchIO) -> dict[str, JSON]:
+def _batch_io(ctx: BuildContext, io: BatchIO, *, output: bool = False) -> dict[str, JSON]:
+    """Where a batch job reads or writes; an output table declared with a schema also lists its
+    columns, which are exactly the columns the stage writes (BigQuery refuses a row with another)."""
     if io.bigquery is not None:
-        return {"bigquery": {"table": bigquery_name(ctx, io.bigquery.dataset, io.bigquery.table)}}
+        found: dict[str, JSON] = {"table": bigquery_name(ctx, io.bigquery.dataset, io.bigquery.table)}
+        dataset = ctx.config.data.datasets.get(io.bigquery.dataset)
+        table = dataset.tables.get(io.bigquery.table) if dataset is not None else None
+        schema = table_schema(ctx, table) if output and table is not None else None
+        if schema is not None:
+            found["columns"] = [column["name"] for column in schema if isinstance(column, dict)]
+        return {"bigquery": found}
     assert io.gcs is not None
     return {"gcs": gcs_uri(ctx, io.gcs.removeprefix("gs://"))}
 

@@ -5,6 +5,9 @@ An example keeps its sample data beside mlops.yaml, under the keys the config us
 - ``sample-data/buckets/<bucket key>/<path>`` becomes ``gs://<bucket name>/<path>``;
 - ``sample-data/datasets/<dataset key>/<table>.jsonl|csv|parquet`` becomes the BigQuery table
   ``<gcp project>.<dataset id>.<table>``,
+- ``sample-data/external/<key>/<path>`` becomes ``<uri>/<path>`` for a ``data.external`` source of
+  files (``gs://``), and ``sample-data/external/<key>.jsonl|csv|parquet`` the table of one that is
+  a BigQuery table (``bq://``), whatever project holds it,
 
 with the names the target resolves the keys to (as the compiler does). In the local storage root
 (docs/stages.md) those are ``gcs/<bucket name>/<path>`` and ``bigquery/<project>.<dataset id>.<table>.<ext>``.
@@ -29,19 +32,26 @@ LAYOUT = (
     "buckets/<bucket>/<path> and datasets/<dataset>/<table>.jsonl|csv|parquet, "
     "with the keys of data.buckets and data.datasets"
 )
+FULL_LAYOUT = (
+    "buckets/<bucket>/<path>, datasets/<dataset>/<table>.jsonl|csv|parquet and "
+    "external/<source>/<path> (gs://) or external/<source>.jsonl|csv|parquet (bq://), "
+    "with the keys of data.buckets, data.datasets and data.external"
+)
+EXTERNAL = "external"
 
 
 def sample_folder(
     base_dir: pathlib.Path, data: pathlib.Path | None, *, declares_data: bool = True
 ) -> pathlib.Path | None:
     """The sample data folder: ``data`` if given, else ``sample-data`` beside the config; None when
-    neither is given nor there and the config declares no bucket or dataset (nothing to copy)."""
+    neither is given nor there and the config declares no bucket, dataset or gs:// or bq:// external
+    source (nothing to copy)."""
     folder = data if data is not None else base_dir / SAMPLE_DATA
     if data is None and not declares_data and not folder.exists():
         return None
     if not folder.is_dir():
         given = "--data" if data is not None else "a local run reads its data from"
-        raise RunError(f"{folder}: no such folder ({given} {folder}: {LAYOUT})")
+        raise RunError(f"{folder}: no such folder ({given} {folder}: {FULL_LAYOUT})")
     return folder
 
 
@@ -72,12 +82,59 @@ def stage_data(
                 problems.append(f"{table}: a table is a file <table>{'|'.join(TABLE_FORMATS)}")
                 continue
             copies.append((table, root / "bigquery" / f"{prefix}.{table.stem}{table.suffix}"))
+    copies += _external(config, folder / EXTERNAL, root, problems)
     if problems:
         raise RunError("\n".join(problems))
     for source, destination in copies:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, destination)
     return [destination for _, destination in copies]
+
+
+def _external(
+    config: MLOpsConfig, folder: pathlib.Path, root: pathlib.Path, problems: list[str]
+) -> list[tuple[pathlib.Path, pathlib.Path]]:
+    """The copies of ``external/``: a folder of files per ``gs://`` source, one table file per
+    ``bq://`` source (as the ingest stage reads it: a ``bq://`` URI is a table whatever its format)."""
+    if not folder.is_dir():
+        return []
+    copies: list[tuple[pathlib.Path, pathlib.Path]] = []
+    tables: dict[str, pathlib.Path] = {}
+    for entry in sorted(folder.iterdir()):
+        key = entry.name if entry.is_dir() else entry.stem
+        source = config.data.external.get(key)
+        if source is None:
+            problems.append(_unknown(entry, "source", key, config.data.external, section="data.external"))
+            continue
+        uri = source.uri
+        if uri.startswith("bq://"):
+            if entry.is_dir() or entry.suffix not in TABLE_FORMATS:
+                problems.append(
+                    f"{entry}: data.external.{key} is the BigQuery table {uri}: its sample data is one "
+                    f"file {folder / key}.{'|'.join(f.lstrip('.') for f in TABLE_FORMATS)}"
+                )
+            elif key in tables:
+                problems.append(f"{entry}: data.external.{key} already has its table in {tables[key]}")
+            else:
+                tables[key] = entry
+                copies.append((entry, root / "bigquery" / f"{uri.removeprefix('bq://')}{entry.suffix}"))
+        elif uri.startswith("gs://"):
+            if not entry.is_dir():
+                problems.append(
+                    f"{entry}: data.external.{key} is the files under {uri}: its sample data is the "
+                    f"folder {folder / key}/ holding them"
+                )
+                continue
+            destination = root / "gcs" / uri.removeprefix("gs://").rstrip("/")
+            copies += [
+                (f, destination / f.relative_to(entry)) for f in sorted(entry.rglob("*")) if f.is_file()
+            ]
+        else:
+            problems.append(
+                f"{entry}: data.external.{key} ({uri}) is downloaded from its URL in a local run too: "
+                "it has no sample data"
+            )
+    return copies
 
 
 def _keys(folder: pathlib.Path, problems: list[str]) -> list[tuple[str, pathlib.Path]]:
@@ -92,6 +149,8 @@ def _keys(folder: pathlib.Path, problems: list[str]) -> list[tuple[str, pathlib.
     return found
 
 
-def _unknown(path: pathlib.Path, noun: str, key: str, declared: Mapping[str, object]) -> str:
+def _unknown(
+    path: pathlib.Path, noun: str, key: str, declared: Mapping[str, object], section: str = ""
+) -> str:
     hint = did_you_mean(key, declared) or f"declared: {', '.join(sorted(declared)) or 'none'}"
-    return f"{path}: no {noun} '{key}' under data.{noun}s ({hint})"
+    return f"{path}: no {noun} '{key}' under {section or f'data.{noun}s'} ({hint})"

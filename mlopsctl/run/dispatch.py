@@ -91,7 +91,8 @@ def _published_pipeline(config: MLOpsConfig, request: LocalRequest) -> str | Non
 
 def _prepare(config: MLOpsConfig, graph: Graph, base_dir: pathlib.Path, request: LocalRequest) -> Workspace:
     """Copy the sample data into the output folder and write the settings of the run's processes."""
-    declares_data = bool(config.data.buckets or config.data.datasets)
+    stored = [e for e in config.data.external.values() if not e.uri.startswith("https://")]
+    declares_data = bool(config.data.buckets or config.data.datasets or stored)
     folder = sample_folder(base_dir, request.data, declares_data=declares_data)
     declared = {name: tuple(pipeline.steps) for name, pipeline in config.pipelines.items()}
     workspace = Workspace(request.out.resolve(), code_folders(config, base_dir), request.trials, declared)

@@ -5,7 +5,10 @@ Rows go to the endpoint (KServe v1 instances keyed by column, or v2 with one inp
 urllib3 connections. A connection error, a timeout or a 429/5xx answer is retried ``retries``
 times with exponential backoff (honouring ``Retry-After``); any other error stops the stage. The
 results, the input rows plus ``prediction`` (and, for each further v2 output, ``prediction_NAME``),
-are appended to the output table or written as one Parquet file under the output prefix.
+are appended to the output table or written as one Parquet file under the output prefix. An output
+table given with ``columns`` (its declared schema) gets exactly those columns, in that order: each is
+an input column or a prediction column, and predictions the table has no column for are left out
+(BigQuery refuses a row with a field its table lacks).
 In a local run, the endpoint URL is replaced by its local stand-in (``endpoints`` of the settings).
 """
 
@@ -33,6 +36,8 @@ RETRIED_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_SECONDS = 0.5
 """The first retry is at once, then 2x this, 4x, ... up to ``urllib3.Retry``'s 120 s cap."""
 TIMEOUT = urllib3.Timeout(connect=10.0, read=300.0)
+PREDICTION = "prediction"
+"""The column of the (first) prediction; a v2 endpoint's further outputs are ``prediction_NAME``."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,18 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     endpoint = _endpoint(config)
     source = _io(config, "input")
     target = _io(config, "output")
+    declared = _declared_columns(config, target)
     table = _read(source)
+    if declared is not None:
+        _check_declared(declared, table.column_names, source, target)
     if table.num_rows == 0:
         print(f"nothing to score: {_describe(source)} has no rows", file=sys.stderr)
         return
     columns = predict(table, endpoint)
     for name, values in columns.items():
         table = table.append_column(name, pa.array(values))
+    if declared is not None:
+        table = _select_declared(table, declared, list(columns), target)
     _write(target, table)
     batches = -(-table.num_rows // endpoint.batch_size)
     print(
@@ -161,7 +171,7 @@ def _v1_columns(answer: dict[str, Any]) -> dict[str, list[Any]]:
     predictions = answer["predictions"]
     if not isinstance(predictions, list):
         raise TypeError('"predictions" is not a list')
-    return {"prediction": predictions}
+    return {PREDICTION: predictions}
 
 
 def _v2_columns(answer: dict[str, Any]) -> dict[str, list[Any]]:
@@ -169,7 +179,7 @@ def _v2_columns(answer: dict[str, Any]) -> dict[str, list[Any]]:
     for position, output in enumerate(answer["outputs"]):
         shape = [int(size) for size in output["shape"]]
         rows = np.asarray(output["data"], dtype=object).reshape(shape)
-        name = "prediction" if position == 0 else f"prediction_{output['name']}"
+        name = PREDICTION if position == 0 else f"{PREDICTION}_{output['name']}"
         columns[name] = rows.tolist()
     return columns
 
@@ -231,6 +241,61 @@ def _io(config: dict[str, Any], key: str) -> tuple[str, str]:
     raise StageError(
         key, 'must be {"bigquery": {"table": "PROJECT.DATASET.TABLE"}} or {"gcs": "gs://BUCKET/PATH/"}'
     )
+
+
+def _declared_columns(config: dict[str, Any], target: tuple[str, str]) -> list[str] | None:
+    """``output.bigquery.columns``: the output table's declared columns, or None (no declared schema)."""
+    found = config["output"]["bigquery"].get("columns") if target[0] == "bigquery" else None
+    if found is None:
+        return None
+    if not isinstance(found, list) or not found or not all(isinstance(c, str) and c for c in found):
+        raise StageError("output.bigquery.columns", "must be a non-empty list of column names")
+    return list(dict.fromkeys(found))
+
+
+def _is_prediction(column: str) -> bool:
+    return column == PREDICTION or column.startswith(f"{PREDICTION}_")
+
+
+def _check_declared(
+    declared: list[str], inputs: list[str], source: tuple[str, str], target: tuple[str, str]
+) -> None:
+    """Before scoring: the declared columns can all be filled, and one takes the predictions."""
+    where = f"table ({target[1]})"
+    if PREDICTION not in declared:
+        raise StageError(
+            where,
+            f"declares no column '{PREDICTION}' for the predictions (its columns: {', '.join(declared)}): "
+            f"add '{PREDICTION}' to its schema",
+        )
+    for column in declared:
+        if column not in inputs and not _is_prediction(column):
+            raise StageError(
+                where,
+                f"declares column '{column}', which is neither a column of the input {_describe(source)} "
+                f"(it has {', '.join(inputs) or 'none'}) nor a prediction: remove it from the table's "
+                "schema, or add it to the input",
+            )
+
+
+def _select_declared(
+    table: pa.Table, declared: list[str], predictions: list[str], target: tuple[str, str]
+) -> pa.Table:
+    """The declared columns of the scored rows, in their order; predictions without one are dropped."""
+    missing = [c for c in declared if c not in table.column_names]
+    if missing:
+        raise StageError(
+            f"table ({target[1]})",
+            f"declares column '{missing[0]}', but the endpoint returned no such output "
+            f"(its predictions: {', '.join(predictions)})",
+        )
+    dropped = [c for c in predictions if c not in declared]
+    if dropped:
+        print(
+            f"not written: {', '.join(dropped)} (the table {target[1]} declares no such column)",
+            file=sys.stderr,
+        )
+    return table.select(declared)
 
 
 def _describe(place: tuple[str, str]) -> str:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,12 +72,32 @@ def _https(uri: str, format: str | None) -> pa.Table:
 
 
 def _uri(uri: str, format: str | None, billing: str | None) -> pa.Table:
-    if format == "bigquery" or uri.startswith("bq://"):
+    """A ``data.external`` source: a table, a file to download, or files."""
+    table = format == "bigquery" or uri.startswith("bq://")
+    if table:
+        _local_sample(
+            uri, lambda: storage.table_modified(uri) is not None, "table", "<key>.jsonl|csv|parquet"
+        )
         # The read session runs in the step's own project: the table's may be another's.
         return storage.read_table(uri, billing=billing)
     if uri.startswith(("https://", "http://")):
         return _https(uri, format)
+    _local_sample(uri, lambda: storage.exists(uri), "files", "<key>/")
     return storage.read_files(uri, format)
+
+
+def _local_sample(uri: str, found: Callable[[], bool], what: str, sample: str) -> None:
+    """In a local run, an external source without local data fails saying where its data goes (in the
+    cloud, nothing is looked up)."""
+    place = storage.local_place(uri)
+    if place is None or found():
+        return
+    raise StageError(
+        f"source ({uri})",
+        f"a data.external source with no data in this local run: its {what} would be {place}, "
+        f"copied there by mlopsctl run --local from sample-data/external/{sample} "
+        "(<key>: the source's key under data.external; docs/local-runs.md)",
+    )
 
 
 def _format(source: dict[str, Any]) -> str | None:

@@ -38,6 +38,7 @@ __all__ = [
     "download_dir",
     "exists",
     "list_objects",
+    "local_place",
     "local_settings",
     "query",
     "read_bytes",
@@ -124,6 +125,18 @@ def _local_path(uri: str) -> str | None:
     if "://" in uri and not uri.startswith("file://"):
         raise StageError(f"address ({uri})", "only gs:// URIs and local paths are storage addresses")
     return uri.removeprefix("file://")
+
+
+def local_place(address: str) -> str | None:
+    """Where a local run keeps ``address``: the folder (or file) of a ``gs://`` URI, the files of a
+    table (``$ROOT/bigquery/TABLE.jsonl|csv|parquet``); None in cloud mode or for a local path."""
+    root = _root()
+    if root is None or not address.startswith(("gs://", "bq://")):
+        return None
+    if address.startswith("gs://"):
+        return _local_path(address)
+    table = _table_id(address)
+    return f"{root}/bigquery/{table}.{'|'.join(e.lstrip('.') for e in local.TABLE_EXTENSIONS)}"
 
 
 def read_table(
