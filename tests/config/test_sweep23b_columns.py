@@ -60,6 +60,11 @@ monitors:
 """
 )
 
+BATCH = (
+    "batchJobs:\n  score: {{model: clf, version: v1, input: {{bigquery: {{dataset: features, table: tx}}}}, "
+    "output: {{bigquery: {{dataset: features, table: {table}}}}}}}\nmonitors:\n"
+)
+
 CASES: dict[str, tuple[Edits, Diagnostics]] = {
     "valid": ([], []),
     "monitor feature not in its baseline table": (
@@ -121,6 +126,26 @@ CASES: dict[str, tuple[Edits, Diagnostics]] = {
         [
             ("table: tx}\n    features:", "table: weekly}\n    features:"),
             ("amount: {kind: numeric}", "x: {kind: numeric}"),
+        ],
+        [],
+    ),
+    "batch output table without a prediction column": (
+        [("monitors:\n", BATCH.format(table="tx"))],
+        [
+            (
+                "48:106: error E301: batch job 'score' writes its predictions to column 'prediction', which "
+                "table 'tx' of dataset 'features' does not declare",
+                "add a column 'prediction' (with the type of the model's predictions) to the table",
+            )
+        ],
+    ),
+    "batch output table with a prediction column": (
+        [
+            (
+                "        loose: {}\n",
+                "        loose: {}\n        scores: {schema: [{name: prediction, type: BOOL}]}\n",
+            ),
+            ("monitors:\n", BATCH.format(table="scores")),
         ],
         [],
     ),

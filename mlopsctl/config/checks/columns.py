@@ -1,5 +1,7 @@
 """Columns that monitors and steps name are columns of the tables they read.
 
+A batch job's output table, when it declares a schema, has a column for the predictions.
+
 Only tables the config declares with a schema (inline or a schema file) are checked: a table
 declared without one, or not declared at all, is outside what mlopsctl knows. Otherwise a drift
 monitor, an ingest step or a transform step fails at run time on a column its table lacks.
@@ -15,6 +17,9 @@ from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import Pipeline
 from mlopsctl.config.sourcemap import Path
+
+PREDICTION = "prediction"
+"""The column batch-predict writes the (first) prediction of each row to."""
 
 
 def _declared_columns(ctx: CheckContext, dataset: str, table: str | None) -> tuple[Col, ...] | None:
@@ -91,3 +96,21 @@ def step_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
                         )
                         path = (*base, "transforms", feature)
                         yield _not_a_column(message, feature, columns or (), path)
+
+
+@check
+def batch_output_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A batch job writes exactly the columns its output table declares (BigQuery refuses a row with
+    others), one of which takes the predictions: ``prediction``."""
+    for name, job in ctx.config.batch_jobs.items():
+        output = job.output.bigquery
+        columns = _declared_columns(ctx, output.dataset, output.table) if output is not None else None
+        if output is None or columns is None or top_level(columns, PREDICTION) is not None:
+            continue
+        yield Diagnostic(
+            "E301",
+            f"batch job '{name}' writes its predictions to column '{PREDICTION}', which table "
+            f"'{output.table}' of dataset '{output.dataset}' does not declare",
+            path=("batchJobs", name, "output", "bigquery"),
+            hint=f"add a column '{PREDICTION}' (with the type of the model's predictions) to the table",
+        )
