@@ -68,7 +68,7 @@ DESCRIBED: Mapping[str, int] = {
     "gcp:cloudscheduler/job:Job": 500,
     "gcp:serviceaccount/account:Account": 256,
 }
-"""Types without labels whose ``description`` can be updated in place → its length limit. Their
+"""Types without labels whose ``description`` can be updated in place → its limit in bytes. Their
 description ends in the resource's address (the commit, which changes with every commit, would make
 every commit an update)."""
 
@@ -165,13 +165,14 @@ def _stamped(resource: Resource, origin: Origin) -> dict[str, JSON] | None:
 
 
 def described(resource: Resource, limit: int) -> str:
-    """The description of ``resource`` followed by its address, cut to ``limit`` characters; the
-    address is kept whole."""
+    """The description of ``resource`` followed by its address, cut to ``limit`` bytes of UTF-8 (the
+    unit of IAM's limit; within Cloud Scheduler's limit of characters too); the address is kept whole."""
     suffix = f"[mlopsctl: {resource.address}]"
     text = str(resource.inputs.get("description") or "").removesuffix(suffix).strip()
-    room = limit - len(suffix) - 1
-    if len(text) > room:
-        text = text[: max(room - 1, 0)].rstrip() + "…"
+    room = limit - len(suffix.encode()) - 1
+    if len(text.encode()) > room:
+        cut = text.encode()[: max(room - 3, 0)].decode(errors="ignore")
+        text = cut.rstrip() + "..."
     return f"{text} {suffix}" if text else suffix
 
 

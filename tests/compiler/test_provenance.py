@@ -251,16 +251,17 @@ def test_unlabelled_accounts_and_scheduler_jobs_end_their_description_in_their_a
         description = r.inputs["description"]
         assert description.endswith(f"[mlopsctl: {r.address}]"), description
         assert commit not in description  # a new commit changes no description
-        assert len(description) <= provenance.DESCRIBED[r.type]
+        assert len(description.encode()) <= provenance.DESCRIBED[r.type]
 
 
 def test_a_long_description_is_cut_before_the_address_and_stamping_twice_changes_nothing() -> None:
-    graph = Graph(DEV, "p")
     account = "gcp:serviceaccount/account:Account"
-    graph.add(Resource(DEV, account, "a", {"description": "x" * 300}))
-    origin = provenance.Origin("mlops.yaml", "mlops.yaml", SourceMap(), None)
-    provenance.stamp(graph, origin)
-    once = graph.resources[f"{DEV}/{account}/a"].inputs["description"]
-    provenance.stamp(graph, origin)
-    assert graph.resources[f"{DEV}/{account}/a"].inputs["description"] == once
-    assert len(once) == 256 and once.endswith(f"… [mlopsctl: {DEV}/{account}/a]")
+    for text in ("x" * 300, "é" * 200):  # IAM counts bytes of UTF-8
+        graph = Graph(DEV, "p")
+        graph.add(Resource(DEV, account, "a", {"description": text}))
+        origin = provenance.Origin("mlops.yaml", "mlops.yaml", SourceMap(), None)
+        provenance.stamp(graph, origin)
+        once = graph.resources[f"{DEV}/{account}/a"].inputs["description"]
+        provenance.stamp(graph, origin)
+        assert graph.resources[f"{DEV}/{account}/a"].inputs["description"] == once
+        assert 250 < len(once.encode()) <= 256 and once.endswith(f"... [mlopsctl: {DEV}/{account}/a]")

@@ -73,7 +73,7 @@ data:
     features:
       tables:
         daily: {schema: [{name: x, type: FLOAT64}]}
-        scored: {schema: [{name: score, type: FLOAT64}]}
+        scored: {schema: [{name: prediction, type: FLOAT64}]}
     outside: {}
 """
     + CLF_API

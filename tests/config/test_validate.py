@@ -393,3 +393,11 @@ def test_nothing_is_reported_about_a_part_that_was_cut(tmp_path: pathlib.Path) -
     found = _diagnostics(tmp_path, MINIMAL + text)
     assert [c for c, _, _ in found] == ["E204", "E301"]
     assert "did you mean 'sklearn'?" in found[0][2]
+
+
+def test_service_account_description_is_limited_in_bytes_as_iam_counts(tmp_path: pathlib.Path) -> None:
+    account = "security:\n  serviceAccounts:\n    ops:\n      description: '{}'\n"
+    assert _diagnostics(tmp_path, MINIMAL + account.format("é" * 128)) == []  # 256 bytes
+    found = _diagnostics(tmp_path, MINIMAL + account.format("é" * 129))
+    assert [(c, ln) for c, ln, _ in found] == [("E205", MINIMAL.count("\n") + 4)]
+    assert "258 bytes of UTF-8, over the 256 that IAM takes" in found[0][2]

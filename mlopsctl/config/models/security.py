@@ -14,7 +14,7 @@ Role = Annotated[str, StringConstraints(pattern=r"^roles/[A-Za-z0-9_.]+$")]
 
 class ServiceAccount(Spec):
     description: str = Field(
-        default="", max_length=256, description="Description of the Google service account (256 characters)."
+        default="", description="Description of the Google service account (at most 256 bytes of UTF-8)."
     )
     roles: list[Role] = Field(
         default=[],
@@ -22,6 +22,13 @@ class ServiceAccount(Spec):
             "Extra project roles beyond what the account's references imply; keep empty where possible."
         ),
     )
+
+    @model_validator(mode="after")
+    def _description_bytes(self) -> Self:
+        size = len(self.description.encode())
+        if size > 256:
+            raise ValueError(f"description is {size} bytes of UTF-8, over the 256 that IAM takes: shorten it")
+        return self
 
 
 KeyId = Annotated[
