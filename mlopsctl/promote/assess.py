@@ -112,6 +112,7 @@ class Promoter:
         """Every region of ``env`` in rollout order, before gates."""
         follows = self.source_of(env)
         wants = self.release(follows) if follows else None
+        source = follows.env if follows else env  # later regions follow the one before, same release
         found = []
         for region in self.environments[env].regions:
             target = Target(env, region)
@@ -119,7 +120,7 @@ class Promoter:
             if follows is None or wants is None:
                 stand, reason, until = Stand.CONFIG, "runs mlops.yaml as written", None
             elif runs.fits(wants):
-                stand, reason, until = Stand.CURRENT, f"runs the release of {follows.env}", None
+                stand, reason, until = Stand.CURRENT, f"runs the release of {source}", None
             else:
                 stand, reason, until = self._eligibility(follows, wants)
             found.append(Standing(target, runs, locked, follows, wants, stand, reason, until))
