@@ -5,7 +5,9 @@
   that is not serving yet (its add-on's pods are starting: ``500 InternalError``, *failed
   calling webhook … connection refused*, *no endpoints available for service …*, *context
   deadline exceeded*), throttling (``429``, whose ``Retry-After`` is honoured) and an
-  unavailable or overloaded server (``503``, ``504``). Other refusals fail at once.
+  unavailable or overloaded server (``503``, ``504``). Other refusals fail at once, and so does
+  any webhook's denial (*denied the request*) or a conversion webhook's refusal, whatever status
+  it carries: those are answers, not an absence.
 - A CustomResourceDefinition just applied is waited for, at most ``CRD_TIMEOUT`` seconds,
   until its conditions ``NamesAccepted`` and ``Established`` are ``True`` and the API
   server's discovery serves its kind in every served version: until then a real server
@@ -37,13 +39,16 @@ POLL_INTERVAL = 1.0
 _T = TypeVar("_T")
 
 WEBHOOK_DOWN = (
-    "failed calling webhook",
-    "conversion webhook",
     "no endpoints available for service",
     "connection refused",
     "context deadline exceeded",
+    "i/o timeout",
+    "x509: certificate signed by unknown authority",
 )
-"""What a 500 says when the webhook it needed did not answer (it was not refused by it)."""
+"""What the API server says when a webhook it called did not answer: its pods are not ready, or its
+certificate is not yet injected. Only such a failure of a webhook call is transient."""
+DENIED = "denied the request"
+"""A webhook's answer: it refused the object, whatever status it chose (never retried)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,15 @@ class RequestError(Exception):
 
 
 def transient(exc: RequestError) -> str | None:
-    """Why ``exc`` may pass if the request is sent again, or None if it will not."""
+    """Why ``exc`` may pass if the request is sent again, or None if it will not. A webhook's denial,
+    and a conversion webhook's refusal to convert, are its answers and never pass."""
+    if DENIED in exc.message:
+        return None
     if exc.status == 429:
         return "the API server is throttling requests"
     if exc.status in (503, 504):
         return "the API server is unavailable or overloaded"
-    if exc.status == 500 and any(marker in exc.message for marker in WEBHOOK_DOWN):
+    if exc.status == 500 and "webhook" in exc.message and any(m in exc.message for m in WEBHOOK_DOWN):
         return "a webhook is not serving: check that the pods of the add-on that runs it are ready"
     return None
 

@@ -119,6 +119,9 @@ def test_a_retry_after_beyond_the_budget_fails_at_once(
         (409, "Operation cannot be fulfilled: the object has been modified"),
         (422, 'InferenceService.serving.kserve.io "digits-baseline" is invalid: spec.predictor'),
         (500, "Internal error occurred: etcdserver: request is too large"),
+        # A webhook's answers, whatever status it chose, and a conversion it refused.
+        (503, 'admission webhook "v.kserve" denied the request: context deadline exceeded in predictor'),
+        (500, "Internal error occurred: conversion webhook for serving.kserve.io/v1, Kind=X failed: no"),
     ],
 )
 def test_other_refusals_fail_at_once(
