@@ -4,6 +4,7 @@ is wrong (a value of the wrong type, a number out of range, a string of the wron
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 from mlopsctl.config.diagnostics import POLICY_ID
@@ -54,8 +55,8 @@ def type_hint(kinds: list[str], shown: str) -> str:
         return f"write a list, e.g. {example}, or one '- ' item per line indented under it"
     if text is not None and "true or false" in kinds and text.lower() in _YAML11_BOOLEANS:
         return "write true or false: mlops.yaml is YAML 1.2, which reads yes, no, on and off as strings"
-    if text is not None and _is_number(text) and any(k in kinds for k in ("an integer", "a number")):
-        return f"remove the quotes: {text}"
+    if text is not None and _unquoted_fits(text, kinds):
+        return f"remove the quotes: {text.strip()}"
     if text is None and kinds == ["a string"] and shown not in ("a list", "a mapping"):
         return f"quote it: '{shown}'"
     return f"write {one_of}"
@@ -99,9 +100,14 @@ def _string(shown: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text.strip())
-    except ValueError:
+_YAML_NUMBER = re.compile(r"[-+]?(0|[1-9][0-9]*)(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+"""A decimal number as YAML 1.2's core schema reads it (no ``_``, no ``.inf``/``.nan``)."""
+
+
+def _unquoted_fits(text: str, kinds: list[str]) -> bool:
+    """Whether ``text`` without its quotes is a value of one of ``kinds``: an integer, or a number."""
+    match = _YAML_NUMBER.fullmatch(text.strip())
+    if match is None:
         return False
-    return bool(text.strip())
+    whole = match[2] is None and match[3] is None
+    return "a number" in kinds or ("an integer" in kinds and whole)

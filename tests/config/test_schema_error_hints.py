@@ -32,6 +32,9 @@ def test_every_pattern_of_the_schema_is_explained_in_words() -> None:
 
 def test_type_and_constraint_hints_say_what_to_write() -> None:
     assert fixes.type_hint(["an integer"], "'30'") == "remove the quotes: 30"
+    assert fixes.type_hint(["a number"], "'1.5e3'") == "remove the quotes: 1.5e3"
+    for still_wrong in ("'1.5'", "'inf'", "'NaN'", "'1_000'"):  # not an integer without quotes either
+        assert not fixes.type_hint(["an integer"], still_wrong).startswith("remove the quotes")
     assert fixes.type_hint(["true or false"], "'yes'").startswith("write true or false")
     assert fixes.type_hint(["a mapping"], "a list").endswith("not '- ' list items")
     assert fixes.constraint_hint("less_than_equal", {"le": 1000}) == "use a value of at most 1000"
