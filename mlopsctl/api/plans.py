@@ -267,6 +267,17 @@ def read_saved_plan(path: pathlib.Path) -> SavedPlan:
         raise UserError(f"{path} is not a plan saved by 'mlopsctl plan --out': not UTF-8 text") from None
 
 
+def is_saved_plan(path: pathlib.Path) -> bool:
+    """Whether ``path`` holds a plan saved by ``plan --out`` (given where a config was expected)."""
+    from mlopsctl.plan.saved import SavedPlanError, parse_saved_plan
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text.lstrip().startswith("{") and bool(parse_saved_plan(text, str(path)))
+    except (OSError, UnicodeDecodeError, SavedPlanError):
+        return False
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     plan: Plan

@@ -195,6 +195,8 @@ def apply(
             )
         saved = api.read_saved_plan(plan_file)
         file, env, region, ref, spec = api.replay(saved, plan_file)
+    elif file is not None and api.is_saved_plan(file):
+        fail(f"{file} is a plan saved by 'mlopsctl plan --out', not a config: apply it with --plan {file}")
     file = file or DEFAULT_FILE
     selection = selection_of(env, region)
     as_json = fmt is OutputFormat.json

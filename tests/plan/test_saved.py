@@ -110,3 +110,14 @@ def test_parse_rejects_wrong_types() -> None:
 def test_cli_apply_plan_takes_no_other_plan_options(tmp_path: pathlib.Path, extra: tuple[str, ...]) -> None:
     code, _, err = run("apply", "--plan", tmp_path / "plan.json", *extra)
     assert code == 1 and "--plan repeats the saved plan's FILE, environments, regions, --target" in err
+
+
+def test_a_saved_plan_given_as_the_config_says_to_use_plan(
+    source: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    out = source.parent / "plan.json"
+    _save(source, deploy, out, ("prod",))
+    code, _, err = run("apply", out, "--repo", deploy)
+    assert code == 1
+    assert f"{out} is a plan saved by 'mlopsctl plan --out', not a config: apply it with --plan {out}" in err
+    assert "E201" not in err
