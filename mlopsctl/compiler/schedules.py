@@ -258,14 +258,19 @@ def _batch_pipeline(ctx: BuildContext, name: str, job: BatchJob) -> Pipeline:
 
 def _batch_io(ctx: BuildContext, io: BatchIO, *, output: bool = False) -> dict[str, JSON]:
     """Where a batch job reads or writes; an output table declared with a schema also lists its
-    columns, which are exactly the columns the stage writes (BigQuery refuses a row with another)."""
+    columns, ``{name, mode}`` each: the stage writes no other (BigQuery refuses a row with another),
+    and leaves out one it cannot fill unless its mode is REQUIRED."""
     if io.bigquery is not None:
         found: dict[str, JSON] = {"table": bigquery_name(ctx, io.bigquery.dataset, io.bigquery.table)}
         dataset = ctx.config.data.datasets.get(io.bigquery.dataset)
         table = dataset.tables.get(io.bigquery.table) if dataset is not None else None
         schema = table_schema(ctx, table) if output and table is not None else None
         if schema is not None:
-            found["columns"] = [column["name"] for column in schema if isinstance(column, dict)]
+            found["columns"] = [
+                {"name": column["name"], "mode": str(column.get("mode") or "NULLABLE").upper()}
+                for column in schema
+                if isinstance(column, dict)
+            ]
         return {"bigquery": found}
     assert io.gcs is not None
     return {"gcs": gcs_uri(ctx, io.gcs.removeprefix("gs://"))}

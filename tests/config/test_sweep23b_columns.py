@@ -149,6 +149,26 @@ CASES: dict[str, tuple[Edits, Diagnostics]] = {
         ],
         [],
     ),
+    "batch output table with a REQUIRED column neither a prediction nor an input column": (
+        [
+            (
+                "        loose: {}\n",
+                "        loose: {}\n        scores: {schema: [{name: Prediction, type: BOOL}, "
+                "{name: scored_at, type: TIMESTAMP, mode: REQUIRED}, {name: AMOUNT, type: FLOAT64, "
+                "mode: REQUIRED}, {name: prediction_p, type: FLOAT64, mode: REQUIRED}, "
+                "{name: note, type: STRING}]}\n",
+            ),
+            ("monitors:\n", BATCH.format(table="scores")),
+        ],
+        [
+            (
+                "49:106: error E301: column 'scored_at' of table 'scores' of dataset 'features', which "
+                "batch job 'score' writes, is REQUIRED but is neither a prediction nor a column of its "
+                "input, table 'tx' of dataset 'features': BigQuery would refuse every row",
+                "make the column NULLABLE (left null), remove it, or add it to the input table",
+            )
+        ],
+    ),
     "column names compare without case, as BigQuery does": (
         [
             ("label: is_fraud", "label: IS_FRAUD"),

@@ -1,7 +1,8 @@
 """A local run of a batch job writing to a BigQuery table declared with a schema: the compiled
-``batch-predict`` step is given the table's columns and writes exactly those (BigQuery refuses a
-row with a field its table lacks); to a table declared without one, every input column and the
-prediction."""
+``batch-predict`` step is given the table's columns and modes and writes only those (BigQuery
+refuses a row with a field its table lacks), under the table's spelling of each name (BigQuery
+compares them without case), leaving out a NULLABLE column nothing fills; to a table declared
+without one, every input column and the prediction."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ data:
           schema:
             - {name: id, type: INT64}
             - {name: prediction, type: INT64}
+        cased:
+          schema:
+            - {name: ID, type: INT64, mode: REQUIRED}
+            - {name: scored_at, type: TIMESTAMP}
+            - {name: Prediction, type: INT64, mode: REQUIRED}
         everything: {}
 """
     + SCORER
@@ -41,6 +47,11 @@ batchJobs:
     version: v1
     input: {bigquery: {dataset: features, table: unscored}}
     output: {bigquery: {dataset: features, table: everything}}
+  cased:
+    model: scorer
+    version: v1
+    input: {bigquery: {dataset: features, table: unscored}}
+    output: {bigquery: {dataset: features, table: cased}}
 """
 )
 TABLES = "acme-demo-dev.features_dev_us_central1"
@@ -72,6 +83,7 @@ def _written(out: pathlib.Path, table: str) -> list[dict[str, object]]:
     [
         ("declared", "scores", ["id", "prediction"]),
         ("undeclared", "everything", ["id", "x", "noise", "prediction"]),
+        ("cased", "cased", ["ID", "Prediction"]),
     ],
 )
 def test_a_batch_job_writes_the_columns_its_table_declares(
@@ -82,5 +94,5 @@ def test_a_batch_job_writes_the_columns_its_table_declares(
     assert statuses(result) == {"batch-predict": "succeeded"}, result.steps
     rows = _written(out, table)
     assert [list(row) for row in rows] == [columns] * 6
-    assert [row["id"] for row in rows] == list(range(6))
-    assert {row["prediction"] for row in rows} <= {0, 1}
+    assert [row[columns[0]] for row in rows] == list(range(6))
+    assert {row[columns[-1]] for row in rows} <= {0, 1}

@@ -1,7 +1,9 @@
-"""``batch-predict`` into a BigQuery table declared with a schema: it writes exactly the declared
-columns (``output.bigquery.columns``), as BigQuery refuses a streamed row with a field its table
-lacks. The real google-cloud-bigquery clients talk to tests/stage/fake_bigquery.py, which refuses
-such rows as BigQuery does; the endpoint is a KServe stand-in on 127.0.0.1."""
+"""``batch-predict`` into a BigQuery table declared with a schema: it writes only the declared
+columns (``output.bigquery.columns``, ``{name, mode}`` each), under the table's own spelling (BigQuery
+compares column names without case), as BigQuery refuses a streamed row with a field its table
+lacks; a NULLABLE column nothing fills is left out of the rows, a REQUIRED one fails before scoring.
+The real google-cloud-bigquery clients talk to tests/stage/fake_bigquery.py, which refuses such rows
+as BigQuery does (and compares field names exactly); the endpoint is a KServe stand-in on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -79,8 +81,15 @@ def _output_table(fake: fake_bigquery.FakeBigQuery, **columns: pa.DataType) -> N
     fake.put(OUTPUT, pa.schema(columns).empty_table())
 
 
+def _declared(columns: list[str]) -> list[dict[str, str]]:
+    """The compiler's ``columns``: ``NAME`` is NULLABLE, ``NAME!`` REQUIRED."""
+    return [{"name": c.rstrip("!"), "mode": "REQUIRED" if c.endswith("!") else "NULLABLE"} for c in columns]
+
+
 def _run(endpoint: Endpoint, columns: list[str] | None, protocol: str = "v1") -> None:
-    output: dict[str, Any] = {"table": OUTPUT} | ({"columns": columns} if columns is not None else {})
+    output: dict[str, Any] = {"table": OUTPUT}
+    if columns is not None:
+        output["columns"] = _declared(columns)
     config = {
         "model": {"name": "scorer"},
         "endpoint": {"url": endpoint.url, "protocol": protocol},
@@ -118,15 +127,52 @@ def test_v2_outputs_the_table_has_no_column_for_are_left_out(
     )
 
 
+def test_declared_names_match_without_case_and_keep_the_tables_spelling(
+    bigquery: fake_bigquery.FakeBigQuery, endpoint: Endpoint
+) -> None:
+    _output_table(bigquery, Prediction=pa.float64(), ID=pa.int64())
+    _run(endpoint, ["Prediction", "ID!"])
+    assert bigquery.inserted[OUTPUT] == [{"Prediction": 2 * row["x"], "ID": row["id"]} for row in ROWS]
+
+
+def test_v2_outputs_match_their_declared_columns_without_case(
+    bigquery: fake_bigquery.FakeBigQuery, endpoint: Endpoint
+) -> None:
+    _output_table(bigquery, Id=pa.int64(), PREDICTION=pa.float64(), Prediction_Probability=pa.float64())
+    _run(endpoint, ["Id", "PREDICTION", "Prediction_Probability"], protocol="v2")
+    assert bigquery.inserted[OUTPUT] == [
+        {"Id": row["id"], "PREDICTION": 2 * row["x"], "Prediction_Probability": 0.5} for row in ROWS
+    ]
+
+
+def test_a_nullable_column_nothing_fills_is_left_out_of_the_rows(
+    bigquery: fake_bigquery.FakeBigQuery, endpoint: Endpoint, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _output_table(bigquery, id=pa.int64(), prediction=pa.float64(), scored_at=pa.timestamp("us", tz="UTC"))
+    _run(endpoint, ["id!", "prediction", "scored_at"])
+    assert bigquery.inserted[OUTPUT] == [{"id": row["id"], "prediction": 2 * row["x"]} for row in ROWS]
+    assert f"left null: scored_at (neither an input column nor a prediction; the table {OUTPUT} " in (
+        capsys.readouterr().err
+    )
+
+
 @pytest.mark.parametrize(
     ("columns", "protocol", "message", "scored"),
     [
         (
-            ["id", "prediction", "segment"],
+            ["id", "prediction", "segment!"],
             "v1",
-            f"table ({OUTPUT}): declares column 'segment', which is neither a column of the input "
-            f"bq://{INPUT} (it has id, x, noise) nor a prediction: remove it from the table's schema, "
-            "or add it to the input",
+            f"table ({OUTPUT}): declares REQUIRED column 'segment', which is neither a column of the "
+            f"input bq://{INPUT} (it has id, x, noise) nor a prediction: remove it from the table's "
+            "schema, make it NULLABLE, or add it to the input",
+            0,
+        ),
+        (
+            ["id", "prediction", "prediction_margin"],
+            "v1",
+            f"table ({OUTPUT}): declares column 'prediction_margin', which a KServe v1 endpoint never "
+            "fills (it returns one prediction per row, written to 'prediction'): remove it from the "
+            "table's schema, or serve the model over the v2 protocol",
             0,
         ),
         (
@@ -154,10 +200,10 @@ def test_a_declared_column_nothing_fills_fails_naming_it(
     message: str,
     scored: int,
 ) -> None:
-    _output_table(bigquery, **{c: pa.float64() for c in columns})
+    _output_table(bigquery, **{c.rstrip("!"): pa.float64() for c in columns})
     with pytest.raises(SystemExit) as exit_info:
         _run(endpoint, columns, protocol)
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == f"mlopsctl-stage batch-predict: {message}\n"
-    assert endpoint.calls == scored  # a column no input fills fails before any row is scored
+    assert endpoint.calls == scored  # a column nothing can fill fails before any row is scored
     assert OUTPUT not in bigquery.inserted and OUTPUT not in bigquery.insert_ids

@@ -1,6 +1,7 @@
 """Columns that monitors and steps name are columns of the tables they read.
 
-A batch job's output table, when it declares a schema, has a column for the predictions.
+A batch job's output table, when it declares a schema, has a column for the predictions, and each
+of its REQUIRED columns is a prediction or (when the input table declares a schema) an input column.
 
 Only tables the config declares with a schema (inline or a schema file) are checked: a table
 declared without one, or not declared at all, is outside what mlopsctl knows. Otherwise a drift
@@ -98,19 +99,42 @@ def step_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
                         yield _not_a_column(message, feature, columns or (), path)
 
 
+def _is_prediction(column: str) -> bool:
+    return column.lower() == PREDICTION or column.lower().startswith(f"{PREDICTION}_")
+
+
 @check
 def batch_output_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """A batch job writes exactly the columns its output table declares (BigQuery refuses a row with
-    others), one of which takes the predictions: ``prediction``."""
+    """A batch job writes only the columns its output table declares (BigQuery refuses a row with
+    others), one of which takes the predictions: ``prediction``. A REQUIRED column it cannot fill,
+    neither a prediction nor a column of its input, makes BigQuery refuse every row."""
     for name, job in ctx.config.batch_jobs.items():
         output = job.output.bigquery
         columns = _declared_columns(ctx, output.dataset, output.table) if output is not None else None
-        if output is None or columns is None or top_level(columns, PREDICTION) is not None:
+        if output is None or columns is None:
             continue
-        yield Diagnostic(
-            "E301",
-            f"batch job '{name}' writes its predictions to column '{PREDICTION}', which table "
-            f"'{output.table}' of dataset '{output.dataset}' does not declare",
-            path=("batchJobs", name, "output", "bigquery"),
-            hint=f"add a column '{PREDICTION}' (with the type of the model's predictions) to the table",
-        )
+        path: Path = ("batchJobs", name, "output", "bigquery")
+        where = f"table '{output.table}' of dataset '{output.dataset}'"
+        if top_level(columns, PREDICTION) is None:
+            yield Diagnostic(
+                "E301",
+                f"batch job '{name}' writes its predictions to column '{PREDICTION}', which {where} "
+                "does not declare",
+                path=path,
+                hint=f"add a column '{PREDICTION}' (with the type of the model's predictions) to the table",
+            )
+        source = job.input.bigquery
+        inputs = _declared_columns(ctx, source.dataset, source.table) if source is not None else None
+        if source is None or inputs is None:
+            continue
+        for column in columns:
+            if column.mode != "REQUIRED" or _is_prediction(column.name) or top_level(inputs, column.name):
+                continue
+            yield Diagnostic(
+                "E301",
+                f"column '{column.name}' of {where}, which batch job '{name}' writes, is REQUIRED but is "
+                f"neither a prediction nor a column of its input, table '{source.table}' of dataset "
+                f"'{source.dataset}': BigQuery would refuse every row",
+                path=path,
+                hint="make the column NULLABLE (left null), remove it, or add it to the input table",
+            )

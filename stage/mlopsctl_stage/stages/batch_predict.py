@@ -6,9 +6,11 @@ urllib3 connections. A connection error, a timeout or a 429/5xx answer is retrie
 times with exponential backoff (honouring ``Retry-After``); any other error stops the stage. The
 results, the input rows plus ``prediction`` (and, for each further v2 output, ``prediction_NAME``),
 are appended to the output table or written as one Parquet file under the output prefix. An output
-table given with ``columns`` (its declared schema) gets exactly those columns, in that order: each is
-an input column or a prediction column, and predictions the table has no column for are left out
-(BigQuery refuses a row with a field its table lacks).
+table given with ``columns`` (its declared schema: ``{name, mode}`` each) gets those columns, in that
+order, named as the table spells them (BigQuery compares column names without case): each is filled
+from a prediction or an input column; one neither fills is left out of the rows (null) unless it is
+REQUIRED; predictions the table has no column for are left out (BigQuery refuses a row with a field
+its table lacks).
 In a local run, the endpoint URL is replaced by its local stand-in (``endpoints`` of the settings).
 """
 
@@ -18,6 +20,7 @@ import argparse
 import base64
 import json
 import sys
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +41,7 @@ BACKOFF_SECONDS = 0.5
 TIMEOUT = urllib3.Timeout(connect=10.0, read=300.0)
 PREDICTION = "prediction"
 """The column of the (first) prediction; a v2 endpoint's further outputs are ``prediction_NAME``."""
+MODES = ("NULLABLE", "REQUIRED", "REPEATED")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,15 @@ class Endpoint:
     batch_size: int
     concurrency: int
     retries: int
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A column the output table declares: its name as the table spells it, and whether BigQuery
+    refuses a row without it (mode REQUIRED)."""
+
+    name: str
+    required: bool
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,15 +74,16 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     declared = _declared_columns(config, target)
     table = _read(source)
     if declared is not None:
-        _check_declared(declared, table.column_names, source, target)
+        _check_declared(declared, table.column_names, endpoint.protocol, source, target)
     if table.num_rows == 0:
         print(f"nothing to score: {_describe(source)} has no rows", file=sys.stderr)
         return
     columns = predict(table, endpoint)
-    for name, values in columns.items():
-        table = table.append_column(name, pa.array(values))
     if declared is not None:
-        table = _select_declared(table, declared, list(columns), target)
+        table = _select_declared(table, columns, declared, target)
+    else:
+        for name, values in columns.items():
+            table = table.append_column(name, pa.array(values))
     _write(target, table)
     batches = -(-table.num_rows // endpoint.batch_size)
     print(
@@ -243,59 +257,112 @@ def _io(config: dict[str, Any], key: str) -> tuple[str, str]:
     )
 
 
-def _declared_columns(config: dict[str, Any], target: tuple[str, str]) -> list[str] | None:
+def _declared_columns(config: dict[str, Any], target: tuple[str, str]) -> list[Declared] | None:
     """``output.bigquery.columns``: the output table's declared columns, or None (no declared schema)."""
     found = config["output"]["bigquery"].get("columns") if target[0] == "bigquery" else None
     if found is None:
         return None
-    if not isinstance(found, list) or not found or not all(isinstance(c, str) and c for c in found):
-        raise StageError("output.bigquery.columns", "must be a non-empty list of column names")
-    return list(dict.fromkeys(found))
+    shape = 'must be a non-empty list of {"name": COLUMN, "mode": "NULLABLE", "REQUIRED" or "REPEATED"}'
+    if not isinstance(found, list) or not found:
+        raise StageError("output.bigquery.columns", shape)
+    columns: dict[str, Declared] = {}
+    for item in found:
+        name = item.get("name") if isinstance(item, dict) else None
+        mode = item.get("mode", "NULLABLE") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name or not isinstance(mode, str) or mode.upper() not in MODES:
+            raise StageError("output.bigquery.columns", f"{shape}, not {json.dumps(item)}")
+        columns.setdefault(name.lower(), Declared(name, mode.upper() == "REQUIRED"))
+    return list(columns.values())
+
+
+def _find(names: Iterable[str], name: str) -> str | None:
+    """The one of ``names`` that is ``name`` compared without case, as BigQuery compares column
+    names (an exact match first)."""
+    candidates = list(names)
+    if name in candidates:
+        return name
+    return next((n for n in candidates if n.lower() == name.lower()), None)
 
 
 def _is_prediction(column: str) -> bool:
-    return column == PREDICTION or column.startswith(f"{PREDICTION}_")
+    return column.lower() == PREDICTION or column.lower().startswith(f"{PREDICTION}_")
 
 
 def _check_declared(
-    declared: list[str], inputs: list[str], source: tuple[str, str], target: tuple[str, str]
+    declared: list[Declared],
+    inputs: list[str],
+    protocol: str,
+    source: tuple[str, str],
+    target: tuple[str, str],
 ) -> None:
-    """Before scoring: the declared columns can all be filled, and one takes the predictions."""
+    """Before scoring: one declared column takes the predictions, and each REQUIRED one can be filled."""
     where = f"table ({target[1]})"
-    if PREDICTION not in declared:
+    if not any(c.name.lower() == PREDICTION for c in declared):
         raise StageError(
             where,
-            f"declares no column '{PREDICTION}' for the predictions (its columns: {', '.join(declared)}): "
-            f"add '{PREDICTION}' to its schema",
+            f"declares no column '{PREDICTION}' for the predictions (its columns: "
+            f"{', '.join(c.name for c in declared)}): add '{PREDICTION}' to its schema",
         )
     for column in declared:
-        if column not in inputs and not _is_prediction(column):
+        if _find(inputs, column.name) is not None or column.name.lower() == PREDICTION:
+            continue
+        if _is_prediction(column.name) and protocol == "v1":
             raise StageError(
                 where,
-                f"declares column '{column}', which is neither a column of the input {_describe(source)} "
-                f"(it has {', '.join(inputs) or 'none'}) nor a prediction: remove it from the table's "
-                "schema, or add it to the input",
+                f"declares column '{column.name}', which a KServe v1 endpoint never fills (it returns one "
+                f"prediction per row, written to '{PREDICTION}'): remove it from the table's schema, or "
+                "serve the model over the v2 protocol",
+            )
+        if column.required and not _is_prediction(column.name):
+            raise StageError(
+                where,
+                f"declares REQUIRED column '{column.name}', which is neither a column of the input "
+                f"{_describe(source)} (it has {', '.join(inputs) or 'none'}) nor a prediction: remove it "
+                "from the table's schema, make it NULLABLE, or add it to the input",
             )
 
 
 def _select_declared(
-    table: pa.Table, declared: list[str], predictions: list[str], target: tuple[str, str]
+    inputs: pa.Table, predictions: dict[str, list[Any]], declared: list[Declared], target: tuple[str, str]
 ) -> pa.Table:
-    """The declared columns of the scored rows, in their order; predictions without one are dropped."""
-    missing = [c for c in declared if c not in table.column_names]
-    if missing:
-        raise StageError(
-            f"table ({target[1]})",
-            f"declares column '{missing[0]}', but the endpoint returned no such output "
-            f"(its predictions: {', '.join(predictions)})",
-        )
-    dropped = [c for c in predictions if c not in declared]
+    """The declared columns of the scored rows, in their order and spelling; a prediction column is
+    filled from that output of the endpoint (else from an input column), any other from an input
+    column, or left out (null) when none has it. Predictions without a column are dropped."""
+    names: list[str] = []
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    used: set[str] = set()
+    left_out: list[str] = []
+    for column in declared:
+        output = _find(predictions, column.name) if _is_prediction(column.name) else None
+        given = _find(inputs.column_names, column.name)
+        if output is not None:
+            used.add(output)
+            names.append(column.name)
+            arrays.append(pa.array(predictions[output]))
+        elif given is not None:
+            names.append(column.name)
+            arrays.append(inputs.column(given))
+        elif _is_prediction(column.name):
+            raise StageError(
+                f"table ({target[1]})",
+                f"declares column '{column.name}', but the endpoint returned no such output "
+                f"(its predictions: {', '.join(predictions)})",
+            )
+        else:
+            left_out.append(column.name)
+    dropped = [name for name in predictions if name not in used]
     if dropped:
         print(
             f"not written: {', '.join(dropped)} (the table {target[1]} declares no such column)",
             file=sys.stderr,
         )
-    return table.select(declared)
+    if left_out:
+        print(
+            f"left null: {', '.join(left_out)} (neither an input column nor a prediction; the table "
+            f"{target[1]} does not require it)",
+            file=sys.stderr,
+        )
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _describe(place: tuple[str, str]) -> str:
