@@ -149,13 +149,31 @@ CASES: dict[str, tuple[Edits, Diagnostics]] = {
         ],
         [],
     ),
+    "batch output table with a further prediction a v1 endpoint does not answer": (
+        [
+            (
+                "        loose: {}\n",
+                "        loose: {}\n        scores: {schema: [{name: prediction, type: BOOL}, "
+                "{name: prediction_margin, type: FLOAT64}]}\n",
+            ),
+            ("monitors:\n", BATCH.format(table="scores")),
+        ],
+        [
+            (
+                "49:106: error E301: column 'prediction_margin' of table 'scores' of dataset 'features', "
+                "which batch job 'score' writes, takes a further prediction output, but endpoint 'api' "
+                "answers with the v1 protocol, which has one",
+                "remove the column, or serve the model with protocolVersion: v2",
+            )
+        ],
+    ),
     "batch output table with a REQUIRED column neither a prediction nor an input column": (
         [
             (
                 "        loose: {}\n",
                 "        loose: {}\n        scores: {schema: [{name: Prediction, type: BOOL}, "
                 "{name: scored_at, type: TIMESTAMP, mode: REQUIRED}, {name: AMOUNT, type: FLOAT64, "
-                "mode: REQUIRED}, {name: prediction_p, type: FLOAT64, mode: REQUIRED}, "
+                "mode: REQUIRED}, "
                 "{name: note, type: STRING}]}\n",
             ),
             ("monitors:\n", BATCH.format(table="scores")),

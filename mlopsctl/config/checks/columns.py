@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.bigquery_schema import Col, table_columns, top_level
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.endpoints import batch_endpoint
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.pipelines import Pipeline
 from mlopsctl.config.sourcemap import Path
@@ -125,6 +126,20 @@ def batch_output_columns(ctx: CheckContext) -> Iterator[Diagnostic]:
             )
         source = job.input.bigquery
         inputs = _declared_columns(ctx, source.dataset, source.table) if source is not None else None
+        served = batch_endpoint(ctx.config, job)
+        if served is not None and served.protocol == "v1":
+            for column in columns:
+                if column.name.lower().startswith(f"{PREDICTION}_") and not top_level(
+                    inputs or (), column.name
+                ):
+                    yield Diagnostic(
+                        "E301",
+                        f"column '{column.name}' of {where}, which batch job '{name}' writes, takes a "
+                        f"further prediction output, but endpoint '{served.endpoint}' answers with the v1 "
+                        "protocol, which has one",
+                        path=path,
+                        hint="remove the column, or serve the model with protocolVersion: v2",
+                    )
         if source is None or inputs is None:
             continue
         for column in columns:
