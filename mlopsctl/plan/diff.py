@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from mlopsctl.compiler.provenance import PROVENANCE, VOLATILE, without
 from mlopsctl.config.sourcemap import Path
@@ -48,10 +49,17 @@ class Existing(Resource):
     import_id: str = ""
     found: Mapping[str, JSON] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, resource: Resource, import_id: str, found: Mapping[str, JSON]) -> Existing:
+        return cls(**_resource_fields(resource), import_id=import_id, found=found)
+
     def plain(self) -> Resource:
-        return Resource(
-            self.target, self.type, self.name, self.inputs, self.depends_on, self.protect, self.source
-        )
+        return Resource(**_resource_fields(self))
+
+
+def _resource_fields(resource: Resource) -> dict[str, Any]:
+    """What makes ``resource`` a :class:`Resource`, whatever its subclass adds."""
+    return {f.name: getattr(resource, f.name) for f in dataclasses.fields(Resource)}
 
 
 @dataclass(frozen=True)

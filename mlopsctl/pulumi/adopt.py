@@ -52,9 +52,7 @@ class Lookup:
         """The resource marked to be imported, if it exists (and was looked up)."""
         if self.found is None or self.problem is not None:
             return None
-        r = self.resource
-        where = (r.target, r.type, r.name, r.inputs, r.depends_on, r.protect, r.source)
-        return Existing(*where, import_id=store_id(r.inputs), found=self.found)
+        return Existing.of(self.resource, store_id(self.resource.inputs), self.found)
 
     def refusal(self) -> str | None:
         """Why the store cannot be adopted, with what to do; None when it can be (or does not exist)."""
