@@ -6,8 +6,9 @@ An example keeps its sample data beside mlops.yaml, under the keys the config us
 - ``sample-data/datasets/<dataset key>/<table>.jsonl|csv|parquet`` becomes the BigQuery table
   ``<gcp project>.<dataset id>.<table>``,
 - ``sample-data/external/<key>/<path>`` becomes ``<uri>/<path>`` for a ``data.external`` source of
-  files (``gs://``), and ``sample-data/external/<key>.jsonl|csv|parquet`` the table of one that is
-  a BigQuery table (``bq://``), whatever project holds it,
+  files (``gs://``), ``sample-data/external/<key>.jsonl|csv|parquet`` the table of one that is
+  a BigQuery table (``bq://``), whatever project holds it, and ``sample-data/external/<key>.<ext>``
+  what an ``https://`` source's URL serves (without it, the run downloads the URL),
 
 with the names the target resolves the keys to (as the compiler does). In the local storage root
 (docs/stages.md) those are ``gcs/<bucket name>/<path>`` and ``bigquery/<project>.<dataset id>.<table>.<ext>``.
@@ -34,7 +35,8 @@ LAYOUT = (
 )
 FULL_LAYOUT = (
     "buckets/<bucket>/<path>, datasets/<dataset>/<table>.jsonl|csv|parquet and "
-    "external/<source>/<path> (gs://) or external/<source>.jsonl|csv|parquet (bq://), "
+    "external/<source>/<path> (gs://), external/<source>.jsonl|csv|parquet (bq://) or "
+    "external/<source>.<ext> (https://), "
     "with the keys of data.buckets, data.datasets and data.external"
 )
 EXTERNAL = "external"
@@ -95,7 +97,8 @@ def _external(
     config: MLOpsConfig, folder: pathlib.Path, root: pathlib.Path, problems: list[str]
 ) -> list[tuple[pathlib.Path, pathlib.Path]]:
     """The copies of ``external/``: a folder of files per ``gs://`` source, one table file per
-    ``bq://`` source (as the ingest stage reads it: a ``bq://`` URI is a table whatever its format)."""
+    ``bq://`` source (as the ingest stage reads it: a ``bq://`` URI is a table whatever its format),
+    and one file per ``https://`` source, read instead of downloading the URL."""
     if not folder.is_dir():
         return []
     copies: list[tuple[pathlib.Path, pathlib.Path]] = []
@@ -129,11 +132,17 @@ def _external(
             copies += [
                 (f, destination / f.relative_to(entry)) for f in sorted(entry.rglob("*")) if f.is_file()
             ]
-        else:
+        elif entry.is_dir():
             problems.append(
-                f"{entry}: data.external.{key} ({uri}) is downloaded from its URL in a local run too: "
-                "it has no sample data"
+                f"{entry}: data.external.{key} is the file {uri} serves: its sample data, which a local "
+                f"run reads instead of downloading it, is one file {folder / key}.<ext> in its format"
             )
+        elif key in tables:
+            problems.append(f"{entry}: data.external.{key} already has its file in {tables[key]}")
+        else:
+            tables[key] = entry
+            served = uri.split("://", 1)[1].split("?")[0].split("#")[0]
+            copies.append((entry, root / "https" / served))
     return copies
 
 

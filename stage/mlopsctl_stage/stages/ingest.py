@@ -14,6 +14,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,10 @@ def _bigquery(spec: Any) -> tuple[pa.Table, dict[str, Any]]:
 
 
 def _https(uri: str, format: str | None) -> pa.Table:
+    """The file the URL serves: downloaded, or in a local run its stand-in when the run has one."""
+    place = storage.local_place(uri)
+    if place is not None and Path(place).is_file():
+        return parse(Path(place).read_bytes(), uri.split("?")[0], format)
     try:
         with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT) as response:
             data: bytes = response.read()

@@ -129,10 +129,13 @@ def _local_path(uri: str) -> str | None:
 
 def local_place(address: str) -> str | None:
     """Where a local run keeps ``address``: the folder (or file) of a ``gs://`` URI, the files of a
-    table (``$ROOT/bigquery/TABLE.jsonl|csv|parquet``); None in cloud mode or for a local path."""
+    table (``$ROOT/bigquery/TABLE.jsonl|csv|parquet``), the stand-in for what an ``https://`` URL
+    serves (``$ROOT/https/HOST/PATH``, its query left out); None in cloud mode or for a local path."""
     root = _root()
-    if root is None or not address.startswith(("gs://", "bq://")):
+    if root is None or not address.startswith(("gs://", "bq://", "https://", "http://")):
         return None
+    if address.startswith(("https://", "http://")):
+        return f"{root}/https/{address.split('://', 1)[1].split('?')[0].split('#')[0]}"
     if address.startswith("gs://"):
         return _local_path(address)
     table = _table_id(address)
