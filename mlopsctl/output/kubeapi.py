@@ -25,7 +25,7 @@ from mlopsctl.config.naming import project_cluster_name
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON
 from mlopsctl.output import ApplyError
-from mlopsctl.output.kubewait import REAL_CLOCK, Clock, retry_after, retrying, wait_established
+from mlopsctl.output.kubewait import REAL_CLOCK, Budget, Clock, retry_after, retrying, wait_established
 from mlopsctl.output.kubewait import RequestError as RequestError
 
 FIELD_MANAGER = "mlopsctl"
@@ -111,8 +111,9 @@ class Connection:
         kind = crd["spec"]["names"]["kind"]
         wait_established(crd, lambda: self.read(crd), lambda v: self.serves(v, kind), self.clock)
 
-    def apply(self, obj: Mapping[str, JSON], *, dry_run: bool = False) -> None:
-        """Server-side apply ``obj`` as mlopsctl, taking over fields other managers set (force)."""
+    def apply(self, obj: Mapping[str, JSON], *, dry_run: bool = False, budget: Budget | None = None) -> None:
+        """Server-side apply ``obj`` as mlopsctl, taking over fields other managers set (force); its
+        transient refusals are retried within ``budget`` (a fresh one if None)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         self._call(
             lambda: self.dynamic.server_side_apply(
@@ -122,7 +123,8 @@ class Connection:
                 force_conflicts="true",
                 dry_run="All" if dry_run else None,
                 serialize=False,
-            )
+            ),
+            budget,
         )
 
     def exists(self, obj: Mapping[str, JSON]) -> bool:
@@ -180,9 +182,9 @@ class Connection:
             if exc.status != 404:
                 raise
 
-    def _call(self, request: Callable[[], _T]) -> _T:
+    def _call(self, request: Callable[[], _T], budget: Budget | None = None) -> _T:
         """``request()``, retried while the server refuses it for a passing reason."""
-        return retrying(lambda: self._once(request), self.clock)
+        return retrying(lambda: self._once(request), self.clock, budget)
 
     def _once(self, request: Callable[[], _T]) -> _T:
         from kubernetes.client.exceptions import ApiException

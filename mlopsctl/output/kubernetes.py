@@ -46,7 +46,7 @@ from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph, Resource, is_deferred
 from mlopsctl.output import ApplyError, Outcome, Release
 from mlopsctl.output.kubeapi import ClusterRef, Connection, NotServed, RequestError, connect
-from mlopsctl.output.kubewait import REAL_CLOCK, Clock, NotEstablished
+from mlopsctl.output.kubewait import REAL_CLOCK, Budget, Clock, NotEstablished
 from mlopsctl.plan import Plan
 from mlopsctl.state import State, state_from_graph
 from mlopsctl.state.store import LockHeldError, StateStore
@@ -273,10 +273,11 @@ def dry_run(connection: Connection, graph: Graph, objects: list[Resource]) -> tu
     created_kinds = {defined_kind(r) for r in graph if r.type == CRD}
     rejected: list[str] = []
     waiting: list[str] = []
+    budget = Budget(scope="dry run")
     for r in objects:
         group, kind, _, _ = resource_key(r)
         try:
-            connection.apply(r.inputs, dry_run=True)
+            connection.apply(r.inputs, dry_run=True, budget=budget)
         except NotServed as exc:
             if (group, kind) not in created_kinds:
                 rejected.append(f"{r.address}: {exc}{_from_addon(r)}")

@@ -1,10 +1,10 @@
 """Waiting for what a cluster is not ready for yet, within bounds.
 
 - A request the API server refuses for a passing reason is retried with capped exponential
-  backoff, for at most ``RETRY_BUDGET`` seconds in all: an admission or conversion webhook
-  that is not serving yet (its add-on's pods are starting: ``500 InternalError``, *failed
-  calling webhook … connection refused*, *no endpoints available for service …*, *context
-  deadline exceeded*), throttling (``429``, whose ``Retry-After`` is honoured) and an
+  backoff, for at most ``RETRY_BUDGET`` seconds in all (a dry run's objects share one budget):
+  an admission or conversion webhook that is not serving yet (its add-on's pods are starting:
+  ``500 InternalError``, *failed calling webhook … connection refused*, *no endpoints available
+  for service …*, *context deadline exceeded*), throttling (``429``, whose ``Retry-After`` is honoured) and an
   unavailable or overloaded server (``503``, ``504``). Other refusals fail at once, and so does
   any webhook's denial (*denied the request*) or a conversion webhook's refusal, whatever status
   it carries: those are answers, not an absence.
@@ -90,37 +90,59 @@ def transient(exc: RequestError) -> str | None:
     return None
 
 
-def retrying(request: Callable[[], _T], clock: Clock, budget: float = RETRY_BUDGET) -> _T:
-    """``request()``, sent again while the server refuses it for a passing reason, within ``budget``
-    seconds; the last refusal, saying how it was retried, when the budget is spent."""
-    start = clock.now()
+@dataclass
+class Budget:
+    """Seconds of retrying that requests may still spend: each request gets its own, and a dry run
+    shares one among all its objects, so a webhook that stays down costs it ``RETRY_BUDGET`` once, not
+    once per object."""
+
+    seconds: float = RETRY_BUDGET
+    scope: str = "request"
+    """What the budget is for, as the message of a refusal names it."""
+    left: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.left = self.seconds
+
+
+def retrying(request: Callable[[], _T], clock: Clock, budget: Budget | None = None) -> _T:
+    """``request()``, sent again while the server refuses it for a passing reason, while ``budget``
+    (a fresh one if None) lasts; the last refusal, saying how it was retried, when it is spent."""
+    budget = budget if budget is not None else Budget()
+    start = mark = clock.now()
     delay = FIRST_DELAY
     attempts = 0
     while True:
         try:
-            return request()
+            found = request()
         except RequestError as exc:
             attempts += 1
             why = transient(exc)
             if why is None:
                 raise
-            left = budget - (clock.now() - start)
-            wait = exc.retry_after if exc.retry_after is not None else min(delay, left)
-            if left <= 0 or wait > left:
-                asked = wait if wait > left else None
-                raise _gave_up(exc, why, attempts, clock.now() - start, budget, asked) from None
+            now = clock.now()
+            budget.left -= now - mark
+            mark = now
+            wait = exc.retry_after if exc.retry_after is not None else min(delay, budget.left)
+            if budget.left <= 0 or wait > budget.left:
+                asked = wait if wait > budget.left else None
+                raise _gave_up(exc, why, attempts, now - start, budget, asked) from None
             clock.sleep(wait)
             delay = min(delay * 2, MAX_DELAY)
+        else:
+            if attempts:
+                budget.left -= clock.now() - mark
+            return found
 
 
 def _gave_up(
-    exc: RequestError, why: str, attempts: int, seconds: float, budget: float, asked: float | None
+    exc: RequestError, why: str, attempts: int, seconds: float, budget: Budget, asked: float | None
 ) -> RequestError:
     tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
     waited = f" and asked to wait {asked:.0f}s more" if asked is not None else ""
     message = (
         f"{exc.message} (the API server answered {exc.status} to {tries} over {seconds:.0f}s{waited}, "
-        f"retried with backoff for at most {budget:.0f}s: {why})"
+        f"retried with backoff for at most {budget.seconds:.0f}s per {budget.scope}: {why})"
     )
     return RequestError(exc.status, message, exc.details)
 

@@ -78,8 +78,8 @@ def test_a_webhook_that_never_serves_fails_the_apply_saying_how_long_it_was_retr
         f"cannot apply prod/us-central1/kubernetes:{ISVC}: Internal error occurred: failed calling webhook "
         f'"{KSERVE_WEBHOOK}": failed to call webhook: Post "{url}": no endpoints available for service '
         '"kserve-webhook-server-service" (the API server answered 500 to 12 attempts over 120s, retried '
-        "with backoff for at most 120s: a webhook is not serving: check that the pods of the add-on that "
-        "runs it are ready); "
+        "with backoff for at most 120s per request: a webhook is not serving: check that the pods of the "
+        "add-on that runs it are ready); "
         f"{APPLIED_BEFORE} of {OBJECTS} objects were applied before it, nothing was pruned and the state "
         "was not recorded: fix it and apply again"
     )
@@ -106,7 +106,7 @@ def test_a_retry_after_beyond_the_budget_fails_at_once(
     assert str(caught.value).startswith(
         f"cannot apply prod/us-central1/kubernetes:{ISVC}: Too many requests, please try again later. (the "
         "API server answered 429 to 1 attempt over 0s and asked to wait 600s more, retried with backoff for "
-        "at most 120s: the API server is throttling requests); "
+        "at most 120s per request: the API server is throttling requests); "
     )
 
 
@@ -153,3 +153,24 @@ def test_the_dry_run_retries_a_webhook_not_serving_yet(
     )
     assert server.requests.count(f"PATCH {BASELINE}{DRY_SSA}") == 3
     assert fake_clock.slept == [1.0, 2.0]
+
+
+def test_a_dry_run_spends_one_retry_budget_for_all_its_objects(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, fake_clock: FakeClock
+) -> None:
+    """A webhook that stays down costs a plan two minutes, not two minutes per object it admits."""
+    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
+    server.failing = _fail_with(webhook_down(KSERVE_WEBHOOK, KSERVE_SERVICE), 100)
+    validation = validation_of()
+    target = _target(store, kubeconfig, fake_clock)
+    with pytest.raises(ApplyError) as caught:
+        target.preview(api.release_of(validation, api.graphs_for(validation, target)))
+    assert fake_clock.now == RETRY_BUDGET
+    candidate = BASELINE.replace("digits-baseline", "digits-candidate")
+    assert server.requests.count(f"PATCH {BASELINE}{DRY_SSA}") == 12
+    assert server.requests.count(f"PATCH {candidate}{DRY_SSA}") == 1
+    rejected = [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
+    assert len(rejected) == 2, rejected
+    assert "(the API server answered 500 to 12 attempts over 120s" in rejected[0]
+    assert "(the API server answered 500 to 1 attempt over 0s" in rejected[1]
+    assert all("retried with backoff for at most 120s per dry run" in line for line in rejected)
