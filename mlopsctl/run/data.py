@@ -102,7 +102,7 @@ def _external(
     if not folder.is_dir():
         return []
     copies: list[tuple[pathlib.Path, pathlib.Path]] = []
-    tables: dict[str, pathlib.Path] = {}
+    files: dict[str, pathlib.Path] = {}
     for entry in sorted(folder.iterdir()):
         key = entry.name if entry.is_dir() else entry.stem
         source = config.data.external.get(key)
@@ -110,18 +110,7 @@ def _external(
             problems.append(_unknown(entry, "source", key, config.data.external, section="data.external"))
             continue
         uri = source.uri
-        if uri.startswith("bq://"):
-            if entry.is_dir() or entry.suffix not in TABLE_FORMATS:
-                problems.append(
-                    f"{entry}: data.external.{key} is the BigQuery table {uri}: its sample data is one "
-                    f"file {folder / key}.{'|'.join(f.lstrip('.') for f in TABLE_FORMATS)}"
-                )
-            elif key in tables:
-                problems.append(f"{entry}: data.external.{key} already has its table in {tables[key]}")
-            else:
-                tables[key] = entry
-                copies.append((entry, root / "bigquery" / f"{uri.removeprefix('bq://')}{entry.suffix}"))
-        elif uri.startswith("gs://"):
+        if uri.startswith("gs://"):
             if not entry.is_dir():
                 problems.append(
                     f"{entry}: data.external.{key} is the files under {uri}: its sample data is the "
@@ -132,18 +121,30 @@ def _external(
             copies += [
                 (f, destination / f.relative_to(entry)) for f in sorted(entry.rglob("*")) if f.is_file()
             ]
-        elif entry.is_dir():
-            problems.append(
-                f"{entry}: data.external.{key} is the file {uri} serves: its sample data, which a local "
-                f"run reads instead of downloading it, is one file {folder / key}.<ext> in its format"
-            )
-        elif key in tables:
-            problems.append(f"{entry}: data.external.{key} already has its file in {tables[key]}")
+            continue
+        table = uri.startswith("bq://")
+        if entry.is_dir() or (table and entry.suffix not in TABLE_FORMATS):
+            problems.append(f"{entry}: data.external.{key} is {_one_file(uri, folder / key)}")
+        elif key in files:
+            problems.append(f"{entry}: data.external.{key} already has its file in {files[key]}")
         else:
-            tables[key] = entry
-            served = uri.split("://", 1)[1].split("?")[0].split("#")[0]
-            copies.append((entry, root / "https" / served))
+            files[key] = entry
+            if table:
+                copies.append((entry, root / "bigquery" / f"{uri.removeprefix('bq://')}{entry.suffix}"))
+            else:
+                copies.append((entry, root / "https" / uri.split("://", 1)[1].split("?")[0].split("#")[0]))
     return copies
+
+
+def _one_file(uri: str, stem: pathlib.Path) -> str:
+    """What a ``bq://`` or ``https://`` source is, and the one file that is its sample data."""
+    if uri.startswith("bq://"):
+        formats = "|".join(f.lstrip(".") for f in TABLE_FORMATS)
+        return f"the BigQuery table {uri}: its sample data is one file {stem}.{formats}"
+    return (
+        f"the file {uri} serves: its sample data, which a local run reads instead of downloading it, "
+        f"is one file {stem}.<ext> in its format"
+    )
 
 
 def _keys(folder: pathlib.Path, problems: list[str]) -> list[tuple[str, pathlib.Path]]:
