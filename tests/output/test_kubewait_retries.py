@@ -140,14 +140,21 @@ def test_other_refusals_fail_at_once(
     assert server.requests.count(f"PATCH {BASELINE}{SSA}") == 1
 
 
+def _preview_with_webhook_down(
+    store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, clock: FakeClock, times: int
+) -> str:
+    """The dry run of the digits example, its namespace there, KServe's webhook down ``times`` times."""
+    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
+    server.failing = _fail_with(webhook_down(KSERVE_WEBHOOK, KSERVE_SERVICE), times)
+    validation = validation_of()
+    target = _target(store, kubeconfig, clock)
+    return target.preview(api.release_of(validation, api.graphs_for(validation, target))).detail
+
+
 def test_the_dry_run_retries_a_webhook_not_serving_yet(
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, fake_clock: FakeClock
 ) -> None:
-    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
-    server.failing = _fail_with(webhook_down(KSERVE_WEBHOOK, KSERVE_SERVICE), 2)
-    validation = validation_of()
-    target = _target(store, kubeconfig, fake_clock)
-    detail = target.preview(api.release_of(validation, api.graphs_for(validation, target))).detail
+    detail = _preview_with_webhook_down(store, server, kubeconfig, fake_clock, 2)
     assert detail.endswith(
         f"{OBJECTS - 1} accepted, 1 not checked (their namespace, kind or pipeline is created by this apply)"
     )
@@ -159,12 +166,8 @@ def test_a_dry_run_spends_one_retry_budget_for_all_its_objects(
     store: MemoryStore, server: FakeApiServer, kubeconfig: pathlib.Path, fake_clock: FakeClock
 ) -> None:
     """A webhook that stays down costs a plan two minutes, not two minutes per object it admits."""
-    server.put("v1", "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "digits"}})
-    server.failing = _fail_with(webhook_down(KSERVE_WEBHOOK, KSERVE_SERVICE), 100)
-    validation = validation_of()
-    target = _target(store, kubeconfig, fake_clock)
     with pytest.raises(ApplyError) as caught:
-        target.preview(api.release_of(validation, api.graphs_for(validation, target)))
+        _preview_with_webhook_down(store, server, kubeconfig, fake_clock, 100)
     assert fake_clock.now == RETRY_BUDGET
     candidate = BASELINE.replace("digits-baseline", "digits-candidate")
     assert server.requests.count(f"PATCH {BASELINE}{DRY_SSA}") == 12
