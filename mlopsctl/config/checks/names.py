@@ -9,6 +9,7 @@ from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import SYSTEM_POOL, hosts_system_workloads, needs_system_pool
 from mlopsctl.config.sourcemap import Path
 
@@ -232,4 +233,124 @@ def system_pool(ctx: CheckContext) -> Iterator[Diagnostic]:
             "system workloads (no declared pool is an on-demand CPU pool with minNodes of 1 or more)",
             path=("accelerators", SYSTEM_POOL),
             hint=f"rename the pool, or make '{SYSTEM_POOL}' a CPU pool with spot: false and minNodes >= 1",
+        )
+
+
+PUBSUB_RESERVED_PREFIX = "goog"
+
+
+@check
+def pubsub_topics(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A monitor on Vertex AI that retrains gets a Pub/Sub topic (and subscriptions) named
+    ``<project>-<env>-<region>-monitor-<monitor>-retrain``; Pub/Sub refuses names starting with 'goog'."""
+    name = ctx.config.project.name
+    if ctx.config.placement.monitors != "vertex" or not name.startswith(PUBSUB_RESERVED_PREFIX):
+        return
+    retraining = [m for m in ctx.config.monitors if _retrains(ctx, m)]
+    if retraining:
+        yield Diagnostic(
+            "E304",
+            f"the Pub/Sub topic of monitor '{retraining[0]}', which carries its alerts to the retraining "
+            f"runs, would be named '{name}-...' and Pub/Sub refuses names starting with "
+            f"'{PUBSUB_RESERVED_PREFIX}'",
+            path=("project", "name"),
+            hint="the topic is named <project>-<env>-<region>-monitor-<monitor>-retrain: choose a project "
+            f"name that does not start with '{PUBSUB_RESERVED_PREFIX}'",
+        )
+
+
+def _retrains(ctx: CheckContext, monitor: str) -> bool:
+    """Whether ``monitor`` starts runs: its ``actions.retrain``, or a pipeline's trigger on it."""
+    if ctx.config.monitors[monitor].actions.retrain:
+        return True
+    return any(t.monitor == monitor for p in ctx.config.pipelines.values() for t in p.triggers)
+
+
+LABEL_LIMIT = 64
+"""Google Cloud takes at most 64 labels on a resource."""
+OWN_LABELS = 9
+"""The labels mlopsctl puts beside the user's, at most: managed-by, mlops-project, mlops-env,
+mlops-region, the provenance's mlops-type, mlops-name and mlops-commit, and up to two of mlops-pipeline,
+mlops-model, mlops-endpoint and mlops-monitor."""
+RESERVED_LABELS = frozenset(
+    {
+        "managed-by",
+        "mlops-project",
+        "mlops-env",
+        "mlops-region",
+        "mlops-type",
+        "mlops-name",
+        "mlops-commit",
+        "mlops-pipeline",
+        "mlops-model",
+        "mlops-endpoint",
+        "mlops-monitor",
+    }
+)
+
+
+def _labelled(cfg: MLOpsConfig) -> Iterator[tuple[str, Path, dict[str, str], dict[str, str]]]:
+    """What the user labels beside the project and environment: (what, path of its labels, the labels
+    written there, all it carries of its own)."""
+    for b, bucket in cfg.data.buckets.items():
+        yield f"bucket '{b}'", ("data", "buckets", b, "labels"), bucket.labels, bucket.labels
+    for d, dataset in cfg.data.datasets.items():
+        yield f"dataset '{d}'", ("data", "datasets", d, "labels"), dataset.labels, dataset.labels
+        for t, table in dataset.tables.items():
+            path: Path = ("data", "datasets", d, "tables", t, "labels")
+            yield f"table '{d}.{t}'", path, table.labels, {**dataset.labels, **table.labels}
+    for p, pool in cfg.accelerators.items():
+        yield f"node pool '{p}'", ("accelerators", p, "labels"), pool.labels, pool.labels
+    for m, model in cfg.models.items():
+        for v, version in model.versions.items():
+            path = ("models", m, "versions", v, "labels")
+            yield f"version '{v}' of model '{m}'", path, version.labels, version.labels
+    features = cfg.features
+    for key, what, section in (
+        ("groups", "feature group", features.groups),
+        ("onlineStores", "online store", features.online_stores),
+        ("views", "feature view", features.views),
+    ):
+        for name, spec in section.items():
+            yield f"{what} '{name}'", ("features", key, name, "labels"), spec.labels, spec.labels
+
+
+@check
+def labels(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Labels stay within Google Cloud's 64 per resource with mlopsctl's own, whose keys they leave alone."""
+    env = ctx.config.environments.get(ctx.target.env)
+    env_labels = env.labels if env is not None else {}
+    env_path: Path = ("environments", ctx.target.env, "labels")
+    yield from _reserved(("project", "labels"), ctx.config.project.labels)
+    yield from _reserved(env_path, env_labels)
+    shared = {**ctx.config.project.labels, **env_labels}
+    if len(shared) + OWN_LABELS > LABEL_LIMIT:
+        yield _too_many(
+            "every Google Cloud resource", env_path if env_labels else ("project", "labels"), shared
+        )
+        return
+    for what, path, written, own in _labelled(ctx.config):
+        yield from _reserved(path, written)
+        if len(shared | own) + OWN_LABELS > LABEL_LIMIT:
+            yield _too_many(what, path, shared | own)
+
+
+def _too_many(what: str, path: Path, given: dict[str, str]) -> Diagnostic:
+    return Diagnostic(
+        "E404",
+        f"{what} would carry {len(given)} labels of the config and up to {OWN_LABELS} of mlopsctl's; "
+        f"Google Cloud allows {LABEL_LIMIT}",
+        path=path,
+        hint=f"keep project.labels, the environment's labels and the resource's own to "
+        f"{LABEL_LIMIT - OWN_LABELS} distinct keys together",
+    )
+
+
+def _reserved(path: Path, given: dict[str, str]) -> Iterator[Diagnostic]:
+    for key in sorted(RESERVED_LABELS & set(given)):
+        yield Diagnostic(
+            "E310",
+            f"label '{key}' is one mlopsctl sets on what it creates, which would replace the config's value",
+            path=(*path, key),
+            hint=f"rename the label; mlopsctl's own are {', '.join(sorted(RESERVED_LABELS))}",
         )
