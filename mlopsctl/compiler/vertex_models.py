@@ -31,14 +31,15 @@ MODEL_VERSION = "mlopsctl:vertex/modelVersion:ModelVersion"
 DEPLOYMENT = "mlopsctl:vertex/deployment:Deployment"
 MODEL_MONITOR = "mlopsctl:vertex/modelMonitor:ModelMonitor"
 
-ENDPOINT_ID_DIGITS = 10
-"""Vertex AI takes an endpoint id of our choosing: at most ten digits, no leading zero."""
+ENDPOINT_ID_DIGITS = 9
+"""Vertex AI takes an endpoint id of our choosing: a numeric one has at most nine digits and no leading
+zero (CreateEndpointRequest.endpoint_id; pulumi-gcp's AiEndpoint says ten, so nine satisfies both)."""
 SERVING_PORT = 8080
 """The port Vertex AI's prebuilt serving containers listen on (a ModelVersion's ``containerPorts``)."""
 
 
 def endpoint_id(project: str, target: Target, endpoint: str) -> str:
-    """The id of an endpoint on Vertex AI (the AiEndpoint's ``name``): ten digits from a hash of
+    """The id of an endpoint on Vertex AI (the AiEndpoint's ``name``): nine digits from a hash of
     the project, environment, region and endpoint names.
 
     It must stay stable: it is the endpoint's identity, so another id replaces the endpoint (a new

@@ -17,7 +17,7 @@ DEV = Target("dev", "us-central1")
 MONITOR = "mlopsctl:vertex/modelMonitor:ModelMonitor"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
-ENDPOINT_ID = "9755688946"
+ENDPOINT_ID = "755688946"
 """Endpoint 'api' of project demo in dev/us-central1 (vertex_models.endpoint_id)."""
 WHERE = (
     'monitored_resource="aiplatform.googleapis.com/Endpoint",'

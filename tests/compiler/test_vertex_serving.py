@@ -67,7 +67,7 @@ def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: p
     assert version.source == ("models", "clf", "versions", "v1") and version.depends_on == ()
     endpoint = _get(graph, ENDPOINT, "api")
     assert without(ENDPOINT, endpoint.inputs, PROVENANCE) == {
-        "name": "9755688946",
+        "name": "755688946",
         "displayName": "api",
         "description": "Endpoint 'api' of demo (dev/us-central1), managed by mlopsctl.",
         "project": "acme-demo-dev",
@@ -169,12 +169,12 @@ def test_the_serving_image_comes_from_the_registry_nearest_the_region(tmp_path: 
     assert image == "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest"
 
 
-def test_endpoint_ids_are_ten_digits_stable_and_distinct_per_target() -> None:
+def test_endpoint_ids_are_nine_digits_stable_and_distinct_per_target() -> None:
     targets = (DEV, EU, Target("dev", "europe-west4"))
     found = {endpoint_id(p, t, name) for p in ("demo", "other") for t in targets for name in ("api", "api2")}
-    assert len(found) == 12 and all(len(i) == 10 and i[0] != "0" and i.isdigit() for i in found)
+    assert len(found) == 12 and all(len(i) == 9 and i[0] != "0" and i.isdigit() for i in found)
     # The id is the endpoint's identity: a change here would replace every endpoint on Vertex AI.
-    assert endpoint_id("demo", DEV, "api") == "9755688946"
+    assert endpoint_id("demo", DEV, "api") == "755688946"
 
 
 def test_request_logging_is_the_endpoints_own_into_a_table_vertex_ai_creates(tmp_path: pathlib.Path) -> None:

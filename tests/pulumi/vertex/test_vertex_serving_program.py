@@ -68,7 +68,7 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> tuple[Graph, Recorder]:
 def test_the_endpoint_is_pulumi_gcps_with_its_request_log(program: tuple[Graph, Recorder]) -> None:
     _, recorder = program
     endpoint = recorder.one(ENDPOINT, "api")
-    assert endpoint.inputs["name"] == "9755688946"
+    assert endpoint.inputs["name"] == "755688946"
     assert endpoint.inputs["predictRequestResponseLoggingConfig"] == {
         "enabled": True,
         "samplingRate": 0.5,
@@ -87,7 +87,7 @@ def test_the_deployment_deploys_the_registered_versions_and_splits_traffic(
 ) -> None:
     _, recorder = program
     deployment = recorder.one(PULUMI_TYPES[DEPLOYMENT], "api")
-    assert deployment.inputs["endpoint"] == "9755688946"
+    assert deployment.inputs["endpoint"] == "755688946"
     assert [(m["key"], m["model"], m["machineType"]) for m in deployment.inputs["deployedModels"]] == [
         ("main", VERSION_NAME, "n1-standard-2"),
         ("next", VERSION_NAME, "n1-standard-4"),
@@ -106,12 +106,12 @@ def test_the_monitor_watches_the_endpoints_logs_and_notifies_the_channels(
     assert {k: v for k, v in monitor.inputs.items() if k != "__provider"} == {
         **compiled,
         "model": VERSION_NAME,
-        "endpoints": ["projects/acme-demo-dev/locations/us-central1/endpoints/9755688946"],
+        "endpoints": ["projects/acme-demo-dev/locations/us-central1/endpoints/755688946"],
         "notificationChannels": [CHANNEL],
     }
     policy = recorder.one("gcp:monitoring/alertPolicy:AlertPolicy", "slow")
     assert (
-        'endpoint_id="9755688946"'
+        'endpoint_id="755688946"'
         in policy.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
     )
     assert policy.inputs["notificationChannels"] == [CHANNEL]
