@@ -133,7 +133,7 @@ def _inference_service(ctx: BuildContext, at: _Serving, member: str, variant: Va
         "model": _model(ctx, at, variant, where),
         "minReplicas": variant.min_replicas,
         "maxReplicas": variant.max_replicas,
-        "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling)]},
+        "autoScaling": {"metrics": [_metric(ctx, isvc, variant.autoscaling, by_workload=at.spec.analysed)]},
         "serviceAccountName": at.who.ksa,
         **NO_API_TOKEN,  # KServe's own default (its ``security`` config) mounts the token
         "securityContext": SERVING_POD,
@@ -246,13 +246,13 @@ def destination_ports(config: MLOpsConfig, endpoint: str) -> dict[str, dict[str,
     }
 
 
-def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
+def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale, *, by_workload: bool = False) -> JSON:
     """One entry of the predictor's ``autoScaling.metrics`` (see the module docstring)."""
     if autoscale.metric in ("cpu", "memory"):
         percent = max(1, round(autoscale.target))
         target = {"type": "Utilization", "averageUtilization": percent}
         return {"type": "Resource", "resource": {"name": autoscale.metric, "target": target}}
-    query = _query(ctx, f"{isvc}-predictor", autoscale.metric)
+    query = _query(ctx, f"{isvc}-predictor", autoscale.metric, by_workload=by_workload)
     return {
         "type": "External",
         "external": {
@@ -262,9 +262,15 @@ def _metric(ctx: BuildContext, isvc: str, autoscale: Autoscale) -> JSON:
     }
 
 
-def _query(ctx: BuildContext, service: str, metric: str) -> str:
+def _query(ctx: BuildContext, service: str, metric: str, *, by_workload: bool = False) -> str:
     """The PromQL whose value, divided by the per-replica target, is the replicas needed (of this
-    cluster's series only: Managed Prometheus holds every cluster's of the project)."""
+    cluster's series only: Managed Prometheus holds every cluster's of the project).
+
+    A destination sidecar names the request's Service after the oldest Service selecting its pod.
+    That is the predictor Service unless Flagger routes the endpoint (``by_workload``): its target
+    ``<endpoint>`` and copies also select predictor pods, a variant's or, for the primary, another
+    one's; the Deployment (``<isvc>-predictor``, ``destination_workload``) is then what names the
+    variant's own requests."""
     ns = namespace(ctx.config)
     if metric == "gpu-duty-cycle":
         pin = cluster_pin(ctx.config, ctx.target, system=True)
@@ -273,10 +279,12 @@ def _query(ctx: BuildContext, service: str, metric: str) -> str:
             f'namespace_name="{ns}",pod_name=~"{service}-.*"{pin}}}'
         )
         return f"sum(avg by (pod_name) ({duty}))"
-    selector = (
-        f'{{reporter="destination",destination_service_namespace="{ns}",'
-        f'destination_service_name="{service}"{cluster_pin(ctx.config, ctx.target)}}}'
+    where = (
+        f'destination_workload_namespace="{ns}",destination_workload="{service}"'
+        if by_workload
+        else f'destination_service_namespace="{ns}",destination_service_name="{service}"'
     )
+    selector = f'{{reporter="destination",{where}{cluster_pin(ctx.config, ctx.target)}}}'
     if metric == "rps":
         return f"sum(rate(istio_requests_total{selector}[1m]))"
     return f"sum(rate(istio_request_duration_milliseconds_sum{selector}[1m])) / 1000"

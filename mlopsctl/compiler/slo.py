@@ -5,7 +5,10 @@ One expression per SLO monitor. On GKE it is shared by its alerting rule (GMP ``
 in-cluster ``PrometheusRule``) and, with managed metrics, the Cloud Monitoring alert policy, so
 both fire on the same condition. Metrics are taken where the request is served
 (``reporter="destination"``), at the endpoint's predictor Services, whose sidecars the
-namespace's collector scrapes (:mod:`mlopsctl.compiler.metrics`).
+namespace's collector scrapes (:mod:`mlopsctl.compiler.metrics`). A destination sidecar names
+the request's Service after one of the Services selecting its pod (the oldest), and the pods of
+a canary with analysis are also selected by Flagger's target ``<endpoint>`` and its copies
+``<endpoint>-primary`` and ``<endpoint>-canary``, so those names count as the endpoint's too.
 
 On Vertex AI the alert policy queries Cloud Monitoring's own series of the endpoint (by its id)
 in PromQL, which Cloud Monitoring answers for its system metrics: the same objectives over
@@ -28,8 +31,16 @@ SERVER_ERRORS = 'response_code=~"5.."'
 """Istio's status codes (``503``) and Vertex AI's classes (``5xx``) of server errors."""
 
 
+def served_by(config: MLOpsConfig, endpoint: str) -> list[str]:
+    """The Services whose name a destination sidecar may give the endpoint's requests."""
+    names = predictor_services(config, endpoint)
+    if config.endpoints[endpoint].analysed:
+        names = [*names, endpoint, f"{endpoint}-primary", f"{endpoint}-canary"]
+    return sorted(names)
+
+
 def _selector(config: MLOpsConfig, monitor: SloMonitor, extra: str = "") -> str:
-    services = "|".join(sorted(predictor_services(config, monitor.endpoint)))
+    services = "|".join(served_by(config, monitor.endpoint))
     return (
         f'{{reporter="destination",destination_service_namespace="{namespace(config)}",'
         f'destination_service_name=~"{services}"{extra}}}'

@@ -133,7 +133,7 @@ def mesh_services(name: str, endpoint: Endpoint) -> list[str]:
     """The Kubernetes Services an endpoint's requests pass through: its own, Flagger's copies
     of it for an analysed canary, and KServe's predictors."""
     own = [name]
-    if isinstance(endpoint.rollout, Canary) and endpoint.rollout.analysis is not None:
+    if endpoint.analysed:
         own += [f"{name}-primary", f"{name}-canary"]
     return own + [naming.predictor_service(name, v) for v in endpoint.variants]
 
@@ -182,7 +182,7 @@ def mesh_rollouts(ctx: CheckContext) -> Iterator[Diagnostic]:
         base: Path = ("endpoints", name, "rollout")
         if isinstance(rollout, ABTest):
             yield from _match_values(rollout, base)
-        if isinstance(rollout, Canary) and rollout.analysis is not None and len(endpoint.protocols) > 1:
+        if endpoint.analysed and len(endpoint.protocols) > 1:
             yield Diagnostic(
                 "E312",
                 f"endpoint '{name}' serves {' and '.join(endpoint.protocols)}, but a canary with "

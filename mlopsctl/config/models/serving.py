@@ -261,6 +261,11 @@ class Endpoint(Spec):
             raise ValueError("several variants need a 'rollout' that says how traffic is split")
         return self
 
+    @property
+    def analysed(self) -> bool:
+        """Whether Flagger carries out the rollout: a canary with ``analysis``."""
+        return isinstance(self.rollout, Canary) and self.rollout.analysis is not None
+
 
 class TableRef(Spec):
     dataset: Name = Field(description="A dataset under data.datasets.")
