@@ -201,7 +201,7 @@ def test_autoscaling_metrics(
 
 
 def test_cpu_only_variant_has_no_placement(tmp_path: pathlib.Path) -> None:
-    main = "{model: sk, version: v1, cpu: 500m, memory: 1Gi, minReplicas: 0}"
+    main = "{model: sk, version: v1, cpu: 500m, memory: 1Gi, minReplicas: 0, autoscaling: {metric: cpu}}"
     endpoint = f"  api:\n    variants:\n      main: {main}\n"
     predictor = _object(_endpoint(tmp_path, endpoint), ISVC, "api-main")["spec"]["predictor"]
     assert "nodeSelector" not in predictor and "tolerations" not in predictor and "logger" not in predictor

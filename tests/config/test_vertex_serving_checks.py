@@ -52,7 +52,10 @@ CASES = {
         f"remove match and sticky, {ON_GKE}",
     ),
     "no replica": (
-        CLF_API.replace("{model: clf, version: v1}", "{model: clf, version: v1, minReplicas: 0}"),
+        CLF_API.replace(
+            "{model: clf, version: v1}",
+            "{model: clf, version: v1, minReplicas: 0, autoscaling: {metric: cpu}}",
+        ),
         "E407: a model deployed on Vertex AI keeps at least one replica",
         f"set minReplicas to 1 or more, {ON_GKE}",
     ),

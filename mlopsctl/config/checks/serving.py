@@ -64,3 +64,27 @@ def graph_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
                 path=("endpoints", name, "protocols"),
                 hint="use 'protocols: [http]', or serve the steps as endpoints of their own for gRPC",
             )
+
+
+KEDA_METRICS = ("rps", "concurrency", "gpu-duty-cycle")
+"""Metrics KEDA reads from the variant's own pods (their sidecars or GPUs), which zero pods do not report."""
+
+
+@check
+def scale_from_zero(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """On GKE, a variant that KEDA may scale to zero never starts again: with no replica, nothing
+    reports the requests or duty cycle it scales on, so KEDA reads 0 and every request gets a 503."""
+    if ctx.config.placement.endpoints == "vertex":
+        return  # Vertex AI's own checks refuse minReplicas: 0 there
+    for name, endpoint in ctx.config.endpoints.items():
+        for variant_name, variant in endpoint.variants.items():
+            metric = variant.autoscaling.metric
+            if variant.min_replicas == 0 and metric in KEDA_METRICS:
+                yield Diagnostic(
+                    "E315",
+                    f"endpoint '{name}' ({variant_name}) scales on {metric} from minReplicas 0, but with no "
+                    f"replica nothing reports {metric}: KEDA would read 0 and never start one, and every "
+                    "request would fail with 503",
+                    path=("endpoints", name, "variants", variant_name, "minReplicas"),
+                    hint="set minReplicas to 1 or more",
+                )
