@@ -42,6 +42,7 @@ from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.metrics import KUBE_PROMETHEUS_LABELS
 from mlopsctl.compiler.pipelines import cpu_pool
 from mlopsctl.compiler.pods import (
+    HEALTH_PROBES,
     KFP_CLIENT_VOLUME,
     KFP_TOKEN_DIR,
     NO_API_TOKEN,
@@ -212,7 +213,6 @@ def _subscriber(ctx: BuildContext, who: Identity, monitor: str, subscription: st
 
 
 def _pod(ctx: BuildContext, ksa: str, config: str, on_kfp: bool) -> dict[str, JSON]:
-    probe: dict[str, JSON] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
     container: dict[str, JSON] = {
         "name": NAME,
         "image": ctx.config.project.stage_image,
@@ -220,8 +220,7 @@ def _pod(ctx: BuildContext, ksa: str, config: str, on_kfp: bool) -> dict[str, JS
         "args": ["--config", config, "--port", str(PORT)],
         "ports": [{"name": "http", "containerPort": PORT}],
         "resources": RESOURCES,
-        "readinessProbe": probe,
-        "livenessProbe": {**probe, "failureThreshold": 6},
+        **HEALTH_PROBES,
         "securityContext": RESTRICTED_CONTAINER,
     }
     spec: dict[str, JSON] = {

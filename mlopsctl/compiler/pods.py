@@ -52,6 +52,16 @@ RESTRICTED_CONTAINER: dict[str, JSON] = {
 """The ``restricted`` Pod Security Standard, for the pod and for each of its containers."""
 NO_API_TOKEN: dict[str, JSON] = {"automountServiceAccountToken": False}
 """In every pod spec: its containers never call the Kubernetes API (see the module docstring)."""
+HEALTH_PROBES: dict[str, JSON] = {
+    "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+    "livenessProbe": {
+        "httpGet": {"path": "/healthz", "port": "http"},
+        "periodSeconds": 10,
+        "failureThreshold": 6,
+    },
+}
+"""The probes of a stage runtime server (request-logger, retrain-receiver): ``GET /healthz`` on its
+``http`` port answers 200 while it serves."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from mlopsctl.compiler.identity import Identity
 from mlopsctl.compiler.istio import admit_only, principal
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.metrics import scrape_annotations
-from mlopsctl.compiler.pods import NO_API_TOKEN
+from mlopsctl.compiler.pods import HEALTH_PROBES, NO_API_TOKEN, RESTRICTED_CONTAINER, RESTRICTED_POD
 from mlopsctl.config.models.serving import RequestLogging
 from mlopsctl.config.naming import dataset_id, namespace, request_log_table, shorten
 from mlopsctl.graph import JSON
@@ -80,11 +80,8 @@ def add_request_logger(
         "args": ["--config", json.dumps(config, sort_keys=True), "--port", str(PORT)],
         "ports": [{"name": "http", "containerPort": PORT}],
         "resources": {"requests": RESOURCES, "limits": RESOURCES},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-        },
+        **HEALTH_PROBES,
+        "securityContext": RESTRICTED_CONTAINER,
     }
     deployment = ctx.add_manifest(
         "deployment",
@@ -99,7 +96,7 @@ def add_request_logger(
         pod_spec={
             "serviceAccountName": who.ksa,
             **NO_API_TOKEN,
-            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": RESTRICTED_POD,
             "containers": [container],
         },
     )
