@@ -84,6 +84,10 @@ DRIFT_METRICS = {"numeric": "jensen_shannon_divergence", "categorical": "l_infin
 """The distance each kind of feature is compared with, against its threshold."""
 Retrain = tuple[dict[str, JSON], str]
 """A ``start-run`` config that retrains (docs/stages.md), and the address of what it runs."""
+MONITOR_RESOURCES: dict[str, JSON] = {"requests": {"cpu": "250m", "memory": "512Mi"}}
+"""A drift or skew run: it summarises the baseline once and counts the window's requests in parts as
+they are read, so its memory stays near the request; no limit, so a large window bursts into the node's
+free memory rather than being killed."""
 
 
 def build(ctx: BuildContext) -> None:
@@ -164,6 +168,7 @@ def _data_monitor(ctx: BuildContext, name: str, monitor: DataMonitor, pipelines:
         "image": stage_image,
         "command": [STAGE_PROGRAM, monitor.type],
         "args": ["--config", config],
+        "resources": MONITOR_RESOURCES,
     }
     schedule = monitor.schedule
     ctx.add_manifest(

@@ -30,3 +30,18 @@ def test_stage_servers_are_probed_on_healthz(example: pathlib.Path) -> None:
                     assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, r.address
                 assert "http" in ports, r.address
     assert servers, "no example runs a stage runtime server"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_monitor_runs_request_what_they_use_and_burst_past_it(example: pathlib.Path) -> None:
+    """A drift or skew CronJob is never a BestEffort pod, and has no memory limit to be killed at."""
+    found = 0
+    for graph in example_graphs(example).values():
+        for r in graph:
+            if r.type != "kubernetes:batch/v1:CronJob" or "mlopsctl.dev/monitor" not in str(r.inputs):
+                continue
+            pod = r.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            (container,) = [c for c in pod["containers"] if c["command"][1] in ("drift", "skew")]
+            assert container["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"}}, r.address
+            found += 1
+    assert found
