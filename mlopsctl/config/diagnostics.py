@@ -108,6 +108,11 @@ CODES: dict[str, tuple[str, str]] = {
         "A resource the config compiles to is larger than its service accepts, such as a retraining "
         "workflow whose source (the specs of the pipelines it starts) is over the 128 KB of Cloud Workflows.",
     ),
+    "E409": (
+        "unknown IAM role",
+        "A role granted under security.serviceAccounts is not a predefined IAM role but close to one: a typo "
+        "that IAM would refuse at apply.",
+    ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
     "W303": (
@@ -133,6 +138,11 @@ CODES: dict[str, tuple[str, str]] = {
         "accelerator node unused",
         "A workload that uses no accelerator is placed on a GPU or TPU node pool, which it would keep "
         "scaled up.",
+    ),
+    "W405": (
+        "role not in the catalog",
+        "A role granted under security.serviceAccounts is not among the predefined IAM roles mlopsctl "
+        "knows, nor close to one: it may be newer than the catalog, or IAM will refuse it at apply.",
     ),
 }
 

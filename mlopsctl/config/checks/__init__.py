@@ -84,6 +84,7 @@ def _load_builtin_checks() -> None:
         references,
         repeats,
         resources,
+        roles,
         rollout,
         runtimes_fit,
         schedules,
