@@ -4,7 +4,10 @@ For each environment and each of its regions, the base document is merged
 with ``environments.<env>.overrides`` and then with
 ``environments.<env>.regionOverrides.<region>``:
 
-- mappings merge key by key, recursively;
+- mappings merge key by key, recursively, except that an overlay which switches a node pool
+  (``type``), a monitor (``type``) or a rollout (``strategy``) to a kind with other fields
+  replaces it whole: the old kind's fields would not fit the new one (Kubernetes' ``retainKeys``
+  does the same for a Deployment's ``strategy``);
 - any other value (lists included) replaces what was there;
 - ``null`` removes the key (a ``null`` for a key that is not there removes nothing: W304).
 
@@ -21,12 +24,15 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.load import Document
 from mlopsctl.config.lock import LockEntry
+from mlopsctl.config.models.compute import NodePool
+from mlopsctl.config.models.monitoring import Monitor
 from mlopsctl.config.models.root import Overlay
+from mlopsctl.config.models.serving import Rollout
 from mlopsctl.config.pins import apply_pins
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 from mlopsctl.config.target import Target
@@ -35,6 +41,31 @@ OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 VARIABLES = ("project", "env", "region", "gcpProject")
 KNOWN = ", ".join("${" + v + "}" for v in VARIABLES)
+
+
+def _kinds(union: Any) -> tuple[str, dict[str, type]]:
+    """The discriminating key of an annotated union of models, and the model each of its values picks."""
+    members, field = get_args(union)
+    key = str(field.discriminator)
+    return key, {
+        tag: model for model in get_args(members) for tag in get_args(model.model_fields[key].annotation)
+    }
+
+
+UNIONS: dict[Path, tuple[str, dict[str, type]]] = {
+    ("accelerators", "*"): _kinds(NodePool),
+    ("monitors", "*"): _kinds(Monitor),
+    ("endpoints", "*", "rollout"): _kinds(Rollout),
+}
+"""Where the config holds one of several kinds of mapping, told apart by one key (``*``: any name)."""
+
+
+def _switches_kind(path: Path, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether ``new``, merged at ``path`` over ``old``, makes it another kind of mapping."""
+    for pattern, (key, kinds) in UNIONS.items():
+        if len(pattern) == len(path) and all(p in ("*", part) for p, part in zip(pattern, path, strict=True)):
+            return key in new and kinds.get(str(new[key])) is not kinds.get(str(old.get(key)))
+    return False
 
 
 @dataclass(frozen=True)
@@ -139,7 +170,11 @@ def _merge(
                 diagnostics.append(_removes_nothing(here, there, list(dst)))
             dst.pop(key, None)
             sources.drop(here)
-        elif isinstance(value, dict) and isinstance(dst.get(key), dict):
+        elif (
+            isinstance(value, dict)
+            and isinstance(dst.get(key), dict)
+            and not _switches_kind(here, dst[key], value)
+        ):
             _merge(dst[key], value, here, there, sources, origin, diagnostics)
         elif isinstance(value, dict):
             dst[key] = {}
