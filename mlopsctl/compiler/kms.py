@@ -1,5 +1,5 @@
-"""CMEK: the key ring and keys that buckets and datasets are encrypted with, and the
-service agents allowed to use them."""
+"""CMEK: the key ring and keys that buckets, datasets, the registry, Vertex AI's resources and
+Pub/Sub topics are encrypted with, and the service agents allowed to use them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
-Agent = Literal["storage", "bigquery", "artifactregistry", "aiplatform"]
+Agent = Literal["storage", "bigquery", "artifactregistry", "aiplatform", "pubsub"]
 """The Google-managed service account that encrypts a service's data with a customer key."""
 
 
@@ -39,6 +39,17 @@ def key_reference(ctx: BuildContext, key: str | None, agent: Agent) -> tuple[str
     key_id = f"{ring}/cryptoKeys/{name}"
     key_address = ctx.address(CRYPTO_KEY, name)
     return key_id, (key_address, _agent_grant(ctx, name, key_id, key_address, agent))
+
+
+def default_key(ctx: BuildContext, agent: Agent, field: str) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """The inputs that encrypt a resource with ``security.defaultKmsKey`` (none without one): its key
+    name under ``field`` (``encryptionSpec`` for Vertex AI, which nests it), and what it waits for."""
+    key_id, depends = key_reference(ctx, None, agent)
+    if key_id is None:
+        return {}, ()
+    if field == "encryptionSpec":
+        return {field: {"kmsKeyName": key_id}}, depends
+    return {field: key_id}, depends
 
 
 def _agent_grant(ctx: BuildContext, name: str, key_id: str, key_address: str, agent: Agent) -> str:
@@ -64,7 +75,11 @@ _AGENT_EMAILS: dict[Agent, tuple[str, str]] = {
 """Agents whose email a provider function returns: (function token, returned property)."""
 
 
-_IDENTITIES: dict[Agent, str] = {"artifactregistry": "artifactregistry", "aiplatform": "vertex"}
+_IDENTITIES: dict[Agent, str] = {
+    "artifactregistry": "artifactregistry",
+    "aiplatform": "vertex",
+    "pubsub": "pubsub",
+}
 """Agents made to exist by a ServiceIdentity (key of ``apis.APIS``): they may otherwise appear only
 when their service is first used, after the grant that needs them."""
 

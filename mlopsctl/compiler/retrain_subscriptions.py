@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Resource, fn_output
 
@@ -69,7 +70,9 @@ def pull_subscription(
     identity = service_agent(ctx, "pubsub", source)
     agent = fn_output(identity, "member")
     dead_key = f"{key}-{DEAD_LETTER}"
-    dead = ctx.add(TOPIC, dead_key, {"name": dead_name, "project": project, "labels": labels}, source=source)
+    encryption, key_deps = default_key(ctx, "pubsub", "kmsKeyName")
+    dead_inputs: dict[str, JSON] = {"name": dead_name, "project": project, "labels": labels, **encryption}
+    dead = ctx.add(TOPIC, dead_key, dead_inputs, source=source, depends_on=key_deps)
     kept = ctx.add(
         SUBSCRIPTION,
         dead_key,

@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Mapping
 
 from mlopsctl.compiler.context import BuildContext
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.config.checks.placement import version_aliases
 from mlopsctl.config.naming import model_id
 from mlopsctl.config.target import Target
@@ -98,9 +99,11 @@ def add_model_versions(ctx: BuildContext, env: Mapping[tuple[str, str], list[JSO
             inputs["description"] = spec.description or registered.description
         if env.get((model, version)):
             inputs["containerEnv"] = env[(model, version)]
+        encryption, key_deps = default_key(ctx, "aiplatform", "kmsKeyName")
         ctx.add(
             MODEL_VERSION,
             f"{model}@{version}",
-            inputs,
+            {**inputs, **encryption},
             source=("models", model, "versions", version),
+            depends_on=key_deps,
         )

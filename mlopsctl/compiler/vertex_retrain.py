@@ -46,6 +46,7 @@ from mlopsctl.compiler.apis import service_agent
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.monitoring import retrained_pipelines
 from mlopsctl.compiler.retrain_subscriptions import (
     PUBLISHER,
@@ -145,7 +146,9 @@ def _chain(ctx: BuildContext, monitor: str) -> None:
     chain = _chain_of(ctx, monitor)
     source: Path = ("monitors", monitor, "actions")
     labels = ctx.gcp_labels({"mlops-monitor": monitor})
-    topic = ctx.add(TOPIC, key, {"name": chain.name, "project": project, "labels": labels}, source=source)
+    encryption, key_deps = default_key(ctx, "pubsub", "kmsKeyName")
+    inputs: dict[str, JSON] = {"name": chain.name, "project": project, "labels": labels, **encryption}
+    topic = ctx.add(TOPIC, key, inputs, source=source, depends_on=key_deps)
     agent = service_agent(ctx, "monitoring", source)  # its notification agent
     publisher = ctx.add(
         TOPIC_IAM_MEMBER,

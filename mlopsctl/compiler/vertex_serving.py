@@ -39,6 +39,7 @@ from mlopsctl.compiler.bigquery import DATASET
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import BUCKET_IAM_MEMBER, vertex_agent_grant
 from mlopsctl.compiler.identity import identity_of
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.routes import live_weight
 from mlopsctl.compiler.vertex_features import online_reads, view_vars
 from mlopsctl.compiler.vertex_models import (
@@ -121,7 +122,8 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> str:
         "location": ctx.target.region,
         "labels": ctx.gcp_labels({"mlops-endpoint": name}),
     }
-    depends_on: tuple[str, ...] = ()
+    encryption, depends_on = default_key(ctx, "aiplatform", "encryptionSpec")
+    inputs.update(encryption)
     logging = endpoint.logging
     if logging is not None:
         dataset = dataset_id(ctx.target, logging.dataset, ctx.config.data.datasets[logging.dataset])
@@ -131,7 +133,7 @@ def _endpoint(ctx: BuildContext, name: str, endpoint: Endpoint) -> str:
             "samplingRate": logging.sampling_rate,
             "bigqueryDestination": {"outputUri": f"bq://{table}"},
         }
-        depends_on = (ctx.address(DATASET, logging.dataset), vertex_agent_grant(ctx, logging.dataset))
+        depends_on += (ctx.address(DATASET, logging.dataset), vertex_agent_grant(ctx, logging.dataset))
     return ctx.add(ENDPOINT, name, inputs, source=("endpoints", name), depends_on=depends_on).address
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import Identity, identity_of
-from mlopsctl.compiler.kms import key_reference
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.config.models.pipelines import Step
 from mlopsctl.config.models.roles import launcher_stage
 from mlopsctl.config.naming import shorten
@@ -56,6 +56,7 @@ def build(ctx: BuildContext) -> None:
     tracking = ctx.config.tracking
     metadata_store(ctx)
     if tracking.tensorboard:
+        encryption, key_deps = default_key(ctx, "aiplatform", "encryptionSpec")
         ctx.add(
             TENSORBOARD,
             ctx.config.project.name,
@@ -65,8 +66,10 @@ def build(ctx: BuildContext) -> None:
                 "project": ctx.gcp_project,
                 "region": ctx.target.region,
                 "labels": ctx.gcp_labels(),
+                **encryption,
             },
             source=("tracking", "tensorboard"),
+            depends_on=key_deps,
         )
     for name, pipeline in ctx.config.pipelines.items():
         if any(tracking_env(ctx, name, step) for step in pipeline.steps.values()):
@@ -86,9 +89,8 @@ def metadata_store(ctx: BuildContext) -> tuple[str, ...]:
             "project": ctx.gcp_project,
             "region": ctx.target.region,
         }
-        key_id, key_deps = key_reference(ctx, None, "aiplatform")
-        if key_id:
-            inputs["encryptionSpec"] = {"kmsKeyName": key_id}
+        encryption, key_deps = default_key(ctx, "aiplatform", "encryptionSpec")
+        inputs.update(encryption)
         source = ("tracking", "experiments")
         ctx.add(METADATA_STORE_TYPE, METADATA_STORE, inputs, source=source, depends_on=key_deps, protect=True)
     return (address,)

@@ -2,8 +2,8 @@
 
 Create uploads the artifact and its serving container: as the model's first version when the
 model does not exist yet, otherwise as a new version of it (``parent_model``). What a version
-serves cannot change, so a new artifact or container (its environment included) is a new version
-(replace); its aliases,
+serves cannot change, so a new artifact or container (its environment included) or customer-managed
+key (``kmsKeyName``) is a new version (replace); its aliases,
 labels, description and the model's display name change in place. Delete removes the version,
 or the whole model when it is the last one; a version already gone is not an error.
 """
@@ -43,6 +43,7 @@ class ModelVersionProvider(VertexProvider):
         Input("versionAliases", list, default=[]),
         Input("labels", dict, default={}),
         Input("description", str, default=""),
+        Input("kmsKeyName", str, default="", replace=True),
     )
     OUTPUTS: ClassVar[tuple[str, ...]] = ("name", "versionId")
 
@@ -171,6 +172,8 @@ def _upload(spec: dict[str, Any], model: str) -> str:
             ],
         ),
     )
+    if spec["kmsKeyName"]:
+        message.encryption_spec = aiplatform_v1.EncryptionSpec(kms_key_name=spec["kmsKeyName"])
     what = f"upload a version of model {model}"
     exists = missing_ok(lambda: service.get_model(name=model), f"get model {model}") is not None
     first = aiplatform_v1.UploadModelRequest(parent=parent, model_id=spec["modelId"], model=message)

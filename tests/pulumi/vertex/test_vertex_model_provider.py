@@ -198,3 +198,15 @@ def test_a_version_a_pipeline_pushed_is_adopted_not_registered_twice(fake: FakeV
     assert fake.models[canonical(MODEL)]["1"]["versionAliases"] == ["candidate", "default"]
     other_image = inputs(containerImageUri="us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest")
     assert PROVIDER.create(other_image).id == f"{MODEL}@2"  # same folder, another container: a new version
+
+
+def test_a_customer_managed_key_encrypts_the_upload_and_a_new_key_is_a_new_version(fake: FakeVertex) -> None:
+    key = "projects/acme/locations/us-central1/keyRings/ring/cryptoKeys/models"
+    PROVIDER.create(inputs(kmsKeyName=key))
+    [upload] = [c.body for c in fake.calls if c.route == "upload"]
+    assert upload["model"]["encryptionSpec"] == {"kmsKeyName": key}
+    old = PROVIDER.check({}, inputs(kmsKeyName=key)).inputs
+    new = PROVIDER.check({}, inputs(kmsKeyName=f"{key}-2")).inputs
+    assert PROVIDER.diff(f"{MODEL}@1", {**old, "name": f"{MODEL}@1", "versionId": "1"}, new).replaces == [
+        "kmsKeyName"
+    ]
