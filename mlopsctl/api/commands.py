@@ -4,7 +4,7 @@ run and platform. Each returns a result object; :mod:`mlopsctl.views` renders th
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -87,7 +87,7 @@ class RenderResult:
 
 def render(validation: Validation, out: pathlib.Path, *, progress: Progress = quiet) -> RenderResult:
     """Write each target's manifests, graph and kustomization under ``out/<env>/<region>/``."""
-    from mlopsctl.output.folders import render_target, rendered_state, write_targets
+    from mlopsctl.output.folders import foreign_files, render_target, rendered_state, write_targets
     from mlopsctl.plan.diff import carried
 
     graphs = compiled_graphs(validation)
@@ -96,6 +96,14 @@ def render(validation: Validation, out: pathlib.Path, *, progress: Progress = qu
         progress(f"Rendering {t} ({i}/{len(graphs)})")
         before = rendered_state(out, t, validation.project)  # a new commit alone rewrites no file
         rendered[t] = render_target(carried(g, before) if before else g, validation.project)
+    foreign = foreign_files(out, rendered)
+    if foreign:
+        listing = "".join(f"\n  {path}" for path in foreign[:10]) + ("\n  ..." if len(foreign) > 10 else "")
+        raise UserError(
+            f"--out {out}: render replaces each <env>/<region>/ folder, and these hold files it did not "
+            f"write, which it would delete; move them, or render into another folder (nothing was "
+            f"written):{listing}"
+        )
     progress(f"Writing {out}")
     write_targets(out, rendered)
     return RenderResult(
@@ -136,8 +144,37 @@ def force_unlock(
 
         store = store_from_url(state, file.parent)
         target = Target(env, region)
-        holder = store.force_unlock(project_of(file), target, lock_id)
+        project = project_of(file)
+        _refuse_undeclared(file, target, lambda: set(store.targets(project)))
+        holder = store.force_unlock(project, target, lock_id)
         return Unlocked(f"the state of {target} in {store}", holder)
+
+
+def _refuse_undeclared(file: pathlib.Path, target: Target, stored: Callable[[], set[Target]]) -> None:
+    """Refuse a target the config does not declare, naming those it does; one that left the config
+    but still has a state in the store (its apply may have died destroying it) is let through."""
+    from mlopsctl.config.diagnostics import did_you_mean
+    from mlopsctl.config.load import load_file
+    from mlopsctl.config.resolve import targets_of
+
+    document, _ = load_file(file)
+    declared = targets_of(document) if document is not None and isinstance(document.data, dict) else []
+    if not declared or target in declared or target in stored():
+        return
+    envs = list(dict.fromkeys(t.env for t in declared))
+    if target.env not in envs:
+        option, name, known = "--env", target.env, envs
+        problem = f"{file} declares no environment {name}"
+    else:
+        option, name = "--region", target.region
+        known = [t.region for t in declared if t.env == target.env]
+        problem = f"environment {target.env} of {file} has no region {name}"
+    hint = did_you_mean(name, known)
+    raise UserError(
+        f"{option} {name}: {problem}; it has {', '.join(known)}"
+        + (f" ({hint})" if hint else "")
+        + "; nothing was unlocked"
+    )
 
 
 PromoteMode = Literal["promote", "rollback", "adopt"]

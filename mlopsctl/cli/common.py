@@ -73,15 +73,40 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def refuse_unwritable_file(option: str, path: pathlib.Path, *, creates_folder: bool = False) -> None:
+def refuse_unwritable_file(
+    option: str, path: pathlib.Path, *, creates_folder: bool = False, writes: tuple[str, str] | None = None
+) -> None:
     """Refuse, before any work is done or printed, a file ``option`` could not write: a folder at
-    ``path``, or its folder missing (unless the command ``creates_folder``) or blocked by a file."""
+    ``path``, or its folder missing (unless the command ``creates_folder``) or blocked by a file.
+    With ``writes`` (what the command writes, and a key of the JSON object it writes), a device, FIFO
+    or socket at ``path`` is refused, and so is a file that is not such a JSON object: it would be
+    replaced (a user's mlops.yaml, notes, /dev/null), not written to."""
     if path.is_dir():
         fail(f"{option} {path}: that is a folder; give the path of a file to write")
     folder = path.parent
     if not creates_folder and not folder.exists():
         fail(f"{option} {path}: folder {folder} does not exist; create it or choose another path")
     _refuse_file_in_the_way(option, path, folder)
+    if writes is not None and (path.exists() or path.is_symlink()) and not _holds(path, writes[1]):
+        fail(
+            f"{option} {path}: that file exists and is not {writes[0]}, which is all this would replace; "
+            "choose another path, or move the file first"
+        )
+
+
+def _holds(path: pathlib.Path, key: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) of a JSON object with ``key``."""
+    import json
+
+    from mlopsctl.config.source import read_regular
+
+    if path.is_symlink():
+        return False
+    try:
+        document = json.loads(read_regular(path, 64 * 1024 * 1024))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and key in document
 
 
 def refuse_unwritable_folder(option: str, path: pathlib.Path) -> None:

@@ -94,7 +94,7 @@ def plan(
     if base is not None and out is not None:
         fail("--base compares two commits of the config: it takes no --out")
     if out is not None:
-        refuse_unwritable_file("--out", out)
+        refuse_unwritable_file("--out", out, writes=("a plan saved by 'plan --out'", "format_version"))
     selection = selection_of(env, region)
     as_json = fmt is PlanFormat.json
     with validated(file, selection, ref, json_document=as_json) as validation:

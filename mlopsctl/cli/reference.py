@@ -74,7 +74,9 @@ def schema(
         return
     from mlopsctl.io.fileio import write_atomic
 
-    refuse_unwritable_file("--out", out, creates_folder=True)  # e.g. .mlopsctl/, as the README has it
+    refuse_unwritable_file(  # its folder may be new, e.g. .mlopsctl/, as the README has it
+        "--out", out, creates_folder=True, writes=("a JSON Schema 'mlopsctl schema' wrote", "$schema")
+    )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, schema_text())

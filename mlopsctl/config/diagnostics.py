@@ -117,7 +117,8 @@ CODES: dict[str, tuple[str, str]] = {
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
     "W303": (
         "waiver matches nothing",
-        "A policy waiver's path names no place in the config, so it waives nothing.",
+        "A policy waiver's path names no place in the config, or its resource pattern no resource the "
+        "config compiles to, so it waives nothing.",
     ),
     "W304": (
         "overlay removes nothing",

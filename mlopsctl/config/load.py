@@ -107,8 +107,8 @@ def load_bytes(raw: bytes, file: str, base_dir: pathlib.Path) -> tuple[Document 
         return None, [abort.diagnostic]
 
 
-def _file_error(code: str, file: str, message: str, hint: str) -> Diagnostic:
-    return Diagnostic(code, message, hint=hint, position=Position(file, 1, 1))
+def _file_error(code: str, file: str, message: str, hint: str, at: tuple[int, int] = (1, 1)) -> Diagnostic:
+    return Diagnostic(code, message, hint=hint, position=Position(file, *at))
 
 
 def _describe(char: str) -> str:
@@ -164,9 +164,9 @@ def _compose(text: str, file: str, base_dir: pathlib.Path) -> tuple[Document | N
 
     try:
         nodes = compose_documents(text)
-    except RecursionError:
+    except RecursionError as exc:
         message = f"the document nests deeper than {MAX_DEPTH} levels"
-        return None, [_file_error("E107", file, message, "flatten the structure")]
+        return None, [_file_error("E107", file, message, "flatten the structure", getattr(exc, "at", (1, 1)))]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)

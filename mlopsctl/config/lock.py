@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlopsctl.config.diagnostics import Diagnostic
@@ -62,10 +62,16 @@ def load_lock(config: pathlib.Path, display: str) -> tuple[Lock, list[Diagnostic
     """The lock beside ``config`` (empty when there is none), with findings about its shape."""
     path = lock_path(config)
     name = str(pathlib.Path(display).parent / LOCK_NAME)
-    if not path.exists():
+    if not path.is_symlink() and not path.exists():
         return Lock(name), []
+    real = path.resolve()
+    if not any(real.is_relative_to(folder) for folder in (config.parent.resolve(), config.resolve().parent)):
+        message = f"{name} links outside the folder of the config (to {real}), so it is not read"
+        hint = "put the lock file itself beside the config, not a link to it (mlopsctl promote writes it)"
+        return Lock(name), [Diagnostic("E101", message, hint=hint, position=Position(name, 1, 1))]
     document, diagnostics = load_file(path, name)
-    return _parsed(document, name, diagnostics)
+    hint = "mlops.lock is written by 'mlopsctl promote': make it a regular file, or delete it to pin nothing"
+    return _parsed(document, name, [replace(d, hint=hint) if d.code == "E101" else d for d in diagnostics])
 
 
 def parse_lock(raw: bytes, name: str) -> tuple[Lock, list[Diagnostic]]:

@@ -50,6 +50,29 @@ def _size(value: object) -> int:
     return 1
 
 
+def _deep_size(value: object, limit: int = MAX_SIZE) -> int:
+    """The characters and items of ``value`` with everything it holds, counted as often as it is held
+    (a list of one string repeated a million times is that string's length a million times); the
+    count stops once it passes ``limit``, so a structure of shared parts is never walked in full."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | bytes | range):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            if total <= limit:
+                stack += item.keys()
+                stack += item.values()
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += len(item)
+            if total <= limit:
+                stack += item
+        if total > limit:
+            return total
+    return total
+
+
 def _charge(amount: int) -> None:
     spent = _spent.get(None)
     if spent is not None:
@@ -102,7 +125,12 @@ elsewhere a number is a value of size 1."""
 def _product(values: Iterator[object], what: str) -> None:
     """Refuse a call whose result may be as large as the product of its arguments' sizes."""
     numbers_count = what in _SIZED_BY_NUMBERS
-    estimate = math.prod(max(1, _size(v)) if numbers_count or not isinstance(v, int) else 1 for v in values)
+    estimate = math.prod(
+        max(1, _size(v) if isinstance(v, int) else _deep_size(v))
+        if numbers_count or not isinstance(v, int)
+        else 1
+        for v in values
+    )
     _foresee(estimate, what)
 
 
@@ -197,6 +225,7 @@ def sandbox() -> Any:
         def bounded_concat(parts: tuple[Any, ...]) -> str:
             texts, total = [], 0
             for part in parts:
+                _foresee(total + _deep_size(part), "'~'")  # str() of a container holds all it holds
                 texts.append(str(part))
                 total += len(texts[-1])
                 _foresee(total, "'~'")

@@ -70,9 +70,12 @@ class TemplateError(Exception):
     def shown_from(self, base_dir: pathlib.Path, config_display: str) -> TemplateError:
         """This error, its file named as the user names it: beside ``config_display``, the mlops.yaml
         whose folder is ``base_dir``."""
-        if self.file is not None and self.file.resolve().is_relative_to(base_dir.resolve()):
-            relative = self.file.resolve().relative_to(base_dir.resolve())
-            self.shown = posixpath.join(posixpath.dirname(config_display), relative.as_posix())
+        base = base_dir.resolve()
+        for file in (self.file.resolve(), self.file.absolute()) if self.file is not None else ():
+            if file.is_relative_to(base):  # a link that leaves the folder is named as the project has it
+                relative = file.relative_to(base)
+                self.shown = posixpath.join(posixpath.dirname(config_display), relative.as_posix())
+                break
         return self
 
 
@@ -113,7 +116,10 @@ class _Expr:
             if type(result) is _Escaped:
                 return _plain(result.value)
         except Exception as exc:
-            raise self.error(f"value '{self.shown}' cannot be computed: {exc}") from None
+            why = str(exc) or (
+                "it needs more memory than there is" if isinstance(exc, MemoryError) else type(exc).__name__
+            )
+            raise self.error(f"value '{self.shown}' cannot be computed: {why}") from None
         raise self.error(f"value '{self.shown}' is not escaped: pipe it through '| tojson'")
 
     @property

@@ -77,7 +77,11 @@ def _resolved(template: str, override_dir: pathlib.Path | None) -> Template:
 def compile_template(path: pathlib.Path, folder: pathlib.Path) -> Template:
     """Read, check and compile the template ``path`` of ``folder`` (once per process)."""
     if not path.resolve().is_relative_to(folder.resolve()):
-        raise TemplateError(f"links outside its folder (to {path.resolve()}): refused", path)
+        raise TemplateError(
+            f"links outside its folder (to {path.resolve()}): refused",
+            path,
+            hint="put the template itself (not a link to it) under the folder 'project.templates' names",
+        )
     try:
         raw = read_regular(path, MAX_TEMPLATE_BYTES + 1)
         if len(raw) > MAX_TEMPLATE_BYTES:

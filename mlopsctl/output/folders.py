@@ -17,7 +17,7 @@ import pathlib
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from mlopsctl.compiler.context import ownership_labels
 from mlopsctl.config.target import Target
@@ -167,6 +167,26 @@ def recover(out: pathlib.Path) -> None:
                 os.replace(old, final)
                 sync_dir(env)
             shutil.rmtree(entry)
+
+
+_RENDERED = re.compile(r"kustomization\.yaml|graph\.json|(manifests|platform|pipelines)(/[^/]+\.yaml)?")
+"""The paths a render writes in a target's folder (see the module)."""
+
+
+def foreign_files(out: pathlib.Path, targets: Iterable[Target]) -> list[str]:
+    """What the folders of ``targets`` under ``out`` hold that a render does not write, and replacing
+    them would delete (a link counts as foreign: what it names is no render's)."""
+    found = []
+    for target in targets:
+        folder = out / target_dir(target)
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder).as_posix()
+            kind_ok = path.is_dir() if "/" not in relative and "." not in relative else path.is_file()
+            if path.is_symlink() or not kind_ok or not _RENDERED.fullmatch(relative):
+                found.append(f"{target_dir(target)}/{relative}")
+    return found
 
 
 def remove_if_empty(folder: pathlib.Path) -> None:

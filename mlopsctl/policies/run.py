@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import fnmatch
 from collections.abc import Mapping
 
@@ -56,7 +57,44 @@ def check(
         if target not in graphs:
             ctx = PolicyContext(target, Graph(target, ""), remaining.config, target_plan)
             per_target[target] = evaluate(ctx, gone, remaining.sources, today)
-    return normalize(with_targets(per_target))
+    return normalize([*with_targets(per_target), *_unmatched_resource_waivers(validation, graphs, plan)])
+
+
+_ADDRESSES = (
+    "addresses look like ENV/REGION/TYPE/NAME, e.g. 'prod/*/gcp:storage/bucket:Bucket/raw'; 'mlopsctl plan' "
+    "prints them"
+)
+
+
+def _unmatched_resource_waivers(
+    validation: Validation, graphs: Mapping[Target, Graph], plan: Plan | None
+) -> list[Diagnostic]:
+    """A waiver whose resource pattern matches no address of any target (nor of the plan's) waives
+    nothing: most likely a typo in the address, or a resource renamed or removed."""
+    addresses = sorted({a for g in graphs.values() for a in g.resources})
+    if plan is not None:
+        addresses += [c.address for tp in plan.targets for c in tp.changes]
+    checked = {t.env for t in graphs}
+    found = []
+    for tc in validation.targets.values():
+        for i, w in enumerate(tc.config.policies.waivers):
+            if w.resource is None or any(fnmatch.fnmatchcase(a, w.resource) for a in addresses):
+                continue
+            env = w.resource.split("/", 1)[0]
+            if "/" in w.resource and not any(c in env for c in "*?[") and env not in checked:
+                continue  # an environment this check did not compile: nothing to tell
+            close = difflib.get_close_matches(w.resource, addresses, n=1, cutoff=0.6)
+            found.append(
+                Diagnostic(
+                    "W303",
+                    f"the waiver of {w.policy} for resource '{w.resource}' matches no resource address: "
+                    "it waives nothing",
+                    path=("policies", "waivers", i, "resource"),
+                    hint=f"did you mean '{close[0]}'?" if close else _ADDRESSES,
+                    severity=Severity.WARNING,
+                ).located(tc.sources, key=False)
+            )
+    return found
 
 
 def evaluate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 from collections.abc import Iterator
 
@@ -121,8 +122,11 @@ def template_folder(ctx: CheckContext) -> Iterator[Diagnostic]:
         return
     assert path is not None
     builtin = {t.relative_to(BUILTIN_TEMPLATES).as_posix() for t in BUILTIN_TEMPLATES.rglob("*.j2")}
-    for template in sorted(path.rglob("*.j2")):
-        name = template.relative_to(path).as_posix()
+    found = {t.relative_to(path).as_posix(): t for t in path.rglob("*.j2")}
+    for name in builtin - set(found):  # through a linked folder, which rglob does not enter but render does
+        if os.path.lexists(path / name):
+            found[name] = path / name
+    for name, template in sorted(found.items()):
         if name not in builtin:
             yield Diagnostic(
                 "E314",
