@@ -87,7 +87,7 @@ class TargetSpec:
             raise UserError("--repo DIR is required: the deploy repository to apply to (or to plan against)")
         from mlopsctl.output.gitops import GitopsTarget
 
-        return GitopsTarget(self.repo)
+        return GitopsTarget(self.repo, file)
 
 
 NO_TARGET = TargetSpec()

@@ -58,8 +58,10 @@ def state_path(target: Target) -> str:
 
 
 class GitopsTarget:
-    def __init__(self, repo: pathlib.Path) -> None:
+    def __init__(self, repo: pathlib.Path, config: pathlib.Path | None = None) -> None:
         self.repo = repo
+        self.config = config
+        """The mlops.yaml applied: an apply refuses a deploy repository whose work tree holds it."""
         self._snapshot: tuple[str | None, dict[Target, State]] | None = None
         """The HEAD that ``applied`` read, and the states in it: the plan's base."""
 
@@ -118,6 +120,7 @@ class GitopsTarget:
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
         """Commit the release on top of the HEAD that ``applied`` read (the plan's base)."""
+        self._refuse_source_repository()
         if self._snapshot is None:
             self.applied(release.project)
         assert self._snapshot is not None
@@ -170,6 +173,16 @@ class GitopsTarget:
             else " (a detached HEAD, on no branch: push it with 'git push REMOTE HEAD:BRANCH')"
         )
         return Outcome(True, f"Committed {commit[:12]} to {self.repo}{detached}: {summary_line(plan)}")
+
+    def _refuse_source_repository(self) -> None:
+        """The deploy repository is not the one holding the config: an apply would commit the rendered
+        folders and state onto the branch being worked on, beside the user's own changes."""
+        if self.config is not None and self.config.resolve().is_relative_to(self.repo.resolve()):
+            raise ApplyError(
+                f"--repo {self.repo} holds the config {self.config} itself: apply commits to the deploy "
+                "repository, so give it one of its own (git init a separate folder), which Argo CD or "
+                "Flux then syncs; nothing was committed"
+            )
 
     def _refuse_local_changes(self, paths: list[str]) -> None:
         """Refuse to overwrite uncommitted changes or untracked files under ``paths`` (see the module)."""
