@@ -68,7 +68,10 @@ def test_destroying_protected_resources_needs_allow_destroy(
     apply_to(deploy, source, DEV)
     source.write_text(WITH_DATA.replace("    raw: {}\n", "    other: {}\n"))
     message = refused(deploy, source, DEV)
-    assert "dev/us-central1/gcp:storage/bucket:Bucket/raw" in message and "--allow-destroy" in message
+    assert (
+        "  - dev/us-central1/gcp:storage/bucket:Bucket/raw (destroyed: no longer in the config)\n" in message
+    )
+    assert "--allow-destroy" in message
     assert commits(deploy) == 1
     assert apply_to(deploy, source, DEV, allow_destroy=True).plan.summary.destroy == 1
     assert commits(deploy) == 2
@@ -132,7 +135,10 @@ def test_protected_resources_are_neither_destroyed_nor_replaced_without_allow_de
     assert all(f"# {a} " in plan for a in blocked)  # the plan still renders them
     if blocked:
         message = refused(deploy, source) + "\n"
-        assert all(f"  - {a}\n" in message for a in blocked), message
+        what = "(replaced: " if replaced else "(destroyed: no longer in the config)"
+        assert all(f"  - {a} {what}" in message for a in blocked), message
+        lines = [line for line in message.splitlines() if line.startswith("  - ")]
+        assert lines == sorted(lines)
         assert "--allow-destroy" in message and commits(deploy) == 1
     result = apply_to(deploy, source, allow_destroy=bool(blocked))
     assert commits(deploy) == 2
@@ -212,3 +218,14 @@ def test_corrupt_committed_state_is_a_clear_error(source: pathlib.Path, deploy: 
     git_init_and_commit(deploy, "break the state")
     with pytest.raises(api.UserError, match=r"cannot read \.mlopsctl/state/dev/us-central1\.json"):
         plan_against(deploy, source)
+
+
+def test_a_refused_replacement_says_what_forces_it_and_where_the_config_sets_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    source, deploy = write(tmp_path / "src", DEV_ONLY), tmp_path / "deploy"
+    subprocess.run(["git", "init", "-q", str(deploy)], check=True)
+    apply_to(deploy, source)
+    source.write_text(DEV_ONLY.replace("raw: {}", "raw: {location: EU}"))
+    message = refused(deploy, source)
+    assert f"  - {DEV_BUCKET} (replaced: location changed), from data.buckets.raw\n" in message, message

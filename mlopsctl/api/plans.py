@@ -13,10 +13,11 @@ from mlopsctl.compiler import compile_graphs
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.project import ALL, Selection, Validation
+from mlopsctl.config.sourcemap import format_path
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph
 from mlopsctl.output import ApplyError, ApplyTarget, Locking, Outcome, Previewing, Release, Scoped
-from mlopsctl.plan import Plan, blocked_by_protection, diff_plan
+from mlopsctl.plan import Action, Plan, ResourceChange, blocked_by_protection, diff_plan
 from mlopsctl.plan.saved import Basis, SavedPlan, basis_of, check_current
 from mlopsctl.state import State, state_from_graph
 from mlopsctl.state.store import LockHeldError
@@ -103,12 +104,23 @@ def applied_as_of(base: Validation) -> dict[Target, State]:
 class ProtectedResourceError(UserError):
     """The plan would destroy or replace protected resources and no allowance was given."""
 
-    def __init__(self, addresses: list[str]) -> None:
+    def __init__(self, blocked: list[ResourceChange]) -> None:
         super().__init__(
             "the plan destroys or replaces protected resources:\n"
-            + "\n".join(f"  - {a}" for a in addresses)
+            + "\n".join(sorted(f"  - {_blocked(c)}" for c in blocked))
             + "\nre-run with --allow-destroy if that is intended (data in them will be lost)"
         )
+
+
+def _blocked(change: ResourceChange) -> str:
+    """``ADDRESS (destroyed|replaced: FIELDS), from PATH`` (the path where the config still has one)."""
+    if Action.CREATE in change.actions:
+        fields = f": {', '.join(change.replace_paths)} changed" if change.replace_paths else ""
+        what = f"replaced{fields}"
+    else:
+        what = "destroyed: no longer in the config"
+    origin = f", from {format_path(change.source)}" if change.source and change.after is not None else ""
+    return f"{change.address} ({what}){origin}"
 
 
 def make_plan(
@@ -155,7 +167,7 @@ def apply_graphs(
             check_current(saved, basis(validation, applied), plan)
         blocked = blocked_by_protection(plan)
         if blocked and not allow_destroy:
-            raise ProtectedResourceError([c.address for c in blocked])
+            raise ProtectedResourceError(blocked)
         return plan, target.apply(plan, release_of(validation, to_apply(plan)), removed)
 
 
