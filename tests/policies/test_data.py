@@ -115,3 +115,19 @@ def test_public_access(tmp_path: pathlib.Path, change: dict[str, object], messag
     [found] = evaluate(ctx, builtin_policies(), validation.targets[target].sources, TODAY)
     assert (found.code, found.message, found.address) == ("MLP004", message, address)
     assert str(found.position) == where(PASSING, "raw: {}")
+
+
+def test_cmek_in_production_covers_what_vertex_ai_keeps(tmp_path: pathlib.Path) -> None:
+    """Placed on Vertex AI, the endpoint, its model versions, TensorBoard and metadata store are held to
+    MLP005 too: encrypted with the default key, or a finding each."""
+    vertex = edited(PASSING, [("security:", "placement: {endpoints: vertex, monitors: vertex}\nsecurity:")])
+    vertex += "tracking: {experiments: true, tensorboard: true}\n"
+    assert not [d for d in findings(tmp_path, vertex) if d.code == "MLP005"]
+    found = [d.message for d in findings(tmp_path, edited(vertex, [NO_KMS])) if d.code == "MLP005"]
+    for kind in (
+        "aiendpoint 'score'",
+        "modelversion 'm@v1'",
+        "aitensorboard 'demo'",
+        "aimetadatastore 'default'",
+    ):
+        assert any(message.startswith(f"{kind} is not encrypted") for message in found), (kind, found)
