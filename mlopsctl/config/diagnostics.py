@@ -145,6 +145,11 @@ CODES: dict[str, tuple[str, str]] = {
         "A role granted under security.serviceAccounts is not among the predefined IAM roles mlopsctl "
         "knows, nor close to one: it may be newer than the catalog, or IAM will refuse it at apply.",
     ),
+    "W406": (
+        "notification not delivered",
+        "An SLO monitor notifies channels while platform.metrics is in-cluster: its alert goes to the "
+        "cluster's Alertmanager, whose receivers mlopsctl does not configure.",
+    ),
 }
 
 

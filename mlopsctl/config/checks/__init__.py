@@ -67,6 +67,7 @@ def _load_builtin_checks() -> None:
     # Imported for their @check registrations.
     from mlopsctl.config.checks import (  # noqa: F401
         accelerators,
+        alerts,
         bigquery_schema,
         cidrs,
         columns,

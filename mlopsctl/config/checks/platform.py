@@ -15,6 +15,7 @@ from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, format_path
 
 KEDA_METRICS = frozenset({"rps", "concurrency", "gpu-duty-cycle"})
+"""Metrics KEDA reads from a variant's own pods (their sidecars or GPUs), which zero pods do not report."""
 
 
 def _inference_graphs(config: MLOpsConfig) -> Iterator[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.platform import KEDA_METRICS
 from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.runtimes import RUNTIMES, protocol_version, runtime_key
@@ -64,10 +65,6 @@ def graph_protocols(ctx: CheckContext) -> Iterator[Diagnostic]:
                 path=("endpoints", name, "protocols"),
                 hint="use 'protocols: [http]', or serve the steps as endpoints of their own for gRPC",
             )
-
-
-KEDA_METRICS = ("rps", "concurrency", "gpu-duty-cycle")
-"""Metrics KEDA reads from the variant's own pods (their sidecars or GPUs), which zero pods do not report."""
 
 
 @check
