@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
@@ -52,6 +53,33 @@ def template_spec(graph: Graph, uri: str) -> dict[str, JSON]:
         if template.uri == uri:
             return template.spec
     raise RunError(f"no pipeline template {uri} in {graph.target}")
+
+
+@dataclass(frozen=True)
+class Retrain:
+    """A run that a monitor's breach starts: of which pipeline, the compiled spec it runs (a
+    PipelineVersion's name, or a template's ``gs://`` URI, which a PipelineJob may carry ``inline``),
+    and its parameters."""
+
+    pipeline: str
+    version: str
+    parameters: Mapping[str, JSON]
+    inline: dict[str, JSON] | None = None
+
+    @staticmethod
+    def of(entry: Mapping[str, Any]) -> Retrain:
+        """The run a ``start-run`` config of either backend starts (docs/stages.md)."""
+        parameters = entry.get("parameters") or {}
+        if entry.get("backend") == "vertex":
+            return Retrain(str(entry["displayName"]), str(entry["pipelineSpecUri"]), parameters)
+        return Retrain(str(entry["pipeline"]), str(entry["pipelineVersion"]), parameters)
+
+    def spec(self, graph: Graph) -> dict[str, JSON]:
+        if self.inline is not None:
+            return self.inline
+        if self.version.startswith("gs://"):
+            return template_spec(graph, self.version)
+        return version_spec(graph, self.version)
 
 
 def _spec(resource: Resource) -> dict[str, JSON]:

@@ -76,13 +76,11 @@ def _published_pipeline(config: MLOpsConfig, request: LocalRequest) -> str | Non
         hint = did_you_mean(name, known) or f"declared: {', '.join(known) or 'none'}"
         raise RunError(f"{name}: no pipeline, batch job or monitor of that name ({hint})")
     if not isinstance(monitor, DataMonitor):
+        vertex = config.placement.monitors == "vertex"
+        alert = "a Cloud Monitoring alert policy" if vertex else "a Prometheus rule"
         raise RunError(
-            f"monitor {name} is an SLO monitor: a Prometheus alerting rule, with nothing to run locally"
-        )
-    if config.placement.monitors == "vertex":
-        raise RunError(
-            f"monitor {name} runs on Vertex AI Model Monitoring here (placement.monitors: vertex), "
-            "with nothing to run locally: run it with --env of an environment that places monitors on GKE"
+            f"monitor {name} is an SLO monitor: {alert} on its endpoint's metrics, "
+            "with nothing to run locally"
         )
     if request.params:
         raise RunError("--param is for pipelines: a monitor retrains with actions.retrainParameters")

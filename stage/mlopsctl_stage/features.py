@@ -6,7 +6,9 @@ A feature is looked up by name among the request's inputs, then the response's o
   ``positional`` names given) and ``{"predictions": [{OUTPUT: VALUE}, ...]}`` (a list of
   scalars is the output ``prediction``);
 - KServe v2 (Open Inference Protocol): ``{"inputs": [{"name", "shape", "data"}]}`` and
-  ``{"outputs": [{"name", "shape", "data"}]}``; ``data`` may be nested, it is read flat.
+  ``{"outputs": [{"name", "shape", "data"}]}``; ``data`` may be nested, it is read flat;
+- Vertex AI's request-response log, whose ``request_payload`` holds one JSON instance per element:
+  read as a v1 body of those instances (:func:`vertex_requests`).
 
 Bodies are parsed with Arrow's JSON reader, a slice of a few megabytes of the column at a time,
 the slices side by side on every core. Where that reader refuses a slice (a field that is a number
@@ -63,6 +65,41 @@ def sample(table: pa.Table, rate: float, key: str = "request_id") -> pa.Table:
 
 def is_request_log(table: pa.Table) -> bool:
     return "request" in table.column_names
+
+
+VERTEX_TIME = "logging_time"
+VERTEX_PAYLOAD = "request_payload"
+VERTEX_COLUMNS = (VERTEX_TIME, VERTEX_PAYLOAD)
+"""The columns of Vertex AI's request-response log that a comparison reads."""
+VERTEX_LOG = (
+    "Vertex AI's request-response log, whose columns logging_time (TIMESTAMP) and request_payload "
+    "(REPEATED STRING) hold when and what was asked: each element one instance as JSON text, an object "
+    "keyed by feature or an array in the order of the features"
+)
+
+
+def vertex_log_error(source: str, error: StageError) -> StageError:
+    """``error`` reading a table as Vertex AI's log, saying what that log holds if a column is missing."""
+    if "has no column" not in error.why:
+        return error
+    return StageError(source, f"{error.why}: it is not {VERTEX_LOG}")
+
+
+def vertex_requests(rows: pa.Table, source: str) -> pa.Table:
+    """Rows of Vertex AI's request-response log with each ``request_payload`` (one JSON instance per
+    element) as a ``request`` body of KServe v1's form, ``{"instances": [...]}``, which the functions
+    above read (an array instance is positional, as in a v1 body)."""
+    payload = rows[VERTEX_PAYLOAD]
+    kind = payload.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        raise StageError(source, f"{VERTEX_PAYLOAD} holds {kind}, not lists of JSON texts as {VERTEX_LOG}")
+    if pa.types.is_null(kind.value_type):  # only empty lists (or nulls) in a JSON-lines table
+        payload = pc.cast(payload, pa.list_(pa.string()))
+    elif not pa.types.is_string(kind.value_type) and not pa.types.is_large_string(kind.value_type):
+        why = f"{VERTEX_PAYLOAD} holds lists of {kind.value_type}, not of JSON texts as {VERTEX_LOG}"
+        raise StageError(source, why)
+    bodies = pc.binary_join_element_wise('{"instances":[', pc.binary_join(payload, ","), "]}", "")
+    return rows.drop_columns([VERTEX_PAYLOAD]).append_column("request", bodies)
 
 
 def logged_features(

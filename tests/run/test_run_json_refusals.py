@@ -29,6 +29,7 @@ monitors:
     features:
       amount: {kind: numeric, threshold: 0.1}
     schedule: {cron: "0 * * * *"}
+  slow: {type: latency, endpoint: scorer, objective: 300}
 """
 )
 VERTEX_MONITORS = "placement: {endpoints: vertex, monitors: vertex}\n"
@@ -39,7 +40,11 @@ LOCAL = ("--env", "dev", "--local", "--out", "OUT")
     ("args", "code", "message"),
     [
         (("nosuch", *LOCAL), "refused", "nosuch: no pipeline, batch job or monitor of that name"),
-        (("drift", *LOCAL), "refused", "monitor drift runs on Vertex AI Model Monitoring here"),
+        (
+            ("slow", *LOCAL),
+            "refused",
+            "monitor slow is an SLO monitor: a Cloud Monitoring alert policy on its",
+        ),
         (("p", *LOCAL, "--param", "x"), "refused", "--param x: expected K=V"),
         (("p", *LOCAL, "--param", "x=1"), "refused", "--param x: pipeline p has no such parameter"),
         (("drift", "--env", "dev"), "refused", "monitor drift: mlopsctl run submits pipelines only"),

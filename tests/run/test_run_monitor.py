@@ -141,14 +141,6 @@ def test_refused(tmp_path: pathlib.Path, name: str, options: LocalOptions, messa
     assert found.startswith(message), found
 
 
-def test_a_monitor_on_vertex_ai_is_refused_saying_where_it_runs(tmp_path: pathlib.Path) -> None:
-    config = _monitored(tmp_path, serving_mean=30)
-    config.write_text(config.read_text() + "placement: {endpoints: vertex, monitors: vertex}\n")
-    found = refusal(lambda: run_locally(config, "amount-drift", tmp_path / "out"))
-    assert found.startswith("monitor amount-drift runs on Vertex AI Model Monitoring here"), found
-    assert not (tmp_path / "out").exists()
-
-
 # The CLI: the monitor's result as text or JSON on stdout, exit 1 when it failed.
 
 

@@ -3,7 +3,9 @@
 The config is what ``mlopsctl.compiler.monitoring.drift_config`` writes, plus ``notify`` (alert
 channel names). The serving data is the request log (``serving.table``) over the last
 ``windowSeconds``, sampled at ``serving.samplingRate``; the baseline is ``baseline.table``, a
-request log too or a table whose columns are the features. Each feature's distance
+request log too or a table whose columns are the features. With ``serving.format: vertex`` the serving
+table is Vertex AI's request-response log (array instances named by ``serving.positional``), and with
+``baseline.previousWindow`` the baseline is its window before, as Vertex AI's drift. Each feature's distance
 (:mod:`mlopsctl_stage.distances`) is compared with its threshold; one row per feature goes to
 ``output.statistics`` and one per breached feature to ``output.alerts``.
 
@@ -40,11 +42,15 @@ from mlopsctl_stage.artifacts import write_file
 from mlopsctl_stage.distances import Comparison, Reference, against_tallies, reference, tally
 from mlopsctl_stage.errors import StageError
 from mlopsctl_stage.features import (
+    VERTEX_COLUMNS,
+    VERTEX_TIME,
     is_request_log,
     logged_features,
     sample,
     summarised_features,
     table_features,
+    vertex_log_error,
+    vertex_requests,
 )
 from mlopsctl_stage.storage.formats import utc_times
 
@@ -92,15 +98,20 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     kind = str(config.get("type") or args.stage)
     features = _features(config)
     serving_table = _text(config, "serving", "table")
-    baseline_table = _text(config, "baseline", "table")
-    outputs = _text(config, "output", "statistics"), _text(config, "output", "alerts")
-    run_time, start, end = _window(serving_table, config)
+    log = _Log.of(config)
+    previous = (config.get("baseline") or {}).get("previousWindow") is True
+    run_time, start, end = _window(serving_table, config, log)
     kinds = {f.name: f.kind for f in features}
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The baseline is read and summarised while the serving window is read.
-        baseline_job = pool.submit(_baseline, baseline_table, kinds)
-        serving = _serving(serving_table, start, end, _rate(config))
+        if previous:  # Vertex AI's drift: the window before the serving window
+            earlier = (start - timedelta(seconds=config["windowSeconds"]), start)
+            baseline_job = pool.submit(_previous, log, serving_table, earlier, kinds)
+        else:
+            baseline_job = pool.submit(_baseline, _text(config, "baseline", "table"), kinds)
+        serving = log.requests(serving_table, (start, end), _rate(config, log))
         baseline_rows, references, positional = baseline_job.result()
+    positional = list(log.positional) or positional
     # Each slice of the bodies is counted against the baseline as soon as it is parsed.
     tallies = summarised_features(
         serving,
@@ -116,6 +127,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     _print_table(name, kind, (serving.num_rows, baseline_rows), (start, end), results)
     breached = [r for r in results if r.breach]
     if not args.dry_run:
+        outputs = _text(config, "output", "statistics"), _text(config, "output", "alerts")
         _write_rows(outputs, name, run_time, results, breached)
     actions: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -149,10 +161,12 @@ def _text(config: dict[str, Any], *keys: str) -> str:
     return value
 
 
-def _rate(config: dict[str, Any]) -> float:
+def _rate(config: dict[str, Any], log: _Log) -> float:
     rate = config["serving"].get("samplingRate", 1.0)
     if not isinstance(rate, int | float) or not 0 < rate <= 1:
         raise StageError("serving.samplingRate", f"must be a number in (0, 1], not {rate!r}")
+    if log.vertex and rate != 1:
+        raise StageError("serving.samplingRate", "Vertex AI's log is sampled by its endpoint: give none")
     return float(rate)
 
 
@@ -172,7 +186,9 @@ def _features(config: dict[str, Any]) -> list[Feature]:
     return found
 
 
-def _window(serving_table: str, config: dict[str, Any]) -> tuple[datetime, datetime, datetime | None]:
+def _window(
+    serving_table: str, config: dict[str, Any], log: _Log
+) -> tuple[datetime, datetime, datetime | None]:
     """(run time, window start, window end or None for no end) of the serving data.
 
     In a local run the window ends at the settings' ``now`` or, without one, at the newest request.
@@ -184,14 +200,16 @@ def _window(serving_table: str, config: dict[str, Any]) -> tuple[datetime, datet
     clock = datetime.now(UTC)
     if settings is None:
         return clock, clock - timedelta(seconds=seconds), None
-    end = settings.now or _newest(serving_table)
+    end = settings.now or _newest(serving_table, log)
     return settings.now or clock, end - timedelta(seconds=seconds), end
 
 
-def _newest(table: str) -> datetime:
-    times = utc_times(
-        storage.read_table(table, columns=[TIME_COLUMN])[TIME_COLUMN], f"serving.table ({table})"
-    )
+def _newest(table: str, log: _Log) -> datetime:
+    try:
+        read = storage.read_table(table, columns=[log.time])[log.time]
+    except StageError as error:
+        raise vertex_log_error(f"serving.table ({table})", error) if log.vertex else error from None
+    times = utc_times(read, f"serving.table ({table})")
     newest = pc.max(times).as_py()
     return newest if newest is not None else datetime.now(UTC)
 
@@ -210,14 +228,53 @@ def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Referen
     return baseline.num_rows, {name: reference(kinds[name], v) for name, v in values.items()}, columns
 
 
-def _serving(table: str, start: datetime, end: datetime | None, rate: float) -> pa.Table:
-    rows = storage.read_table(table, columns=list(SERVING_COLUMNS), since=(TIME_COLUMN, start))
-    if end is not None and rows.num_rows:
-        times = utc_times(rows[TIME_COLUMN], f"serving.table ({table})")
-        in_window = pc.less_equal(times, pa.scalar(end, pa.timestamp("us", "UTC")))
-        if not pc.all(in_window).as_py():
-            rows = rows.filter(in_window)
-    return sample(rows, rate)
+@dataclass(frozen=True)
+class _Log:
+    """The form of the serving table: the request log of mlopsctl's logger, or Vertex AI's request-response
+    log (``serving.format: vertex``), whose array instances name their values by ``serving.positional``."""
+
+    vertex: bool
+    positional: tuple[str, ...] = ()
+    time: str = TIME_COLUMN
+
+    @staticmethod
+    def of(config: dict[str, Any]) -> _Log:
+        found, positional = config["serving"].get("format", "kserve"), config["serving"].get("positional", [])
+        if found not in ("kserve", "vertex"):
+            raise StageError("serving.format", f"must be kserve or vertex, not {found!r}")
+        if not isinstance(positional, list) or not all(isinstance(n, str) for n in positional):
+            raise StageError("serving.positional", "must be a list of feature names")
+        return _Log(found == "vertex", tuple(positional), VERTEX_TIME if found == "vertex" else TIME_COLUMN)
+
+    def requests(
+        self, table: str, window: tuple[datetime, datetime | None], rate: float, *, last: bool = True
+    ) -> pa.Table:
+        """The requests logged in ``window`` (its end included if ``last``), as KServe v1 bodies."""
+        start, end = window
+        columns = list(VERTEX_COLUMNS if self.vertex else SERVING_COLUMNS)
+        try:
+            rows = storage.read_table(table, columns=columns, since=(self.time, start))
+        except StageError as error:
+            raise vertex_log_error(f"serving.table ({table})", error) if self.vertex else error from None
+        if end is not None and rows.num_rows:
+            times = utc_times(rows[self.time], f"serving.table ({table})")
+            bound = pa.scalar(end, pa.timestamp("us", "UTC"))
+            in_window = pc.less_equal(times, bound) if last else pc.less(times, bound)
+            if not pc.all(in_window).as_py():
+                rows = rows.filter(in_window)
+        return vertex_requests(rows, f"serving.table ({table})") if self.vertex else sample(rows, rate)
+
+
+def _previous(
+    log: _Log, table: str, window: tuple[datetime, datetime], kinds: dict[str, str]
+) -> tuple[int, dict[str, Reference], list[str]]:
+    """The baseline of Vertex AI's drift: the requests of the window before the serving window."""
+    rows = log.requests(table, window, 1.0, last=False)
+    source = f"baseline (serving.table {table} from {window[0].isoformat()} to {window[1].isoformat()})"
+    if not rows.num_rows:
+        raise StageError(source, "has no requests: drift compares the window with the one before it")
+    values = logged_features(rows, kinds, source, log.positional)
+    return rows.num_rows, {name: reference(kinds[name], v) for name, v in values.items()}, []
 
 
 def _print_table(

@@ -1,0 +1,253 @@
+"""``mlopsctl run MONITOR --local`` of a drift or skew monitor placed on Vertex AI: the stage runtime's job,
+configured from the compiled ModelMonitor, reads the endpoint's Vertex AI request-response log (sample data
+of the logging dataset) over the compiled window; ``--act`` runs what the compiled retraining chain starts.
+Expected distances are recomputed here with numpy and scipy."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from api_helpers import monitor_run
+from helpers import compile_text, run
+from run_projects import HEAD, LOGGED_SCORER, jsonl, project
+from scipy.spatial.distance import jensenshannon
+
+from mlopsctl.compiler.vertex_models import MODEL_MONITOR
+from mlopsctl.run.errors import RunError
+from mlopsctl.run.result import PipelineResult, StepResult
+from mlopsctl.run.vertex_monitor import resolved
+
+CONFIG = (
+    HEAD
+    + LOGGED_SCORER
+    + """\
+pipelines:
+  retrain:
+    parameters:
+      reason: scheduled
+    steps:
+      note:
+        image: reg/demo:1
+        code: code
+        command: [python, note.py]
+        inputs:
+          reason: params.reason
+        outputs:
+          said: string
+monitors:
+  scorer-watch:
+    type: TYPE
+    endpoint: scorer
+    baseline: {dataset: serving, table: training}
+    features:
+      amount: {kind: numeric, threshold: 0.1}
+      country: {kind: categorical, threshold: 0.2}
+    schedule: {cron: "0 * * * *"}
+    window: 2h
+    actions:
+      notify: [team]
+      retrain: retrain
+      retrainParameters: {reason: TYPE}
+alertChannels:
+  team: {type: email, address: team@example.com}
+placement: {endpoints: vertex, monitors: vertex, pipelines: PIPELINES}
+"""
+)
+NOTE = {
+    "note.py": """\
+        import argparse, pathlib
+        p = argparse.ArgumentParser()
+        p.add_argument("--reason")
+        p.add_argument("--said")
+        a = p.parse_args()
+        pathlib.Path(a.said).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(a.said).write_text(f"retrained for {a.reason}")
+    """
+}
+END = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+COUNTRIES = ["be", "nl", "fr"]
+
+
+def jsd(serving: list[float], baseline: list[float]) -> float:
+    low, high = min(baseline), max(baseline)
+    edges = np.linspace(low, high, 11)
+
+    def counts(values: list[float]) -> np.ndarray:
+        x = np.asarray(values)
+        inner = np.histogram(x[(x >= low) & (x <= high)], bins=edges)[0]
+        return np.concatenate([[np.sum(x < low)], inner, [np.sum(x > high)]])
+
+    return float(jensenshannon(counts(serving), counts(baseline), base=2) ** 2)
+
+
+def l_infinity(serving: list[str], baseline: list[str]) -> float:
+    values = set(serving) | set(baseline)
+    return max(abs(serving.count(v) / len(serving) - baseline.count(v) / len(baseline)) for v in values)
+
+
+def instances(count: int, mean: float, seed: int, lean: bool = False) -> list[dict[str, Any]]:
+    """Instances of amounts around ``mean``; with ``lean``, every other one from ``fr``."""
+    rng = np.random.default_rng(seed)
+    return [
+        {"amount": float(rng.normal(mean, 2)), "country": "fr" if lean and i % 2 else COUNTRIES[i % 3]}
+        for i in range(count)
+    ]
+
+
+def logged(found: list[dict[str, Any]], end: datetime, form: str) -> list[dict[str, object]]:
+    """Vertex AI's log rows, one a minute back from ``end``: instances as objects or as arrays in the
+    compiled feature order (amount, country)."""
+    return [
+        {
+            "endpoint": "projects/123/locations/us-central1/endpoints/741610339",
+            "deployed_model_id": "4242",
+            "logging_time": (end - timedelta(minutes=i)).isoformat(),
+            "request_id": i,
+            "request_payload": [json.dumps(x if form == "object" else [x["amount"], x["country"]])],
+            "response_payload": ["0.5"],
+        }
+        for i, x in enumerate(found)
+    ]
+
+
+def monitored(
+    folder: pathlib.Path, kind: str, form: str, *, drifts: bool, pipelines: str = "gke"
+) -> tuple[pathlib.Path, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The project and its sample data: the training table, and two windows of 2 hours of logged
+    requests (the later drifting or not); returns (config, served instances, their baseline)."""
+    text = CONFIG.replace("TYPE", kind).replace("PIPELINES", pipelines)
+    config = project(folder, text, NOTE)
+    tables = folder / "sample-data" / "datasets" / "serving"
+    training = instances(300, 10.0, seed=1)
+    jsonl(tables / "training.jsonl", training)
+    served = instances(120, 16.0 if drifts else 10.0, seed=2, lean=drifts)
+    earlier = instances(120, 10.0, seed=3)
+    # [END - 2h, END] is the window (it ends at the newest request); [END - 4h, END - 2h) the one before.
+    jsonl(
+        tables / "scorer_requests.jsonl",
+        logged(served, END, form) + logged(earlier, END - timedelta(minutes=121), form),
+    )
+    return config, served, earlier if kind == "drift" else training
+
+
+@pytest.mark.parametrize("form", ["object", "array"])
+@pytest.mark.parametrize("kind", ["drift", "skew"])
+@pytest.mark.parametrize("drifts", [False, True])
+def test_the_model_monitor_runs_on_the_sample_data(
+    tmp_path: pathlib.Path, kind: str, form: str, drifts: bool
+) -> None:
+    config, served, baseline = monitored(tmp_path, kind, form, drifts=drifts)
+    result = monitor_run(config, "scorer-watch", tmp_path / "out")
+    assert result.ok and result.failure is None
+
+    amount, country = result.features["amount"], result.features["country"]
+    expected = jsd([x["amount"] for x in served], [x["amount"] for x in baseline])
+    assert amount.distance == pytest.approx(expected, rel=1e-9)
+    expected = l_infinity([x["country"] for x in served], [x["country"] for x in baseline])
+    assert country.distance == pytest.approx(expected, rel=1e-9)
+    assert (amount.kind, amount.threshold, country.kind, country.threshold) == (
+        "numeric",
+        0.1,
+        "categorical",
+        0.2,
+    )
+    assert (result.breached, amount.breach, country.breach) == (drifts, drifts, drifts)
+    assert result.runs == {}
+    if not drifts:
+        assert result.actions == []
+        return
+    [notify, retrain] = result.actions
+    assert notify == {"type": "notify", "event": f"{kind}-breach", "channels": ["team"], "done": False}
+    version = retrain.pop("pipelineVersion")
+    assert retrain == {"type": "retrain", "pipeline": "retrain", "done": False}
+    assert isinstance(version, str) and version.startswith("retrain-")  # the PipelineVersion it runs
+
+
+@pytest.mark.parametrize("pipelines", ["gke", "vertex"])
+def test_act_runs_what_the_retraining_chain_starts(tmp_path: pathlib.Path, pipelines: str) -> None:
+    """Pipelines on GKE: the retrain receiver's start-run config of the monitor's subscription; on
+    Vertex AI: the PipelineJob of the workflow that the topic's Eventarc trigger executes."""
+    config, _, _ = monitored(tmp_path, "drift", "object", drifts=True, pipelines=pipelines)
+    result = monitor_run(config, "scorer-watch", tmp_path / "out", act=True)
+    assert result.ok, result
+    assert result.runs == {
+        "retrain": PipelineResult(
+            "retrain", {"note": StepResult("succeeded", {"said": "retrained for drift"})}
+        )
+    }
+    [_, retrain] = result.actions
+    assert (retrain["pipeline"], retrain["done"]) == ("retrain", True)
+    version = str(retrain["pipelineVersion"])
+    if pipelines == "vertex":
+        assert version.startswith("gs://demo-dev-us-central1-pipeline-root/pipelines/retrain/"), version
+    else:
+        assert version.startswith("retrain-"), version
+
+
+def test_act_without_a_breach_runs_nothing(tmp_path: pathlib.Path) -> None:
+    config, _, _ = monitored(tmp_path, "skew", "array", drifts=False)
+    result = monitor_run(config, "scorer-watch", tmp_path / "out", act=True)
+    assert (result.ok, result.breached, result.actions, result.runs) == (True, False, [], {})
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [{"timestamp": "2025-06-02T12:00:00Z", "request_id": "r1", "request": "{}", "response": "{}"}],
+            "has no column 'logging_time'",
+        ),
+        (
+            [{"logging_time": "2025-06-02T12:00:00Z", "request_payload": '{"amount": 1.0}'}],
+            "request_payload holds string, not lists of JSON texts",
+        ),
+    ],
+)
+def test_a_request_log_in_another_form_fails_the_monitor_saying_why(
+    tmp_path: pathlib.Path, rows: list[dict[str, object]], message: str
+) -> None:
+    config, _, _ = monitored(tmp_path, "drift", "object", drifts=True)
+    jsonl(tmp_path / "sample-data" / "datasets" / "serving" / "scorer_requests.jsonl", rows)
+    result = monitor_run(config, "scorer-watch", tmp_path / "out")
+    assert not result.ok and result.features == {}
+    assert result.failure is not None
+    table = "acme-demo-dev.serving_dev_us_central1.scorer_requests"
+    assert result.failure.startswith(f"exit code 1: mlopsctl-stage drift: serving.table ({table}): "), result
+    assert message in result.failure
+    assert "Vertex AI's request-response log" in result.failure
+
+    code, stdout, _ = run("run", "scorer-watch", config, "-e", "dev", "--local", "-o", tmp_path / "cli")
+    assert code == 1 and stdout.startswith("monitor scorer-watch failed: exit code 1: ")
+
+
+def test_cli_prints_the_result_as_one_json_document(tmp_path: pathlib.Path) -> None:
+    config, _, _ = monitored(tmp_path, "skew", "object", drifts=True)
+    code, stdout, stderr = run(
+        "run", "scorer-watch", config, "-e", "dev", "--local", "-o", tmp_path / "out", "-f", "json"
+    )
+    assert code == 0, stderr
+    found = json.loads(stdout)
+    assert (found["monitor"], found["breached"], sorted(found["features"])) == (
+        "scorer-watch",
+        True,
+        ["amount", "country"],
+    )
+    assert [a["type"] for a in found["actions"]] == ["notify", "retrain"]
+    assert "[scorer-watch] skew monitor scorer-watch: 120 requests" in stderr
+
+
+def test_a_value_known_only_after_apply_is_refused(tmp_path: pathlib.Path) -> None:
+    config, _, _ = monitored(tmp_path, "drift", "object", drifts=False)
+    [graph] = [g for t, g in compile_text(tmp_path, config.read_text()).items() if t.region == "us-central1"]
+    [monitor] = graph.of_type(MODEL_MONITOR)
+    endpoint = resolved(graph, monitor.inputs["endpoints"], "monitor")
+    assert endpoint == ["projects/acme-demo-dev/locations/us-central1/endpoints/741610339"]
+    with pytest.raises(
+        RunError, match=r"monitor: the name of .*ModelVersion/scorer@v1 is known only after apply"
+    ):
+        resolved(graph, monitor.inputs["model"], "monitor")
