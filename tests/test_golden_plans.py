@@ -5,7 +5,8 @@ config as merged, ``after.yaml`` the config with the change, and ``plan.txt`` th
 ``after`` against the state that applying ``before`` records. A plan should read like the change.
 
 Besides the pairs, tests/golden_plans/ holds whole plans against empty state: ``digits-vertex.txt``,
-everything the digits example's ``vertex`` environment creates, whose pipelines run on Vertex AI.
+everything the digits example's ``vertex`` environment creates, whose pipelines run on Vertex AI, and
+``sensors-vertex.txt``, the sensor-anomaly example's, whose endpoint and monitors do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conftest import ROOT
 from golden_support import expect_files
 
 from mlopsctl.api import ALL, Selection, Validation, applied_as_of, compile_graphs, make_plan, validate
+from mlopsctl.compiler.vertex_models import DEPLOYMENT, ENDPOINT, MODEL_MONITOR, MODEL_VERSION
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, SCHEDULER_JOB
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.plan import Summary
@@ -26,6 +28,7 @@ PAIRS = ROOT / "tests" / "golden_pairs"
 CASES = sorted(p for p in PAIRS.iterdir() if p.is_dir())
 PLANS = ROOT / "tests" / "golden_plans"
 DIGITS = ROOT / "examples" / "projects" / "digits" / "mlops.yaml"
+SENSORS = ROOT / "examples" / "projects" / "sensor-anomaly" / "mlops.yaml"
 
 
 def _validated(path: pathlib.Path, selection: Selection = ALL) -> Validation:
@@ -69,3 +72,15 @@ def test_plan_of_a_vertex_environment_from_empty_state_matches_golden(update_gol
     plan, _ = make_plan(validation, graphs, {})
     assert plan.summary == Summary(add=len(graph.resources)), "every resource is created, nothing else"
     expect_files({"digits-vertex.txt": render_text(plan)}, PLANS, update_goldens, whole_folder=False)
+
+
+def test_plan_of_an_environment_serving_on_vertex_ai_matches_golden(update_goldens: bool) -> None:
+    validation = _validated(SENSORS, Selection(envs=("vertex",)))
+    graphs = compile_graphs(validation)
+    [(target, graph)] = graphs.items()
+    placement = validation.targets[target].config.placement
+    assert (placement.endpoints, placement.monitors) == ("vertex", "vertex")
+    assert {ENDPOINT, DEPLOYMENT, MODEL_VERSION, MODEL_MONITOR} <= {r.type for r in graph}
+    plan, _ = make_plan(validation, graphs, {})
+    assert plan.summary == Summary(add=len(graph.resources)), "every resource is created, nothing else"
+    expect_files({"sensors-vertex.txt": render_text(plan)}, PLANS, update_goldens, whole_folder=False)

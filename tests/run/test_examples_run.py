@@ -5,7 +5,10 @@ starts the retraining pipeline, which ingests, trains, evaluates and pushes. So 
 the declared closed loop and runs the example's pipeline end to end. Pipelines no monitor
 retrains (batch jobs) run on their own, and the remaining monitors run without acting. The
 digits example's ``vertex`` environment places its pipeline on Vertex AI: its monitor retrains it
-from the published template. Tracked steps (sensor-anomaly's) log nothing to Vertex AI locally.
+from the published template. The sensor-anomaly example's ``vertex`` environment places its endpoint
+and monitors on Vertex AI: its drift monitor runs from the compiled ModelMonitor over Vertex AI's
+request-response log and retrains the pipeline in the cluster through the retraining chain. Tracked
+steps (sensor-anomaly's) log nothing to Vertex AI locally.
 """
 
 from __future__ import annotations
@@ -32,13 +35,26 @@ PROJECTS = ROOT / "examples" / "projects"
             ["ingest", "transform", "train", "evaluate", "push"],
             False,
         ),
-        (
-            "sensor-anomaly",
-            "dev",
-            "readings-drift",
-            "anomaly",
-            ["ingest", "statistics", "schema", "validate", "transform", "tune", "train", "evaluate", "push"],
-            True,
+        *(
+            (
+                "sensor-anomaly",
+                env,
+                "readings-drift",
+                "anomaly",
+                [
+                    "ingest",
+                    "statistics",
+                    "schema",
+                    "validate",
+                    "transform",
+                    "tune",
+                    "train",
+                    "evaluate",
+                    "push",
+                ],
+                True,
+            )
+            for env in ("dev", "vertex")
         ),
     ],
 )
@@ -72,7 +88,8 @@ def test_the_batch_job_scores_through_its_endpoint(tmp_path: pathlib.Path) -> No
     assert list((tmp_path / "data" / "gcs").glob("*-scores/daily/*.parquet"))
 
 
-def test_the_skew_monitor_reports_without_acting(tmp_path: pathlib.Path) -> None:
-    result = monitor_run(PROJECTS / "sensor-anomaly" / "mlops.yaml", "readings-skew", tmp_path)
+@pytest.mark.parametrize("env", ["dev", "vertex"])
+def test_the_skew_monitor_reports_without_acting(tmp_path: pathlib.Path, env: str) -> None:
+    result = monitor_run(PROJECTS / "sensor-anomaly" / "mlops.yaml", "readings-skew", tmp_path, env=env)
     assert result.ok and result.features
     assert result.breached is True and not result.runs

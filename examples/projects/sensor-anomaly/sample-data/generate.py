@@ -11,6 +11,10 @@
 - ``datasets/serving/detector_requests.jsonl``: the detector's request log (KServe v1), with the
   shadow variant's answers to the mirrored half. It drifts on purpose: the plants in Ghent and
   Liège have replaced most of their sensors with the new VX-300, which vibrates more and runs hotter.
+- ``datasets/serving/detector_predictions.jsonl``: the detector's request-response log as Vertex AI
+  writes it (the ``vertex`` environment: ``logging_time``, ``request_payload`` with one JSON instance
+  per element, ``response_payload``), the day before the replacement and the logged day, which
+  drifts as above: Model Monitoring's drift compares a window with the one before it.
 - ``buckets/landing/gateway-exports/2025-06-02/<site>.csv``: a gateway export (the new-data trigger).
 - ``buckets/models/sensor-anomaly/{v7,v8}/model.json``: the registered versions the endpoint
   and the batch job serve, small XGBoost models on temperature, pressure and vibration.
@@ -251,6 +255,30 @@ def write_requests(rng: np.random.Generator, sensors: list[dict[str, str]]) -> N
     write_jsonl(HERE / "datasets" / "serving" / "detector_requests.jsonl", rows)
 
 
+def write_vertex_log(
+    rng: np.random.Generator, before: list[dict[str, str]], after: list[dict[str, str]]
+) -> None:
+    """The Vertex AI endpoint's log: 200 requests on each of the two days, the fleet replaced between."""
+    rows = []
+    endpoint = "projects/acme-sensors-vertex/locations/europe-west4/endpoints/623413522"  # the detector's id
+    for day, fleet_of_day in ((DAY - timedelta(days=1), before), (DAY, after)):
+        for s in np.sort(rng.uniform(0, 12 * 3600, 200)):
+            sensor = fleet_of_day[int(rng.integers(len(fleet_of_day)))]
+            reading = any_reading(rng, sensor["sensor_model"])
+            instance = {"site_id": sensor["site_id"], "sensor_model": sensor["sensor_model"], **reading}
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "deployed_model_id": "7000000000000000001",
+                    "logging_time": iso(day + timedelta(seconds=float(s))),
+                    "request_id": int(rng.integers(1, 2**62)),
+                    "request_payload": [json.dumps(instance, separators=(",", ":"))],
+                    "response_payload": [json.dumps(score(reading))],
+                }
+            )
+    write_jsonl(HERE / "datasets" / "serving" / "detector_predictions.jsonl", rows)
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -268,13 +296,14 @@ def main() -> None:
     write_daily_features(rng, sensors)
     write_gateway_export(rng, sensors)
     new = fleet(rng, AFTER)
-    write_requests(
-        rng,
-        [s for s in new if s["site_id"] in REPLACED] + [s for s in sensors if s["site_id"] not in REPLACED],
-    )
+    replaced = [s for s in new if s["site_id"] in REPLACED] + [
+        s for s in sensors if s["site_id"] not in REPLACED
+    ]
+    write_requests(rng, replaced)
     write_sensor_features(
         np.random.default_rng(SEED + 1), sensors
     )  # its own stream: the rest stay as they were
+    write_vertex_log(np.random.default_rng(SEED + 2), sensors, replaced)
 
 
 if __name__ == "__main__":
