@@ -17,6 +17,7 @@ Files are copied, never linked: a run that appends to a table must not change th
 
 from __future__ import annotations
 
+import hashlib
 import pathlib
 import shutil
 from collections.abc import Mapping
@@ -132,7 +133,7 @@ def _external(
             if table:
                 copies.append((entry, root / "bigquery" / f"{uri.removeprefix('bq://')}{entry.suffix}"))
             else:
-                copies.append((entry, root / "https" / uri.split("://", 1)[1].split("?")[0].split("#")[0]))
+                copies.append((entry, root / "https" / hashlib.sha256(uri.encode()).hexdigest()))
     return copies
 
 

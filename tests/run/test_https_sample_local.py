@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 
@@ -50,7 +51,7 @@ def test_an_https_source_runs_from_its_sample_file_without_the_network(tmp_path:
     metadata = json.loads((pathlib.Path(examples) / "metadata.json").read_text())
     assert metadata["source"] == URL
     assert sum(metadata["splits"].values()) == 30
-    assert (out / "data" / "https" / "data.invalid" / "exports" / "housing.csv").read_text() == ROWS
+    assert (out / "data" / "https" / hashlib.sha256(URL.encode()).hexdigest()).read_text() == ROWS
 
 
 def test_an_https_sample_is_one_file(tmp_path: pathlib.Path) -> None:
@@ -67,3 +68,26 @@ def test_an_https_sample_is_one_file(tmp_path: pathlib.Path) -> None:
         f"a local run reads instead of downloading it, is one file {folder}/published.<ext> in its format"
     )
     assert not root.exists()
+
+
+def test_each_url_has_its_own_stand_in_inside_the_run(tmp_path: pathlib.Path) -> None:
+    """The stand-in is named by the URL's hash: a query makes another URL, and a path with '..' cannot
+    lead out of the run's data."""
+    escaping = "https://x.invalid/../../../../escaped.csv"
+    text = PROJECT.replace(
+        f'    published: {{uri: "{URL}", format: CSV}}\n',
+        f'    published: {{uri: "{URL}", format: CSV}}\n'
+        f'    other: {{uri: "{URL.replace("abc", "xyz")}", format: CSV}}\n'
+        f'    escaping: {{uri: "{escaping}", format: CSV}}\n',
+    )
+    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    assert validation.ok, [d.to_text() for d in validation.diagnostics]
+    config = validation.targets[Target("dev", "us-central1")].config
+    folder = tmp_path / "sample-data" / "external"
+    for key in ("published", "other", "escaping"):
+        write(folder, f"key\n{key}\n", f"{key}.csv")
+    root = tmp_path / "out" / "data"
+    stage_data(config, Target("dev", "us-central1"), "acme-demo-dev", tmp_path / "sample-data", root)
+    copied = sorted(p.read_text() for p in (root / "https").iterdir())
+    assert copied == ["key\nescaping\n", "key\nother\n", "key\npublished\n"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("escaped*")) == []

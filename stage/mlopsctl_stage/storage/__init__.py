@@ -15,6 +15,7 @@ under it, or the one object it names.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -130,12 +131,13 @@ def _local_path(uri: str) -> str | None:
 def local_place(address: str) -> str | None:
     """Where a local run keeps ``address``: the folder (or file) of a ``gs://`` URI, the files of a
     table (``$ROOT/bigquery/TABLE.jsonl|csv|parquet``), the stand-in for what an ``https://`` URL
-    serves (``$ROOT/https/HOST/PATH``, its query left out); None in cloud mode or for a local path."""
+    serves (``$ROOT/https/<sha256 of the URL>``: a name no URL can lead out of the root, and one per
+    URL, query included); None in cloud mode or for a local path."""
     root = _root()
     if root is None or not address.startswith(("gs://", "bq://", "https://", "http://")):
         return None
     if address.startswith(("https://", "http://")):
-        return f"{root}/https/{address.split('://', 1)[1].split('?')[0].split('#')[0]}"
+        return f"{root}/https/{hashlib.sha256(address.encode()).hexdigest()}"
     if address.startswith("gs://"):
         return _local_path(address)
     table = _table_id(address)
