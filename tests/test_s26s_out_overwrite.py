@@ -41,3 +41,14 @@ def test_out_replaces_what_it_wrote_before(tmp_path: pathlib.Path, command: tupl
     out = tmp_path / "out.json"
     assert run(*args, "--out", out)[0] == 0
     assert run(*args, "--out", out)[0] == 0
+
+
+@pytest.mark.parametrize("command", [("plan", "CONFIG"), ("schema",)], ids=["plan", "schema"])
+def test_out_writes_into_an_empty_file(tmp_path: pathlib.Path, command: tuple[str, ...]) -> None:
+    """``--out "$(mktemp)"``, as CI scripts do: an empty file holds nothing to lose."""
+    config = write(tmp_path, MINIMAL)
+    out = tmp_path / "tmp.Xy12"
+    out.touch()
+    args = [config if a == "CONFIG" else a for a in command]
+    assert run(*args, "--out", out)[0] == 0
+    assert out.stat().st_size > 0

@@ -58,3 +58,13 @@ def test_a_waiver_of_an_environment_left_out_of_the_check_is_not_reported(tmp_pa
     code, out, err = run("check", config, "--env", "dev")
     assert (code, err) == (0, "")
     assert out.endswith("0 errors, 0 warnings.\n")
+
+
+def test_a_waiver_of_a_region_left_out_of_the_check_is_not_reported(tmp_path: pathlib.Path) -> None:
+    text = WAIVED.replace("PATTERN", "prod/us-central1/gcp:storage/bucket:Bucket/rw")
+    text = text.replace("    regions: [us-central1]\n", "    regions: [us-central1, europe-west4]\n")
+    config = write(tmp_path, text)
+    _, _, err = run("check", config, "--env", "prod", "--region", "europe-west4")
+    assert "W303" not in err, err
+    _, _, err = run("check", config, "--env", "prod", "--region", "us-central1")
+    assert "W303" in err

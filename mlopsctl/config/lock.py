@@ -64,7 +64,12 @@ def load_lock(config: pathlib.Path, display: str) -> tuple[Lock, list[Diagnostic
     name = str(pathlib.Path(display).parent / LOCK_NAME)
     if not path.is_symlink() and not path.exists():
         return Lock(name), []
-    real = path.resolve()
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a link to nothing, or a loop of links
+        hint = "make mlops.lock a regular file beside the config, or delete it to pin nothing"
+        message = f"{name} is a link that leads to no file, so it cannot be read"
+        return Lock(name), [Diagnostic("E101", message, hint=hint, position=Position(name, 1, 1))]
     if not any(real.is_relative_to(folder) for folder in (config.parent.resolve(), config.resolve().parent)):
         message = f"{name} links outside the folder of the config (to {real}), so it is not read"
         hint = "put the lock file itself beside the config, not a link to it (mlopsctl promote writes it)"

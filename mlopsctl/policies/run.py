@@ -66,6 +66,12 @@ _ADDRESSES = (
 )
 
 
+def _target_part(pattern: str) -> str:
+    """The ``ENV/REGION/`` part of a resource pattern, with what follows it matching anything."""
+    parts = pattern.split("/", 2)
+    return "/".join(parts[:2]) + "/*" if len(parts) > 2 else "*"
+
+
 def _unmatched_resource_waivers(
     validation: Validation, graphs: Mapping[Target, Graph], plan: Plan | None
 ) -> list[Diagnostic]:
@@ -74,15 +80,16 @@ def _unmatched_resource_waivers(
     addresses = sorted({a for g in graphs.values() for a in g.resources})
     if plan is not None:
         addresses += [c.address for tp in plan.targets for c in tp.changes]
-    checked = {t.env for t in graphs}
+    checked = {(t.env, t.region) for t in graphs}
     found = []
     for tc in validation.targets.values():
         for i, w in enumerate(tc.config.policies.waivers):
             if w.resource is None or any(fnmatch.fnmatchcase(a, w.resource) for a in addresses):
                 continue
-            env = w.resource.split("/", 1)[0]
-            if "/" in w.resource and not any(c in env for c in "*?[") and env not in checked:
-                continue  # an environment this check did not compile: nothing to tell
+            if not any(
+                fnmatch.fnmatchcase(f"{env}/{region}/", _target_part(w.resource)) for env, region in checked
+            ):
+                continue  # names only targets this check did not compile: nothing to tell
             close = difflib.get_close_matches(w.resource, addresses, n=1, cutoff=0.6)
             found.append(
                 Diagnostic(

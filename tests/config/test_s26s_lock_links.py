@@ -51,3 +51,13 @@ def test_a_lock_that_is_a_fifo_gets_a_hint_about_the_lock(tmp_path: pathlib.Path
         "not a regular file\n  hint: mlops.lock is written by 'mlopsctl promote': make it a regular file, "
         "or delete it to pin nothing"
     )
+
+
+def test_a_lock_link_that_leads_nowhere_is_a_located_error(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, MINIMAL)
+    (tmp_path / "mlops.lock").symlink_to(tmp_path / "mlops.lock")  # a loop
+    code, _, err = run("validate", config)
+    assert code == 1 and "Traceback" not in err
+    assert (
+        f"{tmp_path}/mlops.lock:1:1: error E101: {tmp_path}/mlops.lock is a link that leads to no file" in err
+    )
