@@ -109,9 +109,9 @@ CODES: dict[str, tuple[str, str]] = {
         "workflow whose source (the specs of the pipelines it starts) is over the 128 KB of Cloud Workflows.",
     ),
     "E409": (
-        "unknown IAM role",
-        "A role granted under security.serviceAccounts is not a predefined IAM role but close to one: a typo "
-        "that IAM would refuse at apply.",
+        "IAM role in the wrong case",
+        "A role granted under security.serviceAccounts is a predefined IAM role but for case: IAM's role "
+        "ids are case-sensitive, and it would refuse the grant at apply.",
     ),
     "W301": ("unused declaration", "Something is declared but never referenced."),
     "W302": ("unused lock pin", "mlops.lock pins a value, or names a region, the config no longer has."),
@@ -143,7 +143,7 @@ CODES: dict[str, tuple[str, str]] = {
     "W405": (
         "role not in the catalog",
         "A role granted under security.serviceAccounts is not among the predefined IAM roles mlopsctl "
-        "knows, nor close to one: it may be newer than the catalog, or IAM will refuse it at apply.",
+        "knows: a typo (the closest known role is suggested), or a role newer than the catalog.",
     ),
     "W406": (
         "notification not delivered",

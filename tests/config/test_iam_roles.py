@@ -33,21 +33,31 @@ def _found(tmp_path: pathlib.Path, role: str) -> list[tuple[str, str | None]]:
         ("roles/aiplatform.usr", "roles/aiplatform.user"),
         ("roles/aiplatfrom.user", "roles/aiplatform.user"),
         ("roles/storage.objectViwer", "roles/storage.objectViewer"),
-        ("roles/bigquery.dataviewer", "roles/bigquery.dataViewer"),
     ],
 )
-def test_a_typo_of_a_predefined_role_is_refused_with_the_role_meant(
+def test_a_role_close_to_a_predefined_one_is_warned_about_with_the_role_meant(
     tmp_path: pathlib.Path, role: str, typo_of: str
 ) -> None:
+    """A warning, not an error: a role newer than the catalog can be as close to a known one."""
+    date, _ = predefined_roles()
     lines = (MINIMAL + ACCOUNTS.format(first=role)).splitlines()
     line = lines.index(f"        - {role}") + 1
     assert _found(tmp_path, role) == [
         (
-            f"{line}:11: error E409: '{role}' is not a predefined IAM role: "
-            "IAM would refuse the grant at apply",
-            f"did you mean '{typo_of}'?",
+            f"{line}:11: warning W405: '{role}' is not among the predefined IAM roles of {date}: unless it "
+            "is newer, IAM will refuse the grant at apply",
+            f"did you mean '{typo_of}'? (else check its id at https://cloud.google.com/iam/docs/roles-permissions)",
         )
     ]
+
+
+def test_a_predefined_role_in_the_wrong_case_is_refused(tmp_path: pathlib.Path) -> None:
+    [(message, hint)] = _found(tmp_path, "roles/bigquery.dataviewer")
+    assert (
+        " error E409: 'roles/bigquery.dataviewer' is not a predefined IAM role: role ids are case-sensitive"
+        in message
+    )
+    assert hint == "write it 'roles/bigquery.dataViewer'"
 
 
 def test_a_role_far_from_every_predefined_one_is_only_warned_about(tmp_path: pathlib.Path) -> None:

@@ -1,9 +1,10 @@
 """The IAM roles a config grants are Google Cloud's predefined roles, so that a misspelt one is
-refused at validate rather than by IAM at apply.
+caught at validate rather than refused by IAM at apply.
 
 The catalog of predefined roles is ``mlopsctl/data/iam_roles.json``, with the date it was taken.
-A role close to one of it is a typo (E409, with the role meant); a role far from all of them may
-be newer than the catalog, so it is only warned about (W405).
+A role that is one of it but for case is refused (E409: IAM's role ids are case-sensitive). Any
+other role not in it is warned about (W405), with the closest predefined role if one is close: it
+may be a typo, or a role newer than the catalog, which cannot be told apart.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.diagnostics import Diagnostic, Severity
 
 CLOSE = 0.85
-"""How alike (difflib's ratio) a role and a predefined one are for the first to be a typo of the second."""
+"""How alike (difflib's ratio) a role and a predefined one are for the first to be a likely typo."""
 ROLES_PAGE = "https://cloud.google.com/iam/docs/roles-permissions"
 
 
@@ -31,8 +32,8 @@ def predefined_roles() -> tuple[str, frozenset[str]]:
 
 
 def meant(role: str, known: frozenset[str]) -> str | None:
-    """The predefined role ``role`` is a typo of: the closest of its service's, or of all when the
-    service is misspelt too; None when none is close."""
+    """The predefined role closest to ``role``: of its service's, or of all when the service is
+    misspelt too; None when none is close."""
     service = role.removeprefix("roles/").split(".", 1)[0]
     same = sorted(r for r in known if r.startswith(f"roles/{service}."))
     found = difflib.get_close_matches(role, same or sorted(known), n=1, cutoff=CLOSE)
@@ -46,25 +47,30 @@ def iam_roles(ctx: CheckContext) -> Iterator[Diagnostic]:
     if not any(account.roles for account in accounts.values()):
         return
     date, known = predefined_roles()
+    by_case = {r.lower(): r for r in known}
     for name, account in accounts.items():
         for index, role in enumerate(account.roles):
             if role in known:
                 continue
             path = ("security", "serviceAccounts", name, "roles", index)
-            typo = meant(role, known)
-            if typo is not None:
+            exact = by_case.get(role.lower())
+            if exact is not None:
                 yield Diagnostic(
                     "E409",
-                    f"'{role}' is not a predefined IAM role: IAM would refuse the grant at apply",
+                    f"'{role}' is not a predefined IAM role: role ids are case-sensitive, and IAM would "
+                    "refuse the grant at apply",
                     path=path,
-                    hint=f"did you mean '{typo}'?",
+                    hint=f"write it '{exact}'",
                 )
-            else:
-                yield Diagnostic(
-                    "W405",
-                    f"'{role}' is not among the predefined IAM roles of {date}: unless it is newer, IAM "
-                    "will refuse the grant at apply",
-                    path=path,
-                    hint=f"check its id at {ROLES_PAGE}",
-                    severity=Severity.WARNING,
-                )
+                continue
+            typo = meant(role, known)
+            yield Diagnostic(
+                "W405",
+                f"'{role}' is not among the predefined IAM roles of {date}: unless it is newer, IAM "
+                "will refuse the grant at apply",
+                path=path,
+                hint=f"did you mean '{typo}'? (else check its id at {ROLES_PAGE})"
+                if typo
+                else f"check its id at {ROLES_PAGE}",
+                severity=Severity.WARNING,
+            )
