@@ -92,7 +92,11 @@ CODES: dict[str, tuple[str, str]] = {
         "invalid TPU topology",
         "The TPU topology is not valid for the TPU version, or does not fit the pods placed on the slice.",
     ),
-    "E404": ("name too long", "A generated name exceeds the Google Cloud or Kubernetes limit."),
+    "E404": (
+        "over a name or label limit",
+        "A generated name exceeds the Google Cloud or Kubernetes limit, or a resource would carry more "
+        "labels than Google Cloud's 64.",
+    ),
     "E405": ("location mismatch", "A resource is in a location that does not match what it depends on."),
     "E406": (
         "add-on version too old",

@@ -177,6 +177,10 @@ def _merge(
         ):
             _merge(dst[key], value, here, there, sources, origin, diagnostics)
         elif isinstance(value, dict):
+            if isinstance(
+                dst.get(key), dict
+            ):  # another kind: replaced whole, its old keys' nulls say nothing
+                value = {k: v for k, v in value.items() if v is not None}
             dst[key] = {}
             sources.graft(origin, there, here)
             _merge(dst[key], value, here, there, sources, origin, diagnostics)

@@ -335,8 +335,9 @@ def cmek_locations(ctx: CheckContext) -> Iterator[Diagnostic]:
     if where is not None and where.lower() != ctx.target.region:
         yield Diagnostic(
             "E405",
-            f"the Artifact Registry repository is in {ctx.target.region}, but the default KMS key "
-            f"'{security.default_kms_key}' is in {where}",
+            f"the default KMS key '{security.default_kms_key}' is in {where}, but what it protects by "
+            f"default (the Artifact Registry repository, Vertex AI's resources, Pub/Sub topics) is in "
+            f"{ctx.target.region}",
             path=("security", "defaultKmsKey"),
             hint=f"CMEK keys must be in the location of what they protect: use a key in {ctx.target.region}",
         )
