@@ -34,12 +34,15 @@ class WorkLimitError(Exception):
 
 
 def evaluate(run: Callable[[Mapping[str, Any]], object], values: Mapping[str, Any]) -> object:
-    """``run(values)`` with a fresh budget of work."""
+    """``run(values)`` with a fresh budget of work; its value, which literals alone can make large
+    (a list of lists of long strings, no operation ever large), held to :data:`MAX_SIZE` in all."""
     token = _spent.set([0])
     try:
-        return run(values)
+        value = run(values)
     finally:
         _spent.reset(token)
+    _foresee(_deep_size(value), "the value")
+    return value
 
 
 def _size(value: object) -> int:
