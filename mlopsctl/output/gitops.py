@@ -96,8 +96,10 @@ class GitopsTarget:
         return force_release(self.lock_path(), lock_id, f"the deploy repository {self.repo}")
 
     def applied(self, project: str) -> dict[Target, State]:
-        """The committed state of every target; refuses a repository that holds another project."""
+        """The committed state of every target; refuses a repository that holds another project, or the
+        config itself (which no apply could commit to: a plan against it would promise one)."""
         self._check_repo()
+        self._refuse_source_repository()
         head = gitutil.head_commit(self.repo)
         states: dict[Target, State] = {}
         self._snapshot = (head, states)
@@ -120,7 +122,6 @@ class GitopsTarget:
 
     def apply(self, plan: Plan, release: Release, removed: tuple[Target, ...]) -> Outcome:
         """Commit the release on top of the HEAD that ``applied`` read (the plan's base)."""
-        self._refuse_source_repository()
         if self._snapshot is None:
             self.applied(release.project)
         assert self._snapshot is not None
@@ -181,7 +182,7 @@ class GitopsTarget:
             raise ApplyError(
                 f"--repo {self.repo} holds the config {self.config} itself: apply commits to the deploy "
                 "repository, so give it one of its own (git init a separate folder), which Argo CD or "
-                "Flux then syncs; nothing was committed"
+                "Flux then syncs; nothing was read or committed"
             )
 
     def _refuse_local_changes(self, paths: list[str]) -> None:

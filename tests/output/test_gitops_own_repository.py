@@ -7,7 +7,7 @@ import pathlib
 import subprocess
 
 import pytest
-from helpers import MINIMAL, applied, write
+from helpers import MINIMAL, applied, planned, write
 
 from mlopsctl.api import TargetSpec
 from mlopsctl.api.errors import UserError
@@ -30,7 +30,7 @@ def test_an_apply_into_the_configs_own_repository_is_refused_and_commits_nothing
     with pytest.raises(UserError) as caught:
         applied(config, TargetSpec(repo=tmp_path))
     assert f"--repo {tmp_path} holds the config {config} itself" in str(caught.value)
-    assert "nothing was committed" in str(caught.value)
+    assert "nothing was read or committed" in str(caught.value)
     assert _git(tmp_path, "rev-parse", "HEAD") == head
     assert _git(tmp_path, "status", "--porcelain") == "?? notes.txt\n"
 
@@ -42,3 +42,12 @@ def test_a_separate_deploy_repository_is_applied_to(tmp_path: pathlib.Path) -> N
     _git(deploy, "init", "-q")
     applied(config, TargetSpec(repo=deploy))
     assert _git(deploy, "log", "--oneline").count("\n") == 1
+
+
+def test_a_plan_against_the_configs_own_repository_is_refused_too(tmp_path: pathlib.Path) -> None:
+    """No apply could commit there: a plan against it would promise one."""
+    config = write(tmp_path, MINIMAL)
+    _git(tmp_path, "init", "-q")
+    with pytest.raises(UserError) as caught:
+        planned(config, TargetSpec(repo=tmp_path))
+    assert f"--repo {tmp_path} holds the config {config} itself" in str(caught.value)
