@@ -55,7 +55,8 @@ def pod_templates(graph: Graph) -> Iterator[tuple[Resource, dict[str, Any]]]:
 
 def calls_kfp(container: dict[str, Any]) -> str | None:
     """How a stage container calls the KFP API: ``start`` or ``poll`` (start-run), ``retrain``
-    (a drift or skew monitor that retrains), or None. Runs on Vertex AI (``backend: vertex``,
+    (a drift or skew monitor that retrains), ``receive`` (the retrain receiver, which lists a
+    pipeline's runs before it starts one), or None. Runs on Vertex AI (``backend: vertex``,
     docs/stages.md) call Vertex AI instead."""
     command = container.get("command") or []
     args = container.get("args") or []
@@ -66,8 +67,20 @@ def calls_kfp(container: dict[str, Any]) -> str | None:
         if on_vertex(config):
             return None
         return "poll" if "whenNewData" in config else "start"
-    retrains = [entry for entry in config.get("retrain", []) if not on_vertex(entry)]
-    return "retrain" if command[1] in ("drift", "skew") and retrains else None
+    retrains = [entry for entry in retrain_entries(command[1], config) if not on_vertex(entry)]
+    if not retrains:
+        return None
+    return "receive" if command[1] == "retrain-receiver" else "retrain"
+
+
+def retrain_entries(stage: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``start-run`` entries a stage's config starts on a breach: a drift or skew monitor's list,
+    or the retrain receiver's, by monitor and pipeline (for the alerts it pulls from Pub/Sub)."""
+    if stage in ("drift", "skew"):
+        return list(config.get("retrain", []))
+    if stage == "retrain-receiver":
+        return [entry for runs in config.get("retrain", {}).values() for entry in runs.values()]
+    return []
 
 
 def on_vertex(run: dict[str, Any]) -> bool:

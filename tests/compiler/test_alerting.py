@@ -273,5 +273,5 @@ def test_secrets_enter_the_graph_only_as_lookups(example: pathlib.Path) -> None:
                 )
                 assert value["fn::invoke"]["return"] == "secretData"
                 looked_up += 1
-    channels = {"digits": 0, "sensor-anomaly": 3, "fraud-tpu": 2}  # slack/pagerduty channels per example
+    channels = {"digits": 0, "sensor-anomaly": 4, "fraud-tpu": 2}  # slack/pagerduty channels per target
     assert looked_up == channels[example.parent.name]

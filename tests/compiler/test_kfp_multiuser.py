@@ -20,6 +20,7 @@ from kfp_multiuser import (
     of_type,
     pipelines_placement,
     pod_templates,
+    retrain_entries,
 )
 from upstream_schemas import UpstreamSchemas
 
@@ -167,7 +168,7 @@ def test_kfp_rbac_is_exactly_what_each_client_calls(graph: Graph, pipelines: Run
             calls = calls_kfp(container)
             if calls is not None:
                 account = needed.setdefault(pod["serviceAccountName"], set())
-                account |= POLL if calls == "poll" else START
+                account |= POLL if calls in ("poll", "receive") else START
     assert bool(needed) is (pipelines == "gke")
     assert kfp_grants(graph) == needed
 
@@ -236,9 +237,8 @@ def test_runs_execute_as_accounts_that_may_run_their_steps(graph: Graph, pipelin
             if calls_kfp(container) is None:
                 continue
             config = json.loads(container["args"][1])
-            started_as |= {
-                t["serviceAccount"] for t in [config, *config.get("retrain", [])] if "pipeline" in t
-            }
+            retrains = retrain_entries(container["command"][1], config)
+            started_as |= {t["serviceAccount"] for t in [config, *retrains] if "pipeline" in t}
     roles = {r.name: r.inputs for r in of_type(graph, ROLE)}
     executors = set()
     for binding in of_type(graph, BINDING):

@@ -16,6 +16,7 @@ from helpers import CLF_API, OWNED_STAGED, STAGED, compile_text
 from mlopsctl.api import Validation, compile_graphs, validate
 from mlopsctl.compiler.cluster import CLUSTER, NODE_POOL
 from mlopsctl.compiler.identity import GSA, GSA_IAM_MEMBER
+from mlopsctl.compiler.vertex_models import DEPLOYMENT
 from mlopsctl.compiler.vertex_pipelines import SCHEDULER_JOB
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
@@ -62,9 +63,9 @@ def _acting_accounts(graph: Graph) -> set[tuple[str, str]]:
 
 
 def _vertex_accounts(graph: Graph) -> set[str]:
-    """The emails of the Google service accounts Vertex AI runs PipelineJobs as: those of a ``start-run``
-    config or a monitor's ``retrain`` entry with ``backend: vertex`` (docs/stages.md), and those of
-    the PipelineJobs a Cloud Scheduler job posts (its body, base64-encoded JSON)."""
+    """The emails of the Google service accounts Vertex AI runs as: PipelineJobs' of a ``start-run``
+    config or a monitor's ``retrain`` entry with ``backend: vertex`` (docs/stages.md), and of the
+    PipelineJobs a Cloud Scheduler job posts (its body, base64-encoded JSON); deployed models'."""
     found: set[str] = set()
     for resource in graph:
         jobs = [obj for obj in objects_in(dict(resource.inputs)) if obj.get("backend") == "vertex"]
@@ -72,6 +73,8 @@ def _vertex_accounts(graph: Graph) -> set[str]:
         if str(target.get("uri")).endswith("/pipelineJobs"):
             jobs.append(json.loads(base64.b64decode(target["body"])))
         found |= {job["serviceAccount"] for job in jobs if isinstance(job.get("serviceAccount"), str)}
+        if resource.type == DEPLOYMENT:  # models deployed to a Vertex AI endpoint run as the endpoint's
+            found |= {str(m["serviceAccount"]) for m in resource.inputs["deployedModels"]}
     return found
 
 

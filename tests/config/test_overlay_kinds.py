@@ -68,6 +68,8 @@ def test_drift_to_skew_is_one_kind_of_monitor_and_merges() -> None:
 
 def test_nulls_of_the_old_kinds_keys_in_a_switch_are_not_warned_about(tmp_path: pathlib.Path) -> None:
     """Written for an older mlopsctl, they removed what the switch now drops anyway."""
-    overlay = TO_CANARY + "            primary: null\n            shadow: null\n            mirrorPercent: null\n"
+    overlay = (
+        TO_CANARY + "            primary: null\n            shadow: null\n            mirrorPercent: null\n"
+    )
     found = diagnostics(tmp_path, _config(overlay))
     assert [m for m, _ in found if " W304: " in m or " error " in m] == []

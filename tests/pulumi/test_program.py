@@ -16,9 +16,11 @@ from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.config.source import ConfigSource
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource, is_deferred
+from mlopsctl.pulumi import vertex
 from mlopsctl.pulumi.kube import AUTH_PLUGIN, CLUSTER, NODE_POOL
 from mlopsctl.pulumi.program import STATE_OUTPUT, create
 from mlopsctl.pulumi.types import InputError
+from mlopsctl.pulumi.vertex.resources import PULUMI_TYPES
 
 DEV = Target("dev", "us-central1")
 GCP_PROVIDER = "pulumi:providers:gcp"
@@ -54,15 +56,20 @@ def test_every_resource_is_registered_once_with_its_inputs_dependencies_and_prot
 ) -> None:
     recorder = _run_graph(graph)
     registered = [r for r in recorder.resources if not r.type.startswith("pulumi:providers:")]
-    assert sorted((r.type, r.name) for r in registered) == sorted((r.type, r.name) for r in graph)
-    urns = _urns(recorder)
+    assert sorted((r.type, r.name) for r in registered) == sorted((_token(r.type), r.name) for r in graph)
+    urns = {(_graph_type(t), n): urn for (t, n), urn in _urns(recorder).items()}
     infrastructure = {urns[r.type, r.name] for r in graph if r.type in (CLUSTER, NODE_POOL)}
     addons = {urns[r.type, r.name] for r in graph if r.is_addon}
     (gcp,) = recorder.by_type(GCP_PROVIDER)
     (kubernetes,) = recorder.by_type(K8S_PROVIDER)
     for resource in graph:
-        got = recorder.one(resource.type, resource.name)
+        got = recorder.one(_token(resource.type), resource.name)
         deps = {urns[graph.resources[d].type, graph.resources[d].name] for d in resource.depends_on}
+        if resource.type in PULUMI_TYPES:  # mlopsctl's Vertex AI providers (tests/pulumi/vertex/)
+            deps.add(urns[SERVICE, vertex.API.removesuffix(".googleapis.com")])
+            assert got.dependencies == deps, resource.address
+            assert got.protect is resource.protect, resource.address
+            continue
         if resource.is_kubernetes:
             deps |= infrastructure | addons  # CRDs and webhooks first
         elif resource.is_addon:
@@ -76,6 +83,15 @@ def test_every_resource_is_registered_once_with_its_inputs_dependencies_and_prot
         # The SDK's Helm Release adds its own 'compat' flag to what it sends.
         sent = {k: v for k, v in got.inputs.items() if not (resource.is_addon and k == "compat")}
         assert _deferred_as_written(resource.inputs, sent) == resource.inputs, resource.address
+
+
+def _token(graph_type: str) -> str:
+    """The type Pulumi registers a graph type as: a dynamic provider's for mlopsctl's own."""
+    return PULUMI_TYPES.get(graph_type, graph_type)
+
+
+def _graph_type(token: str) -> str:
+    return next((g for g, t in PULUMI_TYPES.items() if t == token), token)
 
 
 def _deferred_as_written(written: Any, got: Any) -> Any:

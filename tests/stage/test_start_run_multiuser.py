@@ -22,9 +22,10 @@ import fake_kfp_api
 import pytest
 from conftest import EXAMPLES
 from fake_kfp_api import PREFIX, FakeKfp
-from kfp_multiuser import calls_kfp, example_graphs, kfp_grants, pod_templates
+from kfp_multiuser import calls_kfp, example_graphs, kfp_grants, pod_templates, retrain_entries
 
 from mlopsctl.graph import Graph
+from mlopsctl_stage import runs
 from mlopsctl_stage.cli import main
 from mlopsctl_stage.kfp_api import Pipelines, RunTarget
 
@@ -129,10 +130,17 @@ def _run_pod(
         inside = any(value.startswith(f"{m}/") for m in mounts)
         monkeypatch.setenv(env["name"], str(root / value.lstrip("/")) if inside else value)
     config = json.loads(container["args"][1])
-    if container["command"][1] == "start-run":
+    stage = container["command"][1]
+    if stage == "start-run":
         main(["start-run", *container["args"]])
-    for entry in config.get("retrain", []):  # what a drift or skew monitor does on a breach
-        Pipelines(entry["endpoint"]).start(RunTarget.from_config(entry))
+    elif stage == "retrain-receiver":  # on each monitor's alert: a run, unless one is not over
+        for entry in retrain_entries(stage, config):
+            target = runs.from_config(entry, subject="retrain")
+            assert target.active_run() is None
+            target.start()
+    else:  # a drift or skew monitor's breach
+        for entry in retrain_entries(stage, config):
+            Pipelines(entry["endpoint"]).start(RunTarget.from_config(entry))
 
 
 @pytest.mark.parametrize("graph", _graphs())
@@ -146,7 +154,7 @@ def test_each_kfp_client_starts_its_runs_with_exactly_the_access_it_is_granted(
     assert clients, "the example has no KFP client"
     for index, (resource, pod, container) in enumerate(clients):
         config = json.loads(container["args"][1])
-        targets = config.get("retrain", [config])
+        targets = retrain_entries(container["command"][1], config) or [config]
         with _kfp(granted) as kfp, monkeypatch.context() as scoped:
             settings = tmp_path / f"pod-{index}.json"
             settings.write_text(json.dumps({"root": "data", "endpoints": {KFP_API: f"http://{kfp.url}"}}))
