@@ -70,6 +70,7 @@ def build(ctx: BuildContext) -> None:
             },
             source=("tracking", "tensorboard"),
             depends_on=key_deps,
+            protect=True,  # it holds every run's logged scalars: replacing it loses them
         )
     for name, pipeline in ctx.config.pipelines.items():
         if any(tracking_env(ctx, name, step) for step in pipeline.steps.values()):

@@ -92,3 +92,9 @@ def test_retraining_topics_are_encrypted_once_pub_sub_may_use_the_key(recorder: 
     for topic in topics:
         assert topic.inputs["kmsKeyName"] == KEY, topic.name
         assert grant.urn in topic.dependencies, topic.name
+
+
+def test_the_tensorboard_is_protected_like_the_metadata_store(recorder: Recorder) -> None:
+    """Replacing it (a new key, say) would lose every run's logged scalars: that needs --allow-destroy."""
+    assert recorder.one("gcp:vertex/aiTensorboard:AiTensorboard", "demo").protect
+    assert recorder.one("gcp:vertex/aiMetadataStore:AiMetadataStore", "default").protect
