@@ -190,6 +190,35 @@ CODE = {
 }
 
 
+RETRAIN = """\
+pipelines:
+  retrain:
+    parameters:
+      reason: scheduled
+    steps:
+      note:
+        image: reg/demo:1
+        code: code
+        command: [python, note.py]
+        inputs:
+          reason: params.reason
+        outputs:
+          said: string
+"""
+"""A pipeline ``retrain`` whose one step writes the ``reason`` it was started with (its code: NOTE)."""
+NOTE = {
+    "note.py": """\
+        import argparse, pathlib
+        p = argparse.ArgumentParser()
+        p.add_argument("--reason")
+        p.add_argument("--said")
+        a = p.parse_args()
+        pathlib.Path(a.said).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(a.said).write_text(f"retrained for {a.reason}")
+    """
+}
+
+
 def project(
     folder: pathlib.Path, config: str = PIPELINES, code: dict[str, str] | None = None
 ) -> pathlib.Path:

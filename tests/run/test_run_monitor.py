@@ -9,27 +9,15 @@ import pathlib
 import pytest
 from api_helpers import LocalOptions, monitor_run, refusal, run_locally
 from helpers import run
-from run_projects import HEAD, LOGGED_SCORER, drift_tables, project
+from run_projects import HEAD, LOGGED_SCORER, NOTE, RETRAIN, drift_tables, project
 
 from mlopsctl.run.result import FeatureResult, PipelineResult, StepResult
 
 MONITORED = (
     HEAD
     + LOGGED_SCORER
+    + RETRAIN
     + """\
-pipelines:
-  retrain:
-    parameters:
-      reason: scheduled
-    steps:
-      note:
-        image: reg/demo:1
-        code: code
-        command: [python, note.py]
-        inputs:
-          reason: params.reason
-        outputs:
-          said: string
 monitors:
   amount-drift:
     type: drift
@@ -57,17 +45,6 @@ alertChannels:
     address: team@example.com
 """
 )
-NOTE = {
-    "note.py": """\
-        import argparse, pathlib
-        p = argparse.ArgumentParser()
-        p.add_argument("--reason")
-        p.add_argument("--said")
-        a = p.parse_args()
-        pathlib.Path(a.said).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(a.said).write_text(f"retrained for {a.reason}")
-    """
-}
 
 
 def _monitored(folder: pathlib.Path, serving_mean: float) -> pathlib.Path:

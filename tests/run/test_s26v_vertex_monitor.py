@@ -10,12 +10,11 @@ import pathlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pytest
 from api_helpers import monitor_run
+from drift_reference import instances, jsd, l_infinity
 from helpers import compile_text, run
-from run_projects import HEAD, LOGGED_SCORER, jsonl, project
-from scipy.spatial.distance import jensenshannon
+from run_projects import HEAD, LOGGED_SCORER, NOTE, RETRAIN, jsonl, project
 
 from mlopsctl.compiler.vertex_models import MODEL_MONITOR
 from mlopsctl.run.errors import RunError
@@ -25,20 +24,8 @@ from mlopsctl.run.vertex_monitor import resolved
 CONFIG = (
     HEAD
     + LOGGED_SCORER
+    + RETRAIN
     + """\
-pipelines:
-  retrain:
-    parameters:
-      reason: scheduled
-    steps:
-      note:
-        image: reg/demo:1
-        code: code
-        command: [python, note.py]
-        inputs:
-          reason: params.reason
-        outputs:
-          said: string
 monitors:
   scorer-watch:
     type: TYPE
@@ -58,45 +45,7 @@ alertChannels:
 placement: {endpoints: vertex, monitors: vertex, pipelines: PIPELINES}
 """
 )
-NOTE = {
-    "note.py": """\
-        import argparse, pathlib
-        p = argparse.ArgumentParser()
-        p.add_argument("--reason")
-        p.add_argument("--said")
-        a = p.parse_args()
-        pathlib.Path(a.said).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(a.said).write_text(f"retrained for {a.reason}")
-    """
-}
 END = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-COUNTRIES = ["be", "nl", "fr"]
-
-
-def jsd(serving: list[float], baseline: list[float]) -> float:
-    low, high = min(baseline), max(baseline)
-    edges = np.linspace(low, high, 11)
-
-    def counts(values: list[float]) -> np.ndarray:
-        x = np.asarray(values)
-        inner = np.histogram(x[(x >= low) & (x <= high)], bins=edges)[0]
-        return np.concatenate([[np.sum(x < low)], inner, [np.sum(x > high)]])
-
-    return float(jensenshannon(counts(serving), counts(baseline), base=2) ** 2)
-
-
-def l_infinity(serving: list[str], baseline: list[str]) -> float:
-    values = set(serving) | set(baseline)
-    return max(abs(serving.count(v) / len(serving) - baseline.count(v) / len(baseline)) for v in values)
-
-
-def instances(count: int, mean: float, seed: int, lean: bool = False) -> list[dict[str, Any]]:
-    """Instances of amounts around ``mean``; with ``lean``, every other one from ``fr``."""
-    rng = np.random.default_rng(seed)
-    return [
-        {"amount": float(rng.normal(mean, 2)), "country": "fr" if lean and i % 2 else COUNTRIES[i % 3]}
-        for i in range(count)
-    ]
 
 
 def logged(found: list[dict[str, Any]], end: datetime, form: str) -> list[dict[str, object]]:

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from scipy.spatial.distance import jensenshannon
+from drift_reference import instances, jsd, l_infinity
 
 from mlopsctl_stage.cli import main
 
@@ -20,37 +19,6 @@ LOG = "proj.logs.scorer_requests"
 TRAINING = "proj.training.baseline"
 END = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 HOUR = 3600
-COUNTRIES = ["be", "nl", "fr"]
-
-
-def jsd(serving: list[float], baseline: list[float]) -> float:
-    """Jensen-Shannon divergence (base 2) of histograms on 10 equal bins over the baseline's range, plus
-    one open bin on each side."""
-    low, high = min(baseline), max(baseline)
-    edges = np.linspace(low, high, 11)
-
-    def counts(values: list[float]) -> np.ndarray:
-        x = np.asarray(values)
-        inner = np.histogram(x[(x >= low) & (x <= high)], bins=edges)[0]
-        return np.concatenate([[np.sum(x < low)], inner, [np.sum(x > high)]])
-
-    return float(jensenshannon(counts(serving), counts(baseline), base=2) ** 2)
-
-
-def l_infinity(serving: list[str], baseline: list[str]) -> float:
-    values = set(serving) | set(baseline)
-    return max(abs(serving.count(v) / len(serving) - baseline.count(v) / len(baseline)) for v in values)
-
-
-def instances(count: int, mean: float, seed: int, skew_countries: bool = False) -> list[dict[str, Any]]:
-    rng = np.random.default_rng(seed)
-    return [
-        {
-            "amount": float(rng.normal(mean, 2)),
-            "country": "fr" if skew_countries and i % 2 else COUNTRIES[i % 3],
-        }
-        for i in range(count)
-    ]
 
 
 def log_rows(found: list[dict[str, Any]], end: datetime, form: str) -> list[dict[str, Any]]:
@@ -113,7 +81,7 @@ def test_drift_compares_the_window_with_the_one_before(
 ) -> None:
     # The serving window is [END - 2h, END] (it ends at the newest request), the one before it
     # [END - 4h, END - 2h): 120 requests each, none at END - 2h itself.
-    served = instances(120, current_mean, seed=1, skew_countries=breach)
+    served = instances(120, current_mean, seed=1, lean=breach)
     earlier = instances(120, 10.0, seed=2)
     rows = log_rows(served, END, form) + log_rows(earlier, END - timedelta(minutes=121), form)
     write_jsonl(local_root, LOG, rows)
