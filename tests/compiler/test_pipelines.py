@@ -13,6 +13,7 @@ from helpers import STAGED as UNOWNED_STAGED
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from mlopsctl.api import compile_graphs, validate
+from mlopsctl.compiler import build_graph
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.kfp_dag import compile_pipeline
 from mlopsctl.compiler.kfp_internals import CompiledPipeline
@@ -270,6 +271,7 @@ def _compiled_both_ways(
     found = []
     for target, resolved in validation.targets.items():
         ctx = BuildContext(resolved.config, target, validation.document.base_dir)
+        ctx.graph = build_graph(resolved.config, target, validation.document.base_dir)  # its identities
         for name, pipeline in resolved.config.pipelines.items():
             settings = step_settings(ctx, name, pipeline, in_mesh=False, runtime=runtime)
             root = pipeline_root(ctx.config, target)
