@@ -177,9 +177,8 @@ def _merge(
         ):
             _merge(dst[key], value, here, there, sources, origin, diagnostics)
         elif isinstance(value, dict):
-            if isinstance(
-                dst.get(key), dict
-            ):  # another kind: replaced whole, its old keys' nulls say nothing
+            if isinstance(dst.get(key), dict):
+                # Another kind replaces the mapping whole: nulls of the old kind's keys say nothing.
                 value = {k: v for k, v in value.items() if v is not None}
             dst[key] = {}
             sources.graft(origin, there, here)
