@@ -29,6 +29,7 @@ from mlopsctl.compiler.bigquery import DATASET, TABLE
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import DATASET_IAM_MEMBER
 from mlopsctl.compiler.identity import identity_of
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.pipelines import bigquery_name
 from mlopsctl.config.models.features import FeatureGroup, FeatureView, OnlineStore
 from mlopsctl.config.naming import dataset_id
@@ -153,6 +154,7 @@ def _online_store(ctx: BuildContext, name: str, store: OnlineStore) -> None:
         "region": ctx.target.region,
         "labels": ctx.gcp_labels(store.labels),
     }
+    key_deps: tuple[str, ...] = ()
     if store.type == "bigtable":
         scaling = store.bigtable
         inputs["bigtable"] = {
@@ -162,9 +164,11 @@ def _online_store(ctx: BuildContext, name: str, store: OnlineStore) -> None:
                 "cpuUtilizationTarget": scaling.cpu_target,
             }
         }
+        encryption, key_deps = default_key(ctx, "aiplatform", "encryptionSpec")  # Bigtable serving only
+        inputs.update(encryption)
     else:
         inputs["optimized"] = {}
-    ctx.add(ONLINE_STORE, name, inputs, source=("features", "onlineStores", name))
+    ctx.add(ONLINE_STORE, name, inputs, source=("features", "onlineStores", name), depends_on=key_deps)
 
 
 def _view(ctx: BuildContext, name: str, view: FeatureView) -> None:

@@ -234,3 +234,16 @@ def test_the_pulumi_program_registers_the_feature_store(tmp_path: pathlib.Path) 
         recorder.one(DATASET_IAM_MEMBER, "aiplatform-agent-data-viewer-features").inputs["member"] == member
     )
     assert len(recorder.by_type(FEATURE)) == 3
+
+
+def test_with_the_default_key_a_bigtable_store_is_encrypted_and_an_optimized_one_cannot_be(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Only Bigtable online serving takes a customer-managed key (Vertex AI's docs)."""
+    keyed = STAGED_DATA + FEATURES + "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
+    graph = _graph(tmp_path, keyed)
+    bigtable, optimized = (_one(graph, ONLINE_STORE, n) for n in ("big-table", "low-latency"))
+    key = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
+    assert bigtable.inputs["encryptionSpec"] == {"kmsKeyName": key}
+    assert f"{DEV}/gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember/aiplatform-agent-data" in bigtable.depends_on
+    assert "encryptionSpec" not in optimized.inputs
