@@ -28,6 +28,7 @@ from mlopsctl.compiler.iam import external_table
 from mlopsctl.compiler.identity import NAMESPACE, identity_of
 from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, config_argument
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.pods import NodePool, placement
 from mlopsctl.compiler.vertex_models import serving_container
 from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, grant_aiplatform_user, tracking_env
@@ -294,6 +295,7 @@ def _push_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt, nam
         "displayName": name,
         "container": container,
         "labels": ctx.gcp_labels({"mlops-pipeline": at.pipeline, "mlops-model": name}),
+        **default_key(ctx, "aiplatform", "kmsKeyName")[0],  # as ModelVersions are (vertex_models)
     }
     return found
 

@@ -138,3 +138,15 @@ def test_the_grant_goes_to_the_account_the_pipeline_runs_as(tmp_path: pathlib.Pa
     graph = compile_text(tmp_path, text + shared + "placement: {endpoints: vertex}\n")[DEV]
     [(member, _)] = _grants(graph).values()
     assert member == "serviceAccount:sa-shared-dev-usc1@acme-demo-dev.iam.gserviceaccount.com"
+
+
+def test_with_the_default_key_pushed_versions_are_encrypted_as_declared_ones_are(
+    tmp_path: pathlib.Path,
+) -> None:
+    text = OWNED_STAGED_DATA + MODELS + PIPELINE.replace("MODEL", "clf")
+    text += "placement: {endpoints: vertex}\nsecurity:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
+    graph = compile_text(tmp_path, text)[DEV]
+    key = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
+    assert _push_config(graph)["vertex"]["kmsKeyName"] == key
+    [version] = [r for r in graph if r.type == "mlopsctl:vertex/modelVersion:ModelVersion"]
+    assert version.inputs["kmsKeyName"] == key

@@ -210,6 +210,7 @@ def test_a_local_run_registers_nothing(
         ),
         ({**VERTEX, "container": {"imageUri": IMAGE, "ports": ["80"]}}, "--config vertex.container.ports"),
         ({**VERTEX, "labels": {"a": 1}}, "--config vertex.labels: must be an object of strings"),
+        ({**VERTEX, "kmsKeyName": "data"}, "--config vertex.kmsKeyName: must be a key's resource name"),
     ],
 )
 def test_a_bad_vertex_block_fails_before_anything_is_copied(
@@ -224,3 +225,14 @@ def test_a_bad_vertex_block_fails_before_anything_is_copied(
         _push(_model(tmp_path / "model"), tmp_path / "uri", {**CONFIG, "vertex": vertex_block})
     assert capsys.readouterr().err.startswith(f"mlopsctl-stage push: {message}")
     assert not (local_root / "gcs").exists() and vertex.calls == []
+
+
+def test_a_customer_managed_key_encrypts_each_registered_version(
+    vertex: FakeVertex, gcs: FakeGcs, tmp_path: Path
+) -> None:
+    key = "projects/proj/locations/europe-west4/keyRings/demo-prod/cryptoKeys/data"
+    uri = _push(
+        _model(tmp_path / "model"), tmp_path / "uri", {**CONFIG, "vertex": {**VERTEX, "kmsKeyName": key}}
+    )
+    [upload] = vertex.uploads()
+    assert upload.body["model"] == {**_expected_upload(uri), "encryptionSpec": {"kmsKeyName": key}}

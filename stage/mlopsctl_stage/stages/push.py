@@ -84,6 +84,8 @@ class Registration:
     image_uri: str
     ports: list[int]
     labels: dict[str, str] = field(default_factory=dict)
+    kms_key_name: str = ""
+    """The customer-managed key each uploaded version is encrypted with (none: Google's)."""
 
     @classmethod
     def from_config(cls, block: Any) -> Registration:
@@ -103,6 +105,9 @@ class Registration:
         labels = block.get("labels") or {}
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
             raise StageError(f"{subject}.labels", "must be an object of strings")
+        key = block.get("kmsKeyName", "")
+        if not isinstance(key, str) or (key and "/cryptoKeys/" not in key):
+            raise StageError(f"{subject}.kmsKeyName", "must be a key's resource name (.../cryptoKeys/KEY)")
         return cls(
             project=block["project"],
             location=block["location"],
@@ -111,6 +116,7 @@ class Registration:
             image_uri=container["imageUri"],
             ports=ports,
             labels=labels,
+            kms_key_name=key,
         )
 
     @property
@@ -154,6 +160,8 @@ def register(target: Registration, folder: str, version: str) -> None:
                 ports=[aiplatform_v1.Port(container_port=port) for port in target.ports],
             ),
         )
+        if target.kms_key_name:
+            model.encryption_spec = aiplatform_v1.EncryptionSpec(kms_key_name=target.kms_key_name)
         later = aiplatform_v1.UploadModelRequest(parent=target.parent, parent_model=target.model, model=model)
         with vertex.api_errors(f"upload of {folder} to {target.model}"):
             if versions is None:
