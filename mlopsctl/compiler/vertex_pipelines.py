@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.identity import GSA_IAM_MEMBER, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
+from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.pipelines import bigquery_name, compile_for_target, gcs_uri, step_settings
 from mlopsctl.compiler.schedules import POLL_SCHEDULE
 from mlopsctl.compiler.storage import BUCKET
@@ -154,6 +155,7 @@ def run_config(ctx: BuildContext, pipeline: str, parameters: dict[str, JSON]) ->
         "serviceAccount": identity_of(ctx, "pipeline", pipeline, declared).gsa_email,
         "labels": dict(run_labels(ctx, pipeline)),
         "parameters": parameters,
+        **default_key(ctx, "aiplatform", "kmsKeyName")[0],  # the run and what it makes, encrypted
     }
 
 
@@ -188,6 +190,7 @@ def pipeline_job(ctx: BuildContext, pipeline: str, parameters: dict[str, JSON]) 
         },
         "serviceAccount": config["serviceAccount"],
         "labels": config["labels"],
+        **({"encryptionSpec": {"kmsKeyName": config["kmsKeyName"]}} if "kmsKeyName" in config else {}),
     }
 
 

@@ -85,6 +85,8 @@ class VertexTarget:
     service_account: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    kms_key_name: str = ""
+    """The customer-managed key the PipelineJob and what it makes are encrypted with (none: Google's)."""
 
     @classmethod
     def from_config(cls, config: dict[str, Any], subject: str) -> VertexTarget:
@@ -99,6 +101,9 @@ class VertexTarget:
         parameters = config.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise StageError(f"{subject}.parameters", "must be an object")
+        key = config.get("kmsKeyName", "")
+        if not isinstance(key, str) or (key and "/cryptoKeys/" not in key):
+            raise StageError(f"{subject}.kmsKeyName", "must be a key's resource name (.../cryptoKeys/KEY)")
         return cls(
             project=config["project"],
             location=config["location"],
@@ -108,6 +113,7 @@ class VertexTarget:
             service_account=config.get("serviceAccount") or None,
             labels=labels,
             parameters=parameters,
+            kms_key_name=key,
         )
 
     @property
@@ -186,6 +192,8 @@ class VertexRuns:
             service_account=target.service_account or "",
             labels=target.labels,
         )
+        if target.kms_key_name:
+            job.encryption_spec = aiplatform_v1.EncryptionSpec(kms_key_name=target.kms_key_name)
         with api_errors(f"pipeline job of {target.spec_uri} in {target.parent}"):
             created = self.pipelines.create_pipeline_job(
                 parent=target.parent, pipeline_job=job, pipeline_job_id=job_id(spec["pipelineInfo"]["name"])

@@ -153,14 +153,18 @@ def test_long_names_stay_valid_cloud_run_and_scheduler_names(tmp_path: pathlib.P
     assert all(RUN_JOB_NAME.match(n) and SCHEDULER_JOB_NAME.match(n) for n in names), names
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["google-managed", "cmek"])
 def test_the_stage_starts_the_same_pipeline_job_a_schedule_posts(
-    tmp_path: pathlib.Path, local_root: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: pathlib.Path, local_root: pathlib.Path, monkeypatch: pytest.MonkeyPatch, keyed: bool
 ) -> None:
     """The compiled configs against the stage runtime itself: a new-data trigger's ``start-run`` reads
-    the template and creates the PipelineJob that the schedule's request body holds."""
+    the template and creates the PipelineJob that the schedule's request body holds (with the
+    default key, both encrypted with it)."""
     from mlopsctl_stage.cli import main
 
-    graph = _graphs(tmp_path / "config", OWNED_STAGED_DATA + VERTEX + PIPELINE + SCHEDULE + TRIGGERS)[DEV]
+    text = OWNED_STAGED_DATA + VERTEX + PIPELINE + SCHEDULE + TRIGGERS
+    text += "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n" if keyed else ""
+    graph = _graphs(tmp_path / "config", text)[DEV]
     template = _one(graph, BUCKET_OBJECT, "pipeline-train").inputs
     stored = local_root / "gcs" / template["bucket"] / template["name"]
     stored.parent.mkdir(parents=True)
@@ -187,6 +191,8 @@ def test_the_stage_starts_the_same_pipeline_job_a_schedule_posts(
         "runtimeConfig": {**scheduled["runtimeConfig"], "parameterValues": {"lr": 0.1, "epochs": 3}},
     }
     assert started == scheduled
+    key = "projects/acme-demo-dev/locations/us-central1/keyRings/demo-dev/cryptoKeys/data"
+    assert scheduled.get("encryptionSpec") == ({"kmsKeyName": key} if keyed else None)
 
 
 def test_run_config_is_the_retrain_entry_of_a_monitor(tmp_path: pathlib.Path) -> None:

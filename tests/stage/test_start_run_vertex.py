@@ -108,6 +108,22 @@ def test_without_service_account_labels_or_parameters(vertex: FakeVertex, gcs: F
     assert not {"serviceAccount", "labels"} & set(call.body)
 
 
+def test_a_customer_managed_key_encrypts_the_pipeline_job(vertex: FakeVertex, gcs: FakeGcs) -> None:
+    key = "projects/proj/locations/europe-west4/keyRings/proj-prod/cryptoKeys/data"
+    start(vertex_config(kmsKeyName=key))
+    [call] = vertex.created_jobs()
+    assert call.body["encryptionSpec"] == {"kmsKeyName": key}
+
+
+def test_a_key_that_names_no_key_is_refused_before_anything_starts(
+    vertex: FakeVertex, gcs: FakeGcs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        start(vertex_config(kmsKeyName="data"))
+    assert "kmsKeyName: must be a key's resource name" in capsys.readouterr().err
+    assert vertex.created_jobs() == []
+
+
 @pytest.mark.parametrize(
     ("last_run", "changed", "starts"),
     [
