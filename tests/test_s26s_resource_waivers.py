@@ -68,3 +68,12 @@ def test_a_waiver_of_a_region_left_out_of_the_check_is_not_reported(tmp_path: pa
     assert "W303" not in err, err
     _, _, err = run("check", config, "--env", "prod", "--region", "us-central1")
     assert "W303" in err
+
+
+@pytest.mark.parametrize("pattern", ["prod/*", "prod/us-central1"])
+def test_a_short_pattern_of_an_environment_left_out_is_not_reported(
+    tmp_path: pathlib.Path, pattern: str
+) -> None:
+    config = write(tmp_path, WAIVED.replace("PATTERN", pattern))
+    _, _, err = run("check", config, "--env", "dev")
+    assert "W303" not in err, err

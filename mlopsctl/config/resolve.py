@@ -179,7 +179,7 @@ def _merge(
         elif isinstance(value, dict):
             if isinstance(dst.get(key), dict):
                 # Another kind replaces the mapping whole: nulls of the old kind's keys say nothing.
-                value = {k: v for k, v in value.items() if v is not None}
+                value = {k: v for k, v in value.items() if v is not None or k not in dst[key]}
             dst[key] = {}
             sources.graft(origin, there, here)
             _merge(dst[key], value, here, there, sources, origin, diagnostics)

@@ -66,10 +66,13 @@ _ADDRESSES = (
 )
 
 
-def _target_part(pattern: str) -> str:
-    """The ``ENV/REGION/`` part of a resource pattern, with what follows it matching anything."""
+def _names_target(pattern: str, env: str, region: str) -> bool:
+    """Whether a resource pattern may name resources of ``env``/``region``: its first two parts are
+    the address's environment and region (a pattern of one part may match anything)."""
     parts = pattern.split("/", 2)
-    return "/".join(parts[:2]) + "/*" if len(parts) > 2 else "*"
+    if len(parts) < 2:
+        return True
+    return fnmatch.fnmatchcase(env, parts[0]) and fnmatch.fnmatchcase(region, parts[1])
 
 
 def _unmatched_resource_waivers(
@@ -86,9 +89,7 @@ def _unmatched_resource_waivers(
         for i, w in enumerate(tc.config.policies.waivers):
             if w.resource is None or any(fnmatch.fnmatchcase(a, w.resource) for a in addresses):
                 continue
-            if not any(
-                fnmatch.fnmatchcase(f"{env}/{region}/", _target_part(w.resource)) for env, region in checked
-            ):
+            if not any(_names_target(w.resource, env, region) for env, region in checked):
                 continue  # names only targets this check did not compile: nothing to tell
             close = difflib.get_close_matches(w.resource, addresses, n=1, cutoff=0.6)
             found.append(

@@ -73,3 +73,8 @@ def test_nulls_of_the_old_kinds_keys_in_a_switch_are_not_warned_about(tmp_path: 
     )
     found = diagnostics(tmp_path, _config(overlay))
     assert [m for m, _ in found if " W304: " in m or " error " in m] == []
+
+
+def test_a_null_for_a_key_neither_kind_has_is_still_warned_about(tmp_path: pathlib.Path) -> None:
+    found = diagnostics(tmp_path, _config(TO_CANARY + "            stpes: null\n"))
+    assert [m for m, _ in found if " W304: " in m], found
