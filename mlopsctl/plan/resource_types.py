@@ -167,7 +167,7 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
     ),
     "gcp:vertex/aiFeatureGroup:AiFeatureGroup": ("name", "region", "project", "bigQuery.bigQuerySource"),
     "gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature": ("name", "featureGroup", "region", "project"),
-    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": ("name", "region", "project"),
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": ("name", "region", "project", "encryptionSpec"),
     "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview": (
         "name",
         "featureOnlineStore",
@@ -222,6 +222,13 @@ REPLACE_ON: Mapping[str, tuple[str, ...]] = {
         "containerEnv",
     ),
 }
+
+FORCED: Mapping[str, tuple[str, ...]] = {
+    "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore": ("encryptionSpec",),
+}
+"""Paths of REPLACE_ON that the provider would update in place although the API takes them only when the
+resource is created (Vertex AI's key of an online store): the Pulumi program replaces on their change
+(``replaceOnChanges``), as the plan shows."""
 
 # Type token prefix -> the rule for every token under it without an exact entry.
 REPLACE_ON_PREFIX: Mapping[str, tuple[str, ...]] = {

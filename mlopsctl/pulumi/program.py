@@ -27,6 +27,7 @@ from typing import Any
 from mlopsctl.compiler.apis import SERVICE, api_of
 from mlopsctl.graph import Graph, Resource
 from mlopsctl.plan import Existing
+from mlopsctl.plan.resource_types import FORCED
 from mlopsctl.pulumi import vertex
 from mlopsctl.pulumi.kube import CLUSTER, NODE_POOL, create_object, provider
 from mlopsctl.pulumi.types import InputError, args_class, resource_class, split_token, to_args
@@ -129,6 +130,7 @@ class _Program:
             protect=resource.protect,
             provider=self.provider(package),
             ignore_changes=vertex.ignored_changes(resource.type, self.types) or None,
+            replace_on_changes=list(FORCED.get(resource.type, ())) or None,
             **imported,
         )
         if resource.is_kubernetes:

@@ -23,6 +23,7 @@ from mlopsctl.compiler.vertex_features import (
 )
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, Graph, Resource, fn_output
+from mlopsctl.plan.resource_types import replace_paths
 from mlopsctl.pulumi.program import create
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "pulumi"))  # the shared Pulumi mocks
@@ -247,3 +248,16 @@ def test_with_the_default_key_a_bigtable_store_is_encrypted_and_an_optimized_one
     assert bigtable.inputs["encryptionSpec"] == {"kmsKeyName": key}
     assert f"{DEV}/gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember/aiplatform-agent-data" in bigtable.depends_on
     assert "encryptionSpec" not in optimized.inputs
+
+
+def test_a_new_key_replaces_the_bigtable_store_in_the_plan_and_in_pulumi(tmp_path: pathlib.Path) -> None:
+    """Vertex AI takes a store's key only at creation, though the provider would send it as an update."""
+    keyed = STAGED_DATA + FEATURES + "security:\n  kms:\n    data: {}\n  defaultKmsKey: data\n"
+    before = _one(_graph(tmp_path / "a"), ONLINE_STORE, "big-table").inputs
+    graph = _graph(tmp_path / "b", keyed)
+    after = _one(graph, ONLINE_STORE, "big-table").inputs
+    assert replace_paths(ONLINE_STORE, before, after) == ("encryptionSpec",)
+    recorder = Recorder()
+    run(lambda: create(graph), recorder)
+    assert recorder.one(ONLINE_STORE, "big-table").replace_on_changes == ("encryptionSpec",)
+    assert recorder.one(ONLINE_STORE, "low-latency").replace_on_changes == ("encryptionSpec",)

@@ -19,6 +19,7 @@ class Registration:
     dependencies: frozenset[str]
     protect: bool
     provider: str
+    replace_on_changes: tuple[str, ...] = ()
 
 
 PROJECT_NUMBER = "123456789012"
@@ -90,7 +91,7 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 class _Monitor(MockMonitor):
-    """Also records what ``MockResourceArgs`` leaves out: dependencies and protection."""
+    """Also records what ``MockResourceArgs`` leaves out: dependencies, protection, replaceOnChanges."""
 
     def __init__(self, recorder: Recorder) -> None:
         super().__init__(recorder)
@@ -108,6 +109,7 @@ class _Monitor(MockMonitor):
                     dependencies=frozenset(request.dependencies),
                     protect=request.protect,
                     provider=request.provider,
+                    replace_on_changes=tuple(request.replaceOnChanges),
                 )
             )
         return response
