@@ -197,6 +197,7 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
     channels += retrain_channel(ctx, name)
     schedule = monitor.schedule
     where = ["projects", ctx.gcp_project, "locations", ctx.target.region, "endpoints"]
+    encryption, key_deps = default_key(ctx, "aiplatform", "kmsKeyName")
     ctx.add(
         MODEL_MONITOR,
         name,
@@ -217,9 +218,10 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
             "window": _window(monitor.window),
             "endpoints": [fn_join("/", [*where, fn_output(endpoint_address, "name")])],
             "notificationChannels": [fn_output(c, "name") for c in channels],
+            **encryption,
         },
         source=("monitors", name),
-        depends_on=(version, endpoint_address, *channels),
+        depends_on=(version, endpoint_address, *channels, *key_deps),
     )
 
 

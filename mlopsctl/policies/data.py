@@ -9,7 +9,7 @@ from mlopsctl.compiler.bigquery import DATASET
 from mlopsctl.compiler.registry import REPOSITORY
 from mlopsctl.compiler.retrain_subscriptions import TOPIC
 from mlopsctl.compiler.storage import BUCKET
-from mlopsctl.compiler.vertex_models import ENDPOINT, MODEL_VERSION
+from mlopsctl.compiler.vertex_models import ENDPOINT, MODEL_MONITOR, MODEL_VERSION
 from mlopsctl.compiler.vertex_tracking import METADATA_STORE_TYPE, TENSORBOARD
 from mlopsctl.graph import JSON, Resource
 from mlopsctl.policies import Finding, PolicyContext, policy
@@ -24,6 +24,7 @@ ENCRYPTION_KEY: dict[str, tuple[str, ...]] = {
     TENSORBOARD: ("encryptionSpec", "kmsKeyName"),
     METADATA_STORE_TYPE: ("encryptionSpec", "kmsKeyName"),
     TOPIC: ("kmsKeyName",),
+    MODEL_MONITOR: ("kmsKeyName",),
 }
 """Where each type's customer-managed key is set in its inputs."""
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")

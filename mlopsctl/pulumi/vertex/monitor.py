@@ -59,6 +59,7 @@ class ModelMonitorProvider(VertexProvider):
         Input("notificationEmails", list, default=[]),
         Input("notificationChannels", list, default=[]),
         Input("outputUri", str, default=""),
+        Input("kmsKeyName", str, default="", replace=True),
     )
     OUTPUTS: ClassVar[tuple[str, ...]] = ("name", "scheduleNames")
     DELETE_BEFORE_REPLACE = True
@@ -175,6 +176,8 @@ def _monitor(spec: dict[str, Any], name: str) -> Any:
         notification_spec=_notification(spec),
         output_spec=_output(spec),
     )
+    if spec["kmsKeyName"]:  # taken only when the monitor is created
+        found.encryption_spec = v1beta1.EncryptionSpec(kms_key_name=spec["kmsKeyName"])
     default = next((check for check in CHECKS if spec[f"{check}Thresholds"] is not None), None)
     if default is not None:
         found.tabular_objective = _objective(spec, default)

@@ -98,3 +98,9 @@ def test_the_tensorboard_is_protected_like_the_metadata_store(recorder: Recorder
     """Replacing it (a new key, say) would lose every run's logged scalars: that needs --allow-destroy."""
     assert recorder.one("gcp:vertex/aiTensorboard:AiTensorboard", "demo").protect
     assert recorder.one("gcp:vertex/aiMetadataStore:AiMetadataStore", "default").protect
+
+
+def test_model_monitors_name_the_key(recorder: Recorder) -> None:
+    monitor = recorder.one(PULUMI_TYPES["mlopsctl:vertex/modelMonitor:ModelMonitor"], "shift")
+    assert monitor.inputs["kmsKeyName"] == KEY
+    assert _grant(recorder, "aiplatform").urn in monitor.dependencies

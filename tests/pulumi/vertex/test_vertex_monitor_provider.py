@@ -223,3 +223,12 @@ def test_check_reports_each_bad_input_by_name(
 def test_the_monitor_id_comes_from_the_display_name(display_name: str, expected: str) -> None:
     assert monitor_id(display_name) == expected
     assert monitor_id("x" * 70 + "-y").endswith("x") and len(monitor_id("x" * 70)) == 63
+
+
+def test_a_customer_managed_key_encrypts_the_monitor_and_another_replaces_it(fake: FakeVertex) -> None:
+    key = "projects/acme/locations/us-central1/keyRings/acme-prod/cryptoKeys/data"
+    PROVIDER.create(inputs(kmsKeyName=key))
+    assert fake.monitors[canonical(MONITOR)]["encryptionSpec"] == {"kmsKeyName": key}
+    old = PROVIDER.check({}, inputs(kmsKeyName=key)).inputs
+    new = PROVIDER.check({}, inputs(kmsKeyName=f"{key}-2")).inputs
+    assert "kmsKeyName" in (PROVIDER.diff(MONITOR, {**old, "name": MONITOR}, new).replaces or [])
