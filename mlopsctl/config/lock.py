@@ -75,8 +75,12 @@ def load_lock(config: pathlib.Path, display: str) -> tuple[Lock, list[Diagnostic
         hint = "put the lock file itself beside the config, not a link to it (mlopsctl promote writes it)"
         return Lock(name), [Diagnostic("E101", message, hint=hint, position=Position(name, 1, 1))]
     document, diagnostics = load_file(path, name)
-    hint = "mlops.lock is written by 'mlopsctl promote': make it a regular file, or delete it to pin nothing"
-    return _parsed(document, name, [replace(d, hint=hint) if d.code == "E101" else d for d in diagnostics])
+    written = "mlops.lock is written by 'mlopsctl promote':"
+    hints = {  # the config's hints would tell how to write an mlops.yaml
+        "E101": f"{written} make it a regular file, or delete it to pin nothing",
+        "E109": f"{written} restore it from Git, or delete it to pin nothing",
+    }
+    return _parsed(document, name, [replace(d, hint=hints.get(d.code, d.hint)) for d in diagnostics])
 
 
 def parse_lock(raw: bytes, name: str) -> tuple[Lock, list[Diagnostic]]:

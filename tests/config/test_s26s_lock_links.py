@@ -61,3 +61,12 @@ def test_a_lock_link_that_leads_nowhere_is_a_located_error(tmp_path: pathlib.Pat
     assert (
         f"{tmp_path}/mlops.lock:1:1: error E101: {tmp_path}/mlops.lock is a link that leads to no file" in err
     )
+
+
+def test_an_empty_lock_is_told_how_to_recover(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, MINIMAL)
+    (tmp_path / "mlops.lock").write_text("")
+    code, _, err = run("validate", config)
+    assert code == 1
+    assert "mlops.lock:1:1: error E109" in err
+    assert "hint: mlops.lock is written by 'mlopsctl promote': restore it from Git, or delete it" in err
