@@ -207,9 +207,11 @@ def _model_monitor(ctx: BuildContext, name: str, monitor: DataMonitor) -> None:
             "displayName": monitor_display_name(ctx, name),
             "model": fn_output(version, "name"),
             "trainingDataset": f"bq://{ctx.gcp_project}.{dataset}.{baseline.table}",
+            # In the order declared: Model Monitoring names an array instance's values by it, so list
+            # the features in the model's input order when its instances are arrays.
             "features": [
                 {"name": feature, "type": FEATURE_TYPES[spec.kind]}
-                for feature, spec in sorted(monitor.features.items())
+                for feature, spec in monitor.features.items()
             ],
             f"{monitor.type}Thresholds": thresholds,
             # Every feature has its threshold above; this covers only what Vertex AI adds.

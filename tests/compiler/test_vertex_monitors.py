@@ -164,3 +164,13 @@ def test_nothing_of_theirs_runs_in_the_cluster(tmp_path: pathlib.Path) -> None:
         ("vertex-ai-agent-data-editor-logs", "roles/bigquery.dataEditor"),
         ("vertex-ai-agent-data-viewer-training-train", "roles/bigquery.dataViewer"),
     ]
+
+
+def test_features_keep_the_order_the_config_lists_them_in(tmp_path: pathlib.Path) -> None:
+    """Model Monitoring names an array instance's values by the order of its features."""
+    text = MONITORS.replace(
+        "      amount: {kind: numeric}\n      country: {kind: categorical, threshold: 0.3}\n",
+        "      country: {kind: categorical, threshold: 0.3}\n      amount: {kind: numeric}\n",
+    )
+    graph = compile_text(tmp_path, MINIMAL + CLF_API + text)[DEV]
+    assert [f["name"] for f in _get(graph, MONITOR, "api-skew").inputs["features"]] == ["country", "amount"]
