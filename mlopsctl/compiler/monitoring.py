@@ -64,8 +64,8 @@ from mlopsctl.compiler.slo import promql
 from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.compiler.vertex_pipelines import grant_act_as, run_config, template_of
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
+from mlopsctl.config.checks.parameters import retrained
 from mlopsctl.config.durations import parse_duration
-from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import DataMonitor, SloMonitor
 from mlopsctl.config.naming import (
     PIPELINE_ROOT,
@@ -97,7 +97,7 @@ def build(ctx: BuildContext) -> None:
         return
     slo_retrains: alert_receiver.Retrains = {}
     for name, monitor in ctx.config.monitors.items():
-        pipelines = retrained_pipelines(ctx.config, name)
+        pipelines = retrained(ctx.config, name)
         if isinstance(monitor, DataMonitor):
             _data_monitor(ctx, name, monitor, pipelines)
             continue
@@ -118,7 +118,7 @@ def _pulled(ctx: BuildContext) -> None:
     pulled = subscriptions(ctx)
     retrains: alert_receiver.Retrains = {}
     for name in pulled:
-        versions = [published_version(ctx, p) for p in retrained_pipelines(ctx.config, name)]
+        versions = [published_version(ctx, p) for p in retrained(ctx.config, name)]
         retrains[name] = {_retrained(e): (e, address) for e, address in _kfp_runs(ctx, name, versions)}
     alert_receiver.build(ctx, retrains, pulled)
 
@@ -126,13 +126,6 @@ def _pulled(ctx: BuildContext) -> None:
 def _retrained(entry: dict[str, JSON]) -> str:
     """The pipeline a ``start-run`` config runs (named ``displayName`` on Vertex AI)."""
     return str(entry.get("pipeline") or entry["displayName"])
-
-
-def retrained_pipelines(config: MLOpsConfig, monitor: str) -> list[str]:
-    """Pipelines to run when ``monitor`` fires: its ``actions.retrain`` and those it triggers."""
-    retrain = config.monitors[monitor].actions.retrain
-    triggered = {p for p, pl in config.pipelines.items() if any(t.monitor == monitor for t in pl.triggers)}
-    return sorted(triggered | ({retrain} if retrain else set()))
 
 
 def _pipeline_of(version: Resource) -> str:

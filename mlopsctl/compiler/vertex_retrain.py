@@ -47,7 +47,6 @@ from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import WorkloadAccount, google_account, identity_of
 from mlopsctl.compiler.kms import default_key
-from mlopsctl.compiler.monitoring import retrained_pipelines
 from mlopsctl.compiler.retrain_subscriptions import (
     PUBLISHER,
     SUBSCRIPTION,
@@ -57,6 +56,7 @@ from mlopsctl.compiler.retrain_subscriptions import (
 )
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, grant_act_as, run_labels
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
+from mlopsctl.config.checks.parameters import retrained
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import gsa_account_id, region_short, shorten
@@ -111,7 +111,7 @@ def _graph_name(monitor: str) -> str:
 
 def retrain_channel(ctx: BuildContext, monitor: str) -> list[str]:
     """The address of the notification channel that starts ``monitor``'s retraining runs, if it has one."""
-    if ctx.config.placement.monitors != "vertex" or not retrained_pipelines(ctx.config, monitor):
+    if ctx.config.placement.monitors != "vertex" or not retrained(ctx.config, monitor):
         return []
     return [ctx.address(NOTIFICATION_CHANNEL, _graph_name(monitor))]
 
@@ -231,7 +231,7 @@ def _account(ctx: BuildContext, monitor: str, source: Path) -> tuple[str, tuple[
         grants.append(
             ctx.add(PROJECT_IAM_MEMBER, name, inputs, source=source, depends_on=(account.address,)).address
         )
-    for pipeline in retrained_pipelines(ctx.config, monitor):
+    for pipeline in retrained(ctx.config, monitor):
         runs_as = identity_of(ctx, "pipeline", pipeline, ctx.config.pipelines[pipeline].service_account)
         grants.append(grant_act_as(ctx, who, runs_as, source))
     return who.gsa_email, tuple(dict.fromkeys(grants))
@@ -260,7 +260,7 @@ def workflow_source(ctx: BuildContext, monitor: str) -> str:
     one, lists that page (the token starts empty: proto3 reads ``pageToken=`` as no token)."""
     region, project = ctx.target.region, ctx.gcp_project
     jobs = f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
-    pipelines = retrained_pipelines(ctx.config, monitor)
+    pipelines = retrained(ctx.config, monitor)
     starts: list[JSON] = [
         {
             f"start_{index}": {
@@ -339,7 +339,7 @@ def oversize_workflows(graph: Graph, config: MLOpsConfig) -> list[Diagnostic]:
         monitor = str(workflow.source[1])
         specs = {
             pipeline: len(str(template.inputs["content"]).encode())
-            for pipeline in retrained_pipelines(config, monitor)
+            for pipeline in retrained(config, monitor)
             if (
                 template := graph.resources.get(
                     address_of(graph.target, BUCKET_OBJECT, f"pipeline-{pipeline}")

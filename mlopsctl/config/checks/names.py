@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from mlopsctl.config import naming
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.parameters import retrained
 from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
@@ -246,7 +247,7 @@ def pubsub_topics(ctx: CheckContext) -> Iterator[Diagnostic]:
     name = ctx.config.project.name
     if ctx.config.placement.monitors != "vertex" or not name.startswith(PUBSUB_RESERVED_PREFIX):
         return
-    retraining = [m for m in ctx.config.monitors if _retrains(ctx, m)]
+    retraining = [m for m in ctx.config.monitors if retrained(ctx.config, m)]
     if retraining:
         yield Diagnostic(
             "E304",
@@ -257,13 +258,6 @@ def pubsub_topics(ctx: CheckContext) -> Iterator[Diagnostic]:
             hint="the topic is named <project>-<env>-<region>-monitor-<monitor>-retrain: choose a project "
             f"name that does not start with '{PUBSUB_RESERVED_PREFIX}'",
         )
-
-
-def _retrains(ctx: CheckContext, monitor: str) -> bool:
-    """Whether ``monitor`` starts runs: its ``actions.retrain``, or a pipeline's trigger on it."""
-    if ctx.config.monitors[monitor].actions.retrain:
-        return True
-    return any(t.monitor == monitor for p in ctx.config.pipelines.values() for t in p.triggers)
 
 
 LABEL_LIMIT = 64
