@@ -205,11 +205,7 @@ def _window(
 
 
 def _newest(table: str, log: _Log) -> datetime:
-    try:
-        read = storage.read_table(table, columns=[log.time])[log.time]
-    except StageError as error:
-        raise vertex_log_error(f"serving.table ({table})", error) if log.vertex else error from None
-    times = utc_times(read, f"serving.table ({table})")
+    times = utc_times(log.read(table, [log.time])[log.time], f"serving.table ({table})")
     newest = pc.max(times).as_py()
     return newest if newest is not None else datetime.now(UTC)
 
@@ -246,16 +242,22 @@ class _Log:
             raise StageError("serving.positional", "must be a list of feature names")
         return _Log(found == "vertex", tuple(positional), VERTEX_TIME if found == "vertex" else TIME_COLUMN)
 
+    def read(self, table: str, columns: list[str], since: datetime | None = None) -> pa.Table:
+        """``columns`` of the serving table (from ``since`` on); a missing column of Vertex AI's log is
+        reported saying what that log holds."""
+        try:
+            return storage.read_table(
+                table, columns=columns, since=None if since is None else (self.time, since)
+            )
+        except StageError as error:
+            raise vertex_log_error(f"serving.table ({table})", error) if self.vertex else error from None
+
     def requests(
         self, table: str, window: tuple[datetime, datetime | None], rate: float, *, last: bool = True
     ) -> pa.Table:
         """The requests logged in ``window`` (its end included if ``last``), as KServe v1 bodies."""
         start, end = window
-        columns = list(VERTEX_COLUMNS if self.vertex else SERVING_COLUMNS)
-        try:
-            rows = storage.read_table(table, columns=columns, since=(self.time, start))
-        except StageError as error:
-            raise vertex_log_error(f"serving.table ({table})", error) if self.vertex else error from None
+        rows = self.read(table, list(VERTEX_COLUMNS if self.vertex else SERVING_COLUMNS), since=start)
         if end is not None and rows.num_rows:
             times = utc_times(rows[self.time], f"serving.table ({table})")
             bound = pa.scalar(end, pa.timestamp("us", "UTC"))
