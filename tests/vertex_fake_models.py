@@ -116,7 +116,10 @@ class EndpointRoutes(ModelRoutes):
         found = self._get_endpoint(endpoint)
         model, ref = canonical(body["deployedModel"]["model"]).partition("@")[::2]
         version = self._version(model, ref or None)
-        deployed = {**body["deployedModel"], "id": str(next(self._ids)), "model": model}
+        given = body["deployedModel"].get("id")
+        if given and given in {d["id"] for d in found["deployedModels"]}:
+            raise ApiError("ALREADY_EXISTS", f"Deployed model {given} already exists on {endpoint}")
+        deployed = {**body["deployedModel"], "id": given or str(next(self._ids)), "model": model}
         deployed["modelVersionId"] = version["versionId"]
         found["deployedModels"].append(deployed)
         if body.get("trafficSplit"):

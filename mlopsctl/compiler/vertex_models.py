@@ -17,6 +17,7 @@ runs with: it holds the feature views the endpoints serving it read online
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 
 from mlopsctl.compiler.context import BuildContext
@@ -50,6 +51,21 @@ def endpoint_id(project: str, target: Target, endpoint: str) -> str:
     key = "/".join((project, target.env, target.region, endpoint))
     number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
     lowest = 10 ** (ENDPOINT_ID_DIGITS - 1)
+    return str(lowest + number % (9 * lowest))
+
+
+DEPLOYED_MODEL_ID_DIGITS = 10
+"""A DeployedModel id of our choosing has at most ten digits (``DeployedModel.id``)."""
+
+
+def deployed_model_id(endpoint: str, immutable: Mapping[str, JSON]) -> str:
+    """The id of a deployed model on the endpoint of id ``endpoint``: ten digits from a hash of what
+    Vertex AI cannot change on a deployed model (``immutable``: its key, model version, machine,
+    accelerators and account), so a change of any of them deploys a model of another id beside the
+    old one, and the request log's ``deployed_model_id`` names the variant and version that answered."""
+    key = json.dumps([endpoint, immutable], sort_keys=True)
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    lowest = 10 ** (DEPLOYED_MODEL_ID_DIGITS - 1)
     return str(lowest + number % (9 * lowest))
 
 

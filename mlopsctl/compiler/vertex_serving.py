@@ -47,6 +47,7 @@ from mlopsctl.compiler.vertex_models import (
     ENDPOINT,
     MODEL_MONITOR,
     add_model_versions,
+    deployed_model_id,
     endpoint_id,
     endpoint_resource,
     version_resource,
@@ -152,7 +153,7 @@ def _deployment(ctx: BuildContext, name: str, endpoint: Endpoint, endpoint_addre
             "location": ctx.target.region,
             "endpoint": fn_output(endpoint_address, "name"),
             "deployedModels": [
-                _deployed_model(ctx, key, variant, who.gsa_email)
+                _deployed_model(ctx, name, key, variant, who.gsa_email)
                 for key, variant in endpoint.variants.items()
             ],
             "trafficSplit": traffic_split(endpoint),
@@ -162,20 +163,25 @@ def _deployment(ctx: BuildContext, name: str, endpoint: Endpoint, endpoint_addre
     )
 
 
-def _deployed_model(ctx: BuildContext, key: str, variant: Variant, account: str) -> dict[str, JSON]:
-    model: dict[str, JSON] = {
+def _deployed_model(
+    ctx: BuildContext, endpoint: str, key: str, variant: Variant, account: str
+) -> dict[str, JSON]:
+    version = version_resource(ctx, variant.model, variant.version)
+    immutable: dict[str, JSON] = {
         "key": key,
-        "model": fn_output(version_resource(ctx, variant.model, variant.version), "name"),
+        "model": version,
         "machineType": variant.machine_type or vertex_catalog().default_machine_type,
+        "serviceAccount": account,
     }
     if variant.accelerators:
-        model["acceleratorType"] = variant.accelerator_type
-        model["acceleratorCount"] = variant.accelerators
+        immutable["acceleratorType"] = variant.accelerator_type
+        immutable["acceleratorCount"] = variant.accelerators
     return {
-        **model,
+        **immutable,
+        "id": deployed_model_id(endpoint_id(ctx.gcp_project, ctx.target, endpoint), immutable),
+        "model": fn_output(version, "name"),
         "minReplicaCount": variant.min_replicas,
         "maxReplicaCount": variant.max_replicas,
-        "serviceAccount": account,
     }
 
 

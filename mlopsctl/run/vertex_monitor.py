@@ -17,8 +17,9 @@ for Vertex AI's own job: its config is made of the ModelMonitor's compiled input
   workflow whose PipelineJobs it creates (pipelines on Vertex AI), or its pull subscription and the
   cluster's retrain receiver's ``start-run`` configs (pipelines on Kubeflow Pipelines).
 
-The request log's ``deployed_model_id`` is assigned by Vertex AI when the model is deployed, so every
-request of the window counts, whichever deployed model answered it.
+Model Monitoring monitors one model version of the endpoint: only the requests that its deployed models
+answered count (``serving.deployedModels``, their ids in the endpoint's compiled Deployment, which the
+request log's ``deployed_model_id`` names), not a canary's or another variant's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.retrain_subscriptions import SUBSCRIPTION
-from mlopsctl.compiler.vertex_models import ENDPOINT, MODEL_MONITOR
+from mlopsctl.compiler.vertex_models import DEPLOYMENT, ENDPOINT, MODEL_MONITOR
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, Template, template_name
 from mlopsctl.compiler.vertex_retrain import TRIGGER, WORKFLOW
 from mlopsctl.graph import JSON, Graph, Resource, address_of
@@ -53,7 +54,7 @@ _READ = frozenset(
 ) | {"servingDataset", "endpoints"}
 """The inputs a local run reads: not the model version nor the channels, whose names are assigned by
 Vertex AI and Cloud Monitoring when they are created."""
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+KUBE_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RECEIVER = "retrain-receiver"
 
 
@@ -92,7 +93,12 @@ def vertex_monitor(graph: Graph, name: str) -> VertexMonitor | None:
         "type": check,
         "features": features,
         "windowSeconds": _seconds(str(inputs.get("window", "1d")), subject),
-        "serving": {"table": _log_table(graph, inputs, subject), "format": "vertex", "positional": order},
+        "serving": {
+            "table": _log_table(graph, inputs, subject),
+            "format": "vertex",
+            "positional": order,
+            "deployedModels": _deployed(graph, found, inputs["endpoints"][0], subject),
+        },
         "baseline": baseline,
         "notify": notify,
     }
@@ -170,6 +176,21 @@ def _log_table(graph: Graph, inputs: Mapping[str, Any], subject: str) -> str:
     raise RunError(f"{subject}: no AiEndpoint {named[0]} in {graph.target}")
 
 
+def _deployed(graph: Graph, monitor: Resource, endpoint: str, subject: str) -> list[JSON]:
+    """The ids of the deployed models of the monitored model version on ``endpoint``."""
+    for deployment in graph.of_type(DEPLOYMENT):
+        where = resolved(
+            graph, {k: deployment.inputs[k] for k in ("project", "location", "endpoint")}, subject
+        )
+        path = f"projects/{where['project']}/locations/{where['location']}/endpoints/{where['endpoint']}"
+        if endpoint in (path, where["endpoint"]):
+            entries = deployment.inputs["deployedModels"]
+            ids = [e["id"] for e in entries if e["model"] == monitor.inputs["model"] and e.get("id")]
+            if ids:
+                return sorted(ids)
+    raise RunError(f"{subject}: no model of {endpoint} is deployed from the monitored version, with its id")
+
+
 def _channels(graph: Graph, channels: list[Any]) -> tuple[list[JSON], list[str]]:
     """The declared channels the monitor notifies (by name), and the topics of those that retrain."""
     notify: list[JSON] = []
@@ -226,7 +247,7 @@ def _job_run(graph: Graph, job: Mapping[str, Any]) -> Retrain:
 
 def _received_runs(graph: Graph, subscription: str) -> list[Retrain]:
     """The runs that the retrain receiver starts for a message of ``subscription``."""
-    for receiver in graph.of_type(DEPLOYMENT):
+    for receiver in graph.of_type(KUBE_DEPLOYMENT):
         for container in _containers(receiver):
             command = [str(c) for c in [*container.get("command", []), *container.get("args", [])]]
             if command[:2] != [STAGE_PROGRAM, RECEIVER]:

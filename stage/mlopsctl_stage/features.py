@@ -69,12 +69,14 @@ def is_request_log(table: pa.Table) -> bool:
 
 VERTEX_TIME = "logging_time"
 VERTEX_PAYLOAD = "request_payload"
+VERTEX_DEPLOYED = "deployed_model_id"
 VERTEX_COLUMNS = (VERTEX_TIME, VERTEX_PAYLOAD)
-"""The columns of Vertex AI's request-response log that a comparison reads."""
+"""The columns of Vertex AI's request-response log that a comparison reads (and ``VERTEX_DEPLOYED`` when
+only some deployed models' requests count)."""
 VERTEX_LOG = (
-    "Vertex AI's request-response log, whose columns logging_time (TIMESTAMP) and request_payload "
-    "(REPEATED STRING) hold when and what was asked: each element one instance as JSON text, an object "
-    "keyed by feature or an array in the order of the features"
+    "Vertex AI's request-response log, whose columns logging_time (TIMESTAMP), deployed_model_id (STRING) "
+    "and request_payload (REPEATED STRING) hold when, of which deployed model and what was asked: each "
+    "element one instance as JSON text, an object keyed by feature or an array in the order of the features"
 )
 
 

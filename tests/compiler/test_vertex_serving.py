@@ -83,6 +83,7 @@ def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: p
         "deployedModels": [
             {
                 "key": "main",
+                "id": deployment.inputs["deployedModels"][0]["id"],
                 "model": fn_output(version.address, "name"),
                 "machineType": "n1-standard-2",
                 "minReplicaCount": 1,
@@ -92,7 +93,38 @@ def test_an_endpoint_is_a_model_version_an_endpoint_and_a_deployment(tmp_path: p
         ],
         "trafficSplit": {"main": 100},
     }
+    assert deployment.inputs["deployedModels"][0]["id"] == "2375156146"  # never changes: a new id redeploys
     assert set(deployment.depends_on) == {endpoint.address, version.address, _address(GSA, "endpoint-api")}
+
+
+def _deployed_id(tmp_path: pathlib.Path, text: str) -> str:
+    [entry] = _get(_graphs(tmp_path, text)[DEV], DEPLOYMENT, "api").inputs["deployedModels"]
+    return str(entry["id"])
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        (("main: {model: clf, version: v1}", "main: {model: clf, version: v1, minReplicas: 2}"), True),
+        (
+            ("main: {model: clf, version: v1}", "main: {model: clf, version: v1, machineType: n1-highmem-4}"),
+            False,
+        ),
+        (("main: {model: clf, version: v1}", "blue: {model: clf, version: v1}"), False),
+    ],
+    ids=["replicas", "machine", "key"],
+)
+def test_a_deployed_models_id_changes_with_what_redeploys_it(
+    tmp_path: pathlib.Path, change: tuple[str, str], same: bool
+) -> None:
+    """The id is the deployed model's own on Vertex AI: what Vertex AI changes in place keeps it, what
+    needs a new deployed model beside the old one gives another."""
+    text = CLF_API + VERTEX
+    assert change[0] in text
+    before = _deployed_id(tmp_path / "before", text)
+    after = _deployed_id(tmp_path / "after", text.replace(*change))
+    assert len(before) == 10 and before.isdigit() and not before.startswith("0")
+    assert (before == after) is same
 
 
 def test_nothing_of_kserve_istio_or_the_request_logger_is_built_for_it(tmp_path: pathlib.Path) -> None:
@@ -154,7 +186,7 @@ def test_machines_accelerators_and_replicas_come_from_the_variant(tmp_path: path
     )
     sections = CLF_API.replace("main: {model: clf, version: v1}", variant) + VERTEX
     [model] = _get(_graphs(tmp_path, sections)[DEV], DEPLOYMENT, "api").inputs["deployedModels"]
-    assert {k: v for k, v in model.items() if k not in ("key", "model", "serviceAccount")} == {
+    assert {k: v for k, v in model.items() if k not in ("key", "id", "model", "serviceAccount")} == {
         "machineType": "g2-standard-8",
         "acceleratorType": "NVIDIA_L4",
         "acceleratorCount": 1,

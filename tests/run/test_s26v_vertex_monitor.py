@@ -16,7 +16,7 @@ from drift_reference import instances, jsd, l_infinity
 from helpers import compile_text, run
 from run_projects import HEAD, LOGGED_SCORER, NOTE, RETRAIN, jsonl, project
 
-from mlopsctl.compiler.vertex_models import MODEL_MONITOR
+from mlopsctl.compiler.vertex_models import DEPLOYMENT, MODEL_MONITOR
 from mlopsctl.run.errors import RunError
 from mlopsctl.run.result import PipelineResult, StepResult
 from mlopsctl.run.vertex_monitor import resolved
@@ -46,15 +46,23 @@ placement: {endpoints: vertex, monitors: vertex, pipelines: PIPELINES}
 """
 )
 END = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+REGION = "us-central1"
 
 
-def logged(found: list[dict[str, Any]], end: datetime, form: str) -> list[dict[str, object]]:
-    """Vertex AI's log rows, one a minute back from ``end``: instances as objects or as arrays in the
-    compiled feature order (amount, country)."""
+def deployed_ids(config: pathlib.Path) -> dict[str, str]:
+    """The compiled id of each variant's deployed model on endpoint scorer, by variant."""
+    [graph] = [g for t, g in compile_text(config.parent, config.read_text()).items() if t.region == REGION]
+    [deployment] = graph.of_type(DEPLOYMENT)
+    return {str(e["key"]): str(e["id"]) for e in deployment.inputs["deployedModels"]}
+
+
+def logged(found: list[dict[str, Any]], end: datetime, form: str, deployed: str) -> list[dict[str, object]]:
+    """Vertex AI's log rows of deployed model ``deployed``, one a minute back from ``end``: instances
+    as objects or as arrays in the compiled feature order (amount, country)."""
     return [
         {
             "endpoint": "projects/123/locations/us-central1/endpoints/741610339",
-            "deployed_model_id": "4242",
+            "deployed_model_id": deployed,
             "logging_time": (end - timedelta(minutes=i)).isoformat(),
             "request_id": i,
             "request_payload": [json.dumps(x if form == "object" else [x["amount"], x["country"]])],
@@ -71,6 +79,7 @@ def monitored(
     requests (the later drifting or not); returns (config, served instances, their baseline)."""
     text = CONFIG.replace("TYPE", kind).replace("PIPELINES", pipelines)
     config = project(folder, text, NOTE)
+    main = deployed_ids(config)["main"]
     tables = folder / "sample-data" / "datasets" / "serving"
     training = instances(300, 10.0, seed=1)
     jsonl(tables / "training.jsonl", training)
@@ -79,7 +88,7 @@ def monitored(
     # [END - 2h, END] is the window (it ends at the newest request); [END - 4h, END - 2h) the one before.
     jsonl(
         tables / "scorer_requests.jsonl",
-        logged(served, END, form) + logged(earlier, END - timedelta(minutes=121), form),
+        logged(served, END, form, main) + logged(earlier, END - timedelta(minutes=121), form, main),
     )
     return config, served, earlier if kind == "drift" else training
 
@@ -117,6 +126,52 @@ def test_the_model_monitor_runs_on_the_sample_data(
     assert isinstance(version, str) and version.startswith("retrain-")  # the PipelineVersion it runs
 
 
+CANARY = """\
+    rollout: {strategy: canary, baseline: main, candidate: next, steps: [10, 50, 100]}
+"""
+
+
+@pytest.mark.parametrize("kind", ["drift", "skew"])
+def test_only_the_monitored_versions_requests_count(tmp_path: pathlib.Path, kind: str) -> None:
+    """A canary's requests are in the endpoint's log too, under its own deployed model id; Model
+    Monitoring monitors the version served as ``default``, so they do not count, drifting as they may."""
+    text = CONFIG.replace("TYPE", kind).replace("PIPELINES", "gke")
+    text = text.replace(
+        "        artifactUri: gs://demo-${env}-${region}-models/scorer/v1\n",
+        (
+            "        artifactUri: gs://demo-${env}-${region}-models/scorer/v1\n"
+            "      v2:\n"
+            "        artifactUri: gs://demo-${env}-${region}-models/scorer/v2\n"
+        ),
+    )
+    text = text.replace(
+        "      main: {model: scorer, version: v1}\n",
+        "      main: {model: scorer, version: v1}\n      next: {model: scorer, version: v2}\n" + CANARY,
+    )
+    config = project(tmp_path, text, NOTE)
+    ids = deployed_ids(config)
+    assert ids["main"] != ids["next"] and all(len(i) == 10 and i.isdigit() for i in ids.values())
+    tables = tmp_path / "sample-data" / "datasets" / "serving"
+    training, served = instances(300, 10.0, seed=1), instances(60, 10.0, seed=2)
+    tried, earlier = instances(60, 16.0, seed=4, lean=True), instances(60, 10.0, seed=3)
+    jsonl(tables / "training.jsonl", training)
+    rows = logged(served, END, "object", ids["main"]) + logged(tried, END, "object", ids["next"])
+    rows += logged(earlier, END - timedelta(minutes=121), "object", ids["main"])
+    jsonl(tables / "scorer_requests.jsonl", rows)
+
+    result = monitor_run(config, "scorer-watch", tmp_path / "out")
+    assert result.ok, result
+    baseline = earlier if kind == "drift" else training
+    expected = jsd([x["amount"] for x in served], [x["amount"] for x in baseline])
+    assert result.features["amount"].distance == pytest.approx(expected, rel=1e-9)
+    assert result.breached is False
+
+    # The same requests all answered by the monitored version breach.
+    rows = [{**row, "deployed_model_id": ids["main"]} for row in rows]
+    jsonl(tables / "scorer_requests.jsonl", rows)
+    assert monitor_run(config, "scorer-watch", tmp_path / "again").breached is True
+
+
 @pytest.mark.parametrize("pipelines", ["gke", "vertex"])
 def test_act_runs_what_the_retraining_chain_starts(tmp_path: pathlib.Path, pipelines: str) -> None:
     """Pipelines on GKE: the retrain receiver's start-run config of the monitor's subscription; on
@@ -152,7 +207,13 @@ def test_act_without_a_breach_runs_nothing(tmp_path: pathlib.Path) -> None:
             "has no column 'logging_time'",
         ),
         (
-            [{"logging_time": "2025-06-02T12:00:00Z", "request_payload": '{"amount": 1.0}'}],
+            [
+                {
+                    "logging_time": "2025-06-02T12:00:00Z",
+                    "deployed_model_id": "1",
+                    "request_payload": '{"amount": 1.0}',
+                }
+            ],
             "request_payload holds string, not lists of JSON texts",
         ),
     ],

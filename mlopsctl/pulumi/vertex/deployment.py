@@ -18,11 +18,20 @@ from typing import Any, ClassVar
 from pulumi.dynamic import CheckFailure, CreateResult, UpdateResult
 
 from mlopsctl.pulumi.vertex.base import Input, VertexProvider, as_int, is_unknown, kind_failure, listed
-from mlopsctl.pulumi.vertex.client import DEPLOY_TIMEOUT, calling, client, location_path, missing_ok, wait
+from mlopsctl.pulumi.vertex.client import (
+    DEPLOY_TIMEOUT,
+    VertexError,
+    calling,
+    client,
+    location_path,
+    missing_ok,
+    wait,
+)
 from mlopsctl.pulumi.vertex.model import split_version
 
 MODEL_INPUTS = (
     Input("key", str, required=True),
+    Input("id", str, default=""),
     Input("model", str, required=True),
     Input("machineType", str, default="n1-standard-2"),
     Input("acceleratorType", str, default=""),
@@ -132,6 +141,8 @@ def _entry_failures(entry: dict[str, Any], where: str) -> list[CheckFailure]:
     key, model, accelerator = entry["key"], entry["model"], entry["acceleratorType"]
     if not is_unknown(key) and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", key):
         failures.append(CheckFailure(f"{where}.key", f"{key!r}: letters, digits, '_', '.', '-' (≤128)"))
+    if entry["id"] and not is_unknown(entry["id"]) and not re.fullmatch(r"[0-9]{1,10}", entry["id"]):
+        failures.append(CheckFailure(f"{where}.id", f"{entry['id']!r}: 1 to 10 digits"))
     if not is_unknown(model) and "/models/" not in model:
         failures.append(CheckFailure(f"{where}.model", f"{model!r} is not a model resource name"))
     if accelerator and not is_unknown(accelerator):
@@ -168,8 +179,7 @@ def _reconcile(spec: dict[str, Any]) -> tuple[str, dict[str, str]]:
         current = service.get_endpoint(name=endpoint)
     ids: dict[str, str] = {}
     for entry in spec["deployedModels"]:
-        named = [d for d in current.deployed_models if d.display_name == entry["key"]]
-        found = next((d for d in named if _serves(d, entry)), None)
+        found = _found(current.deployed_models, entry, endpoint)
         if found is None:
             ids[entry["key"]] = _deploy(service, endpoint, entry)
             continue
@@ -184,6 +194,22 @@ def _reconcile(spec: dict[str, Any]) -> tuple[str, dict[str, str]]:
         if deployed.id not in ids.values():
             _undeploy(service, endpoint, deployed)
     return endpoint, ids
+
+
+def _found(deployed_models: Any, entry: dict[str, Any], endpoint: str) -> Any:
+    """The deployed model of ``entry``: the one of its id, or one of its key that serves it."""
+    if not entry["id"]:
+        return next(
+            (d for d in deployed_models if d.display_name == entry["key"] and _serves(d, entry)), None
+        )
+    found = next((d for d in deployed_models if d.id == entry["id"]), None)
+    if found is not None and not _serves(found, entry):
+        raise VertexError(
+            f"deployed model {entry['id']} on {endpoint} serves {found.model} as {found.display_name!r}, "
+            f"not {entry['model']} as {entry['key']!r}: it was deployed outside mlopsctl; undeploy it and "
+            "apply again"
+        )
+    return found
 
 
 def _serves(deployed: Any, entry: dict[str, Any]) -> bool:
@@ -210,6 +236,7 @@ def _deploy(service: Any, endpoint: str, entry: dict[str, Any]) -> str:
         machine["accelerator_type"] = entry["acceleratorType"]
         machine["accelerator_count"] = entry["acceleratorCount"]
     deployed = aiplatform_v1.DeployedModel(
+        id=entry["id"],
         model=entry["model"],
         display_name=entry["key"],
         service_account=entry["serviceAccount"],

@@ -4,7 +4,8 @@ The config is what ``mlopsctl.compiler.monitoring.drift_config`` writes, plus ``
 channel names). The serving data is the request log (``serving.table``) over the last
 ``windowSeconds``, sampled at ``serving.samplingRate``; the baseline is ``baseline.table``, a
 request log too or a table whose columns are the features. With ``serving.format: vertex`` the serving
-table is Vertex AI's request-response log (array instances named by ``serving.positional``), and with
+table is Vertex AI's request-response log (array instances named by ``serving.positional``; only the
+requests of ``serving.deployedModels`` count when given, :mod:`mlopsctl_stage.serving_log`), and with
 ``baseline.previousWindow`` the baseline is its window before, as Vertex AI's drift. Each feature's distance
 (:mod:`mlopsctl_stage.distances`) is compared with its threshold; one row per feature goes to
 ``output.statistics`` and one per breached feature to ``output.alerts``.
@@ -34,30 +35,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlopsctl_stage import runs, storage
 from mlopsctl_stage.artifacts import write_file
 from mlopsctl_stage.distances import Comparison, Reference, against_tallies, reference, tally
 from mlopsctl_stage.errors import StageError
-from mlopsctl_stage.features import (
-    VERTEX_COLUMNS,
-    VERTEX_TIME,
-    is_request_log,
-    logged_features,
-    sample,
-    summarised_features,
-    table_features,
-    vertex_log_error,
-    vertex_requests,
-)
+from mlopsctl_stage.features import is_request_log, logged_features, summarised_features, table_features
+from mlopsctl_stage.serving_log import ServingLog
 from mlopsctl_stage.storage.formats import utc_times
 
 MONITOR_LABEL = "mlopsctl.dev/monitor"
-TIME_COLUMN = "timestamp"
-SERVING_COLUMNS = (TIME_COLUMN, "request_id", "request", "response")
-"""The columns of the request log (``mlopsctl.compiler.bigquery.REQUEST_LOG``) that the comparison reads."""
 KINDS = ("numeric", "categorical")
 
 
@@ -98,7 +86,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
     kind = str(config.get("type") or args.stage)
     features = _features(config)
     serving_table = _text(config, "serving", "table")
-    log = _Log.of(config)
+    log = ServingLog.of(config)
     previous = (config.get("baseline") or {}).get("previousWindow") is True
     run_time, start, end = _window(serving_table, config, log)
     kinds = {f.name: f.kind for f in features}
@@ -161,7 +149,7 @@ def _text(config: dict[str, Any], *keys: str) -> str:
     return value
 
 
-def _rate(config: dict[str, Any], log: _Log) -> float:
+def _rate(config: dict[str, Any], log: ServingLog) -> float:
     rate = config["serving"].get("samplingRate", 1.0)
     if not isinstance(rate, int | float) or not 0 < rate <= 1:
         raise StageError("serving.samplingRate", f"must be a number in (0, 1], not {rate!r}")
@@ -187,7 +175,7 @@ def _features(config: dict[str, Any]) -> list[Feature]:
 
 
 def _window(
-    serving_table: str, config: dict[str, Any], log: _Log
+    serving_table: str, config: dict[str, Any], log: ServingLog
 ) -> tuple[datetime, datetime, datetime | None]:
     """(run time, window start, window end or None for no end) of the serving data.
 
@@ -204,7 +192,7 @@ def _window(
     return settings.now or clock, end - timedelta(seconds=seconds), end
 
 
-def _newest(table: str, log: _Log) -> datetime:
+def _newest(table: str, log: ServingLog) -> datetime:
     times = utc_times(log.read(table, [log.time])[log.time], f"serving.table ({table})")
     newest = pc.max(times).as_py()
     return newest if newest is not None else datetime.now(UTC)
@@ -224,51 +212,8 @@ def _baseline(table: str, kinds: dict[str, str]) -> tuple[int, dict[str, Referen
     return baseline.num_rows, {name: reference(kinds[name], v) for name, v in values.items()}, columns
 
 
-@dataclass(frozen=True)
-class _Log:
-    """The form of the serving table: the request log of mlopsctl's logger, or Vertex AI's request-response
-    log (``serving.format: vertex``), whose array instances name their values by ``serving.positional``."""
-
-    vertex: bool
-    positional: tuple[str, ...] = ()
-    time: str = TIME_COLUMN
-
-    @staticmethod
-    def of(config: dict[str, Any]) -> _Log:
-        found, positional = config["serving"].get("format", "kserve"), config["serving"].get("positional", [])
-        if found not in ("kserve", "vertex"):
-            raise StageError("serving.format", f"must be kserve or vertex, not {found!r}")
-        if not isinstance(positional, list) or not all(isinstance(n, str) for n in positional):
-            raise StageError("serving.positional", "must be a list of feature names")
-        return _Log(found == "vertex", tuple(positional), VERTEX_TIME if found == "vertex" else TIME_COLUMN)
-
-    def read(self, table: str, columns: list[str], since: datetime | None = None) -> pa.Table:
-        """``columns`` of the serving table (from ``since`` on); a missing column of Vertex AI's log is
-        reported saying what that log holds."""
-        try:
-            return storage.read_table(
-                table, columns=columns, since=None if since is None else (self.time, since)
-            )
-        except StageError as error:
-            raise vertex_log_error(f"serving.table ({table})", error) if self.vertex else error from None
-
-    def requests(
-        self, table: str, window: tuple[datetime, datetime | None], rate: float, *, last: bool = True
-    ) -> pa.Table:
-        """The requests logged in ``window`` (its end included if ``last``), as KServe v1 bodies."""
-        start, end = window
-        rows = self.read(table, list(VERTEX_COLUMNS if self.vertex else SERVING_COLUMNS), since=start)
-        if end is not None and rows.num_rows:
-            times = utc_times(rows[self.time], f"serving.table ({table})")
-            bound = pa.scalar(end, pa.timestamp("us", "UTC"))
-            in_window = pc.less_equal(times, bound) if last else pc.less(times, bound)
-            if not pc.all(in_window).as_py():
-                rows = rows.filter(in_window)
-        return vertex_requests(rows, f"serving.table ({table})") if self.vertex else sample(rows, rate)
-
-
 def _previous(
-    log: _Log, table: str, window: tuple[datetime, datetime], kinds: dict[str, str]
+    log: ServingLog, table: str, window: tuple[datetime, datetime], kinds: dict[str, str]
 ) -> tuple[int, dict[str, Reference], list[str]]:
     """The baseline of Vertex AI's drift: the requests of the window before the serving window."""
     rows = log.requests(table, window, 1.0, last=False)

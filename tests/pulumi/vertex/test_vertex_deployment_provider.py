@@ -204,6 +204,41 @@ def test_a_failed_deploy_names_the_key_the_model_and_the_reason_and_leaves_the_t
     assert fake.endpoints[canonical(ENDPOINT)]["trafficSplit"] == {blue: 100}
 
 
+WITH_IDS = inputs(
+    [model("blue", 1, id="1000000001"), model("green", 2, id="1000000002")], {"blue": 90.0, "green": 10.0}
+)
+
+
+def test_given_ids_name_the_deployed_models_and_find_them_again(fake: FakeVertex) -> None:
+    """The compiler's ids are the deployed models' own (the request log names them), and a create
+    over them, state lost, finds them by id and changes nothing."""
+    created = PROVIDER.create(WITH_IDS)
+    deployed = fake.deployed(ENDPOINT)
+    assert (deployed["blue"]["id"], deployed["green"]["id"]) == ("1000000001", "1000000002")
+    assert state(created)["deployedModelIds"] == {"blue": "1000000001", "green": "1000000002"}
+    assert fake.endpoints[canonical(ENDPOINT)]["trafficSplit"] == {"1000000001": 90, "1000000002": 10}
+    done = len(fake.calls)
+    assert state(PROVIDER.create(WITH_IDS)) == state(created)
+    assert fake.routes()[done:] == ["get_endpoint"]
+
+
+def test_an_id_given_to_a_deployment_made_without_ids_deploys_it_anew_beside_the_old(
+    fake: FakeVertex,
+) -> None:
+    """A stack made before deployed models had ids: each is deployed again under its id, the traffic
+    moves, and the old ones are undeployed, in that order."""
+    before = inputs([model("blue", 1), model("green", 2)], {"blue": 90.0, "green": 10.0})
+    assert _update(before, WITH_IDS, fake) == ["deploy", "deploy", "set_split", "undeploy", "undeploy"]
+    assert {d["id"] for d in fake.deployed(ENDPOINT).values()} == {"1000000001", "1000000002"}
+
+
+def test_an_id_that_serves_another_model_is_refused_saying_so(fake: FakeVertex) -> None:
+    PROVIDER.create(inputs([model("blue", 1, id="1000000001")], {"blue": 100.0}))
+    moved = inputs([model("blue", 2, id="1000000001")], {"blue": 100.0})
+    with pytest.raises(VertexError, match=r"deployed model 1000000001 on .* serves .*acme-fraud as 'blue'"):
+        PROVIDER.create(moved)
+
+
 def test_a_missing_endpoint_is_reported_as_such(fake: FakeVertex) -> None:
     with pytest.raises(
         VertexError, match=r"get endpoint .*/endpoints/404 \(create it before its deployment\): 404"
@@ -245,6 +280,12 @@ def test_a_missing_endpoint_is_reported_as_such(fake: FakeVertex) -> None:
             ("deployedModels[0].model", "'fraud@1' is not"),
         ),
         ([model("blue", UNKNOWN)], {"blue": 100.0}, None),
+        (
+            [model("blue", 1, id="12345678901")],
+            {"blue": 100.0},
+            ("deployedModels[0].id", "'12345678901': 1 to"),
+        ),
+        ([model("blue", 1, id="4a")], {"blue": 100.0}, ("deployedModels[0].id", "'4a': 1 to 10 digits")),
     ],
     ids=[
         "valid",
@@ -258,6 +299,8 @@ def test_a_missing_endpoint_is_reported_as_such(fake: FakeVertex) -> None:
         "unknown-field",
         "model-name",
         "preview",
+        "id-length",
+        "id-digits",
     ],
 )
 def test_check_reports_each_bad_entry_by_its_path(
