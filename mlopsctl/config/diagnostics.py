@@ -154,6 +154,11 @@ CODES: dict[str, tuple[str, str]] = {
         "An SLO monitor notifies channels while platform.metrics is in-cluster: its alert goes to the "
         "cluster's Alertmanager, whose receivers mlopsctl does not configure.",
     ),
+    "W407": (
+        "deprecated by Google Cloud",
+        "The config asks for something Google Cloud has deprecated, such as a feature store's optimized "
+        "online serving (which also cannot be encrypted with a customer-managed key).",
+    ),
 }
 
 

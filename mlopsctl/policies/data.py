@@ -9,6 +9,7 @@ from mlopsctl.compiler.bigquery import DATASET
 from mlopsctl.compiler.registry import REPOSITORY
 from mlopsctl.compiler.retrain_subscriptions import TOPIC
 from mlopsctl.compiler.storage import BUCKET
+from mlopsctl.compiler.vertex_features import ONLINE_STORE
 from mlopsctl.compiler.vertex_models import ENDPOINT, MODEL_MONITOR, MODEL_VERSION
 from mlopsctl.compiler.vertex_tracking import METADATA_STORE_TYPE, TENSORBOARD
 from mlopsctl.graph import JSON, Resource
@@ -25,6 +26,7 @@ ENCRYPTION_KEY: dict[str, tuple[str, ...]] = {
     METADATA_STORE_TYPE: ("encryptionSpec", "kmsKeyName"),
     TOPIC: ("kmsKeyName",),
     MODEL_MONITOR: ("kmsKeyName",),
+    ONLINE_STORE: ("encryptionSpec", "kmsKeyName"),
 }
 """Where each type's customer-managed key is set in its inputs."""
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -65,10 +67,15 @@ def customer_managed_keys(ctx: PolicyContext) -> Iterator[Finding]:
     for resource in ctx.of_type(*ENCRYPTION_KEY):
         if _get(resource.inputs, ENCRYPTION_KEY[resource.type]) is None:
             kind = resource.type.rsplit(":", 1)[-1].lower()
+            hint = (
+                "declare a key under security.kms and set security.defaultKmsKey "
+                f"(e.g. in environments.{ctx.target.env}.overrides)"
+            )
+            if "optimized" in resource.inputs:
+                hint = "only Bigtable online serving takes a customer-managed key: set its type: bigtable"
             yield Finding(
                 f"{kind} '{resource.name}' is not encrypted with a customer-managed key in {ctx.target.env}",
-                hint=f"declare a key under security.kms and set security.defaultKmsKey "
-                f"(e.g. in environments.{ctx.target.env}.overrides)",
+                hint=hint,
                 address=resource.address,
             )
 

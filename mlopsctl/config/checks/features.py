@@ -1,7 +1,7 @@
 """The feature store's views name stores, groups and features that exist, over declared datasets; a
 group's columns exist in its source table's schema, where the config declares one; the views that
 pipelines ingest and endpoints read online exist; a Bigtable online store scales within the range
-Bigtable allows."""
+Bigtable allows; an optimized online store is deprecated."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from mlopsctl.config.checks import CheckContext, check
 from mlopsctl.config.checks.bigquery_schema import table_columns, top_level
 from mlopsctl.config.checks.references import unresolved
-from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.sourcemap import Path
 
 
@@ -125,3 +125,23 @@ def bigtable_scaling(ctx: CheckContext) -> Iterator[Diagnostic]:
                 hint=f"set maxNodes to at most {BIGTABLE_SCALE_LIMIT * least}, "
                 f"or minNodes to at least {-(-most // BIGTABLE_SCALE_LIMIT)}",
             )
+
+
+@check
+def optimized_stores(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """W407 for each online store of optimized online serving (the default of ``type``): Vertex AI has
+    deprecated it, and only Bigtable online serving takes a customer-managed key."""
+    for name, store in ctx.config.features.online_stores.items():
+        if store.type != "optimized":
+            continue
+        given = "type" in store.model_fields_set
+        yield Diagnostic(
+            "W407",
+            f"online store '{name}' uses optimized online serving"
+            + ("" if given else " (the default of type)")
+            + ", which Vertex AI has deprecated, and which cannot be encrypted with a customer-managed key",
+            path=("features", "onlineStores", name, *(("type",) if given else ())),
+            hint="set type: bigtable (with bigtable: minNodes, maxNodes); a store's type cannot change, so "
+            "an existing store is replaced and its feature views sync again",
+            severity=Severity.WARNING,
+        )

@@ -36,7 +36,8 @@ class BigtableScaling(Spec):
 class OnlineStore(Spec):
     type: Literal["bigtable", "optimized"] = Field(
         default="optimized",
-        description="bigtable: Bigtable-backed serving; optimized: Vertex AI's optimized online serving.",
+        description="bigtable: Bigtable online serving; optimized: Vertex AI's optimized online serving, "
+        "which Google has deprecated and which takes no customer-managed key (W407).",
     )
     bigtable: BigtableScaling = Field(
         default=BigtableScaling(), description="Autoscaling of a bigtable store (ignored when optimized)."
