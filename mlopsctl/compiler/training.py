@@ -84,6 +84,8 @@ RUN_SUFFIX_LENGTH = 9
 """What the launcher appends to a name: ``-`` and 8 characters of the run id."""
 SUGGESTION_NAME_LIMIT = 62
 """Katib serves suggestions as a Service ``<experiment>-<algorithm>`` (63 characters at most)."""
+EXPERIMENT_NAME_LIMIT = 40
+"""Katib's experiment webhook refuses a longer Experiment name."""
 DNS_LABEL_LIMIT = 63
 FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
@@ -194,7 +196,9 @@ def experiment(ctx: BuildContext, at: StepAt) -> dict[str, JSON]:
     pod = _pod(ctx, at, "tuning", CONTAINER, [*at.step.args, *trial_args], "Never", _placement(at))
     return ctx.manifest(
         "experiment",
-        **_metadata(ctx, at, "tuning", SUGGESTION_NAME_LIMIT - len(tuning.algorithm)),
+        **_metadata(
+            ctx, at, "tuning", min(EXPERIMENT_NAME_LIMIT, SUGGESTION_NAME_LIMIT - len(tuning.algorithm))
+        ),
         objective=_objective(tuning),
         algorithm=_algorithm(tuning),
         parameters=[_parameter(name, p) for name, p in space],

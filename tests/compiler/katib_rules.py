@@ -22,12 +22,18 @@ KATIB_ALGORITHMS = {
 """Katib's HPO suggestion services (katib-config), NAS ones left out."""
 KATIB_DISTRIBUTIONS = {"uniform", "logUniform", "normal", "logNormal"}
 TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.([^}]+)\}")
+EXPERIMENT_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+RUN_SUFFIX = "-1a2b3c4d"
+"""What the launcher appends to the compiled name, run by run."""
 
 
 def katib_problems(experiment: dict[str, Any], schemas: UpstreamSchemas) -> list[str]:
     """What Katib's webhook and suggestion services would refuse (the CRD schema accepts anything)."""
     spec = experiment["spec"]
     problems = schemas.validate(experiment)
+    name = experiment["metadata"]["name"] + RUN_SUFFIX
+    if not EXPERIMENT_NAME.fullmatch(name) or len(name) > 40:
+        problems.append(f"name {name!r}: Katib takes at most 40 lowercase letters, digits and '-'")
     objective, algorithm = spec["objective"], spec["algorithm"]
     if objective["type"] not in ("minimize", "maximize") or not objective["objectiveMetricName"]:
         problems.append(f"objective {objective}")

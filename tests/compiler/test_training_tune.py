@@ -160,3 +160,18 @@ def test_the_katib_checks_catch_what_katib_refuses(
         node = node[key]
     node[path[-1]] = value
     assert katib_problems(experiment, upstream_schemas) != []
+
+
+def test_a_long_pipeline_and_step_name_still_fits_katibs_name_limit(
+    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas
+) -> None:
+    """Katib refuses an Experiment named over 40 characters, the launcher's run suffix included."""
+    text = TUNE.format(algorithm="random", max_trials=4, parallel=2, extra="", space=SPACES["mixed"])
+    text = text.replace("  p:\n", "  customer-lifetime-retraining:\n").replace(
+        "      tune:\n", "      hyperparameter-search:\n"
+    )
+    path = write(tmp_path, _config(text))
+    experiment = launcher(path, "customer-lifetime-retraining", "hyperparameter-search")["experiment"]
+    name = experiment["metadata"]["name"]
+    assert name.startswith("customer-lifetime") and len(name) <= 31, name
+    assert katib_problems(experiment, upstream_schemas) == []
