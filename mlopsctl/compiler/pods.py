@@ -172,8 +172,10 @@ def run_to_completion_pod(
     where: Placement | None = None,
     *,
     kfp_client: bool = False,
+    security: dict[str, JSON] = RESTRICTED_POD,
 ) -> dict[str, JSON]:
-    """A pod template for batch work: one restricted container as ``service_account``.
+    """A pod template for batch work: one restricted container as ``service_account``, in a pod of
+    ``security`` (restricted too).
 
     It runs outside the mesh, unless it calls the KFP API (``kfp_client``): that needs the
     mesh's mTLS to reach the API server, as a native sidecar that lets the Job finish, and a
@@ -187,7 +189,7 @@ def run_to_completion_pod(
         "serviceAccountName": service_account,
         **NO_API_TOKEN,
         "restartPolicy": restart_policy,
-        "securityContext": RESTRICTED_POD,
+        "securityContext": security,
         "containers": [container],
         **(pod_placement(where) if where is not None else {}),
     }

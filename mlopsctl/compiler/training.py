@@ -63,6 +63,7 @@ from mlopsctl.compiler.kfp_dag import StepSettings, secret_object_name
 from mlopsctl.compiler.pods import (
     ACCELERATOR_RESOURCES,
     NODE_POOL_LABEL,
+    RESTRICTED_POD,
     NodePool,
     Placement,
     container_resources,
@@ -86,6 +87,9 @@ SUGGESTION_NAME_LIMIT = 62
 """Katib serves suggestions as a Service ``<experiment>-<algorithm>`` (63 characters at most)."""
 EXPERIMENT_NAME_LIMIT = 40
 """Katib's experiment webhook refuses a longer Experiment name."""
+TRIAL_POD: dict[str, JSON] = {**RESTRICTED_POD, "runAsUser": 1000, "runAsGroup": 1000}
+"""A trial's pod: Katib injects its metrics collector, whose image runs as root, with no security
+context of its own, so under ``runAsNonRoot`` only a pod-wide uid lets it start."""
 DNS_LABEL_LIMIT = 63
 FINISHED_JOB_TTL = 7 * 24 * 3600
 """Seconds a finished training job (and its pods' logs) is kept."""
@@ -365,7 +369,10 @@ def _pod(
     if resources:
         container["resources"] = resources
     account = identity_of(ctx, "pipeline", at.pipeline, ctx.config.pipelines[at.pipeline].service_account)
-    return run_to_completion_pod(_labels(ctx, at, component), account.ksa, container, restart, where)
+    security = TRIAL_POD if component == "tuning" else RESTRICTED_POD
+    return run_to_completion_pod(
+        _labels(ctx, at, component), account.ksa, container, restart, where, security=security
+    )
 
 
 def _env(step: Step) -> list[JSON]:

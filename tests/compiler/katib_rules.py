@@ -50,7 +50,18 @@ def katib_problems(experiment: dict[str, Any], schemas: UpstreamSchemas) -> list
         problems += _parameter_problems(parameter, algorithm["algorithmName"])
     problems += _algorithm_problems(spec, parameters)
     problems += _trial_template_problems(spec["trialTemplate"], parameters, schemas)
-    return problems + _command_problems(spec["trialTemplate"])
+    return problems + _command_problems(spec["trialTemplate"]) + _collector_problems(spec["trialTemplate"])
+
+
+def _collector_problems(template: dict[str, Any]) -> list[str]:
+    """Katib injects its metrics collector (an image that runs as root) with no security context of its
+    own: under a pod's ``runAsNonRoot`` the kubelet refuses to start it unless the pod sets a uid."""
+    security = template["trialSpec"]["spec"]["template"]["spec"].get("securityContext") or {}
+    if security.get("runAsNonRoot") and not security.get("runAsUser"):
+        return [
+            "runAsNonRoot without runAsUser: the injected metrics collector, root in its image, cannot start"
+        ]
+    return []
 
 
 def _command_problems(template: dict[str, Any]) -> list[str]:

@@ -76,7 +76,8 @@ def test_sensor_anomaly_tunes_with_a_katib_experiment(upstream_schemas: Upstream
         "serviceAccountName": "pipeline-anomaly-prod-euw1",
         "automountServiceAccountToken": False,  # the trial's code does not call the Kubernetes API
         "restartPolicy": "Never",
-        "securityContext": RESTRICTED_POD,
+        # Katib's injected metrics collector runs as root in its image: it needs the pod's uid.
+        "securityContext": {**RESTRICTED_POD, "runAsUser": 1000, "runAsGroup": 1000},
         "nodeSelector": {"cloud.google.com/gke-nodepool": "highmem"},
         "tolerations": [
             {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
