@@ -8,7 +8,9 @@ both fire on the same condition. Metrics are taken where the request is served
 namespace's collector scrapes (:mod:`mlopsctl.compiler.metrics`). A destination sidecar names
 the request's Service after one of the Services selecting its pod (the oldest), and the pods of
 a canary with analysis are also selected by Flagger's target ``<endpoint>`` and its copies
-``<endpoint>-primary`` and ``<endpoint>-canary``, so those names count as the endpoint's too.
+``<endpoint>-primary`` and ``<endpoint>-canary``, so those names count as the endpoint's too. A
+shadow variant's Service does not count: Istio discards the responses to the requests it mirrors
+there, so its errors and latency are never a client's.
 
 On Vertex AI the alert policy queries Cloud Monitoring's own series of the endpoint (by its id)
 in PromQL, which Cloud Monitoring answers for its system metrics: the same objectives over
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.monitoring import SloMonitor
-from mlopsctl.config.naming import namespace, predictor_services
+from mlopsctl.config.models.serving import Shadow
+from mlopsctl.config.naming import namespace, predictor_service, predictor_services
 
 VERTEX_ENDPOINT = "aiplatform.googleapis.com/Endpoint"
 """The monitored resource of Vertex AI's online prediction metrics."""
@@ -32,9 +35,12 @@ SERVER_ERRORS = 'response_code=~"5.."'
 
 
 def served_by(config: MLOpsConfig, endpoint: str) -> list[str]:
-    """The Services whose name a destination sidecar may give the endpoint's requests."""
+    """The Services whose name a destination sidecar may give the endpoint's clients' requests."""
+    spec = config.endpoints[endpoint]
     names = predictor_services(config, endpoint)
-    if config.endpoints[endpoint].analysed:
+    if isinstance(spec.rollout, Shadow) and spec.graph is None:
+        names.remove(predictor_service(endpoint, spec.rollout.shadow))
+    if spec.analysed:
         names = [*names, endpoint, f"{endpoint}-primary", f"{endpoint}-canary"]
     return sorted(names)
 
