@@ -59,6 +59,8 @@ endpoints:
       main: {model: clf, version: v1}
 """
 """A scikit-learn model served by endpoint 'api' (append endpoint fields such as 'logging')."""
+GPU_API = CLF_API.replace("framework: sklearn", "framework: pytorch")
+"""CLF_API with a PyTorch model, which Vertex AI serves on GPUs too (sklearn's container has no GPU build)."""
 STAGE_IMAGE = "  name: demo\n  stageImage: registry.example/stages:1\n"
 
 

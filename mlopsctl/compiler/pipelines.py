@@ -30,7 +30,7 @@ from mlopsctl.compiler.kfp_dag import Launcher, StepSettings, compile_pipeline, 
 from mlopsctl.compiler.kfp_internals import CompiledPipeline, manifest_specs
 from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.pods import NodePool, placement
-from mlopsctl.compiler.vertex_models import serving_container
+from mlopsctl.compiler.vertex_models import on_gpus, serving_container
 from mlopsctl.compiler.vertex_tracking import EXPERIMENT_ENV, RUN_ID, grant_aiplatform_user, tracking_env
 from mlopsctl.config.checks.kfp import profile_owner
 from mlopsctl.config.models import MLOpsConfig
@@ -283,7 +283,8 @@ def _push_config(ctx: BuildContext, pipeline: Pipeline, at: training.StepAt, nam
         "framework": model.framework,
         "registry": registry_folder(v.artifact_uri for v in model.versions.values()),
     }
-    container = serving_container(model.framework, ctx.target.region)
+    gpu = any(m == name for m, _ in on_gpus(ctx.config))  # the versions it pushes serve as the others do
+    container = serving_container(model.framework, ctx.target.region, gpu=gpu)
     if ctx.config.placement.endpoints != "vertex" or container is None:
         return found
     who = identity_of(ctx, "pipeline", at.pipeline, pipeline.service_account)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.kms import default_key
 from mlopsctl.config.checks.placement import version_aliases
+from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import model_id
 from mlopsctl.config.target import Target
 from mlopsctl.config.vertex_catalog import vertex_catalog
@@ -79,25 +80,37 @@ def version_resource(ctx: BuildContext, model: str, version: str) -> str:
     return ctx.address(MODEL_VERSION, f"{model}@{version}")
 
 
-def serving_image(framework: str, region: str) -> str:
-    """The prebuilt serving container of ``framework``, from the one of the us, europe and asia
-    registries that Vertex AI publishes it in that is nearest ``region``."""
+def serving_image(framework: str, region: str, *, gpu: bool = False) -> str:
+    """The prebuilt serving container of ``framework`` (its GPU build when ``gpu``), from the one of the
+    us, europe and asia registries that Vertex AI publishes it in that is nearest ``region``."""
     area = region.split("-")[0]
     nearest = "europe" if area == "europe" else "asia" if area in ("asia", "australia") else "us"
-    return vertex_catalog().containers[framework].replace("us-docker.pkg.dev", f"{nearest}-docker.pkg.dev", 1)
+    catalog = vertex_catalog()
+    image = (catalog.gpu_containers if gpu else catalog.containers)[framework]
+    return image.replace("us-docker.pkg.dev", f"{nearest}-docker.pkg.dev", 1)
 
 
-def serving_container(framework: str, region: str) -> dict[str, JSON] | None:
+def serving_container(framework: str, region: str, *, gpu: bool = False) -> dict[str, JSON] | None:
     """The container a version of a ``framework`` model serves from in ``region``, as a ModelVersion
     registers it (``imageUri``, ``ports``); None when Vertex AI has no prebuilt one for it."""
     if framework not in vertex_catalog().containers:
         return None
-    return {"imageUri": serving_image(framework, region), "ports": [SERVING_PORT]}
+    return {"imageUri": serving_image(framework, region, gpu=gpu), "ports": [SERVING_PORT]}
+
+
+def on_gpus(config: MLOpsConfig) -> set[tuple[str, str]]:
+    """The (model, version) pairs that a variant serves with accelerators: a version's container is
+    set when it is uploaded, so it is the GPU build for all its deployments (check refuses accelerators
+    for a framework without one)."""
+    return {
+        (v.model, v.version) for e in config.endpoints.values() for v in e.variants.values() if v.accelerators
+    }
 
 
 def add_model_versions(ctx: BuildContext, env: Mapping[tuple[str, str], list[JSON]]) -> None:
     """A ModelVersion of every model version an endpoint serves, its container given ``env`` of it
     (by model and version; none when absent)."""
+    gpus = on_gpus(ctx.config)
     for (model, version), aliases in version_aliases(ctx.config).items():
         registered = ctx.config.models[model]
         spec = registered.versions[version]
@@ -107,7 +120,9 @@ def add_model_versions(ctx: BuildContext, env: Mapping[tuple[str, str], list[JSO
             "modelId": model_id(ctx.config, model),
             "displayName": model,
             "artifactUri": spec.artifact_uri,
-            "containerImageUri": serving_image(registered.framework, ctx.target.region),
+            "containerImageUri": serving_image(
+                registered.framework, ctx.target.region, gpu=(model, version) in gpus
+            ),
             "versionAliases": list(aliases),
             "labels": ctx.gcp_labels({**spec.labels, "mlops-model": model}),
         }

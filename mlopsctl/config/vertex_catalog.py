@@ -18,6 +18,8 @@ class VertexCatalog:
     """Accelerator type -> the machine families it attaches to (or comes built into)."""
     containers: dict[str, str]
     """Model framework -> prebuilt serving container image."""
+    gpu_containers: dict[str, str]
+    """Model framework -> prebuilt serving container image that uses GPUs (only some frameworks)."""
     built_in_gpus: dict[str, tuple[str, int]]
     """Machine type -> the accelerator type and count built into it (a2, a3, g2)."""
 
@@ -31,6 +33,7 @@ def vertex_catalog() -> VertexCatalog:
         machine_types=tuple(raw["machineTypes"]),
         accelerator_families={k: tuple(v["machineFamilies"]) for k, v in raw["acceleratorTypes"].items()},
         containers=dict(raw["containers"]),
+        gpu_containers=dict(raw["gpuContainers"]),
         built_in_gpus={
             m: (spec["type"], int(spec["count"])) for m, spec in raw["builtInAccelerators"].items()
         },

@@ -150,3 +150,17 @@ def test_with_the_default_key_pushed_versions_are_encrypted_as_declared_ones_are
     assert _push_config(graph)["vertex"]["kmsKeyName"] == key
     [version] = [r for r in graph if r.type == "mlopsctl:vertex/modelVersion:ModelVersion"]
     assert version.inputs["kmsKeyName"] == key
+
+
+def test_a_model_served_on_gpus_is_pushed_with_the_gpu_container(tmp_path: pathlib.Path) -> None:
+    """The versions push registers serve as the model's declared ones do: on GPUs, from the GPU build."""
+    text = OWNED_STAGED_DATA + MODELS.replace("framework: sklearn", "framework: pytorch").replace(
+        "main: {model: clf, version: v1}",
+        "main: {model: clf, version: v1, machineType: g2-standard-4, accelerators: 1,"
+        " acceleratorType: NVIDIA_L4}",
+    )
+    graphs = compile_text(
+        tmp_path, text + PIPELINE.replace("MODEL", "clf") + "placement: {endpoints: vertex}\n"
+    )
+    image = _push_config(graphs[DEV])["vertex"]["container"]["imageUri"]
+    assert image == "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-4:latest"

@@ -7,7 +7,7 @@ import pathlib
 from typing import Any
 
 import pytest
-from helpers import CLF_API, MINIMAL, STAGED, compile_text, owned
+from helpers import CLF_API, GPU_API, MINIMAL, STAGED, compile_text, owned
 
 from mlopsctl.compiler.provenance import PROVENANCE, without
 from mlopsctl.compiler.vertex_models import endpoint_id
@@ -184,8 +184,14 @@ def test_machines_accelerators_and_replicas_come_from_the_variant(tmp_path: path
         "main: {model: clf, version: v1, machineType: g2-standard-8, accelerators: 1,"
         " acceleratorType: NVIDIA_L4, minReplicas: 2, maxReplicas: 4}"
     )
-    sections = CLF_API.replace("main: {model: clf, version: v1}", variant) + VERTEX
-    [model] = _get(_graphs(tmp_path, sections)[DEV], DEPLOYMENT, "api").inputs["deployedModels"]
+    sections = GPU_API.replace("main: {model: clf, version: v1}", variant) + VERTEX
+    graph = _graphs(tmp_path, sections)[DEV]
+    [model] = _get(graph, DEPLOYMENT, "api").inputs["deployedModels"]
+    # A version served on GPUs is registered with the GPU build of its framework's container.
+    image = "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-4:latest"
+    assert _get(graph, VERSION, "clf@v1").inputs["containerImageUri"] == image
+    cpu = _graphs(tmp_path / "cpu", GPU_API + VERTEX)[DEV]
+    assert _get(cpu, VERSION, "clf@v1").inputs["containerImageUri"] == image.replace("-gpu.", "-cpu.")
     assert {k: v for k, v in model.items() if k not in ("key", "id", "model", "serviceAccount")} == {
         "machineType": "g2-standard-8",
         "acceleratorType": "NVIDIA_L4",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import CLF_API, MINIMAL, WITH_DATA, diagnostics
+from helpers import CLF_API, GPU_API, MINIMAL, WITH_DATA, diagnostics
 
 VERTEX_ENDPOINTS = "placement:\n  endpoints: vertex\n"
 
@@ -30,18 +30,27 @@ ENDPOINT_CASES = {
         "E401: Vertex AI offers no machine type 'n1-standard-3'",
     ),
     "a GPU without its type": (
-        CLF_API.replace(
+        GPU_API.replace(
             "main: {model: clf, version: v1}", "main: {model: clf, version: v1, accelerators: 1}"
         ),
         "E407: 1 accelerator(s) but no acceleratorType: Vertex AI needs the GPU type",
     ),
     "a GPU on the wrong machine": (
-        CLF_API.replace(
+        GPU_API.replace(
             "main: {model: clf, version: v1}",
             "main: {model: clf, version: v1, accelerators: 1, acceleratorType: NVIDIA_L4,"
             " machineType: n1-standard-4}",
         ),
         "E402: NVIDIA_L4 runs on g2 machines, not on n1-standard-4",
+    ),
+    "a GPU for a CPU-only container": (
+        CLF_API.replace(
+            "main: {model: clf, version: v1}",
+            "main: {model: clf, version: v1, accelerators: 1, acceleratorType: NVIDIA_L4,"
+            " machineType: g2-standard-4}",
+        ),
+        "E407: Vertex AI's prebuilt sklearn container serves on CPUs only: the variant's 1 GPU(s) would "
+        "sit idle",
     ),
     "gRPC": (
         CLF_API + "    protocols: [http, grpc]\n",

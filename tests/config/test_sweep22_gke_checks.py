@@ -7,7 +7,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import CLF_API, DEV_ONLY, diagnostics
+from helpers import DEV_ONLY, GPU_API, diagnostics
 
 from mlopsctl.config.diagnostics import did_you_mean
 
@@ -119,7 +119,7 @@ def test_a_vertex_accelerator_in_gke_spelling_gets_the_vertex_spelling(
     text = (
         BASE
         + "placement:\n  endpoints: vertex\n"
-        + CLF_API.replace("main: {model: clf, version: v1}", variant)
+        + GPU_API.replace("main: {model: clf, version: v1}", variant)
     )
     found = diagnostics(tmp_path, text)
     assert [(first.partition(" error ")[2], hint) for first, hint in found] == [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import CLF_API, MINIMAL, diagnostics
+from helpers import GPU_API, MINIMAL, diagnostics
 
 from mlopsctl.config.checks import CheckContext, run_checks
 from mlopsctl.config.load import load_file
@@ -22,7 +22,7 @@ VARIANT = "      main: {model: clf, version: v1}\n"
 def _vertex_variant(fields: str) -> str:
     """One environment serving 'api' on Vertex AI, its variant 'main' given ``fields`` (line 20 on)."""
     block = "      main:\n        model: clf\n        version: v1\n" + fields
-    return ONE_ENV + CLF_API.replace(VARIANT, block) + "placement:\n  endpoints: vertex\n"
+    return ONE_ENV + GPU_API.replace(VARIANT, block) + "placement:\n  endpoints: vertex\n"
 
 
 def _gpus(machine: str, count: int, gpu: str) -> str:

@@ -162,6 +162,20 @@ def _endpoint(name: str, endpoint: Endpoint, frameworks: Mapping[str, str]) -> I
                 f"export the model to one of {', '.join(sorted(vertex_catalog().containers))}",
                 "endpoints",
             )
+        catalog = vertex_catalog()
+        if (
+            variant.accelerators
+            and framework in catalog.containers
+            and framework not in catalog.gpu_containers
+        ):
+            yield _refused(
+                (*at, "accelerators"),
+                f"Vertex AI's prebuilt {framework} container serves on CPUs only: the variant's "
+                f"{variant.accelerators} GPU(s) would sit idle",
+                "remove accelerators and acceleratorType and pick a machine type without GPUs, or export "
+                f"the model to one of {', '.join(sorted(catalog.gpu_containers))}",
+                "endpoints",
+            )
         yield from _machine(
             variant.machine_type, variant.accelerators, variant.accelerator_type, at, "endpoints"
         )
