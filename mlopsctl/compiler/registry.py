@@ -4,7 +4,8 @@ repositories that the images the config names come from.
 Vertex AI pulls the images of a pipeline's steps as the project's Vertex AI service agent, whatever
 account the run executes as. The agent may pull from its own project's repositories; from any other
 project's it needs ``roles/artifactregistry.reader`` on the repository, granted here for each one an
-image of a pipeline on Vertex AI comes from."""
+image of a pipeline on Vertex AI comes from. Cloud Run's service agent pulls the image of the Cloud
+Run jobs that start runs on new data, and gets the same grant (``agent_image_reader``)."""
 
 from __future__ import annotations
 
@@ -75,26 +76,39 @@ def build(ctx: BuildContext) -> None:
 def _vertex_image_readers(ctx: BuildContext) -> None:
     if ctx.config.placement.pipelines != "vertex" or not ctx.config.pipelines:
         return
-    granted: set[RepositoryRef] = set()
     for image, source in config_images(ctx.config):
-        repo = repository_of(image)
-        if repo is None or repo.project == ctx.gcp_project or repo in granted:
-            continue
-        granted.add(repo)
-        agent = service_agent(ctx, "vertex", source)
-        ctx.add(
-            REPOSITORY_IAM_MEMBER,
-            f"vertex-ai-agent-reader-{repo.project}-{repo.location}-{repo.repository}".replace(":", "-"),
-            {
-                "project": repo.project,
-                "location": repo.location,
-                "repository": repo.repository,
-                "role": READER,
-                "member": fn_output(agent, "member"),
-            },
-            source=source,
-            depends_on=(agent,),
-        )
+        agent_image_reader(ctx, "vertex", image, source)
+
+
+AGENT_READERS = {"vertex": "vertex-ai-agent-reader", "cloudrunv2": "cloud-run-agent-reader"}
+"""The service agents that pull images for what mlopsctl creates → the name of their grants."""
+
+
+def agent_image_reader(ctx: BuildContext, api: str, image: str, source: Path) -> str | None:
+    """The address of the grant that lets the service agent of ``api`` (``AGENT_READERS``) pull
+    ``image`` from another project's Artifact Registry repository (added once); None when the image
+    is in this project (the agent may already pull it) or in no Artifact Registry repository."""
+    repo = repository_of(image)
+    if repo is None or repo.project == ctx.gcp_project:
+        return None
+    name = f"{AGENT_READERS[api]}-{repo.project}-{repo.location}-{repo.repository}".replace(":", "-")
+    address = ctx.address(REPOSITORY_IAM_MEMBER, name)
+    if address in ctx.graph.resources:
+        return address
+    agent = service_agent(ctx, api, source)
+    return ctx.add(
+        REPOSITORY_IAM_MEMBER,
+        name,
+        {
+            "project": repo.project,
+            "location": repo.location,
+            "repository": repo.repository,
+            "role": READER,
+            "member": fn_output(agent, "member"),
+        },
+        source=source,
+        depends_on=(agent,),
+    ).address
 
 
 @dataclass(frozen=True)

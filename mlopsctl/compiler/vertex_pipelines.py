@@ -38,6 +38,7 @@ from mlopsctl.compiler.identity import GSA_IAM_MEMBER, Identity, identity_of
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.kms import default_key
 from mlopsctl.compiler.pipelines import bigquery_name, compile_for_target, gcs_uri, step_settings
+from mlopsctl.compiler.registry import agent_image_reader
 from mlopsctl.compiler.schedules import POLL_SCHEDULE
 from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.compiler.vertex_tracking import grant_aiplatform_user
@@ -261,8 +262,10 @@ def _new_data_trigger(
     config = {**run_config(ctx, name, dict(pipeline.parameters)), "whenNewData": _watched(ctx, new_data)}
     email = str(config["serviceAccount"])
     region, project = ctx.target.region, ctx.gcp_project
+    image = ctx.config.project.stage_image
+    reader = agent_image_reader(ctx, "cloudrunv2", image, ("project", "stageImage"))
     container: dict[str, JSON] = {
-        "image": ctx.config.project.stage_image,
+        "image": image,
         "commands": [STAGE_PROGRAM, "start-run"],
         "args": ["--config", json.dumps(config, sort_keys=True)],
     }
@@ -286,7 +289,7 @@ def _new_data_trigger(
             },
         },
         source=source,
-        depends_on=(template.resource.address, *grants),
+        depends_on=(template.resource.address, *grants, *([reader] if reader else [])),
     )
     invoker = ctx.add(
         RUN_JOB_IAM_MEMBER,

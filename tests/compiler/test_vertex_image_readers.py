@@ -1,14 +1,16 @@
-"""Vertex AI pulls a pipeline's step images as the project's Vertex AI service agent: from another
-project's Artifact Registry repository only with ``roles/artifactregistry.reader`` there."""
+"""Vertex AI pulls a pipeline's step images as the project's Vertex AI service agent, and Cloud Run the
+image of its jobs as Cloud Run's: from another project's Artifact Registry repository only with
+``roles/artifactregistry.reader`` there."""
 
 from __future__ import annotations
 
 import pathlib
 
 from helpers import OWNED_STAGED_DATA, compile_text
-from vertex_pipeline_cases import DEV, PIPELINE, VERTEX
+from vertex_pipeline_cases import DEV, PIPELINE, TRIGGERS, VERTEX
 
 from mlopsctl.compiler.registry import REPOSITORY_IAM_MEMBER
+from mlopsctl.compiler.vertex_pipelines import RUN_JOB
 from mlopsctl.graph import Graph
 
 AGENT = f"{DEV}/gcp:projects/serviceIdentity:ServiceIdentity/aiplatform"
@@ -63,3 +65,29 @@ def test_pipelines_on_gke_pull_with_the_nodes_not_the_agent(tmp_path: pathlib.Pa
     readers = _readers(graph)
     assert not [name for name in readers if name.startswith("vertex-ai")]
     assert "gke-nodes-reader-acme-shared-europe-ml" in readers
+
+
+def test_cloud_runs_agent_reads_the_stage_image_of_new_data_jobs(tmp_path: pathlib.Path) -> None:
+    """The Cloud Run jobs that start runs on new data run the stage image, which Cloud Run's service
+    agent pulls: from another project's repository only with the reader role there, before the jobs."""
+    shared = "europe-docker.pkg.dev/acme-shared/ml/stages:1"
+    text = (OWNED_STAGED_DATA + VERTEX + PIPELINE + TRIGGERS).replace("registry.example/stages:1", shared)
+    graph = compile_text(tmp_path, text)[DEV]
+    agent = f"{DEV}/gcp:projects/serviceIdentity:ServiceIdentity/run"
+    assert _readers(graph)["cloud-run-agent-reader-acme-shared-europe-ml"] == {
+        "project": "acme-shared",
+        "location": "europe",
+        "repository": "ml",
+        "role": "roles/artifactregistry.reader",
+        "member": {"fn::output": {"resource": agent, "property": "member"}},
+    }
+    assert dict(graph.resources[agent].inputs) == {
+        "project": "acme-demo-dev",
+        "service": "run.googleapis.com",
+    }
+    grant = f"{DEV}/{REPOSITORY_IAM_MEMBER}/cloud-run-agent-reader-acme-shared-europe-ml"
+    jobs = [r for r in graph if r.type == RUN_JOB]
+    assert len(jobs) == 3 and all(grant in job.depends_on for job in jobs)
+
+    own = compile_text(tmp_path / "own", OWNED_STAGED_DATA + VERTEX + PIPELINE + TRIGGERS)[DEV]
+    assert not [name for name in _readers(own) if name.startswith("cloud-run")]

@@ -25,17 +25,18 @@ class Registration:
 PROJECT_NUMBER = "123456789012"
 
 
-AGENT_NAMES = {"monitoring": "monitoring-notification"}
+AGENT_NAMES = {"monitoring": "gcp-sa-monitoring-notification", "run": "serverless-robot-prod"}
 """Services whose agent is not ``gcp-sa-<service>``: for ``monitoring.googleapis.com``,
-generateServiceIdentity (``gcloud beta services identity create``) makes the notification agent."""
+generateServiceIdentity (``gcloud beta services identity create``) makes the notification agent, and
+Cloud Run's agent is ``serverless-robot-prod``."""
 
 
 def _service_agent(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """A ``ServiceIdentity``'s service agent, as pulumi-gcp reports it: ``email``, and ``member``
     (``serviceAccount:<email>``)."""
     service = str(inputs["service"]).removesuffix(".googleapis.com")
-    agent = AGENT_NAMES.get(service, service)
-    email = f"service-{PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+    agent = AGENT_NAMES.get(service, f"gcp-sa-{service}")
+    email = f"service-{PROJECT_NUMBER}@{agent}.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}"}
 
 
