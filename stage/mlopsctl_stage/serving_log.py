@@ -88,7 +88,13 @@ class ServingLog:
                 rows = rows.filter(in_window)
         if self.deployed:
             ids = pc.cast(rows[VERTEX_DEPLOYED], pa.string())
-            rows = rows.filter(pc.is_in(ids, value_set=pa.array(self.deployed))).drop_columns(
-                [VERTEX_DEPLOYED]
-            )
+            kept = rows.filter(pc.is_in(ids, value_set=pa.array(self.deployed)))
+            if kept.num_rows < rows.num_rows:
+                print(
+                    f"serving.table ({table}): {rows.num_rows - kept.num_rows} of {rows.num_rows} requests "
+                    f"from {start.isoformat()} were answered by other deployed models than the monitored "
+                    f"version's ({VERTEX_DEPLOYED} {', '.join(self.deployed)}), and do not count",
+                    flush=True,
+                )
+            rows = kept.drop_columns([VERTEX_DEPLOYED])
         return vertex_requests(rows, f"serving.table ({table})") if self.vertex else sample(rows, rate)

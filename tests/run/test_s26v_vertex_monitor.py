@@ -165,6 +165,9 @@ def test_only_the_monitored_versions_requests_count(tmp_path: pathlib.Path, kind
     expected = jsd([x["amount"] for x in served], [x["amount"] for x in baseline])
     assert result.features["amount"].distance == pytest.approx(expected, rel=1e-9)
     assert result.breached is False
+    _, _, stderr = run("run", "scorer-watch", config, "-e", "dev", "--local", "-o", tmp_path / "cli")
+    assert "60 of 120 requests from " in stderr
+    assert f"than the monitored version's (deployed_model_id {ids['main']}), and do not count" in stderr
 
     # The same requests all answered by the monitored version breach.
     rows = [{**row, "deployed_model_id": ids["main"]} for row in rows]
