@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.data import ColumnName
@@ -157,6 +157,18 @@ class Step(Spec):
     when: Condition | None = Field(
         default=None, description="Run the step only when an earlier step's output compares true."
     )
+
+    @field_validator("timeout")
+    @classmethod
+    def _deadline(cls, timeout: str | None) -> str | None:
+        """A timeout is a pod's ``activeDeadlineSeconds``, which Kubernetes takes up to 2^31 - 1."""
+        if timeout is not None and parse_duration(timeout) > MAX_DEADLINE_SECONDS:
+            raise ValueError(
+                f"a timeout of {timeout} is longer than Kubernetes takes for a pod's deadline "
+                f"({MAX_DEADLINE_SECONDS}s, about 68 years): give a shorter one, or none for no limit"
+            )
+        return timeout
+
     parallel_for: ParallelFor | None = Field(
         default=None, description="Run the step once per item of a list."
     )
@@ -248,6 +260,9 @@ class Step(Spec):
                 "a timeout of 0s is no time limit a step can keep: give a longer one, or none for no limit"
             )
         return self
+
+
+MAX_DEADLINE_SECONDS = 2**31 - 1
 
 
 class Schedule(Spec):

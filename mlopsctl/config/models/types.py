@@ -57,6 +57,35 @@ def _portable(field: str, day_of_week: bool) -> bool:
     return not (day_of_week and any(n > 6 for n in numbers))
 
 
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_CRON_NAMES: tuple[dict[str, int], ...] = (
+    {},
+    {},
+    {},
+    dict(JAN=1, FEB=2, MAR=3, APR=4, MAY=5, JUN=6, JUL=7, AUG=8, SEP=9, OCT=10, NOV=11, DEC=12),
+    dict(SUN=0, MON=1, TUE=2, WED=3, THU=4, FRI=5, SAT=6),
+)
+
+
+def _backwards(field: str, index: int) -> tuple[str, str] | None:
+    """The first range of ``field`` (the ``index``-th) that runs backwards, as robfig/cron (Kubernetes)
+    refuses, and the two ranges that say what it means (``22-2`` → ``22-23,0-2``); None if none does."""
+    names = _CRON_NAMES[index]
+    for item in field.split(","):
+        found = _CRON_ITEM.match(item)
+        if found is None or not found[3] or found[1] == "*":
+            continue
+        first, last, step = found[1], found[3], found[4] or ""
+        start, end = (int(t) if t.isdigit() else names.get(t.upper(), -1) for t in (first, last))
+        if start > end >= 0:
+            low, high = (str(n) for n in _CRON_BOUNDS[index])
+            if not (first.isdigit() and last.isdigit()):  # written as names: the bounds too
+                low, high = (next(k for k, v in names.items() if v == int(n)) for n in (low, high))
+            parts = [first if first == high else f"{first}-{high}", last if last == low else f"{low}-{last}"]
+            return f"{first}-{last}", ",".join(part + step for part in parts)
+    return None
+
+
 CRON_HINT = (
     "write five fields separated by spaces: minute hour day-of-month month day-of-week, "
     "e.g. '0 3 * * *' (03:00 every day) or '*/15 * * * 1-5' (every 15 minutes on weekdays)"
@@ -83,6 +112,15 @@ def _cron(value: str) -> str:
                 "cron",
                 "invalid cron expression '{value}': the {name} field '{field}' is not valid ({allowed})",
                 {"value": value, "name": name, "field": fields[i], "allowed": allowed, "hint": CRON_HINT},
+            )
+    for i, (name, _) in enumerate(_CRON_FIELDS):
+        backwards = _backwards(fields[i], i)
+        if backwards is not None:
+            raise PydanticCustomError(
+                "cron",
+                "invalid cron expression '{value}': the {name} range '{range}' runs backwards, which "
+                "Kubernetes CronJobs refuse",
+                {"value": value, "name": name, "range": backwards[0], "hint": f"write it as {backwards[1]}"},
             )
     if not croniter.is_valid(value):
         raise PydanticCustomError(
