@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import pathlib
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 
 
@@ -13,11 +16,15 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
     The file and then its folder are synced, so that after a crash of the machine the
-    path holds the old content or the new one (the rename itself is durable).
+    path holds the old content or the new one (the rename itself is durable). The file keeps
+    the permission bits of the one it replaces; a new file gets what the umask leaves of 0o666.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+                os.chmod(handle.fileno() if os.chmod in os.supports_fd else tmp, mode)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -26,6 +33,20 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
         pathlib.Path(tmp).unlink(missing_ok=True)
         raise
     sync_dir(path.parent)
+
+
+def _create_beside(path: pathlib.Path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``path``, open for writing. Unlike ``mkstemp``'s 0o600,
+    it is created with mode 0o666, which the kernel narrows by the umask (and a folder's default ACL)
+    as for any new file, without reading or changing the process-wide umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name for a temporary file", str(path.parent))
 
 
 def sync_dir(folder: pathlib.Path) -> None:

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping
 from mlopsctl.compiler.context import ownership_labels
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
+from mlopsctl.io import gitutil
 from mlopsctl.io.fileio import sync_dir, write_tree
 from mlopsctl.io.yamlio import dump_json_rows, dump_yaml
+from mlopsctl.output import ApplyError
 from mlopsctl.output.argocd import applications
 from mlopsctl.state import AppliedResource, State
 
@@ -122,7 +124,11 @@ def graph_entry(resource: Resource) -> dict[str, object]:
 
 
 def write_targets(
-    out: pathlib.Path, rendered: Mapping[Target, Files], removed: tuple[Target, ...] = ()
+    out: pathlib.Path,
+    rendered: Mapping[Target, Files],
+    removed: tuple[Target, ...] = (),
+    *,
+    overwrite_uncommitted: bool = False,
 ) -> None:
     """Replace each target's folder under ``out`` with its rendered files; delete removed targets' folders.
 
@@ -131,9 +137,16 @@ def write_targets(
     then the old one is removed. A removed target's folder is renamed aside
     (``.<region>.gone-*``) before it is deleted. A reader sees the old folder or the new one,
     never a mix, and what a killed run leaves behind is put right first (see ``recover``).
+
+    In a Git work tree, nothing is written while a file it would change or delete holds uncommitted
+    changes, or that it would delete is untracked (``refuse_uncommitted``), unless
+    ``overwrite_uncommitted``: a caller
+    that checked before committing what it now writes (the gitops target).
     """
-    out.mkdir(parents=True, exist_ok=True)
     recover(out)
+    if not overwrite_uncommitted:
+        refuse_uncommitted(out, rendered, removed)
+    out.mkdir(parents=True, exist_ok=True)
     for target, files in rendered.items():
         final = out / target_dir(target)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +158,60 @@ def write_targets(
             os.replace(final, gone / final.name)
             shutil.rmtree(gone)
         remove_if_empty(final.parent)
+
+
+class UncommittedWork(ApplyError):
+    """A render would overwrite or delete uncommitted work; nothing was written."""
+
+
+def refuse_uncommitted(
+    out: pathlib.Path, rendered: Mapping[Target, Files], removed: tuple[Target, ...] = ()
+) -> None:
+    """Raise :class:`UncommittedWork` if a folder of ``rendered`` or ``removed`` under ``out`` is in a Git
+    work tree where a file that the write would change or delete has uncommitted changes (staged or
+    not), or that it would delete is untracked: the user's work, which nothing could bring back. An
+    untracked file it writes anew is an earlier render's, never committed (rendering again is the
+    usual loop before a commit); a file whose content the write keeps, or that is missing (its
+    content is in Git), does not count; nor does any outside the folders. Outside a Git work tree
+    (or without git) there is nothing to check."""
+    found: list[tuple[str, str]] = []
+    for target in (*rendered, *removed):
+        folder = out / target_dir(target)
+        if folder.is_symlink() or not folder.is_dir():
+            continue  # a link is replaced, not what it names
+        root = gitutil.toplevel(folder)
+        if root is None:
+            continue
+        inside = folder.resolve()
+        files = rendered.get(target, {})
+        for code, path in gitutil.changes(root, [inside.relative_to(root).as_posix()]):
+            relative = (root / path).relative_to(inside).as_posix()
+            new = files.get(relative)
+            if code == "??" and new is not None:
+                continue  # an earlier render's output, never committed: rendered over, as outside Git
+            if _would_change(root / path, new):
+                found.append((code, f"{folder}/{relative}"))
+    if found:
+        raise UncommittedWork(
+            f"--out {out}: render replaces each <env>/<region>/ folder, and these files in them have "
+            "uncommitted changes or are untracked in Git, so it would overwrite or delete them: commit "
+            "them, discard them (git restore, or delete the untracked), or render into another folder "
+            f"(nothing was written):{changes_listing(found)}"
+        )
+
+
+def _would_change(file: pathlib.Path, new: str | None) -> bool:
+    if file.is_symlink() or (file.exists() and not file.is_file()):
+        return True
+    if not file.exists():
+        return False  # deleted, and its content is in Git: writing it again loses nothing
+    return new is None or file.read_bytes() != new.encode()
+
+
+def changes_listing(found: list[tuple[str, str]], limit: int = 20) -> str:
+    """``git status``'s (code, path) pairs as the indented lines of a refusal."""
+    more = f"\n  ... and {len(found) - limit} more" if len(found) > limit else ""
+    return "".join(f"\n  {code} {path}" for code, path in found[:limit]) + more
 
 
 def recover(out: pathlib.Path) -> None:

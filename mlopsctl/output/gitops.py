@@ -33,7 +33,15 @@ from mlopsctl.config.target import Target
 from mlopsctl.io import gitutil
 from mlopsctl.io.fileio import write_atomic
 from mlopsctl.output import ApplyError, Outcome, Release
-from mlopsctl.output.folders import Files, recover, remove_if_empty, render_target, target_dir, write_targets
+from mlopsctl.output.folders import (
+    Files,
+    changes_listing,
+    recover,
+    remove_if_empty,
+    render_target,
+    target_dir,
+    write_targets,
+)
 from mlopsctl.plan import Plan
 from mlopsctl.plan.diff import summary_line
 from mlopsctl.state import State, StateError, dump_state, parse_state, state_from_graph
@@ -194,10 +202,9 @@ class GitopsTarget:
             left = [gitutil.head_commit(self.repo), marker.read_text(encoding="utf-8").strip() or None]
             found = [(code, path) for code, path in found if not self._left_by_apply(path, left)]
         if found:
-            listing = "".join(f"\n  {code} {path}" for code, path in found)
             raise ApplyError(
                 f"{self.repo} has uncommitted changes or untracked files in folders that apply replaces; "
-                f"commit, move or delete them first (nothing was changed):{listing}"
+                f"commit, move or delete them first (nothing was changed):{changes_listing(found)}"
             )
 
     def _left_by_apply(self, path: str, commits: list[str | None]) -> bool:
@@ -220,7 +227,8 @@ class GitopsTarget:
         paths: list[str],
     ) -> None:
         """Make the working tree and index match the commit for the paths mlopsctl owns."""
-        write_targets(self.repo, rendered, removed)
+        # refused local changes before committing: the working tree now lags the commit, as it should
+        write_targets(self.repo, rendered, removed, overwrite_uncommitted=True)
         for target in (*rendered, *removed):
             path = self.repo / state_path(target)
             content = committed.get(state_path(target))
