@@ -12,12 +12,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from mlopsctl.config.sourcemap import format_path
 from mlopsctl.config.target import Target
 from mlopsctl.graph import JSON, canonical_json
 from mlopsctl.io.yamlio import dump_json
-from mlopsctl.plan.diff import Plan
+from mlopsctl.plan.diff import Action, Plan
 from mlopsctl.plan.document import plan_document
 from mlopsctl.state import State, dump_state
 
@@ -93,28 +96,32 @@ def dump_saved_plan(invocation: Invocation, basis: Basis, plan: Plan) -> str:
 
 
 def parse_saved_plan(text: str, where: str) -> SavedPlan:
+    """The saved plan in ``text`` (the file ``where``), its whole document checked against the
+    shape ``plan --out`` writes first, so that a hand-edited one is refused naming what is wrong."""
     try:
         doc = json.loads(text)
-        if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"not a saved plan of format {FORMAT_VERSION}")
-        inv = doc["invocation"]
-        invocation = Invocation(
-            config=_str(inv["config"]),
-            ref=_optional_str(inv["ref"]),
-            envs=tuple(map(_str, inv["envs"])),
-            regions=tuple(map(_str, inv["regions"])),
-            target=_optional_str(inv["target"]),
-            options={_str(k): _str(v) for k, v in inv["options"].items()},
-        )
-        basis = Basis(
-            _optional_str(doc["source_commit"]),
-            {_str(k): _str(v) for k, v in doc["config_hashes"].items()},
-            {_str(k): _str(v) for k, v in doc["state_hashes"].items()},
-        )
-        return SavedPlan(invocation, basis, doc["plan"])
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise SavedPlanError(f"{where} is not a plan saved by 'mlopsctl plan --out': {detail}") from None
+    except RecursionError:
+        raise _not_saved(where, "its JSON is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise _not_saved(where, f"not JSON: {exc}") from None
+    except ValueError:  # an integer too long to convert
+        raise _not_saved(where, "it holds a number of thousands of digits") from None
+    if not isinstance(doc, dict):
+        raise _not_saved(where, f"expected an object, got {_shown(doc)}")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise _not_saved(where, f"not a saved plan of format {FORMAT_VERSION}")
+    try:
+        shape = _SavedShape.model_validate(doc)
+    except ValidationError as exc:
+        raise _not_saved(where, _problem(exc)) from None
+    except RecursionError:
+        raise _not_saved(where, "its JSON is nested too deeply") from None
+    inv = shape.invocation
+    invocation = Invocation(
+        inv.config, inv.ref, tuple(inv.envs), tuple(inv.regions), inv.target, dict(inv.options)
+    )
+    basis = Basis(shape.source_commit, dict(shape.config_hashes), dict(shape.state_hashes))
+    return SavedPlan(invocation, basis, doc["plan"])
 
 
 def check_current(saved: SavedPlan, basis: Basis, plan: Plan) -> None:
@@ -137,11 +144,114 @@ def _moved(what: str, saved: Mapping[str, str], now: Mapping[str, str]) -> list[
     return [f"the {what} of {', '.join(changed)} changed"] if changed else []
 
 
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
+class _Shape(BaseModel):
+    """A part of a saved plan exactly as ``plan --out`` writes it: no other keys, no conversions."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else _str(value)
+class _InvocationShape(_Shape):
+    config: str
+    ref: str | None
+    envs: list[str]
+    regions: list[str]
+    target: str | None
+    options: dict[str, str]
+
+
+class _ImportingShape(_Shape):
+    id: str
+
+
+class _ChangeShape(_Shape):
+    actions: list[Annotated[Action, Strict(False)]]
+    before: JSON
+    after: JSON
+    replace_paths: list[str]
+    importing: _ImportingShape | None = None
+
+
+class _ResourceChangeShape(_Shape):
+    address: str
+    type: str
+    name: str
+    env: str
+    region: str
+    change: _ChangeShape
+    protect: bool
+    source: str | None
+
+
+class _SummaryShape(_Shape):
+    add: int
+    change: int
+    destroy: int
+    imports: int | None = Field(default=None, alias="import")
+
+
+class _PlanShape(_Shape):
+    """What :func:`mlopsctl.plan.document.plan_document` returns."""
+
+    format_version: Literal["1.0"]
+    project: str
+    resource_changes: list[_ResourceChangeShape]
+    summary: _SummaryShape
+
+
+class _SavedShape(_Shape):
+    """What :func:`dump_saved_plan` writes."""
+
+    format_version: Literal["1.0"]
+    invocation: _InvocationShape
+    source_commit: str | None
+    config_hashes: dict[str, str]
+    state_hashes: dict[str, str]
+    plan: _PlanShape
+
+
+_KINDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "list_type": "a list",
+}
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first thing wrong in a saved plan's document, e.g. ``plan.resource_changes[3]: expected
+    an object, got string 'x'``, and how many more there are."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = format_path(tuple(first["loc"]))
+    if first["type"] == "missing":
+        text = f"missing '{where}'"
+    elif first["type"] == "extra_forbidden":
+        text = f"unexpected key '{where}'"
+    else:
+        expected = _KINDS.get(first["type"]) or first["msg"].removeprefix("Input should be ")
+        text = f"{where}: expected {expected}, got {_shown(first['input'])}"
+    more = len(errors) - 1
+    return text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def _shown(value: object) -> str:
+    """A JSON value as an error names it: ``object``, ``list``, ``null``, ``string 'x'``, ``integer 1``."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list):
+        return "object" if isinstance(value, dict) else "list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}" + ("..." if len(value) > 40 else "")
+    return f"{'integer' if isinstance(value, int) else 'number'} {value}"
+
+
+def _not_saved(where: str, detail: str) -> SavedPlanError:
+    return SavedPlanError(
+        f"{where} is not a plan saved by 'mlopsctl plan --out': {detail}; "
+        "save the plan again with 'mlopsctl plan --out FILE'"
+    )

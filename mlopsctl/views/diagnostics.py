@@ -21,17 +21,22 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:
-    """GitHub Actions workflow commands: each diagnostic becomes an annotation on its line."""
+    """GitHub Actions workflow commands: each diagnostic becomes an annotation on its line.
+
+    GitHub attaches an annotation only to a file named relative to the checkout, so inside a Git
+    repository files are named from its root, as in the SARIF log; outside one, as given."""
 
     def escape(text: str, *, in_property: bool = False) -> str:
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
 
+    root = _git_root()
     lines = []
     for d in diagnostics:
         where = " "
         if d.position:
-            file = escape(d.position.file, in_property=True)
+            shown = d.position.file if root is None else _relative_uri(d.position.file, root)
+            file = escape(shown, in_property=True)
             where = f" file={file},line={d.position.line},col={d.position.column},"
         message = d.message + (f" ({d.hint})" if d.hint else "")
         lines.append(f"::{d.severity.value}{where}title={d.code}::{escape(message)}")
@@ -112,9 +117,16 @@ def _rule(code: str, title: str, text: str, help_: tuple[str, str] | None) -> di
     }
 
 
-def _repository_root() -> pathlib.Path:
+def _git_root() -> pathlib.Path | None:
+    """The nearest folder at or above the working directory holding ``.git``, if any."""
     cwd = pathlib.Path.cwd()
-    return next((p for p in (cwd, *cwd.parents) if (p / ".git").exists()), cwd)
+    return next((p for p in (cwd, *cwd.parents) if (p / ".git").exists()), None)
+
+
+def _repository_root() -> pathlib.Path:
+    """The Git repository's root, or the working directory outside one."""
+    root = _git_root()
+    return pathlib.Path.cwd() if root is None else root
 
 
 def _relative_uri(file: str, root: pathlib.Path) -> str:
