@@ -80,7 +80,7 @@ pipelines:
       - newData: {bucket: raw, prefix: drops/}
 models:
   clf:
-    framework: sklearn
+    framework: pytorch
     versions:
       v1: {artifactUri: "gs://acme-models/clf/v1"}
       v2: {artifactUri: "gs://acme-models/clf/v2"}
