@@ -44,11 +44,16 @@ def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfi
 
 
 def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """One E202 per value: a value that fits none of a union's types is one mistake, not one per type."""
+    """One E202 per value: a value that fits none of a union's types is one mistake, not one per type;
+    and none where a type of the union took the value but a constraint of it did not (``.nan`` for a
+    number): that error says what is wrong."""
     wanted: dict[Path, dict[str, None]] = {}
     firsts: dict[Path, Diagnostic] = {}
     others = []
+    constrained = {d.path for d in diagnostics if d.code == "E205"}
     for d in diagnostics:
+        if d.code == "E202" and d.path in constrained:
+            continue
         if d.code != "E202":
             others.append(d)
             continue
