@@ -162,6 +162,26 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters with its length said (a value of
+    thousands of characters would bury the message)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def bad_scalar(text: str, tag: str) -> tuple[str, str]:
+    """The message and hint of a scalar that its type (``tag``) cannot read: one a tag names (only an
+    untagged integer can fail, by having more digits than Python reads, 4300)."""
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    message = f"{quoted(text)} is not a valid {shown} value"
+    digits = sum(c.isdigit() for c in text)
+    if shown == "!!int" and re.fullmatch(r"[-+]?[0-9_]+", text) and digits > 4300:
+        return (
+            f"{message}: its {digits} digits are more than a number may have",
+            "quote it to keep it as text",
+        )
+    return message, "remove the tag, or write a value of that type"
+
+
 def printable(text: str) -> str:
     """``text`` with every character that is not printable (controls, line and paragraph
     separators, format characters such as bidirectional overrides) written as an escape."""

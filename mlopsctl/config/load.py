@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mlopsctl.config.diagnostics import Diagnostic
+from mlopsctl.config.diagnostics import Diagnostic, bad_scalar
 from mlopsctl.config.source import NotRegularFile, read_regular
 from mlopsctl.config.sourcemap import Path, Position, SourceMap
 from mlopsctl.config.yamlnodes import compose_documents
@@ -309,15 +309,8 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (ValueError, KeyError, TypeError, YAMLError) as exc:
-            shown = _tag(node).replace("tag:yaml.org,2002:", "!!")
-            raise _Abort(
-                Diagnostic(
-                    "E111",
-                    f"{node.value!r} is not a valid {shown} value",
-                    hint="remove the tag, or write a value of that type",
-                    position=self.position(node),
-                )
-            ) from exc
+            message, hint = bad_scalar(str(node.value), _tag(node))
+            raise _Abort(Diagnostic("E111", message, hint=hint, position=self.position(node))) from exc
         if isinstance(value, str):
             return self.checked_text(value, node)
         return node.value if isinstance(value, date) else value

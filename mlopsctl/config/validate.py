@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from mlopsctl.config.diagnostics import Diagnostic, did_you_mean
+from mlopsctl.config.diagnostics import Diagnostic, did_you_mean, quoted
 from mlopsctl.config.fixes import constraint_hint, type_hint
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
@@ -239,7 +239,7 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return (
-        repr(value)
+        quoted(value)
         if isinstance(value, str)
         else str(value).lower()
         if isinstance(value, bool)
