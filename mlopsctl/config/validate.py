@@ -113,6 +113,9 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
             f"{where}: {err['msg']}",
             (err.get("ctx") or {}).get("hint"),
         )
+    elif kind == "too_short" and (err.get("ctx") or {}).get("actual_length") == 0:
+        code, message = "E205", f"{where} is empty (or an overlay removed all it held)"
+        hint = constraint_hint(kind, dict(err.get("ctx") or {}))
     else:
         code, message = "E205", f"invalid {where}: {_lower(err['msg'])}"
         hint = constraint_hint(kind, dict(err.get("ctx") or {}))
