@@ -159,6 +159,11 @@ CODES: dict[str, tuple[str, str]] = {
         "The config asks for something Google Cloud has deprecated, such as a feature store's optimized "
         "online serving (which also cannot be encrypted with a customer-managed key).",
     ),
+    "W408": (
+        "policy turned off",
+        "policies.levels turns a policy off: its findings are dropped everywhere, with no reason given. "
+        "A waiver says why, for the resources or places it names.",
+    ),
 }
 
 

@@ -21,8 +21,14 @@ from mlopsctl.policies.data import PUBLIC_MEMBERS, grant_members
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 ADMIN_SERVICES = ("iam", "resourcemanager", "cloudkms", "storage")
-IMPERSONATION_ROLES = ("roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator")
-"""Project-wide, these let an account act as every service account of the project."""
+IMPERSONATION_ROLES = (
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.serviceAccountOpenIdTokenCreator",
+    "roles/iam.workloadIdentityUser",
+)
+"""Project-wide, these let an account act as every service account of the project (mint its access or
+ID tokens, or run as it)."""
 DATA_GRANTS = (BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER, TABLE_IAM_MEMBER, SECRET_IAM_MEMBER)
 WRITE_ROLES = (
     "roles/bigquery.dataEditor",
@@ -122,6 +128,11 @@ def narrow_writes(ctx: PolicyContext) -> Iterator[Finding]:
         for g in ctx.of_type(GSA)
         if g.source[0] in kinds
     }
+    declared = {g.name: _email(g) for g in ctx.of_type(GSA)}
+    for name, endpoint in ctx.config.endpoints.items():  # as a declared account, it is held to the same
+        account = declared.get(f"account-{endpoint.service_account}")
+        if endpoint.service_account and account is not None:
+            writers.setdefault(account, f"endpoint '{name}' (as account '{endpoint.service_account}')")
     for grant in _iam(ctx, PROJECT_IAM_MEMBER, BUCKET_IAM_MEMBER, DATASET_IAM_MEMBER):
         role, who = grant.inputs["role"], writers.get(grant.inputs["member"])
         if who is not None and role in WRITE_ROLES:
@@ -130,6 +141,7 @@ def narrow_writes(ctx: PolicyContext) -> Iterator[Finding]:
                 f"{who} holds {role} on a whole {scope} in {ctx.target.env}, beyond the tables it writes",
                 hint="grant write access on each table it writes (a table-level IAM member)",
                 address=grant.address,
+                path=_role_path(ctx, grant),
             )
 
 

@@ -116,6 +116,8 @@ def test_unknown_names_are_validation_errors(
         ("{policy: MLP001, reason: r}", "give exactly one of 'resource' or 'path'"),
         ("{policy: MLP001, path: a, resource: b, reason: r}", "give exactly one of 'resource' or 'path'"),
         ("{policy: MLP001, path: a, reason: ''}", "at least 1 character"),
+        ("{policy: MLP001, path: a, reason: ' '}", "a waiver's reason is blank: say why"),
+        ('{policy: MLP001, path: a, reason: "\\t"}', "a waiver's reason is blank: say why"),
     ],
 )
 def test_malformed_waivers(tmp_path: pathlib.Path, waiver: str, fragment: str) -> None:
@@ -222,3 +224,12 @@ def test_custom_policies_take_levels_and_waivers(tmp_path: pathlib.Path) -> None
             where(text, "raw: {}"),
         )
     ]
+
+
+def test_a_policy_turned_off_is_a_warning_at_its_level(tmp_path: pathlib.Path) -> None:
+    """Unlike a waiver, a level of off needs no reason: validation says so where it is written."""
+    text = with_policies("levels: {MLP001: 'off', MLP009: warning}\n")
+    validation = validate(ConfigSource(write(tmp_path, text), "mlops.yaml", None))
+    [warning] = [d for d in validation.diagnostics if d.code == "W408"]
+    assert not warning.is_error and str(warning.position) == where(text, "'off'")
+    assert warning.message.startswith("policy MLP001 is off: its findings are dropped in every environment")

@@ -64,6 +64,25 @@ CASES = [
         "sa-ops-prod-usc1@acme-demo-prod.iam.gserviceaccount.com holds roles/cloudkms.admin, "
         "a project-wide cloudkms admin role, in prod",
     ),
+    (
+        "a project-wide role to mint any account's tokens",
+        [security("  serviceAccounts:\n    ops: {roles: [roles/iam.workloadIdentityUser]}\n")],
+        "roles/iam.workloadIdentityUser",
+        "MLP013",
+        "sa-ops-prod-usc1@acme-demo-prod.iam.gserviceaccount.com holds roles/iam.workloadIdentityUser, "
+        "a project-wide role to act as any service account, in prod",
+    ),
+    (
+        "an endpoint writing a whole dataset as a declared account",
+        [
+            security("  serviceAccounts:\n    ops: {roles: [roles/bigquery.dataEditor]}\n"),
+            ("  score:\n", "  score:\n    serviceAccount: ops\n"),
+        ],
+        "roles/bigquery.dataEditor",
+        "MLP015",
+        "endpoint 'score' (as account 'ops') holds roles/bigquery.dataEditor on a whole project in prod, "
+        "beyond the tables it writes",
+    ),
 ]
 
 

@@ -36,6 +36,22 @@ def policy_ids(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 @check
+def policies_off(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """W408 for each policy ``levels`` turns off: unlike a waiver, it needs no reason, so say so."""
+    for policy_id, level in ctx.config.policies.levels.items():
+        if level == "off" and policy_id != FRAMEWORK:
+            yield Diagnostic(
+                "W408",
+                f"policy {policy_id} is off: its findings are dropped in every environment, with no reason "
+                "given",
+                path=("policies", "levels", policy_id),
+                hint="waive the findings you accept instead (policies.waivers: policy, path or resource, "
+                "and a reason), or make it a warning",
+                severity=Severity.WARNING,
+            )
+
+
+@check
 def policy_environments(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Environments named in the policies section exist (the default ``prod`` may be absent)."""
     settings, known = ctx.config.policies, sorted(ctx.config.environments)

@@ -3,7 +3,7 @@
 import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mlopsctl.config.diagnostics import POLICY_ID
 from mlopsctl.config.models.types import EnvName, Percent, Spec
@@ -42,6 +42,13 @@ class Waiver(Spec):
     expires: Annotated[datetime.date, Field(strict=False)] | None = Field(
         default=None, description="From the day after this date (YYYY-MM-DD) the waiver no longer applies."
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("a waiver's reason is blank: say why the exception is accepted")
+        return reason
 
     @model_validator(mode="after")
     def _one_selector(self) -> Self:
