@@ -145,7 +145,7 @@ class GitopsTarget:
                 config_hash=release.config_hashes[target],
             )
             old = previous.get(target)
-            if old is not None and _same_resources(old, state):
+            if old is not None and _same_resources(old, state) and not _records_commit(old, state):
                 state = old  # only the provenance would change: keep the record, make no commit
             files[state_path(target)] = dump_state(state).encode()
         touched = [*rendered, *removed]
@@ -239,6 +239,13 @@ class GitopsTarget:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, content.decode())
         gitutil.git(["reset", "-q", "--", *paths], self.repo)
+
+
+def _records_commit(old: State, new: State) -> bool:
+    """Whether ``new`` records a committed source where ``old`` came from uncommitted changes (or none):
+    promotion counts only applies of committed configs, so that is worth a commit of its own."""
+    clean = new.source_commit is not None and not new.source_commit.endswith("-dirty")
+    return clean and (old.source_commit is None or old.source_commit.endswith("-dirty"))
 
 
 def _same_resources(old: State, new: State) -> bool:

@@ -64,3 +64,29 @@ def test_a_real_change_rewrites_only_its_objects_with_the_new_commit(
     kept = [n for n, content in after.items() if n.endswith(".yaml") and n not in changed]
     assert kept and all(second.encode() not in after[n] for n in kept)
     assert any(first.encode() in after[n] for n in kept)
+
+
+def test_a_committed_config_is_recorded_over_an_apply_from_uncommitted_changes(
+    tmp_path: pathlib.Path, deploy: pathlib.Path
+) -> None:
+    """Promotion counts only applies of committed configs: after an apply from uncommitted changes,
+    applying the same configuration once committed records its commit (the state alone changes);
+    applying again then changes nothing."""
+    path = write(tmp_path / "src", "")
+    _commit(path, CONFIG)
+    path.write_text("# being edited\n" + CONFIG, encoding="utf-8")
+    _apply(path, deploy)
+    state = "dev/us-central1.json"
+    recorded = git(deploy, "show", f"HEAD:.mlopsctl/state/{state}")
+    assert '-dirty"' in recorded
+    before = _files(deploy)
+    clean = _commit(path, path.read_text(encoding="utf-8"))
+    result = _apply(path, deploy)
+    assert result.outcome.changed and not result.plan.has_changes and commits(deploy) == 2
+    after = _files(deploy)
+    assert {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)} == {
+        f".mlopsctl/state/{s}"
+        for s in ("dev/us-central1.json", "prod/us-central1.json", "prod/europe-west4.json")
+    }
+    assert f'"source_commit": "{clean}"' in git(deploy, "show", f"HEAD:.mlopsctl/state/{state}")
+    assert not _apply(path, deploy).outcome.changed and commits(deploy) == 2
