@@ -40,6 +40,8 @@ class LockEntry:
 
     pins: Mapping[str, Pin]
     pipeline_versions: Mapping[str, str] = field(default_factory=dict)
+    position: Position | None = field(default=None, compare=False)
+    """Where the lock file names the region (for diagnostics)."""
 
     def values(self) -> dict[str, str]:
         return {path: pin.value for path, pin in sorted(self.pins.items())}
@@ -116,6 +118,7 @@ def _entry(where: _Where, path: Path, raw: Any) -> LockEntry | None:
     return LockEntry(
         {p: Pin(v, where.position((*path, "pins", p))) for p, v in pins.items()},
         versions,
+        where.document.sources.lookup(path, key=True),
     )
 
 

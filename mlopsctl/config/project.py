@@ -134,7 +134,7 @@ def _unknown_lock_targets(lock: Lock, targets: list[Target]) -> list[Diagnostic]
             f"{lock.file} has an entry for {t}, which the config does not declare: ignored",
             hint="remove the entry, or declare the region",
             severity=Severity.WARNING,
-            position=next(iter(entry.pins.values())).position if entry.pins else None,
+            position=entry.position,
         )
         for t, entry in lock.entries.items()
         if t not in targets

@@ -126,3 +126,15 @@ def test_cli_validate_exits_1_on_a_pin_error_only(tmp_path: pathlib.Path, pin: s
     exit_code, _, err = run("validate", config)
     assert exit_code == code
     assert err.startswith(f"{tmp_path}/mlops.lock:6:48: ")
+
+
+def test_an_entry_for_an_undeclared_region_is_warned_of_at_its_key(tmp_path: pathlib.Path) -> None:
+    config = write(tmp_path, CHAIN)
+    write(tmp_path, PINNED.format(version="v1").replace("us-central1:", "asia-east1:"), "mlops.lock")
+    ok, found = _diagnostics(config)
+    assert ok
+    [warning] = [f for f in found if " W302: " in f]
+    assert warning.splitlines()[0] == (
+        f"{tmp_path}/mlops.lock:4:5: warning W302: {tmp_path}/mlops.lock has an entry for prod/asia-east1, "
+        "which the config does not declare: ignored"
+    )
