@@ -54,10 +54,17 @@ class LocalStateStore:
 
     @contextlib.contextmanager
     def lock(self, project: str, target: Target, operation: str) -> Iterator[LockInfo]:
-        with hold_lock_file(
-            self.lock_path(project, target), operation, lambda holder: LockHeldError(target, holder)
-        ) as info:
-            yield info
+        """The target's lock; the folders taking it made are removed with it if nothing else was written
+        there (an apply that could not reach its cluster leaves nothing beside the config)."""
+        path = self.lock_path(project, target)
+        made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+        try:
+            with hold_lock_file(path, operation, lambda holder: LockHeldError(target, holder)) as info:
+                yield info
+        finally:
+            for folder in made:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
     def write(self, state: State) -> None:
         path = self.state_path(state.project, state.target)
