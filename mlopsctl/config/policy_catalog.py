@@ -88,6 +88,17 @@ BUILTINS: dict[str, tuple[str, str]] = {
         "Endpoint and monitor identities write only the tables they write: no dataset-, bucket- or "
         "project-wide write role.",
     ),
+    "MLP016": (
+        "restricted workloads",
+        "Every pod template of the compiled Kubernetes objects (Deployments, Jobs, CronJobs, "
+        "InferenceService components, and the Katib trials and training replicas that pipeline steps "
+        "create) follows the restricted Pod Security Standard: no privileged container, host namespace, "
+        "host port or hostPath volume, no privilege escalation, non-root and never user 0, ALL "
+        "capabilities dropped and none added but NET_BIND_SERVICE, a RuntimeDefault or Localhost seccomp "
+        "profile; and mounts no Kubernetes API token. No Istio ALLOW AuthorizationPolicy has a rule that "
+        "admits any caller (an empty rule, or one without `from`, but for the retrain receiver's webhook). "
+        "Cluster add-ons are not read.",
+    ),
 }
 """Built-in policy id -> (title, explanation); docs/policies.md is generated from it."""
 HELP: dict[str, tuple[str, str]] = {
@@ -174,9 +185,17 @@ HELP: dict[str, tuple[str, str]] = {
         "Grant `roles/bigquery.dataEditor` on the request-log or statistics tables it writes, not on "
         "their dataset; endpoints and monitors write no objects.",
     ),
+    "MLP016": (
+        "A privileged or root container, or one in the node's namespaces, can take over its node and every "
+        "workload on it; a mounted token hands the Kubernetes API to code that never needs it; and an "
+        "AuthorizationPolicy that admits any caller lets every pod of the mesh reach the model servers past "
+        "the gateway. Template overrides arrive in pull requests: check reads what they compile to.",
+        "Restore the security fields and `from` sources of the built-in template in the override under "
+        "`project.templates`, or waive MLP016 for the resource with a reason.",
+    ),
 }
 """Built-in policy id -> (why the rule exists, how to fix a finding), for SARIF help and the docs."""
-SECURITY = frozenset({"MLP011", "MLP012", "MLP013", "MLP014", "MLP015"})
+SECURITY = frozenset({"MLP011", "MLP012", "MLP013", "MLP014", "MLP015", "MLP016"})
 """Policies that are errors in production environments and warnings elsewhere, unless levels say otherwise."""
 
 

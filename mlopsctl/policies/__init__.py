@@ -82,7 +82,14 @@ def policy(policy_id: str) -> Callable[[PolicyFunction], PolicyFunction]:
 
 
 def builtin_policies() -> list[Policy]:
-    from mlopsctl.policies import capacity, data, protection, security, serving  # noqa: F401  (registrations)
+    from mlopsctl.policies import (  # noqa: F401  (registrations)
+        capacity,
+        data,
+        protection,
+        security,
+        serving,
+        workloads,
+    )
 
     return [Policy(i, *BUILTINS[i], check=fn) for i, fn in sorted(_REGISTERED.items())]
 

@@ -73,18 +73,18 @@ def test_an_expired_waiver_says_so(tmp_path: pathlib.Path) -> None:
     ("section", "code", "marker", "message", "hint"),
     [
         (
-            "levels: {MLP016: warning}\n",
+            "levels: {MLP017: warning}\n",
             "E301",
             "warning}",
-            "unknown policy 'MLP016' in policies.levels",
-            "did you mean 'MLP015'?",
+            "unknown policy 'MLP017' in policies.levels",
+            "did you mean 'MLP016'?",
         ),
         (
             "waivers: [{policy: drift-monitor, path: endpoints.score, reason: r}]\n",
             "E301",
             "drift-monitor",
             "unknown policy 'drift-monitor' in policies.waivers",
-            "known: " + ", ".join(f"MLP{n:03}" for n in range(1, 16)),
+            "known: " + ", ".join(f"MLP{n:03}" for n in range(1, 17)),
         ),
         (
             "production: [prd]\n",
