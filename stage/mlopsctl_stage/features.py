@@ -105,10 +105,16 @@ def vertex_requests(rows: pa.Table, source: str) -> pa.Table:
 
 
 def logged_features(
-    table: pa.Table, kinds: Mapping[str, str], source: str, positional: Sequence[str] = ()
+    table: pa.Table,
+    kinds: Mapping[str, str],
+    source: str,
+    positional: Sequence[str] = (),
+    *,
+    everywhere: bool = True,
 ) -> dict[str, pa.ChunkedArray]:
-    """Each feature of ``kinds`` (name → ``numeric``/``categorical``) from the bodies in ``table``."""
-    found = summarised_features(table, kinds, source, _kept, positional)
+    """Each feature of ``kinds`` (name → ``numeric``/``categorical``) from the bodies in ``table``
+    (``everywhere``: as :func:`summarised_features`; a feature found nowhere is then an empty column)."""
+    found = summarised_features(table, kinds, source, _kept, positional, everywhere=everywhere)
     return {name: pa.chunked_array(found.get(name, []), _TYPES[kind]) for name, kind in kinds.items()}
 
 
@@ -118,10 +124,13 @@ def summarised_features(
     source: str,
     summarise: Callable[[str, Column], T],
     positional: Sequence[str] = (),
+    *,
+    everywhere: bool = True,
 ) -> dict[str, list[T]]:
     """``summarise(name, values)`` of the values of each feature of ``kinds`` in each slice of the
     bodies in ``table``, in order. Each is computed by the thread that parsed the slice, and the values
-    are then dropped: no column of all of them is built. A feature found nowhere has no entry."""
+    are then dropped: no column of all of them is built. A feature found nowhere has no entry; with
+    ``everywhere`` (the default) that fails when ``table`` has rows, as the feature is not in the data."""
     found: dict[str, list[T]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         for column in ("request", "response"):
@@ -134,7 +143,7 @@ def summarised_features(
             for piece in pool.map(parse, _slices(table[column].chunks)):
                 for name, summary in piece.items():
                     found.setdefault(name, []).append(summary)
-    if table.num_rows:
+    if everywhere and table.num_rows:
         _check_present(kinds, found, source)
     return found
 

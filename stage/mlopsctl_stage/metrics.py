@@ -123,15 +123,23 @@ def _auc_roc(p: Predictions) -> float:
 
 def _auc_pr(p: Predictions) -> float:
     from sklearn.metrics import average_precision_score
-    from sklearn.preprocessing import label_binarize
 
-    assert p.scores is not None
+    assert p.scores is not None and p.classes is not None
     if p.binary:
         if not p.positive.any():  # sklearn answers 0 (a precision of no positives), with a warning
             raise ValueError("no positive examples")
         return float(average_precision_score(p.positive, p.scores[:, -1]))
+    if len(p.classes) < 2:  # one class: nothing to rank it against
+        raise ValueError("defined for two classes or more, and there is one")
+    # One-vs-rest, a column per class; sklearn counts a class without examples as 0, undefined here.
+    truth = np.asarray(p.y_true)[:, None] == p.classes[None, :]
     return float(
-        average_precision_score(label_binarize(p.y_true, classes=p.classes), p.scores, average="macro")
+        np.mean(
+            [
+                average_precision_score(truth[:, column], p.scores[:, column])
+                for column in np.flatnonzero(truth.any(axis=0))
+            ]
+        )
     )
 
 

@@ -10,11 +10,13 @@ requests of ``serving.deployedModels`` count when given, :mod:`mlopsctl_stage.se
 (:mod:`mlopsctl_stage.distances`) is compared with its threshold; one row per feature goes to
 ``output.statistics`` and one per breached feature to ``output.alerts``.
 
-A feature with values on one side only (all null or NaN in the window's requests while the baseline
-has values, or the reverse) has no distance but is a breach, with its reason: a feature the requests
-lost is drift at its largest (TFDV has no distance for an empty histogram either and reports a
-dropped feature as a schema anomaly). Without values on both sides, or without requests in the
-window, there is no data: no distance, no breach.
+A feature with values on one side only (all null or NaN in the window's requests, or absent from
+all of them, while the baseline has values, or the reverse) has no distance but is a breach, with
+its reason: a feature the requests lost is drift at its largest (TFDV has no distance for an empty
+histogram either and reports a dropped feature as a schema anomaly). Without values on both sides,
+or without requests in the window, there is no data: no distance, no breach. A feature missing from
+``baseline.table`` (its columns, or every request of a request log) fails the job: the config names a
+feature its baseline never had. (The window before, with ``previousWindow``, is requests, as the window.)
 
 On a breach (unless ``--dry-run``) the job
 
@@ -107,6 +109,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
         f"serving.table ({serving_table})",
         lambda name, values: tally(values, references[name]),
         positional,
+        everywhere=False,  # a feature the requests lost has no values there: a one-sided breach
     )
     results = [
         _result(f, against_tallies(tallies.get(f.name, []), references[f.name]), serving.num_rows)
@@ -220,7 +223,7 @@ def _previous(
     source = f"baseline (serving.table {table} from {window[0].isoformat()} to {window[1].isoformat()})"
     if not rows.num_rows:
         raise StageError(source, "has no requests: drift compares the window with the one before it")
-    values = logged_features(rows, kinds, source, log.positional)
+    values = logged_features(rows, kinds, source, log.positional, everywhere=False)  # requests, as serving
     return rows.num_rows, {name: reference(kinds[name], v) for name, v in values.items()}, []
 
 

@@ -100,7 +100,9 @@ def _predict(model: str, examples: str, label: Any) -> Predictions:
     evaluation, train = splits["eval"], splits.get("train", splits["eval"])
     if label not in evaluation.column_names:
         raise StageError("label", f"{label!r} is not a column of the eval split")
-    evaluation = evaluation.filter(pc.is_valid(evaluation.column(label)))
+    evaluation, train = _labelled(evaluation, label), _labelled(train, label)
+    if not evaluation.num_rows:
+        raise StageError("label", f"{label!r} is missing (null or NaN) in every row of the eval split")
     features = [name for name in train.column_names if name != label]
     absent = [name for name in features if name not in evaluation.column_names]
     if absent:
@@ -109,6 +111,17 @@ def _predict(model: str, examples: str, label: Any) -> Predictions:
         )
     output = load_model(model).predict(evaluation.select(features))
     return _predictions(_label_values(train, label), _label_values(evaluation, label), output)
+
+
+def _labelled(table: pa.Table, label: str) -> pa.Table:
+    """The rows of ``table`` whose ``label`` is there: neither null nor NaN."""
+    if label not in table.column_names:
+        return table
+    column = table.column(label)
+    present = pc.is_valid(column)
+    if pa.types.is_floating(column.type):
+        present = pc.and_(present, pc.invert(pc.is_nan(column)))
+    return table.filter(present)
 
 
 def _holds(bounds: dict[str, float], value: float) -> bool:
@@ -136,8 +149,8 @@ def _known(name: str, subject: str) -> None:
 
 
 def _label_values(table: pa.Table, label: str) -> np.ndarray:
-    """The non-missing labels: booleans as 0/1, strings as objects, numbers as they are."""
-    column = table.column(label).drop_null()
+    """The labels (of rows ``_labelled`` kept): booleans as 0/1, strings as objects, numbers as they are."""
+    column = table.column(label)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if pa.types.is_boolean(column.type):

@@ -6,7 +6,7 @@
 | ``minmax`` | ``(x - min) / (max - min)`` (float) | min, max |
 | ``log`` | ``ln(1 + x)`` (float); values must be > -1 | — |
 | ``vocabulary`` | index in the train values by count, then value; -1 if unseen or missing | vocabulary |
-| ``onehot`` | one 0/1 column ``FEATURE_VALUE`` per train value | vocabulary |
+| ``onehot`` | one 0/1 column ``FEATURE_VALUE`` per train value (no other column's name) | vocabulary |
 | ``bucketize`` | bucket index: how many ``boundaries`` are <= x | — |
 | ``fill`` | missing values (and NaN) replaced by ``value`` | — |
 | ``drop`` / ``passthrough`` | no column / the column as is | — |
@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlopsctl_stage import numbers as arithmetic
 from mlopsctl_stage import tfmd
 from mlopsctl_stage.artifacts import staged_dir
 from mlopsctl_stage.errors import StageError
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> None:
         if name != label:
             column = train.column(name)
             fitted.append(_fit(name, _spec(name, declared.get(name), column, name in categorical), column))
+    _check_names(fitted, label)
     transformed = {
         split: _apply_all(train.column_names, fitted, table, label) for split, table in splits.items()
     }
@@ -155,7 +157,9 @@ def _fit(name: str, spec: dict[str, Any], column: pa.ChunkedArray) -> Fitted:
         if not numbers.size:
             raise StageError(f"transforms.{name}", f"{kind}: the train split has no values to fit on")
         if kind == "standardize":
-            params.update(mean=float(numbers.mean()), std=float(numbers.std()) or 1.0)
+            unit = arithmetic.scale(numbers)  # the squares of values past 1e154 overflow unscaled
+            scaled = numbers / unit
+            params.update(mean=float(scaled.mean()) * unit, std=float(scaled.std()) * unit or 1.0)
         else:
             params.update(min=float(numbers.min()), max=float(numbers.max()))
     elif kind in ("vocabulary", "onehot"):
@@ -213,12 +217,12 @@ def _apply(fitted: Fitted, column: pa.ChunkedArray) -> dict[str, pa.ChunkedArray
             f"{name}_{value}": pc.fill_null(pc.equal(index, i), False).cast(pa.int8())
             for i, value in enumerate(params["vocabulary"])
         }
-    numbers = column.cast(pa.float64())
+    numbers = _floats(column)
     if kind == "standardize":
-        return {name: pc.divide(pc.subtract(numbers, params["mean"]), params["std"])}
+        return {name: _shifted(numbers, params["mean"], params["std"], params["std"])}
     if kind == "minmax":
-        spread = (params["max"] - params["min"]) or 1.0
-        return {name: pc.divide(pc.subtract(numbers, params["min"]), spread)}
+        low, high = params["min"], params["max"]
+        return {name: _shifted(numbers, low, high, 1.0 if high == low else None)}
     if kind == "log":
         low = pc.min(numbers).as_py()
         if low is not None and low <= -1:
@@ -227,6 +231,33 @@ def _apply(fitted: Fitted, column: pa.ChunkedArray) -> dict[str, pa.ChunkedArray
     data = np.asarray(pc.fill_null(numbers, float("nan")).to_numpy(), dtype=np.float64)
     buckets = np.searchsorted(np.asarray(params["boundaries"], dtype=np.float64), data, side="right")
     return {name: pa.chunked_array([pa.array(buckets, type=pa.int64(), mask=np.isnan(data))])}
+
+
+def _shifted(numbers: pa.ChunkedArray, low: float, high: float, width: float | None) -> pa.ChunkedArray:
+    """``(numbers - low) / width`` (``width`` ``high - low`` when None), with no difference of values
+    near the largest float overflowing: all are divided first by a power of two (exactly)."""
+    unit = max(arithmetic.scale([low, high]), 1.0)
+    spread = high / unit - low / unit if width is None else width / unit
+    return pc.divide(pc.subtract(pc.divide(numbers, unit), low / unit), spread)
+
+
+def _check_names(fitted: list[Fitted], label: str | None) -> None:
+    """Fail when a onehot output column would take the name of another column (or the label)."""
+    taken = {f.feature: f"the column {f.feature!r}" for f in fitted if f.type not in ("onehot", "drop")}
+    if label:
+        taken[label] = f"the label {label!r}"
+    for f in fitted:
+        if f.type != "onehot":
+            continue
+        for value in f.params["vocabulary"]:
+            output = f"{f.feature}_{value}"
+            if output in taken:
+                raise StageError(
+                    f"transforms.{f.feature}",
+                    f"onehot of {f.feature!r} makes the column {output!r} (value {value!r}), and "
+                    f"{taken[output]} has that name: rename one of them, or use vocabulary",
+                )
+            taken[output] = f"the onehot column {output!r} of {f.feature!r}"
 
 
 def _outputs(fitted: list[Fitted]) -> dict[str, dict[str, Any]]:
@@ -248,8 +279,13 @@ def _vocabulary(column: pa.ChunkedArray) -> list[Any]:
 
 
 def _finite(column: pa.ChunkedArray) -> np.ndarray:
-    numbers = np.asarray(column.drop_null().cast(pa.float64()).to_numpy(), dtype=np.float64)
+    numbers = np.asarray(_floats(column.drop_null()).to_numpy(), dtype=np.float64)
     return numbers[np.isfinite(numbers)]
+
+
+def _floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` as float64, integers past 2**53 rounded to the nearest float (as statistics reads them)."""
+    return column.cast(pa.float64(), safe=False)
 
 
 def _decoded(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import posixpath
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlopsctl_stage.errors import StageError
 from mlopsctl_stage.storage import tfrecord
@@ -71,9 +72,20 @@ def parse(data: bytes, uri: str, format: str | None = None) -> pa.Table:
     if not data.strip():
         raise EmptyFile(f"file ({uri})", "is empty: no rows and no columns")
     try:
-        return _READERS[found](data)
+        table = _READERS[found](data)
     except (pa.ArrowException, ValueError, EOFError) as error:
         raise StageError(f"file ({uri})", f"unreadable as {found}: {error}") from None
+    _check_unique(table.column_names, uri, " in its header" if found == "csv" else "")
+    return table
+
+
+def _check_unique(names: list[str], uri: str, where: str) -> None:
+    """Fail on a column name a file holds twice (a CSV header naming a column twice, say)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise StageError(f"file ({uri})", f"has two columns named {name!r}: rename one{where}")
+        seen.add(name)
 
 
 def _csv(data: bytes) -> pa.Table:
@@ -107,26 +119,69 @@ def _jsonl(data: bytes) -> pa.Table:
 def _jsonl_as_text(data: bytes, error: pa.ArrowInvalid) -> pa.Table:
     """JSON lines that Arrow cannot type as structs, such as KServe v2 bodies whose tensors hold
     numbers in one input and strings in another: each column holding objects or lists as JSON text,
-    as BigQuery's read API returns a JSON column. Scalars of clashing types still fail (``error``)."""
+    as BigQuery's read API returns a JSON column. Scalars of clashing types still fail (``error``).
+    Numbers are typed as Arrow's reader types them (a column holding a float, or an integer past 64 bits,
+    is floats); a number past the largest float fails, naming its line and column."""
     import json
 
     import pyarrow as pa
 
-    try:
-        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
-    except ValueError:
-        raise error from None
-    if not all(isinstance(row, dict) for row in rows):
-        raise error
+    rows = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line, parse_float=_number)
+            except ValueError:
+                raise error from None
+            if not isinstance(row, dict):
+                raise error
+            rows.append(_in_range(row, number))
     nested = {k for row in rows for k, v in row.items() if isinstance(v, dict | list)}
+    floats = {k for row in rows for k, v in row.items() if isinstance(v, float)}
     for row in rows:
         for key in nested & row.keys():
             if row[key] is not None:
                 row[key] = json.dumps(row[key], separators=(",", ":"))
+        for key in floats & row.keys():  # a column of numbers holding a float is floats, as Arrow reads it
+            if isinstance(row[key], int) and not isinstance(row[key], bool):
+                row[key] = float(row[key])
     try:
         return pa.Table.from_pylist(rows)
-    except (pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
         raise error from None
+
+
+class _TooLarge(str):
+    """The text of a JSON number past the largest float, such as ``1e400`` (json reads it as inf)."""
+
+
+def _number(text: str) -> float | _TooLarge:
+    value = float(text)
+    return _TooLarge(text) if math.isinf(value) else value
+
+
+def _in_range(row: dict[str, Any], line: int) -> dict[str, Any]:
+    """``row`` with integers past 64 bits as floats (as Arrow's reader takes them); a number past the
+    largest float fails, naming its line and column."""
+    for key, value in row.items():
+        too_large = _too_large(value)
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            try:
+                row[key] = float(value)
+            except OverflowError:
+                too_large = str(value)
+        if too_large is not None:
+            shown = too_large if len(too_large) <= 40 else f"{too_large[:37]}..."
+            raise ValueError(f"line {line}: {key!r} holds {shown}, past the largest float (about 1.8e308)")
+    return row
+
+
+def _too_large(value: Any) -> str | None:
+    """The first number past the largest float in ``value``, or None."""
+    if isinstance(value, _TooLarge):
+        return str(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((found for item in items if (found := _too_large(item)) is not None), None)
 
 
 def _avro(data: bytes) -> pa.Table:
