@@ -7,28 +7,29 @@ subnetwork of the region), behind a Cloud NAT for that subnetwork unless the net
 Shared VPC's (its host project provides NAT). Its default node pool is removed:
 every node belongs to a pool declared under ``accelerators`` (or the ``system`` pool added
 when none of them can host the cluster's own workloads) and runs as a dedicated account
-with only the roles GKE documents for nodes. A target whose sections all run on Vertex AI
+with only the roles GKE documents for nodes (pools: :mod:`mlopsctl.compiler.node_pools`), with the
+kubelet's read-only port off, also for pools made later. With ``security.defaultKmsKey`` its
+Secrets are encrypted in etcd with that key. A target whose sections all run on Vertex AI
 (``placement``) has no cluster.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
 
 from mlopsctl.compiler import registry
 from mlopsctl.compiler.context import BuildContext
 from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import GSA
+from mlopsctl.compiler.kms import key_reference
+from mlopsctl.compiler.node_pools import READ_ONLY_PORT, pool_inputs, secure_node_config
 from mlopsctl.compiler.platform import cluster_inputs
-from mlopsctl.config import catalog
 from mlopsctl.config.models.cluster import MaintenanceWindow
 from mlopsctl.config.models.compute import (
     SYSTEM_POOL,
     SYSTEM_POOL_SPEC,
     CpuPool,
     GpuPool,
-    PoolBase,
     TpuPool,
     needs_system_pool,
 )
@@ -47,11 +48,6 @@ NODE_ROLES = (
     "roles/stackdriver.resourceMetadata.writer",
 )
 """Project roles of the node account; it reads images through its roles on the repositories."""
-CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
-ACCELERATOR_LABEL = "mlopsctl.dev/accelerator"
-GPU_TAINT = ("nvidia.com/gpu", "present")
-TPU_TAINT = ("google.com/tpu", "present")
-SPOT_TAINT = ("cloud.google.com/gke-spot", "true")
 _WINDOW_ANCHOR = datetime.datetime(2025, 1, 6, tzinfo=datetime.UTC)
 """A Monday: recurring windows are written as a first occurrence plus a weekly recurrence."""
 
@@ -65,12 +61,13 @@ def build(ctx: BuildContext) -> None:
     if not ctx.config.needs_cluster:
         return  # every section runs on Vertex AI
     account = _node_account(ctx)
+    inputs, key_depends = _cluster_inputs(ctx, account)
     cluster = ctx.add(
         CLUSTER,
         cluster_name(ctx.config, ctx.target),
-        _cluster_inputs(ctx, account),
+        inputs,
         source=("cluster",),
-        depends_on=(ctx.address(GSA, NODE_ACCOUNT),),
+        depends_on=(ctx.address(GSA, NODE_ACCOUNT), *key_depends),
         protect=True,
     )
     pools: list[tuple[str, GpuPool | TpuPool | CpuPool, Path]] = [
@@ -85,7 +82,7 @@ def build(ctx: BuildContext) -> None:
         ctx.add(
             NODE_POOL,
             key,
-            _pool_inputs(ctx, key, pool, account),
+            pool_inputs(ctx, key, pool, account),
             source=source,
             depends_on=(cluster.address, ctx.address(GSA, NODE_ACCOUNT)),
         )
@@ -193,7 +190,8 @@ def _image_readers(ctx: BuildContext, member: str, account: str) -> None:
         )
 
 
-def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
+def _cluster_inputs(ctx: BuildContext, account: str) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """The cluster's inputs, and what it waits for: the key of its Secrets, usable by GKE."""
     spec, network = ctx.config.cluster, ctx.config.security.network
     inputs: dict[str, JSON] = {
         "name": cluster_name(ctx.config, ctx.target),
@@ -203,7 +201,7 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         "removeDefaultNodePool": True,
         "initialNodeCount": 1,
         # The default pool exists briefly while the cluster is created: not as the default account.
-        "nodeConfig": _secure_node_config(account),
+        "nodeConfig": secure_node_config(account),
         "network": network.network,
         "subnetwork": vpc_subnetwork(ctx.config, ctx.target),
         "networkingMode": "VPC_NATIVE",
@@ -213,6 +211,9 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
         "releaseChannel": {"channel": spec.release_channel},
         "maintenancePolicy": {"recurringWindow": maintenance_window(spec.maintenance_window)},
         "enableShieldedNodes": True,
+        # Pools created later outside mlopsctl start with the kubelet's read-only port off too. The
+        # default leaves existing pools as they are: mlopsctl's pools set it themselves.
+        "nodePoolDefaults": {"nodeConfigDefaults": dict(READ_ONLY_PORT)},
         "secretManagerConfig": {"enabled": True},
         # Distributed training and tuning pods read and write the run's artifacts under /gcs/BUCKET.
         "addonsConfig": {"gcsFuseCsiDriverConfig": {"enabled": True}},
@@ -232,7 +233,13 @@ def _cluster_inputs(ctx: BuildContext, account: str) -> dict[str, JSON]:
             "enablePrivateEndpoint": False,
             "masterIpv4CidrBlock": master_cidr(ctx.config, ctx.target),
         }
-    return inputs
+    # Application-layer Secrets encryption with security.defaultKmsKey: Secrets synced from Secret
+    # Manager land in etcd. The key is in the cluster's region (E405); GKE's service agent may use it
+    # before the cluster does. pulumi-gcp changes it in place (GKE re-encrypts the Secrets).
+    key_id, key_depends = key_reference(ctx, None, "container")
+    if key_id is not None:
+        inputs["databaseEncryption"] = {"state": "ENCRYPTED", "keyName": key_id}
+    return inputs, key_depends
 
 
 def _ip_allocation(network: Network) -> dict[str, JSON]:
@@ -255,137 +262,3 @@ def maintenance_window(window: MaintenanceWindow) -> dict[str, JSON]:
         "endTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "recurrence": f"FREQ=WEEKLY;BYDAY={','.join(window.days)}",
     }
-
-
-def _secure_node_config(account: str) -> dict[str, JSON]:
-    return {
-        "serviceAccount": account,
-        "oauthScopes": [CLOUD_PLATFORM],
-        "workloadMetadataConfig": {"mode": "GKE_METADATA"},
-        "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
-    }
-
-
-@dataclass(frozen=True)
-class Hardware:
-    """What a pool's kind decides: machine, accelerators, taints, zones and slice shape."""
-
-    machine_type: str
-    label: str | None = None
-    taints: tuple[tuple[str, str], ...] = ()
-    zones: tuple[str, ...] = ()
-    guest_accelerators: list[JSON] = field(default_factory=list)
-    placement: dict[str, JSON] | None = None
-    hosts: int | None = None
-    """Nodes of a multi-host TPU slice: GKE creates and removes them together."""
-
-
-def _hardware(region: str, pool: GpuPool | TpuPool | CpuPool) -> Hardware:
-    if isinstance(pool, GpuPool):
-        return _gpu(region, pool)
-    if isinstance(pool, TpuPool):
-        return _tpu(region, pool)
-    return Hardware(pool.machine_type, zones=tuple(pool.zones))
-
-
-def _gpu(region: str, pool: GpuPool) -> Hardware:
-    accelerator: dict[str, JSON] = {
-        "type": pool.accelerator,
-        "count": pool.count,
-        "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"},
-    }
-    if pool.time_sharing:
-        accelerator["gpuSharingConfig"] = {
-            "gpuSharingStrategy": "TIME_SHARING",
-            "maxSharedClientsPerGpu": pool.time_sharing.max_shared_clients_per_gpu,
-        }
-    machine = pool.machine_type or catalog.default_gpu_machine_type(pool.accelerator, pool.count)
-    if machine is None:
-        raise ValueError(f"no machine type carries {pool.count} {pool.accelerator} (validation missed it)")
-    return Hardware(
-        machine,
-        label=pool.accelerator,
-        taints=(GPU_TAINT,),
-        zones=tuple(pool.zones or catalog.gpu_zones(region, pool.accelerator)),
-        guest_accelerators=[accelerator],
-    )
-
-
-def _tpu(region: str, pool: TpuPool) -> Hardware:
-    tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
-    if tpu_slice is None:
-        raise ValueError(f"TPU {pool.version} {pool.topology} has no machine type (validation missed it)")
-    zones = tuple(pool.zones or catalog.tpu_zones(region, pool.version))
-    multi_host = tpu_slice.multi_host
-    return Hardware(
-        tpu_slice.machine_type,
-        label=catalog.tpu_gke_accelerator(pool.version),
-        taints=(TPU_TAINT,),
-        # A multi-host slice sits in one zone, its hosts placed together.
-        zones=zones[:1] if multi_host else zones,
-        placement={"type": "COMPACT", "tpuTopology": pool.topology} if multi_host else None,
-        hosts=tpu_slice.hosts if multi_host else None,
-    )
-
-
-def _pool_inputs(
-    ctx: BuildContext, key: str, pool: GpuPool | TpuPool | CpuPool, account: str
-) -> dict[str, JSON]:
-    hw = _hardware(ctx.target.region, pool)
-    inputs: dict[str, JSON] = {
-        "name": key,
-        "cluster": cluster_name(ctx.config, ctx.target),
-        "location": ctx.target.region,
-        "project": ctx.gcp_project,
-        "management": {"autoRepair": True, "autoUpgrade": True},
-        "upgradeSettings": _upgrade_settings(pool),
-        "nodeConfig": _node_config(ctx, pool, hw, account),
-        **_scaling(pool, hw),
-    }
-    if hw.zones:
-        inputs["nodeLocations"] = list(hw.zones)
-    if hw.placement:
-        inputs["placementPolicy"] = hw.placement
-    return inputs
-
-
-def _scaling(pool: PoolBase, hw: Hardware) -> dict[str, JSON]:
-    """Per-zone autoscaling; a multi-host slice scales between none and all of its hosts, or
-    keeps all of them when its minimum is above zero."""
-    if hw.hosts is None:
-        return {
-            "autoscaling": {
-                "minNodeCount": pool.autoscaling.min_nodes,
-                "maxNodeCount": pool.autoscaling.max_nodes,
-                "locationPolicy": "ANY" if pool.spot else "BALANCED",
-            }
-        }
-    if pool.autoscaling.min_nodes == 0:
-        return {"autoscaling": {"minNodeCount": 0, "maxNodeCount": hw.hosts}}
-    return {"nodeCount": hw.hosts}
-
-
-def _upgrade_settings(pool: GpuPool | TpuPool | CpuPool) -> dict[str, JSON]:
-    """Surge one node for CPU pools; accelerators are scarce, so those replace nodes in place."""
-    surge = 1 if isinstance(pool, CpuPool) else 0
-    return {"strategy": "SURGE", "maxSurge": surge, "maxUnavailable": 1 - surge}
-
-
-def _node_config(
-    ctx: BuildContext, pool: GpuPool | TpuPool | CpuPool, hw: Hardware, account: str
-) -> dict[str, JSON]:
-    taints = [*hw.taints, *([SPOT_TAINT] if pool.spot else [])]
-    labels = {**pool.labels, **({ACCELERATOR_LABEL: hw.label} if hw.label else {})}
-    config: dict[str, JSON] = {
-        "machineType": hw.machine_type,
-        "diskSizeGb": pool.disk_size_gb,
-        "spot": pool.spot,
-        "resourceLabels": ctx.gcp_labels(pool.labels),
-        **_secure_node_config(account),
-    }
-    optional: dict[str, JSON] = {
-        "labels": labels,
-        "taints": [{"key": k, "value": v, "effect": "NO_SCHEDULE"} for k, v in taints],
-        "guestAccelerators": hw.guest_accelerators,
-    }
-    return config | {k: v for k, v in optional.items() if v}

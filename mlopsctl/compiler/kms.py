@@ -1,5 +1,5 @@
-"""CMEK: the key ring and keys that buckets, datasets, the registry, Vertex AI's resources and
-Pub/Sub topics are encrypted with, and the service agents allowed to use them."""
+"""CMEK: the key ring and keys that buckets, datasets, the registry, Vertex AI's resources, Pub/Sub
+topics and the GKE cluster's Secrets are encrypted with, and the service agents allowed to use them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
-Agent = Literal["storage", "bigquery", "artifactregistry", "aiplatform", "pubsub"]
+Agent = Literal["storage", "bigquery", "artifactregistry", "aiplatform", "pubsub", "container"]
 """The Google-managed service account that encrypts a service's data with a customer key."""
 
 
@@ -79,6 +79,7 @@ _IDENTITIES: dict[Agent, str] = {
     "artifactregistry": "artifactregistry",
     "aiplatform": "vertex",
     "pubsub": "pubsub",
+    "container": "container",
 }
 """Agents made to exist by a ServiceIdentity (key of ``apis.APIS``): they may otherwise appear only
 when their service is first used, after the grant that needs them."""

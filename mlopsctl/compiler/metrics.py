@@ -16,8 +16,12 @@ Prometheus selects by. GMP's system metrics (the GPU duty cycle) need no collect
 Queries. Flagger and KEDA ask :func:`prometheus_url`. Managed, that is GMP's query frontend, which
 mlopsctl runs when something queries it: ``frontend`` in ``gmp-public``, authenticating to Cloud
 Monitoring as its own Google account (``roles/monitoring.viewer`` on the project) through Workload
-Identity. Alert rules are evaluated by GMP's managed rule evaluator (``Rules``) or the in-cluster
-Prometheus (``PrometheusRule``): :mod:`mlopsctl.compiler.monitoring`.
+Identity. That account reads every series of the project, and the frontend asks for no credentials,
+so a NetworkPolicy (enforced by the cluster's Dataplane V2) admits to its port only the pods that
+send the graph's queries (:data:`QUERIERS`): KEDA's operator, which runs the ScaledObjects' Prometheus
+scalers (its metrics server asks the operator), and Flagger's controller; nothing else reaches it.
+Alert rules are evaluated by GMP's managed rule evaluator (``Rules``) or the in-cluster Prometheus
+(``PrometheusRule``): :mod:`mlopsctl.compiler.monitoring`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from mlopsctl.compiler.iam import PROJECT_IAM_MEMBER
 from mlopsctl.compiler.identity import NAMESPACE, WorkloadAccount, workload_identity
 from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.pods import RESTRICTED_CONTAINER, RESTRICTED_POD
+from mlopsctl.compiler.receiver_network import NAMESPACE_NAME_LABEL
+from mlopsctl.config.addons import catalog
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import cluster_name, namespace, region_short, shorten
 from mlopsctl.config.sourcemap import Path
@@ -76,6 +82,14 @@ FRONTEND_RESOURCES: dict[str, JSON] = {
 """A stateless proxy of small JSON answers."""
 FRONTEND_REPLICAS = 2
 METRICS_VIEWER = "roles/monitoring.viewer"
+QUERIERS: dict[str, tuple[str, dict[str, str]]] = {
+    "Canary": ("flagger", {"app.kubernetes.io/name": "flagger", "app.kubernetes.io/instance": "flagger"}),
+    "InferenceService": ("keda", {"app": "keda-operator", "app.kubernetes.io/name": "keda-operator"}),
+}
+"""The kind of an object whose queries the frontend answers → the add-on whose pods send them, in the
+add-on's namespace (``mlopsctl/data/addons.json``), and those pods' labels: Flagger's chart (1.44.0)
+labels its controller with its name and the release's (the add-on's name), KEDA's (2.20.2) its
+operator ``app`` (the Deployment's selector) and ``app.kubernetes.io/name`` ``keda-operator``."""
 
 
 def prometheus_url(config: MLOpsConfig) -> str:
@@ -215,7 +229,7 @@ def build(ctx: BuildContext) -> None:
     )
     consumers = [r for r in ctx.graph if _queries_prometheus(r)]
     if config.platform.metrics == "managed" and consumers:
-        _frontend(ctx, consumers[0].source)
+        _frontend(ctx, consumers[0].source, sorted({str(r.inputs["kind"]) for r in consumers}))
 
 
 def _queries_prometheus(resource: Resource) -> bool:
@@ -266,8 +280,9 @@ def frontend_account(ctx: BuildContext) -> tuple[str, str]:
     return shorten(f"gmp-frontend-{suffix}", 63), shorten(f"gmp-frontend-{suffix}", 30)
 
 
-def _frontend(ctx: BuildContext, source: Path) -> None:
-    """GMP's query frontend (Deployment and Service ``frontend`` in ``gmp-public``) and its identity."""
+def _frontend(ctx: BuildContext, source: Path, kinds: list[str]) -> None:
+    """GMP's query frontend (Deployment and Service ``frontend`` in ``gmp-public``), its identity, and
+    the NetworkPolicy that admits the pods querying for objects of ``kinds`` only."""
     ksa_name, account_id = frontend_account(ctx)
     email = f"{account_id}@{ctx.gcp_project}.iam.gserviceaccount.com"
     labels = ctx.k8s_labels("metrics")
@@ -288,11 +303,26 @@ def _frontend(ctx: BuildContext, source: Path) -> None:
         depends_on=(gsa.address,),
     )
     selector = {"app.kubernetes.io/name": "gmp-frontend"}
+    policy = ctx.add_manifest(
+        "networkpolicy-ingress",
+        graph_name="gmp-frontend",
+        source=source,
+        name=FRONTEND,
+        namespace=FRONTEND_NAMESPACE,
+        labels=labels,
+        match_labels=selector,
+        ingress=[
+            {
+                "from": [querier_peer(kind) for kind in kinds],
+                "ports": [{"protocol": "TCP", "port": FRONTEND_PORT}],
+            }
+        ],
+    )
     deployment = ctx.add_manifest(
         "gmp-frontend",
         graph_name="gmp-frontend",
         source=source,
-        depends_on=(ksa.address,),
+        depends_on=(ksa.address, policy.address),
         name=FRONTEND,
         namespace=FRONTEND_NAMESPACE,
         labels=labels,
@@ -318,6 +348,13 @@ def _frontend(ctx: BuildContext, source: Path) -> None:
         labels=labels,
         spec={"selector": selector, "ports": [port]},
     )
+
+
+def querier_peer(kind: str) -> dict[str, JSON]:
+    """The NetworkPolicy peer of the pods that query the frontend for objects of ``kind``."""
+    addon, pod_labels = QUERIERS[kind]
+    namespace: dict[str, JSON] = {NAMESPACE_NAME_LABEL: catalog().addons[addon].namespace}
+    return {"namespaceSelector": {"matchLabels": namespace}, "podSelector": {"matchLabels": {**pod_labels}}}
 
 
 def cluster_pin(config: MLOpsConfig, target: Target, *, system: bool = False) -> str:

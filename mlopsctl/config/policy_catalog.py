@@ -39,8 +39,8 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "MLP005": (
         "CMEK in production",
         "In production, buckets, BigQuery datasets, the Artifact Registry repository, Vertex AI endpoints, "
-        "model versions, model monitors, TensorBoards, metadata stores and feature online stores, and "
-        "Pub/Sub topics are encrypted with a customer-managed key.",
+        "model versions, model monitors, TensorBoards, metadata stores and feature online stores, Pub/Sub "
+        "topics, and the GKE cluster's Secrets are encrypted with a customer-managed key.",
     ),
     "MLP006": (
         "data residency",

@@ -20,7 +20,9 @@ from mlopsctl.graph import JSON, canonical_json
 # A Kubernetes object is identified by its name and namespace.
 _KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
 
-# The parts of a GKE node configuration that only a new node pool can change.
+# The parts of a GKE node configuration that only a new node pool can change. Not kubeletConfig: the
+# provider updates it in place (GKE then recreates the nodes by the pool's upgrade settings), as it
+# does a cluster's nodePoolDefaults and databaseEncryption.
 _NODE_CONFIG_FORCES = tuple(
     f"nodeConfig.{key}"
     for key in (

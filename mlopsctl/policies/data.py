@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from mlopsctl.compiler.bigquery import DATASET
+from mlopsctl.compiler.cluster import CLUSTER
 from mlopsctl.compiler.registry import REPOSITORY
 from mlopsctl.compiler.retrain_subscriptions import TOPIC
 from mlopsctl.compiler.storage import BUCKET
@@ -27,6 +28,7 @@ ENCRYPTION_KEY: dict[str, tuple[str, ...]] = {
     TOPIC: ("kmsKeyName",),
     MODEL_MONITOR: ("kmsKeyName",),
     ONLINE_STORE: ("encryptionSpec", "kmsKeyName"),
+    CLUSTER: ("databaseEncryption", "keyName"),  # the Secrets in etcd
 }
 """Where each type's customer-managed key is set in its inputs."""
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -77,6 +79,8 @@ def customer_managed_keys(ctx: PolicyContext) -> Iterator[Finding]:
                 f"{kind} '{resource.name}' is not encrypted with a customer-managed key in {ctx.target.env}",
                 hint=hint,
                 address=resource.address,
+                # the cluster comes from no one key of the file: the environment that would set its key
+                path=("environments", ctx.target.env) if resource.type == CLUSTER else (),
             )
 
 

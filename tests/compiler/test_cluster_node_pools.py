@@ -40,6 +40,7 @@ def l4_pool(name: str, machine: str, max_nodes: int) -> dict[str, JSON]:
             "spot": True,
             "resourceLabels": DIGITS_LABELS,
             **SECURE_NODES,
+            "kubeletConfig": {"insecureKubeletReadonlyPortEnabled": "FALSE"},
             "labels": {"mlopsctl.dev/accelerator": "nvidia-l4"},
             "taints": [GPU_TAINT, SPOT_TAINT],
             "guestAccelerators": [

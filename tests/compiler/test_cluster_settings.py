@@ -60,6 +60,7 @@ def test_cluster() -> None:
             }
         },
         "enableShieldedNodes": True,
+        "nodePoolDefaults": {"nodeConfigDefaults": {"insecureKubeletReadonlyPortEnabled": "FALSE"}},
         "secretManagerConfig": {"enabled": True},
         "masterAuthorizedNetworksConfig": {
             "cidrBlocks": [{"cidrBlock": "203.0.113.0/24", "displayName": "ci-runners"}],

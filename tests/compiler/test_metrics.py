@@ -299,7 +299,7 @@ def _frontend(graph: Graph) -> list[Resource]:
 @pytest.mark.parametrize("endpoints", FRONTEND_NEEDED.values(), ids=FRONTEND_NEEDED.keys())
 def test_the_frontend_runs_when_keda_or_flagger_query_it(tmp_path: pathlib.Path, endpoints: str) -> None:
     graph, _ = _compiled(tmp_path, MINIMAL + MODELS + "endpoints:\n" + endpoints)
-    assert len(_frontend(graph)) == 6
+    assert len(_frontend(graph)) == 7  # with its NetworkPolicy
     in_cluster, _ = _compiled(tmp_path, MINIMAL + MODELS + "endpoints:\n" + endpoints + IN_CLUSTER)
     assert _frontend(in_cluster) == []
 

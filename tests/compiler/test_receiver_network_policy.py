@@ -189,4 +189,8 @@ def test_a_receiver_that_only_pulls_admits_nothing(
 
 def test_no_policy_without_a_receiver(tmp_path: pathlib.Path) -> None:
     graph = _graph(tmp_path, RETRAINING.replace(", actions: {retrain: retrain}", ""))
-    assert not [r for r in graph if r.is_kubernetes and r.inputs["kind"] == "NetworkPolicy"]
+    assert not [
+        r
+        for r in graph
+        if r.is_kubernetes and r.inputs["kind"] == "NetworkPolicy" and r.inputs["metadata"]["name"] == NAME
+    ]

@@ -19,7 +19,7 @@ ISVC = "serving.kserve.io/v1beta1:InferenceService/digits-baseline"
 BASELINE = "/apis/serving.kserve.io/v1beta1/namespaces/digits/inferenceservices/digits-baseline"
 KSERVE_WEBHOOK = "inferenceservice.kserve-webhook-server.defaulter"
 KSERVE_SERVICE = "kserve-webhook-server-service.kserve"
-APPLIED_BEFORE = 34
+APPLIED_BEFORE = 35
 """The objects of the digits example applied before its first InferenceService."""
 
 

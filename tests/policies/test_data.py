@@ -27,7 +27,7 @@ CASES = [
     (
         "no customer-managed key",
         [NO_KMS],
-        [("MLP005", "project:"), ("MLP005", "raw: {}"), ("MLP005", "serving: {}")],
+        [("MLP005", "project:"), ("MLP005", "prod:"), ("MLP005", "raw: {}"), ("MLP005", "serving: {}")],
     ),
     (
         "a key in production only",

@@ -25,10 +25,14 @@ class Registration:
 PROJECT_NUMBER = "123456789012"
 
 
-AGENT_NAMES = {"monitoring": "gcp-sa-monitoring-notification", "run": "serverless-robot-prod"}
+AGENT_NAMES = {
+    "monitoring": "gcp-sa-monitoring-notification",
+    "run": "serverless-robot-prod",
+    "container": "container-engine-robot",
+}
 """Services whose agent is not ``gcp-sa-<service>``: for ``monitoring.googleapis.com``,
-generateServiceIdentity (``gcloud beta services identity create``) makes the notification agent, and
-Cloud Run's agent is ``serverless-robot-prod``."""
+generateServiceIdentity (``gcloud beta services identity create``) makes the notification agent;
+Cloud Run's agent is ``serverless-robot-prod`` and GKE's ``container-engine-robot``."""
 
 
 def _service_agent(inputs: Mapping[str, Any]) -> dict[str, Any]:
