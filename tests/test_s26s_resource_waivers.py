@@ -16,8 +16,10 @@ policies:
     - policy: MLP006
       resource: "PATTERN"
       reason: replicated by design
-  levels:
-    MLP005: "off"
+security:
+  kms:
+    data: {}
+  defaultKmsKey: data
 """
 )
 

@@ -10,11 +10,11 @@ import joblib  # type: ignore[import-untyped]
 import numpy as np
 import pyarrow as pa
 import pytest
+from evaluate_run import run_evaluate
 from sklearn import metrics as sk
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
-from mlopsctl_stage.cli import main
 from mlopsctl_stage.tables import write_examples
 
 RNG = np.random.default_rng(3)
@@ -37,22 +37,7 @@ def _setup(
 
 
 def _evaluate(root: Path, config: dict[str, Any], *extra: str) -> dict[str, float]:
-    main(
-        [
-            "evaluate",
-            "--config",
-            json.dumps(config),
-            "--model",
-            str(root / "model"),
-            "--examples",
-            str(root / "examples"),
-            "--metrics",
-            str(root / "metrics"),
-            "--blessed",
-            str(root / "blessed"),
-            *extra,
-        ]
-    )
+    run_evaluate(root, config, *extra)
     values: dict[str, float] = json.loads((root / "metrics" / "metrics.json").read_text())
     return values
 

@@ -11,11 +11,11 @@ import joblib  # type: ignore[import-untyped]
 import numpy as np
 import pyarrow as pa
 import pytest
+from evaluate_run import run_evaluate
 from sklearn import metrics as sk
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from mlopsctl_stage.cli import main
 from mlopsctl_stage.tables import write_examples
 
 RNG = np.random.default_rng(11)
@@ -34,30 +34,12 @@ def _setup(root: Path, y: np.ndarray, eval_y: np.ndarray, estimator: Any) -> Any
     return estimator
 
 
-def _run(root: Path, config: dict[str, Any]) -> None:
-    main(
-        [
-            "evaluate",
-            "--config",
-            json.dumps(config),
-            "--model",
-            str(root / "model"),
-            "--examples",
-            str(root / "examples"),
-            "--metrics",
-            str(root / "metrics"),
-            "--blessed",
-            str(root / "blessed"),
-        ]
-    )
-
-
 @pytest.mark.parametrize("config", [{"thresholds": {"rmse": {"max": 10.0}}}, {}])
 def test_nan_labels_are_left_out_of_a_regression(local_root: Path, config: dict[str, Any]) -> None:
     eval_y = Y[150:].copy()
     eval_y[::5] = np.nan
     estimator = _setup(local_root, Y[:150], eval_y, LinearRegression())
-    _run(local_root, config)
+    run_evaluate(local_root, config)
     kept = ~np.isnan(eval_y)
     predicted = estimator.predict(X[150:][kept])
     values = json.loads((local_root / "metrics" / "metrics.json").read_text())
@@ -76,7 +58,7 @@ def test_nan_labels_are_not_a_class(local_root: Path) -> None:
     y = (Y > 0).astype(np.float64)
     y[::7] = np.nan
     estimator = _setup(local_root, y[:150], y[150:], LogisticRegression())
-    _run(local_root, {"thresholds": {"auc_roc": {"min": 0.5}}})
+    run_evaluate(local_root, {"thresholds": {"auc_roc": {"min": 0.5}}})
     kept = ~np.isnan(y[150:])
     scores = estimator.predict_proba(X[150:][kept])[:, 1]
     values = json.loads((local_root / "metrics" / "metrics.json").read_text())
@@ -89,7 +71,7 @@ def test_no_label_left_fails_naming_the_label(
 ) -> None:
     _setup(local_root, Y[:150], np.full(50, np.nan), LinearRegression())
     with pytest.raises(SystemExit) as exit_info:
-        _run(local_root, config)
+        run_evaluate(local_root, config)
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("mlopsctl-stage evaluate: label: 'y' is missing (null or NaN) in every row")
@@ -99,7 +81,7 @@ def test_no_label_left_fails_naming_the_label(
 
 def _fail(root: Path, capsys: pytest.CaptureFixture[str], config: dict[str, Any]) -> str:
     with pytest.raises(SystemExit) as exit_info:
-        _run(root, config)
+        run_evaluate(root, config)
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -112,7 +94,7 @@ def test_auc_pr_of_a_single_class_is_unavailable(
 ) -> None:
     ones = np.ones(200, dtype=np.int64)
     _setup(local_root, ones[:150], ones[150:], DummyClassifier(strategy="prior"))
-    _run(local_root, {})
+    run_evaluate(local_root, {})
     values = json.loads((local_root / "metrics" / "metrics.json").read_text())
     assert "auc_pr" not in values and values["accuracy"] == 1.0
     capsys.readouterr()
@@ -129,7 +111,7 @@ def test_auc_pr_leaves_out_classes_without_examples(local_root: Path) -> None:
     y = np.digitize(X[:, 0], [-0.5, 0.5]).astype(np.int64)
     eval_y = np.where(y[150:] == 2, 1, y[150:])
     estimator = _setup(local_root, y[:150], eval_y, LogisticRegression())
-    _run(local_root, {})
+    run_evaluate(local_root, {})
     scores = estimator.predict_proba(X[150:])
     expected = np.mean([sk.average_precision_score(eval_y == k, scores[:, k]) for k in (0, 1)])
     values = json.loads((local_root / "metrics" / "metrics.json").read_text())
