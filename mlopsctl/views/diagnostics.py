@@ -130,8 +130,12 @@ def _repository_root() -> pathlib.Path:
 
 
 def _relative_uri(file: str, root: pathlib.Path) -> str:
-    """``file`` (as shown to the user) relative to ``root``, with forward slashes; as given if outside."""
+    """``file`` (as shown to the user) relative to ``root``, with forward slashes; as given if outside.
+    A config read at a Git ref is shown as ``PATH@REF``: the annotation goes on ``PATH``."""
     path = pathlib.Path.cwd() / file
+    if "@" in file and not path.exists() and (pathlib.Path.cwd() / file.rsplit("@", 1)[0]).exists():
+        file = file.rsplit("@", 1)[0]
+        path = pathlib.Path.cwd() / file
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -89,3 +89,16 @@ def test_a_file_outside_the_repository_is_named_as_given(
     monkeypatch.chdir(mono / "projects")
     _, out, _ = run("validate", elsewhere, "-f", "github")
     assert _files(out) == [str(elsewhere).replace(":", "%3A").replace(",", "%2C")]
+
+
+def test_a_config_read_at_a_ref_is_annotated_on_its_file(
+    mono: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--ref shows the config as PATH@REF; GitHub and SARIF name PATH, a file of the checkout."""
+    write(mono / "projects" / "churn", BAD)
+    git_init_and_commit(mono, "bad")
+    monkeypatch.chdir(mono)
+    code, out, _ = run("validate", "projects/churn/mlops.yaml", "--ref", "HEAD", "-f", "github")
+    assert code == 1 and _files(out) == ["projects/churn/mlops.yaml"]
+    code, out, _ = run("validate", "projects/churn/mlops.yaml", "--ref", "HEAD", "-f", "sarif")
+    assert code == 1 and _sarif_uris(out) == ["projects/churn/mlops.yaml"]
