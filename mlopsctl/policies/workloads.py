@@ -256,9 +256,11 @@ def _container_problems(
 def open_rules(resource: Resource) -> Iterator[str]:
     """The rules of an ALLOW AuthorizationPolicy that admit any caller, except the retrain receiver's door."""
     spec = _mapping(resource.inputs.get("spec"))
+    who = f"AuthorizationPolicy '{resource.name}'"
+    if spec.get("action") == "DENY" and not spec.get("rules"):
+        yield f"{who} denies nothing (a DENY policy without rules): other ALLOW policies admit every caller"
     if spec.get("action", "ALLOW") != "ALLOW":
         return
-    who = f"AuthorizationPolicy '{resource.name}'"
     for i, rule in enumerate(spec.get("rules") or []):
         rule = _mapping(rule)
         sources = [_mapping(_mapping(f).get("source")) for f in rule.get("from") or []]
@@ -269,8 +271,15 @@ def open_rules(resource: Resource) -> Iterator[str]:
                 yield f"{who} admits any caller (spec.rules[{i}] has no from)"
         else:
             for j, source in enumerate(sources):
-                if not any(v not in ANYONE for f in CALLER_FIELDS for v in source.get(f) or []):
+                if not any(not _anyone(v) for f in CALLER_FIELDS for v in source.get(f) or []):
                     yield f"{who} admits any caller (spec.rules[{i}].from[{j}].source names no caller)"
+
+
+def _anyone(value: JSON) -> bool:
+    """Whether a source value matches any caller: ``*``, a suffix match (``*/sa/default``), or every
+    identity of a trust domain (``cluster.local/*``)."""
+    text = str(value)
+    return text in ANYONE or text.startswith("*") or re.fullmatch(r"[^/]*/\*", text) is not None
 
 
 def _receiver_door(resource: Resource, rule: Mapping[str, JSON]) -> bool:

@@ -180,6 +180,8 @@ ANY_PRINCIPAL = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {pri
 ONLY_NOT = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {notNamespaces: [x]}}]}]\n"
 DENY_ALL = AUTHZ + "spec:\n  action: DENY\n  rules: [{}]\n"
 NOTHING_ALLOWED = AUTHZ + "spec:\n  action: ALLOW\n"
+MESH_WIDE = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {principals: [cluster.local/*]}}]}]\n"
+DENY_NOTHING = AUTHZ + "spec:\n  action: DENY\n  rules: []\n"
 
 
 @pytest.mark.parametrize(
@@ -190,8 +192,21 @@ NOTHING_ALLOWED = AUTHZ + "spec:\n  action: ALLOW\n"
         (ONLY_NOT, "admits any caller (spec.rules[0].from[0].source names no caller)"),
         (DENY_ALL, None),
         (NOTHING_ALLOWED, None),
+        (MESH_WIDE, "admits any caller (spec.rules[0].from[0].source names no caller)"),
+        (
+            DENY_NOTHING,
+            "denies nothing (a DENY policy without rules): other ALLOW policies admit every caller",
+        ),
     ],
-    ids=["no action, no from", "any principal", "only exclusions", "deny all", "allow nothing"],
+    ids=[
+        "no action, no from",
+        "any principal",
+        "only exclusions",
+        "deny all",
+        "allow nothing",
+        "every identity of the mesh",
+        "deny nothing",
+    ],
 )
 def test_rules_that_admit_any_caller(tmp_path: pathlib.Path, template: str, problem: str | None) -> None:
     """The retrain receiver's door passes as mlopsctl writes it, and is a finding once widened."""
