@@ -64,7 +64,7 @@ def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         kinds = list(wanted[path])
         one_of = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
         message = f"{format_path(path)} must be {one_of}, not {first.message}"
-        others.append(replace(first, message=message, hint=type_hint(kinds, first.message)))
+        others.append(replace(first, message=message, hint=first.hint or type_hint(kinds, first.message)))
     return others
 
 
@@ -104,6 +104,8 @@ def _diagnostic(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> 
         code, message, hint = "E201", f"missing required field '{field}' in {where}", f"add '{field}: ...'"
     elif kind in _TYPE_ERRORS:
         code, message, hint = "E202", f"{where} must be {_TYPE_ERRORS[kind]}, not {_show(value)}", None
+        if type(value) in (int, float) and _is_duration(loc):
+            hint = f"write it with its unit, e.g. '{value}s' or '{value}m' (s, m, h or d)"
     elif kind == "string_pattern_mismatch" and str((err.get("ctx") or {}).get("pattern")) in _pattern_help():
         form = _pattern_help()[str((err.get("ctx") or {}).get("pattern"))]
         code, message, hint = "E205", f"invalid {where}: {_show(value)} is not {form}", None
@@ -306,6 +308,17 @@ def _field_type(model: type[BaseModel], key: Any) -> Any:
         if key in (field.alias, name):
             return field.annotation
     return None
+
+
+def _is_duration(loc: tuple[Any, ...]) -> bool:
+    """Whether ``loc`` names a duration field (whose annotation ``model_at`` unwraps to ``str``)."""
+    from mlopsctl.config.models.types import Duration
+
+    parent = model_at(loc[:-1]) if loc else None
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+        return False
+    annotation = _field_type(parent, loc[-1])
+    return annotation is Duration or Duration in typing.get_args(annotation)
 
 
 def model_at(loc: tuple[Any, ...]) -> Any:

@@ -25,3 +25,17 @@ def test_a_timeout_beyond_a_pods_deadline_is_refused_at_its_key(
         "none for no limit"
     )
     assert found == ([expected] if refused else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (STEP.replace("TIMEOUT", "30"), "write it with its unit, e.g. '30s' or '30m' (s, m, h or d)"),
+        (STEP.replace("TIMEOUT", "1h").replace("image: x", "image: 5"), "quote it: '5'"),
+    ],
+    ids=["a duration", "another string"],
+)
+def test_a_bare_number_for_a_duration_is_told_its_unit(tmp_path: pathlib.Path, text: str, hint: str) -> None:
+    """Quoting 30 would only trade E202 for E306: a duration needs its unit."""
+    [(message, found)] = [(m, h) for m, h in diagnostics(tmp_path, text) if " E202: " in m]
+    assert found == hint, message
