@@ -38,7 +38,11 @@ it does for an SLO alert on GKE, one per pipeline at a time.
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from mlopsctl.compiler import vertex_pipelines
 from mlopsctl.compiler.alerting import NOTIFICATION_CHANNEL
@@ -253,6 +257,33 @@ def active_runs_filter(ctx: BuildContext, pipeline: str) -> str:
     return " AND ".join([*terms, f"({states})"])
 
 
+_ENCODED = re.compile(r'\$\{json\.decode\(base64\.decode\("([A-Za-z0-9+/=]*)"\)\)\}')
+
+
+def workflow_data(value: JSON) -> JSON:
+    """``value`` as data in a workflow's source. Workflows evaluates ``${...}`` in every string, so a
+    string holding ``${`` (a literal the config escaped as ``$${``) is written as an expression that
+    decodes it: ``${json.decode(base64.decode("..."))}`` (:func:`data_of` reads it back)."""
+    if isinstance(value, dict):
+        return {k: workflow_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [workflow_data(v) for v in value]
+    if isinstance(value, str) and "${" in value:
+        encoded = base64.b64encode(json.dumps(value).encode()).decode()
+        return f'${{json.decode(base64.decode("{encoded}"))}}'
+    return value
+
+
+def data_of(value: Any) -> Any:
+    """The data :func:`workflow_data` wrote as ``value``."""
+    if isinstance(value, dict):
+        return {k: data_of(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [data_of(v) for v in value]
+    found = _ENCODED.fullmatch(value) if isinstance(value, str) else None
+    return json.loads(base64.b64decode(found[1])) if found else value
+
+
 def workflow_source(ctx: BuildContext, monitor: str) -> str:
     """The workflow (YAML): skip a closed incident's message, then start each retrained pipeline once.
 
@@ -267,7 +298,7 @@ def workflow_source(ctx: BuildContext, monitor: str) -> str:
                 "call": "start_once",
                 "args": {
                     "filter": active_runs_filter(ctx, pipeline),
-                    "job": pipeline_job(ctx, monitor, pipeline),
+                    "job": workflow_data(pipeline_job(ctx, monitor, pipeline)),
                 },
                 "result": f"run_{index}",
             }

@@ -34,7 +34,7 @@ from mlopsctl.compiler.kfp_dag import STAGE_PROGRAM
 from mlopsctl.compiler.retrain_subscriptions import SUBSCRIPTION
 from mlopsctl.compiler.vertex_models import DEPLOYMENT, ENDPOINT, MODEL_MONITOR
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, Template, template_name
-from mlopsctl.compiler.vertex_retrain import TRIGGER, WORKFLOW
+from mlopsctl.compiler.vertex_retrain import TRIGGER, WORKFLOW, data_of
 from mlopsctl.graph import JSON, Graph, Resource, address_of
 from mlopsctl.run.compiled import Retrain, stage_config
 from mlopsctl.run.errors import RunError
@@ -230,7 +230,12 @@ def _workflow_runs(graph: Graph, path: str) -> list[Retrain]:
         if path != f"projects/{i['project']}/locations/{i['region']}/workflows/{i['name']}":
             continue
         steps = YAML(typ="safe").load(str(i["sourceContents"]))["main"]["steps"]
-        jobs = [s["args"]["job"] for step in steps for s in step.values() if s.get("call") == "start_once"]
+        jobs = [
+            data_of(s["args"]["job"])
+            for step in steps
+            for s in step.values()
+            if s.get("call") == "start_once"
+        ]
         return [_job_run(graph, job) for job in jobs]
     raise RunError(f"no workflow {path} in {graph.target}")
 
