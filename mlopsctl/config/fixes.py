@@ -13,8 +13,9 @@ from mlopsctl.config.models.security import NETWORK_NAME, SHARED_NETWORK, SHARED
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 """Words YAML 1.1 read as booleans and YAML 1.2 (which mlops.yaml is read with) reads as strings."""
 
+POLICY_ID_FORM = "write a policy id such as 'GKE001' or 'team.no-public-buckets'"
 _PATTERN_FORMS = {
-    POLICY_ID.pattern: "write a policy id such as 'GKE001' or 'team.no-public-buckets'",
+    POLICY_ID.pattern: POLICY_ID_FORM,
     rf"^({NETWORK_NAME}|{SHARED_NETWORK})$": (
         "write a network name such as 'default', or projects/HOST/global/networks/NAME"
     ),

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean, quoted
-from mlopsctl.config.fixes import constraint_hint, type_hint
+from mlopsctl.config.fixes import POLICY_ID_FORM, constraint_hint, type_hint
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 
@@ -226,6 +226,8 @@ def _key_rule(parent: Path) -> str:
     """What a mapping key at ``parent`` must look like, in words."""
     if parent == ("environments",):
         return "environment names are lowercase letters and digits, starting with a letter, at most 12 long"
+    if parent == ("policies", "levels"):
+        return POLICY_ID_FORM
     if parent and parent[-1] in ("inputs", "outputs", "parameters", "thresholds", "searchSpace"):
         return "these names are lowercase letters, digits and '_', starting with a letter"
     if parent and parent[-1] in ("env", "secrets"):
@@ -285,7 +287,10 @@ def _is_union_tag(prefix: tuple[Any, ...], part: Any) -> bool:
     tp = model_at(prefix)
     if typing.get_origin(tp) not in (typing.Union, types.UnionType):
         return False
-    return any(_is_tagged(member, part) for member in typing.get_args(tp))
+    members = typing.get_args(tp)
+    # a member of plain type is labelled by its type's name ('str', 'int'; 'list[str]', ...)
+    plain = {getattr(_unwrap(m), "__name__", None) for m in members}
+    return part in plain or any(_is_tagged(member, part) for member in members)
 
 
 def _unwrap(tp: Any) -> Any:

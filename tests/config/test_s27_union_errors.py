@@ -31,3 +31,17 @@ def test_one_error_per_value_and_the_one_that_says_what_is_wrong(
 ) -> None:
     found = [m for m, _ in diagnostics(tmp_path, PARAMETER.replace("VALUE", value)) if " error " in m]
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_a_mapping_where_a_plain_value_goes_is_one_error_at_its_key(tmp_path: pathlib.Path) -> None:
+    """pydantic labels the members of a union of plain types by type name ('str', 'int'): those are no
+    keys of mlops.yaml, and the four errors are one."""
+    found = [
+        m
+        for m, _ in diagnostics(tmp_path, PARAMETER.replace("VALUE", "{type: float, default: 0.1}"))
+        if " error " in m
+    ]
+    assert [m.split(" error ", 1)[1] for m in found] == [
+        "E202: pipelines.p.parameters.lr must be a string, an integer, a number or true or false, "
+        "not a mapping"
+    ]
