@@ -3,9 +3,9 @@
 ``<out>/<env>/<region>/`` gets: ``kustomization.yaml``; ``manifests/*.yaml``, one
 Kubernetes object per file, with the Argo CD sync options the folder needs (``SYNC_OPTIONS``);
 ``platform/<add-on>.yaml``, one Argo CD Application per cluster add-on
-(``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each compiled pipeline as
-Kubeflow Pipelines IR (pipeline spec, then platform spec), for Vertex AI or the
-KFP client; ``graph.json``, the whole resource graph (addresses, type tokens,
+(``mlopsctl.output.argocd``); ``pipelines/<name>.yaml``, each pipeline on Kubeflow Pipelines as
+its compiled IR (pipeline spec, then platform spec), for the KFP client (a pipeline on Vertex AI is
+its template object in the graph); ``graph.json``, the whole resource graph (addresses, type tokens,
 inputs, dependencies) that the Pulumi program reads, as compact JSON with one resource per line.
 """
 
@@ -17,7 +17,7 @@ import pathlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from mlopsctl.compiler.context import ownership_labels
 from mlopsctl.config.target import Target
@@ -139,8 +139,7 @@ def write_targets(
     never a mix, and what a killed run leaves behind is put right first (see ``recover``).
 
     In a Git work tree, nothing is written while a file it would change or delete holds uncommitted
-    changes, or that it would delete is untracked (``refuse_uncommitted``), unless
-    ``overwrite_uncommitted``: a caller
+    changes (``refuse_uncommitted``), unless ``overwrite_uncommitted``: a caller
     that checked before committing what it now writes (the gitops target).
     """
     recover(out)
@@ -169,9 +168,9 @@ def refuse_uncommitted(
 ) -> None:
     """Raise :class:`UncommittedWork` if a folder of ``rendered`` or ``removed`` under ``out`` is in a Git
     work tree where a file that the write would change or delete has uncommitted changes (staged or
-    not), or that it would delete is untracked: the user's work, which nothing could bring back. An
-    untracked file it writes anew is an earlier render's, never committed (rendering again is the
-    usual loop before a commit); a file whose content the write keeps, or that is missing (its
+    not): the user's work, which nothing could bring back. An untracked file is an earlier render's,
+    never committed (rendering again is the usual loop before a commit; a file no render wrote is
+    refused by :func:`foreign_files`); a file whose content the write keeps, or that is missing (its
     content is in Git), does not count; nor does any outside the folders. Outside a Git work tree
     (or without git) there is nothing to check."""
     found: list[tuple[str, str]] = []
@@ -186,17 +185,15 @@ def refuse_uncommitted(
         files = rendered.get(target, {})
         for code, path in gitutil.changes(root, [inside.relative_to(root).as_posix()]):
             relative = (root / path).relative_to(inside).as_posix()
-            new = files.get(relative)
-            if code == "??" and new is not None:
-                continue  # an earlier render's output, never committed: rendered over, as outside Git
-            if _would_change(root / path, new):
+            if code == "??":
+                continue  # a render's output never committed (a file no render wrote is foreign_files')
+            if _would_change(root / path, files.get(relative)):
                 found.append((code, f"{folder}/{relative}"))
     if found:
         raise UncommittedWork(
             f"--out {out}: render replaces each <env>/<region>/ folder, and these files in them have "
-            "uncommitted changes or are untracked in Git, so it would overwrite or delete them: commit "
-            "them, discard them (git restore, or delete the untracked), or render into another folder "
-            f"(nothing was written):{changes_listing(found)}"
+            "uncommitted changes in Git, so it would overwrite or delete them: commit them, discard them "
+            f"(git restore), or render into another folder (nothing was written):{changes_listing(found)}"
         )
 
 
@@ -240,20 +237,45 @@ _RENDERED = re.compile(r"kustomization\.yaml|graph\.json|(manifests|platform|pip
 """The paths a render writes in a target's folder (see the module)."""
 
 
-def foreign_files(out: pathlib.Path, targets: Iterable[Target]) -> list[str]:
-    """What the folders of ``targets`` under ``out`` hold that a render does not write, and replacing
-    them would delete (a link counts as foreign: what it names is no render's)."""
+def foreign_files(out: pathlib.Path, rendered: Mapping[Target, Files]) -> list[str]:
+    """What the folders of the ``rendered`` targets under ``out`` hold that a render does not write,
+    and replacing them would delete (a link counts as foreign: what it names is no render's). A
+    ``*.yaml`` of ``manifests/``, ``platform/`` or ``pipelines/`` is a render's if this render writes it
+    or the last one did (its ``kustomization.yaml`` and ``graph.json`` name it)."""
     found = []
-    for target in targets:
+    for target, files in rendered.items():
         folder = out / target_dir(target)
         if folder.is_symlink() or not folder.is_dir():
             continue
+        before = _written_before(folder)
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).as_posix()
             kind_ok = path.is_dir() if "/" not in relative and "." not in relative else path.is_file()
-            if path.is_symlink() or not kind_ok or not _RENDERED.fullmatch(relative):
+            added = (
+                "/" in relative and before is not None and relative not in before and relative not in files
+            )
+            if path.is_symlink() or not kind_ok or not _RENDERED.fullmatch(relative) or added:
                 found.append(f"{target_dir(target)}/{relative}")
     return found
+
+
+def _written_before(folder: pathlib.Path) -> set[str] | None:
+    """The files of ``manifests/``, ``platform/`` and ``pipelines/`` the last render wrote in ``folder``;
+    None when its kustomization and graph cannot be read (nothing then counts as added)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        listed = {
+            str(r) for r in YAML(typ="safe").load((folder / KUSTOMIZATION).read_text("utf-8"))["resources"]
+        }
+        rows = json.loads((folder / GRAPH_FILE).read_text(encoding="utf-8"))["resources"]
+        versions = [
+            r["inputs"]["spec"]["pipelineName"] for r in rows if r["inputs"].get("kind") == "PipelineVersion"
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, YAMLError):
+        return None
+    return listed | {f"pipelines/{name}.yaml" for name in versions}
 
 
 def remove_if_empty(folder: pathlib.Path) -> None:

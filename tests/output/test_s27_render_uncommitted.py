@@ -1,7 +1,7 @@
 """render --out into a Git work tree does not discard the user's uncommitted work: a rendered file it
-would overwrite or delete that has uncommitted changes, or an untracked one it would delete, makes it
-refuse, list them and write nothing. Files it leaves as they are, an earlier render's untracked output,
-and files elsewhere in the repository, do not count."""
+would overwrite or delete that has uncommitted changes makes it refuse, list them and write nothing
+(a file no render wrote is refused as such). Files it leaves as they are, an earlier render's
+untracked output, and files elsewhere in the repository, do not count."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 from gitrepos import git, git_init_and_commit
-from helpers import MINIMAL, run, write
+from helpers import CLF_API, MINIMAL, run, write
 
 KUSTOMIZATION = "out/dev/us-central1/kustomization.yaml"
 GRAPH = "out/prod/europe-west4/graph.json"
@@ -42,7 +42,8 @@ def _refused(repo: pathlib.Path, *listed: str) -> str:
     code, stdout, err = _render(repo)
     assert (code, stdout) == (1, "")
     assert err.startswith(f"error: --out {repo / 'out'}: render replaces each <env>/<region>/ folder")
-    assert "commit them, discard them" in err and "render into another folder (nothing was written)" in err
+    assert "uncommitted changes in Git" in err and "commit them, discard them (git restore)" in err
+    assert "render into another folder (nothing was written)" in err
     lines = [line for line in err.splitlines() if line.startswith("  ")]
     assert lines == [f"  {entry}" for entry in listed]
     assert _tree(repo) == before
@@ -56,23 +57,24 @@ def test_an_edited_rendered_file_is_not_overwritten(repo: pathlib.Path) -> None:
     assert (repo / KUSTOMIZATION).read_text() == edited
 
 
-def test_staged_and_untracked_files_it_would_change_or_delete_are_listed(repo: pathlib.Path) -> None:
+def test_a_staged_file_it_would_change_is_listed(repo: pathlib.Path) -> None:
     (repo / GRAPH).write_text("{}\n")
     git(repo, "add", GRAPH)
-    (repo / "out/dev/us-central1/manifests/mine.yaml").write_text("kind: Mine\n")
-    _refused(
-        repo,
-        f"?? {repo / 'out/dev/us-central1/manifests/mine.yaml'}",
-        f"M  {repo / GRAPH}",
-    )
+    _refused(repo, f"M  {repo / GRAPH}")
 
 
-def test_a_long_listing_is_cut_short(repo: pathlib.Path) -> None:
+def test_untracked_files_no_render_wrote_are_refused_before_git_is_asked(repo: pathlib.Path) -> None:
+    """Files a render did not write are refused as such (test_s26s_render_foreign_files.py), in Git or
+    not, listing ten of them."""
     manifests = repo / "out/dev/us-central1/manifests"
     for n in range(25):
         (manifests / f"mine-{n:02}.yaml").write_text("kind: Mine\n")
-    err = _refused(repo, *(f"?? {manifests / f'mine-{n:02}.yaml'}" for n in range(20)), "... and 5 more")
-    assert "mine-20.yaml" not in err
+    before = _tree(repo)
+    code, _, err = _render(repo)
+    assert code == 1 and "these hold files it did not write, which it would delete" in err
+    listed = [line for line in err.splitlines() if line.startswith("  ")]
+    assert listed == [f"  dev/us-central1/manifests/mine-{n:02}.yaml" for n in range(10)] + ["  ..."]
+    assert _tree(repo) == before
 
 
 def test_uncommitted_files_it_leaves_alone_do_not_stop_it(repo: pathlib.Path) -> None:
@@ -90,7 +92,7 @@ def test_uncommitted_files_it_leaves_alone_do_not_stop_it(repo: pathlib.Path) ->
 
 def test_an_earlier_render_never_committed_is_rendered_over(tmp_path: pathlib.Path) -> None:
     """Rendering again before a commit is the usual loop: the untracked files an earlier render wrote
-    are rendered over, as outside Git; an untracked file it would delete still stops it."""
+    are rendered over, as outside Git, also those it no longer writes; a file no render wrote stops it."""
     root = tmp_path / "repo"
     write(root, MINIMAL)
     git_init_and_commit(root, "config only")
@@ -98,6 +100,11 @@ def test_an_earlier_render_never_committed_is_rendered_over(tmp_path: pathlib.Pa
     (root / "mlops.yaml").write_text(MINIMAL.replace("acme-demo-dev", "acme-demo-dev2"))
     assert _render(root)[0] == 0
     assert "acme-demo-dev2" in (root / "out/dev/us-central1/graph.json").read_text()
+    served = root / "out/dev/us-central1/manifests/inferenceservice-api-main.yaml"
+    (root / "mlops.yaml").write_text(MINIMAL + CLF_API)
+    assert _render(root)[0] == 0 and served.is_file()  # writes an endpoint's objects ...
+    (root / "mlops.yaml").write_text(MINIMAL)
+    assert _render(root)[0] == 0 and not served.exists()  # ... and drops them, never committed
     mine = root / "out/dev/us-central1/manifests/mine.yaml"
     mine.write_text("kind: Mine\n")
     assert _render(root)[0] == 1 and mine.read_text() == "kind: Mine\n"
