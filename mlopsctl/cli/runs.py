@@ -50,8 +50,9 @@ def run(
         typer.Option("--param", "-p", metavar="K=V", help="A pipeline parameter for this run (repeatable)."),
     ] = None,
     local_trials: Annotated[
-        int, typer.Option("--local-trials", metavar="N", help="Trials a tune step runs locally.")
-    ] = 2,
+        int | None,
+        typer.Option("--local-trials", metavar="N", help="Trials a tune step runs locally (default 2)."),
+    ] = None,
     act: Annotated[
         bool,
         typer.Option("--act", help="Monitors: on a breach, run the retraining pipelines locally."),
@@ -86,7 +87,12 @@ def run(
     params = api.parse_params(param or [])
     selection = selection_of([env], [region] if region else None)
     if not local:
-        local_only = {"--out": out is not None, "--data": data is not None, "--act": act}
+        local_only = {
+            "--out": out is not None,
+            "--data": data is not None,
+            "--act": act,
+            "--local-trials": local_trials is not None,
+        }
         flag = next((flag for flag, given in local_only.items() if given), None)
         if flag is not None:
             fail(f"{flag} is for --local runs: a submitted run reads and writes where it runs")
@@ -111,7 +117,7 @@ def run(
             env=env,
             region=region,
             params=params,
-            trials=local_trials,
+            trials=2 if local_trials is None else local_trials,
             act=act,
             data=data,
         )

@@ -144,6 +144,7 @@ def test_without_the_client_library_the_extra_to_install_is_named(
         (("train", "--out", "o"), "error: --out is for --local runs"),
         (("train", "--data", "d"), "error: --data is for --local runs"),
         (("train", "--act"), "error: --act is for --local runs"),
+        (("train", "--local-trials", "4"), "error: --local-trials is for --local runs"),
         (("trian",), "error: trian: no pipeline of that name (did you mean 'train'?)"),
     ],
 )
