@@ -49,10 +49,7 @@ def endpoint_id(project: str, target: Target, endpoint: str) -> str:
     URL for its callers, its models deployed anew) and leaves alert policies and monitors watching
     the old one. Never change how it is derived.
     """
-    key = "/".join((project, target.env, target.region, endpoint))
-    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    lowest = 10 ** (ENDPOINT_ID_DIGITS - 1)
-    return str(lowest + number % (9 * lowest))
+    return _digits("/".join((project, target.env, target.region, endpoint)), ENDPOINT_ID_DIGITS)
 
 
 DEPLOYED_MODEL_ID_DIGITS = 10
@@ -64,9 +61,13 @@ def deployed_model_id(endpoint: str, immutable: Mapping[str, JSON]) -> str:
     Vertex AI cannot change on a deployed model (``immutable``: its key, model version, machine,
     accelerators and account), so a change of any of them deploys a model of another id beside the
     old one, and the request log's ``deployed_model_id`` names the variant and version that answered."""
-    key = json.dumps([endpoint, immutable], sort_keys=True)
+    return _digits(json.dumps([endpoint, immutable], sort_keys=True), DEPLOYED_MODEL_ID_DIGITS)
+
+
+def _digits(key: str, count: int) -> str:
+    """``count`` digits, the first not 0, from a hash of ``key``."""
     number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    lowest = 10 ** (DEPLOYED_MODEL_ID_DIGITS - 1)
+    lowest = 10 ** (count - 1)
     return str(lowest + number % (9 * lowest))
 
 

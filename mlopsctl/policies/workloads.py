@@ -23,11 +23,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from mlopsctl.compiler import alert_receiver
+from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 from mlopsctl.graph import JSON, Resource
 from mlopsctl.policies import Finding, PolicyContext, policy
 
 AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
-PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
 KSERVE_CONTAINERS = frozenset(
     {"model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "pmml", "lightgbm"}
