@@ -96,7 +96,8 @@ BUILTINS: dict[str, tuple[str, str]] = {
         "host port or hostPath volume, no privilege escalation, non-root and never user 0, ALL "
         "capabilities dropped and none added but NET_BIND_SERVICE, a RuntimeDefault or Localhost seccomp "
         "profile; and mounts no Kubernetes API token. No Istio ALLOW AuthorizationPolicy has a rule that "
-        "admits any caller (an empty rule, or one without `from`, but for the retrain receiver's webhook). "
+        "admits any caller (an empty rule, or one without `from`, but for the retrain receiver's webhook), "
+        "nor rules without a selector, which would open every workload of its namespace. "
         "Cluster add-ons are not read.",
     ),
 }

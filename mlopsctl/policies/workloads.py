@@ -261,6 +261,12 @@ def open_rules(resource: Resource) -> Iterator[str]:
         yield f"{who} denies nothing (a DENY policy without rules): other ALLOW policies admit every caller"
     if spec.get("action", "ALLOW") != "ALLOW":
         return
+    scope = _mapping(spec.get("selector")).get("matchLabels")
+    if spec.get("rules") and not scope and not spec.get("targetRef") and not spec.get("targetRefs"):
+        yield (
+            f"{who} admits its callers to every workload of its namespace "
+            "(spec.selector.matchLabels is missing or empty)"
+        )
     for i, rule in enumerate(spec.get("rules") or []):
         rule = _mapping(rule)
         sources = [_mapping(_mapping(f).get("source")) for f in rule.get("from") or []]

@@ -21,6 +21,7 @@ metadata:
 """
 DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\n" + HEAD
 AUTHZ = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n" + HEAD
+SCOPED = "  selector: {matchLabels: {{ match_labels | tojson }}}\n"
 HOST_ROOT = (
     DEPLOYMENT
     + """\
@@ -42,7 +43,7 @@ spec:
 """
 )
 """The request logger as the audit's override ran it: privileged, as root, in the node's namespaces."""
-ALLOW_ALL = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{}]\n"
+ALLOW_ALL = AUTHZ + "spec:\n" + SCOPED + "  action: ALLOW\n  rules: [{}]\n"
 """Every AuthorizationPolicy, the predictors' deny-others included, turned into allow-all."""
 LOGGER = "prod/us-central1/kubernetes:apps/v1:Deployment/score-request-logger"
 C = "spec.template.spec.containers[0].securityContext"
@@ -175,13 +176,25 @@ def test_what_mlopsctl_writes_passes(tmp_path: pathlib.Path, text: str) -> None:
     assert mlp016(tmp_path, text, {}) == []
 
 
-WIDE_DOOR = AUTHZ + "spec:\n  rules: [{to: [{operation: {methods: [POST, GET], ports: ['8080']}}]}]\n"
-ANY_PRINCIPAL = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {principals: ['*']}}]}]\n"
-ONLY_NOT = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {notNamespaces: [x]}}]}]\n"
+WIDE_DOOR = (
+    AUTHZ + "spec:\n" + SCOPED + "  rules: [{to: [{operation: {methods: [POST, GET], ports: ['8080']}}]}]\n"
+)
+ANY_PRINCIPAL = (
+    AUTHZ + "spec:\n" + SCOPED + "  action: ALLOW\n  rules: [{from: [{source: {principals: ['*']}}]}]\n"
+)
+ONLY_NOT = (
+    AUTHZ + "spec:\n" + SCOPED + "  action: ALLOW\n  rules: [{from: [{source: {notNamespaces: [x]}}]}]\n"
+)
 DENY_ALL = AUTHZ + "spec:\n  action: DENY\n  rules: [{}]\n"
 NOTHING_ALLOWED = AUTHZ + "spec:\n  action: ALLOW\n"
-MESH_WIDE = AUTHZ + "spec:\n  action: ALLOW\n  rules: [{from: [{source: {principals: [cluster.local/*]}}]}]\n"
+MESH_WIDE = (
+    AUTHZ
+    + "spec:\n"
+    + SCOPED
+    + "  action: ALLOW\n  rules: [{from: [{source: {principals: [cluster.local/*]}}]}]\n"
+)
 DENY_NOTHING = AUTHZ + "spec:\n  action: DENY\n  rules: []\n"
+NAMESPACE_WIDE = AUTHZ + "spec:\n  rules: [{from: [{source: {principals: [cluster.local/ns/a/sa/b]}}]}]\n"
 
 
 @pytest.mark.parametrize(
@@ -197,6 +210,11 @@ DENY_NOTHING = AUTHZ + "spec:\n  action: DENY\n  rules: []\n"
             DENY_NOTHING,
             "denies nothing (a DENY policy without rules): other ALLOW policies admit every caller",
         ),
+        (
+            NAMESPACE_WIDE,
+            "admits its callers to every workload of its namespace"
+            " (spec.selector.matchLabels is missing or empty)",
+        ),
     ],
     ids=[
         "no action, no from",
@@ -206,6 +224,7 @@ DENY_NOTHING = AUTHZ + "spec:\n  action: DENY\n  rules: []\n"
         "allow nothing",
         "every identity of the mesh",
         "deny nothing",
+        "no selector",
     ],
 )
 def test_rules_that_admit_any_caller(tmp_path: pathlib.Path, template: str, problem: str | None) -> None:
