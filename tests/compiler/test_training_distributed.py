@@ -13,6 +13,7 @@ from training_cases import (
     SPACES,
     STAGES,
     TUNE,
+    _config,
     _container,
     _launcher,
     launcher,
@@ -260,3 +261,18 @@ def test_a_multi_host_slice_runs_one_pod_per_host(
     hostname = f"{jobset['metadata']['name']}-0123abcd-{replicated['name']}-0-{hosts - 1}"
     assert len(hostname) <= 63
     assert jobset["metadata"]["name"].startswith(f"p-{step}"[:20])
+
+
+def test_a_long_pipeline_and_step_name_is_shortened_to_fit_the_workers_services(
+    tmp_path: pathlib.Path, upstream_schemas: UpstreamSchemas
+) -> None:
+    """The training operator names a Service ``<job>-worker-<index>`` per worker: the job's name, run
+    suffix included, is shortened to fit, and the config is valid as written."""
+    pipeline, step = "nightly-retraining-of-the-fraud-detector", "train-distributed-model"
+    text = DISTRIBUTED.format(framework="pytorch", workers=4, pool="gpu", count=1)
+    text = text.replace("  p:\n", f"  {pipeline}:\n").replace("      train:\n", f"      {step}:\n")
+    job = launcher(write(tmp_path, _config(text)), pipeline, step)["job"]
+    name = job["metadata"]["name"]
+    assert len(name) == 52 - 9 and name.startswith("nightly-retraining-of-the-fraud-dete-")
+    assert len(f"{name}-abcdefgh-worker-3") <= 63
+    assert upstream_schemas.validate(job) == []

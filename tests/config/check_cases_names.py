@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks_base import DELETE, LONG_BUCKET, LONG_PIPELINE, LONG_VARIANT, ROLLOUT, SCORING, Case, put
+from checks_base import DELETE, LONG_BUCKET, LONG_VARIANT, ROLLOUT, SCORING, Case, put
 
 NAME_CASES: dict[str, Case] = {
     # names
@@ -48,24 +48,6 @@ NAME_CASES: dict[str, Case] = {
             ((*ROLLOUT, "candidate"), LONG_VARIANT),
         ),
         [("E404", (*SCORING, "variants", LONG_VARIANT))],
-    ),
-    "training job name": (
-        put(
-            (
-                ("pipelines", LONG_PIPELINE),
-                {
-                    "steps": {
-                        "train-distributed-model": {
-                            "kind": "train",
-                            "image": "trainer:1",
-                            "command": ["python", "train.py"],
-                            "distributed": {"framework": "pytorch", "workers": 4},
-                        }
-                    }
-                },
-            )
-        ),
-        [("E404", ("pipelines", LONG_PIPELINE, "steps", "train-distributed-model"))],
     ),
     "project id": (
         put((("environments", "prod", "gcpProject"), "google-fraud-prod")),

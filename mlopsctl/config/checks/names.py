@@ -170,28 +170,6 @@ def serving_names(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 @check
-def training_job_names(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """A distributed training step becomes a training job named ``<pipeline>-<step>`` (on GKE)."""
-    if ctx.config.placement.pipelines != "gke":
-        return
-    for p, pipeline in ctx.config.pipelines.items():
-        for s, step in pipeline.steps.items():
-            if step.distributed is None:
-                continue
-            name = f"{p}-{s}"
-            problem = dns_label_problem(name, TRAINING_JOB_NAME_LIMIT)
-            if problem:
-                code, reason = problem
-                yield Diagnostic(
-                    code,
-                    f"training job name '{name}' of step '{s}' {reason}",
-                    path=("pipelines", p, "steps", s),
-                    hint="shorten the pipeline or step name: the training operator names a Service per "
-                    "worker '<job>-worker-<index>', which must fit Kubernetes' 63-character limit",
-                )
-
-
-@check
 def gcp_project(ctx: CheckContext) -> Iterator[Diagnostic]:
     env = ctx.config.environments.get(ctx.target.env)
     if env is None:
