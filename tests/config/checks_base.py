@@ -170,7 +170,6 @@ ROLLOUT = ("endpoints", "scoring", "rollout")
 GPU = ("accelerators", "gpu-l4")
 TPU = ("accelerators", "tpu-v5e")
 LONG_VARIANT = "a-candidate-variant-with-a-very-long-name"[:40]
-LONG_PIPELINE = "nightly-retraining-of-the-fraud-detector"
 LONG_BUCKET = "raw-events-from-the-payment-gateway"
 
 Case = tuple[Callable[[Doc], None], list[tuple[str, tuple[object, ...]]]]
