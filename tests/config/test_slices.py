@@ -66,6 +66,28 @@ CASES: dict[str, tuple[Edits, Diagnostics]] = {
             )
         ],
     ),
+    "chips per worker are not the host's": (
+        [("accelerators: 4}", "accelerators: 2}")],
+        [
+            (
+                "24:52: error E403: train step 'fit' of pipeline 'p' asks for 2 TPU chips per worker on "
+                f"{SLICE}",
+                "set accelerators to 4, or leave it out: each worker takes every chip of its host, as the "
+                "slice's chips work only together",
+            )
+        ],
+    ),
+    "a slice scaled past its hosts": (
+        [("ct5lp-hightpu-4t}", "ct5lp-hightpu-4t, autoscaling: {maxNodes: 8}}")],
+        [
+            (
+                "7:106: error E403: node pool 'slice' scales to 8 nodes, but its 2x4 TPU v5e slice is "
+                "2 hosts "
+                "that GKE adds and removes only together",
+                "set maxNodes to 2, or leave it out; for more slices, declare another pool",
+            )
+        ],
+    ),
     "one pod on a slice": (
         [("        distributed: {framework: pytorch, workers: 2}\n", "")],
         [

@@ -105,6 +105,16 @@ def multi_host_slices(ctx: CheckContext) -> Iterator[Diagnostic]:
                     path=(*at.step_path, "distributed", "workers"),
                     hint=f"set workers to {hosts}: one pod per host of the slice",
                 )
+            chips = at.tpu_slice.chips_per_host
+            if step.resources.accelerators not in (0, chips):
+                yield Diagnostic(
+                    "E403",
+                    f"{at.what} asks for {step.resources.accelerators} TPU chips per worker on "
+                    f"{at.describe()}",
+                    path=(*at.step_path, "resources", "accelerators"),
+                    hint=f"set accelerators to {chips}, or leave it out: each worker takes every chip of "
+                    "its host, as the slice's chips work only together",
+                )
         elif step.kind == "tune":
             yield Diagnostic(
                 "E403",
@@ -127,3 +137,21 @@ def multi_host_slices(ctx: CheckContext) -> Iterator[Diagnostic]:
                 path=at.pool_path,
                 hint=_single_host_hint(ctx.config, at, "the step"),
             )
+
+
+@check
+def multi_host_pool_sizes(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A multi-host slice is created, scaled and repaired whole: its node count is its host count."""
+    for name, pool in ctx.config.accelerators.items():
+        if not isinstance(pool, TpuPool) or "max_nodes" not in pool.autoscaling.model_fields_set:
+            continue
+        tpu_slice = catalog.tpu_machine_type(pool.version, pool.topology, pool.machine_type)
+        if tpu_slice is None or not tpu_slice.multi_host or pool.autoscaling.max_nodes == tpu_slice.hosts:
+            continue
+        yield Diagnostic(
+            "E403",
+            f"node pool '{name}' scales to {pool.autoscaling.max_nodes} nodes, but its {pool.topology} TPU "
+            f"{pool.version} slice is {tpu_slice.hosts} hosts that GKE adds and removes only together",
+            path=("accelerators", name, "autoscaling", "maxNodes"),
+            hint=f"set maxNodes to {tpu_slice.hosts}, or leave it out; for more slices, declare another pool",
+        )
