@@ -114,7 +114,11 @@ def _numeric_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if not (pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        raise StageError("features", f"{name!r} is {kind}, and models take numbers: transform it first")
+        if pa.types.is_temporal(kind):
+            how = "drop it (transform type drop), or derive numbers from it in a step of your own"
+        else:
+            how = "transform it first (vocabulary or onehot for categories, or drop)"
+        raise StageError("features", f"{name!r} is {kind}, and models take numbers: {how}")
     numbers = pc.fill_null(column.cast(pa.float64()), float("nan"))
     return np.asarray(numbers.to_numpy(), dtype=np.float64)
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from evaluate_run import run_evaluate
 from sklearn import metrics as sk
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
 from sklearn.svm import LinearSVC
 
 from mlopsctl_stage.tables import write_examples
@@ -96,6 +96,29 @@ def test_regression_metrics(local_root: Path) -> None:
     )
     assert (local_root / "blessed").read_text() == "true"
     assert json.loads((local_root / "r2").read_text()) == pytest.approx(values["r2"])
+
+
+def test_a_count_label_with_a_regressor_is_regression(local_root: Path) -> None:
+    """A label of few whole numbers is a regression target when the model predicts fractions."""
+    counts = np.clip(np.round(np.exp(0.5 * NOISY)), 0, 15).astype(np.int64)
+    estimator, x, y = _setup(local_root, counts, PoissonRegressor())
+    values = _evaluate(local_root, {"thresholds": {"rmse": {"max": 3}}})
+    predicted = estimator.predict(x)
+    assert values == pytest.approx(
+        {
+            "rmse": sk.root_mean_squared_error(y, predicted),
+            "mae": sk.mean_absolute_error(y, predicted),
+            "r2": sk.r2_score(y, predicted),
+        }
+    )
+    assert (local_root / "blessed").read_text() == "true"
+
+
+def test_a_classifier_without_probabilities_of_an_integer_label(local_root: Path) -> None:
+    """Whole-number predictions of a few-valued integer label stay classification."""
+    estimator, x, y = _setup(local_root, (NOISY > 0).astype(np.int64) * 3, LinearSVC())
+    values = _evaluate(local_root, {"thresholds": {"accuracy": {"min": 0.5}}})
+    assert values["accuracy"] == pytest.approx(sk.accuracy_score(y, estimator.predict(x)))
 
 
 def test_string_labels_with_a_label_encoded_xgboost_model(local_root: Path) -> None:

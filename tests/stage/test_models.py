@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -197,6 +198,9 @@ def test_bad_features(tmp_path: Path) -> None:
     model = load_model(_joblib(tmp_path, LinearRegression().fit(X, Y_VALUE)))
     with pytest.raises(StageError, match="'city' is string, and models take numbers: transform it first"):
         model.predict(TABLE.append_column("city", pa.array(["x"] * 200)))
+    dates = pa.array([datetime.date(2026, 1, 1)] * 200)
+    with pytest.raises(StageError, match=r"'day' is date32\[day\], and models take numbers: drop it \("):
+        model.predict(TABLE.append_column("day", dates))
     with pytest.raises(StageError, match=r"model\.joblib: prediction failed: X has 2 features"):
         model.predict(TABLE.drop_columns(["c"]))
     with pytest.raises(StageError, match="need a 2-D matrix"):

@@ -1,9 +1,10 @@
 """``evaluate``: a model's metrics on the eval split, and whether every threshold holds.
 
 The features are every column but the label, in the order of the train split (or the names the
-model records). The task is classification when the label is a boolean, a string, or an integer
-with at most ``MAX_CLASSES`` values, or when the model gives class probabilities; regression
-otherwise. Rows whose label is missing are left out. Besides the metrics its thresholds and
+model records). The task is classification when the model gives class probabilities, or when the
+label is a boolean, a string, or an integer with at most ``MAX_CLASSES`` values that the model
+predicts as whole numbers; regression otherwise (a count regressor's fractional predictions
+included). Rows whose label is missing are left out. Besides the metrics its thresholds and
 ``--metric`` flags name, ``metrics.json`` holds the catalog's defaults for the task that apply.
 With ``MLOPSCTL_EXPERIMENT`` set, the metrics are also logged as an experiment run
 (:mod:`mlopsctl_stage.tracking`).
@@ -162,7 +163,7 @@ def _predictions(train: np.ndarray, y_true: np.ndarray, output: Output) -> Predi
     numeric = y_true.dtype.kind in "iuf"
     distinct = np.unique(np.concatenate([train, y_true]))
     few = y_true.dtype.kind in "iub" and len(distinct) <= MAX_CLASSES
-    if numeric and not few and output.probabilities is None:
+    if numeric and output.probabilities is None and (not few or not _whole(output.values)):
         return Predictions(REGRESSION, y_true.astype(np.float64), output.values.astype(np.float64))
     y_pred = _as_labels(output.values, distinct, numeric)
     if output.probabilities is None:
@@ -178,6 +179,15 @@ def _predictions(train: np.ndarray, y_true: np.ndarray, output: Output) -> Predi
         raise StageError("--model", f"gives {width} class probabilities for {len(classes)} classes")
     order = np.argsort(classes, kind="stable")
     return Predictions(CLASSIFICATION, y_true, y_pred, output.probabilities[:, order], classes[order])
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether predictions are whole numbers, as a classifier's classes of an integer label are."""
+    values = np.asarray(values)
+    if values.dtype.kind != "f":
+        return True
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)))
 
 
 def _as_labels(values: np.ndarray, distinct: np.ndarray, numeric: bool) -> np.ndarray:
