@@ -221,7 +221,7 @@ class _Emitter:
         return task
 
     def component(self, name: str, step: Step, settings: StepSettings, *, with_item: bool) -> Any:
-        types = {key: self.input_type(value) for key, value in step.inputs.items()}
+        types = {key: self.input_type(value) for key, value in sorted(step.inputs.items())}
         if with_item:
             types["item"] = _item_type(step)
         stage = launcher_stage(step)
@@ -240,7 +240,7 @@ class _Emitter:
         spec = {
             "name": name,
             "inputs": inputs,
-            "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in step.outputs.items()],
+            "outputs": [{"name": key, "type": kfp_type(kind)} for key, kind in sorted(step.outputs.items())],
             "implementation": {"container": {"image": image, "command": command, "args": args}},
         }
         return load_component(spec)
@@ -252,9 +252,9 @@ class _Emitter:
         roles = stage_roles(self.name, self.pipeline, name)
         assert not roles.problems, "checked by config.checks.stages"
         args: list[Any] = ["--config", config_argument(settings.stage_config)]
-        for key, role in roles.inputs.items():
+        for key, role in sorted(roles.inputs.items()):
             args += [f"--{role.flag}", _input(key, types[key], uri=False)]
-        for key, role in roles.outputs.items():
+        for key, role in sorted(roles.outputs.items()):
             args += [f"--{role.flag}", *([key] if role.per_name else []), {"outputPath": key}]
         return [STAGE_PROGRAM, step.kind], args
 
@@ -268,10 +268,10 @@ class _Emitter:
         if stage == "tune-job":
             roles = stage_roles(self.name, self.pipeline, name)
             assert not roles.problems, "checked by config.checks.stages"
-            for key, role in roles.outputs.items():
+            for key, role in sorted(roles.outputs.items()):
                 args += [f"--{role.flag}", {"outputPath": key}]
         else:
-            for key in step.outputs:
+            for key in sorted(step.outputs):
                 args += ["--output", key, {"outputUri": key}]
         return [STAGE_PROGRAM, stage], args
 
@@ -302,7 +302,7 @@ def _user_args(step: Step, types: dict[str, str]) -> list[Any]:
     args: list[Any] = list(step.args)
     for key, kind in types.items():
         args += [f"--{key}", _input(key, kind, uri=False)]
-    for key in step.outputs:
+    for key in sorted(step.outputs):
         args += [f"--{key}", {"outputPath": key}]
     return args
 

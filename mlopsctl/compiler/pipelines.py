@@ -136,7 +136,8 @@ def compile_for_target(
     config holds the marker itself is compiled as it is.
     """
     steps = {k: compiled_from(pipeline.steps[k], s) for k, s in settings.items()}
-    key = json.dumps([name, namespace, pipeline.model_dump(mode="json"), steps], sort_keys=True)
+    # In the config's order: a key blind to it would hand one order's compilation to another.
+    key = json.dumps([name, namespace, pipeline.model_dump(mode="json"), steps])
     if _SUBSTITUTED in key:
         return compile_pipeline(name, pipeline, settings, root)
     markers = {step: {_SUBSTITUTED: step} for step in settings}
