@@ -168,7 +168,15 @@ def _online_store(ctx: BuildContext, name: str, store: OnlineStore) -> None:
         inputs.update(encryption)
     else:
         inputs["optimized"] = {}
-    ctx.add(ONLINE_STORE, name, inputs, source=("features", "onlineStores", name), depends_on=key_deps)
+    # It holds the synced values endpoints fetch: replacing it leaves them without until views resync.
+    ctx.add(
+        ONLINE_STORE,
+        name,
+        inputs,
+        source=("features", "onlineStores", name),
+        depends_on=key_deps,
+        protect=True,
+    )
 
 
 def _view(ctx: BuildContext, name: str, view: FeatureView) -> None:

@@ -125,6 +125,15 @@ def test_online_stores_are_optimized_or_bigtable(tmp_path: pathlib.Path) -> None
     assert "optimized" not in bigtable and bigtable["name"] == "big_table_dev"
 
 
+def test_only_online_stores_are_protected(tmp_path: pathlib.Path) -> None:
+    """An online store holds the values endpoints fetch; groups and views are definitions over BigQuery."""
+    graph = _graph(tmp_path)
+    protected = {
+        r.type for r in graph if r.protect and r.type in (FEATURE_GROUP, FEATURE, ONLINE_STORE, FEATURE_VIEW)
+    }
+    assert protected == {ONLINE_STORE}
+
+
 def test_views_serve_the_features_they_name_or_all_of_the_group(tmp_path: pathlib.Path) -> None:
     graph = _graph(tmp_path)
     profile = _one(graph, FEATURE_VIEW, "customer-profile")
