@@ -39,8 +39,26 @@ def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfi
         return MLOpsConfig.model_validate(data), []
     except ValidationError as exc:
         return None, _merge_type_errors(
-            [_diagnostic(err, data, sources) for err in exc.errors(include_url=False)]
+            [d for err in exc.errors(include_url=False) for d in _diagnostics(err, data, sources)]
         )
+
+
+def _diagnostics(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
+    """The diagnostics of one pydantic error: one per problem of a whole-object check
+    (:func:`mlopsctl.config.models.types.problems`)."""
+    if err["type"] != "problems":
+        return [_diagnostic(err, data, sources)]
+    path, _ = _data_path(tuple(err["loc"]), data)
+    found: tuple[tuple[str, str], ...] = (err.get("ctx") or {}).get("problems", ())
+    return [
+        Diagnostic(
+            "E205",
+            f"invalid {format_path(path)}: {message}",
+            path=_named_field(path, message, data),
+            hint=hint,
+        ).located(sources)
+        for message, hint in found
+    ]
 
 
 def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

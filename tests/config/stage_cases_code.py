@@ -69,9 +69,9 @@ CODE_CASES: dict[str, tuple[Edits, Diagnostics]] = {
             (
                 (
                     "25:15: error E205: invalid pipelines.train.steps.stats: 'code' is only valid "
-                    "for steps of kind container, train, tune"
+                    "for steps of kind container, train, tune, and this step has kind 'statistics'"
                 ),
-                None,
+                "delete 'code', or set kind to one of container, train, tune",
             ),
         ],
     ),
@@ -86,9 +86,9 @@ CODE_CASES: dict[str, tuple[Edits, Diagnostics]] = {
             (
                 (
                     "25:18: error E205: invalid pipelines.train.steps.stats: 'command' is only "
-                    "valid for steps of kind container, train, tune"
+                    "valid for steps of kind container, train, tune, and this step has kind 'statistics'"
                 ),
-                None,
+                "delete 'command', or set kind to one of container, train, tune",
             ),
         ],
     ),

@@ -195,9 +195,9 @@ OPTION_CASES: dict[str, tuple[Edits, Diagnostics]] = {
             (
                 (
                     "25:16: error E205: invalid pipelines.train.steps.stats: 'label' is only valid "
-                    "for steps of kind evaluate, ingest"
+                    "for steps of kind evaluate, ingest, and this step has kind 'statistics'"
                 ),
-                None,
+                "delete 'label', or set kind to one of evaluate, ingest",
             ),
         ],
     ),

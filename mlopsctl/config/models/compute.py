@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from mlopsctl.config.models.types import Labels, Spec, ZoneName
+from mlopsctl.config.models.types import Labels, Spec, ZoneName, problems
 
 GpuType = Literal[
     "nvidia-tesla-t4",
@@ -31,7 +31,14 @@ class Autoscaling(Spec):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.min_nodes > self.max_nodes:
-            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+            problems(
+                [
+                    (
+                        f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})",
+                        "lower minNodes or raise maxNodes",
+                    )
+                ]
+            )
         return self
 
 

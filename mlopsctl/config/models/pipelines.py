@@ -19,10 +19,12 @@ from mlopsctl.config.models.types import (
     Image,
     IoName,
     Name,
+    Problem,
     Scalar,
     SecretRef,
     Spec,
     TimeZone,
+    problems,
 )
 
 OUTPUT_REF = re.compile(r"^([a-z](?:[-a-z0-9]*[a-z0-9])?)\.([a-z][a-z0-9_]*)$")
@@ -249,16 +251,31 @@ class Step(Spec):
             "thresholds": ("evaluate",),
             "model": ("push",),
         }
+        found: list[Problem] = []
         if self.kind in required and getattr(self, required[self.kind]) is None:
-            raise ValueError(f"a '{self.kind}' step needs '{required[self.kind]}'")
+            needed = required[self.kind]
+            found.append((f"a '{self.kind}' step needs '{needed}'", f"add '{needed}: ...' to the step"))
+        declared = "kind" in self.model_fields_set
+        kind = f"kind '{self.kind}'" if declared else f"no kind, so it is a '{self.kind}' step"
         for section, kinds in allowed.items():
-            value = getattr(self, section)
-            if value and self.kind not in kinds:
-                raise ValueError(f"'{section}' is only valid for steps of kind {', '.join(sorted(kinds))}")
+            if getattr(self, section) and self.kind not in kinds:
+                choices = ", ".join(sorted(kinds))
+                fix = f"set kind: {choices}" if len(kinds) == 1 else f"set kind to one of {choices}"
+                found.append(
+                    (
+                        f"'{section}' is only valid for steps of kind {', '.join(sorted(kinds))}, "
+                        f"and this step has {kind}",
+                        f"delete '{section}', or {fix}" if declared else fix,
+                    )
+                )
         if self.timeout is not None and parse_duration(self.timeout) == 0:
-            raise ValueError(
-                "a timeout of 0s is no time limit a step can keep: give a longer one, or none for no limit"
+            found.append(
+                (
+                    "a timeout of 0s is no time limit a step can keep",
+                    "give a longer one, or none for no limit",
+                )
             )
+        problems(found)
         return self
 
 

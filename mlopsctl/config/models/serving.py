@@ -6,7 +6,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from mlopsctl.config.models.pipelines import Schedule
 from mlopsctl.config.models.registry import VersionName
-from mlopsctl.config.models.types import Duration, Fraction, Name, Percent, Quantity, Spec
+from mlopsctl.config.models.types import Duration, Fraction, Name, Percent, Problem, Quantity, Spec, problems
 
 Runtime = Literal["triton", "tensorflow", "pytorch", "sklearn", "xgboost", "huggingface", "onnx"]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_]*$")]
@@ -53,8 +53,14 @@ class Variant(Spec):
     @model_validator(mode="after")
     def _replicas(self) -> Self:
         if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})"
+            problems(
+                [
+                    (
+                        f"minReplicas ({self.min_replicas}) is greater than maxReplicas "
+                        f"({self.max_replicas})",
+                        "lower minReplicas or raise maxReplicas",
+                    )
+                ]
             )
         return self
 
@@ -253,12 +259,25 @@ class Endpoint(Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
+        found: list[Problem] = []
         if not self.variants and self.graph is None:
-            raise ValueError("an endpoint needs 'variants' or a 'graph'")
+            found.append(
+                (
+                    "an endpoint needs 'variants' or a 'graph'",
+                    "add variants: {NAME: {model: MODEL, version: VERSION}}, the model versions it serves",
+                )
+            )
         if self.variants and self.graph is not None:
-            raise ValueError("give either 'variants' or 'graph', not both")
+            found.append(("an endpoint has both 'variants' and a 'graph'", "delete one of them"))
         if len(self.variants) > 1 and self.rollout is None:
-            raise ValueError("several variants need a 'rollout' that says how traffic is split")
+            found.append(
+                (
+                    "several variants need a 'rollout' that says how traffic is split",
+                    "add rollout: {strategy: canary, candidate: VARIANT} (or ab, shadow, blue-green), "
+                    "or keep one variant",
+                )
+            )
+        problems(found)
         return self
 
     @property

@@ -1,7 +1,8 @@
 """Constrained scalar types shared by the models.
 
 Custom error types (``duration``, ``cron``, ``timezone``) are mapped to their
-own diagnostic codes by :mod:`mlopsctl.config.validate`.
+own diagnostic codes by :mod:`mlopsctl.config.validate`, and ``problems`` (:func:`problems`) to one
+diagnostic per problem.
 """
 
 import functools
@@ -27,6 +28,19 @@ class Spec(BaseModel):
         allow_inf_nan=False,
         strict=True,
     )
+
+
+Problem = tuple[str, str]
+"""(what is wrong, how to fix it) of a whole-object check."""
+
+
+def problems(found: list[Problem]) -> None:
+    """Report every problem a model's whole-object check found at once, each with its fix; the
+    diagnostics point at the field each message names first."""
+    if found:
+        raise PydanticCustomError(
+            "problems", "; ".join(message for message, _ in found), {"problems": tuple(found)}
+        )
 
 
 def _duration(value: str) -> str:
