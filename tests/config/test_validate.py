@@ -227,37 +227,6 @@ def test_whole_object_errors_point_at_the_field_they_name(tmp_path: pathlib.Path
     assert (code, line) == ("E205", 14) and "minNodes (9) is greater than maxNodes (4)" in text_
 
 
-def test_every_problem_of_a_step_comes_at_once_with_its_fix(tmp_path: pathlib.Path) -> None:
-    """A step without its kind gets one error per section of another kind, each at its line and
-    saying which kind to set, and its other mistakes in the same run."""
-    step = (
-        "pipelines:\n  p:\n    steps:\n      publish:\n        model: m\n"
-        "        thresholds: {accuracy: {min: 0.9}}\n        label: y\n        timeout: 0s\n"
-    )
-    found = validate(ConfigSource(write(tmp_path, MINIMAL + step), "mlops.yaml", None)).diagnostics
-    first = MINIMAL.count("\n") + 5
-    kinds = "and this step has no kind, so it is a 'container' step"
-    at = "invalid pipelines.p.steps.publish:"
-    assert [(d.position.line if d.position else 0, d.message, d.hint) for d in found if d.code == "E205"] == [
-        (first, f"{at} 'model' is only valid for steps of kind push, {kinds}", "set kind: push"),
-        (
-            first + 1,
-            f"{at} 'thresholds' is only valid for steps of kind evaluate, {kinds}",
-            "set kind: evaluate",
-        ),
-        (
-            first + 2,
-            f"{at} 'label' is only valid for steps of kind evaluate, ingest, {kinds}",
-            "set kind to one of evaluate, ingest",
-        ),
-        (
-            first + 3,
-            f"{at} a timeout of 0s is no time limit a step can keep",
-            "give a longer one, or none for no limit",
-        ),
-    ]
-
-
 def test_a_collision_with_an_unselected_target_is_still_reported(tmp_path: pathlib.Path) -> None:
     text = WITH_DATA.replace("    raw: {}\n", "    raw: {name: 'acme-raw-${region}'}\n")
     found = _diagnostics(tmp_path, text, Selection(envs=("dev",)))
