@@ -19,6 +19,7 @@ place (:data:`MANAGED_SERVICES`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -41,6 +42,10 @@ STARTS_AFTER: dict[str, tuple[str, ...]] = {"kserve": ("keda",)}
 controller looks for their CRDs once, at start, and watches their objects only if found then.
 KServe owns the ScaledObjects it makes for KEDA autoscaling, and watches them, only if KEDA's CRD
 was served when it started; the Pulumi program would otherwise install both at once."""
+GATEWAY = "istio-ingressgateway"
+INTERNAL_LOAD_BALANCER = {"networking.gke.io/load-balancer-type": "Internal"}
+"""The Service annotation by which GKE gives a LoadBalancer Service an internal passthrough Network
+Load Balancer (an address of the VPC network) instead of a public IP address."""
 
 
 @dataclass
@@ -219,7 +224,7 @@ def _addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
             version, how = MANAGED, f"provided by GKE (platform: {str(addon.managed).replace('=', ': ')})"
         elif addon.install == "helm":
             version = str(installed[name].inputs["version"])
-            how = f"helm chart {addon.package} from {addon.source}"
+            how = f"helm chart {addon.package} from {addon.source}{_exposure(installed[name])}"
         else:
             version = str(installed[name].inputs["directory"]).rpartition("?ref=")[2]
             how = f"kustomize {addon.source}/{addon.package}"
@@ -298,7 +303,20 @@ def _type(addon: AddOn) -> str:
 
 def _values(addon: AddOn, config: MLOpsConfig) -> dict[str, JSON]:
     """The add-on's values: the catalog's, and those that follow from the config."""
-    values = dict(addon.values)
+    values: dict[str, JSON] = copy.deepcopy(dict(addon.values))
     if addon.name == "flagger":
         values["metricsServer"] = prometheus_url(config)
+    if addon.name == GATEWAY and config.security.ingress_gateway.exposure == "internal":
+        service = values.setdefault("service", {})
+        service["annotations"] = {**service.get("annotations", {}), **INTERNAL_LOAD_BALANCER}
     return values
+
+
+def _exposure(release: Resource) -> str:
+    """What ``mlopsctl platform`` says of the gateway's load balancer, as its values set it."""
+    if release.name != GATEWAY:
+        return ""
+    service = release.inputs["values"].get("service", {})
+    if INTERNAL_LOAD_BALANCER.items() <= service.get("annotations", {}).items():
+        return ", internal load balancer (networking.gke.io/load-balancer-type: Internal)"
+    return ", external load balancer (public IP address)"

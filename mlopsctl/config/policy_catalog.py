@@ -34,7 +34,8 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "MLP004": (
         "no public access",
         "Buckets enforce public access prevention, and no IAM resource grants allUsers or "
-        "allAuthenticatedUsers.",
+        "allAuthenticatedUsers. In production, endpoints are not published on an ingress gateway "
+        "with a public IP address (`security.ingressGateway.exposure: external`).",
     ),
     "MLP005": (
         "CMEK in production",
@@ -127,8 +128,10 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "MLP004": (
         "Public buckets and grants to allUsers or allAuthenticatedUsers expose training data, "
-        "models and predictions to anyone with a Google account, or to the internet.",
-        "Keep `publicAccessPrevention: enforced` and grant roles to service accounts or groups.",
+        "models and predictions to anyone with a Google account, or to the internet; an external "
+        "gateway lets anyone on the internet call the models, and it authenticates no client.",
+        "Keep `publicAccessPrevention: enforced`, grant roles to service accounts or groups, and keep "
+        "`security.ingressGateway.exposure: internal` (or waive MLP004 for that path with a reason).",
     ),
     "MLP005": (
         "With a customer-managed key the organisation can audit every use of the key and revoke "

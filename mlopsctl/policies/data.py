@@ -7,13 +7,14 @@ from collections.abc import Iterator
 
 from mlopsctl.compiler.bigquery import DATASET
 from mlopsctl.compiler.cluster import CLUSTER
+from mlopsctl.compiler.platform import GATEWAY
 from mlopsctl.compiler.registry import REPOSITORY
 from mlopsctl.compiler.retrain_subscriptions import TOPIC
 from mlopsctl.compiler.storage import BUCKET
 from mlopsctl.compiler.vertex_features import ONLINE_STORE
 from mlopsctl.compiler.vertex_models import ENDPOINT, MODEL_MONITOR, MODEL_VERSION
 from mlopsctl.compiler.vertex_tracking import METADATA_STORE_TYPE, TENSORBOARD
-from mlopsctl.graph import JSON, Resource
+from mlopsctl.graph import HELM_RELEASE, JSON, Resource, address_of
 from mlopsctl.policies import Finding, PolicyContext, policy
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
@@ -60,6 +61,37 @@ def public_access(ctx: PolicyContext) -> Iterator[Finding]:
                 hint="grant roles to service accounts or groups, never to everyone",
                 address=resource.address,
             )
+    yield from _public_gateway(ctx)
+
+
+def _public_gateway(ctx: PolicyContext) -> Iterator[Finding]:
+    """In production, endpoints published on an ingress gateway with a public IP address: anyone on
+    the internet reaches them, and the gateway authenticates no caller."""
+    if not ctx.production or ctx.config.security.ingress_gateway.exposure != "external":
+        return
+    published = sorted(
+        {str(r.source[1]) for r in ctx.graph if _istio_gateway(r) and r.source[:1] == ("endpoints",)}
+    )
+    if not published:
+        return
+    release = ctx.graph.resources.get(address_of(ctx.target, HELM_RELEASE, GATEWAY))
+    these = f"endpoints {', '.join(published)} are" if len(published) > 1 else f"endpoint {published[0]} is"
+    yield Finding(
+        f"{these} published in {ctx.target.env} on an ingress gateway with a public IP address "
+        "(exposure: external): anyone on the internet can send requests, the gateway authenticates no client",
+        hint="set security.ingressGateway.exposure: internal (an internal load balancer of the VPC "
+        "network), or waive MLP004 for path security.ingressGateway.exposure with a reason",
+        address=release.address if release else None,
+        path=("security", "ingressGateway", "exposure"),
+    )
+
+
+def _istio_gateway(resource: Resource) -> bool:
+    return (
+        resource.is_kubernetes
+        and resource.inputs.get("kind") == "Gateway"
+        and str(resource.inputs.get("apiVersion", "")).startswith("networking.istio.io/")
+    )
 
 
 @policy("MLP005")

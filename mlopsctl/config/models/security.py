@@ -151,6 +151,15 @@ class IngressGateway(Spec):
         description="namespace/name of the gateway's Kubernetes service account (the Helm chart names "
         "it after the release, e.g. istio-ingress/istio-ingressgateway).",
     )
+    exposure: Literal["internal", "external"] = Field(
+        default="internal",
+        description=(
+            "Who can reach the gateway's load balancer. internal: GKE's internal passthrough Network Load "
+            "Balancer, an address in the cluster's VPC network only; external: a public IP address, "
+            "reachable from the internet (a finding of policy MLP004 in production). Sets the Service of "
+            "the gateway mlopsctl installs; for a gateway installed otherwise, declare what its Service is."
+        ),
+    )
 
 
 class Security(Spec):
