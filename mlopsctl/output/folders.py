@@ -11,6 +11,7 @@ inputs, dependencies) that the Pulumi program reads, as compact JSON with one re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -20,6 +21,7 @@ import tempfile
 from collections.abc import Mapping
 
 from mlopsctl.compiler.context import ownership_labels
+from mlopsctl.config.source import read_regular
 from mlopsctl.config.target import Target
 from mlopsctl.graph import Graph, Resource
 from mlopsctl.io import gitutil
@@ -31,6 +33,8 @@ from mlopsctl.state import AppliedResource, State
 
 GRAPH_FILE = "graph.json"
 KUSTOMIZATION = "kustomization.yaml"
+MAX_RENDERED_BYTES = 1 << 30
+"""Past this, a file of an earlier render is not read (it is then no render's)."""
 Files = dict[str, str]
 """Relative path → file content."""
 SYNC_OPTIONS = "SkipDryRunOnMissingResource=true,ServerSideApply=true"
@@ -98,7 +102,7 @@ def rendered_state(out: pathlib.Path, target: Target, project: str) -> State | N
     inputs a render carries over where only volatile provenance changed. None when there is none
     that can be read, or it is another project's."""
     try:
-        document = json.loads((out / target.env / target.region / GRAPH_FILE).read_text(encoding="utf-8"))
+        document = json.loads(_read(out / target.env / target.region / GRAPH_FILE))
         if document["project"] != project:
             return None
         resources = {
@@ -241,41 +245,68 @@ def foreign_files(out: pathlib.Path, rendered: Mapping[Target, Files]) -> list[s
     """What the folders of the ``rendered`` targets under ``out`` hold that a render does not write,
     and replacing them would delete (a link counts as foreign: what it names is no render's). A
     ``*.yaml`` of ``manifests/``, ``platform/`` or ``pipelines/`` is a render's if this render writes it
-    or the last one did (its ``kustomization.yaml`` and ``graph.json`` name it)."""
+    or the last one did (its ``kustomization.yaml`` and ``graph.json`` name it). In a folder with no
+    such trace of an earlier render, every file is foreign that the render would delete or change,
+    whatever its name: the user's own ``graph.json`` or ``manifests/configmap-mine.yaml``."""
     found = []
     for target, files in rendered.items():
         folder = out / target_dir(target)
         if folder.is_symlink() or not folder.is_dir():
             continue
-        before = _written_before(folder)
+        before, traced = _written_before(folder)
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).as_posix()
             kind_ok = path.is_dir() if "/" not in relative and "." not in relative else path.is_file()
-            added = (
-                "/" in relative and before is not None and relative not in before and relative not in files
-            )
+            if not traced:  # no render wrote this folder: only what this one writes, as it is, is its own
+                added = not path.is_symlink() and path.is_file() and not _holds(path, files.get(relative))
+            else:
+                added = (
+                    "/" in relative
+                    and before is not None
+                    and relative not in before
+                    and relative not in files
+                )
             if path.is_symlink() or not kind_ok or not _RENDERED.fullmatch(relative) or added:
                 found.append(f"{target_dir(target)}/{relative}")
     return found
 
 
-def _written_before(folder: pathlib.Path) -> set[str] | None:
-    """The files of ``manifests/``, ``platform/`` and ``pipelines/`` the last render wrote in ``folder``;
-    None when its kustomization and graph cannot be read (nothing then counts as added)."""
+def _holds(file: pathlib.Path, content: str | None) -> bool:
+    """Whether ``file`` holds exactly ``content`` (so that writing it again loses nothing)."""
+    try:
+        return content is not None and file.read_bytes() == content.encode()
+    except OSError:
+        return False
+
+
+def _written_before(folder: pathlib.Path) -> tuple[set[str] | None, bool]:
+    """The files of ``manifests/``, ``platform/`` and ``pipelines/`` the last render wrote in ``folder``
+    (None when its kustomization or graph cannot be read: nothing then counts as added), and whether
+    an earlier render wrote the folder at all: its ``graph.json`` is there, and it or the
+    kustomization can be read as a render's (one of them may have been edited since)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    try:
-        listed = {
-            str(r) for r in YAML(typ="safe").load((folder / KUSTOMIZATION).read_text("utf-8"))["resources"]
-        }
-        rows = json.loads((folder / GRAPH_FILE).read_text(encoding="utf-8"))["resources"]
-        versions = [
-            r["inputs"]["spec"]["pipelineName"] for r in rows if r["inputs"].get("kind") == "PipelineVersion"
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, YAMLError):
-        return None
-    return listed | {f"pipelines/{name}.yaml" for name in versions}
+    listed: set[str] | None = None
+    versions: set[str] | None = None
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError, YAMLError):
+        kustomization = YAML(typ="safe").load(_read(folder / KUSTOMIZATION))
+        listed = {str(r) for r in kustomization["resources"]}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        document = json.loads(_read(folder / GRAPH_FILE))
+        if isinstance(document.get("project"), str):  # else it is no render's graph
+            versions = {
+                f"pipelines/{r['inputs']['spec']['pipelineName']}.yaml"
+                for r in document["resources"]
+                if r["inputs"].get("kind") == "PipelineVersion"
+            }
+    traced = (folder / GRAPH_FILE).is_file() and (listed is not None or versions is not None)
+    return (None if listed is None or versions is None else listed | versions), traced
+
+
+def _read(file: pathlib.Path) -> str:
+    """A file a render wrote, read without waiting on a FIFO or device put in its place."""
+    return read_regular(file, MAX_RENDERED_BYTES).decode("utf-8")
 
 
 def remove_if_empty(folder: pathlib.Path) -> None:
