@@ -220,15 +220,17 @@ def _addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
     uses = []
     for name, need in platform_needs(graph, config).items():
         addon = catalog().addons[name]
+        values: Mapping[str, JSON] = {}
         if need.managed:
             version, how = MANAGED, f"provided by GKE (platform: {str(addon.managed).replace('=', ': ')})"
         elif addon.install == "helm":
             version = str(installed[name].inputs["version"])
             how = f"helm chart {addon.package} from {addon.source}{_exposure(installed[name])}"
+            values = _mapping(installed[name].inputs.get("values"))
         else:
             version = str(installed[name].inputs["directory"]).rpartition("?ref=")[2]
             how = f"kustomize {addon.source}/{addon.package}"
-        uses.append(AddOnUse(name, version, how, tuple(sorted(need.by))))
+        uses.append(AddOnUse(name, version, how, tuple(sorted(need.by)), values))
     return uses
 
 
@@ -320,3 +322,7 @@ def _exposure(release: Resource) -> str:
     if INTERNAL_LOAD_BALANCER.items() <= service.get("annotations", {}).items():
         return ", internal load balancer (networking.gke.io/load-balancer-type: Internal)"
     return ", external load balancer (public IP address)"
+
+
+def _mapping(value: JSON) -> Mapping[str, JSON]:
+    return value if isinstance(value, dict) else {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
@@ -50,14 +50,19 @@ class AddOnUse:
     version: str
     install: str
     needed_by: tuple[str, ...]
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """The chart's values, as mlopsctl installs it (a hand install must give the same)."""
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "name": self.name,
             "version": self.version,
             "install": self.install,
             "neededBy": list(self.needed_by),
         }
+        if self.values:
+            found["values"] = dict(self.values)
+        return found
 
 
 @dataclass(frozen=True)

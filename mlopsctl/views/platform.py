@@ -27,4 +27,7 @@ def render_text(report: Report) -> str:
         for use in uses:
             lines.append(f"  {use.name:<{width}}  {use.version:<{version_width}}  {use.install}")
             lines.append(f"  {'':<{width}}  needed by: {', '.join(use.needed_by)}")
+            if use.values:
+                shown = json.dumps(use.values, sort_keys=True, separators=(", ", ": "))
+                lines.append(f"  {'':<{width}}  values: {shown}")
     return "\n".join(lines) + "\n"

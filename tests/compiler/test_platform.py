@@ -177,6 +177,13 @@ def test_platform_report_names_what_needs_each_add_on(tmp_path: pathlib.Path) ->
     assert uses["keda"].needed_by == ("endpoints.score.variants.main",)
     assert uses["cert-manager"].needed_by == ("add-on kserve",)
     assert uses["kserve"].install == "helm chart kserve-resources from oci://ghcr.io/kserve/charts"
+    # A hand install (the kubernetes target) must give the chart what the Release gives it.
+    graph = compile_graphs(validation)[DEV]
+    [release] = [r for r in graph if r.is_addon and r.name == "kserve"]
+    assert uses["kserve"].values == release.inputs["values"]
+    assert uses["kserve"].values["kserve"]["controller"]["deploymentMode"] == "Standard"
+    assert uses["kserve"].to_dict()["values"] == release.inputs["values"]
+    assert all("values" not in u.to_dict() for u in uses.values() if not u.install.startswith("helm"))
 
 
 def test_the_compatibility_matrix_in_the_docs_is_the_catalog() -> None:
