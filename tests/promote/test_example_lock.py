@@ -50,5 +50,5 @@ def test_a_pipeline_changed_after_promotion_is_reported(tmp_path: pathlib.Path) 
     assert len(notes) == 3
     assert notes[0].startswith("prod/europe-west4: pipeline train compiles to train-")
     assert notes[0].endswith(
-        ", mlops.lock records train-0b70dcd663: mlops.yaml changed it since the last promotion"
+        ", mlops.lock records train-42b96c6728: mlops.yaml changed it since the last promotion"
     )
