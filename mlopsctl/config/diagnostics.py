@@ -164,6 +164,11 @@ CODES: dict[str, tuple[str, str]] = {
         "policies.levels turns a policy off: its findings are dropped everywhere, with no reason given. "
         "A waiver says why, for the resources or places it names.",
     ),
+    "W409": (
+        "waiver of everything",
+        "A policy waiver's resource pattern matches every resource of the environments it names (such as "
+        "'*'): like a level of off, it drops every finding of the policy there, whatever the reason says.",
+    ),
 }
 
 

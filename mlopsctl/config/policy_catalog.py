@@ -75,9 +75,14 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "MLP012": ("strict mTLS", "The mesh's PeerAuthentication of the namespace is STRICT."),
     "MLP013": (
         "least privilege",
-        "No service account holds a primitive role (roles/owner, roles/editor, roles/viewer), nor a "
-        "project-wide admin role of IAM, Resource Manager, KMS or Cloud Storage, nor a project-wide "
-        "role to act as any service account.",
+        "No service account holds a primitive role (roles/owner, roles/editor, roles/viewer), nor, "
+        "project-wide, an admin role of a service that manages identities, keys, every secret or all data "
+        "(IAM, Resource Manager, KMS, Cloud Storage, Secret Manager, BigQuery), or runs code as another "
+        "service account (GKE, Compute Engine, Cloud Run, Cloud Functions, App Engine, Cloud Build, "
+        "Deployment Manager, Vertex AI, Workbench, Dataflow, Dataproc, Composer, Batch, Workflows, Cloud "
+        "Scheduler, Cloud Tasks), nor a role that runs builds, deployments or pods as other accounts "
+        "(roles/cloudbuild.builds.editor and .builder, roles/deploymentmanager.editor, "
+        "roles/container.developer), nor a role to act as any service account.",
     ),
     "MLP014": (
         "data stays in the project",
@@ -92,14 +97,22 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "MLP016": (
         "restricted workloads",
         "Every pod template of the compiled Kubernetes objects (Deployments, Jobs, CronJobs, "
-        "InferenceService components, and the Katib trials and training replicas that pipeline steps "
-        "create) follows the restricted Pod Security Standard: no privileged container, host namespace, "
-        "host port or hostPath volume, no privilege escalation, non-root and never user 0, ALL "
-        "capabilities dropped and none added but NET_BIND_SERVICE, a RuntimeDefault or Localhost seccomp "
-        "profile; and mounts no Kubernetes API token. No Istio ALLOW AuthorizationPolicy has a rule that "
-        "admits any caller (an empty rule, or one without `from`, but for the retrain receiver's webhook), "
-        "nor rules without a selector, which would open every workload of its namespace. "
-        "Cluster add-ons are not read.",
+        "InferenceService components, the Katib trials and training replicas that steps create) follows "
+        "the restricted Pod Security Standard: no privileged container, host namespace, host port or "
+        "hostPath volume, no privilege escalation, non-root and never user 0, ALL capabilities dropped "
+        "and none added but NET_BIND_SERVICE, a RuntimeDefault or Localhost seccomp profile, no SELinux "
+        "type but the container ones nor SELinux user or role, no unconfined AppArmor profile, no Windows "
+        "host process, the default /proc mount, only safe sysctls, no probe aimed at another host; and "
+        "mounts no Kubernetes API token. No Istio ALLOW AuthorizationPolicy has a rule admitting any "
+        "caller (empty, or without `from` but for the retrain receiver's webhook), nor rules without a "
+        "selector, which open every workload of its namespace. Cluster add-ons are not read.",
+    ),
+    "MLP017": (
+        "no plaintext credentials",
+        "No credential is written in plain text into what the config compiles to: no container "
+        "environment variable named like one (…PASSWORD, …SECRET, …TOKEN, …API_KEY, …ACCESS_KEY, "
+        "…PRIVATE_KEY, …CREDENTIALS) with a literal value, no URI with a password or a credential "
+        "parameter, no string shaped like an AWS, GitHub, Slack or Google API key or a private key.",
     ),
 }
 """Built-in policy id -> (title, explanation); docs/policies.md is generated from it."""
@@ -196,6 +209,12 @@ HELP: dict[str, tuple[str, str]] = {
         "the gateway. Template overrides arrive in pull requests: check reads what they compile to.",
         "Restore the security fields and `from` sources of the built-in template in the override under "
         "`project.templates`, or waive MLP016 for the resource with a reason.",
+    ),
+    "MLP017": (
+        "A credential in mlops.yaml is copied into the plan, graph.json, the manifests and the deploy "
+        "repository, and stays in their history: everyone who can read any of them can use it.",
+        "Keep the value in Secret Manager and name it under the step's `secrets` (`NAME: <secret>`) in "
+        "place of `env`; keep credentials out of URIs; then rotate the credential, as it has been committed.",
     ),
 }
 """Built-in policy id -> (why the rule exists, how to fix a finding), for SARIF help and the docs."""

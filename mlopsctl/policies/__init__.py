@@ -84,6 +84,7 @@ def policy(policy_id: str) -> Callable[[PolicyFunction], PolicyFunction]:
 def builtin_policies() -> list[Policy]:
     from mlopsctl.policies import (  # noqa: F401  (registrations)
         capacity,
+        credentials,
         data,
         protection,
         security,

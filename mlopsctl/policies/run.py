@@ -6,6 +6,7 @@ import datetime
 import difflib
 import fnmatch
 from collections.abc import Mapping
+from dataclasses import replace
 
 from mlopsctl.config.checks.policies import waives_path
 from mlopsctl.config.diagnostics import Diagnostic, Severity, normalize
@@ -57,7 +58,45 @@ def check(
         if target not in graphs:
             ctx = PolicyContext(target, Graph(target, ""), remaining.config, target_plan)
             per_target[target] = evaluate(ctx, gone, remaining.sources, today)
-    return normalize([*with_targets(per_target), *_unmatched_resource_waivers(validation, graphs, plan)])
+    per_target = _named_targets(per_target)
+    return normalize(
+        [
+            *with_targets(per_target),
+            *_unmatched_resource_waivers(validation, graphs, plan),
+            *_blanket_resource_waivers(validation, graphs, today),
+        ]
+    )
+
+
+def _named_targets(per_target: dict[Target, list[Diagnostic]]) -> dict[Target, list[Diagnostic]]:
+    """The findings, each about a resource, whose line (place, id and message) another target's finding
+    repeats, with their own target named: ``in prod`` becomes ``in prod/us-central1``, or the target is
+    added. The same bucket of each region of ``prod`` is then two findings a reader can tell apart, each
+    with its own address (to waive one) and its own SARIF fingerprint."""
+    seen: dict[tuple[object, ...], set[Target]] = {}
+    for target, found in per_target.items():
+        for d in found:
+            if d.address:
+                seen.setdefault(_line(d), set()).add(target)
+    repeated = {line for line, targets in seen.items() if len(targets) > 1}
+    return {
+        target: [
+            replace(d, message=_naming(d.message, target)) if d.address and _line(d) in repeated else d
+            for d in found
+        ]
+        for target, found in per_target.items()
+    }
+
+
+def _line(d: Diagnostic) -> tuple[object, ...]:
+    return (d.code, d.severity, d.position, d.message)
+
+
+def _naming(message: str, target: Target) -> str:
+    suffix = f" in {target.env}"
+    if message.endswith(suffix):
+        return f"{message.removesuffix(suffix)} in {target}"
+    return f"{message} (in {target})"
 
 
 _ADDRESSES = (
@@ -99,6 +138,36 @@ def _unmatched_resource_waivers(
                     "it waives nothing",
                     path=("policies", "waivers", i, "resource"),
                     hint=f"did you mean '{close[0]}'?" if close else _ADDRESSES,
+                    severity=Severity.WARNING,
+                ).located(tc.sources, key=False)
+            )
+    return found
+
+
+def _blanket_resource_waivers(
+    validation: Validation, graphs: Mapping[Target, Graph], today: datetime.date
+) -> list[Diagnostic]:
+    """A waiver whose resource pattern matches every resource of the targets it names (``*``,
+    ``prod/*``) drops every finding of its policy there: a level of off in all but name, which W408
+    would have warned of."""
+    found = []
+    for tc in validation.targets.values():
+        for i, w in enumerate(tc.config.policies.waivers):
+            if w.resource is None or (w.expires is not None and w.expires < today):
+                continue
+            named = [t for t in graphs if _names_target(w.resource, t.env, t.region)]
+            addresses = [a for t in named for a in graphs[t].resources]
+            if not addresses or not all(fnmatch.fnmatchcase(a, w.resource) for a in addresses):
+                continue
+            scope = "every environment" if len(named) == len(graphs) else ", ".join(map(str, named))
+            found.append(
+                Diagnostic(
+                    "W409",
+                    f"the waiver of {w.policy} for resource '{w.resource}' matches every resource of "
+                    f"{scope}: it drops every finding of {w.policy} there, as a level of off would",
+                    path=("policies", "waivers", i, "resource"),
+                    hint="waive only the resources whose findings you accept, by their addresses ('mlopsctl "
+                    f"plan' prints them), or make {w.policy} a warning under policies.levels",
                     severity=Severity.WARNING,
                 ).located(tc.sources, key=False)
             )

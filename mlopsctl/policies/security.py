@@ -20,7 +20,24 @@ from mlopsctl.policies.data import PUBLIC_MEMBERS, grant_members
 
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
-ADMIN_SERVICES = ("iam", "resourcemanager", "cloudkms", "storage")
+ADMIN_SERVICES = (
+    *("iam", "resourcemanager", "cloudkms", "storage", "secretmanager", "bigquery"),
+    *("container", "compute", "run", "cloudfunctions", "appengine", "cloudbuild", "deploymentmanager"),
+    *("aiplatform", "notebooks", "dataflow", "dataproc", "composer", "batch", "workflows"),
+    *("cloudscheduler", "cloudtasks"),
+)
+"""Services whose admin roles, held project-wide, let an account take over the project: they manage
+identities, policies, keys or every secret and all data, or run code (VMs, containers, builds, jobs,
+deployments) as another service account that the admin then acts as."""
+CODE_RUNNING_ROLES = (
+    "roles/cloudbuild.builds.editor",
+    "roles/cloudbuild.builds.builder",
+    "roles/deploymentmanager.editor",
+    "roles/container.developer",
+)
+"""Roles that are not called admin but, project-wide, run code as another account: builds run as the
+Cloud Build account, deployments as the Google APIs agent (an editor of the project), and GKE's
+developer creates pods under any Kubernetes account, and so as any workload's Google account."""
 IMPERSONATION_ROLES = (
     "roles/iam.serviceAccountUser",
     "roles/iam.serviceAccountTokenCreator",
@@ -94,6 +111,8 @@ def least_privilege(ctx: PolicyContext) -> Iterator[Finding]:
             why = f"a project-wide {service} admin role"
         elif project_wide and role in IMPERSONATION_ROLES:
             why = "a project-wide role to act as any service account"
+        elif project_wide and role in CODE_RUNNING_ROLES:
+            why = "a project-wide role to run code as other service accounts"
         else:
             continue
         yield Finding(

@@ -11,7 +11,9 @@ Pod templates are found wherever an object holds one: any mapping with a ``conta
 PyTorchJob and TFJob replicas, JobSet jobs), the predictor, transformer and explainer of a KServe
 InferenceService (pod fields inline, the ``model`` as a container), and the Experiment or training
 job a ``tune-job`` or ``train-job`` launcher creates, embedded in its step's ``--config`` in the
-PipelineVersion. Cluster add-ons, installed whole from upstream charts, are not read.
+PipelineVersion. Cluster add-ons, installed whole from upstream charts, are not read. The Baseline
+controls of the standard (SELinux, AppArmor, sysctls, /proc, Windows host processes, probes' hosts) are
+checked by :mod:`mlopsctl.policies.pod_baseline`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from mlopsctl.compiler import alert_receiver
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 from mlopsctl.graph import JSON, Resource
-from mlopsctl.policies import Finding, PolicyContext, policy
+from mlopsctl.policies import Finding, PolicyContext, pod_baseline, policy
 
 AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
@@ -90,6 +92,8 @@ class Pod:
     """(where, container) of each container, init and ephemeral ones included."""
     at: tuple[str | int, ...] = ()
     """A more precise place in mlops.yaml than the resource's source, if any."""
+    annotations: tuple[tuple[str, Mapping[str, JSON]], ...] = ()
+    """(where, annotations) of the metadata the pods get, as ``spec.template.metadata.annotations``."""
 
 
 @policy("MLP016")
@@ -136,10 +140,20 @@ def _pods_in(obj: Mapping[str, JSON], subject: str, at: tuple[str | int, ...] = 
                     for key, value in component.items()
                     if key in KSERVE_CONTAINERS and isinstance(value, dict)
                 )
-                yield Pod(subject, path, component, served + _containers(component, path), at)
-    for path, value in _mappings(obj):
+                # KServe gives the component's pods the service's annotations and the component's own
+                notes = _annotations(("metadata", obj.get("metadata")), (path, component))
+                yield Pod(subject, path, component, served + _containers(component, path), at, notes)
+    for path, value, parent in _mappings(obj):
         if id(value) not in components and isinstance(value.get("containers"), list):
-            yield Pod(subject, path, value, _containers(value, path), at)
+            meta = f"{path.rpartition('.')[0]}.metadata".lstrip(".")
+            notes = _annotations((meta, _mapping(parent).get("metadata")))
+            yield Pod(subject, path, value, _containers(value, path), at, notes)
+
+
+def _annotations(*holders: tuple[str, JSON]) -> tuple[tuple[str, Mapping[str, JSON]], ...]:
+    """(where, annotations) of each (path, mapping) in ``holders`` whose mapping has annotations."""
+    found = ((f"{where}.annotations", _mapping(holder).get("annotations")) for where, holder in holders)
+    return tuple((where, notes) for where, notes in found if isinstance(notes, dict) and notes)
 
 
 def _containers(spec: Mapping[str, JSON], path: str) -> tuple[tuple[str, Mapping[str, JSON]], ...]:
@@ -151,12 +165,15 @@ def _containers(spec: Mapping[str, JSON], path: str) -> tuple[tuple[str, Mapping
     )
 
 
-def _mappings(value: JSON, path: str = "") -> Iterator[tuple[str, Mapping[str, JSON]]]:
-    """Every mapping within ``value``, with its path (``spec.template.spec``, ``a.b[0]``)."""
+def _mappings(
+    value: JSON, path: str = "", parent: JSON = None
+) -> Iterator[tuple[str, Mapping[str, JSON], JSON]]:
+    """Every mapping within ``value``, with its path (``spec.template.spec``, ``a.b[0]``) and the mapping
+    that holds it (None for ``value`` itself and for the items of lists)."""
     if isinstance(value, dict):
-        yield path, value
+        yield path, value, parent
         for key, child in value.items():
-            yield from _mappings(child, f"{path}.{key}" if path else str(key))
+            yield from _mappings(child, f"{path}.{key}" if path else str(key), value)
     elif isinstance(value, list):
         for i, child in enumerate(value):
             yield from _mappings(child, f"{path}[{i}]")
@@ -216,6 +233,7 @@ def pod_problems(pod: Pod) -> Iterator[str]:
         kinds = sorted(k for k in _mapping(volume) if k != "name" and k not in VOLUME_TYPES)
         if kinds:
             yield f"{who} mounts a {kinds[0]} volume ({p}.volumes[{i}].{kinds[0]})"
+    yield from pod_baseline.pod_problems(who, p, pod.spec, pod.annotations)
     for where, container in pod.containers:
         yield from _container_problems(who, where, container, security)
 
@@ -251,6 +269,7 @@ def _container_problems(
     for i, port in enumerate(container.get("ports") or []):
         if _mapping(port).get("hostPort"):
             yield f"{who} binds a port of the node for {name} ({where}.ports[{i}].hostPort)"
+    yield from pod_baseline.container_problems(who, name, where, container)
 
 
 def open_rules(resource: Resource) -> Iterator[str]:

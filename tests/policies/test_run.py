@@ -40,9 +40,9 @@ def with_policies(section: str) -> str:
             "waivers: [{policy: MLP009, path: endpoints.score, reason: r}]\n",
             [("MLP001", "error", "minReplicas: 1")],
         ),
-        (
+        (  # every resource of dev: a level of off there, warned of
             "waivers: [{policy: MLP001, resource: 'dev/*', reason: r}]\n",
-            [("MLP001", "error", "minReplicas: 1")],
+            [("MLP001", "error", "minReplicas: 1"), ("W409", "warning", "'dev/*'")],
         ),
         ("waivers: [{policy: MLP001, path: endpoints.score, reason: r, expires: 2026-06-01}]\n", []),
         (
@@ -73,18 +73,18 @@ def test_an_expired_waiver_says_so(tmp_path: pathlib.Path) -> None:
     ("section", "code", "marker", "message", "hint"),
     [
         (
-            "levels: {MLP017: warning}\n",
+            "levels: {MLP018: warning}\n",
             "E301",
             "warning}",
-            "unknown policy 'MLP017' in policies.levels",
-            "did you mean 'MLP016'?",
+            "unknown policy 'MLP018' in policies.levels",
+            "did you mean 'MLP017'?",
         ),
         (
             "waivers: [{policy: drift-monitor, path: endpoints.score, reason: r}]\n",
             "E301",
             "drift-monitor",
             "unknown policy 'drift-monitor' in policies.waivers",
-            "known: " + ", ".join(f"MLP{n:03}" for n in range(1, 17)),
+            "known: " + ", ".join(f"MLP{n:03}" for n in range(1, 18)),
         ),
         (
             "production: [prd]\n",
@@ -200,7 +200,8 @@ def test_custom_policies_from_entry_points(tmp_path: pathlib.Path) -> None:
             "ModuleNotFoundError: No module named 'acme_policies_gone'",
             "mlops.yaml:1:1",
         ),
-        *(("acme.owner-label", "error", "bucket has no owner label", bucket) for _ in TARGETS),
+        # the same line from each target, told apart by naming it
+        *(("acme.owner-label", "error", f"bucket has no owner label (in {t})", bucket) for t in TARGETS),
     ]
 
 
@@ -222,7 +223,14 @@ def test_custom_policies_take_levels_and_waivers(tmp_path: pathlib.Path) -> None
             "warning",
             "bucket has no owner label",
             where(text, "raw: {}"),
-        )
+        ),
+        (
+            "W409",
+            "warning",
+            "the waiver of acme.owner-label for resource 'prod/*' matches every resource of "
+            "prod/us-central1: it drops every finding of acme.owner-label there, as a level of off would",
+            where(text, "'prod/*'"),
+        ),
     ]
 
 

@@ -4,6 +4,7 @@ mesh admits only declared callers, whatever a template override (``project.templ
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 from helpers import MINIMAL, OWNED_STAGED, owned
@@ -84,12 +85,13 @@ def mlp016(folder: pathlib.Path, text: str, overrides: dict[str, str]) -> list[D
 
 
 def in_env(found: list[Diagnostic], env: str) -> list[tuple[str, str, str]]:
-    """(severity, message without the environment, file:line:col) of the findings in ``env``."""
-    suffix = f" in {env}"
+    """(severity, message without the environment, file:line:col) of the findings in ``env``; a finding
+    that each region repeats names its region too (``in prod/us-central1``)."""
+    suffix = re.compile(rf" in {env}(/[a-z0-9-]+)?$")
     return [
-        (d.severity.value, d.message.removesuffix(suffix), str(d.position))
+        (d.severity.value, suffix.sub("", d.message), str(d.position))
         for d in found
-        if d.message.endswith(suffix)
+        if suffix.search(d.message)
     ]
 
 

@@ -111,17 +111,23 @@ def _under(prefix: str, place: Path) -> bool:
 def waiver_paths(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A waiver whose path names no place in the config waives nothing: most likely a typo, or a
     place that was renamed or removed."""
-    waivers = [(i, w.policy, w.path) for i, w in enumerate(ctx.config.policies.waivers) if w.path]
+    waivers = [(i, w.policy, w.path) for i, w in enumerate(ctx.config.policies.waivers) if w.path is not None]
     if not waivers:
         return
     places = list(_places(ctx.config.model_dump(by_alias=True)))
     for i, policy, prefix in waivers:
-        if not any(waives_path(prefix, p) for p in places):
+        if not prefix.strip() or not any(waives_path(prefix, p) for p in places):
             yield Diagnostic(
                 "W303",
                 f"the waiver of {policy} for path '{prefix}' matches no place in the config: "
                 "it waives nothing",
                 path=("policies", "waivers", i, "path"),
-                hint=_nearest(prefix, places),
+                hint=_nearest(prefix, places) if prefix.strip() else _EMPTY_PATH,
                 severity=Severity.WARNING,
             )
+
+
+_EMPTY_PATH = (
+    "name the place of the findings to waive, as 'endpoints.<name>' (that place and what is under it); "
+    "to accept every finding of the policy, set its level under policies.levels"
+)
