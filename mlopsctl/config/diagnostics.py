@@ -82,11 +82,17 @@ CODES: dict[str, tuple[str, str]] = {
         "metric not collected",
         "An autoscaling metric that nothing collects on the platform the config chooses.",
     ),
-    "E401": ("accelerator not offered", "The accelerator type is not offered in the region or zone."),
+    "E401": (
+        "machine or accelerator not offered",
+        "The accelerator or machine type is not offered in the region or zone, or a Vertex AI pipeline "
+        "step asks for more CPUs or memory than any machine of Vertex AI Pipelines has.",
+    ),
     "E402": (
         "accelerators do not fit the machine type",
-        "The accelerator type or count does not fit the machine type (a machine with GPUs or TPUs built in "
-        "takes exactly those), or a count is missing.",
+        "The accelerator type or count does not fit the machine type (a GKE node pool's machine with GPUs "
+        "or TPUs built in takes exactly those; a Vertex AI deployed model takes 1 to all of them), no "
+        "machine carries that many, the CPUs or memory asked for exceed the largest machine carrying "
+        "them, or a count is missing.",
     ),
     "E403": (
         "invalid TPU topology",

@@ -10,6 +10,7 @@ import pytest
 from helpers import DEV_ONLY, GPU_API, diagnostics
 
 from mlopsctl.config.diagnostics import did_you_mean
+from mlopsctl.config.vertex_catalog import vertex_catalog
 
 BASE = DEV_ONLY
 
@@ -124,7 +125,7 @@ def test_a_vertex_accelerator_in_gke_spelling_gets_the_vertex_spelling(
     found = diagnostics(tmp_path, text)
     assert [(first.partition(" error ")[2], hint) for first, hint in found] == [
         (
-            f"E401: Vertex AI offers no accelerator type '{written}' (catalog of 2026-12-07)",
+            f"E401: Vertex AI offers no accelerator type '{written}' (catalog of {vertex_catalog().date})",
             f"did you mean '{wanted}'?",
         )
     ]

@@ -14,8 +14,10 @@ from mlopsctl.config.partial import beyond_cut, valid_part
 from mlopsctl.config.resolve import resolve
 from mlopsctl.config.target import Target
 from mlopsctl.config.validate import validate_model
+from mlopsctl.config.vertex_catalog import vertex_catalog
 
 ONE_ENV = MINIMAL.split("  prod:\n")[0]
+DATE = vertex_catalog().date
 VARIANT = "      main: {model: clf, version: v1}\n"
 
 
@@ -46,11 +48,10 @@ CASES = {
         "set accelerators: 1 and acceleratorType: NVIDIA_L4, or pick a machine type without GPUs, "
         "e.g. n1-standard-4",
     ),
-    "a2-highgpu-2g with 1 A100": (
-        _gpus("a2-highgpu-2g", 1, "NVIDIA_TESLA_A100"),
-        "21:23: error E402: machine type a2-highgpu-2g has 2 NVIDIA_TESLA_A100 GPUs built in, not 1",
-        "set accelerators: 2 and acceleratorType: NVIDIA_TESLA_A100, or for 1 NVIDIA_TESLA_A100 GPU use "
-        "a2-highgpu-1g",
+    "a2-highgpu-2g with 4 A100": (
+        _gpus("a2-highgpu-2g", 4, "NVIDIA_TESLA_A100"),
+        "21:23: error E402: machine type a2-highgpu-2g has 2 NVIDIA_TESLA_A100 GPUs built in, not 4",
+        "set accelerators from 1 to 2, or for 4 NVIDIA_TESLA_A100 GPUs use a2-highgpu-4g",
     ),
     "a2-ultragpu-1g with a 40GB A100": (
         _gpus("a2-ultragpu-1g", 1, "NVIDIA_TESLA_A100"),
@@ -63,7 +64,7 @@ CASES = {
         "        machineType: a3-highgpu-8g\n        accelerators: 8\n",
         "21:23: error E402: machine type a3-highgpu-8g has 8 NVIDIA_H100_80GB GPUs built in: "
         "acceleratorType is missing",
-        "set accelerators: 8 and acceleratorType: NVIDIA_H100_80GB",
+        "set acceleratorType: NVIDIA_H100_80GB",
     ),
     "a type without its count": (
         "        machineType: n1-standard-4\n        acceleratorType: NVIDIA_TESLA_T4\n",
@@ -79,12 +80,12 @@ CASES = {
     ),
     "a TPU machine type": (
         "        machineType: ct5lp-hightpu-1t\n",
-        "20:22: error E401: Vertex AI offers no machine type 'ct5lp-hightpu-1t' (catalog of 2026-12-07)",
+        f"20:22: error E401: Vertex AI offers no machine type 'ct5lp-hightpu-1t' (catalog of {DATE})",
         "use e.g. n1-standard-4 or g2-standard-8",
     ),
     "a misspelt machine type": (
         "        machineType: n1-standart-4\n",
-        "20:22: error E401: Vertex AI offers no machine type 'n1-standart-4' (catalog of 2026-12-07)",
+        f"20:22: error E401: Vertex AI offers no machine type 'n1-standart-4' (catalog of {DATE})",
         "did you mean 'n1-standard-4'?",
     ),
 }
@@ -104,6 +105,10 @@ def test_a_vertex_variant_gets_one_located_error_naming_the_fix(case: str, tmp_p
         _gpus("a2-ultragpu-1g", 1, "NVIDIA_A100_80GB"),
         _gpus("a3-highgpu-8g", 8, "NVIDIA_H100_80GB"),
         _gpus("n1-standard-4", 2, "NVIDIA_TESLA_T4"),
+        # fewer GPUs than built in: Vertex AI shares the machine between replicas (MachineSpec)
+        _gpus("a2-highgpu-2g", 1, "NVIDIA_TESLA_A100"),
+        _gpus("g2-standard-48", 1, "NVIDIA_L4"),
+        _gpus("a3-highgpu-8g", 3, "NVIDIA_H100_80GB"),
     ],
 )
 def test_machines_with_their_gpus_are_valid(fields: str, tmp_path: pathlib.Path) -> None:

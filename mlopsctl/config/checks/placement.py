@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Literal
 
 from mlopsctl.config.checks import CheckContext, check
+from mlopsctl.config.checks.vertex_limits import attached_gpus, step_limits
 from mlopsctl.config.checks.vertex_machines import (
     built_in_accelerators,
     built_in_gpus,
@@ -87,6 +88,8 @@ def _machine(
             path=(*base, "machineType" if machine_type else "acceleratorType"),
             hint=machine_hint(accelerator_type, accelerators, families),
         )
+    elif section == "endpoints":
+        yield from attached_gpus(machine, accelerators, accelerator_type, base)
 
 
 def _endpoint(name: str, endpoint: Endpoint, frameworks: Mapping[str, str]) -> Iterator[Diagnostic]:
@@ -358,6 +361,7 @@ def vertex_pipelines(ctx: CheckContext) -> Iterator[Diagnostic]:
                 (*at, "resources"),
                 "pipelines",
             )
+            yield from step_limits(step.resources, (*at, "resources"))
 
 
 def _kubernetes_only(at: Path, step: Step) -> Iterator[Diagnostic]:

@@ -1,10 +1,12 @@
-"""The accelerators of a model deployed on Vertex AI (E402): machine types with GPUs built in (a2, a3,
-g2) take exactly those, and an accelerator type needs its count.
+"""The accelerators of a model deployed on Vertex AI (E402): a machine type with N GPUs built in (a2, a3,
+g2) takes their type and 1 to N of them, and an accelerator type needs its count.
 
 ``data/vertex.json`` records the GPU type and count built into each such machine type
-(``builtInAccelerators``). Vertex AI's deploy call takes both or neither of ``acceleratorType`` and
-``acceleratorCount`` and has no default count (google-cloud-aiplatform refuses one without the other), so
-a type without ``accelerators`` would deploy without the GPU.
+(``builtInAccelerators``). Vertex AI's MachineSpec lets a deployed model on such a machine ask for fewer
+GPUs than it has (``acceleratorCount`` from 1 to N); at N/2 or fewer, Vertex AI places several replicas on
+one machine and shares its CPUs and memory between them. Its deploy call takes both or neither of
+``acceleratorType`` and ``acceleratorCount`` and has no default count (google-cloud-aiplatform refuses one
+without the other), so a type without ``accelerators`` would deploy without the GPU.
 """
 
 from __future__ import annotations
@@ -54,12 +56,20 @@ def _elsewhere(gpu: str, count: int) -> str:
 def built_in_accelerators(
     machine: str, accelerators: int, accelerator_type: str | None, base: Path
 ) -> Iterator[Diagnostic]:
-    """``machine`` (which has GPUs built in) with what a variant asks for: the same type and count."""
+    """``machine`` (which has GPUs built in) with what a variant asks for: the same type, and at least one
+    and at most as many as are built in."""
     gpu, count = built_in_gpus()[machine]
-    if accelerator_type == gpu and accelerators == count:
+    if accelerator_type == gpu and 1 <= accelerators <= count:
         return
     has = f"machine type {machine} has {_gpus(count, gpu)} built in"
-    right = f"set accelerators: {count} and acceleratorType: {gpu}"
+    if count == 1:
+        right = f"set accelerators: 1 and acceleratorType: {gpu}"
+    elif accelerator_type == gpu:
+        right = f"set accelerators from 1 to {count}"
+    elif 1 <= accelerators <= count:
+        right = f"set acceleratorType: {gpu}"
+    else:
+        right = f"set acceleratorType: {gpu} and accelerators from 1 to {count}"
     if accelerator_type is None and not accelerators:
         field, what = "machineType", f"{has}, but the variant names no accelerators: Vertex AI needs them"
         hint = f"{right}, or pick a machine type without GPUs, e.g. n1-standard-4"
