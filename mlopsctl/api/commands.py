@@ -101,8 +101,8 @@ def render(validation: Validation, out: pathlib.Path, *, progress: Progress = qu
         listing = "".join(f"\n  {path}" for path in foreign[:10]) + ("\n  ..." if len(foreign) > 10 else "")
         raise UserError(
             f"--out {out}: render replaces each <env>/<region>/ folder, and these hold files it did not "
-            f"write, which it would delete or overwrite; move them, or render into another folder (nothing was "
-            f"written):{listing}"
+            "write, which it would delete or overwrite; move them, or render into another folder "
+            f"(nothing was written):{listing}"
         )
     progress(f"Writing {out}")
     write_targets(out, rendered)

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import functools
+import os
 import pathlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import bucket_name
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
-from mlopsctl.config.templates import render_object
+from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, compile_template, render_object
 from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke
 
 MANAGED_BY = "mlopsctl"
+FieldPath = tuple[str | int, ...]
+_KINDS: tuple[tuple[type, str], ...] = (
+    (dict, "a mapping"),
+    (list, "a list"),
+    (str, "a string"),
+    (bool, "a boolean"),
+    (int, "a number"),
+    (float, "a number"),
+)
 
 
 def kubernetes_type(api_version: str, kind: str) -> str:
@@ -38,6 +49,8 @@ class BuildContext:
     target: Target
     base_dir: pathlib.Path
     graph: Graph = field(init=False)
+    rendered_by: dict[str, str] = field(init=False, default_factory=dict)
+    """The address of each object :meth:`add_manifest` added → the template that rendered it."""
 
     def __post_init__(self) -> None:
         self.graph = Graph(self.target, self.gcp_project)
@@ -114,7 +127,65 @@ class BuildContext:
         obj = self.manifest(template, **values)
         token = kubernetes_type(obj["apiVersion"], obj["kind"])
         name = graph_name or obj["metadata"]["name"]
-        return self.add(token, name, obj, source=source, depends_on=depends_on)
+        resource = self.add(token, name, obj, source=source, depends_on=depends_on)
+        self.rendered_by[resource.address] = template
+        for key in ("labels", "annotations"):
+            found = obj["metadata"].get(key, {})
+            if not isinstance(found, dict):
+                raise self.misshapen(
+                    resource, ("metadata", key), dict, f"Kubernetes {key} map strings to strings"
+                )
+            for entry, value in found.items():
+                if not isinstance(value, str):
+                    raise self.misshapen(
+                        resource, ("metadata", key, entry), str, f"Kubernetes {key} are strings"
+                    )
+        return resource
+
+    def read(self, resource: Resource, field: FieldPath, want: type | tuple[type, ...], use: str) -> Any:
+        """The value at ``field`` of the object a template rendered as ``resource`` (a project's
+        override may render anything): None when a mapping on the way lacks the key or holds null, or a
+        list is shorter; a located E314 (:meth:`misshapen`) when a value on the way is not a mapping (a
+        list, before an index) or the value is not ``want``. ``use`` says what mlopsctl reads it for."""
+        value: Any = resource.inputs
+        for depth, key in enumerate(field):
+            if value is None:
+                return None
+            if isinstance(key, int):
+                if not isinstance(value, list):
+                    raise self.misshapen(resource, field[:depth], list, use)
+                value = value[key] if key < len(value) else None
+            elif isinstance(value, dict):
+                value = value.get(key)
+            else:
+                raise self.misshapen(resource, field[:depth], dict, use)
+        if value is not None and not isinstance(value, want):
+            raise self.misshapen(resource, field, want, use)
+        return value
+
+    def misshapen(
+        self, resource: Resource, field: FieldPath, want: type | tuple[type, ...], use: str
+    ) -> TemplateError:
+        """The E314 of an object whose template rendered ``field`` as something other than ``want``,
+        which ``use`` needs; located at the key of ``field`` (or of the nearest mapping holding it)
+        in the template that rendered ``resource``."""
+        found: Any = resource.inputs
+        for key in field:
+            found = found[key]
+        dotted = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in field).removeprefix(".")
+        wanted = " or ".join(map(_kind, want if isinstance(want, tuple) else (want,)))
+        problem = f"renders {dotted} as {_kind(type(found))}, not {wanted}: {use}"
+        hint = f"render {dotted} as {wanted}, as the built-in template does"
+        template = self.rendered_by.get(resource.address)
+        if template is None:
+            return TemplateError(f"{problem} (in {resource.address})", hint=hint)
+        name = f"kubernetes/{template}.yaml.j2"
+        override = self.templates_dir
+        folder = override if override is not None and os.path.lexists(override / name) else BUILTIN_TEMPLATES
+        compiled = compile_template(folder / name, folder)
+        known = (field[:n] for n in range(len(field), 0, -1) if field[:n] in compiled.positions)
+        line, column = compiled.positions.get(next(known, ()), (1, 1))
+        return TemplateError(problem, compiled.file, line, column, hint)
 
     def address(self, type_token: str, name: str) -> str:
         return address_of(self.target, type_token, name)
@@ -122,3 +193,8 @@ class BuildContext:
     def project_number(self) -> JSON:
         """The target project's number, unknown at compile time: the Pulumi program looks it up."""
         return fn_invoke("gcp:organizations/getProject:getProject", {"projectId": self.gcp_project}, "number")
+
+
+def _kind(kind: type) -> str:
+    """How a type of JSON value is named in an error."""
+    return next((name for t, name in _KINDS if issubclass(kind, t)), "null")

@@ -175,26 +175,33 @@ def scrape_annotations(server: str) -> dict[str, str]:
 
 def endpoint_pods(graph: Graph) -> list[Resource]:
     """The workloads whose pods are an endpoint's: InferenceServices, InferenceGraphs (KServe copies
-    their labels to the pods) and Deployments (the request loggers), by :data:`ENDPOINT_LABEL`."""
+    their labels to the pods) and Deployments (the request loggers), by :data:`ENDPOINT_LABEL` (the
+    labels of a templated object are a mapping: :meth:`BuildContext.add_manifest`)."""
     return [
         r
         for r in graph
         if r.is_kubernetes
         and r.inputs["kind"] in ("InferenceService", "InferenceGraph", "Deployment")
-        and ENDPOINT_LABEL in r.inputs["metadata"].get("labels", {})
+        and ENDPOINT_LABEL in (r.inputs["metadata"].get("labels") or {})
     ]
 
 
-def served_metrics(workload: Resource) -> MetricsEndpoint | None:
+def served_metrics(ctx: BuildContext, workload: Resource) -> MetricsEndpoint | None:
     """Where a workload's pods expose their server's metrics: an InferenceService's runtime's, a
-    stage service's (``mlopsctl-stage <service>``); None when they expose none."""
+    stage service's (``mlopsctl-stage <service>``); None when they expose none that mlopsctl knows
+    (a custom predictor's containers, a runtime left for KServe to choose). What a template rendered
+    is read through :meth:`BuildContext.read`, so an override's other shapes are located errors."""
     catalog = metrics_catalog()
     if workload.inputs["kind"] == "InferenceService":
-        return catalog.runtimes.get(workload.inputs["spec"]["predictor"]["model"]["runtime"])
+        use = "mlopsctl reads the runtime of spec.predictor.model to collect its server's metrics"
+        runtime = ctx.read(workload, ("spec", "predictor", "model", "runtime"), str, use)
+        return catalog.runtimes.get(runtime) if runtime is not None else None
     if workload.inputs["kind"] == "Deployment":
-        for container in workload.inputs["spec"]["template"]["spec"]["containers"]:
-            program, *args = container.get("command") or [""]
-            if program == STAGE_PROGRAM and args and args[0] in catalog.services:
+        use = "mlopsctl reads the containers' commands to collect a stage service's metrics"
+        containers = ("spec", "template", "spec", "containers")
+        for i in range(len(ctx.read(workload, containers, list, use) or ())):
+            program, *args = ctx.read(workload, (*containers, i, "command"), list, use) or [""]
+            if program == STAGE_PROGRAM and args and isinstance(args[0], str) and args[0] in catalog.services:
                 return catalog.services[args[0]]
     return None
 
@@ -207,7 +214,7 @@ def build(ctx: BuildContext) -> None:
         return
     config = ctx.config
     ns = namespace(config)
-    exporters = {"istio-proxy"} | {m.exporter for m in map(served_metrics, workloads) if m}
+    exporters = {"istio-proxy"} | {m.exporter for w in workloads if (m := served_metrics(ctx, w))}
     _collector(
         ctx,
         "istio-proxies",
@@ -236,7 +243,7 @@ def _queries_prometheus(resource: Resource) -> bool:
     """A Flagger Canary, or an InferenceService that KEDA scales on a query."""
     if not resource.is_kubernetes:
         return False
-    annotations = resource.inputs["metadata"].get("annotations", {})
+    annotations = resource.inputs["metadata"].get("annotations") or {}
     kind = str(resource.inputs["kind"])
     return kind == "Canary" or (kind == "InferenceService" and annotations.get(AUTOSCALER_CLASS) == "keda")
 

@@ -125,16 +125,28 @@ _SIZED_BY_NUMBERS = frozenset(
 elsewhere a number is a value of size 1."""
 
 
-def _product(values: Iterator[object], what: str) -> None:
-    """Refuse a call whose result may be as large as the product of its arguments' sizes."""
+_SUMMED = frozenset(
+    {"'dict'", "'Namespace'", "'Cycler'", "'attr'", "'default'", "'d'", "'first'", "'last'", "'items'"}
+    | {"'dictsort'", "'groupby'", "'max'", "'min'", "'sort'", "'unique'", "'reverse'", "'list'", "'trim'"}
+    | {"'get'", "'copy'", "'keys'", "'values'", "'strip'", "'lstrip'", "'rstrip'", "'split'", "'rsplit'"}
+    | {"'splitlines'", "'partition'", "'rpartition'", "'removeprefix'", "'removesuffix'"}
+)
+"""What makes no more than its arguments hold, in time linear in them: it copies, merges, picks or
+orders them (``dict(a, b=c)``, ``x.get(k, d)``, ``xs | sort``). Its result is sized by the sum of its
+arguments' sizes; anything else by their product, as it may repeat one by another."""
+
+
+def _foresee_call(values: Iterator[object], what: str) -> None:
+    """Refuse a call whose result may pass the limits: the sum of its arguments' sizes when it only
+    gathers them (:data:`_SUMMED`), else their product."""
     numbers_count = what in _SIZED_BY_NUMBERS
-    estimate = math.prod(
+    sizes = [
         max(1, _size(v) if isinstance(v, int) else _deep_size(v))
         if numbers_count or not isinstance(v, int)
         else 1
         for v in values
-    )
-    _foresee(estimate, what)
+    ]
+    _foresee(sum(sizes) if what in _SUMMED else math.prod(sizes), what)
 
 
 def _binop(operator: str, left: Any, right: Any) -> None:
@@ -147,20 +159,12 @@ def _binop(operator: str, left: Any, right: Any) -> None:
         if left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
             raise WorkLimitError(f"an integer of more than {MAX_INT_BITS} bits")
     elif operator == "*":
-        _product(iter((left, right)), "'*'")
+        _foresee_call(iter((left, right)), "'*'")
     elif operator == "%" and isinstance(left, str):
         _check_format(left)
-        _product(iter((left, *(right if isinstance(right, tuple) else (right,)))), "'%'")
+        _foresee_call(iter((left, *(right if isinstance(right, tuple) else (right,)))), "'%'")
     elif operator == "+" and all(isinstance(v, str | list | tuple) for v in (left, right)):
         _foresee(_size(left) + _size(right), "'+'")
-
-
-def _sized_call(func: Callable[..., Any], what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if what in ("format", "format_map"):
-        for value in args:
-            _check_format(value)
-    _product(iter((*args, *kwargs.values())), f"'{what}'")
-    return _bounded(func(*args, **kwargs))
 
 
 def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -180,7 +184,7 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             _PassArg.environment: (context.environment,),
         }
         first = given.get(passes, ())
-        _product(iter((*values, *kwargs.values())), f"'{name}'")
+        _foresee_call(iter((*values, *kwargs.values())), f"'{name}'")
         if name == "format" and values:
             _check_format(values[0])
         return _bounded(func(*first, *values, **kwargs))
@@ -221,7 +225,7 @@ def sandbox() -> Any:
             given = (owner, *args) if isinstance(owner, str | list | tuple | dict) else args
             if name in ("format", "format_map"):
                 _check_format(owner)
-            _product(iter((*given, *kwargs.values())), f"'{name}'")
+            _foresee_call(iter((*given, *kwargs.values())), f"'{name}'")
             return _bounded(__context.call(__obj, *args, **kwargs))
 
         @staticmethod
