@@ -103,8 +103,9 @@ accelerators:
     type: tpu
     version: v5e
     topology: {topology}
-    autoscaling: {{minNodes: {min_nodes}, maxNodes: 1}}
+    autoscaling: {{minNodes: {min_nodes}{max_nodes}}}
 """
+"""A multi-host slice takes no maxNodes but its hosts (E403): it scales whole."""
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,10 @@ def test_tpu_slices(
     placement: dict[str, JSON] | None,
     scaling: dict[str, JSON],
 ) -> None:
-    inputs = pool(inline(tmp_path, TPU.format(topology=topology, min_nodes=min_nodes)), "tpu")
+    max_nodes = ", maxNodes: 1" if topology == "2x2" else ""
+    inputs = pool(
+        inline(tmp_path, TPU.format(topology=topology, min_nodes=min_nodes, max_nodes=max_nodes)), "tpu"
+    )
     assert inputs["nodeConfig"]["machineType"] == machine
     assert inputs["nodeLocations"] == zones
     assert inputs.get("placementPolicy") == placement
