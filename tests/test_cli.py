@@ -221,12 +221,16 @@ def test_render_writes_each_target_folder(tmp_path: pathlib.Path) -> None:
 
 
 def test_render_replaces_stale_files(tmp_path: pathlib.Path) -> None:
+    """What the last render wrote and this one does not is removed (a file no render wrote is refused:
+    tests/output)."""
     out = tmp_path / "out"
-    (out / "dev" / "us-central1" / "manifests").mkdir(parents=True)
-    stale = out / "dev" / "us-central1" / "manifests" / "old.yaml"
-    stale.write_text("x: 1\n")
     assert run("render", write(tmp_path, WITH_DATA), "--out", out, "--env", "dev")[0] == 0
+    stale = out / "dev" / "us-central1" / "manifests" / "namespace-demo.yaml"
+    assert stale.is_file()
+    renamed = WITH_DATA.replace("  name: demo\n", "  name: other\n", 1)
+    assert run("render", write(tmp_path, renamed), "--out", out, "--env", "dev")[0] == 0
     assert not stale.exists()
+    assert (out / "dev" / "us-central1" / "manifests" / "namespace-other.yaml").is_file()
 
 
 def test_schema_command_prints_the_committed_schema() -> None:
