@@ -155,7 +155,10 @@ def validated(
                 print_diagnostics(
                     validation.diagnostics, DiagnosticFormat.text if json_document else fmt, file=display
                 )
-            yield validation
+            with _closing_line(
+                file, display, writes, text=fmt is DiagnosticFormat.text and not json_document
+            ):
+                yield validation
             return
         fmt = DiagnosticFormat.json if json_document else fmt
         print_diagnostics(validation.diagnostics, fmt, file=display)
@@ -163,6 +166,25 @@ def validated(
             errors = sum(d.is_error for d in validation.diagnostics)
             err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _closing_line(file: pathlib.Path, display: str, writes: bool, *, text: bool) -> Iterator[None]:
+    """Located errors a command finds after validation (a template's E314, a limit only the compiled
+    resources show) end, in text, with the line an invalid config's errors end with."""
+    from mlopsctl.api.errors import UserError, user_errors
+    from mlopsctl.config.diagnostics import plural
+
+    try:
+        with user_errors(str(file)):  # as open_config names an unnamed failing path
+            yield
+    except UserError as exc:
+        if not (exc.located and text):
+            raise
+        err(str(exc))
+        errors = sum(d.is_error for d in exc.diagnostics) or 1
+        err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
+        raise typer.Exit(1) from None
 
 
 class OutputFormat(enum.StrEnum):

@@ -89,7 +89,9 @@ def validate(source: ConfigSource, selection: Selection = ALL, lock: Lock | None
     diagnostics += _unknown_lock_targets(lock, all_targets)
     per_target = {t: _validate_target(result, document, t) for t in all_targets if selection.covers(t)}
     diagnostics += with_targets(per_target)
-    diagnostics += _unselected_errors(result, document, [t for t in all_targets if t not in per_target])
+    reported = {_identity(d) for found in per_target.values() for d in found}
+    unselected = [t for t in all_targets if t not in per_target]
+    diagnostics += _unselected_errors(result, document, unselected, reported)
     diagnostics += _collisions(document, all_targets, result.targets, selection)
     result.diagnostics = normalize(diagnostics)
     return result
@@ -141,21 +143,36 @@ def _unknown_lock_targets(lock: Lock, targets: list[Target]) -> list[Diagnostic]
     ]
 
 
-def _unselected_errors(result: Validation, document: Document, targets: list[Target]) -> list[Diagnostic]:
+def _unselected_errors(
+    result: Validation, document: Document, targets: list[Target], reported: set[tuple[object, ...]]
+) -> list[Diagnostic]:
     """The errors of the targets a scoped command leaves out, each naming its targets: the whole
-    file must be valid before a command writes anything."""
-    found = {t: [d for d in _validate_target(result, document, t, keep=False) if d.is_error] for t in targets}
+    file must be valid before a command writes anything. An error a selected target ``reported``
+    already is not repeated: one mistake, one error, whichever targets a command covers."""
+    found = {
+        t: [
+            d
+            for d in _validate_target(result, document, t, keep=False)
+            if d.is_error and _identity(d) not in reported
+        ]
+        for t in targets
+    }
     return [
         replace(d, message=f"{d.message} (in {', '.join(map(str, named))})") if not d.address else d
         for d, named in _grouped(found)
     ]
 
 
+def _identity(d: Diagnostic) -> tuple[object, ...]:
+    """What makes two targets' findings the same finding."""
+    return (d.code, d.position, d.message, d.address)
+
+
 def _grouped(per_target: dict[Target, list[Diagnostic]]) -> list[tuple[Diagnostic, list[Target]]]:
     seen: dict[tuple[object, ...], tuple[Diagnostic, dict[Target, None]]] = {}
     for target, found in per_target.items():
         for d in found:
-            seen.setdefault((d.code, d.position, d.message, d.address), (d, {}))[1][target] = None
+            seen.setdefault(_identity(d), (d, {}))[1][target] = None
     return [(d, list(targets)) for d, targets in seen.values()]
 
 

@@ -16,23 +16,31 @@ they name (see ``mlopsctl.config.pins``): the lock is the last overlay.
 
 Afterwards ``${project}``, ``${env}``, ``${region}`` and ``${gcpProject}`` are
 expanded in every string (``$${`` is a literal ``${``). Positions follow the
-values: a value taken from an overlay points at the overlay's line.
+values: a value taken from an overlay points at the overlay's line. A string that
+holds a variable whose value is missing or invalid is an :class:`Unresolved`: the
+schema reports that value once, where it is written, and not again in every string
+that uses it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, get_args
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from mlopsctl.config.diagnostics import Diagnostic, Severity, did_you_mean
 from mlopsctl.config.load import Document
 from mlopsctl.config.lock import LockEntry
 from mlopsctl.config.models.compute import NodePool
 from mlopsctl.config.models.monitoring import Monitor
-from mlopsctl.config.models.root import Overlay
+from mlopsctl.config.models.root import MLOpsConfig, Overlay
 from mlopsctl.config.models.serving import Rollout
+from mlopsctl.config.models.types import EnvName, GcpProjectId, Name, RegionName
 from mlopsctl.config.pins import apply_pins
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 from mlopsctl.config.target import Target
@@ -41,6 +49,55 @@ OVERLAY_SECTIONS = frozenset(f.alias or n for n, f in Overlay.model_fields.items
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 VARIABLES = ("project", "env", "region", "gcpProject")
 KNOWN = ", ".join("${" + v + "}" for v in VARIABLES)
+_FORMS: dict[str, Any] = {"project": Name, "env": EnvName, "region": RegionName, "gcpProject": GcpProjectId}
+_STAND_INS = {"project": "project", "env": "env", "region": "us-central1", "gcpProject": "gcp-project"}
+"""A valid value of each variable, put in place of a missing or invalid one."""
+
+
+class Unresolved(str):
+    """A string that holds a variable whose value is missing or invalid, as expanded (the variable
+    left as written when its value is missing); ``stand_in`` is the string with valid values for
+    those variables instead, which tells what else is wrong with it."""
+
+    stand_in: str
+
+
+def own_errors(errors: list[ErrorDetails], data: dict[str, Any]) -> list[ErrorDetails]:
+    """The schema ``errors`` of the resolved ``data`` without those of strings that fail only for a
+    variable whose value is missing or invalid (``gs://${project}-…`` of a bad project name): that
+    value's own error says what to fix, where it is written."""
+    if not any(isinstance(err.get("input"), Unresolved) for err in errors):
+        return errors
+    try:
+        MLOpsConfig.model_validate(_stand_ins(data))
+        still: set[tuple[Any, ...]] = set()
+    except ValidationError as exc:
+        still = {tuple(err["loc"]) for err in exc.errors(include_url=False)}
+    own = [e for e in errors if not isinstance(e.get("input"), Unresolved) or tuple(e["loc"]) in still]
+    return own or errors  # what else fails was cut (a partial document): these errors explain the failure
+
+
+def _stand_ins(value: Any) -> Any:
+    """``value`` with each :class:`Unresolved` string in it replaced by its ``stand_in``."""
+    if isinstance(value, dict):
+        return {k: _stand_ins(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stand_ins(v) for v in value]
+    return value.stand_in if isinstance(value, Unresolved) else value
+
+
+@functools.cache
+def _adapter(name: str) -> TypeAdapter[str]:
+    return TypeAdapter(_FORMS[name])
+
+
+def _is_valid(name: str, value: object) -> bool:
+    """Whether ``value`` of variable ``name`` is a string of the form the schema requires there."""
+    try:
+        _adapter(name).validate_python(value, strict=True)
+    except ValidationError:
+        return False
+    return True
 
 
 def _kinds(union: Any) -> tuple[str, dict[str, type]]:
@@ -104,7 +161,13 @@ def overlaid(
         overlay = _get(doc.data, overlay_path)
         if isinstance(overlay, dict):
             overlay = _without_project_name(overlay, overlay_path, diagnostics)
-            sections = {k: v for k, v in overlay.items() if k in OVERLAY_SECTIONS}  # others: schema errors
+            # Other keys, and sections that are not mappings, are errors of the overlay itself, reported
+            # where written; merged, they would be reported again as errors of each of its targets.
+            sections = {
+                k: v
+                for k, v in overlay.items()
+                if k in OVERLAY_SECTIONS and (v is None or isinstance(v, dict))
+            }
             _merge(data, sections, (), overlay_path, sources, doc.sources, diagnostics)
     if pins is not None:
         diagnostics += apply_pins(data, sources, pins)
@@ -124,7 +187,7 @@ def resolve(
         "region": target.region,
         "gcpProject": env_spec.get("gcpProject"),
     }
-    data = _expand(data, (), {k: v for k, v in values.items() if isinstance(v, str)}, diagnostics)
+    data = _expand(data, (), {k: v for k, v in values.items() if _is_valid(k, v)}, values, diagnostics)
     return ResolvedTarget(target, data, sources), diagnostics
 
 
@@ -200,21 +263,28 @@ def _removes_nothing(here: Path, there: Path, present: list[str]) -> Diagnostic:
     )
 
 
-def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Diagnostic]) -> Any:
+def _expand(
+    value: Any, path: Path, valid: dict[str, str], given: dict[str, Any], diagnostics: list[Diagnostic]
+) -> Any:
+    """``value`` with the variables expanded: to their ``valid`` values, else to the ``given`` string
+    (or not at all), the string then :class:`Unresolved`."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), values, diagnostics) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), valid, given, diagnostics) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), values, diagnostics) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), valid, given, diagnostics) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value or path == ("project", "name"):
         return value  # the project's name is its identity in every target: never per-target
+    unresolved = False
 
     def substitute(match: re.Match[str]) -> str:
+        nonlocal unresolved
         escaped, name = match.groups()
         if escaped:
             return "${" + name + "}"
-        if name in VARIABLES and name not in values:
-            return match.group(0)  # its value is missing or invalid: the schema reports that once
-        if name not in values:
+        if name in VARIABLES and name not in valid:
+            unresolved = True  # its value is missing or invalid: the schema reports that once
+            return given[name] if isinstance(given.get(name), str) else match.group(0)
+        if name not in valid:
             diagnostics.append(
                 Diagnostic(
                     "E204",
@@ -224,6 +294,11 @@ def _expand(value: Any, path: Path, values: dict[str, str], diagnostics: list[Di
                 )
             )
             return match.group(0)
-        return values[name]
+        return valid[name]
 
-    return _VARIABLE.sub(substitute, value)
+    expanded = _VARIABLE.sub(substitute, value)
+    if not unresolved:
+        return expanded
+    result = Unresolved(expanded)
+    result.stand_in = _expand(value, path, {**_STAND_INS, **valid}, given, [])
+    return result

@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from mlopsctl.config.diagnostics import Diagnostic, did_you_mean, quoted
 from mlopsctl.config.fixes import POLICY_ID_FORM, constraint_hint, type_hint
 from mlopsctl.config.models import MLOpsConfig
+from mlopsctl.config.resolve import own_errors
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
 
 _TYPE_ERRORS = {
@@ -38,9 +39,8 @@ def validate_model(data: dict[str, Any], sources: SourceMap) -> tuple[MLOpsConfi
     try:
         return MLOpsConfig.model_validate(data), []
     except ValidationError as exc:
-        return None, _merge_type_errors(
-            [d for err in exc.errors(include_url=False) for d in _diagnostics(err, data, sources)]
-        )
+        errors = own_errors(exc.errors(include_url=False), data)
+        return None, _merge_type_errors([d for err in errors for d in _diagnostics(err, data, sources)])
 
 
 def _diagnostics(err: ErrorDetails, data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
