@@ -91,7 +91,7 @@ def _adapter(name: str) -> TypeAdapter[str]:
     return TypeAdapter(_FORMS[name])
 
 
-def _is_valid(name: str, value: object) -> bool:
+def valid_value(name: str, value: object) -> bool:
     """Whether ``value`` of variable ``name`` is a string of the form the schema requires there."""
     try:
         _adapter(name).validate_python(value, strict=True)
@@ -187,7 +187,7 @@ def resolve(
         "region": target.region,
         "gcpProject": env_spec.get("gcpProject"),
     }
-    data = _expand(data, (), {k: v for k, v in values.items() if _is_valid(k, v)}, values, diagnostics)
+    data = _expand(data, (), {k: v for k, v in values.items() if valid_value(k, v)}, values, diagnostics)
     return ResolvedTarget(target, data, sources), diagnostics
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-
-from tests.helpers import MINIMAL, diagnostics, edited
+from helpers import MINIMAL, WITH_DATA, diagnostics, edited
 
 MODEL = """\
 models:
@@ -45,6 +44,18 @@ def test_a_bad_name_is_reported_once_not_in_the_strings_made_from_it(
     uri = "gs://${project}-${env}-${region}-${gcpProject}/clf/v1"
     found = diagnostics(tmp_path, _with_model(uri, edits))
     assert [line for line, _ in found] == [expected]
+
+
+def test_a_bad_environment_name_is_not_reported_again_in_default_bucket_names(tmp_path: pathlib.Path) -> None:
+    """The default bucket names (``<project>-<env>-<region>-<key>``, the pipeline root's too) of an
+    environment whose name is invalid are invalid for that reason alone."""
+    text = edited(
+        WITH_DATA + "pipelines:\n  p:\n    steps: {s: {image: x:1}}\n", [("  dev:", "  Dev_Env.1:")]
+    )
+    found = diagnostics(tmp_path, text)
+    assert [line for line, _ in found if " E304" in line or " E205" in line] == [
+        "6:3: error E205: invalid name 'Dev_Env.1' in environments"
+    ]
 
 
 def test_a_missing_value_is_reported_once_not_in_the_strings_that_use_it(tmp_path: pathlib.Path) -> None:

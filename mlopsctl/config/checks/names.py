@@ -12,6 +12,7 @@ from mlopsctl.config.checks.references import endpoint_members
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.models.compute import SYSTEM_POOL, hosts_system_workloads, needs_system_pool
+from mlopsctl.config.resolve import valid_value
 from mlopsctl.config.sourcemap import Path
 
 _IP_ADDRESS = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
@@ -57,7 +58,7 @@ def buckets(ctx: CheckContext) -> Iterator[Diagnostic]:
         name = naming.bucket_name(ctx.config, ctx.target, key, bucket)
         path: Path = ("data", "buckets", key, "name") if bucket.name else ("data", "buckets", key)
         problem = bucket_name_problem(name)
-        if problem:
+        if problem and (bucket.name or _env_named_validly(ctx)):
             code, reason = problem
             hint = (
                 "choose another name"
@@ -78,6 +79,12 @@ def buckets(ctx: CheckContext) -> Iterator[Diagnostic]:
     yield from _pipeline_root(ctx, seen)
 
 
+def _env_named_validly(ctx: CheckContext) -> bool:
+    """Whether the target's environment has a valid name: else a default name made of it is wrong for
+    that reason alone, which the name's own error says (once, where it is written)."""
+    return valid_value("env", ctx.target.env)
+
+
 def _pipeline_root(ctx: CheckContext, seen: dict[str, str]) -> Iterator[Diagnostic]:
     """The bucket mlopsctl adds for pipeline runs, unless one is declared under its key."""
     if not naming.has_pipeline_root(ctx.config) or naming.PIPELINE_ROOT in ctx.config.data.buckets:
@@ -85,7 +92,7 @@ def _pipeline_root(ctx: CheckContext, seen: dict[str, str]) -> Iterator[Diagnost
     name = naming.bucket_of(ctx.config, ctx.target, naming.PIPELINE_ROOT)
     declare = f"declare data.buckets.{naming.PIPELINE_ROOT} with a 'name'"
     problem = bucket_name_problem(name)
-    if problem:
+    if problem and _env_named_validly(ctx):
         code, reason = problem
         yield Diagnostic(
             code,
@@ -117,7 +124,7 @@ def datasets(ctx: CheckContext) -> Iterator[Diagnostic]:
                 path=path,
                 hint="choose a shorter datasetId",
             )
-        elif not naming.DATASET_ID.match(dataset_id):
+        elif not naming.DATASET_ID.match(dataset_id) and (dataset.dataset_id or _env_named_validly(ctx)):
             yield Diagnostic(
                 "E304",
                 f"dataset id '{dataset_id}' of data.datasets.{key} may only use letters, digits and '_'",
