@@ -92,3 +92,52 @@ def edited(text: str, changes: list[tuple[str, str]]) -> str:
 def assert_errors_at(tmp_path: pathlib.Path, text: str, expected: list[tuple[str, str]]) -> None:
     """The findings of ``text`` are exactly these (policy id, marker) errors, in order."""
     assert summary(findings(tmp_path, text)) == [(i, "error", where(text, marker)) for i, marker in expected]
+
+
+TEMPLATED = PASSING.replace("  name: demo\n", "  name: demo\n  templates: ovr\n", 1)
+"""PASSING, with template overrides in ``ovr/kubernetes/`` (see :func:`overridden`)."""
+HEAD = """\
+metadata:
+  name: {{ name | tojson }}
+  namespace: {{ namespace | tojson }}
+  labels: {{ labels | tojson }}
+"""
+"""The metadata every override keeps."""
+DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\n" + HEAD
+RESTRICTED_POD = """\
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: app
+          image: app:1
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+"""
+"""A pod whose container takes runAsNonRoot and its seccomp profile from the pod's security context."""
+RESTRICTED_DEPLOYMENT = (
+    DEPLOYMENT
+    + """\
+spec:
+  selector:
+    matchLabels: {{ selector | tojson }}
+  template:
+    metadata:
+      labels: {{ pod_labels | tojson }}
+"""
+    + RESTRICTED_POD
+)
+"""An override of the request logger's Deployment that passes the restricted standard."""
+
+
+def write_overrides(folder: pathlib.Path, overrides: dict[str, str]) -> None:
+    """``overrides`` (template name -> text) in ``folder/ovr/kubernetes/``, as TEMPLATED names them."""
+    templates = folder / "ovr" / "kubernetes"
+    templates.mkdir(parents=True, exist_ok=True)
+    for name, template in overrides.items():
+        (templates / f"{name}.yaml.j2").write_text(template, encoding="utf-8")
+
+
+def overridden(folder: pathlib.Path, text: str, overrides: dict[str, str], policy: str) -> list[Diagnostic]:
+    """``policy``'s findings in ``text`` with ``overrides`` (see :func:`write_overrides`)."""
+    write_overrides(folder, overrides)
+    return [d for d in findings(folder, text) if d.code == policy]

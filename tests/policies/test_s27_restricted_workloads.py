@@ -8,19 +8,10 @@ import re
 
 import pytest
 from helpers import MINIMAL, OWNED_STAGED, owned
-from policy_helpers import PASSING, findings, where
+from policy_helpers import DEPLOYMENT, HEAD, PASSING, RESTRICTED_DEPLOYMENT, TEMPLATED, overridden, where
 
 from mlopsctl.config.diagnostics import Diagnostic
 
-TEMPLATED = PASSING.replace("  name: demo\n", "  name: demo\n  templates: ovr\n", 1)
-"""PASSING, with template overrides in ``ovr/kubernetes/``."""
-HEAD = """\
-metadata:
-  name: {{ name | tojson }}
-  namespace: {{ namespace | tojson }}
-  labels: {{ labels | tojson }}
-"""
-DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\n" + HEAD
 AUTHZ = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n" + HEAD
 SCOPED = "  selector: {matchLabels: {{ match_labels | tojson }}}\n"
 HOST_ROOT = (
@@ -76,12 +67,7 @@ POLICIES_FOUND = [
 
 
 def mlp016(folder: pathlib.Path, text: str, overrides: dict[str, str]) -> list[Diagnostic]:
-    """MLP016's findings in ``text``, with ``overrides`` (template name -> text) in ``ovr/kubernetes/``."""
-    templates = folder / "ovr" / "kubernetes"
-    templates.mkdir(parents=True, exist_ok=True)
-    for name, template in overrides.items():
-        (templates / f"{name}.yaml.j2").write_text(template, encoding="utf-8")
-    return [d for d in findings(folder, text) if d.code == "MLP016"]
+    return overridden(folder, text, overrides, "MLP016")
 
 
 def in_env(found: list[Diagnostic], env: str) -> list[tuple[str, str, str]]:
@@ -239,28 +225,7 @@ def test_rules_that_admit_any_caller(tmp_path: pathlib.Path, template: str, prob
     assert sorted({m for _, m, _ in found}) == expected
 
 
-RESTRICTED_POD = """\
-    spec:
-      automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
-      containers:
-        - name: app
-          image: app:1
-          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-"""
-"""A pod whose container takes runAsNonRoot and its seccomp profile from the pod's security context."""
-LITERAL = (
-    DEPLOYMENT
-    + """\
-spec:
-  selector:
-    matchLabels: {{ selector | tojson }}
-  template:
-    metadata:
-      labels: {{ pod_labels | tojson }}
-"""
-    + RESTRICTED_POD
-)
+LITERAL = RESTRICTED_DEPLOYMENT
 CONTAINER = "spec.template.spec.containers[0].securityContext"
 POD_CASES = [
     ("restricted", [], None),

@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES
 from helpers import run, write
 from light_install import light
-from policy_helpers import PASSING, findings, where
+from policy_helpers import RESTRICTED_DEPLOYMENT, TEMPLATED, findings, where, write_overrides
 
 LEAKY = """\
 apiVersion: mlopsctl.dev/v1alpha1
@@ -96,35 +96,10 @@ def test_the_hints_name_the_setting_and_nothing_shows_a_secret(tmp_path: pathlib
 
 def test_a_template_override_that_writes_a_credential(tmp_path: pathlib.Path) -> None:
     """Found in the compiled object, placed at its source: the endpoint's logging."""
-    text = PASSING.replace("  name: demo\n", "  name: demo\n  templates: ovr\n", 1)
-    (tmp_path / "ovr" / "kubernetes").mkdir(parents=True)
-    (tmp_path / "ovr" / "kubernetes" / "deployment.yaml.j2").write_text(
-        """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ name | tojson }}
-  namespace: {{ namespace | tojson }}
-  labels: {{ labels | tojson }}
-spec:
-  selector:
-    matchLabels: {{ selector | tojson }}
-  template:
-    metadata:
-      labels: {{ pod_labels | tojson }}
-    spec:
-      automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
-      containers:
-        - name: app
-          image: app:1
-          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-          env: [{name: OPENAI_API_KEY, value: sk-0123456789abcdef}, {name: LEVEL, value: debug}]
-""",
-        encoding="utf-8",
-    )
-    found = mlp017(tmp_path, text)
-    assert {(s, at) for s, at, _ in found} == {("error", where(text, "logging: {"))}
+    env = "          env: [{name: OPENAI_API_KEY, value: sk-0123456789abcdef}, {name: LEVEL, value: debug}]\n"
+    write_overrides(tmp_path, {"deployment": RESTRICTED_DEPLOYMENT + env})
+    found = mlp017(tmp_path, TEMPLATED)
+    assert {(s, at) for s, at, _ in found} == {("error", where(TEMPLATED, "logging: {"))}
     assert {m.split(" is written")[0] for _, _, m in found} == {
         "environment variable OPENAI_API_KEY (a 19-character value)"
     }

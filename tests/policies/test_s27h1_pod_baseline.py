@@ -6,34 +6,11 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from policy_helpers import PASSING, edited, findings, where
+from policy_helpers import HEAD, RESTRICTED_DEPLOYMENT, TEMPLATED, edited, overridden, where
 
-TEMPLATED = PASSING.replace("  name: demo\n", "  name: demo\n  templates: ovr\n", 1)
-HEAD = """\
-metadata:
-  name: {{ name | tojson }}
-  namespace: {{ namespace | tojson }}
-  labels: {{ labels | tojson }}
-"""
-LOGGER = (
-    "apiVersion: apps/v1\nkind: Deployment\n"
-    + HEAD
-    + """\
-spec:
-  selector:
-    matchLabels: {{ selector | tojson }}
-  template:
-    metadata:
-      labels: {{ pod_labels | tojson }}
-      annotations: {note: x}
-    spec:
-      automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
-      containers:
-        - name: app
-          image: app:1
-          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-"""
+LOGGER = RESTRICTED_DEPLOYMENT.replace(
+    "      labels: {{ pod_labels | tojson }}\n",
+    "      labels: {{ pod_labels | tojson }}\n      annotations: {note: x}\n",
 )
 """The request logger's Deployment, restricted: each case edits one field of it."""
 POD = "spec.template.spec.securityContext"
@@ -94,14 +71,10 @@ CASES = [
 
 def mlp016(folder: pathlib.Path, text: str, overrides: dict[str, str]) -> list[tuple[str, str]]:
     """(message, file:line:col) of MLP016's findings in prod, with ``overrides`` in ``ovr/kubernetes/``."""
-    templates = folder / "ovr" / "kubernetes"
-    templates.mkdir(parents=True, exist_ok=True)
-    for name, template in overrides.items():
-        (templates / f"{name}.yaml.j2").write_text(template, encoding="utf-8")
     return [
         (d.message.removesuffix(" in prod"), str(d.position))
-        for d in findings(folder, text)
-        if d.code == "MLP016" and d.message.endswith(" in prod")
+        for d in overridden(folder, text, overrides, "MLP016")
+        if d.message.endswith(" in prod")
     ]
 
 
