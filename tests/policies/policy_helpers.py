@@ -114,9 +114,7 @@ RESTRICTED_POD = """\
           securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 """
 """A pod whose container takes runAsNonRoot and its seccomp profile from the pod's security context."""
-RESTRICTED_DEPLOYMENT = (
-    DEPLOYMENT
-    + """\
+TEMPLATE = """\
 spec:
   selector:
     matchLabels: {{ selector | tojson }}
@@ -124,8 +122,8 @@ spec:
     metadata:
       labels: {{ pod_labels | tojson }}
 """
-    + RESTRICTED_POD
-)
+"""A Deployment's spec up to its pod's spec."""
+RESTRICTED_DEPLOYMENT = DEPLOYMENT + TEMPLATE + RESTRICTED_POD
 """An override of the request logger's Deployment that passes the restricted standard."""
 
 

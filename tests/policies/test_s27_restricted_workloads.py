@@ -8,7 +8,16 @@ import re
 
 import pytest
 from helpers import MINIMAL, OWNED_STAGED, owned
-from policy_helpers import DEPLOYMENT, HEAD, PASSING, RESTRICTED_DEPLOYMENT, TEMPLATED, overridden, where
+from policy_helpers import (
+    DEPLOYMENT,
+    HEAD,
+    PASSING,
+    RESTRICTED_DEPLOYMENT,
+    TEMPLATE,
+    TEMPLATED,
+    overridden,
+    where,
+)
 
 from mlopsctl.config.diagnostics import Diagnostic
 
@@ -16,13 +25,8 @@ AUTHZ = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n" + HEAD
 SCOPED = "  selector: {matchLabels: {{ match_labels | tojson }}}\n"
 HOST_ROOT = (
     DEPLOYMENT
+    + TEMPLATE
     + """\
-spec:
-  selector:
-    matchLabels: {{ selector | tojson }}
-  template:
-    metadata:
-      labels: {{ pod_labels | tojson }}
     spec:
       hostNetwork: true
       hostPID: true
