@@ -172,10 +172,31 @@ class BuildContext:
         found: Any = resource.inputs
         for key in field:
             found = found[key]
-        dotted = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in field).removeprefix(".")
+        dotted = _dotted(field)
         wanted = " or ".join(map(_kind, want if isinstance(want, tuple) else (want,)))
         problem = f"renders {dotted} as {_kind(type(found))}, not {wanted}: {use}"
-        hint = f"render {dotted} as {wanted}, as the built-in template does"
+        return self.located(
+            resource, field, problem, f"render {dotted} as {wanted}, as the built-in template does"
+        )
+
+    def expect(self, resource: Resource, field: FieldPath, value: str, use: str) -> None:
+        """A located E314 unless the template that rendered ``resource`` kept the string ``value`` at
+        ``field`` (as the built-in template renders it), which ``use`` needs."""
+        found = self.read(resource, field, str, use)
+        if found != value:
+            dotted = _dotted(field)
+            problem = (
+                f"renders {dotted} as {found!r}, not {value!r}: {use}"
+                if found
+                else (f"leaves out {dotted} ({value!r}): {use}")
+            )
+            raise self.located(
+                resource, field, problem, f"keep {dotted}: {value}, as the built-in template does"
+            )
+
+    def located(self, resource: Resource, field: FieldPath, problem: str, hint: str) -> TemplateError:
+        """The E314 ``problem`` of ``resource``, located at the key of ``field`` (or of the nearest
+        mapping holding it) in the template that rendered it."""
         template = self.rendered_by.get(resource.address)
         if template is None:
             return TemplateError(f"{problem} (in {resource.address})", hint=hint)
@@ -193,6 +214,10 @@ class BuildContext:
     def project_number(self) -> JSON:
         """The target project's number, unknown at compile time: the Pulumi program looks it up."""
         return fn_invoke("gcp:organizations/getProject:getProject", {"projectId": self.gcp_project}, "number")
+
+
+def _dotted(field: FieldPath) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in field).removeprefix(".")
 
 
 def _kind(kind: type) -> str:

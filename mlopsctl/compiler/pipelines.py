@@ -51,6 +51,8 @@ from mlopsctl.config.sourcemap import Path
 from mlopsctl.graph import JSON, Resource, canonical_json
 
 PIPELINE_VERSION = "kubernetes:pipelines.kubeflow.org/v2beta1:PipelineVersion"
+PIPELINE_LABEL = "pipelines.kubeflow.org/pipeline"
+"""The label that names the pipeline of a PipelineVersion: what mlopsctl finds its versions by."""
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"
 _EXTERNAL_FORMATS = {"JSON": "jsonl"}
 """Formats of data.external whose stage name is not their lowercase name."""
@@ -106,15 +108,27 @@ def publish(
         labels=labels,
         spec=pipeline_spec,
     )
-    return ctx.add_manifest(
+    version = ctx.add_manifest(
         "pipelineversion",
         source=source,
         depends_on=(parent.address,),
         name=f"{name}-{digest.hexdigest()[:10]}",
         namespace=ns,
-        labels={**labels, "pipelines.kubeflow.org/pipeline": name},
+        labels={**labels, PIPELINE_LABEL: name},
         spec=version_spec,
     )
+    ctx.expect(
+        version, ("metadata", "labels", PIPELINE_LABEL), name, "mlopsctl finds a pipeline's version by it"
+    )
+    ctx.expect(
+        version, ("spec", "pipelineName"), name, "Kubeflow Pipelines files the version under that Pipeline"
+    )
+    use = "mlopsctl writes and runs the compiled pipeline it holds"
+    ctx.read(version, ("spec", "platformSpec"), dict, use)
+    if ctx.read(version, ("spec", "pipelineSpec"), dict, use) is None:
+        hint = "render spec.pipelineSpec, as the built-in template does"
+        raise ctx.located(version, ("spec", "pipelineSpec"), f"leaves out spec.pipelineSpec: {use}", hint)
+    return version
 
 
 _SUBSTITUTED = "mlopsctl-substituted"
@@ -193,7 +207,7 @@ def _substituted(value: JSON, values: Mapping[str, str]) -> JSON:
 def published_version(ctx: BuildContext, pipeline: str) -> Resource:
     """The PipelineVersion that runs of ``pipeline`` start from (built by this step)."""
     for resource in ctx.graph.of_type(PIPELINE_VERSION):
-        if resource.inputs["metadata"]["labels"].get("pipelines.kubeflow.org/pipeline") == pipeline:
+        if ctx.read(resource, ("metadata", "labels", PIPELINE_LABEL), str, "") == pipeline:
             return resource
     raise KeyError(f"pipeline {pipeline!r} has no published version in {ctx.target}")
 

@@ -61,6 +61,7 @@ class Need:
 def build(ctx: BuildContext) -> None:
     if not ctx.config.needs_cluster:
         return
+    _check_rules(ctx)
     needs = platform_needs(ctx.graph, ctx.config)
     _managed_mesh(ctx, needs)
     addons = catalog().addons
@@ -252,20 +253,34 @@ def install_inputs(addon: AddOn, version: str, values: Mapping[str, JSON]) -> di
     return inputs
 
 
+def _check_rules(ctx: BuildContext) -> None:
+    """A located E314 for a Role or ClusterRole whose template rendered its rules in another shape
+    than RBAC's: :func:`_needed_by` reads the kinds they let a workload create."""
+    use = "mlopsctl reads the rules to find the kinds a workload may create"
+    for resource in ctx.graph:
+        if not resource.is_kubernetes or resource.inputs.get("kind") not in RBAC_KINDS:
+            continue
+        for i in range(len(ctx.read(resource, ("rules",), list, use) or ())):
+            ctx.read(resource, ("rules", i), dict, use)
+            for key in ("verbs", "apiGroups", "resources"):
+                for j in range(len(ctx.read(resource, ("rules", i, key), list, use) or ())):
+                    ctx.read(resource, ("rules", i, key, j), str, use)
+
+
 def _needed_by(resource: Resource) -> Iterable[str]:
     """The add-ons that serve ``resource``'s kind, or the kinds its RBAC lets a workload create."""
     if not resource.is_kubernetes:
         return ()
     api_version, kind = str(resource.inputs["apiVersion"]), str(resource.inputs["kind"])
-    annotations = resource.inputs.get("metadata", {}).get("annotations", {})
+    annotations = _mapping(_mapping(resource.inputs.get("metadata")).get("annotations"))
     wanted = kind_keys(api_version, kind) | {f"annotation:{k}={v}" for k, v in annotations.items()}
-    if kind in RBAC_KINDS:
+    if kind in RBAC_KINDS:  # the rules' shape is checked by _check_rules
         wanted |= {
             f"{api_group}/{plural}"
-            for rule in resource.inputs.get("rules", [])
-            if "create" in rule.get("verbs", [])
-            for api_group in rule.get("apiGroups", [])
-            for plural in rule.get("resources", [])
+            for rule in _list(resource.inputs.get("rules"))
+            if "create" in _list(_mapping(rule).get("verbs"))
+            for api_group in _list(_mapping(rule).get("apiGroups"))
+            for plural in _list(_mapping(rule).get("resources"))
         }
     return [name for name, addon in catalog().addons.items() if wanted & {*addon.kinds, *addon.creates}]
 
@@ -326,3 +341,7 @@ def _exposure(release: Resource) -> str:
 
 def _mapping(value: JSON) -> Mapping[str, JSON]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: JSON) -> list[JSON]:
+    return value if isinstance(value, list) else []

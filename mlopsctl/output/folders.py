@@ -60,10 +60,11 @@ def render_target(graph: Graph, project: str) -> Files:
                 raise ValueError(f"two objects render to {path}")
             files[path] = dump_yaml(_synced(resource.inputs))
             manifests.append(path)
-            if resource.inputs["kind"] == "PipelineVersion":
-                spec = resource.inputs["spec"]
-                documents = [spec["pipelineSpec"], spec.get("platformSpec")]
-                files[f"pipelines/{spec['pipelineName']}.yaml"] = "---\n".join(
+            spec = resource.inputs.get("spec")
+            if resource.inputs["kind"] == "PipelineVersion" and isinstance(spec, dict):
+                # the compiler checked the shape of what a template override renders here
+                documents = [spec.get("pipelineSpec"), spec.get("platformSpec")]
+                files[f"pipelines/{spec.get('pipelineName')}.yaml"] = "---\n".join(
                     dump_yaml(d) for d in documents if d
                 )
     labels = ownership_labels(project, graph.target)

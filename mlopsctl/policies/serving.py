@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mlopsctl.compiler.serving import INFERENCE_SERVICE
 from mlopsctl.compiler.vertex_models import DEPLOYMENT
@@ -11,6 +12,8 @@ from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import Canary, Shadow
 from mlopsctl.policies import Finding, PolicyContext, policy
 
+KSERVE_MIN_REPLICAS = 1
+"""The replicas KServe keeps of a predictor that sets no ``minReplicas``."""
 ENDPOINT_LABEL = "mlopsctl.dev/endpoint"
 VARIANT_LABEL = "mlopsctl.dev/variant"
 
@@ -21,10 +24,20 @@ def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
     variants as deployed models."""
     if not ctx.production:
         return
-    for isvc in ctx.of_type(INFERENCE_SERVICE):
-        labels = isvc.inputs["metadata"]["labels"]
-        replicas = isvc.inputs["spec"]["predictor"]["minReplicas"]
-        yield from _replicas(ctx, labels[ENDPOINT_LABEL], labels[VARIANT_LABEL], replicas, isvc.address)
+    for isvc in ctx.of_type(INFERENCE_SERVICE):  # a template override may render anything
+        labels = _mapping(_mapping(isvc.inputs.get("metadata")).get("labels"))
+        endpoint, variant = labels.get(ENDPOINT_LABEL), labels.get(VARIANT_LABEL)
+        replicas = _mapping(_mapping(isvc.inputs.get("spec")).get("predictor")).get("minReplicas")
+        if (
+            not isinstance(endpoint, str)
+            or endpoint not in ctx.config.endpoints
+            or not isinstance(variant, str)
+        ):
+            continue  # not a variant of a declared endpoint
+        if replicas is None:  # left out by a template override: KServe's default
+            yield from _replicas(ctx, endpoint, variant, KSERVE_MIN_REPLICAS, isvc.address, omitted=True)
+        elif isinstance(replicas, int) and not isinstance(replicas, bool):
+            yield from _replicas(ctx, endpoint, variant, replicas, isvc.address)
     for deployment in ctx.of_type(DEPLOYMENT):
         for model in deployment.inputs["deployedModels"]:
             endpoint, variant = deployment.name, model["key"]
@@ -32,7 +45,7 @@ def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
 
 
 def _replicas(
-    ctx: PolicyContext, endpoint: str, variant: str, replicas: int, address: str
+    ctx: PolicyContext, endpoint: str, variant: str, replicas: int, address: str, *, omitted: bool = False
 ) -> Iterator[Finding]:
     """A finding if ``variant`` of ``endpoint`` keeps fewer replicas than production needs."""
     wanted = ctx.settings.min_replicas
@@ -40,10 +53,15 @@ def _replicas(
     if spec.graph is not None or (isinstance(spec.rollout, Shadow) and spec.rollout.shadow == variant):
         return  # graph steps take no replica settings; a shadow only receives copies
     if replicas < wanted:
+        why = " (its InferenceService template leaves out spec.predictor.minReplicas)" if omitted else ""
         yield Finding(
-            f"endpoint '{endpoint}' ({variant}) keeps {plural(replicas, 'replica')} in {ctx.target.env}; "
-            f"production needs at least {wanted}",
-            hint=f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)",
+            f"endpoint '{endpoint}' ({variant}) keeps {plural(replicas, 'replica')}{why} in "
+            f"{ctx.target.env}; production needs at least {wanted}",
+            hint=(
+                "render spec.predictor.minReplicas in the template override, as the built-in template does"
+                if omitted
+                else f"set minReplicas: {wanted} (e.g. in environments.{ctx.target.env}.overrides)"
+            ),
             address=address,
             path=("endpoints", endpoint, "variants", variant, "minReplicas"),
         )
@@ -94,3 +112,7 @@ def drift_monitor(ctx: PolicyContext) -> Iterator[Finding]:
                 "(it reads the endpoint's request log)",
                 path=("endpoints", name),
             )
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -25,8 +25,12 @@ MONITOR_LABEL = "mlopsctl.dev/monitor"
 
 
 def _labels(resource: Resource) -> Mapping[str, str]:
-    labels: Mapping[str, str] = resource.inputs.get("metadata", {}).get("labels") or {}
-    return labels
+    return _mapping(_mapping(resource.inputs.get("metadata")).get("labels"))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping, else an empty one (a template override may render anything)."""
+    return value if isinstance(value, dict) else {}
 
 
 def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
@@ -42,7 +46,10 @@ def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
 def version_spec(graph: Graph, version: str) -> dict[str, JSON]:
     """The compiled pipeline spec of the PipelineVersion named ``version``."""
     for resource in graph:
-        if resource.type == PIPELINE_VERSION and resource.inputs["metadata"]["name"] == version:
+        if (
+            resource.type == PIPELINE_VERSION
+            and _mapping(resource.inputs.get("metadata")).get("name") == version
+        ):
             return _spec(resource)
     raise RunError(f"no pipeline version {version} in {graph.target}")
 
@@ -83,7 +90,9 @@ class Retrain:
 
 
 def _spec(resource: Resource) -> dict[str, JSON]:
-    spec: dict[str, JSON] = resource.inputs["spec"]["pipelineSpec"]
+    spec = _mapping(resource.inputs.get("spec")).get("pipelineSpec")
+    if not isinstance(spec, dict) or not spec:
+        raise RunError(f"{resource.address}: its template renders no spec.pipelineSpec mapping to run")
     return spec
 
 
@@ -91,8 +100,18 @@ def monitor_container(graph: Graph, monitor: str) -> dict[str, JSON]:
     """The container of the CronJob that runs ``monitor``."""
     for resource in graph:
         if resource.type == CRONJOB and _labels(resource).get(MONITOR_LABEL) == monitor:
-            pod = resource.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-            container: dict[str, JSON] = pod["containers"][0]
+            pod = _mapping(resource.inputs.get("spec"))
+            for key in ("jobTemplate", "spec", "template", "spec"):
+                pod = _mapping(pod.get(key))
+            containers = pod.get("containers")
+            container = _mapping(containers[0] if isinstance(containers, list) and containers else None)
+            if not all(isinstance(container.get(k, []), list) for k in ("command", "args", "env")):
+                container = {}
+            if not container:
+                raise RunError(
+                    f"monitor {monitor}: its CronJob ({resource.address}) renders no container with "
+                    "command, args and env lists to run"
+                )
             return container
     raise RunError(f"monitor {monitor} has no compiled CronJob in {graph.target}")
 

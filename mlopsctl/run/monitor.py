@@ -35,7 +35,11 @@ def run_monitor(workspace: Workspace, graph: Graph, name: str, *, act: bool) -> 
         container = monitor_container(graph, name)
         image = str(container.get("image", ""))
         full = [str(part) for part in [*container.get("command", []), *container.get("args", [])]]
-        env = {str(e["name"]): str(e["value"]) for e in container.get("env", []) if "value" in e}
+        env = {
+            str(e["name"]): str(e["value"])
+            for e in container.get("env", [])
+            if isinstance(e, dict) and "name" in e and "value" in e
+        }
         if full[:1] != [STAGE_PROGRAM]:
             raise RunError(f"monitor {name}: its compiled container does not run {STAGE_PROGRAM}")
     config = stage_config(full, f"monitor {name}")
