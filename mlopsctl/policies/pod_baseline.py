@@ -51,7 +51,7 @@ def security_context_problems(subject: str, at: str, security: Mapping[str, JSON
         if selinux.get(field):
             yield f"{subject} with a custom SELinux {field} ({at}.seLinuxOptions.{field}: {selinux[field]})"
     apparmor = _mapping(security.get("appArmorProfile")).get("type")
-    if apparmor is not None and apparmor not in APPARMOR_TYPES:
+    if apparmor is not None and str(apparmor) not in APPARMOR_TYPES:
         yield f"{subject} without an AppArmor profile ({at}.appArmorProfile.type: {apparmor})"
     if _mapping(security.get("windowsOptions")).get("hostProcess") is True:
         yield f"{subject} as a Windows host process ({at}.windowsOptions.hostProcess: true)"
@@ -63,9 +63,10 @@ def pod_problems(
     """The pod-level Baseline findings: its security context, its sysctls and its AppArmor annotations."""
     security = _mapping(spec.get("securityContext"))
     yield from security_context_problems(f"{who} runs its containers", f"{path}.securityContext", security)
-    for i, sysctl in enumerate(security.get("sysctls") or []):
+    sysctls = security.get("sysctls")
+    for i, sysctl in enumerate(sysctls if isinstance(sysctls, list) else []):
         name = _mapping(sysctl).get("name")
-        if name not in SAFE_SYSCTLS:
+        if str(name) not in SAFE_SYSCTLS:
             at = f"{path}.securityContext.sysctls[{i}].name"
             yield f"{who} sets the sysctl {name}, outside the safe set ({at})"
     for where, values in annotations:

@@ -160,7 +160,7 @@ def _containers(spec: Mapping[str, JSON], path: str) -> tuple[tuple[str, Mapping
     return tuple(
         (f"{path}.{key}[{i}]", container)
         for key in CONTAINER_LISTS
-        for i, container in enumerate(spec.get(key) or [])
+        for i, container in enumerate(_list(spec.get(key)))
         if isinstance(container, dict)
     )
 
@@ -187,7 +187,7 @@ def _launched(
     spec = _mapping(version.inputs.get("spec"))
     executors = _mapping(_mapping(_mapping(spec.get("pipelineSpec")).get("deploymentSpec")).get("executors"))
     for executor, body in executors.items():
-        args = _mapping(_mapping(body).get("container")).get("args") or []
+        args = _list(_mapping(_mapping(body).get("container")).get("args"))
         for flag, value in itertools.pairwise(args):
             if flag == "--config" and isinstance(value, str):
                 for launched in _launched_objects(value):
@@ -227,9 +227,9 @@ def pod_problems(pod: Pod) -> Iterator[str]:
     if security.get("runAsUser") == 0:
         yield f"{who} runs its containers as root ({p}.securityContext.runAsUser: 0)"
     pod_seccomp = _mapping(security.get("seccompProfile")).get("type")
-    if pod_seccomp is not None and pod_seccomp not in SECCOMP_PROFILES:
+    if pod_seccomp is not None and str(pod_seccomp) not in SECCOMP_PROFILES:
         yield f"{who} runs without a seccomp profile ({p}.securityContext.seccompProfile.type: {pod_seccomp})"
-    for i, volume in enumerate(pod.spec.get("volumes") or []):
+    for i, volume in enumerate(_list(pod.spec.get("volumes"))):
         kinds = sorted(k for k in _mapping(volume) if k != "name" and k not in VOLUME_TYPES)
         if kinds:
             yield f"{who} mounts a {kinds[0]} volume ({p}.volumes[{i}].{kinds[0]})"
@@ -256,17 +256,17 @@ def _container_problems(
     if security.get("runAsUser") == 0:
         yield f"{who} runs {name} as root ({at}.runAsUser: 0)"
     capabilities = _mapping(security.get("capabilities"))
-    added = sorted(str(c) for c in capabilities.get("add") or [] if c not in ADDABLE_CAPABILITIES)
+    added = sorted(str(c) for c in _list(capabilities.get("add")) if str(c) not in ADDABLE_CAPABILITIES)
     if added:
         yield f"{who} gives {name} the capabilities {', '.join(added)} ({at}.capabilities.add)"
-    if "ALL" not in (capabilities.get("drop") or []):
+    if "ALL" not in _list(capabilities.get("drop")):
         yield f"{who} keeps the default capabilities of {name} ({at}.capabilities.drop does not list ALL)"
     seccomp = _mapping(security.get("seccompProfile")).get("type")
-    if seccomp is not None and seccomp not in SECCOMP_PROFILES:
+    if seccomp is not None and str(seccomp) not in SECCOMP_PROFILES:
         yield f"{who} runs {name} without a seccomp profile ({at}.seccompProfile.type: {seccomp})"
     elif seccomp is None and _mapping(pod_security.get("seccompProfile")).get("type") is None:
         yield f"{who} runs {name} without a seccomp profile (set neither at {at} nor for the pod)"
-    for i, port in enumerate(container.get("ports") or []):
+    for i, port in enumerate(_list(container.get("ports"))):
         if _mapping(port).get("hostPort"):
             yield f"{who} binds a port of the node for {name} ({where}.ports[{i}].hostPort)"
     yield from pod_baseline.container_problems(who, name, where, container)
@@ -286,9 +286,9 @@ def open_rules(resource: Resource) -> Iterator[str]:
             f"{who} admits its callers to every workload of its namespace "
             "(spec.selector.matchLabels is missing or empty)"
         )
-    for i, rule in enumerate(spec.get("rules") or []):
+    for i, rule in enumerate(_list(spec.get("rules"))):
         rule = _mapping(rule)
-        sources = [_mapping(_mapping(f).get("source")) for f in rule.get("from") or []]
+        sources = [_mapping(_mapping(f).get("source")) for f in _list(rule.get("from"))]
         if not rule:
             yield f"{who} admits every request (spec.rules[{i}] is empty: it matches all)"
         elif not sources:
@@ -296,7 +296,7 @@ def open_rules(resource: Resource) -> Iterator[str]:
                 yield f"{who} admits any caller (spec.rules[{i}] has no from)"
         else:
             for j, source in enumerate(sources):
-                if not any(not _anyone(v) for f in CALLER_FIELDS for v in source.get(f) or []):
+                if not any(not _anyone(v) for f in CALLER_FIELDS for v in _list(source.get(f))):
                     yield f"{who} admits any caller (spec.rules[{i}].from[{j}].source names no caller)"
 
 
@@ -308,7 +308,7 @@ def _anyone(value: JSON) -> bool:
 
 
 def _receiver_door(resource: Resource, rule: Mapping[str, JSON]) -> bool:
-    operations = [_mapping(to).get("operation") for to in rule.get("to") or []]
+    operations = [_mapping(to).get("operation") for to in _list(rule.get("to"))]
     return (
         resource.name == alert_receiver.NAME
         and bool(operations)
@@ -318,3 +318,8 @@ def _receiver_door(resource: Resource, rule: Mapping[str, JSON]) -> bool:
 
 def _mapping(value: JSON) -> Mapping[str, JSON]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: JSON) -> list[JSON]:
+    """``value`` if a list (what an override renders may be anything)."""
+    return value if isinstance(value, list) else []

@@ -112,3 +112,28 @@ spec:
             where(TEMPLATED, "main: {model"),
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            ("automountServiceAccountToken: false", "volumes: 1\n      automountServiceAccountToken: false"),
+            None,
+        ),
+        (
+            ("seccompProfile: {type: RuntimeDefault}", "seccompProfile: {type: {}}"),
+            "runs without a seccomp profile (spec.template.spec.securityContext.seccompProfile.type: {})",
+        ),
+        (("drop: [ALL]}", "drop: ALL, add: 7}"), "keeps the default capabilities of container 'app'"),
+        (("image: app:1", "image: app:1\n          ports: 80"), None),
+    ],
+    ids=["volumes not a list", "seccomp type a mapping", "capabilities not lists", "ports not a list"],
+)
+def test_misshapen_fields_are_read_not_crashed_on(
+    tmp_path: pathlib.Path, edit: tuple[str, str], problem: str | None
+) -> None:
+    """What an override renders may be any shape: MLP016 reports what it can read, and never fails."""
+    found = [m for m, _ in mlp016(tmp_path, TEMPLATED, {"deployment": edited(LOGGER, [edit])})]
+    assert not [m for m in found if "failed" in m]
+    assert problem is None or any(problem in m for m in found), found
