@@ -8,7 +8,8 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import DEV_ONLY, run, write
+from helpers import DEV_ONLY, run
+from override_projects import assert_located_error, with_overrides
 
 ROLE = """\
 apiVersion: rbac.authorization.k8s.io/v1
@@ -54,13 +55,6 @@ def _role(rules: str) -> str:
 
 def _version(labels: str = "{{ labels | tojson }}", spec: str = "{{ spec | tojson }}") -> str:
     return VERSION.replace("LABELS", labels).replace("SPEC", spec)
-
-
-def _project(folder: pathlib.Path, text: str, templates: dict[str, str]) -> None:
-    (folder / "overrides" / "kubernetes").mkdir(parents=True)
-    for name, body in templates.items():
-        write(folder / "overrides" / "kubernetes", body, f"{name}.yaml.j2")
-    write(folder, text)
 
 
 @pytest.mark.parametrize(
@@ -132,23 +126,13 @@ def test_an_override_of_another_shape_is_a_located_error(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, templates: dict[str, str], error: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _project(tmp_path, SCHEDULED, templates)
-    for command in (
-        ("check", "mlops.yaml"),
-        ("render", "mlops.yaml", "--out", "out"),
-        ("plan", "mlops.yaml"),
-    ):
-        code, out, err = run(*command)
-        assert (code, out) == (1, ""), err
-        assert err.startswith(f"overrides/kubernetes/{error}"), err
-        assert "hint: " in err
-        assert "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+    with_overrides(tmp_path, SCHEDULED, templates)
+    assert_located_error(tmp_path, error)
 
 
 def test_a_role_with_no_rules_compiles(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    _project(tmp_path, SCHEDULED, {"role": _role("{{ none | tojson }}")})
+    with_overrides(tmp_path, SCHEDULED, {"role": _role("{{ none | tojson }}")})
     code, _, err = run("render", "mlops.yaml", "--out", "out")
     assert code == 0, err
     assert (
@@ -197,7 +181,7 @@ def test_the_replica_policy_reads_a_custom_predictor(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, template: str | None
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _project(tmp_path, SERVED.replace("MIN", "3"), {"inferenceservice": template} if template else {})
+    with_overrides(tmp_path, SERVED.replace("MIN", "3"), {"inferenceservice": template} if template else {})
     code, out, err = run("check", "mlops.yaml")
     found = out + err
     assert "Traceback" not in found and "failed:" not in found, found
