@@ -130,7 +130,9 @@ class BuildContext:
         resource = self.add(token, name, obj, source=source, depends_on=depends_on)
         self.rendered_by[resource.address] = template
         for key in ("labels", "annotations"):
-            found = obj["metadata"].get(key, {})
+            found = obj["metadata"].get(key)
+            if found is None:  # a key with no entries renders as null
+                found = {}
             if not isinstance(found, dict):
                 raise self.misshapen(
                     resource, ("metadata", key), dict, f"Kubernetes {key} map strings to strings"

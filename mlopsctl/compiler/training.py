@@ -71,7 +71,6 @@ from mlopsctl.compiler.pods import (
     run_to_completion_pod,
 )
 from mlopsctl.config import catalog
-from mlopsctl.config.checks.names import TRAINING_JOB_NAME_LIMIT
 from mlopsctl.config.durations import parse_duration
 from mlopsctl.config.models.compute import TpuPool
 from mlopsctl.config.models.pipelines import Pipeline, Step
@@ -81,6 +80,8 @@ from mlopsctl.graph import JSON
 
 CONTAINER = "training"
 """The container of a trial or of a JobSet's pods (the training operator wants its own names)."""
+TRAINING_JOB_NAME_LIMIT = 52
+"""The training operator names a Service per replica '<job>-worker-<index>' (up to 11 more characters)."""
 RUN_SUFFIX_LENGTH = 9
 """What the launcher appends to a name: ``-`` and 8 characters of the run id."""
 SUGGESTION_NAME_LIMIT = 62

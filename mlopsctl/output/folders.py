@@ -306,8 +306,12 @@ def _written_before(folder: pathlib.Path) -> tuple[set[str] | None, bool]:
 
 
 def _read(file: pathlib.Path) -> str:
-    """A file a render wrote, read without waiting on a FIFO or device put in its place."""
-    return read_regular(file, MAX_RENDERED_BYTES).decode("utf-8")
+    """A file a render wrote, read without waiting on a FIFO or device put in its place; a larger
+    one than a render writes is no render's (ValueError), not read cut short."""
+    data = read_regular(file, MAX_RENDERED_BYTES + 1)
+    if len(data) > MAX_RENDERED_BYTES:
+        raise ValueError(f"{file} is larger than a render writes")
+    return data.decode("utf-8")
 
 
 def remove_if_empty(folder: pathlib.Path) -> None:

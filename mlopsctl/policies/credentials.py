@@ -118,10 +118,10 @@ def _env_leak(var: Mapping[str, JSON]) -> Leak | None:
 
 
 def _string_leaks(text: str) -> Iterator[Leak]:
-    if text[:1] in "{[":
+    if text[:1] in ("{", "["):
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             yield from (leak for _, leak in leaks(document))
@@ -131,7 +131,10 @@ def _string_leaks(text: str) -> Iterator[Leak]:
         if not password.startswith("$"):
             yield Leak(f"the password of {scheme}://{user}:****@{host} ({_size(password)})", password)
     for uri in re.finditer(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"']+", text):
-        query = urllib.parse.urlsplit(uri.group()).query
+        try:
+            query = urllib.parse.urlsplit(uri.group()).query
+        except ValueError:  # no URI after all (an unclosed '[' of an IPv6 host): nothing to read in it
+            continue
         for name, value in urllib.parse.parse_qsl(query):
             if CREDENTIAL_NAME.search(name) and len(value) >= 6 and not value.startswith("$"):
                 yield Leak(f"the query parameter {name} of a URI ({_size(value)})", value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import DEV_ONLY, compile_text
+from helpers import DEV_ONLY, compile_text, run
 from override_projects import assert_located_error, with_overrides
 
 from mlopsctl.compiler.metrics import PODMONITORING
@@ -159,3 +159,13 @@ def test_an_override_of_another_shape_is_a_located_error(
     monkeypatch.chdir(tmp_path)
     _project(tmp_path, templates)
     assert_located_error(tmp_path, error)
+
+
+def test_labels_and_annotations_rendered_empty_compile(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A map with no entries renders as null (``annotations:`` alone): it is an empty map, not E314."""
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, {"inferenceservice": _isvc(annotations="null")})
+    code, _, err = run("render", "mlops.yaml", "--out", "out")
+    assert code == 0, err

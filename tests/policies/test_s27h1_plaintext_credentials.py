@@ -131,3 +131,11 @@ def test_check_without_kfp_finds_the_steps_credentials(tmp_path: pathlib.Path) -
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "error MLP017: environment variable DB_PASSWORD (a 14-character value)" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_a_string_that_only_looks_like_a_uri_is_read_past(tmp_path: pathlib.Path) -> None:
+    """An unclosed IPv6 bracket is no URI urllib can split: the credentials beside it are still found."""
+    text = LEAKY.replace(
+        '          MAX_TOKENS: "4096"\n', '          MAX_TOKENS: "4096"\n          PEER: "http://[::1"\n'
+    )
+    assert mlp017(tmp_path, text) == [("error", where(text, m), message) for m, message in EXPECTED]

@@ -18,8 +18,6 @@ from mlopsctl.config.sourcemap import Path
 _IP_ADDRESS = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
 KSERVE_NAME_LIMIT = 45
 """KServe and Knative add suffixes such as '-predictor-00001-private' to an InferenceService name."""
-TRAINING_JOB_NAME_LIMIT = 52
-"""The training operator names a Service per replica '<job>-worker-<index>' (up to 11 more characters)."""
 PROJECT_ID_RESTRICTED = ("google", "ssl")
 
 

@@ -16,16 +16,13 @@ from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 from mlopsctl.config.checks.resources import GIB, MIB, Shape, quantity, shape
+from mlopsctl.config.checks.vertex_machines import gpus
 from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.pipelines import Resources
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.vertex_catalog import vertex_catalog
 
 _ON_GKE = "or place pipelines on GKE (placement.pipelines: gke, per environment under overrides)"
-
-
-def _gpus(count: int, gpu: str) -> str:
-    return f"{count} {gpu} GPU{'' if count == 1 else 's'}"
 
 
 def _or(items: Sequence[object]) -> str:
@@ -110,7 +107,7 @@ def step_limits(resources: Resources, base: Path) -> Iterator[Diagnostic]:
             limit = f"{largest.vcpus}" if field == "cpu" else _quantity(largest.memory)
             yield Diagnostic(
                 "E402",
-                f"no Vertex AI machine with {_gpus(count, gpu)} has {written}: the largest, "
+                f"no Vertex AI machine with {gpus(count, gpu)} has {written}: the largest, "
                 f"{largest.machine_type}, has {largest.vcpus} vCPUs and {_gb(largest.memory)}",
                 path=(*base, field),
                 hint=f"set {field} to {limit} or less{_roomier(gpu, cpu, memory)}",
@@ -156,7 +153,7 @@ def attached_gpus(machine_type: str, accelerators: int, gpu: str, base: Path) ->
         smaller = largest.machine_type
     yield Diagnostic(
         "E402",
-        f"machine type {_described(machine)} is larger than any that carries {_gpus(accelerators, gpu)}: "
+        f"machine type {_described(machine)} is larger than any that carries {gpus(accelerators, gpu)}: "
         f"the largest is {_described(largest)}",
         path=(*base, "machineType"),
         hint=(f"set accelerators to {_or(fitting)}, or " if fitting else "")

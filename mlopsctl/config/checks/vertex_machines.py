@@ -24,7 +24,8 @@ def built_in_gpus() -> dict[str, tuple[str, int]]:
     return vertex_catalog().built_in_gpus
 
 
-def _gpus(count: int, gpu: str) -> str:
+def gpus(count: int, gpu: str) -> str:
+    """``1 NVIDIA_L4 GPU``, ``2 NVIDIA_L4 GPUs``."""
     return f"{count} {gpu} GPU{'' if count == 1 else 's'}"
 
 
@@ -49,7 +50,7 @@ def _elsewhere(gpu: str, count: int) -> str:
     if not machines:
         return ""
     if machines[0] in built_in_gpus():
-        return f", or for {_gpus(count, gpu)} use {one_of(machines)}"
+        return f", or for {gpus(count, gpu)} use {one_of(machines)}"
     return f", or put {gpu} on {with_article(machines[0].split('-')[0])} machine type, e.g. {machines[0]}"
 
 
@@ -61,7 +62,7 @@ def built_in_accelerators(
     gpu, count = built_in_gpus()[machine]
     if accelerator_type == gpu and 1 <= accelerators <= count:
         return
-    has = f"machine type {machine} has {_gpus(count, gpu)} built in"
+    has = f"machine type {machine} has {gpus(count, gpu)} built in"
     if count == 1:
         right = f"set accelerators: 1 and acceleratorType: {gpu}"
     elif accelerator_type == gpu:
