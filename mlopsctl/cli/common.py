@@ -146,7 +146,6 @@ def validated(
     diagnostics are that document, as ``validate -f json`` prints them, and a valid one's go to stderr.
     """
     from mlopsctl import api
-    from mlopsctl.config.diagnostics import plural
 
     with api.open_config(file, ref, selection) as validation:
         display = validation.source.display
@@ -163,9 +162,15 @@ def validated(
         fmt = DiagnosticFormat.json if json_document else fmt
         print_diagnostics(validation.diagnostics, fmt, file=display)
         if fmt is DiagnosticFormat.text:
-            errors = sum(d.is_error for d in validation.diagnostics)
-            err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
+            _close(display, sum(d.is_error for d in validation.diagnostics), writes)
         raise typer.Exit(1)
+
+
+def _close(display: str, errors: int, writes: bool) -> None:
+    """The line a command's errors end with, in text: how many, and that nothing was written."""
+    from mlopsctl.config.diagnostics import plural
+
+    err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
 
 
 @contextlib.contextmanager
@@ -173,7 +178,6 @@ def _closing_line(file: pathlib.Path, display: str, writes: bool, *, text: bool)
     """Located errors a command finds after validation (a template's E314, a limit only the compiled
     resources show) end, in text, with the line an invalid config's errors end with."""
     from mlopsctl.api.errors import UserError, user_errors
-    from mlopsctl.config.diagnostics import plural
 
     try:
         with user_errors(str(file)):  # as open_config names an unnamed failing path
@@ -182,8 +186,7 @@ def _closing_line(file: pathlib.Path, display: str, writes: bool, *, text: bool)
         if not (exc.located and text):
             raise
         err(str(exc))
-        errors = sum(d.is_error for d in exc.diagnostics) or 1
-        err(f"{display}: {plural(errors, 'error')}{'; nothing was written' if writes else ''}")
+        _close(display, sum(d.is_error for d in exc.diagnostics) or 1, writes)
         raise typer.Exit(1) from None
 
 

@@ -10,13 +10,12 @@ from typing import Any
 
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import bucket_name
-from mlopsctl.config.sourcemap import Path
+from mlopsctl.config.sourcemap import Path, format_path
 from mlopsctl.config.target import Target
 from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, compile_template, render_object
 from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke
 
 MANAGED_BY = "mlopsctl"
-FieldPath = tuple[str | int, ...]
 _KINDS: tuple[tuple[type, str], ...] = (
     (dict, "a mapping"),
     (list, "a list"),
@@ -144,7 +143,7 @@ class BuildContext:
                     )
         return resource
 
-    def read(self, resource: Resource, field: FieldPath, want: type | tuple[type, ...], use: str) -> Any:
+    def read(self, resource: Resource, field: Path, want: type | tuple[type, ...], use: str) -> Any:
         """The value at ``field`` of the object a template rendered as ``resource`` (a project's
         override may render anything): None when a mapping on the way lacks the key or holds null, or a
         list is shorter; a located E314 (:meth:`misshapen`) when a value on the way is not a mapping (a
@@ -166,7 +165,7 @@ class BuildContext:
         return value
 
     def misshapen(
-        self, resource: Resource, field: FieldPath, want: type | tuple[type, ...], use: str
+        self, resource: Resource, field: Path, want: type | tuple[type, ...], use: str
     ) -> TemplateError:
         """The E314 of an object whose template rendered ``field`` as something other than ``want``,
         which ``use`` needs; located at the key of ``field`` (or of the nearest mapping holding it)
@@ -174,19 +173,19 @@ class BuildContext:
         found: Any = resource.inputs
         for key in field:
             found = found[key]
-        dotted = _dotted(field)
+        dotted = format_path(field)
         wanted = " or ".join(map(_kind, want if isinstance(want, tuple) else (want,)))
         problem = f"renders {dotted} as {_kind(type(found))}, not {wanted}: {use}"
         return self.located(
             resource, field, problem, f"render {dotted} as {wanted}, as the built-in template does"
         )
 
-    def expect(self, resource: Resource, field: FieldPath, value: str, use: str) -> None:
+    def expect(self, resource: Resource, field: Path, value: str, use: str) -> None:
         """A located E314 unless the template that rendered ``resource`` kept the string ``value`` at
         ``field`` (as the built-in template renders it), which ``use`` needs."""
         found = self.read(resource, field, str, use)
         if found != value:
-            dotted = _dotted(field)
+            dotted = format_path(field)
             problem = (
                 f"renders {dotted} as {found!r}, not {value!r}: {use}"
                 if found
@@ -196,7 +195,7 @@ class BuildContext:
                 resource, field, problem, f"keep {dotted}: {value}, as the built-in template does"
             )
 
-    def located(self, resource: Resource, field: FieldPath, problem: str, hint: str) -> TemplateError:
+    def located(self, resource: Resource, field: Path, problem: str, hint: str) -> TemplateError:
         """The E314 ``problem`` of ``resource``, located at the key of ``field`` (or of the nearest
         mapping holding it) in the template that rendered it."""
         template = self.rendered_by.get(resource.address)
@@ -216,10 +215,6 @@ class BuildContext:
     def project_number(self) -> JSON:
         """The target project's number, unknown at compile time: the Pulumi program looks it up."""
         return fn_invoke("gcp:organizations/getProject:getProject", {"projectId": self.gcp_project}, "number")
-
-
-def _dotted(field: FieldPath) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in field).removeprefix(".")
 
 
 def _kind(kind: type) -> str:
