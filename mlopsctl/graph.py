@@ -15,6 +15,18 @@ from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.target import Target
 
 JSON = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
+
+
+def as_mapping(value: JSON) -> dict[str, JSON]:
+    """``value`` if a mapping, else an empty one: what a template override renders may be any shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: JSON) -> list[JSON]:
+    """``value`` if a list, else an empty one (see :func:`as_mapping`)."""
+    return value if isinstance(value, list) else []
+
+
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE_DIRECTORY = "kubernetes:kustomize/v2:Directory"
 ADDON_TYPES = frozenset({HELM_RELEASE, KUSTOMIZE_DIRECTORY})

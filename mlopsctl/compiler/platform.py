@@ -31,7 +31,7 @@ from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import cluster_name
 from mlopsctl.config.sourcemap import Path, format_path
 from mlopsctl.config.target import Target
-from mlopsctl.graph import HELM_RELEASE, JSON, KUSTOMIZE_DIRECTORY, Graph, Resource
+from mlopsctl.graph import HELM_RELEASE, JSON, KUSTOMIZE_DIRECTORY, Graph, Resource, as_list, as_mapping
 
 RBAC_KINDS = frozenset({"Role", "ClusterRole"})
 FEATURE = "gcp:gkehub/feature:Feature"
@@ -227,7 +227,7 @@ def _addon_uses(graph: Graph, config: MLOpsConfig) -> list[AddOnUse]:
         elif addon.install == "helm":
             version = str(installed[name].inputs["version"])
             how = f"helm chart {addon.package} from {addon.source}{_exposure(installed[name])}"
-            values = _mapping(installed[name].inputs.get("values"))
+            values = as_mapping(installed[name].inputs.get("values"))
         else:
             version = str(installed[name].inputs["directory"]).rpartition("?ref=")[2]
             how = f"kustomize {addon.source}/{addon.package}"
@@ -272,15 +272,15 @@ def _needed_by(resource: Resource) -> Iterable[str]:
     if not resource.is_kubernetes:
         return ()
     api_version, kind = str(resource.inputs["apiVersion"]), str(resource.inputs["kind"])
-    annotations = _mapping(_mapping(resource.inputs.get("metadata")).get("annotations"))
+    annotations = as_mapping(as_mapping(resource.inputs.get("metadata")).get("annotations"))
     wanted = kind_keys(api_version, kind) | {f"annotation:{k}={v}" for k, v in annotations.items()}
     if kind in RBAC_KINDS:  # the rules' shape is checked by _check_rules
         wanted |= {
             f"{api_group}/{plural}"
-            for rule in _list(resource.inputs.get("rules"))
-            if "create" in _list(_mapping(rule).get("verbs"))
-            for api_group in _list(_mapping(rule).get("apiGroups"))
-            for plural in _list(_mapping(rule).get("resources"))
+            for rule in as_list(resource.inputs.get("rules"))
+            if "create" in as_list(as_mapping(rule).get("verbs"))
+            for api_group in as_list(as_mapping(rule).get("apiGroups"))
+            for plural in as_list(as_mapping(rule).get("resources"))
         }
     return [name for name, addon in catalog().addons.items() if wanted & {*addon.kinds, *addon.creates}]
 
@@ -337,11 +337,3 @@ def _exposure(release: Resource) -> str:
     if INTERNAL_LOAD_BALANCER.items() <= service.get("annotations", {}).items():
         return ", internal load balancer (networking.gke.io/load-balancer-type: Internal)"
     return ", external load balancer (public IP address)"
-
-
-def _mapping(value: JSON) -> Mapping[str, JSON]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: JSON) -> list[JSON]:
-    return value if isinstance(value, list) else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from mlopsctl.graph import JSON
+from mlopsctl.graph import JSON, as_mapping
 
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 """The SELinux types a pod or container may ask for (empty: the runtime's default)."""
@@ -43,17 +43,17 @@ HANDLERS = ("httpGet", "tcpSocket")
 def security_context_problems(subject: str, at: str, security: Mapping[str, JSON]) -> Iterator[str]:
     """What a pod's or a container's ``securityContext`` (at ``at``) sets beyond the Baseline;
     ``subject`` is ``Deployment 'x'`` for a pod, ``Deployment 'x' ... container 'c'`` for a container."""
-    selinux = _mapping(security.get("seLinuxOptions"))
+    selinux = as_mapping(security.get("seLinuxOptions"))
     kind = selinux.get("type")
     if kind is not None and str(kind) not in SELINUX_TYPES:
         yield f"{subject} with an SELinux type outside the container types ({at}.seLinuxOptions.type: {kind})"
     for field in ("user", "role"):
         if selinux.get(field):
             yield f"{subject} with a custom SELinux {field} ({at}.seLinuxOptions.{field}: {selinux[field]})"
-    apparmor = _mapping(security.get("appArmorProfile")).get("type")
+    apparmor = as_mapping(security.get("appArmorProfile")).get("type")
     if apparmor is not None and str(apparmor) not in APPARMOR_TYPES:
         yield f"{subject} without an AppArmor profile ({at}.appArmorProfile.type: {apparmor})"
-    if _mapping(security.get("windowsOptions")).get("hostProcess") is True:
+    if as_mapping(security.get("windowsOptions")).get("hostProcess") is True:
         yield f"{subject} as a Windows host process ({at}.windowsOptions.hostProcess: true)"
 
 
@@ -61,11 +61,11 @@ def pod_problems(
     who: str, path: str, spec: Mapping[str, JSON], annotations: tuple[tuple[str, Mapping[str, JSON]], ...]
 ) -> Iterator[str]:
     """The pod-level Baseline findings: its security context, its sysctls and its AppArmor annotations."""
-    security = _mapping(spec.get("securityContext"))
+    security = as_mapping(spec.get("securityContext"))
     yield from security_context_problems(f"{who} runs its containers", f"{path}.securityContext", security)
     sysctls = security.get("sysctls")
     for i, sysctl in enumerate(sysctls if isinstance(sysctls, list) else []):
-        name = _mapping(sysctl).get("name")
+        name = as_mapping(sysctl).get("name")
         if str(name) not in SAFE_SYSCTLS:
             at = f"{path}.securityContext.sysctls[{i}].name"
             yield f"{who} sets the sysctl {name}, outside the safe set ({at})"
@@ -82,18 +82,18 @@ def pod_problems(
 def container_problems(who: str, name: str, where: str, container: Mapping[str, JSON]) -> Iterator[str]:
     """The container-level Baseline findings of the container ``name`` at ``where``."""
     at = f"{where}.securityContext"
-    security = _mapping(container.get("securityContext"))
+    security = as_mapping(container.get("securityContext"))
     yield from security_context_problems(f"{who} runs {name}", at, security)
     proc = security.get("procMount")
     if proc is not None and proc != "Default":
         yield f"{who} unmasks /proc for {name} ({at}.procMount: {proc})"
-    aimed = [(probe, _mapping(container.get(probe))) for probe in PROBES]
+    aimed = [(probe, as_mapping(container.get(probe))) for probe in PROBES]
     aimed += [
-        (f"lifecycle.{hook}", _mapping(_mapping(container.get("lifecycle")).get(hook))) for hook in HOOKS
+        (f"lifecycle.{hook}", as_mapping(as_mapping(container.get("lifecycle")).get(hook))) for hook in HOOKS
     ]
     for field, handler in aimed:
         for kind in HANDLERS:
-            host = _mapping(handler.get(kind)).get("host")
+            host = as_mapping(handler.get(kind)).get("host")
             if host:
                 yield f"{who} aims a check of {name} at host {host} ({where}.{field}.{kind}.host)"
 
@@ -102,7 +102,3 @@ def _default_apparmor(value: JSON) -> bool:
     """Whether an AppArmor annotation keeps a confined profile: the runtime's default or one of the node's."""
     text = str(value or "")
     return text in ("", "runtime/default") or text.startswith("localhost/")
-
-
-def _mapping(value: JSON) -> Mapping[str, JSON]:
-    return value if isinstance(value, dict) else {}

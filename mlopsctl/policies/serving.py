@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from mlopsctl.compiler.serving import INFERENCE_SERVICE
 from mlopsctl.compiler.vertex_models import DEPLOYMENT
 from mlopsctl.config.diagnostics import plural
 from mlopsctl.config.models.monitoring import DataMonitor
 from mlopsctl.config.models.serving import Canary, Shadow
+from mlopsctl.graph import as_mapping
 from mlopsctl.policies import Finding, PolicyContext, policy
 
 KSERVE_MIN_REPLICAS = 1
@@ -25,9 +25,9 @@ def production_replicas(ctx: PolicyContext) -> Iterator[Finding]:
     if not ctx.production:
         return
     for isvc in ctx.of_type(INFERENCE_SERVICE):  # a template override may render anything
-        labels = _mapping(_mapping(isvc.inputs.get("metadata")).get("labels"))
+        labels = as_mapping(as_mapping(isvc.inputs.get("metadata")).get("labels"))
         endpoint, variant = labels.get(ENDPOINT_LABEL), labels.get(VARIANT_LABEL)
-        replicas = _mapping(_mapping(isvc.inputs.get("spec")).get("predictor")).get("minReplicas")
+        replicas = as_mapping(as_mapping(isvc.inputs.get("spec")).get("predictor")).get("minReplicas")
         if (
             not isinstance(endpoint, str)
             or endpoint not in ctx.config.endpoints
@@ -112,7 +112,3 @@ def drift_monitor(ctx: PolicyContext) -> Iterator[Finding]:
                 "(it reads the endpoint's request log)",
                 path=("endpoints", name),
             )
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}

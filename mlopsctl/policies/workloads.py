@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from mlopsctl.compiler import alert_receiver
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
-from mlopsctl.graph import JSON, Resource
+from mlopsctl.graph import JSON, Resource, as_list, as_mapping
 from mlopsctl.policies import Finding, PolicyContext, pod_baseline, policy
 
 AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
@@ -146,13 +146,13 @@ def _pods_in(obj: Mapping[str, JSON], subject: str, at: tuple[str | int, ...] = 
     for path, value, parent in _mappings(obj):
         if id(value) not in components and isinstance(value.get("containers"), list):
             meta = f"{path.rpartition('.')[0]}.metadata".lstrip(".")
-            notes = _annotations((meta, _mapping(parent).get("metadata")))
+            notes = _annotations((meta, as_mapping(parent).get("metadata")))
             yield Pod(subject, path, value, _containers(value, path), at, notes)
 
 
 def _annotations(*holders: tuple[str, JSON]) -> tuple[tuple[str, Mapping[str, JSON]], ...]:
     """(where, annotations) of each (path, mapping) in ``holders`` whose mapping has annotations."""
-    found = ((f"{where}.annotations", _mapping(holder).get("annotations")) for where, holder in holders)
+    found = ((f"{where}.annotations", as_mapping(holder).get("annotations")) for where, holder in holders)
     return tuple((where, notes) for where, notes in found if isinstance(notes, dict) and notes)
 
 
@@ -160,7 +160,7 @@ def _containers(spec: Mapping[str, JSON], path: str) -> tuple[tuple[str, Mapping
     return tuple(
         (f"{path}.{key}[{i}]", container)
         for key in CONTAINER_LISTS
-        for i, container in enumerate(_list(spec.get(key)))
+        for i, container in enumerate(as_list(spec.get(key)))
         if isinstance(container, dict)
     )
 
@@ -184,10 +184,12 @@ def _launched(
 ) -> Iterator[tuple[str, Mapping[str, JSON], tuple[str | int, ...]]]:
     """(executor, object, its step's place in mlops.yaml) of each object a launcher step creates: the
     ``experiment`` or ``job`` of the JSON ``--config`` its container is given."""
-    spec = _mapping(version.inputs.get("spec"))
-    executors = _mapping(_mapping(_mapping(spec.get("pipelineSpec")).get("deploymentSpec")).get("executors"))
+    spec = as_mapping(version.inputs.get("spec"))
+    executors = as_mapping(
+        as_mapping(as_mapping(spec.get("pipelineSpec")).get("deploymentSpec")).get("executors")
+    )
     for executor, body in executors.items():
-        args = _list(_mapping(_mapping(body).get("container")).get("args"))
+        args = as_list(as_mapping(as_mapping(body).get("container")).get("args"))
         for flag, value in itertools.pairwise(args):
             if flag == "--config" and isinstance(value, str):
                 for launched in _launched_objects(value):
@@ -221,16 +223,16 @@ def pod_problems(pod: Pod) -> Iterator[str]:
             yield f"{who} shares {what} ({p}.{field}: true)"
     if pod.spec.get("automountServiceAccountToken") is not False:
         yield f"{who} mounts a Kubernetes API token ({p}.automountServiceAccountToken is not false)"
-    security = _mapping(pod.spec.get("securityContext"))
+    security = as_mapping(pod.spec.get("securityContext"))
     if security.get("runAsNonRoot") is False:
         yield f"{who} lets its containers run as root ({p}.securityContext.runAsNonRoot: false)"
     if security.get("runAsUser") == 0:
         yield f"{who} runs its containers as root ({p}.securityContext.runAsUser: 0)"
-    pod_seccomp = _mapping(security.get("seccompProfile")).get("type")
+    pod_seccomp = as_mapping(security.get("seccompProfile")).get("type")
     if pod_seccomp is not None and str(pod_seccomp) not in SECCOMP_PROFILES:
         yield f"{who} runs without a seccomp profile ({p}.securityContext.seccompProfile.type: {pod_seccomp})"
-    for i, volume in enumerate(_list(pod.spec.get("volumes"))):
-        kinds = sorted(k for k in _mapping(volume) if k != "name" and k not in VOLUME_TYPES)
+    for i, volume in enumerate(as_list(pod.spec.get("volumes"))):
+        kinds = sorted(k for k in as_mapping(volume) if k != "name" and k not in VOLUME_TYPES)
         if kinds:
             yield f"{who} mounts a {kinds[0]} volume ({p}.volumes[{i}].{kinds[0]})"
     yield from pod_baseline.pod_problems(who, p, pod.spec, pod.annotations)
@@ -242,7 +244,7 @@ def _container_problems(
     who: str, where: str, container: Mapping[str, JSON], pod_security: Mapping[str, JSON]
 ) -> Iterator[str]:
     name = f"container '{container.get('name') or where.rsplit('.', 1)[-1]}'"
-    security = _mapping(container.get("securityContext"))
+    security = as_mapping(container.get("securityContext"))
     at = f"{where}.securityContext"
     if security.get("privileged") is True:
         yield f"{who} runs {name} privileged ({at}.privileged: true)"
@@ -255,40 +257,40 @@ def _container_problems(
         yield f"{who} lets {name} run as root (runAsNonRoot: true is set neither at {at} nor for the pod)"
     if security.get("runAsUser") == 0:
         yield f"{who} runs {name} as root ({at}.runAsUser: 0)"
-    capabilities = _mapping(security.get("capabilities"))
-    added = sorted(str(c) for c in _list(capabilities.get("add")) if str(c) not in ADDABLE_CAPABILITIES)
+    capabilities = as_mapping(security.get("capabilities"))
+    added = sorted(str(c) for c in as_list(capabilities.get("add")) if str(c) not in ADDABLE_CAPABILITIES)
     if added:
         yield f"{who} gives {name} the capabilities {', '.join(added)} ({at}.capabilities.add)"
-    if "ALL" not in _list(capabilities.get("drop")):
+    if "ALL" not in as_list(capabilities.get("drop")):
         yield f"{who} keeps the default capabilities of {name} ({at}.capabilities.drop does not list ALL)"
-    seccomp = _mapping(security.get("seccompProfile")).get("type")
+    seccomp = as_mapping(security.get("seccompProfile")).get("type")
     if seccomp is not None and str(seccomp) not in SECCOMP_PROFILES:
         yield f"{who} runs {name} without a seccomp profile ({at}.seccompProfile.type: {seccomp})"
-    elif seccomp is None and _mapping(pod_security.get("seccompProfile")).get("type") is None:
+    elif seccomp is None and as_mapping(pod_security.get("seccompProfile")).get("type") is None:
         yield f"{who} runs {name} without a seccomp profile (set neither at {at} nor for the pod)"
-    for i, port in enumerate(_list(container.get("ports"))):
-        if _mapping(port).get("hostPort"):
+    for i, port in enumerate(as_list(container.get("ports"))):
+        if as_mapping(port).get("hostPort"):
             yield f"{who} binds a port of the node for {name} ({where}.ports[{i}].hostPort)"
     yield from pod_baseline.container_problems(who, name, where, container)
 
 
 def open_rules(resource: Resource) -> Iterator[str]:
     """The rules of an ALLOW AuthorizationPolicy that admit any caller, except the retrain receiver's door."""
-    spec = _mapping(resource.inputs.get("spec"))
+    spec = as_mapping(resource.inputs.get("spec"))
     who = f"AuthorizationPolicy '{resource.name}'"
     if spec.get("action") == "DENY" and not spec.get("rules"):
         yield f"{who} denies nothing (a DENY policy without rules): other ALLOW policies admit every caller"
     if spec.get("action", "ALLOW") != "ALLOW":
         return
-    scope = _mapping(spec.get("selector")).get("matchLabels")
+    scope = as_mapping(spec.get("selector")).get("matchLabels")
     if spec.get("rules") and not scope and not spec.get("targetRef") and not spec.get("targetRefs"):
         yield (
             f"{who} admits its callers to every workload of its namespace "
             "(spec.selector.matchLabels is missing or empty)"
         )
-    for i, rule in enumerate(_list(spec.get("rules"))):
-        rule = _mapping(rule)
-        sources = [_mapping(_mapping(f).get("source")) for f in _list(rule.get("from"))]
+    for i, rule in enumerate(as_list(spec.get("rules"))):
+        rule = as_mapping(rule)
+        sources = [as_mapping(as_mapping(f).get("source")) for f in as_list(rule.get("from"))]
         if not rule:
             yield f"{who} admits every request (spec.rules[{i}] is empty: it matches all)"
         elif not sources:
@@ -296,7 +298,7 @@ def open_rules(resource: Resource) -> Iterator[str]:
                 yield f"{who} admits any caller (spec.rules[{i}] has no from)"
         else:
             for j, source in enumerate(sources):
-                if not any(not _anyone(v) for f in CALLER_FIELDS for v in _list(source.get(f))):
+                if not any(not _anyone(v) for f in CALLER_FIELDS for v in as_list(source.get(f))):
                     yield f"{who} admits any caller (spec.rules[{i}].from[{j}].source names no caller)"
 
 
@@ -308,18 +310,9 @@ def _anyone(value: JSON) -> bool:
 
 
 def _receiver_door(resource: Resource, rule: Mapping[str, JSON]) -> bool:
-    operations = [_mapping(to).get("operation") for to in _list(rule.get("to"))]
+    operations = [as_mapping(to).get("operation") for to in as_list(rule.get("to"))]
     return (
         resource.name == alert_receiver.NAME
         and bool(operations)
         and all(o == RECEIVER_DOOR for o in operations)
     )
-
-
-def _mapping(value: JSON) -> Mapping[str, JSON]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: JSON) -> list[JSON]:
-    """``value`` if a list (what an override renders may be anything)."""
-    return value if isinstance(value, list) else []

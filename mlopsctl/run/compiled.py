@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from mlopsctl.compiler.pipelines import PIPELINE_VERSION
 from mlopsctl.compiler.vertex_pipelines import BUCKET_OBJECT, Template, template_name
 from mlopsctl.config.diagnostics import did_you_mean
-from mlopsctl.graph import JSON, Graph, Resource
+from mlopsctl.graph import JSON, Graph, Resource, as_mapping
 from mlopsctl.run.errors import RunError
 
 CRONJOB = "kubernetes:batch/v1:CronJob"
@@ -25,12 +25,7 @@ MONITOR_LABEL = "mlopsctl.dev/monitor"
 
 
 def _labels(resource: Resource) -> Mapping[str, str]:
-    return _mapping(_mapping(resource.inputs.get("metadata")).get("labels"))
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    """``value`` if it is a mapping, else an empty one (a template override may render anything)."""
-    return value if isinstance(value, dict) else {}
+    return as_mapping(as_mapping(resource.inputs.get("metadata")).get("labels"))
 
 
 def pipeline_spec(graph: Graph, pipeline: str) -> dict[str, JSON]:
@@ -48,7 +43,7 @@ def version_spec(graph: Graph, version: str) -> dict[str, JSON]:
     for resource in graph:
         if (
             resource.type == PIPELINE_VERSION
-            and _mapping(resource.inputs.get("metadata")).get("name") == version
+            and as_mapping(resource.inputs.get("metadata")).get("name") == version
         ):
             return _spec(resource)
     raise RunError(f"no pipeline version {version} in {graph.target}")
@@ -90,7 +85,7 @@ class Retrain:
 
 
 def _spec(resource: Resource) -> dict[str, JSON]:
-    spec = _mapping(resource.inputs.get("spec")).get("pipelineSpec")
+    spec = as_mapping(resource.inputs.get("spec")).get("pipelineSpec")
     if not isinstance(spec, dict) or not spec:
         raise RunError(f"{resource.address}: its template renders no spec.pipelineSpec mapping to run")
     return spec
@@ -100,11 +95,11 @@ def monitor_container(graph: Graph, monitor: str) -> dict[str, JSON]:
     """The container of the CronJob that runs ``monitor``."""
     for resource in graph:
         if resource.type == CRONJOB and _labels(resource).get(MONITOR_LABEL) == monitor:
-            pod = _mapping(resource.inputs.get("spec"))
+            pod = as_mapping(resource.inputs.get("spec"))
             for key in ("jobTemplate", "spec", "template", "spec"):
-                pod = _mapping(pod.get(key))
+                pod = as_mapping(pod.get(key))
             containers = pod.get("containers")
-            container = _mapping(containers[0] if isinstance(containers, list) and containers else None)
+            container = as_mapping(containers[0] if isinstance(containers, list) and containers else None)
             if not all(isinstance(container.get(k, []), list) for k in ("command", "args", "env")):
                 container = {}
             if not container:
