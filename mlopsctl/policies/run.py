@@ -159,7 +159,7 @@ def _blanket_resource_waivers(
             addresses = [a for t in named for a in graphs[t].resources]
             if not addresses or not all(fnmatch.fnmatchcase(a, w.resource) for a in addresses):
                 continue
-            scope = "every environment" if len(named) == len(graphs) else ", ".join(map(str, named))
+            scope = ", ".join(map(str, named))  # the targets checked: a command may select some
             found.append(
                 Diagnostic(
                     "W409",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import write
+from helpers import run, write
 from policy_helpers import PASSING, findings, where
 
 from mlopsctl.api import validate
@@ -23,8 +23,8 @@ def waived(*waivers: str) -> str:
 @pytest.mark.parametrize(
     ("pattern", "scope"),
     [
-        ("'*'", "every environment"),
-        ("'*/*'", "every environment"),
+        ("'*'", "dev/us-central1, prod/us-central1"),
+        ("'*/*'", "dev/us-central1, prod/us-central1"),
         ("'prod/*'", "prod/us-central1"),
         ("'prod/us-central1/*'", "prod/us-central1"),
     ],
@@ -40,6 +40,15 @@ def test_a_waiver_of_every_resource_is_warned_of(tmp_path: pathlib.Path, pattern
         "finding of MLP005 there, as a level of off would"
     )
     assert warning.hint is not None and "policies.levels" in warning.hint
+
+
+def test_a_scoped_check_names_only_the_targets_it_checked(tmp_path: pathlib.Path) -> None:
+    """``check --env prod`` compiles prod alone: the waiver is said to match every resource of prod's
+    targets, not of every environment."""
+    text = waived("{policy: MLP005, resource: '*', reason: keys come next quarter}")
+    code, out, err = run("check", write(tmp_path, text), "--env", "prod")
+    assert code == 0, err
+    assert "matches every resource of prod/us-central1: it drops" in out + err
 
 
 @pytest.mark.parametrize(
