@@ -7,7 +7,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import DEV_ONLY, compile_text, run
+from helpers import CLF_API, DEV_ONLY, compile_text, run
 from override_projects import assert_located_error, with_overrides
 
 from mlopsctl.compiler.metrics import PODMONITORING
@@ -18,23 +18,7 @@ PROJECT = DEV_ONLY.replace(
     "  name: demo\n",
     "  name: demo\n  stageImage: registry.example/stages:1\n  templates: overrides\n",
     1,
-) + (
-    """\
-data:
-  datasets:
-    logs: {}
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1}
-    logging: {dataset: logs}
-"""
-)
+) + ("data:\n  datasets:\n    logs: {}\n" + CLF_API + "    logging: {dataset: logs}\n")
 """A scikit-learn endpoint with a request logger, its templates overridden from 'overrides'."""
 ISVC = """\
 apiVersion: serving.kserve.io/v1beta1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from helpers import DEV_ONLY, run
+from helpers import CLF_API, DEV_ONLY, run
 from override_projects import assert_located_error, with_overrides
 
 ROLE = """\
@@ -151,16 +151,7 @@ environments:
   prod:
     gcpProject: acme-demo-prod
     regions: [us-central1]
-models:
-  clf:
-    framework: sklearn
-    versions:
-      v1: {artifactUri: "gs://models-bucket/clf/v1"}
-endpoints:
-  api:
-    variants:
-      main: {model: clf, version: v1, minReplicas: MIN}
-"""
+""" + CLF_API.replace("version: v1}", "version: v1, minReplicas: MIN}")
 """An endpoint in production (policy MLP001 wants at least 2 replicas there)."""
 CUSTOM = """\
 apiVersion: serving.kserve.io/v1beta1
