@@ -9,6 +9,7 @@ from typing import Any
 
 from mlopsctl.config.diagnostics import POLICY_ID
 from mlopsctl.config.models.security import NETWORK_NAME, SHARED_NETWORK, SHARED_SUBNETWORK
+from mlopsctl.config.wording import one_of
 
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 """Words YAML 1.1 read as booleans and YAML 1.2 (which mlops.yaml is read with) reads as strings."""
@@ -44,10 +45,10 @@ _PATTERN_FORMS = {
 def type_hint(kinds: list[str], shown: str) -> str:
     """How to write a value that must be one of ``kinds`` (``a mapping``, ``an integer``...) where
     the file holds ``shown`` (as ``validate._show`` shows it: ``null``, ``a list``, ``'text'``, ``7``)."""
-    one_of = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+    either = one_of(kinds)
     text = _string(shown)
     if shown == "null":
-        return f"write {one_of} after the key, or delete the key to leave it unset"
+        return f"write {either} after the key, or delete the key to leave it unset"
     if kinds == ["a mapping"]:
         items = ", not '- ' list items" if shown == "a list" else ""
         return f"write its settings as 'key: value' lines indented under it{items}"
@@ -60,7 +61,7 @@ def type_hint(kinds: list[str], shown: str) -> str:
         return f"remove the quotes: {text.strip()}"
     if text is None and kinds == ["a string"] and shown not in ("a list", "a mapping"):
         return f"quote it: '{shown}'"
-    return f"write {one_of}"
+    return f"write {either}"
 
 
 def constraint_hint(kind: str, ctx: dict[str, Any]) -> str | None:

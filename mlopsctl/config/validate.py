@@ -16,6 +16,7 @@ from mlopsctl.config.fixes import POLICY_ID_FORM, constraint_hint, type_hint
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.resolve import own_errors
 from mlopsctl.config.sourcemap import Path, SourceMap, format_path
+from mlopsctl.config.wording import one_of
 
 _TYPE_ERRORS = {
     "string_type": "a string",
@@ -80,8 +81,8 @@ def _merge_type_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         firsts.setdefault(d.path, replace(d, message=shown))
     for path, first in firsts.items():
         kinds = list(wanted[path])
-        one_of = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-        message = f"{format_path(path)} must be {one_of}, not {first.message}"
+        either = one_of(kinds)
+        message = f"{format_path(path)} must be {either}, not {first.message}"
         others.append(replace(first, message=message, hint=first.hint or type_hint(kinds, first.message)))
     return others
 

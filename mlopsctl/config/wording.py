@@ -1,8 +1,10 @@
-"""Words of messages that read as English: the indefinite article before a kind known only at run time."""
+"""Words of messages that read as English: the indefinite article before a kind known only at run time,
+and alternatives listed as ``a, b or c``."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _LEAD = re.compile(r"[0-9]+|[A-Za-z]+")
 _VOWELS = "aeiouy"
@@ -14,6 +16,12 @@ _ONSETS = {"f": "lr", "r": "h", "s": "chklmnpqtw"}
 "string"); before any other consonant, that letter is read by its name ("xgboost", "mlflow")."""
 _SOUNDING_Y_OR_W = ("eu", "one", "once", "uni", "us", "uti")
 _SILENT_H = ("heir", "honest", "honor", "hour")
+
+
+def one_of(items: Sequence[object]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    words = [str(i) for i in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def with_article(word: str) -> str:

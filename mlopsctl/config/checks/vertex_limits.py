@@ -12,7 +12,7 @@ without a recorded machine type (P100) is checked for the count only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from fractions import Fraction
 
 from mlopsctl.config.checks.resources import GIB, MIB, Shape, quantity, shape
@@ -21,14 +21,9 @@ from mlopsctl.config.diagnostics import Diagnostic
 from mlopsctl.config.models.pipelines import Resources
 from mlopsctl.config.sourcemap import Path
 from mlopsctl.config.vertex_catalog import vertex_catalog
+from mlopsctl.config.wording import one_of
 
 _ON_GKE = "or place pipelines on GKE (placement.pipelines: gke, per environment under overrides)"
-
-
-def _or(items: Sequence[object]) -> str:
-    """``1, 2 or 4``."""
-    words = [str(i) for i in items]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _gb(memory: Fraction) -> str:
@@ -117,14 +112,14 @@ def step_limits(resources: Resources, base: Path) -> Iterator[Diagnostic]:
 def _count_refused(gpu: str, count: int, counts: list[int], base: Path, defaulted: bool) -> Diagnostic:
     """``count`` GPUs of type ``gpu``, which no machine carries; ``defaulted``: the 1 kfp gives a step that
     names the type only."""
-    carried = f"a Vertex AI machine carries {_or(counts)} {gpu} GPU{'' if counts == [1] else 's'}"
+    carried = f"a Vertex AI machine carries {one_of(counts)} {gpu} GPU{'' if counts == [1] else 's'}"
     return Diagnostic(
         "E402",
         f"{carried}, not the 1 a step with acceleratorType but no accelerators gets"
         if defaulted
         else f"{carried}, not {count}",
         path=(*base, "acceleratorType" if defaulted else "accelerators"),
-        hint=f"set accelerators to {_or(counts)}" if len(counts) > 1 else f"set accelerators: {counts[0]}",
+        hint=f"set accelerators to {one_of(counts)}" if len(counts) > 1 else f"set accelerators: {counts[0]}",
     )
 
 
@@ -156,6 +151,6 @@ def attached_gpus(machine_type: str, accelerators: int, gpu: str, base: Path) ->
         f"machine type {_described(machine)} is larger than any that carries {gpus(accelerators, gpu)}: "
         f"the largest is {_described(largest)}",
         path=(*base, "machineType"),
-        hint=(f"set accelerators to {_or(fitting)}, or " if fitting else "")
+        hint=(f"set accelerators to {one_of(fitting)}, or " if fitting else "")
         + f"pick a machine type of at most {largest.vcpus} vCPUs, e.g. {smaller}",
     )
