@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import pathlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import bucket_name
 from mlopsctl.config.sourcemap import Path, format_path
 from mlopsctl.config.target import Target
-from mlopsctl.config.templates import BUILTIN_TEMPLATES, TemplateError, compile_template, render_object
+from mlopsctl.config.templates import TemplateError, render_object, resolved_template
 from mlopsctl.graph import JSON, Graph, Resource, address_of, fn_invoke
 
 MANAGED_BY = "mlopsctl"
@@ -201,10 +200,7 @@ class BuildContext:
         template = self.rendered_by.get(resource.address)
         if template is None:
             return TemplateError(f"{problem} (in {resource.address})", hint=hint)
-        name = f"kubernetes/{template}.yaml.j2"
-        override = self.templates_dir
-        folder = override if override is not None and os.path.lexists(override / name) else BUILTIN_TEMPLATES
-        compiled = compile_template(folder / name, folder)
+        compiled = resolved_template(template, self.templates_dir)
         known = (field[:n] for n in range(len(field), 0, -1) if field[:n] in compiled.positions)
         line, column = compiled.positions.get(next(known, ()), (1, 1))
         return TemplateError(problem, compiled.file, line, column, hint)

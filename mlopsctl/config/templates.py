@@ -36,10 +36,10 @@ IDENTITY = (("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "name
 
 def render_object(template: str, override_dir: pathlib.Path | None = None, **values: Any) -> dict[str, Any]:
     """The object ``kubernetes/<template>.yaml.j2`` renders from ``values`` (plain JSON data)."""
-    chosen = _resolved(template, override_dir)
+    chosen = resolved_template(template, override_dir)
     obj = chosen.render(values)
     _check_object(obj, chosen.file)
-    builtin = _resolved(template, None)
+    builtin = resolved_template(template, None)
     if chosen is not builtin:
         expected = builtin.render(values)
         for field in IDENTITY:
@@ -64,7 +64,7 @@ def _get(obj: Any, field: FieldPath) -> Any:
 
 
 @functools.cache
-def _resolved(template: str, override_dir: pathlib.Path | None) -> Template:
+def resolved_template(template: str, override_dir: pathlib.Path | None) -> Template:
     """The compiled ``kubernetes/<template>.yaml.j2`` of ``override_dir``, else the built-in one."""
     name = f"kubernetes/{template}.yaml.j2"
     for folder in (override_dir, BUILTIN_TEMPLATES):
