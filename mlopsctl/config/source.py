@@ -9,6 +9,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from mlopsctl.io import gitutil
 
@@ -41,8 +42,9 @@ def _refuse_special(mode: int) -> None:
         raise NotRegularFile(f"is {kind}, not a regular file")
 
 
-def read_regular(path: pathlib.Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of the regular file ``path``.
+@contextlib.contextmanager
+def open_regular(path: pathlib.Path) -> Iterator[BinaryIO]:
+    """The regular file ``path``, open for reading.
 
     A directory, FIFO, device or socket raises :class:`NotRegularFile` before any of it is read:
     the path is checked with ``os.stat`` before it is opened (opening a FIFO would wait for a
@@ -52,6 +54,12 @@ def read_regular(path: pathlib.Path, limit: int) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     with os.fdopen(fd, "rb") as handle:
         _refuse_special(os.fstat(fd).st_mode)
+        yield handle
+
+
+def read_regular(path: pathlib.Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the regular file ``path`` (see :func:`open_regular`)."""
+    with open_regular(path) as handle:
         return handle.read(limit)
 
 

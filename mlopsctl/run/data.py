@@ -23,13 +23,12 @@ import hashlib
 import os
 import pathlib
 import shutil
-import stat
 from collections.abc import Mapping
 
 from mlopsctl.config.diagnostics import did_you_mean
 from mlopsctl.config.models import MLOpsConfig
 from mlopsctl.config.naming import bucket_name, dataset_id
-from mlopsctl.config.source import NotRegularFile, read_regular
+from mlopsctl.config.source import NotRegularFile, open_regular, read_regular
 from mlopsctl.config.target import Target
 from mlopsctl.run.errors import RunError
 
@@ -234,14 +233,13 @@ def _link_problem(entry: pathlib.Path, real: pathlib.Path) -> str | None:
 
 
 def _copy(source: pathlib.Path, destination: pathlib.Path) -> None:
-    """Copy the regular file ``source``; opened without waiting, in case it was replaced since it was
-    checked (a FIFO would wait for a writer)."""
-    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RunError(f"{source}: changed into no regular file while it was copied: run again")
-        with destination.open("wb") as copy:
+    """Copy the regular file ``source``, checked again as it is opened, in case it was replaced since
+    (a FIFO would wait for a writer)."""
+    try:
+        with open_regular(source) as handle, destination.open("wb") as copy:
             shutil.copyfileobj(handle, copy)
+    except NotRegularFile:
+        raise RunError(f"{source}: changed into no regular file while it was copied: run again") from None
 
 
 def _unknown(
